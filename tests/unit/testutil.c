@@ -44,3 +44,25 @@ int tu_file_contains(const char *path, const void *needle, size_t n) {
   free(data);
   return found;
 }
+
+#include "demo.h"
+#include "seal.h"
+#include "crypto.h"
+
+void tu_make_keys(tu_keys *k) {
+  if(seal_keypair_generate(k->hq_pub, k->hq_priv) != SQR_OK) abort();
+  if(crypto_random(k->store_key, sizeof k->store_key) != SQR_OK) abort();
+}
+
+char *tu_demo_config(const tu_keys *k, int64_t version, int64_t now) {
+  const char *path = SQR_SOURCE_DIR "/assets/config/demo.json";
+  FILE *f = fopen(path, "rb");
+  if(!f) abort();
+  static char tmpl[64 * 1024];
+  size_t n = fread(tmpl, 1, sizeof tmpl - 1, f);
+  fclose(f);
+  tmpl[n] = '\0';
+  char *out = NULL;
+  if(demo_config_json(tmpl, version, k->store_key, k->hq_pub, now, &out) != SQR_OK) abort();
+  return out;
+}

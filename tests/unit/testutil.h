@@ -18,4 +18,14 @@ const char *tu_path(const char *dir, const char *file);
 /* 1 if the file at path contains the byte string needle. */
 int tu_file_contains(const char *path, const void *needle, size_t n);
 
+
+
+/* A demo store for tests: fresh HQ key pair and store key, the demo
+ * template from assets/config, version v, group expiries relative to now
+ * (unix seconds). Returned JSON is malloc'ed. */
+typedef struct tu_keys {
+  uint8_t hq_pub[65], hq_priv[32], store_key[32];
+} tu_keys;
+void tu_make_keys(tu_keys *k);
+char *tu_demo_config(const tu_keys *k, int64_t version, int64_t now);
 #endif

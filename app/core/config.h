@@ -1,0 +1,135 @@
+/* config.h — the kiosk's configuration document.
+ *
+ * One JSON document (parsed with cJSON) carries everything HQ decides for a
+ * store: the store and kiosk identity, HQ's URL, keys, groups, campaigns,
+ * staff, tags, consent text and version, rotation, points, the manager PIN
+ * hash and pending erasures. The schema is documented in docs/CONFIG.md and
+ * an example lives in assets/config/demo.json.
+ *
+ * sqr_config is plain, fixed-size data on purpose: the UI reads dozens of
+ * fields every frame, a parsed document is immutable once built, and fixed
+ * bounds mean a hostile document can never make it grow. It owns no
+ * pointers; config_free releases the one allocation.
+ *
+ * Parsing validates everything and reports the first problem as
+ * "field.path: what is wrong" so a person can fix the file.
+ * This module never touches the database: store_apply_config does that.
+ */
+#ifndef SQR_CONFIG_H
+#define SQR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sqr.h"
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define CONFIG_MAX_GROUPS 32
+#define CONFIG_MAX_CAMPAIGNS 16
+#define CONFIG_MAX_STAFF 64
+#define CONFIG_MAX_TAGS 32
+#define CONFIG_MAX_ERASURES 256
+#define CONFIG_ID_MAX 32
+#define CONFIG_LINK_MAX 512
+#define CONFIG_TEXT_MAX 256
+#define CONFIG_CONSENT_MAX 8192
+
+typedef enum config_mode { CONFIG_MODE_HQ = 0, CONFIG_MODE_DIRECT } config_mode;
+
+typedef enum config_group_kind {
+  GROUP_KIND_STORE = 0, /* 门店群 */
+  GROUP_KIND_WELFARE,   /* 福利群 */
+  GROUP_KIND_INTEREST   /* 兴趣群 */
+} config_group_kind;
+
+typedef struct config_group {
+  char id[CONFIG_ID_MAX + 1];
+  config_group_kind kind;
+  char name[CONFIG_TEXT_MAX];
+  char tag[CONFIG_ID_MAX + 1]; /* "" when the group is for everyone */
+  char link[CONFIG_LINK_MAX];
+  int capacity;                /* WeChat lets 200 join by QR */
+  int64_t expires_at;          /* unix seconds; 0 = never */
+  int retired;                 /* HQ took it out of rotation */
+} config_group;
+
+typedef struct config_campaign {
+  char id[CONFIG_ID_MAX + 1];
+  int start_min, end_min;      /* local minutes since midnight, [start, end) */
+  char text_zh[CONFIG_TEXT_MAX];
+  char text_en[CONFIG_TEXT_MAX];
+  char image[CONFIG_TEXT_MAX]; /* asset path, may be "" */
+  int coupon_campaign;         /* 1..255 when sign-ups get a coupon, else 0 */
+  char coupon_title_zh[CONFIG_TEXT_MAX];
+  char coupon_title_en[CONFIG_TEXT_MAX];
+} config_campaign;
+
+typedef struct config_staff {
+  char id[CONFIG_ID_MAX + 1];
+  char name[CONFIG_TEXT_MAX];
+} config_staff;
+
+typedef struct config_tag {
+  char id[CONFIG_ID_MAX + 1];
+  char zh[CONFIG_TEXT_MAX];
+  char en[CONFIG_TEXT_MAX];
+} config_tag;
+
+typedef struct sqr_config {
+  int64_t version;             /* increases with every change at HQ */
+  char store_id[17];           /* A-Z 0-9 '-', as in the live-code URL */
+  char store_name[CONFIG_TEXT_MAX];
+  char city[64];
+  double lat, lon;
+  int utc_offset_min;          /* +480 for China */
+  int kiosk_number;            /* 1..65535 */
+  char hq_url[CONFIG_LINK_MAX];
+  char resolver_host[64];      /* host[:port] in the QR, upper-cased when drawn */
+  config_mode mode;
+  int key_version;             /* 1..255 */
+  uint8_t store_key[32];
+  int has_hq_pub;
+  uint8_t hq_pub[65];          /* P-256 point phone numbers are sealed to */
+  uint32_t period_s;           /* token window, default 30 */
+  uint32_t skew;               /* windows back HQ accepts, default 1 */
+  int group_reserve;           /* seats kept free below capacity, default 10 */
+  int64_t expiry_margin_s;     /* leave a group this long before it expires */
+  char fallback_link[CONFIG_LINK_MAX]; /* staff contact code when no group */
+  int points_signup, points_checkin, streak_bonus_every, streak_bonus;
+  int idle_timeout_s;          /* screens return to the live code */
+  int sync_stale_hours;        /* badge when the last sync is older */
+  char manager_pin_hash[200];  /* pbkdf2-sha256$iter$salt-b64$hash-b64 */
+  char consent_version[CONFIG_ID_MAX + 1];
+  char consent_zh[CONFIG_CONSENT_MAX];
+  char consent_en[CONFIG_CONSENT_MAX];
+  size_t ngroups, ncampaigns, nstaff, ntags, nerasures;
+  config_group groups[CONFIG_MAX_GROUPS];
+  config_campaign campaigns[CONFIG_MAX_CAMPAIGNS];
+  config_staff staff[CONFIG_MAX_STAFF];
+  config_tag tags[CONFIG_MAX_TAGS];
+  uint8_t erasures[CONFIG_MAX_ERASURES][32]; /* blind indexes to erase */
+} sqr_config;
+
+/* Parses and validates a document of len bytes. On failure returns
+ * SQR_EINVAL (or SQR_ENOMEM) and writes "path: problem" into err.
+ * On success *out is the caller's, freed with config_free. */
+sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, size_t errlen)
+  SQR_WARN_UNUSED;
+
+/* Reads a file (at most CONFIG_MAX_BYTES) and parses it. *json_out, if
+ * given, receives the file's text (caller frees). */
+sqr_rc config_load_file(const char *path, sqr_config **out, char **json_out, char *err,
+                        size_t errlen) SQR_WARN_UNUSED;
+
+void config_free(sqr_config *cfg);
+
+/* Lookups; NULL when absent. */
+const config_group *config_group_find(const sqr_config *cfg, const char *id);
+const config_staff *config_staff_find(const sqr_config *cfg, const char *id);
+const config_tag *config_tag_find(const sqr_config *cfg, const char *id);
+
+/* The campaign whose slot holds the local minute, or NULL. */
+const config_campaign *config_campaign_at(const sqr_config *cfg, int local_minute);
+
+const char *config_group_kind_name(config_group_kind k);
+
+#endif

@@ -1,0 +1,474 @@
+/* member.c — see member.h. Shares the store's internals (store_int.h). */
+#include "member.h"
+#include "coupon.h"
+#include "crypto.h"
+#include "log.h"
+#include "phone.h"
+#include "seal.h"
+#include "store_int.h"
+
+#include <string.h>
+
+#define COMPONENT "member"
+
+typedef struct member_row {
+  int64_t id;
+  int points, streak;
+  int64_t last_day; /* -1 = never checked in */
+  char consent_version[CONFIG_ID_MAX + 1];
+  char group_id[CONFIG_ID_MAX + 1];
+} member_row;
+
+/* Normalises the phone and derives its blind index; the phone itself is
+ * wiped before returning. */
+static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32], char phone[PHONE_LEN + 1]) {
+  const char *why = NULL;
+  if(phone_normalize(input, phone, &why) != SQR_OK) {
+    snprintf(st->errmsg, sizeof st->errmsg, "phone: %s", why);
+    return SQR_EINVAL;
+  }
+  if(!st->cfg) {
+    snprintf(st->errmsg, sizeof st->errmsg, "no configuration applied yet");
+    return SQR_ENOTFOUND;
+  }
+  return seal_blind_index(st->cfg->store_key, phone, blind);
+}
+
+sqr_rc member_blind_index(store *st, const char *input, uint8_t out[32]) {
+  char phone[PHONE_LEN + 1];
+  sqr_rc rc = phone_to_blind(st, input, out, phone);
+  crypto_wipe(phone, sizeof phone);
+  return rc;
+}
+
+/* 1 found, 0 not found, <0 error (st->errmsg set). */
+static int find_member(store *st, const uint8_t blind[32], member_row *m) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v3(st->db,
+                               "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
+                               " consent_version, coalesce(group_id, '') FROM members WHERE blind=?",
+                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+  if(src != SQLITE_OK) {
+    store__fail(st, src, "find member");
+    return -1;
+  }
+  sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+  src = sqlite3_step(s);
+  int found = 0;
+  if(src == SQLITE_ROW) {
+    m->id = sqlite3_column_int64(s, 0);
+    m->points = sqlite3_column_int(s, 1);
+    m->streak = sqlite3_column_int(s, 2);
+    m->last_day = sqlite3_column_int64(s, 3);
+    snprintf(m->consent_version, sizeof m->consent_version, "%s", sqlite3_column_text(s, 4));
+    snprintf(m->group_id, sizeof m->group_id, "%s", sqlite3_column_text(s, 5));
+    found = 1;
+  } else if(src != SQLITE_DONE) {
+    store__fail(st, src, "find member");
+    found = -1;
+  }
+  sqlite3_finalize(s);
+  return found;
+}
+
+static void member_id_hex(const uint8_t blind[32], char out[MEMBER_ID_LEN + 1]) {
+  char hex[65];
+  crypto_hex(blind, 32, hex);
+  memcpy(out, hex, MEMBER_ID_LEN);
+  out[MEMBER_ID_LEN] = '\0';
+}
+
+static sqr_rc check_request(store *st, const member_signup_req *req) {
+  const sqr_config *cfg = st->cfg;
+  if(!req->consented) {
+    snprintf(st->errmsg, sizeof st->errmsg, "consent: the shopper did not agree; nothing recorded");
+    return SQR_ECONSENT;
+  }
+  if(!req->consent_version || strcmp(req->consent_version, cfg->consent_version) != 0) {
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "consent: agreed to policy version \"%s\" but the current one is \"%s\"",
+             req->consent_version ? req->consent_version : "(none)", cfg->consent_version);
+    return SQR_EINVAL;
+  }
+  if(req->ntags > MEMBER_MAX_TAGS) {
+    snprintf(st->errmsg, sizeof st->errmsg, "tags: at most %d", MEMBER_MAX_TAGS);
+    return SQR_EINVAL;
+  }
+  for(size_t i = 0; i < req->ntags; i++) {
+    if(!req->tags[i] || !config_tag_find(cfg, req->tags[i])) {
+      snprintf(st->errmsg, sizeof st->errmsg, "tags: \"%s\" is not a configured tag",
+               req->tags[i] ? req->tags[i] : "(null)");
+      return SQR_EINVAL;
+    }
+  }
+  if(req->staff_id && req->staff_id[0] && !config_staff_find(cfg, req->staff_id)) {
+    snprintf(st->errmsg, sizeof st->errmsg, "staff: \"%s\" is not a configured staff member",
+             req->staff_id);
+    return SQR_EINVAL;
+  }
+  if(!cfg->has_hq_pub) {
+    snprintf(st->errmsg, sizeof st->errmsg, "keys.hq_public: not configured; cannot seal phone numbers");
+    return SQR_ENOTFOUND;
+  }
+  return SQR_OK;
+}
+
+/* The welcome coupon of the current campaign, if it offers one. */
+static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out) {
+  const sqr_config *cfg = st->cfg;
+  int minute = clock_local_minute(clock_now_ms(st->clock), cfg->utc_offset_min);
+  const config_campaign *c = config_campaign_at(cfg, minute);
+  if(!c || !c->coupon_campaign) return SQR_OK;
+  int64_t serial = store__meta_int(st, "coupon_serial", 0) + 1;
+  sqr_rc rc = store__meta_set_int(st, "coupon_serial", serial);
+  if(rc) return rc;
+  rc = coupon_issue(cfg->store_key, (uint8_t)cfg->key_version, cfg->store_id,
+                    (uint16_t)cfg->kiosk_number, (uint8_t)c->coupon_campaign,
+                    (uint32_t)(serial & 0xffffff), out->coupon);
+  if(rc) return rc;
+  snprintf(out->coupon_campaign, sizeof out->coupon_campaign, "%s", c->id);
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddStringToObject(p, "campaign", c->id);
+  cJSON_AddNumberToObject(p, "campaign_no", c->coupon_campaign);
+  cJSON_AddNumberToObject(p, "serial", (double)(serial & 0xffffff));
+  cJSON_AddStringToObject(p, "member", member_hex);
+  return store__append(st, "coupon_issued", p, NULL);
+}
+
+static sqr_rc bump_group(store *st, const char *group_id) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v3(st->db,
+                               "INSERT INTO groups(id, joined) VALUES(?, 1)"
+                               " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
+                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  return src == SQLITE_DONE ? SQR_OK : store__fail(st, src, "count group join");
+}
+
+static void fill_group(store *st, const char *group_id, member_result *out) {
+  const config_group *g = group_id[0] ? config_group_find(st->cfg, group_id) : NULL;
+  snprintf(out->group_id, sizeof out->group_id, "%s", g ? g->id : "");
+  snprintf(out->group_link, sizeof out->group_link, "%s", g ? g->link : st->cfg->fallback_link);
+}
+
+static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8_t blind[32],
+                            const uint8_t *sealed, size_t sealed_len, const char *group_id,
+                            int points, int64_t *id_out) {
+  sqlite3_stmt *s = NULL;
+  cJSON *tags = cJSON_CreateArray();
+  for(size_t i = 0; i < req->ntags; i++) cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
+  char *tags_json = cJSON_PrintUnformatted(tags);
+  cJSON_Delete(tags);
+  if(!tags_json) return SQR_ENOMEM;
+  int src = sqlite3_prepare_v3(st->db,
+                               "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
+                               " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
+                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+  if(src == SQLITE_OK) {
+    int64_t now = clock_now_ms(st->clock);
+    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, sealed, (int)sealed_len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, req->consent_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
+    sqlite3_bind_text(s, 5, tags_json, -1, SQLITE_STATIC);
+    if(req->staff_id && req->staff_id[0]) sqlite3_bind_text(s, 6, req->staff_id, -1, SQLITE_STATIC);
+    if(group_id[0]) sqlite3_bind_text(s, 7, group_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, now);
+    sqlite3_bind_int(s, 9, points);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  cJSON_free(tags_json);
+  if(src != SQLITE_DONE) return store__fail(st, src, "insert member");
+  *id_out = sqlite3_last_insert_rowid(st->db);
+  return SQR_OK;
+}
+
+sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out) {
+  char phone[PHONE_LEN + 1];
+  uint8_t blind[32], sealed[SEAL_OVERHEAD + PHONE_LEN];
+  size_t sealed_len = 0;
+  member_row m;
+  int in_tx = 0;
+  sqr_rc rc;
+
+  memset(out, 0, sizeof *out);
+  rc = phone_to_blind(st, req->phone, blind, phone);
+  if(rc) goto out;
+  rc = check_request(st, req);
+  if(rc) goto out;
+  /* Seal before taking the write lock: it is the slow part (ECDH). */
+  rc = seal_box(st->cfg->hq_pub, phone, PHONE_LEN, sealed, sizeof sealed, &sealed_len);
+  crypto_wipe(phone, sizeof phone);
+  if(rc) goto out;
+
+  rc = store__begin(st);
+  if(rc) goto out;
+  in_tx = 1;
+  member_id_hex(blind, out->member_id);
+  int found = find_member(st, blind, &m);
+  if(found < 0) {
+    rc = SQR_EIO;
+    goto out;
+  }
+  if(found) {
+    /* Welcomed back, never duplicated. */
+    out->returning = 1;
+    out->points = m.points;
+    out->streak = m.streak;
+    fill_group(st, m.group_id, out);
+    if(strcmp(m.consent_version, req->consent_version) != 0) {
+      sqlite3_stmt *s = NULL;
+      int src = sqlite3_prepare_v2(st->db, "UPDATE members SET consent_version=?, consent_ms=? WHERE id=?",
+                                   -1, &s, NULL);
+      if(src == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, req->consent_version, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, clock_now_ms(st->clock));
+        sqlite3_bind_int64(s, 3, m.id);
+        src = sqlite3_step(s);
+      }
+      sqlite3_finalize(s);
+      if(src != SQLITE_DONE) {
+        rc = store__fail(st, src, "renew consent");
+        goto out;
+      }
+      char hex[65];
+      crypto_hex(blind, 32, hex);
+      cJSON *p = cJSON_CreateObject();
+      cJSON_AddStringToObject(p, "member", hex);
+      cJSON_AddStringToObject(p, "consent_version", req->consent_version);
+      rc = store__append(st, "consent_renewed", p, &out->seq);
+      if(rc) goto out;
+    }
+    rc = store__commit(st);
+    goto out;
+  }
+
+  group_fill fill[CONFIG_MAX_GROUPS];
+  rc = store_group_fill(st, fill, CONFIG_MAX_GROUPS);
+  if(rc) goto out;
+  int gi = group_for_member(st->cfg, fill, clock_now(st->clock), req->tags, req->ntags);
+  const char *gid = gi >= 0 ? st->cfg->groups[gi].id : "";
+  int64_t member_id;
+  out->points = out->points_added = st->cfg->points_signup;
+  rc = insert_member(st, req, blind, sealed, sealed_len, gid, out->points, &member_id);
+  if(!rc && gid[0]) rc = bump_group(st, gid);
+  if(rc) goto out;
+  fill_group(st, gid, out);
+
+  char hex[65], b64[256];
+  crypto_hex(blind, 32, hex);
+  rc = crypto_b64(sealed, sealed_len, b64, sizeof b64);
+  if(rc) goto out;
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "sealed", b64);
+  cJSON_AddStringToObject(p, "consent_version", req->consent_version);
+  cJSON *tags = cJSON_AddArrayToObject(p, "tags");
+  for(size_t i = 0; i < req->ntags; i++) cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
+  if(req->staff_id && req->staff_id[0]) cJSON_AddStringToObject(p, "staff", req->staff_id);
+  else cJSON_AddNullToObject(p, "staff");
+  if(gid[0]) cJSON_AddStringToObject(p, "group", gid);
+  else cJSON_AddNullToObject(p, "group");
+  cJSON_AddNumberToObject(p, "points", out->points);
+  rc = store__append(st, "signup", p, &out->seq);
+  if(!rc) rc = issue_coupon(st, hex, out);
+  if(!rc) rc = store__update_live(st, NULL);
+  if(!rc) rc = store__commit(st);
+out:
+  crypto_wipe(phone, sizeof phone);
+  if(rc && in_tx) store__rollback(st);
+  if(rc) {
+    memset(out, 0, sizeof *out);
+    log_warn(COMPONENT, "sign-up refused: %s", st->errmsg[0] ? st->errmsg : sqr_strerror(rc));
+  }
+  return rc;
+}
+
+sqr_rc member_checkin(store *st, const char *input, member_result *out) {
+  char phone[PHONE_LEN + 1];
+  uint8_t blind[32];
+  member_row m;
+  int in_tx = 0;
+  sqr_rc rc;
+
+  memset(out, 0, sizeof *out);
+  rc = phone_to_blind(st, input, blind, phone);
+  crypto_wipe(phone, sizeof phone);
+  if(rc) return rc;
+  member_id_hex(blind, out->member_id);
+  rc = store__begin(st);
+  if(rc) return rc;
+  in_tx = 1;
+  int found = find_member(st, blind, &m);
+  if(found <= 0) {
+    rc = found < 0 ? SQR_EIO : SQR_ENOTFOUND;
+    if(!found) snprintf(st->errmsg, sizeof st->errmsg, "not a member yet");
+    goto out;
+  }
+  const sqr_config *cfg = st->cfg;
+  int64_t today = clock_local_day(clock_now_ms(st->clock), cfg->utc_offset_min);
+  out->points = m.points;
+  out->streak = m.streak;
+  fill_group(st, m.group_id, out);
+  if(m.last_day == today) {
+    snprintf(st->errmsg, sizeof st->errmsg, "already checked in today");
+    rc = SQR_EEXISTS;
+    goto out;
+  }
+  int streak = m.last_day == today - 1 ? m.streak + 1 : 1;
+  int add = cfg->points_checkin;
+  if(cfg->streak_bonus_every > 0 && streak % cfg->streak_bonus_every == 0) add += cfg->streak_bonus;
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v3(st->db,
+                               "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
+                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_int(s, 1, add);
+    sqlite3_bind_int(s, 2, streak);
+    sqlite3_bind_int64(s, 3, today);
+    sqlite3_bind_int64(s, 4, m.id);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_DONE) {
+    rc = store__fail(st, src, "record check-in");
+    goto out;
+  }
+  char hex[65];
+  crypto_hex(blind, 32, hex);
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddNumberToObject(p, "day", (double)today);
+  cJSON_AddNumberToObject(p, "points", add);
+  cJSON_AddNumberToObject(p, "streak", streak);
+  rc = store__append(st, "checkin", p, &out->seq);
+  if(!rc) rc = store__commit(st);
+  if(!rc) {
+    out->points = m.points + add;
+    out->points_added = add;
+    out->streak = streak;
+  }
+out:
+  if(rc && in_tx) store__rollback(st);
+  return rc;
+}
+
+sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source, int *found) {
+  sqlite3_stmt *s = NULL;
+  char hex[65];
+  int src;
+  *found = 0;
+
+  src = sqlite3_prepare_v2(st->db, "SELECT 1 FROM erased WHERE blind=?", -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src == SQLITE_ROW) return SQR_OK; /* already done: confirm once only */
+  if(src != SQLITE_DONE) return store__fail(st, src, "check erasure");
+
+  src = sqlite3_prepare_v2(st->db, "DELETE FROM members WHERE blind=?", -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_DONE) return store__fail(st, src, "erase member");
+  *found = sqlite3_changes(st->db) > 0;
+
+  /* Strip the sealed number from past events; body_hash keeps the chain. */
+  crypto_hex(blind, 32, hex);
+  src = sqlite3_prepare_v2(st->db,
+                           "UPDATE events SET payload=json_remove(payload, '$.sealed'), redacted=1"
+                           " WHERE type='signup' AND json_extract(payload, '$.member')=?",
+                           -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_DONE) return store__fail(st, src, "redact events");
+
+  src = sqlite3_prepare_v2(st->db, "INSERT INTO erased(blind, at_ms) VALUES(?, ?)", -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, clock_now_ms(st->clock));
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_DONE) return store__fail(st, src, "record erasure");
+
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "source", source);
+  cJSON_AddBoolToObject(p, "found", *found);
+  return store__append(st, "erase", p, NULL);
+}
+
+sqr_rc member_erase_phone(store *st, const char *input) {
+  uint8_t blind[32];
+  int found = 0;
+  sqr_rc rc = member_blind_index(st, input, blind);
+  if(rc) return rc;
+  member_row m;
+  rc = store__begin(st);
+  if(rc) return rc;
+  int there = find_member(st, blind, &m);
+  if(there <= 0) {
+    store__rollback(st);
+    if(!there) snprintf(st->errmsg, sizeof st->errmsg, "not a member");
+    return there < 0 ? SQR_EIO : SQR_ENOTFOUND;
+  }
+  rc = member__erase(st, blind, "kiosk", &found);
+  if(!rc) rc = store__commit(st);
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+static void csv_field(FILE *f, const char *s) {
+  /* Quote always; double embedded quotes; neutralise spreadsheet formulas. */
+  fputc('"', f);
+  if(s && (*s == '=' || *s == '+' || *s == '-' || *s == '@')) fputc('\'', f);
+  for(; s && *s; s++) {
+    if(*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+sqr_rc member_export_csv(store *st, FILE *f) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT blind, created_ms, consent_version, tags, coalesce(staff,''),"
+                               " coalesce(group_id,''), points, streak, last_checkin_day"
+                               " FROM members ORDER BY id",
+                               -1, &s, NULL);
+  if(src != SQLITE_OK) return store__fail(st, src, "export members");
+  int off = st->cfg ? st->cfg->utc_offset_min : 480;
+  fprintf(f, "member_id,joined_day,consent_version,tags,staff,group,points,streak,last_checkin_day\n");
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    char id[MEMBER_ID_LEN + 1] = "";
+    if(sqlite3_column_bytes(s, 0) == 32) member_id_hex(sqlite3_column_blob(s, 0), id);
+    int64_t day = clock_local_day(sqlite3_column_int64(s, 1), off);
+    fprintf(f, "%s,%lld,", id, (long long)day);
+    csv_field(f, (const char *)sqlite3_column_text(s, 2));
+    fputc(',', f);
+    csv_field(f, (const char *)sqlite3_column_text(s, 3));
+    fputc(',', f);
+    csv_field(f, (const char *)sqlite3_column_text(s, 4));
+    fputc(',', f);
+    csv_field(f, (const char *)sqlite3_column_text(s, 5));
+    fprintf(f, ",%d,%d,", sqlite3_column_int(s, 6), sqlite3_column_int(s, 7));
+    if(sqlite3_column_type(s, 8) != SQLITE_NULL) fprintf(f, "%lld", (long long)sqlite3_column_int64(s, 8));
+    fputc('\n', f);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_DONE) return store__fail(st, src, "export members");
+  return ferror(f) ? SQR_EIO : SQR_OK;
+}

@@ -1,0 +1,836 @@
+/* store.c — the kiosk database. See store.h for the contract and the hash
+ * chain; docs/ARCHITECTURE.md for the schema history.
+ *
+ * Invariants:
+ *  - every write runs inside BEGIN IMMEDIATE ... COMMIT, and appends its
+ *    event(s) in that same transaction;
+ *  - the chain tail is read inside the transaction, never cached, because
+ *    the sync client (another process) also appends events;
+ *  - SQLite codes are translated here (store__fail) and nowhere else. */
+#include "store_int.h"
+#include "crypto.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define COMPONENT "store"
+
+/* Numbered migrations: migrations[i] takes user_version i to i+1. Never
+ * edit one that has shipped; add the next. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+  /* 1: the event log, members and applied configuration */
+  "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+  "CREATE TABLE events(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
+  "  payload TEXT NOT NULL, body_hash BLOB NOT NULL, hash BLOB NOT NULL,"
+  "  redacted INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX events_type_ts ON events(type, ts_ms);"
+  "CREATE TABLE members(id INTEGER PRIMARY KEY, blind BLOB NOT NULL UNIQUE,"
+  "  sealed BLOB NOT NULL, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
+  "  tags TEXT NOT NULL DEFAULT '[]', staff TEXT, group_id TEXT,"
+  "  created_ms INTEGER NOT NULL, points INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE config(version INTEGER PRIMARY KEY, json TEXT NOT NULL,"
+  "  applied_ms INTEGER NOT NULL);",
+  /* 2: check-in streaks and group fill */
+  "ALTER TABLE members ADD COLUMN last_checkin_day INTEGER;"
+  "ALTER TABLE members ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;"
+  "CREATE TABLE groups(id TEXT PRIMARY KEY, joined INTEGER NOT NULL DEFAULT 0,"
+  "  marked_full INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+  /* 3: sync bookkeeping and processed erasures */
+  "CREATE TABLE sync_attempts(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
+  "  ok INTEGER NOT NULL, error TEXT, pending INTEGER NOT NULL, hq_offset_ms INTEGER);"
+  "CREATE TABLE erased(blind BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
+};
+
+sqr_rc store__fail(store *st, int src, const char *what) {
+  sqr_rc rc;
+  const char *hint = "";
+  switch(src & 0xff) {
+  case SQLITE_FULL: rc = SQR_ENOSPC; hint = " (disk full)"; break;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED: rc = SQR_EBUSY; break;
+  case SQLITE_NOMEM: rc = SQR_ENOMEM; break;
+  case SQLITE_NOTADB:
+  case SQLITE_CORRUPT: rc = SQR_ECORRUPT; break;
+  case SQLITE_CONSTRAINT: rc = SQR_EEXISTS; break;
+  default: rc = SQR_EIO; break;
+  }
+  if(st) {
+    snprintf(st->errmsg, sizeof st->errmsg, "%s: %s%s", what,
+             st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src), hint);
+    log_error(COMPONENT, "%s (sqlite %d)", st->errmsg, src);
+  }
+  return rc;
+}
+
+static sqr_rc exec(store *st, const char *sql, const char *what) {
+  int src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+  return src == SQLITE_OK ? SQR_OK : store__fail(st, src, what);
+}
+
+sqr_rc store__begin(store *st) {
+  return exec(st, "BEGIN IMMEDIATE", "begin transaction");
+}
+
+sqr_rc store__commit(store *st) {
+  return exec(st, "COMMIT", "commit");
+}
+
+void store__rollback(store *st) {
+  if(!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int64_t query_int(store *st, const char *sql, int64_t dflt) {
+  sqlite3_stmt *s = NULL;
+  int64_t v = dflt;
+  if(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
+     sqlite3_column_type(s, 0) != SQLITE_NULL)
+    v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return v;
+}
+
+int64_t store__meta_int(store *st, const char *key, int64_t dflt) {
+  sqlite3_stmt *s = NULL;
+  int64_t v = dflt;
+  if(sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key=?", -1, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if(sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  }
+  sqlite3_finalize(s);
+  return v;
+}
+
+static sqr_rc meta_set(store *st, const char *key, int64_t iv, const char *sv) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1,
+                               &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if(sv) sqlite3_bind_text(s, 2, sv, -1, SQLITE_STATIC);
+    else sqlite3_bind_int64(s, 2, iv);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  return src == SQLITE_DONE ? SQR_OK : store__fail(st, src, "write meta");
+}
+
+sqr_rc store__meta_set_int(store *st, const char *key, int64_t v) {
+  return meta_set(st, key, v, NULL);
+}
+
+static void be64(uint8_t *p, int64_t v) {
+  for(int i = 7; i >= 0; i--) {
+    p[i] = (uint8_t)(v & 0xff);
+    v = (int64_t)((uint64_t)v >> 8);
+  }
+}
+
+/* hash = SHA-256(prev || be64(seq) || type || 0 || be64(ts) || body_hash) */
+static sqr_rc chain_hash(const uint8_t prev[32], int64_t seq, const char *type, int64_t ts_ms,
+                         const uint8_t body_hash[32], uint8_t out[32]) {
+  uint8_t buf[32 + 8 + STORE_EVENT_TYPE_MAX + 1 + 8 + 32];
+  size_t tlen = strlen(type), n = 0;
+  if(tlen >= STORE_EVENT_TYPE_MAX) return SQR_EINVAL;
+  memcpy(buf, prev, 32);
+  n = 32;
+  be64(buf + n, seq);
+  n += 8;
+  memcpy(buf + n, type, tlen + 1);
+  n += tlen + 1;
+  be64(buf + n, ts_ms);
+  n += 8;
+  memcpy(buf + n, body_hash, 32);
+  n += 32;
+  return crypto_sha256(buf, n, out);
+}
+
+sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_out) {
+  sqr_rc rc = SQR_OK;
+  sqlite3_stmt *s = NULL;
+  char *body = NULL;
+  uint8_t prev[32] = {0}, body_hash[32], hash[32];
+  int64_t seq = 1;
+  int src;
+
+  if(!payload) return SQR_ENOMEM;
+  body = cJSON_PrintUnformatted(payload);
+  cJSON_Delete(payload);
+  if(!body) return SQR_ENOMEM;
+
+  src = sqlite3_prepare_v3(st->db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", -1,
+                           SQLITE_PREPARE_PERSISTENT, &s, NULL);
+  if(src != SQLITE_OK) goto sqlfail;
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    seq = sqlite3_column_int64(s, 0) + 1;
+    if(sqlite3_column_bytes(s, 1) != 32) {
+      rc = SQR_ECORRUPT;
+      snprintf(st->errmsg, sizeof st->errmsg, "event log tail has a damaged hash");
+      goto out;
+    }
+    memcpy(prev, sqlite3_column_blob(s, 1), 32);
+  } else if(src != SQLITE_DONE) {
+    goto sqlfail;
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+
+  int64_t ts = clock_now_ms(st->clock);
+  rc = crypto_sha256(body, strlen(body), body_hash);
+  if(!rc) rc = chain_hash(prev, seq, type, ts, body_hash, hash);
+  if(rc) goto out;
+
+  src = sqlite3_prepare_v3(st->db,
+                           "INSERT INTO events(seq, type, ts_ms, payload, body_hash, hash)"
+                           " VALUES(?, ?, ?, ?, ?, ?)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+  if(src != SQLITE_OK) goto sqlfail;
+  sqlite3_bind_int64(s, 1, seq);
+  sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, ts);
+  sqlite3_bind_text(s, 4, body, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 5, body_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 6, hash, 32, SQLITE_STATIC);
+  src = sqlite3_step(s);
+  if(src != SQLITE_DONE) goto sqlfail;
+  if(seq_out) *seq_out = seq;
+  goto out;
+
+sqlfail:
+  rc = store__fail(st, src, "append event");
+out:
+  sqlite3_finalize(s);
+  cJSON_free(body);
+  return rc;
+}
+
+sqr_rc store_append(store *st, const char *type, const char *payload_json, int64_t *seq) {
+  cJSON *p = cJSON_Parse(payload_json);
+  if(!p || !cJSON_IsObject(p)) {
+    cJSON_Delete(p);
+    snprintf(st->errmsg, sizeof st->errmsg, "event payload must be a JSON object");
+    return SQR_EINVAL;
+  }
+  sqr_rc rc = store__begin(st);
+  if(rc) {
+    cJSON_Delete(p);
+    return rc;
+  }
+  rc = store__append(st, type, p, seq);
+  if(!rc) rc = store__commit(st);
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+static sqr_rc migrate(store *st, int from, int to) {
+  sqr_rc rc = store__begin(st);
+  if(rc) return rc;
+  for(int v = from; v < to; v++) {
+    char what[64];
+    snprintf(what, sizeof what, "migration %d", v + 1);
+    rc = exec(st, migrations[v], what);
+    if(rc) goto out;
+  }
+  char sql[96];
+  snprintf(sql, sizeof sql, "PRAGMA user_version=%d; PRAGMA application_id=%d", to,
+           STORE_APPLICATION_ID);
+  rc = exec(st, sql, "set schema version");
+  if(!rc) rc = store__commit(st);
+  if(!rc && from != to) log_info(COMPONENT, "database migrated from version %d to %d", from, to);
+out:
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+static sqr_rc load_config(store *st) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = SQR_OK;
+  int src = sqlite3_prepare_v2(st->db, "SELECT version, json FROM config ORDER BY version DESC LIMIT 1",
+                               -1, &s, NULL);
+  if(src != SQLITE_OK) return store__fail(st, src, "read config");
+  src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    int64_t v = sqlite3_column_int64(s, 0);
+    if(v != st->cfg_version || !st->cfg) {
+      sqr_config *cfg = NULL;
+      char err[256];
+      rc = config_parse((const char *)sqlite3_column_text(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+                        &cfg, err, sizeof err);
+      if(rc) {
+        snprintf(st->errmsg, sizeof st->errmsg, "stored config version %lld is damaged: %s",
+                 (long long)v, err);
+        rc = SQR_ECORRUPT;
+      } else {
+        config_free(st->cfg);
+        st->cfg = cfg;
+        st->cfg_version = v;
+      }
+    }
+  } else if(src != SQLITE_DONE) {
+    rc = store__fail(st, src, "read config");
+  }
+  sqlite3_finalize(s);
+  return rc;
+}
+
+static sqr_rc open_db(const char *path, store *st, char *err, size_t errlen, int *version_out) {
+  int src = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if(src != SQLITE_OK) {
+    snprintf(err, errlen, "cannot open or create %s: %s (does the directory exist and is it writable?)",
+             path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+    return SQR_EIO;
+  }
+  sqlite3_busy_timeout(st->db, 5000);
+  sqlite3_extended_result_codes(st->db, 1);
+
+  /* Identify the file before changing anything in it. */
+  sqlite3_stmt *s = NULL;
+  int64_t appid = 0, version = 0, objects = 0;
+  src = sqlite3_prepare_v2(st->db,
+                           "SELECT (SELECT application_id FROM pragma_application_id),"
+                           " (SELECT user_version FROM pragma_user_version),"
+                           " (SELECT count(*) FROM sqlite_master)",
+                           -1, &s, NULL);
+  if(src == SQLITE_OK) src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    appid = sqlite3_column_int64(s, 0);
+    version = sqlite3_column_int64(s, 1);
+    objects = sqlite3_column_int64(s, 2);
+    src = SQLITE_OK;
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_OK) {
+    int code = src & 0xff;
+    if(code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+      snprintf(err, errlen, "%s is not a StoreQR database (not an SQLite file, or damaged)", path);
+      return SQR_ECORRUPT;
+    }
+    snprintf(err, errlen, "cannot read %s: %s", path, sqlite3_errmsg(st->db));
+    return code == SQLITE_FULL ? SQR_ENOSPC : SQR_EIO;
+  }
+  if(appid != STORE_APPLICATION_ID && (appid != 0 || objects != 0)) {
+    snprintf(err, errlen, "%s is an SQLite database but not a StoreQR one (application_id %lld)",
+             path, (long long)appid);
+    return SQR_ECORRUPT;
+  }
+  if(version > STORE_SCHEMA_VERSION) {
+    snprintf(err, errlen,
+             "%s was written by a newer StoreQR (schema %lld, this build knows %d): upgrade StoreQR",
+             path, (long long)version, STORE_SCHEMA_VERSION);
+    return SQR_EVERSION;
+  }
+  /* WAL lets the sync client read while the kiosk writes; FULL makes a
+   * returned commit survive a power cut. */
+  char *msg = NULL;
+  src = sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg);
+  if(src != SQLITE_OK) {
+    snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : sqlite3_errstr(src));
+    sqlite3_free(msg);
+    return (src & 0xff) == SQLITE_FULL ? SQR_ENOSPC : SQR_EIO;
+  }
+  *version_out = (int)version;
+  return SQR_OK;
+}
+
+sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, size_t errlen) {
+  store *st = calloc(1, sizeof *st);
+  int version = 0;
+  sqr_rc rc;
+  if(!st) return SQR_ENOMEM;
+  st->clock = clock;
+  rc = open_db(path, st, err, errlen, &version);
+  if(rc) goto fail;
+  rc = migrate(st, version, STORE_SCHEMA_VERSION);
+  if(rc) {
+    snprintf(err, errlen, "cannot migrate %s: %s", path, st->errmsg);
+    goto fail;
+  }
+  rc = load_config(st);
+  if(rc) {
+    snprintf(err, errlen, "%s", st->errmsg);
+    goto fail;
+  }
+  *out = st;
+  return SQR_OK;
+fail:
+  log_error(COMPONENT, "%s", err);
+  store_close(st);
+  return rc;
+}
+
+sqr_rc store_create_at_version(const char *path, int version) {
+  store st = {0};
+  char err[256];
+  int have = 0;
+  sqr_rc rc = open_db(path, &st, err, sizeof err, &have);
+  if(!rc) rc = migrate(&st, have, version);
+  sqlite3_close(st.db);
+  return rc;
+}
+
+void store_close(store *st) {
+  if(!st) return;
+  if(st->db) sqlite3_close_v2(st->db);
+  config_free(st->cfg);
+  free(st);
+}
+
+const char *store_errmsg(const store *st) {
+  return st->errmsg;
+}
+
+sqr_clock *store_clock(store *st) {
+  return st->clock;
+}
+
+int store_schema_version(store *st) {
+  return (int)query_int(st, "PRAGMA user_version", -1);
+}
+
+const sqr_config *store_config(store *st) {
+  return st->cfg;
+}
+
+sqr_rc store_reload_config(store *st) {
+  return load_config(st);
+}
+
+int64_t store_last_seq(store *st) {
+  return query_int(st, "SELECT max(seq) FROM events", 0);
+}
+
+int64_t store_acked_seq(store *st) {
+  return store__meta_int(st, "acked_seq", 0);
+}
+
+sqr_rc store_set_acked_seq(store *st, int64_t seq) {
+  sqr_rc rc = store__begin(st);
+  if(rc) return rc;
+  int64_t last = store_last_seq(st);
+  if(seq > last) {
+    store__rollback(st);
+    snprintf(st->errmsg, sizeof st->errmsg, "HQ acknowledged seq %lld beyond the last event %lld",
+             (long long)seq, (long long)last);
+    return SQR_EPROTO;
+  }
+  if(seq > store__meta_int(st, "acked_seq", 0)) rc = store__meta_set_int(st, "acked_seq", seq);
+  if(!rc) rc = store__commit(st);
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+sqr_rc store_events_after(store *st, int64_t after, int limit, store_event_fn fn, void *ud) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT seq, type, ts_ms, payload, body_hash, hash, redacted"
+                               " FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                               -1, &s, NULL);
+  if(src != SQLITE_OK) return store__fail(st, src, "read events");
+  sqlite3_bind_int64(s, 1, after);
+  sqlite3_bind_int(s, 2, limit);
+  sqr_rc rc = SQR_OK;
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    store_event ev = {0};
+    ev.seq = sqlite3_column_int64(s, 0);
+    snprintf(ev.type, sizeof ev.type, "%s", (const char *)sqlite3_column_text(s, 1));
+    ev.ts_ms = sqlite3_column_int64(s, 2);
+    ev.payload = (const char *)sqlite3_column_text(s, 3);
+    if(sqlite3_column_bytes(s, 4) != 32 || sqlite3_column_bytes(s, 5) != 32) {
+      snprintf(st->errmsg, sizeof st->errmsg, "event %lld has a damaged hash", (long long)ev.seq);
+      rc = SQR_ECORRUPT;
+      break;
+    }
+    memcpy(ev.body_hash, sqlite3_column_blob(s, 4), 32);
+    memcpy(ev.hash, sqlite3_column_blob(s, 5), 32);
+    ev.redacted = sqlite3_column_int(s, 6);
+    if(fn(&ev, ud)) break;
+  }
+  if(!rc && src != SQLITE_ROW && src != SQLITE_DONE) rc = store__fail(st, src, "read events");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+typedef struct verify_state {
+  int64_t expect_seq;
+  uint8_t prev[32];
+  int64_t bad_seq;
+  char why[160];
+} verify_state;
+
+static int verify_one(const store_event *ev, void *ud) {
+  verify_state *v = ud;
+  uint8_t body[32], h[32];
+  if(ev->seq != v->expect_seq) {
+    v->bad_seq = v->expect_seq;
+    snprintf(v->why, sizeof v->why, "event %lld is missing (next present is %lld)",
+             (long long)v->expect_seq, (long long)ev->seq);
+    return 1;
+  }
+  if(!ev->redacted) {
+    if(crypto_sha256(ev->payload, strlen(ev->payload), body) != SQR_OK ||
+       !crypto_ct_equal(body, ev->body_hash, 32)) {
+      v->bad_seq = ev->seq;
+      snprintf(v->why, sizeof v->why, "event %lld: payload does not match its hash", (long long)ev->seq);
+      return 1;
+    }
+  }
+  if(chain_hash(v->prev, ev->seq, ev->type, ev->ts_ms, ev->body_hash, h) != SQR_OK ||
+     !crypto_ct_equal(h, ev->hash, 32)) {
+    v->bad_seq = ev->seq;
+    snprintf(v->why, sizeof v->why, "event %lld: chain hash does not match (altered, reordered or"
+             " an event before it deleted)", (long long)ev->seq);
+    return 1;
+  }
+  memcpy(v->prev, ev->hash, 32);
+  v->expect_seq++;
+  return 0;
+}
+
+sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why, size_t whylen) {
+  verify_state v = {.expect_seq = 1};
+  /* The first event may have been pruned after HQ acknowledged it; then the
+   * walk starts from the oldest present event's predecessor hash, which
+   * meta keeps. (Pruning is not done yet: prev stays zero.) */
+  sqr_rc rc = store_events_after(st, 0, -1, verify_one, &v);
+  if(checked) *checked = v.expect_seq - 1;
+  if(rc) return rc;
+  if(v.bad_seq) {
+    if(bad_seq) *bad_seq = v.bad_seq;
+    if(why) snprintf(why, whylen, "%s", v.why);
+    return SQR_ECORRUPT;
+  }
+  return SQR_OK;
+}
+
+sqr_rc store_check_clock(store *st, int *jumped) {
+  int64_t jump = 0;
+  *jumped = clock_check_jump(st->clock, 120000, &jump);
+  if(!*jumped) return SQR_OK;
+  log_warn(COMPONENT, "wall clock jumped by %lld ms", (long long)jump);
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddNumberToObject(p, "jump_ms", (double)jump);
+  sqr_rc rc = store__begin(st);
+  if(rc) {
+    cJSON_Delete(p);
+    return rc;
+  }
+  rc = store__append(st, "clock_jump", p, NULL);
+  if(!rc) rc = store__commit(st);
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) {
+  const sqr_config *cfg = st->cfg;
+  sqlite3_stmt *s = NULL;
+  if(!cfg) return SQR_ENOTFOUND;
+  int src = sqlite3_prepare_v3(st->db, "SELECT joined, marked_full FROM groups WHERE id=?", -1,
+                               SQLITE_PREPARE_PERSISTENT, &s, NULL);
+  if(src != SQLITE_OK) return store__fail(st, src, "read groups");
+  for(size_t i = 0; i < cfg->ngroups && i < n; i++) {
+    fill[i].joined = 0;
+    fill[i].marked_full = 0;
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, cfg->groups[i].id, -1, SQLITE_STATIC);
+    if(sqlite3_step(s) == SQLITE_ROW) {
+      fill[i].joined = sqlite3_column_int(s, 0);
+      fill[i].marked_full = sqlite3_column_int(s, 1);
+    }
+  }
+  sqlite3_finalize(s);
+  return SQR_OK;
+}
+
+static sqr_rc live_choice(store *st, store_live *out) {
+  group_fill fill[CONFIG_MAX_GROUPS];
+  const sqr_config *cfg = st->cfg;
+  sqr_rc rc = store_group_fill(st, fill, CONFIG_MAX_GROUPS);
+  if(rc) return rc;
+  memset(out, 0, sizeof *out);
+  out->group = group_choose(cfg, fill, clock_now(st->clock));
+  if(out->group >= 0) {
+    out->g = &cfg->groups[out->group];
+    out->joined = fill[out->group].joined;
+    out->link = out->g->link;
+  } else {
+    out->exhausted = 1;
+    out->link = cfg->fallback_link;
+  }
+  return SQR_OK;
+}
+
+static int live_changed(store *st, const store_live *live) {
+  sqlite3_stmt *s = NULL;
+  int changed = 1;
+  const char *now_id = live->g ? live->g->id : "";
+  if(sqlite3_prepare_v3(st->db, "SELECT value FROM meta WHERE key='live_group'", -1,
+                        SQLITE_PREPARE_PERSISTENT, &s, NULL) == SQLITE_OK &&
+     sqlite3_step(s) == SQLITE_ROW) {
+    const char *was = (const char *)sqlite3_column_text(s, 0);
+    changed = strcmp(was ? was : "", now_id) != 0;
+  }
+  sqlite3_finalize(s);
+  return changed;
+}
+
+sqr_rc store__update_live(store *st, store_live *out) {
+  store_live live;
+  char was[CONFIG_ID_MAX + 1] = "";
+  sqr_rc rc = live_choice(st, &live);
+  if(rc || !live_changed(st, &live)) goto out;
+  sqlite3_stmt *s = NULL;
+  if(sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='live_group'", -1, &s, NULL) ==
+       SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+    snprintf(was, sizeof was, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  cJSON *p = cJSON_CreateObject();
+  if(was[0]) cJSON_AddStringToObject(p, "from", was);
+  else cJSON_AddNullToObject(p, "from");
+  if(live.g) {
+    cJSON_AddStringToObject(p, "to", live.g->id);
+    rc = store__append(st, "group_switched", p, NULL);
+    log_info(COMPONENT, "live code now leads to group %s", live.g->id);
+  } else {
+    rc = store__append(st, "groups_exhausted", p, NULL);
+    log_warn(COMPONENT, "no group has room: showing the staff contact code");
+  }
+  if(!rc) rc = meta_set(st, "live_group", 0, live.g ? live.g->id : "");
+out:
+  if(!rc && out) *out = live;
+  return rc;
+}
+
+sqr_rc store_live_group(store *st, store_live *out) {
+  if(!st->cfg) return SQR_ENOTFOUND;
+  /* Fast path without a write lock: the UI asks on every rotation. */
+  sqr_rc rc = live_choice(st, out);
+  if(rc || !live_changed(st, out)) return rc;
+  rc = store__begin(st);
+  if(rc) return rc;
+  rc = store__update_live(st, out);
+  if(!rc) rc = store__commit(st);
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+sqr_rc store_group_mark_full(store *st, const char *group_id) {
+  if(!st->cfg) return SQR_ENOTFOUND;
+  if(!config_group_find(st->cfg, group_id)) {
+    snprintf(st->errmsg, sizeof st->errmsg, "no group \"%s\" in the configuration", group_id);
+    return SQR_ENOTFOUND;
+  }
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__begin(st);
+  if(rc) return rc;
+  int src = sqlite3_prepare_v2(st->db,
+                               "INSERT INTO groups(id, marked_full) VALUES(?, 1)"
+                               " ON CONFLICT(id) DO UPDATE SET marked_full=1",
+                               -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_DONE) {
+    rc = store__fail(st, src, "mark group full");
+    goto out;
+  }
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddStringToObject(p, "group", group_id);
+  rc = store__append(st, "group_marked_full", p, NULL);
+  if(!rc) rc = store__update_live(st, NULL);
+  if(!rc) rc = store__commit(st);
+out:
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, size_t errlen) {
+  sqr_config *cfg = NULL;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = config_parse(json, len, &cfg, err, errlen);
+  if(rc) return rc;
+  if(st->cfg && cfg->version < st->cfg->version) {
+    snprintf(err, errlen, "version: %lld is older than the applied %lld", (long long)cfg->version,
+             (long long)st->cfg->version);
+    config_free(cfg);
+    return SQR_EINVAL;
+  }
+  if(st->cfg && cfg->version == st->cfg->version) {
+    config_free(cfg);
+    return SQR_OK;
+  }
+  rc = store__begin(st);
+  if(rc) goto fail;
+  int src = sqlite3_prepare_v2(st->db, "INSERT INTO config(version, json, applied_ms) VALUES(?,?,?)",
+                               -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_int64(s, 1, cfg->version);
+    sqlite3_bind_text(s, 2, json, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, clock_now_ms(st->clock));
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+  if(src != SQLITE_DONE) {
+    rc = store__fail(st, src, "store config");
+    goto fail;
+  }
+  /* Keep a short history for diagnosis; older documents are dead weight. */
+  rc = exec(st, "DELETE FROM config WHERE version < (SELECT max(version) FROM config) - 20",
+            "prune config");
+  if(rc) goto fail;
+  src = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO groups(id) VALUES(?)", -1, &s, NULL);
+  for(size_t i = 0; src == SQLITE_OK && i < cfg->ngroups; i++) {
+    sqlite3_reset(s);
+    sqlite3_bind_text(s, 1, cfg->groups[i].id, -1, SQLITE_STATIC);
+    if(sqlite3_step(s) != SQLITE_DONE) src = sqlite3_errcode(st->db);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_OK) {
+    rc = store__fail(st, src, "store groups");
+    goto fail;
+  }
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddNumberToObject(p, "version", (double)cfg->version);
+  if(st->cfg) cJSON_AddNumberToObject(p, "previous", (double)st->cfg->version);
+  rc = store__append(st, "config_applied", p, NULL);
+  if(rc) goto fail;
+
+  /* The new document must be in place before erasures and the live group
+   * are evaluated against it. */
+  sqr_config *old = st->cfg;
+  int64_t old_version = st->cfg_version;
+  st->cfg = cfg;
+  st->cfg_version = cfg->version;
+  for(size_t i = 0; i < cfg->nerasures && !rc; i++) {
+    int found;
+    rc = member__erase(st, cfg->erasures[i], "hq", &found);
+  }
+  if(!rc) rc = store__update_live(st, NULL);
+  if(!rc) rc = store__commit(st);
+  if(rc) {
+    st->cfg = old;
+    st->cfg_version = old_version;
+    goto fail;
+  }
+  config_free(old);
+  log_info(COMPONENT, "configuration version %lld applied", (long long)cfg->version);
+  return SQR_OK;
+fail:
+  store__rollback(st);
+  config_free(cfg);
+  if(errlen && !err[0]) snprintf(err, errlen, "%s", st->errmsg);
+  else if(errlen) snprintf(err, errlen, "%s", st->errmsg);
+  return rc;
+}
+
+sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset_ms) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__begin(st);
+  if(rc) return rc;
+  int64_t pending = store_last_seq(st) - store__meta_int(st, "acked_seq", 0);
+  int src = sqlite3_prepare_v2(st->db,
+                               "INSERT INTO sync_attempts(at_ms, ok, error, pending, hq_offset_ms)"
+                               " VALUES(?,?,?,?,?)",
+                               -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_int64(s, 1, clock_now_ms(st->clock));
+    sqlite3_bind_int(s, 2, ok);
+    if(error) sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, pending);
+    sqlite3_bind_int64(s, 5, hq_offset_ms);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src == SQLITE_DONE)
+    src = sqlite3_exec(st->db, "DELETE FROM sync_attempts WHERE id < (SELECT max(id) FROM sync_attempts) - 1000",
+                       NULL, NULL, NULL);
+  if(src != SQLITE_DONE && src != SQLITE_OK) {
+    rc = store__fail(st, src, "record sync attempt");
+    store__rollback(st);
+    return rc;
+  }
+  rc = store__commit(st);
+  if(rc) store__rollback(st);
+  return rc;
+}
+
+static int64_t day_start_ms(int64_t day, int off_min) {
+  return day * 86400000 - (int64_t)off_min * 60000;
+}
+
+static int count_events(store *st, const char *type, int64_t from, int64_t to) {
+  sqlite3_stmt *s = NULL;
+  int n = 0;
+  if(sqlite3_prepare_v3(st->db, "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
+                        -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    if(sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int(s, 0);
+  }
+  sqlite3_finalize(s);
+  return n;
+}
+
+sqr_rc store_status_get(store *st, store_status *out) {
+  memset(out, 0, sizeof *out);
+  int off = st->cfg ? st->cfg->utc_offset_min : 480;
+  int64_t today = clock_local_day(clock_now_ms(st->clock), off);
+  /* One read transaction so the figures agree with each other. */
+  sqr_rc rc = exec(st, "BEGIN", "begin read");
+  if(rc) return rc;
+  out->members = query_int(st, "SELECT count(*) FROM members", 0);
+  for(int i = 0; i < STORE_DAYS; i++) {
+    int64_t day = today - (STORE_DAYS - 1) + i;
+    int64_t a = day_start_ms(day, off), b = day_start_ms(day + 1, off);
+    out->signups_by_day[i] = count_events(st, "signup", a, b);
+    out->checkins_by_day[i] = count_events(st, "checkin", a, b);
+  }
+  out->signups_today = out->signups_by_day[STORE_DAYS - 1];
+  out->checkins_today = out->checkins_by_day[STORE_DAYS - 1];
+
+  sqlite3_stmt *s = NULL;
+  if(sqlite3_prepare_v2(st->db,
+                        "SELECT coalesce(json_extract(payload, '$.staff'), ''), count(*) FROM events"
+                        " WHERE type='signup' AND ts_ms>=? AND ts_ms<? GROUP BY 1 ORDER BY 2 DESC",
+                        -1, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(s, 1, day_start_ms(today, off));
+    sqlite3_bind_int64(s, 2, day_start_ms(today + 1, off));
+    while(sqlite3_step(s) == SQLITE_ROW && out->nstaff < SQR_ARRAY_LEN(out->staff_today)) {
+      store_staff_count *c = &out->staff_today[out->nstaff++];
+      snprintf(c->staff, sizeof c->staff, "%s", (const char *)sqlite3_column_text(s, 0));
+      c->signups = sqlite3_column_int(s, 1);
+    }
+  }
+  sqlite3_finalize(s);
+  out->last_seq = store_last_seq(st);
+  out->acked_seq = store__meta_int(st, "acked_seq", 0);
+  out->pending_events = out->last_seq - out->acked_seq;
+  out->last_sync_ok_ms = query_int(st, "SELECT max(at_ms) FROM sync_attempts WHERE ok=1", 0);
+  s = NULL;
+  if(sqlite3_prepare_v2(st->db, "SELECT at_ms, ok, error, hq_offset_ms FROM sync_attempts"
+                        " ORDER BY id DESC LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+     sqlite3_step(s) == SQLITE_ROW) {
+    out->last_sync_attempt_ms = sqlite3_column_int64(s, 0);
+    if(!sqlite3_column_int(s, 1) && sqlite3_column_text(s, 2))
+      snprintf(out->last_sync_error, sizeof out->last_sync_error, "%s",
+               (const char *)sqlite3_column_text(s, 2));
+    out->hq_offset_ms = sqlite3_column_int64(s, 3);
+  }
+  sqlite3_finalize(s);
+  out->config_version = st->cfg ? st->cfg->version : 0;
+  sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+  return SQR_OK;
+}
+
+sqr_rc store_set_max_pages(store *st, int pages) {
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count=%d", pages);
+  return exec(st, sql, "set page limit");
+}

@@ -1,0 +1,154 @@
+/* store.h — the kiosk database: an append-only event log and the state it
+ * describes.
+ *
+ * Owns the SQLite file (WAL, synchronous=FULL, busy timeout): its schema
+ * and numbered migrations, the event log with its hash chain, the applied
+ * configuration, group fill and sync bookkeeping. Members live in member.c,
+ * which shares this module's internals through store_int.h.
+ *
+ * Every change appends an event with a strictly increasing seq in the same
+ * transaction as the state it changes; when a call returns SQR_OK the
+ * change is on disk and survives a power cut. Each event carries
+ *   body_hash = SHA-256(payload)
+ *   hash      = SHA-256(prev_hash || be64(seq) || type || 0x00 || be64(ts_ms) || body_hash)
+ * (prev_hash of the first event is 32 zero bytes), so HQ and
+ * store_verify_log can detect a deleted, reordered or altered event.
+ * Erasure may later strip personal fields from a payload; such an event is
+ * marked redacted and keeps its original body_hash, so the chain still holds.
+ *
+ * Never opens a network connection; never stores a plaintext phone number.
+ */
+#ifndef SQR_STORE_H
+#define SQR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "clock.h"
+#include "config.h"
+#include "group.h"
+#include "sqr.h"
+
+typedef struct store store;
+
+#define STORE_SCHEMA_VERSION 3
+#define STORE_APPLICATION_ID 0x53515231 /* "SQR1" in PRAGMA application_id */
+#define STORE_EVENT_TYPE_MAX 24
+
+/* Opens (creating if missing) the database at path and migrates it to
+ * STORE_SCHEMA_VERSION in one transaction. clock is borrowed and must
+ * outlive the store. Errors, with a sentence in err:
+ *   SQR_ECORRUPT  the file is not a database, or not a StoreQR one
+ *   SQR_EVERSION  written by a newer StoreQR
+ *   SQR_EIO       cannot be created or opened (directory, permissions)
+ *   SQR_ENOSPC    no room to create or migrate it */
+sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, size_t errlen)
+  SQR_WARN_UNUSED;
+void store_close(store *st);
+
+/* The last error's full sentence (SQLite's own message included). */
+const char *store_errmsg(const store *st);
+sqr_clock *store_clock(store *st);
+int store_schema_version(store *st);
+
+/* Parses, validates and applies a configuration document in one
+ * transaction, recorded as a config_applied event (plus one erase event per
+ * erasure it carries). A version equal to the current one is a no-op; an
+ * older one is refused (SQR_EINVAL). err gets "field: problem". */
+sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, size_t errlen)
+  SQR_WARN_UNUSED;
+
+/* The applied configuration, or NULL before the first one. Borrowed: valid
+ * until the next store_apply_config or store_close. Another process (the
+ * sync client) may apply a newer one: store_reload_config picks it up. */
+const sqr_config *store_config(store *st);
+sqr_rc store_reload_config(store *st) SQR_WARN_UNUSED;
+
+typedef struct store_event {
+  int64_t seq;
+  char type[STORE_EVENT_TYPE_MAX];
+  int64_t ts_ms;
+  const char *payload; /* JSON, borrowed for the callback's duration */
+  uint8_t body_hash[32];
+  uint8_t hash[32];
+  int redacted;
+} store_event;
+
+/* Calls fn for up to limit events with seq > after, in order. fn returns
+ * non-zero to stop early. */
+typedef int (*store_event_fn)(const store_event *ev, void *ud);
+sqr_rc store_events_after(store *st, int64_t after, int limit, store_event_fn fn, void *ud)
+  SQR_WARN_UNUSED;
+
+/* Appends an event with a JSON object payload, in its own transaction.
+ * For modules outside core (sync client, UI) that record plain facts. */
+sqr_rc store_append(store *st, const char *type, const char *payload_json, int64_t *seq)
+  SQR_WARN_UNUSED;
+
+/* Walks the whole log and checks seqs, body hashes and the chain.
+ * SQR_ECORRUPT with *bad_seq and a reason in why on the first break. */
+sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why, size_t whylen)
+  SQR_WARN_UNUSED;
+
+int64_t store_last_seq(store *st);
+
+/* The highest seq HQ acknowledged. Setting it never moves it backwards. */
+int64_t store_acked_seq(store *st);
+sqr_rc store_set_acked_seq(store *st, int64_t seq) SQR_WARN_UNUSED;
+
+/* Compares wall and monotonic clocks since the last call; a jump larger
+ * than two minutes is recorded as a clock_jump event. *jumped is set. */
+sqr_rc store_check_clock(store *st, int *jumped) SQR_WARN_UNUSED;
+
+/* The live code's group. group is -1 when none is usable (show the staff
+ * contact code). A change from the last answer is recorded as a
+ * group_switched or groups_exhausted event. */
+typedef struct store_live {
+  int group;                 /* index into config groups, or -1 */
+  const config_group *g;     /* NULL when group is -1 */
+  int joined;
+  const char *link;          /* group's link, or the fallback link */
+  int exhausted;
+} store_live;
+sqr_rc store_live_group(store *st, store_live *out) SQR_WARN_UNUSED;
+
+/* Fill of every configured group (cfg->ngroups entries). */
+sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) SQR_WARN_UNUSED;
+
+/* The manager's "this group is full" (recorded, and the code moves on). */
+sqr_rc store_group_mark_full(store *st, const char *group_id) SQR_WARN_UNUSED;
+
+/* What the manager screen and `storeqr status` show. */
+#define STORE_DAYS 7
+typedef struct store_staff_count {
+  char staff[CONFIG_ID_MAX + 1];
+  int signups;
+} store_staff_count;
+typedef struct store_status {
+  int64_t members;
+  int signups_today, checkins_today;
+  int signups_by_day[STORE_DAYS];  /* [0] = 6 days ago ... [6] = today */
+  int checkins_by_day[STORE_DAYS];
+  size_t nstaff;
+  store_staff_count staff_today[CONFIG_MAX_STAFF + 1];
+  int64_t last_seq, acked_seq, pending_events;
+  int64_t last_sync_ok_ms;       /* 0 = never */
+  int64_t last_sync_attempt_ms;  /* 0 = never */
+  char last_sync_error[256];
+  int64_t hq_offset_ms;
+  int64_t config_version;
+} store_status;
+sqr_rc store_status_get(store *st, store_status *out) SQR_WARN_UNUSED;
+
+/* Records one sync attempt (for the manager screen and status). */
+sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset_ms)
+  SQR_WARN_UNUSED;
+
+/* Test seam: caps the file at pages * page_size bytes (PRAGMA
+ * max_page_count), so a full disk can be tested without filling one. */
+sqr_rc store_set_max_pages(store *st, int pages) SQR_WARN_UNUSED;
+
+/* Test seam: creates a database at path migrated only up to version, as an
+ * older StoreQR would have left it. */
+sqr_rc store_create_at_version(const char *path, int version) SQR_WARN_UNUSED;
+
+#endif

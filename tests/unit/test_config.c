@@ -1,0 +1,152 @@
+/* test_config.c — the configuration document: the demo parses, and every
+ * kind of bad input is refused with the field named. */
+#include "testutil.h"
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tu_keys keys;
+
+static sqr_rc parse(const char *json, sqr_config **cfg, char *err) {
+  return config_parse(json, strlen(json), cfg, err, 256);
+}
+
+static void test_demo_parses(void **state) {
+  (void)state;
+  char *json = tu_demo_config(&keys, 7, 1795500000);
+  sqr_config *cfg = NULL;
+  char err[256];
+  assert_int_equal(parse(json, &cfg, err), SQR_OK);
+  assert_int_equal(cfg->version, 7);
+  assert_string_equal(cfg->store_id, "SH-JA01");
+  assert_string_equal(cfg->store_name, "静安寺店");
+  assert_int_equal(cfg->kiosk_number, 1);
+  assert_int_equal(cfg->mode, CONFIG_MODE_HQ);
+  assert_int_equal(cfg->period_s, 30);
+  assert_memory_equal(cfg->store_key, keys.store_key, 32);
+  assert_true(cfg->has_hq_pub);
+  assert_memory_equal(cfg->hq_pub, keys.hq_pub, 65);
+  assert_int_equal(cfg->ngroups, 3);
+  assert_int_equal(cfg->groups[2].kind, GROUP_KIND_INTEREST);
+  assert_string_equal(cfg->groups[2].tag, "coffee");
+  assert_int_equal(cfg->groups[0].expires_at, 1795500000 + 6 * 86400);
+  assert_int_equal(cfg->ncampaigns, 4);
+  assert_int_equal(cfg->campaigns[0].start_min, 7 * 60);
+  assert_int_equal(cfg->campaigns[0].coupon_campaign, 1);
+  assert_ptr_equal(config_campaign_at(cfg, 8 * 60), &cfg->campaigns[0]);
+  assert_null(config_campaign_at(cfg, 23 * 60));
+  assert_non_null(config_staff_find(cfg, "s02"));
+  assert_null(config_staff_find(cfg, "nobody"));
+  assert_string_equal(cfg->consent_version, "2026-11");
+  config_free(cfg);
+  free(json);
+}
+
+/* Applies a JSON edit (a path and a raw JSON value, or NULL to delete) to
+ * the demo document and expects an error naming want_field. */
+static void expect_error(const char *section, const char *field, const char *value,
+                         const char *want_in_err) {
+  char *json = tu_demo_config(&keys, 1, 1795500000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON *obj = section ? cJSON_GetObjectItem(root, section) : root;
+  if(section && cJSON_IsArray(obj)) obj = cJSON_GetArrayItem(obj, 0);
+  cJSON_DeleteItemFromObject(obj, field);
+  if(value) cJSON_AddItemToObject(obj, field, cJSON_Parse(value));
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  sqr_config *cfg = NULL;
+  char err[256] = "";
+  assert_int_equal(parse(json, &cfg, err), SQR_EINVAL);
+  assert_null(cfg);
+  if(!strstr(err, want_in_err)) fail_msg("error \"%s\" does not mention \"%s\"", err, want_in_err);
+  free(json);
+}
+
+static void test_field_errors(void **state) {
+  (void)state;
+  expect_error(NULL, "version", NULL, "version: is required");
+  expect_error(NULL, "version", "\"7\"", "version: must be an integer");
+  expect_error(NULL, "version", "1.5", "version: must be an integer");
+  expect_error("store", "id", "\"sh ja\"", "store.id");
+  expect_error("store", "name", "42", "store.name: must be a string");
+  expect_error("store", "lat", "91", "store.lat");
+  expect_error("kiosk", "number", "0", "kiosk.number: must be between 1 and 65535");
+  expect_error(NULL, "mode", "\"qr\"", "mode");
+  expect_error("keys", "store_key", "\"c2hvcnQ=\"", "keys.store_key: must be 32 bytes");
+  expect_error("keys", "hq_public", "\"!!!\"", "keys.hq_public");
+  expect_error("groups", "link", "\"http://insecure\"", "groups[0].link: must be an https://");
+  expect_error("groups", "capacity", "100000", "groups[0].capacity");
+  expect_error("groups", "kind", "\"vip\"", "groups[0].kind");
+  expect_error("groups", "expires_at", "\"next tuesday\"", "groups[0].expires_at");
+  expect_error("groups", "tag", "\"wine\"", "groups[0].tag: names a tag \"wine\"");
+  expect_error("campaigns", "start", "\"25:00\"", "campaigns[0].start");
+  expect_error("campaigns", "end", "\"06:00\"", "campaigns[0].end: must be after start");
+  expect_error("consent", "version", NULL, "consent.version: is required");
+  expect_error("rotation", "period_s", "1", "rotation.period_s");
+  expect_error(NULL, "groups", "{}", "groups: must be an array");
+  expect_error(NULL, "erasures", "[\"abc\"]", "erasures[0]");
+  expect_error(NULL, "store", NULL, "store: is required");
+}
+
+static void test_not_json_and_truncated(void **state) {
+  (void)state;
+  char *json = tu_demo_config(&keys, 1, 1795500000);
+  size_t len = strlen(json);
+  /* Every truncation of a valid document is refused, never accepted as a
+   * smaller document and never a crash. */
+  for(size_t cut = 0; cut < len; cut += 7) {
+    sqr_config *cfg = NULL;
+    char err[256] = "";
+    assert_int_equal(config_parse(json, cut, &cfg, err, sizeof err), SQR_EINVAL);
+    assert_true(err[0] != '\0');
+  }
+  sqr_config *cfg = NULL;
+  char err[256];
+  assert_int_equal(parse("[1,2,3]", &cfg, err), SQR_EINVAL);
+  assert_non_null(strstr(err, "must be a JSON object"));
+  assert_int_equal(parse("\xff\xfe{", &cfg, err), SQR_EINVAL);
+  assert_non_null(strstr(err, "not valid JSON"));
+  free(json);
+}
+
+static void test_iso_expiry_and_load_file(void **state) {
+  (void)state;
+  char *json = tu_demo_config(&keys, 1, 1795500000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "groups"), 0);
+  cJSON_ReplaceItemInObject(g, "expires_at", cJSON_CreateString("2026-12-01T08:00:00+08:00"));
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  const char *dir = tu_tmpdir("config");
+  const char *path = tu_path(dir, "c.json");
+  FILE *f = fopen(path, "w");
+  fputs(json, f);
+  fclose(f);
+  sqr_config *cfg = NULL;
+  char *text = NULL;
+  char err[256];
+  assert_int_equal(config_load_file(path, &cfg, &text, err, sizeof err), SQR_OK);
+  assert_int_equal(cfg->groups[0].expires_at, 1796083200); /* 2026-12-01T00:00:00Z */
+  assert_string_equal(text, json);
+  config_free(cfg);
+  free(text);
+  assert_int_equal(config_load_file(tu_path(dir, "missing.json"), &cfg, NULL, err, sizeof err), SQR_EIO);
+  assert_non_null(strstr(err, "cannot open"));
+  free(json);
+}
+
+int main(void) {
+  tu_make_keys(&keys);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_demo_parses),
+    cmocka_unit_test(test_field_errors),
+    cmocka_unit_test(test_not_json_and_truncated),
+    cmocka_unit_test(test_iso_expiry_and_load_file),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,440 @@
+/* test_store.c — the kiosk database: opening, refusing foreign files,
+ * migrations from every older version, configuration, the event log and
+ * its hash chain, groups, status, and a full disk. */
+#include "testutil.h"
+#include "member.h"
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T0 1795500000000 /* 2026-11-24 12:40 UTC, 20:40 in Shanghai */
+
+static tu_keys keys;
+
+typedef struct fixture {
+  const char *dir;
+  char path[600];
+  sqr_clock *clock;
+  store *st;
+} fixture;
+
+static void apply_demo(store *st, int64_t version) {
+  char *json = tu_demo_config(&keys, version, T0 / 1000);
+  char err[256];
+  if(store_apply_config(st, json, strlen(json), err, sizeof err) != SQR_OK) fail_msg("%s", err);
+  free(json);
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  f->dir = tu_tmpdir("store");
+  snprintf(f->path, sizeof f->path, "%s/kiosk.db", f->dir);
+  assert_int_equal(clock_new_fixed(T0, &f->clock), SQR_OK);
+  char err[256];
+  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_OK);
+  apply_demo(f->st, 1);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  store_close(f->st);
+  clock_free(f->clock);
+  free(f);
+  return 0;
+}
+
+static member_signup_req req_for(const char *phone) {
+  member_signup_req r = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
+  return r;
+}
+
+static void test_open_sets_pragmas_and_version(void **state) {
+  fixture *f = *state;
+  assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  sqlite3_stmt *s;
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+  sqlite3_finalize(s);
+  sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &s, NULL);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(s, 0), STORE_APPLICATION_ID);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  assert_non_null(store_config(f->st));
+  assert_string_equal(store_config(f->st)->store_id, "SH-JA01");
+}
+
+static void test_refuses_foreign_files(void **state) {
+  fixture *f = *state;
+  char err[256];
+  store *st = NULL;
+  /* Not a database at all. */
+  const char *junk = tu_path(f->dir, "junk.db");
+  FILE *fp = fopen(junk, "w");
+  for(int i = 0; i < 200; i++) fputs("this is not a database, just a text file\n", fp);
+  fclose(fp);
+  assert_int_equal(store_open(junk, f->clock, &st, err, sizeof err), SQR_ECORRUPT);
+  assert_non_null(strstr(err, "not a StoreQR database"));
+  /* The refused file is left exactly as it was. */
+  struct stat sb;
+  assert_int_equal(stat(junk, &sb), 0);
+  assert_int_equal(sb.st_size, 200 * (off_t)strlen("this is not a database, just a text file\n"));
+
+  /* Someone else's SQLite database. */
+  const char *other = tu_path(f->dir, "other.db");
+  sqlite3 *db;
+  sqlite3_open(other, &db);
+  sqlite3_exec(db, "CREATE TABLE photos(id INTEGER PRIMARY KEY)", NULL, NULL, NULL);
+  sqlite3_close(db);
+  assert_int_equal(store_open(other, f->clock, &st, err, sizeof err), SQR_ECORRUPT);
+  assert_non_null(strstr(err, "not a StoreQR one"));
+
+  /* A StoreQR database from the future. */
+  const char *newer = tu_path(f->dir, "newer.db");
+  sqlite3_open(newer, &db);
+  char sql[128];
+  snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;"
+           "CREATE TABLE meta(k);", STORE_APPLICATION_ID, STORE_SCHEMA_VERSION + 1);
+  sqlite3_exec(db, sql, NULL, NULL, NULL);
+  sqlite3_close(db);
+  assert_int_equal(store_open(newer, f->clock, &st, err, sizeof err), SQR_EVERSION);
+  assert_non_null(strstr(err, "newer StoreQR"));
+
+  /* A directory that does not exist. */
+  assert_int_equal(store_open(tu_path(f->dir, "no/such/dir/k.db"), f->clock, &st, err, sizeof err),
+                   SQR_EIO);
+  assert_non_null(strstr(err, "cannot open or create"));
+}
+
+/* Tests run as root in CI, and root ignores directory permissions; the
+ * check is made in a child that drops to an unprivileged user. */
+static void test_read_only_directory(void **state) {
+  fixture *f = *state;
+  const char *ro = tu_path(f->dir, "ro");
+  assert_int_equal(mkdir(ro, 0555), 0);
+  chmod(f->dir, 0755);
+  pid_t pid = fork();
+  if(pid == 0) {
+    if(geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(90);
+    char err[256];
+    store *st = NULL;
+    sqr_rc rc = store_open(tu_path(ro, "k.db"), f->clock, &st, err, sizeof err);
+    _exit(rc == SQR_EIO && strstr(err, "writable") ? 0 : 1);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Fills every table an older version had, then opens with this build. */
+static void test_migrates_from_every_older_version(void **state) {
+  fixture *f = *state;
+  for(int v = 0; v < STORE_SCHEMA_VERSION; v++) {
+    char path[640];
+    snprintf(path, sizeof path, "%s/v%d.db", f->dir, v);
+    assert_int_equal(store_create_at_version(path, v), SQR_OK);
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    if(v >= 1) {
+      assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO members(blind, sealed, consent_version, consent_ms, created_ms, points)"
+        " VALUES(x'00', x'01', '2026-01', 1, 1, 70);"
+        "INSERT INTO meta(key, value) VALUES('acked_seq', 0);", NULL, NULL, NULL), SQLITE_OK);
+    }
+    sqlite3_close(db);
+    store *st = NULL;
+    char err[256];
+    assert_int_equal(store_open(path, f->clock, &st, err, sizeof err), SQR_OK);
+    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
+    store_status status;
+    assert_int_equal(store_status_get(st, &status), SQR_OK);
+    assert_int_equal(status.members, v >= 1 ? 1 : 0);
+    /* The upgraded file works for new writes. */
+    apply_demo(st, 1);
+    member_result r;
+    member_signup_req req = req_for("13900000001");
+    assert_int_equal(member_signup(st, &req, &r), SQR_OK);
+    assert_int_equal(member_checkin(st, "13900000001", &r), SQR_OK);
+    int64_t checked, bad;
+    char why[160];
+    assert_int_equal(store_verify_log(st, &checked, &bad, why, sizeof why), SQR_OK);
+    store_close(st);
+  }
+}
+
+static void test_config_versions(void **state) {
+  fixture *f = *state;
+  char err[256];
+  int64_t before = store_last_seq(f->st);
+  /* Same version: no-op, nothing recorded. */
+  char *json = tu_demo_config(&keys, 1, T0 / 1000);
+  assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_OK);
+  assert_int_equal(store_last_seq(f->st), before);
+  free(json);
+  apply_demo(f->st, 5);
+  assert_int_equal(store_config(f->st)->version, 5);
+  /* Older: refused. */
+  json = tu_demo_config(&keys, 3, T0 / 1000);
+  assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_EINVAL);
+  assert_non_null(strstr(err, "older"));
+  free(json);
+  /* Corrupt: refused, the applied one stays. */
+  const char *bad = "{\"version\": 9, \"store\": {\"id\": \"SH-JA01\"";
+  assert_int_equal(store_apply_config(f->st, bad, strlen(bad), err, sizeof err), SQR_EINVAL);
+  assert_int_equal(store_config(f->st)->version, 5);
+  /* The change was recorded as an event. */
+  char payload[128] = "";
+  int64_t seq = store_last_seq(f->st);
+  assert_true(seq > before);
+  /* Reopening picks up the stored document. */
+  store_close(f->st);
+  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_OK);
+  assert_int_equal(store_config(f->st)->version, 5);
+  (void)payload;
+}
+
+typedef struct collect {
+  int n;
+  char types[64][STORE_EVENT_TYPE_MAX];
+  int64_t seqs[64];
+} collect;
+
+static int collect_fn(const store_event *ev, void *ud) {
+  collect *c = ud;
+  if(c->n < 64) {
+    snprintf(c->types[c->n], STORE_EVENT_TYPE_MAX, "%s", ev->type);
+    c->seqs[c->n] = ev->seq;
+  }
+  c->n++;
+  return 0;
+}
+
+static void test_event_log_chain_detects_tampering(void **state) {
+  fixture *f = *state;
+  member_result r;
+  for(int i = 0; i < 5; i++) {
+    char phone[16];
+    snprintf(phone, sizeof phone, "1390000%04d", i);
+    member_signup_req req = req_for(phone);
+    assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  }
+  collect c = {0};
+  assert_int_equal(store_events_after(f->st, 0, 1000, collect_fn, &c), SQR_OK);
+  for(int i = 0; i < c.n; i++) assert_int_equal(c.seqs[i], i + 1); /* strictly increasing */
+  assert_string_equal(c.types[0], "config_applied");
+  int64_t checked, bad;
+  char why[160];
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_OK);
+  assert_int_equal(checked, c.n);
+
+  sqlite3 *db;
+  sqlite3_open(f->path, &db);
+  /* Alter a payload. */
+  sqlite3_exec(db, "UPDATE events SET payload=replace(payload, '\"points\":50', '\"points\":5000')"
+               " WHERE seq=4", NULL, NULL, NULL);
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_int_equal(bad, 4);
+  assert_non_null(strstr(why, "payload"));
+  /* Alter it and recompute its body hash: the chain still catches it. */
+  sqlite3_exec(db, "UPDATE events SET body_hash=zeroblob(32) WHERE seq=4", NULL, NULL, NULL);
+  sqlite3_exec(db, "UPDATE events SET redacted=1 WHERE seq=4", NULL, NULL, NULL);
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_int_equal(bad, 4);
+  assert_non_null(strstr(why, "chain"));
+  /* Delete an event in the middle. */
+  sqlite3_exec(db, "DELETE FROM events WHERE seq=3", NULL, NULL, NULL);
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_int_equal(bad, 3);
+  assert_non_null(strstr(why, "missing"));
+  sqlite3_close(db);
+}
+
+static void test_clock_jump_is_recorded(void **state) {
+  fixture *f = *state;
+  int jumped = 0;
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_false(jumped);
+  clock_advance_ms(f->clock, 60000);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_false(jumped);
+  clock_set_wall_ms(f->clock, clock_now_ms(f->clock) + 3600000);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_true(jumped);
+  collect c = {0};
+  assert_int_equal(store_events_after(f->st, store_last_seq(f->st) - 1, 10, collect_fn, &c), SQR_OK);
+  assert_string_equal(c.types[0], "clock_jump");
+}
+
+static void test_groups_fill_one_at_a_time(void **state) {
+  fixture *f = *state;
+  store_live live;
+  assert_int_equal(store_live_group(f->st, &live), SQR_OK);
+  assert_string_equal(live.g->id, "ja-store-1");
+  /* Capacity 200 minus reserve 10: the 190th join moves the code on. */
+  sqlite3 *db;
+  sqlite3_open(f->path, &db);
+  sqlite3_exec(db, "UPDATE groups SET joined=189 WHERE id='ja-store-1'", NULL, NULL, NULL);
+  sqlite3_close(db);
+  assert_int_equal(store_live_group(f->st, &live), SQR_OK);
+  assert_string_equal(live.g->id, "ja-store-1");
+  member_result r;
+  member_signup_req req = req_for("13900001111");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  assert_string_equal(r.group_id, "ja-store-1");
+  assert_int_equal(store_live_group(f->st, &live), SQR_OK);
+  assert_string_equal(live.g->id, "ja-store-2");
+  collect c = {0};
+  assert_int_equal(store_events_after(f->st, 0, 1000, collect_fn, &c), SQR_OK);
+  assert_string_equal(c.types[c.n - 1], "group_switched");
+
+  /* The manager marks group 2 full: nothing left, the staff code shows. */
+  assert_int_equal(store_group_mark_full(f->st, "ja-store-2"), SQR_OK);
+  assert_int_equal(store_live_group(f->st, &live), SQR_OK);
+  assert_true(live.exhausted);
+  assert_int_equal(live.group, -1);
+  assert_string_equal(live.link, "https://work.weixin.qq.com/ca/demo-staff-contact");
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_events_after(f->st, 0, 1000, collect_fn, &c), SQR_OK);
+  assert_string_equal(c.types[c.n - 1], "groups_exhausted");
+  int n = c.n;
+  /* Asking again records nothing new. */
+  assert_int_equal(store_live_group(f->st, &live), SQR_OK);
+  memset(&c, 0, sizeof c);
+  assert_int_equal(store_events_after(f->st, 0, 1000, collect_fn, &c), SQR_OK);
+  assert_int_equal(c.n, n);
+  assert_int_equal(store_group_mark_full(f->st, "no-such-group"), SQR_ENOTFOUND);
+}
+
+static void test_group_expiry_margin(void **state) {
+  fixture *f = *state;
+  store_live live;
+  /* Group 1 expires at T0 + 6 days; 12 h before that the code moves on. */
+  clock_advance_ms(f->clock, (6 * 86400 - 12 * 3600 - 60) * 1000LL);
+  assert_int_equal(store_live_group(f->st, &live), SQR_OK);
+  assert_string_equal(live.g->id, "ja-store-1");
+  clock_advance_ms(f->clock, 120 * 1000);
+  assert_int_equal(store_live_group(f->st, &live), SQR_OK);
+  assert_string_equal(live.g->id, "ja-store-2");
+}
+
+static void test_status_counts(void **state) {
+  fixture *f = *state;
+  member_result r;
+  member_signup_req a = req_for("13900000001"), b = req_for("13900000002");
+  a.staff_id = "s01";
+  b.staff_id = "s01";
+  assert_int_equal(member_signup(f->st, &a, &r), SQR_OK);
+  assert_int_equal(member_signup(f->st, &b, &r), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13900000001", &r), SQR_OK);
+  clock_advance_ms(f->clock, 86400000);
+  member_signup_req c = req_for("13900000003");
+  c.staff_id = "s02";
+  assert_int_equal(member_signup(f->st, &c, &r), SQR_OK);
+  store_status s;
+  assert_int_equal(store_status_get(f->st, &s), SQR_OK);
+  assert_int_equal(s.members, 3);
+  assert_int_equal(s.signups_today, 1);
+  assert_int_equal(s.checkins_today, 0);
+  assert_int_equal(s.signups_by_day[5], 2);
+  assert_int_equal(s.checkins_by_day[5], 1);
+  assert_int_equal(s.nstaff, 1);
+  assert_string_equal(s.staff_today[0].staff, "s02");
+  assert_int_equal(s.pending_events, s.last_seq);
+  assert_int_equal(s.last_sync_ok_ms, 0);
+  assert_int_equal(store_set_acked_seq(f->st, 3), SQR_OK);
+  assert_int_equal(store_set_acked_seq(f->st, 2), SQR_OK); /* never backwards */
+  assert_int_equal(store_acked_seq(f->st), 3);
+  assert_int_equal(store_set_acked_seq(f->st, s.last_seq + 5), SQR_EPROTO);
+  assert_int_equal(store_sync_record(f->st, 0, "connect timeout", 1500), SQR_OK);
+  assert_int_equal(store_status_get(f->st, &s), SQR_OK);
+  assert_int_equal(s.pending_events, s.last_seq - 3);
+  assert_string_equal(s.last_sync_error, "connect timeout");
+  assert_int_equal(s.hq_offset_ms, 1500);
+  assert_int_equal(store_sync_record(f->st, 1, NULL, 0), SQR_OK);
+  assert_int_equal(store_status_get(f->st, &s), SQR_OK);
+  assert_int_equal(s.last_sync_ok_ms, clock_now_ms(f->clock));
+  assert_string_equal(s.last_sync_error, "");
+}
+
+static void test_full_disk_loses_nothing(void **state) {
+  fixture *f = *state;
+  member_result r;
+  int ok = 0;
+  sqr_rc rc = SQR_OK;
+  sqlite3 *db;
+  sqlite3_open(f->path, &db);
+  sqlite3_stmt *s;
+  sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &s, NULL);
+  sqlite3_step(s);
+  int pages = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  assert_int_equal(store_set_max_pages(f->st, pages + 8), SQR_OK);
+  for(int i = 0; i < 5000; i++) {
+    char phone[16];
+    snprintf(phone, sizeof phone, "1370000%04d", i);
+    member_signup_req req = req_for(phone);
+    rc = member_signup(f->st, &req, &r);
+    if(rc) break;
+    ok++;
+  }
+  assert_int_equal(rc, SQR_ENOSPC);
+  assert_true(ok > 0);
+  assert_non_null(strstr(store_errmsg(f->st), "disk full"));
+  /* Everything acknowledged before the disk filled is still there, whole. */
+  store_status st;
+  assert_int_equal(store_status_get(f->st, &st), SQR_OK);
+  assert_int_equal(st.members, ok);
+  int64_t checked, bad;
+  char why[160];
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_OK);
+  /* Space returns: sign-ups work again. */
+  assert_int_equal(store_set_max_pages(f->st, 1 << 30), SQR_OK);
+  member_signup_req req = req_for("13600000000");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  store_close(f->st);
+  char err[256];
+  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_OK);
+  assert_int_equal(store_status_get(f->st, &st), SQR_OK);
+  assert_int_equal(st.members, ok + 1);
+}
+
+static void test_append_rejects_bad_payload(void **state) {
+  fixture *f = *state;
+  int64_t seq = 0;
+  assert_int_equal(store_append(f->st, "impressions", "{\"hour\": 12, \"n\": 40}", &seq), SQR_OK);
+  assert_int_equal(seq, store_last_seq(f->st));
+  assert_int_equal(store_append(f->st, "impressions", "[1", &seq), SQR_EINVAL);
+  assert_int_equal(store_append(f->st, "impressions", "42", &seq), SQR_EINVAL);
+}
+
+int main(void) {
+  tu_make_keys(&keys);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_open_sets_pragmas_and_version, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_only_directory, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_migrates_from_every_older_version, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_config_versions, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_event_log_chain_detects_tampering, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_clock_jump_is_recorded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_groups_fill_one_at_a_time, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_expiry_margin, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_status_counts, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_full_disk_loses_nothing, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_append_rejects_bad_payload, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -358,6 +358,24 @@ out:
   return rc;
 }
 
+sqr_rc member_lookup(store *st, const char *input, member_result *out) {
+  char phone[PHONE_LEN + 1];
+  uint8_t blind[32];
+  member_row m;
+  memset(out, 0, sizeof *out);
+  sqr_rc rc = phone_to_blind(st, input, blind, phone);
+  crypto_wipe(phone, sizeof phone);
+  if(rc) return rc;
+  int found = find_member(st, blind, &m);
+  if(found <= 0) return found < 0 ? SQR_EIO : SQR_ENOTFOUND;
+  out->returning = 1;
+  member_id_hex(blind, out->member_id);
+  out->points = m.points;
+  out->streak = m.streak;
+  fill_group(st, m.group_id, out);
+  return SQR_OK;
+}
+
 sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source, int *found) {
   sqlite3_stmt *s = NULL;
   char hex[65];

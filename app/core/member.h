@@ -56,6 +56,10 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
  * the phone is not a member, SQR_EINVAL for a malformed phone. */
 sqr_rc member_checkin(store *st, const char *phone, member_result *out) SQR_WARN_UNUSED;
 
+/* Looks a phone up without changing anything: SQR_OK and out filled
+ * (points, streak, group) for a member, SQR_ENOTFOUND otherwise. */
+sqr_rc member_lookup(store *st, const char *phone, member_result *out) SQR_WARN_UNUSED;
+
 /* Erases the member with this phone (a request made at the kiosk):
  * removes the row, strips sealed numbers from past events, records an
  * erase event. SQR_ENOTFOUND when there is no such member. */

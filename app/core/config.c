@@ -66,7 +66,10 @@ static int64_t get_int(parser *p, const cJSON *obj, const char *base, const char
     if(required) fail(p, path, "is required");
     return dflt;
   }
-  if(!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble) {
+  /* Range first: casting a double outside int64's range is undefined
+   * (found by fuzz_config; tests/fuzz/regressions keeps the input). */
+  if(!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18) ||
+     v->valuedouble != (double)(int64_t)v->valuedouble) {
     fail(p, path, "must be an integer");
     return dflt;
   }

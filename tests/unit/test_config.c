@@ -71,6 +71,7 @@ static void test_field_errors(void **state) {
   expect_error(NULL, "version", NULL, "version: is required");
   expect_error(NULL, "version", "\"7\"", "version: must be an integer");
   expect_error(NULL, "version", "1.5", "version: must be an integer");
+  expect_error(NULL, "version", "1e30", "version: must be an integer"); /* fuzz find */
   expect_error("store", "id", "\"sh ja\"", "store.id");
   expect_error("store", "name", "42", "store.name: must be a string");
   expect_error("store", "lat", "91", "store.lat");

@@ -1,0 +1,116 @@
+/* test_live.c — what the QR says: the signed URL in hq mode (changing at
+ * each window boundary, verifiable with the store key), the group link in
+ * direct mode, the staff contact code when no group has room. */
+#include "testutil.h"
+#include "live.h"
+#include "livecode.h"
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1795500000000LL /* a multiple of 30 s */
+
+static tu_keys keys;
+
+typedef struct fixture {
+  sqr_clock *clock;
+  store *st;
+} fixture;
+
+static void apply(store *st, int64_t version, const char *mode) {
+  char *json = tu_demo_config(&keys, version, T0 / 1000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON_ReplaceItemInObject(root, "mode", cJSON_CreateString(mode));
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  char err[256];
+  if(store_apply_config(st, json, strlen(json), err, sizeof err) != SQR_OK) fail_msg("%s", err);
+  free(json);
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  const char *dir = tu_tmpdir("live");
+  assert_int_equal(clock_new_fixed(T0, &f->clock), SQR_OK);
+  char err[256];
+  assert_int_equal(store_open(tu_path(dir, "k.db"), f->clock, &f->st, err, sizeof err), SQR_OK);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  store_close(f->st);
+  clock_free(f->clock);
+  free(f);
+  return 0;
+}
+
+static void test_no_config(void **state) {
+  fixture *f = *state;
+  live_view v;
+  assert_int_equal(live_current(f->st, &v), SQR_ENOTFOUND);
+}
+
+static void test_hq_mode_rotates_and_verifies(void **state) {
+  fixture *f = *state;
+  apply(f->st, 1, "hq");
+  live_view v;
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  const char *prefix = "HTTPS://127.0.0.1:8443/J/SH-JA01/";
+  assert_int_equal(strncmp(v.text, prefix, strlen(prefix)), 0);
+  assert_int_equal(v.next_change_ms, T0 + 30000);
+  livecode_key k;
+  livecode_claim claim;
+  assert_int_equal(livecode_key_init(&k, keys.store_key, 1), SQR_OK);
+  assert_int_equal(livecode_verify(&k, 1, "SH-JA01", v.text + strlen(prefix), T0 / 1000, 30, 1, &claim),
+                   SQR_OK);
+  assert_int_equal(claim.kiosk, 1);
+  char first[CONFIG_LINK_MAX];
+  snprintf(first, sizeof first, "%s", v.text);
+  /* Same window: same code. Next window: a new one. */
+  clock_advance_ms(f->clock, 29999);
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_string_equal(v.text, first);
+  clock_advance_ms(f->clock, 1);
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_string_not_equal(v.text, first);
+  /* Two rotations later, the first photo of the screen is refused. */
+  assert_int_equal(livecode_verify(&k, 1, "SH-JA01", first + strlen(prefix), T0 / 1000 + 60, 30, 1, &claim),
+                   SQR_EEXPIRED);
+  /* The HQ offset moves the code with HQ's clock. */
+  clock_set_offset_ms(f->clock, 30000);
+  live_view w;
+  assert_int_equal(live_current(f->st, &w), SQR_OK);
+  assert_int_equal(w.window, v.window + 1);
+  livecode_key_wipe(&k);
+}
+
+static void test_direct_mode_shows_group_link_then_fallback(void **state) {
+  fixture *f = *state;
+  apply(f->st, 1, "direct");
+  live_view v;
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_string_equal(v.text, "https://weixin.qq.com/g/demo-ja-store-1");
+  assert_int_equal(store_group_mark_full(f->st, "ja-store-1"), SQR_OK);
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_string_equal(v.text, "https://weixin.qq.com/g/demo-ja-store-2");
+  assert_int_equal(store_group_mark_full(f->st, "ja-store-2"), SQR_OK);
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_true(v.group.exhausted);
+  assert_string_equal(v.text, "https://work.weixin.qq.com/ca/demo-staff-contact");
+}
+
+int main(void) {
+  tu_make_keys(&keys);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_no_config, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_hq_mode_rotates_and_verifies, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_direct_mode_shows_group_link_then_fallback, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

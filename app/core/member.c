@@ -43,17 +43,10 @@ sqr_rc member_blind_index(store *st, const char *input, uint8_t out[32]) {
 
 /* 1 found, 0 not found, <0 error (st->errmsg set). */
 static int find_member(store *st, const uint8_t blind[32], member_row *m) {
-  sqlite3_stmt *s = NULL;
-  int src = sqlite3_prepare_v3(st->db,
-                               "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
-                               " consent_version, coalesce(group_id, '') FROM members WHERE blind=?",
-                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-  if(src != SQLITE_OK) {
-    store__fail(st, src, "find member");
-    return -1;
-  }
+  sqlite3_stmt *s = store__stmt(st, SQL_FIND_MEMBER);
+  if(!s) return -1;
   sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
-  src = sqlite3_step(s);
+  int src = sqlite3_step(s);
   int found = 0;
   if(src == SQLITE_ROW) {
     m->id = sqlite3_column_int64(s, 0);
@@ -67,7 +60,7 @@ static int find_member(store *st, const uint8_t blind[32], member_row *m) {
     store__fail(st, src, "find member");
     found = -1;
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   return found;
 }
 
@@ -113,6 +106,30 @@ static sqr_rc check_request(store *st, const member_signup_req *req) {
   return SQR_OK;
 }
 
+static sqr_rc seal_with_pool(store *st, const char *phone, uint8_t *out, size_t outsize,
+                             size_t *outlen) {
+  const uint8_t *hq_pub = st->cfg->hq_pub;
+  while(st->seal_pool_n > 0) {
+    seal_prepared *p = &st->seal_pool[--st->seal_pool_n];
+    /* A key prepared for an older HQ key (rotated by config) is dropped. */
+    if(memcmp(p->hq_pub, hq_pub, SEAL_PUB_LEN) == 0)
+      return seal_box_prepared(p, phone, PHONE_LEN, out, outsize, outlen);
+    seal_prepared_wipe(p);
+  }
+  return seal_box(hq_pub, phone, PHONE_LEN, out, outsize, outlen);
+}
+
+sqr_rc member_prepare_seals(store *st, int n) {
+  if(!st->cfg || !st->cfg->has_hq_pub) return SQR_ENOTFOUND;
+  if(n > STORE_SEAL_POOL) n = STORE_SEAL_POOL;
+  while(st->seal_pool_n < n) {
+    sqr_rc rc = seal_prepare(st->cfg->hq_pub, &st->seal_pool[st->seal_pool_n]);
+    if(rc) return rc;
+    st->seal_pool_n++;
+  }
+  return SQR_OK;
+}
+
 /* The welcome coupon of the current campaign, if it offers one. */
 static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out) {
   const sqr_config *cfg = st->cfg;
@@ -136,16 +153,11 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
 }
 
 static sqr_rc bump_group(store *st, const char *group_id) {
-  sqlite3_stmt *s = NULL;
-  int src = sqlite3_prepare_v3(st->db,
-                               "INSERT INTO groups(id, joined) VALUES(?, 1)"
-                               " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
-                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-  if(src == SQLITE_OK) {
-    sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
-    src = sqlite3_step(s);
-  }
-  sqlite3_finalize(s);
+  sqlite3_stmt *s = store__stmt(st, SQL_BUMP_GROUP);
+  if(!s) return SQR_EIO;
+  sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
+  int src = sqlite3_step(s);
+  sqlite3_reset(s);
   return src == SQLITE_DONE ? SQR_OK : store__fail(st, src, "count group join");
 }
 
@@ -158,17 +170,15 @@ static void fill_group(store *st, const char *group_id, member_result *out) {
 static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8_t blind[32],
                             const uint8_t *sealed, size_t sealed_len, const char *group_id,
                             int points, int64_t *id_out) {
-  sqlite3_stmt *s = NULL;
+  sqlite3_stmt *s = store__stmt(st, SQL_INSERT_MEMBER);
+  if(!s) return SQR_EIO;
   cJSON *tags = cJSON_CreateArray();
   for(size_t i = 0; i < req->ntags; i++) cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
   char *tags_json = cJSON_PrintUnformatted(tags);
   cJSON_Delete(tags);
   if(!tags_json) return SQR_ENOMEM;
-  int src = sqlite3_prepare_v3(st->db,
-                               "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
-                               " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
-                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-  if(src == SQLITE_OK) {
+  int src;
+  {
     int64_t now = clock_now_ms(st->clock);
     sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, sealed, (int)sealed_len, SQLITE_STATIC);
@@ -181,7 +191,7 @@ static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8
     sqlite3_bind_int(s, 9, points);
     src = sqlite3_step(s);
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   cJSON_free(tags_json);
   if(src != SQLITE_DONE) return store__fail(st, src, "insert member");
   *id_out = sqlite3_last_insert_rowid(st->db);
@@ -201,8 +211,9 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   if(rc) goto out;
   rc = check_request(st, req);
   if(rc) goto out;
-  /* Seal before taking the write lock: it is the slow part (ECDH). */
-  rc = seal_box(st->cfg->hq_pub, phone, PHONE_LEN, sealed, sizeof sealed, &sealed_len);
+  /* Seal before taking the write lock: the ECDH is the slow part, and is
+   * usually done already (member_prepare_seals, while the shopper typed). */
+  rc = seal_with_pool(st, phone, sealed, sizeof sealed, &sealed_len);
   crypto_wipe(phone, sizeof phone);
   if(rc) goto out;
 
@@ -323,18 +334,17 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
   int streak = m.last_day == today - 1 ? m.streak + 1 : 1;
   int add = cfg->points_checkin;
   if(cfg->streak_bonus_every > 0 && streak % cfg->streak_bonus_every == 0) add += cfg->streak_bonus;
-  sqlite3_stmt *s = NULL;
-  int src = sqlite3_prepare_v3(st->db,
-                               "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
-                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-  if(src == SQLITE_OK) {
-    sqlite3_bind_int(s, 1, add);
-    sqlite3_bind_int(s, 2, streak);
-    sqlite3_bind_int64(s, 3, today);
-    sqlite3_bind_int64(s, 4, m.id);
-    src = sqlite3_step(s);
+  sqlite3_stmt *s = store__stmt(st, SQL_CHECKIN);
+  if(!s) {
+    rc = SQR_EIO;
+    goto out;
   }
-  sqlite3_finalize(s);
+  sqlite3_bind_int(s, 1, add);
+  sqlite3_bind_int(s, 2, streak);
+  sqlite3_bind_int64(s, 3, today);
+  sqlite3_bind_int64(s, 4, m.id);
+  int src = sqlite3_step(s);
+  sqlite3_reset(s);
   if(src != SQLITE_DONE) {
     rc = store__fail(st, src, "record check-in");
     goto out;

@@ -51,6 +51,13 @@ typedef struct member_result {
 sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out)
   SQR_WARN_UNUSED;
 
+/* Does the slow part of sealing (ECDH with HQ's key) for up to n future
+ * sign-ups (at most 4), so member_signup need not while a shopper waits.
+ * The UI calls it when a shopper starts typing or the screen is idle. The
+ * keys live in memory only, each seals one number, and are dropped if HQ's
+ * key changes. SQR_ENOTFOUND when no HQ key is configured. */
+sqr_rc member_prepare_seals(store *st, int n) SQR_WARN_UNUSED;
+
 /* Checks a member in for today (store-local day). SQR_EEXISTS when already
  * checked in today (out still holds points and streak), SQR_ENOTFOUND when
  * the phone is not a member, SQR_EINVAL for a malformed phone. */

@@ -245,16 +245,59 @@ sqr_rc seal_priv_to_b64(const uint8_t priv[SEAL_PRIV_LEN], char out[SEAL_PRIV_B6
   return rc;
 }
 
-sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t len,
-                uint8_t *out, size_t outsize, size_t *outlen) {
+sqr_rc seal_prepare(const uint8_t hq_pub[SEAL_PUB_LEN], seal_prepared *p) {
   mbedtls_ecp_group grp;
   mbedtls_ecp_point hq, eph;
   mbedtls_mpi d;
-  mbedtls_gcm_context gcm;
-  uint8_t key[AES_KEY_LEN];
   sqr_rc rc;
   int mrc;
 
+  memset(p, 0, sizeof *p);
+  mbedtls_ecp_group_init(&grp);
+  mbedtls_ecp_point_init(&hq);
+  mbedtls_ecp_point_init(&eph);
+  mbedtls_mpi_init(&d);
+
+  rc = load_group(&grp);
+  if(rc) goto out;
+  rc = read_pub(&grp, hq_pub, &hq, "HQ public key");
+  if(rc) goto out;
+  /* A fresh ephemeral key per box: the kiosk keeps no secret that could
+   * open any box, and two boxes of one number share nothing. */
+  mrc = mbedtls_ecp_gen_keypair(&grp, &d, &eph, crypto_rng, NULL);
+  if(mrc) {
+    rc = from_mbedtls(mrc, "generating the ephemeral key");
+    goto out;
+  }
+  rc = write_pub(&grp, &eph, p->eph_pub);
+  if(rc) goto out;
+  rc = derive_key(&grp, &d, &hq, p->eph_pub, hq_pub, p->key);
+  if(rc) goto out;
+  memcpy(p->hq_pub, hq_pub, SEAL_PUB_LEN);
+  p->ready = 1;
+out:
+  if(rc) seal_prepared_wipe(p);
+  mbedtls_mpi_free(&d); /* zeroizes the ephemeral private key */
+  mbedtls_ecp_point_free(&eph);
+  mbedtls_ecp_point_free(&hq);
+  mbedtls_ecp_group_free(&grp);
+  return rc;
+}
+
+void seal_prepared_wipe(seal_prepared *p) {
+  if(p) crypto_wipe(p, sizeof *p);
+}
+
+sqr_rc seal_box_prepared(seal_prepared *p, const void *plain, size_t len, uint8_t *out,
+                         size_t outsize, size_t *outlen) {
+  mbedtls_gcm_context gcm;
+  sqr_rc rc;
+  int mrc;
+
+  if(!p || !p->ready) {
+    log_error(COMP, "no prepared key to seal with");
+    return SQR_EINVAL;
+  }
   if(len > SEAL_MAX_PLAIN || (len > 0 && !plain)) {
     log_error(COMP, "cannot seal %zu bytes (at most %d)", len, SEAL_MAX_PLAIN);
     return SQR_EINVAL;
@@ -264,35 +307,13 @@ sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t le
               len + SEAL_OVERHEAD);
     return SQR_EINVAL;
   }
-
-  mbedtls_ecp_group_init(&grp);
-  mbedtls_ecp_point_init(&hq);
-  mbedtls_ecp_point_init(&eph);
-  mbedtls_mpi_init(&d);
   mbedtls_gcm_init(&gcm);
-
-  rc = load_group(&grp);
-  if(rc) goto out;
-  rc = read_pub(&grp, hq_pub, &hq, "HQ public key");
-  if(rc) goto out;
-
-  /* A fresh ephemeral key per box: the kiosk keeps no secret that could
-   * open any box, and two boxes of one number share nothing. */
   out[0] = SEAL_VERSION;
-  mrc = mbedtls_ecp_gen_keypair(&grp, &d, &eph, crypto_rng, NULL);
-  if(mrc) {
-    rc = from_mbedtls(mrc, "generating the ephemeral key");
-    goto out;
-  }
-  rc = write_pub(&grp, &eph, out + OFF_EPH);
-  if(rc) goto out;
-  rc = derive_key(&grp, &d, &hq, out + OFF_EPH, hq_pub, key);
-  if(rc) goto out;
+  memcpy(out + OFF_EPH, p->eph_pub, SEAL_PUB_LEN);
   /* Random nonces are safe here: each key encrypts exactly one message. */
   rc = crypto_random(out + OFF_NONCE, SEAL_NONCE_LEN);
   if(rc) goto out;
-
-  mrc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 8 * AES_KEY_LEN);
+  mrc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, p->key, 8 * AES_KEY_LEN);
   if(mrc) {
     rc = from_mbedtls(mrc, "setting the AES key");
     goto out;
@@ -305,15 +326,25 @@ sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t le
     goto out;
   }
   *outlen = len + SEAL_OVERHEAD;
-
 out:
   if(rc) crypto_wipe(out, len + SEAL_OVERHEAD);
-  crypto_wipe(key, sizeof key);
+  /* One key, one message: the prepared key is spent whatever happened. */
+  seal_prepared_wipe(p);
   mbedtls_gcm_free(&gcm);
-  mbedtls_mpi_free(&d);
-  mbedtls_ecp_point_free(&eph);
-  mbedtls_ecp_point_free(&hq);
-  mbedtls_ecp_group_free(&grp);
+  return rc;
+}
+
+sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t len,
+                uint8_t *out, size_t outsize, size_t *outlen) {
+  seal_prepared p;
+  if(len > SEAL_MAX_PLAIN || (len > 0 && !plain) || !out || outsize < len + SEAL_OVERHEAD) {
+    log_error(COMP, "cannot seal %zu bytes into %zu (at most %d bytes, need %zu of room)", len,
+              out ? outsize : 0, SEAL_MAX_PLAIN, len + SEAL_OVERHEAD);
+    return SQR_EINVAL;
+  }
+  sqr_rc rc = seal_prepare(hq_pub, &p);
+  if(!rc) rc = seal_box_prepared(&p, plain, len, out, outsize, outlen);
+  seal_prepared_wipe(&p);
   return rc;
 }
 

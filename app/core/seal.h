@@ -90,6 +90,28 @@ sqr_rc seal_priv_to_b64(const uint8_t priv[SEAL_PRIV_LEN], char out[SEAL_PRIV_B6
 sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t len,
                 uint8_t *out, size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
 
+/* The slow half of a box, done ahead of time: a fresh ephemeral key, the
+ * ECDH with HQ's key and the derived AES key. A kiosk prepares a few while a
+ * shopper types, so "done" does not wait for two scalar multiplications.
+ * Secret: keep in memory only, use once (seal_box_prepared spends it). */
+typedef struct seal_prepared {
+  uint8_t eph_pub[SEAL_PUB_LEN];
+  uint8_t key[32];
+  uint8_t hq_pub[SEAL_PUB_LEN]; /* the key it was prepared for */
+  int ready;
+} seal_prepared;
+
+/* Prepares *p for hq_pub. SQR_EINVAL for an invalid HQ key. */
+sqr_rc seal_prepare(const uint8_t hq_pub[SEAL_PUB_LEN], seal_prepared *p) SQR_WARN_UNUSED;
+
+/* Seals with a prepared key (same box format as seal_box) and wipes *p,
+ * success or not. SQR_EINVAL if *p is not ready or sizes are wrong. */
+sqr_rc seal_box_prepared(seal_prepared *p, const void *plain, size_t len, uint8_t *out,
+                         size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
+
+/* Wipes a prepared key that will not be used. Accepts NULL. */
+void seal_prepared_wipe(seal_prepared *p);
+
 /* Opens a box made by seal_box with HQ's private key. Only HQ and tests
  * call this: the kiosk never holds the private key. Writes the plaintext
  * (len - SEAL_OVERHEAD bytes) to out, which must not overlap box, and sets

@@ -66,6 +66,38 @@ sqr_rc store__fail(store *st, int src, const char *what) {
   return rc;
 }
 
+static const char *const cached_sql[SQL__COUNT] = {
+  [SQL_TAIL] = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+  [SQL_INSERT_EVENT] = "INSERT INTO events(seq, type, ts_ms, payload, body_hash, hash)"
+                       " VALUES(?, ?, ?, ?, ?, ?)",
+  [SQL_META_GET] = "SELECT value FROM meta WHERE key=?",
+  [SQL_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+  [SQL_GROUP_FILL] = "SELECT joined, marked_full FROM groups WHERE id=?",
+  [SQL_COUNT_EVENTS] = "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
+  [SQL_FIND_MEMBER] = "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
+                      " consent_version, coalesce(group_id, '') FROM members WHERE blind=?",
+  [SQL_INSERT_MEMBER] = "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
+                        " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
+  [SQL_BUMP_GROUP] = "INSERT INTO groups(id, joined) VALUES(?, 1)"
+                     " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
+  [SQL_CHECKIN] = "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
+};
+
+sqlite3_stmt *store__stmt(store *st, store_sql id) {
+  sqlite3_stmt *s = st->stmts[id];
+  if(!s) {
+    int src = sqlite3_prepare_v3(st->db, cached_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if(src != SQLITE_OK) {
+      store__fail(st, src, "prepare statement");
+      return NULL;
+    }
+    st->stmts[id] = s;
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  return s;
+}
+
 static sqr_rc exec(store *st, const char *sql, const char *what) {
   int src = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
   return src == SQLITE_OK ? SQR_OK : store__fail(st, src, what);
@@ -94,27 +126,24 @@ static int64_t query_int(store *st, const char *sql, int64_t dflt) {
 }
 
 int64_t store__meta_int(store *st, const char *key, int64_t dflt) {
-  sqlite3_stmt *s = NULL;
+  sqlite3_stmt *s = store__stmt(st, SQL_META_GET);
   int64_t v = dflt;
-  if(sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key=?", -1, &s, NULL) == SQLITE_OK) {
+  if(s) {
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     if(sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
   }
-  sqlite3_finalize(s);
   return v;
 }
 
 static sqr_rc meta_set(store *st, const char *key, int64_t iv, const char *sv) {
-  sqlite3_stmt *s = NULL;
-  int src = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", -1,
-                               &s, NULL);
-  if(src == SQLITE_OK) {
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    if(sv) sqlite3_bind_text(s, 2, sv, -1, SQLITE_STATIC);
-    else sqlite3_bind_int64(s, 2, iv);
-    src = sqlite3_step(s);
-  }
-  sqlite3_finalize(s);
+  sqlite3_stmt *s = store__stmt(st, SQL_META_SET);
+  if(!s) return SQR_EIO;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  if(sv) sqlite3_bind_text(s, 2, sv, -1, SQLITE_STATIC);
+  else sqlite3_bind_int64(s, 2, iv);
+  int src = sqlite3_step(s);
+  sqlite3_reset(s);
   return src == SQLITE_DONE ? SQR_OK : store__fail(st, src, "write meta");
 }
 
@@ -161,9 +190,11 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
   cJSON_Delete(payload);
   if(!body) return SQR_ENOMEM;
 
-  src = sqlite3_prepare_v3(st->db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", -1,
-                           SQLITE_PREPARE_PERSISTENT, &s, NULL);
-  if(src != SQLITE_OK) goto sqlfail;
+  s = store__stmt(st, SQL_TAIL);
+  if(!s) {
+    rc = SQR_EIO;
+    goto out;
+  }
   src = sqlite3_step(s);
   if(src == SQLITE_ROW) {
     seq = sqlite3_column_int64(s, 0) + 1;
@@ -176,7 +207,7 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
   } else if(src != SQLITE_DONE) {
     goto sqlfail;
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   s = NULL;
 
   int64_t ts = clock_now_ms(st->clock);
@@ -184,11 +215,11 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
   if(!rc) rc = chain_hash(prev, seq, type, ts, body_hash, hash);
   if(rc) goto out;
 
-  src = sqlite3_prepare_v3(st->db,
-                           "INSERT INTO events(seq, type, ts_ms, payload, body_hash, hash)"
-                           " VALUES(?, ?, ?, ?, ?, ?)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-  if(src != SQLITE_OK) goto sqlfail;
+  s = store__stmt(st, SQL_INSERT_EVENT);
+  if(!s) {
+    rc = SQR_EIO;
+    goto out;
+  }
   sqlite3_bind_int64(s, 1, seq);
   sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, ts);
@@ -203,7 +234,7 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
 sqlfail:
   rc = store__fail(st, src, "append event");
 out:
-  sqlite3_finalize(s);
+  if(s) sqlite3_reset(s);
   cJSON_free(body);
   return rc;
 }
@@ -374,6 +405,8 @@ sqr_rc store_create_at_version(const char *path, int version) {
 
 void store_close(store *st) {
   if(!st) return;
+  for(int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(st->stmts[i]);
+  for(int i = 0; i < st->seal_pool_n; i++) seal_prepared_wipe(&st->seal_pool[i]);
   if(st->db) sqlite3_close_v2(st->db);
   config_free(st->cfg);
   free(st);
@@ -526,11 +559,9 @@ sqr_rc store_check_clock(store *st, int *jumped) {
 
 sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) {
   const sqr_config *cfg = st->cfg;
-  sqlite3_stmt *s = NULL;
   if(!cfg) return SQR_ENOTFOUND;
-  int src = sqlite3_prepare_v3(st->db, "SELECT joined, marked_full FROM groups WHERE id=?", -1,
-                               SQLITE_PREPARE_PERSISTENT, &s, NULL);
-  if(src != SQLITE_OK) return store__fail(st, src, "read groups");
+  sqlite3_stmt *s = store__stmt(st, SQL_GROUP_FILL);
+  if(!s) return SQR_EIO;
   for(size_t i = 0; i < cfg->ngroups && i < n; i++) {
     fill[i].joined = 0;
     fill[i].marked_full = 0;
@@ -541,7 +572,7 @@ sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) {
       fill[i].marked_full = sqlite3_column_int(s, 1);
     }
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   return SQR_OK;
 }
 
@@ -563,18 +594,26 @@ static sqr_rc live_choice(store *st, store_live *out) {
   return SQR_OK;
 }
 
-static int live_changed(store *st, const store_live *live) {
-  sqlite3_stmt *s = NULL;
-  int changed = 1;
-  const char *now_id = live->g ? live->g->id : "";
-  if(sqlite3_prepare_v3(st->db, "SELECT value FROM meta WHERE key='live_group'", -1,
-                        SQLITE_PREPARE_PERSISTENT, &s, NULL) == SQLITE_OK &&
-     sqlite3_step(s) == SQLITE_ROW) {
-    const char *was = (const char *)sqlite3_column_text(s, 0);
-    changed = strcmp(was ? was : "", now_id) != 0;
+/* The live group recorded last ("" for none), into was. 0 if never set. */
+static int live_recorded(store *st, char was[CONFIG_ID_MAX + 1]) {
+  sqlite3_stmt *s = store__stmt(st, SQL_META_GET);
+  int have = 0;
+  was[0] = '\0';
+  if(!s) return 0;
+  sqlite3_bind_text(s, 1, "live_group", -1, SQLITE_STATIC);
+  if(sqlite3_step(s) == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(s, 0);
+    snprintf(was, CONFIG_ID_MAX + 1, "%s", v ? v : "");
+    have = 1;
   }
-  sqlite3_finalize(s);
-  return changed;
+  sqlite3_reset(s);
+  return have;
+}
+
+static int live_changed(store *st, const store_live *live) {
+  char was[CONFIG_ID_MAX + 1];
+  if(!live_recorded(st, was)) return 1;
+  return strcmp(was, live->g ? live->g->id : "") != 0;
 }
 
 sqr_rc store__update_live(store *st, store_live *out) {
@@ -582,11 +621,7 @@ sqr_rc store__update_live(store *st, store_live *out) {
   char was[CONFIG_ID_MAX + 1] = "";
   sqr_rc rc = live_choice(st, &live);
   if(rc || !live_changed(st, &live)) goto out;
-  sqlite3_stmt *s = NULL;
-  if(sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='live_group'", -1, &s, NULL) ==
-       SQLITE_OK && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-    snprintf(was, sizeof was, "%s", (const char *)sqlite3_column_text(s, 0));
-  sqlite3_finalize(s);
+  live_recorded(st, was);
   cJSON *p = cJSON_CreateObject();
   if(was[0]) cJSON_AddStringToObject(p, "from", was);
   else cJSON_AddNullToObject(p, "from");
@@ -765,16 +800,15 @@ static int64_t day_start_ms(int64_t day, int off_min) {
 }
 
 static int count_events(store *st, const char *type, int64_t from, int64_t to) {
-  sqlite3_stmt *s = NULL;
+  sqlite3_stmt *s = store__stmt(st, SQL_COUNT_EVENTS);
   int n = 0;
-  if(sqlite3_prepare_v3(st->db, "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
-                        -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) == SQLITE_OK) {
+  if(s) {
     sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
     if(sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
   }
-  sqlite3_finalize(s);
   return n;
 }
 

@@ -4,7 +4,28 @@
 
 #include <sqlite3.h>
 #include <cjson/cJSON.h>
+#include "seal.h"
 #include "store.h"
+
+/* Statements on the sign-up and check-in path, prepared once per store.
+ * A cached statement must be reset after use (store__stmt resets it on
+ * fetch too): a SELECT left mid-step would pin a WAL read snapshot and hide
+ * the sync client's writes. */
+typedef enum store_sql {
+  SQL_TAIL,
+  SQL_INSERT_EVENT,
+  SQL_META_GET,
+  SQL_META_SET,
+  SQL_GROUP_FILL,
+  SQL_COUNT_EVENTS,
+  SQL_FIND_MEMBER,
+  SQL_INSERT_MEMBER,
+  SQL_BUMP_GROUP,
+  SQL_CHECKIN,
+  SQL__COUNT
+} store_sql;
+
+#define STORE_SEAL_POOL 4
 
 struct store {
   sqlite3 *db;
@@ -12,7 +33,15 @@ struct store {
   sqr_config *cfg;
   int64_t cfg_version;
   char errmsg[512];
+  sqlite3_stmt *stmts[SQL__COUNT];
+  /* One-time sealing keys prepared while a shopper types (member.c). */
+  seal_prepared seal_pool[STORE_SEAL_POOL];
+  int seal_pool_n;
 };
+
+/* The cached statement id, reset and unbound; NULL (errmsg set) if it
+ * cannot be prepared. Never finalize it: store_close does. */
+sqlite3_stmt *store__stmt(store *st, store_sql id);
 
 /* Maps a SQLite result to sqr_rc, records the full message in st->errmsg
  * and logs it. what says what was being done. */

@@ -120,6 +120,43 @@ static void test_signup_records_sealed_phone_hq_can_open(void **state) {
   assert_string_equal(e.type, "coupon_issued");
 }
 
+/* Sign-ups with sealing prepared ahead (as the UI does while the shopper
+ * types) record boxes HQ opens; a key prepared for an older HQ key is
+ * dropped, not used. */
+static void test_prepared_seals(void **state) {
+  fixture *f = *state;
+  member_result r;
+  assert_int_equal(member_prepare_seals(f->st, 2), SQR_OK);
+  member_signup_req a = req_for("13800138000");
+  assert_int_equal(member_signup(f->st, &a, &r), SQR_OK);
+  last_event e = event_at(f->st, r.seq);
+  cJSON *p = cJSON_Parse(e.payload);
+  uint8_t box[SEAL_MAX_BOX];
+  size_t boxlen = 0, plainlen = 0;
+  char plain[SEAL_MAX_PLAIN + 1];
+  assert_int_equal(crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen), SQR_OK);
+  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen), SQR_OK);
+  assert_memory_equal(plain, "13800138000", 11);
+  cJSON_Delete(p);
+
+  /* HQ rotates its key; the one prepared key left is for the old key. */
+  tu_keys k2 = keys;
+  assert_int_equal(seal_keypair_generate(k2.hq_pub, k2.hq_priv), SQR_OK);
+  char *json = tu_demo_config(&k2, 2, T_BREAKFAST / 1000);
+  char err[256];
+  assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_OK);
+  free(json);
+  member_signup_req b = req_for("13900139000");
+  assert_int_equal(member_signup(f->st, &b, &r), SQR_OK);
+  e = event_at(f->st, r.seq);
+  p = cJSON_Parse(e.payload);
+  assert_int_equal(crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen), SQR_OK);
+  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen), SQR_EAUTH);
+  assert_int_equal(seal_open(k2.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen), SQR_OK);
+  assert_memory_equal(plain, "13900139000", 11);
+  cJSON_Delete(p);
+}
+
 static void test_returning_member_not_duplicated(void **state) {
   fixture *f = *state;
   member_result r1, r2;
@@ -306,6 +343,7 @@ int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_signup_records_sealed_phone_hq_can_open, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_prepared_seals, setup, teardown),
     cmocka_unit_test_setup_teardown(test_returning_member_not_duplicated, setup, teardown),
     cmocka_unit_test_setup_teardown(test_refusals_record_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(test_interest_group_and_group_counts, setup, teardown),

@@ -102,6 +102,37 @@ static void test_round_trip(void **state) {
   crypto_wipe(priv, sizeof priv);
 }
 
+/* A prepared key seals one box that HQ opens like any other, and is spent. */
+static void test_prepared_key_seals_once(void **state) {
+  (void)state;
+  uint8_t pub[SEAL_PUB_LEN], priv[SEAL_PRIV_LEN], box[SEAL_MAX_BOX], box2[SEAL_MAX_BOX];
+  char plain[SEAL_MAX_PLAIN];
+  size_t n = 0, n2 = 0, plen = 0;
+  seal_prepared p, q;
+
+  keypair(pub, priv);
+  assert_int_equal(seal_prepare(pub, &p), SQR_OK);
+  assert_true(p.ready);
+  assert_int_equal(seal_box_prepared(&p, phone, strlen(phone), box, sizeof box, &n), SQR_OK);
+  assert_int_equal(n, strlen(phone) + SEAL_OVERHEAD);
+  assert_int_equal(seal_open(priv, box, n, plain, sizeof plain, &plen), SQR_OK);
+  assert_memory_equal(plain, phone, plen);
+  /* Spent: the same key can never seal a second message. */
+  assert_false(p.ready);
+  assert_int_equal(seal_box_prepared(&p, phone, strlen(phone), box2, sizeof box2, &n2), SQR_EINVAL);
+  /* Two prepared keys share nothing. */
+  assert_int_equal(seal_prepare(pub, &p), SQR_OK);
+  assert_int_equal(seal_prepare(pub, &q), SQR_OK);
+  assert_memory_not_equal(p.eph_pub, q.eph_pub, SEAL_PUB_LEN);
+  seal_prepared_wipe(&p);
+  seal_prepared_wipe(&q);
+  /* An invalid HQ key cannot be prepared for. */
+  uint8_t bad[SEAL_PUB_LEN] = {0x04};
+  assert_int_equal(seal_prepare(bad, &p), SQR_EINVAL);
+  assert_false(p.ready);
+  crypto_wipe(priv, sizeof priv);
+}
+
 /* Checks the box against the documented layout with mbedtls directly, so a
  * mistake made identically in seal_box and seal_open cannot hide. */
 static void test_layout_matches_spec(void **state) {
@@ -431,6 +462,7 @@ static void test_blind_index(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_prepared_key_seals_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_layout_matches_spec, setup, teardown),
     cmocka_unit_test_setup_teardown(test_boxes_differ_and_hide_plaintext, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wrong_key_is_eauth, setup, teardown),

@@ -368,7 +368,8 @@ static int bench_signup(const bench_counts *c, const char *tmpl) {
   int64_t *t_sign = calloc((size_t)c->signups, sizeof *t_sign);
   int64_t *t_raw = calloc((size_t)c->signups, sizeof *t_raw);
   int64_t *t_seal = calloc((size_t)c->seals, sizeof *t_seal);
-  if(!t_sign || !t_raw || !t_seal) goto out_free;
+  int64_t *t_cold = calloc((size_t)c->signups, sizeof *t_cold);
+  if(!t_sign || !t_raw || !t_seal || !t_cold) goto out_free;
   if(bench_store_open(&b, "signup.db", tmpl) != SQR_OK) goto out_free;
   raw = raw_open();
   if(!raw) goto out;
@@ -384,8 +385,20 @@ static int bench_signup(const bench_counts *c, const char *tmpl) {
     snprintf(phone, sizeof phone, "138%08d", i);
     member_signup_req req = {.phone = phone, .consented = 1, .consent_version = BENCH_CONSENT};
     member_result res;
+    /* Cold: the ECDH is paid inside the call. */
     int64_t t0 = now_ns();
     sqr_rc rc = member_signup(b.st, &req, &res);
+    t_cold[i] = now_ns() - t0;
+    if(rc || res.returning) {
+      fprintf(stderr, "bench: cold sign-up %d: %s (%s)\n", i, sqr_strerror(rc), store_errmsg(b.st));
+      goto out;
+    }
+    /* As the kiosk does it: the ECDH is prepared while the shopper types
+     * the number (untimed), the sign-up is then timed from "submit". */
+    if(member_prepare_seals(b.st, 1) != SQR_OK) goto out;
+    snprintf(phone, sizeof phone, "139%08d", i);
+    t0 = now_ns();
+    rc = member_signup(b.st, &req, &res);
     t_sign[i] = now_ns() - t0;
     if(rc || res.returning) {
       fprintf(stderr, "bench: sign-up %d: %s (%s)\n", i, sqr_strerror(rc), store_errmsg(b.st));
@@ -411,20 +424,21 @@ static int bench_signup(const bench_counts *c, const char *tmpl) {
   }
 
   bench_stats s = stats_of(t_sign, c->signups), r = stats_of(t_raw, c->signups);
-  bench_stats z = stats_of(t_seal, c->seals);
+  bench_stats z = stats_of(t_seal, c->seals), k = stats_of(t_cold, c->signups);
   double r50 = s.p50 / r.p50, r99 = s.p99 / r.p99;
   printf("a. durable sign-up vs bare SQLite commit (WAL, synchronous=FULL, %d each)\n", c->signups);
   printf("   %-34s %10s %10s %10s %10s\n", "", "p50 us", "p99 us", "max us", "mean us");
-  printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "member_signup", s.p50, s.p99, s.max, s.mean);
+  printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "member_signup (seal prepared)", s.p50, s.p99,
+         s.max, s.mean);
+  printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "member_signup (cold, ECDH inside)", k.p50,
+         k.p99, k.max, k.mean);
   printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "bare INSERT + COMMIT", r.p50, r.p99, r.max, r.mean);
-  printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "  of the sign-up: seal_box (ECDH)", z.p50, z.p99,
+  printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "seal_box alone (ECDH+HKDF+GCM)", z.p50, z.p99,
          z.max, z.mean);
-  printf("   %-34s %10.0f %10s %10s %10s\n", "  of the sign-up: the rest (p50)", s.p50 - z.p50, "", "",
-         "");
   double flush = flush_p50_us(c->signups / 4 > 50 ? c->signups / 4 : 50);
   printf("   %-34s %10.0f\n", "disk flush (4 KiB write+fdatasync)", flush);
-  printf("   ratio sign-up / bare: p50 %.2fx, p99 %.2fx; without the seal (p50) %.2fx\n", r50, r99,
-         (s.p50 - z.p50) / r.p50);
+  printf("   ratio sign-up (seal prepared) / bare: p50 %.2fx, p99 %.2fx; cold: p50 %.2fx, p99 %.2fx\n",
+         r50, r99, k.p50 / r.p50, k.p99 / r.p99);
   printf("   (welcome coupons are issued only in campaign hours: %d of the sign-ups issued one)\n",
          coupons);
   char detail[160];
@@ -443,6 +457,7 @@ out_free:
   free(t_sign);
   free(t_raw);
   free(t_seal);
+  free(t_cold);
   return ok;
 }
 

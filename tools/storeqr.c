@@ -322,23 +322,32 @@ static int cmd_signup(cli *c, int argc, char **argv) {
   return EX_DONE;
 }
 
-static int cmd_checkin(cli *c, int argc, char **argv) {
-  static const char *usage = "usage: storeqr checkin --phone P\n"
-                             "Checks a member in for today (once per local day).\n";
+/* Commands that take only --phone: parses, opens the store, needs a
+ * config. Returns an exit code to stop with, or -1 to go on. */
+static int phone_command(cli *c, int argc, char **argv, const char *usage, const char **phone,
+                         char *pbuf, size_t pbufsize) {
   static const struct option opts[] = {
     {"phone", required_argument, NULL, 'p'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
-  const char *phone = NULL;
-  char pbuf[64];
   int o;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(o == 'p') phone = phone_arg(optarg, pbuf, sizeof pbuf);
+    if(o == 'p') *phone = phone_arg(optarg, pbuf, pbufsize);
     else if(o == OPT_HELP) { fputs(usage, stdout); return EX_DONE; }
     else return usage_error(usage, NULL);
   }
-  if(!phone) return usage_error(usage, "--phone is required");
+  if(!*phone) return usage_error(usage, "--phone is required");
   int ex = open_store(c);
   if(ex || (ex = need_config(c))) return ex;
+  return -1;
+}
+
+static int cmd_checkin(cli *c, int argc, char **argv) {
+  static const char *usage = "usage: storeqr checkin --phone P\n"
+                             "Checks a member in for today (once per local day).\n";
+  const char *phone = NULL;
+  char pbuf[64];
+  int ex = phone_command(c, argc, argv, usage, &phone, pbuf, sizeof pbuf);
+  if(ex >= 0) return ex;
   member_result r;
   sqr_rc rc = member_checkin(c->st, phone, &r);
   crypto_wipe(pbuf, sizeof pbuf);
@@ -585,20 +594,10 @@ static int cmd_erase(cli *c, int argc, char **argv) {
     "usage: storeqr erase --phone P\n"
     "Erases a member at their request: the member row goes, sealed numbers are\n"
     "stripped from past events, and an erase event tells HQ to do the same.\n";
-  static const struct option opts[] = {
-    {"phone", required_argument, NULL, 'p'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
   const char *phone = NULL;
   char pbuf[64];
-  int o;
-  optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
-  while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(o == 'p') phone = phone_arg(optarg, pbuf, sizeof pbuf);
-    else if(o == OPT_HELP) { fputs(usage, stdout); return EX_DONE; }
-    else return usage_error(usage, NULL);
-  }
-  if(!phone) return usage_error(usage, "--phone is required");
-  int ex = open_store(c);
-  if(ex || (ex = need_config(c))) return ex;
+  int ex = phone_command(c, argc, argv, usage, &phone, pbuf, sizeof pbuf);
+  if(ex >= 0) return ex;
   sqr_rc rc = member_erase_phone(c->st, phone);
   crypto_wipe(pbuf, sizeof pbuf);
   if(rc) return fail(c, rc, "erase");

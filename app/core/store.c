@@ -258,6 +258,7 @@ sqr_rc store_append(store *st, const char *type, const char *payload_json, int64
 }
 
 static sqr_rc migrate(store *st, int from, int to) {
+  if(from == to) return SQR_OK;
   sqr_rc rc = store__begin(st);
   if(rc) return rc;
   for(int v = from; v < to; v++) {
@@ -385,6 +386,10 @@ sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, si
     snprintf(err, errlen, "%s", st->errmsg);
     goto fail;
   }
+  /* Tokens are minted in HQ's time: start from the offset the last
+   * successful sync measured, until the next sync refreshes it. */
+  clock_set_offset_ms(clock, query_int(st, "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1"
+                                           " ORDER BY id DESC LIMIT 1", 0));
   *out = st;
   return SQR_OK;
 fail:
@@ -792,6 +797,7 @@ sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset
   }
   rc = store__commit(st);
   if(rc) store__rollback(st);
+  if(!rc && ok) clock_set_offset_ms(st->clock, hq_offset_ms);
   return rc;
 }
 

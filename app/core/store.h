@@ -139,7 +139,9 @@ typedef struct store_status {
 } store_status;
 sqr_rc store_status_get(store *st, store_status *out) SQR_WARN_UNUSED;
 
-/* Records one sync attempt (for the manager screen and status). */
+/* Records one sync attempt (for the manager screen and status). A
+ * successful one also sets the clock's HQ offset, and store_open starts
+ * from the last successful offset. */
 sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset_ms)
   SQR_WARN_UNUSED;
 

@@ -15,10 +15,7 @@
 
 static tu_keys keys;
 
-typedef struct fixture {
-  sqr_clock *clock;
-  store *st;
-} fixture;
+typedef tu_store fixture;
 
 static void apply(store *st, int64_t version, const char *mode) {
   char *json = tu_demo_config(&keys, version, T0 / 1000);
@@ -33,20 +30,12 @@ static void apply(store *st, int64_t version, const char *mode) {
 }
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  const char *dir = tu_tmpdir("live");
-  assert_int_equal(clock_new_fixed(T0, &f->clock), SQR_OK);
-  char err[256];
-  assert_int_equal(store_open(tu_path(dir, "k.db"), f->clock, &f->st, err, sizeof err), SQR_OK);
-  *state = f;
+  *state = tu_store_new("live", T0, &keys, 0);
   return 0;
 }
 
 static int teardown(void **state) {
-  fixture *f = *state;
-  store_close(f->st);
-  clock_free(f->clock);
-  free(f);
+  tu_store_free(*state);
   return 0;
 }
 

@@ -18,32 +18,15 @@
 
 static tu_keys keys;
 
-typedef struct fixture {
-  const char *dir;
-  char path[600];
-  sqr_clock *clock;
-  store *st;
-} fixture;
+typedef tu_store fixture;
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_tmpdir("member");
-  snprintf(f->path, sizeof f->path, "%s/kiosk.db", f->dir);
-  assert_int_equal(clock_new_fixed(T_BREAKFAST, &f->clock), SQR_OK);
-  char err[256];
-  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_OK);
-  char *json = tu_demo_config(&keys, 1, T_BREAKFAST / 1000);
-  assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_OK);
-  free(json);
-  *state = f;
+  *state = tu_store_new("member", T_BREAKFAST, &keys, 1);
   return 0;
 }
 
 static int teardown(void **state) {
-  fixture *f = *state;
-  store_close(f->st);
-  clock_free(f->clock);
-  free(f);
+  tu_store_free(*state);
   return 0;
 }
 

@@ -17,37 +17,19 @@
 
 static tu_keys keys;
 
-typedef struct fixture {
-  const char *dir;
-  char path[600];
-  sqr_clock *clock;
-  store *st;
-} fixture;
+typedef tu_store fixture;
 
 static void apply_demo(store *st, int64_t version) {
-  char *json = tu_demo_config(&keys, version, T0 / 1000);
-  char err[256];
-  if(store_apply_config(st, json, strlen(json), err, sizeof err) != SQR_OK) fail_msg("%s", err);
-  free(json);
+  tu_apply_demo(st, &keys, version, T0 / 1000);
 }
 
 static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  f->dir = tu_tmpdir("store");
-  snprintf(f->path, sizeof f->path, "%s/kiosk.db", f->dir);
-  assert_int_equal(clock_new_fixed(T0, &f->clock), SQR_OK);
-  char err[256];
-  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_OK);
-  apply_demo(f->st, 1);
-  *state = f;
+  *state = tu_store_new("store", T0, &keys, 1);
   return 0;
 }
 
 static int teardown(void **state) {
-  fixture *f = *state;
-  store_close(f->st);
-  clock_free(f->clock);
-  free(f);
+  tu_store_free(*state);
   return 0;
 }
 
@@ -366,6 +348,14 @@ static void test_status_counts(void **state) {
   assert_int_equal(store_status_get(f->st, &s), SQR_OK);
   assert_int_equal(s.last_sync_ok_ms, clock_now_ms(f->clock));
   assert_string_equal(s.last_sync_error, "");
+  /* A successful sync's HQ offset is applied, and survives a restart. */
+  assert_int_equal(store_sync_record(f->st, 1, NULL, -4200), SQR_OK);
+  assert_int_equal(clock_offset_ms(f->clock), -4200);
+  store_close(f->st);
+  clock_set_offset_ms(f->clock, 0);
+  char err[256];
+  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_OK);
+  assert_int_equal(clock_offset_ms(f->clock), -4200);
 }
 
 static void test_full_disk_loses_nothing(void **state) {

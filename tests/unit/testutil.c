@@ -66,3 +66,34 @@ char *tu_demo_config(const tu_keys *k, int64_t version, int64_t now) {
   if(demo_config_json(tmpl, version, k->store_key, k->hq_pub, now, &out) != SQR_OK) abort();
   return out;
 }
+
+void tu_apply_demo(store *st, const tu_keys *k, int64_t version, int64_t now_s) {
+  char *json = tu_demo_config(k, version, now_s);
+  char err[256];
+  if(store_apply_config(st, json, strlen(json), err, sizeof err) != SQR_OK) {
+    fprintf(stderr, "tu_apply_demo: %s\n", err);
+    abort();
+  }
+  free(json);
+}
+
+tu_store *tu_store_new(const char *name, int64_t t0_ms, const tu_keys *k, int64_t version) {
+  tu_store *f = calloc(1, sizeof *f);
+  char err[256];
+  f->dir = tu_tmpdir(name);
+  snprintf(f->path, sizeof f->path, "%s/kiosk.db", f->dir);
+  if(clock_new_fixed(t0_ms, &f->clock) != SQR_OK) abort();
+  if(store_open(f->path, f->clock, &f->st, err, sizeof err) != SQR_OK) {
+    fprintf(stderr, "tu_store_new: %s\n", err);
+    abort();
+  }
+  if(version > 0) tu_apply_demo(f->st, k, version, t0_ms / 1000);
+  return f;
+}
+
+void tu_store_free(tu_store *f) {
+  if(!f) return;
+  store_close(f->st);
+  clock_free(f->clock);
+  free(f);
+}

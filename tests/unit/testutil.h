@@ -28,4 +28,18 @@ typedef struct tu_keys {
 } tu_keys;
 void tu_make_keys(tu_keys *k);
 char *tu_demo_config(const tu_keys *k, int64_t version, int64_t now);
+
+/* A fresh kiosk database in tu_tmpdir(name) on a fixed clock at t0_ms,
+ * with the demo configuration applied at `version` (0: none applied). */
+#include "store.h"
+typedef struct tu_store {
+  const char *dir;
+  char path[600];
+  sqr_clock *clock;
+  store *st;
+} tu_store;
+tu_store *tu_store_new(const char *name, int64_t t0_ms, const tu_keys *k, int64_t version);
+void tu_store_free(tu_store *f);
+/* Applies the demo configuration at version (group expiries from now_s). */
+void tu_apply_demo(store *st, const tu_keys *k, int64_t version, int64_t now_s);
 #endif

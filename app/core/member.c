@@ -295,7 +295,7 @@ out:
   if(rc && in_tx) store__rollback(st);
   if(rc) {
     memset(out, 0, sizeof *out);
-    log_warn(COMPONENT, "sign-up refused: %s", st->errmsg[0] ? st->errmsg : sqr_strerror(rc));
+    log_info(COMPONENT, "sign-up refused: %s", st->errmsg[0] ? st->errmsg : sqr_strerror(rc));
   }
   return rc;
 }

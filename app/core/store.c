@@ -764,8 +764,8 @@ sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, si
 fail:
   store__rollback(st);
   config_free(cfg);
-  if(errlen && !err[0]) snprintf(err, errlen, "%s", st->errmsg);
-  else if(errlen) snprintf(err, errlen, "%s", st->errmsg);
+  /* The document parsed, so what failed is the database: say so. */
+  if(errlen) snprintf(err, errlen, "%s", st->errmsg);
   return rc;
 }
 

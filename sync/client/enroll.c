@@ -1,0 +1,152 @@
+/* enroll.c — see enroll.h. */
+#include "enroll.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_csr.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "syncpass.h"
+#include "wire.h"
+
+#define COMPONENT "sync"
+
+/* Writes data to path through a temporary file, fsync and rename, so a
+ * power cut leaves either the old file or the whole new one. */
+static sqr_rc write_file_atomic(const char *path, const char *data, mode_t mode, char *err,
+                                size_t errlen) {
+  char tmp[1200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  unlink(tmp);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  size_t len = strlen(data), off = 0;
+  while(fd >= 0 && off < len) {
+    ssize_t n = write(fd, data + off, len - off);
+    if(n < 0 && errno == EINTR) continue;
+    if(n <= 0) break;
+    off += (size_t)n;
+  }
+  int ok = fd >= 0 && off == len && fchmod(fd, mode) == 0 && fsync(fd) == 0;
+  if(fd >= 0 && close(fd) != 0) ok = 0;
+  if(ok && rename(tmp, path) == 0) return SQR_OK;
+  snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+  unlink(tmp);
+  return SQR_EIO;
+}
+
+/* A fresh P-256 key (PEM, into key_pem) and a CSR signed by it. */
+static sqr_rc make_key_and_csr(char *key_pem, size_t key_size, char *csr_pem, size_t csr_size) {
+  mbedtls_pk_context key;
+  mbedtls_x509write_csr req;
+  mbedtls_pk_init(&key);
+  mbedtls_x509write_csr_init(&req);
+  sqr_rc rc = SQR_ECRYPTO;
+  int mr = mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
+  if(!mr) mr = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key), crypto_rng, NULL);
+  if(!mr) mr = mbedtls_pk_write_key_pem(&key, (unsigned char *)key_pem, key_size);
+  if(!mr) {
+    mbedtls_x509write_csr_set_md_alg(&req, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_csr_set_key(&req, &key);
+    /* HQ ignores the subject and sets CN = STORE/KIOSK itself. */
+    mr = mbedtls_x509write_csr_set_subject_name(&req, "CN=storeqr-kiosk");
+  }
+  if(!mr) mr = mbedtls_x509write_csr_pem(&req, (unsigned char *)csr_pem, csr_size, crypto_rng, NULL);
+  if(mr) log_error(COMPONENT, "key or CSR generation failed (mbedtls -0x%04x)", (unsigned)-mr);
+  else rc = SQR_OK;
+  mbedtls_x509write_csr_free(&req);
+  mbedtls_pk_free(&key);
+  return rc;
+}
+
+sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
+  syncpass_paths p;
+  char key_pem[1024] = "", csr_pem[2048];
+  char *req = NULL;
+  hq_http *h = NULL;
+  hq_response resp = {0};
+  wire_enroll_answer ans = {0};
+  sqr_clock *clk = NULL;
+  store *st = NULL;
+  sqr_rc rc;
+  err[0] = 0;
+  if(!o->db_path || !o->hq_url || !o->code || !o->ca_file) {
+    snprintf(err, errlen, "enrol needs --db, --hq, --code and --ca");
+    return SQR_EINVAL;
+  }
+  if((rc = syncpass_paths_for(o->db_path, &p))) {
+    snprintf(err, errlen, "database path too long");
+    return rc;
+  }
+  if(access(p.cert, F_OK) == 0) {
+    snprintf(err, errlen, "%s exists: this kiosk is already enrolled (remove it to enrol again)", p.cert);
+    return SQR_EEXISTS;
+  }
+  if(access(o->ca_file, R_OK) != 0) {
+    snprintf(err, errlen, "cannot read HQ's CA %s: %s", o->ca_file, strerror(errno));
+    return SQR_EINVAL;
+  }
+  if((rc = make_key_and_csr(key_pem, sizeof key_pem, csr_pem, sizeof csr_pem))) {
+    snprintf(err, errlen, "could not generate the kiosk key");
+    goto out;
+  }
+  if((rc = wire_enroll_request(o->code, csr_pem, &req))) goto out;
+  hq_http_opts ho = {.base_url = o->hq_url, .ca_file = o->ca_file,
+                     .connect_timeout_s = o->connect_timeout_s};
+  if((rc = hq_http_new(&ho, &h))) {
+    snprintf(err, errlen, "HQ URL must start with https://");
+    goto out;
+  }
+  rc = hq_http_request(h, "POST", "/v1/enroll", req, strlen(req), WIRE_CONFIG_MAX_BYTES + 65536,
+                       &resp, err, errlen);
+  if(rc) goto out;
+  if(resp.status != 200) {
+    wire_answer a;
+    if(wire_answer_parse(resp.body, resp.len, &a)) a.error[0] = a.message[0] = 0;
+    snprintf(err, errlen, "HQ refused the enrolment: %ld %s%s%s", resp.status,
+             a.error[0] ? a.error : "(no error code)", a.message[0] ? ": " : "", a.message);
+    rc = resp.status == 403 || resp.status == 401 ? SQR_EAUTH : SQR_EPROTO;
+    goto out;
+  }
+  if((rc = wire_enroll_answer_parse(resp.body, resp.len, &ans, err, errlen))) goto out;
+  /* Key first: a certificate without its key would be useless. */
+  if((rc = write_file_atomic(p.key, key_pem, 0600, err, errlen))) goto out;
+  if((rc = write_file_atomic(p.ca, ans.hq_ca, 0644, err, errlen))) goto out;
+  char url_line[1100];
+  snprintf(url_line, sizeof url_line, "%s\n", o->hq_url);
+  if((rc = write_file_atomic(p.url, url_line, 0644, err, errlen))) goto out;
+  /* The certificate last: its presence means "enrolled". */
+  if((rc = write_file_atomic(p.cert, ans.certificate, 0644, err, errlen))) goto out;
+  if((rc = clock_new_real(&clk))) goto out;
+  if((rc = store_open(o->db_path, clk, &st, err, errlen))) goto out;
+  char cerr[512] = "";
+  rc = store_apply_config(st, ans.config, strlen(ans.config), cerr, sizeof cerr);
+  if(rc) {
+    /* Enrolled all the same: the next sync pulls the configuration again. */
+    snprintf(err, errlen, "enrolled, but HQ's configuration was refused: %s", cerr);
+    goto out;
+  }
+  int64_t now = clock_now_ms(clk) - clock_offset_ms(clk);
+  if(store_sync_record(st, 1, NULL, ans.hq_time_ms ? ans.hq_time_ms - now : 0))
+    log_warn(COMPONENT, "could not record the enrolment as a sync attempt");
+  log_info(COMPONENT, "enrolled as %s/%d", ans.store_id, ans.kiosk);
+out:
+  crypto_wipe(key_pem, sizeof key_pem);
+  store_close(st);
+  clock_free(clk);
+  wire_enroll_answer_clear(&ans);
+  hq_response_clear(&resp);
+  hq_http_free(h);
+  free(req);
+  return rc;
+}

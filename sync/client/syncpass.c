@@ -1,0 +1,272 @@
+/* syncpass.c — see syncpass.h.
+ *
+ * The invariant: the kiosk's acknowledged seq moves only on HQ's acked_seq
+ * answer (and never backwards, store_set_acked_seq), and what is sent next
+ * always starts right after what HQ says it holds. A cut, a lost answer, a
+ * retry or a killed process can therefore only cause a resend, which HQ
+ * ignores; never a gap and never a duplicate.
+ */
+#include "syncpass.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "wire.h"
+
+#define COMPONENT "sync"
+/* 409 gap answers tolerated in one pass before giving up. */
+#define MAX_GAP_RESTARTS 8
+
+sqr_rc syncpass_paths_for(const char *db_path, syncpass_paths *out) {
+  char copy[1024];
+  if((size_t)snprintf(copy, sizeof copy, "%s", db_path) >= sizeof copy) return SQR_EINVAL;
+  snprintf(out->dir, sizeof out->dir, "%s", dirname(copy));
+  snprintf(out->key, sizeof out->key, "%s/kiosk.key", out->dir);
+  snprintf(out->cert, sizeof out->cert, "%s/kiosk.crt", out->dir);
+  snprintf(out->ca, sizeof out->ca, "%s/hq-ca.crt", out->dir);
+  snprintf(out->url, sizeof out->url, "%s/hq.url", out->dir);
+  return SQR_OK;
+}
+
+typedef struct fill_ctx {
+  wire_batch *b;
+  sqr_rc rc;
+} fill_ctx;
+
+static int add_one(const store_event *ev, void *ud) {
+  fill_ctx *f = ud;
+  f->rc = wire_batch_add(f->b, ev);
+  return f->rc != SQR_OK; /* stop when full (SQR_ENOSPC) or on error */
+}
+
+/* The local wall clock, without HQ's offset: offset = hq - local. */
+static int64_t local_ms(sqr_clock *c) { return clock_now_ms(c) - clock_offset_ms(c); }
+
+static void refused(syncpass_result *res, const char *what, const hq_response *r,
+                    const wire_answer *a) {
+  snprintf(res->error, sizeof res->error, "%s: HQ answered %ld %s%s%.200s", what, r->status,
+           a->error[0] ? a->error : "(no error code)", a->message[0] ? ": " : "", a->message);
+}
+
+static sqr_rc rc_for_status(long status) {
+  if(status == 401 || status == 403) return SQR_EAUTH;
+  if(status >= 500) return SQR_ENET; /* HQ in trouble: try again later */
+  return SQR_EPROTO;
+}
+
+static sqr_rc read_url_file(const char *path, char *out, size_t size) {
+  FILE *f = fopen(path, "r");
+  if(!f) return SQR_EINVAL;
+  char *ok = fgets(out, (int)size, f);
+  fclose(f);
+  if(!ok) return SQR_EINVAL;
+  out[strcspn(out, "\r\n")] = 0;
+  return out[0] ? SQR_OK : SQR_EINVAL;
+}
+
+static sqr_rc upload(store *st, hq_http *h, const char *kiosk_id, const syncpass_opts *o,
+                     syncpass_result *res, int64_t *hq_time) {
+  int64_t from = store_acked_seq(st);
+  int gaps = 0;
+  int limit = o->batch_events > 0 && o->batch_events <= WIRE_BATCH_MAX_EVENTS
+                ? o->batch_events : WIRE_BATCH_MAX_EVENTS;
+  for(;;) {
+    if(o->max_batches && res->batches >= o->max_batches) return SQR_OK;
+    if(o->abort_flag && *o->abort_flag) {
+      snprintf(res->error, sizeof res->error, "stopped (shutting down)");
+      return SQR_ENET;
+    }
+    wire_batch *b = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    hq_response r = {0};
+    wire_answer a;
+    sqr_rc rc = wire_batch_new(kiosk_id, &b);
+    fill_ctx f = {b, SQR_OK};
+    if(!rc) rc = store_events_after(st, from, limit, add_one, &f);
+    if(!rc && f.rc && f.rc != SQR_ENOSPC) {
+      rc = f.rc;
+      snprintf(res->error, sizeof res->error, "event %lld cannot be sent: %s",
+               (long long)(from + (int64_t)wire_batch_count(b) + 1), sqr_strerror(rc));
+    }
+    if(rc || !wire_batch_count(b)) {
+      if(rc && !res->error[0])
+        snprintf(res->error, sizeof res->error, "reading events: %s", store_errmsg(st));
+      wire_batch_free(b);
+      return rc;
+    }
+    int64_t first = wire_batch_first_seq(b), last = wire_batch_last_seq(b);
+    size_t count = wire_batch_count(b);
+    rc = wire_batch_json(b, &json, &len);
+    wire_batch_free(b);
+    if(rc) return rc;
+    log_debug(COMPONENT, "sending events %lld..%lld (%zu bytes)", (long long)first,
+              (long long)last, len);
+    rc = hq_http_request(h, "POST", "/v1/events", json, len, WIRE_ANSWER_MAX_BYTES, &r,
+                         res->error, sizeof res->error);
+    free(json);
+    if(rc) return rc;
+    if(wire_answer_parse(r.body, r.len, &a)) {
+      snprintf(res->error, sizeof res->error, "POST /v1/events: HQ answered %ld with no JSON",
+               r.status);
+      rc = r.status >= 500 ? SQR_ENET : SQR_EPROTO;
+      hq_response_clear(&r);
+      return rc;
+    }
+    if(a.hq_time_ms) *hq_time = a.hq_time_ms - local_ms(store_clock(st));
+    if(r.status == 200) {
+      int64_t acked = a.acked_seq;
+      if(acked < 0 || acked > store_last_seq(st)) {
+        snprintf(res->error, sizeof res->error,
+                 "HQ acknowledged seq %lld, beyond the last event %lld", (long long)acked,
+                 (long long)store_last_seq(st));
+        hq_response_clear(&r);
+        return SQR_EPROTO;
+      }
+      if((rc = store_set_acked_seq(st, acked))) {
+        snprintf(res->error, sizeof res->error, "recording HQ's acknowledgement: %s",
+                 store_errmsg(st));
+        hq_response_clear(&r);
+        return rc;
+      }
+      res->batches++;
+      res->sent_events += (int64_t)count;
+      if(acked < last) {
+        /* HQ holds less than we sent and said so without a gap: resume
+         * right after what it holds, but never loop on it. */
+        if(acked <= from || ++gaps > MAX_GAP_RESTARTS) {
+          snprintf(res->error, sizeof res->error,
+                   "HQ acknowledged %lld after a batch %lld..%lld: no progress", (long long)acked,
+                   (long long)first, (long long)last);
+          hq_response_clear(&r);
+          return SQR_EPROTO;
+        }
+      }
+      from = acked;
+    } else if(r.status == 409 && a.expected_seq >= 1 && a.expected_seq - 1 <= from &&
+              ++gaps <= MAX_GAP_RESTARTS) {
+      /* HQ holds less than we believed (restored, or its answer was lost
+       * and our state is older): resend from what it expects. */
+      log_warn(COMPONENT, "HQ expects seq %lld; resending from there", (long long)a.expected_seq);
+      from = a.expected_seq - 1;
+    } else {
+      refused(res, "POST /v1/events", &r, &a);
+      rc = rc_for_status(r.status);
+      hq_response_clear(&r);
+      return rc;
+    }
+    hq_response_clear(&r);
+  }
+}
+
+static sqr_rc pull_config(store *st, hq_http *h, syncpass_result *res, int64_t *hq_time) {
+  const sqr_config *cfg = store_config(st);
+  char path[64], cerr[512] = "";
+  int64_t since = cfg ? cfg->version : 0;
+  hq_response r = {0};
+  wire_answer a;
+  snprintf(path, sizeof path, "/v1/config?since=%lld", (long long)since);
+  sqr_rc rc = hq_http_request(h, "GET", path, NULL, 0, WIRE_CONFIG_MAX_BYTES, &r, res->error,
+                              sizeof res->error);
+  if(rc) return rc;
+  if(r.status == 304) goto out;
+  if(wire_answer_parse(r.body, r.len, &a)) {
+    snprintf(res->error, sizeof res->error, "GET /v1/config: HQ answered %ld with no JSON", r.status);
+    rc = r.status >= 500 ? SQR_ENET : SQR_EPROTO;
+    goto out;
+  }
+  if(a.hq_time_ms) *hq_time = a.hq_time_ms - local_ms(store_clock(st));
+  if(r.status != 200) {
+    refused(res, "GET /v1/config", &r, &a);
+    rc = rc_for_status(r.status);
+    goto out;
+  }
+  rc = store_apply_config(st, r.body, r.len, cerr, sizeof cerr);
+  if(rc) snprintf(res->error, sizeof res->error, "HQ's configuration refused: %.250s", cerr);
+out:
+  hq_response_clear(&r);
+  return rc;
+}
+
+sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
+  memset(res, 0, sizeof *res);
+  syncpass_paths p;
+  sqr_clock *clk = NULL;
+  store *st = NULL;
+  hq_http *h = NULL;
+  char url[1024];
+  int64_t hq_time = 0; /* the offset measured in this pass, 0 = none */
+  int have_offset = 0;
+  sqr_rc rc = syncpass_paths_for(o->db_path, &p);
+  if(rc) {
+    snprintf(res->error, sizeof res->error, "database path too long");
+    return rc;
+  }
+  if((rc = clock_new_real(&clk))) return rc;
+  if((rc = store_open(o->db_path, clk, &st, res->error, sizeof res->error))) goto done;
+  const sqr_config *cfg = store_config(st);
+  res->acked_before = store_acked_seq(st);
+  res->config_before = cfg ? cfg->version : 0;
+  /* Enrolled but without a configuration (HQ's was refused at enrolment):
+   * nothing can be uploaded before one applies, so pull it first. */
+  if(o->hq_url) snprintf(url, sizeof url, "%s", o->hq_url);
+  else if(cfg && cfg->hq_url[0]) snprintf(url, sizeof url, "%s", cfg->hq_url);
+  else if(read_url_file(p.url, url, sizeof url)) {
+    snprintf(res->error, sizeof res->error, "no HQ URL: give --hq, or enrol this kiosk first");
+    rc = SQR_EINVAL;
+    goto record;
+  }
+  if(access(p.cert, R_OK) || access(p.key, R_OK) || access(p.ca, R_OK)) {
+    snprintf(res->error, sizeof res->error,
+             "not enrolled: kiosk.crt, kiosk.key or hq-ca.crt missing in %.200s", p.dir);
+    rc = SQR_EINVAL;
+    goto record;
+  }
+  hq_http_opts ho = {.base_url = url, .ca_file = p.ca, .cert_file = p.cert, .key_file = p.key,
+                     .connect_timeout_s = o->connect_timeout_s,
+                     .total_timeout_s = o->total_timeout_s, .abort_flag = o->abort_flag};
+  if((rc = hq_http_new(&ho, &h))) {
+    snprintf(res->error, sizeof res->error, "HQ URL must start with https://");
+    goto record;
+  }
+  if(!cfg) {
+    int64_t t = 0;
+    if((rc = pull_config(st, h, res, &t))) goto record;
+    if(t) hq_time = t, have_offset = 1;
+    if(!(cfg = store_config(st))) {
+      snprintf(res->error, sizeof res->error, "HQ sent no configuration for this kiosk");
+      rc = SQR_EPROTO;
+      goto record;
+    }
+  }
+  char kiosk_id[40];
+  snprintf(kiosk_id, sizeof kiosk_id, "%s/%d", cfg->store_id, cfg->kiosk_number);
+  rc = upload(st, h, kiosk_id, o, res, &hq_time);
+  if(hq_time) have_offset = 1;
+  if(!rc && !o->skip_config) {
+    int64_t t = 0;
+    rc = pull_config(st, h, res, &t);
+    if(t) hq_time = t, have_offset = 1;
+  }
+record:
+  res->acked_after = store_acked_seq(st);
+  res->last_seq = store_last_seq(st);
+  cfg = store_config(st);
+  res->config_after = cfg ? cfg->version : 0;
+  res->hq_offset_ms = have_offset ? hq_time : clock_offset_ms(clk);
+  if(store_sync_record(st, rc == SQR_OK, rc ? res->error : NULL, res->hq_offset_ms))
+    log_warn(COMPONENT, "could not record the sync attempt: %s", store_errmsg(st));
+done:
+  hq_http_free(h);
+  store_close(st);
+  clock_free(clk);
+  return rc;
+}

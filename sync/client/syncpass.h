@@ -1,0 +1,53 @@
+/* syncpass.h — one sync pass of a kiosk with HQ (docs/PROTOCOL.md):
+ * upload every pending event in bounded batches, advancing only on HQ's
+ * acked_seq, then pull the configuration and apply it.
+ *
+ * Owns nothing between calls: opens the store, talks to HQ, records the
+ * attempt (store_sync_record) and closes. Never logs a payload, and never
+ * sees a phone number (payloads hold sealed boxes only).
+ */
+#ifndef SQR_SYNC_SYNCPASS_H
+#define SQR_SYNC_SYNCPASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sqr.h"
+
+/* The files beside the kiosk database. */
+typedef struct syncpass_paths {
+  char dir[1024];
+  char key[1100];  /* kiosk.key, 0600 */
+  char cert[1100]; /* kiosk.crt */
+  char ca[1100];   /* hq-ca.crt, the pinned CA */
+  char url[1100];  /* hq.url: HQ's address as given at enrolment */
+} syncpass_paths;
+sqr_rc syncpass_paths_for(const char *db_path, syncpass_paths *out) SQR_WARN_UNUSED;
+
+typedef struct syncpass_opts {
+  const char *db_path;
+  const char *hq_url;    /* NULL: the config's hq.url, else hq.url beside the db */
+  int batch_events;      /* 1..500; 0: 500 */
+  int max_batches;       /* 0: no limit (a full pass); else a trickle */
+  int skip_config;       /* 1: upload only */
+  long connect_timeout_s, total_timeout_s;
+  volatile int *abort_flag;
+} syncpass_opts;
+
+typedef struct syncpass_result {
+  int64_t sent_events;    /* events in batches HQ answered */
+  int64_t batches;
+  int64_t acked_before, acked_after, last_seq;
+  int64_t config_before, config_after;
+  int64_t hq_offset_ms;
+  char error[320];        /* what failed, for people; "" when ok */
+} syncpass_result;
+
+/* Runs one pass and records it in the database. Errors:
+ *   SQR_ENET    HQ unreachable or the connection broke (retry later)
+ *   SQR_EAUTH   HQ refused the kiosk's certificate, or HQ's did not verify
+ *   SQR_EPROTO  HQ answered something unusable, or refused a batch
+ *   SQR_EINVAL  not enrolled / no HQ URL / bad options
+ *   database errors from store_open and friends. */
+sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) SQR_WARN_UNUSED;
+
+#endif

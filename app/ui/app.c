@@ -1,0 +1,367 @@
+/* app.c — the kiosk app's life: display setup, the event loop, navigation,
+ * idle timeout, renderer resets and the script hooks.
+ *
+ * The loop never spins: after handling input it renders only if something
+ * changed (app->dirty) and then sleeps in SDL_WaitEventTimeout until the
+ * nearest deadline (the screen's next tick, the idle timeout). */
+#include "app.h"
+#include "crypto.h"
+#include "log.h"
+#include "script.h"
+#include "text.h"
+#include "ui.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define UI_DEFAULT_IDLE_S 30
+
+static const ui_screen_ops *const screen_table[UI_SCREEN_COUNT] = {
+  [UI_SCREEN_LIVE] = &screen_live_ops,       [UI_SCREEN_JOIN] = &screen_join_ops,
+  [UI_SCREEN_CONSENT] = &screen_consent_ops, [UI_SCREEN_DETAILS] = &screen_details_ops,
+  [UI_SCREEN_RESULT] = &screen_result_ops,   [UI_SCREEN_CHECKIN] = &screen_checkin_ops,
+  [UI_SCREEN_PIN] = &screen_pin_ops,         [UI_SCREEN_MANAGER] = &screen_manager_ops,
+  [UI_SCREEN_ERROR] = &screen_error_ops,
+};
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+static int64_t start_us;
+
+int64_t ui_now_mono(ui_app *app) { return clock_mono_ms(app->clock); }
+
+int64_t ui_idle_ms(ui_app *app) {
+  const sqr_config *cfg = store_config(app->st);
+  int s = cfg && cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : UI_DEFAULT_IDLE_S;
+  return (int64_t)s * 1000;
+}
+
+void ui_flow_wipe(ui_app *app) {
+  crypto_wipe(&app->flow, sizeof app->flow);
+  app->flow.staff = -1;
+}
+
+int ui_has_digits(ui_app *app) {
+  ui_screen *s = &app->screens[app->cur];
+  for(int i = 0; i < s->nw; i++)
+    if(s->w[i]->ops->has_digits && s->w[i]->ops->has_digits(s->w[i])) return 1;
+  for(size_t i = 0; i < sizeof app->flow.phone; i++)
+    if(app->flow.phone[i] >= '0' && app->flow.phone[i] <= '9') return 1;
+  return 0;
+}
+
+static void relayout(ui_app *app) {
+  ui_screen *s = &app->screens[app->cur];
+  ui_screen_clear(s);
+  s->ops->layout(app, s);
+  app->dirty = 1;
+}
+
+void ui_go(ui_app *app, ui_screen_id id) {
+  ui_screen *old = &app->screens[app->cur];
+  if(old->ops->leave) old->ops->leave(app, old);
+  ui_screen_clear(old);
+  if(id == UI_SCREEN_LIVE) ui_flow_wipe(app);
+  app->cur = id;
+  ui_screen *s = &app->screens[id];
+  if(s->ops->enter) s->ops->enter(app, s);
+  s->ops->layout(app, s);
+  app->dirty = 1;
+}
+
+void ui_fail(ui_app *app, const char *what, sqr_rc rc) {
+  const char *detail = app->st ? store_errmsg(app->st) : "";
+  snprintf(app->flow.error, sizeof app->flow.error, "%s: %s%s%s", what, sqr_strerror(rc),
+           detail && *detail ? " — " : "", detail ? detail : "");
+  log_error("ui", "%s", app->flow.error);
+  /* The phone is no longer needed once nothing will be saved. */
+  crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+  ui_go(app, UI_SCREEN_ERROR);
+}
+
+void ui_render(ui_app *app) {
+  SDL_SetRenderDrawColor(app->ren, UI_BG.r, UI_BG.g, UI_BG.b, 255);
+  SDL_RenderClear(app->ren);
+  ui_screen *s = &app->screens[app->cur];
+  s->ops->draw(app, s);
+  for(int i = 0; i < s->nw; i++)
+    if(!s->w[i]->hidden) s->w[i]->ops->draw(app, s->w[i]);
+}
+
+static void present(ui_app *app) {
+  ui_render(app);
+  SDL_RenderPresent(app->ren);
+  app->dirty = 0;
+  app->frames++;
+  if(app->cur != UI_SCREEN_LIVE) return;
+  ui_widget *qr = ui_screen_find(&app->screens[app->cur], "live.qr");
+  int has_qr = qr && !qr->hidden;
+  if(has_qr && !app->first_qr_frame_logged) {
+    app->first_qr_frame_logged = 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    log_debug("ui", "first QR frame presented: %.1f ms after start, unix_us=%lld",
+              (double)(mono_us() - start_us) / 1000.0,
+              (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+  }
+  if(has_qr && app->qr_changed_us) {
+    log_debug("ui", "new QR frame: %.3f ms from rotation to present",
+              (double)(mono_us() - app->qr_changed_us) / 1000.0);
+    app->qr_changed_us = 0;
+  }
+}
+
+/* Called by the live screen when the QR text is about to change. */
+void ui__qr_changing(ui_app *app);
+void ui__qr_changing(ui_app *app) { app->qr_changed_us = mono_us(); }
+
+static void input(ui_app *app, ui_input_kind kind, int x, int y, int key, int dy) {
+  ui_input in = {kind, x, y, key, dy};
+  app->last_input_ms = ui_now_mono(app);
+  app->dirty = 1;
+  ui_screen *s = &app->screens[app->cur];
+  s->ops->event(app, s, &in);
+}
+
+static void textures_lost(ui_app *app) {
+  app->tex_gen++;
+  ui_text_reset(app->text, app->ren);
+  app->dirty = 1;
+}
+
+static void window_size(ui_app *app) {
+  int w = app->w, h = app->h;
+  if(app->win) SDL_GetWindowSize(app->win, &w, &h);
+  if(w <= 0 || h <= 0) return;
+  int changed = w != app->w || h != app->h;
+  app->w = w;
+  app->h = h;
+  app->portrait = h >= w;
+  app->u = (w < h ? w : h) / 100;
+  if(app->u < 4) app->u = 4;
+  if(changed && app->screens[app->cur].ops) relayout(app);
+  app->dirty = 1;
+}
+
+static void handle(ui_app *app, const SDL_Event *e) {
+  switch(e->type) {
+  case SDL_QUIT: app->running = 0; break;
+  case SDL_MOUSEBUTTONDOWN:
+  case SDL_MOUSEBUTTONUP:
+    /* Touch arrives as finger events; SDL's mouse copies are ignored. */
+    if(e->button.which == SDL_TOUCH_MOUSEID || e->button.button != SDL_BUTTON_LEFT) break;
+    input(app, e->type == SDL_MOUSEBUTTONDOWN ? UI_PRESS : UI_RELEASE, e->button.x, e->button.y,
+          0, 0);
+    break;
+  case SDL_MOUSEMOTION:
+    if(e->motion.which == SDL_TOUCH_MOUSEID || !(e->motion.state & SDL_BUTTON_LMASK)) break;
+    input(app, UI_MOVE, e->motion.x, e->motion.y, 0, 0);
+    break;
+  case SDL_MOUSEWHEEL: input(app, UI_WHEEL, 0, 0, 0, e->wheel.y); break;
+  case SDL_FINGERDOWN:
+  case SDL_FINGERUP:
+  case SDL_FINGERMOTION: {
+    /* Normalised to the window, so a touch panel plugged back in (or a
+     * different one) maps the same way. */
+    int x = (int)(e->tfinger.x * (float)app->w), y = (int)(e->tfinger.y * (float)app->h);
+    input(app, e->type == SDL_FINGERDOWN ? UI_PRESS : e->type == SDL_FINGERUP ? UI_RELEASE : UI_MOVE,
+          x, y, 0, 0);
+    break;
+  }
+  case SDL_KEYDOWN: {
+    SDL_Keycode k = e->key.keysym.sym;
+    if(k >= SDLK_KP_1 && k <= SDLK_KP_9) k = '1' + (k - SDLK_KP_1);
+    else if(k == SDLK_KP_0) k = '0';
+    else if(k == SDLK_KP_ENTER) k = SDLK_RETURN;
+    input(app, UI_KEY, 0, 0, (int)k, 0);
+    break;
+  }
+  case SDL_WINDOWEVENT:
+    if(e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) window_size(app);
+    else app->dirty = 1; /* exposed, shown, restored, moved to another display */
+    break;
+  case SDL_DISPLAYEVENT: /* a display unplugged or plugged back */
+    log_info("ui", "display event %d on display %u", (int)e->display.event,
+             (unsigned)e->display.display);
+    window_size(app);
+    app->dirty = 1;
+    break;
+  case SDL_RENDER_TARGETS_RESET:
+  case SDL_RENDER_DEVICE_RESET:
+    log_info("ui", "renderer lost its textures; making them again");
+    textures_lost(app);
+    break;
+  default: break;
+  }
+}
+
+static int setup_display(ui_app *app, const ui_options *o, char *err, size_t errlen) {
+  /* A QR screen needs no GPU: the software renderer over the window's
+   * framebuffer keeps Mesa/LLVM out of the process (DESIGN.md: ~11 MB vs
+   * ~100 MB resident). */
+  SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+  SDL_SetHint(SDL_HINT_RENDER_DRIVER, "software");
+  SDL_SetHint(SDL_HINT_TOUCH_MOUSE_EVENTS, "0");
+  SDL_SetHint(SDL_HINT_MOUSE_TOUCH_EVENTS, "0");
+  SDL_SetHint(SDL_HINT_VIDEO_ALLOW_SCREENSAVER, "0");
+  if(o->headless) {
+    SDL_SetHint(SDL_HINT_VIDEODRIVER, "dummy");
+    if(SDL_Init(SDL_INIT_EVENTS) != 0) {
+      snprintf(err, errlen, "SDL_Init: %s", SDL_GetError());
+      return -1;
+    }
+    app->w = o->w > 0 ? o->w : 1080;
+    app->h = o->h > 0 ? o->h : 1920;
+    app->target = SDL_CreateRGBSurfaceWithFormat(0, app->w, app->h, 32, SDL_PIXELFORMAT_ARGB8888);
+    app->ren = app->target ? SDL_CreateSoftwareRenderer(app->target) : NULL;
+  } else {
+    if(SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
+      snprintf(err, errlen, "SDL_Init: %s (no display? try --headless)", SDL_GetError());
+      return -1;
+    }
+    Uint32 flags = SDL_WINDOW_SHOWN;
+    int w = o->w, h = o->h;
+    if(w <= 0 || h <= 0) {
+      flags |= SDL_WINDOW_FULLSCREEN_DESKTOP;
+      w = 1080;
+      h = 1920;
+      SDL_ShowCursor(SDL_DISABLE);
+    }
+    app->win = SDL_CreateWindow("StoreQR", SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
+                                flags);
+    app->ren = app->win ? SDL_CreateRenderer(app->win, -1, SDL_RENDERER_SOFTWARE) : NULL;
+    app->w = w;
+    app->h = h;
+  }
+  if(!app->ren) {
+    snprintf(err, errlen, "cannot create the renderer: %s", SDL_GetError());
+    return -1;
+  }
+  window_size(app);
+  return 0;
+}
+
+static void sync_reap(ui_app *app) {
+  if(app->sync_pid <= 0) return;
+  int status;
+  pid_t r = waitpid(app->sync_pid, &status, WNOHANG);
+  if(r == app->sync_pid) {
+    app->sync_pid = 0;
+    if(WIFEXITED(status))
+      snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync exit %d", WEXITSTATUS(status));
+    else snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync killed");
+    app->dirty = 1;
+    if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "reloading the configuration failed");
+  }
+}
+
+int ui_app_main(const ui_options *o) {
+  start_us = mono_us();
+  ui_app app_s, *app = &app_s;
+  memset(app, 0, sizeof *app);
+  char err[512] = "";
+  int code = 0;
+  app->headless = o->headless;
+  app->screenshot_dir = o->screenshot_dir;
+  app->lang = app->default_lang = o->lang;
+  app->db_path = o->db_path;
+  ui_flow_wipe(app);
+
+  sqr_rc rc = o->fixed_clock_s ? clock_new_fixed(o->fixed_clock_s * 1000, &app->clock)
+                               : clock_new_real(&app->clock);
+  if(rc) {
+    fprintf(stderr, "storeqr-kiosk: clock: %s\n", sqr_strerror(rc));
+    return 4;
+  }
+  if(o->script_path && ui_script_load(o->script_path, &app->script, err, sizeof err) != SQR_OK) {
+    fprintf(stderr, "storeqr-kiosk: %s\n", err);
+    code = 2;
+    goto out;
+  }
+  rc = store_open(o->db_path, app->clock, &app->st, err, sizeof err);
+  if(rc) {
+    fprintf(stderr, "storeqr-kiosk: %s\n", err);
+    code = 3;
+    goto out;
+  }
+  const char *font = ui_text_find_font(err, sizeof err);
+  if(!font) {
+    fprintf(stderr, "storeqr-kiosk: %s\n", err);
+    code = 4;
+    goto out;
+  }
+  if(setup_display(app, o, err, sizeof err) != 0 ||
+     ui_text_open(app->ren, font, &app->text, err, sizeof err) != SQR_OK) {
+    fprintf(stderr, "storeqr-kiosk: %s\n", err);
+    code = 4;
+    goto out;
+  }
+  for(int i = 0; i < UI_SCREEN_COUNT; i++) app->screens[i].ops = screen_table[i];
+  app->cur = UI_SCREEN_LIVE;
+  if(app->screens[0].ops->enter) app->screens[0].ops->enter(app, &app->screens[0]);
+  app->screens[0].ops->layout(app, &app->screens[0]);
+  app->last_input_ms = ui_now_mono(app);
+  app->running = 1;
+  app->dirty = 1;
+
+  int64_t wait_until = 0;
+  while(app->running) {
+    SDL_Event e;
+    while(SDL_PollEvent(&e)) handle(app, &e);
+    if(!app->running) break;
+    int64_t now = ui_now_mono(app);
+    sync_reap(app);
+    /* Idle: any screen but the live code goes back and forgets input. */
+    int64_t idle_at = app->last_input_ms + ui_idle_ms(app);
+    if(app->cur != UI_SCREEN_LIVE && now >= idle_at) {
+      app->lang = app->default_lang;
+      ui_go(app, UI_SCREEN_LIVE);
+    }
+    ui_screen *s = &app->screens[app->cur];
+    int64_t next = s->ops->tick ? s->ops->tick(app, s, now) : INT64_MAX;
+    if(app->cur != UI_SCREEN_LIVE && idle_at < next) next = idle_at;
+    if(app->sync_pid > 0 && now + 500 < next) next = now + 500;
+    if(app->dirty) present(app);
+
+    if(app->script) {
+      if(wait_until && ui_now_mono(app) < wait_until) {
+        int64_t d = wait_until - ui_now_mono(app);
+        if(next - now < d) d = next - now;
+        if(SDL_WaitEventTimeout(&e, (int)(d > 0 ? d : 1))) handle(app, &e);
+        continue;
+      }
+      if(ui_script_step(app, app->script, &wait_until)) break;
+      continue;
+    }
+    int timeout;
+    if(next == INT64_MAX || clock_is_fixed(app->clock)) timeout = -1;
+    else timeout = next - now > 3600000 ? 3600000 : (int)(next - now > 0 ? next - now : 0);
+    if(timeout < 0 ? SDL_WaitEvent(&e) : SDL_WaitEventTimeout(&e, timeout)) handle(app, &e);
+  }
+  code = app->exit_code;
+
+out:
+  for(int i = 0; i < UI_SCREEN_COUNT; i++) {
+    if(app->screens[i].ops && app->screens[i].ops->leave && i == (int)app->cur)
+      app->screens[i].ops->leave(app, &app->screens[i]);
+    ui_screen_clear(&app->screens[i]);
+  }
+  ui_flow_wipe(app);
+  ui_text_close(app->text);
+  if(app->ren) SDL_DestroyRenderer(app->ren);
+  if(app->target) SDL_FreeSurface(app->target);
+  if(app->win) SDL_DestroyWindow(app->win);
+  SDL_Quit();
+  store_close(app->st);
+  ui_script_free(app->script);
+  clock_free(app->clock);
+  return code;
+}

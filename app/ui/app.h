@@ -1,0 +1,26 @@
+/* app.h — running the kiosk app: options, display backends (a real window
+ * with the software renderer, or headless into a surface), the event loop
+ * that sleeps in SDL_WaitEventTimeout until the next deadline, and the
+ * script runner hooks. main.c only parses the command line. */
+#ifndef SQR_UI_APP_H
+#define SQR_UI_APP_H
+
+#include <stdint.h>
+#include "lang.h"
+
+typedef struct ui_options {
+  const char *db_path;
+  int headless;
+  const char *script_path;
+  const char *screenshot_dir;
+  int64_t fixed_clock_s;   /* 0 = real clock */
+  int w, h;                /* 0 = full screen (window) or 1080x1920 (headless) */
+  ui_lang lang;
+} ui_options;
+
+/* Runs until quit (or the script ends). Returns the process exit code:
+ * 0 fine, 1 a script expectation failed, 2 bad usage or script, 3 the
+ * database cannot be used, 4 the display or font cannot be set up. */
+int ui_app_main(const ui_options *o);
+
+#endif

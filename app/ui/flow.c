@@ -1,0 +1,34 @@
+/* flow.c — the one place the join flow writes: member_signup with what the
+ * shopper typed and chose. Success goes to the result screen; any failure
+ * to the error screen (nothing recorded), never to "done". */
+#include <string.h>
+
+#include "crypto.h"
+#include "ui.h"
+
+void ui_flow_signup(ui_app *app) {
+  const sqr_config *cfg = store_config(app->st);
+  if(!cfg) {
+    ui_fail(app, "sign-up", SQR_ENOTFOUND);
+    return;
+  }
+  member_signup_req req;
+  memset(&req, 0, sizeof req);
+  req.phone = app->flow.phone;
+  req.consented = app->flow.consented;
+  req.consent_version = cfg->consent_version;
+  for(size_t i = 0; i < cfg->ntags && req.ntags < MEMBER_MAX_TAGS; i++)
+    if(app->flow.tag_on[i]) req.tags[req.ntags++] = cfg->tags[i].id;
+  if(app->flow.staff >= 0 && (size_t)app->flow.staff < cfg->nstaff)
+    req.staff_id = cfg->staff[app->flow.staff].id;
+  member_result r;
+  sqr_rc rc = member_signup(app->st, &req, &r);
+  crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+  if(rc) {
+    ui_fail(app, "sign-up", rc);
+    return;
+  }
+  app->flow.result = r;
+  app->flow.result_kind = r.returning ? UI_RESULT_WELCOME_BACK : UI_RESULT_JOINED;
+  ui_go(app, UI_SCREEN_RESULT);
+}

@@ -1,0 +1,42 @@
+/* layout.c — the layout keypad screens share (join, check-in, PIN), for
+ * portrait and landscape alike, derived from the window size. */
+#include "widget.h"
+
+void ui_layout_title_pos(ui_app *app, int *x, int *y) {
+  *x = app->w / 2;
+  *y = app->portrait ? 8 * app->u : 4 * app->u;
+}
+
+ui_widget *ui_layout_keypad_screen(ui_app *app, ui_screen *s, int maxlen, int mask,
+                                   const char *ok_label) {
+  int u = app->u, w = app->w, h = app->h;
+  SDL_Rect kp, back, ok;
+  if(app->portrait) {
+    int kw = w - 16 * u, kh = kw * 5 / 4;
+    if(kh > h - 50 * u) kh = h - 50 * u;
+    kp = (SDL_Rect){8 * u, 20 * u, kw, kh};
+    int by = kp.y + kh + 5 * u, bw = (kw - 4 * u) / 2;
+    back = (SDL_Rect){8 * u, by, bw, 13 * u};
+    ok = (SDL_Rect){8 * u + bw + 4 * u, by, bw, 13 * u};
+  } else {
+    int kh = h - 16 * u, kw = kh * 4 / 5;
+    kp = (SDL_Rect){(w - kw) / 2 - 20 * u, 12 * u, kw, kh};
+    int bx = kp.x + kw + 6 * u, bw = w - bx - 8 * u;
+    if(bw > 50 * u) bw = 50 * u;
+    ok = (SDL_Rect){bx, kp.y + kh / 5, bw, 15 * u};
+    back = (SDL_Rect){bx, kp.y + kh - 15 * u, bw, 15 * u};
+  }
+  ui_widget *pad = ui_keypad_new("keypad", kp, maxlen, mask, 8 * u);
+  ui_screen_add(s, pad);
+  ui_screen_add(s, ui_button_new("back", ui_str(app->lang, S_BACK), back, 6 * u, UI_PANEL, UI_FG));
+  ui_screen_add(s, ui_button_new("ok", ok_label, ok, 6 * u, UI_ACCENT, UI_WHITE));
+  return pad;
+}
+
+int ui_key_to_pad(int k) {
+  if(k >= '0' && k <= '9') return k;
+  if(k == SDLK_BACKSPACE || k == SDLK_DELETE) return 'D';
+  if(k == SDLK_RETURN) return 'R';
+  if(k == SDLK_ESCAPE) return 'E';
+  return 0;
+}

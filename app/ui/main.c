@@ -1,0 +1,76 @@
+/* main.c — storeqr-kiosk: the touchscreen app. Parses the command line
+ * and hands over to ui_app_main (app.c). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+
+static const char usage[] =
+  "usage: storeqr-kiosk [--db PATH] [--headless] [--script FILE] [--screenshot-dir DIR]\n"
+  "                     [--fixed-clock UNIX_SECONDS] [--size WxH] [--lang zh|en]\n"
+  "The touchscreen app: live QR code, join, check-in, manager screen.\n"
+  "  --db PATH            kiosk database (default $STOREQR_DB, else /var/lib/storeqr/kiosk.db)\n"
+  "  --headless           no window: SDL dummy driver, software renderer into memory\n"
+  "  --script FILE        scripted input (tap, key, advance, screenshot, expect ...);\n"
+  "                       the app exits when the script ends (1 if an expect failed)\n"
+  "  --screenshot-dir DIR where 'screenshot NAME' writes NAME.png (default .)\n"
+  "  --fixed-clock SECS   a clock that moves only with 'advance' (tests)\n"
+  "  --size WxH           window (or headless) size; default full screen / 1080x1920\n"
+  "  --lang zh|en         default language (zh)\n";
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+    {"db", required_argument, NULL, 'd'},         {"headless", no_argument, NULL, 'H'},
+    {"script", required_argument, NULL, 's'},     {"screenshot-dir", required_argument, NULL, 'o'},
+    {"fixed-clock", required_argument, NULL, 'c'}, {"size", required_argument, NULL, 'z'},
+    {"lang", required_argument, NULL, 'l'},       {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+  ui_options o;
+  memset(&o, 0, sizeof o);
+  o.db_path = getenv("STOREQR_DB");
+  if(!o.db_path || !*o.db_path) o.db_path = "/var/lib/storeqr/kiosk.db";
+  int c;
+  while((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch(c) {
+    case 'd': o.db_path = optarg; break;
+    case 'H': o.headless = 1; break;
+    case 's': o.script_path = optarg; break;
+    case 'o': o.screenshot_dir = optarg; break;
+    case 'c': {
+      char *end;
+      long long v = strtoll(optarg, &end, 10);
+      if(*end || v <= 0) {
+        fprintf(stderr, "storeqr-kiosk: --fixed-clock wants unix seconds\n%s", usage);
+        return 2;
+      }
+      o.fixed_clock_s = v;
+      break;
+    }
+    case 'z':
+      if(sscanf(optarg, "%dx%d", &o.w, &o.h) != 2 || o.w < 200 || o.h < 200 || o.w > 8192 ||
+         o.h > 8192) {
+        fprintf(stderr, "storeqr-kiosk: --size wants WxH (200..8192)\n%s", usage);
+        return 2;
+      }
+      break;
+    case 'l':
+      if(strcmp(optarg, "zh") == 0) o.lang = UI_LANG_ZH;
+      else if(strcmp(optarg, "en") == 0) o.lang = UI_LANG_EN;
+      else {
+        fprintf(stderr, "storeqr-kiosk: --lang is zh or en\n%s", usage);
+        return 2;
+      }
+      break;
+    case 'h': fputs(usage, stdout); return 0;
+    default: fputs(usage, stderr); return 2;
+    }
+  }
+  if(optind < argc) {
+    fprintf(stderr, "storeqr-kiosk: unexpected argument '%s'\n%s", argv[optind], usage);
+    return 2;
+  }
+  return ui_app_main(&o);
+}

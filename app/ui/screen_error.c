@@ -1,0 +1,33 @@
+/* screen_error.c — a write failed: say so, say nothing was saved, and go
+ * back to the live code. Never shows "done". */
+#include <string.h>
+
+#include "widget.h"
+
+static void layout(ui_app *app, ui_screen *s) {
+  int u = app->u;
+  ui_screen_add(s, ui_button_new("done", ui_str(app->lang, S_BACK),
+                                 (SDL_Rect){app->w / 2 - 25 * u, app->h - 24 * u, 50 * u, 14 * u},
+                                 6 * u, UI_PANEL, UI_FG));
+}
+
+static void event(ui_app *app, ui_screen *s, const ui_input *in) {
+  if(in->kind == UI_KEY && (in->key == SDLK_RETURN || in->key == SDLK_ESCAPE)) {
+    ui_go(app, UI_SCREEN_LIVE);
+    return;
+  }
+  if(in->kind != UI_RELEASE) return;
+  ui_widget *w = ui_screen_hit(s, in->x, in->y);
+  if(w && strcmp(w->name, "done") == 0) ui_go(app, UI_SCREEN_LIVE);
+}
+
+static void draw(ui_app *app, ui_screen *s) {
+  (void)s;
+  int u = app->u;
+  ui_label(app, ui_str(app->lang, S_ERROR_TITLE), 7 * u, UI_WARN, app->w / 2, 20 * u, UI_CENTER);
+  ui_label(app, ui_str(app->lang, S_ERROR_HINT), 5 * u, UI_FG, app->w / 2, 32 * u, UI_CENTER);
+  /* The technical line is for staff; it never holds a phone number. */
+  ui_label(app, app->flow.error, 3 * u, UI_MUTED, app->w / 2, 42 * u, UI_CENTER);
+}
+
+const ui_screen_ops screen_error_ops = {"error", NULL, layout, event, NULL, draw, NULL};

@@ -1,0 +1,96 @@
+/* screen_join.c — join, step 1: the phone number on the keypad, validated
+ * as it is typed (phone_normalize). The first digit starts the slow half
+ * of sealing (member_prepare_seals) so the sign-up itself is quick. A
+ * number that is already a member is welcomed back without a new record. */
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "phone.h"
+#include "widget.h"
+
+static void validate(ui_app *app, ui_screen *s) {
+  ui_widget *pad = ui_screen_find(s, "keypad");
+  ui_widget *ok = ui_screen_find(s, "ok");
+  const char *d = ui_keypad_digits(pad);
+  char norm[PHONE_LEN + 1];
+  int valid = phone_normalize(d, norm, NULL) == SQR_OK;
+  crypto_wipe(norm, sizeof norm);
+  ok->disabled = !valid;
+  if(!d[0]) ui_keypad_set_hint(pad, "", UI_MUTED);
+  else ui_keypad_set_hint(pad, ui_str(app->lang, valid ? S_PHONE_OK : S_PHONE_BAD),
+                          valid ? UI_OK : UI_WARN);
+  snprintf(app->flow.phone, sizeof app->flow.phone, "%s", d);
+}
+
+static void layout(ui_app *app, ui_screen *s) {
+  ui_widget *pad = ui_layout_keypad_screen(app, s, 11, 0, ui_str(app->lang, S_OK));
+  ui_keypad_set(pad, app->flow.phone);
+  validate(app, s);
+}
+
+static void submit(ui_app *app) {
+  member_result r;
+  sqr_rc rc = member_lookup(app->st, app->flow.phone, &r);
+  if(rc == SQR_OK) {
+    app->flow.result = r;
+    app->flow.result_kind = UI_RESULT_WELCOME_BACK;
+    crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+    ui_go(app, UI_SCREEN_RESULT);
+  } else if(rc == SQR_ENOTFOUND) {
+    ui_go(app, UI_SCREEN_CONSENT);
+  } else {
+    ui_fail(app, "member lookup", rc);
+  }
+}
+
+static void event(ui_app *app, ui_screen *s, const ui_input *in) {
+  ui_widget *pad = ui_screen_find(s, "keypad");
+  int key = 0;
+  if(in->kind == UI_KEY) {
+    key = ui_key_to_pad(in->key);
+    if(key == 'R') {
+      if(!ui_screen_find(s, "ok")->disabled) submit(app);
+      return;
+    }
+    if(key == 'E') {
+      ui_go(app, UI_SCREEN_LIVE);
+      return;
+    }
+    if(key) ui_keypad_key(pad, key);
+  } else if(in->kind == UI_RELEASE) {
+    ui_widget *w = ui_screen_hit(s, in->x, in->y);
+    if(!w) return;
+    if(w == pad) key = ui_keypad_tap(pad, in->x, in->y);
+    else if(strcmp(w->name, "back") == 0) {
+      ui_go(app, UI_SCREEN_LIVE);
+      return;
+    } else if(strcmp(w->name, "ok") == 0) {
+      submit(app);
+      return;
+    }
+  }
+  if(key >= '0' && key <= '9' && !app->flow.seals_prepared) {
+    /* The ECDH half of sealing does not depend on the number: do it while
+     * the shopper types. A failure here only makes the sign-up slower. */
+    app->flow.seals_prepared = 1;
+    sqr_rc rc = member_prepare_seals(app->st, 1);
+    if(rc) log_warn("ui", "preparing a seal: %s", sqr_strerror(rc));
+  }
+  if(key) validate(app, s);
+}
+
+static void draw(ui_app *app, ui_screen *s) {
+  (void)s;
+  int x, y;
+  ui_layout_title_pos(app, &x, &y);
+  ui_label(app, ui_str(app->lang, S_ENTER_PHONE), 6 * app->u, UI_FG, x, y, UI_CENTER);
+}
+
+static void leave(ui_app *app, ui_screen *s) {
+  (void)app;
+  ui_widget *pad = ui_screen_find(s, "keypad");
+  if(pad) pad->ops->wipe(pad);
+}
+
+const ui_screen_ops screen_join_ops = {"join", NULL, layout, event, NULL, draw, leave};

@@ -1,0 +1,228 @@
+/* screen_live.c — the attract screen: the live QR code, store name, group
+ * and fill, countdown to the next rotation, the campaign of the hour, and
+ * the join / check-in buttons.
+ *
+ * Asks live_current at each window boundary (HQ-corrected clock) and when
+ * it is entered (a sign-up may have filled a group). Redraws once a second
+ * for the countdown and otherwise sleeps. A long press in the top-left
+ * corner opens the manager PIN screen. */
+#include <stdio.h>
+#include <string.h>
+
+#include "live.h"
+#include "log.h"
+#include "widget.h"
+
+#define LIVE_HOLD_MS 3000
+#define LIVE_STATUS_EVERY_MS 60000
+
+void ui__qr_changing(ui_app *app);
+
+static struct {
+  live_view lv;
+  sqr_rc rc;
+  int64_t shown_second;     /* wall second the countdown shows */
+  int64_t status_at;        /* mono ms of the last status read */
+  int stale_hours;          /* >0: show the offline badge */
+  int64_t press_at;         /* mono ms of a press in the corner, 0 = none */
+  SDL_Rect qr, info;        /* layout */
+} L;
+
+static void read_status(ui_app *app, int64_t mono) {
+  const sqr_config *cfg = store_config(app->st);
+  store_status ss;
+  L.status_at = mono;
+  L.stale_hours = 0;
+  if(!cfg || store_status_get(app->st, &ss) != SQR_OK) return;
+  int limit = cfg->sync_stale_hours > 0 ? cfg->sync_stale_hours : 36;
+  int64_t now = clock_now_ms(app->clock);
+  int64_t age_h = ss.last_sync_ok_ms ? (now - ss.last_sync_ok_ms) / 3600000 : -1;
+  if(age_h < 0 || age_h >= limit) L.stale_hours = age_h < 0 ? limit : (int)age_h;
+}
+
+/* Reads what the QR says now; returns 1 if it changed. */
+static int refresh(ui_app *app, ui_screen *s) {
+  live_view lv;
+  sqr_rc rc = live_current(app->st, &lv);
+  int changed = rc != L.rc || strcmp(lv.text, L.lv.text) != 0 ||
+                lv.group.group != L.lv.group.group || lv.group.joined != L.lv.group.joined;
+  if(rc && rc != L.rc) log_error("ui", "live code: %s", sqr_strerror(rc));
+  if(strcmp(lv.text, L.lv.text) != 0) ui__qr_changing(app);
+  L.lv = lv;
+  L.rc = rc;
+  ui_widget *qr = ui_screen_find(s, "live.qr");
+  if(qr) {
+    ui_qr_set(qr, rc ? "" : L.lv.text);
+    qr->hidden = rc != SQR_OK || !L.lv.text[0];
+  }
+  return changed;
+}
+
+static void enter(ui_app *app, ui_screen *s) {
+  (void)s;
+  memset(&L, 0, sizeof L);
+  L.rc = SQR_ENOTFOUND;
+  read_status(app, ui_now_mono(app));
+}
+
+static void layout(ui_app *app, ui_screen *s) {
+  int u = app->u, w = app->w, h = app->h;
+  SDL_Rect join, check, lang;
+  if(app->portrait) {
+    int side = w - 16 * u;
+    if(side > h * 48 / 100) side = h * 48 / 100;
+    L.qr = (SDL_Rect){(w - side) / 2, 16 * u, side, side};
+    L.info = (SDL_Rect){6 * u, L.qr.y + side + 2 * u, w - 12 * u, h - (L.qr.y + side) - 24 * u};
+    int bw = (w - 15 * u) / 2;
+    join = (SDL_Rect){5 * u, h - 20 * u, bw, 15 * u};
+    check = (SDL_Rect){w - 5 * u - bw, h - 20 * u, bw, 15 * u};
+  } else {
+    int side = h - 12 * u;
+    if(side > w / 2) side = w / 2;
+    L.qr = (SDL_Rect){6 * u, (h - side) / 2, side, side};
+    int x0 = L.qr.x + side + 6 * u;
+    L.info = (SDL_Rect){x0, 14 * u, w - x0 - 6 * u, h - 14 * u - 26 * u};
+    int bw = (L.info.w - 4 * u) / 2;
+    join = (SDL_Rect){x0, h - 22 * u, bw, 15 * u};
+    check = (SDL_Rect){x0 + bw + 4 * u, h - 22 * u, bw, 15 * u};
+  }
+  lang = (SDL_Rect){w - 22 * u, 2 * u, 19 * u, 8 * u};
+  ui_screen_add(s, ui_qr_new("live.qr", L.qr));
+  ui_screen_add(s, ui_button_new("join", ui_str(app->lang, S_JOIN), join, 7 * u, UI_ACCENT, UI_WHITE));
+  ui_screen_add(s, ui_button_new("checkin", ui_str(app->lang, S_CHECKIN), check, 7 * u, UI_ACCENT2,
+                                 UI_WHITE));
+  ui_screen_add(s, ui_button_new("lang", ui_str(app->lang, S_LANG_OTHER), lang, 4 * u, UI_PANEL,
+                                 UI_FG));
+  L.rc = SQR_ENOTFOUND;
+  L.lv.text[0] = '\0';
+  refresh(app, s);
+}
+
+static int in_corner(ui_app *app, int x, int y) { return x < 14 * app->u && y < 14 * app->u; }
+
+static void event(ui_app *app, ui_screen *s, const ui_input *in) {
+  if(in->kind == UI_PRESS && in_corner(app, in->x, in->y)) {
+    L.press_at = ui_now_mono(app);
+    return;
+  }
+  if(in->kind == UI_RELEASE || in->kind == UI_MOVE) {
+    if(in->kind == UI_MOVE && in_corner(app, in->x, in->y)) return;
+    L.press_at = 0;
+  }
+  if(in->kind != UI_RELEASE) return;
+  ui_widget *w = ui_screen_hit(s, in->x, in->y);
+  if(!w) return;
+  if(strcmp(w->name, "join") == 0) ui_go(app, UI_SCREEN_JOIN);
+  else if(strcmp(w->name, "checkin") == 0) ui_go(app, UI_SCREEN_CHECKIN);
+  else if(strcmp(w->name, "lang") == 0) {
+    app->lang = app->lang == UI_LANG_ZH ? UI_LANG_EN : UI_LANG_ZH;
+    ui_go(app, UI_SCREEN_LIVE);
+  }
+}
+
+static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
+  int64_t now_ms = clock_now_ms(app->clock);
+  if(L.press_at && mono - L.press_at >= LIVE_HOLD_MS) {
+    L.press_at = 0;
+    ui_go(app, UI_SCREEN_PIN);
+    return mono;
+  }
+  const sqr_config *cfg = store_config(app->st);
+  int64_t period_ms = cfg ? (int64_t)cfg->period_s * 1000 : 30000;
+  /* hq mode changes at the window boundary; direct mode is looked at every
+   * period too, as another process (sync) may have changed the groups. */
+  int64_t change_at = L.lv.next_change_ms ? L.lv.next_change_ms
+                                          : (now_ms / period_ms + 1) * period_ms;
+  if(now_ms >= change_at || (L.rc == SQR_ENOTFOUND && cfg)) {
+    if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "config reload failed");
+    if(refresh(app, s)) app->dirty = 1;
+    change_at = L.lv.next_change_ms ? L.lv.next_change_ms : (now_ms / period_ms + 1) * period_ms;
+  }
+  if(mono - L.status_at >= LIVE_STATUS_EVERY_MS) {
+    int before = L.stale_hours;
+    read_status(app, mono);
+    if(before != L.stale_hours) app->dirty = 1;
+  }
+  int64_t sec = now_ms / 1000;
+  if(sec != L.shown_second) app->dirty = 1;
+  /* Next: the countdown's next second, the rotation, a pending long press. */
+  int64_t next_ms = (sec + 1) * 1000;
+  if(change_at < next_ms) next_ms = change_at;
+  int64_t next = mono + (next_ms - now_ms);
+  if(L.press_at && L.press_at + LIVE_HOLD_MS < next) next = L.press_at + LIVE_HOLD_MS;
+  if(L.status_at + LIVE_STATUS_EVERY_MS < next) next = L.status_at + LIVE_STATUS_EVERY_MS;
+  return next;
+}
+
+static void draw(ui_app *app, ui_screen *s) {
+  (void)s;
+  int u = app->u;
+  const sqr_config *cfg = store_config(app->st);
+  int64_t now_ms = clock_now_ms(app->clock);
+  L.shown_second = now_ms / 1000;
+  char buf[512];
+  int name_x = app->portrait ? app->w / 2 : L.info.x;
+  int align = app->portrait ? UI_CENTER : UI_LEFT;
+  ui_label(app, cfg ? cfg->store_name : "StoreQR", 7 * u, UI_FG, name_x, 3 * u, align);
+  if(L.stale_hours) {
+    ui_strf(buf, sizeof buf, app->lang, S_OFFLINE, L.stale_hours);
+    int tw = 0;
+    ui_text_measure_px(app, buf, 3 * u, &tw);
+    SDL_Rect badge = {2 * u, 11 * u, tw + 2 * u, 4 * u};
+    ui_fill(app, badge, UI_WARN);
+    ui_label_in(app, buf, 3 * u, UI_WHITE, badge);
+  }
+  if(L.rc) {
+    const char *msg = L.rc == SQR_ENOTFOUND
+                        ? "No configuration yet: run 'storeqr init' / 未配置"
+                        : sqr_strerror(L.rc);
+    ui_label_in(app, msg, 4 * u, UI_WARN, L.qr);
+    return;
+  }
+  int x = app->portrait ? app->w / 2 : L.info.x, y = L.info.y;
+  int lh = 6 * u;
+  ui_label(app, ui_str(app->lang, L.lv.group.g ? S_SCAN_HINT : S_NO_GROUP), 5 * u,
+           L.lv.group.g ? UI_FG : UI_WARN, x, y, align);
+  y += lh + u;
+  if(L.lv.group.g) {
+    ui_strf(buf, sizeof buf, app->lang, S_GROUP, L.lv.group.g->name);
+    ui_label(app, buf, 4 * u, UI_MUTED, x, y, align);
+    y += lh;
+    ui_strf(buf, sizeof buf, app->lang, S_FILL, L.lv.group.joined, L.lv.group.g->capacity);
+    ui_label(app, buf, 4 * u, UI_MUTED, x, y, align);
+    /* fill bar */
+    int bw = app->portrait ? 50 * u : L.info.w * 2 / 3;
+    SDL_Rect bar = {align == UI_CENTER ? x - bw / 2 : x, y + lh, bw, u * 2};
+    ui_fill(app, bar, UI_DISABLED);
+    int cap = L.lv.group.g->capacity > 0 ? L.lv.group.g->capacity : 1;
+    SDL_Rect fill = bar;
+    fill.w = (int)((int64_t)bar.w * (L.lv.group.joined > cap ? cap : L.lv.group.joined) / cap);
+    ui_fill(app, fill, UI_ACCENT);
+    y += lh + 3 * u;
+  } else {
+    ui_label(app, ui_str(app->lang, S_STAFF_CODE), 4 * u, UI_MUTED, x, y, align);
+    y += lh;
+  }
+  if(L.lv.mode == CONFIG_MODE_HQ && L.lv.next_change_ms) {
+    int secs = (int)((L.lv.next_change_ms - now_ms + 999) / 1000);
+    if(secs < 0) secs = 0;
+    ui_strf(buf, sizeof buf, app->lang, S_NEXT_CODE, secs);
+    ui_label(app, buf, 4 * u, UI_MUTED, x, y, align);
+    y += lh;
+  }
+  const config_campaign *c = cfg ? config_campaign_at(cfg, clock_local_minute(now_ms,
+                                                                             cfg->utc_offset_min))
+                                 : NULL;
+  if(c) {
+    const char *t = app->lang == UI_LANG_EN && c->text_en[0] ? c->text_en : c->text_zh;
+    ui_label(app, t, 5 * u, UI_ACCENT, x, y + u, align);
+  }
+}
+
+static void leave(ui_app *app, ui_screen *s) {
+  (void)app;
+  (void)s;
+  L.press_at = 0;
+}
+
+const ui_screen_ops screen_live_ops = {"live", enter, layout, event, tick, draw, leave};

@@ -1,0 +1,243 @@
+/* script.c — see script.h. Input is injected as SDL events, so a scripted
+ * tap travels the same path as a finger. */
+#include "script.h"
+#include "log.h"
+#include "shot.h"
+#include "widget.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCRIPT_MAX_LINES 2000
+#define SCRIPT_LINE_MAX 512
+
+struct ui_script {
+  char **lines;
+  int n, pc;
+  int phase; /* for multi-step commands (hold, drag) */
+  int hx, hy;
+};
+
+sqr_rc ui_script_load(const char *path, ui_script **out, char *err, size_t errlen) {
+  *out = NULL;
+  FILE *f = fopen(path, "r");
+  if(!f) {
+    snprintf(err, errlen, "cannot read script %s", path);
+    return SQR_EIO;
+  }
+  ui_script *s = calloc(1, sizeof *s);
+  if(!s || !(s->lines = calloc(SCRIPT_MAX_LINES, sizeof *s->lines))) {
+    free(s);
+    fclose(f);
+    return SQR_ENOMEM;
+  }
+  char buf[SCRIPT_LINE_MAX];
+  while(fgets(buf, sizeof buf, f)) {
+    char *h = strchr(buf, '#');
+    if(h) *h = '\0';
+    size_t l = strlen(buf);
+    while(l && (buf[l - 1] == '\n' || buf[l - 1] == '\r' || buf[l - 1] == ' ')) buf[--l] = '\0';
+    char *p = buf;
+    while(*p == ' ' || *p == '\t') p++;
+    if(!*p) continue;
+    if(s->n >= SCRIPT_MAX_LINES) {
+      snprintf(err, errlen, "script %s: more than %d commands", path, SCRIPT_MAX_LINES);
+      ui_script_free(s);
+      fclose(f);
+      return SQR_EINVAL;
+    }
+    s->lines[s->n++] = strdup(p);
+  }
+  fclose(f);
+  *out = s;
+  return SQR_OK;
+}
+
+void ui_script_free(ui_script *s) {
+  if(!s) return;
+  for(int i = 0; i < s->n; i++) free(s->lines[i]);
+  free(s->lines);
+  free(s);
+}
+
+static void push_mouse(Uint32 type, int x, int y) {
+  SDL_Event e;
+  memset(&e, 0, sizeof e);
+  e.type = type;
+  if(type == SDL_MOUSEMOTION) {
+    e.motion.x = x;
+    e.motion.y = y;
+    e.motion.state = SDL_BUTTON_LMASK;
+  } else {
+    e.button.button = SDL_BUTTON_LEFT;
+    e.button.state = type == SDL_MOUSEBUTTONDOWN ? SDL_PRESSED : SDL_RELEASED;
+    e.button.x = x;
+    e.button.y = y;
+    e.button.clicks = 1;
+  }
+  SDL_PushEvent(&e);
+}
+
+static void push_finger(ui_app *app, Uint32 type, int x, int y) {
+  SDL_Event e;
+  memset(&e, 0, sizeof e);
+  e.type = type;
+  e.tfinger.touchId = 1;
+  e.tfinger.fingerId = 1;
+  e.tfinger.x = ((float)x + 0.5f) / (float)app->w;
+  e.tfinger.y = ((float)y + 0.5f) / (float)app->h;
+  e.tfinger.pressure = 1.0f;
+  SDL_PushEvent(&e);
+}
+
+static void push_key(SDL_Keycode k) {
+  SDL_Event e;
+  memset(&e, 0, sizeof e);
+  e.type = SDL_KEYDOWN;
+  e.key.state = SDL_PRESSED;
+  e.key.keysym.sym = k;
+  SDL_PushEvent(&e);
+  e.type = SDL_KEYUP;
+  e.key.state = SDL_RELEASED;
+  SDL_PushEvent(&e);
+}
+
+/* "X Y" or a widget name into a point; 0 when neither. */
+static int target(ui_app *app, const char *a, const char *b, int *x, int *y) {
+  char *e1, *e2;
+  long lx = strtol(a, &e1, 10);
+  if(b && *e1 == '\0' && e1 != a) {
+    long ly = strtol(b, &e2, 10);
+    if(*e2 == '\0' && e2 != b) {
+      *x = (int)lx;
+      *y = (int)ly;
+      return 1;
+    }
+  }
+  SDL_Rect r;
+  if(!ui_screen_locate(&app->screens[app->cur], a, &r)) return 0;
+  *x = r.x + r.w / 2;
+  *y = r.y + r.h / 2;
+  return 1;
+}
+
+static void fail(ui_app *app, int line, const char *cmd, const char *why) {
+  fprintf(stderr, "expect failed: line %d '%s': %s\n", line, cmd, why);
+  app->exit_code = 1;
+}
+
+static int expect(ui_app *app, int line, const char *cmd, char **argv, int argc) {
+  ui_screen *s = &app->screens[app->cur];
+  char why[700];
+  if(argc >= 3 && strcmp(argv[1], "screen") == 0) {
+    if(strcmp(s->ops->name, argv[2]) != 0) {
+      snprintf(why, sizeof why, "screen is %s", s->ops->name);
+      fail(app, line, cmd, why);
+    }
+  } else if(argc >= 2 && strcmp(argv[1], "nodigits") == 0) {
+    if(ui_has_digits(app)) fail(app, line, cmd, "typed digits are still held");
+  } else if(argc >= 4 && strcmp(argv[1], "qr") == 0) {
+    ui_widget *w = ui_screen_find(s, argv[2]);
+    const char *have = w && !w->hidden ? ui_qr_text(w) : "";
+    const char *want = strcmp(argv[3], "-") == 0 ? "" : argv[3];
+    if(strcmp(have, want) != 0) {
+      snprintf(why, sizeof why, "QR is '%s'", have);
+      fail(app, line, cmd, why);
+    }
+  } else if(argc >= 3 && strcmp(argv[1], "visible") == 0) {
+    ui_widget *w = ui_screen_find(s, argv[2]);
+    if(!w || w->hidden) fail(app, line, cmd, "not shown");
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
+  *wait_until_ms = 0;
+  if(s->pc >= s->n) return 1;
+  char buf[SCRIPT_LINE_MAX];
+  snprintf(buf, sizeof buf, "%s", s->lines[s->pc]);
+  char *argv[8];
+  int argc = 0;
+  for(char *tok = strtok(buf, " \t"); tok && argc < 8; tok = strtok(NULL, " \t")) argv[argc++] = tok;
+  const char *cmd = s->lines[s->pc];
+  int line = s->pc + 1, x, y, done = 1;
+  const char *a1 = argc > 1 ? argv[1] : "", *a2 = argc > 2 ? argv[2] : NULL;
+  if(strcmp(argv[0], "tap") == 0 || strcmp(argv[0], "touch") == 0) {
+    if(!target(app, a1, a2, &x, &y)) {
+      fail(app, line, cmd, "no such widget on this screen");
+    } else if(argv[0][1] == 'a') {
+      push_mouse(SDL_MOUSEBUTTONDOWN, x, y);
+      push_mouse(SDL_MOUSEBUTTONUP, x, y);
+    } else {
+      push_finger(app, SDL_FINGERDOWN, x, y);
+      push_finger(app, SDL_FINGERUP, x, y);
+    }
+  } else if(strcmp(argv[0], "hold") == 0 && argc >= 4) {
+    if(s->phase == 0) {
+      s->hx = atoi(argv[1]);
+      s->hy = atoi(argv[2]);
+      push_mouse(SDL_MOUSEBUTTONDOWN, s->hx, s->hy);
+      s->phase = 1;
+      done = 0;
+    } else if(s->phase == 1) {
+      int64_t ms = (int64_t)(atof(argv[3]) * 1000);
+      if(clock_is_fixed(app->clock)) clock_advance_ms(app->clock, ms);
+      else *wait_until_ms = ui_now_mono(app) + ms;
+      s->phase = 2;
+      done = 0;
+    } else {
+      push_mouse(SDL_MOUSEBUTTONUP, s->hx, s->hy);
+      s->phase = 0;
+    }
+  } else if(strcmp(argv[0], "drag") == 0 && argc >= 3) {
+    if(!target(app, a1, NULL, &x, &y)) {
+      fail(app, line, cmd, "no such widget on this screen");
+    } else {
+      int dy = atoi(argv[2]);
+      push_mouse(SDL_MOUSEBUTTONDOWN, x, y);
+      push_mouse(SDL_MOUSEMOTION, x, y + dy / 2);
+      push_mouse(SDL_MOUSEMOTION, x, y + dy);
+      push_mouse(SDL_MOUSEBUTTONUP, x, y + dy);
+    }
+  } else if(strcmp(argv[0], "key") == 0 && argc >= 2) {
+    SDL_Keycode k = SDLK_UNKNOWN;
+    if(a1[0] >= '0' && a1[0] <= '9' && !a1[1]) k = (SDL_Keycode)a1[0];
+    else if(strcmp(a1, "backspace") == 0) k = SDLK_BACKSPACE;
+    else if(strcmp(a1, "return") == 0) k = SDLK_RETURN;
+    else if(strcmp(a1, "escape") == 0) k = SDLK_ESCAPE;
+    if(k == SDLK_UNKNOWN) fail(app, line, cmd, "unknown key");
+    else push_key(k);
+  } else if(strcmp(argv[0], "advance") == 0 && argc >= 2) {
+    if(!clock_is_fixed(app->clock)) fail(app, line, cmd, "advance needs --fixed-clock");
+    else clock_advance_ms(app->clock, (int64_t)(atof(a1) * 1000));
+  } else if(strcmp(argv[0], "wait") == 0 && argc >= 2) {
+    *wait_until_ms = ui_now_mono(app) + atoi(a1);
+    if(clock_is_fixed(app->clock)) SDL_Delay((Uint32)atoi(a1));
+  } else if(strcmp(argv[0], "screenshot") == 0 && argc >= 2) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.png", app->screenshot_dir ? app->screenshot_dir : ".", a1);
+    ui_render(app);
+    if(ui_shot_png(app->ren, app->w, app->h, path) != SQR_OK) fail(app, line, cmd, "cannot write");
+  } else if(strcmp(argv[0], "reset-textures") == 0) {
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_RENDER_TARGETS_RESET;
+    SDL_PushEvent(&e);
+  } else if(strcmp(argv[0], "lang") == 0 && argc >= 2) {
+    app->lang = strcmp(a1, "en") == 0 ? UI_LANG_EN : UI_LANG_ZH;
+    ui_go(app, app->cur);
+  } else if(strcmp(argv[0], "expect") == 0) {
+    if(!expect(app, line, cmd, argv, argc)) fail(app, line, cmd, "unknown expectation");
+  } else if(strcmp(argv[0], "quit") == 0) {
+    s->pc = s->n;
+    return 1;
+  } else {
+    fprintf(stderr, "script line %d: unknown command '%s'\n", line, cmd);
+    app->exit_code = 2;
+  }
+  if(done) s->pc++;
+  return 0;
+}

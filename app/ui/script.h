@@ -1,0 +1,36 @@
+/* script.h — scripted input for tests and demos (--script FILE).
+ *
+ * One command per line ('#' starts a comment):
+ *   tap X Y | tap NAME        press and release (mouse) at a point or widget
+ *   touch X Y | touch NAME    the same with finger events
+ *   hold X Y SECONDS          press, let SECONDS pass, release (long press)
+ *   drag NAME DY              press on a widget, move by DY px, release
+ *   key K                     0-9, backspace, return, escape
+ *   advance SECONDS           move the fixed clock forward
+ *   wait MS                   let real time pass (events keep flowing)
+ *   screenshot NAME           write NAME.png into --screenshot-dir
+ *   reset-textures            act as if SDL_RENDER_TARGETS_RESET arrived
+ *   lang zh|en
+ *   expect screen NAME        the current screen
+ *   expect nodigits           no widget and no flow holds a typed digit
+ *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
+ *   expect visible NAME       widget NAME is shown
+ *   quit
+ * Each failed expectation prints "expect failed: ..." and makes the exit
+ * code 1; the script goes on, so one run reports every failure.
+ */
+#ifndef SQR_UI_SCRIPT_H
+#define SQR_UI_SCRIPT_H
+
+#include "sqr.h"
+#include "ui.h"
+
+sqr_rc ui_script_load(const char *path, ui_script **out, char *err, size_t errlen)
+  SQR_WARN_UNUSED;
+void ui_script_free(ui_script *s);
+
+/* Runs the next step. Returns 1 when the script has ended, 0 otherwise.
+ * *wait_until_ms (monotonic) is set when the step waits for real time. */
+int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms);
+
+#endif

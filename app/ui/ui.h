@@ -1,0 +1,205 @@
+/* ui.h — the kiosk app's shared types: the app context, the screen
+ * interface (enter, layout, event, tick, draw, leave) and the widget base.
+ *
+ * Owned by app/ui only; app/core never sees SDL. A screen owns its widgets
+ * (ui_screen_clear frees them); widgets copy what they are given. Screens
+ * never write the database themselves except through storeqr_core calls,
+ * and every such failure goes to the error screen, never to "done".
+ */
+#ifndef SQR_UI_H
+#define SQR_UI_H
+
+#include <SDL.h>
+#include <stdint.h>
+
+#include "member.h"
+#include "store.h"
+#include "lang.h"
+
+typedef struct ui_app ui_app;
+typedef struct ui_widget ui_widget;
+typedef struct ui_screen ui_screen;
+typedef struct ui_text ui_text;
+typedef struct ui_script ui_script;
+
+/* Input, already in window pixels, whatever device it came from. */
+typedef enum ui_input_kind { UI_PRESS, UI_MOVE, UI_RELEASE, UI_KEY, UI_WHEEL } ui_input_kind;
+typedef struct ui_input {
+  ui_input_kind kind;
+  int x, y;
+  int key;  /* SDL_Keycode for UI_KEY */
+  int dy;   /* wheel steps for UI_WHEEL */
+} ui_input;
+
+/* ---- widgets ---- */
+typedef struct ui_widget_ops {
+  void (*draw)(ui_app *app, ui_widget *w);
+  /* Optional: rectangle of a named part ("keypad.5"); 1 if found. */
+  int (*locate)(ui_widget *w, const char *name, SDL_Rect *out);
+  /* Optional: forget whatever a shopper typed. */
+  void (*wipe)(ui_widget *w);
+  /* Optional: 1 if the widget holds any typed digit. */
+  int (*has_digits)(const ui_widget *w);
+  void (*free)(ui_widget *w);
+} ui_widget_ops;
+
+#define UI_NAME_MAX 40
+struct ui_widget {
+  const ui_widget_ops *ops;
+  char name[UI_NAME_MAX];
+  SDL_Rect r;
+  int hidden, disabled;
+  int tag; /* screen's own number for the widget (e.g. group index) */
+};
+void ui_widget_free(ui_widget *w);
+int ui_widget_contains(const ui_widget *w, int x, int y);
+
+/* ---- screens ---- */
+typedef enum ui_screen_id {
+  UI_SCREEN_LIVE = 0,
+  UI_SCREEN_JOIN,
+  UI_SCREEN_CONSENT,
+  UI_SCREEN_DETAILS,
+  UI_SCREEN_RESULT,
+  UI_SCREEN_CHECKIN,
+  UI_SCREEN_PIN,
+  UI_SCREEN_MANAGER,
+  UI_SCREEN_ERROR,
+  UI_SCREEN_COUNT
+} ui_screen_id;
+
+typedef struct ui_screen_ops {
+  const char *name;
+  void (*enter)(ui_app *app, ui_screen *s);   /* loads data; layout follows */
+  void (*layout)(ui_app *app, ui_screen *s);  /* (re)builds widgets for app->w x app->h */
+  void (*event)(ui_app *app, ui_screen *s, const ui_input *in);
+  /* Optional: time passes; returns the next monotonic deadline (ms) at which
+   * the screen wants a tick, or INT64_MAX. Sets app->dirty on a change. */
+  int64_t (*tick)(ui_app *app, ui_screen *s, int64_t mono_ms);
+  void (*draw)(ui_app *app, ui_screen *s);
+  void (*leave)(ui_app *app, ui_screen *s);   /* wipes typed data */
+} ui_screen_ops;
+
+#define UI_MAX_WIDGETS 64
+struct ui_screen {
+  const ui_screen_ops *ops;
+  ui_widget *w[UI_MAX_WIDGETS];
+  int nw;
+};
+void ui_screen_add(ui_screen *s, ui_widget *w);
+void ui_screen_clear(ui_screen *s);
+ui_widget *ui_screen_hit(ui_screen *s, int x, int y);
+ui_widget *ui_screen_find(ui_screen *s, const char *name);
+int ui_screen_locate(ui_screen *s, const char *name, SDL_Rect *out);
+
+extern const ui_screen_ops screen_live_ops, screen_join_ops, screen_consent_ops,
+  screen_details_ops, screen_result_ops, screen_checkin_ops, screen_pin_ops,
+  screen_manager_ops, screen_error_ops;
+
+/* ---- the flow a shopper is in (wiped on every return to the live code) ---- */
+typedef enum ui_result_kind {
+  UI_RESULT_JOINED = 0,
+  UI_RESULT_WELCOME_BACK,
+  UI_RESULT_CHECKED_IN,
+  UI_RESULT_ALREADY,
+  UI_RESULT_NOT_MEMBER
+} ui_result_kind;
+
+typedef struct ui_flow {
+  char phone[24];          /* as typed (digits only); wiped on leave */
+  int consented;
+  int tag_on[CONFIG_MAX_TAGS];
+  int staff;               /* index into config staff, -1 = none */
+  int seals_prepared;
+  ui_result_kind result_kind;
+  member_result result;
+  char error[256];         /* what the error screen says */
+} ui_flow;
+
+/* ---- the app ---- */
+struct ui_app {
+  SDL_Window *win;
+  SDL_Renderer *ren;
+  SDL_Surface *target;     /* headless: what the software renderer draws into */
+  int headless;
+  int w, h;
+  int portrait;
+  int u;                   /* layout unit: min(w, h) / 100, at least 4 */
+  ui_lang lang, default_lang;
+
+  store *st;
+  sqr_clock *clock;
+  const char *db_path;
+  ui_text *text;
+  unsigned tex_gen;        /* bumped when the renderer lost its textures */
+
+  ui_screen screens[UI_SCREEN_COUNT];
+  ui_screen_id cur;
+  int dirty;
+  int running;
+  int64_t last_input_ms;   /* monotonic */
+
+  ui_flow flow;
+  int pin_failures;
+  int64_t pin_locked_until_ms; /* monotonic; 0 = not locked */
+
+  /* sync-now child process */
+  int sync_pid;
+  char sync_msg[128];
+
+  /* benchmarks and tests */
+  int64_t frames;
+  int first_qr_frame_logged;
+  int64_t qr_changed_us;   /* when the QR text last changed (for timing), 0 = none */
+  const char *screenshot_dir;
+  ui_script *script;
+  int exit_code;
+};
+
+int64_t ui_now_mono(ui_app *app);
+/* Goes to a screen: leave (and wipe) the current one, enter the next. */
+void ui_go(ui_app *app, ui_screen_id id);
+/* Shows the error screen with message (never "done"). */
+void ui_fail(ui_app *app, const char *what, sqr_rc rc);
+/* Idle timeout in ms (config ui.idle_timeout_s, default 30 s). */
+int64_t ui_idle_ms(ui_app *app);
+/* Forget the shopper's flow (phone digits, choices, result). */
+void ui_flow_wipe(ui_app *app);
+/* 1 if any widget of the current screen, or the flow, holds a typed digit. */
+int ui_has_digits(ui_app *app);
+/* Renders the current screen now (used for screenshots and presenting). */
+void ui_render(ui_app *app);
+
+/* ---- drawing helpers (draw.c) ---- */
+typedef struct ui_color { uint8_t r, g, b, a; } ui_color;
+extern const ui_color UI_BG, UI_FG, UI_MUTED, UI_ACCENT, UI_ACCENT2, UI_WARN, UI_OK, UI_PANEL,
+  UI_WHITE, UI_DISABLED;
+void ui_fill(ui_app *app, SDL_Rect r, ui_color c);
+void ui_frame(ui_app *app, SDL_Rect r, ui_color c, int thickness);
+/* Text in the app's font at size px; align: 0 left, 1 centre, 2 right.
+ * Returns the width drawn. */
+enum { UI_LEFT = 0, UI_CENTER = 1, UI_RIGHT = 2 };
+int ui_label(ui_app *app, const char *utf8, int size, ui_color c, int x, int y, int align);
+/* Text centred in r (both ways). */
+void ui_label_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r);
+
+#endif
+
+/* Width of utf8 at size px in the app's font. */
+void ui_text_measure_px(ui_app *app, const char *utf8, int size, int *w);
+
+/* ---- shared layouts (layout.c) ---- */
+/* A keypad screen: title line at the top, keypad "keypad", buttons "back"
+ * and "ok" under it, in either orientation. Returns the keypad. */
+ui_widget *ui_layout_keypad_screen(ui_app *app, ui_screen *s, int maxlen, int mask,
+                                   const char *ok_label);
+/* Where the keypad screen's title goes (centre x, top y). */
+void ui_layout_title_pos(ui_app *app, int *x, int *y);
+/* Maps a keyboard key to a keypad key ('0'-'9', 'D', 'C'), 'R' for
+ * return, 'E' for escape, or 0. */
+int ui_key_to_pad(int sdl_key);
+
+/* ---- the sign-up itself (flow.c) ---- */
+/* Signs up the shopper in app->flow through member_signup and goes to the
+ * result screen, or to the error screen when nothing could be recorded. */
+void ui_flow_signup(ui_app *app);

@@ -24,7 +24,8 @@ static struct {
   int64_t shown_second;     /* wall second the countdown shows */
   int64_t status_at;        /* mono ms of the last status read */
   int stale_hours;          /* >0: show the offline badge */
-  int64_t press_at;         /* mono ms of a press in the corner, 0 = none */
+  int pressing;             /* a press in the corner is held */
+  int64_t press_at;         /* its monotonic ms */
   SDL_Rect qr, info;        /* layout */
 } L;
 
@@ -103,11 +104,12 @@ static int in_corner(ui_app *app, int x, int y) { return x < 14 * app->u && y < 
 static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   if(in->kind == UI_PRESS && in_corner(app, in->x, in->y)) {
     L.press_at = ui_now_mono(app);
+    L.pressing = 1;
     return;
   }
   if(in->kind == UI_RELEASE || in->kind == UI_MOVE) {
     if(in->kind == UI_MOVE && in_corner(app, in->x, in->y)) return;
-    L.press_at = 0;
+    L.pressing = 0;
   }
   if(in->kind != UI_RELEASE) return;
   ui_widget *w = ui_screen_hit(s, in->x, in->y);
@@ -122,8 +124,8 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
 
 static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   int64_t now_ms = clock_now_ms(app->clock);
-  if(L.press_at && mono - L.press_at >= LIVE_HOLD_MS) {
-    L.press_at = 0;
+  if(L.pressing && mono - L.press_at >= LIVE_HOLD_MS) {
+    L.pressing = 0;
     ui_go(app, UI_SCREEN_PIN);
     return mono;
   }
@@ -149,7 +151,7 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   int64_t next_ms = (sec + 1) * 1000;
   if(change_at < next_ms) next_ms = change_at;
   int64_t next = mono + (next_ms - now_ms);
-  if(L.press_at && L.press_at + LIVE_HOLD_MS < next) next = L.press_at + LIVE_HOLD_MS;
+  if(L.pressing && L.press_at + LIVE_HOLD_MS < next) next = L.press_at + LIVE_HOLD_MS;
   if(L.status_at + LIVE_STATUS_EVERY_MS < next) next = L.status_at + LIVE_STATUS_EVERY_MS;
   return next;
 }
@@ -222,7 +224,7 @@ static void draw(ui_app *app, ui_screen *s) {
 static void leave(ui_app *app, ui_screen *s) {
   (void)app;
   (void)s;
-  L.press_at = 0;
+  L.pressing = 0;
 }
 
 const ui_screen_ops screen_live_ops = {"live", enter, layout, event, tick, draw, leave};

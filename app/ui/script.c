@@ -145,6 +145,17 @@ static int expect(ui_app *app, int line, const char *cmd, char **argv, int argc)
       snprintf(why, sizeof why, "QR is '%s'", have);
       fail(app, line, cmd, why);
     }
+  } else if(argc >= 3 && strcmp(argv[1], "result") == 0) {
+    static const char *const kinds[] = {"joined", "welcome_back", "checked_in", "already",
+                                        "not_member"};
+    const char *have = app->cur == UI_SCREEN_RESULT ? kinds[app->flow.result_kind] : "none";
+    if(strcmp(have, argv[2]) != 0) {
+      snprintf(why, sizeof why, "result is %s", have);
+      fail(app, line, cmd, why);
+    }
+  } else if(argc >= 3 && strcmp(argv[1], "disabled") == 0) {
+    ui_widget *w = ui_screen_find(s, argv[2]);
+    if(!w || !w->disabled) fail(app, line, cmd, "not disabled");
   } else if(argc >= 3 && strcmp(argv[1], "visible") == 0) {
     ui_widget *w = ui_screen_find(s, argv[2]);
     if(!w || w->hidden) fail(app, line, cmd, "not shown");
@@ -214,8 +225,9 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
     if(!clock_is_fixed(app->clock)) fail(app, line, cmd, "advance needs --fixed-clock");
     else clock_advance_ms(app->clock, (int64_t)(atof(a1) * 1000));
   } else if(strcmp(argv[0], "wait") == 0 && argc >= 2) {
-    *wait_until_ms = ui_now_mono(app) + atoi(a1);
+    /* A fixed clock never reaches a deadline: just let real time pass. */
     if(clock_is_fixed(app->clock)) SDL_Delay((Uint32)atoi(a1));
+    else *wait_until_ms = ui_now_mono(app) + atoi(a1);
   } else if(strcmp(argv[0], "screenshot") == 0 && argc >= 2) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.png", app->screenshot_dir ? app->screenshot_dir : ".", a1);

@@ -15,6 +15,8 @@
  *   expect nodigits           no widget and no flow holds a typed digit
  *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
  *   expect visible NAME       widget NAME is shown
+ *   expect disabled NAME      widget NAME does not take taps (a locked keypad)
+ *   expect result KIND        joined|welcome_back|checked_in|already|not_member
  *   quit
  * Each failed expectation prints "expect failed: ..." and makes the exit
  * code 1; the script goes on, so one run reports every failure.

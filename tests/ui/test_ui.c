@@ -1,0 +1,299 @@
+/* test_ui.c — storeqr-kiosk driven headless by scripts, checked through
+ * its screenshots (QR codes decoded with zbar) and the kiosk database.
+ *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate,
+ *                               fill, reset
+ * Every case asserts on what the kiosk wrote or drew; none on timing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "member.h"
+#include "store.h"
+#include "uitest.h"
+
+#define PHONE "13800138000"
+#define TYPE_PHONE                                                                \
+  "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\n"        \
+  "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\ntap keypad.0\n"
+#define HOLD_CORNER "hold 20 20 3.5\nexpect screen pin\n"
+#define TYPE_PIN "key 2\nkey 4\nkey 6\nkey 8\nkey return\n"
+
+static char db[1200];
+
+static void path(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", ut_dir, name); }
+
+static void expect_qr(const char *png, const char *want) {
+  char p[1200], got[1024];
+  path(p, sizeof p, png);
+  int n = ut_decode_png(p, got, sizeof got, NULL, NULL);
+  UT_CHECK(n == 1, "%s: %d QR codes found", png, n);
+  UT_CHECK(strcmp(got, want) == 0, "%s: QR says '%s', want '%s'", png, got, want);
+}
+
+static member_result lookup(int64_t t) {
+  sqr_clock *c;
+  store *st;
+  char err[256];
+  member_result r;
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  sqr_rc rc = member_lookup(st, PHONE, &r);
+  UT_CHECK(rc == SQR_OK, "member_lookup: %s", sqr_strerror(rc));
+  store_close(st);
+  clock_free(c);
+  return r;
+}
+
+static int64_t members(int64_t t) {
+  sqr_clock *c;
+  store *st;
+  char err[256];
+  store_status ss;
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  UT_CHECK(store_status_get(st, &ss) == SQR_OK, "status");
+  store_close(st);
+  clock_free(c);
+  return ss.members;
+}
+
+/* Every screen, one orientation and language: PNGs, QR codes, token. */
+static void one_matrix(const char *size, const char *lang) {
+  char name[64], sub[64];
+  snprintf(sub, sizeof sub, "matrix-%s-%s", size, lang);
+  ut_setup(sub);
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  const char *script =
+    "screenshot live\n"
+    "tap join\nexpect screen join\n" TYPE_PHONE "screenshot join\n"
+    "tap ok\nexpect screen consent\nscreenshot consent\n"
+    "drag policy -200\ntap down\ntap agree\ntap continue\n"
+    "expect screen details\ntap tag.coffee\ntap staff.s02\nscreenshot details\n"
+    "tap finish\nexpect screen result\nexpect result joined\nscreenshot result_join\n"
+    "tap done\nexpect screen live\n"
+    "tap checkin\nexpect screen checkin\n" TYPE_PHONE "screenshot checkin\n"
+    "tap ok\nexpect result checked_in\nscreenshot result_checkin\ntap done\n"
+    HOLD_CORNER "screenshot pin\n" TYPE_PIN "expect screen manager\nscreenshot manager\n"
+    "tap close\nexpect screen live\nscreenshot live_end\n";
+  int rc = ut_run(db, script, t, size, lang);
+  UT_CHECK(rc == 0, "kiosk exit %d for %s %s", rc, size, lang);
+  int w, h, ww, hh;
+  UT_CHECK(sscanf(size, "%dx%d", &w, &h) == 2, "size");
+  const char *shots[] = {"live", "join", "consent", "details", "result_join", "checkin",
+                         "result_checkin", "pin", "manager", "live_end"};
+  for(size_t i = 0; i < sizeof shots / sizeof shots[0]; i++) {
+    char p[1200], got[1024];
+    snprintf(name, sizeof name, "%s.png", shots[i]);
+    path(p, sizeof p, name);
+    int n = ut_decode_png(p, got, sizeof got, &ww, &hh);
+    UT_CHECK(ww == w && hh == h, "%s is %dx%d", name, ww, hh);
+    int want_qr = !strcmp(shots[i], "live") || !strcmp(shots[i], "result_join") ||
+                  !strcmp(shots[i], "live_end");
+    UT_CHECK(n == want_qr, "%s: %d QR codes", name, n);
+  }
+  char want[1024];
+  ut_live_text(db, t, want, sizeof want);
+  UT_CHECK(strncmp(want, "HTTPS://", 8) == 0, "hq mode URL %s", want);
+  expect_qr("live.png", want);
+  expect_qr("live_end.png", want);
+  ut_verify_url(db, want, t);
+  member_result r = lookup(t);
+  UT_CHECK(strcmp(r.group_id, "ja-coffee") == 0, "interest group %s", r.group_id);
+  expect_qr("result_join.png", r.group_link);
+  printf("matrix %s %s: ok (%s)\n", size, lang, want);
+}
+
+static void t_matrix(void) {
+  one_matrix("1080x1920", "zh");
+  one_matrix("1080x1920", "en");
+  one_matrix("1920x1080", "zh");
+  one_matrix("1920x1080", "en");
+}
+
+static void t_join(void) {
+  ut_setup("join");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  /* No consent, no record: the continue button does nothing unticked. */
+  const char *s1 = "tap join\n" TYPE_PHONE "tap ok\nexpect screen consent\ntap continue\n"
+                   "expect screen consent\nexpect disabled continue\ntap back\ntap back\n"
+                   "expect screen live\nexpect nodigits\n";
+  UT_CHECK(ut_run(db, s1, t, NULL, NULL) == 0, "refused consent run");
+  UT_CHECK(members(t) == 0, "a member without consent");
+  /* Touch (finger events) all the way through. */
+  const char *s2 = "touch join\n"
+                   "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
+                   "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
+                   "touch keypad.0\ntouch ok\ntouch agree\ntouch continue\ntouch finish\n"
+                   "expect result joined\nscreenshot joined\ntouch done\nexpect nodigits\n";
+  UT_CHECK(ut_run(db, s2, t, NULL, NULL) == 0, "join run");
+  member_result r = lookup(t);
+  UT_CHECK(r.points == 50, "points %d after sign-up", r.points);
+  UT_CHECK(members(t) == 1, "members");
+  expect_qr("joined.png", r.group_link);
+  /* The same phone again: welcomed back, no second member. */
+  const char *s3 = "tap join\n" TYPE_PHONE "tap ok\nexpect result welcome_back\nscreenshot back\n";
+  UT_CHECK(ut_run(db, s3, t + 60, NULL, NULL) == 0, "returning run");
+  UT_CHECK(members(t) == 1, "returning member counted twice");
+  expect_qr("back.png", r.group_link);
+  puts("join: ok");
+}
+
+static void t_checkin(void) {
+  ut_setup("checkin");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  /* Not a member yet: offered to join, and "join now" keeps the number. */
+  const char *s0 = "tap checkin\n" TYPE_PHONE "tap ok\nexpect result not_member\n"
+                   "screenshot not_member\ntap join\nexpect screen consent\ntap agree\n"
+                   "tap continue\ntap finish\nexpect result joined\n";
+  UT_CHECK(ut_run(db, s0, t, NULL, NULL) == 0, "not-member run");
+  int before = lookup(t).points;
+  const char *s1 = "tap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\nscreenshot ok\n"
+                   "tap done\ntap checkin\n" TYPE_PHONE "tap ok\nexpect result already\n"
+                   "screenshot already\n";
+  UT_CHECK(ut_run(db, s1, t + 120, NULL, NULL) == 0, "check-in run");
+  member_result r = lookup(t + 120);
+  UT_CHECK(r.points == before + 10, "points %d -> %d", before, r.points);
+  UT_CHECK(r.streak == 1, "streak %d", r.streak);
+  /* The next day counts again, and the streak grows. */
+  const char *s2 = "tap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\n";
+  UT_CHECK(ut_run(db, s2, t + 86400, NULL, NULL) == 0, "next-day run");
+  r = lookup(t + 86400);
+  UT_CHECK(r.points == before + 20 && r.streak == 2, "points %d streak %d", r.points, r.streak);
+  puts("checkin: ok");
+}
+
+static void t_pin(void) {
+  ut_setup("pin");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  /* A short press does nothing; a wrong PIN stays out. */
+  const char *s1 = "hold 20 20 1\nexpect screen live\n" HOLD_CORNER
+                   "key 1\nkey 1\nkey 1\nkey 1\nkey return\nexpect screen pin\n"
+                   "key 1\nkey 2\nkey 3\nkey 4\nkey return\nexpect screen pin\n"
+                   "key 0\nkey 0\nkey 0\nkey 0\nkey return\nexpect screen pin\n"
+                   "key 9\nkey 9\nkey 9\nkey 9\nkey return\nexpect screen pin\n"
+                   "key 5\nkey 5\nkey 5\nkey 5\nkey return\nexpect screen pin\n"
+                   "expect disabled keypad\nscreenshot locked\n"
+                   /* locked: even the right PIN is refused */
+                   TYPE_PIN "expect screen pin\n"
+                   "tap back\n" HOLD_CORNER "expect disabled keypad\n" TYPE_PIN
+                   "expect screen pin\n"
+                   /* five minutes later it opens again */
+                   "advance 301\nexpect screen live\n" HOLD_CORNER TYPE_PIN "expect screen manager\n";
+  UT_CHECK(ut_run(db, s1, t, NULL, NULL) == 0, "PIN lockout run");
+  puts("pin: ok");
+}
+
+static void t_idle(void) {
+  ut_setup("idle");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  const char *s = "tap join\nscreenshot join_empty\n" TYPE_PHONE "screenshot join_typed\n"
+                  "advance 29\nexpect screen join\n"
+                  "advance 2\nexpect screen live\nexpect nodigits\nscreenshot after_idle\n"
+                  "tap join\nexpect nodigits\nscreenshot join_again\n"
+                  "tap back\ntap checkin\nkey 1\nkey 3\nkey 9\nadvance 31\nexpect screen live\n"
+                  "expect nodigits\n"
+                  "lang en\ntap join\nadvance 31\nexpect screen live\n";
+  UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "idle run");
+  char a[1200], b[1200], c[1200];
+  path(a, sizeof a, "join_empty.png");
+  path(b, sizeof b, "join_again.png");
+  path(c, sizeof c, "join_typed.png");
+  UT_CHECK(!ut_png_equal(a, c), "typing changed nothing on screen");
+  UT_CHECK(ut_png_equal(a, b), "the keypad screen after the idle timeout still shows something");
+  char want[1024];
+  ut_live_text(db, t + 31, want, sizeof want);
+  expect_qr("after_idle.png", want);
+  puts("idle: ok");
+}
+
+static void t_rotate(void) {
+  ut_setup("rotate");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned(); /* 2 s into a window */
+  ut_make_store(db, t, NULL);
+  const char *s = "screenshot w0\nadvance 27\nscreenshot w0_end\nadvance 1\nscreenshot w1\n"
+                  "advance 30\nscreenshot w2\n";
+  UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "rotate run");
+  char w0[1024], w1[1024], want[1024];
+  ut_live_text(db, t, want, sizeof want);
+  expect_qr("w0.png", want);
+  expect_qr("w0_end.png", want);
+  ut_live_text(db, t + 28, w1, sizeof w1);
+  expect_qr("w1.png", w1);
+  snprintf(w0, sizeof w0, "%s", want);
+  UT_CHECK(strcmp(w0, w1) != 0, "the code did not change at the window boundary");
+  ut_verify_url(db, w1, t + 28);
+  ut_live_text(db, t + 58, want, sizeof want);
+  expect_qr("w2.png", want);
+  ut_verify_url(db, want, t + 58);
+  puts("rotate: ok");
+}
+
+static void t_fill(void) {
+  ut_setup("fill");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_store_opts o = {.direct = 1, .group1_capacity = 11}; /* reserve 10: one seat */
+  ut_make_store(db, t, &o);
+  const char *s = "screenshot g1\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-1\n"
+                  "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+                  "expect result joined\nscreenshot joined\ntap done\n"
+                  "screenshot g2\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-2\n"
+                  HOLD_CORNER TYPE_PIN "expect screen manager\ntap full.ja-store-2\n"
+                  "screenshot manager_alert\ntap close\nscreenshot fallback\n";
+  UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "fill run");
+  expect_qr("g1.png", "https://weixin.qq.com/g/demo-ja-store-1");
+  expect_qr("joined.png", "https://weixin.qq.com/g/demo-ja-store-1");
+  expect_qr("g2.png", "https://weixin.qq.com/g/demo-ja-store-2");
+  expect_qr("fallback.png", "https://work.weixin.qq.com/ca/demo-staff-contact");
+  puts("fill: ok");
+}
+
+/* Lost textures (SDL_RENDER_TARGETS_RESET) are made again: same QR. */
+static void t_reset(void) {
+  ut_setup("reset");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  const char *s = "screenshot before\nreset-textures\nwait 1\nscreenshot after\n";
+  UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "reset run");
+  char a[1200], b[1200], want[1024];
+  path(a, sizeof a, "before.png");
+  path(b, sizeof b, "after.png");
+  UT_CHECK(ut_png_equal(a, b), "screen differs after the texture reset");
+  ut_live_text(db, t, want, sizeof want);
+  expect_qr("after.png", want);
+  puts("reset: ok");
+}
+
+int main(int argc, char **argv) {
+  if(argc != 3) {
+    fprintf(stderr, "usage: test_ui KIOSK CASE\n");
+    return 2;
+  }
+  ut_kiosk = argv[1];
+  const char *c = argv[2];
+  if(!strcmp(c, "matrix")) t_matrix();
+  else if(!strcmp(c, "join")) t_join();
+  else if(!strcmp(c, "checkin")) t_checkin();
+  else if(!strcmp(c, "pin")) t_pin();
+  else if(!strcmp(c, "idle")) t_idle();
+  else if(!strcmp(c, "rotate")) t_rotate();
+  else if(!strcmp(c, "fill")) t_fill();
+  else if(!strcmp(c, "reset")) t_reset();
+  else {
+    fprintf(stderr, "test_ui: unknown case %s\n", c);
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+/* uitest.h — helpers for the kiosk UI tests: a demo store with test
+ * settings, running storeqr-kiosk headless with a script, reading PNGs and
+ * decoding their QR code with zbar, checking tokens. Failures print a
+ * reason and exit 1 (each test is its own process). */
+#ifndef SQR_UITEST_H
+#define SQR_UITEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+
+#define UT_PIN "2468"
+
+typedef struct ut_store_opts {
+  int direct;           /* mode direct (QR = group link) */
+  int group1_capacity;  /* 0 = as in the demo */
+} ut_store_opts;
+
+extern const char *ut_kiosk;   /* path of storeqr-kiosk */
+extern const char *ut_dir;     /* this test's directory */
+
+#define UT_CHECK(c, ...)                                                      \
+  do {                                                                        \
+    if(!(c)) {                                                                \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);            \
+      fprintf(stderr, __VA_ARGS__);                                           \
+      fprintf(stderr, "\n");                                                  \
+      exit(1);                                                                \
+    }                                                                         \
+  } while(0)
+
+/* Fresh directory for a test under the build dir; returns it (static). */
+const char *ut_setup(const char *name);
+/* Creates dir/kiosk.db with the demo store at unix time t. */
+void ut_make_store(const char *db, int64_t t, const ut_store_opts *o);
+/* Runs the kiosk headless on db with script text; returns its exit code. */
+int ut_run(const char *db, const char *script, int64_t t, const char *size, const char *lang);
+/* Decodes the one QR code in a PNG into out; returns the number of QR
+ * codes zbar found (0 if none). *w, *h get the image size. */
+int ut_decode_png(const char *path, char *out, size_t outlen, int *w, int *h);
+/* Decodes QR codes in a grey image. */
+int ut_decode_gray(const uint8_t *gray, int w, int h, char *out, size_t outlen);
+/* 1 if the two PNGs have identical pixels. */
+int ut_png_equal(const char *a, const char *b);
+/* The live code text at time t (live_current on a store at db). */
+void ut_live_text(const char *db, int64_t t, char *out, size_t outlen);
+/* Checks a live-code URL's token with the store key at time t. */
+void ut_verify_url(const char *db, const char *url, int64_t t);
+/* A window-aligned "now" (a few seconds into the current window). */
+int64_t ut_now_aligned(void);
+
+#endif

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "member.h"
 #include "phone.h"
+#include "pin.h"
 #include "seal.h"
 #include "store.h"
 
@@ -76,6 +77,7 @@ static const char *main_usage =
   "  export --csv [--out FILE]       members, without phone numbers\n"
   "  erase --phone P                 erase a member at their request\n"
   "  verify-log                      check the event log's hash chain\n"
+  "  pin-hash [--iterations N]       hash a manager PIN read from stdin\n"
   "\n"
   "Each command takes --help. Phone \"-\" reads the number from stdin.\n"
   "exit codes: 0 done, 1 refused by the rules, 2 usage or bad input,\n"
@@ -625,6 +627,55 @@ static int cmd_verify_log(cli *c, int argc, char **argv) {
   return EX_DONE;
 }
 
+/* pin-hash: the manager.pin_hash value for a PIN read from stdin (so it
+ * stays out of the process list and the shell history). No database. */
+static int cmd_pin_hash(cli *c, int argc, char **argv) {
+  (void)c;
+  static const char usage[] =
+    "usage: storeqr pin-hash [--iterations N] < pin.txt\n"
+    "Prints pbkdf2-sha256$ITER$SALT$HASH for manager.pin_hash. The PIN is read\n"
+    "from stdin (4-12 digits). Default iterations: 100000.\n";
+  static const struct option opts[] = {{"iterations", required_argument, NULL, 'i'},
+                                       {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  long iter = PIN_DEFAULT_ITERATIONS;
+  int o;
+  optind = 1;
+  while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if(o == 'i') {
+      char *end;
+      iter = strtol(optarg, &end, 10);
+      if(*end || iter < PIN_MIN_ITERATIONS || iter > PIN_MAX_ITERATIONS)
+        return usage_error(usage, "--iterations wants %d..%d", PIN_MIN_ITERATIONS,
+                           PIN_MAX_ITERATIONS);
+    } else if(o == 'h') {
+      fputs(usage, stdout);
+      return EX_DONE;
+    } else {
+      return usage_error(usage, NULL);
+    }
+  }
+  char pin[64] = "";
+  if(!fgets(pin, sizeof pin, stdin)) return usage_error(usage, "no PIN on stdin");
+  pin[strcspn(pin, "\r\n")] = '\0';
+  size_t n = strlen(pin);
+  int digits = n >= 4 && n <= 12;
+  for(size_t i = 0; i < n; i++)
+    if(pin[i] < '0' || pin[i] > '9') digits = 0;
+  if(!digits) {
+    crypto_wipe(pin, sizeof pin);
+    return usage_error(usage, "a PIN is 4 to 12 digits");
+  }
+  char out[PIN_HASH_MAX];
+  sqr_rc rc = pin_hash(pin, (uint32_t)iter, out);
+  crypto_wipe(pin, sizeof pin);
+  if(rc) {
+    fprintf(stderr, "storeqr: pin-hash: %s\n", sqr_strerror(rc));
+    return EX_IO;
+  }
+  puts(out);
+  return EX_DONE;
+}
+
 int main(int argc, char **argv) {
   static const struct option opts[] = {
     {"db", required_argument, NULL, 'd'}, {"now", required_argument, NULL, 'n'},
@@ -661,7 +712,7 @@ int main(int argc, char **argv) {
     {"init", cmd_init}, {"config", cmd_config}, {"signup", cmd_signup},
     {"checkin", cmd_checkin}, {"status", cmd_status}, {"live", cmd_live},
     {"token", cmd_token}, {"coupon", cmd_coupon}, {"export", cmd_export},
-    {"erase", cmd_erase}, {"verify-log", cmd_verify_log},
+    {"erase", cmd_erase}, {"verify-log", cmd_verify_log}, {"pin-hash", cmd_pin_hash},
   };
   const char *name = argv[optind];
   int ex = -1;

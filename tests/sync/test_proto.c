@@ -1,0 +1,352 @@
+/* test_proto.c — the wire format: batches built from a real kiosk store's
+ * events survive encode/decode with their hashes, the chain check agrees
+ * with the kiosk's log, and the strict decoders name the field at fault. */
+#include "testutil.h"
+#include "chain.h"
+#include "crypto.h"
+#include "member.h"
+#include "proto.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1795500000000
+
+static tu_keys keys;
+
+static int collect(const store_event *ev, void *ud) {
+  proto_batch *b = ud;
+  return proto_batch_add(b, ev) != SQR_OK;
+}
+
+/* A kiosk with a configuration, two sign-ups and a check-in. */
+static tu_store *kiosk_with_events(void) {
+  tu_store *f = tu_store_new("proto", T0, &keys, 1);
+  member_signup_req r = {.phone = "13800138000", .consented = 1, .consent_version = "2026-11",
+                         .staff_id = "s01"};
+  member_result res;
+  assert_int_equal(member_signup(f->st, &r, &res), SQR_OK);
+  r.phone = "13900139000";
+  assert_int_equal(member_signup(f->st, &r, &res), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13800138000", &res), SQR_OK);
+  return f;
+}
+
+static char *batch_json(tu_store *f, size_t *len) {
+  proto_batch b;
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 1), SQR_OK);
+  assert_int_equal(store_events_after(f->st, 0, 500, collect, &b), SQR_OK);
+  assert_true(b.count >= 4);
+  char *json;
+  assert_int_equal(proto_batch_encode(&b, &json, len), SQR_OK);
+  proto_batch_clear(&b);
+  return json;
+}
+
+static void test_round_trip_from_kiosk_store(void **state) {
+  (void)state;
+  tu_store *f = kiosk_with_events();
+  size_t len;
+  char *json = batch_json(f, &len);
+  proto_batch d;
+  proto_error err;
+  assert_int_equal(proto_batch_decode(json, len, &d, &err), SQR_OK);
+  assert_string_equal(d.kiosk_id, "SH-JA01/1");
+  assert_string_equal(d.store_id, "SH-JA01");
+  assert_int_equal(d.kiosk, 1);
+  assert_int_equal((int64_t)d.count, store_last_seq(f->st));
+  assert_int_equal(d.events[0].seq, 1);
+  int signups = 0;
+  for(size_t i = 0; i < d.count; i++) signups += strcmp(d.events[i].type, "signup") == 0;
+  assert_int_equal(signups, 2);
+  /* The chain checks from 32 zero bytes, exactly as the kiosk computed it. */
+  uint8_t zero[32] = {0};
+  size_t bad = 99;
+  assert_int_equal(proto_chain_check(zero, d.events, d.count, &bad), SQR_OK);
+  /* And from the middle: prev = events[1].hash. */
+  assert_int_equal(proto_chain_check(d.events[1].hash, d.events + 2, d.count - 2, &bad), SQR_OK);
+  /* A wrong start breaks at index 0. */
+  assert_int_equal(proto_chain_check(d.events[0].hash, d.events + 2, d.count - 2, &bad), SQR_EAUTH);
+  assert_int_equal(bad, 0);
+  /* Reordered type or timestamp breaks the link of that event. */
+  d.events[2].ts_ms++;
+  assert_int_equal(proto_chain_check(zero, d.events, d.count, &bad), SQR_EAUTH);
+  assert_int_equal(bad, 2);
+  proto_batch_clear(&d);
+  free(json);
+  tu_store_free(f);
+}
+
+static void test_chain_hash_matches_store(void **state) {
+  (void)state;
+  tu_store *f = kiosk_with_events();
+  proto_batch b;
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 1), SQR_OK);
+  assert_int_equal(store_events_after(f->st, 0, 500, collect, &b), SQR_OK);
+  uint8_t prev[32] = {0}, h[32];
+  for(size_t i = 0; i < b.count; i++) {
+    assert_int_equal(chain_hash(prev, b.events[i].seq, b.events[i].type, b.events[i].ts_ms,
+                                b.events[i].body_hash, h), SQR_OK);
+    assert_memory_equal(h, b.events[i].hash, 32);
+    memcpy(prev, h, 32);
+  }
+  proto_batch_clear(&b);
+  tu_store_free(f);
+}
+
+/* Replaces the first occurrence of from in json by to; returns a new string. */
+static char *edit(const char *json, const char *from, const char *to) {
+  const char *p = strstr(json, from);
+  assert_non_null(p);
+  size_t n = strlen(json) - strlen(from) + strlen(to) + 1;
+  char *out = malloc(n);
+  snprintf(out, n, "%.*s%s%s", (int)(p - json), json, to, p + strlen(from));
+  return out;
+}
+
+static void expect_refused(const char *json, int status, const char *code, const char *msg) {
+  proto_batch d;
+  proto_error err;
+  assert_int_equal(proto_batch_decode(json, strlen(json), &d, &err), SQR_EINVAL);
+  if(err.status != status || strcmp(err.code, code) || !strstr(err.message, msg))
+    fail_msg("got %d %s \"%s\", wanted %d %s \"%s\"", err.status, err.code, err.message, status,
+             code, msg);
+  assert_int_equal(d.count, 0);
+  assert_null(d.events);
+}
+
+static void test_strict_decode_names_the_field(void **state) {
+  (void)state;
+  tu_store *f = kiosk_with_events();
+  size_t len;
+  char *json = batch_json(f, &len);
+  char *j;
+
+  expect_refused("", 400, "bad_request", "not valid JSON");
+  expect_refused("{\"kiosk\":", 400, "bad_request", "not valid JSON");
+  expect_refused("{\"kiosk\":\"SH/1\",\"events\":[]} x", 400, "bad_request", "not valid JSON");
+  expect_refused("[]", 400, "bad_request", "must be a JSON object");
+  expect_refused("{\"events\":[]}", 400, "bad_request", "kiosk: missing");
+  expect_refused("{\"kiosk\":1,\"events\":[]}", 400, "bad_request", "kiosk: must be a string");
+  expect_refused("{\"kiosk\":\"sh/1\",\"events\":[]}", 400, "bad_request", "kiosk: must be");
+  expect_refused("{\"kiosk\":\"SH/0\",\"events\":[]}", 400, "bad_request", "kiosk: must be");
+  expect_refused("{\"kiosk\":\"SH/1\"}", 400, "bad_request", "events: missing");
+  expect_refused("{\"kiosk\":\"SH/1\",\"events\":{}}", 400, "bad_request", "events: must be an array");
+  expect_refused("{\"kiosk\":\"SH/1\",\"events\":[]}", 400, "bad_request", "at least one");
+  expect_refused("{\"kiosk\":\"SH/1\",\"events\":[7]}", 400, "bad_request", "events[0]: must be an object");
+
+  j = edit(json, "\"seq\":3,", "\"seq\":\"3\",");
+  expect_refused(j, 400, "bad_request", "events[2].seq: must be an integer");
+  free(j);
+  j = edit(json, "\"seq\":3,", "\"seq\":3.5,");
+  expect_refused(j, 400, "bad_request", "events[2].seq: must be an integer");
+  free(j);
+  j = edit(json, "\"seq\":1,", "\"seq\":0,");
+  expect_refused(j, 400, "bad_request", "events[0].seq: must be between");
+  free(j);
+  j = edit(json, "\"seq\":3,", "\"seq\":4,");
+  expect_refused(j, 400, "bad_request", "events[2].seq: 4 does not follow 2");
+  free(j);
+  j = edit(json, "\"type\":\"checkin\"", "\"type\":\"teleport\"");
+  expect_refused(j, 422, "unknown_type", "unknown event type \"teleport\"");
+  free(j);
+  j = edit(json, "\"type\":\"checkin\"", "\"type\":[]");
+  expect_refused(j, 400, "bad_request", ".type: must be a string");
+  free(j);
+  j = edit(json, "\"hash\":\"", "\"hash\":\"zz");
+  expect_refused(j, 400, "bad_request", "events[0].hash: must be 64 hex digits");
+  free(j);
+  j = edit(json, "\"redacted\":false", "\"redacted\":0");
+  expect_refused(j, 400, "bad_request", "events[0].redacted: must be true or false");
+  free(j);
+  j = edit(json, "\"payload\":{", "\"payload\":[{");
+  /* not well-formed any more: the array is never closed */
+  expect_refused(j, 400, "bad_request", "not valid JSON");
+  free(j);
+  j = edit(json, "\"sealed\":\"", "\"sealed\":\"A");
+  expect_refused(j, 422, "chain_broken", "body_hash: does not match the payload");
+  free(j);
+  /* A redacted event keeps its body_hash: the payload is not checked. */
+  j = edit(json, "\"sealed\":\"", "\"sealed\":\"A");
+  char *at = strstr(j, "\"sealed\":");
+  char *k = edit(at, "\"redacted\":false}", "\"redacted\":true }");
+  memcpy(at, k, strlen(k)); /* same length as what it replaces */
+  free(k);
+  proto_batch d;
+  proto_error err;
+  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
+  proto_batch_clear(&d);
+  free(j);
+
+  free(json);
+  tu_store_free(f);
+}
+
+static void test_limits(void **state) {
+  (void)state;
+  /* 501 events. */
+  size_t cap = 600 * 400, n = 0;
+  char *big = malloc(cap);
+  n += (size_t)snprintf(big + n, cap - n, "{\"kiosk\":\"SH/1\",\"events\":[");
+  for(int i = 1; i <= 501; i++)
+    n += (size_t)snprintf(big + n, cap - n,
+                          "%s{\"seq\":%d,\"type\":\"sync_note\",\"ts_ms\":1,\"payload\":{},"
+                          "\"body_hash\":\"%064d\",\"hash\":\"%064d\"}",
+                          i > 1 ? "," : "", i, 0, 0);
+  snprintf(big + n, cap - n, "]}");
+  expect_refused(big, 413, "too_large", "more than the limit of 500");
+  free(big);
+
+  /* One payload over 16 KiB. */
+  size_t plen = PROTO_MAX_PAYLOAD + 10;
+  big = malloc(plen + 400);
+  n = (size_t)snprintf(big, 400, "{\"kiosk\":\"SH/1\",\"events\":[{\"seq\":1,\"type\":\"sync_note\","
+                                 "\"ts_ms\":1,\"body_hash\":\"%064d\",\"hash\":\"%064d\","
+                                 "\"payload\":{\"x\":\"", 0, 0);
+  memset(big + n, 'a', plen);
+  snprintf(big + n + plen, 400, "\"}}]}");
+  expect_refused(big, 413, "too_large", "events[0].payload");
+  free(big);
+
+  /* Encoder: a 501st event is ENOSPC, a giant payload EINVAL, a gap EINVAL. */
+  proto_batch b;
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 2), SQR_OK);
+  store_event ev = {.type = "sync_note", .ts_ms = 5, .payload = "{}"};
+  for(int i = 1; i <= 500; i++) {
+    ev.seq = i;
+    assert_int_equal(proto_batch_add(&b, &ev), SQR_OK);
+  }
+  ev.seq = 501;
+  assert_int_equal(proto_batch_add(&b, &ev), SQR_ENOSPC);
+  proto_batch_clear(&b);
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 2), SQR_OK);
+  char *huge = malloc(PROTO_MAX_PAYLOAD + 16);
+  memset(huge, ' ', PROTO_MAX_PAYLOAD + 15);
+  huge[0] = '{';
+  huge[PROTO_MAX_PAYLOAD + 14] = '}';
+  huge[PROTO_MAX_PAYLOAD + 15] = '\0';
+  ev.seq = 1;
+  ev.payload = huge;
+  assert_int_equal(proto_batch_add(&b, &ev), SQR_EINVAL);
+  ev.payload = "{}";
+  assert_int_equal(proto_batch_add(&b, &ev), SQR_OK);
+  ev.seq = 3;
+  assert_int_equal(proto_batch_add(&b, &ev), SQR_EINVAL);
+  assert_int_equal(b.count, 1);
+  char *json;
+  size_t len;
+  assert_int_equal(proto_batch_encode(&b, &json, &len), SQR_OK);
+  assert_non_null(strstr(json, "\"kiosk\":\"SH-JA01/2\""));
+  free(json);
+  free(huge);
+  proto_batch_clear(&b);
+  assert_int_equal(proto_batch_init(&b, "sh", 1), SQR_EINVAL);
+  assert_int_equal(proto_batch_init(&b, "SH", 65536), SQR_EINVAL);
+}
+
+static void test_kiosk_ids(void **state) {
+  (void)state;
+  char sid[PROTO_STORE_ID_MAX + 1];
+  int n;
+  assert_int_equal(proto_kiosk_parse("SH-JA01/65535", sid, &n), SQR_OK);
+  assert_string_equal(sid, "SH-JA01");
+  assert_int_equal(n, 65535);
+  const char *bad[] = {"", "/1", "SH-JA01", "SH-JA01/", "SH-JA01/01", "SH-JA01/65536",
+                       "sh/1", "SH/1x", "SH/-1", "ABCDEFGHIJKLMNOPQ/1", "SH/1/2"};
+  for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++)
+    assert_int_equal(proto_kiosk_parse(bad[i], sid, &n), SQR_EINVAL);
+  char id[PROTO_KIOSK_ID_MAX];
+  assert_int_equal(proto_kiosk_format("SH-JA01", 7, id), SQR_OK);
+  assert_string_equal(id, "SH-JA01/7");
+  assert_true(proto_type_known("signup"));
+  assert_false(proto_type_known("signups"));
+}
+
+static void test_answers(void **state) {
+  (void)state;
+  char *json, err[256];
+  proto_answer a;
+  assert_int_equal(proto_ack_encode(41, T0, &json), SQR_OK);
+  assert_int_equal(proto_answer_decode(json, strlen(json), &a, err, sizeof err), SQR_OK);
+  assert_int_equal(a.acked_seq, 41);
+  assert_true(a.has_acked);
+  assert_int_equal(a.hq_time_ms, T0);
+  free(json);
+  assert_int_equal(proto_error_encode("gap", "expected seq 42", T0, "expected_seq", 42, &json),
+                   SQR_OK);
+  assert_int_equal(proto_answer_decode(json, strlen(json), &a, err, sizeof err), SQR_OK);
+  assert_string_equal(a.error, "gap");
+  assert_string_equal(a.message, "expected seq 42");
+  assert_int_equal(a.expected_seq, 42);
+  assert_false(a.has_acked);
+  free(json);
+  const char *bad = "{\"acked_seq\":\"1\",\"hq_time_ms\":1}";
+  assert_int_equal(proto_answer_decode(bad, strlen(bad), &a, err, sizeof err), SQR_EPROTO);
+  assert_non_null(strstr(err, "acked_seq"));
+  bad = "{\"acked_seq\":1}";
+  assert_int_equal(proto_answer_decode(bad, strlen(bad), &a, err, sizeof err), SQR_EPROTO);
+  assert_non_null(strstr(err, "hq_time_ms"));
+  assert_int_equal(proto_answer_decode("nope", 4, &a, err, sizeof err), SQR_EPROTO);
+}
+
+#define CSR "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
+#define CRT "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+static void test_enrolment(void **state) {
+  (void)state;
+  char *json;
+  proto_enroll_request r;
+  proto_error e;
+  assert_int_equal(proto_enroll_request_encode("ABCD-EFGH-IJKL-MNOP", CSR, &json), SQR_OK);
+  assert_int_equal(proto_enroll_request_decode(json, strlen(json), &r, &e), SQR_OK);
+  assert_string_equal(r.code, "ABCD-EFGH-IJKL-MNOP");
+  assert_string_equal(r.csr, CSR);
+  proto_enroll_request_clear(&r);
+  free(json);
+  const char *bad = "{\"code\":1,\"csr\":\"x\"}";
+  assert_int_equal(proto_enroll_request_decode(bad, strlen(bad), &r, &e), SQR_EINVAL);
+  assert_string_equal(e.message, "code: must be a string");
+  bad = "{\"code\":\"A\",\"csr\":\"x\"}";
+  assert_int_equal(proto_enroll_request_decode(bad, strlen(bad), &r, &e), SQR_EINVAL);
+  assert_string_equal(e.message, "csr: must be a PEM certificate request");
+  char *big = calloc(1, PROTO_MAX_ENROLL + 2);
+  memset(big, ' ', PROTO_MAX_ENROLL + 1);
+  assert_int_equal(proto_enroll_request_decode(big, PROTO_MAX_ENROLL + 1, &r, &e), SQR_EINVAL);
+  assert_int_equal(e.status, 413);
+  free(big);
+
+  proto_enroll_answer a = {.store_id = "SH-JA01", .kiosk = 3, .certificate = CRT, .hq_ca = CRT,
+                           .config = "{\"version\": 4}", .hq_time_ms = T0};
+  assert_int_equal(proto_enroll_answer_encode(&a, &json), SQR_OK);
+  proto_enroll_answer d;
+  char err[256];
+  assert_int_equal(proto_enroll_answer_decode(json, strlen(json), &d, err, sizeof err), SQR_OK);
+  assert_string_equal(d.store_id, "SH-JA01");
+  assert_int_equal(d.kiosk, 3);
+  assert_string_equal(d.certificate, CRT);
+  assert_string_equal(d.config, "{\"version\":4}");
+  assert_int_equal(d.hq_time_ms, T0);
+  proto_enroll_answer_clear(&d);
+  free(json);
+  a.config = "[1]";
+  assert_int_equal(proto_enroll_answer_encode(&a, &json), SQR_EINVAL);
+  bad = "{\"store_id\":\"SH\",\"kiosk\":1.5,\"config\":{}}";
+  assert_int_equal(proto_enroll_answer_decode(bad, strlen(bad), &d, err, sizeof err), SQR_EPROTO);
+  assert_non_null(strstr(err, "kiosk"));
+}
+
+int main(void) {
+  tu_make_keys(&keys);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_round_trip_from_kiosk_store),
+    cmocka_unit_test(test_chain_hash_matches_store),
+    cmocka_unit_test(test_strict_decode_names_the_field),
+    cmocka_unit_test(test_limits),
+    cmocka_unit_test(test_kiosk_ids),
+    cmocka_unit_test(test_answers),
+    cmocka_unit_test(test_enrolment),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

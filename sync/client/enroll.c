@@ -18,7 +18,7 @@
 #include "log.h"
 #include "store.h"
 #include "syncpass.h"
-#include "wire.h"
+#include "proto.h"
 
 #define COMPONENT "sync"
 
@@ -75,7 +75,7 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
   char *req = NULL;
   hq_http *h = NULL;
   hq_response resp = {0};
-  wire_enroll_answer ans = {0};
+  proto_enroll_answer ans = {0};
   sqr_clock *clk = NULL;
   store *st = NULL;
   sqr_rc rc;
@@ -100,25 +100,26 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     snprintf(err, errlen, "could not generate the kiosk key");
     goto out;
   }
-  if((rc = wire_enroll_request(o->code, csr_pem, &req))) goto out;
+  if((rc = proto_enroll_request_encode(o->code, csr_pem, &req))) goto out;
   hq_http_opts ho = {.base_url = o->hq_url, .ca_file = o->ca_file,
                      .connect_timeout_s = o->connect_timeout_s};
   if((rc = hq_http_new(&ho, &h))) {
     snprintf(err, errlen, "HQ URL must start with https://");
     goto out;
   }
-  rc = hq_http_request(h, "POST", "/v1/enroll", req, strlen(req), WIRE_CONFIG_MAX_BYTES + 65536,
+  rc = hq_http_request(h, "POST", "/v1/enroll", req, strlen(req), PROTO_MAX_ENROLL_ANSWER,
                        &resp, err, errlen);
   if(rc) goto out;
   if(resp.status != 200) {
-    wire_answer a;
-    if(wire_answer_parse(resp.body, resp.len, &a)) a.error[0] = a.message[0] = 0;
+    proto_answer a;
+    char aerr[160];
+    if(proto_answer_decode(resp.body, resp.len, &a, aerr, sizeof aerr)) a.error[0] = a.message[0] = 0;
     snprintf(err, errlen, "HQ refused the enrolment: %ld %s%s%s", resp.status,
              a.error[0] ? a.error : "(no error code)", a.message[0] ? ": " : "", a.message);
     rc = resp.status == 403 || resp.status == 401 ? SQR_EAUTH : SQR_EPROTO;
     goto out;
   }
-  if((rc = wire_enroll_answer_parse(resp.body, resp.len, &ans, err, errlen))) goto out;
+  if((rc = proto_enroll_answer_decode(resp.body, resp.len, &ans, err, errlen))) goto out;
   /* Key first: a certificate without its key would be useless. */
   if((rc = write_file_atomic(p.key, key_pem, 0600, err, errlen))) goto out;
   if((rc = write_file_atomic(p.ca, ans.hq_ca, 0644, err, errlen))) goto out;
@@ -144,7 +145,7 @@ out:
   crypto_wipe(key_pem, sizeof key_pem);
   store_close(st);
   clock_free(clk);
-  wire_enroll_answer_clear(&ans);
+  proto_enroll_answer_clear(&ans);
   hq_response_clear(&resp);
   hq_http_free(h);
   free(req);

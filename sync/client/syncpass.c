@@ -19,7 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
-#include "wire.h"
+#include "proto.h"
 
 #define COMPONENT "sync"
 /* 409 gap answers tolerated in one pass before giving up. */
@@ -37,13 +37,13 @@ sqr_rc syncpass_paths_for(const char *db_path, syncpass_paths *out) {
 }
 
 typedef struct fill_ctx {
-  wire_batch *b;
+  proto_batch *b;
   sqr_rc rc;
 } fill_ctx;
 
 static int add_one(const store_event *ev, void *ud) {
   fill_ctx *f = ud;
-  f->rc = wire_batch_add(f->b, ev);
+  f->rc = proto_batch_add(f->b, ev);
   return f->rc != SQR_OK; /* stop when full (SQR_ENOSPC) or on error */
 }
 
@@ -51,7 +51,7 @@ static int add_one(const store_event *ev, void *ud) {
 static int64_t local_ms(sqr_clock *c) { return clock_now_ms(c) - clock_offset_ms(c); }
 
 static void refused(syncpass_result *res, const char *what, const hq_response *r,
-                    const wire_answer *a) {
+                    const proto_answer *a) {
   snprintf(res->error, sizeof res->error, "%s: HQ answered %ld %s%s%.200s", what, r->status,
            a->error[0] ? a->error : "(no error code)", a->message[0] ? ": " : "", a->message);
 }
@@ -72,56 +72,67 @@ static sqr_rc read_url_file(const char *path, char *out, size_t size) {
   return out[0] ? SQR_OK : SQR_EINVAL;
 }
 
-static sqr_rc upload(store *st, hq_http *h, const char *kiosk_id, const syncpass_opts *o,
+static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpass_opts *o,
                      syncpass_result *res, int64_t *hq_time) {
   int64_t from = store_acked_seq(st);
   int gaps = 0;
-  int limit = o->batch_events > 0 && o->batch_events <= WIRE_BATCH_MAX_EVENTS
-                ? o->batch_events : WIRE_BATCH_MAX_EVENTS;
+  int limit = o->batch_events > 0 && o->batch_events <= PROTO_MAX_EVENTS
+                ? o->batch_events : PROTO_MAX_EVENTS;
   for(;;) {
     if(o->max_batches && res->batches >= o->max_batches) return SQR_OK;
     if(o->abort_flag && *o->abort_flag) {
       snprintf(res->error, sizeof res->error, "stopped (shutting down)");
       return SQR_ENET;
     }
-    wire_batch *b = NULL;
+    proto_batch b;
     char *json = NULL;
     size_t len = 0;
     hq_response r = {0};
-    wire_answer a;
-    sqr_rc rc = wire_batch_new(kiosk_id, &b);
-    fill_ctx f = {b, SQR_OK};
-    if(!rc) rc = store_events_after(st, from, limit, add_one, &f);
+    proto_answer a;
+    char aerr[160];
+    sqr_rc rc = proto_batch_init(&b, cfg->store_id, cfg->kiosk_number);
+    if(rc) {
+      snprintf(res->error, sizeof res->error, "kiosk id %s/%d is not valid on the wire",
+               cfg->store_id, cfg->kiosk_number);
+      return rc;
+    }
+    fill_ctx f = {&b, SQR_OK};
+    rc = store_events_after(st, from, limit, add_one, &f);
     if(!rc && f.rc && f.rc != SQR_ENOSPC) {
       rc = f.rc;
       snprintf(res->error, sizeof res->error, "event %lld cannot be sent: %s",
-               (long long)(from + (int64_t)wire_batch_count(b) + 1), sqr_strerror(rc));
+               (long long)(from + (int64_t)b.count + 1), sqr_strerror(rc));
     }
-    if(rc || !wire_batch_count(b)) {
+    if(rc || !b.count) {
       if(rc && !res->error[0])
         snprintf(res->error, sizeof res->error, "reading events: %s", store_errmsg(st));
-      wire_batch_free(b);
+      proto_batch_clear(&b);
       return rc;
     }
-    int64_t first = wire_batch_first_seq(b), last = wire_batch_last_seq(b);
-    size_t count = wire_batch_count(b);
-    rc = wire_batch_json(b, &json, &len);
-    wire_batch_free(b);
+    int64_t first = b.events[0].seq, last = b.events[b.count - 1].seq;
+    size_t count = b.count;
+    rc = proto_batch_encode(&b, &json, &len);
+    proto_batch_clear(&b);
     if(rc) return rc;
     log_debug(COMPONENT, "sending events %lld..%lld (%zu bytes)", (long long)first,
               (long long)last, len);
-    rc = hq_http_request(h, "POST", "/v1/events", json, len, WIRE_ANSWER_MAX_BYTES, &r,
+    rc = hq_http_request(h, "POST", "/v1/events", json, len, PROTO_MAX_ANSWER, &r,
                          res->error, sizeof res->error);
     free(json);
     if(rc) return rc;
-    if(wire_answer_parse(r.body, r.len, &a)) {
-      snprintf(res->error, sizeof res->error, "POST /v1/events: HQ answered %ld with no JSON",
-               r.status);
+    if(proto_answer_decode(r.body, r.len, &a, aerr, sizeof aerr)) {
+      snprintf(res->error, sizeof res->error, "POST /v1/events: HQ answered %ld: %s", r.status,
+               aerr);
       rc = r.status >= 500 ? SQR_ENET : SQR_EPROTO;
       hq_response_clear(&r);
       return rc;
     }
     if(a.hq_time_ms) *hq_time = a.hq_time_ms - local_ms(store_clock(st));
+    if(r.status == 200 && !a.has_acked) {
+      snprintf(res->error, sizeof res->error, "POST /v1/events: HQ's answer has no acked_seq");
+      hq_response_clear(&r);
+      return SQR_EPROTO;
+    }
     if(r.status == 200) {
       int64_t acked = a.acked_seq;
       if(acked < 0 || acked > store_last_seq(st)) {
@@ -172,14 +183,15 @@ static sqr_rc pull_config(store *st, hq_http *h, syncpass_result *res, int64_t *
   char path[64], cerr[512] = "";
   int64_t since = cfg ? cfg->version : 0;
   hq_response r = {0};
-  wire_answer a;
+  proto_answer a;
+  char aerr[160];
   snprintf(path, sizeof path, "/v1/config?since=%lld", (long long)since);
-  sqr_rc rc = hq_http_request(h, "GET", path, NULL, 0, WIRE_CONFIG_MAX_BYTES, &r, res->error,
+  sqr_rc rc = hq_http_request(h, "GET", path, NULL, 0, CONFIG_MAX_BYTES + 4096, &r, res->error,
                               sizeof res->error);
   if(rc) return rc;
   if(r.status == 304) goto out;
-  if(wire_answer_parse(r.body, r.len, &a)) {
-    snprintf(res->error, sizeof res->error, "GET /v1/config: HQ answered %ld with no JSON", r.status);
+  if(proto_answer_decode(r.body, r.len, &a, aerr, sizeof aerr)) {
+    snprintf(res->error, sizeof res->error, "GET /v1/config: HQ answered %ld: %s", r.status, aerr);
     rc = r.status >= 500 ? SQR_ENET : SQR_EPROTO;
     goto out;
   }
@@ -247,9 +259,7 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
       goto record;
     }
   }
-  char kiosk_id[40];
-  snprintf(kiosk_id, sizeof kiosk_id, "%s/%d", cfg->store_id, cfg->kiosk_number);
-  rc = upload(st, h, kiosk_id, o, res, &hq_time);
+  rc = upload(st, h, cfg, o, res, &hq_time);
   if(hq_time) have_offset = 1;
   if(!rc && !o->skip_config) {
     int64_t t = 0;

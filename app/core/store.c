@@ -8,6 +8,7 @@
  *    the sync client (another process) also appends events;
  *  - SQLite codes are translated here (store__fail) and nowhere else. */
 #include "store_int.h"
+#include "chain.h"
 #include "crypto.h"
 #include "log.h"
 
@@ -149,32 +150,6 @@ static sqr_rc meta_set(store *st, const char *key, int64_t iv, const char *sv) {
 
 sqr_rc store__meta_set_int(store *st, const char *key, int64_t v) {
   return meta_set(st, key, v, NULL);
-}
-
-static void be64(uint8_t *p, int64_t v) {
-  for(int i = 7; i >= 0; i--) {
-    p[i] = (uint8_t)(v & 0xff);
-    v = (int64_t)((uint64_t)v >> 8);
-  }
-}
-
-/* hash = SHA-256(prev || be64(seq) || type || 0 || be64(ts) || body_hash) */
-static sqr_rc chain_hash(const uint8_t prev[32], int64_t seq, const char *type, int64_t ts_ms,
-                         const uint8_t body_hash[32], uint8_t out[32]) {
-  uint8_t buf[32 + 8 + STORE_EVENT_TYPE_MAX + 1 + 8 + 32];
-  size_t tlen = strlen(type), n = 0;
-  if(tlen >= STORE_EVENT_TYPE_MAX) return SQR_EINVAL;
-  memcpy(buf, prev, 32);
-  n = 32;
-  be64(buf + n, seq);
-  n += 8;
-  memcpy(buf + n, type, tlen + 1);
-  n += tlen + 1;
-  be64(buf + n, ts_ms);
-  n += 8;
-  memcpy(buf + n, body_hash, 32);
-  n += 32;
-  return crypto_sha256(buf, n, out);
 }
 
 sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_out) {

@@ -10,7 +10,8 @@
  * transaction as the state it changes; when a call returns SQR_OK the
  * change is on disk and survives a power cut. Each event carries
  *   body_hash = SHA-256(payload)
- *   hash      = SHA-256(prev_hash || be64(seq) || type || 0x00 || be64(ts_ms) || body_hash)
+ *   hash      = chain_hash(...) of chain.h, shared with HQ and sync/proto:
+ *             SHA-256(prev_hash || be64(seq) || type || 0x00 || be64(ts_ms) || body_hash)
  * (prev_hash of the first event is 32 zero bytes), so HQ and
  * store_verify_log can detect a deleted, reordered or altered event.
  * Erasure may later strip personal fields from a payload; such an event is
@@ -32,7 +33,7 @@ typedef struct store store;
 
 #define STORE_SCHEMA_VERSION 3
 #define STORE_APPLICATION_ID 0x53515231 /* "SQR1" in PRAGMA application_id */
-#define STORE_EVENT_TYPE_MAX 24
+#define STORE_EVENT_TYPE_MAX 24 /* = CHAIN_TYPE_MAX (chain.h) */
 
 /* Opens (creating if missing) the database at path and migrates it to
  * STORE_SCHEMA_VERSION in one transaction. clock is borrowed and must

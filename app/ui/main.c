@@ -68,6 +68,11 @@ int main(int argc, char **argv) {
     default: fputs(usage, stderr); return 2;
     }
   }
+  /* The core reads SQR_LOG lazily on the first line written; read it now so
+   * debug lines (bench timings) are not filtered before that happens. */
+  const char *lv = getenv("SQR_LOG");
+  log_level level;
+  if(lv && log_level_parse(lv, &level) == SQR_OK) log_set_level(level);
   if(optind < argc) {
     fprintf(stderr, "storeqr-kiosk: unexpected argument '%s'\n%s", argv[optind], usage);
     return 2;

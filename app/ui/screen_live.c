@@ -3,8 +3,8 @@
  * the join / check-in buttons.
  *
  * Asks live_current at each window boundary (HQ-corrected clock) and when
- * it is entered (a sign-up may have filled a group). Redraws once a second
- * for the countdown and otherwise sleeps. A long press in the top-left
+ * it is entered (a sign-up may have filled a group). Redraws
+ * (every 5 s) for the countdown and otherwise sleeps. A long press in the top-left
  * corner opens the manager PIN screen. */
 #include <stdio.h>
 #include <string.h>
@@ -15,13 +15,16 @@
 
 #define LIVE_HOLD_MS 3000
 #define LIVE_STATUS_EVERY_MS 60000
+/* The countdown moves in 5 s steps: a redraw a second cost ~0.5 % of a core
+ * under X (a full-window present each time); every 5 s costs a fifth. */
+#define LIVE_COUNTDOWN_STEP_S 5
 
 void ui__qr_changing(ui_app *app);
 
 static struct {
   live_view lv;
   sqr_rc rc;
-  int64_t shown_second;     /* wall second the countdown shows */
+  int64_t shown_second;     /* countdown step (wall time) last drawn */
   int64_t status_at;        /* mono ms of the last status read */
   int stale_hours;          /* >0: show the offline badge */
   int pressing;             /* a press in the corner is held */
@@ -145,10 +148,10 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
     read_status(app, mono);
     if(before != L.stale_hours) app->dirty = 1;
   }
-  int64_t sec = now_ms / 1000;
-  if(sec != L.shown_second) app->dirty = 1;
-  /* Next: the countdown's next second, the rotation, a pending long press. */
-  int64_t next_ms = (sec + 1) * 1000;
+  int64_t step = now_ms / (LIVE_COUNTDOWN_STEP_S * 1000);
+  if(step != L.shown_second) app->dirty = 1;
+  /* Next: the countdown's next step, the rotation, a pending long press. */
+  int64_t next_ms = (step + 1) * LIVE_COUNTDOWN_STEP_S * 1000;
   if(change_at < next_ms) next_ms = change_at;
   int64_t next = mono + (next_ms - now_ms);
   if(L.pressing && L.press_at + LIVE_HOLD_MS < next) next = L.press_at + LIVE_HOLD_MS;
@@ -161,7 +164,7 @@ static void draw(ui_app *app, ui_screen *s) {
   int u = app->u;
   const sqr_config *cfg = store_config(app->st);
   int64_t now_ms = clock_now_ms(app->clock);
-  L.shown_second = now_ms / 1000;
+  L.shown_second = now_ms / (LIVE_COUNTDOWN_STEP_S * 1000);
   char buf[512];
   int name_x = app->portrait ? app->w / 2 : L.info.x;
   int align = app->portrait ? UI_CENTER : UI_LEFT;
@@ -206,7 +209,9 @@ static void draw(ui_app *app, ui_screen *s) {
     y += lh;
   }
   if(L.lv.mode == CONFIG_MODE_HQ && L.lv.next_change_ms) {
-    int secs = (int)((L.lv.next_change_ms - now_ms + 999) / 1000);
+    int64_t left_ms = L.lv.next_change_ms - now_ms;
+    int step_ms = LIVE_COUNTDOWN_STEP_S * 1000;
+    int secs = (int)((left_ms + step_ms - 1) / step_ms * LIVE_COUNTDOWN_STEP_S);
     if(secs < 0) secs = 0;
     ui_strf(buf, sizeof buf, app->lang, S_NEXT_CODE, secs);
     ui_label(app, buf, 4 * u, UI_MUTED, x, y, align);

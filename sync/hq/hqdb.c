@@ -1,0 +1,482 @@
+/* hqdb.c — see hqdb.h. Every statement, written once for both backends
+ * ($N parameters; types both SQLite and PostgreSQL accept). */
+#include "hqdb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hqdb_int.h"
+
+static const char *const schema[] = {
+  "CREATE TABLE IF NOT EXISTS stores(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+  " city TEXT NOT NULL, lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL,"
+  " key_version BIGINT NOT NULL, config_version BIGINT NOT NULL,"
+  " signups BIGINT NOT NULL DEFAULT 0, checkins BIGINT NOT NULL DEFAULT 0,"
+  " events BIGINT NOT NULL DEFAULT 0, created_ms BIGINT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS store_groups(store TEXT NOT NULL, id TEXT NOT NULL,"
+  " kind TEXT NOT NULL, name TEXT NOT NULL, tag TEXT NOT NULL, link TEXT NOT NULL,"
+  " capacity BIGINT NOT NULL, expires_at BIGINT NOT NULL, retired BIGINT NOT NULL,"
+  " PRIMARY KEY(store, id))",
+  "CREATE TABLE IF NOT EXISTS enroll_codes(code_hash BYTEA PRIMARY KEY, store TEXT NOT NULL,"
+  " kiosk BIGINT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT)",
+  "CREATE TABLE IF NOT EXISTS kiosks(id TEXT PRIMARY KEY, store TEXT NOT NULL,"
+  " number BIGINT NOT NULL, cert_sha256 BYTEA NOT NULL UNIQUE, revoked BIGINT NOT NULL,"
+  " acked_seq BIGINT NOT NULL, last_hash BYTEA NOT NULL, enrolled_ms BIGINT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS events(kiosk TEXT NOT NULL, seq BIGINT NOT NULL,"
+  " store TEXT NOT NULL, type TEXT NOT NULL, ts_ms BIGINT NOT NULL, payload TEXT NOT NULL,"
+  " body_hash BYTEA NOT NULL, hash BYTEA NOT NULL, redacted BIGINT NOT NULL,"
+  " received_ms BIGINT NOT NULL, PRIMARY KEY(kiosk, seq))",
+  "CREATE TABLE IF NOT EXISTS members(phone_index BYTEA PRIMARY KEY, phone_enc BYTEA NOT NULL,"
+  " first_store TEXT NOT NULL, created_ms BIGINT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS member_links(store TEXT NOT NULL, member TEXT NOT NULL,"
+  " phone_index BYTEA NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY(store, member))",
+  "CREATE TABLE IF NOT EXISTS erasures(store TEXT NOT NULL, member TEXT NOT NULL,"
+  " requested_ms BIGINT NOT NULL, confirmed_ms BIGINT, PRIMARY KEY(store, member))",
+  "CREATE TABLE IF NOT EXISTS alerts(kiosk TEXT NOT NULL, seq BIGINT NOT NULL,"
+  " kind TEXT NOT NULL, message TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+};
+
+#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
+#define R(x) ((hqv){.k = HQV_REAL, .d = (x)})
+#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
+#define B(b, len) ((hqv){.k = HQV_BLOB, .p = (b), .n = (len)})
+
+static sqr_rc run(hqdb *db, const char *sql, const hqv *p, int n, hqres *res, int64_t *changes) {
+  return db->ops->exec(db, sql, p, n, res, changes);
+}
+
+static const hqv *cell(const hqres *r, int row, int col) {
+  return &r->cells[row * r->ncols + col];
+}
+
+static void cell_text(const hqres *r, int row, int col, char *out, size_t size) {
+  const hqv *v = cell(r, row, col);
+  snprintf(out, size, "%s", v->k == HQV_TEXT && v->p ? (const char *)v->p : "");
+}
+
+static int64_t cell_int(const hqres *r, int row, int col) {
+  const hqv *v = cell(r, row, col);
+  if(v->k == HQV_INT) return v->i;
+  if(v->k == HQV_REAL) return (int64_t)v->d;
+  if(v->k == HQV_TEXT && v->p) return strtoll(v->p, NULL, 10);
+  return 0;
+}
+
+static double cell_real(const hqres *r, int row, int col) {
+  const hqv *v = cell(r, row, col);
+  if(v->k == HQV_REAL) return v->d;
+  if(v->k == HQV_INT) return (double)v->i;
+  if(v->k == HQV_TEXT && v->p) return strtod(v->p, NULL);
+  return 0;
+}
+
+static int cell_blob32(const hqres *r, int row, int col, uint8_t out[32]) {
+  const hqv *v = cell(r, row, col);
+  if(v->k != HQV_BLOB || v->n != 32) return 0;
+  memcpy(out, v->p, 32);
+  return 1;
+}
+
+void hqres_free(hqres *r) {
+  if(!r) return;
+  for(int i = 0; i < r->nrows * r->ncols; i++)
+    if(r->cells[i].k == HQV_TEXT || r->cells[i].k == HQV_BLOB) free((void *)r->cells[i].p);
+  free(r->cells);
+  memset(r, 0, sizeof *r);
+}
+
+sqr_rc hqres_add_row(hqres *r, int ncols, const hqv *cells) {
+  hqv *c = realloc(r->cells, (size_t)(r->nrows + 1) * (size_t)ncols * sizeof *c);
+  if(!c) return SQR_ENOMEM;
+  r->cells = c;
+  r->ncols = ncols;
+  hqv *row = c + (size_t)r->nrows * (size_t)ncols;
+  for(int i = 0; i < ncols; i++) {
+    row[i] = cells[i];
+    if(cells[i].k == HQV_TEXT || cells[i].k == HQV_BLOB) {
+      char *p = malloc(cells[i].n + 1);
+      if(!p) {
+        for(int j = 0; j < i; j++)
+          if(row[j].k == HQV_TEXT || row[j].k == HQV_BLOB) free((void *)row[j].p);
+        return SQR_ENOMEM;
+      }
+      if(cells[i].n) memcpy(p, cells[i].p, cells[i].n);
+      p[cells[i].n] = '\0';
+      row[i].p = p;
+    }
+  }
+  r->nrows++;
+  return SQR_OK;
+}
+
+sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
+  *out = NULL;
+  hqdb *db = calloc(1, sizeof *db);
+  if(!db) return SQR_ENOMEM;
+  int pg = strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+  sqr_rc rc = pg ? hqdb_pg_open(target, db) : hqdb_sqlite_open(target, db);
+  if(!rc) rc = db->ops->begin(db);
+  if(!rc && db->ops->schema_lock) rc = run(db, db->ops->schema_lock, NULL, 0, NULL, NULL);
+  for(size_t i = 0; !rc && i < SQR_ARRAY_LEN(schema); i++)
+    rc = run(db, schema[i], NULL, 0, NULL, NULL);
+  if(!rc) rc = db->ops->commit(db);
+  if(rc) {
+    snprintf(err, errlen, "%s", db->err[0] ? db->err : sqr_strerror(rc));
+    if(db->ops) {
+      db->ops->rollback(db);
+      db->ops->close(db);
+    }
+    free(db);
+    return rc;
+  }
+  *out = db;
+  return SQR_OK;
+}
+
+void hqdb_close(hqdb *db) {
+  if(!db) return;
+  db->ops->close(db);
+  free(db);
+}
+
+const char *hqdb_errmsg(const hqdb *db) { return db->err; }
+const char *hqdb_backend(const hqdb *db) { return db->ops->name; }
+sqr_rc hqdb_begin(hqdb *db) { return db->ops->begin(db); }
+sqr_rc hqdb_commit(hqdb *db) { return db->ops->commit(db); }
+void hqdb_rollback(hqdb *db) { db->ops->rollback(db); }
+
+/* Runs one statement in its own transaction. */
+static sqr_rc run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) {
+  sqr_rc rc = db->ops->begin(db);
+  if(rc) return rc;
+  rc = run(db, sql, p, n, NULL, changes);
+  if(!rc) return db->ops->commit(db);
+  db->ops->rollback(db);
+  return rc;
+}
+
+/* ---- stores and groups ----------------------------------------------------- */
+
+sqr_rc hqdb_store_add(hqdb *db, const hq_store *s, int64_t now_ms) {
+  hqv p[] = {T(s->id), T(s->name), T(s->city), R(s->lat), R(s->lon), I(s->key_version),
+             I(now_ms)};
+  int64_t changes = 0;
+  sqr_rc rc = run1(db,
+                   "INSERT INTO stores(id, name, city, lat, lon, key_version, config_version,"
+                   " created_ms) VALUES($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (id) DO NOTHING",
+                   p, 7, &changes);
+  if(!rc && changes == 0) return SQR_EEXISTS;
+  return rc;
+}
+
+sqr_rc hqdb_store_get(hqdb *db, const char *id, hq_store *out) {
+  hqres r = {0};
+  hqv p[] = {T(id)};
+  sqr_rc rc = run(db, "SELECT id, name, city, lat, lon, key_version, config_version FROM stores"
+                      " WHERE id = $1", p, 1, &r, NULL);
+  if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
+  if(!rc) {
+    memset(out, 0, sizeof *out);
+    cell_text(&r, 0, 0, out->id, sizeof out->id);
+    cell_text(&r, 0, 1, out->name, sizeof out->name);
+    cell_text(&r, 0, 2, out->city, sizeof out->city);
+    out->lat = cell_real(&r, 0, 3);
+    out->lon = cell_real(&r, 0, 4);
+    out->key_version = (int)cell_int(&r, 0, 5);
+    out->config_version = cell_int(&r, 0, 6);
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+static sqr_rc bump_version(hqdb *db, const char *store) {
+  hqv p[] = {T(store)};
+  int64_t changes = 0;
+  sqr_rc rc = run(db, "UPDATE stores SET config_version = config_version + 1 WHERE id = $1", p, 1,
+                  NULL, &changes);
+  if(!rc && changes == 0) rc = SQR_ENOTFOUND;
+  return rc;
+}
+
+sqr_rc hqdb_group_upsert(hqdb *db, const hq_group *g, int *created) {
+  hqres r = {0};
+  sqr_rc rc = db->ops->begin(db);
+  if(rc) return rc;
+  if((rc = bump_version(db, g->store))) goto out;
+  hqv k[] = {T(g->store), T(g->id)};
+  if((rc = run(db, "SELECT 1 FROM store_groups WHERE store = $1 AND id = $2", k, 2, &r, NULL)))
+    goto out;
+  *created = r.nrows == 0;
+  hqv p[] = {T(g->store), T(g->id),       T(g->kind),        T(g->name),      T(g->tag),
+             T(g->link),  I(g->capacity), I(g->expires_at), I(g->retired ? 1 : 0)};
+  rc = run(db,
+           "INSERT INTO store_groups(store, id, kind, name, tag, link, capacity, expires_at, retired)"
+           " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (store, id) DO UPDATE SET"
+           " kind = excluded.kind, name = excluded.name, tag = excluded.tag, link = excluded.link,"
+           " capacity = excluded.capacity, expires_at = excluded.expires_at,"
+           " retired = excluded.retired",
+           p, 9, NULL, NULL);
+out:
+  hqres_free(&r);
+  if(!rc) return db->ops->commit(db);
+  db->ops->rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_groups(hqdb *db, const char *store, hq_group *out, size_t max, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(store)};
+  *n = 0;
+  sqr_rc rc = run(db, "SELECT id, kind, name, tag, link, capacity, expires_at, retired"
+                      " FROM store_groups WHERE store = $1 ORDER BY id", p, 1, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows && *n < max; i++) {
+    hq_group *g = &out[(*n)++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->store, sizeof g->store, "%s", store);
+    cell_text(&r, i, 0, g->id, sizeof g->id);
+    cell_text(&r, i, 1, g->kind, sizeof g->kind);
+    cell_text(&r, i, 2, g->name, sizeof g->name);
+    cell_text(&r, i, 3, g->tag, sizeof g->tag);
+    cell_text(&r, i, 4, g->link, sizeof g->link);
+    g->capacity = (int)cell_int(&r, i, 5);
+    g->expires_at = cell_int(&r, i, 6);
+    g->retired = (int)cell_int(&r, i, 7);
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+/* ---- enrolment ------------------------------------------------------------- */
+
+sqr_rc hqdb_code_add(hqdb *db, const uint8_t code_hash[32], const char *store, int kiosk,
+                     int64_t expires_ms) {
+  hq_store s;
+  sqr_rc rc = hqdb_store_get(db, store, &s);
+  if(rc) return rc;
+  hqv p[] = {B(code_hash, 32), T(store), I(kiosk), I(expires_ms)};
+  return run1(db, "INSERT INTO enroll_codes(code_hash, store, kiosk, expires_ms)"
+                  " VALUES($1, $2, $3, $4)", p, 4, NULL);
+}
+
+sqr_rc hqdb_code_peek(hqdb *db, const uint8_t code_hash[32], char store[HQ_ID_MAX], int *kiosk,
+                      int64_t *expires_ms, int *used) {
+  hqres r = {0};
+  hqv p[] = {B(code_hash, 32)};
+  sqr_rc rc = run(db, "SELECT store, kiosk, expires_ms, used_ms FROM enroll_codes"
+                      " WHERE code_hash = $1", p, 1, &r, NULL);
+  if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
+  if(!rc) {
+    cell_text(&r, 0, 0, store, HQ_ID_MAX);
+    *kiosk = (int)cell_int(&r, 0, 1);
+    *expires_ms = cell_int(&r, 0, 2);
+    *used = cell(&r, 0, 3)->k != HQV_NULL;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_enroll(hqdb *db, const uint8_t code_hash[32], int64_t now_ms, const char *store,
+                   int kiosk, const uint8_t cert_sha256[32]) {
+  char id[HQ_ID_MAX];
+  snprintf(id, sizeof id, "%s/%d", store, kiosk);
+  uint8_t zero[32] = {0};
+  int64_t changes = 0;
+  sqr_rc rc = db->ops->begin(db);
+  if(rc) return rc;
+  hqv c[] = {B(code_hash, 32), I(now_ms)};
+  rc = run(db, "UPDATE enroll_codes SET used_ms = $2 WHERE code_hash = $1 AND used_ms IS NULL"
+               " AND expires_ms > $2", c, 2, NULL, &changes);
+  if(!rc && changes == 0) {
+    /* Used or expired meanwhile: say which. */
+    char st[HQ_ID_MAX];
+    int k, used;
+    int64_t exp;
+    rc = hqdb_code_peek(db, code_hash, st, &k, &exp, &used);
+    if(!rc) rc = used ? SQR_EEXISTS : SQR_EEXPIRED;
+    goto out;
+  }
+  hqv p[] = {T(id), T(store), I(kiosk), B(cert_sha256, 32), B(zero, 32), I(now_ms)};
+  if(!rc)
+    rc = run(db,
+             "INSERT INTO kiosks(id, store, number, cert_sha256, revoked, acked_seq, last_hash,"
+             " enrolled_ms) VALUES($1, $2, $3, $4, 0, 0, $5, $6) ON CONFLICT (id) DO UPDATE SET"
+             " cert_sha256 = excluded.cert_sha256, revoked = 0, enrolled_ms = excluded.enrolled_ms",
+             p, 6, NULL, NULL);
+out:
+  if(!rc) return db->ops->commit(db);
+  db->ops->rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_kiosk_by_cert(hqdb *db, const uint8_t cert_sha256[32], char kiosk_id[HQ_ID_MAX],
+                          int *revoked) {
+  hqres r = {0};
+  hqv p[] = {B(cert_sha256, 32)};
+  sqr_rc rc = run(db, "SELECT id, revoked FROM kiosks WHERE cert_sha256 = $1", p, 1, &r, NULL);
+  if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
+  if(!rc) {
+    cell_text(&r, 0, 0, kiosk_id, HQ_ID_MAX);
+    *revoked = cell_int(&r, 0, 1) != 0;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_kiosk_revoke(hqdb *db, const char *store, int kiosk) {
+  char id[HQ_ID_MAX];
+  snprintf(id, sizeof id, "%s/%d", store, kiosk);
+  hqv p[] = {T(id)};
+  int64_t changes = 0;
+  sqr_rc rc = run1(db, "UPDATE kiosks SET revoked = 1 WHERE id = $1", p, 1, &changes);
+  if(!rc && changes == 0) rc = SQR_ENOTFOUND;
+  return rc;
+}
+
+/* ---- ingest ---------------------------------------------------------------- */
+
+sqr_rc hqdb_kiosk_lock(hqdb *db, const char *kiosk_id, int64_t *acked_seq,
+                       uint8_t last_hash[32]) {
+  /* Static texts: the SQLite backend caches statements by address. */
+  const char *sql = db->ops->for_update[0]
+                      ? "SELECT acked_seq, last_hash FROM kiosks WHERE id = $1 FOR UPDATE"
+                      : "SELECT acked_seq, last_hash FROM kiosks WHERE id = $1";
+  hqres r = {0};
+  hqv p[] = {T(kiosk_id)};
+  sqr_rc rc = run(db, sql, p, 1, &r, NULL);
+  if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
+  if(!rc) {
+    *acked_seq = cell_int(&r, 0, 0);
+    if(!cell_blob32(&r, 0, 1, last_hash)) rc = SQR_ECORRUPT;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_event_hash(hqdb *db, const char *kiosk_id, int64_t seq, uint8_t hash[32]) {
+  hqres r = {0};
+  hqv p[] = {T(kiosk_id), I(seq)};
+  sqr_rc rc = run(db, "SELECT hash FROM events WHERE kiosk = $1 AND seq = $2", p, 2, &r, NULL);
+  if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
+  if(!rc && !cell_blob32(&r, 0, 0, hash)) rc = SQR_ECORRUPT;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_event_insert(hqdb *db, const hq_event_row *ev) {
+  hqv p[] = {T(ev->kiosk_id), I(ev->seq), T(ev->store), T(ev->type), I(ev->ts_ms),
+             T(ev->payload), B(ev->body_hash, 32), B(ev->hash, 32), I(ev->redacted),
+             I(ev->received_ms)};
+  return run(db,
+             "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload, body_hash, hash, redacted,"
+             " received_ms) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             p, 10, NULL, NULL);
+}
+
+sqr_rc hqdb_kiosk_advance(hqdb *db, const char *kiosk_id, int64_t acked_seq,
+                          const uint8_t last_hash[32]) {
+  hqv p[] = {T(kiosk_id), I(acked_seq), B(last_hash, 32)};
+  return run(db, "UPDATE kiosks SET acked_seq = $2, last_hash = $3 WHERE id = $1 AND acked_seq < $2",
+             p, 3, NULL, NULL);
+}
+
+sqr_rc hqdb_store_count(hqdb *db, const char *store, int signups, int checkins, int events) {
+  hqv p[] = {T(store), I(signups), I(checkins), I(events)};
+  return run(db, "UPDATE stores SET signups = signups + $2, checkins = checkins + $3,"
+                 " events = events + $4 WHERE id = $1", p, 4, NULL, NULL);
+}
+
+sqr_rc hqdb_member_upsert(hqdb *db, const uint8_t phone_index[32], const uint8_t *phone_enc,
+                          size_t enc_len, const char *store, const char *member_hex,
+                          int64_t now_ms, int *new_member) {
+  int64_t changes = 0;
+  hqv m[] = {B(phone_index, 32), B(phone_enc, enc_len), T(store), I(now_ms)};
+  sqr_rc rc = run(db, "INSERT INTO members(phone_index, phone_enc, first_store, created_ms)"
+                      " VALUES($1, $2, $3, $4) ON CONFLICT (phone_index) DO NOTHING",
+                  m, 4, NULL, &changes);
+  if(rc) return rc;
+  *new_member = changes > 0;
+  hqv l[] = {T(store), T(member_hex), B(phone_index, 32), I(now_ms)};
+  return run(db, "INSERT INTO member_links(store, member, phone_index, created_ms)"
+                 " VALUES($1, $2, $3, $4) ON CONFLICT (store, member) DO NOTHING",
+             l, 4, NULL, NULL);
+}
+
+sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex, int64_t now_ms) {
+  hqv p[] = {T(store), T(member_hex), I(now_ms)};
+  int64_t changes = 0;
+  sqr_rc rc = run(db, "UPDATE erasures SET confirmed_ms = $3 WHERE store = $1 AND member = $2"
+                      " AND confirmed_ms IS NULL", p, 3, NULL, &changes);
+  if(!rc && changes > 0) rc = bump_version(db, store);
+  if(!rc)
+    rc = run(db, "DELETE FROM member_links WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
+  return rc;
+}
+
+sqr_rc hqdb_alert(hqdb *db, const char *kiosk_id, int64_t seq, const char *kind,
+                  const char *message, int64_t now_ms) {
+  hqv p[] = {T(kiosk_id), I(seq), T(kind), T(message), I(now_ms)};
+  return run1(db, "INSERT INTO alerts(kiosk, seq, kind, message, at_ms) VALUES($1, $2, $3, $4, $5)",
+              p, 5, NULL);
+}
+
+sqr_rc hqdb_alert_count(hqdb *db, const char *kiosk_id, const char *kind, int64_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(kiosk_id), T(kind)};
+  sqr_rc rc = run(db, "SELECT COUNT(*) FROM alerts WHERE kiosk = $1 AND kind = $2", p, 2, &r, NULL);
+  *n = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
+  hqres_free(&r);
+  return rc;
+}
+
+/* ---- erasures and counts ---------------------------------------------------- */
+
+sqr_rc hqdb_erasure_add(hqdb *db, const char *store, const char *member_hex, int64_t now_ms) {
+  sqr_rc rc = db->ops->begin(db);
+  if(rc) return rc;
+  int64_t changes = 0;
+  hqv p[] = {T(store), T(member_hex), I(now_ms)};
+  rc = run(db, "INSERT INTO erasures(store, member, requested_ms) VALUES($1, $2, $3)"
+               " ON CONFLICT (store, member) DO NOTHING", p, 3, NULL, &changes);
+  if(!rc && changes > 0) rc = bump_version(db, store);
+  if(!rc) return db->ops->commit(db);
+  db->ops->rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_erasures_pending(hqdb *db, const char *store, char (*out)[65], size_t max, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(store)};
+  *n = 0;
+  sqr_rc rc = run(db, "SELECT member FROM erasures WHERE store = $1 AND confirmed_ms IS NULL"
+                      " ORDER BY requested_ms, member", p, 1, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows && *n < max; i++) cell_text(&r, i, 0, out[(*n)++], 65);
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
+  memset(out, 0, sizeof *out);
+  hqres r = {0};
+  hqv p[] = {T(store)};
+  sqr_rc rc = run(db, "SELECT signups, checkins, events,"
+                      " (SELECT COUNT(*) FROM member_links WHERE store = $1) FROM stores"
+                      " WHERE id = $1", p, 1, &r, NULL);
+  if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
+  if(!rc) {
+    out->signups = cell_int(&r, 0, 0);
+    out->checkins = cell_int(&r, 0, 1);
+    out->events = cell_int(&r, 0, 2);
+    out->members = cell_int(&r, 0, 3);
+  }
+  hqres_free(&r);
+  if(!rc) rc = run(db, "SELECT number, acked_seq FROM kiosks WHERE store = $1 ORDER BY number", p,
+                   1, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows && out->nkiosks < HQ_MAX_KIOSKS_COUNTED; i++) {
+    out->kiosks[out->nkiosks].number = (int)cell_int(&r, i, 0);
+    out->kiosks[out->nkiosks].acked_seq = cell_int(&r, i, 1);
+    out->nkiosks++;
+  }
+  hqres_free(&r);
+  return rc;
+}

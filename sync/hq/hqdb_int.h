@@ -1,0 +1,62 @@
+/* hqdb_int.h — what hqdb.c needs from a storage backend (hqdb_sqlite.c,
+ * hqdb_pg.c). Not for use outside sync/hq's hqdb*.c files.
+ *
+ * hqdb.c writes every statement once, with $1..$N parameters; a backend
+ * runs it (the SQLite one rewrites $N to ?N), materialises the rows it
+ * returns as hqv cells, and brackets work in transactions. */
+#ifndef SQR_HQDB_INT_H
+#define SQR_HQDB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hqdb.h"
+
+typedef enum hqv_kind { HQV_NULL = 0, HQV_INT, HQV_REAL, HQV_TEXT, HQV_BLOB } hqv_kind;
+
+/* One parameter or one result cell. For results p points into the
+ * result's own storage (text is NUL-terminated). */
+typedef struct hqv {
+  hqv_kind k;
+  int64_t i;
+  double d;
+  const void *p;
+  size_t n;
+} hqv;
+
+typedef struct hqres {
+  int nrows, ncols;
+  hqv *cells;   /* nrows * ncols; each text or blob cell owns its p */
+} hqres;
+
+typedef struct hqdb_ops {
+  const char *name;          /* "sqlite", "postgresql" */
+  const char *for_update;    /* row lock suffix for SELECT, "" where the
+                                transaction already serialises writers */
+  const char *schema_lock;   /* run first in the schema transaction, or NULL */
+  /* Runs sql with params; rows go to *res when res is not NULL (the
+   * caller frees them with hqres_free). *changes: rows affected. Sets
+   * db->err. SQR_EEXISTS on a unique violation, SQR_EBUSY when the
+   * database stayed locked, SQR_EIO otherwise. */
+  sqr_rc (*exec)(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
+                 int64_t *changes);
+  sqr_rc (*begin)(hqdb *db);
+  sqr_rc (*commit)(hqdb *db);
+  void (*rollback)(hqdb *db);
+  void (*close)(hqdb *db);
+} hqdb_ops;
+
+struct hqdb {
+  const hqdb_ops *ops;
+  void *conn;
+  char err[512];
+};
+
+sqr_rc hqdb_sqlite_open(const char *path, hqdb *db);
+sqr_rc hqdb_pg_open(const char *url, hqdb *db);
+
+void hqres_free(hqres *r);
+/* Appends one row of ncols cells, copying each text and blob (a NUL is
+ * added after both). Used by both backends while reading rows. */
+sqr_rc hqres_add_row(hqres *r, int ncols, const hqv *cells);
+
+#endif

@@ -1,0 +1,153 @@
+/* hqdb_sqlite.c — HQ storage on one SQLite file (the default backend).
+ * WAL, synchronous=FULL, a busy timeout; write transactions are BEGIN
+ * IMMEDIATE, so two HQ processes on one file serialise instead of failing
+ * at commit. Statements are prepared once and cached by their text. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hqdb_int.h"
+
+#define CACHE_SLOTS 64
+
+typedef struct sq_conn {
+  sqlite3 *db;
+  struct {
+    const char *sql; /* the caller's static text: the key */
+    sqlite3_stmt *stmt;
+  } cache[CACHE_SLOTS];
+} sq_conn;
+
+static sqr_rc sq_fail(hqdb *db, int src, const char *what) {
+  sq_conn *c = db->conn;
+  snprintf(db->err, sizeof db->err, "sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+  if(src == SQLITE_CONSTRAINT) return SQR_EEXISTS;
+  if(src == SQLITE_BUSY || src == SQLITE_LOCKED) return SQR_EBUSY;
+  if(src == SQLITE_FULL) return SQR_ENOSPC;
+  return SQR_EIO;
+}
+
+/* $N -> ?N: the one spelling difference from PostgreSQL we rely on. */
+static sqlite3_stmt *prepare(hqdb *db, const char *sql, int *src) {
+  sq_conn *c = db->conn;
+  size_t slot = ((uintptr_t)sql >> 4) % CACHE_SLOTS;
+  if(c->cache[slot].sql == sql) return c->cache[slot].stmt;
+  char *text = strdup(sql);
+  if(!text) {
+    *src = SQLITE_NOMEM;
+    return NULL;
+  }
+  for(char *p = text; *p; p++)
+    if(*p == '$' && p[1] >= '0' && p[1] <= '9') *p = '?';
+  sqlite3_stmt *s = NULL;
+  *src = sqlite3_prepare_v2(c->db, text, -1, &s, NULL);
+  free(text);
+  if(*src != SQLITE_OK) return NULL;
+  if(c->cache[slot].stmt) sqlite3_finalize(c->cache[slot].stmt);
+  c->cache[slot].sql = sql;
+  c->cache[slot].stmt = s;
+  return s;
+}
+
+static sqr_rc sq_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
+                      int64_t *changes) {
+  sq_conn *c = db->conn;
+  int src;
+  sqlite3_stmt *s = prepare(db, sql, &src);
+  if(!s) return sq_fail(db, src, "prepare");
+  for(int i = 0; i < n; i++) {
+    const hqv *v = &params[i];
+    switch(v->k) {
+    case HQV_INT: sqlite3_bind_int64(s, i + 1, v->i); break;
+    case HQV_REAL: sqlite3_bind_double(s, i + 1, v->d); break;
+    case HQV_TEXT: sqlite3_bind_text(s, i + 1, v->p, (int)v->n, SQLITE_STATIC); break;
+    case HQV_BLOB: sqlite3_bind_blob(s, i + 1, v->p, (int)v->n, SQLITE_STATIC); break;
+    default: sqlite3_bind_null(s, i + 1); break;
+    }
+  }
+  sqr_rc rc = SQR_OK;
+  if(res) memset(res, 0, sizeof *res);
+  while((src = sqlite3_step(s)) == SQLITE_ROW) {
+    if(!res) continue;
+    int ncols = sqlite3_column_count(s);
+    hqv cells[16];
+    if(ncols > 16) ncols = 16;
+    for(int i = 0; i < ncols; i++) {
+      hqv *v = &cells[i];
+      memset(v, 0, sizeof *v);
+      switch(sqlite3_column_type(s, i)) {
+      case SQLITE_INTEGER: v->k = HQV_INT; v->i = sqlite3_column_int64(s, i); break;
+      case SQLITE_FLOAT: v->k = HQV_REAL; v->d = sqlite3_column_double(s, i); break;
+      case SQLITE_TEXT:
+        v->k = HQV_TEXT;
+        v->p = sqlite3_column_text(s, i);
+        v->n = (size_t)sqlite3_column_bytes(s, i);
+        break;
+      case SQLITE_BLOB:
+        v->k = HQV_BLOB;
+        v->p = sqlite3_column_blob(s, i);
+        v->n = (size_t)sqlite3_column_bytes(s, i);
+        break;
+      default: v->k = HQV_NULL; break;
+      }
+    }
+    if((rc = hqres_add_row(res, ncols, cells))) break;
+  }
+  if(!rc && src != SQLITE_DONE) rc = sq_fail(db, src, "step");
+  if(!rc && changes) *changes = sqlite3_changes64(c->db);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if(rc && res) hqres_free(res);
+  return rc;
+}
+
+static sqr_rc sq_simple(hqdb *db, const char *sql) {
+  sq_conn *c = db->conn;
+  int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+  return src == SQLITE_OK ? SQR_OK : sq_fail(db, src, sql);
+}
+
+static sqr_rc sq_begin(hqdb *db) { return sq_simple(db, "BEGIN IMMEDIATE"); }
+static sqr_rc sq_commit(hqdb *db) { return sq_simple(db, "COMMIT"); }
+static void sq_rollback(hqdb *db) {
+  sq_conn *c = db->conn;
+  if(!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void sq_close(hqdb *db) {
+  sq_conn *c = db->conn;
+  if(!c) return;
+  for(int i = 0; i < CACHE_SLOTS; i++) sqlite3_finalize(c->cache[i].stmt);
+  sqlite3_close(c->db);
+  free(c);
+  db->conn = NULL;
+}
+
+static const hqdb_ops sqlite_ops = {
+  .name = "sqlite",
+  .for_update = "",
+  .schema_lock = NULL,
+  .exec = sq_exec,
+  .begin = sq_begin,
+  .commit = sq_commit,
+  .rollback = sq_rollback,
+  .close = sq_close,
+};
+
+sqr_rc hqdb_sqlite_open(const char *path, hqdb *db) {
+  sq_conn *c = calloc(1, sizeof *c);
+  if(!c) return SQR_ENOMEM;
+  db->conn = c;
+  db->ops = &sqlite_ops;
+  int src = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if(src != SQLITE_OK) {
+    snprintf(db->err, sizeof db->err, "sqlite: cannot open %s: %s", path,
+             c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    return SQR_EIO;
+  }
+  sqlite3_busy_timeout(c->db, 10000);
+  sqr_rc rc = sq_simple(db, "PRAGMA journal_mode=WAL");
+  if(!rc) rc = sq_simple(db, "PRAGMA synchronous=FULL");
+  return rc;
+}

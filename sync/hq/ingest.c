@@ -1,0 +1,170 @@
+/* ingest.c — see ingest.h. */
+#include "ingest.h"
+
+#include <cjson/cJSON.h>
+#include <mbedtls/gcm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+
+#define GCM_NONCE 12
+#define GCM_TAG 16
+
+/* nonce | ciphertext | tag, AAD = the phone index. */
+static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32], uint8_t *out,
+                          size_t *outlen) {
+  size_t n = strlen(phone);
+  mbedtls_gcm_context g;
+  mbedtls_gcm_init(&g);
+  sqr_rc rc = crypto_random(out, GCM_NONCE);
+  if(!rc && (mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, h->pii_key, 256) ||
+             mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, n, out, GCM_NONCE, index, 32,
+                                       (const unsigned char *)phone, out + GCM_NONCE, GCM_TAG,
+                                       out + GCM_NONCE + n)))
+    rc = SQR_ECRYPTO;
+  mbedtls_gcm_free(&g);
+  *outlen = GCM_NONCE + n + GCM_TAG;
+  return rc;
+}
+
+/* A sign-up: open the sealed phone, index and encrypt it, link the
+ * store's member id to HQ's member. A box HQ cannot open is stored with
+ * the event and reported, never fatal to the batch. */
+static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id,
+                           const proto_event *ev, int64_t now) {
+  cJSON *p = cJSON_Parse(ev->payload);
+  const cJSON *member = cJSON_GetObjectItemCaseSensitive(p, "member");
+  const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(p, "sealed");
+  sqr_rc rc = SQR_OK;
+  if(!cJSON_IsString(member) || !cJSON_IsString(sealed) || strlen(member->valuestring) != 64) {
+    cJSON_Delete(p);
+    return SQR_OK; /* redacted or a shape we do not know: counted only */
+  }
+  uint8_t box[SEAL_MAX_BOX + 8], index[32], enc[GCM_NONCE + SEAL_MAX_PLAIN + GCM_TAG];
+  char phone[SEAL_MAX_PLAIN + 1];
+  size_t boxlen = 0, plen = 0, enclen = 0;
+  if(crypto_unb64(sealed->valuestring, box, sizeof box, &boxlen) ||
+     seal_open(h->seal_priv, box, boxlen, phone, sizeof phone - 1, &plen)) {
+    log_warn("hq", "%s seq %lld: a sealed phone HQ cannot open", kiosk_id, (long long)ev->seq);
+    cJSON_Delete(p);
+    return SQR_EAUTH;
+  }
+  phone[plen] = '\0';
+  int new_member = 0;
+  rc = crypto_hmac_sha256(h->index_key, 32, phone, plen, index);
+  if(!rc) rc = pii_encrypt(h, phone, index, enc, &enclen);
+  crypto_wipe(phone, sizeof phone);
+  if(!rc)
+    rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, member->valuestring, now,
+                            &new_member);
+  cJSON_Delete(p);
+  return rc;
+}
+
+static sqr_rc apply_erase(hq *h, const char *sid, const proto_event *ev, int64_t now) {
+  cJSON *p = cJSON_Parse(ev->payload);
+  const cJSON *member = cJSON_GetObjectItemCaseSensitive(p, "member");
+  sqr_rc rc = SQR_OK;
+  if(cJSON_IsString(member) && strlen(member->valuestring) == 64)
+    rc = hqdb_erasure_confirm(h->db, sid, member->valuestring, now);
+  cJSON_Delete(p);
+  return rc;
+}
+
+static void broken(hq *h, const char *kiosk_id, int64_t seq, const char *why, hq_reply *r) {
+  char msg[200];
+  snprintf(msg, sizeof msg, "events: seq %lld %s; nothing was stored", (long long)seq, why);
+  log_warn("hq", "%s: chain broken at seq %lld (%s)", kiosk_id, (long long)seq, why);
+  if(hqdb_alert(h->db, kiosk_id, seq, "chain_broken", why, hq_now_ms()))
+    log_error("hq", "cannot record an alert: %s", hqdb_errmsg(h->db));
+  hq_reply_error(r, 422, "chain_broken", msg, "seq", seq);
+}
+
+void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r) {
+  if(strcmp(cert_kiosk, b->kiosk_id) != 0) {
+    hq_reply_error(r, 403, "wrong_kiosk", "kiosk: not the kiosk of this certificate", NULL, 0);
+    return;
+  }
+  int64_t acked = 0, now = hq_now_ms();
+  uint8_t last[32], held[32];
+  size_t i = 0, bad = 0;
+  int signups = 0, checkins = 0, unopened = 0;
+  sqr_rc rc = hqdb_begin(h->db);
+  if(rc) goto dbfail;
+  if((rc = hqdb_kiosk_lock(h->db, b->kiosk_id, &acked, last))) goto dbfail;
+  /* What HQ already holds must be exactly what it holds. */
+  for(; i < b->count && b->events[i].seq <= acked; i++) {
+    rc = hqdb_event_hash(h->db, b->kiosk_id, b->events[i].seq, held);
+    if(rc && rc != SQR_ENOTFOUND) goto dbfail;
+    if(rc || !crypto_ct_equal(held, b->events[i].hash, 32)) {
+      hqdb_rollback(h->db);
+      broken(h, b->kiosk_id, b->events[i].seq, "differs from the event HQ holds", r);
+      return;
+    }
+  }
+  if(i == b->count) { /* a replay: nothing new */
+    hqdb_rollback(h->db);
+    goto ack;
+  }
+  if(b->events[i].seq != acked + 1) {
+    char msg[128];
+    hqdb_rollback(h->db);
+    snprintf(msg, sizeof msg, "events: first new seq is %lld, HQ expects %lld",
+             (long long)b->events[i].seq, (long long)(acked + 1));
+    hq_reply_error(r, 409, "gap", msg, "expected_seq", acked + 1);
+    return;
+  }
+  if(proto_chain_check(last, b->events + i, b->count - i, &bad)) {
+    hqdb_rollback(h->db);
+    broken(h, b->kiosk_id, b->events[i + bad].seq, "does not chain to the event before it", r);
+    return;
+  }
+  for(size_t j = i; j < b->count; j++) {
+    const proto_event *ev = &b->events[j];
+    hq_event_row row = {b->kiosk_id, b->store_id, ev->type, ev->payload, ev->seq, ev->ts_ms,
+                        now, ev->body_hash, ev->hash, ev->redacted};
+    if((rc = hqdb_event_insert(h->db, &row))) goto dbfail;
+    if(strcmp(ev->type, "signup") == 0) {
+      signups++;
+      if(!ev->redacted) {
+        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now);
+        if(rc == SQR_EAUTH) unopened++, rc = SQR_OK;
+        if(rc) goto dbfail;
+      }
+    } else if(strcmp(ev->type, "checkin") == 0) {
+      checkins++;
+    } else if(strcmp(ev->type, "erase") == 0) {
+      if((rc = apply_erase(h, b->store_id, ev, now))) goto dbfail;
+    }
+  }
+  const proto_event *tail = &b->events[b->count - 1];
+  if((rc = hqdb_kiosk_advance(h->db, b->kiosk_id, tail->seq, tail->hash)) ||
+     (rc = hqdb_store_count(h->db, b->store_id, signups, checkins, (int)(b->count - i))) ||
+     (rc = hqdb_commit(h->db)))
+    goto dbfail;
+  acked = tail->seq;
+  log_info("hq", "%s: stored seq %lld..%lld", b->kiosk_id, (long long)b->events[i].seq,
+           (long long)acked);
+  if(unopened &&
+     hqdb_alert(h->db, b->kiosk_id, acked, "seal", "sealed phones HQ cannot open", hq_now_ms()))
+    log_error("hq", "cannot record an alert: %s", hqdb_errmsg(h->db));
+ack:
+  free(r->body);
+  r->body = NULL;
+  r->status = 200;
+  if(proto_ack_encode(acked, hq_now_ms(), &r->body))
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+  return;
+dbfail:
+  hqdb_rollback(h->db);
+  if(rc == SQR_ENOTFOUND) {
+    hq_reply_error(r, 401, "certificate", "certificate: kiosk not enrolled", NULL, 0);
+    return;
+  }
+  log_error("hq", "%s: storing a batch failed: %s", b->kiosk_id, hqdb_errmsg(h->db));
+  hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again",
+                 NULL, 0);
+}

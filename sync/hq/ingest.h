@@ -1,0 +1,22 @@
+/* ingest.h — POST /v1/events at HQ: a decoded batch into storage.
+ *
+ * In one transaction, with the kiosk's row locked: events HQ already holds
+ * are compared by hash (same: ignored; different: chain_broken), a first
+ * new seq past acked+1 is a 409 gap, the new run's chain is checked from
+ * the last hash HQ holds (a break: 422 chain_broken, nothing stored, an
+ * alert row), then every new event is stored with what it changes: a
+ * sign-up's sealed phone is opened with seal.key, stored encrypted
+ * (AES-256-GCM under HQ's PII key) and de-duplicated across stores by
+ * HQ's phone index; per-store sign-up/check-in/event counters; erasure
+ * confirmations. The answer is the highest contiguous seq HQ holds.
+ */
+#ifndef SQR_INGEST_H
+#define SQR_INGEST_H
+
+#include "hq.h"
+#include "proto.h"
+
+/* cert_kiosk: the kiosk the client certificate maps to ("STORE/N"). */
+void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r);
+
+#endif

@@ -1,0 +1,236 @@
+/* storeqr-hq — HQ's server and its operator commands (docs/PROTOCOL.md).
+ *
+ *   storeqr-hq init DIR [--host HOST]
+ *   storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file F]
+ *   storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]
+ *   storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl S] [--url URL]
+ *   storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N
+ *   storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]
+ *              [--name N] [--tag T] [--capacity C] [--expires-at T] [--status open|retired]
+ *   storeqr-hq erase --dir DIR --store ID --member HEX64
+ *   storeqr-hq counts --dir DIR --store ID
+ * Every command but init and serve takes --db URL too (PostgreSQL).
+ * Exit codes: 0 done, 1 refused, 2 usage, 3 storage or files unusable.
+ */
+#include <cjson/cJSON.h>
+#include <qrencode.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hq.h"
+#include "log.h"
+#include "pki.h"
+#include "server.h"
+
+static const char usage[] =
+  "usage: storeqr-hq init DIR [--host HOST]\n"
+  "       storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file FILE]\n"
+  "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
+  "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS] [--url URL]\n"
+  "       storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N\n"
+  "       storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]\n"
+  "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
+  "       storeqr-hq erase --dir DIR --store ID --member HEX64\n"
+  "       storeqr-hq counts --dir DIR --store ID\n"
+  "Every command but init takes --db postgresql://... to use PostgreSQL.\n";
+
+/* "--name value" pairs after the command words. */
+static const char *opt(int argc, char **argv, int from, const char *name) {
+  for(int i = from; i + 1 < argc; i++)
+    if(strcmp(argv[i], name) == 0) return argv[i + 1];
+  return NULL;
+}
+
+static int usage_fail(const char *why) {
+  if(why) fprintf(stderr, "storeqr-hq: %s\n", why);
+  fputs(usage, stderr);
+  return 2;
+}
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) {
+  (void)sig;
+  stop = 1;
+}
+
+static void print_qr(const char *text) {
+  QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+  if(!q) return;
+  int w = q->width, quiet = 2;
+  /* Two modules per character cell: upper and lower half blocks. */
+  for(int y = -quiet; y < w + quiet; y += 2) {
+    for(int x = -quiet; x < w + quiet; x++) {
+      int top = y >= 0 && y < w && x >= 0 && x < w && (q->data[y * w + x] & 1);
+      int bot = y + 1 >= 0 && y + 1 < w && x >= 0 && x < w && (q->data[(y + 1) * w + x] & 1);
+      /* Dark modules print as spaces on a light background. */
+      fputs(top && bot ? " " : top ? "\xe2\x96\x84" : bot ? "\xe2\x96\x80" : "\xe2\x96\x88",
+            stdout);
+    }
+    fputc('\n', stdout);
+  }
+  QRcode_free(q);
+}
+
+/* Runs an admin operation through the same code as its route. */
+typedef void (*admin_fn)(hq *h, const char *body, size_t len, hq_reply *r);
+static int run_admin(hq *h, admin_fn fn, cJSON *body, hq_reply *r) {
+  char *json = cJSON_PrintUnformatted(body);
+  cJSON_Delete(body);
+  if(!json) return 3;
+  fn(h, json, strlen(json), r);
+  free(json);
+  return r->status >= 200 && r->status < 300 ? 0 : 1;
+}
+
+static int report(hq_reply *r, int rc) {
+  if(r->body) {
+    FILE *f = rc ? stderr : stdout;
+    fprintf(f, "%s\n", r->body);
+  }
+  if(rc == 1 && r->status >= 500) rc = 3;
+  hq_reply_clear(r);
+  return rc;
+}
+
+static int cmd_serve(hq *h, int argc, char **argv) {
+  const char *listen = opt(argc, argv, 2, "--listen");
+  const char *port_file = opt(argc, argv, 2, "--port-file");
+  if(!listen) return usage_fail("serve needs --listen 127.0.0.1:PORT");
+  char err[300];
+  server *s;
+  sigset_t set;
+  sigemptyset(&set);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  if(server_start(h, listen, &s, err, sizeof err)) {
+    fprintf(stderr, "storeqr-hq: %s\n", err);
+    return 3;
+  }
+  log_info("hq", "serving on %s (storage: %s)", h->url, hqdb_backend(h->db));
+  if(port_file) {
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+    FILE *f = fopen(tmp, "w");
+    if(!f || fprintf(f, "%d\n", server_port(s)) < 0 || fclose(f) != 0 || rename(tmp, port_file)) {
+      fprintf(stderr, "storeqr-hq: cannot write %s\n", port_file);
+      server_stop(s);
+      return 3;
+    }
+  }
+  while(!stop) pause();
+  log_info("hq", "stopping");
+  server_stop(s);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if(argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+    return usage_fail(NULL);
+  const char *cmd = argv[1];
+  char err[400];
+  if(strcmp(cmd, "init") == 0) {
+    if(argc < 3) return usage_fail("init needs a directory");
+    const char *host = opt(argc, argv, 3, "--host");
+    if(pki_init_dir(argv[2], host ? host : "127.0.0.1", err, sizeof err)) {
+      fprintf(stderr, "storeqr-hq: %s\n", err);
+      return 3;
+    }
+    printf("HQ initialised in %s (admin token in %s/admin.token)\n", argv[2], argv[2]);
+    return 0;
+  }
+  const char *sub = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;
+  int from = sub ? 3 : 2;
+  const char *dir = opt(argc, argv, from, "--dir");
+  if(!dir) return usage_fail("--dir DIR is required");
+  hq *h;
+  if(hq_open(dir, opt(argc, argv, from, "--db"), &h, err, sizeof err)) {
+    fprintf(stderr, "storeqr-hq: %s\n", err);
+    return 3;
+  }
+  hq_reply r = {0};
+  int rc = 2;
+  const char *store = opt(argc, argv, from, "--store");
+  const char *kiosk = opt(argc, argv, from, "--kiosk");
+  if(strcmp(cmd, "serve") == 0) {
+    rc = cmd_serve(h, argc, argv);
+  } else if(strcmp(cmd, "store") == 0 && sub && strcmp(sub, "add") == 0) {
+    cJSON *b = cJSON_CreateObject();
+    const char *v;
+    if((v = opt(argc, argv, from, "--id"))) cJSON_AddStringToObject(b, "id", v);
+    if((v = opt(argc, argv, from, "--name"))) cJSON_AddStringToObject(b, "name", v);
+    if((v = opt(argc, argv, from, "--city"))) cJSON_AddStringToObject(b, "city", v);
+    if((v = opt(argc, argv, from, "--lat"))) cJSON_AddNumberToObject(b, "lat", atof(v));
+    if((v = opt(argc, argv, from, "--lon"))) cJSON_AddNumberToObject(b, "lon", atof(v));
+    rc = report(&r, run_admin(h, hq_admin_store_add, b, &r));
+  } else if(strcmp(cmd, "kiosk") == 0 && sub && strcmp(sub, "enroll-code") == 0) {
+    if(!store || !kiosk) {
+      rc = usage_fail("enroll-code needs --store and --kiosk");
+    } else {
+      const char *url = opt(argc, argv, from, "--url");
+      if(url) snprintf(h->url, sizeof h->url, "%s", url);
+      cJSON *b = cJSON_CreateObject();
+      cJSON_AddStringToObject(b, "store", store);
+      cJSON_AddNumberToObject(b, "kiosk", atoi(kiosk));
+      const char *ttl = opt(argc, argv, from, "--ttl");
+      if(ttl) cJSON_AddNumberToObject(b, "ttl_s", atoi(ttl));
+      rc = run_admin(h, hq_admin_enroll_code, b, &r);
+      if(rc == 0) {
+        cJSON *a = cJSON_Parse(r.body);
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(a, "code");
+        const cJSON *qr = cJSON_GetObjectItemCaseSensitive(a, "qr_text");
+        printf("%s\n", r.body);
+        if(isatty(STDOUT_FILENO) && cJSON_IsString(qr)) print_qr(qr->valuestring);
+        if(cJSON_IsString(code)) printf("code: %s\n", code->valuestring);
+        cJSON_Delete(a);
+        hq_reply_clear(&r);
+      } else {
+        rc = report(&r, rc);
+      }
+    }
+  } else if(strcmp(cmd, "kiosk") == 0 && sub && strcmp(sub, "revoke") == 0) {
+    if(!store || !kiosk) {
+      rc = usage_fail("revoke needs --store and --kiosk");
+    } else {
+      cJSON *b = cJSON_CreateObject();
+      cJSON_AddStringToObject(b, "store", store);
+      cJSON_AddNumberToObject(b, "kiosk", atoi(kiosk));
+      rc = report(&r, run_admin(h, hq_admin_revoke, b, &r));
+    }
+  } else if(strcmp(cmd, "group") == 0 && sub &&
+            (strcmp(sub, "add") == 0 || strcmp(sub, "update") == 0)) {
+    cJSON *b = cJSON_CreateObject();
+    static const char *const texts[][2] = {{"--store", "store"}, {"--id", "id"},
+                                           {"--link", "link"},   {"--kind", "kind"},
+                                           {"--name", "name"},   {"--tag", "tag"},
+                                           {"--status", "status"}};
+    for(size_t i = 0; i < SQR_ARRAY_LEN(texts); i++) {
+      const char *v = opt(argc, argv, from, texts[i][0]);
+      if(v) cJSON_AddStringToObject(b, texts[i][1], v);
+    }
+    const char *v;
+    if((v = opt(argc, argv, from, "--capacity"))) cJSON_AddNumberToObject(b, "capacity", atof(v));
+    if((v = opt(argc, argv, from, "--expires-at")))
+      cJSON_AddNumberToObject(b, "expires_at", atof(v));
+    rc = report(&r, run_admin(h, hq_admin_group, b, &r));
+  } else if(strcmp(cmd, "erase") == 0) {
+    const char *member = opt(argc, argv, from, "--member");
+    cJSON *b = cJSON_CreateObject();
+    if(store) cJSON_AddStringToObject(b, "store", store);
+    if(member) cJSON_AddStringToObject(b, "member", member);
+    rc = report(&r, run_admin(h, hq_admin_erasure, b, &r));
+  } else if(strcmp(cmd, "counts") == 0) {
+    hq_admin_counts(h, store, &r);
+    rc = report(&r, r.status == 200 ? 0 : 1);
+  } else {
+    rc = usage_fail("unknown command");
+  }
+  hq_close(h);
+  return rc;
+}

@@ -1,0 +1,372 @@
+/* server.c — see server.h. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "crypto.h"
+#include "ingest.h"
+#include "log.h"
+#include "proto.h"
+
+#define ADMIN_MAX_BODY (64 * 1024)
+#define MAX_CONNECTIONS 256
+#define IDLE_TIMEOUT_S 30
+
+struct server {
+  hq *h;
+  struct MHD_Daemon *d;
+  char *cert_pem, *key_pem, *trust_pem;
+  int port;
+};
+
+typedef struct request {
+  char *buf;
+  size_t len, cap, limit;
+  int too_large;
+} request;
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, const hq_reply *r) {
+  const char *body = r->body ? r->body : "";
+  struct MHD_Response *resp =
+    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+  if(!resp) return MHD_NO;
+  if(r->body) MHD_add_response_header(resp, "Content-Type", "application/json");
+  enum MHD_Result ok = MHD_queue_response(c, (unsigned)(r->status ? r->status : 500), resp);
+  MHD_destroy_response(resp);
+  return ok;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
+                                  const char *msg) {
+  hq_reply r = {0};
+  hq_reply_error(&r, status, code, msg, NULL, 0);
+  enum MHD_Result ok = send_reply(c, &r);
+  hq_reply_clear(&r);
+  return ok;
+}
+
+/* Inflates gzip into at most max bytes. SQR_ENOSPC past max,
+ * SQR_EINVAL for data that is not gzip. */
+static sqr_rc gunzip(const char *in, size_t inlen, size_t max, char **out, size_t *outlen) {
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if(inflateInit2(&z, 15 + 16) != Z_OK) return SQR_ENOMEM;
+  size_t cap = inlen * 4 + 1024;
+  if(cap > max + 1) cap = max + 1;
+  char *buf = malloc(cap + 1);
+  sqr_rc rc = SQR_OK;
+  if(!buf) {
+    inflateEnd(&z);
+    return SQR_ENOMEM;
+  }
+  z.next_in = (Bytef *)in;
+  z.avail_in = (uInt)inlen;
+  for(;;) {
+    if(z.total_out == cap) {
+      if(cap > max) {
+        rc = SQR_ENOSPC;
+        break;
+      }
+      size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+      char *nb = realloc(buf, ncap + 1);
+      if(!nb) {
+        rc = SQR_ENOMEM;
+        break;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    z.next_out = (Bytef *)buf + z.total_out;
+    z.avail_out = (uInt)(cap - z.total_out);
+    int zr = inflate(&z, Z_NO_FLUSH);
+    if(zr == Z_STREAM_END) break;
+    if(zr == Z_BUF_ERROR && z.avail_in == 0) {
+      rc = SQR_EINVAL; /* truncated */
+      break;
+    }
+    if(zr != Z_OK && zr != Z_BUF_ERROR) {
+      rc = SQR_EINVAL;
+      break;
+    }
+  }
+  if(!rc && z.total_out > max) rc = SQR_ENOSPC;
+  *outlen = z.total_out;
+  inflateEnd(&z);
+  if(rc) {
+    free(buf);
+    return rc;
+  }
+  buf[*outlen] = '\0';
+  *out = buf;
+  return SQR_OK;
+}
+
+/* The kiosk a connection's client certificate belongs to. On failure the
+ * reply is set (401 certificate). */
+static int device_auth(server *s, struct MHD_Connection *c, char kiosk_id[HQ_ID_MAX],
+                       hq_reply *r) {
+  const union MHD_ConnectionInfo *ci =
+    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
+  unsigned n = 0;
+  const gnutls_datum_t *peers = tls ? gnutls_certificate_get_peers(tls, &n) : NULL;
+  char why[300];
+  if(!peers || n == 0) {
+    hq_reply_error(r, 401, "certificate", "certificate: this route needs the kiosk's client "
+                                          "certificate", NULL, 0);
+    return 0;
+  }
+  if(pki_verify_client(s->h->device_ca, peers[0].data, peers[0].size, why, sizeof why)) {
+    log_warn("hq", "%s", why);
+    hq_reply_error(r, 401, "certificate", "certificate: not issued by HQ's device CA, or expired",
+                   NULL, 0);
+    return 0;
+  }
+  uint8_t sha[32];
+  int revoked = 0;
+  sqr_rc rc = crypto_sha256(peers[0].data, peers[0].size, sha);
+  if(!rc) rc = hqdb_kiosk_by_cert(s->h->db, sha, kiosk_id, &revoked);
+  if(rc == SQR_ENOTFOUND) {
+    hq_reply_error(r, 401, "certificate", "certificate: not a kiosk HQ enrolled (replaced?)",
+                   NULL, 0);
+    return 0;
+  }
+  if(rc) {
+    hq_reply_error(r, 500, "storage", "HQ's database failed; try again", NULL, 0);
+    return 0;
+  }
+  if(revoked) {
+    log_warn("hq", "refused revoked kiosk %s", kiosk_id);
+    hq_reply_error(r, 401, "certificate", "certificate: revoked", NULL, 0);
+    return 0;
+  }
+  return 1;
+}
+
+static void route_events(server *s, struct MHD_Connection *c, request *q, hq_reply *r) {
+  char kiosk[HQ_ID_MAX];
+  if(!device_auth(s, c, kiosk, r)) return;
+  const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+  char *body = q->buf;
+  size_t len = q->len;
+  char *inflated = NULL;
+  if(enc && strcmp(enc, "identity") != 0) {
+    if(strcmp(enc, "gzip") != 0) {
+      hq_reply_error(r, 415, "bad_request", "Content-Encoding: only gzip", NULL, 0);
+      return;
+    }
+    sqr_rc rc = gunzip(q->buf, q->len, PROTO_MAX_INFLATED, &inflated, &len);
+    if(rc == SQR_ENOSPC) {
+      hq_reply_error(r, 413, "too_large", "body: more than 4 MiB once inflated", NULL, 0);
+      return;
+    }
+    if(rc) {
+      hq_reply_error(r, 400, "bad_request", "body: not valid gzip", NULL, 0);
+      return;
+    }
+    body = inflated;
+  }
+  proto_batch b;
+  proto_error pe;
+  if(proto_batch_decode(body ? body : "", len, &b, &pe)) {
+    hq_reply_error(r, pe.status ? pe.status : 400, pe.code, pe.message, pe.seq ? "seq" : NULL,
+                   pe.seq);
+    if(pe.status == 422 && strcmp(pe.code, "chain_broken") == 0 &&
+       hqdb_alert(s->h->db, kiosk, pe.seq, "chain_broken", pe.message, hq_now_ms()))
+      log_error("hq", "cannot record an alert");
+  } else {
+    ingest_batch(s->h, kiosk, &b, r);
+    proto_batch_clear(&b);
+  }
+  free(inflated);
+}
+
+static void route_config(server *s, struct MHD_Connection *c, hq_reply *r) {
+  char kiosk[HQ_ID_MAX];
+  if(!device_auth(s, c, kiosk, r)) return;
+  const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+  int64_t v = 0;
+  if(since) {
+    char *end;
+    long long n = strtoll(since, &end, 10);
+    if(!*since || *end || n < 0) {
+      hq_reply_error(r, 400, "bad_request", "since: must be a version number", NULL, 0);
+      return;
+    }
+    v = n;
+  }
+  hq_config(s->h, kiosk, v, r);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **ctx) {
+  (void)version;
+  server *s = cls;
+  request *q = *ctx;
+  int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+  if(!q) {
+    q = calloc(1, sizeof *q);
+    if(!q) return MHD_NO;
+    *ctx = q;
+    q->limit = strcmp(url, "/v1/events") == 0   ? PROTO_MAX_BODY
+               : strcmp(url, "/v1/enroll") == 0 ? PROTO_MAX_ENROLL
+                                                : ADMIN_MAX_BODY;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if(cl && strtoull(cl, NULL, 10) > q->limit)
+      return send_error(c, 413, "too_large", "body: larger than this route accepts");
+    return MHD_YES;
+  }
+  if(*upload_size) {
+    if(!q->too_large && q->len + *upload_size <= q->limit) {
+      if(q->len + *upload_size + 1 > q->cap) {
+        size_t cap = (q->len + *upload_size + 1) * 2;
+        if(cap > q->limit + 1) cap = q->limit + 1;
+        char *nb = realloc(q->buf, cap);
+        if(!nb) return MHD_NO;
+        q->buf = nb;
+        q->cap = cap;
+      }
+      memcpy(q->buf + q->len, upload, *upload_size);
+      q->len += *upload_size;
+      q->buf[q->len] = '\0';
+    } else {
+      q->too_large = 1;
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if(q->too_large) return send_error(c, 413, "too_large", "body: larger than this route accepts");
+  hq_reply r = {0};
+  const char *body = q->buf ? q->buf : "";
+  if(post && strcmp(url, "/v1/events") == 0) {
+    route_events(s, c, q, &r);
+  } else if(get && strcmp(url, "/v1/config") == 0) {
+    route_config(s, c, &r);
+  } else if(post && strcmp(url, "/v1/enroll") == 0) {
+    hq_enroll(s->h, body, q->len, &r);
+  } else if(strncmp(url, "/v1/admin/", 10) == 0) {
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *a = url + 10;
+    if(!hq_admin_ok(s->h, auth))
+      hq_reply_error(&r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
+    else if(post && strcmp(a, "stores") == 0)
+      hq_admin_store_add(s->h, body, q->len, &r);
+    else if(post && strcmp(a, "enroll-codes") == 0)
+      hq_admin_enroll_code(s->h, body, q->len, &r);
+    else if(post && strcmp(a, "kiosks/revoke") == 0)
+      hq_admin_revoke(s->h, body, q->len, &r);
+    else if(post && strcmp(a, "groups") == 0)
+      hq_admin_group(s->h, body, q->len, &r);
+    else if(post && strcmp(a, "erasures") == 0)
+      hq_admin_erasure(s->h, body, q->len, &r);
+    else if(get && strcmp(a, "counts") == 0)
+      hq_admin_counts(s->h, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store"), &r);
+    else
+      hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
+  } else {
+    hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
+  }
+  enum MHD_Result ok = send_reply(c, &r);
+  hq_reply_clear(&r);
+  return ok;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **ctx,
+                      enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)c;
+  (void)toe;
+  request *q = *ctx;
+  if(q) {
+    free(q->buf);
+    free(q);
+  }
+  *ctx = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while(n && line[n - 1] == '\n') line[--n] = '\0';
+  log_debug("mhd", "%s", line);
+}
+
+sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t errlen) {
+  *out = NULL;
+  char host[64];
+  const char *colon = strrchr(listen, ':');
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  long port = colon ? strtol(colon + 1, NULL, 10) : -1;
+  if(!colon || (size_t)(colon - listen) >= sizeof host || port < 0 || port > 65535) {
+    snprintf(err, errlen, "--listen: want IPV4:PORT, got %s", listen);
+    return SQR_EINVAL;
+  }
+  memcpy(host, listen, (size_t)(colon - listen));
+  host[colon - listen] = '\0';
+  if(inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    snprintf(err, errlen, "--listen: %s is not an IPv4 address", host);
+    return SQR_EINVAL;
+  }
+  sa.sin_port = htons((uint16_t)port);
+  server *s = calloc(1, sizeof *s);
+  if(!s) return SQR_ENOMEM;
+  s->h = h;
+  char path[600];
+  sqr_rc rc;
+  snprintf(path, sizeof path, "%s/server.crt", h->dir);
+  if(!(rc = pki_read_file(path, 65536, &s->cert_pem, NULL))) {
+    snprintf(path, sizeof path, "%s/server.key", h->dir);
+    if(!(rc = pki_read_file(path, 65536, &s->key_pem, NULL))) {
+      snprintf(path, sizeof path, "%s/device-ca.crt", h->dir);
+      rc = pki_read_file(path, 65536, &s->trust_pem, NULL);
+    }
+  }
+  if(rc) {
+    snprintf(err, errlen, "cannot read %s", path);
+    server_stop(s);
+    return rc;
+  }
+  s->d = MHD_start_daemon(
+    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, s,
+    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+    MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
+    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
+    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+    (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    MHD_OPTION_END);
+  if(!s->d) {
+    snprintf(err, errlen, "cannot listen on %s (in use, or TLS set-up failed)", listen);
+    server_stop(s);
+    return SQR_EIO;
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = di ? di->port : (int)port;
+  hq_set_url(h, host, s->port);
+  *out = s;
+  return SQR_OK;
+}
+
+int server_port(const server *s) { return s->port; }
+
+void server_stop(server *s) {
+  if(!s) return;
+  if(s->d) MHD_stop_daemon(s->d);
+  free(s->cert_pem);
+  if(s->key_pem) crypto_wipe(s->key_pem, strlen(s->key_pem));
+  free(s->key_pem);
+  free(s->trust_pem);
+  free(s);
+}

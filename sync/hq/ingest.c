@@ -95,6 +95,29 @@ void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply 
   sqr_rc rc = hqdb_begin(h->db);
   if(rc) goto dbfail;
   if((rc = hqdb_kiosk_lock(h->db, b->kiosk_id, &acked, last))) goto dbfail;
+  int64_t first = b->events[0].seq;
+  if(first > acked + 1) {
+    char msg[128];
+    hqdb_rollback(h->db);
+    snprintf(msg, sizeof msg, "events: first seq is %lld, HQ expects %lld", (long long)first,
+             (long long)(acked + 1));
+    hq_reply_error(r, 409, "gap", msg, "expected_seq", acked + 1);
+    return;
+  }
+  /* The whole batch must chain from the hash HQ holds before it, so an
+   * altered copy of an event HQ already has is caught as well. */
+  uint8_t prev[32] = {0};
+  if(first > 1) {
+    rc = first - 1 == acked ? (memcpy(prev, last, 32), SQR_OK)
+                            : hqdb_event_hash(h->db, b->kiosk_id, first - 1, prev);
+    if(rc == SQR_ENOTFOUND) rc = SQR_ECORRUPT;
+    if(rc) goto dbfail;
+  }
+  if(proto_chain_check(prev, b->events, b->count, &bad)) {
+    hqdb_rollback(h->db);
+    broken(h, b->kiosk_id, b->events[bad].seq, "does not chain to the event before it", r);
+    return;
+  }
   /* What HQ already holds must be exactly what it holds. */
   for(; i < b->count && b->events[i].seq <= acked; i++) {
     rc = hqdb_event_hash(h->db, b->kiosk_id, b->events[i].seq, held);
@@ -108,19 +131,6 @@ void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply 
   if(i == b->count) { /* a replay: nothing new */
     hqdb_rollback(h->db);
     goto ack;
-  }
-  if(b->events[i].seq != acked + 1) {
-    char msg[128];
-    hqdb_rollback(h->db);
-    snprintf(msg, sizeof msg, "events: first new seq is %lld, HQ expects %lld",
-             (long long)b->events[i].seq, (long long)(acked + 1));
-    hq_reply_error(r, 409, "gap", msg, "expected_seq", acked + 1);
-    return;
-  }
-  if(proto_chain_check(last, b->events + i, b->count - i, &bad)) {
-    hqdb_rollback(h->db);
-    broken(h, b->kiosk_id, b->events[i + bad].seq, "does not chain to the event before it", r);
-    return;
   }
   for(size_t j = i; j < b->count; j++) {
     const proto_event *ev = &b->events[j];

@@ -11,7 +11,10 @@ sqr_rc live_current(store *st, live_view *out) {
   out->mode = cfg->mode;
   sqr_rc rc = store_live_group(st, &out->group);
   if(rc) return rc;
-  if(cfg->mode == CONFIG_MODE_DIRECT) {
+  /* Direct mode always shows a link; in hq mode too, once no group has
+   * room, the shopper is better served by the staff contact code than by a
+   * resolver that can only say "full". */
+  if(cfg->mode == CONFIG_MODE_DIRECT || out->group.exhausted) {
     snprintf(out->text, sizeof out->text, "%s", out->group.link);
     return SQR_OK;
   }

@@ -3,7 +3,8 @@
  * Joins the applied configuration, the store's group choice and the token
  * rules: in hq mode the QR is HQ's resolver URL with a token for the
  * current window (HQ-corrected clock); in direct mode it is the chosen
- * group's join link, or the staff contact code when no group has room.
+ * group's join link. In both modes, when no group has room, it is the
+ * staff contact code (and a groups_exhausted event alerts the manager).
  * The UI asks at every window boundary; the CLI's `token mint` uses it too.
  */
 #ifndef SQR_LIVE_H

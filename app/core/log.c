@@ -12,6 +12,12 @@ static log_level initial_level(void);
 
 log_level log__threshold = LOG_INFO;
 static int threshold_read;
+
+/* SQR_LOG must be in force before the first LOG_AT test, which reads the
+ * threshold without calling in here: read it when the program loads. */
+__attribute__((constructor)) static void read_env_level(void) {
+  if(!threshold_read) log__threshold = initial_level();
+}
 static log_sink_fn sink;
 static void *sink_ud;
 
@@ -63,13 +69,7 @@ int log_scrub(char *s) {
 }
 
 void log_write(log_level level, const char *component, const char *fmt, ...) {
-  /* The SQR_LOG environment variable is read lazily, once, so programs need
-   * no init call; an explicit log_set_level wins. */
-  if(!threshold_read) {
-    threshold_read = 1;
-    log__threshold = initial_level();
-    if(level > log__threshold) return;
-  }
+  if(level > log__threshold) return; /* log_write called directly */
   char line[1024];
   int n = snprintf(line, sizeof line, "%s %s: ", level_names[level], component);
   if(n < 0) return;

@@ -77,6 +77,12 @@ static void test_hq_mode_rotates_and_verifies(void **state) {
   assert_int_equal(live_current(f->st, &w), SQR_OK);
   assert_int_equal(w.window, v.window + 1);
   livecode_key_wipe(&k);
+  /* No store group left: the staff contact code, not a token. */
+  assert_int_equal(store_group_mark_full(f->st, "ja-store-1"), SQR_OK);
+  assert_int_equal(store_group_mark_full(f->st, "ja-store-2"), SQR_OK);
+  assert_int_equal(live_current(f->st, &w), SQR_OK);
+  assert_true(w.group.exhausted);
+  assert_string_equal(w.text, "https://work.weixin.qq.com/ca/demo-staff-contact");
 }
 
 static void test_direct_mode_shows_group_link_then_fallback(void **state) {

@@ -2,6 +2,7 @@
 #include "testutil.h"
 #include "log.h"
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -44,8 +45,19 @@ static void test_level_parse(void **state) {
   assert_int_equal(log_level_parse("loud", &l), SQR_EINVAL);
 }
 
+/* SQR_LOG is read when the program loads, before any LOG_AT test. */
+static void test_env_level_read_at_load(void **state) {
+  (void)state;
+  log_level l;
+  const char *env = getenv("SQR_LOG");
+  assert_non_null(env);
+  assert_int_equal(log_level_parse(env, &l), SQR_OK);
+  assert_int_equal(log__threshold, l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_env_level_read_at_load),
     cmocka_unit_test(test_scrub_masks_phone_runs),
     cmocka_unit_test(test_level_threshold_and_sink),
     cmocka_unit_test(test_level_parse),

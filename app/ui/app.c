@@ -87,19 +87,58 @@ void ui_fail(ui_app *app, const char *what, sqr_rc rc) {
   ui_go(app, UI_SCREEN_ERROR);
 }
 
-void ui_render(ui_app *app) {
-  SDL_SetRenderDrawColor(app->ren, UI_BG.r, UI_BG.g, UI_BG.b, 255);
-  SDL_RenderClear(app->ren);
+/* Draws the current screen, clipped to area (NULL: all of it). The clear
+ * is a fill, not SDL_RenderClear, which ignores the clip rectangle. */
+static void render_area(ui_app *app, const SDL_Rect *area) {
+  SDL_Rect all = {0, 0, app->w, app->h};
   ui_screen *s = &app->screens[app->cur];
+  int covered = 0; /* an opaque widget will paint all of area */
+  for(int i = 0; area && i < s->nw && !covered; i++) {
+    SDL_Rect both;
+    covered = s->w[i]->opaque && !s->w[i]->hidden && SDL_IntersectRect(area, &s->w[i]->r, &both) &&
+              SDL_RectEquals(&both, area);
+  }
+  SDL_RenderSetClipRect(app->ren, area);
+  if(!covered) ui_fill(app, area ? *area : all, UI_BG);
   s->ops->draw(app, s);
-  for(int i = 0; i < s->nw; i++)
-    if(!s->w[i]->hidden) s->w[i]->ops->draw(app, s->w[i]);
+  for(int i = 0; i < s->nw; i++) {
+    ui_widget *w = s->w[i];
+    if(!w->hidden && (!area || SDL_HasIntersection(area, &w->r))) w->ops->draw(app, w);
+  }
+  SDL_RenderSetClipRect(app->ren, NULL);
 }
 
+void ui_render(ui_app *app) { render_area(app, NULL); }
+
+void ui_damage(ui_app *app, SDL_Rect r) {
+  SDL_Rect all = {0, 0, app->w, app->h};
+  if(!SDL_IntersectRect(&r, &all, &r)) return;
+  if(app->ndamage == UI_MAX_DAMAGE) {
+    SDL_UnionRect(&app->damage[UI_MAX_DAMAGE - 1], &r, &app->damage[UI_MAX_DAMAGE - 1]);
+    return;
+  }
+  app->damage[app->ndamage++] = r;
+}
+
+/* The frame goes to the display: all of it after a full redraw, else only
+ * the damaged rectangles (the window surface keeps the rest). A full
+ * 1080x1920 upload through X costs milliseconds; the QR's square a third. */
 static void present(ui_app *app) {
-  ui_render(app);
-  SDL_RenderPresent(app->ren);
+  SDL_Rect all = {0, 0, app->w, app->h};
+  if(app->dirty) render_area(app, NULL);
+  else
+    for(int i = 0; i < app->ndamage; i++) render_area(app, &app->damage[i]);
+  SDL_RenderFlush(app->ren);
+  if(app->win) {
+    if(app->dirty) SDL_UpdateWindowSurface(app->win);
+    else SDL_UpdateWindowSurfaceRects(app->win, app->damage, app->ndamage);
+  }
+  int64_t sent = 0;
+  for(int i = 0; i < app->ndamage; i++) sent += (int64_t)app->damage[i].w * app->damage[i].h;
+  if(app->dirty) sent = (int64_t)all.w * all.h;
+  int partial = !app->dirty;
   app->dirty = 0;
+  app->ndamage = 0;
   app->frames++;
   if(app->cur != UI_SCREEN_LIVE) return;
   ui_widget *qr = ui_screen_find(&app->screens[app->cur], "live.qr");
@@ -113,15 +152,20 @@ static void present(ui_app *app) {
               (double)(mono_us() - start_us) / 1000.0, (long long)ts.tv_sec, ts.tv_nsec / 1000);
   }
   if(has_qr && app->qr_changed_us) {
-    log_debug("ui", "new QR frame: %.3f ms from rotation to present",
-              (double)(mono_us() - app->qr_changed_us) / 1000.0);
+    log_debug("ui", "new QR frame: %.3f ms from rotation to present (%s, %lld px sent)",
+              (double)(mono_us() - app->qr_changed_us) / 1000.0, partial ? "partial" : "full",
+              (long long)sent);
     app->qr_changed_us = 0;
   }
 }
 
-/* Called by the live screen when the QR text is about to change. */
+/* Called by the live screen when it starts looking for a new code at a
+ * rotation (and when it finds one); the "new QR frame" timing runs from
+ * the first call to the present. */
 void ui__qr_changing(ui_app *app);
-void ui__qr_changing(ui_app *app) { app->qr_changed_us = mono_us(); }
+void ui__qr_changing(ui_app *app) {
+  if(!app->qr_changed_us) app->qr_changed_us = mono_us();
+}
 
 static void input(ui_app *app, ui_input_kind kind, int x, int y, int key, int dy) {
   ui_input in = {kind, x, y, key, dy};
@@ -137,6 +181,27 @@ static void textures_lost(ui_app *app) {
   app->dirty = 1;
 }
 
+/* A window's renderer draws straight into the window's surface. A new
+ * size means a new surface and so a new renderer: the current screen's
+ * widgets and the text cache give their textures back first, while the
+ * old renderer still exists, and the screen is laid out again. */
+static int attach_window_surface(ui_app *app, char *err, size_t errlen) {
+  if(app->text) ui_text_reset(app->text, app->ren);
+  if(app->screens[app->cur].ops) ui_screen_clear(&app->screens[app->cur]);
+  if(app->ren) SDL_DestroyRenderer(app->ren);
+  app->ren = NULL;
+  app->target = SDL_GetWindowSurface(app->win);
+  if(app->target) app->ren = SDL_CreateSoftwareRenderer(app->target);
+  if(!app->ren) {
+    snprintf(err, errlen, "cannot draw into the window: %s", SDL_GetError());
+    return -1;
+  }
+  app->pixfmt = app->target->format->format;
+  app->tex_gen++;
+  if(app->text) ui_text_reset(app->text, app->ren);
+  return 0;
+}
+
 static void window_size(ui_app *app) {
   int w = app->w, h = app->h;
   if(app->win) SDL_GetWindowSize(app->win, &w, &h);
@@ -147,6 +212,15 @@ static void window_size(ui_app *app) {
   app->portrait = h >= w;
   app->u = (w < h ? w : h) / 100;
   if(app->u < 4) app->u = 4;
+  if(changed && app->win) {
+    char err[256];
+    if(attach_window_surface(app, err, sizeof err) != 0) {
+      log_error("ui", "%s", err);
+      app->running = 0;
+      app->exit_code = 4;
+      return;
+    }
+  }
   if(changed && app->screens[app->cur].ops) relayout(app);
   app->dirty = 1;
 }
@@ -222,6 +296,7 @@ static int setup_display(ui_app *app, const ui_options *o, char *err, size_t err
     app->h = o->h > 0 ? o->h : 1920;
     app->target = SDL_CreateRGBSurfaceWithFormat(0, app->w, app->h, 32, SDL_PIXELFORMAT_ARGB8888);
     app->ren = app->target ? SDL_CreateSoftwareRenderer(app->target) : NULL;
+    app->pixfmt = SDL_PIXELFORMAT_ARGB8888;
   } else {
     if(SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
       snprintf(err, errlen, "SDL_Init: %s (no display? try --headless)", SDL_GetError());
@@ -237,9 +312,12 @@ static int setup_display(ui_app *app, const ui_options *o, char *err, size_t err
     }
     app->win = SDL_CreateWindow("StoreQR", SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
                                 flags);
-    app->ren = app->win ? SDL_CreateRenderer(app->win, -1, SDL_RENDERER_SOFTWARE) : NULL;
-    app->w = w;
-    app->h = h;
+    if(!app->win) {
+      snprintf(err, errlen, "cannot open a window: %s", SDL_GetError());
+      return -1;
+    }
+    SDL_GetWindowSize(app->win, &app->w, &app->h);
+    if(attach_window_surface(app, err, errlen) != 0) return -1;
   }
   if(!app->ren) {
     snprintf(err, errlen, "cannot create the renderer: %s", SDL_GetError());
@@ -273,6 +351,7 @@ int ui_app_main(const ui_options *o) {
   app->screenshot_dir = o->screenshot_dir;
   app->lang = app->default_lang = o->lang;
   app->db_path = o->db_path;
+  app->assets_dir = o->assets_dir;
   ui_flow_wipe(app);
 
   sqr_rc rc = o->fixed_clock_s ? clock_new_fixed(o->fixed_clock_s * 1000, &app->clock)
@@ -289,6 +368,11 @@ int ui_app_main(const ui_options *o) {
   rc = store_open(o->db_path, app->clock, &app->st, err, sizeof err);
   if(rc) {
     fprintf(stderr, "storeqr-kiosk: %s\n", err);
+    code = 3;
+    goto out;
+  }
+  if(o->db_max_pages > 0 && (rc = store_set_max_pages(app->st, o->db_max_pages)) != SQR_OK) {
+    fprintf(stderr, "storeqr-kiosk: --db-max-pages: %s\n", sqr_strerror(rc));
     code = 3;
     goto out;
   }
@@ -329,7 +413,7 @@ int ui_app_main(const ui_options *o) {
     int64_t next = s->ops->tick ? s->ops->tick(app, s, now) : INT64_MAX;
     if(app->cur != UI_SCREEN_LIVE && idle_at < next) next = idle_at;
     if(app->sync_pid > 0 && now + 500 < next) next = now + 500;
-    if(app->dirty) present(app);
+    if(app->dirty || app->ndamage > 0) present(app);
 
     if(app->script) {
       if(wait_until && ui_now_mono(app) < wait_until) {
@@ -357,7 +441,7 @@ out:
   ui_flow_wipe(app);
   ui_text_close(app->text);
   if(app->ren) SDL_DestroyRenderer(app->ren);
-  if(app->target) SDL_FreeSurface(app->target);
+  if(app->target && !app->win) SDL_FreeSurface(app->target); /* a window's is SDL's */
   if(app->win) SDL_DestroyWindow(app->win);
   SDL_Quit();
   store_close(app->st);

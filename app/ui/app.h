@@ -16,6 +16,8 @@ typedef struct ui_options {
   int64_t fixed_clock_s;   /* 0 = real clock */
   int w, h;                /* 0 = full screen (window) or 1080x1920 (headless) */
   ui_lang lang;
+  const char *assets_dir;  /* campaign images are relative to it */
+  int db_max_pages;        /* test seam: >0 caps the database (store_set_max_pages) */
 } ui_options;
 
 /* Runs until quit (or the script ends). Returns the process exit code:

@@ -11,6 +11,7 @@
 static const char usage[] =
   "usage: storeqr-kiosk [--db PATH] [--headless] [--script FILE] [--screenshot-dir DIR]\n"
   "                     [--fixed-clock UNIX_SECONDS] [--size WxH] [--lang zh|en]\n"
+  "                     [--assets DIR] [--db-max-pages N]\n"
   "The touchscreen app: live QR code, join, check-in, manager screen.\n"
   "  --db PATH            kiosk database (default $STOREQR_DB, else /var/lib/storeqr/kiosk.db)\n"
   "  --headless           no window: SDL dummy driver, software renderer into memory\n"
@@ -19,7 +20,10 @@ static const char usage[] =
   "  --screenshot-dir DIR where 'screenshot NAME' writes NAME.png (default .)\n"
   "  --fixed-clock SECS   a clock that moves only with 'advance' (tests)\n"
   "  --size WxH           window (or headless) size; default full screen / 1080x1920\n"
-  "  --lang zh|en         default language (zh)\n";
+  "  --lang zh|en         default language (zh)\n"
+  "  --assets DIR         where campaign images are (default $SQR_ASSETS, else the\n"
+  "                       source tree's assets/ this binary was built from)\n"
+  "  --db-max-pages N     test seam: cap the database at N pages (a full disk)\n";
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
@@ -27,11 +31,14 @@ int main(int argc, char **argv) {
     {"script", required_argument, NULL, 's'},     {"screenshot-dir", required_argument, NULL, 'o'},
     {"fixed-clock", required_argument, NULL, 'c'}, {"size", required_argument, NULL, 'z'},
     {"lang", required_argument, NULL, 'l'},       {"help", no_argument, NULL, 'h'},
+    {"assets", required_argument, NULL, 'a'},     {"db-max-pages", required_argument, NULL, 'm'},
     {NULL, 0, NULL, 0}};
   ui_options o;
   memset(&o, 0, sizeof o);
   o.db_path = getenv("STOREQR_DB");
   if(!o.db_path || !*o.db_path) o.db_path = "/var/lib/storeqr/kiosk.db";
+  o.assets_dir = getenv("SQR_ASSETS");
+  if(!o.assets_dir || !*o.assets_dir) o.assets_dir = SQR_ASSETS_DIR;
   int c;
   while((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(c) {
@@ -64,6 +71,17 @@ int main(int argc, char **argv) {
         return 2;
       }
       break;
+    case 'a': o.assets_dir = optarg; break;
+    case 'm': {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      if(*end || v <= 0 || v > 1000000000L) {
+        fprintf(stderr, "storeqr-kiosk: --db-max-pages wants a page count\n%s", usage);
+        return 2;
+      }
+      o.db_max_pages = (int)v;
+      break;
+    }
     case 'h': fputs(usage, stdout); return 0;
     default: fputs(usage, stderr); return 2;
     }

@@ -3,9 +3,12 @@
  * the join / check-in buttons.
  *
  * Asks live_current at each window boundary (HQ-corrected clock) and when
- * it is entered (a sign-up may have filled a group). Redraws
- * (every 5 s) for the countdown and otherwise sleeps. A long press in the top-left
- * corner opens the manager PIN screen. */
+ * it is entered (a sign-up may have filled a group). A rotation that only
+ * changes the code redraws the QR's square and the countdown line, nothing
+ * else; the countdown alone redraws its line every 5 s; the configuration
+ * is looked at again just after a rotation's frame is out, not before it.
+ * Otherwise it sleeps. A long press in the top-left corner opens the
+ * manager PIN screen. */
 #include <stdio.h>
 #include <string.h>
 
@@ -30,7 +33,13 @@ static struct {
   int pressing;             /* a press in the corner is held */
   int64_t press_at;         /* its monotonic ms */
   SDL_Rect qr, info;        /* layout */
+  SDL_Rect countdown;       /* where draw put the countdown line (w == 0: none) */
+  int campaign;             /* campaign index drawn, -1 = none */
+  int reload_due;           /* look at the configuration at the next tick */
+  const sqr_config *cfg;    /* the configuration drawn */
 } L;
+
+enum { LIVE_SAME = 0, LIVE_NEW_CODE, LIVE_NEW_VIEW };
 
 static void read_status(ui_app *app, int64_t mono) {
   const sqr_config *cfg = store_config(app->st);
@@ -44,14 +53,15 @@ static void read_status(ui_app *app, int64_t mono) {
   if(age_h < 0 || age_h >= limit) L.stale_hours = age_h < 0 ? limit : (int)age_h;
 }
 
-/* Reads what the QR says now; returns 1 if it changed. */
+/* Reads what the QR says now: LIVE_SAME, LIVE_NEW_CODE when only the code
+ * changed (same group, same fill), else LIVE_NEW_VIEW. */
 static int refresh(ui_app *app, ui_screen *s) {
   live_view lv;
   sqr_rc rc = live_current(app->st, &lv);
-  int changed = rc != L.rc || strcmp(lv.text, L.lv.text) != 0 ||
-                lv.group.group != L.lv.group.group || lv.group.joined != L.lv.group.joined;
+  int view = rc != L.rc || lv.group.group != L.lv.group.group ||
+             lv.group.joined != L.lv.group.joined || lv.mode != L.lv.mode;
+  int code = strcmp(lv.text, L.lv.text) != 0;
   if(rc && rc != L.rc) log_error("ui", "live code: %s", sqr_strerror(rc));
-  if(strcmp(lv.text, L.lv.text) != 0) ui__qr_changing(app);
   L.lv = lv;
   L.rc = rc;
   ui_widget *qr = ui_screen_find(s, "live.qr");
@@ -59,13 +69,21 @@ static int refresh(ui_app *app, ui_screen *s) {
     ui_qr_set(qr, rc ? "" : L.lv.text);
     qr->hidden = rc != SQR_OK || !L.lv.text[0];
   }
-  return changed;
+  return view ? LIVE_NEW_VIEW : code ? LIVE_NEW_CODE : LIVE_SAME;
+}
+
+static int campaign_now(const sqr_config *cfg, int64_t now_ms) {
+  if(!cfg) return -1;
+  const config_campaign *c =
+    config_campaign_at(cfg, clock_local_minute(now_ms, cfg->utc_offset_min));
+  return c ? (int)(c - cfg->campaigns) : -1;
 }
 
 static void enter(ui_app *app, ui_screen *s) {
   (void)s;
   memset(&L, 0, sizeof L);
   L.rc = SQR_ENOTFOUND;
+  L.campaign = -1;
   read_status(app, ui_now_mono(app));
 }
 
@@ -132,15 +150,32 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
     ui_go(app, UI_SCREEN_PIN);
     return mono;
   }
+  if(L.reload_due) {
+    /* Another process (sync) may have stored a new configuration. Looked
+     * at here, right after a rotation's frame went out, not on its way. */
+    L.reload_due = 0;
+    if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "config reload failed");
+    if(store_config(app->st) != L.cfg) {
+      (void)refresh(app, s);
+      app->dirty = 1;
+    }
+  }
   const sqr_config *cfg = store_config(app->st);
   int64_t period_ms = cfg ? (int64_t)cfg->period_s * 1000 : 30000;
   /* hq mode changes at the window boundary; direct mode is looked at every
    * period too, as another process (sync) may have changed the groups. */
   int64_t change_at = L.lv.next_change_ms ? L.lv.next_change_ms
                                           : (now_ms / period_ms + 1) * period_ms;
-  if(now_ms >= change_at || (L.rc == SQR_ENOTFOUND && cfg)) {
-    if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "config reload failed");
-    if(refresh(app, s)) app->dirty = 1;
+  int rotation = now_ms >= change_at;
+  if(rotation || (L.rc == SQR_ENOTFOUND && cfg)) {
+    ui__qr_changing(app);
+    int what = refresh(app, s);
+    if(what == LIVE_NEW_VIEW) app->dirty = 1;
+    else if(what == LIVE_NEW_CODE) {
+      ui_damage(app, L.qr);
+      ui_damage(app, L.countdown);
+    } else app->qr_changed_us = 0; /* nothing new to time */
+    L.reload_due = rotation;
     change_at = L.lv.next_change_ms ? L.lv.next_change_ms : (now_ms / period_ms + 1) * period_ms;
   }
   if(mono - L.status_at >= LIVE_STATUS_EVERY_MS) {
@@ -148,12 +183,18 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
     read_status(app, mono);
     if(before != L.stale_hours) app->dirty = 1;
   }
+  if(campaign_now(cfg, now_ms) != L.campaign) app->dirty = 1;
   int64_t step = now_ms / (LIVE_COUNTDOWN_STEP_S * 1000);
-  if(step != L.shown_second) app->dirty = 1;
-  /* Next: the countdown's next step, the rotation, a pending long press. */
+  if(step != L.shown_second) {
+    if(L.countdown.w > 0) ui_damage(app, L.countdown);
+    else app->dirty = 1;
+  }
+  /* Next: the countdown's next step, the rotation, a pending long press,
+   * or at once for the configuration check after a rotation. */
   int64_t next_ms = (step + 1) * LIVE_COUNTDOWN_STEP_S * 1000;
   if(change_at < next_ms) next_ms = change_at;
   int64_t next = mono + (next_ms - now_ms);
+  if(L.reload_due) next = mono;
   if(L.pressing && L.press_at + LIVE_HOLD_MS < next) next = L.press_at + LIVE_HOLD_MS;
   if(L.status_at + LIVE_STATUS_EVERY_MS < next) next = L.status_at + LIVE_STATUS_EVERY_MS;
   return next;
@@ -165,6 +206,9 @@ static void draw(ui_app *app, ui_screen *s) {
   const sqr_config *cfg = store_config(app->st);
   int64_t now_ms = clock_now_ms(app->clock);
   L.shown_second = now_ms / (LIVE_COUNTDOWN_STEP_S * 1000);
+  L.cfg = cfg;
+  L.campaign = campaign_now(cfg, now_ms);
+  L.countdown = (SDL_Rect){0, 0, 0, 0};
   char buf[512];
   int name_x = app->portrait ? app->w / 2 : L.info.x;
   int align = app->portrait ? UI_CENTER : UI_LEFT;
@@ -214,12 +258,13 @@ static void draw(ui_app *app, ui_screen *s) {
     int secs = (int)((left_ms + step_ms - 1) / step_ms * LIVE_COUNTDOWN_STEP_S);
     if(secs < 0) secs = 0;
     ui_strf(buf, sizeof buf, app->lang, S_NEXT_CODE, secs);
+    /* The line's whole width: the next number may be wider or narrower. */
+    L.countdown = app->portrait ? (SDL_Rect){L.info.x, y, L.info.w, lh}
+                                : (SDL_Rect){x, y, app->w - x, lh};
     ui_label(app, buf, 4 * u, UI_MUTED, x, y, align);
     y += lh;
   }
-  const config_campaign *c = cfg ? config_campaign_at(cfg, clock_local_minute(now_ms,
-                                                                             cfg->utc_offset_min))
-                                 : NULL;
+  const config_campaign *c = L.campaign >= 0 ? &cfg->campaigns[L.campaign] : NULL;
   if(c) {
     const char *t = app->lang == UI_LANG_EN && c->text_en[0] ? c->text_en : c->text_zh;
     ui_label(app, t, 5 * u, UI_ACCENT, x, y + u, align);

@@ -231,7 +231,9 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
   } else if(strcmp(argv[0], "screenshot") == 0 && argc >= 2) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.png", app->screenshot_dir ? app->screenshot_dir : ".", a1);
-    ui_render(app);
+    /* What is on the display: the last frame, partial redraws included.
+     * "screenshot NAME full" draws the whole screen again first. */
+    if(argc >= 3 && strcmp(argv[2], "full") == 0) ui_render(app);
     if(ui_shot_png(app->ren, app->w, app->h, path) != SQR_OK) fail(app, line, cmd, "cannot write");
   } else if(strcmp(argv[0], "reset-textures") == 0) {
     SDL_Event e;

@@ -8,7 +8,9 @@
  *   key K                     0-9, backspace, return, escape
  *   advance SECONDS           move the fixed clock forward
  *   wait MS                   let real time pass (events keep flowing)
- *   screenshot NAME           write NAME.png into --screenshot-dir
+ *   screenshot NAME [full]    write NAME.png into --screenshot-dir: the frame
+ *                             on the display, or with "full" the whole screen
+ *                             drawn again first
  *   reset-textures            act as if SDL_RENDER_TARGETS_RESET arrived
  *   lang zh|en
  *   expect screen NAME        the current screen

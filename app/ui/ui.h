@@ -49,6 +49,7 @@ struct ui_widget {
   char name[UI_NAME_MAX];
   SDL_Rect r;
   int hidden, disabled;
+  int opaque; /* draws every pixel of r: nothing under it needs drawing */
   int tag; /* screen's own number for the widget (e.g. group index) */
 };
 void ui_widget_free(ui_widget *w);
@@ -120,7 +121,10 @@ typedef struct ui_flow {
 struct ui_app {
   SDL_Window *win;
   SDL_Renderer *ren;
-  SDL_Surface *target;     /* headless: what the software renderer draws into */
+  SDL_Surface *target;     /* what the software renderer draws into: a memory surface
+                            * (headless) or the window's own surface, which keeps the
+                            * last frame, so a frame may redraw only its damage */
+  Uint32 pixfmt;           /* target's pixel format (opaque textures use it: 1:1 copies) */
   int headless;
   int w, h;
   int portrait;
@@ -130,12 +134,16 @@ struct ui_app {
   store *st;
   sqr_clock *clock;
   const char *db_path;
+  const char *assets_dir;  /* campaign images are relative to it; may be NULL */
   ui_text *text;
   unsigned tex_gen;        /* bumped when the renderer lost its textures */
 
   ui_screen screens[UI_SCREEN_COUNT];
   ui_screen_id cur;
-  int dirty;
+  int dirty;               /* the whole screen must be drawn again */
+#define UI_MAX_DAMAGE 4
+  SDL_Rect damage[UI_MAX_DAMAGE]; /* else: only these parts */
+  int ndamage;
   int running;
   int64_t last_input_ms;   /* monotonic */
 
@@ -167,8 +175,12 @@ int64_t ui_idle_ms(ui_app *app);
 void ui_flow_wipe(ui_app *app);
 /* 1 if any widget of the current screen, or the flow, holds a typed digit. */
 int ui_has_digits(ui_app *app);
-/* Renders the current screen now (used for screenshots and presenting). */
+/* Renders the current screen now, all of it (a full screenshot). */
 void ui_render(ui_app *app);
+/* Marks r for redrawing at the next frame; only the marked rectangles are
+ * drawn again and sent to the display unless something set app->dirty
+ * (the whole screen). */
+void ui_damage(ui_app *app, SDL_Rect r);
 
 /* ---- drawing helpers (draw.c) ---- */
 typedef struct ui_color { uint8_t r, g, b, a; } ui_color;

@@ -1,7 +1,9 @@
 /* widget_qr.c — a QR code at the largest integer module size that fits.
  *
- * Keeps its texture between frames and makes it again only when the text
- * changes or the renderer lost its textures (app->tex_gen moved). */
+ * Keeps one texture the size of its square between frames: repainted in
+ * place when the text changes, made again only when the renderer lost its
+ * textures (app->tex_gen moved). A square widget covers every pixel of its
+ * rectangle (white around the code), so no background is drawn under it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,14 +14,16 @@
 typedef struct qrw {
   ui_widget base;
   char text[CONFIG_LINK_MAX];
-  SDL_Texture *tex;
+  SDL_Texture *tex;  /* the widget's square, repainted in place on a new text */
   unsigned tex_gen;
   int modules;
+  int stale;         /* text changed since tex was painted */
 } qrw;
 
 static void draw(ui_app *app, ui_widget *w) {
   qrw *q = (qrw *)w;
   if(!q->text[0]) return;
+  int side = w->r.w < w->r.h ? w->r.w : w->r.h;
   /* The renderer lost its textures (SDL_RENDER_TARGETS_RESET or
    * SDL_RENDER_DEVICE_RESET): the handle is still valid, its pixels not. */
   if(q->tex && q->tex_gen != app->tex_gen) {
@@ -27,16 +31,20 @@ static void draw(ui_app *app, ui_widget *w) {
     q->tex = NULL;
   }
   if(!q->tex) {
-    if(ui_qrtex_make(app->ren, q->text, &q->tex, &q->modules) != SQR_OK) {
-      q->tex = NULL;
+    q->tex = SDL_CreateTexture(app->ren, app->pixfmt, SDL_TEXTUREACCESS_STREAMING, side, side);
+    if(!q->tex) {
+      log_error("ui", "QR texture: %s", SDL_GetError());
       return;
     }
+    SDL_SetTextureBlendMode(q->tex, SDL_BLENDMODE_NONE);
     q->tex_gen = app->tex_gen;
+    q->stale = 1;
   }
-  int side = w->r.w < w->r.h ? w->r.w : w->r.h;
-  int scale = ui_qrtex_scale(q->modules, side);
-  int px = scale * q->modules;
-  SDL_Rect d = {w->r.x + (w->r.w - px) / 2, w->r.y + (w->r.h - px) / 2, px, px};
+  if(q->stale) {
+    if(ui_qrtex_paint(q->tex, q->text, &q->modules) != SQR_OK) return;
+    q->stale = 0;
+  }
+  SDL_Rect d = {w->r.x + (w->r.w - side) / 2, w->r.y + (w->r.h - side) / 2, side, side};
   SDL_RenderCopy(app->ren, q->tex, NULL, &d);
 }
 
@@ -54,14 +62,14 @@ ui_widget *ui_qr_new(const char *name, SDL_Rect r) {
   q->base.ops = &qr_ops;
   snprintf(q->base.name, sizeof q->base.name, "%s", name);
   q->base.r = r;
+  q->base.opaque = r.w == r.h; /* a square widget is all texture */
   return &q->base;
 }
 
 void ui_qr_set(ui_widget *w, const char *text) {
   qrw *q = (qrw *)w;
   if(strcmp(q->text, text) == 0) return;
-  if(q->tex) SDL_DestroyTexture(q->tex);
-  q->tex = NULL;
+  q->stale = 1;
   snprintf(q->text, sizeof q->text, "%s", text);
 }
 

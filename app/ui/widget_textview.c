@@ -54,14 +54,20 @@ static void draw(ui_app *app, ui_widget *w) {
   }
   if(tv->offset > max_offset(tv)) tv->offset = max_offset(tv);
   ui_fill(app, w->r, UI_PANEL);
-  SDL_Rect clip = w->r;
+  /* Within whatever clip the frame already has (a partial redraw). */
+  SDL_Rect outer = {0, 0, 0, 0}, clip = w->r;
+  int had_clip = SDL_RenderIsClipEnabled(app->ren);
+  if(had_clip) {
+    SDL_RenderGetClipRect(app->ren, &outer);
+    if(!SDL_IntersectRect(&outer, &w->r, &clip)) clip = (SDL_Rect){w->r.x, w->r.y, 0, 0};
+  }
   SDL_RenderSetClipRect(app->ren, &clip);
   for(int i = 0; i < tv->nlines; i++) {
     int y = w->r.y + pad + i * line_h(tv) - tv->offset;
     if(y + line_h(tv) < w->r.y || y > w->r.y + w->r.h) continue;
     ui_label(app, tv->lines[i], tv->font_px, UI_FG, w->r.x + pad, y, UI_LEFT);
   }
-  SDL_RenderSetClipRect(app->ren, NULL);
+  SDL_RenderSetClipRect(app->ren, had_clip ? &outer : NULL);
   ui_frame(app, w->r, UI_DISABLED, 2);
   if(max_offset(tv) > 0) { /* scroll bar: where in the policy the shopper is */
     int bar_h = w->r.h * w->r.h / (w->r.h + max_offset(tv));

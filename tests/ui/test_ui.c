@@ -73,6 +73,8 @@ static void one_matrix(const char *size, const char *lang) {
     "expect screen details\ntap tag.coffee\ntap staff.s02\nscreenshot details\n"
     "tap finish\nexpect screen result\nexpect result joined\nscreenshot result_join\n"
     "tap done\nexpect screen live\n"
+    "tap join\n" TYPE_PHONE "tap ok\nexpect result welcome_back\nscreenshot result_back\n"
+    "tap done\nexpect screen live\n"
     "tap checkin\nexpect screen checkin\n" TYPE_PHONE "screenshot checkin\n"
     "tap ok\nexpect result checked_in\nscreenshot result_checkin\ntap done\n"
     HOLD_CORNER "screenshot pin\n" TYPE_PIN "expect screen manager\nscreenshot manager\n"
@@ -81,8 +83,8 @@ static void one_matrix(const char *size, const char *lang) {
   UT_CHECK(rc == 0, "kiosk exit %d for %s %s", rc, size, lang);
   int w, h, ww, hh;
   UT_CHECK(sscanf(size, "%dx%d", &w, &h) == 2, "size");
-  const char *shots[] = {"live", "join", "consent", "details", "result_join", "checkin",
-                         "result_checkin", "pin", "manager", "live_end"};
+  const char *shots[] = {"live", "join", "consent", "details", "result_join", "result_back",
+                         "checkin", "result_checkin", "pin", "manager", "live_end"};
   for(size_t i = 0; i < sizeof shots / sizeof shots[0]; i++) {
     char p[1200], got[1024];
     snprintf(name, sizeof name, "%s.png", shots[i]);
@@ -90,7 +92,7 @@ static void one_matrix(const char *size, const char *lang) {
     int n = ut_decode_png(p, got, sizeof got, &ww, &hh);
     UT_CHECK(ww == w && hh == h, "%s is %dx%d", name, ww, hh);
     int want_qr = !strcmp(shots[i], "live") || !strcmp(shots[i], "result_join") ||
-                  !strcmp(shots[i], "live_end");
+                  !strcmp(shots[i], "result_back") || !strcmp(shots[i], "live_end");
     UT_CHECK(n == want_qr, "%s: %d QR codes", name, n);
   }
   char want[1024];
@@ -102,6 +104,8 @@ static void one_matrix(const char *size, const char *lang) {
   member_result r = lookup(t);
   UT_CHECK(strcmp(r.group_id, "ja-coffee") == 0, "interest group %s", r.group_id);
   expect_qr("result_join.png", r.group_link);
+  expect_qr("result_back.png", r.group_link);
+  UT_CHECK(members(t) == 1, "the returning member was signed up twice");
   printf("matrix %s %s: ok (%s)\n", size, lang, want);
 }
 
@@ -221,8 +225,11 @@ static void t_rotate(void) {
   snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
   int64_t t = ut_now_aligned(); /* 2 s into a window */
   ut_make_store(db, t, NULL);
+  /* w1 and w2 are what the display holds after a rotation redrew only the
+   * QR and the countdown; w1_full and w2_full draw everything again. */
   const char *s = "screenshot w0\nadvance 27\nscreenshot w0_end\nadvance 1\nscreenshot w1\n"
-                  "advance 30\nscreenshot w2\n";
+                  "screenshot w1_full full\nadvance 5\nscreenshot w1_5\nscreenshot w1_5_full full\n"
+                  "advance 25\nscreenshot w2\nscreenshot w2_full full\n";
   UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "rotate run");
   char w0[1024], w1[1024], want[1024];
   ut_live_text(db, t, want, sizeof want);
@@ -236,6 +243,14 @@ static void t_rotate(void) {
   ut_live_text(db, t + 58, want, sizeof want);
   expect_qr("w2.png", want);
   ut_verify_url(db, want, t + 58);
+  const char *pairs[][2] = {{"w1.png", "w1_full.png"}, {"w1_5.png", "w1_5_full.png"},
+                            {"w2.png", "w2_full.png"}};
+  for(size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    char a[1200], b[1200];
+    path(a, sizeof a, pairs[i][0]);
+    path(b, sizeof b, pairs[i][1]);
+    UT_CHECK(ut_png_equal(a, b), "%s (partial redraw) differs from a full redraw", pairs[i][0]);
+  }
   puts("rotate: ok");
 }
 

@@ -475,18 +475,27 @@ void hq_admin_counts(hq *h, const char *sid, hq_reply *r) {
     reply_db(h, r, rc);
     return;
   }
-  cJSON *a = cJSON_CreateObject(), *acked = cJSON_CreateObject();
+  cJSON *a = cJSON_CreateObject(), *acked = cJSON_CreateObject(), *ks = cJSON_CreateObject();
   cJSON_AddStringToObject(a, "store", sid);
   cJSON_AddNumberToObject(a, "members", (double)c.members);
   cJSON_AddNumberToObject(a, "signups", (double)c.signups);
   cJSON_AddNumberToObject(a, "checkins", (double)c.checkins);
   cJSON_AddNumberToObject(a, "events", (double)c.events);
+  cJSON_AddNumberToObject(a, "erasures_pending", (double)c.erasures_pending);
+  cJSON_AddNumberToObject(a, "erasures_confirmed", (double)c.erasures_confirmed);
   for(size_t i = 0; i < c.nkiosks; i++) {
     char k[16];
     snprintf(k, sizeof k, "%d", c.kiosks[i].number);
     cJSON_AddNumberToObject(acked, k, (double)c.kiosks[i].acked_seq);
+    cJSON *one = cJSON_AddObjectToObject(ks, k);
+    if(one) {
+      cJSON_AddNumberToObject(one, "acked_seq", (double)c.kiosks[i].acked_seq);
+      cJSON_AddNumberToObject(one, "events", (double)c.kiosks[i].events);
+      cJSON_AddNumberToObject(one, "max_seq", (double)c.kiosks[i].max_seq);
+    }
   }
   cJSON_AddItemToObject(a, "acked_seq", acked);
+  cJSON_AddItemToObject(a, "kiosks", ks);
   reply_json(r, 200, a);
 }
 
@@ -630,6 +639,18 @@ void hq_config(hq *h, const char *kiosk_id, int64_t since, hq_reply *r) {
     hq_reply_error(r, 500, "internal", "HQ cannot build this store's configuration", NULL, 0);
     return;
   }
+  /* Like every answer, it carries HQ's clock (the kiosk keeps its offset);
+   * config_parse ignores the extra member. */
+  cJSON *o = cJSON_Parse(doc);
+  free(doc);
+  doc = NULL;
+  if(!o || !cJSON_AddNumberToObject(o, "hq_time_ms", (double)hq_now_ms()) ||
+     !(doc = cJSON_PrintUnformatted(o))) {
+    cJSON_Delete(o);
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+    return;
+  }
+  cJSON_Delete(o);
   free(r->body);
   r->status = 200;
   r->body = doc;

@@ -470,11 +470,25 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
     out->members = cell_int(&r, 0, 3);
   }
   hqres_free(&r);
-  if(!rc) rc = run(db, "SELECT number, acked_seq FROM kiosks WHERE store = $1 ORDER BY number", p,
-                   1, &r, NULL);
+  if(!rc) rc = run(db, "SELECT (SELECT COUNT(*) FROM erasures WHERE store = $1 AND"
+                       " confirmed_ms IS NULL), (SELECT COUNT(*) FROM erasures WHERE store = $1"
+                       " AND confirmed_ms IS NOT NULL)", p, 1, &r, NULL);
+  if(!rc && r.nrows == 1) {
+    out->erasures_pending = cell_int(&r, 0, 0);
+    out->erasures_confirmed = cell_int(&r, 0, 1);
+  }
+  hqres_free(&r);
+  /* Per kiosk, what HQ actually holds (rows and highest seq) next to what
+   * it acknowledged: the exactly-once checks compare these with the
+   * kiosk's own log. */
+  if(!rc) rc = run(db, "SELECT k.number, k.acked_seq, COUNT(e.seq), COALESCE(MAX(e.seq), 0)"
+                       " FROM kiosks k LEFT JOIN events e ON e.kiosk = k.id WHERE k.store = $1"
+                       " GROUP BY k.number, k.acked_seq ORDER BY k.number", p, 1, &r, NULL);
   for(int i = 0; !rc && i < r.nrows && out->nkiosks < HQ_MAX_KIOSKS_COUNTED; i++) {
     out->kiosks[out->nkiosks].number = (int)cell_int(&r, i, 0);
     out->kiosks[out->nkiosks].acked_seq = cell_int(&r, i, 1);
+    out->kiosks[out->nkiosks].events = cell_int(&r, i, 2);
+    out->kiosks[out->nkiosks].max_seq = cell_int(&r, i, 3);
     out->nkiosks++;
   }
   hqres_free(&r);

@@ -146,10 +146,12 @@ sqr_rc hqdb_erasures_pending(hqdb *db, const char *store, char (*out)[65], size_
 #define HQ_MAX_KIOSKS_COUNTED 64
 typedef struct hq_counts {
   int64_t members, signups, checkins, events;
+  int64_t erasures_pending, erasures_confirmed;
   size_t nkiosks;
   struct {
     int number;
     int64_t acked_seq;
+    int64_t events, max_seq; /* event rows HQ holds for the kiosk, highest seq */
   } kiosks[HQ_MAX_KIOSKS_COUNTED];
 } hq_counts;
 sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) SQR_WARN_UNUSED;

@@ -209,6 +209,21 @@ static void counts(int64_t *members, int64_t *signups, int64_t *checkins) {
   free(r.body);
 }
 
+/* counts' per-kiosk entry: kiosks.N.FIELD (-1 when absent). */
+static int64_t kiosk_count(int number, const char *field) {
+  resp r = http("GET", "/v1/admin/counts?store=SH-JA01", NULL, 0, NULL, NULL, 0, 1);
+  assert_int_equal(r.status, 200);
+  cJSON *o = cJSON_Parse(r.body);
+  char k[16];
+  snprintf(k, sizeof k, "%d", number);
+  const cJSON *ks = cJSON_GetObjectItemCaseSensitive(o, "kiosks");
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ks, k), field);
+  int64_t n = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+  cJSON_Delete(o);
+  free(r.body);
+  return n;
+}
+
 /* ---- tests ------------------------------------------------------------------ */
 
 static void test_admin_needs_token(void **state) {
@@ -272,6 +287,13 @@ static void test_upload_ack_replay(void **state) {
   free(r.body);
   counts(&m, &s, &c);
   assert_int_equal(s, 2);
+  /* Per kiosk: the rows HQ holds and their highest seq, as the
+   * exactly-once checks of tests/integration read them. */
+  assert_int_equal(kiosk_count(1, "events"), store_last_seq(k1.f->st));
+  assert_int_equal(kiosk_count(1, "max_seq"), store_last_seq(k1.f->st));
+  assert_int_equal(kiosk_count(1, "acked_seq"), store_last_seq(k1.f->st));
+  assert_int_equal(kiosk_count(2, "events"), 0);
+  assert_int_equal(kiosk_count(2, "max_seq"), 0);
   free(json);
   /* Kiosk 2's member is the same phone: one HQ member, linked twice. */
   json = batch_after(&k2, 0, k2.id, &len);
@@ -451,6 +473,9 @@ static void test_config(void **state) {
   assert_int_equal(r.status, 200);
   int64_t v = json_int(r.body, "version");
   assert_true(v >= 2);
+  /* Every answer carries HQ's clock, the configuration document too (the
+   * kiosk's sync refused a 200 without it). */
+  assert_true(json_int(r.body, "hq_time_ms") > 0);
   assert_non_null(strstr(r.body, "ja-1"));
   /* The kiosk applies it as it comes. */
   char err[256];
@@ -471,6 +496,16 @@ static void test_config(void **state) {
   free(r.body);
   r = http("GET", "/v1/config?since=x", NULL, 0, k1.cert_pem, k1.key_pem, 0, 0);
   expect(&r, 400, "since");
+  /* An erasure request is counted pending until the kiosk confirms it. */
+  r = post_json("/v1/admin/erasures",
+                "{\"store\":\"SH-JA01\",\"member\":"
+                "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}", 1);
+  expect(&r, 202, NULL);
+  r = http("GET", "/v1/admin/counts?store=SH-JA01", NULL, 0, NULL, NULL, 0, 1);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(json_int(r.body, "erasures_pending"), 1);
+  assert_int_equal(json_int(r.body, "erasures_confirmed"), 0);
+  free(r.body);
   /* Still serving after everything above. */
   r = http("GET", "/v1/admin/counts?store=SH-JA01", NULL, 0, NULL, NULL, 0, 1);
   expect(&r, 200, "acked_seq");

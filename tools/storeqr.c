@@ -387,7 +387,19 @@ static int cmd_status(cli *c, int argc, char **argv) {
     else return usage_error(usage, NULL);
   }
   int ex = open_store(c);
-  if(ex || (ex = need_config(c))) return ex;
+  if(ex) return ex;
+  if(!store_config(c->st)) {
+    /* Not configured (not enrolled yet): still show what enrolment and
+     * sync attempts recorded, then refuse like every other command. */
+    store_status s;
+    char t[32];
+    if(!json && !store_status_get(c->st, &s) && s.last_sync_attempt_ms) {
+      fmt_time(s.last_sync_attempt_ms, 480, t, sizeof t);
+      printf("sync        last attempt %s\n", t);
+      if(s.last_sync_error[0]) printf("            last error: %s\n", s.last_sync_error);
+    }
+    return need_config(c);
+  }
   const sqr_config *cfg = store_config(c->st);
   store_status s;
   group_fill fill[CONFIG_MAX_GROUPS];

@@ -142,6 +142,18 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     log_warn(COMPONENT, "could not record the enrolment as a sync attempt");
   log_info(COMPONENT, "enrolled as %s/%d", ans.store_id, ans.kiosk);
 out:
+  /* A refused or failed enrolment is a failed attempt the manager screen
+   * and `storeqr status` show, like a failed sync. */
+  if(rc && !st && rc != SQR_EEXISTS && !clk && !clock_new_real(&clk)) {
+    char oerr[64];
+    if(store_open(o->db_path, clk, &st, oerr, sizeof oerr)) st = NULL;
+  }
+  if(rc && st) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "enrol: %s", err[0] ? err : sqr_strerror(rc));
+    if(store_sync_record(st, 0, msg, 0))
+      log_warn(COMPONENT, "could not record the failed enrolment");
+  }
   crypto_wipe(key_pem, sizeof key_pem);
   store_close(st);
   clock_free(clk);

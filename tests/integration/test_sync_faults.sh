@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# test_sync_faults.sh — exactly-once delivery under faults. The fault proxy
-# sits between kiosk and HQ; each run records random sign-ups and
-# check-ins, picks a fault (cut either way after N bytes, delay, a lost
-# answer after HQ committed, a duplicated connection, HQ killed and
-# restarted mid-sync, the sync client SIGKILLed mid-batch) and syncs with
-# small batches until a pass succeeds (bounded). After every run HQ must
-# hold each kiosk event exactly once: count = max seq = the kiosk's last
+# test_sync_faults.sh — exactly-once delivery to the real storeqr-hq under
+# faults. The fault proxy sits between kiosk and HQ; each run records
+# random sign-ups and check-ins, picks a fault (cut either way after N
+# bytes, delay, a lost answer after HQ committed, a duplicated connection,
+# HQ SIGKILLed mid-sync and restarted on the same port, the sync client
+# SIGKILLed mid-batch) and syncs with small batches until a pass succeeds
+# (bounded). After every run HQ must hold each kiosk event exactly once:
+# its per-kiosk row count = its max seq = its acked seq = the kiosk's last
 # seq (lost = 0, duplicated = 0), and the kiosk's acked seq = its last seq.
-# usage: test_sync_faults.sh TMPDIR   (env: SQR_FAULT_RUNS, default 100;
-#        SQR_FAULT_SEED; BIN_STOREQR BIN_SYNC BIN_PROXY HQ_IMPL [BIN_HQ])
+# usage: test_sync_faults.sh TMPDIR [sqlite|postgresql]
+#        (env: SQR_FAULT_RUNS, default 100; SQR_FAULT_SEED;
+#         BIN_HQ BIN_STOREQR BIN_SYNC BIN_PROXY)
 . "$(dirname "$0")/lib.sh"
 mk_tmp "${1:-/tmp}"
 cd "$TMP"
+HQ_BACKEND=${2:-sqlite}
+[ "$HQ_BACKEND" = postgresql ] && pg_start
 RUNS=${SQR_FAULT_RUNS:-100}
 RANDOM=${SQR_FAULT_SEED:-$$}
 echo "fault runs: $RUNS, seed ${SQR_FAULT_SEED:-$$} (SQR_FAULT_SEED to repeat)"
@@ -83,7 +87,7 @@ for run in $(seq "$RUNS"); do
   total_attempts=$((total_attempts + 1))
   if [ "$rc" != 0 ]; then
     failed_first=$((failed_first + 1))
-    read -r _ mx < <(hq_events hq "$K")
+    read -r _ mx _ < <(hq_events hq "$K")
     # HQ holds more than the kiosk knows was acknowledged: an answer was lost after commit.
     [ "$mx" -gt "$(kiosk_json k/kiosk.db acked_seq)" ] && lost_answers=$((lost_answers + 1))
   fi
@@ -97,17 +101,20 @@ for run in $(seq "$RUNS"); do
   [ "$ok" = 1 ] || { tail -5 sync.err >&2; fail "run $run ($mode): no successful sync in 7 attempts"; }
   last=$(kiosk_json k/kiosk.db last_seq)
   acked=$(kiosk_json k/kiosk.db acked_seq)
-  read -r n mx < <(hq_events hq "$K")
+  read -r n mx hq_acked < <(hq_events hq "$K")
   # A pass ends with a config check that may add nothing; everything sent is acked.
   [ "$acked" = "$last" ] || fail "run $run ($mode): kiosk acked $acked of $last"
   [ "$mx" = "$last" ] || fail "run $run ($mode): HQ max seq $mx, kiosk last seq $last (lost $((last - mx)))"
   [ "$n" = "$last" ] || fail "run $run ($mode): HQ holds $n events for $last seqs (duplicated $((n - last)))"
+  [ "$hq_acked" = "$last" ] || fail "run $run ($mode): HQ acknowledged $hq_acked, kiosk last seq $last"
 done
 members=$(kiosk_json k/kiosk.db members)
-[ "$(hq_type_count hq "$K" signup)" = "$members" ] || fail "HQ sign-ups $(hq_type_count hq "$K" signup) != kiosk members $members"
+[ "$(hq_count hq SH-JA01 signups)" = "$members" ] || fail "HQ sign-ups $(hq_count hq SH-JA01 signups) != kiosk members $members"
+[ "$(hq_count hq SH-JA01 members)" = "$members" ] || fail "HQ members $(hq_count hq SH-JA01 members) != kiosk members $members"
+hq_stop hq
 "$BIN_STOREQR" --db k/kiosk.db verify-log >/dev/null || fail "kiosk log does not verify"
 modes=""; for m in "${!seen[@]}"; do modes+="$m=${seen[$m]} "; done
-echo "faults: $RUNS runs ($modes), $(kiosk_json k/kiosk.db last_seq) events, $members members;" \
+echo "faults ($HQ_BACKEND): $RUNS runs ($modes), $(kiosk_json k/kiosk.db last_seq) events, $members members;" \
      "$failed_first first attempts failed, $lost_answers answers lost after HQ committed," \
      "$total_attempts sync attempts; lost 0, duplicated 0"
 [ "$lost_answers" -gt 0 ] || [ "$RUNS" -lt 20 ] || fail "no run lost an answer after HQ committed: the lose fault is not exercised"

@@ -6,6 +6,7 @@
  * nearest deadline (the screen's next tick, the idle timeout). */
 #include "app.h"
 #include "crypto.h"
+#include "image.h"
 #include "log.h"
 #include "script.h"
 #include "text.h"
@@ -178,6 +179,7 @@ static void input(ui_app *app, ui_input_kind kind, int x, int y, int key, int dy
 static void textures_lost(ui_app *app) {
   app->tex_gen++;
   ui_text_reset(app->text, app->ren);
+  ui_images_reset(app->images, app->ren);
   app->dirty = 1;
 }
 
@@ -187,6 +189,7 @@ static void textures_lost(ui_app *app) {
  * old renderer still exists, and the screen is laid out again. */
 static int attach_window_surface(ui_app *app, char *err, size_t errlen) {
   if(app->text) ui_text_reset(app->text, app->ren);
+  ui_images_reset(app->images, app->ren);
   if(app->screens[app->cur].ops) ui_screen_clear(&app->screens[app->cur]);
   if(app->ren) SDL_DestroyRenderer(app->ren);
   app->ren = NULL;
@@ -199,6 +202,7 @@ static int attach_window_surface(ui_app *app, char *err, size_t errlen) {
   app->pixfmt = app->target->format->format;
   app->tex_gen++;
   if(app->text) ui_text_reset(app->text, app->ren);
+  ui_images_reset(app->images, app->ren);
   return 0;
 }
 
@@ -383,7 +387,8 @@ int ui_app_main(const ui_options *o) {
     goto out;
   }
   if(setup_display(app, o, err, sizeof err) != 0 ||
-     ui_text_open(app->ren, font, &app->text, err, sizeof err) != SQR_OK) {
+     ui_text_open(app->ren, font, &app->text, err, sizeof err) != SQR_OK ||
+     ui_images_new(app->ren, app->assets_dir, &app->images) != SQR_OK) {
     fprintf(stderr, "storeqr-kiosk: %s\n", err);
     code = 4;
     goto out;
@@ -439,6 +444,7 @@ out:
     ui_screen_clear(&app->screens[i]);
   }
   ui_flow_wipe(app);
+  ui_images_free(app->images);
   ui_text_close(app->text);
   if(app->ren) SDL_DestroyRenderer(app->ren);
   if(app->target && !app->win) SDL_FreeSurface(app->target); /* a window's is SDL's */

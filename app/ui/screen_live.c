@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "image.h"
 #include "live.h"
 #include "log.h"
 #include "widget.h"
@@ -217,7 +218,8 @@ static void draw(ui_app *app, ui_screen *s) {
     ui_strf(buf, sizeof buf, app->lang, S_OFFLINE, L.stale_hours);
     int tw = 0;
     ui_text_measure_px(app, buf, 3 * u, &tw);
-    SDL_Rect badge = {2 * u, 11 * u, tw + 2 * u, 4 * u};
+    /* Clear of the QR's square, which is drawn over everything under it. */
+    SDL_Rect badge = {2 * u, app->portrait ? 11 * u : u, tw + 2 * u, 4 * u};
     ui_fill(app, badge, UI_WARN);
     ui_label_in(app, buf, 3 * u, UI_WHITE, badge);
   }
@@ -268,6 +270,25 @@ static void draw(ui_app *app, ui_screen *s) {
   if(c) {
     const char *t = app->lang == UI_LANG_EN && c->text_en[0] ? c->text_en : c->text_zh;
     ui_label(app, t, 5 * u, UI_ACCENT, x, y + u, align);
+    y += lh + 2 * u;
+    /* The campaign's picture, scaled to fit what is left of the info area
+     * (never larger than twice its size); none readable: text only. */
+    int iw = 0, ih = 0, bottom = L.info.y + L.info.h;
+    SDL_Texture *img = c->image[0] ? ui_image_get(app->images, c->image, &iw, &ih) : NULL;
+    int box_w = L.info.w, box_h = bottom - y;
+    if(img && iw > 0 && ih > 0 && box_h > 4 * u) {
+      int dw = box_w, dh = (int)((int64_t)ih * dw / iw);
+      if(dh > box_h) {
+        dh = box_h;
+        dw = (int)((int64_t)iw * dh / ih);
+      }
+      if(dw > 2 * iw) {
+        dw = 2 * iw;
+        dh = 2 * ih;
+      }
+      SDL_Rect d = {align == UI_CENTER ? x - dw / 2 : x, y, dw, dh};
+      SDL_RenderCopy(app->ren, img, NULL, &d);
+    }
   }
 }
 

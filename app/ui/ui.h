@@ -21,6 +21,7 @@ typedef struct ui_widget ui_widget;
 typedef struct ui_screen ui_screen;
 typedef struct ui_text ui_text;
 typedef struct ui_script ui_script;
+typedef struct ui_images ui_images;
 
 /* Input, already in window pixels, whatever device it came from. */
 typedef enum ui_input_kind { UI_PRESS, UI_MOVE, UI_RELEASE, UI_KEY, UI_WHEEL } ui_input_kind;
@@ -136,6 +137,7 @@ struct ui_app {
   const char *db_path;
   const char *assets_dir;  /* campaign images are relative to it; may be NULL */
   ui_text *text;
+  ui_images *images;       /* campaign images (image.h) */
   unsigned tex_gen;        /* bumped when the renderer lost its textures */
 
   ui_screen screens[UI_SCREEN_COUNT];

@@ -1,7 +1,7 @@
 /* test_ui.c — storeqr-kiosk driven headless by scripts, checked through
  * its screenshots (QR codes decoded with zbar) and the kiosk database.
  *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate,
- *                               fill, reset
+ *                               fill, reset, campaign, error
  * Every case asserts on what the kiosk wrote or drew; none on timing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +63,10 @@ static void one_matrix(const char *size, const char *lang) {
   snprintf(sub, sizeof sub, "matrix-%s-%s", size, lang);
   ut_setup(sub);
   snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
-  int64_t t = ut_now_aligned();
-  ut_make_store(db, t, NULL);
+  /* In the breakfast slot, so the campaign (text and image) is on screen. */
+  int64_t t = UT_BREAKFAST(ut_now_aligned());
+  ut_store_opts mo = {.campaign_image = "images/breakfast.png"};
+  ut_make_store(db, t, &mo);
   const char *script =
     "screenshot live\n"
     "tap join\nexpect screen join\n" TYPE_PHONE "screenshot join\n"
@@ -100,6 +102,9 @@ static void one_matrix(const char *size, const char *lang) {
   UT_CHECK(strncmp(want, "HTTPS://", 8) == 0, "hq mode URL %s", want);
   expect_qr("live.png", want);
   expect_qr("live_end.png", want);
+  char lp[1200];
+  path(lp, sizeof lp, "live.png");
+  UT_CHECK(ut_png_count_rgb(lp, UT_ORANGE, 12) > 2000, "no campaign image on the live screen");
   ut_verify_url(db, want, t);
   member_result r = lookup(t);
   UT_CHECK(strcmp(r.group_id, "ja-coffee") == 0, "interest group %s", r.group_id);
@@ -291,6 +296,74 @@ static void t_reset(void) {
   puts("reset: ok");
 }
 
+/* A campaign image that is missing: the campaign shows as text only and
+ * nothing else changes. */
+static void t_campaign(void) {
+  ut_setup("campaign");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = UT_BREAKFAST(ut_now_aligned());
+  ut_store_opts o = {.campaign_image = "images/missing.png"};
+  ut_make_store(db, t, &o);
+  const char *s = "screenshot live\nadvance 30\nscreenshot live2\ntap join\ntap back\n"
+                  "screenshot live3\n";
+  UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "missing-image run");
+  char want[1024], p[1200];
+  ut_live_text(db, t, want, sizeof want);
+  expect_qr("live.png", want);
+  path(p, sizeof p, "live3.png");
+  UT_CHECK(ut_png_count_rgb(p, UT_ORANGE, 12) == 0, "an image where none can be read");
+  puts("campaign: ok");
+}
+
+/* The database is full: a sign-up shows the error screen, never "done",
+ * and every member recorded before is still there. */
+static void t_error(void) {
+  ut_setup("error");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  sqr_clock *c;
+  store *st;
+  char err[256], phone[16];
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  /* Capped at its current size (SQLite never sets the cap lower), then
+   * filled until a sign-up no longer fits; three more must fail too. */
+  UT_CHECK(store_set_max_pages(st, 1) == SQR_OK, "page cap");
+  int ok = 0, failed = 0;
+  for(int i = 0; i < 20000 && failed < 4; i++) {
+    snprintf(phone, sizeof phone, "1391%07d", i);
+    member_signup_req req = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
+    member_result r;
+    sqr_rc rc = member_signup(st, &req, &r);
+    if(rc == SQR_OK && !failed) ok++;
+    else UT_CHECK(rc != SQR_OK, "a sign-up fitted after one did not");
+    if(rc) failed++;
+  }
+  UT_CHECK(ok > 0 && failed == 4, "%d sign-ups, %d refused", ok, failed);
+  store_close(st);
+  clock_free(c);
+  int64_t before = members(t);
+  UT_CHECK(before == ok, "%lld members, %d signed up", (long long)before, ok);
+  ut_extra_arg = "--db-max-pages";
+  ut_extra_value = "1";
+  const char *s = "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+                  "expect screen error\nscreenshot error\n";
+  int rc = ut_run(db, s, t, NULL, NULL);
+  ut_extra_arg = NULL;
+  UT_CHECK(rc == 0, "full-database run (exit %d)", rc);
+  UT_CHECK(members(t) == before, "members %lld -> %lld", (long long)before, (long long)members(t));
+  char p[1200], got[1024];
+  path(p, sizeof p, "error.png");
+  UT_CHECK(ut_decode_png(p, got, sizeof got, NULL, NULL) == 0, "a QR on the error screen");
+  /* And with room again, the same shopper signs up. */
+  const char *s2 = "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+                   "expect result joined\n";
+  UT_CHECK(ut_run(db, s2, t, NULL, NULL) == 0, "sign-up after the disk has room");
+  UT_CHECK(members(t) == before + 1, "members after room: %lld", (long long)members(t));
+  puts("error: ok");
+}
+
 int main(int argc, char **argv) {
   if(argc != 3) {
     fprintf(stderr, "usage: test_ui KIOSK CASE\n");
@@ -306,6 +379,8 @@ int main(int argc, char **argv) {
   else if(!strcmp(c, "rotate")) t_rotate();
   else if(!strcmp(c, "fill")) t_fill();
   else if(!strcmp(c, "reset")) t_reset();
+  else if(!strcmp(c, "campaign")) t_campaign();
+  else if(!strcmp(c, "error")) t_error();
   else {
     fprintf(stderr, "test_ui: unknown case %s\n", c);
     return 2;

@@ -62,6 +62,13 @@ void ut_make_store(const char *db, int64_t t, const ut_store_opts *o) {
   cJSON *mgr = cJSON_GetObjectItem(root, "manager");
   cJSON_ReplaceItemInObject(mgr, "pin_hash", cJSON_CreateString(pinhash));
   if(o && o->direct) cJSON_ReplaceItemInObject(root, "mode", cJSON_CreateString("direct"));
+  if(o && o->campaign_image) {
+    cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(root, "campaigns")) {
+      cJSON_DeleteItemFromObject(c, "image");
+      cJSON_AddItemToObject(c, "image", cJSON_CreateString(o->campaign_image));
+    }
+  }
   if(o && o->group1_capacity) {
     cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "groups"), 0);
     cJSON_ReplaceItemInObject(g, "capacity", cJSON_CreateNumber(o->group1_capacity));
@@ -79,6 +86,9 @@ void ut_make_store(const char *db, int64_t t, const ut_store_opts *o) {
   clock_free(c);
 }
 
+const char *ut_extra_arg;
+char *ut_extra_value;
+
 int ut_run(const char *db, const char *script, int64_t t, const char *size, const char *lang) {
   static int n;
   char spath[1100], tbuf[32];
@@ -91,7 +101,7 @@ int ut_run(const char *db, const char *script, int64_t t, const char *size, cons
   char *argv[] = {(char *)ut_kiosk, "--headless", "--db", (char *)db, "--script", spath,
                   "--screenshot-dir", (char *)ut_dir, "--fixed-clock", tbuf, "--size",
                   (char *)(size ? size : "1080x1920"), "--lang", (char *)(lang ? lang : "zh"),
-                  NULL};
+                  ut_extra_arg ? (char *)ut_extra_arg : NULL, ut_extra_value, NULL};
   pid_t pid;
   UT_CHECK(posix_spawn(&pid, ut_kiosk, NULL, NULL, argv, environ) == 0, "spawn %s", ut_kiosk);
   int status;
@@ -143,6 +153,23 @@ int ut_decode_png(const char *path, char *out, size_t outlen, int *w, int *h) {
   if(h) *h = hh;
   int n = ut_decode_gray(g, ww, hh, out, outlen);
   free(g);
+  return n;
+}
+
+int ut_png_count_rgb(const char *path, int r, int g, int b, int tol) {
+  png_image img;
+  memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  UT_CHECK(png_image_begin_read_from_file(&img, path), "cannot read PNG %s", path);
+  img.format = PNG_FORMAT_RGB;
+  uint8_t *buf = malloc(PNG_IMAGE_SIZE(img));
+  UT_CHECK(buf && png_image_finish_read(&img, NULL, buf, 0, NULL), "cannot decode %s", path);
+  int n = 0;
+  for(size_t i = 0; i < (size_t)img.width * img.height; i++) {
+    const uint8_t *p = buf + 3 * i;
+    if(abs(p[0] - r) <= tol && abs(p[1] - g) <= tol && abs(p[2] - b) <= tol) n++;
+  }
+  free(buf);
   return n;
 }
 

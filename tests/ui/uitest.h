@@ -14,6 +14,7 @@
 typedef struct ut_store_opts {
   int direct;           /* mode direct (QR = group link) */
   int group1_capacity;  /* 0 = as in the demo */
+  const char *campaign_image; /* every campaign's image (assets-relative), NULL = as in the demo */
 } ut_store_opts;
 
 extern const char *ut_kiosk;   /* path of storeqr-kiosk */
@@ -33,6 +34,9 @@ extern const char *ut_dir;     /* this test's directory */
 const char *ut_setup(const char *name);
 /* Creates dir/kiosk.db with the demo store at unix time t. */
 void ut_make_store(const char *db, int64_t t, const ut_store_opts *o);
+/* One more option (and its value) for the next ut_run calls, or NULL. */
+extern const char *ut_extra_arg;
+extern char *ut_extra_value;
 /* Runs the kiosk headless on db with script text; returns its exit code. */
 int ut_run(const char *db, const char *script, int64_t t, const char *size, const char *lang);
 /* Decodes the one QR code in a PNG into out; returns the number of QR
@@ -40,6 +44,8 @@ int ut_run(const char *db, const char *script, int64_t t, const char *size, cons
 int ut_decode_png(const char *path, char *out, size_t outlen, int *w, int *h);
 /* Decodes QR codes in a grey image. */
 int ut_decode_gray(const uint8_t *gray, int w, int h, char *out, size_t outlen);
+/* Pixels of a PNG within tol of the colour r, g, b. */
+int ut_png_count_rgb(const char *path, int r, int g, int b, int tol);
 /* 1 if the two PNGs have identical pixels. */
 int ut_png_equal(const char *a, const char *b);
 /* The live code text at time t (live_current on a store at db). */
@@ -48,5 +54,9 @@ void ut_live_text(const char *db, int64_t t, char *out, size_t outlen);
 void ut_verify_url(const char *db, const char *url, int64_t t);
 /* A window-aligned "now" (a few seconds into the current window). */
 int64_t ut_now_aligned(void);
+/* Today 08:00:02 in the demo store (UTC+8): the breakfast campaign's slot. */
+#define UT_BREAKFAST(t) ((t) / 86400 * 86400 + 2)
+/* The demo campaign image's orange (assets/images/breakfast.png). */
+#define UT_ORANGE 0xF2, 0x8C, 0x28
 
 #endif

@@ -183,20 +183,29 @@ static sqr_rc pull_config(store *st, hq_http *h, syncpass_result *res, int64_t *
   char path[64], cerr[512] = "";
   int64_t since = cfg ? cfg->version : 0;
   hq_response r = {0};
-  proto_answer a;
+  proto_answer a = {0};
   char aerr[160];
   snprintf(path, sizeof path, "/v1/config?since=%lld", (long long)since);
   sqr_rc rc = hq_http_request(h, "GET", path, NULL, 0, CONFIG_MAX_BYTES + 4096, &r, res->error,
                               sizeof res->error);
   if(rc) return rc;
   if(r.status == 304) goto out;
-  if(proto_answer_decode(r.body, r.len, &a, aerr, sizeof aerr)) {
+  if(r.status == 200) {
+    /* The document can be far larger than any other answer. */
+    int64_t t;
+    if(proto_config_time(r.body, r.len, &t, aerr, sizeof aerr)) {
+      snprintf(res->error, sizeof res->error, "GET /v1/config: HQ answered 200: %s", aerr);
+      rc = SQR_EPROTO;
+      goto out;
+    }
+    *hq_time = t - local_ms(store_clock(st));
+  } else if(proto_answer_decode(r.body, r.len, &a, aerr, sizeof aerr)) {
     snprintf(res->error, sizeof res->error, "GET /v1/config: HQ answered %ld: %s", r.status, aerr);
     rc = r.status >= 500 ? SQR_ENET : SQR_EPROTO;
     goto out;
   }
-  if(a.hq_time_ms) *hq_time = a.hq_time_ms - local_ms(store_clock(st));
   if(r.status != 200) {
+    if(a.hq_time_ms) *hq_time = a.hq_time_ms - local_ms(store_clock(st));
     refused(res, "GET /v1/config", &r, &a);
     rc = rc_for_status(r.status);
     goto out;

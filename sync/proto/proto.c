@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "crypto.h"
 
 /* Encoded size of one event besides its payload and type: keys, two
@@ -433,6 +434,26 @@ sqr_rc proto_answer_decode(const char *body, size_t len, proto_answer *out, char
   }
   rc = SQR_OK;
 out:
+  cJSON_Delete(root);
+  return rc;
+}
+
+sqr_rc proto_config_time(const char *body, size_t len, int64_t *hq_time_ms, char *err,
+                         size_t errlen) {
+  *hq_time_ms = 0;
+  if(len > CONFIG_MAX_BYTES) {
+    snprintf(err, errlen, "configuration: %zu bytes, more than %d", len, CONFIG_MAX_BYTES);
+    return SQR_EPROTO;
+  }
+  cJSON *root = parse_all(body, len);
+  int has_time = 0;
+  sqr_rc rc = SQR_EPROTO;
+  if(!cJSON_IsObject(root))
+    snprintf(err, errlen, "configuration: not a JSON object");
+  else if(!(rc = opt_int(root, "hq_time_ms", hq_time_ms, &has_time, err, errlen)) && !has_time) {
+    snprintf(err, errlen, "configuration answer: hq_time_ms missing");
+    rc = SQR_EPROTO;
+  }
   cJSON_Delete(root);
   return rc;
 }

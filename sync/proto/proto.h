@@ -141,6 +141,12 @@ typedef struct proto_answer {
 sqr_rc proto_answer_decode(const char *body, size_t len, proto_answer *out, char *err,
                            size_t errlen) SQR_WARN_UNUSED;
 
+/* HQ's clock from a 200 answer to GET /v1/config: the configuration
+ * document (up to CONFIG_MAX_BYTES, far past PROTO_MAX_ANSWER) with a
+ * top-level "hq_time_ms". The document itself is core's to parse. */
+sqr_rc proto_config_time(const char *body, size_t len, int64_t *hq_time_ms, char *err,
+                         size_t errlen) SQR_WARN_UNUSED;
+
 /* ---- enrolment --------------------------------------------------------- */
 
 /* {"code": code, "csr": csr_pem}. Caller frees *json. */

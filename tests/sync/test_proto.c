@@ -264,6 +264,30 @@ static void test_kiosk_ids(void **state) {
   assert_false(proto_type_known("signups"));
 }
 
+/* A configuration answer is the document (up to CONFIG_MAX_BYTES) plus
+ * hq_time_ms. The kiosk read it with proto_answer_decode, which stops at
+ * PROTO_MAX_ANSWER, so a store with a large document could never sync. */
+static void test_config_answer_time(void **state) {
+  (void)state;
+  size_t pad = 200 * 1024;
+  char *big = malloc(pad + 128);
+  assert_non_null(big);
+  int n = snprintf(big, 128, "{\"version\":3,\"hq_time_ms\":1795500000000,\"note\":\"");
+  memset(big + n, 'x', pad);
+  strcpy(big + n + pad, "\"}");
+  size_t len = strlen(big);
+  proto_answer a;
+  char err[160];
+  int64_t t = 0;
+  assert_int_equal(proto_answer_decode(big, len, &a, err, sizeof err), SQR_EPROTO);
+  assert_int_equal(proto_config_time(big, len, &t, err, sizeof err), SQR_OK);
+  assert_int_equal(t, 1795500000000LL);
+  free(big);
+  assert_int_equal(proto_config_time("{\"version\":3}", 13, &t, err, sizeof err), SQR_EPROTO);
+  assert_non_null(strstr(err, "hq_time_ms"));
+  assert_int_equal(proto_config_time("[1]", 3, &t, err, sizeof err), SQR_EPROTO);
+}
+
 static void test_answers(void **state) {
   (void)state;
   char *json, err[256];
@@ -346,6 +370,7 @@ int main(void) {
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_kiosk_ids),
     cmocka_unit_test(test_answers),
+    cmocka_unit_test(test_config_answer_time),
     cmocka_unit_test(test_enrolment),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

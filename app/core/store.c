@@ -254,28 +254,29 @@ out:
 }
 
 static sqr_rc load_config(store *st) {
+  /* Cheap when nothing changed: the UI calls this at every rotation, and
+   * only the version is read unless another process applied a new one. */
+  int64_t v = query_int(st, "SELECT max(version) FROM config", 0);
+  if(v == 0 || (st->cfg && v == st->cfg_version)) return SQR_OK;
   sqlite3_stmt *s = NULL;
   sqr_rc rc = SQR_OK;
-  int src = sqlite3_prepare_v2(st->db, "SELECT version, json FROM config ORDER BY version DESC LIMIT 1",
-                               -1, &s, NULL);
+  int src = sqlite3_prepare_v2(st->db, "SELECT json FROM config WHERE version=?", -1, &s, NULL);
   if(src != SQLITE_OK) return store__fail(st, src, "read config");
+  sqlite3_bind_int64(s, 1, v);
   src = sqlite3_step(s);
   if(src == SQLITE_ROW) {
-    int64_t v = sqlite3_column_int64(s, 0);
-    if(v != st->cfg_version || !st->cfg) {
-      sqr_config *cfg = NULL;
-      char err[256];
-      rc = config_parse((const char *)sqlite3_column_text(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-                        &cfg, err, sizeof err);
-      if(rc) {
-        snprintf(st->errmsg, sizeof st->errmsg, "stored config version %lld is damaged: %s",
-                 (long long)v, err);
-        rc = SQR_ECORRUPT;
-      } else {
-        config_free(st->cfg);
-        st->cfg = cfg;
-        st->cfg_version = v;
-      }
+    sqr_config *cfg = NULL;
+    char err[256];
+    rc = config_parse((const char *)sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0),
+                      &cfg, err, sizeof err);
+    if(rc) {
+      snprintf(st->errmsg, sizeof st->errmsg, "stored config version %lld is damaged: %s",
+               (long long)v, err);
+      rc = SQR_ECORRUPT;
+    } else {
+      config_free(st->cfg);
+      st->cfg = cfg;
+      st->cfg_version = v;
     }
   } else if(src != SQLITE_DONE) {
     rc = store__fail(st, src, "read config");

@@ -187,6 +187,24 @@ static void test_config_versions(void **state) {
   (void)payload;
 }
 
+/* The sync client (another process) applies a newer configuration; the
+ * kiosk's store picks it up on reload, and a reload with nothing new keeps
+ * the same document. */
+static void test_reload_sees_other_writer(void **state) {
+  fixture *f = *state;
+  const sqr_config *before = store_config(f->st);
+  assert_int_equal(store_reload_config(f->st), SQR_OK);
+  assert_ptr_equal(store_config(f->st), before);
+  store *other = NULL;
+  char err[256];
+  assert_int_equal(store_open(f->path, f->clock, &other, err, sizeof err), SQR_OK);
+  apply_demo(other, 7);
+  store_close(other);
+  assert_int_equal(store_config(f->st)->version, 1);
+  assert_int_equal(store_reload_config(f->st), SQR_OK);
+  assert_int_equal(store_config(f->st)->version, 7);
+}
+
 typedef struct collect {
   int n;
   char types[64][STORE_EVENT_TYPE_MAX];
@@ -418,6 +436,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(test_read_only_directory, setup, teardown),
     cmocka_unit_test_setup_teardown(test_migrates_from_every_older_version, setup, teardown),
     cmocka_unit_test_setup_teardown(test_config_versions, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reload_sees_other_writer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_event_log_chain_detects_tampering, setup, teardown),
     cmocka_unit_test_setup_teardown(test_clock_jump_is_recorded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_groups_fill_one_at_a_time, setup, teardown),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "log.h"
@@ -33,8 +34,14 @@ static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32
 /* A sign-up: open the sealed phone, index and encrypt it, link the
  * store's member id to HQ's member. A box HQ cannot open is stored with
  * the event and reported, never fatal to the batch. */
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id,
-                           const proto_event *ev, int64_t now) {
+                           const proto_event *ev, int64_t now, ingest_timing *t) {
   cJSON *p = cJSON_Parse(ev->payload);
   const cJSON *member = cJSON_GetObjectItemCaseSensitive(p, "member");
   const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(p, "sealed");
@@ -46,6 +53,7 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id,
   uint8_t box[SEAL_MAX_BOX + 8], index[32], enc[GCM_NONCE + SEAL_MAX_PLAIN + GCM_TAG];
   char phone[SEAL_MAX_PLAIN + 1];
   size_t boxlen = 0, plen = 0, enclen = 0;
+  int64_t t0 = t ? mono_ns() : 0;
   if(crypto_unb64(sealed->valuestring, box, sizeof box, &boxlen) ||
      seal_open(h->seal_priv, box, boxlen, phone, sizeof phone - 1, &plen)) {
     log_warn("hq", "%s seq %lld: a sealed phone HQ cannot open", kiosk_id, (long long)ev->seq);
@@ -57,6 +65,10 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id,
   rc = crypto_hmac_sha256(h->index_key, 32, phone, plen, index);
   if(!rc) rc = pii_encrypt(h, phone, index, enc, &enclen);
   crypto_wipe(phone, sizeof phone);
+  if(t) {
+    t->seal_ns += mono_ns() - t0;
+    t->signups_opened++;
+  }
   if(!rc)
     rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, member->valuestring, now,
                             &new_member);
@@ -84,6 +96,11 @@ static void broken(hq *h, const char *kiosk_id, int64_t seq, const char *why, hq
 }
 
 void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r) {
+  ingest_batch_timed(h, cert_kiosk, b, r, NULL);
+}
+
+void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r,
+                        ingest_timing *t) {
   if(strcmp(cert_kiosk, b->kiosk_id) != 0) {
     hq_reply_error(r, 403, "wrong_kiosk", "kiosk: not the kiosk of this certificate", NULL, 0);
     return;
@@ -140,7 +157,7 @@ void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply 
     if(strcmp(ev->type, "signup") == 0) {
       signups++;
       if(!ev->redacted) {
-        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now);
+        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now, t);
         if(rc == SQR_EAUTH) unopened++, rc = SQR_OK;
         if(rc) goto dbfail;
       }

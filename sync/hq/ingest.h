@@ -19,4 +19,13 @@
 /* cert_kiosk: the kiosk the client certificate maps to ("STORE/N"). */
 void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r);
 
+/* Where ingest time goes, for `storeqr-hq ingest-file` and benchmarks;
+ * ingest_batch_timed adds to *t (the caller zeroes it once). */
+typedef struct ingest_timing {
+  int64_t seal_ns;     /* opening sealed phones: ECDH, HMAC index, GCM */
+  int64_t signups_opened;
+} ingest_timing;
+void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r,
+                        ingest_timing *t);
+
 #endif

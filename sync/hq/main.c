@@ -9,6 +9,8 @@
  *              [--name N] [--tag T] [--capacity C] [--expires-at T] [--status open|retired]
  *   storeqr-hq erase --dir DIR --store ID --member HEX64
  *   storeqr-hq counts --dir DIR --store ID
+ *   storeqr-hq ingest-file --dir DIR FILE...   (benchmarks: recorded batch
+ *              bodies through the server's decode + ingest, no TLS)
  * Every command but init and serve takes --db URL too (PostgreSQL).
  * Exit codes: 0 done, 1 refused, 2 usage, 3 storage or files unusable.
  */
@@ -18,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hq.h"
+#include "ingest.h"
 #include "log.h"
 #include "pki.h"
 #include "server.h"
@@ -35,6 +39,7 @@ static const char usage[] =
   "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
   "       storeqr-hq erase --dir DIR --store ID --member HEX64\n"
   "       storeqr-hq counts --dir DIR --store ID\n"
+  "       storeqr-hq ingest-file --dir DIR FILE...\n"
   "Every command but init takes --db postgresql://... to use PostgreSQL.\n";
 
 /* "--name value" pairs after the command words. */
@@ -130,6 +135,69 @@ static int cmd_serve(hq *h, int argc, char **argv) {
   return 0;
 }
 
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Each FILE is one /v1/events body (uncompressed), fed through exactly
+ * what the server runs after TLS: proto_batch_decode, then ingest_batch
+ * as the kiosk the batch names (so that kiosk must be enrolled). Prints
+ * one JSON line of timings; stops at the first batch HQ refuses. */
+static int cmd_ingest_file(hq *h, int argc, char **argv) {
+  int64_t decode_ns = 0, ingest_ns = 0, events = 0, batches = 0, bytes = 0;
+  ingest_timing t = {0};
+  hq_reply r = {0};
+  for(int i = 2; i < argc; i++) {
+    if(strcmp(argv[i], "--dir") == 0 || strcmp(argv[i], "--db") == 0) {
+      i++;
+      continue;
+    }
+    FILE *f = fopen(argv[i], "rb");
+    char *body = NULL;
+    long len = -1;
+    if(f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+       (body = malloc((size_t)len + 1)) && fread(body, 1, (size_t)len, f) != (size_t)len)
+      len = -1;
+    if(f) fclose(f);
+    if(!body || len < 0) {
+      fprintf(stderr, "storeqr-hq: cannot read %s\n", argv[i]);
+      free(body);
+      return 3;
+    }
+    body[len] = '\0';
+    proto_batch b;
+    proto_error pe;
+    int64_t t0 = mono_ns();
+    sqr_rc rc = proto_batch_decode(body, (size_t)len, &b, &pe);
+    int64_t t1 = mono_ns();
+    free(body);
+    decode_ns += t1 - t0;
+    if(rc) {
+      fprintf(stderr, "storeqr-hq: %s: %d %s: %s\n", argv[i], pe.status, pe.code, pe.message);
+      return 1;
+    }
+    ingest_batch_timed(h, b.kiosk_id, &b, &r, &t);
+    ingest_ns += mono_ns() - t1;
+    events += (int64_t)b.count;
+    bytes += len;
+    batches++;
+    proto_batch_clear(&b);
+    if(r.status != 200) {
+      fprintf(stderr, "storeqr-hq: %s: %d %s\n", argv[i], r.status, r.body ? r.body : "");
+      hq_reply_clear(&r);
+      return 1;
+    }
+    hq_reply_clear(&r);
+  }
+  printf("{\"batches\":%lld,\"events\":%lld,\"bytes\":%lld,\"decode_s\":%.6f,"
+         "\"ingest_s\":%.6f,\"seal_open_s\":%.6f,\"signups_opened\":%lld}\n",
+         (long long)batches, (long long)events, (long long)bytes, decode_ns / 1e9,
+         ingest_ns / 1e9, t.seal_ns / 1e9, (long long)t.signups_opened);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if(argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
     return usage_fail(NULL);
@@ -156,7 +224,7 @@ int main(int argc, char **argv) {
   }
   hq_reply r = {0};
   int rc = 2;
-  const char *store = opt(argc, argv, from, "--store");
+  const char *store_id = opt(argc, argv, from, "--store");
   const char *kiosk = opt(argc, argv, from, "--kiosk");
   if(strcmp(cmd, "serve") == 0) {
     rc = cmd_serve(h, argc, argv);
@@ -170,13 +238,13 @@ int main(int argc, char **argv) {
     if((v = opt(argc, argv, from, "--lon"))) cJSON_AddNumberToObject(b, "lon", atof(v));
     rc = report(&r, run_admin(h, hq_admin_store_add, b, &r));
   } else if(strcmp(cmd, "kiosk") == 0 && sub && strcmp(sub, "enroll-code") == 0) {
-    if(!store || !kiosk) {
+    if(!store_id || !kiosk) {
       rc = usage_fail("enroll-code needs --store and --kiosk");
     } else {
       const char *url = opt(argc, argv, from, "--url");
       if(url) snprintf(h->url, sizeof h->url, "%s", url);
       cJSON *b = cJSON_CreateObject();
-      cJSON_AddStringToObject(b, "store", store);
+      cJSON_AddStringToObject(b, "store", store_id);
       cJSON_AddNumberToObject(b, "kiosk", atoi(kiosk));
       const char *ttl = opt(argc, argv, from, "--ttl");
       if(ttl) cJSON_AddNumberToObject(b, "ttl_s", atoi(ttl));
@@ -195,11 +263,11 @@ int main(int argc, char **argv) {
       }
     }
   } else if(strcmp(cmd, "kiosk") == 0 && sub && strcmp(sub, "revoke") == 0) {
-    if(!store || !kiosk) {
+    if(!store_id || !kiosk) {
       rc = usage_fail("revoke needs --store and --kiosk");
     } else {
       cJSON *b = cJSON_CreateObject();
-      cJSON_AddStringToObject(b, "store", store);
+      cJSON_AddStringToObject(b, "store", store_id);
       cJSON_AddNumberToObject(b, "kiosk", atoi(kiosk));
       rc = report(&r, run_admin(h, hq_admin_revoke, b, &r));
     }
@@ -222,11 +290,13 @@ int main(int argc, char **argv) {
   } else if(strcmp(cmd, "erase") == 0) {
     const char *member = opt(argc, argv, from, "--member");
     cJSON *b = cJSON_CreateObject();
-    if(store) cJSON_AddStringToObject(b, "store", store);
+    if(store_id) cJSON_AddStringToObject(b, "store", store_id);
     if(member) cJSON_AddStringToObject(b, "member", member);
     rc = report(&r, run_admin(h, hq_admin_erasure, b, &r));
+  } else if(strcmp(cmd, "ingest-file") == 0) {
+    rc = cmd_ingest_file(h, argc, argv);
   } else if(strcmp(cmd, "counts") == 0) {
-    hq_admin_counts(h, store, &r);
+    hq_admin_counts(h, store_id, &r);
     rc = report(&r, r.status == 200 ? 0 : 1);
   } else {
     rc = usage_fail("unknown command");

@@ -37,7 +37,8 @@
 #define SQR_ASSETS_DIR "/usr/share/storeqr"
 #endif
 
-enum { EX_DONE = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_DATA = 3, EX_IO = 4 };
+enum { EX_DONE = SQR_EXIT_DONE, EX_REFUSED = SQR_EXIT_REFUSED, EX_USAGE = SQR_EXIT_USAGE,
+       EX_DATA = SQR_EXIT_DATA, EX_IO = SQR_EXIT_IO, EX_NET = SQR_EXIT_NET, EX_PROTO = SQR_EXIT_PROTO };
 
 typedef struct cli {
   const char *db_path;
@@ -46,17 +47,7 @@ typedef struct cli {
 } cli;
 
 static int exit_for(sqr_rc rc) {
-  switch(rc) {
-  case SQR_OK: return EX_DONE;
-  case SQR_EINVAL: return EX_USAGE;
-  case SQR_ECORRUPT:
-  case SQR_EVERSION: return EX_DATA;
-  case SQR_EIO:
-  case SQR_ENOSPC:
-  case SQR_ENOMEM:
-  case SQR_EBUSY: return EX_IO;
-  default: return EX_REFUSED;
-  }
+  return sqr_exit_code(rc);
 }
 
 static const char *main_usage =

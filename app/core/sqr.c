@@ -28,6 +28,22 @@ const char *sqr_strerror(sqr_rc rc) {
   return messages[rc];
 }
 
+int sqr_exit_code(sqr_rc rc) {
+  switch(rc) {
+  case SQR_OK: return SQR_EXIT_DONE;
+  case SQR_EINVAL: return SQR_EXIT_USAGE;
+  case SQR_ECORRUPT:
+  case SQR_EVERSION: return SQR_EXIT_DATA;
+  case SQR_EIO:
+  case SQR_ENOSPC:
+  case SQR_ENOMEM:
+  case SQR_EBUSY: return SQR_EXIT_IO;
+  case SQR_ENET: return SQR_EXIT_NET;
+  case SQR_EPROTO: return SQR_EXIT_PROTO;
+  default: return SQR_EXIT_REFUSED;
+  }
+}
+
 void sqr__fatal(const char *file, int line, const char *expr) {
   log_write(LOG_FATAL, "assert", "%s:%d: check failed: %s", file, line, expr);
   abort();

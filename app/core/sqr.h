@@ -42,6 +42,21 @@ typedef enum sqr_rc {
 #define SQR_NORETURN
 #endif
 
+/* Exit codes shared by every StoreQR program, so a script or systemd sees
+ * the same number for the same trouble whichever program it ran. */
+enum sqr_exit {
+  SQR_EXIT_DONE = 0,
+  SQR_EXIT_REFUSED = 1, /* the rules or HQ said no */
+  SQR_EXIT_USAGE = 2,   /* usage or bad input */
+  SQR_EXIT_DATA = 3,    /* database unusable: corrupt, foreign, newer */
+  SQR_EXIT_IO = 4,      /* I/O error, disk full, out of memory, busy */
+  SQR_EXIT_NET = 5,     /* network */
+  SQR_EXIT_PROTO = 6    /* the peer broke the protocol */
+};
+
+/* The exit code for a result. */
+int sqr_exit_code(sqr_rc rc);
+
 /* A short, stable English description of rc ("disk full"). Never NULL. */
 const char *sqr_strerror(sqr_rc rc);
 

@@ -31,8 +31,8 @@
 
 #define COMPONENT "sync"
 
-enum { EX_DONE = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_DATA = 3, EX_IO = 4, EX_NET = 5,
-       EX_PROTO = 6 };
+enum { EX_DONE = SQR_EXIT_DONE, EX_REFUSED = SQR_EXIT_REFUSED, EX_USAGE = SQR_EXIT_USAGE,
+       EX_DATA = SQR_EXIT_DATA, EX_IO = SQR_EXIT_IO, EX_NET = SQR_EXIT_NET, EX_PROTO = SQR_EXIT_PROTO };
 
 static const char *usage_text =
   "usage: storeqr-sync enroll --db DB --hq URL --code CODE --ca HQ-CA.crt\n"
@@ -71,19 +71,7 @@ static void on_term(int sig) {
 }
 
 static int exit_for(sqr_rc rc) {
-  switch(rc) {
-  case SQR_OK: return EX_DONE;
-  case SQR_EINVAL: return EX_USAGE;
-  case SQR_ECORRUPT:
-  case SQR_EVERSION: return EX_DATA;
-  case SQR_EIO:
-  case SQR_ENOSPC:
-  case SQR_ENOMEM:
-  case SQR_EBUSY: return EX_IO;
-  case SQR_ENET: return EX_NET;
-  case SQR_EPROTO: return EX_PROTO;
-  default: return EX_REFUSED;
-  }
+  return sqr_exit_code(rc);
 }
 
 static int usage_error(const char *why, const char *arg) {

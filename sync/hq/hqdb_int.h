@@ -49,6 +49,7 @@ struct hqdb {
   const hqdb_ops *ops;
   void *conn;
   char err[512];
+  char *event_sql[HQDB_EVENT_CHUNK_LOG2 + 1]; /* multi-row INSERTs, 2^k rows */
 };
 
 sqr_rc hqdb_sqlite_open(const char *path, hqdb *db);

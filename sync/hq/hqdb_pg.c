@@ -16,10 +16,20 @@
 #define OID_INT2 21
 #define OID_INT4 23
 #define OID_FLOAT8 701
-#define MAX_PARAMS 16
+#define MAX_PARAMS (HQDB_EVENT_CHUNK * 10) /* a multi-row event INSERT */
+
+typedef struct pg_conn {
+  PGconn *pg;
+  char nums[MAX_PARAMS][32];
+  const char *values[MAX_PARAMS];
+  int lengths[MAX_PARAMS], formats[MAX_PARAMS];
+  Oid types[MAX_PARAMS];
+} pg_conn;
+
+static PGconn *pgc(const hqdb *db) { return ((pg_conn *)db->conn)->pg; }
 
 static sqr_rc pg_fail(hqdb *db, PGresult *r, const char *what) {
-  PGconn *c = db->conn;
+  PGconn *c = pgc(db);
   const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
   const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
   snprintf(db->err, sizeof db->err, "postgresql: %s: %s", what, msg && *msg ? msg : "failed");
@@ -33,12 +43,14 @@ static sqr_rc pg_fail(hqdb *db, PGresult *r, const char *what) {
 
 static sqr_rc pg_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
                       int64_t *changes) {
-  PGconn *c = db->conn;
   if(n > MAX_PARAMS) return SQR_EINVAL;
-  char nums[MAX_PARAMS][32];
-  const char *values[MAX_PARAMS];
-  int lengths[MAX_PARAMS], formats[MAX_PARAMS];
-  Oid types[MAX_PARAMS];
+  /* Per connection, not on the stack: 640 parameters of 32 digits. */
+  pg_conn *pc = db->conn;
+  PGconn *c = pc->pg;
+  char (*nums)[32] = pc->nums;
+  const char **values = pc->values;
+  int *lengths = pc->lengths, *formats = pc->formats;
+  Oid *types = pc->types;
   for(int i = 0; i < n; i++) {
     const hqv *v = &params[i];
     formats[i] = 0;
@@ -122,7 +134,7 @@ static sqr_rc pg_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
 }
 
 static sqr_rc pg_simple(hqdb *db, const char *sql) {
-  PGresult *r = PQexec(db->conn, sql);
+  PGresult *r = PQexec(pgc(db), sql);
   sqr_rc rc = PQresultStatus(r) == PGRES_COMMAND_OK ? SQR_OK : pg_fail(db, r, sql);
   PQclear(r);
   return rc;
@@ -131,10 +143,12 @@ static sqr_rc pg_simple(hqdb *db, const char *sql) {
 static sqr_rc pg_begin(hqdb *db) { return pg_simple(db, "BEGIN"); }
 static sqr_rc pg_commit(hqdb *db) { return pg_simple(db, "COMMIT"); }
 static void pg_rollback(hqdb *db) {
-  if(PQtransactionStatus(db->conn) != PQTRANS_IDLE) PQclear(PQexec(db->conn, "ROLLBACK"));
+  if(PQtransactionStatus(pgc(db)) != PQTRANS_IDLE) PQclear(PQexec(pgc(db), "ROLLBACK"));
 }
 static void pg_close(hqdb *db) {
-  if(db->conn) PQfinish(db->conn);
+  pg_conn *pc = db->conn;
+  if(pc) PQfinish(pc->pg);
+  free(pc);
   db->conn = NULL;
 }
 
@@ -151,16 +165,19 @@ static const hqdb_ops pg_ops = {
 
 sqr_rc hqdb_pg_open(const char *url, hqdb *db) {
   db->ops = &pg_ops;
-  db->conn = PQconnectdb(url);
-  if(!db->conn) return SQR_ENOMEM;
-  if(PQstatus(db->conn) != CONNECTION_OK) {
+  pg_conn *pc = calloc(1, sizeof *pc);
+  if(!pc) return SQR_ENOMEM;
+  db->conn = pc;
+  pc->pg = PQconnectdb(url);
+  if(!pc->pg) return SQR_ENOMEM;
+  if(PQstatus(pc->pg) != CONNECTION_OK) {
     snprintf(db->err, sizeof db->err, "postgresql: cannot connect: %s",
-             PQerrorMessage(db->conn));
+             PQerrorMessage(pc->pg));
     size_t n = strlen(db->err);
     if(n && db->err[n - 1] == '\n') db->err[n - 1] = '\0';
     return SQR_ENET;
   }
   /* Keep NOTICEs ("relation already exists, skipping") off stderr. */
-  PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
+  PQclear(PQexec(pc->pg, "SET client_min_messages = warning"));
   return SQR_OK;
 }

@@ -9,7 +9,7 @@
 
 #include "hqdb_int.h"
 
-#define CACHE_SLOTS 64
+#define CACHE_SLOTS 128 /* more than hqdb.c has statements: no eviction */
 
 typedef struct sq_conn {
   sqlite3 *db;
@@ -29,10 +29,18 @@ static sqr_rc sq_fail(hqdb *db, int src, const char *what) {
 }
 
 /* $N -> ?N: the one spelling difference from PostgreSQL we rely on. */
+/* $N -> ?N: the one spelling difference from PostgreSQL we rely on.
+ * Open addressing on the text's address; a collision probes on instead of
+ * evicting, so two hot statements never re-prepare each other. */
 static sqlite3_stmt *prepare(hqdb *db, const char *sql, int *src) {
   sq_conn *c = db->conn;
-  size_t slot = ((uintptr_t)sql >> 4) % CACHE_SLOTS;
-  if(c->cache[slot].sql == sql) return c->cache[slot].stmt;
+  size_t start = ((uintptr_t)sql >> 3) % CACHE_SLOTS, slot = start;
+  for(size_t k = 0; k < CACHE_SLOTS; k++) {
+    slot = (start + k) % CACHE_SLOTS;
+    if(c->cache[slot].sql == sql) return c->cache[slot].stmt;
+    if(!c->cache[slot].sql) break;
+  }
+  if(c->cache[slot].sql) slot = start; /* full: evict */
   char *text = strdup(sql);
   if(!text) {
     *src = SQLITE_NOMEM;
@@ -96,8 +104,7 @@ static sqr_rc sq_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
   }
   if(!rc && src != SQLITE_DONE) rc = sq_fail(db, src, "step");
   if(!rc && changes) *changes = sqlite3_changes64(c->db);
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
+  sqlite3_reset(s); /* every parameter is bound again on the next run */
   if(rc && res) hqres_free(res);
   return rc;
 }

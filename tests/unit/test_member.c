@@ -31,8 +31,7 @@ static int teardown(void **state) {
 }
 
 static member_signup_req req_for(const char *phone) {
-  member_signup_req r = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
-  return r;
+  return tu_signup_req(phone);
 }
 
 typedef struct last_event {

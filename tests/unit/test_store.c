@@ -34,8 +34,7 @@ static int teardown(void **state) {
 }
 
 static member_signup_req req_for(const char *phone) {
-  member_signup_req r = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
-  return r;
+  return tu_signup_req(phone);
 }
 
 static void test_open_sets_pragmas_and_version(void **state) {

@@ -97,3 +97,8 @@ void tu_store_free(tu_store *f) {
   clock_free(f->clock);
   free(f);
 }
+
+member_signup_req tu_signup_req(const char *phone) {
+  member_signup_req r = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
+  return r;
+}

@@ -40,6 +40,10 @@ typedef struct tu_store {
 } tu_store;
 tu_store *tu_store_new(const char *name, int64_t t0_ms, const tu_keys *k, int64_t version);
 void tu_store_free(tu_store *f);
+/* A sign-up request with consent to the demo's policy version. */
+#include "member.h"
+member_signup_req tu_signup_req(const char *phone);
+
 /* Applies the demo configuration at version (group expiries from now_s). */
 void tu_apply_demo(store *st, const tu_keys *k, int64_t version, int64_t now_s);
 #endif

@@ -465,8 +465,9 @@ void hq_admin_erasure(hq *h, const char *body, size_t len, hq_reply *r) {
 }
 
 void hq_admin_counts(hq *h, const char *sid, hq_reply *r) {
-  hq_counts c;
+  hq_counts c = {0};
   sqr_rc rc = sid && proto_store_id_valid(sid) ? hqdb_counts(h->db, sid, &c) : SQR_ENOTFOUND;
+  if(rc) hqdb_counts_free(&c);
   if(rc == SQR_ENOTFOUND) {
     hq_reply_error(r, 404, "unknown_store", "store: no such store", NULL, 0);
     return;
@@ -494,6 +495,7 @@ void hq_admin_counts(hq *h, const char *sid, hq_reply *r) {
       cJSON_AddNumberToObject(one, "max_seq", (double)c.kiosks[i].max_seq);
     }
   }
+  hqdb_counts_free(&c);
   cJSON_AddItemToObject(a, "acked_seq", acked);
   cJSON_AddItemToObject(a, "kiosks", ks);
   reply_json(r, 200, a);

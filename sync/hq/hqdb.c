@@ -137,6 +137,7 @@ sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
 void hqdb_close(hqdb *db) {
   if(!db) return;
   db->ops->close(db);
+  for(size_t i = 0; i < SQR_ARRAY_LEN(db->event_sql); i++) free(db->event_sql[i]);
   free(db);
 }
 
@@ -363,14 +364,65 @@ sqr_rc hqdb_event_hash(hqdb *db, const char *kiosk_id, int64_t seq, uint8_t hash
   return rc;
 }
 
+#define EVENT_COLS 10
+static const char event_insert_head[] =
+  "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload, body_hash, hash, redacted,"
+  " received_ms) VALUES";
+
+/* The multi-row INSERT for 2^k rows, built once per handle: a backend may
+ * cache statements by the text's address (SQLite does), and PostgreSQL
+ * then pays one round trip per 2^k rows instead of one per row. */
+static sqr_rc event_insert_sql(hqdb *db, int k, const char **out) {
+  if(!db->event_sql[k]) {
+    size_t rows = (size_t)1 << k, size = sizeof event_insert_head + rows * (EVENT_COLS * 7 + 4);
+    char *sql = malloc(size), *p = sql;
+    if(!sql) return SQR_ENOMEM;
+    p += snprintf(p, size, "%s", event_insert_head);
+    for(size_t r = 0; r < rows; r++) {
+      p += snprintf(p, size - (size_t)(p - sql), "%s(", r ? "," : "");
+      for(int c = 1; c <= EVENT_COLS; c++)
+        p += snprintf(p, size - (size_t)(p - sql), "$%zu%s", r * EVENT_COLS + (size_t)c,
+                      c < EVENT_COLS ? "," : ")");
+    }
+    db->event_sql[k] = sql;
+  }
+  *out = db->event_sql[k];
+  return SQR_OK;
+}
+
 sqr_rc hqdb_event_insert(hqdb *db, const hq_event_row *ev) {
-  hqv p[] = {T(ev->kiosk_id), I(ev->seq), T(ev->store), T(ev->type), I(ev->ts_ms),
-             T(ev->payload), B(ev->body_hash, 32), B(ev->hash, 32), I(ev->redacted),
-             I(ev->received_ms)};
-  return run(db,
-             "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload, body_hash, hash, redacted,"
-             " received_ms) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-             p, 10, NULL, NULL);
+  return hqdb_event_insert_many(db, ev, 1);
+}
+
+sqr_rc hqdb_event_insert_many(hqdb *db, const hq_event_row *rows, size_t n) {
+  hqv p[HQDB_EVENT_CHUNK * EVENT_COLS];
+  while(n > 0) {
+    int k = HQDB_EVENT_CHUNK_LOG2;
+    while(((size_t)1 << k) > n) k--;
+    size_t m = (size_t)1 << k;
+    const char *sql;
+    sqr_rc rc = event_insert_sql(db, k, &sql);
+    if(rc) return rc;
+    for(size_t i = 0; i < m; i++) {
+      const hq_event_row *ev = &rows[i];
+      hqv *v = &p[i * EVENT_COLS];
+      v[0] = T(ev->kiosk_id);
+      v[1] = I(ev->seq);
+      v[2] = T(ev->store);
+      v[3] = T(ev->type);
+      v[4] = I(ev->ts_ms);
+      v[5] = ev->payload_len ? (hqv){.k = HQV_TEXT, .p = ev->payload, .n = ev->payload_len}
+                             : T(ev->payload);
+      v[6] = B(ev->body_hash, 32);
+      v[7] = B(ev->hash, 32);
+      v[8] = I(ev->redacted);
+      v[9] = I(ev->received_ms);
+    }
+    if((rc = run(db, sql, p, (int)(m * EVENT_COLS), NULL, NULL))) return rc;
+    rows += m;
+    n -= m;
+  }
+  return SQR_OK;
 }
 
 sqr_rc hqdb_kiosk_advance(hqdb *db, const char *kiosk_id, int64_t acked_seq,
@@ -484,7 +536,9 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
   if(!rc) rc = run(db, "SELECT k.number, k.acked_seq, COUNT(e.seq), COALESCE(MAX(e.seq), 0)"
                        " FROM kiosks k LEFT JOIN events e ON e.kiosk = k.id WHERE k.store = $1"
                        " GROUP BY k.number, k.acked_seq ORDER BY k.number", p, 1, &r, NULL);
-  for(int i = 0; !rc && i < r.nrows && out->nkiosks < HQ_MAX_KIOSKS_COUNTED; i++) {
+  if(!rc && r.nrows > 0 && !(out->kiosks = calloc((size_t)r.nrows, sizeof *out->kiosks)))
+    rc = SQR_ENOMEM;
+  for(int i = 0; !rc && i < r.nrows; i++) {
     out->kiosks[out->nkiosks].number = (int)cell_int(&r, i, 0);
     out->kiosks[out->nkiosks].acked_seq = cell_int(&r, i, 1);
     out->kiosks[out->nkiosks].events = cell_int(&r, i, 2);
@@ -493,4 +547,11 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
   }
   hqres_free(&r);
   return rc;
+}
+
+void hqdb_counts_free(hq_counts *c) {
+  if(!c) return;
+  free(c->kiosks);
+  c->kiosks = NULL;
+  c->nkiosks = 0;
 }

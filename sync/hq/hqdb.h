@@ -105,11 +105,17 @@ sqr_rc hqdb_event_hash(hqdb *db, const char *kiosk_id, int64_t seq, uint8_t hash
 
 typedef struct hq_event_row {
   const char *kiosk_id, *store, *type, *payload;
+  size_t payload_len; /* 0: strlen(payload) */
   int64_t seq, ts_ms, received_ms;
   const uint8_t *body_hash, *hash;
   int redacted;
 } hq_event_row;
 sqr_rc hqdb_event_insert(hqdb *db, const hq_event_row *ev) SQR_WARN_UNUSED;
+/* n rows in as few statements as it takes: multi-row INSERTs of up to
+ * HQDB_EVENT_CHUNK rows (one round trip each on PostgreSQL). */
+#define HQDB_EVENT_CHUNK_LOG2 6
+#define HQDB_EVENT_CHUNK (1 << HQDB_EVENT_CHUNK_LOG2)
+sqr_rc hqdb_event_insert_many(hqdb *db, const hq_event_row *rows, size_t n) SQR_WARN_UNUSED;
 sqr_rc hqdb_kiosk_advance(hqdb *db, const char *kiosk_id, int64_t acked_seq,
                           const uint8_t last_hash[32]) SQR_WARN_UNUSED;
 /* Adds to a store's counters. */
@@ -143,17 +149,20 @@ sqr_rc hqdb_erasure_add(hqdb *db, const char *store, const char *member_hex, int
 sqr_rc hqdb_erasures_pending(hqdb *db, const char *store, char (*out)[65], size_t max, size_t *n)
   SQR_WARN_UNUSED;
 
-#define HQ_MAX_KIOSKS_COUNTED 64
+typedef struct hq_kiosk_count {
+  int number;
+  int64_t acked_seq;
+  int64_t events, max_seq; /* event rows HQ holds for the kiosk, highest seq */
+} hq_kiosk_count;
 typedef struct hq_counts {
   int64_t members, signups, checkins, events;
   int64_t erasures_pending, erasures_confirmed;
   size_t nkiosks;
-  struct {
-    int number;
-    int64_t acked_seq;
-    int64_t events, max_seq; /* event rows HQ holds for the kiosk, highest seq */
-  } kiosks[HQ_MAX_KIOSKS_COUNTED];
+  hq_kiosk_count *kiosks; /* every kiosk of the store, by number; hqdb_counts_free */
 } hq_counts;
+/* Fills *out (every kiosk, no limit); free with hqdb_counts_free, also
+ * after an error. */
 sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) SQR_WARN_UNUSED;
+void hqdb_counts_free(hq_counts *c);
 
 #endif

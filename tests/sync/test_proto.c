@@ -184,6 +184,70 @@ static void test_strict_decode_names_the_field(void **state) {
   tu_store_free(f);
 }
 
+/* One check-in event at seq 1 whose payload member is written as `raw`
+ * (with `key` as its key) and whose body_hash is SHA-256 of `hashed`. */
+static char *one_event(const char *key, const char *raw, const char *hashed, const char *extra) {
+  uint8_t bh[32], h[32], zero[32] = {0};
+  char bhx[65], hx[65];
+  assert_int_equal(crypto_sha256(hashed, strlen(hashed), bh), SQR_OK);
+  assert_int_equal(chain_hash(zero, 1, "checkin", T0, bh, h), SQR_OK);
+  crypto_hex(bh, 32, bhx);
+  crypto_hex(h, 32, hx);
+  size_t n = strlen(raw) + strlen(extra) + 400;
+  char *json = malloc(n);
+  snprintf(json, n,
+           "{\"kiosk\":\"SH-JA01/1\",\"events\":[{\"seq\":1,\"type\":\"checkin\",\"ts_ms\":%lld,"
+           "%s:%s%s,\"body_hash\":\"%s\",\"hash\":\"%s\",\"redacted\":false}]}",
+           (long long)T0, key, raw, extra, bhx, hx);
+  return json;
+}
+
+/* The decoder keeps the payload bytes as sent when they already are the
+ * compact print, and re-prints otherwise: either way body_hash is checked
+ * against the compact print and that is what HQ stores. */
+static void test_payload_compact_print(void **state) {
+  (void)state;
+  static const char *const cases[][2] = {
+    {"{\"a\":1}", "{\"a\":1}"},
+    {"{ \"a\" : 1 }", "{\"a\":1}"},
+    {"{\"a\":\"x\\/y\"}", "{\"a\":\"x/y\"}"},
+    {"{\"a\":\"\\u00e9\"}", "{\"a\":\"\xc3\xa9\"}"},
+    {"{\"a\":1.0,\"b\":1e2,\"c\":01}", "{\"a\":1,\"b\":100,\"c\":1}"},
+    {"{\"a\":-0,\"b\":1234567890123456}", "{\"a\":-0,\"b\":1234567890123456}"},
+    {"{\"a\":\"t\\tb\\\"q\\\\\",\"b\":[true,false,null,{},[]],\"c\":-12,\"d\":{\"e\":0}}",
+     "{\"a\":\"t\\tb\\\"q\\\\\",\"b\":[true,false,null,{},[]],\"c\":-12,\"d\":{\"e\":0}}"},
+    {"{}", "{}"},
+  };
+  for(size_t i = 0; i < SQR_ARRAY_LEN(cases); i++) {
+    const char *raw = cases[i][0], *compact = cases[i][1];
+    for(int k = 0; k < 2; k++) {
+      /* k = 1: the key written with an escape, which cJSON unescapes. */
+      char *json = one_event(k ? "\"pay\\u006coad\"" : "\"payload\"", raw, compact, "");
+      proto_batch d;
+      proto_error err;
+      if(proto_batch_decode(json, strlen(json), &d, &err))
+        fail_msg("case %zu/%d: %s (%s)", i, k, err.message, raw);
+      assert_int_equal(d.events[0].payload_len, strlen(compact));
+      assert_string_equal(d.events[0].payload, compact);
+      proto_batch_clear(&d);
+      free(json);
+    }
+    if(strcmp(raw, compact) != 0) { /* hashing the bytes as sent is refused */
+      char *json = one_event("\"payload\"", raw, raw, "");
+      expect_refused(json, 422, "chain_broken", "events[0].body_hash");
+      free(json);
+    }
+  }
+  /* A second "payload" member is ignored, as before. */
+  char *json = one_event("\"payload\"", "{\"a\":1}", "{\"a\":1}", ",\"payload\":{\"b\":2}");
+  proto_batch d;
+  proto_error err;
+  assert_int_equal(proto_batch_decode(json, strlen(json), &d, &err), SQR_OK);
+  assert_string_equal(d.events[0].payload, "{\"a\":1}");
+  proto_batch_clear(&d);
+  free(json);
+}
+
 static void test_limits(void **state) {
   (void)state;
   /* 501 events. */
@@ -367,6 +431,7 @@ int main(void) {
     cmocka_unit_test(test_round_trip_from_kiosk_store),
     cmocka_unit_test(test_chain_hash_matches_store),
     cmocka_unit_test(test_strict_decode_names_the_field),
+    cmocka_unit_test(test_payload_compact_print),
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_kiosk_ids),
     cmocka_unit_test(test_answers),

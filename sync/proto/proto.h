@@ -13,8 +13,10 @@
  * names the field ("events[3].seq: must be an integer").
  *
  * A payload travels as the compact JSON the kiosk stored (cJSON's
- * unformatted print, which is what store.c hashes); HQ re-prints the
- * parsed payload the same way and checks body_hash against those bytes.
+ * unformatted print, which is what store.c hashes); HQ checks body_hash
+ * against that print of the parsed payload: the bytes as sent when they
+ * already are exactly that print (the usual case, no re-printing),
+ * otherwise a fresh print. Either way the decoded payload is the print.
  * Never logs a body (bodies hold sealed phone numbers).
  */
 #ifndef SQR_PROTO_H

@@ -1,0 +1,425 @@
+/* storeqr-bundle — HQ's side of signed updates: makes the signing key and
+ * packs a release directory into one signed bundle (format: bundle.h).
+ *
+ *   storeqr-bundle keygen PREFIX
+ *       writes PREFIX.key (private, mode 0600) and PREFIX.pub (public);
+ *       both are one line of base64 (seal.h encodings). Refuses to
+ *       overwrite either.
+ *   storeqr-bundle pack --key PREFIX.key --product NAME --version X.Y.Z
+ *                       [--forced] RELEASE_DIR OUT
+ *       walks RELEASE_DIR in sorted order (regular files, directories,
+ *       symbolic links; anything else is an error), writes OUT atomically.
+ *       --forced lets boxes install it over a newer version (a rollback
+ *       ordered by HQ); the flag is signed like everything else.
+ *   storeqr-bundle info BUNDLE
+ *       prints the header (nothing in it is verified: storeqr-update does).
+ *
+ * Owns only the files it writes. Must never: print key bytes, leave a
+ * half-written bundle under OUT's name.
+ */
+#include "bundle.h"
+#include "crypto.h"
+#include "log.h"
+#include "seal.h"
+#include "sqr.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/sha256.h>
+
+#define COMP "bundle"
+
+typedef struct item {
+  char path[BUNDLE_MAX_PATH + 1]; /* relative to the release root */
+  uint32_t mode;
+  uint64_t size;
+} item;
+
+typedef struct walk {
+  char root[4096];
+  item *items;
+  size_t n, cap;
+  uint64_t payload;
+} walk;
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: storeqr-bundle keygen PREFIX\n"
+          "       storeqr-bundle pack --key FILE --product NAME --version X.Y.Z [--forced]"
+          " RELEASE_DIR OUT\n"
+          "       storeqr-bundle info BUNDLE\n");
+}
+
+static sqr_rc write_text_file(const char *path, const char *text, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if(fd < 0) {
+    log_error(COMP, "cannot create %s: %s", path, strerror(errno));
+    return errno == EEXIST ? SQR_EEXISTS : SQR_EIO;
+  }
+  size_t n = strlen(text);
+  sqr_rc rc = SQR_OK;
+  if(write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+    log_error(COMP, "cannot write %s: %s", path, strerror(errno));
+    rc = SQR_EIO;
+  }
+  if(close(fd) != 0 && !rc) rc = SQR_EIO;
+  return rc;
+}
+
+static int cmd_keygen(int argc, char **argv) {
+  if(argc != 2) {
+    usage();
+    return SQR_EXIT_USAGE;
+  }
+  char kpath[4096], ppath[4096];
+  if(snprintf(kpath, sizeof kpath, "%s.key", argv[1]) >= (int)sizeof kpath ||
+     snprintf(ppath, sizeof ppath, "%s.pub", argv[1]) >= (int)sizeof ppath) {
+    fprintf(stderr, "storeqr-bundle: prefix too long\n");
+    return SQR_EXIT_USAGE;
+  }
+  uint8_t pub[SEAL_PUB_LEN], priv[SEAL_PRIV_LEN];
+  char pub64[SEAL_PUB_B64_LEN], priv64[SEAL_PRIV_B64_LEN];
+  sqr_rc rc = seal_keypair_generate(pub, priv);
+  if(!rc) rc = seal_pub_to_b64(pub, pub64);
+  if(!rc) rc = seal_priv_to_b64(priv, priv64);
+  if(!rc) rc = write_text_file(kpath, priv64, 0600);
+  if(!rc) {
+    rc = write_text_file(ppath, pub64, 0644);
+    if(rc) unlink(kpath);
+  }
+  crypto_wipe(priv, sizeof priv);
+  crypto_wipe(priv64, sizeof priv64);
+  if(rc) {
+    fprintf(stderr, "storeqr-bundle: keygen failed: %s\n", sqr_strerror(rc));
+    return sqr_exit_code(rc);
+  }
+  printf("wrote %s (keep it at HQ, offline) and %s (ships on every box)\n", kpath, ppath);
+  return SQR_EXIT_DONE;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b) {
+  return strcmp((*a)->d_name, (*b)->d_name); /* byte order, not locale */
+}
+
+/* Adds every entry under rel (relative to w->root; "" for the root). */
+static sqr_rc walk_dir(walk *w, const char *rel) {
+  char dir[8192];
+  snprintf(dir, sizeof dir, "%s%s%s", w->root, *rel ? "/" : "", rel);
+  struct dirent **names = NULL;
+  int n = scandir(dir, &names, NULL, by_name);
+  if(n < 0) {
+    log_error(COMP, "cannot read directory %s: %s", dir, strerror(errno));
+    return SQR_EIO;
+  }
+  sqr_rc rc = SQR_OK;
+  for(int i = 0; i < n && !rc; i++) {
+    const char *name = names[i]->d_name;
+    if(!strcmp(name, ".") || !strcmp(name, "..")) continue;
+    item it;
+    memset(&it, 0, sizeof it);
+    if(snprintf(it.path, sizeof it.path, "%s%s%s", rel, *rel ? "/" : "", name) >=
+         (int)sizeof it.path ||
+       bundle_check_path(it.path)) {
+      log_error(COMP, "path too long or unusable under %s: %s", dir, name);
+      rc = SQR_EINVAL;
+      break;
+    }
+    char full[8192];
+    snprintf(full, sizeof full, "%s/%s", w->root, it.path);
+    struct stat st;
+    if(lstat(full, &st) != 0) {
+      log_error(COMP, "cannot stat %s: %s", full, strerror(errno));
+      rc = SQR_EIO;
+      break;
+    }
+    if(S_ISREG(st.st_mode)) {
+      it.size = (uint64_t)st.st_size;
+    } else if(S_ISLNK(st.st_mode)) {
+      it.size = (uint64_t)st.st_size;
+      if(it.size == 0 || it.size > 4095) {
+        log_error(COMP, "symbolic link %s has an unusable target length", full);
+        rc = SQR_EINVAL;
+        break;
+      }
+    } else if(!S_ISDIR(st.st_mode)) {
+      log_error(COMP, "%s is not a file, directory or symbolic link", full);
+      rc = SQR_EINVAL;
+      break;
+    }
+    /* Never ship setuid/setgid bits: the box would refuse them anyway. */
+    it.mode = (uint32_t)(st.st_mode & (S_IFMT | 01777));
+    if(w->n == BUNDLE_MAX_ENTRIES) {
+      log_error(COMP, "more than %u entries", BUNDLE_MAX_ENTRIES);
+      rc = SQR_EINVAL;
+      break;
+    }
+    if(w->n == w->cap) {
+      size_t cap = w->cap ? w->cap * 2 : 64;
+      item *p = realloc(w->items, cap * sizeof *p);
+      if(!p) {
+        rc = SQR_ENOMEM;
+        break;
+      }
+      w->items = p;
+      w->cap = cap;
+    }
+    w->items[w->n++] = it;
+    w->payload += 14 + strlen(it.path) + it.size;
+    if(w->payload > BUNDLE_MAX_PAYLOAD) {
+      log_error(COMP, "release is larger than the %llu-byte limit",
+                (unsigned long long)BUNDLE_MAX_PAYLOAD);
+      rc = SQR_EINVAL;
+      break;
+    }
+    if(S_ISDIR(st.st_mode)) rc = walk_dir(w, it.path);
+  }
+  for(int i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return rc;
+}
+
+typedef struct out_stream {
+  FILE *f;
+  mbedtls_sha256_context sha;
+  int failed;
+} out_stream;
+
+static void emit(out_stream *o, const void *p, size_t n) {
+  if(o->failed) return;
+  if(fwrite(p, 1, n, o->f) != n || mbedtls_sha256_update_ret(&o->sha, p, n) != 0)
+    o->failed = 1;
+}
+
+/* Streams one item's bytes; the size must not have changed since the walk. */
+static sqr_rc emit_item(out_stream *o, const walk *w, const item *it) {
+  uint8_t meta[2 + BUNDLE_MAX_PATH + 12];
+  size_t mlen = 0;
+  bundle_entry e;
+  memset(&e, 0, sizeof e);
+  memcpy(e.path, it->path, sizeof e.path);
+  e.mode = it->mode;
+  e.size = it->size;
+  sqr_rc rc = bundle_entry_encode(&e, meta, &mlen);
+  if(rc) return rc;
+  emit(o, meta, mlen);
+  char full[8192];
+  snprintf(full, sizeof full, "%s/%s", w->root, it->path);
+  if(S_ISLNK(it->mode)) {
+    char target[4096];
+    ssize_t n = readlink(full, target, sizeof target);
+    if(n < 0 || (uint64_t)n != it->size) {
+      log_error(COMP, "%s changed while packing", full);
+      return SQR_EIO;
+    }
+    emit(o, target, (size_t)n);
+  } else if(S_ISREG(it->mode)) {
+    int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if(fd < 0) {
+      log_error(COMP, "cannot open %s: %s", full, strerror(errno));
+      return SQR_EIO;
+    }
+    uint8_t buf[65536];
+    uint64_t left = it->size;
+    while(left > 0) {
+      ssize_t n = read(fd, buf, left < sizeof buf ? (size_t)left : sizeof buf);
+      if(n <= 0) break;
+      emit(o, buf, (size_t)n);
+      left -= (uint64_t)n;
+    }
+    char extra;
+    ssize_t more = read(fd, &extra, 1);
+    close(fd);
+    if(left != 0 || more != 0) {
+      log_error(COMP, "%s changed size while packing", full);
+      return SQR_EIO;
+    }
+  }
+  return o->failed ? SQR_EIO : SQR_OK;
+}
+
+static int cmd_pack(int argc, char **argv) {
+  const char *key = NULL, *product = NULL, *version = NULL;
+  int forced = 0;
+  static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                       {"product", required_argument, NULL, 'p'},
+                                       {"version", required_argument, NULL, 'v'},
+                                       {"forced", no_argument, NULL, 'f'},
+                                       {NULL, 0, NULL, 0}};
+  int c;
+  optind = 1;
+  while((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch(c) {
+    case 'k': key = optarg; break;
+    case 'p': product = optarg; break;
+    case 'v': version = optarg; break;
+    case 'f': forced = 1; break;
+    default: usage(); return SQR_EXIT_USAGE;
+    }
+  }
+  if(!key || !product || !version || argc - optind != 2) {
+    usage();
+    return SQR_EXIT_USAGE;
+  }
+  uint32_t parts[4];
+  if(bundle_check_product(product)) {
+    fprintf(stderr, "storeqr-bundle: product must be 1-32 of [A-Za-z0-9._-]\n");
+    return SQR_EXIT_USAGE;
+  }
+  if(bundle_parse_version(version, parts)) {
+    fprintf(stderr, "storeqr-bundle: version must be numeric, like 1.2.3\n");
+    return SQR_EXIT_USAGE;
+  }
+  const char *dir = argv[optind], *outpath = argv[optind + 1];
+
+  walk w;
+  memset(&w, 0, sizeof w);
+  out_stream o;
+  memset(&o, 0, sizeof o);
+  mbedtls_sha256_init(&o.sha);
+  uint8_t priv[SEAL_PRIV_LEN], pub[SEAL_PUB_LEN];
+  char tmp[4200] = "";
+  sqr_rc rc = SQR_OK;
+
+  if(snprintf(w.root, sizeof w.root, "%s", dir) >= (int)sizeof w.root) {
+    rc = SQR_EINVAL;
+    goto out;
+  }
+  rc = bundle_read_priv(key, priv);
+  if(rc) goto out;
+  rc = walk_dir(&w, "");
+  if(rc) goto out;
+
+  bundle_header h;
+  memset(&h, 0, sizeof h);
+  snprintf(h.product, sizeof h.product, "%s", product);
+  snprintf(h.version, sizeof h.version, "%s", version);
+  h.flags = forced ? BUNDLE_FLAG_FORCED : 0;
+  h.count = (uint32_t)w.n;
+  h.payload_len = w.payload;
+  /* The key id lets a box say "signed by another key" instead of a bare
+   * "bad signature". seal.h derives no public key from a private one, so
+   * the .pub next to the .key is read, and checked against the signature
+   * below before anything is written under OUT's name. */
+  {
+    char ppath[4200];
+    size_t kl = strlen(key);
+    if(kl > 4 && !strcmp(key + kl - 4, ".key"))
+      snprintf(ppath, sizeof ppath, "%.*s.pub", (int)(kl - 4), key);
+    else
+      snprintf(ppath, sizeof ppath, "%s.pub", key);
+    rc = bundle_read_pub(ppath, pub);
+    if(rc) {
+      log_error(COMP, "the public key %s must sit next to the private key", ppath);
+      goto out;
+    }
+    bundle_keyid(pub, h.keyid);
+  }
+  uint8_t hdr[BUNDLE_HEADER_LEN];
+  bundle_header_encode(&h, hdr);
+
+  snprintf(tmp, sizeof tmp, "%s.tmp", outpath);
+  o.f = fopen(tmp, "wbx");
+  if(!o.f) {
+    log_error(COMP, "cannot create %s: %s", tmp, strerror(errno));
+    tmp[0] = '\0';
+    rc = SQR_EIO;
+    goto out;
+  }
+  if(mbedtls_sha256_starts_ret(&o.sha, 0) != 0) {
+    rc = SQR_ECRYPTO;
+    goto out;
+  }
+  /* Signed bytes: the header without its signature, then the payload. */
+  emit(&o, hdr, BUNDLE_SIGNED_HEADER_LEN);
+  if(fwrite(hdr + BUNDLE_SIGNED_HEADER_LEN, 1, BUNDLE_SIG_LEN, o.f) != BUNDLE_SIG_LEN)
+    o.failed = 1;
+  for(size_t i = 0; i < w.n && !rc; i++) rc = emit_item(&o, &w, &w.items[i]);
+  if(rc) goto out;
+  uint8_t digest[CRYPTO_SHA256_LEN];
+  if(o.failed || mbedtls_sha256_finish_ret(&o.sha, digest) != 0) {
+    log_error(COMP, "cannot write %s", tmp);
+    rc = SQR_EIO;
+    goto out;
+  }
+  rc = bundle_sign(priv, digest, h.sig);
+  if(rc) goto out;
+  rc = bundle_verify(pub, digest, h.sig);
+  if(rc) {
+    log_error(COMP, "%s does not match its .pub: refusing to sign with a mismatched pair", key);
+    goto out;
+  }
+  bundle_header_encode(&h, hdr);
+  if(fseek(o.f, 0, SEEK_SET) != 0 || fwrite(hdr, 1, sizeof hdr, o.f) != sizeof hdr ||
+     fflush(o.f) != 0 || fsync(fileno(o.f)) != 0) {
+    log_error(COMP, "cannot write %s: %s", tmp, strerror(errno));
+    rc = SQR_EIO;
+    goto out;
+  }
+  int closed = fclose(o.f);
+  o.f = NULL;
+  if(closed != 0 || rename(tmp, outpath) != 0) {
+    log_error(COMP, "cannot finish %s: %s", outpath, strerror(errno));
+    rc = SQR_EIO;
+    goto out;
+  }
+  tmp[0] = '\0';
+  printf("%s: %s %s%s, %zu entries, %llu payload bytes\n", outpath, product, version,
+         forced ? " (forced)" : "", w.n, (unsigned long long)w.payload);
+out:
+  if(o.f) fclose(o.f);
+  if(tmp[0]) unlink(tmp);
+  mbedtls_sha256_free(&o.sha);
+  crypto_wipe(priv, sizeof priv);
+  free(w.items);
+  if(rc) {
+    fprintf(stderr, "storeqr-bundle: pack failed: %s\n", sqr_strerror(rc));
+    return sqr_exit_code(rc);
+  }
+  return SQR_EXIT_DONE;
+}
+
+static int cmd_info(int argc, char **argv) {
+  if(argc != 2) {
+    usage();
+    return SQR_EXIT_USAGE;
+  }
+  FILE *f = fopen(argv[1], "rb");
+  if(!f) {
+    fprintf(stderr, "storeqr-bundle: cannot open %s: %s\n", argv[1], strerror(errno));
+    return SQR_EXIT_IO;
+  }
+  uint8_t hdr[BUNDLE_HEADER_LEN];
+  bundle_header h;
+  size_t got = fread(hdr, 1, sizeof hdr, f);
+  fclose(f);
+  if(got != sizeof hdr || bundle_header_decode(hdr, &h)) {
+    fprintf(stderr, "storeqr-bundle: %s is not a StoreQR bundle\n", argv[1]);
+    return SQR_EXIT_USAGE;
+  }
+  char kid[2 * BUNDLE_KEYID_LEN + 1];
+  crypto_hex(h.keyid, sizeof h.keyid, kid);
+  printf("product %s\nversion %s\nforced %s\nentries %u\npayload %llu\nkey %s\nsigned %s\n",
+         h.product, h.version, (h.flags & BUNDLE_FLAG_FORCED) ? "yes" : "no", h.count,
+         (unsigned long long)h.payload_len, kid, bundle_sig_is_zero(h.sig) ? "no" : "yes");
+  return SQR_EXIT_DONE;
+}
+
+int main(int argc, char **argv) {
+  if(argc < 2) {
+    usage();
+    return SQR_EXIT_USAGE;
+  }
+  if(!strcmp(argv[1], "keygen")) return cmd_keygen(argc - 1, argv + 1);
+  if(!strcmp(argv[1], "pack")) return cmd_pack(argc - 1, argv + 1);
+  if(!strcmp(argv[1], "info")) return cmd_info(argc - 1, argv + 1);
+  usage();
+  return SQR_EXIT_USAGE;
+}

@@ -1,0 +1,794 @@
+/* storeqr-update — the box's side of signed updates (bundle format:
+ * bundle.h). Two release slots, one link:
+ *
+ *   ROOT/opt/storeqr/slots/a, ROOT/opt/storeqr/slots/b   two releases
+ *   ROOT/opt/storeqr/current -> slots/a                  the running one
+ *   ROOT/var/lib/storeqr/update.log                      what happened, why
+ *   ROOT/var/lib/storeqr/update.pending                  a switch not yet
+ *                                                        confirmed healthy
+ *
+ *   storeqr-update [OPTIONS] install BUNDLE
+ *     1. reads the whole bundle, checks its signature against the box's key
+ *        (--pub), then product (--product) and version: newer than the
+ *        installed release, or older/equal only if HQ signed it as forced;
+ *     2. empties the inactive slot and unpacks into it, hashing the bytes
+ *        again as it writes (the file may not change between check and
+ *        use), fsyncs every file and directory, writes slot/.storeqr-release;
+ *     3. writes update.pending, points `current` at the new slot with one
+ *        rename of a fresh symlink, fsyncs the directory;
+ *     4. runs --restart-cmd, waits up to --timeout seconds for the health
+ *        check (--health-cmd and/or --health-file) to pass and stay passing
+ *        for --settle seconds; if it does not, points `current` back, runs
+ *        --restart-cmd again and records why.
+ *   storeqr-update [OPTIONS] recover
+ *     at boot: if update.pending says a switch was never confirmed (power
+ *     lost during step 4), checks health now and rolls back if it fails.
+ *   storeqr-update [OPTIONS] status
+ *     prints the current slot, its product and version.
+ *
+ * Power loss at any step leaves a bootable slot: the slot `current` names
+ * is never written, and the switch is a single rename.
+ * Test seam: SQR_UPDATE_KILL_AT=STEP makes the process SIGKILL itself at
+ * STEP (verified, unpack, unpacked, synced, pending, linked, switched,
+ * restarted), as a power cut would stop it.
+ *
+ * Owns the slots, the link, update.log and update.pending under ROOT.
+ * Must never: write into the slot `current` points to; act on any header
+ * field before the signature over it verified.
+ */
+#include "bundle.h"
+#include "crypto.h"
+#include "log.h"
+#include "sqr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/sha256.h>
+
+#define COMP "update"
+#define RELEASE_FILE ".storeqr-release"
+
+typedef struct opts {
+  const char *root;
+  const char *pub;
+  const char *product;
+  const char *restart_cmd;
+  const char *health_cmd;
+  const char *health_file;
+  double timeout;
+  double settle;
+} opts;
+
+typedef struct paths {
+  char base[4096];    /* ROOT/opt/storeqr */
+  char state[4096];   /* ROOT/var/lib/storeqr */
+  char log[4200];
+  char pending[4200];
+  char lock[4200];
+  char pub[4200];
+} paths;
+
+static paths P;
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void kill_point(const char *step) {
+  const char *at = getenv("SQR_UPDATE_KILL_AT");
+  if(at && !strcmp(at, step)) {
+    fprintf(stderr, "storeqr-update: test seam: killed at %s\n", step);
+    raise(SIGKILL);
+  }
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s) {
+  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  while(nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* One line to update.log (kept for the manager screen and HQ) and to the
+ * journal. The log is appended with O_APPEND and fsynced: it is the record
+ * of why a box runs the release it runs. */
+static void record(log_level lvl, const char *fmt, ...) SQR_PRINTF(2, 3);
+static void record(log_level lvl, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  LOG_AT(lvl, COMP, "%s", msg);
+  int fd = open(P.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if(fd < 0) return;
+  char line[1200], when[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+  int n = snprintf(line, sizeof line, "%s %s %s\n", when,
+                   lvl <= LOG_ERROR ? "error" : lvl == LOG_WARN ? "warn" : "info", msg);
+  if(n > 0 && write(fd, line, (size_t)n) == n) (void)fsync(fd);
+  close(fd);
+}
+
+static sqr_rc mkdir_p(const char *path, mode_t mode) {
+  char tmp[4096];
+  if(snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return SQR_EINVAL;
+  for(char *p = tmp + 1; *p; p++) {
+    if(*p != '/') continue;
+    *p = '\0';
+    if(mkdir(tmp, mode) != 0 && errno != EEXIST) return SQR_EIO;
+    *p = '/';
+  }
+  if(mkdir(tmp, mode) != 0 && errno != EEXIST) return SQR_EIO;
+  return SQR_OK;
+}
+
+static sqr_rc fsync_path(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(fd < 0) return SQR_EIO;
+  int rc = fsync(fd);
+  close(fd);
+  return rc ? SQR_EIO : SQR_OK;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes a whole tree without following symbolic links. */
+static sqr_rc rm_tree(const char *path) {
+  struct stat st;
+  if(lstat(path, &st) != 0) return errno == ENOENT ? SQR_OK : SQR_EIO;
+  return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? SQR_OK : SQR_EIO;
+}
+
+static int fsync_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)ftw;
+  if(flag != FTW_D && flag != FTW_DP) return 0;
+  return fsync_path(path) == SQR_OK ? 0 : -1;
+}
+
+/* ---- slots and the link ----------------------------------------------- */
+
+/* Which slot `current` names: 'a', 'b', 0 if there is no link yet.
+ * SQR_ECORRUPT if the link names anything else. */
+static sqr_rc current_slot(char *out) {
+  char link[4200], target[256];
+  snprintf(link, sizeof link, "%s/current", P.base);
+  ssize_t n = readlink(link, target, sizeof target - 1);
+  if(n < 0) {
+    if(errno == ENOENT) {
+      *out = 0;
+      return SQR_OK;
+    }
+    log_error(COMP, "cannot read %s: %s", link, strerror(errno));
+    return SQR_EIO;
+  }
+  target[n] = '\0';
+  if(!strcmp(target, "slots/a") || !strcmp(target, "slots/b")) {
+    *out = target[6];
+    return SQR_OK;
+  }
+  log_error(COMP, "%s points to \"%s\", not slots/a or slots/b: fix it by hand", link, target);
+  return SQR_ECORRUPT;
+}
+
+/* Points `current` at slot s with one rename: the link is always either the
+ * old one or the new one, never missing, whatever instant power goes. */
+static sqr_rc switch_to(char s) {
+  char tmp[4200], cur[4200], target[16];
+  snprintf(tmp, sizeof tmp, "%s/.current.tmp", P.base);
+  snprintf(cur, sizeof cur, "%s/current", P.base);
+  snprintf(target, sizeof target, "slots/%c", s);
+  if(unlink(tmp) != 0 && errno != ENOENT) goto fail;
+  if(symlink(target, tmp) != 0) goto fail;
+  kill_point("linked");
+  if(rename(tmp, cur) != 0) goto fail;
+  if(fsync_path(P.base)) goto fail;
+  return SQR_OK;
+fail:
+  log_error(COMP, "cannot point %s at %s: %s", cur, target, strerror(errno));
+  return SQR_EIO;
+}
+
+typedef struct release {
+  char product[BUNDLE_NAME_LEN + 1];
+  char version[BUNDLE_NAME_LEN + 1];
+} release;
+
+/* Reads slot s's release file. SQR_ENOTFOUND if there is none (a release
+ * put there by hand or by the factory package without one). */
+static sqr_rc read_release(char s, release *r) {
+  char path[4300], line[128];
+  memset(r, 0, sizeof *r);
+  snprintf(path, sizeof path, "%s/slots/%c/%s", P.base, s, RELEASE_FILE);
+  FILE *f = fopen(path, "r");
+  if(!f) return errno == ENOENT ? SQR_ENOTFOUND : SQR_EIO;
+  while(fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    /* Longer values than the header allows are cut (and then fail to parse). */
+    if(!strncmp(line, "product ", 8)) snprintf(r->product, sizeof r->product, "%.32s", line + 8);
+    if(!strncmp(line, "version ", 8)) snprintf(r->version, sizeof r->version, "%.32s", line + 8);
+  }
+  fclose(f);
+  return r->version[0] ? SQR_OK : SQR_ECORRUPT;
+}
+
+/* ---- reading and unpacking the bundle --------------------------------- */
+
+typedef struct reader {
+  int fd;
+  mbedtls_sha256_context sha;
+  uint8_t buf[65536];
+  size_t pos, len;
+  uint64_t left; /* payload bytes not yet handed out */
+} reader;
+
+/* Hands out exactly n payload bytes (hashed); SQR_ECORRUPT past the end. */
+static sqr_rc rd(reader *r, void *out, size_t n) {
+  uint8_t *o = out;
+  if(n > r->left) return SQR_ECORRUPT;
+  while(n > 0) {
+    if(r->pos == r->len) {
+      ssize_t got = read(r->fd, r->buf, sizeof r->buf);
+      if(got < 0 && errno == EINTR) continue;
+      if(got <= 0) return got == 0 ? SQR_ECORRUPT : SQR_EIO;
+      r->pos = 0;
+      r->len = (size_t)got;
+    }
+    size_t k = r->len - r->pos < n ? r->len - r->pos : n;
+    if(mbedtls_sha256_update_ret(&r->sha, r->buf + r->pos, k) != 0) return SQR_ECRYPTO;
+    if(o) memcpy(o, r->buf + r->pos, k), o += k;
+    r->pos += k;
+    r->left -= k;
+    n -= k;
+  }
+  return SQR_OK;
+}
+
+/* Starts a pass over the payload: hash the signed header bytes first. */
+static sqr_rc reader_start(reader *r, int fd, const uint8_t hdr[BUNDLE_HEADER_LEN],
+                           uint64_t payload_len) {
+  r->fd = fd;
+  r->pos = r->len = 0;
+  r->left = payload_len;
+  if(lseek(fd, BUNDLE_HEADER_LEN, SEEK_SET) != BUNDLE_HEADER_LEN) return SQR_EIO;
+  if(mbedtls_sha256_starts_ret(&r->sha, 0) != 0 ||
+     mbedtls_sha256_update_ret(&r->sha, hdr, BUNDLE_SIGNED_HEADER_LEN) != 0)
+    return SQR_ECRYPTO;
+  return SQR_OK;
+}
+
+static sqr_rc reader_finish(reader *r, uint8_t digest[CRYPTO_SHA256_LEN]) {
+  uint8_t extra;
+  if(r->left != 0) return SQR_ECORRUPT;
+  /* Trailing bytes after the payload: not what was signed. */
+  if(r->pos != r->len || read(r->fd, &extra, 1) != 0) return SQR_ECORRUPT;
+  return mbedtls_sha256_finish_ret(&r->sha, digest) ? SQR_ECRYPTO : SQR_OK;
+}
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads one record's metadata and checks it. */
+static sqr_rc read_entry(reader *r, bundle_entry *e) {
+  uint8_t b[12];
+  sqr_rc rc = rd(r, b, 2);
+  if(rc) return rc;
+  size_t n = (size_t)b[0] << 8 | b[1];
+  if(n == 0 || n > BUNDLE_MAX_PATH) return SQR_ECORRUPT;
+  if((rc = rd(r, e->path, n))) return rc;
+  e->path[n] = '\0';
+  if((rc = rd(r, b, 12))) return rc;
+  e->mode = be32(b);
+  e->size = (uint64_t)be32(b + 4) << 32 | be32(b + 8);
+  if(strlen(e->path) != n || bundle_check_path(e->path) || !strcmp(e->path, RELEASE_FILE)) {
+    log_error(COMP, "bundle holds an unusable path");
+    return SQR_ECORRUPT;
+  }
+  uint32_t type = e->mode & S_IFMT;
+  if((type != S_IFREG && type != S_IFDIR && type != S_IFLNK) || (e->mode & 06000) ||
+     (type == S_IFDIR && e->size) || (type == S_IFLNK && (e->size == 0 || e->size > 4095)) ||
+     e->size > r->left) {
+    log_error(COMP, "bundle entry %s has an unusable type, mode or size", e->path);
+    return SQR_ECORRUPT;
+  }
+  return SQR_OK;
+}
+
+/* Opens the directory that will hold path's last component, walking from
+ * slotfd without following symbolic links, so no entry can write outside
+ * the slot. *leaf points into path. */
+static int open_parent(int slotfd, const char *path, const char **leaf) {
+  char buf[BUNDLE_MAX_PATH + 1];
+  snprintf(buf, sizeof buf, "%s", path);
+  int fd = dup(slotfd);
+  char *c = buf;
+  for(char *e; fd >= 0 && (e = strchr(c, '/')); c = e + 1) {
+    *e = '\0';
+    int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(fd);
+    fd = next;
+  }
+  *leaf = path + (c - buf);
+  return fd;
+}
+
+/* Writes the payload into slotfd, the second pass over the bytes. */
+static sqr_rc unpack(reader *r, uint32_t count, int slotfd) {
+  static uint8_t chunk[65536];
+  for(uint32_t i = 0; i < count; i++) {
+    bundle_entry e;
+    sqr_rc rc = read_entry(r, &e);
+    if(rc) return rc;
+    const char *leaf;
+    int dfd = open_parent(slotfd, e.path, &leaf);
+    if(dfd < 0) {
+      log_error(COMP, "cannot open the directory of %s: %s", e.path, strerror(errno));
+      return SQR_ECORRUPT;
+    }
+    uint32_t type = e.mode & S_IFMT;
+    mode_t perm = (mode_t)(e.mode & 01777);
+    if(type == S_IFDIR) {
+      if(mkdirat(dfd, leaf, 0700) != 0 || fchmodat(dfd, leaf, perm, 0) != 0) rc = SQR_EIO;
+    } else if(type == S_IFLNK) {
+      char target[4096];
+      rc = rd(r, target, (size_t)e.size);
+      target[e.size] = '\0';
+      if(!rc && (strlen(target) != e.size || symlinkat(target, dfd, leaf) != 0))
+        rc = strlen(target) != e.size ? SQR_ECORRUPT : SQR_EIO;
+    } else {
+      int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if(fd < 0) rc = SQR_EIO;
+      for(uint64_t left = e.size; !rc && left > 0;) {
+        size_t k = left < sizeof chunk ? (size_t)left : sizeof chunk;
+        rc = rd(r, chunk, k);
+        if(!rc && write(fd, chunk, k) != (ssize_t)k) rc = errno == ENOSPC ? SQR_ENOSPC : SQR_EIO;
+        left -= k;
+      }
+      if(fd >= 0) {
+        if(!rc && (fchmod(fd, perm) != 0 || fsync(fd) != 0)) rc = SQR_EIO;
+        close(fd);
+      }
+    }
+    close(dfd);
+    if(rc) {
+      log_error(COMP, "cannot unpack %s: %s (%s)", e.path, sqr_strerror(rc), strerror(errno));
+      return rc;
+    }
+    if(i == 0) kill_point("unpack");
+  }
+  return SQR_OK;
+}
+
+/* ---- commands and health ---------------------------------------------- */
+
+/* Runs cmd with /bin/sh in its own process group; kills the group if it is
+ * still running at deadline (monotonic seconds). 1 if it exited 0. */
+static int run_cmd(const char *cmd, double deadline) {
+  pid_t pid = fork();
+  if(pid < 0) return 0;
+  if(pid == 0) {
+    setpgid(0, 0);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  int status = 0;
+  for(;;) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if(w == pid) break;
+    if(w < 0 && errno != EINTR) return 0;
+    if(now_s() >= deadline) {
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return 0;
+    }
+    sleep_s(0.02);
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* 1 if the health check passes now: the command exits 0 and the health
+ * file was touched after `since` (wall clock, set before the restart). */
+static int healthy_now(const opts *o, const struct timespec *since, double deadline) {
+  if(o->health_file) {
+    struct stat st;
+    if(stat(o->health_file, &st) != 0) return 0;
+    if(st.st_mtim.tv_sec < since->tv_sec ||
+       (st.st_mtim.tv_sec == since->tv_sec && st.st_mtim.tv_nsec < since->tv_nsec))
+      return 0;
+  }
+  return !o->health_cmd || !*o->health_cmd || run_cmd(o->health_cmd, deadline);
+}
+
+/* Restarts the kiosk and waits for it to be healthy and stay so for
+ * o->settle seconds. 1 if healthy; why (for the log) otherwise. */
+static int restart_and_wait(const opts *o, const char **why) {
+  struct timespec since;
+  clock_gettime(CLOCK_REALTIME, &since);
+  since.tv_sec -= 1; /* file systems with 1 s mtime granularity */
+  double start = now_s(), deadline = start + o->timeout;
+  if(o->restart_cmd && *o->restart_cmd && !run_cmd(o->restart_cmd, deadline)) {
+    *why = "the restart command failed";
+    return 0;
+  }
+  kill_point("restarted");
+  double ok_since = -1;
+  while(now_s() < deadline) {
+    if(healthy_now(o, &since, deadline)) {
+      if(ok_since < 0) ok_since = now_s();
+      if(now_s() - ok_since >= o->settle) return 1;
+    } else {
+      ok_since = -1;
+    }
+    sleep_s(0.1);
+  }
+  *why = ok_since < 0 ? "the health check did not pass before the timeout"
+                      : "the health check did not stay passing for the settle time";
+  return 0;
+}
+
+static sqr_rc write_small_file(const char *path, const char *text) {
+  char tmp[4300];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if(fd < 0) return SQR_EIO;
+  size_t n = strlen(text);
+  int bad = write(fd, text, n) != (ssize_t)n || fsync(fd) != 0;
+  if(close(fd) != 0) bad = 1;
+  if(bad || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return SQR_EIO;
+  }
+  return SQR_OK;
+}
+
+/* Switches back to old (0: there was none, nothing to go back to) after
+ * a failed health check, and records why. */
+static int roll_back(const opts *o, char old, char new_slot, const char *version,
+                     const char *why) {
+  if(!old) {
+    record(LOG_ERROR, "release %s in slot %c is unhealthy (%s) and there is no previous "
+           "release to go back to; left in place", version, new_slot, why);
+    unlink(P.pending);
+    return SQR_EXIT_REFUSED;
+  }
+  if(switch_to(old)) {
+    record(LOG_ERROR, "release %s in slot %c is unhealthy (%s) and switching back to slot %c "
+           "failed: the box will retry at boot (storeqr-update recover)", version, new_slot,
+           why, old);
+    return SQR_EXIT_IO;
+  }
+  const char *why2 = NULL;
+  int back_ok = restart_and_wait(o, &why2);
+  record(LOG_ERROR, "rolled back to slot %c: release %s in slot %c was unhealthy (%s)%s", old,
+         version, new_slot, why, back_ok ? "" : "; the previous release is not healthy either");
+  unlink(P.pending);
+  (void)fsync_path(P.state);
+  return SQR_EXIT_REFUSED;
+}
+
+/* ---- install ----------------------------------------------------------- */
+
+static int refuse(const char *bundle, const char *fmt, ...) SQR_PRINTF(2, 3);
+static int refuse(const char *bundle, const char *fmt, ...) {
+  char msg[800];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  record(LOG_ERROR, "refused %s: %s; nothing changed", bundle, msg);
+  fprintf(stderr, "storeqr-update: refused %s: %s; nothing changed\n", bundle, msg);
+  return SQR_EXIT_REFUSED;
+}
+
+static int cmd_install(const opts *o, const char *bundle) {
+  uint8_t hdr[BUNDLE_HEADER_LEN], digest[CRYPTO_SHA256_LEN], digest2[CRYPTO_SHA256_LEN];
+  uint8_t pub[SEAL_PUB_LEN], keyid[BUNDLE_KEYID_LEN];
+  bundle_header h;
+  reader *r = calloc(1, sizeof *r);
+  int fd = -1, slotfd = -1, ret = SQR_EXIT_IO;
+  char cur = 0, target;
+  char slotdir[4300];
+  sqr_rc rc;
+
+  if(!r) return SQR_EXIT_IO;
+  mbedtls_sha256_init(&r->sha);
+  if(bundle_read_pub(P.pub, pub)) {
+    fprintf(stderr, "storeqr-update: no usable update key at %s\n", P.pub);
+    ret = SQR_EXIT_USAGE;
+    goto out;
+  }
+  fd = open(bundle, O_RDONLY | O_CLOEXEC);
+  if(fd < 0) {
+    fprintf(stderr, "storeqr-update: cannot open %s: %s\n", bundle, strerror(errno));
+    goto out;
+  }
+  if(read(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr || bundle_header_decode(hdr, &h)) {
+    ret = refuse(bundle, "not a StoreQR bundle, or its header is damaged");
+    goto out;
+  }
+  /* 1. Signature over everything, before any field is believed. */
+  if(bundle_sig_is_zero(h.sig)) {
+    ret = refuse(bundle, "the bundle is not signed");
+    goto out;
+  }
+  bundle_keyid(pub, keyid);
+  rc = reader_start(r, fd, hdr, h.payload_len);
+  if(!rc) rc = rd(r, NULL, h.payload_len);
+  if(!rc) rc = reader_finish(r, digest);
+  if(rc == SQR_ECORRUPT) {
+    ret = refuse(bundle, "the file is truncated or has bytes after the payload");
+    goto out;
+  }
+  if(rc) goto out;
+  rc = bundle_verify(pub, digest, h.sig);
+  if(rc == SQR_EAUTH) {
+    if(memcmp(keyid, h.keyid, BUNDLE_KEYID_LEN) != 0) {
+      char want[17], got[17];
+      crypto_hex(keyid, BUNDLE_KEYID_LEN, want);
+      crypto_hex(h.keyid, BUNDLE_KEYID_LEN, got);
+      ret = refuse(bundle, "the signature does not verify with this box's update key "
+                   "(bundle names key %s, box trusts %s): signed by another key, or tampered "
+                   "with", got, want);
+    } else {
+      ret = refuse(bundle, "the signature does not verify: the bundle was tampered with or "
+                   "damaged");
+    }
+    goto out;
+  }
+  if(rc) goto out;
+  kill_point("verified");
+
+  /* 2. Product and version, now that they are known to come from HQ. */
+  if(strcmp(h.product, o->product) != 0) {
+    ret = refuse(bundle, "it is for product \"%s\", this box runs \"%s\"", h.product,
+                 o->product);
+    goto out;
+  }
+  uint32_t newv[4], oldv[4];
+  if(bundle_parse_version(h.version, newv)) {
+    ret = refuse(bundle, "its version \"%s\" is not numeric", h.version);
+    goto out;
+  }
+  rc = current_slot(&cur);
+  if(rc) goto out;
+  release now;
+  int have_now = cur && read_release(cur, &now) == SQR_OK && !bundle_parse_version(now.version, oldv);
+  int forced = (h.flags & BUNDLE_FLAG_FORCED) != 0;
+  if(have_now && bundle_version_cmp(newv, oldv) <= 0) {
+    if(!forced) {
+      ret = refuse(bundle, "version %s is not newer than the installed %s (a downgrade needs "
+                   "a bundle that HQ signed as forced)", h.version, now.version);
+      goto out;
+    }
+    record(LOG_WARN, "installing %s over %s: HQ signed this downgrade as forced", h.version,
+           now.version);
+  } else if(cur && !have_now) {
+    record(LOG_WARN, "slot %c has no readable %s; installing %s without a version check", cur,
+           RELEASE_FILE, h.version);
+  }
+
+  /* 3. Unpack into the inactive slot; the active one is never touched. */
+  target = cur == 'a' ? 'b' : 'a';
+  snprintf(slotdir, sizeof slotdir, "%s/slots/%c", P.base, target);
+  char slots[4200];
+  snprintf(slots, sizeof slots, "%s/slots", P.base);
+  if(mkdir_p(slots, 0755) || rm_tree(slotdir) || mkdir(slotdir, 0755) != 0) {
+    record(LOG_ERROR, "cannot prepare %s: %s", slotdir, strerror(errno));
+    goto out;
+  }
+  slotfd = open(slotdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(slotfd < 0) goto out;
+  rc = reader_start(r, fd, hdr, h.payload_len);
+  if(!rc) rc = unpack(r, h.count, slotfd);
+  if(!rc) rc = reader_finish(r, digest2);
+  if(!rc && memcmp(digest, digest2, sizeof digest) != 0) rc = SQR_ECORRUPT;
+  if(rc) {
+    record(LOG_ERROR, "unpacking %s into slot %c failed (%s): the bundle changed while being "
+           "read, or is damaged, or the disk is full; slot %c removed, nothing switched",
+           bundle, target, sqr_strerror(rc), target);
+    (void)rm_tree(slotdir);
+    ret = sqr_exit_code(rc == SQR_ECORRUPT ? SQR_EAUTH : rc);
+    goto out;
+  }
+  kill_point("unpacked");
+  char rel[300], hex[2 * CRYPTO_SHA256_LEN + 1], relpath[4400];
+  crypto_hex(digest, sizeof digest, hex);
+  snprintf(rel, sizeof rel, "product %s\nversion %s\nbundle-sha256 %s\n", h.product, h.version,
+           hex);
+  snprintf(relpath, sizeof relpath, "%s/%s", slotdir, RELEASE_FILE);
+  if(write_small_file(relpath, rel) || nftw(slotdir, fsync_one, 16, FTW_PHYS) != 0 ||
+     fsync_path(slots)) {
+    record(LOG_ERROR, "cannot write and sync slot %c: %s", target, strerror(errno));
+    goto out;
+  }
+  kill_point("synced");
+
+  /* 4. Remember the switch until it is confirmed, then switch. */
+  char pend[64];
+  snprintf(pend, sizeof pend, "old %c\nnew %c\n", cur ? cur : '-', target);
+  if(write_small_file(P.pending, pend) || fsync_path(P.state)) {
+    record(LOG_ERROR, "cannot write %s: %s", P.pending, strerror(errno));
+    goto out;
+  }
+  kill_point("pending");
+  if(switch_to(target)) goto out;
+  record(LOG_INFO, "switched to slot %c (%s %s%s); restarting", target, h.product, h.version,
+         forced ? ", forced" : "");
+  kill_point("switched");
+
+  /* 5. Healthy, or back to the old slot. */
+  const char *why = NULL;
+  if(!restart_and_wait(o, &why)) {
+    ret = roll_back(o, cur, target, h.version, why);
+    goto out;
+  }
+  unlink(P.pending);
+  (void)fsync_path(P.state);
+  record(LOG_INFO, "installed %s %s in slot %c: healthy", h.product, h.version, target);
+  ret = SQR_EXIT_DONE;
+out:
+  if(slotfd >= 0) close(slotfd);
+  if(fd >= 0) close(fd);
+  mbedtls_sha256_free(&r->sha);
+  free(r);
+  return ret;
+}
+
+/* A switch that power cut short of its health check. */
+static int cmd_recover(const opts *o) {
+  char buf[64] = "", old = 0, new_slot = 0, cur = 0;
+  FILE *f = fopen(P.pending, "r");
+  if(!f) return SQR_EXIT_DONE; /* nothing pending */
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  if(sscanf(buf, "old %c\nnew %c", &old, &new_slot) != 2 || (old != 'a' && old != 'b' &&
+     old != '-') || (new_slot != 'a' && new_slot != 'b')) {
+    record(LOG_ERROR, "%s is damaged; removed", P.pending);
+    unlink(P.pending);
+    return SQR_EXIT_DATA;
+  }
+  if(old == '-') old = 0;
+  if(current_slot(&cur)) return SQR_EXIT_DATA;
+  if(cur != new_slot) {
+    record(LOG_INFO, "an update stopped before switching; slot %c stays current", cur);
+    unlink(P.pending);
+    return SQR_EXIT_DONE;
+  }
+  release r;
+  const char *ver = read_release(new_slot, &r) == SQR_OK ? r.version : "(unknown)";
+  const char *why = NULL;
+  if(restart_and_wait(o, &why)) {
+    unlink(P.pending);
+    record(LOG_INFO, "release %s in slot %c confirmed healthy after a restart", ver, new_slot);
+    return SQR_EXIT_DONE;
+  }
+  return roll_back(o, old, new_slot, ver, why);
+}
+
+static int cmd_status(void) {
+  char cur = 0;
+  if(current_slot(&cur)) return SQR_EXIT_DATA;
+  if(!cur) {
+    printf("no release installed\n");
+    return SQR_EXIT_DONE;
+  }
+  release r;
+  if(read_release(cur, &r))
+    printf("slot %c (no release file)\n", cur);
+  else
+    printf("slot %c %s %s\n", cur, r.product, r.version);
+  if(access(P.pending, F_OK) == 0) printf("pending health confirmation\n");
+  return SQR_EXIT_DONE;
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: storeqr-update [OPTIONS] install BUNDLE | recover | status\n"
+          "  --root DIR          file system root (default /)\n"
+          "  --pub FILE          update public key (default ROOT/etc/storeqr/update.pub)\n"
+          "  --product NAME      this box's product (default storeqr-kiosk)\n"
+          "  --restart-cmd CMD   (default: systemctl restart storeqr-kiosk.service; '' none)\n"
+          "  --health-cmd CMD    (default: systemctl is-active --quiet storeqr-kiosk.service)\n"
+          "  --health-file PATH  healthy once PATH is touched after the restart\n"
+          "  --timeout SEC       wait this long for health (default 60)\n"
+          "  --settle SEC        health must hold this long (default 5)\n");
+}
+
+int main(int argc, char **argv) {
+  opts o = {"/", NULL, "storeqr-kiosk", "systemctl restart storeqr-kiosk.service",
+            "systemctl is-active --quiet storeqr-kiosk.service", NULL, 60, 5};
+  static const struct option lo[] = {{"root", required_argument, NULL, 'r'},
+                                     {"pub", required_argument, NULL, 'k'},
+                                     {"product", required_argument, NULL, 'p'},
+                                     {"restart-cmd", required_argument, NULL, 'R'},
+                                     {"health-cmd", required_argument, NULL, 'H'},
+                                     {"health-file", required_argument, NULL, 'F'},
+                                     {"timeout", required_argument, NULL, 't'},
+                                     {"settle", required_argument, NULL, 's'},
+                                     {NULL, 0, NULL, 0}};
+  int c;
+  char *end;
+  while((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+    switch(c) {
+    case 'r': o.root = optarg; break;
+    case 'k': o.pub = optarg; break;
+    case 'p': o.product = optarg; break;
+    case 'R': o.restart_cmd = optarg; break;
+    case 'H': o.health_cmd = optarg; break;
+    case 'F': o.health_file = optarg; break;
+    case 't':
+    case 's': {
+      double v = strtod(optarg, &end);
+      if(*end || v < 0 || v > 86400) {
+        usage();
+        return SQR_EXIT_USAGE;
+      }
+      if(c == 't') o.timeout = v;
+      else o.settle = v;
+      break;
+    }
+    default: usage(); return SQR_EXIT_USAGE;
+    }
+  }
+  if(optind >= argc) {
+    usage();
+    return SQR_EXIT_USAGE;
+  }
+  const char *cmd = argv[optind];
+  const char *root = strcmp(o.root, "/") ? o.root : "";
+  snprintf(P.base, sizeof P.base, "%s/opt/storeqr", root);
+  snprintf(P.state, sizeof P.state, "%s/var/lib/storeqr", root);
+  snprintf(P.log, sizeof P.log, "%s/update.log", P.state);
+  snprintf(P.pending, sizeof P.pending, "%s/update.pending", P.state);
+  snprintf(P.lock, sizeof P.lock, "%s/update.lock", P.state);
+  if(o.pub) snprintf(P.pub, sizeof P.pub, "%s", o.pub);
+  else snprintf(P.pub, sizeof P.pub, "%s/etc/storeqr/update.pub", root);
+
+  if(!strcmp(cmd, "status") && optind + 1 == argc) return cmd_status();
+  if(mkdir_p(P.state, 0750) || mkdir_p(P.base, 0755)) {
+    fprintf(stderr, "storeqr-update: cannot create %s or %s: %s\n", P.state, P.base,
+            strerror(errno));
+    return SQR_EXIT_IO;
+  }
+  /* One update at a time: the sync client and a person at a terminal may
+   * both try. The lock dies with the process, SIGKILL included. */
+  int lk = open(P.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if(lk < 0 || flock(lk, LOCK_EX | LOCK_NB) != 0) {
+    fprintf(stderr, "storeqr-update: another update is running (%s)\n", P.lock);
+    return SQR_EXIT_IO;
+  }
+  /* Commands inherit where the new release lives, for health checks. */
+  setenv("STOREQR_ROOT", *root ? root : "/", 1);
+  int ret;
+  if(!strcmp(cmd, "install") && optind + 2 == argc) ret = cmd_install(&o, argv[optind + 1]);
+  else if(!strcmp(cmd, "recover") && optind + 1 == argc) ret = cmd_recover(&o);
+  else {
+    usage();
+    ret = SQR_EXIT_USAGE;
+  }
+  close(lk);
+  return ret;
+}

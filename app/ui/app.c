@@ -37,6 +37,29 @@ static int64_t mono_us(void) {
 }
 static int64_t start_us;
 
+/* Start-up split for the bench (SQR_LOG=debug): where the milliseconds
+ * before the first QR frame went, printed with that frame. */
+#define SPLIT_MAX 12
+typedef struct split_mark_t { const char *what; int64_t at_us; } split_mark_t;
+static split_mark_t split[SPLIT_MAX];
+static int nsplit;
+static void split_mark(const char *what) {
+  if(nsplit < SPLIT_MAX) split[nsplit++] = (split_mark_t){what, mono_us()};
+}
+static void split_log(void) {
+  char buf[512];
+  size_t n = 0;
+  int64_t prev = start_us;
+  for(int i = 0; i < nsplit && n < sizeof buf; i++) {
+    int k = snprintf(buf + n, sizeof buf - n, "%s%s %.1f", i ? ", " : "", split[i].what,
+                     (double)(split[i].at_us - prev) / 1000.0);
+    if(k < 0) break;
+    n += (size_t)k;
+    prev = split[i].at_us;
+  }
+  log_debug("ui", "start-up split (ms): %s", n ? buf : "-");
+}
+
 int64_t ui_now_mono(ui_app *app) { return clock_mono_ms(app->clock); }
 
 int64_t ui_idle_ms(ui_app *app) {
@@ -93,6 +116,17 @@ void ui_fail(ui_app *app, const char *what, sqr_rc rc) {
 static void render_area(ui_app *app, const SDL_Rect *area) {
   SDL_Rect all = {0, 0, app->w, app->h};
   ui_screen *s = &app->screens[app->cur];
+  if(!area && app->qr_first) {
+    /* The first frame: the code a shopper scans, nothing that needs a
+     * glyph (FreeType costs more than the rest of the frame together). */
+    ui_widget *qr = app->cur == UI_SCREEN_LIVE ? ui_screen_find(s, "live.qr") : NULL;
+    if(qr && !qr->hidden) {
+      ui_fill(app, all, UI_BG);
+      qr->ops->draw(app, qr);
+      return;
+    }
+    app->qr_first = 0; /* no code to show (no configuration yet): all at once */
+  }
   int covered = 0; /* an opaque widget will paint all of area */
   for(int i = 0; area && i < s->nw && !covered; i++) {
     SDL_Rect both;
@@ -126,21 +160,47 @@ void ui_damage(ui_app *app, SDL_Rect r) {
  * 1080x1920 upload through X costs milliseconds; the QR's square a third. */
 static void present(ui_app *app) {
   SDL_Rect all = {0, 0, app->w, app->h};
+  int qr_only = app->dirty && app->qr_first;
   if(app->dirty) render_area(app, NULL);
   else
     for(int i = 0; i < app->ndamage; i++) render_area(app, &app->damage[i]);
+  qr_only = qr_only && app->qr_first; /* render_area may have found no code */
   SDL_RenderFlush(app->ren);
+  if(!app->first_qr_frame_logged) split_mark("draw");
   if(app->win) {
     if(app->dirty) SDL_UpdateWindowSurface(app->win);
     else SDL_UpdateWindowSurfaceRects(app->win, app->damage, app->ndamage);
+  }
+  if(!app->first_qr_frame_logged) split_mark("upload");
+  if(qr_only && app->script) {
+    /* Kept for "screenshot NAME first": the next frame replaces it. */
+    size_t n = (size_t)app->w * (size_t)app->h * 4;
+    free(app->first_px);
+    app->first_px = malloc(n);
+    if(app->first_px && SDL_RenderReadPixels(app->ren, NULL, SDL_PIXELFORMAT_ARGB8888,
+                                             app->first_px, app->w * 4) == 0) {
+      app->first_w = app->w;
+      app->first_h = app->h;
+    }
   }
   int64_t sent = 0;
   for(int i = 0; i < app->ndamage; i++) sent += (int64_t)app->damage[i].w * app->damage[i].h;
   if(app->dirty) sent = (int64_t)all.w * all.h;
   int partial = !app->dirty;
+  int completed = app->completing && app->dirty;
   app->dirty = 0;
   app->ndamage = 0;
   app->frames++;
+  if(qr_only) {
+    /* The rest of the screen follows at once, in the next frame. */
+    app->qr_first = 0;
+    app->completing = 1;
+    app->dirty = 1;
+  } else if(completed) {
+    app->completing = 0;
+    log_debug("ui", "first complete frame presented: %.1f ms after start",
+              (double)(mono_us() - start_us) / 1000.0);
+  }
   if(app->cur != UI_SCREEN_LIVE) return;
   ui_widget *qr = ui_screen_find(&app->screens[app->cur], "live.qr");
   int has_qr = qr && !qr->hidden;
@@ -151,6 +211,7 @@ static void present(ui_app *app) {
     /* Seconds and microseconds apart: the logger masks any 11-digit run. */
     log_debug("ui", "first QR frame presented: %.1f ms after start, unix=%lld.%06ld",
               (double)(mono_us() - start_us) / 1000.0, (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    split_log();
   }
   if(has_qr && app->qr_changed_us) {
     log_debug("ui", "new QR frame: %.3f ms from rotation to present (%s, %lld px sent)",
@@ -302,10 +363,16 @@ static int setup_display(ui_app *app, const ui_options *o, char *err, size_t err
     app->ren = app->target ? SDL_CreateSoftwareRenderer(app->target) : NULL;
     app->pixfmt = SDL_PIXELFORMAT_ARGB8888;
   } else {
-    if(SDL_Init(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
+    /* SDL opens an X input method, and libX11's parses the locale's whole
+     * Compose table for it (~6,000 lines: 6-8 ms, half of SDL's start).
+     * The kiosk reads keys as key codes, never composed text, so an empty
+     * table does; a value the operator set wins. */
+    setenv("XCOMPOSEFILE", "/dev/null", 0);
+    if(SDL_Init(SDL_INIT_VIDEO) != 0) {
       snprintf(err, errlen, "SDL_Init: %s (no display? try --headless)", SDL_GetError());
       return -1;
     }
+    split_mark("sdl-init");
     Uint32 flags = SDL_WINDOW_SHOWN;
     int w = o->w, h = o->h;
     if(w <= 0 || h <= 0) {
@@ -380,14 +447,20 @@ int ui_app_main(const ui_options *o) {
     code = 3;
     goto out;
   }
+  split_mark("store");
   const char *font = ui_text_find_font(err, sizeof err);
   if(!font) {
     fprintf(stderr, "storeqr-kiosk: %s\n", err);
     code = 4;
     goto out;
   }
-  if(setup_display(app, o, err, sizeof err) != 0 ||
-     ui_text_open(app->ren, font, &app->text, err, sizeof err) != SQR_OK ||
+  if(setup_display(app, o, err, sizeof err) != 0) {
+    fprintf(stderr, "storeqr-kiosk: %s\n", err);
+    code = 4;
+    goto out;
+  }
+  split_mark("display");
+  if(ui_text_open(app->ren, font, &app->text, err, sizeof err) != SQR_OK ||
      ui_images_new(app->ren, app->assets_dir, &app->images) != SQR_OK) {
     fprintf(stderr, "storeqr-kiosk: %s\n", err);
     code = 4;
@@ -397,9 +470,11 @@ int ui_app_main(const ui_options *o) {
   app->cur = UI_SCREEN_LIVE;
   if(app->screens[0].ops->enter) app->screens[0].ops->enter(app, &app->screens[0]);
   app->screens[0].ops->layout(app, &app->screens[0]);
+  split_mark("fonts+layout");
   app->last_input_ms = ui_now_mono(app);
   app->running = 1;
   app->dirty = 1;
+  app->qr_first = 1;
 
   int64_t wait_until = 0;
   while(app->running) {
@@ -420,6 +495,7 @@ int ui_app_main(const ui_options *o) {
     if(app->sync_pid > 0 && now + 500 < next) next = now + 500;
     if(app->dirty || app->ndamage > 0) present(app);
 
+    if(app->dirty) continue; /* the first frame's completion is due */
     if(app->script) {
       if(wait_until && ui_now_mono(app) < wait_until) {
         int64_t d = wait_until - ui_now_mono(app);
@@ -444,6 +520,7 @@ out:
     ui_screen_clear(&app->screens[i]);
   }
   ui_flow_wipe(app);
+  free(app->first_px);
   ui_images_free(app->images);
   ui_text_close(app->text);
   if(app->ren) SDL_DestroyRenderer(app->ren);

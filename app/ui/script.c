@@ -233,8 +233,15 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
     snprintf(path, sizeof path, "%s/%s.png", app->screenshot_dir ? app->screenshot_dir : ".", a1);
     /* What is on the display: the last frame, partial redraws included.
      * "screenshot NAME full" draws the whole screen again first. */
-    if(argc >= 3 && strcmp(argv[2], "full") == 0) ui_render(app);
-    if(ui_shot_png(app->ren, app->w, app->h, path) != SQR_OK) fail(app, line, cmd, "cannot write");
+    if(argc >= 3 && strcmp(argv[2], "first") == 0) {
+      /* The first frame presented after start (kept by app.c for scripts). */
+      if(!app->first_px) fail(app, line, cmd, "no first frame was kept");
+      else if(ui_shot_png_pixels(app->first_px, app->first_w, app->first_h, path) != SQR_OK)
+        fail(app, line, cmd, "cannot write");
+    } else {
+      if(argc >= 3 && strcmp(argv[2], "full") == 0) ui_render(app);
+      if(ui_shot_png(app->ren, app->w, app->h, path) != SQR_OK) fail(app, line, cmd, "cannot write");
+    }
   } else if(strcmp(argv[0], "reset-textures") == 0) {
     SDL_Event e;
     memset(&e, 0, sizeof e);

@@ -10,7 +10,8 @@
  *   wait MS                   let real time pass (events keep flowing)
  *   screenshot NAME [full]    write NAME.png into --screenshot-dir: the frame
  *                             on the display, or with "full" the whole screen
- *                             drawn again first
+ *                             drawn again first; with "first" the first frame
+ *                             presented after start (the QR alone, see app.c)
  *   reset-textures            act as if SDL_RENDER_TARGETS_RESET arrived
  *   lang zh|en
  *   expect screen NAME        the current screen

@@ -34,31 +34,39 @@ static int encode(FILE *f, const uint8_t *px, uint8_t *row, int w, int h, size_t
   return 0;
 }
 
-sqr_rc ui_shot_png(SDL_Renderer *ren, int w, int h, const char *path) {
-  size_t pitch = (size_t)w * 4;
-  uint8_t *px = malloc(pitch * (size_t)h);
+static sqr_rc write_png(const uint8_t *px, int w, int h, const char *path) {
   uint8_t *row = malloc((size_t)w * 3);
+  if(!row) return SQR_ENOMEM;
   sqr_rc rc = SQR_OK;
-  FILE *f = NULL;
-  if(!px || !row) {
-    rc = SQR_ENOMEM;
-    goto out;
-  }
-  if(SDL_RenderReadPixels(ren, NULL, SDL_PIXELFORMAT_ARGB8888, px, (int)pitch) != 0) {
-    log_error("ui", "screenshot: %s", SDL_GetError());
-    rc = SQR_EIO;
-    goto out;
-  }
-  f = fopen(path, "wb");
+  FILE *f = fopen(path, "wb");
   if(!f) {
     log_error("ui", "screenshot: cannot write %s", path);
     rc = SQR_EIO;
     goto out;
   }
-  if(encode(f, px, row, w, h, pitch) != 0) rc = SQR_EIO;
+  if(encode(f, px, row, w, h, (size_t)w * 4) != 0) rc = SQR_EIO;
 out:
   if(f && fclose(f) != 0 && !rc) rc = SQR_EIO;
-  free(px);
   free(row);
+  return rc;
+}
+
+sqr_rc ui_shot_png_pixels(const uint8_t *px, int w, int h, const char *path) {
+  return write_png(px, w, h, path);
+}
+
+sqr_rc ui_shot_png(SDL_Renderer *ren, int w, int h, const char *path) {
+  size_t pitch = (size_t)w * 4;
+  uint8_t *px = malloc(pitch * (size_t)h);
+  sqr_rc rc = SQR_OK;
+  if(!px) return SQR_ENOMEM;
+  if(SDL_RenderReadPixels(ren, NULL, SDL_PIXELFORMAT_ARGB8888, px, (int)pitch) != 0) {
+    log_error("ui", "screenshot: %s", SDL_GetError());
+    rc = SQR_EIO;
+    goto out;
+  }
+  rc = write_png(px, w, h, path);
+out:
+  free(px);
   return rc;
 }

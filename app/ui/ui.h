@@ -159,6 +159,11 @@ struct ui_app {
 
   /* benchmarks and tests */
   int64_t frames;
+  int qr_first;            /* the next full frame is the first: background and the live
+                            * QR only, the rest follows in the frame after it */
+  int completing;          /* that following frame is due */
+  uint8_t *first_px;       /* scripts: the first frame as presented (ARGB8888, w*h) */
+  int first_w, first_h;
   int first_qr_frame_logged;
   int64_t qr_changed_us;   /* when the QR text last changed (for timing), 0 = none */
   const char *screenshot_dir;

@@ -1,7 +1,7 @@
 /* test_ui.c — storeqr-kiosk driven headless by scripts, checked through
  * its screenshots (QR codes decoded with zbar) and the kiosk database.
  *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate,
- *                               fill, reset, campaign, error
+ *                               fill, reset, campaign, error, first
  * Every case asserts on what the kiosk wrote or drew; none on timing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +364,40 @@ static void t_error(void) {
   puts("error: ok");
 }
 
+/* The first frame after start is the QR alone on the background (the
+ * text would cost FreeType's time before a code is on screen); the frame
+ * after it is the whole screen, equal to a full redraw. */
+static void one_first(const char *size) {
+  char sub[64];
+  snprintf(sub, sizeof sub, "first-%s", size);
+  ut_setup(sub);
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = UT_BREAKFAST(ut_now_aligned());
+  ut_store_opts mo = {.campaign_image = "images/breakfast.png"};
+  ut_make_store(db, t, &mo);
+  const char *s = "screenshot first first\nscreenshot live\nscreenshot live_full full\n";
+  UT_CHECK(ut_run(db, s, t, size, "zh") == 0, "first-frame run %s", size);
+  char want[1024], first[1200], live[1200], full[1200];
+  ut_live_text(db, t, want, sizeof want);
+  expect_qr("first.png", want);
+  expect_qr("live.png", want);
+  path(first, sizeof first, "first.png");
+  path(live, sizeof live, "live.png");
+  path(full, sizeof full, "live_full.png");
+  /* The join button (WeChat green) and the campaign image come second. */
+  UT_CHECK(ut_png_count_rgb(first, 0x07, 0xA3, 0x5A, 12) == 0, "%s: a button in the first frame", size);
+  UT_CHECK(ut_png_count_rgb(first, UT_ORANGE, 12) == 0, "%s: the image in the first frame", size);
+  UT_CHECK(ut_png_count_rgb(live, 0x07, 0xA3, 0x5A, 12) > 2000, "%s: no button after it", size);
+  UT_CHECK(ut_png_count_rgb(live, UT_ORANGE, 12) > 2000, "%s: no image after it", size);
+  UT_CHECK(ut_png_equal(live, full), "%s: the frame after the first is not the whole screen", size);
+  printf("first %s: ok\n", size);
+}
+
+static void t_first(void) {
+  one_first("1080x1920");
+  one_first("1920x1080");
+}
+
 int main(int argc, char **argv) {
   if(argc != 3) {
     fprintf(stderr, "usage: test_ui KIOSK CASE\n");
@@ -381,6 +415,7 @@ int main(int argc, char **argv) {
   else if(!strcmp(c, "reset")) t_reset();
   else if(!strcmp(c, "campaign")) t_campaign();
   else if(!strcmp(c, "error")) t_error();
+  else if(!strcmp(c, "first")) t_first();
   else {
     fprintf(stderr, "test_ui: unknown case %s\n", c);
     return 2;

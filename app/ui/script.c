@@ -242,10 +242,21 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
       if(argc >= 3 && strcmp(argv[2], "full") == 0) ui_render(app);
       if(ui_shot_png(app->ren, app->w, app->h, path) != SQR_OK) fail(app, line, cmd, "cannot write");
     }
-  } else if(strcmp(argv[0], "reset-textures") == 0) {
+  } else if(strcmp(argv[0], "reset-textures") == 0 || strcmp(argv[0], "device-reset") == 0) {
+    /* What SDL sends when the renderer loses its textures, or its whole
+     * device (a GPU reset, a display driver restart). */
     SDL_Event e;
     memset(&e, 0, sizeof e);
-    e.type = SDL_RENDER_TARGETS_RESET;
+    e.type = argv[0][0] == 'r' ? SDL_RENDER_TARGETS_RESET : SDL_RENDER_DEVICE_RESET;
+    SDL_PushEvent(&e);
+  } else if(strcmp(argv[0], "display-unplug") == 0 || strcmp(argv[0], "display-plug") == 0) {
+    /* The display cable pulled and pushed back in. */
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_DISPLAYEVENT;
+    e.display.display = 0;
+    e.display.event = strcmp(argv[0], "display-plug") == 0 ? SDL_DISPLAYEVENT_CONNECTED
+                                                           : SDL_DISPLAYEVENT_DISCONNECTED;
     SDL_PushEvent(&e);
   } else if(strcmp(argv[0], "lang") == 0 && argc >= 2) {
     app->lang = strcmp(a1, "en") == 0 ? UI_LANG_EN : UI_LANG_ZH;

@@ -13,6 +13,8 @@
  *                             drawn again first; with "first" the first frame
  *                             presented after start (the QR alone, see app.c)
  *   reset-textures            act as if SDL_RENDER_TARGETS_RESET arrived
+ *   device-reset              act as if SDL_RENDER_DEVICE_RESET arrived
+ *   display-unplug | display-plug   a display disconnected / connected event
  *   lang zh|en
  *   expect screen NAME        the current screen
  *   expect nodigits           no widget and no flow holds a typed digit

@@ -296,6 +296,31 @@ static void t_reset(void) {
   puts("reset: ok");
 }
 
+/* The renderer's device lost and the display unplugged and plugged back,
+ * in the middle of typing a phone number: the screen comes back the same,
+ * digits and all (nothing lost), and the live code still decodes. */
+static void t_hotplug(void) {
+  ut_setup("hotplug");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  const char *s = "screenshot live_before\ndevice-reset\ndisplay-unplug\ndisplay-plug\nwait 1\n"
+                  "screenshot live_after\ntap join\ntap keypad.1\ntap keypad.3\ntap keypad.8\n"
+                  "screenshot typed_before\ndevice-reset\ndisplay-unplug\nwait 1\ndisplay-plug\n"
+                  "reset-textures\nwait 1\nscreenshot typed_after\nexpect screen join\n";
+  UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "hotplug run");
+  char a[1200], b[1200], want[1024];
+  path(a, sizeof a, "live_before.png");
+  path(b, sizeof b, "live_after.png");
+  UT_CHECK(ut_png_equal(a, b), "live screen differs after device reset and display replug");
+  ut_live_text(db, t, want, sizeof want);
+  expect_qr("live_after.png", want);
+  path(a, sizeof a, "typed_before.png");
+  path(b, sizeof b, "typed_after.png");
+  UT_CHECK(ut_png_equal(a, b), "typed digits lost after device reset and display replug");
+  puts("hotplug: ok");
+}
+
 /* A campaign image that is missing: the campaign shows as text only and
  * nothing else changes. */
 static void t_campaign(void) {
@@ -413,6 +438,7 @@ int main(int argc, char **argv) {
   else if(!strcmp(c, "rotate")) t_rotate();
   else if(!strcmp(c, "fill")) t_fill();
   else if(!strcmp(c, "reset")) t_reset();
+  else if(!strcmp(c, "hotplug")) t_hotplug();
   else if(!strcmp(c, "campaign")) t_campaign();
   else if(!strcmp(c, "error")) t_error();
   else if(!strcmp(c, "first")) t_first();

@@ -2,6 +2,8 @@
  * portrait and landscape alike, derived from the window size. */
 #include "widget.h"
 
+#include <string.h>
+
 void ui_layout_title_pos(ui_app *app, int *x, int *y) {
   *x = app->w / 2;
   *y = app->portrait ? 8 * app->u : 4 * app->u;
@@ -39,4 +41,40 @@ int ui_key_to_pad(int k) {
   if(k == SDLK_RETURN) return 'R';
   if(k == SDLK_ESCAPE) return 'E';
   return 0;
+}
+
+int ui_keypad_screen_event(ui_app *app, ui_screen *s, const ui_input *in,
+                           void (*submit)(ui_app *app, ui_screen *s)) {
+  ui_widget *pad = ui_screen_find(s, "keypad");
+  if(in->kind == UI_KEY) {
+    int key = ui_key_to_pad(in->key);
+    if(key == 'R') {
+      if(!ui_screen_find(s, "ok")->disabled) submit(app, s);
+      return 0;
+    }
+    if(key == 'E') {
+      ui_go(app, UI_SCREEN_LIVE);
+      return 0;
+    }
+    if(key) ui_keypad_key(pad, key);
+    return key;
+  }
+  if(in->kind != UI_RELEASE) return 0;
+  ui_widget *w = ui_screen_hit(s, in->x, in->y);
+  if(!w) return 0;
+  if(w == pad) return ui_keypad_tap(pad, in->x, in->y);
+  if(strcmp(w->name, "back") == 0) ui_go(app, UI_SCREEN_LIVE);
+  else if(strcmp(w->name, "ok") == 0) submit(app, s);
+  return 0;
+}
+
+void ui_keypad_screen_title(ui_app *app, const char *utf8) {
+  int x, y;
+  ui_layout_title_pos(app, &x, &y);
+  ui_label(app, utf8, 6 * app->u, UI_FG, x, y, UI_CENTER);
+}
+
+void ui_keypad_screen_wipe(ui_screen *s) {
+  ui_widget *pad = ui_screen_find(s, "keypad");
+  if(pad) pad->ops->wipe(pad);
 }

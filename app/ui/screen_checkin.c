@@ -43,46 +43,24 @@ static void submit(ui_app *app) {
   }
 }
 
+static void submit_screen(ui_app *app, ui_screen *s) {
+  (void)s;
+  submit(app);
+}
+
 static void event(ui_app *app, ui_screen *s, const ui_input *in) {
-  ui_widget *pad = ui_screen_find(s, "keypad");
-  int key = 0;
-  if(in->kind == UI_KEY) {
-    key = ui_key_to_pad(in->key);
-    if(key == 'R') {
-      if(!ui_screen_find(s, "ok")->disabled) submit(app);
-      return;
-    }
-    if(key == 'E') {
-      ui_go(app, UI_SCREEN_LIVE);
-      return;
-    }
-    if(key) ui_keypad_key(pad, key);
-  } else if(in->kind == UI_RELEASE) {
-    ui_widget *w = ui_screen_hit(s, in->x, in->y);
-    if(!w) return;
-    if(w == pad) key = ui_keypad_tap(pad, in->x, in->y);
-    else if(strcmp(w->name, "back") == 0) {
-      ui_go(app, UI_SCREEN_LIVE);
-      return;
-    } else if(strcmp(w->name, "ok") == 0) {
-      submit(app);
-      return;
-    }
-  }
+  int key = ui_keypad_screen_event(app, s, in, submit_screen);
   if(key) validate(app, s);
 }
 
 static void draw(ui_app *app, ui_screen *s) {
   (void)s;
-  int x, y;
-  ui_layout_title_pos(app, &x, &y);
-  ui_label(app, ui_str(app->lang, S_ENTER_PHONE), 6 * app->u, UI_FG, x, y, UI_CENTER);
+  ui_keypad_screen_title(app, ui_str(app->lang, S_ENTER_PHONE));
 }
 
 static void leave(ui_app *app, ui_screen *s) {
   (void)app;
-  ui_widget *pad = ui_screen_find(s, "keypad");
-  if(pad) pad->ops->wipe(pad);
+  ui_keypad_screen_wipe(s);
 }
 
 const ui_screen_ops screen_checkin_ops = {"checkin", NULL, layout, event, NULL, draw, leave};

@@ -110,15 +110,12 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
 
 static void draw(ui_app *app, ui_screen *s) {
   (void)s;
-  int x, y;
-  ui_layout_title_pos(app, &x, &y);
-  ui_label(app, ui_str(app->lang, S_PIN_TITLE), 6 * app->u, UI_FG, x, y, UI_CENTER);
+  ui_keypad_screen_title(app, ui_str(app->lang, S_PIN_TITLE));
 }
 
 static void leave(ui_app *app, ui_screen *s) {
   (void)app;
-  ui_widget *pad = ui_screen_find(s, "keypad");
-  if(pad) pad->ops->wipe(pad);
+  ui_keypad_screen_wipe(s);
 }
 
 const ui_screen_ops screen_pin_ops = {"pin", enter, layout, event, tick, draw, leave};

@@ -217,6 +217,16 @@ void ui_layout_title_pos(ui_app *app, int *x, int *y);
 /* Maps a keyboard key to a keypad key ('0'-'9', 'D', 'C'), 'R' for
  * return, 'E' for escape, or 0. */
 int ui_key_to_pad(int sdl_key);
+/* Input on a keypad screen: keys and taps go to the keypad, "back" and
+ * escape return to the live code, "ok" and return call submit (return
+ * only while "ok" is enabled). Returns the keypad key typed, or 0 when
+ * nothing was typed (or the input was handled here). */
+int ui_keypad_screen_event(ui_app *app, ui_screen *s, const ui_input *in,
+                           void (*submit)(ui_app *app, ui_screen *s));
+/* The keypad screen's title line. */
+void ui_keypad_screen_title(ui_app *app, const char *utf8);
+/* Wipes what the keypad held (a screen's leave). */
+void ui_keypad_screen_wipe(ui_screen *s);
 
 /* ---- the sign-up itself (flow.c) ---- */
 /* Signs up the shopper in app->flow through member_signup and goes to the

@@ -1,7 +1,10 @@
 /* layout.c — the layout keypad screens share (join, check-in, PIN), for
  * portrait and landscape alike, derived from the window size. */
 #include "widget.h"
+#include "crypto.h"
+#include "phone.h"
 
+#include <stdio.h>
 #include <string.h>
 
 void ui_layout_title_pos(ui_app *app, int *x, int *y) {
@@ -77,4 +80,23 @@ void ui_keypad_screen_title(ui_app *app, const char *utf8) {
 void ui_keypad_screen_wipe(ui_screen *s) {
   ui_widget *pad = ui_screen_find(s, "keypad");
   if(pad) pad->ops->wipe(pad);
+}
+
+void ui_keypad_screen_validate_phone(ui_app *app, ui_screen *s) {
+  ui_widget *pad = ui_screen_find(s, "keypad");
+  const char *d = ui_keypad_digits(pad);
+  char norm[PHONE_LEN + 1];
+  int valid = phone_normalize(d, norm, NULL) == SQR_OK;
+  crypto_wipe(norm, sizeof norm);
+  ui_screen_find(s, "ok")->disabled = !valid;
+  if(!d[0]) ui_keypad_set_hint(pad, "", UI_MUTED);
+  else ui_keypad_set_hint(pad, ui_str(app->lang, valid ? S_PHONE_OK : S_PHONE_BAD),
+                          valid ? UI_OK : UI_WARN);
+  snprintf(app->flow.phone, sizeof app->flow.phone, "%s", d);
+}
+
+void ui_keypad_screen_phone_layout(ui_app *app, ui_screen *s, const char *ok_label) {
+  ui_widget *pad = ui_layout_keypad_screen(app, s, PHONE_LEN, 0, ok_label);
+  ui_keypad_set(pad, app->flow.phone);
+  ui_keypad_screen_validate_phone(app, s);
 }

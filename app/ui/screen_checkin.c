@@ -7,23 +7,8 @@
 #include "phone.h"
 #include "widget.h"
 
-static void validate(ui_app *app, ui_screen *s) {
-  ui_widget *pad = ui_screen_find(s, "keypad");
-  const char *d = ui_keypad_digits(pad);
-  char norm[PHONE_LEN + 1];
-  int valid = phone_normalize(d, norm, NULL) == SQR_OK;
-  crypto_wipe(norm, sizeof norm);
-  ui_screen_find(s, "ok")->disabled = !valid;
-  if(!d[0]) ui_keypad_set_hint(pad, "", UI_MUTED);
-  else ui_keypad_set_hint(pad, ui_str(app->lang, valid ? S_PHONE_OK : S_PHONE_BAD),
-                          valid ? UI_OK : UI_WARN);
-  snprintf(app->flow.phone, sizeof app->flow.phone, "%s", d);
-}
-
 static void layout(ui_app *app, ui_screen *s) {
-  ui_widget *pad = ui_layout_keypad_screen(app, s, 11, 0, ui_str(app->lang, S_CHECKIN));
-  ui_keypad_set(pad, app->flow.phone);
-  validate(app, s);
+  ui_keypad_screen_phone_layout(app, s, ui_str(app->lang, S_CHECKIN));
 }
 
 static void submit(ui_app *app) {
@@ -50,7 +35,7 @@ static void submit_screen(ui_app *app, ui_screen *s) {
 
 static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   int key = ui_keypad_screen_event(app, s, in, submit_screen);
-  if(key) validate(app, s);
+  if(key) ui_keypad_screen_validate_phone(app, s);
 }
 
 static void draw(ui_app *app, ui_screen *s) {

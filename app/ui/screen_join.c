@@ -9,24 +9,8 @@
 #include "phone.h"
 #include "widget.h"
 
-static void validate(ui_app *app, ui_screen *s) {
-  ui_widget *pad = ui_screen_find(s, "keypad");
-  ui_widget *ok = ui_screen_find(s, "ok");
-  const char *d = ui_keypad_digits(pad);
-  char norm[PHONE_LEN + 1];
-  int valid = phone_normalize(d, norm, NULL) == SQR_OK;
-  crypto_wipe(norm, sizeof norm);
-  ok->disabled = !valid;
-  if(!d[0]) ui_keypad_set_hint(pad, "", UI_MUTED);
-  else ui_keypad_set_hint(pad, ui_str(app->lang, valid ? S_PHONE_OK : S_PHONE_BAD),
-                          valid ? UI_OK : UI_WARN);
-  snprintf(app->flow.phone, sizeof app->flow.phone, "%s", d);
-}
-
 static void layout(ui_app *app, ui_screen *s) {
-  ui_widget *pad = ui_layout_keypad_screen(app, s, 11, 0, ui_str(app->lang, S_OK));
-  ui_keypad_set(pad, app->flow.phone);
-  validate(app, s);
+  ui_keypad_screen_phone_layout(app, s, ui_str(app->lang, S_OK));
 }
 
 static void submit(ui_app *app) {
@@ -58,7 +42,7 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
     sqr_rc rc = member_prepare_seals(app->st, 1);
     if(rc) log_warn("ui", "preparing a seal: %s", sqr_strerror(rc));
   }
-  if(key) validate(app, s);
+  if(key) ui_keypad_screen_validate_phone(app, s);
 }
 
 static void draw(ui_app *app, ui_screen *s) {

@@ -223,6 +223,13 @@ int ui_key_to_pad(int sdl_key);
  * nothing was typed (or the input was handled here). */
 int ui_keypad_screen_event(ui_app *app, ui_screen *s, const ui_input *in,
                            void (*submit)(ui_app *app, ui_screen *s));
+/* A phone keypad screen's live validation: "ok" enabled only for a valid
+ * mainland mobile number, a hint under the digits, and the digits kept in
+ * app->flow.phone (wiped when the flow ends). */
+void ui_keypad_screen_validate_phone(ui_app *app, ui_screen *s);
+/* Lays out a phone keypad screen with ok_label, restores the digits typed
+ * so far and validates them. */
+void ui_keypad_screen_phone_layout(ui_app *app, ui_screen *s, const char *ok_label);
 /* The keypad screen's title line. */
 void ui_keypad_screen_title(ui_app *app, const char *utf8);
 /* Wipes what the keypad held (a screen's leave). */

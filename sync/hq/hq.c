@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base32.h"
 #include "config.h"
@@ -146,14 +147,27 @@ sqr_rc hq_store_key(const hq *h, const char *sid, int version, uint8_t out[32]) 
 
 void hq_reply_clear(hq_reply *r) {
   free(r->body);
-  r->body = NULL;
-  r->status = 0;
+  free(r->headers);
+  if(r->fd > 0) close(r->fd);
+  memset(r, 0, sizeof *r);
+}
+
+sqr_rc hq_reply_header(hq_reply *r, const char *name, const char *value) {
+  size_t old = r->headers ? strlen(r->headers) : 0;
+  size_t add = strlen(name) + 2 + strlen(value) + 1;
+  char *h = realloc(r->headers, old + add + 1);
+  if(!h) return SQR_ENOMEM;
+  snprintf(h + old, add + 1, "%s: %s\n", name, value);
+  r->headers = h;
+  return SQR_OK;
 }
 
 void hq_reply_error(hq_reply *r, int status, const char *code, const char *message,
                     const char *extra_key, int64_t extra) {
   free(r->body);
   r->status = status;
+  r->type = NULL;
+  r->len = 0;
   if(proto_error_encode(code, message, hq_now_ms(), extra_key, extra, &r->body)) r->body = NULL;
 }
 

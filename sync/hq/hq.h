@@ -52,12 +52,21 @@ int hq_admin_ok(const hq *h, const char *authorization);
 /* HKDF-SHA256(master, no salt, "storeqr/v1/store-key/" STORE "/" VERSION). */
 sqr_rc hq_store_key(const hq *h, const char *sid, int version, uint8_t out[32]) SQR_WARN_UNUSED;
 
-/* An operation's outcome as HQ answers it: status and a JSON body
- * (malloc'ed, NULL for 304). */
+/* An operation's outcome as HQ answers it: status and a body (malloc'ed,
+ * NULL for 304). JSON unless type says otherwise; pages, CSV and images
+ * set type, len (binary bodies) and headers (Location, Set-Cookie ...). */
 typedef struct hq_reply {
   int status;
   char *body;
+  size_t len;          /* body bytes; 0: strlen(body) */
+  const char *type;    /* Content-Type (static string); NULL: application/json */
+  char *headers;       /* extra "Name: value\n" lines (malloc'ed), or NULL */
+  int fd;              /* > 0: send this open file (fd_size bytes) instead of body;
+                          the server closes it */
+  uint64_t fd_size;
 } hq_reply;
+/* Appends "name: value\n" to r->headers. SQR_ENOMEM. */
+sqr_rc hq_reply_header(hq_reply *r, const char *name, const char *value) SQR_WARN_UNUSED;
 void hq_reply_clear(hq_reply *r);
 /* Sets an error reply ({"error","message","hq_time_ms"[,extra]}). */
 void hq_reply_error(hq_reply *r, int status, const char *code, const char *message,

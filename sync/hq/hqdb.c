@@ -120,6 +120,10 @@ sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
   if(!rc && db->ops->schema_lock) rc = run(db, db->ops->schema_lock, NULL, 0, NULL, NULL);
   for(size_t i = 0; !rc && i < SQR_ARRAY_LEN(schema); i++)
     rc = run(db, schema[i], NULL, 0, NULL, NULL);
+  /* tables of the modules that keep their statements in their own files */
+  static const char *const *const more[] = {hqdb_resolve_schema, hqdb_stats_schema};
+  for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
+    for(size_t i = 0; !rc && more[m][i]; i++) rc = run(db, more[m][i], NULL, 0, NULL, NULL);
   if(!rc) rc = db->ops->commit(db);
   if(rc) {
     snprintf(err, errlen, "%s", db->err[0] ? db->err : sqr_strerror(rc));
@@ -554,4 +558,9 @@ void hqdb_counts_free(hq_counts *c) {
   free(c->kiosks);
   c->kiosks = NULL;
   c->nkiosks = 0;
+}
+
+sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
+                 int64_t *changes) {
+  return run(db, sql, params, n, res, changes);
 }

@@ -52,6 +52,17 @@ struct hqdb {
   char *event_sql[HQDB_EVENT_CHUNK_LOG2 + 1]; /* multi-row INSERTs, 2^k rows */
 };
 
+/* NULL-terminated CREATE ... IF NOT EXISTS statements of the modules that
+ * keep their statements in their own files (hqdb_resolve.c: scans,
+ * brands, resolver alerts; hqdb_stats.c: daily stats, admin users and
+ * sessions), run in the schema transaction after hqdb.c's own. */
+extern const char *const hqdb_resolve_schema[];
+extern const char *const hqdb_stats_schema[];
+
+/* Runs one statement (see hqdb_ops.exec); for hqdb_*.c files. */
+sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
+                 int64_t *changes) SQR_WARN_UNUSED;
+
 sqr_rc hqdb_sqlite_open(const char *path, hqdb *db);
 sqr_rc hqdb_pg_open(const char *url, hqdb *db);
 

@@ -14,6 +14,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "proto.h"
+#include "web.h"
 
 #define ADMIN_MAX_BODY (64 * 1024)
 #define MAX_CONNECTIONS 256
@@ -32,15 +33,50 @@ typedef struct request {
   int too_large;
 } request;
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const hq_reply *r) {
-  const char *body = r->body ? r->body : "";
-  struct MHD_Response *resp =
-    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
+  struct MHD_Response *resp;
+  if(r->fd > 0) {
+    resp = MHD_create_response_from_fd64(r->fd_size, r->fd);
+    if(resp) r->fd = 0; /* the response owns it now */
+  } else {
+    const char *body = r->body ? r->body : "";
+    size_t len = r->body && r->len ? r->len : strlen(body);
+    resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  }
   if(!resp) return MHD_NO;
-  if(r->body) MHD_add_response_header(resp, "Content-Type", "application/json");
-  enum MHD_Result ok = MHD_queue_response(c, (unsigned)(r->status ? r->status : 500), resp);
+  if(r->body || r->fd > 0 || r->type)
+    MHD_add_response_header(resp, "Content-Type", r->type ? r->type : "application/json");
+  /* headers: "Name: value\n" lines */
+  for(char *line = r->headers, *nl; line && *line; line = nl + 1) {
+    nl = strchr(line, '\n');
+    if(!nl) break;
+    char *colon = memchr(line, ':', (size_t)(nl - line));
+    if(colon) {
+      *colon = *nl = '\0';
+      MHD_add_response_header(resp, line, colon + 2 <= nl ? colon + 2 : colon + 1);
+      *colon = ':';
+      *nl = '\n';
+    }
+  }
+  int status = r->status ? r->status : 500;
+  enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
   MHD_destroy_response(resp);
   return ok;
+}
+
+/* The route label /metrics counts a request under (bounded set, so a
+ * hostile URL cannot grow the label space). */
+static const char *route_label(const char *url) {
+  static const char *const exact[] = {"/v1/events", "/v1/config", "/v1/enroll",
+                                      "/v1/stats", "/v1/stats.csv", "/metrics"};
+  for(size_t i = 0; i < SQR_ARRAY_LEN(exact); i++)
+    if(strcmp(url, exact[i]) == 0) return exact[i];
+  if(strncmp(url, "/J/", 3) == 0) return "/J";
+  if(strncmp(url, "/N/", 3) == 0) return "/N";
+  if(strncmp(url, "/dash", 5) == 0) return "/dash";
+  if(strncmp(url, "/v1/admin/", 10) == 0) return "/v1/admin";
+  if(strncmp(url, "/v1/bundles/", 12) == 0) return "/v1/bundles";
+  return "other";
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
@@ -183,6 +219,7 @@ static void route_events(server *s, struct MHD_Connection *c, request *q, hq_rep
       log_error("hq", "cannot record an alert");
   } else {
     ingest_batch(s->h, kiosk, &b, r);
+    if(r->status == 200) metrics_ingest(1, (int)b.count);
     proto_batch_clear(&b);
   }
   free(inflated);
@@ -252,6 +289,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     route_config(s, c, &r);
   } else if(post && strcmp(url, "/v1/enroll") == 0) {
     hq_enroll(s->h, body, q->len, &r);
+  } else if(get && strncmp(url, "/v1/bundles/", 12) == 0) {
+    char kiosk[HQ_ID_MAX];
+    if(device_auth(s, c, kiosk, &r) && !bundle_route(s->h, kiosk, url, &r))
+      hq_reply_error(&r, 404, "not_found", "no such bundle", NULL, 0);
+  } else if(resolve_route(s->h, c, method, url, &r) ||
+            dash_route(s->h, c, method, url, body, q->len, &r) ||
+            metrics_route(s->h, c, method, url, &r)) {
+    /* a route for people answered */
   } else if(strncmp(url, "/v1/admin/", 10) == 0) {
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     const char *a = url + 10;
@@ -274,6 +319,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   } else {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   }
+  metrics_request(route_label(url), r.status ? r.status : 500);
   enum MHD_Result ok = send_reply(c, &r);
   hq_reply_clear(&r);
   return ok;

@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "proto.h"
+#include "resolve.h"
 
 #define CODE_BYTES 10 /* 16 Base32 characters */
 #define MAX_ERASURES_IN_DOC CONFIG_MAX_ERASURES
@@ -258,13 +259,17 @@ void hq_admin_store_add(hq *h, const char *body, size_t len, hq_reply *r) {
   cJSON *o = parse_body(body, len, r);
   if(!o) return;
   hq_store s = {.key_version = 1};
-  const char *id, *name, *city;
+  const char *id, *name, *city, *brand;
   double lat = 0, lon = 0;
   const cJSON *la = cJSON_GetObjectItemCaseSensitive(o, "lat");
   const cJSON *lo = cJSON_GetObjectItemCaseSensitive(o, "lon");
   if(!want_str(o, "id", 1, &id, r) || !want_str(o, "name", 1, &name, r) ||
-     !want_str(o, "city", 0, &city, r))
+     !want_str(o, "city", 0, &city, r) || !want_str(o, "brand", 0, &brand, r))
     goto out;
+  if(brand[0] && !resolve_brand_valid(brand)) {
+    hq_reply_error(r, 400, "bad_request", "brand: must be 1..16 of A-Z 0-9 -", NULL, 0);
+    goto out;
+  }
   if(!proto_store_id_valid(id)) {
     hq_reply_error(r, 400, "bad_request", "id: must be 1..16 of A-Z 0-9 -", NULL, 0);
     goto out;
@@ -286,6 +291,9 @@ void hq_admin_store_add(hq *h, const char *body, size_t len, hq_reply *r) {
   s.lat = lat;
   s.lon = lon;
   sqr_rc rc = hqdb_store_add(h->db, &s, hq_now_ms());
+  /* The brand (GET /N/<BRAND>) lives in the resolver's table. */
+  if(!rc && brand[0]) rc = resolve_store_brand_set(h, s.id, brand);
+  if(!rc) resolve_invalidate(s.id);
   if(rc == SQR_EEXISTS) {
     hq_reply_error(r, 409, "exists", "id: a store with this id exists", NULL, 0);
   } else if(rc) {
@@ -297,6 +305,7 @@ void hq_admin_store_add(hq *h, const char *body, size_t len, hq_reply *r) {
     cJSON_AddStringToObject(a, "city", s.city);
     cJSON_AddNumberToObject(a, "lat", s.lat);
     cJSON_AddNumberToObject(a, "lon", s.lon);
+    if(brand[0]) cJSON_AddStringToObject(a, "brand", brand);
     cJSON_AddNumberToObject(a, "config_version", 1);
     reply_json(r, 201, a);
   }
@@ -403,17 +412,57 @@ void hq_admin_group(hq *h, const char *body, size_t len, hq_reply *r) {
   cJSON *o = parse_body(body, len, r);
   if(!o) return;
   hq_store s;
-  hq_group g = {0};
+  hq_group g = {0}, old = {0};
   const char *id, *kind, *name, *tag, *link, *status;
   int64_t cap, exp;
-  if(!want_store(h, o, &s, r) || !want_str(o, "id", 1, &id, r) ||
-     !want_str(o, "kind", 0, &kind, r) || !want_str(o, "name", 0, &name, r) ||
-     !want_str(o, "tag", 0, &tag, r) || !want_str(o, "link", 1, &link, r) ||
+  int have_old = 0;
+  if(!want_store(h, o, &s, r) || !want_str(o, "id", 1, &id, r)) goto out;
+  {
+    /* An update names only what changes (a new link, capacity or
+     * expiry); every field it leaves out keeps its stored value. */
+    hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
+    size_t ng = 0;
+    sqr_rc grc = gs ? hqdb_groups(h->db, s.id, gs, CONFIG_MAX_GROUPS, &ng) : SQR_ENOMEM;
+    for(size_t i = 0; !grc && i < ng; i++)
+      if(strcmp(gs[i].id, id) == 0) old = gs[i], have_old = 1;
+    free(gs);
+    if(grc) {
+      reply_db(h, r, grc);
+      goto out;
+    }
+  }
+  if(!want_str(o, "kind", 0, &kind, r) || !want_str(o, "name", 0, &name, r) ||
+     !want_str(o, "tag", 0, &tag, r) || !want_str(o, "link", !have_old, &link, r) ||
      !want_str(o, "status", 0, &status, r) ||
-     !want_int(o, "capacity", 0, 1, 500, 200, &cap, r) ||
-     !want_int(o, "expires_at", 0, 0, INT32_MAX * 4LL, 0, &exp, r))
+     !want_int(o, "capacity", 0, 1, 500, have_old ? old.capacity : 200, &cap, r) ||
+     !want_int(o, "expires_at", 0, 0, INT32_MAX * 4LL, have_old ? old.expires_at : 0, &exp, r))
     goto out;
+  if(have_old) {
+    if(!cJSON_GetObjectItemCaseSensitive(o, "kind")) kind = old.kind;
+    if(!cJSON_GetObjectItemCaseSensitive(o, "name")) name = old.name;
+    if(!cJSON_GetObjectItemCaseSensitive(o, "tag")) tag = old.tag;
+    if(!cJSON_GetObjectItemCaseSensitive(o, "link")) link = old.link;
+    if(!cJSON_GetObjectItemCaseSensitive(o, "status")) status = old.retired ? "retired" : "open";
+  }
   if(!kind[0]) kind = "store";
+  if(strcmp(kind, "store") != 0 && strcmp(kind, "welfare") != 0 && strcmp(kind, "interest") != 0) {
+    hq_reply_error(r, 400, "bad_request", "kind: store, welfare or interest", NULL, 0);
+    goto out;
+  }
+  if(status[0] && strcmp(status, "open") != 0 && strcmp(status, "retired") != 0) {
+    hq_reply_error(r, 400, "bad_request", "status: open or retired", NULL, 0);
+    goto out;
+  }
+  /* The link becomes an href on the shopper's page and a QR code: an
+   * https URL (as kiosks demand) with no space, quote or angle bracket. */
+  int link_bad = strncmp(link, "https://", 8) != 0 || !link[8];
+  for(const unsigned char *c = (const unsigned char *)link; !link_bad && *c; c++)
+    link_bad = *c <= ' ' || *c == '"' || *c == '\'' || *c == '<' || *c == '>' || *c == 0x7f;
+  if(link_bad) {
+    hq_reply_error(r, 400, "bad_request", "link: must be an https:// URL without spaces or quotes",
+                   NULL, 0);
+    goto out;
+  }
   if(!id[0] || strlen(id) >= sizeof g.id || strlen(name) >= sizeof g.name ||
      strlen(tag) >= sizeof g.tag || strlen(link) >= sizeof g.link || strlen(kind) >= sizeof g.kind) {
     hq_reply_error(r, 400, "bad_request", "id/name/tag/link: empty or too long", NULL, 0);
@@ -434,6 +483,7 @@ void hq_admin_group(hq *h, const char *body, size_t len, hq_reply *r) {
     reply_db(h, r, rc);
     goto out;
   }
+  resolve_invalidate(s.id); /* the next scan sees the new link, capacity or expiry */
   char *doc = NULL, err[256];
   int64_t version;
   rc = hq_config_doc(h, s.id, 1, &doc, &version, err, sizeof err);

@@ -3,13 +3,220 @@
  *   scans        one row per store, kiosk and hour (unix ms / 3,600,000):
  *                scans answered with a valid token;
  *   group_scans  per store and group: shoppers sent to the group's join
- *                link by the resolver (counts toward the group's fill). */
+ *                link by the resolver (counts toward the group's fill).
+ *   store_brands which brand (GET /N/<BRAND>) a store belongs to; a store
+ *                without a row is in no brand.
+ * The resolver keeps its counters in memory and writes them here in one
+ * transaction per flush (resolve.c); nothing here runs per scan.
+ * Statements are written once with $N parameters for both backends. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "hqdb_int.h"
+#include "resolve.h"
 
 const char *const hqdb_resolve_schema[] = {
   "CREATE TABLE IF NOT EXISTS scans(store TEXT NOT NULL, kiosk BIGINT NOT NULL,"
   " hour BIGINT NOT NULL, scans BIGINT NOT NULL, PRIMARY KEY(store, kiosk, hour))",
   "CREATE TABLE IF NOT EXISTS group_scans(store TEXT NOT NULL, grp TEXT NOT NULL,"
   " sent BIGINT NOT NULL, PRIMARY KEY(store, grp))",
+  "CREATE TABLE IF NOT EXISTS store_brands(store TEXT PRIMARY KEY, brand TEXT NOT NULL)",
+  "CREATE INDEX IF NOT EXISTS store_brands_brand ON store_brands(brand)",
+  /* Joins per group are counted from a store's sign-up events; without
+   * this the count reads every event HQ holds. */
+  "CREATE INDEX IF NOT EXISTS events_store_type ON events(store, type)",
   NULL,
 };
+
+#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
+#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
+
+static const hqv *cell(const hqres *r, int row, int col) {
+  return &r->cells[row * r->ncols + col];
+}
+
+static void cell_text(const hqres *r, int row, int col, char *out, size_t size) {
+  const hqv *v = cell(r, row, col);
+  snprintf(out, size, "%s", v->k == HQV_TEXT && v->p ? (const char *)v->p : "");
+}
+
+static int64_t cell_int(const hqres *r, int row, int col) {
+  const hqv *v = cell(r, row, col);
+  if(v->k == HQV_INT) return v->i;
+  if(v->k == HQV_REAL) return (int64_t)v->d;
+  if(v->k == HQV_TEXT && v->p) return strtoll(v->p, NULL, 10);
+  return 0;
+}
+
+static double cell_real(const hqres *r, int row, int col) {
+  const hqv *v = cell(r, row, col);
+  if(v->k == HQV_REAL) return v->d;
+  if(v->k == HQV_INT) return (double)v->i;
+  if(v->k == HQV_TEXT && v->p) return strtod(v->p, NULL);
+  return 0;
+}
+
+sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
+                          const resolve_sent_delta *sent, size_t nsent) {
+  if(!nscans && !nsent) return SQR_OK;
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  for(size_t i = 0; !rc && i < nscans; i++) {
+    hqv p[] = {T(scans[i].store), I(scans[i].kiosk), I(scans[i].hour), I(scans[i].n)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO scans(store, kiosk, hour, scans) VALUES($1, $2, $3, $4)"
+                   " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
+                   p, 4, NULL, NULL);
+  }
+  for(size_t i = 0; !rc && i < nsent; i++) {
+    hqv p[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].n)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO group_scans(store, grp, sent) VALUES($1, $2, $3)"
+                   " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
+                   p, 3, NULL, NULL);
+  }
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
+}
+
+/* LIKE pattern matching `"group":"ID"` in a compact JSON payload; '!' is
+ * the escape character (a backslash would mean different things to the
+ * two backends' string literals). */
+static void group_pattern(const char *grp, char *out, size_t size) {
+  size_t n = 0;
+  const char *head = "%\"group\":\"";
+  for(const char *s = head; *s && n + 1 < size; s++) out[n++] = *s;
+  for(const char *s = grp; *s && n + 3 < size; s++) {
+    if(*s == '%' || *s == '_' || *s == '!') out[n++] = '!';
+    out[n++] = *s;
+  }
+  if(n + 3 < size) {
+    out[n++] = '"';
+    out[n++] = '%';
+  }
+  out[n] = '\0';
+}
+
+sqr_rc hqdb_resolve_joins(hqdb *db, const char *store, const char *grp, int64_t *joins,
+                          int *marked_full) {
+  char pat[HQ_ID_MAX * 2 + 16];
+  group_pattern(grp, pat, sizeof pat);
+  hqres r = {0};
+  hqv p[] = {T(store), T(pat)};
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT COALESCE(SUM(CASE WHEN type = 'signup' THEN 1 ELSE 0 END), 0),"
+                        " COALESCE(SUM(CASE WHEN type = 'group_marked_full' THEN 1 ELSE 0 END), 0)"
+                        " FROM events WHERE store = $1 AND type IN ('signup', 'group_marked_full')"
+                        " AND payload LIKE $2 ESCAPE '!'",
+                        p, 2, &r, NULL);
+  if(!rc) {
+    *joins = r.nrows ? cell_int(&r, 0, 0) : 0;
+    *marked_full = r.nrows ? cell_int(&r, 0, 1) > 0 : 0;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *sent) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(grp)};
+  sqr_rc rc = hqdb_exec(db, "SELECT sent FROM group_scans WHERE store = $1 AND grp = $2", p, 2,
+                        &r, NULL);
+  if(!rc) *sent = r.nrows ? cell_int(&r, 0, 0) : 0;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_resolve_alert(hqdb *db, const char *store, const char *kind, const char *message,
+                          int64_t now_ms, int64_t window_ms, int *recorded) {
+  *recorded = 0;
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  /* Checked in the write transaction, so two HQ processes sharing the
+   * database raise it once per window between them. */
+  hqv p[] = {T(store), I(0), T(kind), T(message), I(now_ms), I(now_ms - window_ms)};
+  int64_t changes = 0;
+  rc = hqdb_exec(db,
+                 "INSERT INTO alerts(kiosk, seq, kind, message, at_ms)"
+                 " SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM alerts"
+                 " WHERE kiosk = $1 AND kind = $3 AND at_ms > $6)",
+                 p, 6, NULL, &changes);
+  if(rc) {
+    hqdb_rollback(db);
+    return rc;
+  }
+  *recorded = changes > 0;
+  return hqdb_commit(db);
+}
+
+sqr_rc hqdb_resolve_versions(hqdb *db,
+                             void (*fn)(void *arg, const char *store, int64_t config_version,
+                                        int64_t events),
+                             void *arg) {
+  hqres r = {0};
+  sqr_rc rc = hqdb_exec(db, "SELECT id, config_version, events FROM stores", NULL, 0, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    char id[HQ_ID_MAX];
+    cell_text(&r, i, 0, id, sizeof id);
+    fn(arg, id, cell_int(&r, i, 1), cell_int(&r, i, 2));
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_resolve_brand_set(hqdb *db, const char *store, const char *brand) {
+  hqv p[] = {T(store), T(brand)};
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  hqres r = {0};
+  rc = hqdb_exec(db, "SELECT 1 FROM stores WHERE id = $1", p, 1, &r, NULL);
+  if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
+  hqres_free(&r);
+  if(!rc)
+    rc = hqdb_exec(db,
+                   "INSERT INTO store_brands(store, brand) VALUES($1, $2)"
+                   " ON CONFLICT (store) DO UPDATE SET brand = excluded.brand",
+                   p, 2, NULL, NULL);
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_resolve_brand_of(hqdb *db, const char *store, char brand[HQ_ID_MAX]) {
+  hqres r = {0};
+  hqv p[] = {T(store)};
+  brand[0] = '\0';
+  sqr_rc rc = hqdb_exec(db, "SELECT brand FROM store_brands WHERE store = $1", p, 1, &r, NULL);
+  if(!rc && r.nrows) cell_text(&r, 0, 0, brand, HQ_ID_MAX);
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_resolve_brand_stores(hqdb *db, const char *brand, resolve_brand_store **out,
+                                 size_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(brand)};
+  *out = NULL;
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT s.id, s.name, s.city, s.lat, s.lon FROM store_brands b"
+                        " JOIN stores s ON s.id = b.store WHERE b.brand = $1 ORDER BY s.city, s.id",
+                        p, 1, &r, NULL);
+  if(!rc && r.nrows) {
+    *out = calloc((size_t)r.nrows, sizeof **out);
+    if(!*out) rc = SQR_ENOMEM;
+  }
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    resolve_brand_store *s = &(*out)[i];
+    cell_text(&r, i, 0, s->id, sizeof s->id);
+    cell_text(&r, i, 1, s->name, sizeof s->name);
+    cell_text(&r, i, 2, s->city, sizeof s->city);
+    s->lat = cell_real(&r, i, 3);
+    s->lon = cell_real(&r, i, 4);
+  }
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
+}

@@ -3,6 +3,7 @@
  *   storeqr-hq init DIR [--host HOST]
  *   storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file F]
  *   storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]
+ *              [--brand B]   (B: the brand-wide code /N/B leads to this store too)
  *   storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl S] [--url URL]
  *   storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N
  *   storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]
@@ -33,6 +34,7 @@ static const char usage[] =
   "usage: storeqr-hq init DIR [--host HOST]\n"
   "       storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file FILE]\n"
   "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
+  "                  [--brand B]\n"
   "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS] [--url URL]\n"
   "       storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N\n"
   "       storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]\n"
@@ -234,6 +236,7 @@ int main(int argc, char **argv) {
     if((v = opt(argc, argv, from, "--id"))) cJSON_AddStringToObject(b, "id", v);
     if((v = opt(argc, argv, from, "--name"))) cJSON_AddStringToObject(b, "name", v);
     if((v = opt(argc, argv, from, "--city"))) cJSON_AddStringToObject(b, "city", v);
+    if((v = opt(argc, argv, from, "--brand"))) cJSON_AddStringToObject(b, "brand", v);
     if((v = opt(argc, argv, from, "--lat"))) cJSON_AddNumberToObject(b, "lat", atof(v));
     if((v = opt(argc, argv, from, "--lon"))) cJSON_AddNumberToObject(b, "lon", atof(v));
     rc = report(&r, run_admin(h, hq_admin_store_add, b, &r));

@@ -1,8 +1,1447 @@
-/* resolve.c — see web.h. Placeholder until issue 5's resolver lands. */
+/* resolve.c — the scan resolver (see web.h, resolve.h and
+ * docs/PROTOCOL.md "Scan resolver").
+ *
+ * GET /J/<STORE>/<TOKEN>: the kiosk's live code. The token is checked
+ * with the store's key (livecode_verify: constant time, MAC before
+ * window), the scan counted by store, kiosk and hour, and the shopper sent
+ * to the store's group with room. GET /N/<BRAND>: the brand-wide code that
+ * finds the nearest store by the phone's location.
+ *
+ * Owns one process-wide cache of stores (keys, rotation, group policy,
+ * groups with their fill, campaigns, rendered pages) and brands, and the
+ * counters not yet written. The hot path never writes to the database:
+ * counters live here and a flusher thread writes them in one transaction
+ * every RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A
+ * crash loses at most that window of scan counts (never a sign-up: those
+ * are kiosk events). The database is only read on a cache miss.
+ *
+ * Locks: R.lock guards everything here and is held only for memory work
+ * (no I/O but rendering a page the first time). db_lock (server.c's) is
+ * taken before R.lock whenever both are needed, never the other way round.
+ * Never logs a token or a key; pages never show a phone number.
+ */
+#include "resolve.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <qrencode.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "livecode.h"
+#include "log.h"
 #include "web.h"
+
+#define NBUCKETS 1024
+#define MAX_NEGATIVE 4096        /* unknown store ids remembered (hostile URLs) */
+#define URL_MAX 256              /* longer /J or /N paths: 414 */
+#define ALERT_WINDOW_MS 3600000  /* groups_exhausted: once per store per hour */
+#define SENT_REREAD_MS 5000      /* other HQ processes' group_scans (PostgreSQL) */
+#define PAGE_MAX (4 * 1024 * 1024)
+
+enum { LANG_ZH = 0, LANG_EN = 1, NLANG };
+enum { PG_BAD_TOKEN, PG_EXPIRED, PG_NO_STORE, PG_BAD_REQUEST, PG_TOO_LONG, PG_METHOD, NSTATIC };
+
+/* A rendered answer, shared by every request that shows it. */
+typedef struct page {
+  int refs; /* atomic */
+  int status;
+  int lang;
+  size_t len;
+  char body[];
+} page;
+
+typedef struct rgroup {
+  char id[HQ_ID_MAX];
+  char name[HQ_TEXT_MAX];
+  char link[CONFIG_LINK_MAX];
+  int capacity;
+  int64_t expires_at;
+  int retired;
+  int64_t joins;      /* sign-ups the kiosks reported into it */
+  int marked_full;    /* a manager said so (group_marked_full event) */
+  int64_t sent_db;    /* shoppers sent, as in group_scans (incl. what we flushed) */
+  int64_t sent_mem;   /* sent since the last flush */
+  char *svg;          /* QR of link */
+  page *pages[NLANG];
+  int page_campaign[NLANG];
+} rgroup;
+
+typedef struct rcampaign {
+  int start_min, end_min;
+  char offer[NLANG][CONFIG_TEXT_MAX];
+} rcampaign;
+
+typedef struct rscan {
+  int kiosk;
+  int64_t hour;
+  int64_t n;
+} rscan;
+
+typedef struct rstore {
+  struct rstore *next;
+  char id[HQ_ID_MAX];
+  int missing;             /* no such store (negative entry) */
+  int stale;               /* reload before use */
+  int joins_dirty;         /* the store's kiosks uploaded: recount joins */
+  int64_t config_version, events;
+  char name[HQ_TEXT_MAX];
+  char city[64];
+  double lat, lon;
+  char brand[HQ_ID_MAX];
+  livecode_key key;
+  uint32_t period, skew;
+  int reserve;
+  int64_t margin_s;
+  int utc_offset_min;
+  char fallback[CONFIG_LINK_MAX];
+  char *fallback_svg;
+  rcampaign *campaigns;
+  size_t ncampaigns;
+  rgroup *groups;          /* store and welfare groups, fill order */
+  size_t ngroups;
+  rscan *scans;            /* unflushed scan counts */
+  size_t nscans, capscans;
+  page *exhausted[NLANG];
+  int exh_campaign[NLANG];
+  int64_t last_alert_ms;
+  int alert_due;
+} rstore;
+
+typedef struct rbrand {
+  struct rbrand *next;
+  char id[HQ_ID_MAX];
+  resolve_brand_store *stores;
+  size_t n;
+  int stale;
+  page *pages[NLANG];
+} rbrand;
+
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  hq *h;
+  pthread_mutex_t *db_lock;
+  pthread_t thread;
+  int running, stopping;
+  rstore *buckets[NBUCKETS];
+  size_t nnegative;
+  rbrand *brands;
+  int64_t pending;          /* scans since the last flush */
+  int alerts_due;
+  page *statics[NSTATIC][NLANG];
+} R = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+static page *page_ref(page *p) {
+  if(p) __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+  return p;
+}
+
+static void page_unref(page *p) {
+  if(p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
+}
+
+static void db_lock(void) {
+  if(R.db_lock) pthread_mutex_lock(R.db_lock);
+}
+static void db_unlock(void) {
+  if(R.db_lock) pthread_mutex_unlock(R.db_lock);
+}
+
+static unsigned hash_id(const char *s) {
+  unsigned h = 2166136261u;
+  for(; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % NBUCKETS;
+}
+
+static rstore *find_store(const char *id) {
+  for(rstore *e = R.buckets[hash_id(id)]; e; e = e->next)
+    if(strcmp(e->id, id) == 0) return e;
+  return NULL;
+}
+
+static rgroup *find_group(rstore *e, const char *id) {
+  for(size_t i = 0; i < e->ngroups; i++)
+    if(strcmp(e->groups[i].id, id) == 0) return &e->groups[i];
+  return NULL;
+}
+
+int resolve_brand_valid(const char *brand) { return livecode_store_id_valid(brand); }
+
+/* A growing text with a hard maximum; on overflow or ENOMEM it sticks
+ * in the failed state and page_take returns NULL. */
+typedef struct sb {
+  char *p;
+  size_t len, cap;
+  int failed;
+} sb;
+
+static void sb_add(sb *b, const char *s, size_t n) {
+  if(b->failed) return;
+  if(b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 8192;
+    while(cap < b->len + n + 1) cap *= 2;
+    if(cap > PAGE_MAX) {
+      b->failed = 1;
+      return;
+    }
+    char *np = realloc(b->p, cap);
+    if(!np) {
+      b->failed = 1;
+      return;
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void sb_puts(sb *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static void sb_printf(sb *b, const char *fmt, ...) {
+  char tmp[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if(n < 0) {
+    b->failed = 1;
+    return;
+  }
+  if((size_t)n < sizeof tmp) {
+    sb_add(b, tmp, (size_t)n);
+    return;
+  }
+  char *big = malloc((size_t)n + 1);
+  if(!big) {
+    b->failed = 1;
+    return;
+  }
+  va_start(ap, fmt);
+  vsnprintf(big, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  sb_add(b, big, (size_t)n);
+  free(big);
+}
+
+/* Text and attribute values: everything that came from configuration is
+ * escaped, so a store name cannot become markup. */
+static void sb_html(sb *b, const char *s) {
+  for(; *s; s++) {
+    switch(*s) {
+    case '&': sb_puts(b, "&amp;"); break;
+    case '<': sb_puts(b, "&lt;"); break;
+    case '>': sb_puts(b, "&gt;"); break;
+    case '"': sb_puts(b, "&quot;"); break;
+    case '\'': sb_puts(b, "&#39;"); break;
+    default: sb_add(b, s, 1);
+    }
+  }
+}
+
+static page *page_take(sb *b, int status, int lang) {
+  page *p = NULL;
+  if(!b->failed && b->p && (p = malloc(sizeof *p + b->len + 1))) {
+    p->refs = 1;
+    p->status = status;
+    p->lang = lang;
+    p->len = b->len;
+    memcpy(p->body, b->p, b->len + 1);
+  }
+  free(b->p);
+  memset(b, 0, sizeof *b);
+  return p;
+}
+
+/* An https link (as config_parse demands) with nothing that could leave
+ * an attribute; admin input is checked the same way (hq.c). */
+static int link_ok(const char *link) {
+  if(strncmp(link, "https://", 8) != 0 || !link[8]) return 0;
+  for(const unsigned char *s = (const unsigned char *)link; *s; s++)
+    if(*s <= ' ' || *s == '"' || *s == '\'' || *s == '<' || *s == '>' || *s == 0x7f) return 0;
+  return 1;
+}
+
+/* Inline SVG of a QR code (ECC M, 4-module quiet zone), or NULL. */
+static char *qr_svg(const char *text, const char *id, const char *label) {
+  QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+  if(!q) return NULL;
+  int w = q->width, full = w + 8;
+  sb b = {0};
+  sb_printf(&b,
+            "<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+            "width=\"240\" height=\"240\" shape-rendering=\"crispEdges\" role=\"img\" "
+            "aria-label=\"",
+            id, full, full);
+  sb_html(&b, label);
+  sb_printf(&b, "\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
+            full, full);
+  for(int y = 0; y < w; y++) {
+    for(int x = 0; x < w;) {
+      if(!(q->data[y * w + x] & 1)) {
+        x++;
+        continue;
+      }
+      int run = 1;
+      while(x + run < w && (q->data[y * w + x + run] & 1)) run++;
+      sb_printf(&b, "M%d %dh%dv1h-%dz", x + 4, y + 4, run, run);
+      x += run;
+    }
+  }
+  sb_puts(&b, "\"/></svg>");
+  QRcode_free(q);
+  if(b.failed) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+/* ---- pages --------------------------------------------------------------------- */
+
+static const char *const html_lang[NLANG] = {"zh-CN", "en"};
+
+static void page_head(sb *b, int lang, const char *title) {
+  sb_printf(b,
+            "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+            "<meta name=\"referrer\" content=\"no-referrer\"><title>",
+            html_lang[lang]);
+  sb_html(b, title);
+  sb_puts(b, "</title><style>"
+             "body{margin:0;font-family:system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\","
+             "sans-serif;background:#f4f5f7;color:#1d1f23;text-align:center}"
+             "main{max-width:28rem;margin:0 auto;padding:1.5rem 1rem}"
+             "h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.1rem;margin:1rem 0 .3rem}"
+             "p{line-height:1.5}#offer{background:#fff4d6;border-radius:.5rem;padding:.6rem}"
+             "svg{max-width:70vw;height:auto;background:#fff;border-radius:.5rem}"
+             ".btn{display:inline-block;margin:1rem 0;padding:.8rem 1.6rem;border-radius:2rem;"
+             "background:#07c160;color:#fff;text-decoration:none;font-weight:600;border:0;"
+             "font-size:1rem}.hint{color:#666;font-size:.9rem}"
+             "ul{list-style:none;padding:0}li{margin:.4rem 0}li a{color:#0a58ca}"
+             "</style></head><body><main>");
+}
+
+static void page_tail(sb *b) { sb_puts(b, "</main></body></html>\n"); }
+
+static page *render_static(int kind, int lang) {
+  static const char *const text[NSTATIC][NLANG][2] = {
+    [PG_BAD_TOKEN] = {{"请扫描店内的二维码", "这个二维码已失效或不是本店的。请扫描门店屏幕上正在显示的二维码。"},
+                      {"Scan the code in the shop",
+                       "This code is not valid. Please scan the code shown on the screen in the shop."}},
+    [PG_EXPIRED] = {{"请扫描店内的二维码", "这个二维码已过期。请扫描门店屏幕上正在显示的二维码。"},
+                    {"Scan the code in the shop",
+                     "This code has expired. Please scan the code shown on the screen in the shop."}},
+    [PG_NO_STORE] = {{"找不到这家门店", "请检查链接，或扫描店内的二维码。"},
+                     {"Store not found", "Please check the link, or scan the code in the shop."}},
+    [PG_BAD_REQUEST] = {{"无法识别的位置", "请重试，或从下面的门店列表中选择。"},
+                        {"Location not understood", "Please try again."}},
+    [PG_TOO_LONG] = {{"链接太长", "请扫描店内的二维码。"},
+                     {"Link too long", "Please scan the code in the shop."}},
+    [PG_METHOD] = {{"不支持的请求", "请用手机扫描店内的二维码。"},
+                   {"Not supported", "Please scan the code in the shop with your phone."}},
+  };
+  static const int status[NSTATIC] = {403, 410, 404, 400, 414, 405};
+  sb b = {0};
+  page_head(&b, lang, text[kind][lang][0]);
+  sb_puts(&b, "<h1 id=\"message\">");
+  sb_html(&b, text[kind][lang][0]);
+  sb_puts(&b, "</h1><p class=\"hint\">");
+  sb_html(&b, text[kind][lang][1]);
+  sb_puts(&b, "</p>");
+  page_tail(&b);
+  return page_take(&b, status[kind], lang);
+}
+
+/* Caller holds R.lock. */
+static page *static_page(int kind, int lang) {
+  if(!R.statics[kind][lang]) R.statics[kind][lang] = render_static(kind, lang);
+  return page_ref(R.statics[kind][lang]);
+}
+
+static int local_minute(const rstore *e, int64_t now) {
+  int64_t t = now + (int64_t)e->utc_offset_min * 60;
+  t %= 86400;
+  if(t < 0) t += 86400;
+  return (int)(t / 60);
+}
+
+/* Index of the campaign running now, or -1. */
+static int campaign_now(const rstore *e, int64_t now) {
+  int m = local_minute(e, now);
+  for(size_t i = 0; i < e->ncampaigns; i++)
+    if(m >= e->campaigns[i].start_min && m < e->campaigns[i].end_min) return (int)i;
+  return -1;
+}
+
+static void put_offer(sb *b, const rstore *e, int campaign, int lang) {
+  if(campaign < 0) return;
+  const char *offer = e->campaigns[campaign].offer[lang];
+  if(!offer[0]) return;
+  sb_puts(b, "<p id=\"offer\">");
+  sb_html(b, offer);
+  sb_puts(b, "</p>");
+}
+
+static page *render_group(const rstore *e, const rgroup *g, int campaign, int lang) {
+  static const char *const t[NLANG][4] = {
+    {"加入我们的社群", "长按识别二维码，或点击下方按钮加入", "加入群聊", "群二维码"},
+    {"Join our community", "Press and hold the QR code, or tap the button below",
+     "Join the group", "Group QR code"}};
+  sb b = {0};
+  page_head(&b, lang, e->name);
+  sb_puts(&b, "<h1 id=\"store-name\">");
+  sb_html(&b, e->name);
+  sb_puts(&b, "</h1>");
+  put_offer(&b, e, campaign, lang);
+  sb_printf(&b, "<p>%s</p><p id=\"group-name\">", t[lang][0]);
+  sb_html(&b, g->name[0] ? g->name : t[lang][0]);
+  sb_puts(&b, "</p>");
+  if(g->svg) sb_puts(&b, g->svg);
+  sb_printf(&b, "<p class=\"hint\">%s</p>", t[lang][1]);
+  if(link_ok(g->link)) {
+    sb_puts(&b, "<a id=\"join-link\" class=\"btn\" rel=\"noreferrer\" href=\"");
+    sb_html(&b, g->link);
+    sb_printf(&b, "\">%s</a>", t[lang][2]);
+  }
+  page_tail(&b);
+  return page_take(&b, 200, lang);
+}
+
+static page *render_exhausted(const rstore *e, int campaign, int lang) {
+  static const char *const t[NLANG][3] = {
+    {"社群暂时满员", "请添加店员企业微信，我们会邀请您入群。", "添加店员"},
+    {"Our groups are full right now", "Add our staff on WeChat and we will invite you.",
+     "Add our staff"}};
+  sb b = {0};
+  page_head(&b, lang, e->name);
+  sb_puts(&b, "<h1 id=\"store-name\">");
+  sb_html(&b, e->name);
+  sb_puts(&b, "</h1>");
+  put_offer(&b, e, campaign, lang);
+  sb_printf(&b, "<p id=\"message\">%s</p><p class=\"hint\">%s</p>", t[lang][0], t[lang][1]);
+  if(e->fallback_svg) sb_puts(&b, e->fallback_svg);
+  if(link_ok(e->fallback)) {
+    sb_puts(&b, "<a id=\"staff-link\" class=\"btn\" rel=\"noreferrer\" href=\"");
+    sb_html(&b, e->fallback);
+    sb_printf(&b, "\">%s</a>", t[lang][2]);
+  }
+  page_tail(&b);
+  return page_take(&b, 200, lang);
+}
+
+static page *render_brand(const rbrand *br, int lang, int status, const char *note) {
+  static const char *const t[NLANG][4] = {
+    {"找到离您最近的门店", "使用我的位置", "或按城市选择门店：", "未能获取位置，请从列表中选择门店。"},
+    {"Find your nearest store", "Use my location", "Or choose a store by city:",
+     "Location unavailable: please choose a store from the list."}};
+  sb b = {0};
+  page_head(&b, lang, t[lang][0]);
+  sb_puts(&b, "<h1 id=\"brand-name\">");
+  sb_html(&b, br->id);
+  sb_printf(&b, "</h1><p>%s</p><p id=\"status\" class=\"hint\">", t[lang][0]);
+  if(note) sb_html(&b, note);
+  sb_printf(&b, "</p><button id=\"locate\" class=\"btn\" type=\"button\">%s</button>"
+                "<p>%s</p><div id=\"city-list\">",
+            t[lang][1], t[lang][2]);
+  const char *city = NULL;
+  for(size_t i = 0; i < br->n; i++) {
+    const resolve_brand_store *s = &br->stores[i];
+    if(!city || strcmp(city, s->city) != 0) {
+      if(city) sb_puts(&b, "</ul>");
+      sb_puts(&b, "<h2 class=\"city\">");
+      sb_html(&b, s->city[0] ? s->city : "—");
+      sb_puts(&b, "</h2><ul>");
+      city = s->city;
+    }
+    sb_printf(&b, "<li><a href=\"/N/%s?store=%s\">", br->id, s->id);
+    sb_html(&b, s->name);
+    sb_puts(&b, "</a></li>");
+  }
+  if(city) sb_puts(&b, "</ul>");
+  sb_puts(&b, "</div>");
+  /* Only constant text in the script: the brand comes from the path the
+   * browser already has, so nothing from outside reaches the code. */
+  sb_printf(&b,
+            "<script>(function(){var s=document.getElementById('status'),"
+            "b=document.getElementById('locate');function no(){s.textContent='%s';}"
+            "function go(){if(!navigator.geolocation){no();return;}"
+            "navigator.geolocation.getCurrentPosition(function(p){location.replace("
+            "location.pathname+'?lat='+p.coords.latitude.toFixed(5)+'&lon='+"
+            "p.coords.longitude.toFixed(5));},no,{timeout:15000,maximumAge:600000});}"
+            "b.onclick=go;if(!/[?&](lat|store)=/.test(location.search))go();})();</script>",
+            t[lang][3]);
+  page_tail(&b);
+  return page_take(&b, status, lang);
+}
+
+/* ---- loading a store ------------------------------------------------------------ */
+
+static void free_groups(rgroup *g, size_t n) {
+  for(size_t i = 0; i < n; i++) {
+    free(g[i].svg);
+    for(int l = 0; l < NLANG; l++) page_unref(g[i].pages[l]);
+  }
+  free(g);
+}
+
+/* Frees what an entry owns except its pending scans and hash link. */
+static void store_clear_content(rstore *e) {
+  free_groups(e->groups, e->ngroups);
+  e->groups = NULL;
+  e->ngroups = 0;
+  free(e->campaigns);
+  e->campaigns = NULL;
+  e->ncampaigns = 0;
+  free(e->fallback_svg);
+  e->fallback_svg = NULL;
+  for(int l = 0; l < NLANG; l++) {
+    page_unref(e->exhausted[l]);
+    e->exhausted[l] = NULL;
+  }
+  livecode_key_wipe(&e->key);
+}
+
+static void drop_pages(rstore *e) {
+  for(size_t i = 0; i < e->ngroups; i++)
+    for(int l = 0; l < NLANG; l++) {
+      page_unref(e->groups[i].pages[l]);
+      e->groups[i].pages[l] = NULL;
+    }
+  for(int l = 0; l < NLANG; l++) {
+    page_unref(e->exhausted[l]);
+    e->exhausted[l] = NULL;
+  }
+}
+
+/* Reads one store into *e (fresh memory, not in the table). Caller holds
+ * db_lock (or is the command line). SQR_ENOTFOUND: no such store (e is
+ * then a negative entry). */
+static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
+  memset(e, 0, sizeof *e);
+  snprintf(e->id, sizeof e->id, "%s", sid);
+  e->events = -1;
+  hq_store st;
+  sqr_rc rc = hqdb_store_get(h->db, sid, &st);
+  if(rc == SQR_ENOTFOUND) {
+    e->missing = 1;
+    return rc;
+  }
+  if(rc) return rc;
+  snprintf(e->name, sizeof e->name, "%s", st.name);
+  snprintf(e->city, sizeof e->city, "%s", st.city);
+  e->lat = st.lat;
+  e->lon = st.lon;
+  e->config_version = st.config_version;
+  e->period = LIVECODE_DEFAULT_PERIOD;
+  e->skew = 1;
+  e->reserve = 10;
+  e->margin_s = 43200;
+  e->utc_offset_min = 480;
+  uint8_t key[32];
+  if((rc = hq_store_key(h, sid, st.key_version, key))) return rc;
+  rc = livecode_key_init(&e->key, key, (uint8_t)st.key_version);
+  memset(key, 0, sizeof key);
+  if(rc) return rc;
+  if((rc = hqdb_resolve_brand_of(h->db, sid, e->brand))) return rc;
+
+  /* Rotation, group policy and campaigns come from the store's document,
+   * exactly as its kiosks get them; groups straight from the table. */
+  char *doc = NULL, err[300];
+  int64_t version;
+  sqr_config *cfg = NULL;
+  if(!hq_config_doc(h, sid, 1, &doc, &version, err, sizeof err) &&
+     !config_parse(doc, strlen(doc), &cfg, err, sizeof err)) {
+    e->period = cfg->period_s;
+    e->skew = cfg->skew;
+    e->reserve = cfg->group_reserve;
+    e->margin_s = cfg->expiry_margin_s;
+    e->utc_offset_min = cfg->utc_offset_min;
+    snprintf(e->fallback, sizeof e->fallback, "%s", cfg->fallback_link);
+    if(cfg->ncampaigns && (e->campaigns = calloc(cfg->ncampaigns, sizeof *e->campaigns))) {
+      e->ncampaigns = cfg->ncampaigns;
+      for(size_t i = 0; i < cfg->ncampaigns; i++) {
+        const config_campaign *c = &cfg->campaigns[i];
+        rcampaign *o = &e->campaigns[i];
+        o->start_min = c->start_min;
+        o->end_min = c->end_min;
+        const char *zh = c->coupon_campaign && c->coupon_title_zh[0] ? c->coupon_title_zh : c->text_zh;
+        const char *en = c->coupon_campaign && c->coupon_title_en[0] ? c->coupon_title_en : c->text_en;
+        snprintf(o->offer[LANG_ZH], sizeof o->offer[LANG_ZH], "%s", zh);
+        snprintf(o->offer[LANG_EN], sizeof o->offer[LANG_EN], "%s", en[0] ? en : zh);
+      }
+    }
+  } else {
+    log_warn("resolve", "store %s: configuration unusable (%s); default rotation and policy",
+             sid, err);
+  }
+  if(doc) {
+    memset(doc, 0, strlen(doc)); /* it holds the store key */
+    free(doc);
+  }
+  config_free(cfg);
+  if(e->fallback[0] && link_ok(e->fallback))
+    e->fallback_svg = qr_svg(e->fallback, "staff-qr", "staff");
+
+  hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
+  size_t ng = 0;
+  if(!gs) return SQR_ENOMEM;
+  if((rc = hqdb_groups(h->db, sid, gs, CONFIG_MAX_GROUPS, &ng))) goto out;
+  if(ng && !(e->groups = calloc(ng, sizeof *e->groups))) {
+    rc = SQR_ENOMEM;
+    goto out;
+  }
+  for(size_t i = 0; i < ng; i++) {
+    if(strcmp(gs[i].kind, "interest") == 0) continue; /* not in the live-code rotation */
+    rgroup *g = &e->groups[e->ngroups++];
+    snprintf(g->id, sizeof g->id, "%s", gs[i].id);
+    snprintf(g->name, sizeof g->name, "%s", gs[i].name);
+    snprintf(g->link, sizeof g->link, "%s", gs[i].link);
+    g->capacity = gs[i].capacity;
+    g->expires_at = gs[i].expires_at;
+    g->retired = gs[i].retired;
+    if((rc = hqdb_resolve_joins(h->db, sid, g->id, &g->joins, &g->marked_full)) ||
+       (rc = hqdb_resolve_sent(h->db, sid, g->id, &g->sent_db)))
+      goto out;
+  }
+out:
+  free(gs);
+  return rc;
+}
+
+/* The same rule as app/core/group.c's group_usable (which needs a whole
+ * sqr_config, hundreds of KiB per store, where this keeps a few fields),
+ * with one more bound: WeChat admits at most RESOLVE_SCAN_LIMIT by scan,
+ * whatever capacity says. */
+static int group_limit(const rstore *e, const rgroup *g) {
+  int cap = g->capacity < RESOLVE_SCAN_LIMIT ? g->capacity : RESOLVE_SCAN_LIMIT;
+  int limit = cap - e->reserve;
+  return limit < 1 ? 1 : limit; /* a reserve larger than a tiny group still lets one in */
+}
+
+static int group_full(const rstore *e, const rgroup *g) {
+  return g->marked_full || g->joins + g->sent_db + g->sent_mem >= group_limit(e, g);
+}
+
+static int group_usable(const rstore *e, const rgroup *g, int64_t now) {
+  if(g->retired || group_full(e, g)) return 0;
+  return !(g->expires_at && now + e->margin_s >= g->expires_at);
+}
+
+static rgroup *group_choose(rstore *e, int64_t now) {
+  for(size_t i = 0; i < e->ngroups; i++)
+    if(group_usable(e, &e->groups[i], now)) return &e->groups[i];
+  return NULL;
+}
+
+/* Puts a freshly loaded store in the table, keeping what the old entry
+ * held that the database does not have yet (unflushed counts, alert
+ * time) and QR images of unchanged links. Caller holds db_lock and
+ * R.lock. Takes over fresh's content; returns the entry or NULL (ENOMEM). */
+static rstore *install(rstore *fresh) {
+  rstore *e = find_store(fresh->id);
+  if(!e) {
+    if(fresh->missing && R.nnegative >= MAX_NEGATIVE) return NULL;
+    e = malloc(sizeof *e);
+    if(!e) return NULL;
+    *e = *fresh;
+    unsigned b = hash_id(e->id);
+    e->next = R.buckets[b];
+    R.buckets[b] = e;
+    if(e->missing) R.nnegative++;
+    return e;
+  }
+  for(size_t i = 0; i < fresh->ngroups; i++) {
+    rgroup *ng = &fresh->groups[i], *og = find_group(e, ng->id);
+    if(!og) continue;
+    ng->sent_mem = og->sent_mem;
+    og->sent_mem = 0;
+    if(strcmp(ng->link, og->link) == 0 && !ng->svg) {
+      ng->svg = og->svg;
+      og->svg = NULL;
+    }
+  }
+  /* A group that vanished keeps no unflushed count: HQ never deletes
+   * groups (retired ones stay), so this does not happen. */
+  if(e->missing && !fresh->missing && R.nnegative) R.nnegative--;
+  if(!e->missing && fresh->missing) R.nnegative++;
+  store_clear_content(e);
+  rstore *next = e->next;
+  rscan *scans = e->scans;
+  size_t nscans = e->nscans, capscans = e->capscans;
+  int64_t last_alert = e->last_alert_ms;
+  int alert_due = e->alert_due;
+  *e = *fresh;
+  e->next = next;
+  e->scans = scans;
+  e->nscans = nscans;
+  e->capscans = capscans;
+  e->last_alert_ms = last_alert;
+  e->alert_due = alert_due;
+  return e;
+}
+
+static void make_svgs(rstore *e) {
+  for(size_t i = 0; i < e->ngroups; i++) {
+    rgroup *g = &e->groups[i];
+    if(!g->svg && link_ok(g->link)) g->svg = qr_svg(g->link, "group-qr", g->name);
+  }
+}
+
+/* The entry for sid with R.lock held, loading it when absent or stale.
+ * NULL with R.lock NOT held on a storage error (*rc set). have_db: the
+ * caller already holds db_lock. */
+static rstore *get_store(hq *h, const char *sid, int have_db, sqr_rc *rc) {
+  *rc = SQR_OK;
+  pthread_mutex_lock(&R.lock);
+  rstore *e = find_store(sid);
+  if(e && !e->stale) return e;
+  pthread_mutex_unlock(&R.lock);
+  /* db_lock stays held until the new entry is in: a flush cannot run
+   * between reading group_scans and installing, so no count is lost. */
+  if(!have_db) db_lock();
+  rstore fresh;
+  *rc = load_store(h, sid, &fresh);
+  if(*rc == SQR_ENOTFOUND) *rc = SQR_OK;
+  if(!*rc) make_svgs(&fresh);
+  pthread_mutex_lock(&R.lock);
+  e = *rc ? NULL : install(&fresh);
+  if(!have_db) db_unlock();
+  if(!e) {
+    store_clear_content(&fresh);
+    pthread_mutex_unlock(&R.lock);
+    if(!*rc && fresh.missing) {
+      /* too many unknown ids remembered: answer without caching */
+      static rstore unknown = {.missing = 1};
+      pthread_mutex_lock(&R.lock);
+      return &unknown;
+    }
+    if(!*rc) *rc = SQR_ENOMEM;
+    return NULL;
+  }
+  return e;
+}
+
+/* ---- counting -------------------------------------------------------------------- */
+
+static void count_scan(rstore *e, int kiosk, int64_t hour) {
+  for(size_t i = 0; i < e->nscans; i++)
+    if(e->scans[i].kiosk == kiosk && e->scans[i].hour == hour) {
+      e->scans[i].n++;
+      return;
+    }
+  if(e->nscans == e->capscans) {
+    size_t cap = e->capscans ? e->capscans * 2 : 4;
+    rscan *ns = realloc(e->scans, cap * sizeof *ns);
+    if(!ns) return; /* out of memory: this one scan goes uncounted */
+    e->scans = ns;
+    e->capscans = cap;
+  }
+  e->scans[e->nscans++] = (rscan){.kiosk = kiosk, .hour = hour, .n = 1};
+}
+
+/* ---- answering ------------------------------------------------------------------- */
+
+static int lang_of(struct MHD_Connection *c) {
+  const char *al = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Language");
+  if(!al) return LANG_ZH;
+  double best[NLANG] = {-1, -1};
+  int pos[NLANG] = {0, 0}, n = 0;
+  const char *p = al;
+  for(int items = 0; *p && items < 64; items++, n++) {
+    while(*p == ' ' || *p == '\t') p++;
+    const char *tag = p;
+    while(*p && *p != ';' && *p != ',' && *p != ' ') p++;
+    size_t tl = (size_t)(p - tag);
+    double q = 1.0;
+    while(*p && *p != ',') {
+      if(*p == ';') {
+        p++;
+        while(*p == ' ') p++;
+        if((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+          char *end;
+          q = strtod(p + 2, &end);
+          if(end == p + 2 || !(q >= 0 && q <= 1)) q = 0;
+          p = end;
+          continue;
+        }
+      }
+      if(*p) p++;
+    }
+    if(*p == ',') p++;
+    int l = -1;
+    if(tl >= 2 && strncasecmp(tag, "zh", 2) == 0 && (tl == 2 || tag[2] == '-')) l = LANG_ZH;
+    if(tl >= 2 && strncasecmp(tag, "en", 2) == 0 && (tl == 2 || tag[2] == '-')) l = LANG_EN;
+    if(l >= 0 && q > 0 && q > best[l]) {
+      best[l] = q;
+      pos[l] = n;
+    }
+  }
+  if(best[LANG_EN] < 0) return LANG_ZH;
+  if(best[LANG_ZH] < 0) return LANG_EN;
+  if(best[LANG_EN] != best[LANG_ZH]) return best[LANG_EN] > best[LANG_ZH] ? LANG_EN : LANG_ZH;
+  return pos[LANG_EN] < pos[LANG_ZH] ? LANG_EN : LANG_ZH;
+}
+
+static const char *const page_headers[NLANG] = {
+  "Cache-Control: no-store\nReferrer-Policy: no-referrer\nX-Content-Type-Options: nosniff\n"
+  "Vary: Accept-Language\nContent-Language: zh-CN\n"
+  "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+  "script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\n",
+  "Cache-Control: no-store\nReferrer-Policy: no-referrer\nX-Content-Type-Options: nosniff\n"
+  "Vary: Accept-Language\nContent-Language: en\n"
+  "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+  "script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\n"};
+
+/* Copies a shared page into the reply and lets it go. */
+static void reply_page(hq_reply *r, page *p) {
+  if(!p) {
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+    return;
+  }
+  free(r->body);
+  free(r->headers);
+  r->status = p->status;
+  r->type = "text/html; charset=utf-8";
+  r->body = malloc(p->len + 1);
+  r->headers = strdup(page_headers[p->lang]);
+  if(!r->body || !r->headers) {
+    free(r->headers);
+    r->headers = NULL;
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+  } else {
+    memcpy(r->body, p->body, p->len + 1);
+    r->len = p->len;
+    if(p->status == 405 && hq_reply_header(r, "Allow", "GET, HEAD"))
+      hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+  }
+  page_unref(p);
+}
+
+static void reply_static(hq_reply *r, int kind, int lang) {
+  pthread_mutex_lock(&R.lock);
+  page *p = static_page(kind, lang);
+  pthread_mutex_unlock(&R.lock);
+  reply_page(r, p);
+}
+
+/* The group page (or the staff contact page) of a store whose entry is
+ * held with R.lock; counts the shopper as sent when count is set.
+ * Releases R.lock. */
+static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
+  page *p = NULL;
+  int campaign = campaign_now(e, now);
+  rgroup *g = group_choose(e, now);
+  if(g) {
+    if(count) g->sent_mem++;
+    if(!g->pages[lang] || g->page_campaign[lang] != campaign) {
+      page_unref(g->pages[lang]);
+      g->pages[lang] = render_group(e, g, campaign, lang);
+      g->page_campaign[lang] = campaign;
+    }
+    p = page_ref(g->pages[lang]);
+  } else {
+    if(count && now * 1000 - e->last_alert_ms >= ALERT_WINDOW_MS) {
+      e->last_alert_ms = now * 1000;
+      e->alert_due = 1;
+      R.alerts_due = 1;
+      pthread_cond_signal(&R.cond);
+      log_warn("resolve", "store %s: every group is full or expired; showing the staff code",
+               e->id);
+    }
+    if(!e->exhausted[lang] || e->exh_campaign[lang] != campaign) {
+      page_unref(e->exhausted[lang]);
+      e->exhausted[lang] = render_exhausted(e, campaign, lang);
+      e->exh_campaign[lang] = campaign;
+    }
+    p = page_ref(e->exhausted[lang]);
+  }
+  pthread_mutex_unlock(&R.lock);
+  return p;
+}
+
+static void route_j(hq *h, struct MHD_Connection *c, const char *path, int get, int lang,
+                    hq_reply *r) {
+  char sid[HQ_ID_MAX];
+  const char *slash = strchr(path, '/');
+  size_t sl = slash ? (size_t)(slash - path) : strlen(path);
+  if(sl == 0 || sl >= sizeof sid) {
+    reply_static(r, PG_NO_STORE, lang);
+    return;
+  }
+  memcpy(sid, path, sl);
+  sid[sl] = '\0';
+  if(!livecode_store_id_valid(sid)) {
+    reply_static(r, PG_NO_STORE, lang);
+    return;
+  }
+  const char *token = slash ? slash + 1 : "";
+  sqr_rc rc;
+  rstore *e = get_store(h, sid, 0, &rc);
+  if(!e) {
+    log_error("resolve", "store %s: storage failed: %s", sid, sqr_strerror(rc));
+    hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
+    return;
+  }
+  if(e->missing) {
+    pthread_mutex_unlock(&R.lock);
+    reply_static(r, PG_NO_STORE, lang);
+    return;
+  }
+  int64_t now_ms = hq_now_ms(), now = now_ms / 1000;
+  livecode_claim claim;
+  /* Constant time over the MAC; a forged token and an old one are told
+   * apart only after the MAC checked. */
+  rc = strlen(token) == LIVECODE_TOKEN_LEN
+         ? livecode_verify(&e->key, 1, sid, token, now, e->period, e->skew, &claim)
+         : SQR_EINVAL;
+  if(rc) {
+    page *p = static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
+    pthread_mutex_unlock(&R.lock);
+    reply_page(r, p);
+    return;
+  }
+  if(get) {
+    count_scan(e, claim.kiosk, now_ms / 3600000);
+    if(++R.pending >= RESOLVE_FLUSH_SCANS) pthread_cond_signal(&R.cond);
+  }
+  (void)c;
+  reply_page(r, group_page_locked(e, lang, get, now));
+}
+
+/* ---- /N/<BRAND> ----------------------------------------------------------------- */
+
+/* The brand's entry with R.lock held (loaded when absent or stale), or
+ * NULL without the lock (storage error or no such brand: *rc). */
+static rbrand *get_brand(hq *h, const char *id, sqr_rc *rc) {
+  *rc = SQR_OK;
+  pthread_mutex_lock(&R.lock);
+  rbrand *b = R.brands;
+  while(b && strcmp(b->id, id) != 0) b = b->next;
+  if(b && !b->stale) return b;
+  pthread_mutex_unlock(&R.lock);
+  resolve_brand_store *stores = NULL;
+  size_t n = 0;
+  db_lock();
+  *rc = hqdb_resolve_brand_stores(h->db, id, &stores, &n);
+  db_unlock();
+  if(*rc) return NULL;
+  if(n == 0) {
+    free(stores);
+    *rc = SQR_ENOTFOUND; /* not cached: brands only exist through their stores */
+    return NULL;
+  }
+  pthread_mutex_lock(&R.lock);
+  b = R.brands;
+  while(b && strcmp(b->id, id) != 0) b = b->next;
+  if(!b) {
+    if(!(b = calloc(1, sizeof *b))) {
+      pthread_mutex_unlock(&R.lock);
+      free(stores);
+      *rc = SQR_ENOMEM;
+      return NULL;
+    }
+    snprintf(b->id, sizeof b->id, "%s", id);
+    b->next = R.brands;
+    R.brands = b;
+  }
+  free(b->stores);
+  for(int l = 0; l < NLANG; l++) {
+    page_unref(b->pages[l]);
+    b->pages[l] = NULL;
+  }
+  b->stores = stores;
+  b->n = n;
+  b->stale = 0;
+  return b;
+}
+
+/* Strict decimal degrees: optional '-', 1..3 digits, optionally '.' and
+ * 1..12 digits; nothing else (no exponent, spaces, '+', hex, inf, nan). */
+static int parse_degrees(const char *s, double max, double *out) {
+  const char *p = s;
+  if(!s || strlen(s) > 20) return 0;
+  if(*p == '-') p++;
+  size_t d = 0;
+  while(isdigit((unsigned char)p[d])) d++;
+  if(d < 1 || d > 3) return 0;
+  p += d;
+  if(*p == '.') {
+    p++;
+    d = 0;
+    while(isdigit((unsigned char)p[d])) d++;
+    if(d < 1 || d > 12) return 0;
+    p += d;
+  }
+  if(*p) return 0;
+  double v = strtod(s, NULL);
+  if(!(v >= -max && v <= max)) return 0;
+  *out = v;
+  return 1;
+}
+
+double resolve_distance_km(double lat1, double lon1, double lat2, double lon2) {
+  const double rad = M_PI / 180.0;
+  double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+  double a = sin(dlat / 2) * sin(dlat / 2) +
+             cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+  if(a > 1) a = 1;
+  return 2 * 6371.0088 * asin(sqrt(a));
+}
+
+static void route_n(hq *h, struct MHD_Connection *c, const char *brand, int get, int lang,
+                    hq_reply *r) {
+  if(!resolve_brand_valid(brand)) {
+    reply_static(r, PG_NO_STORE, lang);
+    return;
+  }
+  const char *lat_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lat");
+  const char *lon_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lon");
+  const char *store_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store");
+  sqr_rc rc;
+  rbrand *b = get_brand(h, brand, &rc);
+  if(!b) {
+    if(rc == SQR_ENOTFOUND) {
+      reply_static(r, PG_NO_STORE, lang);
+    } else {
+      log_error("resolve", "brand %s: storage failed: %s", brand, sqr_strerror(rc));
+      hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
+    }
+    return;
+  }
+  char target[HQ_ID_MAX] = "";
+  if(store_s) {
+    for(size_t i = 0; i < b->n; i++)
+      if(strcmp(b->stores[i].id, store_s) == 0) snprintf(target, sizeof target, "%s", store_s);
+    if(!target[0]) {
+      pthread_mutex_unlock(&R.lock);
+      reply_static(r, PG_NO_STORE, lang);
+      return;
+    }
+  } else if(lat_s || lon_s) {
+    double lat, lon, best = INFINITY;
+    if(!parse_degrees(lat_s, 90, &lat) || !parse_degrees(lon_s, 180, &lon)) {
+      static const char *const note[NLANG] = {"无法识别的位置，请从列表中选择门店。",
+                                              "Location not understood: please choose a store."};
+      page *p = render_brand(b, lang, 400, note[lang]);
+      pthread_mutex_unlock(&R.lock);
+      reply_page(r, p);
+      return;
+    }
+    for(size_t i = 0; i < b->n; i++) {
+      const resolve_brand_store *s = &b->stores[i];
+      if(s->lat == 0 && s->lon == 0) continue; /* no coordinates given */
+      double d = resolve_distance_km(lat, lon, s->lat, s->lon);
+      if(d < best) {
+        best = d;
+        snprintf(target, sizeof target, "%s", s->id);
+      }
+    }
+  }
+  if(!target[0]) {
+    if(!b->pages[lang]) b->pages[lang] = render_brand(b, lang, 200, NULL);
+    page *p = page_ref(b->pages[lang]);
+    pthread_mutex_unlock(&R.lock);
+    reply_page(r, p);
+    return;
+  }
+  pthread_mutex_unlock(&R.lock);
+  rstore *e = get_store(h, target, 0, &rc);
+  if(!e) {
+    hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
+    return;
+  }
+  if(e->missing) {
+    pthread_mutex_unlock(&R.lock);
+    reply_static(r, PG_NO_STORE, lang);
+    return;
+  }
+  if(get) R.pending++;
+  reply_page(r, group_page_locked(e, lang, get, hq_now_ms() / 1000));
+}
 
 int resolve_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                   hq_reply *r) {
-  (void)h, (void)c, (void)method, (void)url, (void)r;
-  return 0;
+  int j = strncmp(url, "/J/", 3) == 0, n = strncmp(url, "/N/", 3) == 0;
+  if(!j && !n) return 0;
+  int lang = lang_of(c);
+  int get = strcmp(method, "GET") == 0;
+  if(!get && strcmp(method, "HEAD") != 0) {
+    reply_static(r, PG_METHOD, lang);
+    return 1;
+  }
+  if(strlen(url) > URL_MAX) {
+    reply_static(r, PG_TOO_LONG, lang);
+    return 1;
+  }
+  if(j) route_j(h, c, url + 3, get, lang, r);
+  else route_n(h, c, url + 3, get, lang, r);
+  return 1;
+}
+
+/* ---- state for the dashboard and metrics ------------------------------------------- */
+
+sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, size_t max,
+                            size_t *n) {
+  if(!h || !store || !n || (max && !out)) return SQR_EINVAL;
+  *n = 0;
+  if(!livecode_store_id_valid(store)) return SQR_ENOTFOUND;
+  int64_t now = hq_now_ms() / 1000;
+  rstore tmp, *e;
+  sqr_rc rc = SQR_OK;
+  int cached = R.running;
+  if(cached) {
+    /* The caller holds db_lock (server.c's dispatcher). */
+    if(!(e = get_store(h, store, 1, &rc))) return rc ? rc : SQR_EIO;
+  } else {
+    if((rc = load_store(h, store, &tmp))) {
+      store_clear_content(&tmp);
+      return rc;
+    }
+    e = &tmp;
+  }
+  if(e->missing) {
+    rc = SQR_ENOTFOUND;
+  } else {
+    int exhausted = group_choose(e, now) == NULL;
+    for(size_t i = 0; i < e->ngroups && *n < max; i++) {
+      const rgroup *g = &e->groups[i];
+      if(g->retired) continue;
+      resolve_group_state *s = &out[(*n)++];
+      memset(s, 0, sizeof *s);
+      snprintf(s->id, sizeof s->id, "%s", g->id);
+      snprintf(s->name, sizeof s->name, "%s", g->name);
+      s->capacity = g->capacity;
+      s->joins = g->joins;
+      s->scans_sent = g->sent_db + g->sent_mem;
+      s->expires_at = g->expires_at;
+      s->full = group_full(e, g);
+      int cap = g->capacity < RESOLVE_SCAN_LIMIT ? g->capacity : RESOLVE_SCAN_LIMIT;
+      s->near_full = s->full || (s->joins + s->scans_sent) * 10 >= (int64_t)cap * 9;
+      s->near_expiry = g->expires_at && g->expires_at - now < 86400;
+      s->exhausted = exhausted;
+    }
+  }
+  if(cached) pthread_mutex_unlock(&R.lock);
+  else store_clear_content(&tmp);
+  return rc;
+}
+
+/* ---- flushing and noticing changes --------------------------------------------------- */
+
+typedef struct version_row {
+  char id[HQ_ID_MAX];
+  int64_t config_version, events;
+} version_row;
+typedef struct version_list {
+  version_row *rows;
+  size_t n, cap;
+  int failed;
+} version_list;
+
+static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
+  version_list *l = arg;
+  if(l->failed) return;
+  if(l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    version_row *nr = realloc(l->rows, cap * sizeof *nr);
+    if(!nr) {
+      l->failed = 1;
+      return;
+    }
+    l->rows = nr;
+    l->cap = cap;
+  }
+  version_row *r = &l->rows[l->n++];
+  snprintf(r->id, sizeof r->id, "%s", id);
+  r->config_version = cv;
+  r->events = ev;
+}
+
+/* Writes the counters; marks stores that changed elsewhere stale and
+ * recounts joins of stores whose kiosks uploaded. Runs with db_lock. */
+static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
+  resolve_scan_delta *sd = NULL;
+  resolve_sent_delta *gd = NULL;
+  char (*alerts)[HQ_ID_MAX] = NULL;
+  size_t ns = 0, ng = 0, na = 0, cs = 0, cg = 0, ca = 0;
+  sqr_rc rc = SQR_OK;
+
+  pthread_mutex_lock(&R.lock);
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = R.buckets[b]; e; e = e->next) {
+      cs += e->nscans;
+      for(size_t i = 0; i < e->ngroups; i++) cg += e->groups[i].sent_mem != 0;
+      ca += e->alert_due;
+    }
+  if((cs && !(sd = calloc(cs, sizeof *sd))) || (cg && !(gd = calloc(cg, sizeof *gd))) ||
+     (ca && !(alerts = calloc(ca, sizeof *alerts)))) {
+    pthread_mutex_unlock(&R.lock);
+    rc = SQR_ENOMEM;
+    goto out;
+  }
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = R.buckets[b]; e; e = e->next) {
+      for(size_t i = 0; i < e->nscans; i++) {
+        resolve_scan_delta *d = &sd[ns++];
+        snprintf(d->store, sizeof d->store, "%s", e->id);
+        d->kiosk = e->scans[i].kiosk;
+        d->hour = e->scans[i].hour;
+        d->n = e->scans[i].n;
+      }
+      e->nscans = 0;
+      for(size_t i = 0; i < e->ngroups; i++) {
+        rgroup *g = &e->groups[i];
+        if(!g->sent_mem) continue;
+        resolve_sent_delta *d = &gd[ng++];
+        snprintf(d->store, sizeof d->store, "%s", e->id);
+        snprintf(d->grp, sizeof d->grp, "%s", g->id);
+        d->n = g->sent_mem;
+        g->sent_db += g->sent_mem;
+        g->sent_mem = 0;
+      }
+      if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
+      e->alert_due = 0;
+    }
+  R.pending = 0;
+  R.alerts_due = 0;
+  pthread_mutex_unlock(&R.lock);
+
+  rc = hqdb_resolve_flush(h->db, sd, ns, gd, ng);
+  if(rc) {
+    /* Keep the counts for the next try: entries cannot have been reloaded
+     * meanwhile (that needs db_lock, which we hold). */
+    log_error("resolve", "writing scan counters failed: %s", hqdb_errmsg(h->db));
+    pthread_mutex_lock(&R.lock);
+    for(size_t i = 0; i < ns; i++) {
+      rstore *e = find_store(sd[i].store);
+      if(!e) continue;
+      for(int64_t k = 0; k < sd[i].n; k++) count_scan(e, sd[i].kiosk, sd[i].hour);
+      R.pending += sd[i].n;
+    }
+    for(size_t i = 0; i < ng; i++) {
+      rstore *e = find_store(gd[i].store);
+      rgroup *g = e ? find_group(e, gd[i].grp) : NULL;
+      if(g) {
+        g->sent_db -= gd[i].n;
+        g->sent_mem += gd[i].n;
+      }
+    }
+    pthread_mutex_unlock(&R.lock);
+  }
+  for(size_t i = 0; i < na; i++) {
+    int recorded = 0;
+    if(hqdb_resolve_alert(h->db, alerts[i], "groups_exhausted",
+                          "every group is full or expired: shoppers see the staff contact code",
+                          hq_now_ms(), ALERT_WINDOW_MS, &recorded))
+      log_error("resolve", "cannot record an alert: %s", hqdb_errmsg(h->db));
+  }
+  if(!poll) goto out;
+
+  version_list vl = {0};
+  sqr_rc prc = hqdb_resolve_versions(h->db, collect_version, &vl);
+  if(!prc && !vl.failed) {
+    pthread_mutex_lock(&R.lock);
+    for(size_t i = 0; i < vl.n; i++) {
+      rstore *e = find_store(vl.rows[i].id);
+      if(!e) continue;
+      if(e->missing || e->config_version != vl.rows[i].config_version) e->stale = 1;
+      if(e->events != vl.rows[i].events) {
+        e->events = vl.rows[i].events;
+        e->joins_dirty = 1;
+      }
+    }
+    pthread_mutex_unlock(&R.lock);
+  }
+  free(vl.rows);
+  /* Joins of stores whose kiosks uploaded, and (PostgreSQL, several HQ
+   * processes) every cached group's sent count: ids copied out so R.lock
+   * is not held during the queries. Every delta of ours was written just
+   * above under the same db_lock, so the database's sent is the whole
+   * flushed count and sent_mem only what came after. */
+  typedef struct recount {
+    char sid[HQ_ID_MAX], gid[HQ_ID_MAX];
+    int joins;
+    int64_t njoins, nsent;
+    int full, ok;
+  } recount;
+  recount *rl = NULL;
+  size_t nr = 0, cr = 0;
+  pthread_mutex_lock(&R.lock);
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = R.buckets[b]; e; e = e->next)
+      if(!e->missing && !e->stale && (e->joins_dirty || reread_sent)) cr += e->ngroups;
+  if(cr && (rl = calloc(cr, sizeof *rl)))
+    for(size_t b = 0; b < NBUCKETS; b++)
+      for(rstore *e = R.buckets[b]; e; e = e->next) {
+        if(e->missing || e->stale || !(e->joins_dirty || reread_sent)) continue;
+        for(size_t i = 0; i < e->ngroups && nr < cr; i++) {
+          snprintf(rl[nr].sid, HQ_ID_MAX, "%s", e->id);
+          snprintf(rl[nr].gid, HQ_ID_MAX, "%s", e->groups[i].id);
+          rl[nr++].joins = e->joins_dirty;
+        }
+        e->joins_dirty = 0;
+      }
+  pthread_mutex_unlock(&R.lock);
+  for(size_t i = 0; i < nr; i++) {
+    rl[i].ok = !(rl[i].joins && hqdb_resolve_joins(h->db, rl[i].sid, rl[i].gid, &rl[i].njoins,
+                                                   &rl[i].full)) &&
+               !(reread_sent && hqdb_resolve_sent(h->db, rl[i].sid, rl[i].gid, &rl[i].nsent));
+    if(!rl[i].ok) log_error("resolve", "recounting store %s: %s", rl[i].sid, hqdb_errmsg(h->db));
+  }
+  pthread_mutex_lock(&R.lock);
+  for(size_t i = 0; i < nr; i++) {
+    rstore *e = find_store(rl[i].sid);
+    rgroup *g = e && !e->stale ? find_group(e, rl[i].gid) : NULL;
+    if(!g || !rl[i].ok) continue;
+    if(rl[i].joins) {
+      g->joins = rl[i].njoins;
+      g->marked_full = rl[i].full;
+    }
+    if(reread_sent) g->sent_db = rl[i].nsent;
+  }
+  pthread_mutex_unlock(&R.lock);
+  free(rl);
+out:
+  free(sd);
+  free(gd);
+  free(alerts);
+  return rc;
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *flusher(void *arg) {
+  (void)arg;
+  int64_t last_poll = mono_ms(), last_sent = last_poll;
+  int pg = strcmp(hqdb_backend(R.h->db), "postgresql") == 0;
+  for(;;) {
+    pthread_mutex_lock(&R.lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)(RESOLVE_FLUSH_MS % 1000) * 1000000L;
+    until.tv_sec += RESOLVE_FLUSH_MS / 1000 + until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while(!R.stopping && R.pending < RESOLVE_FLUSH_SCANS && !R.alerts_due) {
+      if(pthread_cond_timedwait(&R.cond, &R.lock, &until)) break;
+    }
+    int stopping = R.stopping;
+    pthread_mutex_unlock(&R.lock);
+    int64_t now = mono_ms();
+    int poll = now - last_poll >= RESOLVE_FLUSH_MS;
+    int sent = pg && now - last_sent >= SENT_REREAD_MS;
+    if(poll) last_poll = now;
+    if(sent) last_sent = now;
+    db_lock();
+    sqr_rc rc = flush_locked(R.h, poll && !stopping, sent && !stopping);
+    db_unlock();
+    (void)rc;
+    if(stopping) break;
+  }
+  return NULL;
+}
+
+sqr_rc resolve_start(hq *h, pthread_mutex_t *lock) {
+  pthread_mutex_lock(&R.lock);
+  if(R.running) {
+    pthread_mutex_unlock(&R.lock);
+    return SQR_EINVAL;
+  }
+  R.h = h;
+  R.db_lock = lock;
+  R.stopping = 0;
+  R.running = 1;
+  pthread_mutex_unlock(&R.lock);
+  if(pthread_create(&R.thread, NULL, flusher, NULL)) {
+    pthread_mutex_lock(&R.lock);
+    R.running = 0;
+    pthread_mutex_unlock(&R.lock);
+    return SQR_EIO;
+  }
+  return SQR_OK;
+}
+
+sqr_rc resolve_flush(void) {
+  if(!R.running) return SQR_OK;
+  db_lock();
+  sqr_rc rc = flush_locked(R.h, 0, 0);
+  db_unlock();
+  return rc;
+}
+
+static void free_all(void) {
+  for(size_t b = 0; b < NBUCKETS; b++) {
+    rstore *e = R.buckets[b];
+    while(e) {
+      rstore *next = e->next;
+      store_clear_content(e);
+      free(e->scans);
+      free(e);
+      e = next;
+    }
+    R.buckets[b] = NULL;
+  }
+  while(R.brands) {
+    rbrand *next = R.brands->next;
+    free(R.brands->stores);
+    for(int l = 0; l < NLANG; l++) page_unref(R.brands->pages[l]);
+    free(R.brands);
+    R.brands = next;
+  }
+  for(int k = 0; k < NSTATIC; k++)
+    for(int l = 0; l < NLANG; l++) {
+      page_unref(R.statics[k][l]);
+      R.statics[k][l] = NULL;
+    }
+  R.nnegative = 0;
+}
+
+void resolve_stop(void) {
+  pthread_mutex_lock(&R.lock);
+  if(!R.running) {
+    pthread_mutex_unlock(&R.lock);
+    return;
+  }
+  R.stopping = 1;
+  pthread_cond_signal(&R.cond);
+  pthread_mutex_unlock(&R.lock);
+  pthread_join(R.thread, NULL); /* its last pass writes what is left */
+  pthread_mutex_lock(&R.lock);
+  free_all();
+  R.running = 0;
+  R.h = NULL;
+  R.db_lock = NULL;
+  pthread_mutex_unlock(&R.lock);
+}
+
+void resolve_invalidate(const char *store) {
+  pthread_mutex_lock(&R.lock);
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = R.buckets[b]; e; e = e->next)
+      if(!store || strcmp(e->id, store) == 0) {
+        e->stale = 1;
+        drop_pages(e);
+      }
+  /* A store's name, city, place or brand shows on its brand's page. */
+  for(rbrand *br = R.brands; br; br = br->next) br->stale = 1;
+  pthread_mutex_unlock(&R.lock);
+}
+
+sqr_rc resolve_store_brand_set(hq *h, const char *store, const char *brand) {
+  if(!h || !store || !brand || !resolve_brand_valid(brand)) return SQR_EINVAL;
+  sqr_rc rc = hqdb_resolve_brand_set(h->db, store, brand);
+  if(!rc) resolve_invalidate(store);
+  return rc == SQR_ENOTFOUND || !rc ? rc : SQR_EIO;
 }

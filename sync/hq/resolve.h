@@ -10,6 +10,7 @@
 #ifndef SQR_RESOLVE_H
 #define SQR_RESOLVE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "hq.h"
@@ -40,5 +41,92 @@ typedef struct resolve_group_state {
  * arguments, SQR_EIO on a storage error. */
 sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, size_t max,
                             size_t *n) SQR_WARN_UNUSED;
+
+/* Great-circle distance in km between two points in decimal degrees
+ * (haversine, mean Earth radius 6371.0088 km); /N/ picks the brand's
+ * store with the smallest. */
+double resolve_distance_km(double lat1, double lon1, double lat2, double lon2);
+
+/* ---- the resolver's life in `serve` (server.c) ------------------------------ */
+
+/* Starts the flusher thread: every RESOLVE_FLUSH_MS (or sooner after
+ * RESOLVE_FLUSH_SCANS unflushed scans) it writes the in-memory counters in
+ * one transaction and notices store changes made by other processes.
+ * db_lock is the mutex that serialises every use of h->db in this process
+ * (server.c's); the resolver takes it for storage and never holds its own
+ * lock while waiting for it. Without resolve_start (the command line)
+ * nothing is cached and resolve_groups_state reads the database only.
+ * SQR_ENOMEM, SQR_EIO when the thread cannot start. */
+#define RESOLVE_FLUSH_MS 1000
+#define RESOLVE_FLUSH_SCANS 1000
+sqr_rc resolve_start(hq *h, pthread_mutex_t *db_lock) SQR_WARN_UNUSED;
+/* Stops the thread, writes what is still in memory, frees every cache.
+ * Call after the HTTP daemon stopped (no request in flight). */
+void resolve_stop(void);
+/* Writes the in-memory counters now (tests, shutdown). The caller must
+ * not hold db_lock. */
+sqr_rc resolve_flush(void) SQR_WARN_UNUSED;
+/* Forgets what the resolver cached about a store (NULL: every store and
+ * brand); the next scan reloads it. hq.c calls it after a store or group
+ * change; changes made by another process are noticed through the store's
+ * config_version within RESOLVE_FLUSH_MS. */
+void resolve_invalidate(const char *store);
+
+/* ---- brands ----------------------------------------------------------------- */
+
+/* A brand is 1..16 of A-Z 0-9 '-' (the /N/<BRAND> URL stays upper case,
+ * like /J/). A store belongs to at most one brand. */
+int resolve_brand_valid(const char *brand);
+/* Puts a store in a brand (replacing any earlier one). Caller holds the
+ * db lock in `serve`. SQR_EINVAL for a bad brand, SQR_ENOTFOUND for an
+ * unknown store, SQR_EIO on a storage error. */
+sqr_rc resolve_store_brand_set(hq *h, const char *store, const char *brand) SQR_WARN_UNUSED;
+
+/* ---- storage (hqdb_resolve.c); for resolve.c only ----------------------- */
+
+typedef struct resolve_scan_delta {
+  char store[HQ_ID_MAX];
+  int kiosk;
+  int64_t hour; /* unix ms / 3,600,000 */
+  int64_t n;
+} resolve_scan_delta;
+typedef struct resolve_sent_delta {
+  char store[HQ_ID_MAX];
+  char grp[HQ_ID_MAX];
+  int64_t n;
+} resolve_sent_delta;
+typedef struct resolve_brand_store {
+  char id[HQ_ID_MAX];
+  char name[HQ_TEXT_MAX];
+  char city[64];
+  double lat, lon;
+} resolve_brand_store;
+
+/* Adds the deltas to scans and group_scans in one transaction. */
+sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
+                          const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
+/* Sign-ups the kiosks reported into a group (their events' "group"), and
+ * whether a manager marked it full. */
+sqr_rc hqdb_resolve_joins(hqdb *db, const char *store, const char *grp, int64_t *joins,
+                          int *marked_full) SQR_WARN_UNUSED;
+/* Shoppers sent to a group, as flushed (0 when none). */
+sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *sent)
+  SQR_WARN_UNUSED;
+/* An alert (alerts.kiosk = the store id, seq 0) unless one of that kind
+ * for the store is younger than window_ms; *recorded says which. */
+sqr_rc hqdb_resolve_alert(hqdb *db, const char *store, const char *kind, const char *message,
+                          int64_t now_ms, int64_t window_ms, int *recorded) SQR_WARN_UNUSED;
+/* Calls fn for every store with its config_version and event counter. */
+sqr_rc hqdb_resolve_versions(hqdb *db,
+                             void (*fn)(void *arg, const char *store, int64_t config_version,
+                                        int64_t events),
+                             void *arg) SQR_WARN_UNUSED;
+sqr_rc hqdb_resolve_brand_set(hqdb *db, const char *store, const char *brand) SQR_WARN_UNUSED;
+/* "" when the store is in no brand. */
+sqr_rc hqdb_resolve_brand_of(hqdb *db, const char *store, char brand[HQ_ID_MAX])
+  SQR_WARN_UNUSED;
+/* The brand's stores by city and id (malloc'ed array, caller frees). */
+sqr_rc hqdb_resolve_brand_stores(hqdb *db, const char *brand, resolve_brand_store **out,
+                                 size_t *n) SQR_WARN_UNUSED;
 
 #endif

@@ -1,10 +1,18 @@
-/* server.c — see server.h. */
+/* server.c — see server.h.
+ *
+ * Threading: libmicrohttpd's thread pool (SERVER_THREADS, default 2; the
+ * environment variable SQR_HQ_THREADS overrides it, 1..16). Storage is
+ * one handle used by one thread at a time, so every route runs under
+ * s->lock except the scan resolver's /J/ and /N/ (resolve.c), whose
+ * in-memory state has its own lock and which takes s->lock itself only on
+ * a cache miss. The resolver's flusher thread takes s->lock too. */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +22,18 @@
 #include "ingest.h"
 #include "log.h"
 #include "proto.h"
+#include "resolve.h"
 #include "web.h"
 
 #define ADMIN_MAX_BODY (64 * 1024)
 #define MAX_CONNECTIONS 256
 #define IDLE_TIMEOUT_S 30
+#define SERVER_THREADS 2
 
 struct server {
   hq *h;
+  pthread_mutex_t lock; /* every use of h and h->db but the resolver's hot path */
+  int lock_ready, resolver;
   struct MHD_Daemon *d;
   char *cert_pem, *key_pem, *trust_pem;
   int port;
@@ -283,6 +295,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   if(q->too_large) return send_error(c, 413, "too_large", "body: larger than this route accepts");
   hq_reply r = {0};
   const char *body = q->buf ? q->buf : "";
+  if(strncmp(url, "/J/", 3) == 0 || strncmp(url, "/N/", 3) == 0) {
+    /* the resolver's hot path: its own lock, s->lock only on a miss */
+    if(!resolve_route(s->h, c, method, url, &r))
+      hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
+    goto answer;
+  }
+  pthread_mutex_lock(&s->lock);
   if(post && strcmp(url, "/v1/events") == 0) {
     route_events(s, c, q, &r);
   } else if(get && strcmp(url, "/v1/config") == 0) {
@@ -319,6 +338,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   } else {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   }
+  pthread_mutex_unlock(&s->lock);
+answer:
   metrics_request(route_label(url), r.status ? r.status : 500);
   enum MHD_Result ok = send_reply(c, &r);
   hq_reply_clear(&r);
@@ -369,6 +390,11 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   server *s = calloc(1, sizeof *s);
   if(!s) return SQR_ENOMEM;
   s->h = h;
+  if(pthread_mutex_init(&s->lock, NULL)) {
+    free(s);
+    return SQR_ENOMEM;
+  }
+  s->lock_ready = 1;
   char path[600];
   sqr_rc rc;
   snprintf(path, sizeof path, "%s/server.crt", h->dir);
@@ -384,8 +410,18 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
     server_stop(s);
     return rc;
   }
+  unsigned threads = SERVER_THREADS;
+  const char *te = getenv("SQR_HQ_THREADS");
+  if(te && atoi(te) >= 1 && atoi(te) <= 16) threads = (unsigned)atoi(te);
+  if((rc = resolve_start(h, &s->lock))) {
+    snprintf(err, errlen, "cannot start the scan resolver");
+    server_stop(s);
+    return rc;
+  }
+  s->resolver = 1;
   s->d = MHD_start_daemon(
     MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, s,
+    MHD_OPTION_THREAD_POOL_SIZE, threads,
     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
     MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
     MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
@@ -410,6 +446,8 @@ int server_port(const server *s) { return s->port; }
 void server_stop(server *s) {
   if(!s) return;
   if(s->d) MHD_stop_daemon(s->d);
+  if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
+  if(s->lock_ready) pthread_mutex_destroy(&s->lock);
   free(s->cert_pem);
   if(s->key_pem) crypto_wipe(s->key_pem, strlen(s->key_pem));
   free(s->key_pem);

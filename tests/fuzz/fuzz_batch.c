@@ -1,20 +1,45 @@
 /* fuzz_batch.c — HQ's decoder of POST /v1/events bodies (and the kiosk's
  * decoder of HQ's answers): strict JSON, bounds, hashes, the chain check.
- * proto.c is compiled in here because the fuzz targets link storeqr_core
- * only (tests/fuzz/CMakeLists.txt). */
+ * Differential too: wherever the one-pass parser (sync/proto/batch.c)
+ * answers, the cJSON decoder must give the same answer, field for field.
+ * The proto sources are compiled in here because the fuzz targets link
+ * storeqr_core only (tests/fuzz/CMakeLists.txt). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../sync/proto/proto.c"
+#include "../../sync/proto/batch.c"
+#include "../sync/batch_diff.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 volatile int fuzz_sink;
 
+static void parsers_agree(const char *body, size_t size) {
+  proto_batch f, t;
+  proto_error fe, te;
+  int unsure;
+  sqr_rc frc = proto__batch_parse(body, size, &f, &fe, &unsure);
+  if(!unsure) {
+    sqr_rc trc = proto__batch_decode_tree(body, size, &t, &te);
+    char why[700];
+    if(!batch_diff_same(frc, &f, &fe, trc, &t, &te, why, sizeof why)) {
+      fprintf(stderr, "fuzz_batch: one-pass parser and cJSON decoder differ: %s\n", why);
+      abort();
+    }
+    proto_batch_clear(&t);
+  } else if(f.count || f.events) {
+    abort(); /* giving up must leave nothing behind */
+  }
+  proto_batch_clear(&f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   log_set_level(LOG_FATAL);
+  parsers_agree((const char *)data, size);
   proto_batch b;
   proto_error err;
   if(proto_batch_decode((const char *)data, size, &b, &err) == SQR_OK) {
@@ -37,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if(again.count == b.count && proto_batch_encode(&again, &json, &len) == SQR_OK) {
       proto_batch c;
       if(proto_batch_decode(json, len, &c, &err) != SQR_OK) abort();
+      parsers_agree(json, len);
       proto_batch_clear(&c);
       free(json);
     }

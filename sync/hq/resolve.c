@@ -997,15 +997,25 @@ double resolve_distance_km(double lat1, double lon1, double lat2, double lon2) {
   return 2 * 6371.0088 * asin(sqrt(a));
 }
 
+/* A query argument, "" (never valid) when its unescaped value holds a
+ * NUL (%00), NULL when absent. */
+static const char *query_arg(struct MHD_Connection *c, const char *name) {
+  const char *v = NULL;
+  size_t n = 0;
+  if(MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, &n) !=
+       MHD_YES || !v)
+    return NULL;
+  return strlen(v) == n ? v : "";
+}
+
 static void route_n(hq *h, struct MHD_Connection *c, const char *brand, int get, int lang,
                     hq_reply *r) {
   if(!resolve_brand_valid(brand)) {
     reply_static(r, PG_NO_STORE, lang);
     return;
   }
-  const char *lat_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lat");
-  const char *lon_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lon");
-  const char *store_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store");
+  const char *lat_s = query_arg(c, "lat"), *lon_s = query_arg(c, "lon");
+  const char *store_s = query_arg(c, "store");
   sqr_rc rc;
   rbrand *b = get_brand(h, brand, &rc);
   if(!b) {

@@ -359,6 +359,34 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
   *ctx = NULL;
 }
 
+/* Percent-decoding of the path and query arguments, as libmicrohttpd's
+ * own but for %00: a NUL would cut the C string every route reads, so
+ * "/J/S/TOKEN%00junk" would pass for "/J/S/TOKEN". It stays "%00", which
+ * no route accepts. Malformed escapes stay as they are. */
+static int hexval(char ch) {
+  if(ch >= '0' && ch <= '9') return ch - '0';
+  if(ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if(ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  (void)c;
+  char *w = s;
+  for(const char *r = s; *r;) {
+    int hi, lo;
+    if(r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo)) {
+      *w++ = (char)(hi << 4 | lo);
+      r += 3;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+  return (size_t)(w - s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char line[512];
@@ -427,7 +455,7 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
     MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
     (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
     MHD_OPTION_END);
   if(!s->d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or TLS set-up failed)", listen);

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# hostile_test.sh HQ_BIN MINT_BIN
+# Hostile input on the resolver's routes, against a real HQ over TLS on
+# 127.0.0.1 (SQLite). Each case is bounded in time and followed by a
+# check that HQ still answers a valid scan:
+#   - overlong paths (ours: 414 past 256 bytes; past the 64 KiB
+#     per-connection memory: libmicrohttpd's 414/431);
+#   - bad UTF-8, NULs and percent escapes in the store and the token;
+#   - huge headers (one of 100 KiB; many adding up past 64 KiB): 431;
+#   - slow clients: 40 connections that stop mid-headers and 10 that
+#     never finish the TLS handshake neither stop a scan from being
+#     answered nor stay open past the 30 s idle timeout.
+BIN_HQ=$1
+MINT=$2
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../integration/lib.sh
+. "$SRC/tests/integration/lib.sh"
+mk_tmp
+D=$TMP/hq
+hq_init "$D" SH-JA01
+hq_start "$D"
+BASE=https://127.0.0.1:$HQ_PORT
+C=(curl -s --max-time 20 --cacert "$D/hq-ca.crt")
+status() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
+TOKEN=$("$MINT" "$D" SH-JA01 1 1) || fail "mint"
+alive() {
+  TOKEN=$("$MINT" "$D" SH-JA01 1 1)
+  [ "$(status "$BASE/J/SH-JA01/$TOKEN")" = 200 ] || fail "HQ stopped answering after: $1"
+  kill -0 "$HQ_PID" 2>/dev/null || fail "HQ died after: $1"
+}
+alive "start"
+
+# ---- overlong paths --------------------------------------------------------------
+long=$(head -c 1000 /dev/zero | tr '\0' A)
+[ "$(status "$BASE/J/SH-JA01/$long")" = 414 ] || fail "1000-byte /J path not 414"
+[ "$(status "$BASE/N/$long")" = 414 ] || fail "1000-byte /N path not 414"
+huge=$(head -c 100000 /dev/zero | tr '\0' A)
+s=$(status "$BASE/J/SH-JA01/$huge")
+case $s in 414|431|413) ;; *) fail "100 KB path answered $s" ;; esac
+alive "overlong paths"
+
+# ---- bad UTF-8, NULs, percent escapes ----------------------------------------------
+for t in "%FF%FE%FD%FC%FB%FA%F9%F8%F7%F6%F5%F4%F3%F2%F1%F0%EF%EE%ED%EC%EB%EA%E9%E8" \
+         "%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF%C0%AF" \
+         "${TOKEN:0:10}%00${TOKEN:11}" "${TOKEN:0:23}%00" "%00" "${TOKEN}%00" "${TOKEN}%2F" \
+         "${TOKEN}/x" "%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25" \
+         "%E4%BD%A0%E5%A5%BD%E4%BD%A0%E5%A5%BD%E4%BD%A0%E5%A5%BD%E4%BD%A0%E5%A5%BD" "%"; do
+  s=$(status --path-as-is "$BASE/J/SH-JA01/$t")
+  [ "$s" = 403 ] || fail "token '$t' answered $s (want 403)"
+done
+for st in "SH-JA01%00" "SH%00JA01" "%FF%FE" "SH-JA01%2F.." "..%2F..%2Fetc" "%E9%97%A8%E5%BA%97"; do
+  s=$(status --path-as-is "$BASE/J/$st/$TOKEN")
+  case $s in 403|404) ;; *) fail "store '$st' answered $s" ;; esac
+done
+# a percent-escaped letter is the same URL
+[ "$(status "$BASE/J/SH-%4AA01/$TOKEN")" = 200 ] || fail "an escaped A not understood"
+[ "$(status --path-as-is "$BASE/N/%FF%00")" = 404 ] || fail "bad brand bytes"
+alive "bad bytes"
+
+# ---- raw requests: huge headers, slow clients ------------------------------------------
+cat >"$TMP/raw.py" <<'EOF'
+import socket, ssl, sys, time
+port, ca, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+def tls():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return ctx.wrap_socket(s, server_hostname="127.0.0.1")
+def status_of(req):
+    s = tls()
+    s.sendall(req)
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk: break
+            data += chunk
+    except (ConnectionResetError, ssl.SSLError, socket.timeout):
+        pass
+    s.close()
+    return data.split(b"\r\n", 1)[0].decode("latin-1")
+if mode == "one-huge-header":
+    print(status_of(b"GET /J/SH-JA01/X HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n"))
+elif mode == "many-headers":
+    hs = b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 200) for i in range(400))
+    print(status_of(b"GET /J/SH-JA01/X HTTP/1.1\r\nHost: x\r\n" + hs + b"\r\n"))
+elif mode == "raw-bytes":
+    # bytes no URL encoder would send: high bytes, a bare NUL, a tab
+    print(status_of(b"GET /J/SH-JA01/\xff\xfe\x00\x80AAAA\tBB HTTP/1.1\r\nHost: x\r\n\r\n"))
+elif mode == "slow":
+    # 40 clients stop mid-headers, 10 never finish the handshake; while
+    # they hang, the caller checks that scans are answered; then each
+    # must be closed by HQ within the idle timeout (30 s) plus slack.
+    slow, raw = [], []
+    for i in range(40):
+        s = tls()
+        s.sendall(b"GET /J/SH-JA01/AAAA HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        slow.append(s)
+    for i in range(10):
+        r = socket.create_connection(("127.0.0.1", port), timeout=10)
+        r.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then nothing
+        raw.append(r)
+    open(sys.argv[4], "w").write("ready\n")
+    t0 = time.time()
+    for s in slow + raw:
+        s.settimeout(max(1, 45 - (time.time() - t0)))
+        try:
+            while s.recv(4096):
+                pass
+        except socket.timeout:
+            print("still open after %.0f s" % (time.time() - t0)); sys.exit(1)
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            pass
+    print("closed after %.0f s" % (time.time() - t0))
+EOF
+s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" one-huge-header) || fail "huge header client"
+case $s in *431*|*413*) ;; *) fail "one 100 KB header answered '$s' (want 431)" ;; esac
+alive "one huge header"
+s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" many-headers) || fail "many headers client"
+case $s in *431*|*413*) ;; *) fail "80 KB of headers answered '$s' (want 431)" ;; esac
+alive "many headers"
+s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" raw-bytes) || fail "raw bytes client"
+case $s in *400*|*403*|*404*) ;; *) fail "raw bytes in the path answered '$s'" ;; esac
+alive "raw bytes"
+
+timeout 90 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" slow "$TMP/slow.ready" >"$TMP/slow.out" 2>&1 &
+SLOW=$!
+PIDS+=("$SLOW")
+wait_file "$TMP/slow.ready"
+t0=$(date +%s%N)
+alive "50 slow clients connected"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 5000 ] || fail "a scan took $ms ms while slow clients hung"
+wait "$SLOW" || fail "slow clients: $(cat "$TMP/slow.out")"
+echo "slow clients: $(cat "$TMP/slow.out")"
+alive "slow clients timed out"
+hq_stop "$D"
+echo "hqweb hostile: ok"

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# resolver_test.sh HQ_BIN MINT_BIN sqlite|postgresql
+# The scan resolver end to end: a real `storeqr-hq serve` on 127.0.0.1
+# over TLS (curl --cacert), on SQLite or on a throwaway PostgreSQL cluster.
+#   - tokens: fresh, previous window, expired, future, forged, wrong store,
+#     wrong key version, malformed; unknown store; method not allowed;
+#   - counting: scans by store, kiosk and hour, written at shutdown;
+#   - groups: 450 scans over three groups of capacity 200 fill one at a
+#     time and move on at 190 (reserve 10, below the 200-by-scan limit);
+#     a capacity of 500 still stops at 190; joins reported by kiosks
+#     count; an expiring group is skipped; every group full → the staff
+#     contact code and one groups_exhausted alert;
+#   - group update through the admin route reaches the next scan;
+#   - Accept-Language; the welcome offer;
+#   - /N/<BRAND>: nearest store (Shanghai, Beijing, Shenzhen), across the
+#     antimeridian and at the poles, strict lat/lon, the city list.
+# Every wait is bounded; every process is stopped on exit (lib.sh).
+BIN_HQ=$1
+MINT=$2
+HQ_BACKEND=${3:-sqlite}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../integration/lib.sh
+. "$SRC/tests/integration/lib.sh"
+mk_tmp
+[ "$HQ_BACKEND" = postgresql ] && pg_start
+D=$TMP/hq
+mkdir -p "$D"
+"$BIN_HQ" init "$D" --host 127.0.0.1 >/dev/null || fail "init"
+
+# A template with a staff contact code and an all-day welcome offer.
+cat >"$D/store-template.json" <<'EOF'
+{"mode":"hq","rotation":{"period_s":30,"skew":1},
+ "group_policy":{"reserve":10,"expiry_margin_s":43200,
+   "fallback_link":"https://work.weixin.qq.com/ca/staff-contact"},
+ "campaigns":[{"id":"allday","start":"00:00","end":"24:00",
+   "text":{"zh":"全天会员价","en":"Member prices all day"},
+   "coupon":{"number":1,"title":{"zh":"入会礼：免费咖啡一杯","en":"Welcome gift: a free coffee"}}}],
+ "staff":[],"tags":[{"id":"coffee","zh":"咖啡","en":"Coffee"}],
+ "consent":{"version":"2026-11","text":{"zh":"同意","en":"Agree"}},
+ "points":{"signup":50,"checkin":10,"streak_bonus_every":7,"streak_bonus":20},
+ "ui":{"idle_timeout_s":30,"sync_stale_hours":36}}
+EOF
+
+store() { hq store add --dir "$D" "$@" >/dev/null || fail "store add $*"; }
+group() { hq group add --dir "$D" "$@" >/dev/null || fail "group add $*"; }
+FAR=$(( $(date +%s) + 6 * 86400 ))
+store --id SH-JA01 --name 静安寺店 --city 上海 --lat 31.2235 --lon 121.4456 --brand CAFE
+store --id BJ-WFJ01 --name 王府井店 --city 北京 --lat 39.9139 --lon 116.4109 --brand CAFE
+store --id SZ-FT01 --name 福田店 --city 深圳 --lat 22.5431 --lon 114.0579 --brand CAFE
+store --id SH-NOLOC --name 无坐标店 --city 上海 --brand CAFE
+store --id FJ-SUVA --name Suva --city Suva --lat -18.1416 --lon 178.4419 --brand EDGE
+store --id WS-APIA --name Apia --city Apia --lat -13.8333 --lon -171.7667 --brand EDGE
+store --id NO-LYR --name Longyearbyen --city Svalbard --lat 78.2232 --lon 15.6267 --brand EDGE
+store --id SH-GRP --name 分群店 --city 上海 --lat 31.1 --lon 121.3
+store --id SH-FULL --name 满员店 --city 上海 --lat 31.0 --lon 121.0
+store --id SH-JOIN --name 入会店 --city 上海 --lat 31.0 --lon 121.1
+for s in SH-JA01 BJ-WFJ01 SZ-FT01 FJ-SUVA WS-APIA NO-LYR; do
+  group --store $s --id "${s,,}-1" --name "${s}一群" --link "https://weixin.qq.com/g/${s,,}-1" \
+    --capacity 200 --expires-at "$FAR"
+done
+for g in 1 2 3; do
+  group --store SH-GRP --id grp-$g --name "分群$g" --link "https://weixin.qq.com/g/grp-$g" \
+    --capacity 200 --expires-at "$FAR"
+done
+# capacity 500 is still bounded by the 200-by-scan limit
+group --store SH-GRP --id grp-4 --name 分群4 --link https://weixin.qq.com/g/grp-4 --capacity 500
+# expires within the 12 h margin: never chosen; then one seat (12 - 10 reserve = 2)
+group --store SH-FULL --id full-0 --name 将过期 --link https://weixin.qq.com/g/full-0 \
+  --capacity 200 --expires-at $(( $(date +%s) + 3600 ))
+group --store SH-FULL --id full-1 --name 小群 --link https://weixin.qq.com/g/full-1 --capacity 12
+group --store SH-JOIN --id join-1 --name 入会1 --link https://weixin.qq.com/g/join-1 --capacity 200
+group --store SH-JOIN --id join-2 --name 入会2 --link https://weixin.qq.com/g/join-2 --capacity 200
+# an interest group is never in the live-code rotation
+group --store SH-JOIN --id join-coffee --kind interest --tag coffee --name 咖啡 \
+  --link https://weixin.qq.com/g/coffee --capacity 200
+
+# Group management: an update names only what changes.
+hq group update --dir "$D" --store SH-JA01 --id sh-ja01-1 --capacity 180 >/dev/null ||
+  fail "group update with only --capacity"
+dbq() {
+  if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
+  else sqlite3 "$D/hq.db" "$1"; fi
+}
+[ "$(dbq "SELECT link || ' ' || capacity || ' ' || expires_at FROM store_groups WHERE id = 'sh-ja01-1'")" = \
+  "https://weixin.qq.com/g/sh-ja01-1 180 $FAR" ] || fail "group update lost the link or expiry"
+hq group add --dir "$D" --store SH-JA01 --id bad --link 'javascript:alert(1)' >/dev/null 2>&1 &&
+  fail "a javascript: link was accepted"
+hq group add --dir "$D" --store SH-JA01 --id bad --link 'https://x/"><script>' >/dev/null 2>&1 &&
+  fail "a link with quotes was accepted"
+hq store add --dir "$D" --id XX-1 --name x --brand 'bad brand' >/dev/null 2>&1 &&
+  fail "a bad brand was accepted"
+
+# 185 sign-ups the kiosks reported into join-1 (as ingest stores them).
+{
+  echo "BEGIN;"
+  for i in $(seq 185); do
+    if [ "$HQ_BACKEND" = postgresql ]; then z="decode('00','hex')"; else z="X'00'"; fi
+    echo "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload, body_hash, hash, redacted, received_ms)" \
+         "VALUES('SH-JOIN/1', $i, 'SH-JOIN', 'signup', 0, '{\"member\":\"x\",\"group\":\"join-1\",\"points\":50}', $z, $z, 0, 0);"
+  done
+  echo "UPDATE stores SET events = events + 185, signups = signups + 185 WHERE id = 'SH-JOIN';"
+  echo "COMMIT;"
+} >"$TMP/joins.sql"
+if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q "${HQ_DB_ARGS[1]}" -f "$TMP/joins.sql" >/dev/null
+else sqlite3 "$D/hq.db" <"$TMP/joins.sql"; fi || fail "inserting sign-up events"
+
+hq_start "$D"
+BASE=https://127.0.0.1:$HQ_PORT
+C=(curl -s --max-time 20 --cacert "$D/hq-ca.crt")
+mint() { "$MINT" "$D" "$@" || fail "mint $*"; }
+status() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
+body() { "${C[@]}" "$@"; }
+join_of() { grep -o 'id="join-link" class="btn" rel="noreferrer" href="[^"]*"' | sed 's/.*href="//; s/"$//'; }
+
+# ---- tokens ------------------------------------------------------------------
+# Stay clear of a window boundary so "previous window" means exactly one back.
+for _ in $(seq 40); do [ $(( $(date +%s) % 30 )) -lt 20 ] && break; sleep 0.5; done
+NOW=$(date +%s)
+FRESH=$(mint SH-JA01 1 1 "$NOW")
+PREV=$(mint SH-JA01 1 2 $((NOW - 30)))
+OLD=$(mint SH-JA01 1 1 $((NOW - 120)))
+FUTURE=$(mint SH-JA01 1 1 $((NOW + 90)))
+OTHER=$(mint BJ-WFJ01 1 1 "$NOW")
+V2=$(mint SH-JA01 2 1 "$NOW")
+# forged: one character of the MAC changed
+c=${FRESH:20:1}; [ "$c" = A ] && r=B || r=A
+FORGED=${FRESH:0:20}$r${FRESH:21}
+
+p=$(body "$BASE/J/SH-JA01/$FRESH")
+echo "$p" | grep -q 'id="store-name">静安寺店<' || fail "fresh token: no store name"
+[ "$(echo "$p" | join_of)" = https://weixin.qq.com/g/sh-ja01-1 ] || fail "fresh token: no join link"
+echo "$p" | grep -q '<svg id="group-qr"' || fail "fresh token: no QR image"
+echo "$p" | grep -q 'id="offer">入会礼：免费咖啡一杯<' || fail "fresh token: no welcome offer"
+echo "$p" | grep -q 'name="viewport"' || fail "no viewport meta"
+echo "$p" | grep -q -e 'src="http' -e "href=\"http[^s]" && fail "page has external assets"
+[ "$(status "$BASE/J/SH-JA01/$PREV")" = 200 ] || fail "previous-window token refused"
+# the QR is upper case (alphanumeric mode); livecode_verify takes nothing else
+[ "$(status "$BASE/J/SH-JA01/${FRESH,,}")" = 403 ] || fail "lower-case token not 403"
+[ "$(status "$BASE/J/SH-JA01/$OLD")" = 410 ] || fail "expired token not 410"
+[ "$(status "$BASE/J/SH-JA01/$FUTURE")" = 410 ] || fail "future token not 410"
+[ "$(status "$BASE/J/SH-JA01/$FORGED")" = 403 ] || fail "forged token not 403"
+[ "$(status "$BASE/J/SH-JA01/$OTHER")" = 403 ] || fail "another store's token not 403"
+[ "$(status "$BASE/J/SH-JA01/$V2")" = 403 ] || fail "wrong key version not 403"
+[ "$(status "$BASE/J/SH-JA01/ABC")" = 403 ] || fail "short token not 403"
+[ "$(status "$BASE/J/SH-JA01/")" = 403 ] || fail "no token not 403"
+[ "$(status "$BASE/J/SH-NOPE/$FRESH")" = 404 ] || fail "unknown store not 404"
+[ "$(status "$BASE/J/sh-ja01/$FRESH")" = 404 ] || fail "lower-case store not 404"
+[ "$(status -X POST "$BASE/J/SH-JA01/$FRESH")" = 405 ] || fail "POST not 405"
+p=$(body "$BASE/J/SH-JA01/$OLD")
+echo "$p" | grep -q '请扫描店内的二维码' || fail "expired page does not say scan the code in the shop"
+echo "$p" | grep -q 'join-link' && fail "expired page has a join link"
+p=$(body -H 'Accept-Language: en-GB,en;q=0.9' "$BASE/J/SH-JA01/$FORGED")
+echo "$p" | grep -q 'Scan the code in the shop' || fail "forged page (en) wrong"
+echo "$p" | grep -q 'weixin' && fail "forged page leaks a group link"
+VALID_JA=2 # FRESH, PREV
+
+# ---- Accept-Language -------------------------------------------------------------
+lang() { body -H "Accept-Language: $1" "$BASE/J/SH-JA01/$FRESH" | grep -o '<html lang="[^"]*"'; }
+[ "$(lang 'en-US,en;q=0.9')" = '<html lang="en"' ] || fail "en-US not English"
+[ "$(lang 'zh-CN,zh;q=0.9,en;q=0.8')" = '<html lang="zh-CN"' ] || fail "zh-CN not Chinese"
+[ "$(lang 'fr-FR, en;q=0.5')" = '<html lang="en"' ] || fail "fr, en not English"
+[ "$(lang 'en;q=0.3, zh-TW;q=0.8')" = '<html lang="zh-CN"' ] || fail "q-values ignored"
+[ "$(lang 'de, fr')" = '<html lang="zh-CN"' ] || fail "default not Chinese"
+[ "$(lang 'en;q=0, zh;q=0.1')" = '<html lang="zh-CN"' ] || fail "q=0 not ignored"
+[ "$(body "$BASE/J/SH-JA01/$FRESH" | grep -o '<html lang="[^"]*"')" = '<html lang="zh-CN"' ] ||
+  fail "no header not Chinese"
+body -H 'Accept-Language: en' "$BASE/J/SH-JA01/$FRESH" | grep -q 'id="offer">Welcome gift: a free coffee<' ||
+  fail "English offer"
+VALID_JA=$((VALID_JA + 8))
+
+# ---- group switching: 450 scans over three groups of 200 -----------------------------
+T1=$(mint SH-GRP 1 1 "$NOW"); T2=$(mint SH-GRP 1 2 "$NOW"); T3=$(mint SH-GRP 1 3 "$NOW")
+urls=()
+for i in $(seq 0 449); do
+  case $((i % 3)) in 0) urls+=("$BASE/J/SH-GRP/$T1");; 1) urls+=("$BASE/J/SH-GRP/$T2");; *) urls+=("$BASE/J/SH-GRP/$T3");; esac
+done
+body "${urls[@]}" | join_of >"$TMP/links" || fail "450 scans"
+[ "$(wc -l <"$TMP/links")" = 450 ] || fail "450 scans answered $(wc -l <"$TMP/links") join links"
+[ "$(sed -n '1,190p' "$TMP/links" | sort -u)" = https://weixin.qq.com/g/grp-1 ] || fail "scans 1-190 not all to grp-1"
+[ "$(sed -n '191,380p' "$TMP/links" | sort -u)" = https://weixin.qq.com/g/grp-2 ] || fail "scans 191-380 not all to grp-2"
+[ "$(sed -n '381,450p' "$TMP/links" | sort -u)" = https://weixin.qq.com/g/grp-3 ] || fail "scans 381-450 not all to grp-3"
+# 120 more fill grp-3 at 190, then grp-4 (capacity 500) also stops at 190
+urls=(); for i in $(seq 1 330); do urls+=("$BASE/J/SH-GRP/$T1"); done
+body "${urls[@]}" | join_of >"$TMP/links2"
+[ "$(sed -n '1,120p' "$TMP/links2" | sort -u)" = https://weixin.qq.com/g/grp-3 ] || fail "grp-3 not filled to 190"
+[ "$(sed -n '121,310p' "$TMP/links2" | sort -u)" = https://weixin.qq.com/g/grp-4 ] || fail "grp-4 not next"
+[ "$(sed -n '311,330p' "$TMP/links2" | grep -c weixin.qq.com/g/)" = 0 ] ||
+  fail "grp-4 (capacity 500) went past the 200-by-scan limit"
+
+# ---- joins reported by kiosks count toward the fill ------------------------------------
+TJ=$(mint SH-JOIN 1 1 "$NOW")
+urls=(); for i in $(seq 1 7); do urls+=("$BASE/J/SH-JOIN/$TJ"); done
+body "${urls[@]}" | join_of >"$TMP/links3"
+[ "$(sed -n '1,5p' "$TMP/links3" | sort -u)" = https://weixin.qq.com/g/join-1 ] || fail "join-1 not used first"
+[ "$(sed -n '6,7p' "$TMP/links3" | sort -u)" = https://weixin.qq.com/g/join-2 ] ||
+  fail "185 reported joins + 5 scans did not fill join-1"
+
+# ---- every group full or expiring: the staff contact code, one alert --------------------
+TF=$(mint SH-FULL 1 1 "$NOW")
+[ "$(body "$BASE/J/SH-FULL/$TF" | join_of)" = https://weixin.qq.com/g/full-1 ] || fail "expiring group chosen"
+body "$BASE/J/SH-FULL/$TF" >/dev/null
+for i in 1 2 3 4 5; do p=$(body "$BASE/J/SH-FULL/$TF"); done
+echo "$p" | grep -q '<svg id="staff-qr"' || fail "no staff contact QR when groups are full"
+echo "$p" | grep -q 'href="https://work.weixin.qq.com/ca/staff-contact"' || fail "no staff contact link"
+echo "$p" | grep -q 'join-link' && fail "a join link on the all-full page"
+for _ in $(seq 100); do
+  [ "$(dbq "SELECT COUNT(*) FROM alerts WHERE kiosk = 'SH-FULL' AND kind = 'groups_exhausted'")" = 1 ] && break
+  sleep 0.1
+done
+[ "$(dbq "SELECT COUNT(*) FROM alerts WHERE kiosk = 'SH-FULL' AND kind = 'groups_exhausted'")" = 1 ] ||
+  fail "no groups_exhausted alert"
+
+# ---- an admin change reaches the next scan ------------------------------------------------
+TOKEN=$(cat "$D/admin.token")
+[ "$(status -X POST -H "Authorization: Bearer $TOKEN" -d '{"store":"SH-FULL","id":"full-1","capacity":200}' \
+     "$BASE/v1/admin/groups")" = 200 ] || fail "admin group update"
+[ "$(body "$BASE/J/SH-FULL/$TF" | join_of)" = https://weixin.qq.com/g/full-1 ] ||
+  fail "a larger capacity did not reopen the group"
+[ "$(status -X POST -H "Authorization: Bearer $TOKEN" \
+     -d '{"store":"SH-FULL","id":"full-1","link":"https://weixin.qq.com/g/full-1-new"}' \
+     "$BASE/v1/admin/groups")" = 200 ] || fail "admin link update"
+[ "$(body "$BASE/J/SH-FULL/$TF" | join_of)" = https://weixin.qq.com/g/full-1-new ] ||
+  fail "the new link is not on the next scan"
+sleep 1.5
+for i in 1 2 3; do
+  [ "$(status "$BASE/J/SH-FULL/$TF")" = 200 ] || fail "SH-FULL scan"
+done
+FULL_SCANS=$((1 + 1 + 5 + 1 + 1 + 3))
+sleep 1.2
+[ "$(dbq "SELECT COUNT(*) FROM alerts WHERE kiosk = 'SH-FULL' AND kind = 'groups_exhausted'")" = 1 ] ||
+  fail "the alert was raised again within the hour"
+
+# ---- /N/<BRAND> ------------------------------------------------------------------------------
+p=$(body "$BASE/N/CAFE")
+echo "$p" | grep -q 'id="city-list"' || fail "brand page: no city list"
+for s in SH-JA01 BJ-WFJ01 SZ-FT01 SH-NOLOC; do
+  echo "$p" | grep -q "href=\"/N/CAFE?store=$s\"" || fail "brand page: $s missing"
+done
+echo "$p" | grep -q 'navigator.geolocation' || fail "brand page does not ask for the location"
+echo "$p" | grep -q 'FJ-SUVA' && fail "another brand's store on the brand page"
+near() { body "$BASE/N/$1?lat=$2&lon=$3" | grep -o 'id="store-name">[^<]*' | sed 's/.*>//'; }
+[ "$(near CAFE 31.23 121.47)" = 静安寺店 ] || fail "near Shanghai"
+[ "$(near CAFE 39.90 116.40)" = 王府井店 ] || fail "near Beijing"
+[ "$(near CAFE 22.54 114.06)" = 福田店 ] || fail "near Shenzhen"
+[ "$(near CAFE 30.27 120.15)" = 静安寺店 ] || fail "Hangzhou -> Shanghai"
+[ "$(near CAFE 38.04 114.51)" = 王府井店 ] || fail "Shijiazhuang -> Beijing"
+[ "$(near CAFE 23.13 113.26)" = 福田店 ] || fail "Guangzhou -> Shenzhen"
+[ "$(near CAFE -33.87 151.21)" = 福田店 ] || fail "Sydney -> Shenzhen"
+[ "$(near EDGE -18.0 -179.9)" = Suva ] || fail "across the antimeridian"
+[ "$(near EDGE -14.0 179.99)" = Suva ] || fail "antimeridian, west side"
+[ "$(near EDGE -13.9 -172.0)" = Apia ] || fail "near Apia"
+[ "$(near EDGE 90 -120)" = Longyearbyen ] || fail "north pole"
+[ "$(near EDGE -90 0)" = Suva ] || fail "south pole"
+[ "$(near EDGE 0 180)" = Apia ] || fail "lon 180"
+[ "$(near EDGE 0 -180)" = Apia ] || fail "lon -180 (same point as 180)"
+for bad in "lat=91&lon=0" "lat=0&lon=180.5" "lat=abc&lon=1" "lat=1e1&lon=1" "lat=0x10&lon=1" \
+           "lat=%2031.2&lon=121" "lat=31.2" "lon=121" "lat=-&lon=1" "lat=31.&lon=121" \
+           "lat=nan&lon=1" "lat=inf&lon=1" "lat=+31&lon=121" "lat=31.2%00&lon=121"; do
+  [ "$(status "$BASE/N/CAFE?$bad")" = 400 ] || fail "bad location $bad not 400"
+done
+body "$BASE/N/CAFE?lat=91&lon=0" | grep -q 'id="city-list"' || fail "bad location: no city list"
+[ "$(body "$BASE/N/CAFE?store=BJ-WFJ01" | grep -o 'id="store-name">[^<]*' | sed 's/.*>//')" = 王府井店 ] ||
+  fail "store chosen from the list"
+[ "$(status "$BASE/N/CAFE?store=FJ-SUVA")" = 404 ] || fail "another brand's store via ?store"
+[ "$(status "$BASE/N/NOPE")" = 404 ] || fail "unknown brand not 404"
+[ "$(status "$BASE/N/cafe")" = 404 ] || fail "lower-case brand not 404"
+body -H 'Accept-Language: en' "$BASE/N/CAFE" | grep -q 'Find your nearest store' || fail "brand page in English"
+
+# ---- counts written at shutdown -----------------------------------------------------------------
+hq_stop "$D"
+got=$(dbq "SELECT kiosk || ':' || scans FROM scans WHERE store = 'SH-GRP' ORDER BY kiosk" | tr '\n' ' ')
+[ "$got" = "1:480 2:150 3:150 " ] || fail "SH-GRP scans by kiosk: $got"
+[ "$(dbq "SELECT SUM(scans) FROM scans WHERE store = 'SH-JA01'")" = "$VALID_JA" ] ||
+  fail "SH-JA01 scans: $(dbq "SELECT SUM(scans) FROM scans WHERE store = 'SH-JA01'"), want $VALID_JA"
+[ "$(dbq "SELECT SUM(scans) FROM scans WHERE store = 'SH-FULL'")" = "$FULL_SCANS" ] || fail "SH-FULL scans"
+HOUR=$(( $(date +%s) / 3600 ))
+[ "$(dbq "SELECT COUNT(*) FROM scans WHERE hour NOT IN ($HOUR, $((HOUR - 1)))")" = 0 ] || fail "scan hours"
+got=$(dbq "SELECT grp || ':' || sent FROM group_scans WHERE store = 'SH-GRP' ORDER BY grp" | tr '\n' ' ')
+[ "$got" = "grp-1:190 grp-2:190 grp-3:190 grp-4:190 " ] || fail "SH-GRP sent: $got"
+[ "$(dbq "SELECT sent FROM group_scans WHERE store = 'SH-JOIN' AND grp = 'join-1'")" = 5 ] || fail "join-1 sent"
+grep -q -i "$FRESH" "$D/hq.log" && fail "a token in HQ's log"
+echo "hqweb resolver ($HQ_BACKEND): ok"

@@ -361,6 +361,50 @@ static void parse_erasures(parser *p, const cJSON *root, sqr_config *c) {
   }
 }
 
+/* 1..4 dot-separated decimal parts, each below 2^20: the versions
+ * storeqr-update compares (firmware/update/bundle.h), checked here so a
+ * kiosk never fetches a bundle whose version it could not compare. */
+static int version_ok(const char *v) {
+  int parts = 0;
+  while(*v) {
+    long n = 0;
+    int digits = 0;
+    for(; *v >= '0' && *v <= '9'; v++, digits++)
+      if((n = n * 10 + (*v - '0')) >= (1L << 20)) return 0;
+    if(!digits || ++parts > 4) return 0;
+    if(*v == '.' && *++v == '\0') return 0;
+  }
+  return parts > 0;
+}
+
+static void parse_update(parser *p, const cJSON *root, config_update *u) {
+  const cJSON *o = get_obj(p, root, "update", 0);
+  if(!o || p->failed) return;
+  get_str(p, o, "update", "version", 1, u->version, sizeof u->version);
+  if(!p->failed && !version_ok(u->version))
+    fail(p, "update.version", "must be 1 to 4 numbers separated by dots, like 1.4.0");
+  get_str(p, o, "update", "sha256", 1, u->sha256, sizeof u->sha256);
+  uint8_t bin[32];
+  if(!p->failed && (strlen(u->sha256) != 64 || crypto_unhex(u->sha256, bin, 32) != SQR_OK))
+    fail(p, "update.sha256", "must be 64 hex digits");
+  if(!p->failed) crypto_hex(bin, 32, u->sha256); /* one spelling: lower case */
+  u->size = get_int(p, o, "update", "size", 1, 1, CONFIG_UPDATE_MAX_SIZE, 0);
+  get_str(p, o, "update", "url", 1, u->url, sizeof u->url);
+  /* A path on HQ, fetched over the same mutual TLS: never another host,
+   * never a way out of /v1/bundles/. */
+  if(!p->failed) {
+    int ok = strncmp(u->url, "/v1/bundles/", 12) == 0 && u->url[12] && !strstr(u->url, "..");
+    for(const char *c = u->url; ok && *c; c++)
+      ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+           *c == '.' || *c == '-' || *c == '_' || *c == '/';
+    if(!ok) fail(p, "update.url", "must be a path under /v1/bundles/ (letters, digits, . - _ /)");
+  }
+  const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "forced");
+  if(f && !cJSON_IsNull(f) && !cJSON_IsBool(f)) fail(p, "update.forced", "must be true or false");
+  u->forced = cJSON_IsTrue(f);
+  u->present = !p->failed;
+}
+
 sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, size_t errlen) {
   parser p = {err, errlen, 0};
   sqr_config *c = NULL;
@@ -474,6 +518,7 @@ sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, s
   if(mgr)
     get_str(&p, mgr, "manager", "pin_hash", 0, c->manager_pin_hash, sizeof c->manager_pin_hash);
   parse_erasures(&p, root, c);
+  parse_update(&p, root, &c->update);
 
   /* Cross-field checks, once everything parsed. */
   for(size_t i = 0; i < c->ngroups && !p.failed; i++) {

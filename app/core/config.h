@@ -74,6 +74,22 @@ typedef struct config_tag {
   char en[CONFIG_TEXT_MAX];
 } config_tag;
 
+/* A release HQ wants this kiosk to run (docs/CONFIG.md "update"): the
+ * sync client fetches the bundle from HQ and hands it to storeqr-update,
+ * which checks the signature; sha256 and size only bound and check the
+ * download. present is 0 when the document names none. */
+#define CONFIG_UPDATE_VERSION_MAX 32 /* as the bundle header's version field */
+#define CONFIG_UPDATE_URL_MAX 128
+#define CONFIG_UPDATE_MAX_SIZE ((INT64_C(1) << 30) + 160) /* bundle.h: payload + header */
+typedef struct config_update {
+  int present;
+  char version[CONFIG_UPDATE_VERSION_MAX + 1]; /* "MAJOR.MINOR.PATCH", 1..4 parts */
+  char sha256[65];                             /* lower-case hex of the whole file */
+  int64_t size;                                /* bytes, 1..CONFIG_UPDATE_MAX_SIZE */
+  char url[CONFIG_UPDATE_URL_MAX];             /* a path on HQ: "/v1/bundles/..." */
+  int forced;                                  /* HQ signed a downgrade/reinstall */
+} config_update;
+
 typedef struct sqr_config {
   int64_t version;             /* increases with every change at HQ */
   char store_id[17];           /* A-Z 0-9 '-', as in the live-code URL */
@@ -107,6 +123,7 @@ typedef struct sqr_config {
   config_staff staff[CONFIG_MAX_STAFF];
   config_tag tags[CONFIG_MAX_TAGS];
   uint8_t erasures[CONFIG_MAX_ERASURES][32]; /* blind indexes to erase */
+  config_update update;
 } sqr_config;
 
 /* Parses and validates a document of len bytes. On failure returns

@@ -141,6 +141,79 @@ static void test_iso_expiry_and_load_file(void **state) {
   free(json);
 }
 
+/* The update object (docs/CONFIG.md): a good one parses (sha256 folded to
+ * lower case), and each field that could send the sync client astray is
+ * refused with its path. */
+static sqr_rc parse_with_update(const char *update_json, sqr_config **cfg, char *err) {
+  char *json = tu_demo_config(&keys, 1, 1795500000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON_AddItemToObject(root, "update", cJSON_Parse(update_json));
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  sqr_rc rc = parse(json, cfg, err);
+  free(json);
+  return rc;
+}
+
+#define SHA "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+#define SHA_LC "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+
+static void expect_update_error(const char *update_json, const char *want) {
+  sqr_config *cfg = NULL;
+  char err[256] = "";
+  assert_int_equal(parse_with_update(update_json, &cfg, err), SQR_EINVAL);
+  assert_null(cfg);
+  if(!strstr(err, want)) fail_msg("error \"%s\" does not mention \"%s\"", err, want);
+}
+
+static void test_update_object(void **state) {
+  (void)state;
+  sqr_config *cfg = NULL;
+  char err[256] = "";
+  assert_int_equal(parse_with_update("{\"version\":\"1.4.0\",\"sha256\":\"" SHA "\","
+                                     "\"size\":123456,\"url\":\"/v1/bundles/" SHA_LC ".bundle\"}",
+                                     &cfg, err), SQR_OK);
+  assert_true(cfg->update.present);
+  assert_string_equal(cfg->update.version, "1.4.0");
+  assert_string_equal(cfg->update.sha256, SHA_LC);
+  assert_int_equal(cfg->update.size, 123456);
+  assert_string_equal(cfg->update.url, "/v1/bundles/" SHA_LC ".bundle");
+  assert_false(cfg->update.forced);
+  config_free(cfg);
+  /* No update object: nothing to fetch. */
+  char *json = tu_demo_config(&keys, 1, 1795500000);
+  assert_int_equal(parse(json, &cfg, err), SQR_OK);
+  assert_false(cfg->update.present);
+  config_free(cfg);
+  free(json);
+  assert_int_equal(parse_with_update("{\"version\":\"2\",\"sha256\":\"" SHA "\",\"size\":1,"
+                                     "\"url\":\"/v1/bundles/x.bundle\",\"forced\":true}",
+                                     &cfg, err), SQR_OK);
+  assert_true(cfg->update.forced);
+  config_free(cfg);
+
+#define U(v, sha, size, url) "{\"version\":" v ",\"sha256\":" sha ",\"size\":" size ",\"url\":" url "}"
+#define GOOD_SHA "\"" SHA "\""
+#define GOOD_URL "\"/v1/bundles/" SHA_LC ".bundle\""
+  expect_update_error("[]", "update: must be an object");
+  expect_update_error("{}", "update.version: is required");
+  expect_update_error(U("\"1.4.x\"", GOOD_SHA, "1", GOOD_URL), "update.version: must be 1 to 4");
+  expect_update_error(U("\"1.2.3.4.5\"", GOOD_SHA, "1", GOOD_URL), "update.version");
+  expect_update_error(U("\"1..2\"", GOOD_SHA, "1", GOOD_URL), "update.version");
+  expect_update_error(U("\"1.2.\"", GOOD_SHA, "1", GOOD_URL), "update.version");
+  expect_update_error(U("\"1.2000000\"", GOOD_SHA, "1", GOOD_URL), "update.version");
+  expect_update_error(U("\"1.0\"", "\"abc\"", "1", GOOD_URL), "update.sha256: must be 64 hex");
+  expect_update_error(U("\"1.0\"", GOOD_SHA, "0", GOOD_URL), "update.size: must be between 1");
+  expect_update_error(U("\"1.0\"", GOOD_SHA, "2e12", GOOD_URL), "update.size");
+  expect_update_error(U("\"1.0\"", GOOD_SHA, "1", "\"https://evil.example/x\""), "update.url");
+  expect_update_error(U("\"1.0\"", GOOD_SHA, "1", "\"/v1/bundles/../admin\""), "update.url");
+  expect_update_error(U("\"1.0\"", GOOD_SHA, "1", "\"/v1/bundles/\""), "update.url");
+  expect_update_error(U("\"1.0\"", GOOD_SHA, "1", "\"/v1/bundles/a b\""), "update.url");
+  expect_update_error(U("\"1.0\"", GOOD_SHA, "1", "\"/v1/config\""), "update.url");
+#undef U
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
@@ -148,6 +221,7 @@ int main(void) {
     cmocka_unit_test(test_field_errors),
     cmocka_unit_test(test_not_json_and_truncated),
     cmocka_unit_test(test_iso_expiry_and_load_file),
+    cmocka_unit_test(test_update_object),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

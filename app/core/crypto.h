@@ -27,7 +27,13 @@ sqr_rc crypto_random(void *buf, size_t n) SQR_WARN_UNUSED;
 /* An mbedtls f_rng callback over crypto_random; ctx is unused. */
 int crypto_rng(void *ctx, unsigned char *out, size_t len);
 
+/* SHA-256 of len bytes. On x86-64 CPUs with the SHA extensions (checked
+ * once at run time) our own few lines with those instructions, otherwise
+ * mbedtls; the same digest either way (tests/unit/test_crypto.c). */
 sqr_rc crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
+/* Which of the two crypto_sha256 uses here: "x86 SHA extensions" or
+ * "mbedtls". For logs and benchmarks. */
+const char *crypto_sha256_impl(void);
 
 sqr_rc crypto_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                           uint8_t out[CRYPTO_SHA256_LEN]);

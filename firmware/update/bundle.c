@@ -13,6 +13,7 @@
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
+#include <mbedtls/sha256.h>
 
 #define COMP "bundle"
 
@@ -282,5 +283,77 @@ sqr_rc bundle_read_priv(const char *path, uint8_t priv[SEAL_PRIV_LEN]) {
     if(rc) log_error(COMP, "%s is not a StoreQR private key (base64 P-256 scalar)", path);
   }
   crypto_wipe(line, sizeof line);
+  return rc;
+}
+
+sqr_rc bundle_verify_file(const char *path, const uint8_t pub[SEAL_PUB_LEN], bundle_header *h,
+                          uint8_t file_sha[CRYPTO_SHA256_LEN], char *err, size_t errlen) {
+  uint8_t hdr[BUNDLE_HEADER_LEN], digest[CRYPTO_SHA256_LEN], kid[BUNDLE_KEYID_LEN];
+  mbedtls_sha256_context whole, sig;
+  sqr_rc rc = SQR_EIO;
+  uint8_t *buf = NULL;
+  FILE *f = fopen(path, "rb");
+  mbedtls_sha256_init(&whole);
+  mbedtls_sha256_init(&sig);
+  if(!f) {
+    snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    goto out;
+  }
+  if(fread(hdr, 1, sizeof hdr, f) != sizeof hdr) {
+    snprintf(err, errlen, "%s: truncated (shorter than a bundle header)", path);
+    rc = SQR_ECORRUPT;
+    goto out;
+  }
+  if(bundle_header_decode(hdr, h)) {
+    snprintf(err, errlen, "%s: not a StoreQR bundle (bad header)", path);
+    rc = SQR_ECORRUPT;
+    goto out;
+  }
+  rc = SQR_ECRYPTO;
+  if(mbedtls_sha256_starts_ret(&whole, 0) || mbedtls_sha256_starts_ret(&sig, 0) ||
+     mbedtls_sha256_update_ret(&whole, hdr, sizeof hdr) ||
+     mbedtls_sha256_update_ret(&sig, hdr, BUNDLE_SIGNED_HEADER_LEN))
+    goto out;
+  /* The payload streams through both hashes: a bundle may be 1 GiB. */
+  enum { CHUNK = 1 << 16 };
+  if(!(buf = malloc(CHUNK))) {
+    rc = SQR_ENOMEM;
+    goto out;
+  }
+  uint64_t left = h->payload_len;
+  while(left) {
+    size_t want = left < CHUNK ? (size_t)left : CHUNK;
+    size_t got = fread(buf, 1, want, f);
+    if(got == 0) break;
+    if(mbedtls_sha256_update_ret(&whole, buf, got) || mbedtls_sha256_update_ret(&sig, buf, got))
+      goto out;
+    left -= got;
+  }
+  if(ferror(f)) {
+    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    rc = SQR_EIO;
+    goto out;
+  }
+  if(left || fgetc(f) != EOF) {
+    snprintf(err, errlen, "%s: %s", path,
+             left ? "truncated (shorter than its header says)" : "bytes after the payload");
+    rc = SQR_ECORRUPT;
+    goto out;
+  }
+  if(mbedtls_sha256_finish_ret(&whole, file_sha) || mbedtls_sha256_finish_ret(&sig, digest))
+    goto out;
+  rc = SQR_EAUTH;
+  bundle_keyid(pub, kid);
+  if(bundle_sig_is_zero(h->sig))
+    snprintf(err, errlen, "%s: not signed", path);
+  else if(memcmp(kid, h->keyid, sizeof kid) != 0)
+    snprintf(err, errlen, "%s: signed by another key than the one given", path);
+  else if((rc = bundle_verify(pub, digest, h->sig)))
+    snprintf(err, errlen, "%s: signature does not verify (tampered with?)", path);
+out:
+  free(buf);
+  if(f) fclose(f);
+  mbedtls_sha256_free(&whole);
+  mbedtls_sha256_free(&sig);
   return rc;
 }

@@ -113,4 +113,15 @@ sqr_rc bundle_entry_encode(const bundle_entry *e, uint8_t *buf, size_t *len) SQR
 sqr_rc bundle_read_pub(const char *path, uint8_t pub[SEAL_PUB_LEN]) SQR_WARN_UNUSED;
 sqr_rc bundle_read_priv(const char *path, uint8_t priv[SEAL_PRIV_LEN]) SQR_WARN_UNUSED;
 
+/* Checks a whole bundle file the way a box will before it installs it:
+ * framing, exact length (header + payload, nothing after), key id and the
+ * signature under pub. *h gets the (now trustworthy) header and file_sha
+ * the SHA-256 of the whole file (HQ names and serves bundles by it).
+ * Errors, with a sentence in err: SQR_EIO (unreadable), SQR_ECORRUPT
+ * (framing, truncated, trailing bytes), SQR_EAUTH (unsigned, another key,
+ * tampered with). */
+sqr_rc bundle_verify_file(const char *path, const uint8_t pub[SEAL_PUB_LEN], bundle_header *h,
+                          uint8_t file_sha[CRYPTO_SHA256_LEN], char *err, size_t errlen)
+  SQR_WARN_UNUSED;
+
 #endif /* SQR_BUNDLE_H */

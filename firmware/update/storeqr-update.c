@@ -25,6 +25,17 @@
  *     lost during step 4), checks health now and rolls back if it fails.
  *   storeqr-update [OPTIONS] status
  *     prints the current slot, its product and version.
+ *   storeqr-update [OPTIONS] install-queued [--queue DIR]
+ *     what storeqr-update-queue.path runs (as root) when the sync client
+ *     (an unprivileged user) has downloaded a bundle: DIR/queued names it
+ *     by SHA-256 (sync/client/fetch.h); installs DIR/<sha>.bundle as
+ *     `install` does and answers in DIR/result ("<sha> ok|refused ...").
+ *   storeqr-update [OPTIONS] seed DIR VERSION
+ *     what the storeqr-kiosk package's postinst runs: copies the release
+ *     the package shipped (DIR) into the inactive slot and switches to it,
+ *     unless the current slot already runs VERSION or newer (a bundle
+ *     may have brought a newer one). No signature (dpkg put DIR there) and
+ *     no restart or health wait (the postinst restarts the kiosk).
  *
  * Power loss at any step leaves a bootable slot: the slot `current` names
  * is never written, and the switch is a single rename.
@@ -502,6 +513,10 @@ static int refuse(const char *bundle, const char *fmt, ...) {
   return SQR_EXIT_REFUSED;
 }
 
+/* install-queued opens a file in a directory an unprivileged user owns:
+ * never through a symbolic link. */
+static int open_nofollow;
+
 static int cmd_install(const opts *o, const char *bundle) {
   uint8_t hdr[BUNDLE_HEADER_LEN], digest[CRYPTO_SHA256_LEN], digest2[CRYPTO_SHA256_LEN];
   uint8_t pub[SEAL_PUB_LEN], keyid[BUNDLE_KEYID_LEN];
@@ -519,7 +534,7 @@ static int cmd_install(const opts *o, const char *bundle) {
     ret = SQR_EXIT_USAGE;
     goto out;
   }
-  fd = open(bundle, O_RDONLY | O_CLOEXEC);
+  fd = open(bundle, O_RDONLY | O_CLOEXEC | (open_nofollow ? O_NOFOLLOW : 0));
   if(fd < 0) {
     fprintf(stderr, "storeqr-update: cannot open %s: %s\n", bundle, strerror(errno));
     goto out;
@@ -688,6 +703,147 @@ static int cmd_recover(const opts *o) {
   return roll_back(o, old, new_slot, ver, why);
 }
 
+/* ---- install-queued ------------------------------------------------------ */
+
+/* dir/name = text, for the unprivileged reader: a fresh file renamed into
+ * place, so a link planted at dir/name (the directory is not root's) is
+ * replaced, never followed. */
+static void write_answer(const char *dir, const char *name, const char *text) {
+  char tmp[4400], path[4400];
+  snprintf(tmp, sizeof tmp, "%s/.%s.%ld", dir, name, (long)getpid());
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  unlink(tmp);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  size_t len = strlen(text);
+  int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+  if(fd >= 0) close(fd);
+  if(!ok || rename(tmp, path) != 0) {
+    record(LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+  }
+}
+
+static int cmd_install_queued(const opts *o, const char *qdir) {
+  char path[4400], line[128] = "", bundle[4400];
+  snprintf(path, sizeof path, "%s/queued", qdir);
+  FILE *f = fopen(path, "r");
+  if(!f) {
+    fprintf(stderr, "storeqr-update: nothing queued in %s\n", qdir);
+    return SQR_EXIT_DONE;
+  }
+  if(!fgets(line, sizeof line, f)) line[0] = '\0';
+  fclose(f);
+  line[strcspn(line, "\r\n")] = '\0';
+  /* Gone before the install starts: a crash must not make the path unit
+   * start this again and again; the sync client queues it again. */
+  unlink(path);
+  int ok = strlen(line) == 64;
+  for(int i = 0; ok && i < 64; i++) ok = (line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f');
+  if(!ok) {
+    record(LOG_ERROR, "%s does not name a bundle (64 hex digits); ignored", path);
+    return SQR_EXIT_USAGE;
+  }
+  snprintf(bundle, sizeof bundle, "%s/%s.bundle", qdir, line);
+  open_nofollow = 1;
+  int ret = cmd_install(o, bundle);
+  /* 0 and 1 are verdicts on this bundle; anything else (busy, I/O) may
+   * pass, and the next sync pass queues it again. */
+  if(ret == SQR_EXIT_DONE || ret == SQR_EXIT_REFUSED) {
+    char answer[200];
+    snprintf(answer, sizeof answer, "%s %s exit %d\n", line,
+             ret == SQR_EXIT_DONE ? "ok" : "refused", ret);
+    write_answer(qdir, "result", answer);
+  }
+  if(ret == SQR_EXIT_DONE) unlink(bundle);
+  return ret;
+}
+
+/* ---- seed ---------------------------------------------------------------- */
+
+static char seed_src[4096], seed_dst[4300];
+static size_t seed_src_len;
+
+static int seed_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)ftw;
+  const char *rel = path + seed_src_len;
+  if(*rel == '/') rel++;
+  if(!*rel) return 0; /* the top directory: the slot itself */
+  char out[8500];
+  snprintf(out, sizeof out, "%s/%s", seed_dst, rel);
+  mode_t mode = st->st_mode & 07777 & ~(mode_t)06000; /* never setuid/setgid */
+  if(flag == FTW_D) return mkdir(out, mode) == 0 ? 0 : -1;
+  if(flag == FTW_SL) {
+    char target[4096];
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if(n < 0) return -1;
+    target[n] = '\0';
+    return symlink(target, out) == 0 ? 0 : -1;
+  }
+  if(flag != FTW_F || !S_ISREG(st->st_mode)) return -1;
+  int in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int o2 = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  int rc = in >= 0 && o2 >= 0 ? 0 : -1;
+  char buf[65536];
+  while(!rc) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if(n < 0 && errno == EINTR) continue;
+    if(n <= 0) {
+      rc = n < 0 ? -1 : 0;
+      break;
+    }
+    if(write(o2, buf, (size_t)n) != n) rc = -1;
+  }
+  if(!rc && (fchmod(o2, mode) != 0 || fsync(o2) != 0)) rc = -1;
+  if(in >= 0) close(in);
+  if(o2 >= 0) close(o2);
+  return rc;
+}
+
+static int cmd_seed(const opts *o, const char *src, const char *version) {
+  uint32_t newv[4], oldv[4];
+  char cur = 0, target;
+  struct stat st;
+  if(bundle_parse_version(version, newv)) {
+    fprintf(stderr, "storeqr-update: seed: version \"%s\" is not numeric\n", version);
+    return SQR_EXIT_USAGE;
+  }
+  if(stat(src, &st) != 0 || !S_ISDIR(st.st_mode) ||
+     (size_t)snprintf(seed_src, sizeof seed_src, "%s", src) >= sizeof seed_src) {
+    fprintf(stderr, "storeqr-update: seed: %s is not a directory\n", src);
+    return SQR_EXIT_USAGE;
+  }
+  if(current_slot(&cur)) return SQR_EXIT_DATA;
+  release now;
+  if(cur && read_release(cur, &now) == SQR_OK && !bundle_parse_version(now.version, oldv) &&
+     bundle_version_cmp(oldv, newv) >= 0) {
+    printf("slot %c runs %s %s, not older than the package's %s: kept\n", cur, now.product,
+           now.version, version);
+    return SQR_EXIT_DONE;
+  }
+  target = cur == 'a' ? 'b' : 'a';
+  char slots[4200];
+  snprintf(slots, sizeof slots, "%s/slots", P.base);
+  snprintf(seed_dst, sizeof seed_dst, "%s/slots/%c", P.base, target);
+  seed_src_len = strlen(seed_src);
+  while(seed_src_len > 1 && seed_src[seed_src_len - 1] == '/') seed_src[--seed_src_len] = '\0';
+  char rel[300], relpath[4400];
+  snprintf(rel, sizeof rel, "product %s\nversion %s\nbundle-sha256 (package)\n", o->product,
+           version);
+  snprintf(relpath, sizeof relpath, "%s/%s", seed_dst, RELEASE_FILE);
+  if(mkdir_p(slots, 0755) || rm_tree(seed_dst) || mkdir(seed_dst, 0755) != 0 ||
+     nftw(seed_src, seed_one, 16, FTW_PHYS) != 0 || write_small_file(relpath, rel) ||
+     nftw(seed_dst, fsync_one, 16, FTW_PHYS) != 0 || fsync_path(slots)) {
+    record(LOG_ERROR, "seeding slot %c from %s failed: %s; slot %c removed, nothing switched",
+           target, src, strerror(errno), target);
+    (void)rm_tree(seed_dst);
+    return SQR_EXIT_IO;
+  }
+  if(switch_to(target)) return SQR_EXIT_IO;
+  record(LOG_INFO, "slot %c holds %s %s from the package (%s); current -> slots/%c", target,
+         o->product, version, src, target);
+  return SQR_EXIT_DONE;
+}
+
 static int cmd_status(void) {
   char cur = 0;
   if(current_slot(&cur)) return SQR_EXIT_DATA;
@@ -707,6 +863,9 @@ static int cmd_status(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: storeqr-update [OPTIONS] install BUNDLE | recover | status\n"
+          "       storeqr-update [OPTIONS] install-queued [--queue DIR] | seed DIR VERSION\n"
+          "  --queue DIR         install-queued: the sync client's downloads\n"
+          "                      (default ROOT/var/lib/storeqr/updates)\n"
           "  --root DIR          file system root (default /)\n"
           "  --pub FILE          update public key (default ROOT/etc/storeqr/update.pub)\n"
           "  --product NAME      this box's product (default storeqr-kiosk)\n"
@@ -728,9 +887,11 @@ int main(int argc, char **argv) {
                                      {"health-file", required_argument, NULL, 'F'},
                                      {"timeout", required_argument, NULL, 't'},
                                      {"settle", required_argument, NULL, 's'},
+                                     {"queue", required_argument, NULL, 'q'},
                                      {NULL, 0, NULL, 0}};
   int c;
   char *end;
+  const char *queue = NULL;
   while((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch(c) {
     case 'r': o.root = optarg; break;
@@ -739,6 +900,7 @@ int main(int argc, char **argv) {
     case 'R': o.restart_cmd = optarg; break;
     case 'H': o.health_cmd = optarg; break;
     case 'F': o.health_file = optarg; break;
+    case 'q': queue = optarg; break;
     case 't':
     case 's': {
       double v = strtod(optarg, &end);
@@ -785,6 +947,14 @@ int main(int argc, char **argv) {
   int ret;
   if(!strcmp(cmd, "install") && optind + 2 == argc) ret = cmd_install(&o, argv[optind + 1]);
   else if(!strcmp(cmd, "recover") && optind + 1 == argc) ret = cmd_recover(&o);
+  else if(!strcmp(cmd, "seed") && optind + 3 == argc)
+    ret = cmd_seed(&o, argv[optind + 1], argv[optind + 2]);
+  else if(!strcmp(cmd, "install-queued") && optind + 1 == argc) {
+    char qdir[4300];
+    snprintf(qdir, sizeof qdir, "%s", queue ? queue : P.state);
+    if(!queue) strncat(qdir, "/updates", sizeof qdir - strlen(qdir) - 1);
+    ret = cmd_install_queued(&o, qdir);
+  }
   else {
     usage();
     ret = SQR_EXIT_USAGE;

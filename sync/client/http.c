@@ -2,9 +2,12 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -112,18 +115,10 @@ static sqr_rc rc_for(CURLcode cc) {
   }
 }
 
-sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const char *body,
-                       size_t len, size_t max_answer, hq_response *out, char *err,
-                       size_t errlen) {
-  memset(out, 0, sizeof *out);
-  char url[2048], curlerr[CURL_ERROR_SIZE] = "";
-  if((size_t)snprintf(url, sizeof url, "%s%s", h->base, path) >= sizeof url) {
-    snprintf(err, errlen, "HQ URL too long");
-    return SQR_EINVAL;
-  }
+/* What every request shares: HTTPS only, the pinned CA, the kiosk's
+ * certificate, timeouts, the abort flag. */
+static void setup(hq_http *h, const char *url, char *curlerr) {
   CURL *c = h->curl;
-  body_buf b = {.max = max_answer};
-  struct curl_slist *hdr = NULL;
   curl_easy_reset(c); /* keeps the live connection, forgets the last request's options */
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
@@ -146,13 +141,28 @@ sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const c
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->o.low_speed_time_s ? h->o.low_speed_time_s : 30L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, h->o.total_timeout_s ? h->o.total_timeout_s : 120L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
   if(h->o.abort_flag) {
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)h->o.abort_flag);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   }
+}
+
+sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const char *body,
+                       size_t len, size_t max_answer, hq_response *out, char *err,
+                       size_t errlen) {
+  memset(out, 0, sizeof *out);
+  char url[2048], curlerr[CURL_ERROR_SIZE] = "";
+  if((size_t)snprintf(url, sizeof url, "%s%s", h->base, path) >= sizeof url) {
+    snprintf(err, errlen, "HQ URL too long");
+    return SQR_EINVAL;
+  }
+  CURL *c = h->curl;
+  body_buf b = {.max = max_answer};
+  struct curl_slist *hdr = NULL;
+  setup(h, url, curlerr);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
   hdr = curl_slist_append(hdr, "Accept: application/json");
   if(strcmp(method, "POST") == 0) {
     struct curl_slist *t = curl_slist_append(hdr, "Content-Type: application/json");
@@ -190,4 +200,99 @@ sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const c
   out->len = b.len;
   if(!out->body) return SQR_ENOMEM;
   return SQR_OK;
+}
+
+typedef struct file_sink {
+  CURL *curl;
+  int fd;
+  uint64_t max, len;
+  int too_big, io_error, not_ok;
+  mbedtls_sha256_context sha;
+  char errbody[512]; /* the start of a non-200 answer (HQ's JSON error) */
+  size_t errlen;
+} file_sink;
+
+static size_t on_file_data(char *ptr, size_t size, size_t nmemb, void *ud) {
+  file_sink *s = ud;
+  size_t n = size * nmemb;
+  long status = 0;
+  curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+  if(status != 200) {
+    /* An error answer is never written where the bundle goes. */
+    s->not_ok = 1;
+    size_t k = n < sizeof s->errbody - 1 - s->errlen ? n : sizeof s->errbody - 1 - s->errlen;
+    memcpy(s->errbody + s->errlen, ptr, k);
+    s->errlen += k;
+    s->errbody[s->errlen] = '\0';
+    return n;
+  }
+  if(n > s->max - s->len) {
+    s->too_big = 1;
+    return 0;
+  }
+  for(size_t off = 0; off < n;) {
+    ssize_t w = write(s->fd, ptr + off, n - off);
+    if(w < 0 && errno == EINTR) continue;
+    if(w <= 0) {
+      s->io_error = errno ? errno : EIO;
+      return 0;
+    }
+    off += (size_t)w;
+  }
+  if(mbedtls_sha256_update_ret(&s->sha, (const unsigned char *)ptr, n) != 0) {
+    s->io_error = EIO;
+    return 0;
+  }
+  s->len += n;
+  return n;
+}
+
+sqr_rc hq_http_download(hq_http *h, const char *path, int fd, uint64_t max_bytes, long *status,
+                        uint8_t sha[32], uint64_t *written, char *err, size_t errlen) {
+  char url[2048], curlerr[CURL_ERROR_SIZE] = "";
+  *status = 0;
+  *written = 0;
+  if((size_t)snprintf(url, sizeof url, "%s%s", h->base, path) >= sizeof url) {
+    snprintf(err, errlen, "HQ URL too long");
+    return SQR_EINVAL;
+  }
+  file_sink s = {.curl = h->curl, .fd = fd, .max = max_bytes};
+  mbedtls_sha256_init(&s.sha);
+  if(mbedtls_sha256_starts_ret(&s.sha, 0) != 0) {
+    mbedtls_sha256_free(&s.sha);
+    return SQR_ECRYPTO;
+  }
+  setup(h, url, curlerr);
+  CURL *c = h->curl;
+  curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 3600L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_file_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+  CURLcode cc = curl_easy_perform(c);
+  sqr_rc rc = SQR_OK;
+  if(cc != CURLE_OK) {
+    if(s.too_big) {
+      snprintf(err, errlen, "GET %s: larger than the %llu bytes HQ announced", path,
+               (unsigned long long)max_bytes);
+      rc = SQR_EPROTO;
+    } else if(s.io_error) {
+      snprintf(err, errlen, "GET %s: cannot write the download: %s", path, strerror(s.io_error));
+      rc = s.io_error == ENOSPC ? SQR_ENOSPC : SQR_EIO;
+    } else if(cc == CURLE_ABORTED_BY_CALLBACK) {
+      snprintf(err, errlen, "GET %s: stopped (shutting down)", path);
+      rc = SQR_ENET;
+    } else {
+      snprintf(err, errlen, "GET %s: %s", path, curlerr[0] ? curlerr : curl_easy_strerror(cc));
+      rc = rc_for(cc);
+    }
+  } else {
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    if(*status != 200)
+      snprintf(err, errlen, "GET %s: HQ answered %ld %.300s", path, *status, s.errbody);
+    else if(mbedtls_sha256_finish_ret(&s.sha, sha) != 0)
+      rc = SQR_ECRYPTO;
+    *written = s.len;
+  }
+  mbedtls_sha256_free(&s.sha);
+  return rc;
 }

@@ -53,4 +53,16 @@ sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const c
                        size_t errlen) SQR_WARN_UNUSED;
 void hq_response_clear(hq_response *r);
 
+/* GET path, writing a 200 answer's body to the open file fd: at most
+ * max_bytes (more is SQR_EPROTO and the transfer stops), hashed on the way
+ * (SHA-256 into sha, byte count into *written). Any other status is
+ * SQR_OK with *status set and nothing written; HQ's error message goes
+ * into err. For update bundles: the same pinned CA and client
+ * certificate as every request, but an hour's total limit (a bundle can
+ * be large; the low-speed limit still ends a stalled transfer).
+ * Errors as hq_http_request, plus SQR_EIO when fd cannot be written. */
+sqr_rc hq_http_download(hq_http *h, const char *path, int fd, uint64_t max_bytes, long *status,
+                        uint8_t sha[32], uint64_t *written, char *err, size_t errlen)
+  SQR_WARN_UNUSED;
+
 #endif

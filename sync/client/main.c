@@ -39,6 +39,8 @@ static const char *usage_text =
   "       storeqr-sync --once [--db DB] [--hq URL] [--batch N] [--no-config]\n"
   "       storeqr-sync --daemon [--db DB] [--hq URL] [--interval S] [--nightly HH:MM]\n"
   "                    [--nightly-delay S] [--backoff-max S] [--max-runtime S]\n"
+  "       (--once and --daemon also: [--no-update] [--update-dir DIR]\n"
+  "        [--update-cmd CMD] [--release-file FILE])\n"
   "\n"
   "The kiosk's link to HQ (mutual TLS, HQ's CA pinned). The database is --db,\n"
   "else $STOREQR_DB, else /var/lib/storeqr/kiosk.db; kiosk.key, kiosk.crt,\n"
@@ -58,6 +60,13 @@ static const char *usage_text =
   "  --hq URL        HQ's address (default: the config's hq.url, else the one\n"
   "                  used at enrolment)\n"
   "  --timeout S     per-request limit in seconds (default 120)\n"
+  "  update bundles  when the configuration names a release newer than the one\n"
+  "                  running (--release-file, default\n"
+  "                  /opt/storeqr/current/.storeqr-release), it is downloaded to\n"
+  "                  --update-dir (default: updates/ beside the database), its\n"
+  "                  SHA-256 checked, and queued for storeqr-update-queue.path;\n"
+  "                  --update-cmd CMD runs CMD BUNDLE instead (e.g. storeqr-update\n"
+  "                  install, where sync runs as root); --no-update skips it\n"
   "\n"
   "exit codes: 0 done, 1 refused by HQ (certificate, code, batch), 2 usage or bad\n"
   "input, 3 database unusable, 4 I/O error or disk full, 5 HQ unreachable or the\n"
@@ -197,7 +206,8 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
 
 int main(int argc, char **argv) {
   enum { O_DB = 256, O_HQ, O_CODE, O_CA, O_ONCE, O_DAEMON, O_BATCH, O_NOCONFIG, O_INTERVAL,
-         O_NIGHTLY, O_NDELAY, O_BACKOFF, O_MAXRUN, O_TIMEOUT, O_HELP };
+         O_NIGHTLY, O_NDELAY, O_BACKOFF, O_MAXRUN, O_TIMEOUT, O_HELP, O_NOUPDATE, O_UPDIR,
+         O_UPCMD, O_RELFILE };
   static const struct option opts[] = {
     {"db", required_argument, NULL, O_DB},          {"hq", required_argument, NULL, O_HQ},
     {"code", required_argument, NULL, O_CODE},      {"ca", required_argument, NULL, O_CA},
@@ -209,9 +219,14 @@ int main(int argc, char **argv) {
     {"backoff-max", required_argument, NULL, O_BACKOFF},
     {"max-runtime", required_argument, NULL, O_MAXRUN},
     {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"no-update", no_argument, NULL, O_NOUPDATE},
+    {"update-dir", required_argument, NULL, O_UPDIR},
+    {"update-cmd", required_argument, NULL, O_UPCMD},
+    {"release-file", required_argument, NULL, O_RELFILE},
     {"help", no_argument, NULL, O_HELP},            {0}};
   const char *db = getenv("STOREQR_DB"), *hq = NULL, *code = NULL, *ca = NULL;
-  int once = 0, daemon = 0, enroll = 0, noconfig = 0, o;
+  const char *update_dir = NULL, *update_cmd = NULL, *release_file = NULL;
+  int once = 0, daemon = 0, enroll = 0, noconfig = 0, noupdate = 0, o;
   long batch = 0, timeout = 0;
   daemon_opts d = {.interval_s = 300, .nightly_min = 150, .nightly_delay_s = 3600,
                    .backoff_max_s = 3600, .max_runtime_s = 0};
@@ -230,6 +245,10 @@ int main(int argc, char **argv) {
     case O_ONCE: once = 1; break;
     case O_DAEMON: daemon = 1; break;
     case O_NOCONFIG: noconfig = 1; break;
+    case O_NOUPDATE: noupdate = 1; break;
+    case O_UPDIR: update_dir = optarg; break;
+    case O_UPCMD: update_cmd = optarg; break;
+    case O_RELFILE: release_file = optarg; break;
     case O_BATCH:
       if(parse_long(optarg, 1, 500, &batch)) return usage_error("--batch wants 1..500", optarg);
       break;
@@ -281,7 +300,9 @@ int main(int argc, char **argv) {
   } else {
     syncpass_opts so = {.db_path = db, .hq_url = hq, .batch_events = (int)batch,
                         .skip_config = noconfig, .total_timeout_s = timeout,
-                        .abort_flag = &stopping};
+                        .abort_flag = &stopping, .skip_update = noupdate,
+                        .update_dir = update_dir, .update_cmd = update_cmd,
+                        .release_file = release_file};
     if(once) {
       syncpass_result r;
       sqr_rc rc = syncpass_run(&so, &r);
@@ -290,6 +311,7 @@ int main(int argc, char **argv) {
         printf("synced: %lld event(s) sent, acked %lld of %lld, config v%lld\n",
                (long long)r.sent_events, (long long)r.acked_after, (long long)r.last_seq,
                (long long)r.config_after);
+      if(r.update_note[0]) printf("%s\n", r.update_note);
       ex = exit_for(rc);
     } else {
       ex = run_daemon(&so, &d);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fetch.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -275,13 +276,24 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     rc = pull_config(st, h, res, &t);
     if(t) hq_time = t, have_offset = 1;
   }
+  if(!rc && !o->skip_config && !o->skip_update && (cfg = store_config(st))) {
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/updates", p.dir);
+    fetch_opts fo = {.dir = o->update_dir ? o->update_dir : dir,
+                     .release_file = o->release_file, .update_cmd = o->update_cmd};
+    /* Its failure is a note in the record, never the pass's failure. */
+    if(fetch_update(cfg, h, &fo, res->update_note, sizeof res->update_note))
+      log_debug(COMPONENT, "update bundle not handled this pass");
+  }
 record:
   res->acked_after = store_acked_seq(st);
   res->last_seq = store_last_seq(st);
   cfg = store_config(st);
   res->config_after = cfg ? cfg->version : 0;
   res->hq_offset_ms = have_offset ? hq_time : clock_offset_ms(clk);
-  if(store_sync_record(st, rc == SQR_OK, rc ? res->error : NULL, res->hq_offset_ms))
+  if(store_sync_record(st, rc == SQR_OK,
+                       rc ? res->error : res->update_note[0] ? res->update_note : NULL,
+                       res->hq_offset_ms))
     log_warn(COMPONENT, "could not record the sync attempt: %s", store_errmsg(st));
 done:
   hq_http_free(h);

@@ -31,6 +31,12 @@ typedef struct syncpass_opts {
   int skip_config;       /* 1: upload only */
   long connect_timeout_s, total_timeout_s;
   volatile int *abort_flag;
+  /* Update bundles the configuration names (fetch.h); after a good pass
+   * that pulled the configuration. */
+  int skip_update;          /* 1: never fetch */
+  const char *update_dir;   /* NULL: "updates" beside the database */
+  const char *release_file; /* NULL: /opt/storeqr/current/.storeqr-release */
+  const char *update_cmd;   /* NULL: queue for storeqr-update-queue.path */
 } syncpass_opts;
 
 typedef struct syncpass_result {
@@ -40,9 +46,12 @@ typedef struct syncpass_result {
   int64_t config_before, config_after;
   int64_t hq_offset_ms;
   char error[320];        /* what failed, for people; "" when ok */
+  char update_note[320];  /* what happened to an update bundle; "" when nothing */
 } syncpass_result;
 
-/* Runs one pass and records it in the database. Errors:
+/* Runs one pass and records it in the database (a good pass's record
+ * carries update_note, if any, in its message column). An update bundle
+ * that cannot be fetched or installed never fails the pass. Errors:
  *   SQR_ENET    HQ unreachable or the connection broke (retry later)
  *   SQR_EAUTH   HQ refused the kiosk's certificate, or HQ's did not verify
  *   SQR_EPROTO  HQ answered something unusable, or refused a batch

@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "proto.h"
+#include "release.h"
 #include "resolve.h"
 
 #define CODE_BYTES 10 /* 16 Base32 characters */
@@ -651,6 +652,27 @@ sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *ve
   cJSON *ea = cJSON_CreateArray();
   for(size_t i = 0; i < ne; i++) cJSON_AddItemToArray(ea, cJSON_CreateString(erase[i]));
   put(doc, "erasures", ea);
+  /* The release this store should run (release.h). Each release that names
+   * the store also counts in the version, so adding one reaches kiosks
+   * that already hold the store's current document. */
+  hq_release rel;
+  int64_t nrel = 0;
+  rc = hq_release_for_store(h, sid, &rel, &nrel, err, errlen);
+  if(rc == SQR_OK) {
+    char url[128];
+    snprintf(url, sizeof url, "/v1/bundles/%s.bundle", rel.sha256);
+    cJSON *u = cJSON_CreateObject();
+    cJSON_AddStringToObject(u, "version", rel.version);
+    cJSON_AddStringToObject(u, "sha256", rel.sha256);
+    cJSON_AddNumberToObject(u, "size", (double)rel.size);
+    cJSON_AddStringToObject(u, "url", url);
+    if(rel.forced) cJSON_AddTrueToObject(u, "forced");
+    put(doc, "update", u);
+  } else if(rc != SQR_ENOTFOUND) {
+    goto out;
+  }
+  *version = s.config_version + nrel;
+  put(doc, "version", cJSON_CreateNumber((double)*version));
   *json = cJSON_PrintUnformatted(doc);
   if(!*json) {
     rc = SQR_ENOMEM;
@@ -691,7 +713,16 @@ void hq_config(hq *h, const char *kiosk_id, int64_t since, hq_reply *r) {
     reply_db(h, r, rc);
     return;
   }
-  if(since >= s.config_version) {
+  /* The version hq_config_doc gives: the store's plus its releases. */
+  hq_release rel;
+  int64_t nrel = 0;
+  rc = hq_release_for_store(h, sid, &rel, &nrel, err, sizeof err);
+  if(rc && rc != SQR_ENOTFOUND) {
+    log_error("hq", "config for %s: %s", kiosk_id, err);
+    hq_reply_error(r, 500, "internal", "HQ cannot read its release record", NULL, 0);
+    return;
+  }
+  if(since >= s.config_version + nrel) {
     free(r->body);
     r->body = NULL;
     r->status = 304;

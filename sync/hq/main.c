@@ -10,6 +10,9 @@
  *              [--name N] [--tag T] [--capacity C] [--expires-at T] [--status open|retired]
  *   storeqr-hq erase --dir DIR --store ID --member HEX64
  *   storeqr-hq counts --dir DIR --store ID
+ *   storeqr-hq release add --dir DIR [--pub FILE] [--stores A,B] BUNDLE
+ *              (a signed kiosk release, checked, stored, named in the
+ *              configuration of those stores or every store: release.h)
  *   storeqr-hq ingest-file --dir DIR FILE...   (benchmarks: recorded batch
  *              bodies through the server's decode + ingest, no TLS)
  * Every command but init and serve takes --db URL too (PostgreSQL).
@@ -28,6 +31,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "pki.h"
+#include "release.h"
 #include "server.h"
 
 static const char usage[] =
@@ -41,6 +45,7 @@ static const char usage[] =
   "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
   "       storeqr-hq erase --dir DIR --store ID --member HEX64\n"
   "       storeqr-hq counts --dir DIR --store ID\n"
+  "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
   "       storeqr-hq ingest-file --dir DIR FILE...\n"
   "Every command but init takes --db postgresql://... to use PostgreSQL.\n";
 
@@ -200,6 +205,34 @@ static int cmd_ingest_file(hq *h, int argc, char **argv) {
   return 0;
 }
 
+/* release add: the one argument that is neither an option nor its value. */
+static int cmd_release_add(hq *h, int argc, char **argv) {
+  const char *bundle = NULL;
+  for(int i = 3; i < argc; i++) {
+    if(strncmp(argv[i], "--", 2) == 0) {
+      i++;
+    } else if(bundle) {
+      return usage_fail("release add takes one bundle");
+    } else {
+      bundle = argv[i];
+    }
+  }
+  if(!bundle) return usage_fail("release add needs a bundle (storeqr-bundle pack makes one)");
+  hq_release rel;
+  char err[600];
+  const char *stores = opt(argc, argv, 3, "--stores");
+  sqr_rc rc = hq_release_add(h, bundle, opt(argc, argv, 3, "--pub"), stores, &rel, err, sizeof err);
+  if(rc) {
+    fprintf(stderr, "storeqr-hq: release refused: %s\n", err);
+    return rc == SQR_EIO || rc == SQR_ENOMEM ? 3 : 1;
+  }
+  printf("{\"serial\":%lld,\"product\":\"%s\",\"version\":\"%s\",\"sha256\":\"%s\","
+         "\"size\":%llu,\"forced\":%s,\"stores\":\"%s\"}\n",
+         (long long)rel.serial, rel.product, rel.version, rel.sha256,
+         (unsigned long long)rel.size, rel.forced ? "true" : "false", stores ? stores : "*");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if(argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
     return usage_fail(NULL);
@@ -296,6 +329,8 @@ int main(int argc, char **argv) {
     if(store_id) cJSON_AddStringToObject(b, "store", store_id);
     if(member) cJSON_AddStringToObject(b, "member", member);
     rc = report(&r, run_admin(h, hq_admin_erasure, b, &r));
+  } else if(strcmp(cmd, "release") == 0 && sub && strcmp(sub, "add") == 0) {
+    rc = cmd_release_add(h, argc, argv);
   } else if(strcmp(cmd, "ingest-file") == 0) {
     rc = cmd_ingest_file(h, argc, argv);
   } else if(strcmp(cmd, "counts") == 0) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_update.sh — storeqr-bundle + storeqr-update end to end, in a temp root.
 # usage: test_update.sh BUNDLE_BIN UPDATE_BIN CASE
-# CASE: good | refused | rollback | kill
+# CASE: good | refused | rollback | kill | seed | queued
 # Each "release" holds bin/health, which the health command runs from the
 # slot `current` names: a release whose health exits 1 is a kiosk that
 # never becomes healthy.
@@ -140,6 +140,47 @@ kill)
   [ "$(version_of_current)" = 1.2.0 ] || fail "expected the sick slot current after the kill"
   TIMEOUT=1 upd recover 2>/dev/null && fail "recover should report the rollback"
   [ "$(version_of_current)" = 1.0.0 ] || fail "recover did not roll back"; check_complete
+  ;;
+seed)
+  # The package's factory release (postinst: storeqr-update seed DIR VER):
+  # into slot a on a fresh box, kept when a bundle brought something newer,
+  # into the inactive slot when the package is newer.
+  upd seed "$T/rel-1.0.0" 1.0.0 || fail "seed on a fresh box"
+  [ "$(cur)" = slots/a ] && [ "$(version_of_current)" = 1.0.0 ] || fail "seed not in slot a"
+  check_complete
+  grep -q '^bundle-sha256 (package)' "$ROOT/opt/storeqr/current/.storeqr-release" || fail "release file"
+  upd install "$T/b110" >/dev/null || fail "bundle over a seeded slot"
+  out=$(upd seed "$T/rel-1.0.0" 1.0.0) || fail "seed older"
+  grep -q "kept" <<<"$out" && [ "$(version_of_current)" = 1.1.0 ] || fail "older package replaced a newer bundle"
+  upd seed "$T/rel-1.2.0" 1.2.0 >/dev/null || fail "seed newer"
+  [ "$(version_of_current)" = 1.2.0 ] && [ "$(cur)" = slots/a ] || fail "newer package not switched"
+  check_complete
+  rc=0; upd seed "$T/nope" 1.3.0 2>/dev/null || rc=$?
+  [ $rc -eq 2 ] || fail "seed from a missing directory: exit $rc"
+  ;;
+queued)
+  # The sync client queued a download (sync/client/fetch.h); the path
+  # unit's storeqr-update install-queued installs it and answers.
+  Q=$ROOT/var/lib/storeqr/updates; mkdir -p "$Q"
+  upd install "$T/b100" >/dev/null || fail "install"
+  sha=$(sha256sum "$T/b110" | cut -d' ' -f1)
+  cp "$T/b110" "$Q/$sha.bundle"; echo "$sha" >"$Q/queued"
+  upd install-queued || fail "install-queued"
+  [ "$(version_of_current)" = 1.1.0 ] || fail "queued bundle not installed"
+  [ ! -e "$Q/queued" ] && [ ! -e "$Q/$sha.bundle" ] || fail "queue not cleared"
+  [ "$(cat "$Q/result")" = "$sha ok exit 0" ] || fail "result: $(cat "$Q/result")"
+  # A refused one is answered too, and stays for the sync client to see.
+  sha=$(sha256sum "$T/b090" | cut -d' ' -f1)
+  cp "$T/b090" "$Q/$sha.bundle"; echo "$sha" >"$Q/queued"
+  rc=0; upd install-queued 2>/dev/null || rc=$?
+  [ $rc -eq 1 ] && [ "$(cat "$Q/result")" = "$sha refused exit 1" ] || fail "refusal not answered"
+  # Never through a link planted in the (unprivileged) queue directory.
+  rm -f "$Q/$sha.bundle"; ln -s "$T/b120-sick" "$Q/$sha.bundle"; echo "$sha" >"$Q/queued"
+  rc=0; upd install-queued 2>/dev/null || rc=$?
+  [ $rc -ne 0 ] && [ "$(version_of_current)" = 1.1.0 ] || fail "followed a symlink"
+  echo "not a sha" >"$Q/queued"
+  rc=0; upd install-queued 2>/dev/null || rc=$?
+  [ $rc -eq 2 ] && [ ! -e "$Q/queued" ] || fail "bad queue file: exit $rc"
   ;;
 *) fail "unknown case $CASE" ;;
 esac

@@ -1,0 +1,59 @@
+/* release.h — HQ's kiosk releases (issue 6): signed update bundles an
+ * operator adds with `storeqr-hq release add`, which stores run which, and
+ * the device route kiosks download them by (bundle_route in web.h).
+ *
+ * On disk, in HQ's directory:
+ *   bundles/<sha256>.bundle   each bundle, byte for byte, named by the
+ *                             SHA-256 of the whole file
+ *   releases.json             the record, append-only:
+ *     {"releases":[{"serial":1,"product","version","sha256","size",
+ *                   "forced","stores":[...] (absent: every store),
+ *                   "added_ms"}]}
+ * A store runs the last release whose "stores" names it (or every store),
+ * so a pilot goes to a few stores first and a later release for all
+ * supersedes it; rolling back is adding an older bundle signed as forced.
+ * Each release naming a store also bumps that store's configuration
+ * version (hq_config_doc adds the count), so kiosks pull the new document.
+ *
+ * Owns those files; written atomically (temp file, fsync, rename) under a
+ * lock, so `release add` may run while `serve` reads them. Never serves a
+ * path built from request bytes beyond the strict name check.
+ */
+#ifndef SQR_HQ_RELEASE_H
+#define SQR_HQ_RELEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hq.h"
+#include "sqr.h"
+
+#define HQ_RELEASE_PRODUCT "storeqr-kiosk" /* the only product kiosks install */
+#define HQ_RELEASES_MAX 10000             /* records in releases.json */
+
+typedef struct hq_release {
+  int64_t serial; /* 1, 2, ...: the order releases were added */
+  char product[33];
+  char version[33];
+  char sha256[65]; /* lower-case hex of the whole bundle file */
+  uint64_t size;
+  int forced;
+} hq_release;
+
+/* Verifies the bundle at path against the update public key in pub_path
+ * (the same check a box makes; a bundle boxes would refuse is refused
+ * here), copies it to bundles/<sha256>.bundle and records a release for
+ * stores (comma-separated store ids, each must exist; NULL: every store).
+ * Adding the same bundle again for other stores is a new record.
+ * Errors with a sentence in err: SQR_EINVAL (bad store list, not a kiosk
+ * bundle), SQR_EAUTH / SQR_ECORRUPT (signature, framing), SQR_EIO. */
+sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char *stores,
+                      hq_release *out, char *err, size_t errlen) SQR_WARN_UNUSED;
+
+/* The release store sid should run, and how many releases have named it
+ * (*count, 0 when none: the bump to its configuration version).
+ * SQR_ENOTFOUND when no release names it (*count is then 0);
+ * SQR_ECORRUPT / SQR_EIO when releases.json cannot be read. */
+sqr_rc hq_release_for_store(hq *h, const char *sid, hq_release *out, int64_t *count, char *err,
+                            size_t errlen) SQR_WARN_UNUSED;
+
+#endif

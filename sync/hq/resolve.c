@@ -31,7 +31,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "config.h"
+#include "crypto.h"
 #include "livecode.h"
 #include "log.h"
 #include "web.h"
@@ -52,6 +55,10 @@ typedef struct page {
   int status;
   int lang;
   size_t len;
+  /* Built once with every header, queued on every connection that shows
+   * this page (libmicrohttpd counts its users); it frees the page when
+   * the last of them is done. */
+  struct MHD_Response *resp;
   char body[];
 } page;
 
@@ -66,7 +73,7 @@ typedef struct rgroup {
   int marked_full;    /* a manager said so (group_marked_full event) */
   int64_t sent_db;    /* shoppers sent, as in group_scans (incl. what we flushed) */
   int64_t sent_mem;   /* sent since the last flush */
-  char *svg;          /* QR of link */
+  char *qr_html;          /* <img> of the link's QR code */
   page *pages[NLANG];
   int page_campaign[NLANG];
 } rgroup;
@@ -99,7 +106,7 @@ typedef struct rstore {
   int64_t margin_s;
   int utc_offset_min;
   char fallback[CONFIG_LINK_MAX];
-  char *fallback_svg;
+  char *fallback_qr; /* <img> of the staff contact QR */
   rcampaign *campaigns;
   size_t ncampaigns;
   rgroup *groups;          /* store and welfare groups, fill order */
@@ -144,8 +151,13 @@ static page *page_ref(page *p) {
 }
 
 static void page_unref(page *p) {
-  if(p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
+  if(p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    if(p->resp) MHD_destroy_response(p->resp); /* frees p once no connection uses it */
+    else free(p);
+  }
 }
+
+static void page_free_cb(void *cls) { free(cls); }
 
 static void db_lock(void) {
   if(R.db_lock) pthread_mutex_lock(R.db_lock);
@@ -247,6 +259,21 @@ static void sb_html(sb *b, const char *s) {
   }
 }
 
+/* Every page: never cached (each scan must reach HQ to be counted), no
+ * referrer (the token must not follow the shopper to WeChat), nothing
+ * loaded from elsewhere. */
+#define PAGE_CSP "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; " \
+                 "img-src data:; base-uri 'none'; form-action 'none'"
+static const char *const page_headers[2][8][2] = {
+  {{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-store"},
+   {"Referrer-Policy", "no-referrer"}, {"X-Content-Type-Options", "nosniff"},
+   {"Vary", "Accept-Language"}, {"Content-Language", "zh-CN"},
+   {"Content-Security-Policy", PAGE_CSP}, {NULL, NULL}},
+  {{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-store"},
+   {"Referrer-Policy", "no-referrer"}, {"X-Content-Type-Options", "nosniff"},
+   {"Vary", "Accept-Language"}, {"Content-Language", "en"},
+   {"Content-Security-Policy", PAGE_CSP}, {NULL, NULL}}};
+
 static page *page_take(sb *b, int status, int lang) {
   page *p = NULL;
   if(!b->failed && b->p && (p = malloc(sizeof *p + b->len + 1))) {
@@ -255,6 +282,18 @@ static page *page_take(sb *b, int status, int lang) {
     p->lang = lang;
     p->len = b->len;
     memcpy(p->body, b->p, b->len + 1);
+    p->resp = MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->body,
+                                                                     page_free_cb, p);
+    int ok = p->resp != NULL;
+    for(int i = 0; ok && i < 8 && page_headers[lang][i][0]; i++)
+      ok = MHD_add_response_header(p->resp, page_headers[lang][i][0],
+                                   page_headers[lang][i][1]) == MHD_YES;
+    if(ok && status == 405) ok = MHD_add_response_header(p->resp, "Allow", "GET, HEAD") == MHD_YES;
+    if(!ok) {
+      if(p->resp) MHD_destroy_response(p->resp); /* calls page_free_cb */
+      else free(p);
+      p = NULL;
+    }
   }
   free(b->p);
   memset(b, 0, sizeof *b);
@@ -270,44 +309,76 @@ static int link_ok(const char *link) {
   return 1;
 }
 
-/* Inline SVG of a QR code (ECC M, 4-module quiet zone), or NULL. */
-static char *qr_svg(const char *text, const char *id, const char *label) {
+/* A QR code as an <img> with a data: PNG (1 pixel per module, 4-module
+ * quiet zone, 1-bit grey, zlib from libqrencode's bits; the browser
+ * scales it without smoothing), or NULL. A PNG is about a tenth of the
+ * same code as SVG paths, and the page is sent on every scan. */
+static void be32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static size_t png_chunk(uint8_t *out, const char *type, const uint8_t *data, uint32_t n) {
+  be32(out, n);
+  memcpy(out + 4, type, 4);
+  if(n) memcpy(out + 8, data, n);
+  be32(out + 8 + n, (uint32_t)crc32(crc32(0, NULL, 0), out + 4, n + 4));
+  return 12 + (size_t)n;
+}
+
+static char *qr_img(const char *text, const char *id, const char *label) {
   QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
   if(!q) return NULL;
   int w = q->width, full = w + 8;
+  size_t row = 1 + ((size_t)full + 7) / 8, rawlen = row * (size_t)full;
+  uLongf zlen = compressBound((uLong)rawlen);
+  uint8_t *raw = calloc(rawlen, 1), *z = malloc(zlen), *png = NULL;
+  char *b64 = NULL, *html = NULL;
   sb b = {0};
-  sb_printf(&b,
-            "<svg id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-            "width=\"240\" height=\"240\" shape-rendering=\"crispEdges\" role=\"img\" "
-            "aria-label=\"",
-            id, full, full);
-  sb_html(&b, label);
-  sb_printf(&b, "\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
-            full, full);
-  for(int y = 0; y < w; y++) {
-    for(int x = 0; x < w;) {
-      if(!(q->data[y * w + x] & 1)) {
-        x++;
-        continue;
-      }
-      int run = 1;
-      while(x + run < w && (q->data[y * w + x + run] & 1)) run++;
-      sb_printf(&b, "M%d %dh%dv1h-%dz", x + 4, y + 4, run, run);
-      x += run;
+  if(!raw || !z) goto out;
+  for(int y = 0; y < full; y++) {
+    uint8_t *r = raw + (size_t)y * row; /* r[0] = 0: no filter */
+    for(int x = 0; x < full; x++) {
+      int dark = x >= 4 && y >= 4 && x < w + 4 && y < w + 4 && (q->data[(y - 4) * w + x - 4] & 1);
+      if(!dark) r[1 + x / 8] |= (uint8_t)(0x80 >> (x % 8)); /* 1 = white */
     }
   }
-  sb_puts(&b, "\"/></svg>");
+  if(compress2(z, &zlen, raw, (uLong)rawlen, 9) != Z_OK) goto out;
+  size_t pnglen = 8 + 25 + (12 + zlen) + 12;
+  if(!(png = malloc(pnglen))) goto out;
+  static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  uint8_t ihdr[13] = {0};
+  be32(ihdr, (uint32_t)full);
+  be32(ihdr + 4, (uint32_t)full);
+  ihdr[8] = 1; /* bit depth; colour type 0 (grey), no interlace */
+  size_t n = 8;
+  memcpy(png, sig, 8);
+  n += png_chunk(png + n, "IHDR", ihdr, 13);
+  n += png_chunk(png + n, "IDAT", z, (uint32_t)zlen);
+  n += png_chunk(png + n, "IEND", NULL, 0);
+  size_t b64len = (n + 2) / 3 * 4 + 1;
+  if(!(b64 = malloc(b64len)) || crypto_b64(png, n, b64, b64len)) goto out;
+  sb_printf(&b, "<img id=\"%s\" width=\"240\" height=\"240\" alt=\"", id);
+  sb_html(&b, label);
+  sb_puts(&b, "\" style=\"image-rendering:pixelated;image-rendering:crisp-edges\" "
+              "src=\"data:image/png;base64,");
+  sb_puts(&b, b64);
+  sb_puts(&b, "\">");
+  if(!b.failed) html = b.p, b.p = NULL;
+out:
+  free(b.p);
+  free(b64);
+  free(png);
+  free(z);
+  free(raw);
   QRcode_free(q);
-  if(b.failed) {
-    free(b.p);
-    return NULL;
-  }
-  return b.p;
+  return html;
 }
 
 /* ---- pages --------------------------------------------------------------------- */
 
 static const char *const html_lang[NLANG] = {"zh-CN", "en"};
+
+
 
 static void page_head(sb *b, int lang, const char *title) {
   sb_printf(b,
@@ -322,7 +393,7 @@ static void page_head(sb *b, int lang, const char *title) {
              "main{max-width:28rem;margin:0 auto;padding:1.5rem 1rem}"
              "h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.1rem;margin:1rem 0 .3rem}"
              "p{line-height:1.5}#offer{background:#fff4d6;border-radius:.5rem;padding:.6rem}"
-             "svg{max-width:70vw;height:auto;background:#fff;border-radius:.5rem}"
+             "img{max-width:70vw;height:auto;background:#fff}"
              ".btn{display:inline-block;margin:1rem 0;padding:.8rem 1.6rem;border-radius:2rem;"
              "background:#07c160;color:#fff;text-decoration:none;font-weight:600;border:0;"
              "font-size:1rem}.hint{color:#666;font-size:.9rem}"
@@ -405,7 +476,7 @@ static page *render_group(const rstore *e, const rgroup *g, int campaign, int la
   sb_printf(&b, "<p>%s</p><p id=\"group-name\">", t[lang][0]);
   sb_html(&b, g->name[0] ? g->name : t[lang][0]);
   sb_puts(&b, "</p>");
-  if(g->svg) sb_puts(&b, g->svg);
+  if(g->qr_html) sb_puts(&b, g->qr_html);
   sb_printf(&b, "<p class=\"hint\">%s</p>", t[lang][1]);
   if(link_ok(g->link)) {
     sb_puts(&b, "<a id=\"join-link\" class=\"btn\" rel=\"noreferrer\" href=\"");
@@ -428,7 +499,7 @@ static page *render_exhausted(const rstore *e, int campaign, int lang) {
   sb_puts(&b, "</h1>");
   put_offer(&b, e, campaign, lang);
   sb_printf(&b, "<p id=\"message\">%s</p><p class=\"hint\">%s</p>", t[lang][0], t[lang][1]);
-  if(e->fallback_svg) sb_puts(&b, e->fallback_svg);
+  if(e->fallback_qr) sb_puts(&b, e->fallback_qr);
   if(link_ok(e->fallback)) {
     sb_puts(&b, "<a id=\"staff-link\" class=\"btn\" rel=\"noreferrer\" href=\"");
     sb_html(&b, e->fallback);
@@ -487,7 +558,7 @@ static page *render_brand(const rbrand *br, int lang, int status, const char *no
 
 static void free_groups(rgroup *g, size_t n) {
   for(size_t i = 0; i < n; i++) {
-    free(g[i].svg);
+    free(g[i].qr_html);
     for(int l = 0; l < NLANG; l++) page_unref(g[i].pages[l]);
   }
   free(g);
@@ -501,8 +572,8 @@ static void store_clear_content(rstore *e) {
   free(e->campaigns);
   e->campaigns = NULL;
   e->ncampaigns = 0;
-  free(e->fallback_svg);
-  e->fallback_svg = NULL;
+  free(e->fallback_qr);
+  e->fallback_qr = NULL;
   for(int l = 0; l < NLANG; l++) {
     page_unref(e->exhausted[l]);
     e->exhausted[l] = NULL;
@@ -589,7 +660,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   }
   config_free(cfg);
   if(e->fallback[0] && link_ok(e->fallback))
-    e->fallback_svg = qr_svg(e->fallback, "staff-qr", "staff");
+    e->fallback_qr = qr_img(e->fallback, "staff-qr", "staff");
 
   hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
   size_t ng = 0;
@@ -664,9 +735,9 @@ static rstore *install(rstore *fresh) {
     if(!og) continue;
     ng->sent_mem = og->sent_mem;
     og->sent_mem = 0;
-    if(strcmp(ng->link, og->link) == 0 && !ng->svg) {
-      ng->svg = og->svg;
-      og->svg = NULL;
+    if(strcmp(ng->link, og->link) == 0 && !ng->qr_html) {
+      ng->qr_html = og->qr_html;
+      og->qr_html = NULL;
     }
   }
   /* A group that vanished keeps no unflushed count: HQ never deletes
@@ -689,10 +760,10 @@ static rstore *install(rstore *fresh) {
   return e;
 }
 
-static void make_svgs(rstore *e) {
+static void make_qr_images(rstore *e) {
   for(size_t i = 0; i < e->ngroups; i++) {
     rgroup *g = &e->groups[i];
-    if(!g->svg && link_ok(g->link)) g->svg = qr_svg(g->link, "group-qr", g->name);
+    if(!g->qr_html && link_ok(g->link)) g->qr_html = qr_img(g->link, "group-qr", g->name[0] ? g->name : "group");
   }
 }
 
@@ -711,7 +782,7 @@ static rstore *get_store(hq *h, const char *sid, int have_db, sqr_rc *rc) {
   rstore fresh;
   *rc = load_store(h, sid, &fresh);
   if(*rc == SQR_ENOTFOUND) *rc = SQR_OK;
-  if(!*rc) make_svgs(&fresh);
+  if(!*rc) make_qr_images(&fresh);
   pthread_mutex_lock(&R.lock);
   e = *rc ? NULL : install(&fresh);
   if(!have_db) db_unlock();
@@ -791,46 +862,12 @@ static int lang_of(struct MHD_Connection *c) {
   return pos[LANG_EN] < pos[LANG_ZH] ? LANG_EN : LANG_ZH;
 }
 
-static const char *const page_headers[NLANG] = {
-  "Cache-Control: no-store\nReferrer-Policy: no-referrer\nX-Content-Type-Options: nosniff\n"
-  "Vary: Accept-Language\nContent-Language: zh-CN\n"
-  "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
-  "script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\n",
-  "Cache-Control: no-store\nReferrer-Policy: no-referrer\nX-Content-Type-Options: nosniff\n"
-  "Vary: Accept-Language\nContent-Language: en\n"
-  "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
-  "script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\n"};
 
-/* Copies a shared page into the reply and lets it go. */
-static void reply_page(hq_reply *r, page *p) {
-  if(!p) {
-    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-    return;
-  }
-  free(r->body);
-  free(r->headers);
-  r->status = p->status;
-  r->type = "text/html; charset=utf-8";
-  r->body = malloc(p->len + 1);
-  r->headers = strdup(page_headers[p->lang]);
-  if(!r->body || !r->headers) {
-    free(r->headers);
-    r->headers = NULL;
-    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-  } else {
-    memcpy(r->body, p->body, p->len + 1);
-    r->len = p->len;
-    if(p->status == 405 && hq_reply_header(r, "Allow", "GET, HEAD"))
-      hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-  }
-  page_unref(p);
-}
-
-static void reply_static(hq_reply *r, int kind, int lang) {
+static page *static_answer(int kind, int lang) {
   pthread_mutex_lock(&R.lock);
   page *p = static_page(kind, lang);
   pthread_mutex_unlock(&R.lock);
-  reply_page(r, p);
+  return p;
 }
 
 /* The group page (or the staff contact page) of a store whose entry is
@@ -868,33 +905,29 @@ static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
   return p;
 }
 
-static void route_j(hq *h, struct MHD_Connection *c, const char *path, int get, int lang,
-                    hq_reply *r) {
+/* The answer to a scan (a held page), or NULL when storage failed. */
+static page *route_j(hq *h, const char *path, int get, int lang) {
   char sid[HQ_ID_MAX];
   const char *slash = strchr(path, '/');
   size_t sl = slash ? (size_t)(slash - path) : strlen(path);
   if(sl == 0 || sl >= sizeof sid) {
-    reply_static(r, PG_NO_STORE, lang);
-    return;
+    return static_answer(PG_NO_STORE, lang);
   }
   memcpy(sid, path, sl);
   sid[sl] = '\0';
   if(!livecode_store_id_valid(sid)) {
-    reply_static(r, PG_NO_STORE, lang);
-    return;
+    return static_answer(PG_NO_STORE, lang);
   }
   const char *token = slash ? slash + 1 : "";
   sqr_rc rc;
   rstore *e = get_store(h, sid, 0, &rc);
   if(!e) {
     log_error("resolve", "store %s: storage failed: %s", sid, sqr_strerror(rc));
-    hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
-    return;
+    return NULL;
   }
   if(e->missing) {
     pthread_mutex_unlock(&R.lock);
-    reply_static(r, PG_NO_STORE, lang);
-    return;
+    return static_answer(PG_NO_STORE, lang);
   }
   int64_t now_ms = hq_now_ms(), now = now_ms / 1000;
   livecode_claim claim;
@@ -906,15 +939,13 @@ static void route_j(hq *h, struct MHD_Connection *c, const char *path, int get, 
   if(rc) {
     page *p = static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&R.lock);
-    reply_page(r, p);
-    return;
+    return p;
   }
   if(get) {
     count_scan(e, claim.kiosk, now_ms / 3600000);
     if(++R.pending >= RESOLVE_FLUSH_SCANS) pthread_cond_signal(&R.cond);
   }
-  (void)c;
-  reply_page(r, group_page_locked(e, lang, get, now));
+  return group_page_locked(e, lang, get, now);
 }
 
 /* ---- /N/<BRAND> ----------------------------------------------------------------- */
@@ -1008,24 +1039,18 @@ static const char *query_arg(struct MHD_Connection *c, const char *name) {
   return strlen(v) == n ? v : "";
 }
 
-static void route_n(hq *h, struct MHD_Connection *c, const char *brand, int get, int lang,
-                    hq_reply *r) {
+static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get, int lang) {
   if(!resolve_brand_valid(brand)) {
-    reply_static(r, PG_NO_STORE, lang);
-    return;
+    return static_answer(PG_NO_STORE, lang);
   }
   const char *lat_s = query_arg(c, "lat"), *lon_s = query_arg(c, "lon");
   const char *store_s = query_arg(c, "store");
   sqr_rc rc;
   rbrand *b = get_brand(h, brand, &rc);
   if(!b) {
-    if(rc == SQR_ENOTFOUND) {
-      reply_static(r, PG_NO_STORE, lang);
-    } else {
-      log_error("resolve", "brand %s: storage failed: %s", brand, sqr_strerror(rc));
-      hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
-    }
-    return;
+    if(rc == SQR_ENOTFOUND) return static_answer(PG_NO_STORE, lang);
+    log_error("resolve", "brand %s: storage failed: %s", brand, sqr_strerror(rc));
+    return NULL;
   }
   char target[HQ_ID_MAX] = "";
   if(store_s) {
@@ -1033,8 +1058,7 @@ static void route_n(hq *h, struct MHD_Connection *c, const char *brand, int get,
       if(strcmp(b->stores[i].id, store_s) == 0) snprintf(target, sizeof target, "%s", store_s);
     if(!target[0]) {
       pthread_mutex_unlock(&R.lock);
-      reply_static(r, PG_NO_STORE, lang);
-      return;
+      return static_answer(PG_NO_STORE, lang);
     }
   } else if(lat_s || lon_s) {
     double lat, lon, best = INFINITY;
@@ -1043,8 +1067,7 @@ static void route_n(hq *h, struct MHD_Connection *c, const char *brand, int get,
                                               "Location not understood: please choose a store."};
       page *p = render_brand(b, lang, 400, note[lang]);
       pthread_mutex_unlock(&R.lock);
-      reply_page(r, p);
-      return;
+      return p;
     }
     for(size_t i = 0; i < b->n; i++) {
       const resolve_brand_store *s = &b->stores[i];
@@ -1060,41 +1083,76 @@ static void route_n(hq *h, struct MHD_Connection *c, const char *brand, int get,
     if(!b->pages[lang]) b->pages[lang] = render_brand(b, lang, 200, NULL);
     page *p = page_ref(b->pages[lang]);
     pthread_mutex_unlock(&R.lock);
-    reply_page(r, p);
-    return;
+    return p;
   }
   pthread_mutex_unlock(&R.lock);
   rstore *e = get_store(h, target, 0, &rc);
   if(!e) {
-    hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
-    return;
+    return NULL;
   }
   if(e->missing) {
     pthread_mutex_unlock(&R.lock);
-    reply_static(r, PG_NO_STORE, lang);
-    return;
+    return static_answer(PG_NO_STORE, lang);
   }
   if(get) R.pending++;
-  reply_page(r, group_page_locked(e, lang, get, hq_now_ms() / 1000));
+  return group_page_locked(e, lang, get, hq_now_ms() / 1000);
 }
 
-int resolve_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                  hq_reply *r) {
+/* The page for a /J or /N request (held: page_unref it), or NULL when
+ * storage failed. 0 when the URL is not the resolver's. */
+static int resolve_page(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                        page **out) {
+  *out = NULL;
   int j = strncmp(url, "/J/", 3) == 0, n = strncmp(url, "/N/", 3) == 0;
   if(!j && !n) return 0;
   int lang = lang_of(c);
   int get = strcmp(method, "GET") == 0;
-  if(!get && strcmp(method, "HEAD") != 0) {
-    reply_static(r, PG_METHOD, lang);
-    return 1;
-  }
-  if(strlen(url) > URL_MAX) {
-    reply_static(r, PG_TOO_LONG, lang);
-    return 1;
-  }
-  if(j) route_j(h, c, url + 3, get, lang, r);
-  else route_n(h, c, url + 3, get, lang, r);
+  if(!get && strcmp(method, "HEAD") != 0) *out = static_answer(PG_METHOD, lang);
+  else if(strlen(url) > URL_MAX) *out = static_answer(PG_TOO_LONG, lang);
+  else if(j) *out = route_j(h, url + 3, get, lang);
+  else *out = route_n(h, c, url + 3, get, lang);
   return 1;
+}
+
+int resolve_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                  hq_reply *r) {
+  page *p;
+  if(!resolve_page(h, c, method, url, &p)) return 0;
+  if(!p) {
+    hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
+    return 1;
+  }
+  free(r->body);
+  free(r->headers);
+  r->body = NULL;
+  r->headers = NULL;
+  r->status = p->status;
+  r->type = "text/html; charset=utf-8";
+  int ok = (r->body = malloc(p->len + 1)) != NULL;
+  for(int i = 1; ok && page_headers[p->lang][i][0]; i++) /* [0] is the type */
+    ok = !hq_reply_header(r, page_headers[p->lang][i][0], page_headers[p->lang][i][1]);
+  if(ok && p->status == 405) ok = !hq_reply_header(r, "Allow", "GET, HEAD");
+  if(ok) {
+    memcpy(r->body, p->body, p->len + 1);
+    r->len = p->len;
+  } else {
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+  }
+  page_unref(p);
+  return 1;
+}
+
+int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                  int *status) {
+  page *p;
+  *status = 0;
+  if(!resolve_page(h, c, method, url, &p)) return 0;
+  if(!p) return -1;
+  *status = p->status;
+  /* libmicrohttpd takes its own reference; ours goes at once */
+  int ok = MHD_queue_response(c, (unsigned)p->status, p->resp) == MHD_YES;
+  page_unref(p);
+  return ok ? 1 : -2;
 }
 
 /* ---- state for the dashboard and metrics ------------------------------------------- */

@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <microhttpd.h>
+
 #include "hq.h"
 
 /* WeChat admits at most 200 members to a group by scanning its QR code;
@@ -66,6 +68,13 @@ void resolve_stop(void);
 /* Writes the in-memory counters now (tests, shutdown). The caller must
  * not hold db_lock. */
 sqr_rc resolve_flush(void) SQR_WARN_UNUSED;
+/* server.c's hot path for GET/HEAD /J/... and /N/...: queues the cached
+ * page's prebuilt response on c (no copy, no allocation per request).
+ * 1: queued, *status its HTTP status; 0: not the resolver's URL; -1:
+ * storage failed (answer 503); -2: libmicrohttpd refused the response.
+ * Takes db_lock only on a cache miss: call it without holding it. */
+int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                  int *status) SQR_WARN_UNUSED;
 /* Forgets what the resolver cached about a store (NULL: every store and
  * brand); the next scan reloads it. hq.c calls it after a store or group
  * change; changes made by another process are noticed through the store's

@@ -29,6 +29,11 @@
 #define MAX_CONNECTIONS 256
 #define IDLE_TIMEOUT_S 30
 #define SERVER_THREADS 2
+/* Per connection: request line, headers and the read/write buffers must
+ * fit (more is answered 414/431). libmicrohttpd zeroes the whole pool
+ * after every request, so its size is paid on every scan: 32 KiB holds
+ * the 16 KiB of headers PROTOCOL.md allows with room to spare. */
+#define CONN_MEMORY (32 * 1024)
 
 struct server {
   hq *h;
@@ -296,9 +301,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   hq_reply r = {0};
   const char *body = q->buf ? q->buf : "";
   if(strncmp(url, "/J/", 3) == 0 || strncmp(url, "/N/", 3) == 0) {
-    /* the resolver's hot path: its own lock, s->lock only on a miss */
-    if(!resolve_route(s->h, c, method, url, &r))
-      hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
+    /* the resolver's hot path: its own lock, s->lock only on a cache
+     * miss; a prebuilt response, queued as it is */
+    int status = 0, done = resolve_serve(s->h, c, method, url, &status);
+    if(done == 1 || done == -2) {
+      metrics_request(route_label(url), status ? status : 500);
+      return done == 1 ? MHD_YES : MHD_NO;
+    }
+    hq_reply_error(&r, 503, "storage", "HQ's database failed; try again", NULL, 0);
     goto answer;
   }
   pthread_mutex_lock(&s->lock);
@@ -454,7 +464,7 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
     MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
     MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-    (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+    (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
     MHD_OPTION_END);
   if(!s->d) {

@@ -129,7 +129,15 @@ FORGED=${FRESH:0:20}$r${FRESH:21}
 p=$(body "$BASE/J/SH-JA01/$FRESH")
 echo "$p" | grep -q 'id="store-name">静安寺店<' || fail "fresh token: no store name"
 [ "$(echo "$p" | join_of)" = https://weixin.qq.com/g/sh-ja01-1 ] || fail "fresh token: no join link"
-echo "$p" | grep -q '<svg id="group-qr"' || fail "fresh token: no QR image"
+echo "$p" | grep -q '<img id="group-qr"' || fail "fresh token: no QR image"
+qr_text() { # PAGE-TEXT ID -> what the QR code says (zbar)
+  printf '%s' "$1" >"$TMP/qr.html"
+  python3 "$SRC/tests/hqweb/qr_png.py" "$TMP/qr.html" "$2" "$TMP/qr.png" || fail "$2: not a valid PNG"
+  zbarimg -q --raw "$TMP/qr.png" 2>/dev/null
+}
+if command -v zbarimg >/dev/null; then
+  [ "$(qr_text "$p" group-qr)" = https://weixin.qq.com/g/sh-ja01-1 ] || fail "the group QR does not decode to the link"
+fi
 echo "$p" | grep -q 'id="offer">入会礼：免费咖啡一杯<' || fail "fresh token: no welcome offer"
 echo "$p" | grep -q 'name="viewport"' || fail "no viewport meta"
 echo "$p" | grep -q -e 'src="http' -e "href=\"http[^s]" && fail "page has external assets"
@@ -200,7 +208,10 @@ TF=$(mint SH-FULL 1 1 "$NOW")
 [ "$(body "$BASE/J/SH-FULL/$TF" | join_of)" = https://weixin.qq.com/g/full-1 ] || fail "expiring group chosen"
 body "$BASE/J/SH-FULL/$TF" >/dev/null
 for i in 1 2 3 4 5; do p=$(body "$BASE/J/SH-FULL/$TF"); done
-echo "$p" | grep -q '<svg id="staff-qr"' || fail "no staff contact QR when groups are full"
+echo "$p" | grep -q '<img id="staff-qr"' || fail "no staff contact QR when groups are full"
+if command -v zbarimg >/dev/null; then
+  [ "$(qr_text "$p" staff-qr)" = https://work.weixin.qq.com/ca/staff-contact ] || fail "staff QR does not decode"
+fi
 echo "$p" | grep -q 'href="https://work.weixin.qq.com/ca/staff-contact"' || fail "no staff contact link"
 echo "$p" | grep -q 'join-link' && fail "a join link on the all-full page"
 for _ in $(seq 100); do

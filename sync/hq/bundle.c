@@ -310,7 +310,7 @@ sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char 
   rc = write_atomically(rpath, text, err, errlen);
   free(text);
   if(!rc) fsync_dir(h->dir);
-  log_info(COMP, "release %lld: %s %s (%s) for %s", (long long)out->serial, out->product,
+  log_info(COMP, "release %lld: %s %s (%.16s...) for %s", (long long)out->serial, out->product,
            out->version, hex, stores ? stores : "every store");
 out:
   if(rc && tmp[0]) unlink(tmp);

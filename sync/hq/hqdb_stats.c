@@ -1,4 +1,616 @@
-/* hqdb_stats.c — the stats module's tables and statements (see hqdb_int.h). */
-#include "hqdb_int.h"
+/* hqdb_stats.c — the stats module's tables and statements (stats.h; see
+ * hqdb_int.h for how statements run). Written once with $N parameters
+ * for both backends.
+ *
+ *   daily_stats   per store and Shanghai day: sign-ups, check-ins (one
+ *                 upsert per day touched by an upload batch, ingest.c);
+ *   daily_staff   per store, day and staff member: sign-ups;
+ *   scan_days     per store and day: the resolver's hourly scans table
+ *                 rolled up (hqdb_stats_rollup), so a year of figures
+ *                 reads 365 rows per store, not 8,760;
+ *   kiosk_sync    per kiosk: last upload HQ accepted, its last seq;
+ *   stats_meta    the roll-up's watermark;
+ *   admins, sessions, login_failures   the dashboard's login.
+ *
+ * PostgreSQL's SUM over BIGINT is NUMERIC; the backends hand it back as
+ * text, which cell_int reads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-const char *const hqdb_stats_schema[] = {NULL};
+#include "hqdb_int.h"
+#include "stats.h"
+
+const char *const hqdb_stats_schema[] = {
+  "CREATE TABLE IF NOT EXISTS daily_stats(store TEXT NOT NULL, day BIGINT NOT NULL,"
+  " signups BIGINT NOT NULL, checkins BIGINT NOT NULL, PRIMARY KEY(store, day))",
+  /* every-store ranges (dashboard totals, the 7-day board) read by day */
+  "CREATE INDEX IF NOT EXISTS daily_stats_day ON daily_stats(day)",
+  "CREATE TABLE IF NOT EXISTS daily_staff(store TEXT NOT NULL, day BIGINT NOT NULL,"
+  " staff TEXT NOT NULL, signups BIGINT NOT NULL, PRIMARY KEY(store, day, staff))",
+  "CREATE TABLE IF NOT EXISTS scan_days(store TEXT NOT NULL, day BIGINT NOT NULL,"
+  " scans BIGINT NOT NULL, PRIMARY KEY(store, day))",
+  "CREATE INDEX IF NOT EXISTS scan_days_day ON scan_days(day)",
+  /* the roll-up reads only the newest hours of the resolver's table */
+  "CREATE INDEX IF NOT EXISTS scans_hour ON scans(hour)",
+  "CREATE TABLE IF NOT EXISTS kiosk_sync(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
+  " last_ms BIGINT NOT NULL, last_seq BIGINT NOT NULL)",
+  "CREATE INDEX IF NOT EXISTS kiosk_sync_store ON kiosk_sync(store)",
+  /* a store's kiosks (hqdb.c's table has no index but its key) */
+  "CREATE INDEX IF NOT EXISTS kiosks_store ON kiosks(store)",
+  "CREATE TABLE IF NOT EXISTS stats_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS admins(name TEXT PRIMARY KEY, hash TEXT NOT NULL,"
+  " created_ms BIGINT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS sessions(id_hash BYTEA PRIMARY KEY, admin TEXT NOT NULL,"
+  " created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
+  "CREATE TABLE IF NOT EXISTS login_failures(k TEXT PRIMARY KEY, failures BIGINT NOT NULL,"
+  " first_ms BIGINT NOT NULL, locked_until_ms BIGINT NOT NULL)",
+  NULL,
+};
+
+#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
+#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
+#define B(b, len) ((hqv){.k = HQV_BLOB, .p = (b), .n = (len)})
+
+static const hqv *cell(const hqres *r, int row, int col) {
+  return &r->cells[row * r->ncols + col];
+}
+
+static void cell_text(const hqres *r, int row, int col, char *out, size_t size) {
+  const hqv *v = cell(r, row, col);
+  snprintf(out, size, "%s", v->k == HQV_TEXT && v->p ? (const char *)v->p : "");
+}
+
+static int64_t cell_int(const hqres *r, int row, int col) {
+  const hqv *v = cell(r, row, col);
+  if(v->k == HQV_INT) return v->i;
+  if(v->k == HQV_REAL) return (int64_t)v->d;
+  if(v->k == HQV_TEXT && v->p) return strtoll(v->p, NULL, 10);
+  return 0;
+}
+
+/* ---- days ------------------------------------------------------------------ */
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int64_t stats_day_of_ms(int64_t ms) { return floor_div(ms + STATS_TZ_OFFSET_MS, STATS_DAY_MS); }
+int64_t stats_day_of_hour(int64_t hour) { return floor_div(hour + 8, 24); }
+
+/* Howard Hinnant's civil-from-days and days-from-civil (proleptic
+ * Gregorian), exact for every day number we can meet. */
+static void civil(int64_t z, int *y, int *m, int *d) {
+  z += 719468;
+  int64_t era = floor_div(z, 146097);
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = floor_div(y, 400);
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void stats_day_format(int64_t day, char out[11]) {
+  int y, m, d;
+  char tmp[40];
+  civil(day, &y, &m, &d);
+  snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", y, m, d);
+  memcpy(out, tmp, 10);
+  out[10] = '\0';
+}
+
+sqr_rc stats_day_parse(const char *s, int64_t *day) {
+  if(!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-') return SQR_EINVAL;
+  for(int i = 0; i < 10; i++)
+    if(i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return SQR_EINVAL;
+  int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+  int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+  if(y < 2000 || y > 2099 || m < 1 || m > 12 || d < 1 || d > 31) return SQR_EINVAL;
+  int64_t z = days_from_civil(y, m, d);
+  int yy, mm, dd;
+  civil(z, &yy, &mm, &dd); /* 2026-02-30 comes back as March: refused */
+  if(yy != y || mm != m || dd != d) return SQR_EINVAL;
+  *day = z;
+  return SQR_OK;
+}
+
+/* ---- ingest ------------------------------------------------------------------ */
+
+sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id,
+                         const stats_delta *d, size_t n, int64_t last_seq, int64_t now_ms) {
+  sqr_rc rc = SQR_OK;
+  /* deltas come grouped by day (ingest.c adds them in event order and
+   * keeps one entry per day and staff); sum a day's entries first so each
+   * day costs one upsert */
+  for(size_t i = 0; !rc && i < n; i++) {
+    int dup = 0;
+    for(size_t j = 0; j < i && !dup; j++) dup = d[j].day == d[i].day;
+    if(dup) continue;
+    int64_t su = 0, ci = 0;
+    for(size_t j = i; j < n; j++)
+      if(d[j].day == d[i].day) su += d[j].signups, ci += d[j].checkins;
+    if(!su && !ci) continue;
+    hqv p[] = {T(store), I(d[i].day), I(su), I(ci)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO daily_stats(store, day, signups, checkins) VALUES($1, $2, $3, $4)"
+                   " ON CONFLICT (store, day) DO UPDATE SET"
+                   " signups = daily_stats.signups + excluded.signups,"
+                   " checkins = daily_stats.checkins + excluded.checkins",
+                   p, 4, NULL, NULL);
+  }
+  for(size_t i = 0; !rc && i < n; i++) {
+    if(!d[i].staff[0] || !d[i].signups) continue;
+    hqv p[] = {T(store), I(d[i].day), T(d[i].staff), I(d[i].signups)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO daily_staff(store, day, staff, signups) VALUES($1, $2, $3, $4)"
+                   " ON CONFLICT (store, day, staff) DO UPDATE SET"
+                   " signups = daily_staff.signups + excluded.signups",
+                   p, 4, NULL, NULL);
+  }
+  if(!rc) {
+    hqv p[] = {T(kiosk_id), T(store), I(now_ms), I(last_seq)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO kiosk_sync(kiosk, store, last_ms, last_seq) VALUES($1, $2, $3, $4)"
+                   " ON CONFLICT (kiosk) DO UPDATE SET last_ms = excluded.last_ms,"
+                   " last_seq = excluded.last_seq",
+                   p, 4, NULL, NULL);
+  }
+  return rc;
+}
+
+/* ---- reads ---------------------------------------------------------------------- */
+
+sqr_rc hqdb_stats_rollup(hqdb *db, int64_t now_ms) {
+  hqres r = {0};
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  hqv k[] = {T("scan_rollup_day")};
+  rc = hqdb_exec(db, "SELECT v FROM stats_meta WHERE k = $1", k, 1, &r, NULL);
+  int64_t from_day = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
+  hqres_free(&r);
+  int64_t today = stats_day_of_ms(now_ms);
+  if(from_day > today) from_day = today; /* a clock set back */
+  if(!rc) {
+    /* the whole of every day from the watermark's on is summed again, so
+     * an hour still being counted is always read complete */
+    hqv p[] = {I(from_day * 24 - 8)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO scan_days(store, day, scans)"
+                   " SELECT store, (hour + 8) / 24, SUM(scans) FROM scans WHERE hour >= $1"
+                   " GROUP BY store, (hour + 8) / 24"
+                   " ON CONFLICT (store, day) DO UPDATE SET scans = excluded.scans"
+                   " WHERE scan_days.scans <> excluded.scans",
+                   p, 1, NULL, NULL);
+  }
+  if(!rc) {
+    hqv p[] = {T("scan_rollup_day"), I(today)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO stats_meta(k, v) VALUES($1, $2)"
+                   " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                   p, 2, NULL, NULL);
+  }
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_stats_days(hqdb *db, const char *store, int64_t from, int64_t to,
+                       stats_day_row **days, size_t *ndays, stats_staff_row **staff,
+                       size_t *nstaff) {
+  hqres r = {0}, s = {0};
+  *days = NULL;
+  *staff = NULL;
+  *ndays = *nstaff = 0;
+  hqv p[] = {I(from), I(to), T(store ? store : "")};
+  /* two texts rather than "($3 = '' OR store = $3)", which would keep
+   * SQLite off the (store, day) key */
+  sqr_rc rc = hqdb_exec(db,
+                        store ? "SELECT store, day, SUM(su), SUM(ci), SUM(sc) FROM ("
+                                " SELECT store, day, signups su, checkins ci, 0 sc FROM daily_stats"
+                                " WHERE store = $3 AND day >= $1 AND day <= $2"
+                                " UNION ALL SELECT store, day, 0, 0, scans FROM scan_days"
+                                " WHERE store = $3 AND day >= $1 AND day <= $2) u"
+                                " GROUP BY store, day ORDER BY store, day"
+                              : "SELECT store, day, SUM(su), SUM(ci), SUM(sc) FROM ("
+                                " SELECT store, day, signups su, checkins ci, 0 sc FROM daily_stats"
+                                " WHERE day >= $1 AND day <= $2"
+                                " UNION ALL SELECT store, day, 0, 0, scans FROM scan_days"
+                                " WHERE day >= $1 AND day <= $2) u"
+                                " GROUP BY store, day ORDER BY store, day",
+                        p, store ? 3 : 2, &r, NULL);
+  if(!rc)
+    rc = hqdb_exec(db,
+                   store ? "SELECT store, day, staff, signups FROM daily_staff"
+                           " WHERE store = $3 AND day >= $1 AND day <= $2 ORDER BY store, day, staff"
+                         : "SELECT store, day, staff, signups FROM daily_staff"
+                           " WHERE day >= $1 AND day <= $2 ORDER BY store, day, staff",
+                   p, store ? 3 : 2, &s, NULL);
+  if(!rc && r.nrows && !(*days = calloc((size_t)r.nrows, sizeof **days))) rc = SQR_ENOMEM;
+  if(!rc && s.nrows && !(*staff = calloc((size_t)s.nrows, sizeof **staff))) rc = SQR_ENOMEM;
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    stats_day_row *d = &(*days)[i];
+    cell_text(&r, i, 0, d->store, sizeof d->store);
+    d->day = cell_int(&r, i, 1);
+    d->signups = cell_int(&r, i, 2);
+    d->checkins = cell_int(&r, i, 3);
+    d->scans = cell_int(&r, i, 4);
+  }
+  for(int i = 0; !rc && i < s.nrows; i++) {
+    stats_staff_row *d = &(*staff)[i];
+    cell_text(&s, i, 0, d->store, sizeof d->store);
+    d->day = cell_int(&s, i, 1);
+    cell_text(&s, i, 2, d->staff, sizeof d->staff);
+    d->signups = cell_int(&s, i, 3);
+  }
+  if(!rc) {
+    *ndays = (size_t)r.nrows;
+    *nstaff = (size_t)s.nrows;
+  } else {
+    free(*days);
+    free(*staff);
+    *days = NULL;
+    *staff = NULL;
+  }
+  hqres_free(&r);
+  hqres_free(&s);
+  return rc;
+}
+
+sqr_rc hqdb_stats_stores(hqdb *db, const char *store, stats_store_row **out, size_t *n) {
+  hqres r = {0};
+  *out = NULL;
+  *n = 0;
+  hqv p[] = {T(store ? store : "")};
+  sqr_rc rc = hqdb_exec(db,
+                        store ? "SELECT s.id, s.name, s.city,"
+                                " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
+                                " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
+                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0)"
+                                " FROM stores s WHERE s.id = $1"
+                              : "SELECT s.id, s.name, s.city,"
+                                " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
+                                " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
+                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0)"
+                                " FROM stores s ORDER BY s.id",
+                        p, store ? 1 : 0, &r, NULL);
+  if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    stats_store_row *s = &(*out)[i];
+    cell_text(&r, i, 0, s->id, sizeof s->id);
+    cell_text(&r, i, 1, s->name, sizeof s->name);
+    cell_text(&r, i, 2, s->city, sizeof s->city);
+    s->members = cell_int(&r, i, 3);
+    s->last_sync_ms = cell_int(&r, i, 4);
+    s->kiosks = cell_int(&r, i, 5);
+  }
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int64_t limit,
+                        int64_t offset, stats_board_row **out, size_t *n) {
+  /* ORDER BY comes from this fixed list only (never from the request),
+   * always ending in the id so pages do not overlap */
+  static const char *const order[STATS_SORT_COUNT][2] = {
+    {"1 ASC", "1 DESC"},          {"2 ASC, 1", "2 DESC, 1"}, {"4 ASC, 1", "4 DESC, 1"},
+    {"7 ASC, 1", "7 DESC, 1"},    {"8 ASC, 1", "8 DESC, 1"}, {"9 ASC, 1", "9 DESC, 1"},
+    {"10 ASC, 1", "10 DESC, 1"}};
+  if((int)sort < 0 || sort >= STATS_SORT_COUNT) sort = STATS_SORT_ID;
+  char sql[1800];
+  snprintf(sql, sizeof sql,
+           "SELECT s.id, s.name, s.city, COALESCE(d.st, 0), COALESCE(d.ct, 0), COALESCE(c.sct, 0),"
+           " COALESCE(d.s7, 0), COALESCE(d.c7, 0), COALESCE(c.sc7, 0), COALESCE(k.last_ms, 0)"
+           " FROM stores s"
+           " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN signups ELSE 0 END) st,"
+           " SUM(CASE WHEN day = $1 THEN checkins ELSE 0 END) ct, SUM(signups) s7,"
+           " SUM(checkins) c7 FROM daily_stats WHERE day >= $2 AND day <= $1 GROUP BY store) d"
+           " ON d.store = s.id"
+           " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN scans ELSE 0 END) sct,"
+           " SUM(scans) sc7 FROM scan_days WHERE day >= $2 AND day <= $1 GROUP BY store) c"
+           " ON c.store = s.id"
+           " LEFT JOIN (SELECT store, MAX(last_ms) last_ms FROM kiosk_sync GROUP BY store) k"
+           " ON k.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
+           order[sort][desc ? 1 : 0]);
+  hqres r = {0};
+  hqv p[] = {I(today), I(today - 6), I(limit), I(offset)};
+  *out = NULL;
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db, sql, p, 4, &r, NULL);
+  if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    stats_board_row *b = &(*out)[i];
+    cell_text(&r, i, 0, b->id, sizeof b->id);
+    cell_text(&r, i, 1, b->name, sizeof b->name);
+    cell_text(&r, i, 2, b->city, sizeof b->city);
+    b->signups_today = cell_int(&r, i, 3);
+    b->checkins_today = cell_int(&r, i, 4);
+    b->scans_today = cell_int(&r, i, 5);
+    b->signups_7d = cell_int(&r, i, 6);
+    b->checkins_7d = cell_int(&r, i, 7);
+    b->scans_7d = cell_int(&r, i, 8);
+    b->last_sync_ms = cell_int(&r, i, 9);
+  }
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_totals(hqdb *db, int64_t today, int64_t stale_before_ms, stats_totals *out) {
+  memset(out, 0, sizeof *out);
+  hqres r = {0};
+  hqv p[] = {I(today), I(today - 6), I(stale_before_ms)};
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT (SELECT COUNT(*) FROM stores),"
+                        " (SELECT COUNT(*) FROM (SELECT store FROM kiosk_sync GROUP BY store"
+                        "  HAVING MAX(last_ms) < $3) x),"
+                        " (SELECT COUNT(*) FROM stores s WHERE NOT EXISTS"
+                        "  (SELECT 1 FROM kiosk_sync k WHERE k.store = s.id)),"
+                        " (SELECT COALESCE(SUM(CASE WHEN day = $1 THEN signups ELSE 0 END), 0)"
+                        "  FROM daily_stats WHERE day >= $2 AND day <= $1),"
+                        " (SELECT COALESCE(SUM(CASE WHEN day = $1 THEN checkins ELSE 0 END), 0)"
+                        "  FROM daily_stats WHERE day >= $2 AND day <= $1),"
+                        " (SELECT COALESCE(SUM(CASE WHEN day = $1 THEN scans ELSE 0 END), 0)"
+                        "  FROM scan_days WHERE day >= $2 AND day <= $1),"
+                        " (SELECT COALESCE(SUM(signups), 0) FROM daily_stats"
+                        "  WHERE day >= $2 AND day <= $1),"
+                        " (SELECT COALESCE(SUM(checkins), 0) FROM daily_stats"
+                        "  WHERE day >= $2 AND day <= $1),"
+                        " (SELECT COALESCE(SUM(scans), 0) FROM scan_days"
+                        "  WHERE day >= $2 AND day <= $1)",
+                        p, 3, &r, NULL);
+  if(!rc && r.nrows) {
+    out->stores = cell_int(&r, 0, 0);
+    out->stale_stores = cell_int(&r, 0, 1);
+    out->never_synced = cell_int(&r, 0, 2);
+    out->signups_today = cell_int(&r, 0, 3);
+    out->checkins_today = cell_int(&r, 0, 4);
+    out->scans_today = cell_int(&r, 0, 5);
+    out->signups_7d = cell_int(&r, 0, 6);
+    out->checkins_7d = cell_int(&r, 0, 7);
+    out->scans_7d = cell_int(&r, 0, 8);
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to,
+                         int64_t *signups, int64_t *scans) {
+  hqv p[] = {I(from), I(to), T(store ? store : "")};
+  hqres r = {0};
+  sqr_rc rc = hqdb_exec(db,
+                        store ? "SELECT day, signups FROM daily_stats"
+                                " WHERE store = $3 AND day >= $1 AND day <= $2"
+                              : "SELECT day, SUM(signups) FROM daily_stats"
+                                " WHERE day >= $1 AND day <= $2 GROUP BY day",
+                        p, store ? 3 : 2, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    int64_t d = cell_int(&r, i, 0);
+    if(d >= from && d <= to) signups[d - from] = cell_int(&r, i, 1);
+  }
+  hqres_free(&r);
+  if(!rc)
+    rc = hqdb_exec(db,
+                   store ? "SELECT day, scans FROM scan_days"
+                           " WHERE store = $3 AND day >= $1 AND day <= $2"
+                         : "SELECT day, SUM(scans) FROM scan_days"
+                           " WHERE day >= $1 AND day <= $2 GROUP BY day",
+                   p, store ? 3 : 2, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    int64_t d = cell_int(&r, i, 0);
+    if(d >= from && d <= to) scans[d - from] = cell_int(&r, i, 1);
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(store)};
+  *out = NULL;
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT k.number, k.revoked, k.acked_seq, COALESCE(s.last_ms, 0)"
+                        " FROM kiosks k LEFT JOIN kiosk_sync s ON s.kiosk = k.id"
+                        " WHERE k.store = $1 ORDER BY k.number",
+                        p, 1, &r, NULL);
+  if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    stats_kiosk_row *k = &(*out)[i];
+    k->number = (int)cell_int(&r, i, 0);
+    k->revoked = cell_int(&r, i, 1) != 0;
+    k->acked_seq = cell_int(&r, i, 2);
+    k->last_sync_ms = cell_int(&r, i, 3);
+  }
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t last_ms),
+                            void *arg) {
+  hqres r = {0};
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT store, MAX(last_ms) FROM kiosk_sync GROUP BY store ORDER BY store",
+                        NULL, 0, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    char id[HQ_ID_MAX];
+    cell_text(&r, i, 0, id, sizeof id);
+    fn(arg, id, cell_int(&r, i, 1));
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_group_stores(hqdb *db, char (**out)[HQ_ID_MAX], size_t *n) {
+  hqres r = {0};
+  *out = NULL;
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT DISTINCT store FROM store_groups WHERE retired = 0 ORDER BY store",
+                        NULL, 0, &r, NULL);
+  if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  for(int i = 0; !rc && i < r.nrows; i++) cell_text(&r, i, 0, (*out)[i], HQ_ID_MAX);
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_exhausted(hqdb *db, int64_t since_ms, stats_alert_row *out, size_t max,
+                            size_t *n) {
+  hqres r = {0};
+  hqv p[] = {I(since_ms), I((int64_t)max)};
+  *n = 0;
+  /* the resolver records these with alerts.kiosk = the store id */
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT kiosk, MAX(at_ms) FROM alerts WHERE kind = 'groups_exhausted'"
+                        " AND at_ms >= $1 GROUP BY kiosk ORDER BY 2 DESC, 1 LIMIT $2",
+                        p, 2, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows && (size_t)i < max; i++) {
+    cell_text(&r, i, 0, out[i].store, sizeof out[i].store);
+    out[i].at_ms = cell_int(&r, i, 1);
+    (*n)++;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+/* ---- admins, sessions, login throttle ------------------------------------------ */
+
+static sqr_rc run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) {
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  rc = hqdb_exec(db, sql, p, n, NULL, changes);
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_admin_add(hqdb *db, const char *name, const char *hash, int64_t now_ms) {
+  hqv p[] = {T(name), T(hash), I(now_ms)};
+  int64_t changes = 0;
+  sqr_rc rc = run1(db,
+                   "INSERT INTO admins(name, hash, created_ms) VALUES($1, $2, $3)"
+                   " ON CONFLICT (name) DO NOTHING",
+                   p, 3, &changes);
+  return !rc && !changes ? SQR_EEXISTS : rc;
+}
+
+sqr_rc hqdb_admin_passwd(hqdb *db, const char *name, const char *hash) {
+  hqv p[] = {T(name), T(hash)};
+  int64_t changes = 0;
+  sqr_rc rc = run1(db, "UPDATE admins SET hash = $2 WHERE name = $1", p, 2, &changes);
+  return !rc && !changes ? SQR_ENOTFOUND : rc;
+}
+
+sqr_rc hqdb_admin_remove(hqdb *db, const char *name) {
+  hqv p[] = {T(name)};
+  int64_t changes = 0;
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  rc = hqdb_exec(db, "DELETE FROM admins WHERE name = $1", p, 1, NULL, &changes);
+  if(!rc) rc = hqdb_exec(db, "DELETE FROM sessions WHERE admin = $1", p, 1, NULL, NULL);
+  if(!rc && !changes) rc = SQR_ENOTFOUND;
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_admin_hash(hqdb *db, const char *name, char *hash, size_t size) {
+  hqres r = {0};
+  hqv p[] = {T(name)};
+  sqr_rc rc = hqdb_exec(db, "SELECT hash FROM admins WHERE name = $1", p, 1, &r, NULL);
+  if(!rc && !r.nrows) rc = SQR_ENOTFOUND;
+  if(!rc) cell_text(&r, 0, 0, hash, size);
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_session_add(hqdb *db, const uint8_t id_hash[32], const char *admin,
+                        int64_t now_ms, int64_t expires_ms) {
+  hqv p[] = {B(id_hash, 32), T(admin), I(now_ms), I(expires_ms)};
+  return run1(db,
+              "INSERT INTO sessions(id_hash, admin, created_ms, expires_ms) VALUES($1, $2, $3, $4)",
+              p, 4, NULL);
+}
+
+sqr_rc hqdb_session_get(hqdb *db, const uint8_t id_hash[32], int64_t now_ms,
+                        char admin[HQ_ID_MAX]) {
+  hqres r = {0};
+  hqv p[] = {B(id_hash, 32), I(now_ms)};
+  /* the admin must still exist: removing one ends their sessions */
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT s.admin FROM sessions s JOIN admins a ON a.name = s.admin"
+                        " WHERE s.id_hash = $1 AND s.expires_ms > $2",
+                        p, 2, &r, NULL);
+  if(!rc && !r.nrows) rc = SQR_ENOTFOUND;
+  if(!rc) cell_text(&r, 0, 0, admin, HQ_ID_MAX);
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_session_end(hqdb *db, const uint8_t id_hash[32], int64_t now_ms) {
+  hqv p[] = {B(id_hash, 32), I(now_ms)};
+  return run1(db, "DELETE FROM sessions WHERE id_hash = $1 OR expires_ms <= $2", p, 2, NULL);
+}
+
+sqr_rc hqdb_login_locked(hqdb *db, const char *key, int64_t *locked_until_ms) {
+  hqres r = {0};
+  hqv p[] = {T(key)};
+  sqr_rc rc = hqdb_exec(db, "SELECT locked_until_ms FROM login_failures WHERE k = $1", p, 1,
+                        &r, NULL);
+  *locked_until_ms = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_login_failed(hqdb *db, const char *key, int64_t now_ms, int max, int64_t window_ms,
+                         int64_t lock_ms) {
+  hqres r = {0};
+  hqv k[] = {T(key)};
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  rc = hqdb_exec(db, "SELECT failures, first_ms FROM login_failures WHERE k = $1", k, 1, &r,
+                 NULL);
+  int64_t failures = 1, first = now_ms, locked = 0;
+  if(!rc && r.nrows && now_ms - cell_int(&r, 0, 1) < window_ms) {
+    failures = cell_int(&r, 0, 0) + 1;
+    first = cell_int(&r, 0, 1);
+  }
+  hqres_free(&r);
+  if(failures >= max) {
+    /* locked; the count starts again once the lock is over */
+    locked = now_ms + lock_ms;
+    failures = 0;
+    first = now_ms;
+  }
+  if(!rc) {
+    hqv p[] = {T(key), I(failures), I(first), I(locked)};
+    rc = hqdb_exec(db,
+                   "INSERT INTO login_failures(k, failures, first_ms, locked_until_ms)"
+                   " VALUES($1, $2, $3, $4) ON CONFLICT (k) DO UPDATE SET"
+                   " failures = excluded.failures, first_ms = excluded.first_ms,"
+                   " locked_until_ms = excluded.locked_until_ms",
+                   p, 4, NULL, NULL);
+  }
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_login_clear(hqdb *db, const char *key) {
+  hqv p[] = {T(key)};
+  return run1(db, "DELETE FROM login_failures WHERE k = $1", p, 1, NULL);
+}

@@ -10,6 +10,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "stats.h"
 
 #define GCM_NONCE 12
 #define GCM_TAG 16
@@ -40,12 +41,18 @@ static int64_t mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* staff: the sign-up's staff member ("" when none), for the daily stats;
+ * read from the parse this function makes anyway. */
 static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id,
-                           const proto_event *ev, int64_t now, ingest_timing *t) {
+                           const proto_event *ev, int64_t now, ingest_timing *t,
+                           char staff[HQ_ID_MAX]) {
   cJSON *p = cJSON_Parse(ev->payload);
   const cJSON *member = cJSON_GetObjectItemCaseSensitive(p, "member");
   const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(p, "sealed");
+  const cJSON *who = cJSON_GetObjectItemCaseSensitive(p, "staff");
   sqr_rc rc = SQR_OK;
+  staff[0] = '\0';
+  if(cJSON_IsString(who)) snprintf(staff, HQ_ID_MAX, "%s", who->valuestring);
   if(!cJSON_IsString(member) || !cJSON_IsString(sealed) || strlen(member->valuestring) != 64) {
     cJSON_Delete(p);
     return SQR_OK; /* redacted or a shape we do not know: counted only */
@@ -86,6 +93,28 @@ static sqr_rc apply_erase(hq *h, const char *sid, const proto_event *ev, int64_t
   return rc;
 }
 
+/* The batch's figures for the daily stats: one entry per (day, staff),
+ * found by a linear search — a batch spans a day or two and a handful of
+ * staff, so the list stays a few entries long. */
+static sqr_rc add_delta(stats_delta **d, size_t *n, size_t max, int64_t day, const char *staff,
+                        int signups, int checkins) {
+  for(size_t k = *n; k-- > 0;) {
+    stats_delta *e = &(*d)[k];
+    if(e->day == day && strcmp(e->staff, staff) == 0) {
+      e->signups += signups;
+      e->checkins += checkins;
+      return SQR_OK;
+    }
+  }
+  if(!*d && !(*d = malloc(max * sizeof **d))) return SQR_ENOMEM;
+  stats_delta *e = &(*d)[(*n)++];
+  e->day = day;
+  snprintf(e->staff, sizeof e->staff, "%s", staff);
+  e->signups = signups;
+  e->checkins = checkins;
+  return SQR_OK;
+}
+
 static void broken(hq *h, const char *kiosk_id, int64_t seq, const char *why, hq_reply *r) {
   char msg[200];
   snprintf(msg, sizeof msg, "events: seq %lld %s; nothing was stored", (long long)seq, why);
@@ -110,6 +139,8 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
   size_t i = 0, bad = 0;
   int signups = 0, checkins = 0, unopened = 0;
   hq_event_row *rows = NULL;
+  stats_delta *deltas = NULL;
+  size_t ndeltas = 0;
   sqr_rc rc = hqdb_begin(h->db);
   if(rc) goto dbfail;
   if((rc = hqdb_kiosk_lock(h->db, b->kiosk_id, &acked, last))) goto dbfail;
@@ -173,13 +204,18 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
     const proto_event *ev = &b->events[j];
     if(strcmp(ev->type, "checkin") == 0) {
       checkins++;
+      if((rc = add_delta(&deltas, &ndeltas, b->count, stats_day_of_ms(ev->ts_ms), "", 0, 1)))
+        goto dbfail;
     } else if(strcmp(ev->type, "signup") == 0) {
+      char staff[HQ_ID_MAX] = "";
       signups++;
       if(!ev->redacted) {
-        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now, t);
+        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now, t, staff);
         if(rc == SQR_EAUTH) unopened++, rc = SQR_OK;
         if(rc) goto dbfail;
       }
+      if((rc = add_delta(&deltas, &ndeltas, b->count, stats_day_of_ms(ev->ts_ms), staff, 1, 0)))
+        goto dbfail;
     } else if(strcmp(ev->type, "erase") == 0) {
       if((rc = apply_erase(h, b->store_id, ev, now))) goto dbfail;
     }
@@ -187,8 +223,11 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
   const proto_event *tail = &b->events[b->count - 1];
   if((rc = hqdb_kiosk_advance(h->db, b->kiosk_id, tail->seq, tail->hash)) ||
      (rc = hqdb_store_count(h->db, b->store_id, signups, checkins, (int)(b->count - i))) ||
+     (rc = hqdb_stats_ingest(h->db, b->store_id, b->kiosk_id, deltas, ndeltas, tail->seq, now)) ||
      (rc = hqdb_commit(h->db)))
     goto dbfail;
+  free(deltas);
+  deltas = NULL;
   acked = tail->seq;
   log_info("hq", "%s: stored seq %lld..%lld", b->kiosk_id, (long long)b->events[i].seq,
            (long long)acked);
@@ -204,6 +243,7 @@ ack:
   return;
 dbfail:
   free(rows);
+  free(deltas);
   hqdb_rollback(h->db);
   if(rc == SQR_ENOTFOUND) {
     hq_reply_error(r, 401, "certificate", "certificate: kiosk not enrolled", NULL, 0);

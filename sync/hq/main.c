@@ -15,6 +15,8 @@
  *              configuration of those stores or every store: release.h)
  *   storeqr-hq ingest-file --dir DIR FILE...   (benchmarks: recorded batch
  *              bodies through the server's decode + ingest, no TLS)
+ *   storeqr-hq admin add|passwd|remove --dir DIR USER   (dashboard logins;
+ *              the password is read from standard input, never argv)
  * Every command but init and serve takes --db URL too (PostgreSQL).
  * Exit codes: 0 done, 1 refused, 2 usage, 3 storage or files unusable.
  */
@@ -24,9 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "crypto.h"
 #include "hq.h"
 #include "ingest.h"
 #include "log.h"
@@ -47,6 +52,7 @@ static const char usage[] =
   "       storeqr-hq counts --dir DIR --store ID\n"
   "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
   "       storeqr-hq ingest-file --dir DIR FILE...\n"
+  "       storeqr-hq admin add|passwd|remove --dir DIR USER   (password on stdin)\n"
   "Every command but init takes --db postgresql://... to use PostgreSQL.\n";
 
 /* "--name value" pairs after the command words. */
@@ -233,6 +239,76 @@ static int cmd_release_add(hq *h, int argc, char **argv) {
   return 0;
 }
 
+/* One line of standard input into buf (newline dropped); on a terminal
+ * with a prompt and without echo. 0 on end of input or a too long line. */
+static int read_secret(const char *prompt, char *buf, size_t size) {
+  struct termios old, quiet;
+  int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+  if(tty) {
+    fprintf(stderr, "%s", prompt);
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  char *got = fgets(buf, (int)size, stdin);
+  if(tty) {
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fputc('\n', stderr);
+  }
+  if(!got) return 0;
+  size_t n = strlen(buf);
+  if(n && buf[n - 1] != '\n' && !feof(stdin)) return 0;
+  while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+  return 1;
+}
+
+/* admin add|passwd|remove USER: dashboard accounts (auth.h). */
+static int cmd_admin(hq *h, const char *sub, int argc, char **argv) {
+  const char *user = NULL;
+  for(int i = 3; i < argc; i++) {
+    if(strncmp(argv[i], "--", 2) == 0) i++;
+    else if(user) return usage_fail("admin takes one user name");
+    else user = argv[i];
+  }
+  if(!user || !auth_name_valid(user))
+    return usage_fail("admin needs a user name (1..32 of A-Z a-z 0-9 . _ -)");
+  sqr_rc rc;
+  if(strcmp(sub, "remove") == 0) {
+    rc = auth_admin_remove(h, user);
+  } else {
+    char pw[AUTH_PASSWORD_MAX + 2], again[AUTH_PASSWORD_MAX + 2];
+    if(!read_secret("Password: ", pw, sizeof pw)) {
+      fprintf(stderr, "storeqr-hq: no password on standard input (or longer than %d bytes)\n",
+              AUTH_PASSWORD_MAX);
+      return 2;
+    }
+    if(isatty(STDIN_FILENO) &&
+       (!read_secret("Again: ", again, sizeof again) || strcmp(pw, again) != 0)) {
+      crypto_wipe(pw, sizeof pw);
+      crypto_wipe(again, sizeof again);
+      fprintf(stderr, "storeqr-hq: the passwords differ\n");
+      return 1;
+    }
+    crypto_wipe(again, sizeof again);
+    rc = auth_admin_set(h, user, pw, strcmp(sub, "add") == 0);
+    crypto_wipe(pw, sizeof pw);
+  }
+  switch(rc) {
+  case SQR_OK:
+    printf("admin %s: %s\n", user, strcmp(sub, "add") == 0      ? "added"
+                                   : strcmp(sub, "remove") == 0 ? "removed (sessions ended)"
+                                                                : "password changed");
+    return 0;
+  case SQR_EEXISTS: fprintf(stderr, "storeqr-hq: admin %s exists (use passwd)\n", user); return 1;
+  case SQR_ENOTFOUND: fprintf(stderr, "storeqr-hq: no admin %s\n", user); return 1;
+  case SQR_EINVAL:
+    fprintf(stderr, "storeqr-hq: a password needs %d..%d bytes\n", AUTH_PASSWORD_MIN,
+            AUTH_PASSWORD_MAX);
+    return 1;
+  default: fprintf(stderr, "storeqr-hq: %s\n", hqdb_errmsg(h->db)); return 3;
+  }
+}
+
 int main(int argc, char **argv) {
   if(argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
     return usage_fail(NULL);
@@ -331,6 +407,10 @@ int main(int argc, char **argv) {
     rc = report(&r, run_admin(h, hq_admin_erasure, b, &r));
   } else if(strcmp(cmd, "release") == 0 && sub && strcmp(sub, "add") == 0) {
     rc = cmd_release_add(h, argc, argv);
+  } else if(strcmp(cmd, "admin") == 0 && sub &&
+            (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0 ||
+             strcmp(sub, "remove") == 0)) {
+    rc = cmd_admin(h, sub, argc, argv);
   } else if(strcmp(cmd, "ingest-file") == 0) {
     rc = cmd_ingest_file(h, argc, argv);
   } else if(strcmp(cmd, "counts") == 0) {

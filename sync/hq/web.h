@@ -30,6 +30,11 @@ int bundle_route(hq *h, const char *kiosk_id, const char *url, hq_reply *r);
  * text exposition). Safe to call from any server thread. */
 void metrics_request(const char *route, int status);
 void metrics_ingest(int batches, int events);
+/* One scan the resolver answered, by outcome: a name of [a-z0-9_], at
+ * most 31 characters (e.g. "sent", "expired", "forged", "all_full",
+ * "unknown_store"); the first 15 names get their own series, others and
+ * malformed ones count as "other". Lock-free once a name is known. */
+void metrics_scan(const char *outcome);
 int metrics_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                   hq_reply *r);
 

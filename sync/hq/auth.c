@@ -1,0 +1,160 @@
+/* auth.c — see auth.h. */
+#include "auth.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "pin.h"
+#include "stats.h"
+
+int auth_name_valid(const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  if(n < 1 || n > 32) return 0;
+  for(size_t i = 0; i < n; i++) {
+    char ch = name[i];
+    if(!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+         ch == '.' || ch == '_' || ch == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+sqr_rc auth_admin_set(hq *h, const char *name, const char *password, int add) {
+  size_t n = password ? strlen(password) : 0;
+  if(!auth_name_valid(name) || n < AUTH_PASSWORD_MIN || n > AUTH_PASSWORD_MAX) return SQR_EINVAL;
+  char hash[PIN_HASH_MAX];
+  sqr_rc rc = pin_hash(password, AUTH_ITERATIONS, hash);
+  if(rc) return rc;
+  return add ? hqdb_admin_add(h->db, name, hash, hq_now_ms())
+             : hqdb_admin_passwd(h->db, name, hash);
+}
+
+sqr_rc auth_admin_remove(hq *h, const char *name) {
+  if(!auth_name_valid(name)) return SQR_ENOTFOUND;
+  return hqdb_admin_remove(h->db, name);
+}
+
+/* A hash to check unknown names against, so a wrong name costs the same
+ * PBKDF2 time as a wrong password (no user enumeration by timing). */
+static const char *dummy_hash(void) {
+  static char hash[PIN_HASH_MAX];
+  if(!hash[0] && pin_hash("storeqr-no-such-admin", AUTH_ITERATIONS, hash)) hash[0] = '\0';
+  return hash;
+}
+
+static int64_t locked_until(hq *h, const char *key, sqr_rc *rc) {
+  int64_t until = 0;
+  *rc = hqdb_login_locked(h->db, key, &until);
+  return until;
+}
+
+sqr_rc auth_login(hq *h, const char *name, const char *password, const char *client,
+                  char session_hex[65], int64_t *retry_after_s) {
+  char ukey[64], ikey[96];
+  int64_t now = hq_now_ms();
+  sqr_rc rc;
+  session_hex[0] = '\0';
+  *retry_after_s = 0;
+  snprintf(ukey, sizeof ukey, "user:%.40s", auth_name_valid(name) ? name : "?");
+  snprintf(ikey, sizeof ikey, "ip:%.80s", client);
+  int64_t until = locked_until(h, ukey, &rc), until_ip = 0;
+  if(!rc) until_ip = locked_until(h, ikey, &rc);
+  if(rc) return SQR_EIO;
+  if(until_ip > until) until = until_ip;
+  if(until > now) {
+    *retry_after_s = (until - now + 999) / 1000;
+    return SQR_EBUSY;
+  }
+  char stored[PIN_HASH_MAX] = "";
+  int known = 0;
+  if(auth_name_valid(name)) {
+    rc = hqdb_admin_hash(h->db, name, stored, sizeof stored);
+    if(rc && rc != SQR_ENOTFOUND) return SQR_EIO;
+    known = !rc;
+  }
+  size_t plen = password ? strlen(password) : 0;
+  int ok = 0;
+  if(plen >= 1 && plen <= AUTH_PASSWORD_MAX) {
+    /* pin_verify compares in constant time; an unknown name runs the
+     * same PBKDF2 against a dummy */
+    sqr_rc v = pin_verify(known ? stored : dummy_hash(), password);
+    ok = known && v == SQR_OK;
+  }
+  if(!ok) {
+    if(hqdb_login_failed(h->db, ukey, now, AUTH_MAX_FAILURES, AUTH_WINDOW_MS, AUTH_LOCK_MS) ||
+       hqdb_login_failed(h->db, ikey, now, AUTH_MAX_FAILURES, AUTH_WINDOW_MS, AUTH_LOCK_MS))
+      return SQR_EIO;
+    log_warn("dash", "failed login for an admin name from %s", client);
+    return SQR_EAUTH;
+  }
+  uint8_t id[32], idh[32];
+  if(crypto_random(id, sizeof id) || crypto_sha256(id, sizeof id, idh)) return SQR_EIO;
+  if(hqdb_session_add(h->db, idh, name, now, now + AUTH_SESSION_MS) ||
+     hqdb_login_clear(h->db, ukey) || hqdb_login_clear(h->db, ikey)) {
+    crypto_wipe(id, sizeof id);
+    return SQR_EIO;
+  }
+  crypto_hex(id, sizeof id, session_hex);
+  crypto_wipe(id, sizeof id);
+  log_info("dash", "admin %s logged in from %s", name, client);
+  return SQR_OK;
+}
+
+/* SHA-256 of the cookie's 32 bytes; 0 when there is no well-formed one. */
+static int cookie_hash(struct MHD_Connection *c, uint8_t idh[32]) {
+  const char *v = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, AUTH_COOKIE);
+  uint8_t id[32];
+  if(!v || strlen(v) != 64 || crypto_unhex(v, id, sizeof id)) return 0;
+  int ok = !crypto_sha256(id, sizeof id, idh);
+  crypto_wipe(id, sizeof id);
+  return ok;
+}
+
+int auth_session(hq *h, struct MHD_Connection *c, char admin[HQ_ID_MAX]) {
+  uint8_t idh[32];
+  admin[0] = '\0';
+  if(!cookie_hash(c, idh)) return 0;
+  return hqdb_session_get(h->db, idh, hq_now_ms(), admin) == SQR_OK;
+}
+
+void auth_logout(hq *h, struct MHD_Connection *c) {
+  uint8_t idh[32];
+  if(cookie_hash(c, idh) && hqdb_session_end(h->db, idh, hq_now_ms()))
+    log_error("dash", "cannot end a session: %s", hqdb_errmsg(h->db));
+}
+
+int auth_request_ok(hq *h, struct MHD_Connection *c) {
+  const char *bearer = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if(bearer && hq_admin_ok(h, bearer)) return 1;
+  char admin[HQ_ID_MAX];
+  return auth_session(h, c, admin);
+}
+
+int auth_origin_ok(struct MHD_Connection *c) {
+  const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+  const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+  const char *referer = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Referer");
+  if(!host || !*host || strlen(host) > 255) return 0;
+  char want[300];
+  size_t n = (size_t)snprintf(want, sizeof want, "https://%s", host);
+  if(origin) return strcmp(origin, want) == 0; /* "null" and others refused */
+  /* no Origin (old browsers): the Referer must be a page of this HQ */
+  return referer && strncmp(referer, want, n) == 0 && referer[n] == '/';
+}
+
+void auth_client(struct MHD_Connection *c, char *out, size_t size) {
+  const union MHD_ConnectionInfo *ci =
+    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  snprintf(out, size, "unknown");
+  if(!ci || !ci->client_addr) return;
+  const struct sockaddr *sa = ci->client_addr;
+  if(sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)size);
+  else if(sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+              (socklen_t)size);
+}

@@ -1,0 +1,57 @@
+/* auth.h — who may read HQ's figures: the admin bearer token (hq.h's
+ * hq_admin_ok) or a dashboard session.
+ *
+ * Admins are named accounts (`storeqr-hq admin add|passwd|remove`) with
+ * PBKDF2-SHA256 password hashes (pin.h's format, fresh 16-byte salt,
+ * AUTH_ITERATIONS). A login is refused for AUTH_LOCK_MS after
+ * AUTH_MAX_FAILURES failures within AUTH_WINDOW_MS, counted per user name
+ * and per client address; the locked check runs before any hashing. A
+ * session is 32 random bytes sent once as a cookie (hex); HQ keeps only
+ * SHA-256 of it, with an expiry. POSTs must carry an Origin (or Referer)
+ * of this HQ (CSRF), on top of the cookie's SameSite=Strict.
+ *
+ * Never logs a password, a cookie or a session id.
+ */
+#ifndef SQR_AUTH_H
+#define SQR_AUTH_H
+
+#include <microhttpd.h>
+#include "hq.h"
+
+/* __Host-: the browser keeps it only if Secure, Path=/ and no Domain */
+#define AUTH_COOKIE "__Host-sqr_session"
+#define AUTH_SESSION_MS (8LL * 3600 * 1000)
+#define AUTH_ITERATIONS 100000
+#define AUTH_MAX_FAILURES 5
+#define AUTH_WINDOW_MS (15LL * 60 * 1000)
+#define AUTH_LOCK_MS (15LL * 60 * 1000)
+#define AUTH_PASSWORD_MIN 8
+#define AUTH_PASSWORD_MAX 256
+
+/* 1..32 of A-Z a-z 0-9 . _ - */
+int auth_name_valid(const char *name);
+
+/* add: a new admin (SQR_EEXISTS if taken); else a new password
+ * (SQR_ENOTFOUND). SQR_EINVAL for a bad name or a password outside
+ * [AUTH_PASSWORD_MIN, AUTH_PASSWORD_MAX] bytes. */
+sqr_rc auth_admin_set(hq *h, const char *name, const char *password, int add) SQR_WARN_UNUSED;
+/* Removes an admin and ends their sessions. SQR_ENOTFOUND. */
+sqr_rc auth_admin_remove(hq *h, const char *name) SQR_WARN_UNUSED;
+
+/* Checks a login. SQR_OK: session_hex (65 bytes) is the new session's
+ * cookie value. SQR_EAUTH: wrong name or password (counted). SQR_EBUSY:
+ * locked, *retry_after_s set. SQR_EIO: storage. */
+sqr_rc auth_login(hq *h, const char *name, const char *password, const char *client,
+                  char session_hex[65], int64_t *retry_after_s) SQR_WARN_UNUSED;
+/* The admin of the request's session cookie; 0 when none is live. */
+int auth_session(hq *h, struct MHD_Connection *c, char admin[HQ_ID_MAX]);
+/* Ends the request's session (if any). */
+void auth_logout(hq *h, struct MHD_Connection *c);
+/* 1 if the request carries the admin bearer token or a live session. */
+int auth_request_ok(hq *h, struct MHD_Connection *c);
+/* 1 if Origin (else Referer) names https://<Host> of this request. */
+int auth_origin_ok(struct MHD_Connection *c);
+/* The client's address as text ("ip:..."-ready), "unknown" if none. */
+void auth_client(struct MHD_Connection *c, char *out, size_t size);
+
+#endif

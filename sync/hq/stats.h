@@ -1,0 +1,214 @@
+/* stats.h — HQ's figures for people: daily stats per store, kiosks' last
+ * sync, and the dashboard's admin accounts, sessions and login throttle
+ * (storage in hqdb_stats.c; routes in stats.c and dash.c).
+ *
+ * Days are Asia/Shanghai calendar days (UTC+8, no daylight saving): day
+ * number d covers [d * 86400000 - 8 h, (d + 1) * 86400000 - 8 h) in unix ms,
+ * so day 0 is 1970-01-01 in Shanghai. An event counts on the day of its
+ * kiosk timestamp (ts_ms; the kiosk's clock follows HQ's offset), a scan
+ * on the day of its hour.
+ *
+ * Never holds or returns a phone number: the figures are counts, staff
+ * ids and store ids. Passwords are kept only as PBKDF2 hashes, sessions
+ * only as SHA-256 of their id.
+ */
+#ifndef SQR_STATS_H
+#define SQR_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <microhttpd.h>
+#include "hq.h"
+#include "hqdb.h"
+#include "resolve.h"
+#include "sqr.h"
+
+#define STATS_TZ_OFFSET_MS (8LL * 3600 * 1000)
+#define STATS_DAY_MS (86400LL * 1000)
+
+/* The Shanghai day of a unix time in ms (floor, also before 1970). */
+int64_t stats_day_of_ms(int64_t ms);
+/* The day an hour number (unix ms / 3,600,000, the scans table) is in. */
+int64_t stats_day_of_hour(int64_t hour);
+/* "YYYY-MM-DD" (out: 11 bytes). */
+void stats_day_format(int64_t day, char out[11]);
+/* Strict "YYYY-MM-DD" of a real date between 2000-01-01 and 2099-12-31.
+ * SQR_EINVAL otherwise. */
+sqr_rc stats_day_parse(const char *s, int64_t *day) SQR_WARN_UNUSED;
+
+/* ---- text building for the routes (stats.c) --------------------------------- */
+
+/* A growing text with a hard maximum; on overflow or allocation failure it
+ * stops growing and remembers (failed / too_big), so a route checks once. */
+#define STATS_BUF_MAX (64u * 1024 * 1024)
+typedef struct stats_buf {
+  char *p;
+  size_t len, cap;
+  int failed, too_big;
+} stats_buf;
+void stats_buf_put(stats_buf *b, const char *s, size_t n);
+void stats_buf_puts(stats_buf *b, const char *s);
+void stats_buf_printf(stats_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Escaped copies of untrusted text (store names are user input); invalid
+ * UTF-8 becomes U+FFFD. json: the inside of a JSON string; html: text and
+ * attribute values; csv: one RFC 4180 field (quoted when needed). */
+void stats_buf_json(stats_buf *b, const char *s);
+void stats_buf_html(stats_buf *b, const char *s);
+void stats_buf_csv(stats_buf *b, const char *s);
+/* Hands the text to an hq_reply (status, type); a failed buffer answers
+ * 500, a too big one 413. Frees the buffer either way. */
+void stats_buf_reply(stats_buf *b, hq_reply *r, int status, const char *type);
+
+/* "2026-11-24T16:58:00+08:00" (Shanghai time; out: 26 bytes). */
+void stats_time_format(int64_t ms, char out[26]);
+/* Brings scan_days up to date at most every SQR_HQ_ROLLUP_MS (default
+ * 5000 ms; 0: on every call) — the resolver writes its scans every second.
+ * Caller holds the server's storage lock. */
+sqr_rc stats_rollup(hq *h) SQR_WARN_UNUSED;
+/* A store's live-code groups as the resolver sees them (resolve.h), and
+ * the fill of the group it sends shoppers to now: (joins + scans sent) /
+ * min(capacity, RESOLVE_SCAN_LIMIT), 1 when every group is full. */
+typedef struct stats_groups {
+  resolve_group_state g[32];
+  size_t n;
+  int live;          /* index of the group shoppers go to now, -1: none */
+  double live_fill;  /* 0..1 */
+  int near_full, near_expiry, full, exhausted;
+} stats_groups;
+sqr_rc stats_groups_get(hq *h, const char *store, stats_groups *out) SQR_WARN_UNUSED;
+double stats_group_fill(const resolve_group_state *g);
+
+/* GET /v1/stats and /v1/stats.csv (admin: bearer token or session). 1 if
+ * url is one of them (r set), else 0. */
+int stats_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                hq_reply *r);
+
+/* ---- written by ingest (inside its transaction) --------------------------- */
+
+/* What one batch adds for one day and staff member ("" = none). */
+typedef struct stats_delta {
+  int64_t day;
+  char staff[HQ_ID_MAX];
+  int signups, checkins;
+} stats_delta;
+/* Adds the batch's figures: one upsert per (day) into daily_stats, one per
+ * (day, staff) with sign-ups into daily_staff, and the kiosk's last sync. */
+sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id,
+                         const stats_delta *d, size_t n, int64_t last_seq, int64_t now_ms)
+  SQR_WARN_UNUSED;
+
+/* ---- read by the routes ---------------------------------------------------- */
+
+/* Copies the scans table's hours into scan_days (per store and day) from
+ * the day of the previous roll-up on; cheap when called often (only the
+ * current day's hours are read again, and only changed rows written). */
+sqr_rc hqdb_stats_rollup(hqdb *db, int64_t now_ms) SQR_WARN_UNUSED;
+
+typedef struct stats_day_row {
+  char store[HQ_ID_MAX];
+  int64_t day, signups, checkins, scans;
+} stats_day_row;
+typedef struct stats_staff_row {
+  char store[HQ_ID_MAX];
+  int64_t day;
+  char staff[HQ_ID_MAX];
+  int64_t signups;
+} stats_staff_row;
+typedef struct stats_store_row {
+  char id[HQ_ID_MAX];
+  char name[HQ_TEXT_MAX];
+  char city[64];
+  int64_t members;       /* the store's distinct members HQ links now */
+  int64_t last_sync_ms;  /* newest upload any of its kiosks made; 0 never */
+  int64_t kiosks;
+} stats_store_row;
+/* Days with any activity in [from, to] (store NULL: every store), by
+ * store and day; the staff rows of the same range; the stores themselves
+ * (every store, or the one). Arrays malloc'ed; free with free(). */
+sqr_rc hqdb_stats_days(hqdb *db, const char *store, int64_t from, int64_t to,
+                       stats_day_row **days, size_t *ndays, stats_staff_row **staff,
+                       size_t *nstaff) SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_stores(hqdb *db, const char *store, stats_store_row **out, size_t *n)
+  SQR_WARN_UNUSED;
+
+/* One line of the dashboard's stores table. */
+typedef struct stats_board_row {
+  char id[HQ_ID_MAX];
+  char name[HQ_TEXT_MAX];
+  char city[64];
+  int64_t signups_today, checkins_today, scans_today;
+  int64_t signups_7d, checkins_7d, scans_7d;
+  int64_t last_sync_ms;
+} stats_board_row;
+typedef enum stats_sort {
+  STATS_SORT_ID = 0, STATS_SORT_NAME, STATS_SORT_SIGNUPS_TODAY, STATS_SORT_SIGNUPS_7D,
+  STATS_SORT_CHECKINS_7D, STATS_SORT_SCANS_7D, STATS_SORT_SYNC, STATS_SORT_COUNT
+} stats_sort;
+typedef struct stats_totals {
+  int64_t stores, stale_stores, never_synced;
+  int64_t signups_today, checkins_today, scans_today;
+  int64_t signups_7d, checkins_7d, scans_7d;
+} stats_totals;
+/* limit rows from offset, sorted (desc: largest / most stale first),
+ * aggregated in SQL; today = the day "today" is. stale_before_ms: a store
+ * whose last sync is older counts as stale. */
+sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int64_t limit,
+                        int64_t offset, stats_board_row **out, size_t *n) SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_totals(hqdb *db, int64_t today, int64_t stale_before_ms, stats_totals *out)
+  SQR_WARN_UNUSED;
+/* Sign-ups and scans per day, all stores (store NULL) or one, for the
+ * days [from, to]; out[i] is day from + i (n = to - from + 1 entries each,
+ * zero-filled by the caller). */
+sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to,
+                         int64_t *signups, int64_t *scans) SQR_WARN_UNUSED;
+
+typedef struct stats_kiosk_row {
+  int number, revoked;
+  int64_t acked_seq, last_sync_ms;
+} stats_kiosk_row;
+sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, size_t *n)
+  SQR_WARN_UNUSED;
+/* Newest sync per store that has one (for /metrics). fn per store. */
+sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t last_ms),
+                            void *arg) SQR_WARN_UNUSED;
+/* Ids of stores with live (not retired) groups, malloc'ed. */
+sqr_rc hqdb_stats_group_stores(hqdb *db, char (**out)[HQ_ID_MAX], size_t *n) SQR_WARN_UNUSED;
+/* Stores with a groups_exhausted alert since since_ms (newest first, at
+ * most max), and the alert's time. */
+typedef struct stats_alert_row {
+  char store[HQ_ID_MAX];
+  int64_t at_ms;
+} stats_alert_row;
+sqr_rc hqdb_stats_exhausted(hqdb *db, int64_t since_ms, stats_alert_row *out, size_t max,
+                            size_t *n) SQR_WARN_UNUSED;
+
+/* ---- admins, sessions, login throttle -------------------------------------- */
+
+/* SQR_EEXISTS (add of a taken name), SQR_ENOTFOUND (passwd/remove of an
+ * unknown one). hash: pin.h's "pbkdf2-sha256$..." string. */
+sqr_rc hqdb_admin_add(hqdb *db, const char *name, const char *hash, int64_t now_ms)
+  SQR_WARN_UNUSED;
+sqr_rc hqdb_admin_passwd(hqdb *db, const char *name, const char *hash) SQR_WARN_UNUSED;
+/* Also ends the admin's sessions. */
+sqr_rc hqdb_admin_remove(hqdb *db, const char *name) SQR_WARN_UNUSED;
+/* SQR_ENOTFOUND for an unknown name. */
+sqr_rc hqdb_admin_hash(hqdb *db, const char *name, char *hash, size_t size) SQR_WARN_UNUSED;
+
+sqr_rc hqdb_session_add(hqdb *db, const uint8_t id_hash[32], const char *admin,
+                        int64_t now_ms, int64_t expires_ms) SQR_WARN_UNUSED;
+/* The admin of a live session (expires_ms > now_ms). SQR_ENOTFOUND. */
+sqr_rc hqdb_session_get(hqdb *db, const uint8_t id_hash[32], int64_t now_ms,
+                        char admin[HQ_ID_MAX]) SQR_WARN_UNUSED;
+/* Ends one session; also drops every expired one. */
+sqr_rc hqdb_session_end(hqdb *db, const uint8_t id_hash[32], int64_t now_ms) SQR_WARN_UNUSED;
+
+/* Failed logins per key ("user:NAME", "ip:ADDR"): *locked_until_ms > now
+ * while locked. */
+sqr_rc hqdb_login_locked(hqdb *db, const char *key, int64_t *locked_until_ms) SQR_WARN_UNUSED;
+/* Counts a failure; after max failures within window_ms the key is
+ * locked for lock_ms. */
+sqr_rc hqdb_login_failed(hqdb *db, const char *key, int64_t now_ms, int max, int64_t window_ms,
+                         int64_t lock_ms) SQR_WARN_UNUSED;
+sqr_rc hqdb_login_clear(hqdb *db, const char *key) SQR_WARN_UNUSED;
+
+#endif

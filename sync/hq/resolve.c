@@ -877,6 +877,7 @@ static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
   page *p = NULL;
   int campaign = campaign_now(e, now);
   rgroup *g = group_choose(e, now);
+  if(count) metrics_scan(g ? "sent" : "all_full");
   if(g) {
     if(count) g->sent_mem++;
     if(!g->pages[lang] || g->page_campaign[lang] != campaign) {
@@ -916,6 +917,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   memcpy(sid, path, sl);
   sid[sl] = '\0';
   if(!livecode_store_id_valid(sid)) {
+    metrics_scan("unknown_store");
     return static_answer(PG_NO_STORE, lang);
   }
   const char *token = slash ? slash + 1 : "";
@@ -927,6 +929,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   }
   if(e->missing) {
     pthread_mutex_unlock(&R.lock);
+    metrics_scan("unknown_store");
     return static_answer(PG_NO_STORE, lang);
   }
   int64_t now_ms = hq_now_ms(), now = now_ms / 1000;
@@ -939,6 +942,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   if(rc) {
     page *p = static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&R.lock);
+    metrics_scan(rc == SQR_EEXPIRED ? "expired" : rc == SQR_EAUTH ? "forged" : "malformed");
     return p;
   }
   if(get) {

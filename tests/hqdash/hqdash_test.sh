@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# hqdash_test.sh sqlite|postgresql [browser]
+# HQ's figures for people, end to end: a real `storeqr-hq serve` over TLS
+# on 127.0.0.1 (SQLite, or a throwaway PostgreSQL cluster), two enrolled
+# kiosks whose sign-ups and check-ins (`storeqr`, with staff) reach HQ
+# with `storeqr-sync --once`, and scans of their live codes.
+#   - /v1/stats and /v1/stats.csv against those known events and the
+#     database: figures, staff, conversion, members, groups, last sync;
+#     filters; strict refusals of bad filters; RFC 4180 CSV in UTF-8;
+#   - admin accounts from the CLI (password on stdin), login, cookie
+#     attributes, CSRF Origin checks, logout, an expired session, the
+#     rate limit (429 + Retry-After), passwd and remove;
+#   - the dashboard's HTML: escaping of a hostile store name, no phone;
+#   - /metrics checked by promtool (Debian's prometheus);
+#   - browser: Debian's Chromium driven by playwright-core (browser.js)
+#     at laptop and phone sizes, screenshots in $ARTIFACTS.
+# env: BIN_HQ BIN_STOREQR BIN_SYNC (BIN_PROXY unused) ARTIFACTS NODE_DIR
+# Every wait is bounded; every process is stopped on exit (lib.sh).
+HQ_BACKEND=${1:-sqlite}
+BROWSER=${2:-}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$SRC/tests/hqdash
+# shellcheck source=../integration/lib.sh
+. "$SRC/tests/integration/lib.sh"
+mk_tmp
+cd "$TMP"
+[ "$HQ_BACKEND" = postgresql ] && pg_start
+export SQR_HQ_ROLLUP_MS=0 # scan roll-up on every read: figures at once
+D=$TMP/hq
+mkdir -p "$D"
+"$BIN_HQ" init "$D" --host 127.0.0.1 >/dev/null || fail "init"
+cat >"$D/store-template.json" <<'EOF'
+{"mode":"hq","rotation":{"period_s":30,"skew":1},
+ "group_policy":{"reserve":10,"expiry_margin_s":1800,
+   "fallback_link":"https://work.weixin.qq.com/ca/staff-contact"},
+ "campaigns":[],"staff":[{"id":"anna","name":"Anna"},{"id":"bo","name":"Bo"}],
+ "tags":[{"id":"coffee","zh":"咖啡","en":"Coffee"}],
+ "consent":{"version":"2026-11","text":{"zh":"同意","en":"Agree"}},
+ "points":{"signup":50,"checkin":10,"streak_bonus_every":7,"streak_bonus":20},
+ "ui":{"idle_timeout_s":30,"sync_stale_hours":36}}
+EOF
+HOSTILE='徐汇<b>店</b> "A&B", =1'
+FAR=$(( $(date +%s) + 6 * 86400 ))
+hq store add --dir "$D" --id SH-JA01 --name 静安寺店 --city 上海 --lat 31.2 --lon 121.4 >/dev/null || fail "store"
+hq store add --dir "$D" --id SH-XH02 --name "$HOSTILE" --city 上海 --lat 31.1 --lon 121.4 >/dev/null || fail "store"
+hq store add --dir "$D" --id BJ-IDLE --name 空闲店 --city 北京 --lat 39.9 --lon 116.4 >/dev/null || fail "store"
+hq group add --dir "$D" --store SH-JA01 --id ja-1 --name 一群 --link https://weixin.qq.com/g/ja-1 \
+  --capacity 200 --expires-at "$FAR" >/dev/null || fail "group"
+# expires in 3 h: after the resolver's 30 min margin, so still live, but
+# within the dashboard's 24 h warning
+hq group add --dir "$D" --store SH-JA01 --id ja-2 --name 二群 --link https://weixin.qq.com/g/ja-2 \
+  --capacity 200 --expires-at $(( $(date +%s) + 3 * 3600 )) >/dev/null || fail "group"
+hq group add --dir "$D" --store SH-XH02 --id xh-1 --name 徐汇一群 --link https://weixin.qq.com/g/xh-1 \
+  --capacity 200 --expires-at "$FAR" >/dev/null || fail "group"
+dbq() {
+  if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
+  else sqlite3 "$D/hq.db" "$1"; fi
+}
+
+# ---- admin accounts from the command line --------------------------------------
+PW=correct-horse-42
+echo "$PW" | hq admin add --dir "$D" alice >/dev/null || fail "admin add"
+echo "$PW" | hq admin add --dir "$D" alice >/dev/null 2>&1 && fail "admin add twice"
+echo short | hq admin add --dir "$D" bob >/dev/null 2>&1 && fail "a 5-byte password was accepted"
+hq admin add --dir "$D" bob </dev/null >/dev/null 2>&1 && fail "admin add without a password"
+hq admin add --dir "$D" 'bad name' </dev/null >/dev/null 2>&1 && fail "a bad admin name"
+echo "temporary-pw-1" | hq admin add --dir "$D" carol >/dev/null || fail "admin add carol"
+[ "$(dbq "SELECT COUNT(*) FROM admins WHERE hash LIKE 'pbkdf2-sha256\$100000\$%'")" = 2 ] ||
+  fail "admins are not stored as PBKDF2 hashes"
+dbq "SELECT hash FROM admins" | grep -q -e "$PW" -e temporary-pw-1 && fail "a plaintext password in the database"
+echo "admin accounts: add, refusals, hashed"
+
+# hq_start passes SQR_HQ_ROLLUP_MS through the environment
+hq_start "$D"
+BASE=https://127.0.0.1:$HQ_PORT
+C=(curl -s --max-time 30 --cacert "$D/hq-ca.crt")
+TOKEN=$(cat "$D/admin.token")
+AUTH=(-H "Authorization: Bearer $TOKEN")
+ORIGIN=(-H "Origin: $BASE")
+
+# ---- two kiosks, known events ---------------------------------------------------
+kiosk() { # DIR STORE
+  mkdir -p "$1"
+  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
+  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$BASE" --code "$(hq_code "$D" "$2" 1)" \
+    --ca "$D/hq-ca.crt" >/dev/null || fail "enrol $2"
+}
+kiosk k1 SH-JA01
+kiosk k2 SH-XH02
+PHONES=()
+signup() { # DB [--staff S]
+  local db=$1 p; shift
+  p=$(rand_phone); PHONES+=("$p")
+  "$BIN_STOREQR" --db "$db" signup --phone "$p" --consent "$@" >/dev/null || fail "signup $*"
+}
+for _ in 1 2 3; do signup k1/kiosk.db --staff anna; done
+for _ in 1 2; do signup k1/kiosk.db --staff bo; done
+for _ in 1 2; do signup k1/kiosk.db; done
+for p in "${PHONES[@]:0:3}"; do "$BIN_STOREQR" --db k1/kiosk.db checkin --phone "$p" >/dev/null; done
+for _ in 1 2 3 4; do signup k2/kiosk.db --staff bo; done
+"$BIN_STOREQR" --db k2/kiosk.db checkin --phone "${PHONES[7]}" >/dev/null
+"$BIN_SYNC" --once --db k1/kiosk.db >/dev/null 2>&1 || fail "sync k1"
+"$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>&1 || fail "sync k2"
+
+# Scans of the kiosks' live codes: 10 at SH-JA01, 4 at SH-XH02.
+live_url() { "$BIN_STOREQR" --db "$1" live | grep -o 'HTTPS://[^ ]*' | head -1; }
+U1=$(live_url k1/kiosk.db); U2=$(live_url k2/kiosk.db)
+[ -n "$U1" ] && [ -n "$U2" ] || fail "no live URL on the kiosks: $("$BIN_STOREQR" --db k1/kiosk.db live)"
+scan() { "${C[@]}" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$HQ_PORT/J/${1#*/J/}"; }
+for _ in $(seq 10); do [ "$(scan "$U1")" = 200 ] || fail "scan $U1"; done
+for _ in $(seq 4); do [ "$(scan "$U2")" = 200 ] || fail "scan $U2"; done
+# the resolver writes its counters every second
+for _ in $(seq 100); do
+  [ "$(dbq "SELECT COALESCE(SUM(scans), 0) FROM scans")" = 14 ] && break; sleep 0.1
+done
+[ "$(dbq "SELECT COALESCE(SUM(scans), 0) FROM scans")" = 14 ] || fail "scans were not written"
+TODAY=$(TZ=Asia/Shanghai date +%F)
+echo "set-up: 2 kiosks, 11 sign-ups, 4 check-ins, 14 scans, today $TODAY (Shanghai)"
+
+# ---- /v1/stats -------------------------------------------------------------------
+"${C[@]}" "${AUTH[@]}" "$BASE/v1/stats" >stats.json || fail "GET /v1/stats"
+python3 - stats.json "$TODAY" <<'EOF' || fail "/v1/stats figures"
+import json, sys
+d = json.load(open(sys.argv[1])); today = sys.argv[2]
+rows = {(r["store"], r["day"]): r for r in d["rows"]}
+want = {"SH-JA01": (7, 3, 10, {"anna": 3, "bo": 2}, 7), "SH-XH02": (4, 1, 4, {"bo": 4}, 4)}
+assert d["tz"] == "Asia/Shanghai" and d["to"] == today, (d["tz"], d["to"])
+assert len(d["rows"]) == 2, d["rows"]
+for s, (su, ci, sc, staff, members) in want.items():
+    r = rows[(s, today)]
+    assert (r["signups"], r["checkins"], r["scans"]) == (su, ci, sc), r
+    assert r["staff"] == staff, r
+    assert abs(r["conversion"] - su / sc) < 1e-3, r
+    assert r["members"] == members, r
+st = {s["store"]: s for s in d["stores"]}
+assert set(st) == {"SH-JA01", "SH-XH02", "BJ-IDLE"}, st.keys()
+assert st["SH-XH02"]["name"] == '徐汇<b>店</b> "A&B", =1'
+for s in ("SH-JA01", "SH-XH02"):
+    assert st[s]["kiosks"] == 1 and 0 <= st[s]["sync_lag_s"] < 120, st[s]
+    assert st[s]["last_sync"].startswith(today) or st[s]["last_sync"][:10] <= today, st[s]
+    assert st[s]["events_behind"] is None
+assert st["BJ-IDLE"]["last_sync"] is None and st["BJ-IDLE"]["groups"] == []
+ja = st["SH-JA01"]
+assert ja["live_group"] == "ja-1" and [g["id"] for g in ja["groups"]] == ["ja-1", "ja-2"], ja
+g2 = ja["groups"][1]
+assert g2["near_expiry"] is True and ja["groups"][0]["near_expiry"] is False, ja
+g1 = ja["groups"][0]
+assert abs(ja["group_fill"] - (g1["joins"] + g1["scans_sent"]) / 200) < 1e-3, ja
+print("stats json: ok")
+EOF
+# the same figures straight from the database
+[ "$(dbq "SELECT SUM(signups) || ' ' || SUM(checkins) FROM daily_stats")" = "11 4" ] ||
+  fail "daily_stats holds $(dbq "SELECT SUM(signups) || ' ' || SUM(checkins) FROM daily_stats")"
+[ "$(dbq "SELECT signups FROM daily_staff WHERE store = 'SH-JA01' AND staff = 'anna'")" = 3 ] ||
+  fail "daily_staff"
+[ "$(dbq "SELECT COUNT(*) FROM kiosk_sync")" = 2 ] || fail "kiosk_sync"
+
+"${C[@]}" -D csv.h "${AUTH[@]}" "$BASE/v1/stats.csv" >stats.csv || fail "GET /v1/stats.csv"
+grep -qi '^content-type: text/csv; charset=utf-8' csv.h || fail "CSV content type: $(cat csv.h)"
+python3 - stats.csv "$TODAY" "$HOSTILE" <<'EOF' || fail "/v1/stats.csv"
+import csv, io, sys
+raw = open(sys.argv[1], "rb").read()
+text = raw.decode("utf-8")          # must be UTF-8
+assert "\r\n" in text, "RFC 4180 line ends"
+rows = list(csv.DictReader(io.StringIO(text, newline="")))
+assert list(rows[0].keys())[:7] == ["store", "name", "day", "signups", "checkins", "scans", "conversion"]
+by = {r["store"]: r for r in rows}
+assert len(rows) == 2
+ja, xh = by["SH-JA01"], by["SH-XH02"]
+assert ja["name"] == "静安寺店" and ja["day"] == sys.argv[2]
+assert (ja["signups"], ja["checkins"], ja["scans"], ja["conversion"]) == ("7", "3", "10", "0.7000"), ja
+assert ja["staff_signups"] == "anna:3;bo:2" and ja["members"] == "7" and ja["live_group"] == "ja-1", ja
+assert ja["groups_near_expiry"] == "1", ja
+# the hostile name comes back exactly, quoted (comma, quotes), and the
+# leading = of a formula would be defused — here it is not leading
+assert xh["name"] == sys.argv[3], xh["name"]
+assert '"徐汇<b>店</b> ""A&B"", =1"' in text
+print("stats csv: ok")
+EOF
+
+# filters
+n_rows() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rows"]))'; }
+[ "$("${C[@]}" "${AUTH[@]}" "$BASE/v1/stats?store=SH-JA01" | n_rows)" = 1 ] || fail "store filter"
+[ "$("${C[@]}" "${AUTH[@]}" "$BASE/v1/stats?from=$TODAY&to=$TODAY" | n_rows)" = 2 ] || fail "one day"
+YESTERDAY=$(TZ=Asia/Shanghai date -d yesterday +%F)
+[ "$("${C[@]}" "${AUTH[@]}" "$BASE/v1/stats?from=2026-01-01&to=$YESTERDAY" | n_rows)" = 0 ] || fail "a range before today"
+[ "$("${C[@]}" "${AUTH[@]}" "$BASE/v1/stats.csv?store=SH-XH02" | wc -l)" = 2 ] || fail "CSV store filter"
+bad() { # QUERY STATUS MESSAGE-PART
+  local out code
+  out=$("${C[@]}" "${AUTH[@]}" -w '\n%{http_code}' "$BASE/v1/stats?$1")
+  code=${out##*$'\n'}
+  [ "$code" = "$2" ] || fail "?$1: $code, wanted $2: $out"
+  echo "$out" | grep -q -- "$3" || fail "?$1: no '$3' in $out"
+}
+bad "from=2026-13-01" 400 "from: must be a date"
+bad "from=2026-02-30" 400 "from: must be a date"
+bad "to=26-11-01" 400 "to: must be a date"
+bad "from=2026-11-24x" 400 "from: must be a date"
+bad "from=2026-11-20&to=2026-11-01" 400 "from: must not be after to"
+bad "from=2024-01-01&to=2026-01-01" 400 "at most 366 days"
+bad "store=bad%20id" 400 "store: must be a store id"
+bad "store=NO-SUCH" 404 "no such store"
+bad "limit=5" 400 "limit: unknown parameter"
+bad "store=SH-JA01&store=SH-XH02" 400 "store: given twice"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "$BASE/v1/stats")" = 401 ] || fail "stats without auth"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' "$BASE/v1/stats.csv")" = 401 ] ||
+  fail "stats.csv with a wrong token"
+echo "stats filters and refusals: ok"
+
+# ---- login, sessions, CSRF ---------------------------------------------------------
+login() { # USER PASSWORD [curl args...] -> headers in login.h, status printed
+  local u=$1 p=$2; shift 2
+  "${C[@]}" -D login.h -o /dev/null -w '%{http_code}' "$@" --data-urlencode "user=$u" \
+    --data-urlencode "password=$p" "$BASE/dash/login"
+}
+cookie_of() { sed -n 's/^[Ss]et-[Cc]ookie: __Host-sqr_session=\([0-9a-f]*\);.*/\1/p' login.h | tr -d '\r'; }
+[ "$(login alice wrong-password "${ORIGIN[@]}")" = 401 ] || fail "a wrong password"
+[ "$(login nobody "$PW" "${ORIGIN[@]}")" = 401 ] || fail "an unknown user"
+[ "$(login alice "$PW")" = 403 ] || fail "a login without Origin"
+[ "$(login alice "$PW" -H "Origin: https://evil.example")" = 403 ] || fail "a login from another origin"
+[ "$(login alice "$PW" "${ORIGIN[@]}")" = 303 ] || fail "the right password"
+grep -qi '^location: /dash' login.h || fail "login does not lead to /dash"
+line=$(grep -i '^set-cookie:' login.h | tr -d '\r')
+for attr in "Path=/" "Secure" "HttpOnly" "SameSite=Strict" "Max-Age=28800"; do
+  echo "$line" | grep -q "; $attr" || fail "cookie lacks $attr: $line"
+done
+S1=$(cookie_of); [ ${#S1} = 64 ] || fail "session id: $line"
+CK=(-H "Cookie: __Host-sqr_session=$S1")
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "${CK[@]}" "$BASE/v1/stats")" = 200 ] || fail "stats with the session"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "${CK[@]}" "$BASE/metrics")" = 200 ] || fail "metrics with the session"
+"${C[@]}" "${CK[@]}" "$BASE/dash" >dash.html || fail "GET /dash"
+grep -q 'id="stores"' dash.html || fail "/dash has no stores table"
+grep -q 'data-store="SH-XH02"' dash.html || fail "/dash lacks SH-XH02"
+grep -q '徐汇&lt;b&gt;店&lt;/b&gt; &quot;A&amp;B&quot;, =1' dash.html || fail "the hostile name is not escaped"
+grep -q '<b>店</b>' dash.html && fail "the hostile name reached the page raw"
+grep -q 'id="total-signups-today">11<' dash.html || fail "total sign-ups today: $(grep -o 'id="total-signups-today">[^<]*' dash.html)"
+grep -q 'data-group="ja-2"' dash.html || fail "no warning for the group expiring soon"
+"${C[@]}" "${CK[@]}" "$BASE/dash/store/SH-JA01" >store.html || fail "GET /dash/store"
+grep -q 'id="store-signups-today">7<' store.html || fail "store page sign-ups"
+grep -q 'data-staff="anna"><td>anna</td><td class="signups">3<' store.html || fail "store page staff"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "${CK[@]}" "$BASE/dash/store/NO-SUCH")" = 404 ] || fail "unknown store page"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "${CK[@]}" "$BASE/dash/store/%3Cx%3E")" = 404 ] || fail "bad store id page"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "$BASE/dash")" = 303 ] || fail "/dash without a session"
+for f in dash.html store.html stats.csv; do
+  grep -qE '[0-9]{11}' "$f" && fail "$f: an 11-digit number: $(grep -oE '[0-9]{11,}' "$f" | head -1)"
+done
+# logout needs the Origin too, then the session is gone
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "${CK[@]}" -X POST "$BASE/dash/logout")" = 403 ] ||
+  fail "logout without Origin"
+"${C[@]}" -D out.h -o /dev/null "${CK[@]}" "${ORIGIN[@]}" -X POST "$BASE/dash/logout"
+grep -qi '^set-cookie: __Host-sqr_session=;.*Max-Age=0' out.h || fail "logout does not clear the cookie"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "${CK[@]}" "$BASE/v1/stats")" = 401 ] || fail "session alive after logout"
+# an expired session
+[ "$(login alice "$PW" "${ORIGIN[@]}")" = 303 ] || fail "second login"
+S2=$(cookie_of)
+dbq "UPDATE sessions SET expires_ms = 1" >/dev/null
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Cookie: __Host-sqr_session=$S2" "$BASE/v1/stats")" = 401 ] ||
+  fail "an expired session still works"
+[ "$(dbq "SELECT COUNT(*) FROM sessions WHERE admin = 'alice'")" -ge 1 ] || fail "sessions table"
+echo "login, cookie, CSRF, logout, expiry: ok"
+
+# ---- /metrics ----------------------------------------------------------------------
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' "$BASE/metrics")" = 401 ] || fail "metrics without auth"
+"${C[@]}" -D m.h "${AUTH[@]}" "$BASE/metrics" >metrics.txt || fail "GET /metrics"
+grep -qi '^content-type: text/plain; version=0.0.4' m.h || fail "metrics content type"
+if ! command -v promtool >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing prometheus (promtool) from Debian"
+  DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1 ||
+    { timeout 300 apt-get update -q >/dev/null 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q --no-install-recommends prometheus >/dev/null 2>&1; } || true
+fi
+command -v promtool >/dev/null || fail "promtool not available (tools/setup-deps test installs prometheus)"
+promtool check metrics <metrics.txt || fail "promtool check metrics: $(head -40 metrics.txt)"
+grep -q '^storeqr_hq_ingest_batches_total [1-9]' metrics.txt || fail "no ingest batches counted"
+grep -q '^storeqr_hq_ingest_events_total [1-9]' metrics.txt || fail "no ingest events counted"
+grep -q '^storeqr_hq_store_sync_lag_seconds{store="SH-JA01"} [0-9]' metrics.txt || fail "no sync lag for SH-JA01"
+grep -q '^storeqr_hq_store_sync_lag_seconds{store="BJ-IDLE"}' metrics.txt && fail "a lag for a store never synced"
+grep -q '^storeqr_hq_store_groups_near_expiry{store="SH-JA01"} 1$' metrics.txt || fail "near-expiry group"
+grep -q '^storeqr_hq_groups_near_expiry 1$' metrics.txt || fail "near-expiry total"
+grep -q '^storeqr_hq_stores_never_synced 1$' metrics.txt || fail "never synced"
+grep -q '^storeqr_hq_http_requests_total{route="/J",status="200"} 14$' metrics.txt || fail "/J requests"
+grep -q '^storeqr_hq_http_requests_total{route="/v1/stats",status="400"} [1-9]' metrics.txt || fail "400s on /v1/stats"
+echo "metrics: promtool ok, figures ok"
+
+# ---- browser -----------------------------------------------------------------------
+if [ -n "$BROWSER" ]; then
+  mkdir -p "$ARTIFACTS" "$NODE_DIR"
+  rm -f "$ARTIFACTS"/*.png
+  # npm ci only when the lock changed (the build dir keeps node_modules)
+  if ! cmp -s "$HERE/package-lock.json" "$NODE_DIR/package-lock.json" ||
+     [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
+    cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
+    (cd "$NODE_DIR" && timeout 300 npm ci --no-audit --no-fund >npm.log 2>&1) ||
+      fail "npm ci: $(tail -5 "$NODE_DIR/npm.log")"
+  fi
+  command -v chromium >/dev/null || fail "chromium not installed (tools/setup-deps test)"
+  python3 - stats.json "$TODAY" >expect.json <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1])); today = sys.argv[2]
+rows = [r for r in d["rows"] if r["day"] == today]
+st = {s["store"]: s for s in d["stores"]}
+e = {"today": today, "totals": {
+        "signups_today": sum(r["signups"] for r in rows),
+        "checkins_today": sum(r["checkins"] for r in rows),
+        "scans_today": sum(r["scans"] for r in rows),
+        "signups_7d": sum(r["signups"] for r in rows), "stores": len(st)},
+     "stores": {}, "shopper_link": "https://weixin.qq.com/g/ja-1"}
+for r in rows:
+    s = st[r["store"]]
+    e["stores"][r["store"]] = {"name": s["name"], "signups_today": r["signups"],
+        "checkins_today": r["checkins"], "scans_today": r["scans"], "staff": r["staff"],
+        "groups": [g["id"] for g in s["groups"]],
+        "near_expiry": sum(1 for g in s["groups"] if g["near_expiry"])}
+print(json.dumps(e, ensure_ascii=False))
+EOF
+  # the kiosk's code as it shows it now (a fresh token, the same window
+  # rules as a phone meets); the resolver's page is B's (tests/hqweb)
+  SHOP="https://127.0.0.1:$HQ_PORT/J/$(live_url k1/kiosk.db | sed 's#.*/J/##')"
+  NODE_PATH=$NODE_DIR/node_modules timeout 240 node "$HERE/browser.js" "$BASE" alice "$PW" expect.json \
+    "$ARTIFACTS" "$SHOP" || fail "browser checks"
+  ls "$ARTIFACTS"/dash-laptop.png "$ARTIFACTS"/dash-phone.png "$ARTIFACTS"/shopper-phone.png >/dev/null ||
+    fail "screenshots missing"
+  echo "browser: ok (screenshots in $ARTIFACTS)"
+fi
+
+# ---- rate limit (last: it locks 127.0.0.1 out) ---------------------------------------
+for i in 1 2 3 4 5; do
+  [ "$(login carol wrong-$i "${ORIGIN[@]}")" = 401 ] || fail "failure $i is not a 401"
+done
+[ "$(login carol temporary-pw-1 "${ORIGIN[@]}")" = 429 ] || fail "no 429 after 5 failures"
+ra=$(sed -n 's/^[Rr]etry-[Aa]fter: \([0-9]*\).*/\1/p' login.h | tr -d '\r')
+[ -n "$ra" ] && [ "$ra" -gt 800 ] && [ "$ra" -le 900 ] || fail "Retry-After: '$ra'"
+# the address is locked as well: another user from it waits too
+[ "$(login alice "$PW" "${ORIGIN[@]}")" = 429 ] || fail "the client address was not locked"
+dbq "DELETE FROM login_failures WHERE k LIKE 'ip:%'" >/dev/null
+[ "$(login carol temporary-pw-1 "${ORIGIN[@]}")" = 429 ] || fail "the user was not locked"
+[ "$(login alice "$PW" "${ORIGIN[@]}")" = 303 ] || fail "alice after the address lock was lifted"
+echo "rate limit: 429 + Retry-After $ra s, per user and per address"
+
+# passwd and remove from the command line
+S3=$(cookie_of)
+echo "new-password-77" | hq admin passwd --dir "$D" alice >/dev/null || fail "admin passwd"
+[ "$(login alice "$PW" "${ORIGIN[@]}")" = 401 ] || fail "the old password still works"
+[ "$(login alice new-password-77 "${ORIGIN[@]}")" = 303 ] || fail "the new password"
+hq admin remove --dir "$D" alice >/dev/null || fail "admin remove"
+[ "$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Cookie: __Host-sqr_session=$S3" "$BASE/v1/stats")" = 401 ] ||
+  fail "a removed admin's session works"
+hq admin remove --dir "$D" alice >/dev/null 2>&1 && fail "removing twice"
+echo "admin passwd/remove: ok"
+
+# nothing personal in any output or log
+hq_stop "$D"
+for p in "${PHONES[@]}"; do
+  grep -rq "$p" stats.json stats.csv dash.html store.html metrics.txt "$D/hq.log" && fail "a phone number leaked"
+done
+grep -q -e "$PW" -e new-password-77 -e "$S1" "$D/hq.log" && fail "a password or session id in HQ's log"
+echo "hqdash ($HQ_BACKEND${BROWSER:+, browser}): all passed"

@@ -21,7 +21,7 @@ stub_and_copy() { # SRC_FILE DEST_FILE
 }
 
 n=0
-for u in "$SRC"/*.service "$SRC"/*.timer; do
+for u in "$SRC"/*.service "$SRC"/*.timer "$SRC"/*.path; do
   stub_and_copy "$u" "$T/units/$(basename "$u")"; n=$((n + 1))
 done
 [ $n -ge 6 ] || fail "expected at least 6 units in $SRC, found $n"
@@ -40,7 +40,7 @@ verify() { # UNIT...
 }
 
 cd "$T/units"
-for u in *.service *.timer; do verify "$T/units/$u"; echo "ok: $u"; done
+for u in *.service *.timer *.path; do verify "$T/units/$u"; echo "ok: $u"; done
 
 # Each fallback drop-in on top of the kiosk unit.
 for d in "$SRC"/fallback/*.conf; do

@@ -24,13 +24,15 @@
 const char *const hqdb_stats_schema[] = {
   "CREATE TABLE IF NOT EXISTS daily_stats(store TEXT NOT NULL, day BIGINT NOT NULL,"
   " signups BIGINT NOT NULL, checkins BIGINT NOT NULL, PRIMARY KEY(store, day))",
-  /* every-store ranges (dashboard totals, the 7-day board) read by day */
-  "CREATE INDEX IF NOT EXISTS daily_stats_day ON daily_stats(day)",
+  /* every-store ranges (dashboard totals, the 7-day board, the 30-day
+   * chart) read by day; covering, so they never touch the table (a plain
+   * index on day made the chart 350 ms with 5,000 stores) */
+  "CREATE INDEX IF NOT EXISTS daily_stats_day_cover ON daily_stats(day, store, signups, checkins)",
   "CREATE TABLE IF NOT EXISTS daily_staff(store TEXT NOT NULL, day BIGINT NOT NULL,"
   " staff TEXT NOT NULL, signups BIGINT NOT NULL, PRIMARY KEY(store, day, staff))",
   "CREATE TABLE IF NOT EXISTS scan_days(store TEXT NOT NULL, day BIGINT NOT NULL,"
   " scans BIGINT NOT NULL, PRIMARY KEY(store, day))",
-  "CREATE INDEX IF NOT EXISTS scan_days_day ON scan_days(day)",
+  "CREATE INDEX IF NOT EXISTS scan_days_day_cover ON scan_days(day, store, scans)",
   /* the roll-up reads only the newest hours of the resolver's table */
   "CREATE INDEX IF NOT EXISTS scans_hour ON scans(hour)",
   "CREATE TABLE IF NOT EXISTS kiosk_sync(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
@@ -308,22 +310,52 @@ sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int6
     {"1 ASC", "1 DESC"},          {"2 ASC, 1", "2 DESC, 1"}, {"4 ASC, 1", "4 DESC, 1"},
     {"7 ASC, 1", "7 DESC, 1"},    {"8 ASC, 1", "8 DESC, 1"}, {"9 ASC, 1", "9 DESC, 1"},
     {"10 ASC, 1", "10 DESC, 1"}};
+  static const char *const page_order[2][2] = {{"id ASC", "id DESC"},
+                                               {"name ASC, id", "name DESC, id"}};
   if((int)sort < 0 || sort >= STATS_SORT_COUNT) sort = STATS_SORT_ID;
-  char sql[1800];
-  snprintf(sql, sizeof sql,
-           "SELECT s.id, s.name, s.city, COALESCE(d.st, 0), COALESCE(d.ct, 0), COALESCE(c.sct, 0),"
-           " COALESCE(d.s7, 0), COALESCE(d.c7, 0), COALESCE(c.sc7, 0), COALESCE(k.last_ms, 0)"
-           " FROM stores s"
-           " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN signups ELSE 0 END) st,"
-           " SUM(CASE WHEN day = $1 THEN checkins ELSE 0 END) ct, SUM(signups) s7,"
-           " SUM(checkins) c7 FROM daily_stats WHERE day >= $2 AND day <= $1 GROUP BY store) d"
-           " ON d.store = s.id"
-           " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN scans ELSE 0 END) sct,"
-           " SUM(scans) sc7 FROM scan_days WHERE day >= $2 AND day <= $1 GROUP BY store) c"
-           " ON c.store = s.id"
-           " LEFT JOIN (SELECT store, MAX(last_ms) last_ms FROM kiosk_sync GROUP BY store) k"
-           " ON k.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
-           order[sort][desc ? 1 : 0]);
+  /* The SQLite backend caches prepared statements by the text's address,
+   * so each of the 14 texts is built once and kept for the process's life
+   * (callers hold the server's storage lock). */
+  static char *texts[STATS_SORT_COUNT][2];
+  char **slot = &texts[sort][desc ? 1 : 0];
+  if(!*slot && !(*slot = malloc(2000))) return SQR_ENOMEM;
+  char *sql = *slot;
+  const size_t sqlsize = 2000;
+  if(sort == STATS_SORT_ID || sort == STATS_SORT_NAME) {
+    /* sorted by what the stores table holds: pick the page first, then
+     * add up only its 100 stores (key range reads per store) */
+    const char *po = page_order[sort == STATS_SORT_NAME][desc ? 1 : 0];
+    snprintf(sql, sqlsize,
+             "SELECT s.id, s.name, s.city,"
+             " COALESCE((SELECT signups FROM daily_stats d WHERE d.store = s.id AND d.day = $1), 0),"
+             " COALESCE((SELECT checkins FROM daily_stats d WHERE d.store = s.id AND d.day = $1), 0),"
+             " COALESCE((SELECT scans FROM scan_days c WHERE c.store = s.id AND c.day = $1), 0),"
+             " COALESCE((SELECT SUM(signups) FROM daily_stats d WHERE d.store = s.id"
+             "  AND d.day >= $2 AND d.day <= $1), 0),"
+             " COALESCE((SELECT SUM(checkins) FROM daily_stats d WHERE d.store = s.id"
+             "  AND d.day >= $2 AND d.day <= $1), 0),"
+             " COALESCE((SELECT SUM(scans) FROM scan_days c WHERE c.store = s.id"
+             "  AND c.day >= $2 AND c.day <= $1), 0),"
+             " COALESCE((SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id), 0)"
+             " FROM (SELECT id, name, city FROM stores ORDER BY %s LIMIT $3 OFFSET $4) s"
+             " ORDER BY %s",
+             po, order[sort][desc ? 1 : 0]);
+  } else {
+    snprintf(sql, sqlsize,
+             "SELECT s.id, s.name, s.city, COALESCE(d.st, 0), COALESCE(d.ct, 0), COALESCE(c.sct, 0),"
+             " COALESCE(d.s7, 0), COALESCE(d.c7, 0), COALESCE(c.sc7, 0), COALESCE(k.last_ms, 0)"
+             " FROM stores s"
+             " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN signups ELSE 0 END) st,"
+             " SUM(CASE WHEN day = $1 THEN checkins ELSE 0 END) ct, SUM(signups) s7,"
+             " SUM(checkins) c7 FROM daily_stats WHERE day >= $2 AND day <= $1 GROUP BY store) d"
+             " ON d.store = s.id"
+             " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN scans ELSE 0 END) sct,"
+             " SUM(scans) sc7 FROM scan_days WHERE day >= $2 AND day <= $1 GROUP BY store) c"
+             " ON c.store = s.id"
+             " LEFT JOIN (SELECT store, MAX(last_ms) last_ms FROM kiosk_sync GROUP BY store) k"
+             " ON k.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
+             order[sort][desc ? 1 : 0]);
+  }
   hqres r = {0};
   hqv p[] = {I(today), I(today - 6), I(limit), I(offset)};
   *out = NULL;

@@ -197,7 +197,7 @@ void stats_time_format(int64_t ms, char out[26]) {
 
 sqr_rc stats_rollup(hq *h) {
   static int64_t last_ms; /* under the server's storage lock */
-  int64_t every = 5000, now = hq_now_ms();
+  int64_t every = 30000, now = hq_now_ms();
   const char *env = getenv("SQR_HQ_ROLLUP_MS");
   if(env && *env) every = atoll(env);
   if(last_ms && every > 0 && now - last_ms < every && now >= last_ms) return SQR_OK;

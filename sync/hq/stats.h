@@ -62,7 +62,9 @@ void stats_buf_reply(stats_buf *b, hq_reply *r, int status, const char *type);
 /* "2026-11-24T16:58:00+08:00" (Shanghai time; out: 26 bytes). */
 void stats_time_format(int64_t ms, char out[26]);
 /* Brings scan_days up to date at most every SQR_HQ_ROLLUP_MS (default
- * 5000 ms; 0: on every call) — the resolver writes its scans every second.
+ * 30000 ms; 0: on every call): a roll-up re-reads the day's hours of
+ * every store (~60 ms at 5,000 stores by evening), so the figures may lag
+ * the resolver's scans by up to 31 s (it writes them every second).
  * Caller holds the server's storage lock. */
 sqr_rc stats_rollup(hq *h) SQR_WARN_UNUSED;
 /* A store's live-code groups as the resolver sees them (resolve.h), and

@@ -235,6 +235,13 @@ grep -q '徐汇&lt;b&gt;店&lt;/b&gt; &quot;A&amp;B&quot;, =1' dash.html || fail
 grep -q '<b>店</b>' dash.html && fail "the hostile name reached the page raw"
 grep -q 'id="total-signups-today">11<' dash.html || fail "total sign-ups today: $(grep -o 'id="total-signups-today">[^<]*' dash.html)"
 grep -q 'data-group="ja-2"' dash.html || fail "no warning for the group expiring soon"
+# sorting: by 7-day sign-ups (every store added up in SQL), by name, by id
+first_row() { "${C[@]}" "${CK[@]}" "$BASE/dash?$1" | grep -o '<tr data-store="[^"]*"' | head -1 | cut -d'"' -f2; }
+[ "$(first_row 'sort=signups7&dir=desc')" = SH-JA01 ] || fail "sort by 7-day sign-ups"
+[ "$(first_row 'sort=signups7&dir=asc')" = BJ-IDLE ] || fail "sort by 7-day sign-ups, ascending"
+[ "$(first_row 'sort=id&dir=desc')" = SH-XH02 ] || fail "sort by id, descending"
+[ "$(first_row 'sort=sync&dir=asc')" = BJ-IDLE ] || fail "sort by last sync (never first)"
+[ "$(first_row 'sort=nonsense&page=x')" = BJ-IDLE ] || fail "a bad sort falls back to the id"
 "${C[@]}" "${CK[@]}" "$BASE/dash/store/SH-JA01" >store.html || fail "GET /dash/store"
 grep -q 'id="store-signups-today">7<' store.html || fail "store page sign-ups"
 grep -q 'data-staff="anna"><td>anna</td><td class="signups">3<' store.html || fail "store page staff"

@@ -195,8 +195,11 @@ sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char
   note[0] = '\0';
   fetch_running_version(o->release_file, running, sizeof running);
   if(!u->present || !wanted(u, running)) {
-    /* Installed, superseded or withdrawn: the disk space goes back. */
+    /* Installed, superseded or withdrawn: the disk space goes back, and
+     * nothing stays queued for storeqr-update. */
     prune(o->dir, NULL);
+    snprintf(path, sizeof path, "%s/queued", o->dir);
+    unlink(path);
     return SQR_OK;
   }
   if(mkdir(o->dir, 0750) != 0 && errno != EEXIST) {

@@ -1,9 +1,12 @@
 /* app.c — the kiosk app's life: display setup, the event loop, navigation,
- * idle timeout, renderer resets and the script hooks.
+ * idle timeout, renderer resets, systemd notifications and the script
+ * hooks.
  *
  * The loop never spins: after handling input it renders only if something
  * changed (app->dirty) and then sleeps in SDL_WaitEventTimeout until the
- * nearest deadline (the screen's next tick, the idle timeout). */
+ * nearest deadline (the screen's next tick, the idle timeout, the next
+ * watchdog ping). The watchdog ping is sent from this loop and nowhere
+ * else: a loop that hangs stops pinging, and systemd restarts the kiosk. */
 #include "app.h"
 #include "crypto.h"
 #include "image.h"
@@ -36,6 +39,11 @@ static int64_t mono_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 static int64_t start_us;
+
+int64_t ui_real_mono_ms(void) { return mono_us() / 1000; }
+
+/* How often a running sync child is reaped. */
+#define UI_SYNC_POLL_MS 500
 
 /* Start-up split for the bench (SQR_LOG=debug): where the milliseconds
  * before the first QR frame went, printed with that frame. */
@@ -412,6 +420,17 @@ static void sync_reap(ui_app *app) {
   }
 }
 
+/* What `systemctl status storeqr-kiosk` shows: one short line, sent when
+ * it changes. */
+static void update_status(ui_app *app) {
+  char buf[160];
+  if(!store_config(app->st)) snprintf(buf, sizeof buf, "no configuration yet");
+  else snprintf(buf, sizeof buf, "live code");
+  ui_notify_status(&app->notify, buf);
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
 int ui_app_main(const ui_options *o) {
   start_us = mono_us();
   ui_app app_s, *app = &app_s;
@@ -424,6 +443,7 @@ int ui_app_main(const ui_options *o) {
   app->db_path = o->db_path;
   app->assets_dir = o->assets_dir;
   ui_flow_wipe(app);
+  ui_notify_init(&app->notify, ui_real_mono_ms());
 
   sqr_rc rc = o->fixed_clock_s ? clock_new_fixed(o->fixed_clock_s * 1000, &app->clock)
                                : clock_new_real(&app->clock);
@@ -476,41 +496,59 @@ int ui_app_main(const ui_options *o) {
   app->dirty = 1;
   app->qr_first = 1;
 
-  int64_t wait_until = 0;
+  int64_t wait_until = 0; /* a script's wait: real monotonic ms */
   while(app->running) {
     SDL_Event e;
     while(SDL_PollEvent(&e)) handle(app, &e);
     if(!app->running) break;
-    int64_t now = ui_now_mono(app);
+    int64_t real = ui_real_mono_ms();
+    ui_notify_tick(&app->notify, real);
     sync_reap(app);
+    int64_t now = ui_now_mono(app);
     /* Idle: any screen but the live code goes back and forgets input. */
+    int idles = app->cur != UI_SCREEN_LIVE;
     int64_t idle_at = app->last_input_ms + ui_idle_ms(app);
-    if(app->cur != UI_SCREEN_LIVE && now >= idle_at) {
+    if(idles && now >= idle_at) {
       app->lang = app->default_lang;
       ui_go(app, UI_SCREEN_LIVE);
+      idles = 0;
     }
     ui_screen *s = &app->screens[app->cur];
     int64_t next = s->ops->tick ? s->ops->tick(app, s, now) : INT64_MAX;
-    if(app->cur != UI_SCREEN_LIVE && idle_at < next) next = idle_at;
-    if(app->sync_pid > 0 && now + 500 < next) next = now + 500;
-    if(app->dirty || app->ndamage > 0) present(app);
+    if(idles && idle_at < next) next = idle_at;
+    update_status(app);
+    if(app->dirty || app->ndamage > 0) {
+      present(app);
+      /* READY=1 once the first frame is on the display (and after the
+       * "first QR frame presented" line present() may log). */
+      ui_notify_ready(&app->notify);
+    }
 
     if(app->dirty) continue; /* the first frame's completion is due */
+    /* Deadlines in real time: the watchdog's next ping and a running
+     * sync child's reaping. A fixed (test) clock never reaches the app's
+     * own future deadlines, so with it only those already due count. */
+    real = ui_real_mono_ms();
+    int64_t real_next = ui_notify_next_ms(&app->notify);
+    if(app->sync_pid > 0) real_next = min64(real_next, real + UI_SYNC_POLL_MS);
+    int64_t wait_ms = real_next == INT64_MAX ? INT64_MAX : real_next - real;
+    if(next != INT64_MAX && (!clock_is_fixed(app->clock) || next <= now))
+      wait_ms = min64(wait_ms, next - now);
     if(app->script) {
-      if(wait_until && ui_now_mono(app) < wait_until) {
-        int64_t d = wait_until - ui_now_mono(app);
-        if(next - now < d) d = next - now;
+      if(wait_until && real < wait_until) {
+        int64_t d = min64(wait_until - real, wait_ms);
         if(SDL_WaitEventTimeout(&e, (int)(d > 0 ? d : 1))) handle(app, &e);
         continue;
       }
       if(ui_script_step(app, app->script, &wait_until)) break;
       continue;
     }
-    int timeout;
-    if(next == INT64_MAX || clock_is_fixed(app->clock)) timeout = -1;
-    else timeout = next - now > 3600000 ? 3600000 : (int)(next - now > 0 ? next - now : 0);
+    int timeout = wait_ms == INT64_MAX ? -1 : wait_ms > 3600000 ? 3600000 : wait_ms > 0 ? (int)wait_ms : 0;
     if(timeout < 0 ? SDL_WaitEvent(&e) : SDL_WaitEventTimeout(&e, timeout)) handle(app, &e);
   }
+  /* Told before the screens and the database close, so systemd knows the
+   * exit is meant (a restart still follows: Restart=always). */
+  ui_notify_stopping(&app->notify);
   code = app->exit_code;
 
 out:

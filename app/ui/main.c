@@ -23,7 +23,9 @@ static const char usage[] =
   "  --lang zh|en         default language (zh)\n"
   "  --assets DIR         where campaign images are (default $SQR_ASSETS, else the\n"
   "                       source tree's assets/ this binary was built from)\n"
-  "  --db-max-pages N     test seam: cap the database at N pages (a full disk)\n";
+  "  --db-max-pages N     test seam: cap the database at N pages (a full disk)\n"
+  "Under systemd (Type=notify): READY=1 after the first frame, WATCHDOG=1 every\n"
+  "half $WATCHDOG_USEC from the main loop, STATUS= lines, STOPPING=1 at exit.\n";
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {

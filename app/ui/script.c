@@ -196,7 +196,7 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
     } else if(s->phase == 1) {
       int64_t ms = (int64_t)(atof(argv[3]) * 1000);
       if(clock_is_fixed(app->clock)) clock_advance_ms(app->clock, ms);
-      else *wait_until_ms = ui_now_mono(app) + ms;
+      else *wait_until_ms = ui_real_mono_ms() + ms;
       s->phase = 2;
       done = 0;
     } else {
@@ -225,9 +225,12 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
     if(!clock_is_fixed(app->clock)) fail(app, line, cmd, "advance needs --fixed-clock");
     else clock_advance_ms(app->clock, (int64_t)(atof(a1) * 1000));
   } else if(strcmp(argv[0], "wait") == 0 && argc >= 2) {
-    /* A fixed clock never reaches a deadline: just let real time pass. */
-    if(clock_is_fixed(app->clock)) SDL_Delay((Uint32)atoi(a1));
-    else *wait_until_ms = ui_now_mono(app) + atoi(a1);
+    /* Real time passes with the loop running (events, helpers, watchdog
+     * pings), whatever the app's clock. */
+    *wait_until_ms = ui_real_mono_ms() + atoi(a1);
+  } else if(strcmp(argv[0], "hang") == 0 && argc >= 2) {
+    /* The loop stops dead, as a hung kiosk's would: no event, no ping. */
+    SDL_Delay((Uint32)atoi(a1));
   } else if(strcmp(argv[0], "screenshot") == 0 && argc >= 2) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.png", app->screenshot_dir ? app->screenshot_dir : ".", a1);

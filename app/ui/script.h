@@ -7,7 +7,9 @@
  *   drag NAME DY              press on a widget, move by DY px, release
  *   key K                     0-9, backspace, return, escape
  *   advance SECONDS           move the fixed clock forward
- *   wait MS                   let real time pass (events keep flowing)
+ *   wait MS                   let real time pass (events, helper processes
+ *                             and watchdog pings keep flowing)
+ *   hang MS                   block the main loop (as a hung kiosk would)
  *   screenshot NAME [full]    write NAME.png into --screenshot-dir: the frame
  *                             on the display, or with "full" the whole screen
  *                             drawn again first; with "first" the first frame

@@ -15,6 +15,7 @@
 #include "member.h"
 #include "store.h"
 #include "lang.h"
+#include "notify.h"
 
 typedef struct ui_app ui_app;
 typedef struct ui_widget ui_widget;
@@ -157,6 +158,9 @@ struct ui_app {
   int sync_pid;
   char sync_msg[128];
 
+  /* systemd: READY, WATCHDOG, STATUS, STOPPING (notify.h) */
+  ui_notify notify;
+
   /* benchmarks and tests */
   int64_t frames;
   int qr_first;            /* the next full frame is the first: background and the live
@@ -172,6 +176,9 @@ struct ui_app {
 };
 
 int64_t ui_now_mono(ui_app *app);
+/* Real monotonic milliseconds, whatever the app's clock (a fixed test
+ * clock included): the watchdog and script waits. */
+int64_t ui_real_mono_ms(void);
 /* Goes to a screen: leave (and wipe) the current one, enter the next. */
 void ui_go(ui_app *app, ui_screen_id id);
 /* Shows the error screen with message (never "done"). */
@@ -202,7 +209,6 @@ int ui_label(ui_app *app, const char *utf8, int size, ui_color c, int x, int y, 
 /* Text centred in r (both ways). */
 void ui_label_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r);
 
-#endif
 
 /* Width of utf8 at size px in the app's font. */
 void ui_text_measure_px(ui_app *app, const char *utf8, int size, int *w);
@@ -239,3 +245,5 @@ void ui_keypad_screen_wipe(ui_screen *s);
 /* Signs up the shopper in app->flow through member_signup and goes to the
  * result screen, or to the error screen when nothing could be recorded. */
 void ui_flow_signup(ui_app *app);
+
+#endif

@@ -5,11 +5,15 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <png.h>
+#include <poll.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,26 +93,130 @@ void ut_make_store(const char *db, int64_t t, const ut_store_opts *o) {
 const char *ut_extra_arg;
 char *ut_extra_value;
 
-int ut_run(const char *db, const char *script, int64_t t, const char *size, const char *lang) {
+/* environ with o->env applied; the strings are borrowed, the array leaks
+ * with the test process (one per run, a test runs a handful). */
+static char **make_env(const char *const *env) {
+  size_t n = 0, k = 0;
+  while(environ[n]) n++;
+  while(env && env[k]) k++;
+  char **out = calloc(n + k + 1, sizeof *out);
+  UT_CHECK(out, "out of memory");
+  size_t o = 0;
+  for(size_t i = 0; i < n; i++) {
+    int drop = 0;
+    for(size_t j = 0; j < k && !drop; j++) {
+      const char *name = env[j][0] == '-' ? env[j] + 1 : env[j];
+      size_t nl = strcspn(name, "=");
+      drop = strncmp(environ[i], name, nl) == 0 && environ[i][nl] == '=';
+    }
+    if(!drop) out[o++] = environ[i];
+  }
+  for(size_t j = 0; j < k; j++)
+    if(env[j][0] != '-') out[o++] = (char *)env[j];
+  return out;
+}
+
+int ut_spawn(const char *db, const char *script, int64_t t, const ut_kiosk_opts *o) {
   static int n;
+  static const ut_kiosk_opts none;
+  if(!o) o = &none;
   char spath[1100], tbuf[32];
-  snprintf(spath, sizeof spath, "%s/script%d.txt", ut_dir, ++n);
-  FILE *f = fopen(spath, "w");
-  UT_CHECK(f, "script file");
-  fputs(script, f);
-  fclose(f);
-  snprintf(tbuf, sizeof tbuf, "%lld", (long long)t);
-  char *argv[] = {(char *)ut_kiosk, "--headless", "--db", (char *)db, "--script", spath,
-                  "--screenshot-dir", (char *)ut_dir, "--fixed-clock", tbuf, "--size",
-                  (char *)(size ? size : "1080x1920"), "--lang", (char *)(lang ? lang : "zh"),
-                  ut_extra_arg ? (char *)ut_extra_arg : NULL, ut_extra_value, NULL};
+  const char *argv[48];
+  int a = 0;
+  argv[a++] = ut_kiosk;
+  argv[a++] = "--headless";
+  argv[a++] = "--db";
+  argv[a++] = db;
+  if(!o->no_script) {
+    snprintf(spath, sizeof spath, "%s/script%d.txt", ut_dir, ++n);
+    FILE *f = fopen(spath, "w");
+    UT_CHECK(f, "script file");
+    fputs(script ? script : "", f);
+    fclose(f);
+    argv[a++] = "--script";
+    argv[a++] = spath;
+  }
+  argv[a++] = "--screenshot-dir";
+  argv[a++] = ut_dir;
+  if(!o->real_clock) {
+    snprintf(tbuf, sizeof tbuf, "%lld", (long long)t);
+    argv[a++] = "--fixed-clock";
+    argv[a++] = tbuf;
+  }
+  argv[a++] = "--size";
+  argv[a++] = o->size ? o->size : "1080x1920";
+  argv[a++] = "--lang";
+  argv[a++] = o->lang ? o->lang : "zh";
+  if(ut_extra_arg) {
+    argv[a++] = ut_extra_arg;
+    argv[a++] = ut_extra_value;
+  }
+  for(int i = 0; o->args && o->args[i] && a < 46; i++) argv[a++] = o->args[i];
+  argv[a] = NULL;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if(o->stderr_fd > 0) posix_spawn_file_actions_adddup2(&fa, o->stderr_fd, 2);
+  char **env = o->env ? make_env(o->env) : environ;
   pid_t pid;
-  UT_CHECK(posix_spawn(&pid, ut_kiosk, NULL, NULL, argv, environ) == 0, "spawn %s", ut_kiosk);
+  UT_CHECK(posix_spawn(&pid, ut_kiosk, &fa, NULL, (char *const *)argv, env) == 0, "spawn %s",
+           ut_kiosk);
+  posix_spawn_file_actions_destroy(&fa);
+  if(env != environ) free(env);
+  return (int)pid;
+}
+
+int ut_wait(int pid) {
   int status;
   while(waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   UT_CHECK(WIFEXITED(status), "kiosk died (signal %d)", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   return WEXITSTATUS(status);
+}
+
+int ut_run_opts(const char *db, const char *script, int64_t t, const ut_kiosk_opts *o) {
+  return ut_wait(ut_spawn(db, script, t, o));
+}
+
+int ut_run(const char *db, const char *script, int64_t t, const char *size, const char *lang) {
+  ut_kiosk_opts o = {.size = size, .lang = lang};
+  return ut_run_opts(db, script, t, &o);
+}
+
+int ut_notify_bind(const char *addr) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  size_t len = strlen(addr);
+  UT_CHECK(len > 0 && len < sizeof sa.sun_path, "notify address %s", addr);
+  memcpy(sa.sun_path, addr, len);
+  socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+  if(addr[0] == '@') sa.sun_path[0] = '\0'; /* abstract: no NUL at the end, none counted */
+  else {
+    unlink(addr);
+    sl++;
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  UT_CHECK(fd >= 0, "socket: %s", strerror(errno));
+  UT_CHECK(bind(fd, (struct sockaddr *)&sa, sl) == 0, "bind %s: %s", addr, strerror(errno));
+  return fd;
+}
+
+int ut_notify_recv(int fd, char *buf, size_t n, int timeout_ms) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  int r;
+  while((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+  }
+  if(r <= 0) return 0;
+  ssize_t k = recv(fd, buf, n - 1, 0);
+  UT_CHECK(k >= 0, "recv: %s", strerror(errno));
+  buf[k] = '\0';
+  return 1;
+}
+
+int64_t ut_mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static uint8_t *read_png_gray(const char *path, int *w, int *h) {

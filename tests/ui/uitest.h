@@ -39,6 +39,31 @@ extern const char *ut_extra_arg;
 extern char *ut_extra_value;
 /* Runs the kiosk headless on db with script text; returns its exit code. */
 int ut_run(const char *db, const char *script, int64_t t, const char *size, const char *lang);
+
+/* What else a kiosk run may need; zeroes mean "as ut_run". */
+typedef struct ut_kiosk_opts {
+  const char *size, *lang;
+  int real_clock;           /* no --fixed-clock (t is ignored) */
+  int no_script;            /* no --script: the kiosk runs until killed */
+  const char *const *args;  /* more arguments, NULL-terminated */
+  const char *const *env;   /* "NAME=VALUE" set, "-NAME" removed; NULL-terminated */
+  int stderr_fd;            /* > 0: the kiosk's stderr goes there */
+} ut_kiosk_opts;
+/* Starts the kiosk headless (script text unless o->no_script) without
+ * waiting; returns its pid. */
+int ut_spawn(const char *db, const char *script, int64_t t, const ut_kiosk_opts *o);
+/* Waits for a spawned kiosk; its exit code (a signal fails the test). */
+int ut_wait(int pid);
+/* ut_spawn + ut_wait. */
+int ut_run_opts(const char *db, const char *script, int64_t t, const ut_kiosk_opts *o);
+
+/* A fake systemd notify socket: a unix datagram socket bound at addr, a
+ * path or "@name" (abstract). Returns its descriptor. */
+int ut_notify_bind(const char *addr);
+/* One message into buf (NUL-terminated) within timeout_ms; 1 if one came. */
+int ut_notify_recv(int fd, char *buf, size_t n, int timeout_ms);
+/* Monotonic milliseconds. */
+int64_t ut_mono_ms(void);
 /* Decodes the one QR code in a PNG into out; returns the number of QR
  * codes zbar found (0 if none). *w, *h get the image size. */
 int ut_decode_png(const char *path, char *out, size_t outlen, int *w, int *h);

@@ -1,12 +1,13 @@
 /* app.c — the kiosk app's life: display setup, the event loop, navigation,
- * idle timeout, renderer resets, systemd notifications and the script
- * hooks.
+ * idle timeout, renderer resets, disk space, systemd notifications and the
+ * script hooks.
  *
  * The loop never spins: after handling input it renders only if something
  * changed (app->dirty) and then sleeps in SDL_WaitEventTimeout until the
  * nearest deadline (the screen's next tick, the idle timeout, the next
- * watchdog ping). The watchdog ping is sent from this loop and nowhere
- * else: a loop that hangs stops pinging, and systemd restarts the kiosk. */
+ * disk look, the next watchdog ping). The watchdog ping is sent from this
+ * loop and nowhere else: a loop that hangs stops pinging, and systemd
+ * restarts the kiosk. */
 #include "app.h"
 #include "crypto.h"
 #include "image.h"
@@ -30,7 +31,7 @@ static const ui_screen_ops *const screen_table[UI_SCREEN_COUNT] = {
   [UI_SCREEN_CONSENT] = &screen_consent_ops, [UI_SCREEN_DETAILS] = &screen_details_ops,
   [UI_SCREEN_RESULT] = &screen_result_ops,   [UI_SCREEN_CHECKIN] = &screen_checkin_ops,
   [UI_SCREEN_PIN] = &screen_pin_ops,         [UI_SCREEN_MANAGER] = &screen_manager_ops,
-  [UI_SCREEN_ERROR] = &screen_error_ops,
+  [UI_SCREEN_ERROR] = &screen_error_ops,   [UI_SCREEN_PAUSED] = &screen_paused_ops,
 };
 
 static int64_t mono_us(void) {
@@ -90,7 +91,7 @@ int ui_has_digits(ui_app *app) {
   return 0;
 }
 
-static void relayout(ui_app *app) {
+void ui_relayout(ui_app *app) {
   ui_screen *s = &app->screens[app->cur];
   ui_screen_clear(s);
   s->ops->layout(app, s);
@@ -110,6 +111,16 @@ void ui_go(ui_app *app, ui_screen_id id) {
 }
 
 void ui_fail(ui_app *app, const char *what, sqr_rc rc) {
+  if(rc == SQR_ENOSPC) {
+    /* Not an error a shopper can do anything about, and not a broken
+     * kiosk: say "paused, ask staff" and stop offering the keypad until
+     * there is room (disk.c). The transaction was rolled back whole. */
+    log_warn("ui", "%s: disk full; nothing was recorded", what);
+    crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+    ui_disk_refused(app);
+    ui_go(app, UI_SCREEN_PAUSED);
+    return;
+  }
   const char *detail = app->st ? store_errmsg(app->st) : "";
   snprintf(app->flow.error, sizeof app->flow.error, "%s: %s%s%s", what, sqr_strerror(rc),
            detail && *detail ? " — " : "", detail ? detail : "");
@@ -294,7 +305,7 @@ static void window_size(ui_app *app) {
       return;
     }
   }
-  if(changed && app->screens[app->cur].ops) relayout(app);
+  if(changed && app->screens[app->cur].ops) ui_relayout(app);
   app->dirty = 1;
 }
 
@@ -425,6 +436,8 @@ static void sync_reap(ui_app *app) {
 static void update_status(ui_app *app) {
   char buf[160];
   if(!store_config(app->st)) snprintf(buf, sizeof buf, "no configuration yet");
+  else if(ui_disk_full(app))
+    snprintf(buf, sizeof buf, "disk full: sign-ups and check-ins paused, live code shown");
   else snprintf(buf, sizeof buf, "live code");
   ui_notify_status(&app->notify, buf);
 }
@@ -442,6 +455,8 @@ int ui_app_main(const ui_options *o) {
   app->lang = app->default_lang = o->lang;
   app->db_path = o->db_path;
   app->assets_dir = o->assets_dir;
+  app->min_free_mb = o->min_free_mb;
+  app->disk_free_mb = -1;
   ui_flow_wipe(app);
   ui_notify_init(&app->notify, ui_real_mono_ms());
 
@@ -505,6 +520,7 @@ int ui_app_main(const ui_options *o) {
     ui_notify_tick(&app->notify, real);
     sync_reap(app);
     int64_t now = ui_now_mono(app);
+    int64_t disk_next = ui_disk_tick(app, now);
     /* Idle: any screen but the live code goes back and forgets input. */
     int idles = app->cur != UI_SCREEN_LIVE;
     int64_t idle_at = app->last_input_ms + ui_idle_ms(app);
@@ -516,6 +532,7 @@ int ui_app_main(const ui_options *o) {
     ui_screen *s = &app->screens[app->cur];
     int64_t next = s->ops->tick ? s->ops->tick(app, s, now) : INT64_MAX;
     if(idles && idle_at < next) next = idle_at;
+    next = min64(next, disk_next);
     update_status(app);
     if(app->dirty || app->ndamage > 0) {
       present(app);

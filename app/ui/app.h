@@ -18,6 +18,7 @@ typedef struct ui_options {
   ui_lang lang;
   const char *assets_dir;  /* campaign images are relative to it */
   int db_max_pages;        /* test seam: >0 caps the database (store_set_max_pages) */
+  int64_t min_free_mb;     /* sign-ups and check-ins pause below this much free disk */
 } ui_options;
 
 /* Runs until quit (or the script ends). Returns the process exit code:

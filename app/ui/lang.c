@@ -74,6 +74,13 @@ static const char *const table[S_COUNT][UI_LANG_COUNT] = {
   [S_MGR_EXPIRES] = {"到期 %s", "expires %s"},
   [S_MGR_LAST_ERROR] = {"同步错误：%s", "Sync error: %s"},
   [S_SECONDS] = {"秒", "s"},
+  [S_PAUSED_BADGE] = {"暂停登记：存储空间已满", "Sign-up paused: storage full"},
+  [S_PAUSED_TITLE] = {"暂时无法登记，请联系店员", "Sign-up and check-in are paused: please ask staff"},
+  [S_PAUSED_HINT] = {"您仍可扫描门店码加入群", "You can still scan the shop's code to join our group"},
+  [S_PAUSED_STAFF] = {"存储空间已满。已登记的信息完好，腾出空间后自动恢复。",
+                      "Storage is full. Everything recorded is safe; sign-ups resume by themselves "
+                      "when there is room."},
+  [S_MGR_DISK_FULL] = {"存储空间已满：已暂停入会和签到", "Disk full: sign-ups and check-ins paused"},
 };
 
 const char *ui_str(ui_lang lang, ui_str_id id) {

@@ -8,10 +8,12 @@
 #include "app.h"
 #include "log.h"
 
+#define SQR_DEFAULT_MIN_FREE_MB 8
+
 static const char usage[] =
   "usage: storeqr-kiosk [--db PATH] [--headless] [--script FILE] [--screenshot-dir DIR]\n"
   "                     [--fixed-clock UNIX_SECONDS] [--size WxH] [--lang zh|en]\n"
-  "                     [--assets DIR] [--db-max-pages N]\n"
+  "                     [--assets DIR] [--min-free-mb N] [--db-max-pages N]\n"
   "The touchscreen app: live QR code, join, check-in, manager screen.\n"
   "  --db PATH            kiosk database (default $STOREQR_DB, else /var/lib/storeqr/kiosk.db)\n"
   "  --headless           no window: SDL dummy driver, software renderer into memory\n"
@@ -23,6 +25,8 @@ static const char usage[] =
   "  --lang zh|en         default language (zh)\n"
   "  --assets DIR         where campaign images are (default $SQR_ASSETS, else the\n"
   "                       source tree's assets/ this binary was built from)\n"
+  "  --min-free-mb N      pause sign-ups and check-ins below N MB free on the\n"
+  "                       database's disk (default 8)\n"
   "  --db-max-pages N     test seam: cap the database at N pages (a full disk)\n"
   "Under systemd (Type=notify): READY=1 after the first frame, WATCHDOG=1 every\n"
   "half $WATCHDOG_USEC from the main loop, STATUS= lines, STOPPING=1 at exit.\n";
@@ -34,13 +38,14 @@ int main(int argc, char **argv) {
     {"fixed-clock", required_argument, NULL, 'c'}, {"size", required_argument, NULL, 'z'},
     {"lang", required_argument, NULL, 'l'},       {"help", no_argument, NULL, 'h'},
     {"assets", required_argument, NULL, 'a'},     {"db-max-pages", required_argument, NULL, 'm'},
-    {NULL, 0, NULL, 0}};
+    {"min-free-mb", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
   ui_options o;
   memset(&o, 0, sizeof o);
   o.db_path = getenv("STOREQR_DB");
   if(!o.db_path || !*o.db_path) o.db_path = "/var/lib/storeqr/kiosk.db";
   o.assets_dir = getenv("SQR_ASSETS");
   if(!o.assets_dir || !*o.assets_dir) o.assets_dir = SQR_ASSETS_DIR;
+  o.min_free_mb = SQR_DEFAULT_MIN_FREE_MB;
   int c;
   while((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(c) {
@@ -82,6 +87,16 @@ int main(int argc, char **argv) {
         return 2;
       }
       o.db_max_pages = (int)v;
+      break;
+    }
+    case 'F': {
+      char *end;
+      long long v = strtoll(optarg, &end, 10);
+      if(*end || end == optarg || v < 0 || v > 1000000000LL) {
+        fprintf(stderr, "storeqr-kiosk: --min-free-mb wants megabytes\n%s", usage);
+        return 2;
+      }
+      o.min_free_mb = v;
       break;
     }
     case 'h': fputs(usage, stdout); return 0;

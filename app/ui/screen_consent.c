@@ -92,4 +92,4 @@ static void enter(ui_app *app, ui_screen *s) {
   drag_y = -1;
 }
 
-const ui_screen_ops screen_consent_ops = {"consent", enter, layout, event, NULL, draw, NULL};
+const ui_screen_ops screen_consent_ops = {"consent", enter, layout, event, NULL, draw, NULL, NULL};

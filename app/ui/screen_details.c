@@ -88,4 +88,4 @@ static void draw(ui_app *app, ui_screen *s) {
              UI_LEFT);
 }
 
-const ui_screen_ops screen_details_ops = {"details", NULL, layout, event, NULL, draw, NULL};
+const ui_screen_ops screen_details_ops = {"details", NULL, layout, event, NULL, draw, NULL, NULL};

@@ -30,4 +30,4 @@ static void draw(ui_app *app, ui_screen *s) {
   ui_label(app, app->flow.error, 3 * u, UI_MUTED, app->w / 2, 42 * u, UI_CENTER);
 }
 
-const ui_screen_ops screen_error_ops = {"error", NULL, layout, event, NULL, draw, NULL};
+const ui_screen_ops screen_error_ops = {"error", NULL, layout, event, NULL, draw, NULL, NULL};

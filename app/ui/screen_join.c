@@ -55,4 +55,4 @@ static void leave(ui_app *app, ui_screen *s) {
   ui_keypad_screen_wipe(s);
 }
 
-const ui_screen_ops screen_join_ops = {"join", NULL, layout, event, NULL, draw, leave};
+const ui_screen_ops screen_join_ops = {"join", NULL, layout, event, NULL, draw, leave, NULL};

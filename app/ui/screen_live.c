@@ -8,7 +8,10 @@
  * else; the countdown alone redraws its line every 5 s; the configuration
  * is looked at again just after a rotation's frame is out, not before it.
  * Otherwise it sleeps. A long press in the top-left corner opens the
- * manager PIN screen. */
+ * manager PIN screen. While the disk is full (disk.c) the code stays, the
+ * join and check-in buttons turn grey under a "paused" badge and lead to
+ * the paused screen instead of a keypad: a shopper should not type a
+ * number that cannot be kept. */
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +38,7 @@ static struct {
   int64_t press_at;         /* its monotonic ms */
   SDL_Rect qr, info;        /* layout */
   SDL_Rect countdown;       /* where draw put the countdown line (w == 0: none) */
+  SDL_Rect paused;          /* the "paused: disk full" badge, over the buttons */
   int campaign;             /* campaign index drawn, -1 = none */
   int reload_due;           /* look at the configuration at the next tick */
   const sqr_config *cfg;    /* the configuration drawn */
@@ -63,6 +67,8 @@ static int refresh(ui_app *app, ui_screen *s) {
              lv.group.joined != L.lv.group.joined || lv.mode != L.lv.mode;
   int code = strcmp(lv.text, L.lv.text) != 0;
   if(rc && rc != L.rc) log_error("ui", "live code: %s", sqr_strerror(rc));
+  /* Recording a group switch found the disk full. */
+  if(rc == SQR_ENOSPC && !ui_disk_full(app)) ui_disk_refused(app);
   L.lv = lv;
   L.rc = rc;
   ui_widget *qr = ui_screen_find(s, "live.qr");
@@ -110,10 +116,14 @@ static void layout(ui_app *app, ui_screen *s) {
     check = (SDL_Rect){x0 + bw + 4 * u, h - 22 * u, bw, 15 * u};
   }
   lang = (SDL_Rect){w - 22 * u, 2 * u, 19 * u, 8 * u};
+  L.paused = (SDL_Rect){join.x, join.y - 6 * u, check.x + check.w - join.x, 5 * u};
+  /* Full disk: grey, but still tappable (they explain themselves). */
+  int full = ui_disk_full(app);
   ui_screen_add(s, ui_qr_new("live.qr", L.qr));
-  ui_screen_add(s, ui_button_new("join", ui_str(app->lang, S_JOIN), join, 7 * u, UI_ACCENT, UI_WHITE));
-  ui_screen_add(s, ui_button_new("checkin", ui_str(app->lang, S_CHECKIN), check, 7 * u, UI_ACCENT2,
-                                 UI_WHITE));
+  ui_screen_add(s, ui_button_new("join", ui_str(app->lang, S_JOIN), join, 7 * u,
+                                 full ? UI_DISABLED : UI_ACCENT, full ? UI_FG : UI_WHITE));
+  ui_screen_add(s, ui_button_new("checkin", ui_str(app->lang, S_CHECKIN), check, 7 * u,
+                                 full ? UI_DISABLED : UI_ACCENT2, full ? UI_FG : UI_WHITE));
   ui_screen_add(s, ui_button_new("lang", ui_str(app->lang, S_LANG_OTHER), lang, 4 * u, UI_PANEL,
                                  UI_FG));
   L.rc = SQR_ENOTFOUND;
@@ -136,8 +146,9 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   if(in->kind != UI_RELEASE) return;
   ui_widget *w = ui_screen_hit(s, in->x, in->y);
   if(!w) return;
-  if(strcmp(w->name, "join") == 0) ui_go(app, UI_SCREEN_JOIN);
-  else if(strcmp(w->name, "checkin") == 0) ui_go(app, UI_SCREEN_CHECKIN);
+  int full = ui_disk_full(app);
+  if(strcmp(w->name, "join") == 0) ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_JOIN);
+  else if(strcmp(w->name, "checkin") == 0) ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_CHECKIN);
   else if(strcmp(w->name, "lang") == 0) {
     app->lang = app->lang == UI_LANG_ZH ? UI_LANG_EN : UI_LANG_ZH;
     ui_go(app, UI_SCREEN_LIVE);
@@ -201,8 +212,22 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   return next;
 }
 
+/* Over the grey buttons while the disk is full: why they are grey. */
+static void draw_paused(ui_app *app) {
+  if(!ui_disk_full(app)) return;
+  ui_fill(app, L.paused, UI_WARN);
+  ui_label_in(app, ui_str(app->lang, S_PAUSED_BADGE), 3 * app->u, UI_WHITE, L.paused);
+}
+
+static void draw_info(ui_app *app);
+
 static void draw(ui_app *app, ui_screen *s) {
   (void)s;
+  draw_info(app);
+  draw_paused(app);
+}
+
+static void draw_info(ui_app *app) {
   int u = app->u;
   const sqr_config *cfg = store_config(app->st);
   int64_t now_ms = clock_now_ms(app->clock);
@@ -298,4 +323,9 @@ static void leave(ui_app *app, ui_screen *s) {
   L.pressing = 0;
 }
 
-const ui_screen_ops screen_live_ops = {"live", enter, layout, event, tick, draw, leave};
+static const char *state(ui_app *app, ui_screen *s) {
+  (void)s;
+  return L.rc ? "no-code" : ui_disk_full(app) ? "paused" : "code";
+}
+
+const ui_screen_ops screen_live_ops = {"live", enter, layout, event, tick, draw, leave, state};

@@ -11,7 +11,6 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,14 +44,7 @@ static void load(ui_app *app) {
     return;
   }
   M.have = 1;
-  struct statvfs vfs;
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", app->db_path);
-  char *slash = strrchr(dir, '/');
-  if(slash) *slash = '\0';
-  else snprintf(dir, sizeof dir, ".");
-  M.disk_mb = statvfs(dir, &vfs) == 0 ? (long long)vfs.f_bavail * (long long)vfs.f_frsize / 1048576
-                                      : -1;
+  M.disk_mb = ui_disk_free_mb(app);
 }
 
 static void enter(ui_app *app, ui_screen *s) {
@@ -274,7 +266,12 @@ static void draw(ui_app *app, ui_screen *s) {
   ui_label(app, buf, 3 * u, UI_MUTED, c1.x, y, UI_LEFT);
   y += lh;
   ui_strf(buf, sizeof buf, app->lang, S_MGR_DISK, M.disk_mb);
-  ui_label(app, buf, 3 * u, UI_MUTED, c1.x, y, UI_LEFT);
+  int full = ui_disk_full(app);
+  ui_label(app, buf, 3 * u, full ? UI_WARN : UI_MUTED, c1.x, y, UI_LEFT);
+  if(full) {
+    y += lh;
+    ui_label(app, ui_str(app->lang, S_MGR_DISK_FULL), 4 * u, UI_WARN, c1.x, y, UI_LEFT);
+  }
 }
 
 static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
@@ -290,4 +287,4 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   return INT64_MAX;
 }
 
-const ui_screen_ops screen_manager_ops = {"manager", enter, layout, event, tick, draw, NULL};
+const ui_screen_ops screen_manager_ops = {"manager", enter, layout, event, tick, draw, NULL, NULL};

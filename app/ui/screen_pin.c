@@ -118,4 +118,4 @@ static void leave(ui_app *app, ui_screen *s) {
   ui_keypad_screen_wipe(s);
 }
 
-const ui_screen_ops screen_pin_ops = {"pin", enter, layout, event, tick, draw, leave};
+const ui_screen_ops screen_pin_ops = {"pin", enter, layout, event, tick, draw, leave, NULL};

@@ -100,4 +100,4 @@ static void leave(ui_app *app, ui_screen *s) {
   (void)app;
 }
 
-const ui_screen_ops screen_result_ops = {"result", NULL, layout, event, NULL, draw, leave};
+const ui_screen_ops screen_result_ops = {"result", NULL, layout, event, NULL, draw, leave, NULL};

@@ -156,6 +156,12 @@ static int expect(ui_app *app, int line, const char *cmd, char **argv, int argc)
   } else if(argc >= 3 && strcmp(argv[1], "disabled") == 0) {
     ui_widget *w = ui_screen_find(s, argv[2]);
     if(!w || !w->disabled) fail(app, line, cmd, "not disabled");
+  } else if(argc >= 3 && strcmp(argv[1], "state") == 0) {
+    const char *have = s->ops->state ? s->ops->state(app, s) : "";
+    if(strcmp(have, argv[2]) != 0) {
+      snprintf(why, sizeof why, "%s state is '%s'", s->ops->name, have);
+      fail(app, line, cmd, why);
+    }
   } else if(argc >= 3 && strcmp(argv[1], "visible") == 0) {
     ui_widget *w = ui_screen_find(s, argv[2]);
     if(!w || w->hidden) fail(app, line, cmd, "not shown");
@@ -231,6 +237,12 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
   } else if(strcmp(argv[0], "hang") == 0 && argc >= 2) {
     /* The loop stops dead, as a hung kiosk's would: no event, no ping. */
     SDL_Delay((Uint32)atoi(a1));
+  } else if(strcmp(argv[0], "db-max-pages") == 0 && argc >= 2) {
+    /* Test seam: the disk fills up, or has room again, while running. */
+    if(store_set_max_pages(app->st, atoi(a1)) != SQR_OK) fail(app, line, cmd, "cannot set");
+  } else if(strcmp(argv[0], "min-free-mb") == 0 && argc >= 2) {
+    app->min_free_mb = atoll(a1);
+    ui_disk_recheck(app);
   } else if(strcmp(argv[0], "screenshot") == 0 && argc >= 2) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.png", app->screenshot_dir ? app->screenshot_dir : ".", a1);

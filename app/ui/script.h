@@ -10,6 +10,9 @@
  *   wait MS                   let real time pass (events, helper processes
  *                             and watchdog pings keep flowing)
  *   hang MS                   block the main loop (as a hung kiosk would)
+ *   db-max-pages N            cap the database now (a disk filling up;
+ *                             a large N: room again)
+ *   min-free-mb N             the free-space floor (disk.c), looked at again
  *   screenshot NAME [full]    write NAME.png into --screenshot-dir: the frame
  *                             on the display, or with "full" the whole screen
  *                             drawn again first; with "first" the first frame
@@ -23,6 +26,8 @@
  *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
  *   expect visible NAME       widget NAME is shown
  *   expect disabled NAME      widget NAME does not take taps (a locked keypad)
+ *   expect state TEXT         the screen's state word (live: code, paused,
+ *                             no-code)
  *   expect result KIND        joined|welcome_back|checked_in|already|not_member
  *   quit
  * Each failed expectation prints "expect failed: ..." and makes the exit

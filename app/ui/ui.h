@@ -68,6 +68,7 @@ typedef enum ui_screen_id {
   UI_SCREEN_PIN,
   UI_SCREEN_MANAGER,
   UI_SCREEN_ERROR,
+  UI_SCREEN_PAUSED,  /* the disk is full: nothing can be recorded */
   UI_SCREEN_COUNT
 } ui_screen_id;
 
@@ -81,6 +82,9 @@ typedef struct ui_screen_ops {
   int64_t (*tick)(ui_app *app, ui_screen *s, int64_t mono_ms);
   void (*draw)(ui_app *app, ui_screen *s);
   void (*leave)(ui_app *app, ui_screen *s);   /* wipes typed data */
+  /* Optional: a short word for where the screen is ("code", "paused"),
+   * for `expect state` in scripts. */
+  const char *(*state)(ui_app *app, ui_screen *s);
 } ui_screen_ops;
 
 #define UI_MAX_WIDGETS 64
@@ -97,7 +101,7 @@ int ui_screen_locate(ui_screen *s, const char *name, SDL_Rect *out);
 
 extern const ui_screen_ops screen_live_ops, screen_join_ops, screen_consent_ops,
   screen_details_ops, screen_result_ops, screen_checkin_ops, screen_pin_ops,
-  screen_manager_ops, screen_error_ops;
+  screen_manager_ops, screen_error_ops, screen_paused_ops;
 
 /* ---- the flow a shopper is in (wiped on every return to the live code) ---- */
 typedef enum ui_result_kind {
@@ -158,6 +162,14 @@ struct ui_app {
   int sync_pid;
   char sync_msg[128];
 
+  /* disk space (disk.c) */
+  int64_t min_free_mb;     /* below this, sign-ups and check-ins pause */
+  int disk_low;            /* statvfs: below min_free_mb */
+  int disk_refused;        /* a write got SQR_ENOSPC */
+  int64_t disk_refused_at; /* monotonic ms */
+  int64_t disk_free_mb;    /* at the last look, -1 unknown */
+  int64_t disk_check_at;   /* monotonic ms of the next look */
+
   /* systemd: READY, WATCHDOG, STATUS, STOPPING (notify.h) */
   ui_notify notify;
 
@@ -181,7 +193,11 @@ int64_t ui_now_mono(ui_app *app);
 int64_t ui_real_mono_ms(void);
 /* Goes to a screen: leave (and wipe) the current one, enter the next. */
 void ui_go(ui_app *app, ui_screen_id id);
-/* Shows the error screen with message (never "done"). */
+/* Lays the current screen out again (its widgets are rebuilt; its state
+ * is kept). */
+void ui_relayout(ui_app *app);
+/* Shows the error screen with message (never "done"); a full disk
+ * (SQR_ENOSPC) shows the paused screen instead. */
 void ui_fail(ui_app *app, const char *what, sqr_rc rc);
 /* Idle timeout in ms (config ui.idle_timeout_s, default 30 s). */
 int64_t ui_idle_ms(ui_app *app);
@@ -245,5 +261,17 @@ void ui_keypad_screen_wipe(ui_screen *s);
 /* Signs up the shopper in app->flow through member_signup and goes to the
  * result screen, or to the error screen when nothing could be recorded. */
 void ui_flow_signup(ui_app *app);
+
+/* ---- disk space (disk.c) ---- */
+/* 1 while sign-ups and check-ins are paused for lack of space. */
+int ui_disk_full(const ui_app *app);
+/* Looks at free space when due; returns the next monotonic ms to look. */
+int64_t ui_disk_tick(ui_app *app, int64_t mono);
+/* A write was refused with SQR_ENOSPC: pause. */
+void ui_disk_refused(ui_app *app);
+/* Look again at the next loop (tests change the floor). */
+void ui_disk_recheck(ui_app *app);
+/* Free megabytes where the database is; -1 when unknown. */
+int64_t ui_disk_free_mb(const ui_app *app);
 
 #endif

@@ -1,11 +1,13 @@
 /* test_ui.c — storeqr-kiosk driven headless by scripts, checked through
  * its screenshots (QR codes decoded with zbar) and the kiosk database.
  *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate,
- *                               fill, reset, campaign, error, first
+ *                               fill, reset, hotplug, campaign, disk, lowdisk,
+ *                               first
  * Every case asserts on what the kiosk wrote or drew; none on timing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "member.h"
 #include "store.h"
@@ -340,20 +342,15 @@ static void t_campaign(void) {
   puts("campaign: ok");
 }
 
-/* The database is full: a sign-up shows the error screen, never "done",
- * and every member recorded before is still there. */
-static void t_error(void) {
-  ut_setup("error");
-  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
-  int64_t t = ut_now_aligned();
-  ut_make_store(db, t, NULL);
+/* Fills the store until sign-ups no longer fit under a page cap at its
+ * current size (SQLite never sets the cap lower), plus three more refused;
+ * returns how many fitted. */
+static int fill_store(int64_t t) {
   sqr_clock *c;
   store *st;
   char err[256], phone[16];
   UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
   UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
-  /* Capped at its current size (SQLite never sets the cap lower), then
-   * filled until a sign-up no longer fits; three more must fail too. */
   UT_CHECK(store_set_max_pages(st, 1) == SQR_OK, "page cap");
   int ok = 0, failed = 0;
   for(int i = 0; i < 20000 && failed < 4; i++) {
@@ -362,31 +359,130 @@ static void t_error(void) {
     member_result r;
     sqr_rc rc = member_signup(st, &req, &r);
     if(rc == SQR_OK && !failed) ok++;
-    else UT_CHECK(rc != SQR_OK, "a sign-up fitted after one did not");
+    else UT_CHECK(rc == SQR_ENOSPC, "a sign-up fitted after one did not, or failed otherwise: %s",
+                  sqr_strerror(rc));
     if(rc) failed++;
   }
   UT_CHECK(ok > 0 && failed == 4, "%d sign-ups, %d refused", ok, failed);
   store_close(st);
   clock_free(c);
+  return ok;
+}
+
+/* Every one of the n members fill_store recorded is still there. */
+static void expect_filled_members(int64_t t, int n) {
+  sqr_clock *c;
+  store *st;
+  char err[256], phone[16];
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  for(int i = 0; i < n; i++) {
+    snprintf(phone, sizeof phone, "1391%07d", i);
+    member_result r;
+    UT_CHECK(member_lookup(st, phone, &r) == SQR_OK, "member %d of %d lost", i, n);
+  }
+  int64_t checked, bad;
+  char why[200];
+  UT_CHECK(store_verify_log(st, &checked, &bad, why, sizeof why) == SQR_OK, "event log: %s", why);
+  store_close(st);
+  clock_free(c);
+}
+
+#define UT_RED 0xD9, 0x3A, 0x2B /* UI_WARN: badges and warnings */
+
+static int red(const char *png) {
+  char p[1200];
+  path(p, sizeof p, png);
+  return ut_png_count_rgb(p, UT_RED, 8);
+}
+
+/* The disk fills up while the kiosk runs (a write refused: SQR_ENOSPC):
+ * the shopper's sign-up ends on the "paused, ask staff" screen (nothing
+ * recorded, never "done"), the live code stays and decodes, join and
+ * check-in lead to that screen instead of a keypad, the manager screen
+ * and systemd's STATUS say "disk full". Room comes back without a
+ * restart: a sign-up works, and every member recorded before is there. */
+static void t_disk(void) {
+  ut_setup("disk");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  int filled = fill_store(t);
   int64_t before = members(t);
-  UT_CHECK(before == ok, "%lld members, %d signed up", (long long)before, ok);
-  ut_extra_arg = "--db-max-pages";
-  ut_extra_value = "1";
-  const char *s = "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
-                  "expect screen error\nscreenshot error\n";
-  int rc = ut_run(db, s, t, NULL, NULL);
-  ut_extra_arg = NULL;
-  UT_CHECK(rc == 0, "full-database run (exit %d)", rc);
-  UT_CHECK(members(t) == before, "members %lld -> %lld", (long long)before, (long long)members(t));
-  char p[1200], got[1024];
-  path(p, sizeof p, "error.png");
-  UT_CHECK(ut_decode_png(p, got, sizeof got, NULL, NULL) == 0, "a QR on the error screen");
-  /* And with room again, the same shopper signs up. */
-  const char *s2 = "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
-                   "expect result joined\n";
-  UT_CHECK(ut_run(db, s2, t, NULL, NULL) == 0, "sign-up after the disk has room");
-  UT_CHECK(members(t) == before + 1, "members after room: %lld", (long long)members(t));
-  puts("error: ok");
+  UT_CHECK(before == filled, "%lld members, %d signed up", (long long)before, filled);
+  char sock[1200], env_sock[1300];
+  snprintf(sock, sizeof sock, "%s/notify.sock", ut_dir);
+  if(strlen(sock) >= 100) snprintf(sock, sizeof sock, "/tmp/storeqr-ui-disk-%d.sock", (int)getpid());
+  int nfd = ut_notify_bind(sock);
+  snprintf(env_sock, sizeof env_sock, "NOTIFY_SOCKET=%s", sock);
+  const char *env[] = {env_sock, "-WATCHDOG_USEC", "-WATCHDOG_PID", NULL};
+  const char *args[] = {"--db-max-pages", "1", NULL};
+  const char *s =
+    "expect state code\n"
+    "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+    "expect screen paused\nexpect nodigits\nscreenshot paused\ntap done\n"
+    "expect screen live\nexpect state paused\nscreenshot live_full\n"
+    /* straight to the paused screen: no number typed for nothing */
+    "tap join\nexpect screen paused\ntap done\ntap checkin\nexpect screen paused\nkey escape\n"
+    HOLD_CORNER TYPE_PIN "expect screen manager\nscreenshot manager_full\ntap close\n"
+    /* room again; the refused write is retried after a minute */
+    "db-max-pages 1000000\nadvance 61\nexpect state code\nscreenshot live_ok\n"
+    HOLD_CORNER TYPE_PIN "expect screen manager\nscreenshot manager_ok\ntap close\n"
+    "tap join\nexpect screen join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+    "expect result joined\ntap done\n";
+  ut_kiosk_opts o = {.env = env, .args = args};
+  int rc = ut_run_opts(db, s, t, &o);
+  UT_CHECK(rc == 0, "full-disk run (exit %d)", rc);
+  UT_CHECK(members(t) == before + 1, "members %lld -> %lld", (long long)before,
+           (long long)members(t));
+  expect_filled_members(t, filled);
+  char got[1024], want[1024], p[1200];
+  path(p, sizeof p, "paused.png");
+  UT_CHECK(ut_decode_png(p, got, sizeof got, NULL, NULL) == 0, "a QR on the paused screen");
+  ut_live_text(db, t, want, sizeof want);
+  expect_qr("live_full.png", want);
+  ut_verify_url(db, want, t);
+  /* The badge over the grey buttons (the offline badge is red in both). */
+  UT_CHECK(red("live_full.png") > red("live_ok.png") + 5000, "no paused badge: %d vs %d red px",
+           red("live_full.png"), red("live_ok.png"));
+  UT_CHECK(red("manager_full.png") > red("manager_ok.png") + 2000,
+           "the manager screen does not say disk full");
+  /* systemd heard it too, and heard it end. */
+  char m[256];
+  int full_at = -1, ok_after = -1, i = 0;
+  while(ut_notify_recv(nfd, m, sizeof m, 0)) {
+    if(strstr(m, "STATUS=disk full") && full_at < 0) full_at = i;
+    if(strstr(m, "STATUS=live code") && full_at >= 0) ok_after = i;
+    i++;
+  }
+  close(nfd);
+  unlink(sock);
+  UT_CHECK(full_at >= 0, "no STATUS=disk full");
+  UT_CHECK(ok_after > full_at, "no STATUS=live code after the disk had room");
+  puts("disk: ok");
+}
+
+/* Too little free space seen ahead of any write (statvfs under the floor,
+ * here a floor above any disk): paused from the start, landscape and
+ * English; the floor lowered, sign-ups resume at once. */
+static void t_lowdisk(void) {
+  ut_setup("lowdisk");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  const char *args[] = {"--min-free-mb", "1000000000", NULL};
+  const char *s = "expect state paused\nscreenshot live_low\ntap join\nexpect screen paused\n"
+                  "screenshot paused_low\ntap done\nmin-free-mb 0\nexpect state code\n"
+                  "screenshot live_ok\ntap join\nexpect screen join\n" TYPE_PHONE
+                  "tap ok\ntap agree\ntap continue\ntap finish\nexpect result joined\n";
+  ut_kiosk_opts o = {.args = args, .size = "1920x1080", .lang = "en"};
+  UT_CHECK(ut_run_opts(db, s, t, &o) == 0, "low-disk run");
+  UT_CHECK(members(t) == 1, "members %lld", (long long)members(t));
+  char want[1024];
+  ut_live_text(db, t, want, sizeof want);
+  expect_qr("live_low.png", want);
+  UT_CHECK(red("live_low.png") > red("live_ok.png") + 5000, "no paused badge in landscape");
+  puts("lowdisk: ok");
 }
 
 /* The first frame after start is the QR alone on the background (the
@@ -440,7 +536,8 @@ int main(int argc, char **argv) {
   else if(!strcmp(c, "reset")) t_reset();
   else if(!strcmp(c, "hotplug")) t_hotplug();
   else if(!strcmp(c, "campaign")) t_campaign();
-  else if(!strcmp(c, "error")) t_error();
+  else if(!strcmp(c, "disk")) t_disk();
+  else if(!strcmp(c, "lowdisk")) t_lowdisk();
   else if(!strcmp(c, "first")) t_first();
   else {
     fprintf(stderr, "test_ui: unknown case %s\n", c);

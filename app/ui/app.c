@@ -1,13 +1,13 @@
 /* app.c — the kiosk app's life: display setup, the event loop, navigation,
- * idle timeout, renderer resets, disk space, systemd notifications and the
- * script hooks.
+ * idle timeout, renderer resets, the helper process, disk space, systemd
+ * notifications and the script hooks.
  *
  * The loop never spins: after handling input it renders only if something
  * changed (app->dirty) and then sleeps in SDL_WaitEventTimeout until the
  * nearest deadline (the screen's next tick, the idle timeout, the next
- * disk look, the next watchdog ping). The watchdog ping is sent from this
- * loop and nowhere else: a loop that hangs stops pinging, and systemd
- * restarts the kiosk. */
+ * disk look, the next watchdog ping, a helper's next poll). The watchdog
+ * ping is sent from this loop and nowhere else: a loop that hangs stops
+ * pinging, and systemd restarts the kiosk. */
 #include "app.h"
 #include "crypto.h"
 #include "image.h"
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define UI_DEFAULT_IDLE_S 30
 
@@ -31,7 +32,8 @@ static const ui_screen_ops *const screen_table[UI_SCREEN_COUNT] = {
   [UI_SCREEN_CONSENT] = &screen_consent_ops, [UI_SCREEN_DETAILS] = &screen_details_ops,
   [UI_SCREEN_RESULT] = &screen_result_ops,   [UI_SCREEN_CHECKIN] = &screen_checkin_ops,
   [UI_SCREEN_PIN] = &screen_pin_ops,         [UI_SCREEN_MANAGER] = &screen_manager_ops,
-  [UI_SCREEN_ERROR] = &screen_error_ops,   [UI_SCREEN_PAUSED] = &screen_paused_ops,
+  [UI_SCREEN_ERROR] = &screen_error_ops,   [UI_SCREEN_ENROL] = &screen_enrol_ops,
+  [UI_SCREEN_PAUSED] = &screen_paused_ops,
 };
 
 static int64_t mono_us(void) {
@@ -43,8 +45,8 @@ static int64_t start_us;
 
 int64_t ui_real_mono_ms(void) { return mono_us() / 1000; }
 
-/* How often a running sync child is reaped. */
-#define UI_SYNC_POLL_MS 500
+/* How often a running helper is polled (its output read, its exit reaped). */
+#define UI_CHILD_POLL_MS 100
 
 /* Start-up split for the bench (SQR_LOG=debug): where the milliseconds
  * before the first QR frame went, printed with that frame. */
@@ -417,25 +419,25 @@ static int setup_display(ui_app *app, const ui_options *o, char *err, size_t err
   return 0;
 }
 
-static void sync_reap(ui_app *app) {
-  if(app->sync_pid <= 0) return;
-  int status;
-  pid_t r = waitpid(app->sync_pid, &status, WNOHANG);
-  if(r == app->sync_pid) {
-    app->sync_pid = 0;
-    if(WIFEXITED(status))
-      snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync exit %d", WEXITSTATUS(status));
-    else snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync killed");
-    app->dirty = 1;
-    if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "reloading the configuration failed");
-  }
+/* "Sync now" ended: its exit status for the manager screen, and the
+ * configuration it may have pulled. */
+static void sync_done(ui_app *app) {
+  const ui_child *c = &app->child;
+  if(c->exit_code >= 0)
+    snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync exit %d", c->exit_code);
+  else snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync killed");
+  ui_child_release(app);
+  if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "reloading the configuration failed");
 }
 
 /* What `systemctl status storeqr-kiosk` shows: one short line, sent when
  * it changes. */
 static void update_status(ui_app *app) {
   char buf[160];
-  if(!store_config(app->st)) snprintf(buf, sizeof buf, "no configuration yet");
+  ui_screen *s = &app->screens[app->cur];
+  if(app->cur == UI_SCREEN_ENROL)
+    snprintf(buf, sizeof buf, "enrolment: %s", s->ops->state ? s->ops->state(app, s) : "");
+  else if(!store_config(app->st)) snprintf(buf, sizeof buf, "no configuration yet");
   else if(ui_disk_full(app))
     snprintf(buf, sizeof buf, "disk full: sign-ups and check-ins paused, live code shown");
   else snprintf(buf, sizeof buf, "live code");
@@ -455,8 +457,11 @@ int ui_app_main(const ui_options *o) {
   app->lang = app->default_lang = o->lang;
   app->db_path = o->db_path;
   app->assets_dir = o->assets_dir;
+  app->hq_url = o->hq_url && *o->hq_url ? o->hq_url : NULL;
+  app->hq_ca = o->hq_ca;
   app->min_free_mb = o->min_free_mb;
   app->disk_free_mb = -1;
+  app->child.fd = -1;
   ui_flow_wipe(app);
   ui_notify_init(&app->notify, ui_real_mono_ms());
 
@@ -502,9 +507,11 @@ int ui_app_main(const ui_options *o) {
     goto out;
   }
   for(int i = 0; i < UI_SCREEN_COUNT; i++) app->screens[i].ops = screen_table[i];
-  app->cur = UI_SCREEN_LIVE;
-  if(app->screens[0].ops->enter) app->screens[0].ops->enter(app, &app->screens[0]);
-  app->screens[0].ops->layout(app, &app->screens[0]);
+  /* A kiosk never enrolled shows the enrolment screen, not the live code. */
+  app->cur = ui_enrol_needed(app) ? UI_SCREEN_ENROL : UI_SCREEN_LIVE;
+  ui_screen *first = &app->screens[app->cur];
+  if(first->ops->enter) first->ops->enter(app, first);
+  first->ops->layout(app, first);
   split_mark("fonts+layout");
   app->last_input_ms = ui_now_mono(app);
   app->running = 1;
@@ -518,11 +525,12 @@ int ui_app_main(const ui_options *o) {
     if(!app->running) break;
     int64_t real = ui_real_mono_ms();
     ui_notify_tick(&app->notify, real);
-    sync_reap(app);
+    if(ui_child_poll(app, real) && app->child.kind == UI_CHILD_SYNC) sync_done(app);
     int64_t now = ui_now_mono(app);
     int64_t disk_next = ui_disk_tick(app, now);
-    /* Idle: any screen but the live code goes back and forgets input. */
-    int idles = app->cur != UI_SCREEN_LIVE;
+    /* Idle: any screen but the live code goes back and forgets input.
+     * Not the enrolment screen: there is nothing behind it to go back to. */
+    int idles = app->cur != UI_SCREEN_LIVE && app->cur != UI_SCREEN_ENROL;
     int64_t idle_at = app->last_input_ms + ui_idle_ms(app);
     if(idles && now >= idle_at) {
       app->lang = app->default_lang;
@@ -543,11 +551,11 @@ int ui_app_main(const ui_options *o) {
 
     if(app->dirty) continue; /* the first frame's completion is due */
     /* Deadlines in real time: the watchdog's next ping and a running
-     * sync child's reaping. A fixed (test) clock never reaches the app's
+     * helper's next poll. A fixed (test) clock never reaches the app's
      * own future deadlines, so with it only those already due count. */
     real = ui_real_mono_ms();
     int64_t real_next = ui_notify_next_ms(&app->notify);
-    if(app->sync_pid > 0) real_next = min64(real_next, real + UI_SYNC_POLL_MS);
+    if(app->child.pid > 0) real_next = min64(real_next, real + UI_CHILD_POLL_MS);
     int64_t wait_ms = real_next == INT64_MAX ? INT64_MAX : real_next - real;
     if(next != INT64_MAX && (!clock_is_fixed(app->clock) || next <= now))
       wait_ms = min64(wait_ms, next - now);
@@ -575,6 +583,9 @@ out:
     ui_screen_clear(&app->screens[i]);
   }
   ui_flow_wipe(app);
+  /* A helper still running (an enrolment under way) is left to finish:
+   * killing it could spend a one-time code without keeping the certificate. */
+  if(app->child.fd >= 0) close(app->child.fd);
   free(app->first_px);
   ui_images_free(app->images);
   ui_text_close(app->text);

@@ -18,6 +18,8 @@ typedef struct ui_options {
   ui_lang lang;
   const char *assets_dir;  /* campaign images are relative to it */
   int db_max_pages;        /* test seam: >0 caps the database (store_set_max_pages) */
+  const char *hq_url;      /* HQ for first-boot enrolment; NULL: typed on the screen */
+  const char *hq_ca;       /* HQ's CA certificate for that first call */
   int64_t min_free_mb;     /* sign-ups and check-ins pause below this much free disk */
 } ui_options;
 

@@ -12,25 +12,35 @@ void ui_layout_title_pos(ui_app *app, int *x, int *y) {
   *y = app->portrait ? 8 * app->u : 4 * app->u;
 }
 
+/* Where a keypad screen's pad, "back" and "ok" go. wide: a keyboard of
+ * many keys rather than the 3x4 pad. */
+static void keypad_screen_rects(ui_app *app, int wide, SDL_Rect *kp, SDL_Rect *back, SDL_Rect *ok) {
+  int u = app->u, w = app->w, h = app->h;
+  if(app->portrait) {
+    int kw = w - 16 * u, kh = wide ? kw : kw * 5 / 4;
+    if(kh > h - 50 * u) kh = h - 50 * u;
+    *kp = (SDL_Rect){8 * u, 20 * u, kw, kh};
+    int by = kp->y + kh + 5 * u, bw = (kw - 4 * u) / 2;
+    *back = (SDL_Rect){8 * u, by, bw, 13 * u};
+    *ok = (SDL_Rect){8 * u + bw + 4 * u, by, bw, 13 * u};
+  } else {
+    int kh = h - 16 * u, kw = wide ? kh * 3 / 2 : kh * 4 / 5;
+    int bw0 = 50 * u;
+    if(kw > w - bw0 - 22 * u) kw = w - bw0 - 22 * u;
+    kp->x = wide ? 8 * u : (w - kw) / 2 - 20 * u;
+    *kp = (SDL_Rect){kp->x, 12 * u, kw, kh};
+    int bx = kp->x + kw + 6 * u, bw = w - bx - 8 * u;
+    if(bw > bw0) bw = bw0;
+    *ok = (SDL_Rect){bx, kp->y + kh / 5, bw, 15 * u};
+    *back = (SDL_Rect){bx, kp->y + kh - 15 * u, bw, 15 * u};
+  }
+}
+
 ui_widget *ui_layout_keypad_screen(ui_app *app, ui_screen *s, int maxlen, int mask,
                                    const char *ok_label) {
-  int u = app->u, w = app->w, h = app->h;
+  int u = app->u;
   SDL_Rect kp, back, ok;
-  if(app->portrait) {
-    int kw = w - 16 * u, kh = kw * 5 / 4;
-    if(kh > h - 50 * u) kh = h - 50 * u;
-    kp = (SDL_Rect){8 * u, 20 * u, kw, kh};
-    int by = kp.y + kh + 5 * u, bw = (kw - 4 * u) / 2;
-    back = (SDL_Rect){8 * u, by, bw, 13 * u};
-    ok = (SDL_Rect){8 * u + bw + 4 * u, by, bw, 13 * u};
-  } else {
-    int kh = h - 16 * u, kw = kh * 4 / 5;
-    kp = (SDL_Rect){(w - kw) / 2 - 20 * u, 12 * u, kw, kh};
-    int bx = kp.x + kw + 6 * u, bw = w - bx - 8 * u;
-    if(bw > 50 * u) bw = 50 * u;
-    ok = (SDL_Rect){bx, kp.y + kh / 5, bw, 15 * u};
-    back = (SDL_Rect){bx, kp.y + kh - 15 * u, bw, 15 * u};
-  }
+  keypad_screen_rects(app, 0, &kp, &back, &ok);
   ui_widget *pad = ui_keypad_new("keypad", kp, maxlen, mask, 8 * u);
   ui_screen_add(s, pad);
   ui_screen_add(s, ui_button_new("back", ui_str(app->lang, S_BACK), back, 6 * u, UI_PANEL, UI_FG));
@@ -38,11 +48,30 @@ ui_widget *ui_layout_keypad_screen(ui_app *app, ui_screen *s, int maxlen, int ma
   return pad;
 }
 
+ui_widget *ui_layout_keyboard_screen(ui_app *app, ui_screen *s, const char *keys, int maxlen,
+                                     int group, const char *back_label, const char *ok_label) {
+  int u = app->u;
+  SDL_Rect kp, back, ok;
+  keypad_screen_rects(app, 1, &kp, &back, &ok);
+  /* Keys about square: more columns on a wide pad. */
+  int n = (int)strlen(keys) + 2, cols = 1;
+  while(cols < n && (n + cols - 1) / cols * kp.w > (cols * kp.h * 5) / 6) cols++;
+  ui_widget *pad = ui_keyboard_new("keypad", kp, keys, cols, maxlen, group, 5 * u);
+  ui_keypad_set_labels(pad, NULL, ui_str(app->lang, S_CLEAR));
+  ui_screen_add(s, pad);
+  ui_widget *b = ui_button_new("back", back_label ? back_label : "", back, 5 * u, UI_PANEL, UI_FG);
+  b->hidden = !back_label;
+  ui_screen_add(s, b);
+  ui_screen_add(s, ui_button_new("ok", ok_label, ok, 6 * u, UI_ACCENT, UI_WHITE));
+  return pad;
+}
+
 int ui_key_to_pad(int k) {
-  if(k >= '0' && k <= '9') return k;
-  if(k == SDLK_BACKSPACE || k == SDLK_DELETE) return 'D';
-  if(k == SDLK_RETURN) return 'R';
-  if(k == SDLK_ESCAPE) return 'E';
+  if((k >= '0' && k <= '9') || (k >= 'a' && k <= 'z') || k == '.' || k == '-' || k == ':')
+    return k;
+  if(k == SDLK_BACKSPACE || k == SDLK_DELETE) return UI_PAD_DEL;
+  if(k == SDLK_RETURN) return UI_PAD_ENTER;
+  if(k == SDLK_ESCAPE) return UI_PAD_ESC;
   return 0;
 }
 
@@ -51,16 +80,17 @@ int ui_keypad_screen_event(ui_app *app, ui_screen *s, const ui_input *in,
   ui_widget *pad = ui_screen_find(s, "keypad");
   if(in->kind == UI_KEY) {
     int key = ui_key_to_pad(in->key);
-    if(key == 'R') {
-      if(!ui_screen_find(s, "ok")->disabled) submit(app, s);
+    if(key == UI_PAD_ENTER) {
+      ui_widget *ok = ui_screen_find(s, "ok");
+      if(ok && !ok->disabled && !ok->hidden) submit(app, s);
       return 0;
     }
-    if(key == 'E') {
+    if(key == UI_PAD_ESC) {
       ui_go(app, UI_SCREEN_LIVE);
       return 0;
     }
-    if(key) ui_keypad_key(pad, key);
-    return key;
+    /* A key this pad does not have (a letter on the phone pad) types nothing. */
+    return key && ui_keypad_key(pad, key) ? key : 0;
   }
   if(in->kind != UI_RELEASE) return 0;
   ui_widget *w = ui_screen_hit(s, in->x, in->y);

@@ -8,13 +8,16 @@
 #include "app.h"
 #include "log.h"
 
+#define SQR_DEFAULT_HQ_CA "/etc/storeqr/hq-ca.crt"
 #define SQR_DEFAULT_MIN_FREE_MB 8
 
 static const char usage[] =
   "usage: storeqr-kiosk [--db PATH] [--headless] [--script FILE] [--screenshot-dir DIR]\n"
   "                     [--fixed-clock UNIX_SECONDS] [--size WxH] [--lang zh|en]\n"
-  "                     [--assets DIR] [--min-free-mb N] [--db-max-pages N]\n"
-  "The touchscreen app: live QR code, join, check-in, manager screen.\n"
+  "                     [--assets DIR] [--hq-url URL] [--hq-ca FILE] [--min-free-mb N]\n"
+  "                     [--db-max-pages N]\n"
+  "The touchscreen app: live QR code, join, check-in, manager screen; first-boot\n"
+  "enrolment when the kiosk has no configuration and no certificate yet.\n"
   "  --db PATH            kiosk database (default $STOREQR_DB, else /var/lib/storeqr/kiosk.db)\n"
   "  --headless           no window: SDL dummy driver, software renderer into memory\n"
   "  --script FILE        scripted input (tap, key, advance, screenshot, expect ...);\n"
@@ -25,6 +28,10 @@ static const char usage[] =
   "  --lang zh|en         default language (zh)\n"
   "  --assets DIR         where campaign images are (default $SQR_ASSETS, else the\n"
   "                       source tree's assets/ this binary was built from)\n"
+  "  --hq-url URL         HQ for enrolment (default $STOREQR_HQ_URL; none: the shop\n"
+  "                       types it on the screen)\n"
+  "  --hq-ca FILE         HQ's CA certificate for enrolment (default $STOREQR_HQ_CA,\n"
+  "                       else " SQR_DEFAULT_HQ_CA ")\n"
   "  --min-free-mb N      pause sign-ups and check-ins below N MB free on the\n"
   "                       database's disk (default 8)\n"
   "  --db-max-pages N     test seam: cap the database at N pages (a full disk)\n"
@@ -38,6 +45,7 @@ int main(int argc, char **argv) {
     {"fixed-clock", required_argument, NULL, 'c'}, {"size", required_argument, NULL, 'z'},
     {"lang", required_argument, NULL, 'l'},       {"help", no_argument, NULL, 'h'},
     {"assets", required_argument, NULL, 'a'},     {"db-max-pages", required_argument, NULL, 'm'},
+    {"hq-url", required_argument, NULL, 'u'},     {"hq-ca", required_argument, NULL, 'C'},
     {"min-free-mb", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
   ui_options o;
   memset(&o, 0, sizeof o);
@@ -45,6 +53,10 @@ int main(int argc, char **argv) {
   if(!o.db_path || !*o.db_path) o.db_path = "/var/lib/storeqr/kiosk.db";
   o.assets_dir = getenv("SQR_ASSETS");
   if(!o.assets_dir || !*o.assets_dir) o.assets_dir = SQR_ASSETS_DIR;
+  /* Enrolment settings come from /etc/storeqr/kiosk.env under systemd. */
+  o.hq_url = getenv("STOREQR_HQ_URL");
+  o.hq_ca = getenv("STOREQR_HQ_CA");
+  if(!o.hq_ca || !*o.hq_ca) o.hq_ca = SQR_DEFAULT_HQ_CA;
   o.min_free_mb = SQR_DEFAULT_MIN_FREE_MB;
   int c;
   while((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -89,6 +101,8 @@ int main(int argc, char **argv) {
       o.db_max_pages = (int)v;
       break;
     }
+    case 'u': o.hq_url = optarg; break;
+    case 'C': o.hq_ca = optarg; break;
     case 'F': {
       char *end;
       long long v = strtoll(optarg, &end, 10);

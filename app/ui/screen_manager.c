@@ -5,14 +5,11 @@
  *
  * Reads everything through store_status_get / store_group_fill; writes only
  * through store_group_mark_full. Sync runs as its own process
- * (storeqr-sync --once): the kiosk never touches the network. */
-#include <errno.h>
+ * (storeqr-sync --once, child.c): the kiosk never touches the network. */
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "live.h"
 #include "log.h"
@@ -21,8 +18,6 @@
 #ifndef SQR_VERSION
 #define SQR_VERSION "dev"
 #endif
-
-extern char **environ;
 
 static struct {
   store_status ss;
@@ -49,7 +44,7 @@ static void load(ui_app *app) {
 
 static void enter(ui_app *app, ui_screen *s) {
   (void)s;
-  app->sync_msg[0] = app->sync_pid > 0 ? app->sync_msg[0] : '\0';
+  if(!(app->child.pid > 0 && app->child.kind == UI_CHILD_SYNC)) app->sync_msg[0] = '\0';
   load(app);
 }
 
@@ -92,45 +87,20 @@ static void layout(ui_app *app, ui_screen *s) {
                                  UI_WHITE));
 }
 
-/* storeqr-sync next to us, in the build tree's sync/client, or on PATH. */
-static int find_sync(char *out, size_t outlen) {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if(n > 0) {
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if(slash) *slash = '\0';
-    const char *rel[] = {"/storeqr-sync", "/../../sync/client/storeqr-sync"};
-    for(size_t i = 0; i < SQR_ARRAY_LEN(rel); i++) {
-      if(snprintf(out, outlen, "%s%s", exe, rel[i]) >= (int)outlen) continue;
-      if(access(out, X_OK) == 0) return 1;
-    }
-  }
-  const char *path = getenv("PATH");
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-  for(char *save = NULL, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-    if(snprintf(out, outlen, "%s/storeqr-sync", d) >= (int)outlen) continue;
-    if(access(out, X_OK) == 0) return 1;
-  }
-  return 0;
-}
-
 static void sync_now(ui_app *app) {
-  if(app->sync_pid > 0) return;
+  if(app->child.pid > 0) return;
   char prog[PATH_MAX];
-  if(!find_sync(prog, sizeof prog)) {
+  if(!ui_child_find_sync(prog, sizeof prog)) {
     snprintf(app->sync_msg, sizeof app->sync_msg, "%s", ui_str(app->lang, S_MGR_SYNC_MISSING));
     return;
   }
   char *argv[] = {prog, "--once", "--db", (char *)app->db_path, NULL};
-  pid_t pid;
-  int e = posix_spawn(&pid, prog, NULL, NULL, argv, environ);
-  if(e) {
-    snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync: %s", strerror(e));
+  if(ui_child_start(app, UI_CHILD_SYNC, argv, 0, ui_real_mono_ms()) != SQR_OK) {
+    char line[120];
+    snprintf(app->sync_msg, sizeof app->sync_msg, "%s", ui_child_last_line(app, line, sizeof line));
+    ui_child_release(app);
     return;
   }
-  app->sync_pid = (int)pid;
   snprintf(app->sync_msg, sizeof app->sync_msg, "%s", ui_str(app->lang, S_MGR_SYNC_RUNNING));
 }
 
@@ -279,11 +249,12 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   (void)mono;
   static int had_pid;
   /* When the sync child ends, show fresh figures. */
-  if(had_pid && app->sync_pid <= 0) {
+  int running = app->child.pid > 0 && app->child.kind == UI_CHILD_SYNC;
+  if(had_pid && !running) {
     load(app);
     app->dirty = 1;
   }
-  had_pid = app->sync_pid > 0;
+  had_pid = running;
   return INT64_MAX;
 }
 

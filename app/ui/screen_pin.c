@@ -77,10 +77,10 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   int key = 0;
   if(in->kind == UI_KEY) {
     key = ui_key_to_pad(in->key);
-    if(key == 'R') submit(app, s);
-    else if(key == 'E') ui_go(app, UI_SCREEN_LIVE);
+    if(key == UI_PAD_ENTER) submit(app, s);
+    else if(key == UI_PAD_ESC) ui_go(app, UI_SCREEN_LIVE);
     else if(key && !locked(app)) ui_keypad_key(pad, key);
-    if(key == 'R' || key == 'E') return;
+    if(key == UI_PAD_ENTER || key == UI_PAD_ESC) return;
   } else if(in->kind == UI_RELEASE) {
     ui_widget *w = ui_screen_hit(s, in->x, in->y);
     if(!w) return;

@@ -5,6 +5,7 @@
 #include "shot.h"
 #include "widget.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct ui_script {
   int n, pc;
   int phase; /* for multi-step commands (hold, drag) */
   int hx, hy;
+  int64_t await_until; /* real monotonic ms an "await" gives up at; 0 = none */
 };
 
 sqr_rc ui_script_load(const char *path, ui_script **out, char *err, size_t errlen) {
@@ -221,7 +223,9 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
     }
   } else if(strcmp(argv[0], "key") == 0 && argc >= 2) {
     SDL_Keycode k = SDLK_UNKNOWN;
-    if(a1[0] >= '0' && a1[0] <= '9' && !a1[1]) k = (SDL_Keycode)a1[0];
+    /* One character: digits, letters (as their key, lower case), . - : */
+    if(a1[0] && !a1[1] && (isalnum((unsigned char)a1[0]) || strchr(".-:", a1[0])))
+      k = (SDL_Keycode)tolower((unsigned char)a1[0]);
     else if(strcmp(a1, "backspace") == 0) k = SDLK_BACKSPACE;
     else if(strcmp(a1, "return") == 0) k = SDLK_RETURN;
     else if(strcmp(a1, "escape") == 0) k = SDLK_ESCAPE;
@@ -237,6 +241,26 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
   } else if(strcmp(argv[0], "hang") == 0 && argc >= 2) {
     /* The loop stops dead, as a hung kiosk's would: no event, no ping. */
     SDL_Delay((Uint32)atoi(a1));
+  } else if(strcmp(argv[0], "await") == 0 && argc >= 4 &&
+            (strcmp(a1, "screen") == 0 || strcmp(a1, "state") == 0)) {
+    /* A helper process decides when: poll, with the loop running. */
+    int64_t now = ui_real_mono_ms();
+    ui_screen *cs = &app->screens[app->cur];
+    const char *have = a1[1] == 'c' ? cs->ops->name : cs->ops->state ? cs->ops->state(app, cs) : "";
+    if(strcmp(have, argv[2]) == 0) {
+      s->await_until = 0;
+    } else {
+      if(!s->await_until) s->await_until = now + atoi(argv[3]);
+      if(now >= s->await_until) {
+        char why[160];
+        snprintf(why, sizeof why, "still %s %s", a1, have);
+        fail(app, line, cmd, why);
+        s->await_until = 0;
+      } else {
+        *wait_until_ms = now + 20;
+        done = 0;
+      }
+    }
   } else if(strcmp(argv[0], "db-max-pages") == 0 && argc >= 2) {
     /* Test seam: the disk fills up, or has room again, while running. */
     if(store_set_max_pages(app->st, atoi(a1)) != SQR_OK) fail(app, line, cmd, "cannot set");

@@ -5,11 +5,14 @@
  *   touch X Y | touch NAME    the same with finger events
  *   hold X Y SECONDS          press, let SECONDS pass, release (long press)
  *   drag NAME DY              press on a widget, move by DY px, release
- *   key K                     0-9, backspace, return, escape
+ *   key K                     0-9, a-z, '.', '-', ':', backspace, return, escape
  *   advance SECONDS           move the fixed clock forward
  *   wait MS                   let real time pass (events, helper processes
  *                             and watchdog pings keep flowing)
  *   hang MS                   block the main loop (as a hung kiosk would)
+ *   await screen NAME MS      wait (real time) until screen NAME is shown;
+ *                             a failed expectation after MS
+ *   await state TEXT MS       the same for the screen's state word
  *   db-max-pages N            cap the database now (a disk filling up;
  *                             a large N: room again)
  *   min-free-mb N             the free-space floor (disk.c), looked at again
@@ -26,8 +29,8 @@
  *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
  *   expect visible NAME       widget NAME is shown
  *   expect disabled NAME      widget NAME does not take taps (a locked keypad)
- *   expect state TEXT         the screen's state word (live: code, paused,
- *                             no-code)
+ *   expect state TEXT         the screen's state word (enrol: url, code,
+ *                             running, failed:KIND, noca; live: code, paused)
  *   expect result KIND        joined|welcome_back|checked_in|already|not_member
  *   quit
  * Each failed expectation prints "expect failed: ..." and makes the exit

@@ -68,6 +68,7 @@ typedef enum ui_screen_id {
   UI_SCREEN_PIN,
   UI_SCREEN_MANAGER,
   UI_SCREEN_ERROR,
+  UI_SCREEN_ENROL,   /* first boot: no configuration and no certificate */
   UI_SCREEN_PAUSED,  /* the disk is full: nothing can be recorded */
   UI_SCREEN_COUNT
 } ui_screen_id;
@@ -82,8 +83,8 @@ typedef struct ui_screen_ops {
   int64_t (*tick)(ui_app *app, ui_screen *s, int64_t mono_ms);
   void (*draw)(ui_app *app, ui_screen *s);
   void (*leave)(ui_app *app, ui_screen *s);   /* wipes typed data */
-  /* Optional: a short word for where the screen is ("code", "paused"),
-   * for `expect state` in scripts. */
+  /* Optional: a short word for where the screen is ("code", "failed:
+   * code_used"), for STATUS= lines and `expect state` in scripts. */
   const char *(*state)(ui_app *app, ui_screen *s);
 } ui_screen_ops;
 
@@ -101,7 +102,7 @@ int ui_screen_locate(ui_screen *s, const char *name, SDL_Rect *out);
 
 extern const ui_screen_ops screen_live_ops, screen_join_ops, screen_consent_ops,
   screen_details_ops, screen_result_ops, screen_checkin_ops, screen_pin_ops,
-  screen_manager_ops, screen_error_ops, screen_paused_ops;
+  screen_manager_ops, screen_error_ops, screen_enrol_ops, screen_paused_ops;
 
 /* ---- the flow a shopper is in (wiped on every return to the live code) ---- */
 typedef enum ui_result_kind {
@@ -122,6 +123,21 @@ typedef struct ui_flow {
   member_result result;
   char error[256];         /* what the error screen says */
 } ui_flow;
+
+/* ---- the helper process (child.c) ---- */
+typedef enum ui_child_kind { UI_CHILD_NONE = 0, UI_CHILD_SYNC, UI_CHILD_ENROL } ui_child_kind;
+#define UI_CHILD_OUT_MAX 1024
+typedef struct ui_child {
+  ui_child_kind kind;      /* what runs, or ran until its result is taken (ui_child_release) */
+  int pid;                 /* > 0 while it runs */
+  int fd;                  /* read end of its stdout + stderr; -1 when closed */
+  int ended;               /* it exited: exit_code says how */
+  int exit_code;           /* its exit status, -1 when a signal ended it */
+  int timed_out;           /* the kiosk killed it at its deadline */
+  int64_t started_ms, deadline_ms; /* real monotonic; deadline 0 = none */
+  char out[UI_CHILD_OUT_MAX];      /* the newest bytes it printed */
+  size_t outlen;
+} ui_child;
 
 /* ---- the app ---- */
 struct ui_app {
@@ -158,9 +174,13 @@ struct ui_app {
   int pin_failures;
   int64_t pin_locked_until_ms; /* monotonic; 0 = not locked */
 
-  /* sync-now child process */
-  int sync_pid;
+  /* the helper process: storeqr-sync for "sync now" and for enrolment */
+  ui_child child;
   char sync_msg[128];
+
+  /* first-boot enrolment */
+  const char *hq_url;      /* --hq-url or $STOREQR_HQ_URL; NULL: typed on the screen */
+  const char *hq_ca;       /* HQ's CA certificate for the first call */
 
   /* disk space (disk.c) */
   int64_t min_free_mb;     /* below this, sign-ups and check-ins pause */
@@ -189,7 +209,7 @@ struct ui_app {
 
 int64_t ui_now_mono(ui_app *app);
 /* Real monotonic milliseconds, whatever the app's clock (a fixed test
- * clock included): the watchdog and script waits. */
+ * clock included): the watchdog, helper processes and script waits. */
 int64_t ui_real_mono_ms(void);
 /* Goes to a screen: leave (and wipe) the current one, enter the next. */
 void ui_go(ui_app *app, ui_screen_id id);
@@ -234,15 +254,21 @@ void ui_text_measure_px(ui_app *app, const char *utf8, int size, int *w);
  * and "ok" under it, in either orientation. Returns the keypad. */
 ui_widget *ui_layout_keypad_screen(ui_app *app, ui_screen *s, int maxlen, int mask,
                                    const char *ok_label);
+/* The same with a keyboard of other keys (keypad.h: ui_keyboard_new) sized
+ * for many keys: "back" (hidden when back_label is NULL) and "ok" beside
+ * or under it. Returns the keyboard. */
+ui_widget *ui_layout_keyboard_screen(ui_app *app, ui_screen *s, const char *keys, int maxlen,
+                                     int group, const char *back_label, const char *ok_label);
 /* Where the keypad screen's title goes (centre x, top y). */
 void ui_layout_title_pos(ui_app *app, int *x, int *y);
-/* Maps a keyboard key to a keypad key ('0'-'9', 'D', 'C'), 'R' for
- * return, 'E' for escape, or 0. */
+/* Maps a keyboard key to a keypad key: '0'-'9', 'a'-'z', '.', '-', ':'
+ * as they are, UI_PAD_DEL, UI_PAD_ENTER, UI_PAD_ESC (widget.h), or 0. */
 int ui_key_to_pad(int sdl_key);
 /* Input on a keypad screen: keys and taps go to the keypad, "back" and
  * escape return to the live code, "ok" and return call submit (return
  * only while "ok" is enabled). Returns the keypad key typed, or 0 when
- * nothing was typed (or the input was handled here). */
+ * nothing was typed (a key the pad does not have, or the input was
+ * handled here). */
 int ui_keypad_screen_event(ui_app *app, ui_screen *s, const ui_input *in,
                            void (*submit)(ui_app *app, ui_screen *s));
 /* A phone keypad screen's live validation: "ok" enabled only for a valid
@@ -262,6 +288,23 @@ void ui_keypad_screen_wipe(ui_screen *s);
  * result screen, or to the error screen when nothing could be recorded. */
 void ui_flow_signup(ui_app *app);
 
+/* ---- the helper process (child.c) ---- */
+/* storeqr-sync beside the kiosk, in the build tree's sync/client, or on
+ * PATH, into out; 0 when there is none. */
+int ui_child_find_sync(char *out, size_t outlen);
+/* Starts argv (argv[0] a path) with stdout and stderr captured, killed
+ * after timeout_ms (0: never). SQR_EBUSY while another helper runs,
+ * SQR_EIO when it cannot start (the reason in app->child.out). */
+sqr_rc ui_child_start(ui_app *app, ui_child_kind kind, char *const argv[], int64_t timeout_ms,
+                      int64_t now_ms) SQR_WARN_UNUSED;
+/* Reads its output and reaps it without waiting; 1 when it ended in this
+ * call (app->child.ended, exit_code). */
+int ui_child_poll(ui_app *app, int64_t now_ms);
+/* The ended helper's result was taken: forget it (a running one stays). */
+void ui_child_release(ui_app *app);
+/* The last line the helper printed, into buf. */
+const char *ui_child_last_line(const ui_app *app, char *buf, size_t n);
+
 /* ---- disk space (disk.c) ---- */
 /* 1 while sign-ups and check-ins are paused for lack of space. */
 int ui_disk_full(const ui_app *app);
@@ -273,5 +316,10 @@ void ui_disk_refused(ui_app *app);
 void ui_disk_recheck(ui_app *app);
 /* Free megabytes where the database is; -1 when unknown. */
 int64_t ui_disk_free_mb(const ui_app *app);
+
+/* ---- first-boot enrolment (screen_enrol.c) ---- */
+/* 1 when the kiosk has neither a configuration nor a certificate: it
+ * shows the enrolment screen instead of the live code. */
+int ui_enrol_needed(ui_app *app);
 
 #endif

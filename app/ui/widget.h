@@ -14,17 +14,35 @@ void ui_button_set_label(ui_widget *w, const char *label);
 /* A toggled button draws inverted (tag chips, staff choice). */
 void ui_button_set_on(ui_widget *w, int on);
 
+/* Keys a keypad hands back besides its characters (the ASCII control codes
+ * SDL's key codes also use for backspace, return and escape). */
+enum { UI_PAD_DEL = 0x08, UI_PAD_ENTER = 0x0d, UI_PAD_CLEAR = 0x18, UI_PAD_ESC = 0x1b };
+/* Display grouping: as a mainland mobile number (138 0013 8000), or none;
+ * a positive n puts a '-' after every n characters. */
+enum { UI_KEYPAD_GROUP_NONE = 0, UI_KEYPAD_GROUP_PHONE = -1 };
+
 /* Numeric keypad with its own display line: 1-9, clear, 0, delete.
  * Parts are named NAME.0 ... NAME.9, NAME.del, NAME.clear. mask: show
  * dots instead of digits (PIN). */
 ui_widget *ui_keypad_new(const char *name, SDL_Rect r, int maxlen, int mask, int font_px);
-/* Handles a tap at x,y; returns the key ('0'-'9', 'D' delete, 'C' clear)
- * or 0 when the tap hit no key. */
+/* The same widget with other keys: the characters of keys (then clear and
+ * delete), cols to a row. Parts: NAME.<character> (letters match either
+ * case), NAME.dot, NAME.dash, NAME.colon, NAME.del, NAME.clear. A letter
+ * typed in the other case is taken in the pad's case. */
+ui_widget *ui_keyboard_new(const char *name, SDL_Rect r, const char *keys, int cols, int maxlen,
+                           int group, int font_px);
+/* Labels of the delete and clear keys (NULL keeps one); copied. */
+void ui_keypad_set_labels(ui_widget *w, const char *del, const char *clear);
+/* Handles a tap at x,y; returns the key (a character, UI_PAD_DEL or
+ * UI_PAD_CLEAR) or 0 when the tap hit no key. */
 int ui_keypad_tap(ui_widget *w, int x, int y);
-/* A key from a keyboard: '0'-'9', 'D', 'C'. Returns 1 if it changed. */
+/* A key from a keyboard: a character, UI_PAD_DEL, UI_PAD_CLEAR. Returns 1
+ * if it changed what the keypad holds (0 for a key it does not have). */
 int ui_keypad_key(ui_widget *w, int key);
+/* What was typed (NUL-terminated); borrowed. */
 const char *ui_keypad_digits(const ui_widget *w);
-void ui_keypad_set(ui_widget *w, const char *digits);
+/* Replaces what was typed with the characters of text the pad has. */
+void ui_keypad_set(ui_widget *w, const char *text);
 /* The line drawn under the digits (validation), and its colour. */
 void ui_keypad_set_hint(ui_widget *w, const char *hint, ui_color c);
 

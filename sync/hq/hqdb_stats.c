@@ -573,9 +573,19 @@ sqr_rc hqdb_admin_hash(hqdb *db, const char *name, char *hash, size_t size) {
 sqr_rc hqdb_session_add(hqdb *db, const uint8_t id_hash[32], const char *admin,
                         int64_t now_ms, int64_t expires_ms) {
   hqv p[] = {B(id_hash, 32), T(admin), I(now_ms), I(expires_ms)};
-  return run1(db,
-              "INSERT INTO sessions(id_hash, admin, created_ms, expires_ms) VALUES($1, $2, $3, $4)",
-              p, 4, NULL);
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  /* expired sessions go when a new one comes (and at logout) */
+  hqv now[] = {I(now_ms)};
+  rc = hqdb_exec(db, "DELETE FROM sessions WHERE expires_ms <= $1", now, 1, NULL, NULL);
+  if(!rc)
+    rc = hqdb_exec(db,
+                   "INSERT INTO sessions(id_hash, admin, created_ms, expires_ms)"
+                   " VALUES($1, $2, $3, $4)",
+                   p, 4, NULL, NULL);
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
 }
 
 sqr_rc hqdb_session_get(hqdb *db, const uint8_t id_hash[32], int64_t now_ms,
@@ -627,6 +637,14 @@ sqr_rc hqdb_login_failed(hqdb *db, const char *key, int64_t now_ms, int max, int
     locked = now_ms + lock_ms;
     failures = 0;
     first = now_ms;
+  }
+  if(!rc) {
+    /* forget keys whose window and lock are over, so addresses that
+     * failed once do not pile up */
+    hqv q[] = {I(now_ms), I(now_ms - window_ms)};
+    rc = hqdb_exec(db,
+                   "DELETE FROM login_failures WHERE locked_until_ms < $1 AND first_ms < $2",
+                   q, 2, NULL, NULL);
   }
   if(!rc) {
     hqv p[] = {T(key), I(failures), I(first), I(locked)};

@@ -286,6 +286,7 @@ grep -q '^storeqr_hq_store_groups_near_expiry{store="SH-JA01"} 1$' metrics.txt |
 grep -q '^storeqr_hq_groups_near_expiry 1$' metrics.txt || fail "near-expiry total"
 grep -q '^storeqr_hq_stores_never_synced 1$' metrics.txt || fail "never synced"
 grep -q '^storeqr_hq_http_requests_total{route="/J",status="200"} 14$' metrics.txt || fail "/J requests"
+grep -q '^storeqr_hq_scans_total{outcome="sent"} 14$' metrics.txt || fail "scan outcomes (metrics_scan)"
 grep -q '^storeqr_hq_http_requests_total{route="/v1/stats",status="400"} [1-9]' metrics.txt || fail "400s on /v1/stats"
 echo "metrics: promtool ok, figures ok"
 

@@ -117,7 +117,7 @@ deb)
   with_deps=$(in_root dpkg-query -W -f '${Package}\n' | sort)
   in_root dpkg-query -W -f '${Status}' storeqr-kiosk | grep -q "install ok installed" || fail "not installed"
   # The user: a system account, no login, its home the data directory.
-  IFS=: read -r _ _ uid gid _ home shell <<<"$(in_root getent passwd storeqr)" || fail "no user storeqr"
+  IFS=: read -r _ _ uid _ _ home shell <<<"$(in_root getent passwd storeqr)" || fail "no user storeqr"
   [ "$uid" -lt 1000 ] && [ "$home" = /var/lib/storeqr ] && [ "$shell" = /usr/sbin/nologin ] ||
     fail "user storeqr: uid $uid home $home shell $shell"
   in_root getent group storeqr >/dev/null || fail "no group storeqr"
@@ -144,7 +144,7 @@ deb)
   enabled storeqr-update-queue.path paths.target.wants
   units=$(cd "$R/usr/lib/systemd/system" && ls storeqr-*)
   [ "$(wc -w <<<"$units")" -eq 7 ] || fail "units: $units"
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2046,SC2086 # one word per unit
   out=$(cd "$R/usr/lib/systemd/system" && in_root env SYSTEMD_LOG_LEVEL=notice systemd-analyze verify \
         --man=no --recursive-errors=no $(sed 's|^|/usr/lib/systemd/system/|' <<<"$units") 2>&1) ||
     { echo "$out"; fail "systemd-analyze verify in the chroot"; }

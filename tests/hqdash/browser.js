@@ -128,6 +128,9 @@ async function run(browser, vp) {
     await noLongDigits(sp, `${tag} shopper page`);
     await sp.screenshot({ path: path.join(artifacts, `shopper-${tag}.png`), fullPage: true });
     await sp.close();
+    // the resolver writes its counters every second (RESOLVE_FLUSH_MS):
+    // let this scan reach the table before the next run reads the totals
+    await new Promise((r) => setTimeout(r, 2500));
   }
 
   await Promise.all([page.waitForURL(`${base}/dash/login`), page.click('#logout')]);

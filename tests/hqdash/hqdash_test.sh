@@ -294,6 +294,11 @@ echo "metrics: promtool ok, figures ok"
 if [ -n "$BROWSER" ]; then
   mkdir -p "$ARTIFACTS" "$NODE_DIR"
   rm -f "$ARTIFACTS"/*.png
+  if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing npm from Debian"
+    DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q npm >/dev/null 2>&1 || true
+  fi
+  command -v node >/dev/null && command -v npm >/dev/null || fail "node/npm not available"
   # npm ci only when the lock changed (the build dir keeps node_modules)
   if ! cmp -s "$HERE/package-lock.json" "$NODE_DIR/package-lock.json" ||
      [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then

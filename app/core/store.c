@@ -625,11 +625,21 @@ sqr_rc store_live_group(store *st, store_live *out) {
   /* Fast path without a write lock: the UI asks on every rotation. */
   sqr_rc rc = live_choice(st, out);
   if(rc || !live_changed(st, out)) return rc;
+  store_live chosen = *out;
   rc = store__begin(st);
-  if(rc) return rc;
-  rc = store__update_live(st, out);
-  if(!rc) rc = store__commit(st);
-  if(rc) store__rollback(st);
+  if(!rc) {
+    rc = store__update_live(st, out);
+    if(!rc) rc = store__commit(st);
+    if(rc) store__rollback(st);
+  }
+  if(rc == SQR_ENOSPC) {
+    /* Disk full: shoppers must still be led to a group with room. The
+     * switch is recorded on a later call, once there is room (the recorded
+     * group still differs from the choice until then). */
+    log_warn(COMPONENT, "disk full: live code switched but not yet recorded");
+    *out = chosen;
+    return SQR_OK;
+  }
   return rc;
 }
 

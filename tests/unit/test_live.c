@@ -100,12 +100,53 @@ static void test_direct_mode_shows_group_link_then_fallback(void **state) {
   assert_string_equal(v.text, "https://work.weixin.qq.com/ca/demo-staff-contact");
 }
 
+/* A group that expires while the disk is full: the live code still moves
+ * on to the next group, and the switch is recorded once there is room. */
+static void test_switch_while_disk_full(void **state) {
+  fixture *f = *state;
+  char *json = tu_demo_config(&keys, 1, T0 / 1000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON_ReplaceItemInObject(root, "mode", cJSON_CreateString("direct"));
+  cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "groups"), 0);
+  assert_string_equal(cJSON_GetObjectItem(g, "id")->valuestring, "ja-store-1");
+  int64_t margin =
+    (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(root, "group_policy"), "expiry_margin_s")
+      ->valuedouble;
+  cJSON_ReplaceItemInObject(g, "expires_at", cJSON_CreateNumber((double)(T0 / 1000 + margin + 60)));
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  char err[256];
+  if(store_apply_config(f->st, json, strlen(json), err, sizeof err) != SQR_OK) fail_msg("%s", err);
+  free(json);
+  live_view v;
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_string_equal(v.text, "https://weixin.qq.com/g/demo-ja-store-1");
+  /* Fill the database up to a page limit: the next write fails. */
+  assert_int_equal(store_set_max_pages(f->st, 1), SQR_OK);
+  int64_t seq = 0;
+  sqr_rc rc = SQR_OK;
+  for(int i = 0; i < 100000 && !rc; i++)
+    rc = store_append(f->st, "impressions", "{\"hour\": 12, \"n\": 40}", &seq);
+  assert_int_equal(rc, SQR_ENOSPC);
+  int64_t before = store_last_seq(f->st);
+  clock_advance_ms(f->clock, 120 * 1000);
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_string_equal(v.text, "https://weixin.qq.com/g/demo-ja-store-2");
+  assert_int_equal(store_last_seq(f->st), before);
+  assert_int_equal(store_set_max_pages(f->st, 1 << 30), SQR_OK);
+  assert_int_equal(live_current(f->st, &v), SQR_OK);
+  assert_string_equal(v.text, "https://weixin.qq.com/g/demo-ja-store-2");
+  assert_int_equal(store_last_seq(f->st), before + 1);
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_no_config, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hq_mode_rotates_and_verifies, setup, teardown),
     cmocka_unit_test_setup_teardown(test_direct_mode_shows_group_link_then_fallback, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_switch_while_disk_full, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,11 @@
 /* server.h — storeqr-hq's HTTPS server (libmicrohttpd + GnuTLS).
  *
- * Owns the listening socket and the routes of docs/PROTOCOL.md. One
- * internal polling thread serves every connection (bounded in number and
- * idle time) and owns the storage handle, so requests never interleave in
- * one process; several processes share PostgreSQL. Client certificates
+ * Owns the listening socket and the routes of docs/PROTOCOL.md. A small
+ * pool of libmicrohttpd threads serves the connections (bounded in number
+ * and idle time); one lock serialises every use of the storage handle, so
+ * storage work never interleaves in one process, and only the scan
+ * resolver's cached path runs outside it (server.c has the details);
+ * several processes share PostgreSQL. Client certificates
  * are requested on every connection and required only on device routes,
  * where they are verified against device-ca.crt (mbedtls) and mapped to a
  * kiosk by the SHA-256 of their DER. Bodies are bounded while they arrive;

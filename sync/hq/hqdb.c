@@ -37,45 +37,8 @@ static const char *const schema[] = {
   " kind TEXT NOT NULL, message TEXT NOT NULL, at_ms BIGINT NOT NULL)",
 };
 
-#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
-#define R(x) ((hqv){.k = HQV_REAL, .d = (x)})
-#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
-#define B(b, len) ((hqv){.k = HQV_BLOB, .p = (b), .n = (len)})
-
 static sqr_rc run(hqdb *db, const char *sql, const hqv *p, int n, hqres *res, int64_t *changes) {
   return db->ops->exec(db, sql, p, n, res, changes);
-}
-
-static const hqv *cell(const hqres *r, int row, int col) {
-  return &r->cells[row * r->ncols + col];
-}
-
-static void cell_text(const hqres *r, int row, int col, char *out, size_t size) {
-  const hqv *v = cell(r, row, col);
-  snprintf(out, size, "%s", v->k == HQV_TEXT && v->p ? (const char *)v->p : "");
-}
-
-static int64_t cell_int(const hqres *r, int row, int col) {
-  const hqv *v = cell(r, row, col);
-  if(v->k == HQV_INT) return v->i;
-  if(v->k == HQV_REAL) return (int64_t)v->d;
-  if(v->k == HQV_TEXT && v->p) return strtoll(v->p, NULL, 10);
-  return 0;
-}
-
-static double cell_real(const hqres *r, int row, int col) {
-  const hqv *v = cell(r, row, col);
-  if(v->k == HQV_REAL) return v->d;
-  if(v->k == HQV_INT) return (double)v->i;
-  if(v->k == HQV_TEXT && v->p) return strtod(v->p, NULL);
-  return 0;
-}
-
-static int cell_blob32(const hqres *r, int row, int col, uint8_t out[32]) {
-  const hqv *v = cell(r, row, col);
-  if(v->k != HQV_BLOB || v->n != 32) return 0;
-  memcpy(out, v->p, 32);
-  return 1;
 }
 
 void hqres_free(hqres *r) {

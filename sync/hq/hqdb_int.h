@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "hqdb.h"
 
 typedef enum hqv_kind { HQV_NULL = 0, HQV_INT, HQV_REAL, HQV_TEXT, HQV_BLOB } hqv_kind;
@@ -62,6 +65,47 @@ extern const char *const hqdb_stats_schema[];
 /* Runs one statement (see hqdb_ops.exec); for hqdb_*.c files. */
 sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
                  int64_t *changes) SQR_WARN_UNUSED;
+
+/* Parameters, written once for every hqdb*.c file. */
+#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
+#define R(x) ((hqv){.k = HQV_REAL, .d = (x)})
+#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
+#define B(b, len) ((hqv){.k = HQV_BLOB, .p = (b), .n = (len)})
+
+/* Result cells, read leniently: PostgreSQL may hand back a count as text
+ * or a real where SQLite gives an integer. */
+static inline const hqv *cell(const hqres *r, int row, int col) {
+  return &r->cells[row * r->ncols + col];
+}
+
+static inline void cell_text(const hqres *r, int row, int col, char *out, size_t size) {
+  const hqv *v = cell(r, row, col);
+  snprintf(out, size, "%s", v->k == HQV_TEXT && v->p ? (const char *)v->p : "");
+}
+
+static inline int64_t cell_int(const hqres *r, int row, int col) {
+  const hqv *v = cell(r, row, col);
+  if(v->k == HQV_INT) return v->i;
+  if(v->k == HQV_REAL) return (int64_t)v->d;
+  if(v->k == HQV_TEXT && v->p) return strtoll(v->p, NULL, 10);
+  return 0;
+}
+
+static inline double cell_real(const hqres *r, int row, int col) {
+  const hqv *v = cell(r, row, col);
+  if(v->k == HQV_REAL) return v->d;
+  if(v->k == HQV_INT) return (double)v->i;
+  if(v->k == HQV_TEXT && v->p) return strtod(v->p, NULL);
+  return 0;
+}
+
+/* 1 and the 32 bytes when the cell is a 32-byte blob, else 0. */
+static inline int cell_blob32(const hqres *r, int row, int col, uint8_t out[32]) {
+  const hqv *v = cell(r, row, col);
+  if(v->k != HQV_BLOB || v->n != 32) return 0;
+  memcpy(out, v->p, 32);
+  return 1;
+}
 
 sqr_rc hqdb_sqlite_open(const char *path, hqdb *db);
 sqr_rc hqdb_pg_open(const char *url, hqdb *db);

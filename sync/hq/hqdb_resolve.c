@@ -29,34 +29,6 @@ const char *const hqdb_resolve_schema[] = {
   NULL,
 };
 
-#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
-#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
-
-static const hqv *cell(const hqres *r, int row, int col) {
-  return &r->cells[row * r->ncols + col];
-}
-
-static void cell_text(const hqres *r, int row, int col, char *out, size_t size) {
-  const hqv *v = cell(r, row, col);
-  snprintf(out, size, "%s", v->k == HQV_TEXT && v->p ? (const char *)v->p : "");
-}
-
-static int64_t cell_int(const hqres *r, int row, int col) {
-  const hqv *v = cell(r, row, col);
-  if(v->k == HQV_INT) return v->i;
-  if(v->k == HQV_REAL) return (int64_t)v->d;
-  if(v->k == HQV_TEXT && v->p) return strtoll(v->p, NULL, 10);
-  return 0;
-}
-
-static double cell_real(const hqres *r, int row, int col) {
-  const hqv *v = cell(r, row, col);
-  if(v->k == HQV_REAL) return v->d;
-  if(v->k == HQV_INT) return (double)v->i;
-  if(v->k == HQV_TEXT && v->p) return strtod(v->p, NULL);
-  return 0;
-}
-
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
                           const resolve_sent_delta *sent, size_t nsent) {
   if(!nscans && !nsent) return SQR_OK;

@@ -50,27 +50,6 @@ const char *const hqdb_stats_schema[] = {
   NULL,
 };
 
-#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
-#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
-#define B(b, len) ((hqv){.k = HQV_BLOB, .p = (b), .n = (len)})
-
-static const hqv *cell(const hqres *r, int row, int col) {
-  return &r->cells[row * r->ncols + col];
-}
-
-static void cell_text(const hqres *r, int row, int col, char *out, size_t size) {
-  const hqv *v = cell(r, row, col);
-  snprintf(out, size, "%s", v->k == HQV_TEXT && v->p ? (const char *)v->p : "");
-}
-
-static int64_t cell_int(const hqres *r, int row, int col) {
-  const hqv *v = cell(r, row, col);
-  if(v->k == HQV_INT) return v->i;
-  if(v->k == HQV_REAL) return (int64_t)v->d;
-  if(v->k == HQV_TEXT && v->p) return strtoll(v->p, NULL, 10);
-  return 0;
-}
-
 /* ---- days ------------------------------------------------------------------ */
 
 static int64_t floor_div(int64_t a, int64_t b) {

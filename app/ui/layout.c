@@ -1,5 +1,6 @@
 /* layout.c — the layout keypad screens share (join, check-in, PIN), for
  * portrait and landscape alike, derived from the window size. */
+#include "text.h"
 #include "widget.h"
 #include "crypto.h"
 #include "phone.h"
@@ -129,4 +130,43 @@ void ui_keypad_screen_phone_layout(ui_app *app, ui_screen *s, const char *ok_lab
   ui_widget *pad = ui_layout_keypad_screen(app, s, PHONE_LEN, 0, ok_label);
   ui_keypad_set(pad, app->flow.phone);
   ui_keypad_screen_validate_phone(app, s);
+}
+
+void ui_layout_back_button(ui_app *app, ui_screen *s, ui_color bg, ui_color fg) {
+  int u = app->u;
+  ui_screen_add(s, ui_button_new("done", ui_str(app->lang, S_BACK),
+                                 (SDL_Rect){app->w / 2 - 25 * u, app->h - 24 * u, 50 * u, 14 * u},
+                                 6 * u, bg, fg));
+}
+
+int ui_back_event(ui_app *app, ui_screen *s, const ui_input *in) {
+  int back = in->kind == UI_KEY && (in->key == SDLK_RETURN || in->key == SDLK_ESCAPE);
+  if(!back && in->kind == UI_RELEASE) {
+    ui_widget *w = ui_screen_hit(s, in->x, in->y);
+    back = w && strcmp(w->name, "done") == 0;
+  }
+  if(back) ui_go(app, UI_SCREEN_LIVE);
+  return back;
+}
+
+typedef struct say_ctx {
+  ui_app *app;
+  int size, y;
+  ui_color c;
+} say_ctx;
+
+static void say_line(const char *line, size_t len, void *ud) {
+  say_ctx *w = ud;
+  char buf[512];
+  if(len >= sizeof buf) len = sizeof buf - 1;
+  memcpy(buf, line, len);
+  buf[len] = '\0';
+  ui_label(w->app, buf, w->size, w->c, w->app->w / 2, w->y, UI_CENTER);
+  w->y += w->size * 3 / 2;
+}
+
+int ui_say(ui_app *app, const char *text, int size, ui_color c, int y, int width) {
+  say_ctx sc = {app, size, y, c};
+  ui_text_wrap(app->text, text, size, width, say_line, &sc);
+  return sc.y;
 }

@@ -332,22 +332,10 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   return E.look_at;
 }
 
-/* Centred lines of a sentence no wider than the screen's margins. */
-typedef struct wrap_ctx { ui_app *app; int size, y; ui_color c; } wrap_ctx;
-static void wrap_line(const char *line, size_t len, void *ud) {
-  wrap_ctx *w = ud;
-  char buf[512];
-  if(len >= sizeof buf) len = sizeof buf - 1;
-  memcpy(buf, line, len);
-  buf[len] = '\0';
-  ui_label(w->app, buf, w->size, w->c, w->app->w / 2, w->y, UI_CENTER);
-  w->y += w->size * 3 / 2;
-}
+/* Where the next sentence goes. */
+typedef struct wrap_ctx { ui_app *app; int y; } wrap_ctx;
 static void say(wrap_ctx *wc, const char *text, int size, ui_color c) {
-  wc->size = size;
-  wc->c = c;
-  ui_text_wrap(wc->app->text, text, size, wc->app->w - 16 * wc->app->u, wrap_line, wc);
-  wc->y += size;
+  wc->y = ui_say(wc->app, text, size, c, wc->y, wc->app->w - 16 * wc->app->u) + size;
 }
 
 static void draw(ui_app *app, ui_screen *s) {
@@ -359,7 +347,7 @@ static void draw(ui_app *app, ui_screen *s) {
                                                                   : S_ENROL_CODE_TITLE));
     return;
   }
-  wrap_ctx wc = {app, 0, app->portrait ? 40 * u : 16 * u, UI_FG};
+  wrap_ctx wc = {app, app->portrait ? 40 * u : 16 * u};
   switch(E.step) {
   case E_RUNNING:
     say(&wc, ui_str(app->lang, S_ENROL_RUNNING), 7 * u, UI_FG);

@@ -1,25 +1,10 @@
 /* screen_error.c — a write failed: say so, say nothing was saved, and go
  * back to the live code. Never shows "done". */
-#include <string.h>
-
 #include "widget.h"
 
-static void layout(ui_app *app, ui_screen *s) {
-  int u = app->u;
-  ui_screen_add(s, ui_button_new("done", ui_str(app->lang, S_BACK),
-                                 (SDL_Rect){app->w / 2 - 25 * u, app->h - 24 * u, 50 * u, 14 * u},
-                                 6 * u, UI_PANEL, UI_FG));
-}
+static void layout(ui_app *app, ui_screen *s) { ui_layout_back_button(app, s, UI_PANEL, UI_FG); }
 
-static void event(ui_app *app, ui_screen *s, const ui_input *in) {
-  if(in->kind == UI_KEY && (in->key == SDLK_RETURN || in->key == SDLK_ESCAPE)) {
-    ui_go(app, UI_SCREEN_LIVE);
-    return;
-  }
-  if(in->kind != UI_RELEASE) return;
-  ui_widget *w = ui_screen_hit(s, in->x, in->y);
-  if(w && strcmp(w->name, "done") == 0) ui_go(app, UI_SCREEN_LIVE);
-}
+static void event(ui_app *app, ui_screen *s, const ui_input *in) { ui_back_event(app, s, in); }
 
 static void draw(ui_app *app, ui_screen *s) {
   (void)s;

@@ -36,15 +36,9 @@ static void layout(ui_app *app, ui_screen *s) {
 }
 
 static void event(ui_app *app, ui_screen *s, const ui_input *in) {
-  if(in->kind == UI_KEY && (in->key == SDLK_RETURN || in->key == SDLK_ESCAPE)) {
-    ui_go(app, UI_SCREEN_LIVE);
-    return;
-  }
-  if(in->kind != UI_RELEASE) return;
+  if(ui_back_event(app, s, in) || in->kind != UI_RELEASE) return;
   ui_widget *w = ui_screen_hit(s, in->x, in->y);
-  if(!w) return;
-  if(strcmp(w->name, "done") == 0) ui_go(app, UI_SCREEN_LIVE);
-  else if(strcmp(w->name, "join") == 0) ui_go(app, UI_SCREEN_CONSENT); /* phone carried over */
+  if(w && strcmp(w->name, "join") == 0) ui_go(app, UI_SCREEN_CONSENT); /* phone carried over */
 }
 
 static void draw(ui_app *app, ui_screen *s) {

@@ -259,6 +259,14 @@ ui_widget *ui_layout_keypad_screen(ui_app *app, ui_screen *s, int maxlen, int ma
  * or under it. Returns the keyboard. */
 ui_widget *ui_layout_keyboard_screen(ui_app *app, ui_screen *s, const char *keys, int maxlen,
                                      int group, const char *back_label, const char *ok_label);
+/* A message screen's button "done" back to the live code, centred at the
+ * bottom, and its input: return, escape or a tap on it go back. Returns 1
+ * when the input was that. */
+void ui_layout_back_button(ui_app *app, ui_screen *s, ui_color bg, ui_color fg);
+int ui_back_event(ui_app *app, ui_screen *s, const ui_input *in);
+/* Draws text centred and wrapped to width, its first line at y; returns
+ * the y under its last line. */
+int ui_say(ui_app *app, const char *text, int size, ui_color c, int y, int width);
 /* Where the keypad screen's title goes (centre x, top y). */
 void ui_layout_title_pos(ui_app *app, int *x, int *y);
 /* Maps a keyboard key to a keypad key: '0'-'9', 'a'-'z', '.', '-', ':'

@@ -257,15 +257,9 @@ static sqr_rc decode_event_tree(const cJSON *e, size_t i, proto_event *ev, proto
 sqr_rc proto__batch_decode_tree(const char *body, size_t len, proto_batch *out, proto_error *err) {
   memset(out, 0, sizeof *out);
   if(err) memset(err, 0, sizeof *err);
-  if(len > PROTO_MAX_INFLATED)
-    return proto__fail(err, 413, "too_large", "body: %zu bytes, more than the limit of %d", len,
-                       PROTO_MAX_INFLATED);
-  cJSON *root = proto__parse_all(body, len);
+  cJSON *root = proto__parse_request(body, len, PROTO_MAX_INFLATED, err);
+  if(!root) return SQR_EINVAL;
   sqr_rc rc = SQR_EINVAL;
-  if(!root) {
-    proto__fail(err, 400, "bad_request", "body: not valid JSON");
-    goto out;
-  }
   if(!cJSON_IsObject(root)) {
     proto__fail(err, 400, "bad_request", "body: must be a JSON object");
     goto out;

@@ -190,6 +190,16 @@ cJSON *proto__parse_all(const char *body, size_t len) {
   return root;
 }
 
+cJSON *proto__parse_request(const char *body, size_t len, size_t max, proto_error *err) {
+  if(len > max) {
+    proto__fail(err, 413, "too_large", "body: %zu bytes, more than the limit of %zu", len, max);
+    return NULL;
+  }
+  cJSON *root = proto__parse_all(body, len);
+  if(!root) proto__fail(err, 400, "bad_request", "body: not valid JSON");
+  return root;
+}
+
 /* ---- strict field readers (enrolment) -------------------------------- */
 
 static sqr_rc str_of(const cJSON *v, const char *name, const char *path, const char **out,
@@ -344,16 +354,10 @@ sqr_rc proto_enroll_request_decode(const char *body, size_t len, proto_enroll_re
                                    proto_error *err) {
   memset(out, 0, sizeof *out);
   if(err) memset(err, 0, sizeof *err);
-  if(len > PROTO_MAX_ENROLL)
-    return proto__fail(err, 413, "too_large", "body: %zu bytes, more than the limit of %d", len,
-                PROTO_MAX_ENROLL);
-  cJSON *root = proto__parse_all(body, len);
+  cJSON *root = proto__parse_request(body, len, PROTO_MAX_ENROLL, err);
+  if(!root) return SQR_EINVAL;
   sqr_rc rc = SQR_EINVAL;
   const char *code, *csr;
-  if(!root) {
-    proto__fail(err, 400, "bad_request", "body: not valid JSON");
-    goto out;
-  }
   if(!cJSON_IsObject(root)) {
     proto__fail(err, 400, "bad_request", "body: must be a JSON object");
     goto out;

@@ -19,6 +19,9 @@ sqr_rc proto__fail(proto_error *err, int status, const char *code, const char *f
 /* cJSON over exactly len bytes: trailing bytes other than whitespace make
  * it NULL (cJSON alone would ignore them). Caller deletes the tree. */
 cJSON *proto__parse_all(const char *body, size_t len);
+/* A request body bounded to max bytes and parsed whole: NULL with err set
+ * (413 too_large, 400 bad_request) when it is not. */
+cJSON *proto__parse_request(const char *body, size_t len, size_t max, proto_error *err);
 
 /* The two halves of proto_batch_decode, same contract as it has.
  *

@@ -462,27 +462,36 @@ static void put_offer(sb *b, const rstore *e, int campaign, int lang) {
   sb_puts(b, "</p>");
 }
 
+/* The top of a store's page: title, the store's name, the current offer. */
+static void store_head(sb *b, const rstore *e, int campaign, int lang) {
+  page_head(b, lang, e->name);
+  sb_puts(b, "<h1 id=\"store-name\">");
+  sb_html(b, e->name);
+  sb_puts(b, "</h1>");
+  put_offer(b, e, campaign, lang);
+}
+
+/* A link shown as a button, only when the link is one we would follow. */
+static void put_link_button(sb *b, const char *id, const char *link, const char *label) {
+  if(!link_ok(link)) return;
+  sb_printf(b, "<a id=\"%s\" class=\"btn\" rel=\"noreferrer\" href=\"", id);
+  sb_html(b, link);
+  sb_printf(b, "\">%s</a>", label);
+}
+
 static page *render_group(const rstore *e, const rgroup *g, int campaign, int lang) {
   static const char *const t[NLANG][4] = {
     {"加入我们的社群", "长按识别二维码，或点击下方按钮加入", "加入群聊", "群二维码"},
     {"Join our community", "Press and hold the QR code, or tap the button below",
      "Join the group", "Group QR code"}};
   sb b = {0};
-  page_head(&b, lang, e->name);
-  sb_puts(&b, "<h1 id=\"store-name\">");
-  sb_html(&b, e->name);
-  sb_puts(&b, "</h1>");
-  put_offer(&b, e, campaign, lang);
+  store_head(&b, e, campaign, lang);
   sb_printf(&b, "<p>%s</p><p id=\"group-name\">", t[lang][0]);
   sb_html(&b, g->name[0] ? g->name : t[lang][0]);
   sb_puts(&b, "</p>");
   if(g->qr_html) sb_puts(&b, g->qr_html);
   sb_printf(&b, "<p class=\"hint\">%s</p>", t[lang][1]);
-  if(link_ok(g->link)) {
-    sb_puts(&b, "<a id=\"join-link\" class=\"btn\" rel=\"noreferrer\" href=\"");
-    sb_html(&b, g->link);
-    sb_printf(&b, "\">%s</a>", t[lang][2]);
-  }
+  put_link_button(&b, "join-link", g->link, t[lang][2]);
   page_tail(&b);
   return page_take(&b, 200, lang);
 }
@@ -493,18 +502,10 @@ static page *render_exhausted(const rstore *e, int campaign, int lang) {
     {"Our groups are full right now", "Add our staff on WeChat and we will invite you.",
      "Add our staff"}};
   sb b = {0};
-  page_head(&b, lang, e->name);
-  sb_puts(&b, "<h1 id=\"store-name\">");
-  sb_html(&b, e->name);
-  sb_puts(&b, "</h1>");
-  put_offer(&b, e, campaign, lang);
+  store_head(&b, e, campaign, lang);
   sb_printf(&b, "<p id=\"message\">%s</p><p class=\"hint\">%s</p>", t[lang][0], t[lang][1]);
   if(e->fallback_qr) sb_puts(&b, e->fallback_qr);
-  if(link_ok(e->fallback)) {
-    sb_puts(&b, "<a id=\"staff-link\" class=\"btn\" rel=\"noreferrer\" href=\"");
-    sb_html(&b, e->fallback);
-    sb_printf(&b, "\">%s</a>", t[lang][2]);
-  }
+  put_link_button(&b, "staff-link", e->fallback, t[lang][2]);
   page_tail(&b);
   return page_take(&b, 200, lang);
 }

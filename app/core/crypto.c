@@ -1,7 +1,8 @@
 /* crypto.c — mbedtls behind crypto.h. Translates mbedtls errors to sqr_rc
  * and logs the original code. One exception: crypto_sha256 runs on the x86
  * SHA extensions when the CPU has them (HQ hashes every event twice, and
- * mbedtls 2.28 only has a portable C SHA-256), with mbedtls otherwise. */
+ * mbedtls 2.28 only has a portable C SHA-256), with mbedtls otherwise; so
+ * does crypto_hmac_sha256 (HQ's resolver checks a token's HMAC per scan). */
 #include "crypto.h"
 #include "log.h"
 
@@ -111,9 +112,13 @@ static int sha256_x86_usable(void) {
   return u;
 }
 
-static void sha256_x86(const uint8_t *data, size_t len, uint8_t out[32]) {
-  uint32_t st[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+static const uint32_t sha256_iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+/* The last len bytes of a message whose first done bytes (a multiple of
+ * 64) are already compressed into st; writes the digest. */
+static void sha256_x86_finish(uint32_t st[8], const uint8_t *data, size_t len, uint64_t done,
+                              uint8_t out[32]) {
   size_t full = len / 64, rest = len % 64;
   if(full) sha256_x86_blocks(st, data, full);
   /* The tail, 0x80, zeros and the length in bits: one block or two. */
@@ -121,7 +126,7 @@ static void sha256_x86(const uint8_t *data, size_t len, uint8_t out[32]) {
   if(rest) memcpy(tail, data + full * 64, rest); /* data may be NULL when len is 0 */
   tail[rest] = 0x80;
   size_t tn = rest + 9 <= 64 ? 64 : 128;
-  uint64_t bits = (uint64_t)len * 8;
+  uint64_t bits = (done + len) * 8;
   for(int i = 0; i < 8; i++) tail[tn - 1 - i] = (uint8_t)(bits >> (8 * i));
   sha256_x86_blocks(st, tail, tn / 64);
   crypto_wipe(tail, sizeof tail); /* tokens and codes are hashed too; mbedtls wipes as well */
@@ -131,6 +136,36 @@ static void sha256_x86(const uint8_t *data, size_t len, uint8_t out[32]) {
     out[4 * i + 2] = (uint8_t)(st[i] >> 8);
     out[4 * i + 3] = (uint8_t)st[i];
   }
+}
+
+static void sha256_x86(const uint8_t *data, size_t len, uint8_t out[32]) {
+  uint32_t st[8];
+  memcpy(st, sha256_iv, sizeof st);
+  sha256_x86_finish(st, data, len, 0, out);
+}
+
+/* RFC 2104 over the compression above. The resolver verifies a token's
+ * HMAC on every scan; mbedtls_md_hmac also allocates a context per call. */
+static void hmac_sha256_x86(const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen,
+                            uint8_t out[32]) {
+  uint8_t k[64] = {0}, pad[64], inner[32];
+  uint32_t st[8];
+  if(klen > 64)
+    sha256_x86(key, klen, k);
+  else if(klen)
+    memcpy(k, key, klen);
+  for(int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+  memcpy(st, sha256_iv, sizeof st);
+  sha256_x86_blocks(st, pad, 1);
+  sha256_x86_finish(st, msg, mlen, 64, inner);
+  for(int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+  memcpy(st, sha256_iv, sizeof st);
+  sha256_x86_blocks(st, pad, 1);
+  sha256_x86_finish(st, inner, sizeof inner, 64, out);
+  crypto_wipe(k, sizeof k);
+  crypto_wipe(pad, sizeof pad);
+  crypto_wipe(inner, sizeof inner);
+  crypto_wipe(st, sizeof st);
 }
 #endif
 
@@ -158,6 +193,12 @@ sqr_rc crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN
 
 sqr_rc crypto_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                           uint8_t out[CRYPTO_SHA256_LEN]) {
+#ifdef SHA_X86
+  if(sha256_x86_usable()) {
+    hmac_sha256_x86(key, klen, msg, mlen, out);
+    return SQR_OK;
+  }
+#endif
   const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
   int rc = mbedtls_md_hmac(md, key, klen, msg, mlen, out);
   if(rc) {

@@ -11,7 +11,8 @@
 #     count; an expiring group is skipped; every group full → the staff
 #     contact code and one groups_exhausted alert;
 #   - group update through the admin route reaches the next scan;
-#   - Accept-Language; the welcome offer;
+#   - Accept-Language; the welcome offer; Accept-Encoding (gzip when the
+#     phone takes it, the same page once inflated);
 #   - /N/<BRAND>: nearest store (Shanghai, Beijing, Shenzhen), across the
 #     antimeridian and at the poles, strict lat/lon, the city list.
 # Every wait is bounded; every process is stopped on exit (lib.sh).
@@ -174,6 +175,26 @@ lang() { body -H "Accept-Language: $1" "$BASE/J/SH-JA01/$FRESH" | grep -o '<html
   fail "no header not Chinese"
 body -H 'Accept-Language: en' "$BASE/J/SH-JA01/$FRESH" | grep -q 'id="offer">Welcome gift: a free coffee<' ||
   fail "English offer"
+VALID_JA=$((VALID_JA + 8))
+
+# ---- Accept-Encoding -------------------------------------------------------------
+ae() { # ACCEPT-ENCODING [URL] -> the Content-Encoding answered (empty: none)
+  "${C[@]}" -D "$TMP/ae.h" -o "$TMP/ae.b" -H "Accept-Encoding: $1" "${2:-$BASE/J/SH-JA01/$FRESH}"
+  grep -i '^content-encoding:' "$TMP/ae.h" | tr -d '\r' | awk '{print tolower($2)}'
+}
+[ "$(ae 'gzip, deflate, br')" = gzip ] || fail "gzip not used for 'gzip, deflate, br'"
+grep -qi '^vary:.*accept-encoding' "$TMP/ae.h" || fail "Vary lacks Accept-Encoding"
+gzip -dc <"$TMP/ae.b" >"$TMP/ae.html" || fail "the gzip answer does not inflate"
+body "$BASE/J/SH-JA01/$FRESH" | cmp -s - "$TMP/ae.html" || fail "the gzip page differs from the plain one"
+[ "$(stat -c %s "$TMP/ae.b")" -lt "$(stat -c %s "$TMP/ae.html")" ] || fail "gzip page not smaller"
+[ "$(ae 'GZIP')" = gzip ] || fail "gzip is case-insensitive"
+[ "$(ae '*')" = gzip ] || fail "* not taken as gzip"
+[ -z "$(ae 'gzip;q=0')" ] || fail "gzip;q=0 got gzip"
+[ -z "$(ae '*, gzip;q=0')" ] || fail "*, gzip;q=0 got gzip"
+[ -z "$(ae 'identity')" ] || fail "identity got gzip"
+[ -z "$(ae 'gzipx, xgzip')" ] || fail "a longer token taken for gzip"
+[ "$(ae gzip "$BASE/J/SH-JA01/$FORGED")" = gzip ] || fail "the refusal page not gzipped"
+gzip -dc <"$TMP/ae.b" | grep -q '请扫描店内的二维码' || fail "gzipped refusal page wrong"
 VALID_JA=$((VALID_JA + 8))
 
 # ---- group switching: 450 scans over three groups of 200 -----------------------------

@@ -1,21 +1,31 @@
 /* server.c — see server.h.
  *
  * Threading: libmicrohttpd's thread pool (SERVER_THREADS, default 2; the
- * environment variable SQR_HQ_THREADS overrides it, 1..16). Storage is
+ * environment variable SQR_HQ_THREADS overrides it, 1..16), fed by one
+ * accept thread of ours (accept_loop). Storage is
  * one handle used by one thread at a time, so every route runs under
  * s->lock except the scan resolver's /J/ and /N/ (resolve.c), whose
  * in-memory state has its own lock and which takes s->lock itself only on
  * a cache miss. The resolver's flusher thread takes s->lock too. */
+#define _GNU_SOURCE /* accept4 */
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
+#include <linux/sockios.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "crypto.h"
@@ -40,6 +50,10 @@ struct server {
   pthread_mutex_t lock; /* every use of h and h->db but the resolver's hot path */
   int lock_ready, resolver;
   struct MHD_Daemon *d;
+  int listen_fd;            /* ours once the daemon is quiesced; -1 before */
+  int acceptor;             /* the accept thread runs */
+  atomic_int stopping;
+  pthread_t accept_thread;
   char *cert_pem, *key_pem, *trust_pem;
   int port;
 };
@@ -79,6 +93,49 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
   enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
   MHD_destroy_response(resp);
   return ok;
+}
+
+/* One TLS record, one send, one TCP segment per scan answer.
+ *
+ * libmicrohttpd gives GnuTLS an answer's header and body separately, so
+ * they become two records, and for answers over 1,400 bytes (every
+ * resolver page) it pushes the header alone, so that a client can act on
+ * it while the body is on its way. For a ~2 KB page already in memory
+ * that buys nothing and costs a second record to seal and open, a second
+ * send and a second segment: a second trip through the network stack and
+ * a second wake-up of the reader. Those were the largest share of the CPU
+ * per scan, HQ's and the phone's (docs/BENCHMARKS.md, "one record per
+ * scan").
+ *
+ * So the resolver's handler corks the TLS session: GnuTLS gathers what
+ * libmicrohttpd sends into one record, and completed() uncorks it once
+ * libmicrohttpd has handed over the whole answer, before it reads the
+ * next request. Uncorking sends at once, so it is done only when the
+ * socket's send queue is empty (SIOCOUTQ): a few KB then always fit. A
+ * client that pipelines and falls behind gets the two records as before.
+ * Should the send still not take (TCP out of memory), GnuTLS would keep
+ * the rest with no one to send it: the connection is shut down instead,
+ * and the client retries. */
+static void cork_answer(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
+  int unsent = -1;
+  if(tls && ioctl(gnutls_transport_get_int(tls), SIOCOUTQ, &unsent) == 0 && unsent == 0)
+    gnutls_record_cork(tls);
+}
+
+static void uncork_answer(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
+  if(!tls) return;
+  int rc = gnutls_record_uncork(tls, 0); /* 0 if it was not corked */
+  if(rc < 0) {
+    log_warn("hq", "an answer could not be sent whole (%s); closing the connection",
+             gnutls_strerror(rc));
+    shutdown(gnutls_transport_get_int(tls), SHUT_RDWR);
+  }
 }
 
 /* The route label /metrics counts a request under (bounded set, so a
@@ -259,6 +316,20 @@ static void route_config(server *s, struct MHD_Connection *c, hq_reply *r) {
   hq_config(s->h, kiosk, v, r);
 }
 
+/* The scan resolver's hot path: its own lock, s->lock only on a cache
+ * miss, and a prebuilt response queued as it is. */
+static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, const char *method,
+                                  const char *url) {
+  cork_answer(c);
+  int status = 0, done = resolve_serve(s->h, c, method, url, &status);
+  if(done == 1 || done == -2) {
+    metrics_request(route_label(url), status ? status : 500);
+    return done == 1 ? MHD_YES : MHD_NO;
+  }
+  metrics_request(route_label(url), 503);
+  return send_error(c, 503, "storage", "HQ's database failed; try again");
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **ctx) {
@@ -300,17 +371,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   if(q->too_large) return send_error(c, 413, "too_large", "body: larger than this route accepts");
   hq_reply r = {0};
   const char *body = q->buf ? q->buf : "";
-  if(strncmp(url, "/J/", 3) == 0 || strncmp(url, "/N/", 3) == 0) {
-    /* the resolver's hot path: its own lock, s->lock only on a cache
-     * miss; a prebuilt response, queued as it is */
-    int status = 0, done = resolve_serve(s->h, c, method, url, &status);
-    if(done == 1 || done == -2) {
-      metrics_request(route_label(url), status ? status : 500);
-      return done == 1 ? MHD_YES : MHD_NO;
-    }
-    hq_reply_error(&r, 503, "storage", "HQ's database failed; try again", NULL, 0);
-    goto answer;
-  }
+  if(strncmp(url, "/J/", 3) == 0 || strncmp(url, "/N/", 3) == 0)
+    return serve_scan(s, c, method, url);
   pthread_mutex_lock(&s->lock);
   if(post && strcmp(url, "/v1/events") == 0) {
     route_events(s, c, q, &r);
@@ -349,7 +411,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   }
   pthread_mutex_unlock(&s->lock);
-answer:
   metrics_request(route_label(url), r.status ? r.status : 500);
   enum MHD_Result ok = send_reply(c, &r);
   hq_reply_clear(&r);
@@ -359,8 +420,7 @@ answer:
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
                       enum MHD_RequestTerminationCode toe) {
   (void)cls;
-  (void)c;
-  (void)toe;
+  if(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) uncork_answer(c); /* else it is closing */
   request *q = *ctx;
   if(q) {
     free(q->buf);
@@ -406,6 +466,42 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   log_debug("mhd", "%s", line);
 }
 
+/* Connections dealt to the worker threads in turn.
+ *
+ * libmicrohttpd's workers each wait on the shared listening socket, and
+ * whichever wakes first takes what is queued, so a client opening many
+ * keep-alive connections at once (a load balancer, a batch of kiosks,
+ * the benchmark's 32) can leave one worker with most of them and the
+ * other idle. This thread accepts instead and hands each socket over with
+ * MHD_add_connection, which gives it to worker fd % threads (the first
+ * with room): connections opened together take consecutive numbers, so
+ * they are split evenly. Limits (connections, per address) are applied by
+ * libmicrohttpd as before; it closes a socket it refuses. */
+static void *accept_loop(void *arg) {
+  server *s = arg;
+  while(!atomic_load(&s->stopping)) {
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if(fd >= 0) {
+      MHD_add_connection(s->d, fd, (struct sockaddr *)&sa, len);
+      continue;
+    }
+    if(atomic_load(&s->stopping)) break;
+    if(errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+    if(errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      /* out of descriptors or memory: let connections close, then retry */
+      log_warn("hq", "accept: %s; retrying in 100 ms", strerror(errno));
+      struct timespec ts = {0, 100 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+      continue;
+    }
+    log_error("hq", "accept: %s; no new connections", strerror(errno));
+    break;
+  }
+  return NULL;
+}
+
 sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t errlen) {
   *out = NULL;
   char host[64];
@@ -428,6 +524,7 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   server *s = calloc(1, sizeof *s);
   if(!s) return SQR_ENOMEM;
   s->h = h;
+  s->listen_fd = -1;
   if(pthread_mutex_init(&s->lock, NULL)) {
     free(s);
     return SQR_ENOMEM;
@@ -458,7 +555,8 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   }
   s->resolver = 1;
   s->d = MHD_start_daemon(
-    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, s,
+    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
+    handle, s,
     MHD_OPTION_THREAD_POOL_SIZE, threads,
     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
     MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
@@ -474,6 +572,16 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   }
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
   s->port = di ? di->port : (int)port;
+  /* From here the listening socket is accept_loop's (see there). */
+  s->listen_fd = MHD_quiesce_daemon(s->d);
+  int fl = s->listen_fd >= 0 ? fcntl(s->listen_fd, F_GETFL) : -1;
+  if(fl < 0 || fcntl(s->listen_fd, F_SETFL, fl & ~O_NONBLOCK) || /* accept4 waits */
+     pthread_create(&s->accept_thread, NULL, accept_loop, s)) {
+    snprintf(err, errlen, "cannot start accepting connections on %s", listen);
+    server_stop(s);
+    return SQR_EIO;
+  }
+  s->acceptor = 1;
   hq_set_url(h, host, s->port);
   *out = s;
   return SQR_OK;
@@ -483,6 +591,10 @@ int server_port(const server *s) { return s->port; }
 
 void server_stop(server *s) {
   if(!s) return;
+  atomic_store(&s->stopping, 1);
+  if(s->listen_fd >= 0) shutdown(s->listen_fd, SHUT_RDWR); /* wakes accept4 */
+  if(s->acceptor) pthread_join(s->accept_thread, NULL);
+  if(s->listen_fd >= 0) close(s->listen_fd);
   if(s->d) MHD_stop_daemon(s->d);
   if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
   if(s->lock_ready) pthread_mutex_destroy(&s->lock);

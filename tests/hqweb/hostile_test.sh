@@ -9,7 +9,13 @@
 #   - huge headers (one of 100 KiB; many adding up past 64 KiB): 431;
 #   - slow clients: 40 connections that stop mid-headers and 10 that
 #     never finish the TLS handshake neither stop a scan from being
-#     answered nor stay open past the 30 s idle timeout.
+#     answered nor stay open past the 30 s idle timeout;
+#   - a client that pipelines 300 scans (GET and HEAD, gzip or not) with
+#     a 4 KiB receive buffer and reads nothing for a second, then sends 30
+#     more one at a time: answers go out the usual way, partly sent and
+#     resumed, while HQ's send queue is full, and as one corked record
+#     (server.c) once it is empty; every one must arrive whole and in
+#     order.
 BIN_HQ=$1
 MINT=$2
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,6 +93,65 @@ elif mode == "many-headers":
 elif mode == "raw-bytes":
     # bytes no URL encoder would send: high bytes, a bare NUL, a tab
     print(status_of(b"GET /J/SH-JA01/\xff\xfe\x00\x80AAAA\tBB HTTP/1.1\r\nHost: x\r\n\r\n"))
+elif mode == "pipeline":
+    import gzip
+    token = sys.argv[4].encode()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    s = ctx.wrap_socket(s, server_hostname="127.0.0.1")
+    buf, seen = b"", 0
+    def need(k):
+        global buf
+        while len(buf) < k:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise SystemExit("connection closed after %d answers" % seen)
+            buf += chunk
+    def request(i):
+        head, gz = i % 7 == 3, i % 2 == 0
+        return (head, gz), (b"%s /J/SH-JA01/%s HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+                            (b"HEAD" if head else b"GET", token,
+                             b"Accept-Encoding: gzip\r\n" if gz else b""))
+    def answer(head, gz):
+        global buf, seen
+        while b"\r\n\r\n" not in buf:
+            need(len(buf) + 1)
+        hdr, buf = buf.split(b"\r\n\r\n", 1)
+        lines = hdr.decode("latin-1").split("\r\n")
+        if lines[0] != "HTTP/1.1 200 OK":
+            raise SystemExit("answer %d: %r" % (seen, lines[0]))
+        h = {k.lower(): v for k, v in (l.split(": ", 1) for l in lines[1:])}
+        if (h.get("content-encoding") == "gzip") != gz:
+            raise SystemExit("answer %d: Content-Encoding %r" % (seen, h.get("content-encoding")))
+        if not head:
+            length = int(h["content-length"])
+            need(length)
+            body, buf = buf[:length], buf[length:]
+            text = (gzip.decompress(body) if gz else body).decode("utf-8")
+            if not (text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")):
+                raise SystemExit("answer %d: not a whole page" % seen)
+        seen += 1
+    # 300 at once, nothing read for a second: HQ's send queue fills
+    batch = [request(i) for i in range(300)]
+    s.sendall(b"".join(r for _, r in batch))
+    time.sleep(1)
+    for kind, _ in batch:
+        answer(*kind)
+    # then one at a time on the same connection: the queue is empty each time
+    for i in range(30):
+        kind, r = request(i)
+        s.sendall(r)
+        answer(*kind)
+    s.settimeout(0.5)
+    try:
+        extra = s.recv(1)
+    except socket.timeout:
+        extra = b""
+    if buf or extra:
+        raise SystemExit("bytes after the last answer")
+    print("%d answers whole and in order" % seen)
 elif mode == "slow":
     # 40 clients stop mid-headers, 10 never finish the handshake; while
     # they hang, the caller checks that scans are answered; then each
@@ -122,6 +187,12 @@ alive "many headers"
 s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" raw-bytes) || fail "raw bytes client"
 case $s in *400*|*403*|*404*) ;; *) fail "raw bytes in the path answered '$s'" ;; esac
 alive "raw bytes"
+
+TOKEN=$("$MINT" "$D" SH-JA01 1 1)
+s=$(timeout 60 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" pipeline "$TOKEN") ||
+  fail "pipelining client: $s"
+echo "pipelining client: $s"
+alive "a pipelining client"
 
 timeout 90 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" slow "$TMP/slow.ready" >"$TMP/slow.out" 2>&1 &
 SLOW=$!

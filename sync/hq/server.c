@@ -557,13 +557,15 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   s->d = MHD_start_daemon(
     MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
     handle, s,
+    /* first, so that libmicrohttpd's own warnings go through our log too */
+    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
     MHD_OPTION_THREAD_POOL_SIZE, threads,
     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
     MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
     MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
     MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
     (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
     MHD_OPTION_END);
   if(!s->d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or TLS set-up failed)", listen);

@@ -36,7 +36,8 @@ enum { EX_DONE = SQR_EXIT_DONE, EX_REFUSED = SQR_EXIT_REFUSED, EX_USAGE = SQR_EX
 
 static const char *usage_text =
   "usage: storeqr-sync enroll --db DB --hq URL --code CODE --ca HQ-CA.crt\n"
-  "       storeqr-sync --once [--db DB] [--hq URL] [--batch N] [--no-config]\n"
+  "       storeqr-sync --once [--db DB] [--hq URL] [--batch N] [--max-batches N]\n"
+  "                    [--no-config]\n"
   "       storeqr-sync --daemon [--db DB] [--hq URL] [--interval S] [--nightly HH:MM]\n"
   "                    [--nightly-delay S] [--backoff-max S] [--max-runtime S]\n"
   "       (--once and --daemon also: [--no-update] [--update-dir DIR]\n"
@@ -50,7 +51,9 @@ static const char *usage_text =
   "                  store the certificate and apply HQ's configuration\n"
   "  --once          upload every pending event (batches of --batch, max 500),\n"
   "                  advancing only on HQ's acknowledgement, then pull the\n"
-  "                  configuration; one recorded attempt\n"
+  "                  configuration; one recorded attempt. --max-batches N\n"
+  "                  (1..1000000) stops after N batches and leaves the rest for\n"
+  "                  later (a metered link); HQ is told how many still wait\n"
   "  --daemon        trickle sync every --interval seconds (default 300), a full\n"
   "                  pass nightly at --nightly local time (default 02:30) plus a\n"
   "                  random delay up to --nightly-delay seconds (default 3600);\n"
@@ -207,12 +210,13 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
 int main(int argc, char **argv) {
   enum { O_DB = 256, O_HQ, O_CODE, O_CA, O_ONCE, O_DAEMON, O_BATCH, O_NOCONFIG, O_INTERVAL,
          O_NIGHTLY, O_NDELAY, O_BACKOFF, O_MAXRUN, O_TIMEOUT, O_HELP, O_NOUPDATE, O_UPDIR,
-         O_UPCMD, O_RELFILE };
+         O_UPCMD, O_RELFILE, O_MAXBATCHES };
   static const struct option opts[] = {
     {"db", required_argument, NULL, O_DB},          {"hq", required_argument, NULL, O_HQ},
     {"code", required_argument, NULL, O_CODE},      {"ca", required_argument, NULL, O_CA},
     {"once", no_argument, NULL, O_ONCE},            {"daemon", no_argument, NULL, O_DAEMON},
     {"batch", required_argument, NULL, O_BATCH},    {"no-config", no_argument, NULL, O_NOCONFIG},
+    {"max-batches", required_argument, NULL, O_MAXBATCHES},
     {"interval", required_argument, NULL, O_INTERVAL},
     {"nightly", required_argument, NULL, O_NIGHTLY},
     {"nightly-delay", required_argument, NULL, O_NDELAY},
@@ -227,7 +231,7 @@ int main(int argc, char **argv) {
   const char *db = getenv("STOREQR_DB"), *hq = NULL, *code = NULL, *ca = NULL;
   const char *update_dir = NULL, *update_cmd = NULL, *release_file = NULL;
   int once = 0, daemon = 0, enroll = 0, noconfig = 0, noupdate = 0, o;
-  long batch = 0, timeout = 0;
+  long batch = 0, max_batches = 0, timeout = 0;
   daemon_opts d = {.interval_s = 300, .nightly_min = 150, .nightly_delay_s = 3600,
                    .backoff_max_s = 3600, .max_runtime_s = 0};
   if(!db) db = "/var/lib/storeqr/kiosk.db";
@@ -251,6 +255,10 @@ int main(int argc, char **argv) {
     case O_RELFILE: release_file = optarg; break;
     case O_BATCH:
       if(parse_long(optarg, 1, 500, &batch)) return usage_error("--batch wants 1..500", optarg);
+      break;
+    case O_MAXBATCHES:
+      if(parse_long(optarg, 1, 1000000, &max_batches))
+        return usage_error("--max-batches wants 1..1000000", optarg);
       break;
     case O_TIMEOUT:
       if(parse_long(optarg, 1, 3600, &timeout)) return usage_error("--timeout wants 1..3600 seconds", optarg);
@@ -281,6 +289,8 @@ int main(int argc, char **argv) {
   }
   if(optind != argc) return usage_error("unexpected argument", argv[optind]);
   if(enroll + once + daemon != 1) return usage_error("give exactly one of enroll, --once, --daemon", NULL);
+  /* the daemon paces itself (a trickle is 20 batches, a nightly pass all) */
+  if(max_batches && !once) return usage_error("--max-batches goes with --once", NULL);
   if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     fprintf(stderr, "storeqr-sync: libcurl failed to initialise\n");
     return EX_IO;
@@ -299,7 +309,8 @@ int main(int argc, char **argv) {
     ex = rc == SQR_EEXISTS ? EX_REFUSED : exit_for(rc);
   } else {
     syncpass_opts so = {.db_path = db, .hq_url = hq, .batch_events = (int)batch,
-                        .skip_config = noconfig, .total_timeout_s = timeout,
+                        .max_batches = (int)max_batches, .skip_config = noconfig,
+                        .total_timeout_s = timeout,
                         .abort_flag = &stopping, .skip_update = noupdate,
                         .update_dir = update_dir, .update_cmd = update_cmd,
                         .release_file = release_file};

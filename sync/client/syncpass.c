@@ -112,6 +112,10 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
     }
     int64_t first = b.events[0].seq, last = b.events[b.count - 1].seq;
     size_t count = b.count;
+    /* HQ cannot see what is still waiting here (a trickle, --max-batches,
+     * a cut link): tell it, for its "events behind" figure */
+    int64_t held = store_last_seq(st) - last;
+    b.behind = held > 0 ? held : 0;
     rc = proto_batch_encode(&b, &json, &len);
     proto_batch_clear(&b);
     if(rc) return rc;

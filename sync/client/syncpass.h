@@ -1,6 +1,7 @@
 /* syncpass.h — one sync pass of a kiosk with HQ (docs/PROTOCOL.md):
- * upload every pending event in bounded batches, advancing only on HQ's
- * acked_seq, then pull the configuration and apply it.
+ * upload every pending event in bounded batches (each telling HQ how many
+ * events are still waiting after it), advancing only on HQ's acked_seq,
+ * then pull the configuration and apply it.
  *
  * Owns nothing between calls: opens the store, talks to HQ, records the
  * attempt (store_sync_record) and closes. Never logs a payload, and never

@@ -125,6 +125,12 @@ static void fmt_age(char out[32], int64_t last_ms, int64_t now) {
   else snprintf(out, 32, "%lld d ago", (long long)(s / 86400));
 }
 
+/* A kiosk's last reported backlog; "–" when it never said. */
+static void fmt_behind(char out[24], int64_t behind) {
+  if(behind >= 0) snprintf(out, 24, "%lld", (long long)behind);
+  else snprintf(out, 24, "–");
+}
+
 static void card(stats_buf *b, const char *id, const char *value, const char *what) {
   stats_buf_printf(b, "<div class=\"card\"><b id=\"%s\">", id);
   stats_buf_html(b, value);
@@ -438,7 +444,17 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
       stats_buf_puts(&b, "–");
     }
     int stale = !s->last_sync_ms || now - s->last_sync_ms > STALE_MS;
-    stats_buf_printf(&b, "</td><td class=\"last-sync%s\">%s</td></tr>", stale ? " stale" : "", age);
+    /* the backlog goes under the sync time, and only when there is one:
+     * another column would push the sync time off a laptop's screen */
+    stats_buf_printf(&b, "</td><td class=\"last-sync%s\"", stale ? " stale" : "");
+    if(s->events_behind >= 0)
+      stats_buf_printf(&b, " data-events-behind=\"%lld\"", (long long)s->events_behind);
+    stats_buf_printf(&b, ">%s", age);
+    if(s->events_behind > 0)
+      stats_buf_printf(&b, "<br><span class=\"events-behind warn\" title=\"events its kiosks "
+                           "still held at their last upload\">%lld behind</span>",
+                       (long long)s->events_behind);
+    stats_buf_puts(&b, "</td></tr>");
   }
   free(rows);
   free(g);
@@ -553,18 +569,22 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
   stats_buf_puts(&b, "</tbody></table></div>");
 
   stats_buf_puts(&b, "<h2>Kiosks</h2><div class=\"scroll\"><table id=\"kiosks\"><thead><tr>"
-                     "<th>Kiosk</th><th>Events acknowledged</th><th>Last sync</th></tr></thead><tbody>");
+                     "<th>Kiosk</th><th>Events acknowledged</th><th>Last sync</th>"
+                     "<th title=\"events the kiosk still held at its last upload\">"
+                     "Events behind</th></tr></thead><tbody>");
   for(size_t i = 0; i < nk; i++) {
-    char age[32];
+    char age[32], behind[24];
     fmt_age(age, kiosks[i].last_sync_ms, now);
+    fmt_behind(behind, kiosks[i].behind);
     int stale = !kiosks[i].last_sync_ms || now - kiosks[i].last_sync_ms > STALE_MS;
     stats_buf_printf(&b, "<tr data-kiosk=\"%d\"><td>%d%s</td><td class=\"acked\">%lld</td>"
-                         "<td class=\"last-sync%s\">%s</td></tr>",
+                         "<td class=\"last-sync%s\">%s</td>"
+                         "<td class=\"events-behind\">%s</td></tr>",
                      kiosks[i].number, kiosks[i].number, kiosks[i].revoked ? " (revoked)" : "",
                      (long long)kiosks[i].acked_seq, stale && !kiosks[i].revoked ? " stale" : "",
-                     age);
+                     age, behind);
   }
-  if(!nk) stats_buf_puts(&b, "<tr><td colspan=\"3\">no kiosk enrolled</td></tr>");
+  if(!nk) stats_buf_puts(&b, "<tr><td colspan=\"4\">no kiosk enrolled</td></tr>");
   stats_buf_puts(&b, "</tbody></table></div>");
 
   /* staff sign-ups over the 30 days */

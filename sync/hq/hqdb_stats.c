@@ -9,6 +9,10 @@
  *                 rolled up (hqdb_stats_rollup), so a year of figures
  *                 reads 365 rows per store, not 8,760;
  *   kiosk_sync    per kiosk: last upload HQ accepted, its last seq;
+ *   kiosk_behind  per kiosk: the events it said it still held after its
+ *                 last accepted batch that carried "behind", and when (a
+ *                 table of its own so databases from before it need no
+ *                 migration; no row: the kiosk never said);
  *   stats_meta    the roll-up's watermark;
  *   admins, sessions, login_failures   the dashboard's login.
  *
@@ -38,6 +42,9 @@ const char *const hqdb_stats_schema[] = {
   "CREATE TABLE IF NOT EXISTS kiosk_sync(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
   " last_ms BIGINT NOT NULL, last_seq BIGINT NOT NULL)",
   "CREATE INDEX IF NOT EXISTS kiosk_sync_store ON kiosk_sync(store)",
+  "CREATE TABLE IF NOT EXISTS kiosk_behind(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
+  " behind BIGINT NOT NULL, at_ms BIGINT NOT NULL)",
+  "CREATE INDEX IF NOT EXISTS kiosk_behind_store ON kiosk_behind(store)",
   /* a store's kiosks (hqdb.c's table has no index but its key) */
   "CREATE INDEX IF NOT EXISTS kiosks_store ON kiosks(store)",
   "CREATE TABLE IF NOT EXISTS stats_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL)",
@@ -151,7 +158,24 @@ sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id,
   return rc;
 }
 
+sqr_rc hqdb_stats_behind(hqdb *db, const char *store, const char *kiosk_id, int64_t behind,
+                         int64_t now_ms) {
+  hqv p[] = {T(kiosk_id), T(store), I(behind), I(now_ms)};
+  return hqdb_exec(db,
+                   "INSERT INTO kiosk_behind(kiosk, store, behind, at_ms) VALUES($1, $2, $3, $4)"
+                   " ON CONFLICT (kiosk) DO UPDATE SET behind = excluded.behind,"
+                   " at_ms = excluded.at_ms",
+                   p, 4, NULL, NULL);
+}
+
 /* ---- reads ---------------------------------------------------------------------- */
+
+/* A store's events behind: NULL when none of its kiosks ever said. A
+ * revoked kiosk is left out: what it still holds can never arrive (and it
+ * is not in the store's kiosk count either). */
+#define BEHIND_OF_S                                                                        \
+  "(SELECT SUM(b.behind) FROM kiosk_behind b JOIN kiosks k ON k.id = b.kiosk"              \
+  " WHERE b.store = s.id AND k.revoked = 0)"
 
 sqr_rc hqdb_stats_rollup(hqdb *db, int64_t now_ms) {
   hqres r = {0};
@@ -258,12 +282,14 @@ sqr_rc hqdb_stats_stores(hqdb *db, const char *store, stats_store_row **out, siz
                         store ? "SELECT s.id, s.name, s.city,"
                                 " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
                                 " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
-                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0)"
+                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0),"
+                                " " BEHIND_OF_S
                                 " FROM stores s WHERE s.id = $1"
                               : "SELECT s.id, s.name, s.city,"
                                 " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
                                 " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
-                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0)"
+                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0),"
+                                " " BEHIND_OF_S
                                 " FROM stores s ORDER BY s.id",
                         p, store ? 1 : 0, &r, NULL);
   if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
@@ -275,6 +301,7 @@ sqr_rc hqdb_stats_stores(hqdb *db, const char *store, stats_store_row **out, siz
     s->members = cell_int(&r, i, 3);
     s->last_sync_ms = cell_int(&r, i, 4);
     s->kiosks = cell_int(&r, i, 5);
+    s->events_behind = cell(&r, i, 6)->k == HQV_NULL ? -1 : cell_int(&r, i, 6);
   }
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);
@@ -315,15 +342,16 @@ sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int6
              "  AND d.day >= $2 AND d.day <= $1), 0),"
              " COALESCE((SELECT SUM(scans) FROM scan_days c WHERE c.store = s.id"
              "  AND c.day >= $2 AND c.day <= $1), 0),"
-             " COALESCE((SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id), 0)"
+             " COALESCE((SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id), 0),"
+             " " BEHIND_OF_S
              " FROM (SELECT id, name, city FROM stores ORDER BY %s LIMIT $3 OFFSET $4) s"
              " ORDER BY %s",
              po, order[sort][desc ? 1 : 0]);
   } else {
     snprintf(sql, sqlsize,
              "SELECT s.id, s.name, s.city, COALESCE(d.st, 0), COALESCE(d.ct, 0), COALESCE(c.sct, 0),"
-             " COALESCE(d.s7, 0), COALESCE(d.c7, 0), COALESCE(c.sc7, 0), COALESCE(k.last_ms, 0)"
-             " FROM stores s"
+             " COALESCE(d.s7, 0), COALESCE(d.c7, 0), COALESCE(c.sc7, 0), COALESCE(k.last_ms, 0),"
+             " w.behind FROM stores s"
              " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN signups ELSE 0 END) st,"
              " SUM(CASE WHEN day = $1 THEN checkins ELSE 0 END) ct, SUM(signups) s7,"
              " SUM(checkins) c7 FROM daily_stats WHERE day >= $2 AND day <= $1 GROUP BY store) d"
@@ -332,7 +360,10 @@ sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int6
              " SUM(scans) sc7 FROM scan_days WHERE day >= $2 AND day <= $1 GROUP BY store) c"
              " ON c.store = s.id"
              " LEFT JOIN (SELECT store, MAX(last_ms) last_ms FROM kiosk_sync GROUP BY store) k"
-             " ON k.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
+             " ON k.store = s.id"
+             " LEFT JOIN (SELECT b.store, SUM(b.behind) behind FROM kiosk_behind b"
+             " JOIN kiosks x ON x.id = b.kiosk WHERE x.revoked = 0 GROUP BY b.store) w"
+             " ON w.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
              order[sort][desc ? 1 : 0]);
   }
   hqres r = {0};
@@ -353,6 +384,7 @@ sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int6
     b->checkins_7d = cell_int(&r, i, 7);
     b->scans_7d = cell_int(&r, i, 8);
     b->last_sync_ms = cell_int(&r, i, 9);
+    b->events_behind = cell(&r, i, 10)->k == HQV_NULL ? -1 : cell_int(&r, i, 10);
   }
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);
@@ -433,8 +465,10 @@ sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, siz
   *out = NULL;
   *n = 0;
   sqr_rc rc = hqdb_exec(db,
-                        "SELECT k.number, k.revoked, k.acked_seq, COALESCE(s.last_ms, 0)"
+                        "SELECT k.number, k.revoked, k.acked_seq, COALESCE(s.last_ms, 0),"
+                        " COALESCE(b.behind, -1)"
                         " FROM kiosks k LEFT JOIN kiosk_sync s ON s.kiosk = k.id"
+                        " LEFT JOIN kiosk_behind b ON b.kiosk = k.id"
                         " WHERE k.store = $1 ORDER BY k.number",
                         p, 1, &r, NULL);
   if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
@@ -444,6 +478,7 @@ sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, siz
     k->revoked = cell_int(&r, i, 1) != 0;
     k->acked_seq = cell_int(&r, i, 2);
     k->last_sync_ms = cell_int(&r, i, 3);
+    k->behind = cell_int(&r, i, 4);
   }
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);
@@ -455,6 +490,24 @@ sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, i
   hqres r = {0};
   sqr_rc rc = hqdb_exec(db,
                         "SELECT store, MAX(last_ms) FROM kiosk_sync GROUP BY store ORDER BY store",
+                        NULL, 0, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    char id[HQ_ID_MAX];
+    cell_text(&r, i, 0, id, sizeof id);
+    fn(arg, id, cell_int(&r, i, 1));
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_behind_each(hqdb *db,
+                              void (*fn)(void *arg, const char *store, int64_t behind),
+                              void *arg) {
+  hqres r = {0};
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT b.store, SUM(b.behind) FROM kiosk_behind b"
+                        " JOIN kiosks k ON k.id = b.kiosk WHERE k.revoked = 0"
+                        " GROUP BY b.store ORDER BY b.store",
                         NULL, 0, &r, NULL);
   for(int i = 0; !rc && i < r.nrows; i++) {
     char id[HQ_ID_MAX];

@@ -224,6 +224,8 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
   if((rc = hqdb_kiosk_advance(h->db, b->kiosk_id, tail->seq, tail->hash)) ||
      (rc = hqdb_store_count(h->db, b->store_id, signups, checkins, (int)(b->count - i))) ||
      (rc = hqdb_stats_ingest(h->db, b->store_id, b->kiosk_id, deltas, ndeltas, tail->seq, now)) ||
+     (b->behind >= 0 &&
+      (rc = hqdb_stats_behind(h->db, b->store_id, b->kiosk_id, b->behind, now))) ||
      (rc = hqdb_commit(h->db)))
     goto dbfail;
   free(deltas);

@@ -8,7 +8,9 @@
  * sign-up's sealed phone is opened with seal.key, stored encrypted
  * (AES-256-GCM under HQ's PII key) and de-duplicated across stores by
  * HQ's phone index; per-store sign-up/check-in/event counters; erasure
- * confirmations. The answer is the highest contiguous seq HQ holds.
+ * confirmations; the daily stats, and the kiosk's "behind" when the batch
+ * carries it (a replay stores nothing, that included). The answer is the
+ * highest contiguous seq HQ holds.
  */
 #ifndef SQR_INGEST_H
 #define SQR_INGEST_H

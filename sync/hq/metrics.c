@@ -5,9 +5,9 @@
  * increment, takes no lock, and a hostile URL or status cannot grow the
  * label space (routes are server.c's bounded labels, statuses 100..599,
  * scan outcomes at most METRICS_OUTCOMES names of [a-z0-9_]). Gauges that
- * describe stores (sync lag, groups near expiry or full) are read from the
- * database and the resolver at scrape time, under the server's storage
- * lock like every route.
+ * describe stores (sync lag, events behind, groups near expiry or full)
+ * are read from the database and the resolver at scrape time, under the
+ * server's storage lock like every route.
  *
  * /metrics needs the admin bearer token (or a dashboard session): it names
  * every store. Prometheus sends it with `authorization: credentials_file`.
@@ -118,6 +118,13 @@ static void lag_line(void *arg, const char *store, int64_t last_ms) {
   l->stores++;
 }
 
+static void behind_line(void *arg, const char *store, int64_t behind) {
+  stats_buf *b = arg;
+  stats_buf_puts(b, "storeqr_hq_store_events_behind{store=\"");
+  label(b, store);
+  stats_buf_printf(b, "\"} %lld\n", (long long)behind);
+}
+
 static sqr_rc render(hq *h, stats_buf *b) {
   head(b, "storeqr_hq_http_requests_total", "counter",
        "Requests HQ answered, by route and HTTP status.");
@@ -158,6 +165,9 @@ static sqr_rc render(hq *h, stats_buf *b) {
        "Seconds since the newest upload HQ accepted from any kiosk of the store.");
   lag_ctx l = {b, now, 0};
   if((rc = hqdb_stats_sync_each(h->db, lag_line, &l))) return rc;
+  head(b, "storeqr_hq_store_events_behind", "gauge",
+       "Events the store's kiosks said they still held after their last accepted upload.");
+  if((rc = hqdb_stats_behind_each(h->db, behind_line, b))) return rc;
 
   /* groups: only stores with live groups, and only non-zero series, so
    * 5,000 stores without trouble add no lines */

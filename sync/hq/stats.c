@@ -5,8 +5,9 @@
  * sign-ups, check-ins, sign-ups per staff member, scans, conversion
  * (sign-ups / scans of that day; none without scans), plus the store's
  * figures as of now on each row: distinct members, the live group and its
- * fill, groups near full / near expiry / exhausted, last sync and the
- * sync lag. Never a phone number: HQ's stats tables hold none.
+ * fill, groups near full / near expiry / exhausted, last sync, the sync
+ * lag and the events its kiosks last said they still hold. Never a phone
+ * number: HQ's stats tables hold none.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -416,7 +417,7 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
   if(csv)
     stats_buf_puts(&b, "store,name,day,signups,checkins,scans,conversion,staff_signups,members,"
                        "live_group,group_fill,groups_near_full,groups_near_expiry,"
-                       "groups_exhausted,last_sync,sync_lag_s\r\n");
+                       "groups_exhausted,last_sync,sync_lag_s,events_behind\r\n");
   else
     stats_buf_printf(&b, "{\"tz\":\"Asia/Shanghai\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[", f, t);
   size_t si = 0;
@@ -451,6 +452,8 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
       stats_buf_printf(&b, ",%s,%d,%d,%d,%s,", fill, s ? s->g.near_full : 0,
                        s ? s->g.near_expiry : 0, s ? s->g.exhausted : 0, sync);
       if(lag >= 0) stats_buf_printf(&b, "%lld", (long long)lag);
+      stats_buf_puts(&b, ",");
+      if(s && s->s.events_behind >= 0) stats_buf_printf(&b, "%lld", (long long)s->s.events_behind);
       stats_buf_puts(&b, "\r\n");
     } else {
       stats_buf_printf(&b, "%s{\"store\":\"", i ? "," : "");
@@ -489,7 +492,11 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
                          (long long)((now - s->s.last_sync_ms) / 1000));
       else
         stats_buf_puts(&b, "\"last_sync_ms\":null,\"last_sync\":null,\"sync_lag_s\":null,");
-      stats_buf_puts(&b, "\"events_behind\":null,\"live_group\":");
+      if(s->s.events_behind >= 0)
+        stats_buf_printf(&b, "\"events_behind\":%lld,", (long long)s->s.events_behind);
+      else
+        stats_buf_puts(&b, "\"events_behind\":null,");
+      stats_buf_puts(&b, "\"live_group\":");
       if(s->g.live >= 0) {
         stats_buf_puts(&b, "\"");
         stats_buf_json(&b, s->g.live_id);

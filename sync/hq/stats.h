@@ -1,5 +1,6 @@
 /* stats.h — HQ's figures for people: daily stats per store, kiosks' last
- * sync, and the dashboard's admin accounts, sessions and login throttle
+ * sync and events behind, and the dashboard's admin accounts, sessions
+ * and login throttle
  * (storage in hqdb_stats.c; routes in stats.c and dash.c).
  *
  * Days are Asia/Shanghai calendar days (UTC+8, no daylight saving): day
@@ -98,6 +99,12 @@ typedef struct stats_delta {
 sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id,
                          const stats_delta *d, size_t n, int64_t last_seq, int64_t now_ms)
   SQR_WARN_UNUSED;
+/* Records what the batch's "behind" said (>= 0): the events the kiosk still
+ * held after it, as of now_ms; replaces the kiosk's previous report.
+ * ingest.c does not call it for a batch without the field, so the last
+ * report stands. */
+sqr_rc hqdb_stats_behind(hqdb *db, const char *store, const char *kiosk_id, int64_t behind,
+                         int64_t now_ms) SQR_WARN_UNUSED;
 
 /* ---- read by the routes ---------------------------------------------------- */
 
@@ -123,6 +130,7 @@ typedef struct stats_store_row {
   int64_t members;       /* the store's distinct members HQ links now */
   int64_t last_sync_ms;  /* newest upload any of its kiosks made; 0 never */
   int64_t kiosks;
+  int64_t events_behind; /* sum of its kiosks' last "behind" (not revoked); -1 none said */
 } stats_store_row;
 /* Days with any activity in [from, to] (store NULL: every store), by
  * store and day; the staff rows of the same range; the stores themselves
@@ -141,6 +149,7 @@ typedef struct stats_board_row {
   int64_t signups_today, checkins_today, scans_today;
   int64_t signups_7d, checkins_7d, scans_7d;
   int64_t last_sync_ms;
+  int64_t events_behind; /* as stats_store_row's */
 } stats_board_row;
 typedef enum stats_sort {
   STATS_SORT_ID = 0, STATS_SORT_NAME, STATS_SORT_SIGNUPS_TODAY, STATS_SORT_SIGNUPS_7D,
@@ -167,12 +176,18 @@ sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to,
 typedef struct stats_kiosk_row {
   int number, revoked;
   int64_t acked_seq, last_sync_ms;
+  int64_t behind; /* its last "behind"; -1 never said */
 } stats_kiosk_row;
 sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, size_t *n)
   SQR_WARN_UNUSED;
 /* Newest sync per store that has one (for /metrics). fn per store. */
 sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t last_ms),
                             void *arg) SQR_WARN_UNUSED;
+/* Events behind per store that has a known figure (its kiosks' last
+ * reports, revoked kiosks left out; for /metrics). fn per store. */
+sqr_rc hqdb_stats_behind_each(hqdb *db,
+                              void (*fn)(void *arg, const char *store, int64_t behind),
+                              void *arg) SQR_WARN_UNUSED;
 /* Ids of stores with live (not retired) groups, malloc'ed. */
 sqr_rc hqdb_stats_group_stores(hqdb *db, char (**out)[HQ_ID_MAX], size_t *n) SQR_WARN_UNUSED;
 /* Stores with a groups_exhausted alert since since_ms (newest first, at

@@ -13,9 +13,10 @@
  *  - proto__batch_decode_tree, the cJSON decoder, answers those bodies. It
  *    is also the reference the differential test
  *    (tests/sync/test_proto_diff.c) and fuzz_batch hold the parser to.
- * Both feed the same checks (check_event, check_payload), in the order HQ
- * has always refused in: JSON validity, kiosk, events, then each event in
- * turn, so a refusal names the same field with the same words either way.
+ * Both feed the same checks (check_envelope, check_event, check_payload),
+ * in the order HQ has always refused in: JSON validity, kiosk, events,
+ * behind, then each event in turn, so a refusal names the same field with
+ * the same words either way.
  *
  * Never logs a body (bodies hold sealed phone numbers).
  */
@@ -166,10 +167,10 @@ static sqr_rc check_follows(const proto_batch *b, size_t i, proto_error *err) {
 /* What the body's first "events" member is. */
 typedef enum events_kind { EVENTS_MISSING = 0, EVENTS_NOT_ARRAY, EVENTS_ARRAY } events_kind;
 
-/* kiosk and events, checked once the whole body is known to be JSON.
- * n_events: the array's length. */
+/* kiosk, events and behind, checked once the whole body is known to be
+ * JSON. n_events: the array's length. */
 static sqr_rc check_envelope(const jval *kiosk, events_kind events, size_t n_events,
-                             proto_batch *out, proto_error *err) {
+                             const jval *behind, proto_batch *out, proto_error *err) {
   if(kiosk->kind == JV_MISSING) return proto__fail(err, 400, "bad_request", "kiosk: missing");
   if(kiosk->kind != JV_STRING)
     return proto__fail(err, 400, "bad_request", "kiosk: must be a string");
@@ -191,6 +192,16 @@ static sqr_rc check_envelope(const jval *kiosk, events_kind events, size_t n_eve
   if(n_events > PROTO_MAX_EVENTS)
     return proto__fail(err, 413, "too_large", "events: %d events, more than the limit of %d",
                        (int)n_events, PROTO_MAX_EVENTS);
+  /* optional, so that kiosks from before it stay valid */
+  out->behind = -1;
+  if(behind->kind == JV_MISSING) return SQR_OK;
+  if(behind->kind != JV_NUMBER || !isfinite(behind->num) || behind->num != floor(behind->num) ||
+     fabs(behind->num) > PROTO__MAX_SAFE_INT)
+    return proto__fail(err, 400, "bad_request", "behind: must be an integer");
+  if(behind->num < 0)
+    return proto__fail(err, 400, "bad_request", "behind: must be between 0 and %.0f",
+                       PROTO__MAX_SAFE_INT);
+  out->behind = (int64_t)behind->num;
   return SQR_OK;
 }
 
@@ -264,15 +275,16 @@ sqr_rc proto__batch_decode_tree(const char *body, size_t len, proto_batch *out, 
     proto__fail(err, 400, "bad_request", "body: must be a JSON object");
     goto out;
   }
-  jval kiosk;
+  jval kiosk, behind;
   jval_of(cJSON_GetObjectItemCaseSensitive(root, "kiosk"), &kiosk);
+  jval_of(cJSON_GetObjectItemCaseSensitive(root, "behind"), &behind);
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "events");
   int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
   if(check_envelope(&kiosk,
                     !arr                 ? EVENTS_MISSING
                     : cJSON_IsArray(arr) ? EVENTS_ARRAY
                                          : EVENTS_NOT_ARRAY,
-                    (size_t)n, out, err))
+                    (size_t)n, &behind, out, err))
     goto out;
   if(!(out->events = calloc((size_t)n, sizeof *out->events))) {
     rc = SQR_ENOMEM;
@@ -307,7 +319,8 @@ out:
  *     NUL-truncated; those go to the tree decoder);
  *   - numbers -?D+(.D+)?([eE][+-]?D+)?, at most 63 bytes, not followed by
  *     a byte cJSON would take into the number (it hands the run to strtod,
- *     which reads all of it); seq and ts_ms only as -?D{1,15}, read exactly;
+ *     which reads all of it); seq, ts_ms and behind only as -?D{1,15},
+ *     read exactly;
  *   - nesting up to FAST_MAX_DEPTH, well inside cJSON's 1000.
  * Everything else: "unsure", and the tree decoder answers.
  *
@@ -728,7 +741,7 @@ sqr_rc proto__batch_parse(const char *body, size_t len, proto_batch *out, proto_
                        PROTO_MAX_INFLATED);
   const char *e = body + len, *p = skip_ws(body, e);
   parse_state ps = {.out = out};
-  jval kiosk = {0};
+  jval kiosk = {0}, behind = {0};
   events_kind events = EVENTS_MISSING;
   int canon = 1;
   if(p >= e) goto unsure;
@@ -749,6 +762,8 @@ sqr_rc proto__batch_parse(const char *body, size_t len, proto_batch *out, proto_
       p = skip_ws(p + 1, e);
       if(kn == 5 && memcmp(k, "kiosk", 5) == 0 && kiosk.kind == JV_MISSING) {
         p = read_field(p, e, 1, &kiosk);
+      } else if(kn == 6 && memcmp(k, "behind", 6) == 0 && behind.kind == JV_MISSING) {
+        p = read_field(p, e, 1, &behind);
       } else if(kn == 6 && memcmp(k, "events", 6) == 0 && events == EVENTS_MISSING) {
         if(p < e && *p == '[') {
           events = EVENTS_ARRAY;
@@ -772,7 +787,7 @@ sqr_rc proto__batch_parse(const char *body, size_t len, proto_batch *out, proto_
     }
   }
   if(!trailer_ok(p, e)) goto unsure;
-  sqr_rc rc = check_envelope(&kiosk, events, ps.n_events, out, err);
+  sqr_rc rc = check_envelope(&kiosk, events, ps.n_events, &behind, out, err);
   if(!rc && ps.failed) {
     rc = ps.rc;
     if(err) *err = ps.everr;

@@ -86,7 +86,8 @@ sqr_rc proto_batch_init(proto_batch *b, const char *store_id, int number) {
   if(proto_kiosk_format(store_id, number, b->kiosk_id)) return SQR_EINVAL;
   snprintf(b->store_id, sizeof b->store_id, "%s", store_id);
   b->kiosk = number;
-  b->bytes = BATCH_OVERHEAD + strlen(b->kiosk_id);
+  b->behind = -1;
+  b->bytes = BATCH_OVERHEAD + strlen(b->kiosk_id); /* room for "behind" too */
   return SQR_OK;
 }
 
@@ -136,8 +137,12 @@ static char *print_free(cJSON *root) {
 sqr_rc proto_batch_encode(const proto_batch *b, char **json, size_t *len) {
   *json = NULL;
   if(!b->count) return SQR_EINVAL;
+  /* written as digits: cJSON prints numbers past 15 digits rounded */
+  char behind[24];
+  snprintf(behind, sizeof behind, "%lld", (long long)b->behind);
   cJSON *root = cJSON_CreateObject(), *arr = NULL;
   if(!root || !cJSON_AddStringToObject(root, "kiosk", b->kiosk_id) ||
+     (b->behind >= 0 && !cJSON_AddRawToObject(root, "behind", behind)) ||
      !(arr = cJSON_AddArrayToObject(root, "events")))
     goto nomem;
   for(size_t i = 0; i < b->count; i++) {

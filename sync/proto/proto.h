@@ -78,12 +78,16 @@ typedef struct proto_batch {
   char kiosk_id[PROTO_KIOSK_ID_MAX];       /* "SH-JA01/1" */
   char store_id[PROTO_STORE_ID_MAX + 1];
   int kiosk;
+  /* "behind": events the kiosk still held after the last one of this batch
+   * when it built it; -1 when not sent (kiosks before the field). */
+  int64_t behind;
   size_t count;
   proto_event *events;                     /* count entries, contiguous seqs */
   size_t cap, bytes;                       /* internal: encoder bookkeeping */
 } proto_batch;
 
-/* Starts an empty batch for kiosk store_id/number (encoder side).
+/* Starts an empty batch for kiosk store_id/number (encoder side), with
+ * behind -1 (not sent); set b->behind before encoding to send it.
  * SQR_EINVAL for a bad store id or number. */
 sqr_rc proto_batch_init(proto_batch *b, const char *store_id, int number) SQR_WARN_UNUSED;
 
@@ -94,15 +98,17 @@ sqr_rc proto_batch_init(proto_batch *b, const char *store_id, int number) SQR_WA
  *             type) or does not follow the last event's seq. */
 sqr_rc proto_batch_add(proto_batch *b, const store_event *ev) SQR_WARN_UNUSED;
 
-/* The request body (compact JSON, NUL-terminated); the caller frees *json
- * with free(). SQR_EINVAL for an empty batch. */
+/* The request body (compact JSON, NUL-terminated), with "behind" when
+ * b->behind >= 0; the caller frees *json with free(). SQR_EINVAL for an
+ * empty batch. */
 sqr_rc proto_batch_encode(const proto_batch *b, char **json, size_t *len) SQR_WARN_UNUSED;
 
 /* Parses and validates a request body of len bytes (already inflated).
  * On failure returns SQR_EINVAL (or SQR_ENOMEM) with err filled and *out
  * empty; on success the caller owns *out (proto_batch_clear). Checks:
  * JSON object with exactly the known fields and types, kiosk id shape,
- * 1..PROTO_MAX_EVENTS events, contiguous seqs >= 1, known types
+ * 1..PROTO_MAX_EVENTS events, behind (optional: -1 when absent) an
+ * integer 0..2^53-1, contiguous seqs >= 1, known types
  * (422 unknown_type), payload an object <= PROTO_MAX_PAYLOAD (413),
  * 64-hex hashes, and body_hash against the payload unless redacted
  * (422 chain_broken). The chain itself needs HQ's last hash:

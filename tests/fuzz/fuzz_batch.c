@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Re-encoding what was accepted must work and decode again. */
     proto_batch again;
     if(proto_batch_init(&again, b.store_id, b.kiosk) != SQR_OK) abort();
+    again.behind = b.behind;
     for(size_t i = 0; i < b.count; i++) {
       store_event ev = {.seq = b.events[i].seq, .ts_ms = b.events[i].ts_ms,
                         .payload = b.events[i].payload, .redacted = b.events[i].redacted};
@@ -61,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t len;
     if(again.count == b.count && proto_batch_encode(&again, &json, &len) == SQR_OK) {
       proto_batch c;
-      if(proto_batch_decode(json, len, &c, &err) != SQR_OK) abort();
+      if(proto_batch_decode(json, len, &c, &err) != SQR_OK || c.behind != b.behind) abort();
       parsers_agree(json, len);
       proto_batch_clear(&c);
       free(json);

@@ -5,7 +5,7 @@
 // EXPECT.json (made by the test from /v1/stats and the database):
 //   {"today": "YYYY-MM-DD", "totals": {"signups_today": N, ...},
 //    "stores": {"ID": {"signups_today": N, "checkins_today": N, "scans_today": N,
-//               "staff": {"anna": N}, "groups": ["g1", ...]}},
+//               "staff": {"anna": N}, "events_behind": N, "groups": ["g1", ...]}},
 //    "shopper_link": "https://..."}
 // For a laptop (1280x800) and a phone (390x844): log in, read the totals
 // and every expected store's row, open each store's page and read its
@@ -72,6 +72,8 @@ async function run(browser, vp) {
     check(s7 === want.signups_today, `${tag}: ${sid} sign-ups 7 d ${s7}`);
     const sync = await row.locator('.last-sync').getAttribute('class');
     check(!/stale/.test(sync), `${tag}: ${sid} synced just now is not stale`);
+    const behind = num(await row.locator('.last-sync').getAttribute('data-events-behind'));
+    check(behind === want.events_behind, `${tag}: ${sid} events behind ${behind} (want ${want.events_behind})`);
   }
   const bars = await page.locator('#chart-signups rect').count();
   check(bars === 30, `${tag}: the 30-day chart has 30 bars (${bars})`);
@@ -109,6 +111,8 @@ async function run(browser, vp) {
     }
     check(await page.locator('#kiosks tr[data-kiosk="1"] .last-sync:not(.stale)').count() === 1,
           `${tag}: ${sid} kiosk 1 synced recently`);
+    const kb = num(await page.textContent('#kiosks tr[data-kiosk="1"] .events-behind'));
+    check(kb === want.events_behind, `${tag}: ${sid} kiosk 1 events behind ${kb}`);
     await noLongDigits(page, `${tag} /dash/store/${sid}`);
     await page.screenshot({ path: path.join(artifacts, `store-${sid}-${tag}.png`), fullPage: true });
     await page.goto(`${base}/dash`);

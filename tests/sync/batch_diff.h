@@ -36,9 +36,10 @@ static inline int batch_diff_same(sqr_rc ra, const proto_batch *a, const proto_e
     return 1;
   }
   if(strcmp(a->kiosk_id, b->kiosk_id) || strcmp(a->store_id, b->store_id) || a->kiosk != b->kiosk ||
-     a->count != b->count) {
-    snprintf(why, whylen, "envelope %s %s %d %zu vs %s %s %d %zu", a->kiosk_id, a->store_id,
-             a->kiosk, a->count, b->kiosk_id, b->store_id, b->kiosk, b->count);
+     a->behind != b->behind || a->count != b->count) {
+    snprintf(why, whylen, "envelope %s %s %d behind %lld %zu vs %s %s %d behind %lld %zu",
+             a->kiosk_id, a->store_id, a->kiosk, (long long)a->behind, a->count, b->kiosk_id,
+             b->store_id, b->kiosk, (long long)b->behind, b->count);
     return 0;
   }
   for(size_t i = 0; i < a->count; i++) {

@@ -176,18 +176,26 @@ static void enroll_kiosk(kiosk *k, int number, const char *name) {
 
 static int add_ev(const store_event *ev, void *ud) { return proto_batch_add(ud, ev) != SQR_OK; }
 
-/* The kiosk's events after `after`, as the request body. */
-static char *batch_after(kiosk *k, int64_t after, const char *kiosk_id, size_t *len) {
+/* Up to limit of the kiosk's events after `after`, as the request body;
+ * behind -1: without the field. */
+static char *batch_of(kiosk *k, int64_t after, int limit, int64_t behind, const char *kiosk_id,
+                      size_t *len) {
   proto_batch b;
   char sid[PROTO_STORE_ID_MAX + 1];
   int n;
   assert_int_equal(proto_kiosk_parse(kiosk_id, sid, &n), SQR_OK);
   assert_int_equal(proto_batch_init(&b, sid, n), SQR_OK);
-  assert_int_equal(store_events_after(k->f->st, after, 500, add_ev, &b), SQR_OK);
+  b.behind = behind;
+  assert_int_equal(store_events_after(k->f->st, after, limit, add_ev, &b), SQR_OK);
   char *json;
   assert_int_equal(proto_batch_encode(&b, &json, len), SQR_OK);
   proto_batch_clear(&b);
   return json;
+}
+
+/* The kiosk's events after `after`, as the request body. */
+static char *batch_after(kiosk *k, int64_t after, const char *kiosk_id, size_t *len) {
+  return batch_of(k, after, 500, -1, kiosk_id, len);
 }
 
 static resp upload(kiosk *k, const char *json, size_t len) {
@@ -511,6 +519,66 @@ static void test_config(void **state) {
   expect(&r, 200, "acked_seq");
 }
 
+/* SH-JA01's events_behind in /v1/stats; -1 for null. */
+static int64_t events_behind(void) {
+  resp r = http("GET", "/v1/stats?store=SH-JA01", NULL, 0, NULL, NULL, 0, 1);
+  assert_int_equal(r.status, 200);
+  cJSON *o = cJSON_Parse(r.body);
+  const cJSON *st = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "stores"), 0);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, "events_behind");
+  assert_true(cJSON_IsNumber(v) || cJSON_IsNull(v));
+  int64_t n = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+  cJSON_Delete(o);
+  free(r.body);
+  return n;
+}
+
+/* HQ keeps each kiosk's last "behind" from a batch it stored; batches
+ * without the field (kiosks from before it), refused ones and replays
+ * leave that report as it was. */
+static void test_events_behind(void **state) {
+  (void)state;
+  assert_int_equal(events_behind(), -1); /* no batch so far carried it */
+  int64_t acked = store_last_seq(k1.f->st);
+  signup(&k1, "13500135000");
+  signup(&k1, "13400134000");
+  signup(&k1, "13300133000");
+  size_t len;
+  char *json = batch_of(&k1, acked, 1, 2, k1.id, &len);
+  resp r = upload(&k1, json, len);
+  expect(&r, 200, "acked_seq");
+  assert_int_equal(events_behind(), 2);
+  /* a replay, then a gap: nothing stored, the report stays */
+  r = upload(&k1, json, len);
+  expect(&r, 200, "acked_seq");
+  free(json);
+  json = batch_of(&k1, acked, 1, 9, k1.id, &len);
+  r = upload(&k1, json, len);
+  expect(&r, 200, "acked_seq");
+  free(json);
+  json = batch_of(&k1, acked + 2, 1, 7, k1.id, &len);
+  r = upload(&k1, json, len);
+  expect(&r, 409, "gap");
+  free(json);
+  assert_int_equal(events_behind(), 2);
+  /* without the field: stored, report unchanged */
+  json = batch_of(&k1, acked + 1, 1, -1, k1.id, &len);
+  r = upload(&k1, json, len);
+  expect(&r, 200, "acked_seq");
+  free(json);
+  assert_int_equal(events_behind(), 2);
+  json = batch_of(&k1, acked + 2, 500, 0, k1.id, &len);
+  r = upload(&k1, json, len);
+  expect(&r, 200, "acked_seq");
+  free(json);
+  assert_int_equal(events_behind(), 0);
+  /* a bad one is refused like any envelope field, and changes nothing */
+  const char *bad = "{\"kiosk\":\"SH-JA01/1\",\"behind\":-1,\"events\":[{}]}";
+  r = upload(&k1, bad, strlen(bad));
+  expect(&r, 400, "behind: must be between 0 and");
+  assert_int_equal(events_behind(), 0);
+}
+
 int main(void) {
   hq_dir = getenv("HQ_DIR");
   hq_url = getenv("HQ_URL");
@@ -529,7 +597,7 @@ int main(void) {
     cmocka_unit_test(test_admin_needs_token), cmocka_unit_test(test_enrolment),
     cmocka_unit_test(test_upload_ack_replay), cmocka_unit_test(test_gap_and_chain),
     cmocka_unit_test(test_certificates),      cmocka_unit_test(test_bad_bodies),
-    cmocka_unit_test(test_config),
+    cmocka_unit_test(test_config),            cmocka_unit_test(test_events_behind),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   tu_store_free(k1.f);

@@ -6,6 +6,7 @@
 #include "crypto.h"
 #include "member.h"
 #include "proto.h"
+#include "proto_int.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -34,15 +35,22 @@ static tu_store *kiosk_with_events(void) {
   return f;
 }
 
-static char *batch_json(tu_store *f, size_t *len) {
+/* behind: the batch's "behind", -1 to leave it out. */
+static char *batch_json_behind(tu_store *f, int64_t behind, size_t *len) {
   proto_batch b;
   assert_int_equal(proto_batch_init(&b, "SH-JA01", 1), SQR_OK);
+  assert_int_equal(b.behind, -1);
+  b.behind = behind;
   assert_int_equal(store_events_after(f->st, 0, 500, collect, &b), SQR_OK);
   assert_true(b.count >= 4);
   char *json;
   assert_int_equal(proto_batch_encode(&b, &json, len), SQR_OK);
   proto_batch_clear(&b);
   return json;
+}
+
+static char *batch_json(tu_store *f, size_t *len) {
+  return batch_json_behind(f, -1, len);
 }
 
 static void test_round_trip_from_kiosk_store(void **state) {
@@ -180,6 +188,105 @@ static void test_strict_decode_names_the_field(void **state) {
   proto_batch_clear(&d);
   free(j);
 
+  free(json);
+  tu_store_free(f);
+}
+
+/* Refused alike by proto_batch_decode, the cJSON decoder and (where it
+ * answers) the one-pass parser; fast: the parser must answer it itself. */
+static void expect_refused_both(const char *json, const char *msg, int fast) {
+  proto_batch d;
+  proto_error err;
+  int unsure;
+  expect_refused(json, 400, "bad_request", msg);
+  assert_int_equal(proto__batch_decode_tree(json, strlen(json), &d, &err), SQR_EINVAL);
+  if(err.status != 400 || strcmp(err.message, msg))
+    fail_msg("cJSON decoder: %d \"%s\", wanted \"%s\"", err.status, err.message, msg);
+  sqr_rc rc = proto__batch_parse(json, strlen(json), &d, &err, &unsure);
+  if(fast && unsure) fail_msg("the one-pass parser left \"%s\" to cJSON", msg);
+  if(!unsure && (rc != SQR_EINVAL || err.status != 400 || strcmp(err.message, msg)))
+    fail_msg("one-pass parser: %d \"%s\", wanted \"%s\"", err.status, err.message, msg);
+}
+
+/* "behind" (how many events the kiosk still holds after the batch): sent
+ * only when set, -1 when absent, refused by both decoders with the same
+ * words unless an integer 0..2^53-1; a repeat is ignored like any other. */
+static void test_behind(void **state) {
+  (void)state;
+  tu_store *f = kiosk_with_events();
+  size_t len;
+  proto_batch d;
+  proto_error err;
+  char *json = batch_json(f, &len);
+  assert_null(strstr(json, "behind"));
+  assert_int_equal(proto_batch_decode(json, len, &d, &err), SQR_OK);
+  assert_int_equal(d.behind, -1);
+  proto_batch_clear(&d);
+  free(json);
+
+  static const int64_t good[] = {0, 12, 999999999999999LL, 9007199254740991LL};
+  for(size_t i = 0; i < SQR_ARRAY_LEN(good); i++) {
+    json = batch_json_behind(f, good[i], &len);
+    char want[48];
+    snprintf(want, sizeof want, "{\"kiosk\":\"SH-JA01/1\",\"behind\":%lld,", (long long)good[i]);
+    assert_memory_equal(json, want, strlen(want));
+    assert_int_equal(proto_batch_decode(json, len, &d, &err), SQR_OK);
+    assert_int_equal(d.behind, good[i]);
+    assert_int_equal((int64_t)d.count, store_last_seq(f->st));
+    proto_batch_clear(&d);
+    free(json);
+  }
+
+  json = batch_json_behind(f, 12, &len);
+  static const struct {
+    const char *value, *msg;
+    int fast;
+  } bad[] = {
+    {"-1", "behind: must be between 0 and 9007199254740991", 1},
+    {"-999999999999999", "behind: must be between 0 and 9007199254740991", 1},
+    {"1.5", "behind: must be an integer", 0},
+    {"\"12\"", "behind: must be an integer", 1},
+    {"null", "behind: must be an integer", 1},
+    {"true", "behind: must be an integer", 1},
+    {"[12]", "behind: must be an integer", 1},
+    {"9007199254740993", "behind: must be an integer", 0},
+    {"-9007199254740993", "behind: must be an integer", 0},
+    {"1e999", "behind: must be an integer", 0},
+    {"-1,\"behind\":12", "behind: must be between 0 and 9007199254740991", 1},
+  };
+  for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++) {
+    char to[64];
+    snprintf(to, sizeof to, "\"behind\":%s,", bad[i].value);
+    char *j = edit(json, "\"behind\":12,", to);
+    expect_refused_both(j, bad[i].msg, bad[i].fast);
+    free(j);
+  }
+  /* refused before any event is looked at, after kiosk and events */
+  char *j = edit(json, "\"seq\":1,", "\"seq\":\"1\",");
+  char *k = edit(j, "\"behind\":12,", "\"behind\":-1,");
+  expect_refused_both(k, "behind: must be between 0 and 9007199254740991", 1);
+  free(k);
+  k = edit(j, "\"kiosk\":\"SH-JA01/1\"", "\"kiosk\":\"sh\"");
+  expect_refused(k, 400, "bad_request", "kiosk: must be");
+  free(k);
+  free(j);
+  /* the first of two counts, as for every member */
+  j = edit(json, "\"behind\":12,", "\"behind\":12,\"behind\":-1,");
+  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
+  assert_int_equal(d.behind, 12);
+  proto_batch_clear(&d);
+  free(j);
+  /* 1e3 and -0 are whole numbers, as for seq */
+  j = edit(json, "\"behind\":12,", "\"behind\":1e3,");
+  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
+  assert_int_equal(d.behind, 1000);
+  proto_batch_clear(&d);
+  free(j);
+  j = edit(json, "\"behind\":12,", "\"behind\":-0,");
+  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
+  assert_int_equal(d.behind, 0);
+  proto_batch_clear(&d);
+  free(j);
   free(json);
   tu_store_free(f);
 }
@@ -431,6 +538,7 @@ int main(void) {
     cmocka_unit_test(test_round_trip_from_kiosk_store),
     cmocka_unit_test(test_chain_hash_matches_store),
     cmocka_unit_test(test_strict_decode_names_the_field),
+    cmocka_unit_test(test_behind),
     cmocka_unit_test(test_payload_compact_print),
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_kiosk_ids),

@@ -390,6 +390,33 @@ static void gen_event(buf *b, int64_t *seq, int odd) {
   free(payload.p);
 }
 
+/* The envelope's "behind": what kiosks send, or (odd) a value that is
+ * refused, read by strtod only, or right at the edges. */
+static void gen_behind(buf *b, int odd) {
+  static const char *const edges[] = {"-1",
+                                      "-0",
+                                      "0.0",
+                                      "1.5",
+                                      "1e3",
+                                      "-1e3",
+                                      "\"7\"",
+                                      "null",
+                                      "false",
+                                      "[]",
+                                      "{}",
+                                      "999999999999999",
+                                      "-999999999999999",
+                                      "9007199254740991",
+                                      "9007199254740992",
+                                      "9007199254740993",
+                                      "-9007199254740993",
+                                      "1e999"};
+  if(odd && chance(20))
+    puts_(b, PICK(edges));
+  else
+    int_value(b, chance(20) ? 0 : (int64_t)below(chance(10) ? 4000000000u : 1000), odd);
+}
+
 /* odd: bend some of it. Each body bends only a few places, so that most
  * are still accepted or refused for one reason the checks name. */
 static void gen_batch(buf *b, int odd_body) {
@@ -412,9 +439,22 @@ static void gen_batch(buf *b, int odd_body) {
   int n_ev = odd && chance(5) ? (int)below(3) : 1 + (int)below(6);
   if(odd && chance(1)) n_ev = 501;
   int kiosk_first = !odd || chance(80);
+  /* kiosks send behind after kiosk; kiosks before the field, none */
+  int behind_at = odd ? (int)below(3) : 1, with_behind = !odd_body || chance(75);
   int members = 0;
-  for(int part = 0; part < 2; part++) {
-    int is_kiosk = (part == 0) == kiosk_first;
+  for(int slot = 0, part = 0; slot < 3; slot++) {
+    if(slot == behind_at) {
+      if(!with_behind) continue;
+      if(members++) {
+        puts_(b, ",");
+        ws(b);
+      }
+      key(b, "behind", odd);
+      gen_behind(b, odd);
+      ws(b);
+      continue;
+    }
+    int is_kiosk = (part++ == 0) == kiosk_first;
     if(odd && chance(4)) continue; /* missing */
     if(members++) {
       puts_(b, ",");
@@ -451,8 +491,15 @@ static void gen_batch(buf *b, int odd_body) {
   if(odd && chance(8)) {
     puts_(b, ",");
     ws(b);
-    key(b, chance(30) ? "events" : chance(50) ? "kiosk" : "extra", odd);
-    gen_value(b, 1, odd);
+    const char *again = chance(30)   ? "events"
+                        : chance(40) ? "kiosk"
+                        : chance(50) ? "behind"
+                                     : "extra";
+    key(b, again, odd);
+    if(strcmp(again, "behind") == 0 && chance(50))
+      gen_behind(b, odd);
+    else
+      gen_value(b, 1, odd);
     ws(b);
   }
   puts_(b, "}");
@@ -711,6 +758,19 @@ static void test_edges(void **state) {
       "[1,2",
       "\"x\"",
       "{}",
+      /* behind: checked after events' length, before any event */
+      "{\"kiosk\":\"SH/1\",\"behind\":-1,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":-0,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":1.5,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":\"3\",\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":\"3\",\"events\":[]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":9007199254740991,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":9007199254740992,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":1,\"behind\":-1,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"behind\":-1,\"behind\":1,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"beh\\u0069nd\":-1,\"events\":[{}]}",
+      "{\"kiosk\":\"SH/1\",\"events\":[{}],\"behind\":null}",
+      "{\"behind\":{\"a\":[1,{}]},\"kiosk\":\"SH/1\",\"events\":[7]}",
   };
   for(size_t k = 0; k < SQR_ARRAY_LEN(bodies); k++) {
     size_t len = strlen(bodies[k]) + (k == 7); /* body 7 ends with a NUL byte */

@@ -485,12 +485,11 @@ sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, siz
   return rc;
 }
 
-sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t last_ms),
-                            void *arg) {
+/* fn(store, figure) for each row of a "SELECT store, figure" query. */
+static sqr_rc store_figure_each(hqdb *db, const char *sql,
+                                void (*fn)(void *arg, const char *store, int64_t v), void *arg) {
   hqres r = {0};
-  sqr_rc rc = hqdb_exec(db,
-                        "SELECT store, MAX(last_ms) FROM kiosk_sync GROUP BY store ORDER BY store",
-                        NULL, 0, &r, NULL);
+  sqr_rc rc = hqdb_exec(db, sql, NULL, 0, &r, NULL);
   for(int i = 0; !rc && i < r.nrows; i++) {
     char id[HQ_ID_MAX];
     cell_text(&r, i, 0, id, sizeof id);
@@ -500,22 +499,20 @@ sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, i
   return rc;
 }
 
+sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t last_ms),
+                            void *arg) {
+  return store_figure_each(
+    db, "SELECT store, MAX(last_ms) FROM kiosk_sync GROUP BY store ORDER BY store", fn, arg);
+}
+
 sqr_rc hqdb_stats_behind_each(hqdb *db,
                               void (*fn)(void *arg, const char *store, int64_t behind),
                               void *arg) {
-  hqres r = {0};
-  sqr_rc rc = hqdb_exec(db,
-                        "SELECT b.store, SUM(b.behind) FROM kiosk_behind b"
-                        " JOIN kiosks k ON k.id = b.kiosk WHERE k.revoked = 0"
-                        " GROUP BY b.store ORDER BY b.store",
-                        NULL, 0, &r, NULL);
-  for(int i = 0; !rc && i < r.nrows; i++) {
-    char id[HQ_ID_MAX];
-    cell_text(&r, i, 0, id, sizeof id);
-    fn(arg, id, cell_int(&r, i, 1));
-  }
-  hqres_free(&r);
-  return rc;
+  return store_figure_each(db,
+                           "SELECT b.store, SUM(b.behind) FROM kiosk_behind b"
+                           " JOIN kiosks k ON k.id = b.kiosk WHERE k.revoked = 0"
+                           " GROUP BY b.store ORDER BY b.store",
+                           fn, arg);
 }
 
 sqr_rc hqdb_stats_group_stores(hqdb *db, char (**out)[HQ_ID_MAX], size_t *n) {

@@ -30,7 +30,7 @@ C=(curl -s --max-time 20 --cacert "$D/hq-ca.crt")
 status() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
 TOKEN=$("$MINT" "$D" SH-JA01 1 1) || fail "mint"
 alive() {
-  TOKEN=$("$MINT" "$D" SH-JA01 1 1)
+  TOKEN=$("$MINT" "$D" SH-JA01 1 1) || fail "mint after: $1"
   [ "$(status "$BASE/J/SH-JA01/$TOKEN")" = 200 ] || fail "HQ stopped answering after: $1"
   kill -0 "$HQ_PID" 2>/dev/null || fail "HQ died after: $1"
 }
@@ -41,8 +41,10 @@ long=$(head -c 1000 /dev/zero | tr '\0' A)
 [ "$(status "$BASE/J/SH-JA01/$long")" = 414 ] || fail "1000-byte /J path not 414"
 [ "$(status "$BASE/N/$long")" = 414 ] || fail "1000-byte /N path not 414"
 huge=$(head -c 100000 /dev/zero | tr '\0' A)
-s=$(status "$BASE/J/SH-JA01/$huge")
-case $s in 414|431|413) ;; *) fail "100 KB path answered $s" ;; esac
+# HQ answers 414 and closes while curl may still be sending: the close can
+# reset the connection before curl reads the answer (000), also a refusal
+s=$(status "$BASE/J/SH-JA01/$huge" || true)
+case $s in 414|431|413|000) ;; *) fail "100 KB path answered $s" ;; esac
 alive "overlong paths"
 
 # ---- bad UTF-8, NULs, percent escapes ----------------------------------------------
@@ -51,11 +53,11 @@ for t in "%FF%FE%FD%FC%FB%FA%F9%F8%F7%F6%F5%F4%F3%F2%F1%F0%EF%EE%ED%EC%EB%EA%E9%
          "${TOKEN:0:10}%00${TOKEN:11}" "${TOKEN:0:23}%00" "%00" "${TOKEN}%00" "${TOKEN}%2F" \
          "${TOKEN}/x" "%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25%25" \
          "%E4%BD%A0%E5%A5%BD%E4%BD%A0%E5%A5%BD%E4%BD%A0%E5%A5%BD%E4%BD%A0%E5%A5%BD" "%"; do
-  s=$(status --path-as-is "$BASE/J/SH-JA01/$t")
+  s=$(status --path-as-is "$BASE/J/SH-JA01/$t") || fail "token '$t': curl failed ($s)"
   [ "$s" = 403 ] || fail "token '$t' answered $s (want 403)"
 done
 for st in "SH-JA01%00" "SH%00JA01" "%FF%FE" "SH-JA01%2F.." "..%2F..%2Fetc" "%E9%97%A8%E5%BA%97"; do
-  s=$(status --path-as-is "$BASE/J/$st/$TOKEN")
+  s=$(status --path-as-is "$BASE/J/$st/$TOKEN") || fail "store '$st': curl failed ($s)"
   case $s in 403|404) ;; *) fail "store '$st' answered $s" ;; esac
 done
 # a percent-escaped letter is the same URL
@@ -188,7 +190,7 @@ s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" raw-bytes) || fai
 case $s in *400*|*403*|*404*) ;; *) fail "raw bytes in the path answered '$s'" ;; esac
 alive "raw bytes"
 
-TOKEN=$("$MINT" "$D" SH-JA01 1 1)
+TOKEN=$("$MINT" "$D" SH-JA01 1 1) || fail "mint"
 s=$(timeout 60 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" pipeline "$TOKEN") ||
   fail "pipelining client: $s"
 echo "pipelining client: $s"

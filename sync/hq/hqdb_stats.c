@@ -170,12 +170,14 @@ sqr_rc hqdb_stats_behind(hqdb *db, const char *store, const char *kiosk_id, int6
 
 /* ---- reads ---------------------------------------------------------------------- */
 
-/* A store's events behind: NULL when none of its kiosks ever said. A
- * revoked kiosk is left out: what it still holds can never arrive (and it
- * is not in the store's kiosk count either). */
-#define BEHIND_OF_S                                                                        \
-  "(SELECT SUM(b.behind) FROM kiosk_behind b JOIN kiosks k ON k.id = b.kiosk"              \
-  " WHERE b.store = s.id AND k.revoked = 0)"
+/* A store's events behind: the sum of its kiosks' last reports, NULL when
+ * none of them ever said. A revoked kiosk is left out: what it still holds
+ * can never arrive (and it is not in the store's kiosk count either).
+ * BEHIND_OF_S for one store s in a correlated column, BEHIND_BY_STORE for
+ * all of them at once; the rule is written once, in BEHIND_FROM. */
+#define BEHIND_FROM " FROM kiosk_behind b JOIN kiosks k ON k.id = b.kiosk WHERE k.revoked = 0"
+#define BEHIND_OF_S "(SELECT SUM(b.behind)" BEHIND_FROM " AND b.store = s.id)"
+#define BEHIND_BY_STORE "SELECT b.store, SUM(b.behind) behind" BEHIND_FROM " GROUP BY b.store"
 
 sqr_rc hqdb_stats_rollup(hqdb *db, int64_t now_ms) {
   hqres r = {0};
@@ -361,8 +363,7 @@ sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int6
              " ON c.store = s.id"
              " LEFT JOIN (SELECT store, MAX(last_ms) last_ms FROM kiosk_sync GROUP BY store) k"
              " ON k.store = s.id"
-             " LEFT JOIN (SELECT b.store, SUM(b.behind) behind FROM kiosk_behind b"
-             " JOIN kiosks x ON x.id = b.kiosk WHERE x.revoked = 0 GROUP BY b.store) w"
+             " LEFT JOIN (" BEHIND_BY_STORE ") w"
              " ON w.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
              order[sort][desc ? 1 : 0]);
   }
@@ -509,9 +510,7 @@ sqr_rc hqdb_stats_behind_each(hqdb *db,
                               void (*fn)(void *arg, const char *store, int64_t behind),
                               void *arg) {
   return store_figure_each(db,
-                           "SELECT b.store, SUM(b.behind) FROM kiosk_behind b"
-                           " JOIN kiosks k ON k.id = b.kiosk WHERE k.revoked = 0"
-                           " GROUP BY b.store ORDER BY b.store",
+                           BEHIND_BY_STORE " ORDER BY b.store",
                            fn, arg);
 }
 

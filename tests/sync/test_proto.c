@@ -211,6 +211,17 @@ static void expect_refused_both(const char *json, const char *msg, int fast) {
 /* "behind" (how many events the kiosk still holds after the batch): sent
  * only when set, -1 when absent, refused by both decoders with the same
  * words unless an integer 0..2^53-1; a repeat is ignored like any other. */
+/* json with its "behind":12, written as `as` decodes to want. */
+static void expect_behind(const char *json, const char *as, int64_t want) {
+  proto_batch d;
+  proto_error err;
+  char *j = edit(json, "\"behind\":12,", as);
+  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
+  assert_int_equal(d.behind, want);
+  proto_batch_clear(&d);
+  free(j);
+}
+
 static void test_behind(void **state) {
   (void)state;
   tu_store *f = kiosk_with_events();
@@ -271,22 +282,10 @@ static void test_behind(void **state) {
   free(k);
   free(j);
   /* the first of two counts, as for every member */
-  j = edit(json, "\"behind\":12,", "\"behind\":12,\"behind\":-1,");
-  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
-  assert_int_equal(d.behind, 12);
-  proto_batch_clear(&d);
-  free(j);
+  expect_behind(json, "\"behind\":12,\"behind\":-1,", 12);
   /* 1e3 and -0 are whole numbers, as for seq */
-  j = edit(json, "\"behind\":12,", "\"behind\":1e3,");
-  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
-  assert_int_equal(d.behind, 1000);
-  proto_batch_clear(&d);
-  free(j);
-  j = edit(json, "\"behind\":12,", "\"behind\":-0,");
-  assert_int_equal(proto_batch_decode(j, strlen(j), &d, &err), SQR_OK);
-  assert_int_equal(d.behind, 0);
-  proto_batch_clear(&d);
-  free(j);
+  expect_behind(json, "\"behind\":1e3,", 1000);
+  expect_behind(json, "\"behind\":-0,", 0);
   free(json);
   tu_store_free(f);
 }

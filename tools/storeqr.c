@@ -37,8 +37,15 @@
 #define SQR_ASSETS_DIR "/usr/share/storeqr"
 #endif
 
-enum { EX_DONE = SQR_EXIT_DONE, EX_REFUSED = SQR_EXIT_REFUSED, EX_USAGE = SQR_EXIT_USAGE,
-       EX_DATA = SQR_EXIT_DATA, EX_IO = SQR_EXIT_IO, EX_NET = SQR_EXIT_NET, EX_PROTO = SQR_EXIT_PROTO };
+enum {
+  EX_DONE = SQR_EXIT_DONE,
+  EX_REFUSED = SQR_EXIT_REFUSED,
+  EX_USAGE = SQR_EXIT_USAGE,
+  EX_DATA = SQR_EXIT_DATA,
+  EX_IO = SQR_EXIT_IO,
+  EX_NET = SQR_EXIT_NET,
+  EX_PROTO = SQR_EXIT_PROTO
+};
 
 typedef struct cli {
   const char *db_path;
@@ -51,28 +58,28 @@ static int exit_for(sqr_rc rc) {
 }
 
 static const char *main_usage =
-  "usage: storeqr [--db PATH] [--now UNIX_SECONDS] COMMAND [ARGS]\n"
-  "\n"
-  "The kiosk's admin tool. The database is --db, else $STOREQR_DB, else\n"
-  "/var/lib/storeqr/kiosk.db.\n"
-  "\n"
-  "commands:\n"
-  "  init [--demo | --config FILE]   create the database (and a demo store)\n"
-  "  config apply FILE | show        apply a configuration document, or show it\n"
-  "  signup --phone P --consent [--tag T]... [--staff S]\n"
-  "  checkin --phone P\n"
-  "  status [--json]                 members, today's figures, groups, staff, sync\n"
-  "  live                            what the QR code says now\n"
-  "  token mint [--at T] | verify TOKEN-or-URL [--at T]\n"
-  "  coupon verify CODE\n"
-  "  export --csv [--out FILE]       members, without phone numbers\n"
-  "  erase --phone P                 erase a member at their request\n"
-  "  verify-log                      check the event log's hash chain\n"
-  "  pin-hash [--iterations N]       hash a manager PIN read from stdin\n"
-  "\n"
-  "Each command takes --help. Phone \"-\" reads the number from stdin.\n"
-  "exit codes: 0 done, 1 refused by the rules, 2 usage or bad input,\n"
-  "            3 database unusable, 4 I/O error or disk full\n";
+    "usage: storeqr [--db PATH] [--now UNIX_SECONDS] COMMAND [ARGS]\n"
+    "\n"
+    "The kiosk's admin tool. The database is --db, else $STOREQR_DB, else\n"
+    "/var/lib/storeqr/kiosk.db.\n"
+    "\n"
+    "commands:\n"
+    "  init [--demo | --config FILE]   create the database (and a demo store)\n"
+    "  config apply FILE | show        apply a configuration document, or show it\n"
+    "  signup --phone P --consent [--tag T]... [--staff S]\n"
+    "  checkin --phone P\n"
+    "  status [--json]                 members, today's figures, groups, staff, sync\n"
+    "  live                            what the QR code says now\n"
+    "  token mint [--at T] | verify TOKEN-or-URL [--at T]\n"
+    "  coupon verify CODE\n"
+    "  export --csv [--out FILE]       members, without phone numbers\n"
+    "  erase --phone P                 erase a member at their request\n"
+    "  verify-log                      check the event log's hash chain\n"
+    "  pin-hash [--iterations N]       hash a manager PIN read from stdin\n"
+    "\n"
+    "Each command takes --help. Phone \"-\" reads the number from stdin.\n"
+    "exit codes: 0 done, 1 refused by the rules, 2 usage or bad input,\n"
+    "            3 database unusable, 4 I/O error or disk full\n";
 
 SQR_PRINTF(2, 3)
 static int usage_error(const char *usage, const char *fmt, ...) {
@@ -142,26 +149,37 @@ static char *read_file(const char *path, size_t max, size_t *len) {
 
 static int cmd_init(cli *c, int argc, char **argv) {
   static const char *usage =
-    "usage: storeqr init [--demo [--template FILE] [--hq-key-out FILE]] [--config FILE]\n"
-    "Creates the kiosk database. --demo makes a demo store (静安寺店) with fresh\n"
-    "keys: a random store key and an HQ key pair whose private half is written\n"
-    "to --hq-key-out (default: hq-demo.key beside the database, mode 0600) so\n"
-    "sealed phone numbers can be opened in a demo. --config applies FILE.\n";
+      "usage: storeqr init [--demo [--template FILE] [--hq-key-out FILE]] [--config FILE]\n"
+      "Creates the kiosk database. --demo makes a demo store (静安寺店) with fresh\n"
+      "keys: a random store key and an HQ key pair whose private half is written\n"
+      "to --hq-key-out (default: hq-demo.key beside the database, mode 0600) so\n"
+      "sealed phone numbers can be opened in a demo. --config applies FILE.\n";
   static const struct option opts[] = {
-    {"demo", no_argument, NULL, 'd'}, {"config", required_argument, NULL, 'c'},
-    {"template", required_argument, NULL, 't'}, {"hq-key-out", required_argument, NULL, 'k'},
-    {"help", no_argument, NULL, OPT_HELP}, {0}};
+      {"demo", no_argument, NULL, 'd'},           {"config", required_argument, NULL, 'c'},
+      {"template", required_argument, NULL, 't'}, {"hq-key-out", required_argument, NULL, 'k'},
+      {"help", no_argument, NULL, OPT_HELP},      {0}};
   int demo = 0, o;
   const char *config = NULL, *tmpl = SQR_ASSETS_DIR "/config/demo.json", *keyout = NULL;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(o) {
-    case 'd': demo = 1; break;
-    case 'c': config = optarg; break;
-    case 't': tmpl = optarg; break;
-    case 'k': keyout = optarg; break;
-    case OPT_HELP: fputs(usage, stdout); return EX_DONE;
-    default: return usage_error(usage, NULL);
+    case 'd':
+      demo = 1;
+      break;
+    case 'c':
+      config = optarg;
+      break;
+    case 't':
+      tmpl = optarg;
+      break;
+    case 'k':
+      keyout = optarg;
+      break;
+    case OPT_HELP:
+      fputs(usage, stdout);
+      return EX_DONE;
+    default:
+      return usage_error(usage, NULL);
     }
   }
   if(demo && config) return usage_error(usage, "--demo and --config exclude each other");
@@ -224,16 +242,17 @@ static int cmd_init(cli *c, int argc, char **argv) {
   }
   const sqr_config *cfg = store_config(c->st);
   printf("database %s ready (schema %d)", c->db_path, store_schema_version(c->st));
-  if(cfg) printf(", store %s %s, config version %lld", cfg->store_id, cfg->store_name,
-                 (long long)cfg->version);
+  if(cfg)
+    printf(", store %s %s, config version %lld", cfg->store_id, cfg->store_name,
+           (long long)cfg->version);
   printf("\n");
   return EX_DONE;
 }
 
 static int cmd_config(cli *c, int argc, char **argv) {
   static const char *usage =
-    "usage: storeqr config apply FILE   validate and apply a configuration document\n"
-    "       storeqr config show         print the applied document's summary\n";
+      "usage: storeqr config apply FILE   validate and apply a configuration document\n"
+      "       storeqr config show         print the applied document's summary\n";
   if(argc < 2 || strcmp(argv[1], "--help") == 0) {
     fputs(usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? EX_USAGE : EX_DONE;
@@ -274,29 +293,43 @@ static int cmd_config(cli *c, int argc, char **argv) {
 
 static int cmd_signup(cli *c, int argc, char **argv) {
   static const char *usage =
-    "usage: storeqr signup --phone P --consent [--consent-version V] [--tag T]... [--staff S]\n"
-    "Signs a shopper up (--consent says they agreed to the current policy;\n"
-    "without it nothing is recorded). A returning member is welcomed back.\n";
-  static const struct option opts[] = {
-    {"phone", required_argument, NULL, 'p'}, {"consent", no_argument, NULL, 'c'},
-    {"consent-version", required_argument, NULL, 'v'}, {"tag", required_argument, NULL, 't'},
-    {"staff", required_argument, NULL, 's'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
+      "usage: storeqr signup --phone P --consent [--consent-version V] [--tag T]... [--staff S]\n"
+      "Signs a shopper up (--consent says they agreed to the current policy;\n"
+      "without it nothing is recorded). A returning member is welcomed back.\n";
+  static const struct option opts[] = {{"phone", required_argument, NULL, 'p'},
+                                       {"consent", no_argument, NULL, 'c'},
+                                       {"consent-version", required_argument, NULL, 'v'},
+                                       {"tag", required_argument, NULL, 't'},
+                                       {"staff", required_argument, NULL, 's'},
+                                       {"help", no_argument, NULL, OPT_HELP},
+                                       {0}};
   member_signup_req req = {0};
   char pbuf[64];
   int o;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(o) {
-    case 'p': req.phone = phone_arg(optarg, pbuf, sizeof pbuf); break;
-    case 'c': req.consented = 1; break;
-    case 'v': req.consent_version = optarg; break;
+    case 'p':
+      req.phone = phone_arg(optarg, pbuf, sizeof pbuf);
+      break;
+    case 'c':
+      req.consented = 1;
+      break;
+    case 'v':
+      req.consent_version = optarg;
+      break;
     case 't':
       if(req.ntags >= MEMBER_MAX_TAGS) return usage_error(usage, "at most 8 tags");
       req.tags[req.ntags++] = optarg;
       break;
-    case 's': req.staff_id = optarg; break;
-    case OPT_HELP: fputs(usage, stdout); return EX_DONE;
-    default: return usage_error(usage, NULL);
+    case 's':
+      req.staff_id = optarg;
+      break;
+    case OPT_HELP:
+      fputs(usage, stdout);
+      return EX_DONE;
+    default:
+      return usage_error(usage, NULL);
     }
   }
   if(!req.phone) return usage_error(usage, "--phone is required");
@@ -320,13 +353,17 @@ static int cmd_signup(cli *c, int argc, char **argv) {
 static int phone_command(cli *c, int argc, char **argv, const char *usage, const char **phone,
                          char *pbuf, size_t pbufsize) {
   static const struct option opts[] = {
-    {"phone", required_argument, NULL, 'p'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
+      {"phone", required_argument, NULL, 'p'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
   int o;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(o == 'p') *phone = phone_arg(optarg, pbuf, pbufsize);
-    else if(o == OPT_HELP) { fputs(usage, stdout); return EX_DONE; }
-    else return usage_error(usage, NULL);
+    if(o == 'p')
+      *phone = phone_arg(optarg, pbuf, pbufsize);
+    else if(o == OPT_HELP) {
+      fputs(usage, stdout);
+      return EX_DONE;
+    } else
+      return usage_error(usage, NULL);
   }
   if(!*phone) return usage_error(usage, "--phone is required");
   int ex = open_store(c);
@@ -349,7 +386,8 @@ static int cmd_checkin(cli *c, int argc, char **argv) {
     return EX_REFUSED;
   }
   if(rc) return fail(c, rc, "check-in refused");
-  printf("checked in: +%d points, %d total, streak %d day(s)\n", r.points_added, r.points, r.streak);
+  printf("checked in: +%d points, %d total, streak %d day(s)\n", r.points_added, r.points,
+         r.streak);
   return EX_DONE;
 }
 
@@ -369,13 +407,17 @@ static int cmd_status(cli *c, int argc, char **argv) {
                              "Members, today's sign-ups and check-ins, group fill and expiry,\n"
                              "sign-ups per staff member today, sync state.\n";
   static const struct option opts[] = {
-    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
+      {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
   int json = 0, o;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(o == 'j') json = 1;
-    else if(o == OPT_HELP) { fputs(usage, stdout); return EX_DONE; }
-    else return usage_error(usage, NULL);
+    if(o == 'j')
+      json = 1;
+    else if(o == OPT_HELP) {
+      fputs(usage, stdout);
+      return EX_DONE;
+    } else
+      return usage_error(usage, NULL);
   }
   int ex = open_store(c);
   if(ex) return ex;
@@ -425,10 +467,13 @@ static int cmd_status(cli *c, int argc, char **argv) {
   printf("members     %lld\n", (long long)s.members);
   printf("today       %d sign-ups, %d check-ins\n", s.signups_today, s.checkins_today);
   printf("last 7 days sign-ups ");
-  for(int i = 0; i < STORE_DAYS; i++) printf("%d ", s.signups_by_day[i]);
+  for(int i = 0; i < STORE_DAYS; i++)
+    printf("%d ", s.signups_by_day[i]);
   printf("| check-ins ");
-  for(int i = 0; i < STORE_DAYS; i++) printf("%d ", s.checkins_by_day[i]);
-  printf("\nlive code   %s\n", live.g ? live.g->id : "NO GROUP LEFT: showing the staff contact code");
+  for(int i = 0; i < STORE_DAYS; i++)
+    printf("%d ", s.checkins_by_day[i]);
+  printf("\nlive code   %s\n",
+         live.g ? live.g->id : "NO GROUP LEFT: showing the staff contact code");
   printf("groups:\n");
   for(size_t i = 0; i < cfg->ngroups; i++) {
     const config_group *g = &cfg->groups[i];
@@ -468,13 +513,12 @@ static int cmd_live(cli *c, int argc, char **argv) {
 }
 
 static int cmd_token(cli *c, int argc, char **argv) {
-  static const char *usage =
-    "usage: storeqr token mint [--at UNIX_SECONDS]\n"
-    "       storeqr token verify TOKEN-or-URL [--at UNIX_SECONDS]\n"
-    "Mints the live-code token for this kiosk, or checks one as HQ would\n"
-    "(current window and 'skew' windows before it).\n";
+  static const char *usage = "usage: storeqr token mint [--at UNIX_SECONDS]\n"
+                             "       storeqr token verify TOKEN-or-URL [--at UNIX_SECONDS]\n"
+                             "Mints the live-code token for this kiosk, or checks one as HQ would\n"
+                             "(current window and 'skew' windows before it).\n";
   static const struct option opts[] = {
-    {"at", required_argument, NULL, 'a'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
+      {"at", required_argument, NULL, 'a'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
   if(argc < 2) return usage_error(usage, NULL);
   const char *sub = argv[1];
   if(strcmp(sub, "--help") == 0) {
@@ -552,7 +596,8 @@ static int cmd_coupon(cli *c, int argc, char **argv) {
   if(ex || (ex = need_config(c))) return ex;
   const sqr_config *cfg = store_config(c->st);
   coupon_info info;
-  sqr_rc rc = coupon_verify(cfg->store_key, (uint8_t)cfg->key_version, cfg->store_id, argv[2], &info);
+  sqr_rc rc =
+      coupon_verify(cfg->store_key, (uint8_t)cfg->key_version, cfg->store_id, argv[2], &info);
   if(rc) {
     printf("invalid coupon: %s\n", sqr_strerror(rc));
     return rc == SQR_EINVAL ? EX_USAGE : EX_REFUSED;
@@ -566,19 +611,26 @@ static int cmd_coupon(cli *c, int argc, char **argv) {
 }
 
 static int cmd_export(cli *c, int argc, char **argv) {
-  static const char *usage = "usage: storeqr export --csv [--out FILE]\n"
-                             "Writes members as CSV. No phone number, sealed or not, is exported.\n";
-  static const struct option opts[] = {
-    {"csv", no_argument, NULL, 'c'}, {"out", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, OPT_HELP}, {0}};
+  static const char *usage =
+      "usage: storeqr export --csv [--out FILE]\n"
+      "Writes members as CSV. No phone number, sealed or not, is exported.\n";
+  static const struct option opts[] = {{"csv", no_argument, NULL, 'c'},
+                                       {"out", required_argument, NULL, 'o'},
+                                       {"help", no_argument, NULL, OPT_HELP},
+                                       {0}};
   int csv = 0, o;
   const char *outpath = NULL;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(o == 'c') csv = 1;
-    else if(o == 'o') outpath = optarg;
-    else if(o == OPT_HELP) { fputs(usage, stdout); return EX_DONE; }
-    else return usage_error(usage, NULL);
+    if(o == 'c')
+      csv = 1;
+    else if(o == 'o')
+      outpath = optarg;
+    else if(o == OPT_HELP) {
+      fputs(usage, stdout);
+      return EX_DONE;
+    } else
+      return usage_error(usage, NULL);
   }
   if(!csv) return usage_error(usage, "only --csv is supported");
   int ex = open_store(c);
@@ -596,9 +648,9 @@ static int cmd_export(cli *c, int argc, char **argv) {
 
 static int cmd_erase(cli *c, int argc, char **argv) {
   static const char *usage =
-    "usage: storeqr erase --phone P\n"
-    "Erases a member at their request: the member row goes, sealed numbers are\n"
-    "stripped from past events, and an erase event tells HQ to do the same.\n";
+      "usage: storeqr erase --phone P\n"
+      "Erases a member at their request: the member row goes, sealed numbers are\n"
+      "stripped from past events, and an erase event tells HQ to do the same.\n";
   const char *phone = NULL;
   char pbuf[64];
   int ex = phone_command(c, argc, argv, usage, &phone, pbuf, sizeof pbuf);
@@ -635,11 +687,12 @@ static int cmd_verify_log(cli *c, int argc, char **argv) {
 static int cmd_pin_hash(cli *c, int argc, char **argv) {
   (void)c;
   static const char usage[] =
-    "usage: storeqr pin-hash [--iterations N] < pin.txt\n"
-    "Prints pbkdf2-sha256$ITER$SALT$HASH for manager.pin_hash. The PIN is read\n"
-    "from stdin (4-12 digits). Default iterations: 100000.\n";
+      "usage: storeqr pin-hash [--iterations N] < pin.txt\n"
+      "Prints pbkdf2-sha256$ITER$SALT$HASH for manager.pin_hash. The PIN is read\n"
+      "from stdin (4-12 digits). Default iterations: 100000.\n";
   static const struct option opts[] = {{"iterations", required_argument, NULL, 'i'},
-                                       {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
   long iter = PIN_DEFAULT_ITERATIONS;
   int o;
   optind = 1;
@@ -680,9 +733,10 @@ static int cmd_pin_hash(cli *c, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  static const struct option opts[] = {
-    {"db", required_argument, NULL, 'd'}, {"now", required_argument, NULL, 'n'},
-    {"help", no_argument, NULL, 'h'}, {0}};
+  static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                       {"now", required_argument, NULL, 'n'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {0}};
   cli c = {0};
   int64_t now = -1;
   int o;
@@ -691,15 +745,21 @@ int main(int argc, char **argv) {
   /* '+' stops at the command so its own options are left for it. */
   while((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
     switch(o) {
-    case 'd': c.db_path = optarg; break;
+    case 'd':
+      c.db_path = optarg;
+      break;
     case 'n': {
       char *end;
       now = strtoll(optarg, &end, 10);
-      if(*end || now < 0) return usage_error(main_usage, "--now wants unix seconds, not '%s'", optarg);
+      if(*end || now < 0)
+        return usage_error(main_usage, "--now wants unix seconds, not '%s'", optarg);
       break;
     }
-    case 'h': fputs(main_usage, stdout); return EX_DONE;
-    default: return usage_error(main_usage, NULL);
+    case 'h':
+      fputs(main_usage, stdout);
+      return EX_DONE;
+    default:
+      return usage_error(main_usage, NULL);
     }
   }
   if(optind >= argc) return usage_error(main_usage, "no command given");
@@ -712,10 +772,10 @@ int main(int argc, char **argv) {
     const char *name;
     int (*fn)(cli *, int, char **);
   } cmds[] = {
-    {"init", cmd_init}, {"config", cmd_config}, {"signup", cmd_signup},
-    {"checkin", cmd_checkin}, {"status", cmd_status}, {"live", cmd_live},
-    {"token", cmd_token}, {"coupon", cmd_coupon}, {"export", cmd_export},
-    {"erase", cmd_erase}, {"verify-log", cmd_verify_log}, {"pin-hash", cmd_pin_hash},
+      {"init", cmd_init},       {"config", cmd_config},         {"signup", cmd_signup},
+      {"checkin", cmd_checkin}, {"status", cmd_status},         {"live", cmd_live},
+      {"token", cmd_token},     {"coupon", cmd_coupon},         {"export", cmd_export},
+      {"erase", cmd_erase},     {"verify-log", cmd_verify_log}, {"pin-hash", cmd_pin_hash},
   };
   const char *name = argv[optind];
   int ex = -1;

@@ -17,7 +17,7 @@ sqr_rc base32_encode(const void *in, size_t n, char *out, size_t outsize) {
   if(!out || (n > 0 && !in)) return SQR_EINVAL;
   /* n * 8 must not wrap before we compare it with outsize. */
   if(n > (SIZE_MAX - 4) / 8 || outsize < BASE32_ENCODED_LEN(n) + 1) return SQR_EINVAL;
-  uint32_t acc = 0;  /* at most 12 live bits: 4 left over + 8 new */
+  uint32_t acc = 0; /* at most 12 live bits: 4 left over + 8 new */
   unsigned bits = 0;
   size_t o = 0;
   for(size_t i = 0; i < n; i++) {
@@ -33,17 +33,20 @@ sqr_rc base32_encode(const void *in, size_t n, char *out, size_t outsize) {
   return SQR_OK;
 }
 
-sqr_rc base32_decode(const char *in, size_t inlen, void *out, size_t outsize,
-                     size_t *outlen) {
+sqr_rc base32_decode(const char *in, size_t inlen, void *out, size_t outsize, size_t *outlen) {
   uint8_t *o = out;
   if(!outlen || (inlen > 0 && (!in || !out))) return SQR_EINVAL;
   /* 1, 3 or 6 trailing characters cannot come from whole bytes. */
   switch(inlen % 8) {
-  case 1: case 3: case 6: return SQR_EINVAL;
-  default: break;
+  case 1:
+  case 3:
+  case 6:
+    return SQR_EINVAL;
+  default:
+    break;
   }
   if(BASE32_DECODED_LEN(inlen) > outsize) return SQR_EINVAL;
-  uint32_t acc = 0;  /* at most 12 live bits: 7 left over + 5 new */
+  uint32_t acc = 0; /* at most 12 live bits: 7 left over + 5 new */
   unsigned bits = 0;
   size_t n = 0;
   for(size_t i = 0; i < inlen; i++) {

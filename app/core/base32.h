@@ -14,9 +14,9 @@
 #include "sqr.h"
 
 /* Characters needed for n bytes, unpadded (no terminating NUL). */
-#define BASE32_ENCODED_LEN(n) (((n) * 8 + 4) / 5)
+#define BASE32_ENCODED_LEN(n) (((n)*8 + 4) / 5)
 /* Bytes held by n characters of valid unpadded Base32. */
-#define BASE32_DECODED_LEN(n) ((n) * 5 / 8)
+#define BASE32_DECODED_LEN(n) ((n)*5 / 8)
 
 /* Encodes n bytes from in as upper-case Base32 without padding, NUL
  * terminated. out is the caller's and must hold BASE32_ENCODED_LEN(n) + 1

@@ -18,7 +18,7 @@
 /* Computes one link into out. SQR_EINVAL if type is empty or does not fit
  * CHAIN_TYPE_MAX with its NUL. */
 sqr_rc chain_hash(const uint8_t prev[CHAIN_HASH_LEN], int64_t seq, const char *type, int64_t ts_ms,
-                  const uint8_t body_hash[CHAIN_HASH_LEN], uint8_t out[CHAIN_HASH_LEN])
-  SQR_WARN_UNUSED;
+                  const uint8_t body_hash[CHAIN_HASH_LEN],
+                  uint8_t out[CHAIN_HASH_LEN]) SQR_WARN_UNUSED;
 
 #endif

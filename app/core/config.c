@@ -202,9 +202,12 @@ static void parse_groups(parser *p, const cJSON *root, sqr_config *c) {
     snprintf(path, sizeof path, "%s.id", base);
     check_id(p, path, out->id);
     get_str(p, g, base, "kind", 0, kind, sizeof kind);
-    if(strcmp(kind, "store") == 0) out->kind = GROUP_KIND_STORE;
-    else if(strcmp(kind, "welfare") == 0) out->kind = GROUP_KIND_WELFARE;
-    else if(strcmp(kind, "interest") == 0) out->kind = GROUP_KIND_INTEREST;
+    if(strcmp(kind, "store") == 0)
+      out->kind = GROUP_KIND_STORE;
+    else if(strcmp(kind, "welfare") == 0)
+      out->kind = GROUP_KIND_WELFARE;
+    else if(strcmp(kind, "interest") == 0)
+      out->kind = GROUP_KIND_INTEREST;
     else {
       snprintf(path, sizeof path, "%s.kind", base);
       fail(p, path, "must be \"store\", \"welfare\" or \"interest\"");
@@ -220,7 +223,8 @@ static void parse_groups(parser *p, const cJSON *root, sqr_config *c) {
     out->expires_at = get_time(p, g, base, "expires_at");
     char status[16] = "open";
     get_str(p, g, base, "status", 0, status, sizeof status);
-    if(strcmp(status, "retired") == 0) out->retired = 1;
+    if(strcmp(status, "retired") == 0)
+      out->retired = 1;
     else if(strcmp(status, "open") != 0) {
       snprintf(path, sizeof path, "%s.status", base);
       fail(p, path, "must be \"open\" or \"retired\"");
@@ -458,9 +462,12 @@ sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, s
   }
   buf[0] = '\0';
   get_str(&p, root, "", "mode", 0, buf, sizeof buf);
-  if(!buf[0] || strcmp(buf, "hq") == 0) c->mode = CONFIG_MODE_HQ;
-  else if(strcmp(buf, "direct") == 0) c->mode = CONFIG_MODE_DIRECT;
-  else fail(&p, "mode", "must be \"hq\" or \"direct\"");
+  if(!buf[0] || strcmp(buf, "hq") == 0)
+    c->mode = CONFIG_MODE_HQ;
+  else if(strcmp(buf, "direct") == 0)
+    c->mode = CONFIG_MODE_DIRECT;
+  else
+    fail(&p, "mode", "must be \"hq\" or \"direct\"");
   if(!p.failed && c->mode == CONFIG_MODE_HQ && !c->resolver_host[0])
     fail(&p, "hq.resolver_host", "is required in hq mode (the QR points there)");
 
@@ -478,10 +485,9 @@ sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, s
   c->expiry_margin_s = 12 * 3600;
   if(gp) {
     c->group_reserve = (int)get_int(&p, gp, "group_policy", "reserve", 0, 0, 200, 10);
-    c->expiry_margin_s = get_int(&p, gp, "group_policy", "expiry_margin_s", 0, 0, 7 * 86400,
-                                 12 * 3600);
-    get_str(&p, gp, "group_policy", "fallback_link", 0, c->fallback_link,
-            sizeof c->fallback_link);
+    c->expiry_margin_s =
+        get_int(&p, gp, "group_policy", "expiry_margin_s", 0, 0, 7 * 86400, 12 * 3600);
+    get_str(&p, gp, "group_policy", "fallback_link", 0, c->fallback_link, sizeof c->fallback_link);
   }
   parse_groups(&p, root, c);
   parse_campaigns(&p, root, c);
@@ -489,8 +495,7 @@ sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, s
 
   const cJSON *consent = get_obj(&p, root, "consent", 1);
   if(consent) {
-    get_str(&p, consent, "consent", "version", 1, c->consent_version,
-            sizeof c->consent_version);
+    get_str(&p, consent, "consent", "version", 1, c->consent_version, sizeof c->consent_version);
     const cJSON *text = get_obj(&p, consent, "text", 1);
     if(text) {
       get_str(&p, text, "consent.text", "zh", 1, c->consent_zh, sizeof c->consent_zh);
@@ -610,9 +615,12 @@ const config_campaign *config_campaign_at(const sqr_config *cfg, int local_minut
 
 const char *config_group_kind_name(config_group_kind k) {
   switch(k) {
-  case GROUP_KIND_STORE: return "store";
-  case GROUP_KIND_WELFARE: return "welfare";
-  case GROUP_KIND_INTEREST: return "interest";
+  case GROUP_KIND_STORE:
+    return "store";
+  case GROUP_KIND_WELFARE:
+    return "welfare";
+  case GROUP_KIND_INTEREST:
+    return "interest";
   }
   return "store";
 }

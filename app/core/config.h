@@ -22,16 +22,16 @@
 #include <stdint.h>
 #include "sqr.h"
 
-#define CONFIG_MAX_BYTES (1024 * 1024)
-#define CONFIG_MAX_GROUPS 32
+#define CONFIG_MAX_BYTES     (1024 * 1024)
+#define CONFIG_MAX_GROUPS    32
 #define CONFIG_MAX_CAMPAIGNS 16
-#define CONFIG_MAX_STAFF 64
-#define CONFIG_MAX_TAGS 32
-#define CONFIG_MAX_ERASURES 256
-#define CONFIG_ID_MAX 32
-#define CONFIG_LINK_MAX 512
-#define CONFIG_TEXT_MAX 256
-#define CONFIG_CONSENT_MAX 8192
+#define CONFIG_MAX_STAFF     64
+#define CONFIG_MAX_TAGS      32
+#define CONFIG_MAX_ERASURES  256
+#define CONFIG_ID_MAX        32
+#define CONFIG_LINK_MAX      512
+#define CONFIG_TEXT_MAX      256
+#define CONFIG_CONSENT_MAX   8192
 
 typedef enum config_mode { CONFIG_MODE_HQ = 0, CONFIG_MODE_DIRECT } config_mode;
 
@@ -47,14 +47,14 @@ typedef struct config_group {
   char name[CONFIG_TEXT_MAX];
   char tag[CONFIG_ID_MAX + 1]; /* "" when the group is for everyone */
   char link[CONFIG_LINK_MAX];
-  int capacity;                /* WeChat lets 200 join by QR */
-  int64_t expires_at;          /* unix seconds; 0 = never */
-  int retired;                 /* HQ took it out of rotation */
+  int capacity;       /* WeChat lets 200 join by QR */
+  int64_t expires_at; /* unix seconds; 0 = never */
+  int retired;        /* HQ took it out of rotation */
 } config_group;
 
 typedef struct config_campaign {
   char id[CONFIG_ID_MAX + 1];
-  int start_min, end_min;      /* local minutes since midnight, [start, end) */
+  int start_min, end_min; /* local minutes since midnight, [start, end) */
   char text_zh[CONFIG_TEXT_MAX];
   char text_en[CONFIG_TEXT_MAX];
   char image[CONFIG_TEXT_MAX]; /* asset path, may be "" */
@@ -79,8 +79,8 @@ typedef struct config_tag {
  * which checks the signature; sha256 and size only bound and check the
  * download. present is 0 when the document names none. */
 #define CONFIG_UPDATE_VERSION_MAX 32 /* as the bundle header's version field */
-#define CONFIG_UPDATE_URL_MAX 128
-#define CONFIG_UPDATE_MAX_SIZE ((INT64_C(1) << 30) + 160) /* bundle.h: payload + header */
+#define CONFIG_UPDATE_URL_MAX     128
+#define CONFIG_UPDATE_MAX_SIZE    ((INT64_C(1) << 30) + 160) /* bundle.h: payload + header */
 typedef struct config_update {
   int present;
   char version[CONFIG_UPDATE_VERSION_MAX + 1]; /* "MAJOR.MINOR.PATCH", 1..4 parts */
@@ -91,29 +91,29 @@ typedef struct config_update {
 } config_update;
 
 typedef struct sqr_config {
-  int64_t version;             /* increases with every change at HQ */
-  char store_id[17];           /* A-Z 0-9 '-', as in the live-code URL */
+  int64_t version;   /* increases with every change at HQ */
+  char store_id[17]; /* A-Z 0-9 '-', as in the live-code URL */
   char store_name[CONFIG_TEXT_MAX];
   char city[64];
   double lat, lon;
-  int utc_offset_min;          /* +480 for China */
-  int kiosk_number;            /* 1..65535 */
+  int utc_offset_min; /* +480 for China */
+  int kiosk_number;   /* 1..65535 */
   char hq_url[CONFIG_LINK_MAX];
-  char resolver_host[64];      /* host[:port] in the QR, upper-cased when drawn */
+  char resolver_host[64]; /* host[:port] in the QR, upper-cased when drawn */
   config_mode mode;
-  int key_version;             /* 1..255 */
+  int key_version; /* 1..255 */
   uint8_t store_key[32];
   int has_hq_pub;
-  uint8_t hq_pub[65];          /* P-256 point phone numbers are sealed to */
-  uint32_t period_s;           /* token window, default 30 */
-  uint32_t skew;               /* windows back HQ accepts, default 1 */
-  int group_reserve;           /* seats kept free below capacity, default 10 */
-  int64_t expiry_margin_s;     /* leave a group this long before it expires */
+  uint8_t hq_pub[65];                  /* P-256 point phone numbers are sealed to */
+  uint32_t period_s;                   /* token window, default 30 */
+  uint32_t skew;                       /* windows back HQ accepts, default 1 */
+  int group_reserve;                   /* seats kept free below capacity, default 10 */
+  int64_t expiry_margin_s;             /* leave a group this long before it expires */
   char fallback_link[CONFIG_LINK_MAX]; /* staff contact code when no group */
   int points_signup, points_checkin, streak_bonus_every, streak_bonus;
-  int idle_timeout_s;          /* screens return to the live code */
-  int sync_stale_hours;        /* badge when the last sync is older */
-  char manager_pin_hash[200];  /* pbkdf2-sha256$iter$salt-b64$hash-b64 */
+  int idle_timeout_s;         /* screens return to the live code */
+  int sync_stale_hours;       /* badge when the last sync is older */
+  char manager_pin_hash[200]; /* pbkdf2-sha256$iter$salt-b64$hash-b64 */
   char consent_version[CONFIG_ID_MAX + 1];
   char consent_zh[CONFIG_CONSENT_MAX];
   char consent_en[CONFIG_CONSENT_MAX];
@@ -129,8 +129,8 @@ typedef struct sqr_config {
 /* Parses and validates a document of len bytes. On failure returns
  * SQR_EINVAL (or SQR_ENOMEM) and writes "path: problem" into err.
  * On success *out is the caller's, freed with config_free. */
-sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err,
+                    size_t errlen) SQR_WARN_UNUSED;
 
 /* Reads a file (at most CONFIG_MAX_BYTES) and parses it. *json_out, if
  * given, receives the file's text (caller frees). */

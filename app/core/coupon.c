@@ -6,10 +6,10 @@
 
 #include <string.h>
 
-#define DOMAIN_TAG "SQR-C1"
+#define DOMAIN_TAG     "SQR-C1"
 #define DOMAIN_TAG_LEN (sizeof(DOMAIN_TAG) - 1)
-#define RAW_LEN (COUPON_PAYLOAD_LEN + COUPON_MAC_LEN)
-#define MSG_MAX (DOMAIN_TAG_LEN + LIVECODE_STORE_ID_MAX + 1 + COUPON_PAYLOAD_LEN)
+#define RAW_LEN        (COUPON_PAYLOAD_LEN + COUPON_MAC_LEN)
+#define MSG_MAX        (DOMAIN_TAG_LEN + LIVECODE_STORE_ID_MAX + 1 + COUPON_PAYLOAD_LEN)
 
 _Static_assert(BASE32_ENCODED_LEN(RAW_LEN) == COUPON_CHARS, "coupon length");
 _Static_assert(COUPON_CHARS / COUPON_GROUP * (COUPON_GROUP + 1) - 1 == COUPON_CODE_LEN,
@@ -22,7 +22,7 @@ static sqr_rc coupon_mac(const uint8_t store_key[32], const char *store_id,
                          uint8_t mac[CRYPTO_SHA256_LEN]) {
   uint8_t key[CRYPTO_KEY_LEN];
   uint8_t msg[MSG_MAX];
-  size_t slen = strlen(store_id);  /* <= 16: validated by the caller */
+  size_t slen = strlen(store_id); /* <= 16: validated by the caller */
   size_t n = 0;
   sqr_rc rc = crypto_hkdf_sha256(NULL, 0, store_key, 32, CRYPTO_INFO_COUPON, key, sizeof key);
   if(rc) goto out;
@@ -30,7 +30,7 @@ static sqr_rc coupon_mac(const uint8_t store_key[32], const char *store_id,
   n += DOMAIN_TAG_LEN;
   memcpy(msg + n, store_id, slen);
   n += slen;
-  msg[n++] = 0;  /* separates store "A" + payload from store "A<byte>" */
+  msg[n++] = 0; /* separates store "A" + payload from store "A<byte>" */
   memcpy(msg + n, payload, COUPON_PAYLOAD_LEN);
   n += COUPON_PAYLOAD_LEN;
   rc = crypto_hmac_sha256(key, sizeof key, msg, n, mac);
@@ -83,10 +83,14 @@ static size_t normalise(const char *code, char dst[COUPON_CHARS]) {
   for(const char *p = code; *p; p++) {
     char c = *p;
     if(c == '-' || c == ' ') continue;
-    if(c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
-    else if(c == '0') c = 'O';
-    else if(c == '1') c = 'I';
-    else if(c == '8') c = 'B';
+    if(c >= 'a' && c <= 'z')
+      c = (char)(c - 'a' + 'A');
+    else if(c == '0')
+      c = 'O';
+    else if(c == '1')
+      c = 'I';
+    else if(c == '8')
+      c = 'B';
     if(n == COUPON_CHARS) return SIZE_MAX;
     dst[n++] = c;
   }
@@ -103,10 +107,9 @@ sqr_rc coupon_verify(const uint8_t store_key[32], uint8_t key_version, const cha
   if(!store_key || !code || !out || !livecode_store_id_valid(store_id)) return SQR_EINVAL;
   if(strnlen(code, COUPON_INPUT_MAX + 1) > COUPON_INPUT_MAX) return SQR_EINVAL;
   if(normalise(code, plain) != COUPON_CHARS) return SQR_EINVAL;
-  if(base32_decode(plain, COUPON_CHARS, raw, sizeof raw, &rawlen) != SQR_OK ||
-     rawlen != RAW_LEN)
+  if(base32_decode(plain, COUPON_CHARS, raw, sizeof raw, &rawlen) != SQR_OK || rawlen != RAW_LEN)
     return SQR_EINVAL;
-  if(raw[0] != key_version) return SQR_EAUTH;  /* the version byte is public */
+  if(raw[0] != key_version) return SQR_EAUTH; /* the version byte is public */
   rc = coupon_mac(store_key, store_id, raw, mac);
   if(rc) goto out;
   if(!crypto_ct_equal(mac, raw + COUPON_PAYLOAD_LEN, COUPON_MAC_LEN)) {

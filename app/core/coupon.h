@@ -22,11 +22,11 @@
 #include "sqr.h"
 
 #define COUPON_PAYLOAD_LEN 7
-#define COUPON_MAC_LEN 5
-#define COUPON_CHARS 20          /* Base32 characters, without dashes */
-#define COUPON_GROUP 5           /* characters per dash-separated group */
-#define COUPON_CODE_LEN 23       /* "XXXXX-XXXXX-XXXXX-XXXXX", no NUL */
-#define COUPON_SERIAL_MAX 0xffffffu
+#define COUPON_MAC_LEN     5
+#define COUPON_CHARS       20 /* Base32 characters, without dashes */
+#define COUPON_GROUP       5  /* characters per dash-separated group */
+#define COUPON_CODE_LEN    23 /* "XXXXX-XXXXX-XXXXX-XXXXX", no NUL */
+#define COUPON_SERIAL_MAX  0xffffffu
 /* Longest hand-typed input coupon_verify reads (spaces and dashes count). */
 #define COUPON_INPUT_MAX 64
 
@@ -34,7 +34,7 @@ typedef struct coupon_info {
   uint8_t key_version;
   uint16_t kiosk;
   uint8_t campaign;
-  uint32_t serial;         /* < 2^24 */
+  uint32_t serial; /* < 2^24 */
 } coupon_info;
 
 /* Issues the code for (kiosk, campaign, serial) of store_id under the

@@ -127,7 +127,8 @@ static void sha256_x86_finish(uint32_t st[8], const uint8_t *data, size_t len, u
   tail[rest] = 0x80;
   size_t tn = rest + 9 <= 64 ? 64 : 128;
   uint64_t bits = (done + len) * 8;
-  for(int i = 0; i < 8; i++) tail[tn - 1 - i] = (uint8_t)(bits >> (8 * i));
+  for(int i = 0; i < 8; i++)
+    tail[tn - 1 - i] = (uint8_t)(bits >> (8 * i));
   sha256_x86_blocks(st, tail, tn / 64);
   crypto_wipe(tail, sizeof tail); /* tokens and codes are hashed too; mbedtls wipes as well */
   for(int i = 0; i < 8; i++) {
@@ -154,11 +155,13 @@ static void hmac_sha256_x86(const uint8_t *key, size_t klen, const uint8_t *msg,
     sha256_x86(key, klen, k);
   else if(klen)
     memcpy(k, key, klen);
-  for(int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+  for(int i = 0; i < 64; i++)
+    pad[i] = k[i] ^ 0x36;
   memcpy(st, sha256_iv, sizeof st);
   sha256_x86_blocks(st, pad, 1);
   sha256_x86_finish(st, msg, mlen, 64, inner);
-  for(int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+  for(int i = 0; i < 64; i++)
+    pad[i] = k[i] ^ 0x5c;
   memcpy(st, sha256_iv, sizeof st);
   sha256_x86_blocks(st, pad, 1);
   sha256_x86_finish(st, inner, sizeof inner, 64, out);
@@ -223,7 +226,8 @@ sqr_rc crypto_hkdf_sha256(const void *salt, size_t saltlen, const void *ikm, siz
 int crypto_ct_equal(const void *a, const void *b, size_t n) {
   const volatile uint8_t *x = a, *y = b;
   uint8_t diff = 0;
-  for(size_t i = 0; i < n; i++) diff |= (uint8_t)(x[i] ^ y[i]);
+  for(size_t i = 0; i < n; i++)
+    diff |= (uint8_t)(x[i] ^ y[i]);
   return diff == 0;
 }
 

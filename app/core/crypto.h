@@ -14,7 +14,7 @@
 #include "sqr.h"
 
 #define CRYPTO_SHA256_LEN 32
-#define CRYPTO_KEY_LEN 32
+#define CRYPTO_KEY_LEN    32
 
 /* HKDF info strings: one per purpose a store key is used for. */
 #define CRYPTO_INFO_TOKEN  "storeqr/v1/livecode-token"

@@ -15,11 +15,11 @@
 #include "store.h"
 
 typedef struct live_view {
-  char text[CONFIG_LINK_MAX];  /* what to encode in the QR */
+  char text[CONFIG_LINK_MAX]; /* what to encode in the QR */
   config_mode mode;
-  store_live group;            /* the group the code leads to (or none) */
-  int64_t window;              /* token window (hq mode) */
-  int64_t next_change_ms;      /* when the QR text changes next (hq mode) */
+  store_live group;       /* the group the code leads to (or none) */
+  int64_t window;         /* token window (hq mode) */
+  int64_t next_change_ms; /* when the QR text changes next (hq mode) */
 } live_view;
 
 /* Fills *out for the store's current time. SQR_ENOTFOUND before a

@@ -7,10 +7,10 @@
 
 #include <string.h>
 
-#define DOMAIN_TAG "SQR-T1"
+#define DOMAIN_TAG     "SQR-T1"
 #define DOMAIN_TAG_LEN (sizeof(DOMAIN_TAG) - 1)
-#define RAW_LEN (LIVECODE_PAYLOAD_LEN + LIVECODE_MAC_LEN)
-#define MSG_MAX (DOMAIN_TAG_LEN + LIVECODE_STORE_ID_MAX + 1 + LIVECODE_PAYLOAD_LEN)
+#define RAW_LEN        (LIVECODE_PAYLOAD_LEN + LIVECODE_MAC_LEN)
+#define MSG_MAX        (DOMAIN_TAG_LEN + LIVECODE_STORE_ID_MAX + 1 + LIVECODE_PAYLOAD_LEN)
 
 _Static_assert(BASE32_ENCODED_LEN(RAW_LEN) == LIVECODE_TOKEN_LEN, "token length");
 /* 120 bits is a whole number of Base32 characters: no padding bits, so the
@@ -31,8 +31,8 @@ int livecode_store_id_valid(const char *id) {
 sqr_rc livecode_key_init(livecode_key *k, const uint8_t store_key[32], uint8_t key_version) {
   if(!k || !store_key) return SQR_EINVAL;
   crypto_wipe(k, sizeof *k);
-  sqr_rc rc = crypto_hkdf_sha256(NULL, 0, store_key, 32, CRYPTO_INFO_TOKEN, k->mac_key,
-                                 sizeof k->mac_key);
+  sqr_rc rc =
+      crypto_hkdf_sha256(NULL, 0, store_key, 32, CRYPTO_INFO_TOKEN, k->mac_key, sizeof k->mac_key);
   if(rc) {
     crypto_wipe(k, sizeof *k);
     return rc;
@@ -63,7 +63,7 @@ static sqr_rc token_mac(const livecode_key *k, const char *store_id,
                         const uint8_t payload[LIVECODE_PAYLOAD_LEN],
                         uint8_t mac[CRYPTO_SHA256_LEN]) {
   uint8_t msg[MSG_MAX];
-  size_t slen = strlen(store_id);  /* <= 16: validated by the caller */
+  size_t slen = strlen(store_id); /* <= 16: validated by the caller */
   size_t n = 0;
   memcpy(msg, DOMAIN_TAG, DOMAIN_TAG_LEN);
   n += DOMAIN_TAG_LEN;
@@ -75,8 +75,8 @@ static sqr_rc token_mac(const livecode_key *k, const char *store_id,
   return crypto_hmac_sha256(k->mac_key, sizeof k->mac_key, msg, n, mac);
 }
 
-sqr_rc livecode_mint(const livecode_key *k, const char *store_id, uint16_t kiosk,
-                     int64_t unix_time, uint32_t period, char out[LIVECODE_TOKEN_LEN + 1]) {
+sqr_rc livecode_mint(const livecode_key *k, const char *store_id, uint16_t kiosk, int64_t unix_time,
+                     uint32_t period, char out[LIVECODE_TOKEN_LEN + 1]) {
   uint8_t raw[RAW_LEN];
   uint8_t mac[CRYPTO_SHA256_LEN];
   sqr_rc rc = SQR_EINVAL;
@@ -84,7 +84,7 @@ sqr_rc livecode_mint(const livecode_key *k, const char *store_id, uint16_t kiosk
   out[0] = '\0';
   if(!k || !k->ready || !livecode_store_id_valid(store_id) || period == 0 || unix_time < 0)
     goto out;
-  int64_t window = unix_time / (int64_t)period;  /* floor: unix_time >= 0 */
+  int64_t window = unix_time / (int64_t)period; /* floor: unix_time >= 0 */
   if(window > (int64_t)UINT32_MAX) goto out;
   put_payload(raw, k->version, kiosk, (uint32_t)window);
   rc = token_mac(k, store_id, raw, mac);
@@ -136,8 +136,8 @@ sqr_rc livecode_verify(const livecode_key *keys, size_t nkeys, const char *store
   livecode_claim c;
   c.key_version = raw[0];
   c.kiosk = (uint16_t)(raw[1] << 8 | raw[2]);
-  c.window = (uint32_t)raw[3] << 24 | (uint32_t)raw[4] << 16 | (uint32_t)raw[5] << 8 |
-             (uint32_t)raw[6];
+  c.window =
+      (uint32_t)raw[3] << 24 | (uint32_t)raw[4] << 16 | (uint32_t)raw[5] << 8 | (uint32_t)raw[6];
   *out = c;
 
   /* In int64 so "now_window - skew" cannot wrap below zero. */
@@ -201,8 +201,7 @@ sqr_rc livecode_url(const char *host, const char *store_id, const char *token, c
                     size_t outsize) {
   char h[LIVECODE_HOST_MAX + 6];
   if(out && outsize > 0) out[0] = '\0';
-  if(!host || !token || !out || !livecode_store_id_valid(store_id) ||
-     !token_chars_valid(token))
+  if(!host || !token || !out || !livecode_store_id_valid(store_id) || !token_chars_valid(token))
     return SQR_EINVAL;
   size_t hlen = copy_host(host, h);
   if(hlen == 0) return SQR_EINVAL;

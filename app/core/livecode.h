@@ -27,15 +27,15 @@
 #include <stdint.h>
 #include "sqr.h"
 
-#define LIVECODE_PAYLOAD_LEN 7
-#define LIVECODE_MAC_LEN 8
-#define LIVECODE_TOKEN_LEN 24   /* base32 of 15 bytes, no NUL */
+#define LIVECODE_PAYLOAD_LEN  7
+#define LIVECODE_MAC_LEN      8
+#define LIVECODE_TOKEN_LEN    24 /* base32 of 15 bytes, no NUL */
 #define LIVECODE_STORE_ID_MAX 16
-#define LIVECODE_HOST_MAX 253   /* DNS name, plus an optional ":port" */
+#define LIVECODE_HOST_MAX     253 /* DNS name, plus an optional ":port" */
 /* Bytes livecode_url needs at most, NUL included:
  * "HTTPS://" + host + ":65535" + "/J/" + store + "/" + token + NUL. */
-#define LIVECODE_URL_MAX (8 + LIVECODE_HOST_MAX + 6 + 3 + LIVECODE_STORE_ID_MAX + 1 + \
-                          LIVECODE_TOKEN_LEN + 1)
+#define LIVECODE_URL_MAX                                                                           \
+  (8 + LIVECODE_HOST_MAX + 6 + 3 + LIVECODE_STORE_ID_MAX + 1 + LIVECODE_TOKEN_LEN + 1)
 #define LIVECODE_DEFAULT_PERIOD 30
 
 /* One store key, derived once. The body is public so callers can keep an
@@ -44,16 +44,16 @@
  * them only with livecode_key_init. Holds secret material: wipe it with
  * livecode_key_wipe when done. */
 typedef struct livecode_key {
-  uint8_t version;        /* the key_version byte tokens carry */
-  uint8_t ready;          /* 1 after a successful livecode_key_init */
-  uint8_t mac_key[32];    /* HKDF(store_key, CRYPTO_INFO_TOKEN) */
+  uint8_t version;     /* the key_version byte tokens carry */
+  uint8_t ready;       /* 1 after a successful livecode_key_init */
+  uint8_t mac_key[32]; /* HKDF(store_key, CRYPTO_INFO_TOKEN) */
 } livecode_key;
 
 /* What a verified token says. */
 typedef struct livecode_claim {
   uint8_t key_version;
   uint16_t kiosk;
-  uint32_t window;        /* floor(mint time / period) */
+  uint32_t window; /* floor(mint time / period) */
 } livecode_claim;
 
 /* 1 if id is 1..16 characters of A-Z, 0-9 and '-', else 0 (NULL too). */
@@ -74,9 +74,8 @@ void livecode_key_wipe(livecode_key *k);
  * bytes, NUL terminated). SQR_EINVAL for a NULL or uninitialised key, an
  * invalid store id, period 0, a negative time or a window past 2^32-1;
  * SQR_ECRYPTO if HMAC fails. On error out holds an empty string. */
-sqr_rc livecode_mint(const livecode_key *k, const char *store_id, uint16_t kiosk,
-                     int64_t unix_time, uint32_t period,
-                     char out[LIVECODE_TOKEN_LEN + 1]) SQR_WARN_UNUSED;
+sqr_rc livecode_mint(const livecode_key *k, const char *store_id, uint16_t kiosk, int64_t unix_time,
+                     uint32_t period, char out[LIVECODE_TOKEN_LEN + 1]) SQR_WARN_UNUSED;
 
 /* Checks token for store_id at time now. keys[0..nkeys) are the keys HQ
  * still accepts; the one whose version matches the token's version byte is
@@ -104,7 +103,7 @@ sqr_rc livecode_verify(const livecode_key *keys, size_t nkeys, const char *store
  * that is not 24 Base32 characters and a too-small out: the result must
  * stay inside the QR alphanumeric set. On error out holds "" if
  * outsize > 0. */
-sqr_rc livecode_url(const char *host, const char *store_id, const char *token,
-                    char *out, size_t outsize) SQR_WARN_UNUSED;
+sqr_rc livecode_url(const char *host, const char *store_id, const char *token, char *out,
+                    size_t outsize) SQR_WARN_UNUSED;
 
 #endif /* SQR_LIVECODE_H */

@@ -56,7 +56,8 @@ int log_scrub(char *s) {
   while(*p) {
     if(*p >= '0' && *p <= '9') {
       char *start = p;
-      while(*p >= '0' && *p <= '9') p++;
+      while(*p >= '0' && *p <= '9')
+        p++;
       if(p - start >= 11) {
         memset(start, '#', (size_t)(p - start));
         masked++;

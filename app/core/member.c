@@ -21,7 +21,8 @@ typedef struct member_row {
 
 /* Normalises the phone and derives its blind index; the phone itself is
  * wiped before returning. */
-static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32], char phone[PHONE_LEN + 1]) {
+static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32],
+                             char phone[PHONE_LEN + 1]) {
   const char *why = NULL;
   if(phone_normalize(input, phone, &why) != SQR_OK) {
     snprintf(st->errmsg, sizeof st->errmsg, "phone: %s", why);
@@ -100,7 +101,8 @@ static sqr_rc check_request(store *st, const member_signup_req *req) {
     return SQR_EINVAL;
   }
   if(!cfg->has_hq_pub) {
-    snprintf(st->errmsg, sizeof st->errmsg, "keys.hq_public: not configured; cannot seal phone numbers");
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "keys.hq_public: not configured; cannot seal phone numbers");
     return SQR_ENOTFOUND;
   }
   return SQR_OK;
@@ -173,7 +175,8 @@ static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8
   sqlite3_stmt *s = store__stmt(st, SQL_INSERT_MEMBER);
   if(!s) return SQR_EIO;
   cJSON *tags = cJSON_CreateArray();
-  for(size_t i = 0; i < req->ntags; i++) cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
+  for(size_t i = 0; i < req->ntags; i++)
+    cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
   char *tags_json = cJSON_PrintUnformatted(tags);
   cJSON_Delete(tags);
   if(!tags_json) return SQR_ENOMEM;
@@ -234,8 +237,8 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
     fill_group(st, m.group_id, out);
     if(strcmp(m.consent_version, req->consent_version) != 0) {
       sqlite3_stmt *s = NULL;
-      int src = sqlite3_prepare_v2(st->db, "UPDATE members SET consent_version=?, consent_ms=? WHERE id=?",
-                                   -1, &s, NULL);
+      int src = sqlite3_prepare_v2(
+          st->db, "UPDATE members SET consent_version=?, consent_ms=? WHERE id=?", -1, &s, NULL);
       if(src == SQLITE_OK) {
         sqlite3_bind_text(s, 1, req->consent_version, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, clock_now_ms(st->clock));
@@ -280,11 +283,16 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   cJSON_AddStringToObject(p, "sealed", b64);
   cJSON_AddStringToObject(p, "consent_version", req->consent_version);
   cJSON *tags = cJSON_AddArrayToObject(p, "tags");
-  for(size_t i = 0; i < req->ntags; i++) cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
-  if(req->staff_id && req->staff_id[0]) cJSON_AddStringToObject(p, "staff", req->staff_id);
-  else cJSON_AddNullToObject(p, "staff");
-  if(gid[0]) cJSON_AddStringToObject(p, "group", gid);
-  else cJSON_AddNullToObject(p, "group");
+  for(size_t i = 0; i < req->ntags; i++)
+    cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
+  if(req->staff_id && req->staff_id[0])
+    cJSON_AddStringToObject(p, "staff", req->staff_id);
+  else
+    cJSON_AddNullToObject(p, "staff");
+  if(gid[0])
+    cJSON_AddStringToObject(p, "group", gid);
+  else
+    cJSON_AddNullToObject(p, "group");
   cJSON_AddNumberToObject(p, "points", out->points);
   rc = store__append(st, "signup", p, &out->seq);
   if(!rc) rc = issue_coupon(st, hex, out);
@@ -472,14 +480,16 @@ static void csv_field(FILE *f, const char *s) {
 
 sqr_rc member_export_csv(store *st, FILE *f) {
   sqlite3_stmt *s = NULL;
-  int src = sqlite3_prepare_v2(st->db,
-                               "SELECT blind, created_ms, consent_version, tags, coalesce(staff,''),"
-                               " coalesce(group_id,''), points, streak, last_checkin_day"
-                               " FROM members ORDER BY id",
-                               -1, &s, NULL);
+  int src =
+      sqlite3_prepare_v2(st->db,
+                         "SELECT blind, created_ms, consent_version, tags, coalesce(staff,''),"
+                         " coalesce(group_id,''), points, streak, last_checkin_day"
+                         " FROM members ORDER BY id",
+                         -1, &s, NULL);
   if(src != SQLITE_OK) return store__fail(st, src, "export members");
   int off = st->cfg ? st->cfg->utc_offset_min : 480;
-  fprintf(f, "member_id,joined_day,consent_version,tags,staff,group,points,streak,last_checkin_day\n");
+  fprintf(f,
+          "member_id,joined_day,consent_version,tags,staff,group,points,streak,last_checkin_day\n");
   while((src = sqlite3_step(s)) == SQLITE_ROW) {
     char id[MEMBER_ID_LEN + 1] = "";
     if(sqlite3_column_bytes(s, 0) == 32) member_id_hex(sqlite3_column_blob(s, 0), id);
@@ -493,7 +503,8 @@ sqr_rc member_export_csv(store *st, FILE *f) {
     fputc(',', f);
     csv_field(f, (const char *)sqlite3_column_text(s, 5));
     fprintf(f, ",%d,%d,", sqlite3_column_int(s, 6), sqlite3_column_int(s, 7));
-    if(sqlite3_column_type(s, 8) != SQLITE_NULL) fprintf(f, "%lld", (long long)sqlite3_column_int64(s, 8));
+    if(sqlite3_column_type(s, 8) != SQLITE_NULL)
+      fprintf(f, "%lld", (long long)sqlite3_column_int64(s, 8));
     fputc('\n', f);
   }
   sqlite3_finalize(s);

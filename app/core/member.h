@@ -17,7 +17,7 @@
 #include "store.h"
 
 #define MEMBER_MAX_TAGS 8
-#define MEMBER_ID_LEN 12 /* hex digits of the blind index shown to people */
+#define MEMBER_ID_LEN   12 /* hex digits of the blind index shown to people */
 
 typedef struct member_signup_req {
   const char *phone;           /* as typed; normalised here */
@@ -25,20 +25,20 @@ typedef struct member_signup_req {
   const char *consent_version; /* the policy version they saw */
   const char *tags[MEMBER_MAX_TAGS];
   size_t ntags;
-  const char *staff_id;        /* who helped (导购), or NULL */
+  const char *staff_id; /* who helped (导购), or NULL */
 } member_signup_req;
 
 typedef struct member_result {
-  int64_t seq;                 /* the event recorded (0 when nothing was) */
-  int returning;               /* already a member: welcomed back */
+  int64_t seq;   /* the event recorded (0 when nothing was) */
+  int returning; /* already a member: welcomed back */
   char member_id[MEMBER_ID_LEN + 1];
-  char group_id[CONFIG_ID_MAX + 1];   /* the group that fits, "" for fallback */
-  char group_link[CONFIG_LINK_MAX];   /* its join link (or the staff code) */
-  char coupon[32];             /* welcome coupon code, "" when none */
+  char group_id[CONFIG_ID_MAX + 1]; /* the group that fits, "" for fallback */
+  char group_link[CONFIG_LINK_MAX]; /* its join link (or the staff code) */
+  char coupon[32];                  /* welcome coupon code, "" when none */
   char coupon_campaign[CONFIG_ID_MAX + 1];
-  int points;                  /* balance after the call */
+  int points; /* balance after the call */
   int points_added;
-  int streak;                  /* consecutive local days checked in */
+  int streak; /* consecutive local days checked in */
 } member_result;
 
 /* Signs a shopper up. Errors (nothing recorded on any of them):
@@ -48,8 +48,7 @@ typedef struct member_result {
  *   SQR_ENOTFOUND no configuration applied yet
  *   SQR_ENOSPC    disk full
  * A returning member gets SQR_OK with returning=1 and no new member. */
-sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out)
-  SQR_WARN_UNUSED;
+sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out) SQR_WARN_UNUSED;
 
 /* Does the slow part of sealing (ECDH with HQ's key) for up to n future
  * sign-ups (at most 4), so member_signup need not while a shopper waits.

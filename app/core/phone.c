@@ -13,7 +13,8 @@ sqr_rc phone_normalize(const char *input, char out[PHONE_LEN + 1], const char **
     reason = "no phone number given";
     goto bad;
   }
-  while(*p == ' ') p++;
+  while(*p == ' ')
+    p++;
   if(*p == '+') {
     if(p[1] != '8' || p[2] != '6') {
       reason = "only +86 numbers are accepted";

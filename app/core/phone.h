@@ -15,6 +15,7 @@
  * 13 digits remain) is dropped. The result must be 11 digits, start with 1
  * and have a second digit 3..9 (mainland mobile ranges).
  * SQR_EINVAL otherwise; *why (if given) gets a static, phone-free reason. */
-sqr_rc phone_normalize(const char *input, char out[PHONE_LEN + 1], const char **why) SQR_WARN_UNUSED;
+sqr_rc phone_normalize(const char *input, char out[PHONE_LEN + 1],
+                       const char **why) SQR_WARN_UNUSED;
 
 #endif

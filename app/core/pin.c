@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIN_PREFIX "pbkdf2-sha256$"
+#define PIN_PREFIX   "pbkdf2-sha256$"
 #define PIN_SALT_LEN 16
-#define PIN_KEY_LEN 32
+#define PIN_KEY_LEN  32
 
 static sqr_rc derive(const char *pin, const uint8_t *salt, size_t saltlen, uint32_t iter,
                      uint8_t out[PIN_KEY_LEN]) {
@@ -20,8 +20,8 @@ static sqr_rc derive(const char *pin, const uint8_t *salt, size_t saltlen, uint3
   mbedtls_md_init(&md);
   int e = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1);
   if(!e)
-    e = mbedtls_pkcs5_pbkdf2_hmac(&md, (const unsigned char *)pin, strlen(pin), salt, saltlen,
-                                  iter, PIN_KEY_LEN, out);
+    e = mbedtls_pkcs5_pbkdf2_hmac(&md, (const unsigned char *)pin, strlen(pin), salt, saltlen, iter,
+                                  PIN_KEY_LEN, out);
   mbedtls_md_free(&md);
   if(e) {
     log_error("pin", "pbkdf2 failed: mbedtls -0x%04x", (unsigned)-e);

@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include "sqr.h"
 
-#define PIN_HASH_MAX 200         /* fits sqr_config.manager_pin_hash */
+#define PIN_HASH_MAX           200 /* fits sqr_config.manager_pin_hash */
 #define PIN_DEFAULT_ITERATIONS 100000
-#define PIN_MIN_ITERATIONS 1000
-#define PIN_MAX_ITERATIONS 10000000
+#define PIN_MIN_ITERATIONS     1000
+#define PIN_MAX_ITERATIONS     10000000
 
 /* Hashes pin with a fresh 16-byte salt into out (PIN_HASH_MAX bytes).
  * SQR_EINVAL for an empty pin or iterations outside

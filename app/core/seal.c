@@ -16,18 +16,17 @@
 #define COMP "seal"
 
 /* Offsets into a box. */
-#define OFF_EPH 1
+#define OFF_EPH   1
 #define OFF_NONCE (OFF_EPH + SEAL_PUB_LEN)
-#define OFF_CT (OFF_NONCE + SEAL_NONCE_LEN)
-#define AAD_LEN OFF_NONCE /* version byte + ephemeral point */
+#define OFF_CT    (OFF_NONCE + SEAL_NONCE_LEN)
+#define AAD_LEN   OFF_NONCE /* version byte + ephemeral point */
 
-#define AES_KEY_LEN 32
+#define AES_KEY_LEN     32
 #define BLIND_PHONE_LEN 11
 
 static sqr_rc from_mbedtls(int rc, const char *what) {
   log_error(COMP, "%s failed: -0x%04x", what, (unsigned)-rc);
-  if(rc == MBEDTLS_ERR_MPI_ALLOC_FAILED || rc == MBEDTLS_ERR_ECP_ALLOC_FAILED)
-    return SQR_ENOMEM;
+  if(rc == MBEDTLS_ERR_MPI_ALLOC_FAILED || rc == MBEDTLS_ERR_ECP_ALLOC_FAILED) return SQR_ENOMEM;
   return SQR_ECRYPTO;
 }
 
@@ -43,8 +42,7 @@ static sqr_rc load_group(mbedtls_ecp_group *grp) {
 static sqr_rc read_pub(const mbedtls_ecp_group *grp, const uint8_t pub[SEAL_PUB_LEN],
                        mbedtls_ecp_point *Q, const char *what) {
   if(pub[0] != 0x04) {
-    log_error(COMP, "%s is not an uncompressed point (first byte 0x%02x, want 0x04)", what,
-              pub[0]);
+    log_error(COMP, "%s is not an uncompressed point (first byte 0x%02x, want 0x04)", what, pub[0]);
     return SQR_EINVAL;
   }
   int rc = mbedtls_ecp_point_read_binary(grp, Q, pub, SEAL_PUB_LEN);
@@ -76,8 +74,8 @@ static sqr_rc read_priv(const mbedtls_ecp_group *grp, const uint8_t priv[SEAL_PR
 static sqr_rc write_pub(const mbedtls_ecp_group *grp, const mbedtls_ecp_point *Q,
                         uint8_t pub[SEAL_PUB_LEN]) {
   size_t olen = 0;
-  int rc = mbedtls_ecp_point_write_binary(grp, Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, pub,
-                                          SEAL_PUB_LEN);
+  int rc =
+      mbedtls_ecp_point_write_binary(grp, Q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, pub, SEAL_PUB_LEN);
   if(rc) return from_mbedtls(rc, "writing a point");
   SQR_CHECK(olen == SEAL_PUB_LEN);
   return SQR_OK;
@@ -111,8 +109,7 @@ static sqr_rc derive_key(mbedtls_ecp_group *grp, const mbedtls_mpi *d,
   }
   memcpy(salt, eph_pub, SEAL_PUB_LEN);
   memcpy(salt + SEAL_PUB_LEN, hq_pub, SEAL_PUB_LEN);
-  rc = crypto_hkdf_sha256(salt, sizeof salt, shared, sizeof shared, SEAL_INFO, key,
-                          AES_KEY_LEN);
+  rc = crypto_hkdf_sha256(salt, sizeof salt, shared, sizeof shared, SEAL_INFO, key, AES_KEY_LEN);
 out:
   crypto_wipe(shared, sizeof shared);
   mbedtls_mpi_free(&z); /* zeroizes */
@@ -196,8 +193,8 @@ static sqr_rc unb64_exact(const char *b64, uint8_t *out, size_t n, const char *w
   }
   got = strlen(b64);
   if(got != want) {
-    log_error(COMP, "%s must be %zu base64 characters (%zu bytes), got %zu characters", what,
-              want, n, got);
+    log_error(COMP, "%s must be %zu base64 characters (%zu bytes), got %zu characters", what, want,
+              n, got);
     return SQR_EINVAL;
   }
   /* want characters decode to at most 3*want/4 bytes (n rounded up to a
@@ -303,8 +300,7 @@ sqr_rc seal_box_prepared(seal_prepared *p, const void *plain, size_t len, uint8_
     return SQR_EINVAL;
   }
   if(!out || outsize < len + SEAL_OVERHEAD) {
-    log_error(COMP, "box buffer is %zu bytes, need %zu", out ? outsize : 0,
-              len + SEAL_OVERHEAD);
+    log_error(COMP, "box buffer is %zu bytes, need %zu", out ? outsize : 0, len + SEAL_OVERHEAD);
     return SQR_EINVAL;
   }
   mbedtls_gcm_init(&gcm);
@@ -318,9 +314,9 @@ sqr_rc seal_box_prepared(seal_prepared *p, const void *plain, size_t len, uint8_
     rc = from_mbedtls(mrc, "setting the AES key");
     goto out;
   }
-  mrc = mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, len, out + OFF_NONCE,
-                                  SEAL_NONCE_LEN, out, AAD_LEN, plain, out + OFF_CT,
-                                  SEAL_TAG_LEN, out + OFF_CT + len);
+  mrc = mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, len, out + OFF_NONCE, SEAL_NONCE_LEN,
+                                  out, AAD_LEN, plain, out + OFF_CT, SEAL_TAG_LEN,
+                                  out + OFF_CT + len);
   if(mrc) {
     rc = from_mbedtls(mrc, "AES-GCM encryption");
     goto out;
@@ -334,8 +330,8 @@ out:
   return rc;
 }
 
-sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t len,
-                uint8_t *out, size_t outsize, size_t *outlen) {
+sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t len, uint8_t *out,
+                size_t outsize, size_t *outlen) {
   seal_prepared p;
   if(len > SEAL_MAX_PLAIN || (len > 0 && !plain) || !out || outsize < len + SEAL_OVERHEAD) {
     log_error(COMP, "cannot seal %zu bytes into %zu (at most %d bytes, need %zu of room)", len,
@@ -348,8 +344,8 @@ sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t le
   return rc;
 }
 
-sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len,
-                 void *out, size_t outsize, size_t *outlen) {
+sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len, void *out,
+                 size_t outsize, size_t *outlen) {
   mbedtls_ecp_group grp;
   mbedtls_ecp_point hq, eph;
   mbedtls_mpi d;
@@ -361,8 +357,7 @@ sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_
   int mrc;
 
   if(!box || len < SEAL_OVERHEAD || len > SEAL_MAX_BOX) {
-    log_error(COMP, "box is %zu bytes, want %d to %d", box ? len : 0, SEAL_OVERHEAD,
-              SEAL_MAX_BOX);
+    log_error(COMP, "box is %zu bytes, want %d to %d", box ? len : 0, SEAL_OVERHEAD, SEAL_MAX_BOX);
     return SQR_EINVAL;
   }
   if(box[0] != SEAL_VERSION) {
@@ -439,16 +434,15 @@ sqr_rc seal_blind_index(const uint8_t store_key[32], const char *phone,
   /* Bounded scan: never walk far into a string that is not a phone. */
   size_t n = phone ? strnlen(phone, BLIND_PHONE_LEN + 1) : 0;
   int ok = n == BLIND_PHONE_LEN;
-  for(size_t i = 0; ok && i < n; i++) ok = phone[i] >= '0' && phone[i] <= '9';
+  for(size_t i = 0; ok && i < n; i++)
+    ok = phone[i] >= '0' && phone[i] <= '9';
   if(!ok) {
-    log_error(COMP, "blind index needs a normalised phone number of %d digits",
-              BLIND_PHONE_LEN);
+    log_error(COMP, "blind index needs a normalised phone number of %d digits", BLIND_PHONE_LEN);
     return SQR_EINVAL;
   }
 
   /* A key of its own, so the store key never MACs two kinds of thing. */
-  rc = crypto_hkdf_sha256(NULL, 0, store_key, CRYPTO_KEY_LEN, CRYPTO_INFO_BLIND, key,
-                          sizeof key);
+  rc = crypto_hkdf_sha256(NULL, 0, store_key, CRYPTO_KEY_LEN, CRYPTO_INFO_BLIND, key, sizeof key);
   if(!rc) rc = crypto_hmac_sha256(key, sizeof key, phone, BLIND_PHONE_LEN, out);
   crypto_wipe(key, sizeof key);
   return rc;

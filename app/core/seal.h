@@ -31,18 +31,18 @@
 #include <stdint.h>
 #include "sqr.h"
 
-#define SEAL_VERSION 0x01
-#define SEAL_PUB_LEN 65   /* uncompressed P-256 point */
-#define SEAL_PRIV_LEN 32  /* big-endian scalar */
+#define SEAL_VERSION   0x01
+#define SEAL_PUB_LEN   65 /* uncompressed P-256 point */
+#define SEAL_PRIV_LEN  32 /* big-endian scalar */
 #define SEAL_NONCE_LEN 12
-#define SEAL_TAG_LEN 16
-#define SEAL_OVERHEAD (1 + SEAL_PUB_LEN + SEAL_NONCE_LEN + SEAL_TAG_LEN) /* 94 */
+#define SEAL_TAG_LEN   16
+#define SEAL_OVERHEAD  (1 + SEAL_PUB_LEN + SEAL_NONCE_LEN + SEAL_TAG_LEN) /* 94 */
 #define SEAL_MAX_PLAIN 64 /* a phone number is 11 bytes; room to spare */
-#define SEAL_MAX_BOX (SEAL_OVERHEAD + SEAL_MAX_PLAIN)
+#define SEAL_MAX_BOX   (SEAL_OVERHEAD + SEAL_MAX_PLAIN)
 #define SEAL_BLIND_LEN 32
 
 /* Base64 buffer sizes, including the terminating NUL. */
-#define SEAL_PUB_B64_LEN (4 * ((SEAL_PUB_LEN + 2) / 3) + 1)   /* 88 + 1 */
+#define SEAL_PUB_B64_LEN  (4 * ((SEAL_PUB_LEN + 2) / 3) + 1)  /* 88 + 1 */
 #define SEAL_PRIV_B64_LEN (4 * ((SEAL_PRIV_LEN + 2) / 3) + 1) /* 44 + 1 */
 
 /* HKDF info string of the box key; bound into every box. */
@@ -53,8 +53,8 @@
  * must crypto_wipe priv when done.
  * SQR_ECRYPTO if the random source or mbedtls fails (both buffers are
  * wiped then); SQR_ENOMEM if mbedtls runs out of memory. */
-sqr_rc seal_keypair_generate(uint8_t pub[SEAL_PUB_LEN], uint8_t priv[SEAL_PRIV_LEN])
-  SQR_WARN_UNUSED;
+sqr_rc seal_keypair_generate(uint8_t pub[SEAL_PUB_LEN],
+                             uint8_t priv[SEAL_PRIV_LEN]) SQR_WARN_UNUSED;
 
 /* Decodes a base64 public key into pub and checks that it is an
  * uncompressed point on P-256. SQR_EINVAL, with a log line naming the
@@ -64,8 +64,7 @@ sqr_rc seal_pub_from_b64(const char *b64, uint8_t pub[SEAL_PUB_LEN]) SQR_WARN_UN
 
 /* Encodes a public key as base64 into out (SEAL_PUB_B64_LEN bytes,
  * NUL-terminated). SQR_EINVAL if pub is not a valid point. */
-sqr_rc seal_pub_to_b64(const uint8_t pub[SEAL_PUB_LEN], char out[SEAL_PUB_B64_LEN])
-  SQR_WARN_UNUSED;
+sqr_rc seal_pub_to_b64(const uint8_t pub[SEAL_PUB_LEN], char out[SEAL_PUB_B64_LEN]) SQR_WARN_UNUSED;
 
 /* Decodes a base64 private key into priv and checks that it is a valid
  * P-256 scalar (1 <= d < n). SQR_EINVAL, with a log line naming the
@@ -76,8 +75,8 @@ sqr_rc seal_priv_from_b64(const char *b64, uint8_t priv[SEAL_PRIV_LEN]) SQR_WARN
 /* Encodes a private key as base64 into out (SEAL_PRIV_B64_LEN bytes,
  * NUL-terminated); the caller must crypto_wipe out when done.
  * SQR_EINVAL if priv is not a valid scalar. HQ and tests only. */
-sqr_rc seal_priv_to_b64(const uint8_t priv[SEAL_PRIV_LEN], char out[SEAL_PRIV_B64_LEN])
-  SQR_WARN_UNUSED;
+sqr_rc seal_priv_to_b64(const uint8_t priv[SEAL_PRIV_LEN],
+                        char out[SEAL_PRIV_B64_LEN]) SQR_WARN_UNUSED;
 
 /* Seals len bytes of plain (at most SEAL_MAX_PLAIN; plain may be NULL when
  * len is 0) to HQ's public key. Writes len + SEAL_OVERHEAD bytes to out,
@@ -87,8 +86,8 @@ sqr_rc seal_priv_to_b64(const uint8_t priv[SEAL_PRIV_LEN], char out[SEAL_PRIV_B6
  * SQR_EINVAL if hq_pub is not a valid point (logged), len is too large or
  * outsize is too small; SQR_ECRYPTO / SQR_ENOMEM if mbedtls fails. On any
  * error out is wiped and *outlen is untouched. */
-sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t len,
-                uint8_t *out, size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
+sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t len, uint8_t *out,
+                size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
 
 /* The slow half of a box, done ahead of time: a fresh ephemeral key, the
  * ECDH with HQ's key and the derived AES key. A kiosk prepares a few while a
@@ -121,8 +120,8 @@ void seal_prepared_wipe(seal_prepared *p);
  * scalar; SQR_EAUTH if the box does not verify (sealed to another key, or
  * tampered with, including a damaged ephemeral key); SQR_ECRYPTO /
  * SQR_ENOMEM if mbedtls fails. On any error out is wiped. */
-sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len,
-                 void *out, size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
+sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len, void *out,
+                 size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
 
 /* The blind index of a phone number under a store key:
  *   HMAC-SHA256(HKDF-SHA256(ikm = store_key, no salt, CRYPTO_INFO_BLIND),

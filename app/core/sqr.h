@@ -14,28 +14,28 @@
 
 typedef enum sqr_rc {
   SQR_OK = 0,
-  SQR_ENOMEM,     /* allocation failed */
-  SQR_EIO,        /* file or database I/O failed */
-  SQR_EINVAL,     /* bad input from a person, a file or the network */
-  SQR_ECORRUPT,   /* stored data is damaged, or is not ours */
-  SQR_ENOSPC,     /* disk (or the database's page limit) is full */
-  SQR_EVERSION,   /* data written by a newer StoreQR */
-  SQR_ENOTFOUND,  /* no such member, group, key, ... */
-  SQR_EEXISTS,    /* already there (e.g. already checked in today) */
-  SQR_EAUTH,      /* signature, MAC or credential did not verify */
-  SQR_EEXPIRED,   /* valid once, but no longer (token window, coupon) */
-  SQR_ECONSENT,   /* the shopper did not consent: nothing may be recorded */
-  SQR_EBUSY,      /* the database stayed locked past the busy timeout */
-  SQR_ENET,       /* network failure (sync only) */
-  SQR_EPROTO,     /* the peer broke the protocol (sync only) */
-  SQR_ECRYPTO,    /* a crypto primitive failed unexpectedly */
+  SQR_ENOMEM,    /* allocation failed */
+  SQR_EIO,       /* file or database I/O failed */
+  SQR_EINVAL,    /* bad input from a person, a file or the network */
+  SQR_ECORRUPT,  /* stored data is damaged, or is not ours */
+  SQR_ENOSPC,    /* disk (or the database's page limit) is full */
+  SQR_EVERSION,  /* data written by a newer StoreQR */
+  SQR_ENOTFOUND, /* no such member, group, key, ... */
+  SQR_EEXISTS,   /* already there (e.g. already checked in today) */
+  SQR_EAUTH,     /* signature, MAC or credential did not verify */
+  SQR_EEXPIRED,  /* valid once, but no longer (token window, coupon) */
+  SQR_ECONSENT,  /* the shopper did not consent: nothing may be recorded */
+  SQR_EBUSY,     /* the database stayed locked past the busy timeout */
+  SQR_ENET,      /* network failure (sync only) */
+  SQR_EPROTO,    /* the peer broke the protocol (sync only) */
+  SQR_ECRYPTO,   /* a crypto primitive failed unexpectedly */
   SQR_ERC_COUNT
 } sqr_rc;
 
 #if defined(__GNUC__)
-#define SQR_WARN_UNUSED __attribute__((warn_unused_result))
+#define SQR_WARN_UNUSED  __attribute__((warn_unused_result))
 #define SQR_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define SQR_NORETURN __attribute__((noreturn))
+#define SQR_NORETURN     __attribute__((noreturn))
 #else
 #define SQR_WARN_UNUSED
 #define SQR_PRINTF(f, a)

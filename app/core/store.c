@@ -23,41 +23,54 @@
 /* Numbered migrations: migrations[i] takes user_version i to i+1. Never
  * edit one that has shipped; add the next. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
-  /* 1: the event log, members and applied configuration */
-  "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-  "CREATE TABLE events(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
-  "  payload TEXT NOT NULL, body_hash BLOB NOT NULL, hash BLOB NOT NULL,"
-  "  redacted INTEGER NOT NULL DEFAULT 0);"
-  "CREATE INDEX events_type_ts ON events(type, ts_ms);"
-  "CREATE TABLE members(id INTEGER PRIMARY KEY, blind BLOB NOT NULL UNIQUE,"
-  "  sealed BLOB NOT NULL, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
-  "  tags TEXT NOT NULL DEFAULT '[]', staff TEXT, group_id TEXT,"
-  "  created_ms INTEGER NOT NULL, points INTEGER NOT NULL DEFAULT 0);"
-  "CREATE TABLE config(version INTEGER PRIMARY KEY, json TEXT NOT NULL,"
-  "  applied_ms INTEGER NOT NULL);",
-  /* 2: check-in streaks and group fill */
-  "ALTER TABLE members ADD COLUMN last_checkin_day INTEGER;"
-  "ALTER TABLE members ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;"
-  "CREATE TABLE groups(id TEXT PRIMARY KEY, joined INTEGER NOT NULL DEFAULT 0,"
-  "  marked_full INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
-  /* 3: sync bookkeeping and processed erasures */
-  "CREATE TABLE sync_attempts(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
-  "  ok INTEGER NOT NULL, error TEXT, pending INTEGER NOT NULL, hq_offset_ms INTEGER);"
-  "CREATE TABLE erased(blind BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 1: the event log, members and applied configuration */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, type TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
+    "  payload TEXT NOT NULL, body_hash BLOB NOT NULL, hash BLOB NOT NULL,"
+    "  redacted INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX events_type_ts ON events(type, ts_ms);"
+    "CREATE TABLE members(id INTEGER PRIMARY KEY, blind BLOB NOT NULL UNIQUE,"
+    "  sealed BLOB NOT NULL, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
+    "  tags TEXT NOT NULL DEFAULT '[]', staff TEXT, group_id TEXT,"
+    "  created_ms INTEGER NOT NULL, points INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE config(version INTEGER PRIMARY KEY, json TEXT NOT NULL,"
+    "  applied_ms INTEGER NOT NULL);",
+    /* 2: check-in streaks and group fill */
+    "ALTER TABLE members ADD COLUMN last_checkin_day INTEGER;"
+    "ALTER TABLE members ADD COLUMN streak INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE groups(id TEXT PRIMARY KEY, joined INTEGER NOT NULL DEFAULT 0,"
+    "  marked_full INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+    /* 3: sync bookkeeping and processed erasures */
+    "CREATE TABLE sync_attempts(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL, error TEXT, pending INTEGER NOT NULL, hq_offset_ms INTEGER);"
+    "CREATE TABLE erased(blind BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 sqr_rc store__fail(store *st, int src, const char *what) {
   sqr_rc rc;
   const char *hint = "";
   switch(src & 0xff) {
-  case SQLITE_FULL: rc = SQR_ENOSPC; hint = " (disk full)"; break;
+  case SQLITE_FULL:
+    rc = SQR_ENOSPC;
+    hint = " (disk full)";
+    break;
   case SQLITE_BUSY:
-  case SQLITE_LOCKED: rc = SQR_EBUSY; break;
-  case SQLITE_NOMEM: rc = SQR_ENOMEM; break;
+  case SQLITE_LOCKED:
+    rc = SQR_EBUSY;
+    break;
+  case SQLITE_NOMEM:
+    rc = SQR_ENOMEM;
+    break;
   case SQLITE_NOTADB:
-  case SQLITE_CORRUPT: rc = SQR_ECORRUPT; break;
-  case SQLITE_CONSTRAINT: rc = SQR_EEXISTS; break;
-  default: rc = SQR_EIO; break;
+  case SQLITE_CORRUPT:
+    rc = SQR_ECORRUPT;
+    break;
+  case SQLITE_CONSTRAINT:
+    rc = SQR_EEXISTS;
+    break;
+  default:
+    rc = SQR_EIO;
+    break;
   }
   if(st) {
     snprintf(st->errmsg, sizeof st->errmsg, "%s: %s%s", what,
@@ -68,20 +81,20 @@ sqr_rc store__fail(store *st, int src, const char *what) {
 }
 
 static const char *const cached_sql[SQL__COUNT] = {
-  [SQL_TAIL] = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-  [SQL_INSERT_EVENT] = "INSERT INTO events(seq, type, ts_ms, payload, body_hash, hash)"
-                       " VALUES(?, ?, ?, ?, ?, ?)",
-  [SQL_META_GET] = "SELECT value FROM meta WHERE key=?",
-  [SQL_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
-  [SQL_GROUP_FILL] = "SELECT joined, marked_full FROM groups WHERE id=?",
-  [SQL_COUNT_EVENTS] = "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
-  [SQL_FIND_MEMBER] = "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
-                      " consent_version, coalesce(group_id, '') FROM members WHERE blind=?",
-  [SQL_INSERT_MEMBER] = "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
-                        " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
-  [SQL_BUMP_GROUP] = "INSERT INTO groups(id, joined) VALUES(?, 1)"
-                     " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
-  [SQL_CHECKIN] = "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
+    [SQL_TAIL] = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+    [SQL_INSERT_EVENT] = "INSERT INTO events(seq, type, ts_ms, payload, body_hash, hash)"
+                         " VALUES(?, ?, ?, ?, ?, ?)",
+    [SQL_META_GET] = "SELECT value FROM meta WHERE key=?",
+    [SQL_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+    [SQL_GROUP_FILL] = "SELECT joined, marked_full FROM groups WHERE id=?",
+    [SQL_COUNT_EVENTS] = "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
+    [SQL_FIND_MEMBER] = "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
+                        " consent_version, coalesce(group_id, '') FROM members WHERE blind=?",
+    [SQL_INSERT_MEMBER] = "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
+                          " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
+    [SQL_BUMP_GROUP] = "INSERT INTO groups(id, joined) VALUES(?, 1)"
+                       " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
+    [SQL_CHECKIN] = "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
 };
 
 sqlite3_stmt *store__stmt(store *st, store_sql id) {
@@ -141,8 +154,10 @@ static sqr_rc meta_set(store *st, const char *key, int64_t iv, const char *sv) {
   sqlite3_stmt *s = store__stmt(st, SQL_META_SET);
   if(!s) return SQR_EIO;
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-  if(sv) sqlite3_bind_text(s, 2, sv, -1, SQLITE_STATIC);
-  else sqlite3_bind_int64(s, 2, iv);
+  if(sv)
+    sqlite3_bind_text(s, 2, sv, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_int64(s, 2, iv);
   int src = sqlite3_step(s);
   sqlite3_reset(s);
   return src == SQLITE_DONE ? SQR_OK : store__fail(st, src, "write meta");
@@ -288,8 +303,9 @@ static sqr_rc load_config(store *st) {
 static sqr_rc open_db(const char *path, store *st, char *err, size_t errlen, int *version_out) {
   int src = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if(src != SQLITE_OK) {
-    snprintf(err, errlen, "cannot open or create %s: %s (does the directory exist and is it writable?)",
-             path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+    snprintf(err, errlen,
+             "cannot open or create %s: %s (does the directory exist and is it writable?)", path,
+             st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
     return SQR_EIO;
   }
   sqlite3_busy_timeout(st->db, 5000);
@@ -326,9 +342,10 @@ static sqr_rc open_db(const char *path, store *st, char *err, size_t errlen, int
     return SQR_ECORRUPT;
   }
   if(version > STORE_SCHEMA_VERSION) {
-    snprintf(err, errlen,
-             "%s was written by a newer StoreQR (schema %lld, this build knows %d): upgrade StoreQR",
-             path, (long long)version, STORE_SCHEMA_VERSION);
+    snprintf(
+        err, errlen,
+        "%s was written by a newer StoreQR (schema %lld, this build knows %d): upgrade StoreQR",
+        path, (long long)version, STORE_SCHEMA_VERSION);
     return SQR_EVERSION;
   }
   /* WAL lets the sync client read while the kiosk writes; FULL makes a
@@ -364,8 +381,10 @@ sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, si
   }
   /* Tokens are minted in HQ's time: start from the offset the last
    * successful sync measured, until the next sync refreshes it. */
-  clock_set_offset_ms(clock, query_int(st, "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1"
-                                           " ORDER BY id DESC LIMIT 1", 0));
+  clock_set_offset_ms(clock, query_int(st,
+                                       "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1"
+                                       " ORDER BY id DESC LIMIT 1",
+                                       0));
   *out = st;
   return SQR_OK;
 fail:
@@ -386,8 +405,10 @@ sqr_rc store_create_at_version(const char *path, int version) {
 
 void store_close(store *st) {
   if(!st) return;
-  for(int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(st->stmts[i]);
-  for(int i = 0; i < st->seal_pool_n; i++) seal_prepared_wipe(&st->seal_pool[i]);
+  for(int i = 0; i < SQL__COUNT; i++)
+    sqlite3_finalize(st->stmts[i]);
+  for(int i = 0; i < st->seal_pool_n; i++)
+    seal_prepared_wipe(&st->seal_pool[i]);
   if(st->db) sqlite3_close_v2(st->db);
   config_free(st->cfg);
   free(st);
@@ -488,15 +509,18 @@ static int verify_one(const store_event *ev, void *ud) {
     if(crypto_sha256(ev->payload, strlen(ev->payload), body) != SQR_OK ||
        !crypto_ct_equal(body, ev->body_hash, 32)) {
       v->bad_seq = ev->seq;
-      snprintf(v->why, sizeof v->why, "event %lld: payload does not match its hash", (long long)ev->seq);
+      snprintf(v->why, sizeof v->why, "event %lld: payload does not match its hash",
+               (long long)ev->seq);
       return 1;
     }
   }
   if(chain_hash(v->prev, ev->seq, ev->type, ev->ts_ms, ev->body_hash, h) != SQR_OK ||
      !crypto_ct_equal(h, ev->hash, 32)) {
     v->bad_seq = ev->seq;
-    snprintf(v->why, sizeof v->why, "event %lld: chain hash does not match (altered, reordered or"
-             " an event before it deleted)", (long long)ev->seq);
+    snprintf(v->why, sizeof v->why,
+             "event %lld: chain hash does not match (altered, reordered or"
+             " an event before it deleted)",
+             (long long)ev->seq);
     return 1;
   }
   memcpy(v->prev, ev->hash, 32);
@@ -604,8 +628,10 @@ sqr_rc store__update_live(store *st, store_live *out) {
   if(rc || !live_changed(st, &live)) goto out;
   live_recorded(st, was);
   cJSON *p = cJSON_CreateObject();
-  if(was[0]) cJSON_AddStringToObject(p, "from", was);
-  else cJSON_AddNullToObject(p, "from");
+  if(was[0])
+    cJSON_AddStringToObject(p, "from", was);
+  else
+    cJSON_AddNullToObject(p, "from");
   if(live.g) {
     cJSON_AddStringToObject(p, "to", live.g->id);
     rc = store__append(st, "group_switched", p, NULL);
@@ -692,8 +718,8 @@ sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, si
   }
   rc = store__begin(st);
   if(rc) goto fail;
-  int src = sqlite3_prepare_v2(st->db, "INSERT INTO config(version, json, applied_ms) VALUES(?,?,?)",
-                               -1, &s, NULL);
+  int src = sqlite3_prepare_v2(
+      st->db, "INSERT INTO config(version, json, applied_ms) VALUES(?,?,?)", -1, &s, NULL);
   if(src == SQLITE_OK) {
     sqlite3_bind_int64(s, 1, cfg->version);
     sqlite3_bind_text(s, 2, json, (int)len, SQLITE_STATIC);
@@ -774,8 +800,9 @@ sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset
   }
   sqlite3_finalize(s);
   if(src == SQLITE_DONE)
-    src = sqlite3_exec(st->db, "DELETE FROM sync_attempts WHERE id < (SELECT max(id) FROM sync_attempts) - 1000",
-                       NULL, NULL, NULL);
+    src = sqlite3_exec(
+        st->db, "DELETE FROM sync_attempts WHERE id < (SELECT max(id) FROM sync_attempts) - 1000",
+        NULL, NULL, NULL);
   if(src != SQLITE_DONE && src != SQLITE_OK) {
     rc = store__fail(st, src, "record sync attempt");
     store__rollback(st);
@@ -822,10 +849,11 @@ sqr_rc store_status_get(store *st, store_status *out) {
   out->checkins_today = out->checkins_by_day[STORE_DAYS - 1];
 
   sqlite3_stmt *s = NULL;
-  if(sqlite3_prepare_v2(st->db,
-                        "SELECT coalesce(json_extract(payload, '$.staff'), ''), count(*) FROM events"
-                        " WHERE type='signup' AND ts_ms>=? AND ts_ms<? GROUP BY 1 ORDER BY 2 DESC",
-                        -1, &s, NULL) == SQLITE_OK) {
+  if(sqlite3_prepare_v2(
+         st->db,
+         "SELECT coalesce(json_extract(payload, '$.staff'), ''), count(*) FROM events"
+         " WHERE type='signup' AND ts_ms>=? AND ts_ms<? GROUP BY 1 ORDER BY 2 DESC",
+         -1, &s, NULL) == SQLITE_OK) {
     sqlite3_bind_int64(s, 1, day_start_ms(today, off));
     sqlite3_bind_int64(s, 2, day_start_ms(today + 1, off));
     while(sqlite3_step(s) == SQLITE_ROW && out->nstaff < SQR_ARRAY_LEN(out->staff_today)) {
@@ -840,8 +868,10 @@ sqr_rc store_status_get(store *st, store_status *out) {
   out->pending_events = out->last_seq - out->acked_seq;
   out->last_sync_ok_ms = query_int(st, "SELECT max(at_ms) FROM sync_attempts WHERE ok=1", 0);
   s = NULL;
-  if(sqlite3_prepare_v2(st->db, "SELECT at_ms, ok, error, hq_offset_ms FROM sync_attempts"
-                        " ORDER BY id DESC LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+  if(sqlite3_prepare_v2(st->db,
+                        "SELECT at_ms, ok, error, hq_offset_ms FROM sync_attempts"
+                        " ORDER BY id DESC LIMIT 1",
+                        -1, &s, NULL) == SQLITE_OK &&
      sqlite3_step(s) == SQLITE_ROW) {
     out->last_sync_attempt_ms = sqlite3_column_int64(s, 0);
     if(!sqlite3_column_int(s, 1) && sqlite3_column_text(s, 2))

@@ -33,7 +33,7 @@ typedef struct store store;
 
 #define STORE_SCHEMA_VERSION 3
 #define STORE_APPLICATION_ID 0x53515231 /* "SQR1" in PRAGMA application_id */
-#define STORE_EVENT_TYPE_MAX 24 /* = CHAIN_TYPE_MAX (chain.h) */
+#define STORE_EVENT_TYPE_MAX 24         /* = CHAIN_TYPE_MAX (chain.h) */
 
 /* Opens (creating if missing) the database at path and migrates it to
  * STORE_SCHEMA_VERSION in one transaction. clock is borrowed and must
@@ -42,8 +42,8 @@ typedef struct store store;
  *   SQR_EVERSION  written by a newer StoreQR
  *   SQR_EIO       cannot be created or opened (directory, permissions)
  *   SQR_ENOSPC    no room to create or migrate it */
-sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err,
+                  size_t errlen) SQR_WARN_UNUSED;
 void store_close(store *st);
 
 /* The last error's full sentence (SQLite's own message included). */
@@ -55,8 +55,8 @@ int store_schema_version(store *st);
  * transaction, recorded as a config_applied event (plus one erase event per
  * erasure it carries). A version equal to the current one is a no-op; an
  * older one is refused (SQR_EINVAL). err gets "field: problem". */
-sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err,
+                          size_t errlen) SQR_WARN_UNUSED;
 
 /* The applied configuration, or NULL before the first one. Borrowed: valid
  * until the next store_apply_config or store_close. Another process (the
@@ -77,18 +77,18 @@ typedef struct store_event {
 /* Calls fn for up to limit events with seq > after, in order. fn returns
  * non-zero to stop early. */
 typedef int (*store_event_fn)(const store_event *ev, void *ud);
-sqr_rc store_events_after(store *st, int64_t after, int limit, store_event_fn fn, void *ud)
-  SQR_WARN_UNUSED;
+sqr_rc store_events_after(store *st, int64_t after, int limit, store_event_fn fn,
+                          void *ud) SQR_WARN_UNUSED;
 
 /* Appends an event with a JSON object payload, in its own transaction.
  * For modules outside core (sync client, UI) that record plain facts. */
-sqr_rc store_append(store *st, const char *type, const char *payload_json, int64_t *seq)
-  SQR_WARN_UNUSED;
+sqr_rc store_append(store *st, const char *type, const char *payload_json,
+                    int64_t *seq) SQR_WARN_UNUSED;
 
 /* Walks the whole log and checks seqs, body hashes and the chain.
  * SQR_ECORRUPT with *bad_seq and a reason in why on the first break. */
-sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why, size_t whylen)
-  SQR_WARN_UNUSED;
+sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why,
+                        size_t whylen) SQR_WARN_UNUSED;
 
 int64_t store_last_seq(store *st);
 
@@ -104,10 +104,10 @@ sqr_rc store_check_clock(store *st, int *jumped) SQR_WARN_UNUSED;
  * contact code). A change from the last answer is recorded as a
  * group_switched or groups_exhausted event. */
 typedef struct store_live {
-  int group;                 /* index into config groups, or -1 */
-  const config_group *g;     /* NULL when group is -1 */
+  int group;             /* index into config groups, or -1 */
+  const config_group *g; /* NULL when group is -1 */
   int joined;
-  const char *link;          /* group's link, or the fallback link */
+  const char *link; /* group's link, or the fallback link */
   int exhausted;
 } store_live;
 sqr_rc store_live_group(store *st, store_live *out) SQR_WARN_UNUSED;
@@ -127,13 +127,13 @@ typedef struct store_staff_count {
 typedef struct store_status {
   int64_t members;
   int signups_today, checkins_today;
-  int signups_by_day[STORE_DAYS];  /* [0] = 6 days ago ... [6] = today */
+  int signups_by_day[STORE_DAYS]; /* [0] = 6 days ago ... [6] = today */
   int checkins_by_day[STORE_DAYS];
   size_t nstaff;
   store_staff_count staff_today[CONFIG_MAX_STAFF + 1];
   int64_t last_seq, acked_seq, pending_events;
-  int64_t last_sync_ok_ms;       /* 0 = never */
-  int64_t last_sync_attempt_ms;  /* 0 = never */
+  int64_t last_sync_ok_ms;      /* 0 = never */
+  int64_t last_sync_attempt_ms; /* 0 = never */
   char last_sync_error[256];
   int64_t hq_offset_ms;
   int64_t config_version;
@@ -143,8 +143,8 @@ sqr_rc store_status_get(store *st, store_status *out) SQR_WARN_UNUSED;
 /* Records one sync attempt (for the manager screen and status). A
  * successful one also sets the clock's HQ offset, and store_open starts
  * from the last successful offset. */
-sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset_ms)
-  SQR_WARN_UNUSED;
+sqr_rc store_sync_record(store *st, int ok, const char *error,
+                         int64_t hq_offset_ms) SQR_WARN_UNUSED;
 
 /* Test seam: caps the file at pages * page_size bytes (PRAGMA
  * max_page_count), so a full disk can be tested without filling one. */

@@ -53,8 +53,7 @@ sqr_rc store__commit(store *st) SQR_WARN_UNUSED;
 void store__rollback(store *st);
 
 /* Inside a transaction: appends an event. payload is consumed (deleted). */
-sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq)
-  SQR_WARN_UNUSED;
+sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq) SQR_WARN_UNUSED;
 
 /* Inside a transaction: re-evaluates the live group and records a change. */
 sqr_rc store__update_live(store *st, store_live *out) SQR_WARN_UNUSED;
@@ -66,7 +65,7 @@ sqr_rc store__meta_set_int(store *st, const char *key, int64_t v) SQR_WARN_UNUSE
 /* Inside a transaction (member.c): erases the member with this blind index,
  * strips sealed phone numbers from its past events and records an erase
  * event, once per blind index. *found says whether a member was there. */
-sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source, int *found)
-  SQR_WARN_UNUSED;
+sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source,
+                     int *found) SQR_WARN_UNUSED;
 
 #endif

@@ -28,12 +28,12 @@
 #define UI_DEFAULT_IDLE_S 30
 
 static const ui_screen_ops *const screen_table[UI_SCREEN_COUNT] = {
-  [UI_SCREEN_LIVE] = &screen_live_ops,       [UI_SCREEN_JOIN] = &screen_join_ops,
-  [UI_SCREEN_CONSENT] = &screen_consent_ops, [UI_SCREEN_DETAILS] = &screen_details_ops,
-  [UI_SCREEN_RESULT] = &screen_result_ops,   [UI_SCREEN_CHECKIN] = &screen_checkin_ops,
-  [UI_SCREEN_PIN] = &screen_pin_ops,         [UI_SCREEN_MANAGER] = &screen_manager_ops,
-  [UI_SCREEN_ERROR] = &screen_error_ops,   [UI_SCREEN_ENROL] = &screen_enrol_ops,
-  [UI_SCREEN_PAUSED] = &screen_paused_ops,
+    [UI_SCREEN_LIVE] = &screen_live_ops,       [UI_SCREEN_JOIN] = &screen_join_ops,
+    [UI_SCREEN_CONSENT] = &screen_consent_ops, [UI_SCREEN_DETAILS] = &screen_details_ops,
+    [UI_SCREEN_RESULT] = &screen_result_ops,   [UI_SCREEN_CHECKIN] = &screen_checkin_ops,
+    [UI_SCREEN_PIN] = &screen_pin_ops,         [UI_SCREEN_MANAGER] = &screen_manager_ops,
+    [UI_SCREEN_ERROR] = &screen_error_ops,     [UI_SCREEN_ENROL] = &screen_enrol_ops,
+    [UI_SCREEN_PAUSED] = &screen_paused_ops,
 };
 
 static int64_t mono_us(void) {
@@ -43,7 +43,9 @@ static int64_t mono_us(void) {
 }
 static int64_t start_us;
 
-int64_t ui_real_mono_ms(void) { return mono_us() / 1000; }
+int64_t ui_real_mono_ms(void) {
+  return mono_us() / 1000;
+}
 
 /* How often a running helper is polled (its output read, its exit reaped). */
 #define UI_CHILD_POLL_MS 100
@@ -51,7 +53,10 @@ int64_t ui_real_mono_ms(void) { return mono_us() / 1000; }
 /* Start-up split for the bench (SQR_LOG=debug): where the milliseconds
  * before the first QR frame went, printed with that frame. */
 #define SPLIT_MAX 12
-typedef struct split_mark_t { const char *what; int64_t at_us; } split_mark_t;
+typedef struct split_mark_t {
+  const char *what;
+  int64_t at_us;
+} split_mark_t;
 static split_mark_t split[SPLIT_MAX];
 static int nsplit;
 static void split_mark(const char *what) {
@@ -71,7 +76,9 @@ static void split_log(void) {
   log_debug("ui", "start-up split (ms): %s", n ? buf : "-");
 }
 
-int64_t ui_now_mono(ui_app *app) { return clock_mono_ms(app->clock); }
+int64_t ui_now_mono(ui_app *app) {
+  return clock_mono_ms(app->clock);
+}
 
 int64_t ui_idle_ms(ui_app *app) {
   const sqr_config *cfg = store_config(app->st);
@@ -164,7 +171,9 @@ static void render_area(ui_app *app, const SDL_Rect *area) {
   SDL_RenderSetClipRect(app->ren, NULL);
 }
 
-void ui_render(ui_app *app) { render_area(app, NULL); }
+void ui_render(ui_app *app) {
+  render_area(app, NULL);
+}
 
 void ui_damage(ui_app *app, SDL_Rect r) {
   SDL_Rect all = {0, 0, app->w, app->h};
@@ -182,15 +191,19 @@ void ui_damage(ui_app *app, SDL_Rect r) {
 static void present(ui_app *app) {
   SDL_Rect all = {0, 0, app->w, app->h};
   int qr_only = app->dirty && app->qr_first;
-  if(app->dirty) render_area(app, NULL);
+  if(app->dirty)
+    render_area(app, NULL);
   else
-    for(int i = 0; i < app->ndamage; i++) render_area(app, &app->damage[i]);
+    for(int i = 0; i < app->ndamage; i++)
+      render_area(app, &app->damage[i]);
   qr_only = qr_only && app->qr_first; /* render_area may have found no code */
   SDL_RenderFlush(app->ren);
   if(!app->first_qr_frame_logged) split_mark("draw");
   if(app->win) {
-    if(app->dirty) SDL_UpdateWindowSurface(app->win);
-    else SDL_UpdateWindowSurfaceRects(app->win, app->damage, app->ndamage);
+    if(app->dirty)
+      SDL_UpdateWindowSurface(app->win);
+    else
+      SDL_UpdateWindowSurfaceRects(app->win, app->damage, app->ndamage);
   }
   if(!app->first_qr_frame_logged) split_mark("upload");
   if(qr_only && app->script) {
@@ -205,7 +218,8 @@ static void present(ui_app *app) {
     }
   }
   int64_t sent = 0;
-  for(int i = 0; i < app->ndamage; i++) sent += (int64_t)app->damage[i].w * app->damage[i].h;
+  for(int i = 0; i < app->ndamage; i++)
+    sent += (int64_t)app->damage[i].w * app->damage[i].h;
   if(app->dirty) sent = (int64_t)all.w * all.h;
   int partial = !app->dirty;
   int completed = app->completing && app->dirty;
@@ -313,40 +327,52 @@ static void window_size(ui_app *app) {
 
 static void handle(ui_app *app, const SDL_Event *e) {
   switch(e->type) {
-  case SDL_QUIT: app->running = 0; break;
+  case SDL_QUIT:
+    app->running = 0;
+    break;
   case SDL_MOUSEBUTTONDOWN:
   case SDL_MOUSEBUTTONUP:
     /* Touch arrives as finger events; SDL's mouse copies are ignored. */
     if(e->button.which == SDL_TOUCH_MOUSEID || e->button.button != SDL_BUTTON_LEFT) break;
-    input(app, e->type == SDL_MOUSEBUTTONDOWN ? UI_PRESS : UI_RELEASE, e->button.x, e->button.y,
-          0, 0);
+    input(app, e->type == SDL_MOUSEBUTTONDOWN ? UI_PRESS : UI_RELEASE, e->button.x, e->button.y, 0,
+          0);
     break;
   case SDL_MOUSEMOTION:
     if(e->motion.which == SDL_TOUCH_MOUSEID || !(e->motion.state & SDL_BUTTON_LMASK)) break;
     input(app, UI_MOVE, e->motion.x, e->motion.y, 0, 0);
     break;
-  case SDL_MOUSEWHEEL: input(app, UI_WHEEL, 0, 0, 0, e->wheel.y); break;
+  case SDL_MOUSEWHEEL:
+    input(app, UI_WHEEL, 0, 0, 0, e->wheel.y);
+    break;
   case SDL_FINGERDOWN:
   case SDL_FINGERUP:
   case SDL_FINGERMOTION: {
     /* Normalised to the window, so a touch panel plugged back in (or a
      * different one) maps the same way. */
     int x = (int)(e->tfinger.x * (float)app->w), y = (int)(e->tfinger.y * (float)app->h);
-    input(app, e->type == SDL_FINGERDOWN ? UI_PRESS : e->type == SDL_FINGERUP ? UI_RELEASE : UI_MOVE,
+    input(app,
+          e->type == SDL_FINGERDOWN ? UI_PRESS
+          : e->type == SDL_FINGERUP ? UI_RELEASE
+                                    : UI_MOVE,
           x, y, 0, 0);
     break;
   }
   case SDL_KEYDOWN: {
     SDL_Keycode k = e->key.keysym.sym;
-    if(k >= SDLK_KP_1 && k <= SDLK_KP_9) k = '1' + (k - SDLK_KP_1);
-    else if(k == SDLK_KP_0) k = '0';
-    else if(k == SDLK_KP_ENTER) k = SDLK_RETURN;
+    if(k >= SDLK_KP_1 && k <= SDLK_KP_9)
+      k = '1' + (k - SDLK_KP_1);
+    else if(k == SDLK_KP_0)
+      k = '0';
+    else if(k == SDLK_KP_ENTER)
+      k = SDLK_RETURN;
     input(app, UI_KEY, 0, 0, (int)k, 0);
     break;
   }
   case SDL_WINDOWEVENT:
-    if(e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) window_size(app);
-    else app->dirty = 1; /* exposed, shown, restored, moved to another display */
+    if(e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED)
+      window_size(app);
+    else
+      app->dirty = 1; /* exposed, shown, restored, moved to another display */
     break;
   case SDL_DISPLAYEVENT: /* a display unplugged or plugged back */
     log_info("ui", "display event %d on display %u", (int)e->display.event,
@@ -359,7 +385,8 @@ static void handle(ui_app *app, const SDL_Event *e) {
     log_info("ui", "renderer lost its textures; making them again");
     textures_lost(app);
     break;
-  default: break;
+  default:
+    break;
   }
 }
 
@@ -402,8 +429,8 @@ static int setup_display(ui_app *app, const ui_options *o, char *err, size_t err
       h = 1920;
       SDL_ShowCursor(SDL_DISABLE);
     }
-    app->win = SDL_CreateWindow("StoreQR", SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
-                                flags);
+    app->win =
+        SDL_CreateWindow("StoreQR", SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h, flags);
     if(!app->win) {
       snprintf(err, errlen, "cannot open a window: %s", SDL_GetError());
       return -1;
@@ -425,7 +452,8 @@ static void sync_done(ui_app *app) {
   const ui_child *c = &app->child;
   if(c->exit_code >= 0)
     snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync exit %d", c->exit_code);
-  else snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync killed");
+  else
+    snprintf(app->sync_msg, sizeof app->sync_msg, "storeqr-sync killed");
   ui_child_release(app);
   if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "reloading the configuration failed");
 }
@@ -437,14 +465,18 @@ static void update_status(ui_app *app) {
   ui_screen *s = &app->screens[app->cur];
   if(app->cur == UI_SCREEN_ENROL)
     snprintf(buf, sizeof buf, "enrolment: %s", s->ops->state ? s->ops->state(app, s) : "");
-  else if(!store_config(app->st)) snprintf(buf, sizeof buf, "no configuration yet");
+  else if(!store_config(app->st))
+    snprintf(buf, sizeof buf, "no configuration yet");
   else if(ui_disk_full(app))
     snprintf(buf, sizeof buf, "disk full: sign-ups and check-ins paused, live code shown");
-  else snprintf(buf, sizeof buf, "live code");
+  else
+    snprintf(buf, sizeof buf, "live code");
   ui_notify_status(&app->notify, buf);
 }
 
-static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 int ui_app_main(const ui_options *o) {
   start_us = mono_us();
@@ -506,7 +538,8 @@ int ui_app_main(const ui_options *o) {
     code = 4;
     goto out;
   }
-  for(int i = 0; i < UI_SCREEN_COUNT; i++) app->screens[i].ops = screen_table[i];
+  for(int i = 0; i < UI_SCREEN_COUNT; i++)
+    app->screens[i].ops = screen_table[i];
   /* A kiosk never enrolled shows the enrolment screen, not the live code. */
   app->cur = ui_enrol_needed(app) ? UI_SCREEN_ENROL : UI_SCREEN_LIVE;
   ui_screen *first = &app->screens[app->cur];
@@ -521,7 +554,8 @@ int ui_app_main(const ui_options *o) {
   int64_t wait_until = 0; /* a script's wait: real monotonic ms */
   while(app->running) {
     SDL_Event e;
-    while(SDL_PollEvent(&e)) handle(app, &e);
+    while(SDL_PollEvent(&e))
+      handle(app, &e);
     if(!app->running) break;
     int64_t real = ui_real_mono_ms();
     ui_notify_tick(&app->notify, real);
@@ -568,7 +602,10 @@ int ui_app_main(const ui_options *o) {
       if(ui_script_step(app, app->script, &wait_until)) break;
       continue;
     }
-    int timeout = wait_ms == INT64_MAX ? -1 : wait_ms > 3600000 ? 3600000 : wait_ms > 0 ? (int)wait_ms : 0;
+    int timeout = wait_ms == INT64_MAX ? -1
+                  : wait_ms > 3600000  ? 3600000
+                  : wait_ms > 0        ? (int)wait_ms
+                                       : 0;
     if(timeout < 0 ? SDL_WaitEvent(&e) : SDL_WaitEventTimeout(&e, timeout)) handle(app, &e);
   }
   /* Told before the screens and the database close, so systemd knows the

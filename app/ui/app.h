@@ -13,14 +13,14 @@ typedef struct ui_options {
   int headless;
   const char *script_path;
   const char *screenshot_dir;
-  int64_t fixed_clock_s;   /* 0 = real clock */
-  int w, h;                /* 0 = full screen (window) or 1080x1920 (headless) */
+  int64_t fixed_clock_s; /* 0 = real clock */
+  int w, h;              /* 0 = full screen (window) or 1080x1920 (headless) */
   ui_lang lang;
-  const char *assets_dir;  /* campaign images are relative to it */
-  int db_max_pages;        /* test seam: >0 caps the database (store_set_max_pages) */
-  const char *hq_url;      /* HQ for first-boot enrolment; NULL: typed on the screen */
-  const char *hq_ca;       /* HQ's CA certificate for that first call */
-  int64_t min_free_mb;     /* sign-ups and check-ins pause below this much free disk */
+  const char *assets_dir; /* campaign images are relative to it */
+  int db_max_pages;       /* test seam: >0 caps the database (store_set_max_pages) */
+  const char *hq_url;     /* HQ for first-boot enrolment; NULL: typed on the screen */
+  const char *hq_ca;      /* HQ's CA certificate for that first call */
+  int64_t min_free_mb;    /* sign-ups and check-ins pause below this much free disk */
 } ui_options;
 
 /* Runs until quit (or the script ends). Returns the process exit code:

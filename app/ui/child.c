@@ -138,7 +138,9 @@ int ui_child_poll(ui_app *app, int64_t now_ms) {
   c->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   log_info("ui", "%s helper ended: %s %d", c->kind == UI_CHILD_ENROL ? "enrolment" : "sync",
            WIFEXITED(status) ? "exit" : "signal",
-           WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+           WIFEXITED(status)     ? WEXITSTATUS(status)
+           : WIFSIGNALED(status) ? WTERMSIG(status)
+                                 : 0);
   app->dirty = 1;
   return 1;
 }
@@ -157,7 +159,8 @@ const char *ui_child_last_line(const ui_app *app, char *buf, size_t n) {
   while(end > 0 && (c->out[end - 1] == '\n' || c->out[end - 1] == '\r' || c->out[end - 1] == ' '))
     end--;
   size_t start = end;
-  while(start > 0 && c->out[start - 1] != '\n') start--;
+  while(start > 0 && c->out[start - 1] != '\n')
+    start--;
   size_t len = end - start;
   if(len >= n) len = n - 1;
   memcpy(buf, c->out + start, len);

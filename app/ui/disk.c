@@ -23,21 +23,26 @@
 #include "log.h"
 #include "ui.h"
 
-#define UI_DISK_EVERY_MS 60000
+#define UI_DISK_EVERY_MS      60000
 #define UI_DISK_FULL_EVERY_MS 10000
-#define UI_DISK_RETRY_MS 60000
-#define UI_DISK_MIN_INODES 16
+#define UI_DISK_RETRY_MS      60000
+#define UI_DISK_MIN_INODES    16
 
-int ui_disk_full(const ui_app *app) { return app->disk_low || app->disk_refused; }
+int ui_disk_full(const ui_app *app) {
+  return app->disk_low || app->disk_refused;
+}
 
 /* Free megabytes (and inodes) for the database's directory; -1 unknown. */
 static int64_t free_mb(const ui_app *app, int *inodes_short) {
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s", app->db_path ? app->db_path : ".");
   char *slash = strrchr(dir, '/');
-  if(slash == dir) dir[1] = '\0';
-  else if(slash) *slash = '\0';
-  else snprintf(dir, sizeof dir, ".");
+  if(slash == dir)
+    dir[1] = '\0';
+  else if(slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof dir, ".");
   struct statvfs v;
   *inodes_short = 0;
   if(statvfs(dir, &v) != 0) return -1;
@@ -56,7 +61,8 @@ static void changed(ui_app *app, int was_full) {
   if(full == was_full) return;
   if(full)
     log_warn("ui", "disk full (%lld MB free, %s): sign-ups and check-ins paused, live code shown",
-             (long long)app->disk_free_mb, app->disk_low ? "below the floor" : "a write was refused");
+             (long long)app->disk_free_mb,
+             app->disk_low ? "below the floor" : "a write was refused");
   else
     log_info("ui", "disk has room again (%lld MB free): sign-ups and check-ins resume",
              (long long)app->disk_free_mb);
@@ -97,4 +103,6 @@ void ui_disk_refused(ui_app *app) {
   changed(app, was);
 }
 
-void ui_disk_recheck(ui_app *app) { app->disk_check_at = 0; }
+void ui_disk_recheck(ui_app *app) {
+  app->disk_check_at = 0;
+}

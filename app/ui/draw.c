@@ -6,7 +6,7 @@
 const ui_color UI_BG = {0xF6, 0xF4, 0xEF, 0xFF};
 const ui_color UI_FG = {0x1F, 0x23, 0x2B, 0xFF};
 const ui_color UI_MUTED = {0x6B, 0x70, 0x7A, 0xFF};
-const ui_color UI_ACCENT = {0x07, 0xA3, 0x5A, 0xFF};  /* WeChat green */
+const ui_color UI_ACCENT = {0x07, 0xA3, 0x5A, 0xFF}; /* WeChat green */
 const ui_color UI_ACCENT2 = {0x1E, 0x6F, 0xD9, 0xFF};
 const ui_color UI_WARN = {0xD9, 0x3A, 0x2B, 0xFF};
 const ui_color UI_OK = {0x07, 0xA3, 0x5A, 0xFF};
@@ -20,7 +20,9 @@ void ui_fill(ui_app *app, SDL_Rect r, ui_color c) {
 }
 
 void ui_frame(ui_app *app, SDL_Rect r, ui_color c, int t) {
-  SDL_Rect e[4] = {{r.x, r.y, r.w, t}, {r.x, r.y + r.h - t, r.w, t}, {r.x, r.y, t, r.h},
+  SDL_Rect e[4] = {{r.x, r.y, r.w, t},
+                   {r.x, r.y + r.h - t, r.w, t},
+                   {r.x, r.y, t, r.h},
                    {r.x + r.w - t, r.y, t, r.h}};
   SDL_SetRenderDrawColor(app->ren, c.r, c.g, c.b, c.a);
   SDL_RenderFillRects(app->ren, e, 4);

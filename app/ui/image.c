@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMAGE_SLOTS 4
+#define IMAGE_SLOTS      4
 #define IMAGE_FAILED_MAX 8
 
 typedef struct image_slot {
@@ -20,8 +20,8 @@ struct ui_images {
   SDL_Renderer *ren;
   char dir[512];
   image_slot slot[IMAGE_SLOTS];
-  int next;                                /* slot to reuse next */
-  char failed[IMAGE_FAILED_MAX][256];      /* logged already: not tried again */
+  int next;                           /* slot to reuse next */
+  char failed[IMAGE_FAILED_MAX][256]; /* logged already: not tried again */
   int nfailed;
 };
 
@@ -29,7 +29,7 @@ sqr_rc ui_images_new(SDL_Renderer *ren, const char *assets_dir, ui_images **out)
   *out = calloc(1, sizeof **out);
   if(!*out) return SQR_ENOMEM;
   (*out)->ren = ren;
-  snprintf((*out)->dir, sizeof (*out)->dir, "%s", assets_dir ? assets_dir : ".");
+  snprintf((*out)->dir, sizeof(*out)->dir, "%s", assets_dir ? assets_dir : ".");
   return SQR_OK;
 }
 
@@ -102,8 +102,10 @@ SDL_Texture *ui_image_get(ui_images *im, const char *relpath, int *w, int *h) {
   }
   if(!rc) {
     t = SDL_CreateTextureFromSurface(im->ren, s);
-    if(t) SDL_SetTextureScaleMode(t, SDL_ScaleModeLinear);
-    else rc = SQR_EIO;
+    if(t)
+      SDL_SetTextureScaleMode(t, SDL_ScaleModeLinear);
+    else
+      rc = SQR_EIO;
   }
   if(rc) {
     log_warn("ui", "campaign image %s (in %s) cannot be shown (%s): text only", relpath, im->dir,

@@ -56,7 +56,8 @@ ui_widget *ui_layout_keyboard_screen(ui_app *app, ui_screen *s, const char *keys
   keypad_screen_rects(app, 1, &kp, &back, &ok);
   /* Keys about square: more columns on a wide pad. */
   int n = (int)strlen(keys) + 2, cols = 1;
-  while(cols < n && (n + cols - 1) / cols * kp.w > (cols * kp.h * 5) / 6) cols++;
+  while(cols < n && (n + cols - 1) / cols * kp.w > (cols * kp.h * 5) / 6)
+    cols++;
   ui_widget *pad = ui_keyboard_new("keypad", kp, keys, cols, maxlen, group, 5 * u);
   ui_keypad_set_labels(pad, NULL, ui_str(app->lang, S_CLEAR));
   ui_screen_add(s, pad);
@@ -68,8 +69,7 @@ ui_widget *ui_layout_keyboard_screen(ui_app *app, ui_screen *s, const char *keys
 }
 
 int ui_key_to_pad(int k) {
-  if((k >= '0' && k <= '9') || (k >= 'a' && k <= 'z') || k == '.' || k == '-' || k == ':')
-    return k;
+  if((k >= '0' && k <= '9') || (k >= 'a' && k <= 'z') || k == '.' || k == '-' || k == ':') return k;
   if(k == SDLK_BACKSPACE || k == SDLK_DELETE) return UI_PAD_DEL;
   if(k == SDLK_RETURN) return UI_PAD_ENTER;
   if(k == SDLK_ESCAPE) return UI_PAD_ESC;
@@ -97,8 +97,10 @@ int ui_keypad_screen_event(ui_app *app, ui_screen *s, const ui_input *in,
   ui_widget *w = ui_screen_hit(s, in->x, in->y);
   if(!w) return 0;
   if(w == pad) return ui_keypad_tap(pad, in->x, in->y);
-  if(strcmp(w->name, "back") == 0) ui_go(app, UI_SCREEN_LIVE);
-  else if(strcmp(w->name, "ok") == 0) submit(app, s);
+  if(strcmp(w->name, "back") == 0)
+    ui_go(app, UI_SCREEN_LIVE);
+  else if(strcmp(w->name, "ok") == 0)
+    submit(app, s);
   return 0;
 }
 
@@ -120,9 +122,11 @@ void ui_keypad_screen_validate_phone(ui_app *app, ui_screen *s) {
   int valid = phone_normalize(d, norm, NULL) == SQR_OK;
   crypto_wipe(norm, sizeof norm);
   ui_screen_find(s, "ok")->disabled = !valid;
-  if(!d[0]) ui_keypad_set_hint(pad, "", UI_MUTED);
-  else ui_keypad_set_hint(pad, ui_str(app->lang, valid ? S_PHONE_OK : S_PHONE_BAD),
-                          valid ? UI_OK : UI_WARN);
+  if(!d[0])
+    ui_keypad_set_hint(pad, "", UI_MUTED);
+  else
+    ui_keypad_set_hint(pad, ui_str(app->lang, valid ? S_PHONE_OK : S_PHONE_BAD),
+                       valid ? UI_OK : UI_WARN);
   snprintf(app->flow.phone, sizeof app->flow.phone, "%s", d);
 }
 

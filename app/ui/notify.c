@@ -58,8 +58,10 @@ void ui_notify_status(ui_notify *n, const char *text) {
   if(strcmp(n->status, text) == 0) return;
   snprintf(n->status, sizeof n->status, "%s", text);
   /* The journal keeps what systemctl status shows only for a moment. */
-  if(n->enabled) log_info("ui", "status: %s", n->status);
-  else log_debug("ui", "status: %s", n->status);
+  if(n->enabled)
+    log_info("ui", "status: %s", n->status);
+  else
+    log_debug("ui", "status: %s", n->status);
   char msg[200];
   snprintf(msg, sizeof msg, "STATUS=%s", n->status);
   notify_send(n, msg);

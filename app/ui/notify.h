@@ -15,12 +15,12 @@
 #include <stdint.h>
 
 typedef struct ui_notify {
-  int enabled;            /* $NOTIFY_SOCKET was set */
-  int64_t every_ms;       /* watchdog ping period: half of $WATCHDOG_USEC, 0 = none */
-  int64_t next_ping_ms;   /* monotonic (real time, never the test clock) */
+  int enabled;          /* $NOTIFY_SOCKET was set */
+  int64_t every_ms;     /* watchdog ping period: half of $WATCHDOG_USEC, 0 = none */
+  int64_t next_ping_ms; /* monotonic (real time, never the test clock) */
   int ready_sent, stopping_sent;
-  char status[160];       /* the last STATUS= sent */
-  int64_t pings;          /* sent, for the debug log */
+  char status[160]; /* the last STATUS= sent */
+  int64_t pings;    /* sent, for the debug log */
 } ui_notify;
 
 /* Reads the environment systemd set. The watchdog is on only when

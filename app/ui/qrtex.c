@@ -43,13 +43,15 @@ sqr_rc ui_qrtex_paint(SDL_Texture *tex, const char *text, int *modules) {
       memcpy(row, (uint8_t *)row - pitch, (size_t)side * sizeof *row);
       continue;
     }
-    for(int x = 0; x < side; x++) row[x] = light;
+    for(int x = 0; x < side; x++)
+      row[x] = light;
     if(my < 0 || my >= qr->width) continue;
     const unsigned char *m = qr->data + (size_t)my * (size_t)qr->width;
     for(int mx = 0; mx < qr->width; mx++) {
       if(!(m[mx] & 1)) continue;
       uint32_t *p = row + x0 + (mx + QRTEX_QUIET) * scale;
-      for(int k = 0; k < scale; k++) p[k] = dark;
+      for(int k = 0; k < scale; k++)
+        p[k] = dark;
     }
   }
   SDL_UnlockTexture(tex);

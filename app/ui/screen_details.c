@@ -9,8 +9,10 @@
 static void sync_widgets(ui_app *app, ui_screen *s) {
   for(int i = 0; i < s->nw; i++) {
     ui_widget *w = s->w[i];
-    if(strncmp(w->name, "tag.", 4) == 0) ui_button_set_on(w, app->flow.tag_on[w->tag]);
-    else if(strncmp(w->name, "staff.", 6) == 0) ui_button_set_on(w, app->flow.staff == w->tag);
+    if(strncmp(w->name, "tag.", 4) == 0)
+      ui_button_set_on(w, app->flow.tag_on[w->tag]);
+    else if(strncmp(w->name, "staff.", 6) == 0)
+      ui_button_set_on(w, app->flow.staff == w->tag);
   }
 }
 
@@ -23,7 +25,8 @@ static void layout(ui_app *app, ui_screen *s) {
   int y = 22 * u;
   char name[UI_NAME_MAX];
   for(size_t i = 0; i < cfg->ntags; i++) {
-    SDL_Rect r = {6 * u + (int)(i % (size_t)cols) * (cw + 3 * u), y + (int)(i / (size_t)cols) * (ch + 3 * u), cw, ch};
+    SDL_Rect r = {6 * u + (int)(i % (size_t)cols) * (cw + 3 * u),
+                  y + (int)(i / (size_t)cols) * (ch + 3 * u), cw, ch};
     snprintf(name, sizeof name, "tag.%s", cfg->tags[i].id);
     ui_widget *b = ui_button_new(name, app->lang == UI_LANG_EN ? cfg->tags[i].en : cfg->tags[i].zh,
                                  r, 5 * u, UI_PANEL, UI_FG);
@@ -32,7 +35,8 @@ static void layout(ui_app *app, ui_screen *s) {
   }
   y += (int)((cfg->ntags + (size_t)cols - 1) / (size_t)cols) * (ch + 3 * u) + 12 * u;
   for(size_t i = 0; i <= cfg->nstaff; i++) {
-    SDL_Rect r = {6 * u + (int)(i % (size_t)cols) * (cw + 3 * u), y + (int)(i / (size_t)cols) * (ch + 3 * u), cw, ch};
+    SDL_Rect r = {6 * u + (int)(i % (size_t)cols) * (cw + 3 * u),
+                  y + (int)(i / (size_t)cols) * (ch + 3 * u), cw, ch};
     ui_widget *b;
     if(i < cfg->nstaff) {
       snprintf(name, sizeof name, "staff.%s", cfg->staff[i].id);
@@ -46,10 +50,11 @@ static void layout(ui_app *app, ui_screen *s) {
   }
   int bw = app->portrait ? (w - 20 * u) / 2 : 40 * u;
   ui_screen_add(s, ui_button_new("finish", ui_str(app->lang, S_FINISH),
-                                 (SDL_Rect){w - 8 * u - bw, h - 22 * u, bw, 14 * u}, 6 * u, UI_ACCENT,
-                                 UI_WHITE));
-  ui_screen_add(s, ui_button_new("back", ui_str(app->lang, S_BACK),
-                                 (SDL_Rect){8 * u, h - 22 * u, bw, 14 * u}, 6 * u, UI_PANEL, UI_FG));
+                                 (SDL_Rect){w - 8 * u - bw, h - 22 * u, bw, 14 * u}, 6 * u,
+                                 UI_ACCENT, UI_WHITE));
+  ui_screen_add(s,
+                ui_button_new("back", ui_str(app->lang, S_BACK),
+                              (SDL_Rect){8 * u, h - 22 * u, bw, 14 * u}, 6 * u, UI_PANEL, UI_FG));
   sync_widgets(app, s);
 }
 
@@ -61,8 +66,10 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   if(in->kind != UI_RELEASE) return;
   ui_widget *w = ui_screen_hit(s, in->x, in->y);
   if(!w) return;
-  if(strncmp(w->name, "tag.", 4) == 0) app->flow.tag_on[w->tag] = !app->flow.tag_on[w->tag];
-  else if(strncmp(w->name, "staff.", 6) == 0) app->flow.staff = w->tag;
+  if(strncmp(w->name, "tag.", 4) == 0)
+    app->flow.tag_on[w->tag] = !app->flow.tag_on[w->tag];
+  else if(strncmp(w->name, "staff.", 6) == 0)
+    app->flow.staff = w->tag;
   else if(strcmp(w->name, "finish") == 0) {
     ui_flow_signup(app);
     return;

@@ -35,9 +35,9 @@
  * this only catches a helper that hangs beyond that. */
 #define ENROL_TIMEOUT_MS 180000
 /* Someone may enrol the kiosk from a terminal meanwhile. */
-#define ENROL_LOOK_MS 5000
+#define ENROL_LOOK_MS  5000
 #define ENROL_CODE_LEN 16
-#define ENROL_URL_MAX 64
+#define ENROL_URL_MAX  64
 
 /* RFC 4648 Base32, the alphabet of HQ's codes (no 0, 1, 8, 9: nothing to
  * confuse with O, I, B, g). An address: host names, IPv4, a port. */
@@ -45,18 +45,27 @@ static const char code_keys[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char url_keys[] = "abcdefghijklmnopqrstuvwxyz0123456789.-:";
 
 typedef enum { E_URL, E_CODE, E_RUNNING, E_FAILED, E_NOCA, E_NOSYNC } enrol_step;
-typedef enum { F_NONE, F_UNKNOWN, F_USED, F_EXPIRED, F_REFUSED, F_NETWORK, F_TIMEOUT, F_OTHER } enrol_fail;
+typedef enum {
+  F_NONE,
+  F_UNKNOWN,
+  F_USED,
+  F_EXPIRED,
+  F_REFUSED,
+  F_NETWORK,
+  F_TIMEOUT,
+  F_OTHER
+} enrol_fail;
 
 static struct {
   int init;
   enrol_step step;
-  char url[ENROL_URL_MAX + 16];       /* https://host[:port] in use; "" until known */
-  char typed_url[ENROL_URL_MAX + 1];  /* the address as typed */
-  char code[ENROL_CODE_LEN + 1];      /* kept for "try again" after a network failure */
+  char url[ENROL_URL_MAX + 16];      /* https://host[:port] in use; "" until known */
+  char typed_url[ENROL_URL_MAX + 1]; /* the address as typed */
+  char code[ENROL_CODE_LEN + 1];     /* kept for "try again" after a network failure */
   enrol_fail fail;
-  char detail[400];                   /* what storeqr-sync said (HQ's message) */
-  int64_t look_at;                    /* monotonic ms of the next look for a configuration */
-  int64_t shown_s;                    /* elapsed seconds drawn while running */
+  char detail[400]; /* what storeqr-sync said (HQ's message) */
+  int64_t look_at;  /* monotonic ms of the next look for a configuration */
+  int64_t shown_s;  /* elapsed seconds drawn while running */
   char state[48];
 } E;
 
@@ -92,12 +101,15 @@ static int url_ok(const char *t) {
 }
 
 /* The step to be in when nothing is running or failed. */
-static enrol_step typing_step(void) { return E.url[0] ? E_CODE : E_URL; }
+static enrol_step typing_step(void) {
+  return E.url[0] ? E_CODE : E_URL;
+}
 
 static void look_for_ca(ui_app *app) {
   int have = app->hq_ca && access(app->hq_ca, R_OK) == 0;
   if(!have && E.step != E_NOCA) {
-    log_warn("ui", "enrolment: HQ's CA certificate %s cannot be read", app->hq_ca ? app->hq_ca : "(none)");
+    log_warn("ui", "enrolment: HQ's CA certificate %s cannot be read",
+             app->hq_ca ? app->hq_ca : "(none)");
     E.step = E_NOCA;
   } else if(have && E.step == E_NOCA) {
     E.step = typing_step();
@@ -111,7 +123,8 @@ static void enter(ui_app *app, ui_screen *s) {
   E.init = 1;
   if(app->hq_url) {
     /* https is implied, as on the keyboard. */
-    snprintf(E.url, sizeof E.url, "%s%s", strstr(app->hq_url, "://") ? "" : "https://", app->hq_url);
+    snprintf(E.url, sizeof E.url, "%s%s", strstr(app->hq_url, "://") ? "" : "https://",
+             app->hq_url);
   }
   E.step = typing_step();
   look_for_ca(app);
@@ -195,8 +208,8 @@ static void start(ui_app *app) {
   }
   /* As HQ prints it; HQ ignores the dashes. */
   snprintf(code, sizeof code, "%.4s-%.4s-%.4s-%.4s", E.code, E.code + 4, E.code + 8, E.code + 12);
-  char *argv[] = {prog,    "enroll", "--db", (char *)app->db_path, "--hq",       E.url,
-                  "--code", code,    "--ca", (char *)app->hq_ca,  NULL};
+  char *argv[] = {prog,     "enroll", "--db", (char *)app->db_path, "--hq", E.url,
+                  "--code", code,     "--ca", (char *)app->hq_ca,   NULL};
   sqr_rc rc = ui_child_start(app, UI_CHILD_ENROL, argv, ENROL_TIMEOUT_MS, ui_real_mono_ms());
   crypto_wipe(code, sizeof code);
   if(rc) {
@@ -219,7 +232,8 @@ static void finished(ui_app *app) {
   /* "storeqr-sync: enrol: HQ refused the enrolment: 403 code_used: ..." */
   const char *d = strstr(line, "enrol: ");
   d = d ? d + 7 : line;
-  if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "enrolment: reading the configuration failed");
+  if(store_reload_config(app->st) != SQR_OK)
+    log_warn("ui", "enrolment: reading the configuration failed");
   if(!ui_enrol_needed(app)) {
     /* A certificate without a configuration (HQ's was refused) still
      * counts: the live screen says so and sync fetches it again. */
@@ -266,7 +280,8 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
       if(E.step == E_FAILED) {
         E.step = typing_step();
         ui_relayout(app);
-      } else submit(app, s);
+      } else
+        submit(app, s);
       return;
     }
     if(key == UI_PAD_ESC) return; /* nowhere to go back to */
@@ -333,7 +348,10 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
 }
 
 /* Where the next sentence goes. */
-typedef struct wrap_ctx { ui_app *app; int y; } wrap_ctx;
+typedef struct wrap_ctx {
+  ui_app *app;
+  int y;
+} wrap_ctx;
 static void say(wrap_ctx *wc, const char *text, int size, ui_color c) {
   wc->y = ui_say(wc->app, text, size, c, wc->y, wc->app->w - 16 * wc->app->u) + size;
 }
@@ -343,8 +361,8 @@ static void draw(ui_app *app, ui_screen *s) {
   int u = app->u;
   char buf[600];
   if(E.step == E_URL || E.step == E_CODE) {
-    ui_keypad_screen_title(app, ui_str(app->lang, E.step == E_URL ? S_ENROL_URL_TITLE
-                                                                  : S_ENROL_CODE_TITLE));
+    ui_keypad_screen_title(
+        app, ui_str(app->lang, E.step == E_URL ? S_ENROL_URL_TITLE : S_ENROL_CODE_TITLE));
     return;
   }
   wrap_ctx wc = {app, app->portrait ? 40 * u : 16 * u};
@@ -358,9 +376,9 @@ static void draw(ui_app *app, ui_screen *s) {
     break;
   case E_FAILED: {
     static const ui_str_id title[] = {
-      [F_NONE] = S_ENROL_FAILED,   [F_UNKNOWN] = S_ENROL_UNKNOWN, [F_USED] = S_ENROL_USED,
-      [F_EXPIRED] = S_ENROL_EXPIRED, [F_REFUSED] = S_ENROL_REFUSED, [F_NETWORK] = S_ENROL_NETWORK,
-      [F_TIMEOUT] = S_ENROL_TIMEOUT, [F_OTHER] = S_ENROL_FAILED};
+        [F_NONE] = S_ENROL_FAILED,     [F_UNKNOWN] = S_ENROL_UNKNOWN, [F_USED] = S_ENROL_USED,
+        [F_EXPIRED] = S_ENROL_EXPIRED, [F_REFUSED] = S_ENROL_REFUSED, [F_NETWORK] = S_ENROL_NETWORK,
+        [F_TIMEOUT] = S_ENROL_TIMEOUT, [F_OTHER] = S_ENROL_FAILED};
     say(&wc, ui_str(app->lang, title[E.fail]), 6 * u, UI_WARN);
     /* HQ's (or the helper's) own sentence, for whoever reads it to HQ. */
     if(E.detail[0]) say(&wc, E.detail, 3 * u, UI_MUTED);
@@ -376,22 +394,30 @@ static void draw(ui_app *app, ui_screen *s) {
   case E_NOSYNC:
     say(&wc, ui_str(app->lang, S_ENROL_NOSYNC), 6 * u, UI_WARN);
     break;
-  default: break;
+  default:
+    break;
   }
 }
 
 static const char *state(ui_app *app, ui_screen *s) {
   (void)app;
   (void)s;
-  static const char *const fails[] = {"", "code_unknown", "code_used", "code_expired", "refused",
-                                      "network", "timeout", "other"};
+  static const char *const fails[] = {"",        "code_unknown", "code_used", "code_expired",
+                                      "refused", "network",      "timeout",   "other"};
   switch(E.step) {
-  case E_URL: return "url";
-  case E_CODE: return "code";
-  case E_RUNNING: return "running";
-  case E_NOCA: return "noca";
-  case E_NOSYNC: return "nosync";
-  case E_FAILED: snprintf(E.state, sizeof E.state, "failed:%s", fails[E.fail]); return E.state;
+  case E_URL:
+    return "url";
+  case E_CODE:
+    return "code";
+  case E_RUNNING:
+    return "running";
+  case E_NOCA:
+    return "noca";
+  case E_NOSYNC:
+    return "nosync";
+  case E_FAILED:
+    snprintf(E.state, sizeof E.state, "failed:%s", fails[E.fail]);
+    return E.state;
   }
   return "";
 }

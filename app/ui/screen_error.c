@@ -2,9 +2,13 @@
  * back to the live code. Never shows "done". */
 #include "widget.h"
 
-static void layout(ui_app *app, ui_screen *s) { ui_layout_back_button(app, s, UI_PANEL, UI_FG); }
+static void layout(ui_app *app, ui_screen *s) {
+  ui_layout_back_button(app, s, UI_PANEL, UI_FG);
+}
 
-static void event(ui_app *app, ui_screen *s, const ui_input *in) { ui_back_event(app, s, in); }
+static void event(ui_app *app, ui_screen *s, const ui_input *in) {
+  ui_back_event(app, s, in);
+}
 
 static void draw(ui_app *app, ui_screen *s) {
   (void)s;

@@ -20,7 +20,7 @@
 #include "log.h"
 #include "widget.h"
 
-#define LIVE_HOLD_MS 3000
+#define LIVE_HOLD_MS         3000
 #define LIVE_STATUS_EVERY_MS 60000
 /* The countdown moves in 5 s steps: a redraw a second cost ~0.5 % of a core
  * under X (a full-window present each time); every 5 s costs a fifth. */
@@ -31,17 +31,17 @@ void ui__qr_changing(ui_app *app);
 static struct {
   live_view lv;
   sqr_rc rc;
-  int64_t shown_second;     /* countdown step (wall time) last drawn */
-  int64_t status_at;        /* mono ms of the last status read */
-  int stale_hours;          /* >0: show the offline badge */
-  int pressing;             /* a press in the corner is held */
-  int64_t press_at;         /* its monotonic ms */
-  SDL_Rect qr, info;        /* layout */
-  SDL_Rect countdown;       /* where draw put the countdown line (w == 0: none) */
-  SDL_Rect paused;          /* the "paused: disk full" badge, over the buttons */
-  int campaign;             /* campaign index drawn, -1 = none */
-  int reload_due;           /* look at the configuration at the next tick */
-  const sqr_config *cfg;    /* the configuration drawn */
+  int64_t shown_second;  /* countdown step (wall time) last drawn */
+  int64_t status_at;     /* mono ms of the last status read */
+  int stale_hours;       /* >0: show the offline badge */
+  int pressing;          /* a press in the corner is held */
+  int64_t press_at;      /* its monotonic ms */
+  SDL_Rect qr, info;     /* layout */
+  SDL_Rect countdown;    /* where draw put the countdown line (w == 0: none) */
+  SDL_Rect paused;       /* the "paused: disk full" badge, over the buttons */
+  int campaign;          /* campaign index drawn, -1 = none */
+  int reload_due;        /* look at the configuration at the next tick */
+  const sqr_config *cfg; /* the configuration drawn */
 } L;
 
 enum { LIVE_SAME = 0, LIVE_NEW_CODE, LIVE_NEW_VIEW };
@@ -82,7 +82,7 @@ static int refresh(ui_app *app, ui_screen *s) {
 static int campaign_now(const sqr_config *cfg, int64_t now_ms) {
   if(!cfg) return -1;
   const config_campaign *c =
-    config_campaign_at(cfg, clock_local_minute(now_ms, cfg->utc_offset_min));
+      config_campaign_at(cfg, clock_local_minute(now_ms, cfg->utc_offset_min));
   return c ? (int)(c - cfg->campaigns) : -1;
 }
 
@@ -124,14 +124,16 @@ static void layout(ui_app *app, ui_screen *s) {
                                  full ? UI_DISABLED : UI_ACCENT, full ? UI_FG : UI_WHITE));
   ui_screen_add(s, ui_button_new("checkin", ui_str(app->lang, S_CHECKIN), check, 7 * u,
                                  full ? UI_DISABLED : UI_ACCENT2, full ? UI_FG : UI_WHITE));
-  ui_screen_add(s, ui_button_new("lang", ui_str(app->lang, S_LANG_OTHER), lang, 4 * u, UI_PANEL,
-                                 UI_FG));
+  ui_screen_add(
+      s, ui_button_new("lang", ui_str(app->lang, S_LANG_OTHER), lang, 4 * u, UI_PANEL, UI_FG));
   L.rc = SQR_ENOTFOUND;
   L.lv.text[0] = '\0';
   refresh(app, s);
 }
 
-static int in_corner(ui_app *app, int x, int y) { return x < 14 * app->u && y < 14 * app->u; }
+static int in_corner(ui_app *app, int x, int y) {
+  return x < 14 * app->u && y < 14 * app->u;
+}
 
 static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   if(in->kind == UI_PRESS && in_corner(app, in->x, in->y)) {
@@ -147,8 +149,10 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   ui_widget *w = ui_screen_hit(s, in->x, in->y);
   if(!w) return;
   int full = ui_disk_full(app);
-  if(strcmp(w->name, "join") == 0) ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_JOIN);
-  else if(strcmp(w->name, "checkin") == 0) ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_CHECKIN);
+  if(strcmp(w->name, "join") == 0)
+    ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_JOIN);
+  else if(strcmp(w->name, "checkin") == 0)
+    ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_CHECKIN);
   else if(strcmp(w->name, "lang") == 0) {
     app->lang = app->lang == UI_LANG_ZH ? UI_LANG_EN : UI_LANG_ZH;
     ui_go(app, UI_SCREEN_LIVE);
@@ -176,17 +180,19 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   int64_t period_ms = cfg ? (int64_t)cfg->period_s * 1000 : 30000;
   /* hq mode changes at the window boundary; direct mode is looked at every
    * period too, as another process (sync) may have changed the groups. */
-  int64_t change_at = L.lv.next_change_ms ? L.lv.next_change_ms
-                                          : (now_ms / period_ms + 1) * period_ms;
+  int64_t change_at =
+      L.lv.next_change_ms ? L.lv.next_change_ms : (now_ms / period_ms + 1) * period_ms;
   int rotation = now_ms >= change_at;
   if(rotation || (L.rc == SQR_ENOTFOUND && cfg)) {
     ui__qr_changing(app);
     int what = refresh(app, s);
-    if(what == LIVE_NEW_VIEW) app->dirty = 1;
+    if(what == LIVE_NEW_VIEW)
+      app->dirty = 1;
     else if(what == LIVE_NEW_CODE) {
       ui_damage(app, L.qr);
       ui_damage(app, L.countdown);
-    } else app->qr_changed_us = 0; /* nothing new to time */
+    } else
+      app->qr_changed_us = 0; /* nothing new to time */
     L.reload_due = rotation;
     change_at = L.lv.next_change_ms ? L.lv.next_change_ms : (now_ms / period_ms + 1) * period_ms;
   }
@@ -198,8 +204,10 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
   if(campaign_now(cfg, now_ms) != L.campaign) app->dirty = 1;
   int64_t step = now_ms / (LIVE_COUNTDOWN_STEP_S * 1000);
   if(step != L.shown_second) {
-    if(L.countdown.w > 0) ui_damage(app, L.countdown);
-    else app->dirty = 1;
+    if(L.countdown.w > 0)
+      ui_damage(app, L.countdown);
+    else
+      app->dirty = 1;
   }
   /* Next: the countdown's next step, the rotation, a pending long press,
    * or at once for the configuration check after a rotation. */
@@ -249,9 +257,8 @@ static void draw_info(ui_app *app) {
     ui_label_in(app, buf, 3 * u, UI_WHITE, badge);
   }
   if(L.rc) {
-    const char *msg = L.rc == SQR_ENOTFOUND
-                        ? "No configuration yet: run 'storeqr init' / 未配置"
-                        : sqr_strerror(L.rc);
+    const char *msg = L.rc == SQR_ENOTFOUND ? "No configuration yet: run 'storeqr init' / 未配置"
+                                            : sqr_strerror(L.rc);
     ui_label_in(app, msg, 4 * u, UI_WARN, L.qr);
     return;
   }
@@ -286,8 +293,8 @@ static void draw_info(ui_app *app) {
     if(secs < 0) secs = 0;
     ui_strf(buf, sizeof buf, app->lang, S_NEXT_CODE, secs);
     /* The line's whole width: the next number may be wider or narrower. */
-    L.countdown = app->portrait ? (SDL_Rect){L.info.x, y, L.info.w, lh}
-                                : (SDL_Rect){x, y, app->w - x, lh};
+    L.countdown =
+        app->portrait ? (SDL_Rect){L.info.x, y, L.info.w, lh} : (SDL_Rect){x, y, app->w - x, lh};
     ui_label(app, buf, 4 * u, UI_MUTED, x, y, align);
     y += lh;
   }

@@ -56,7 +56,9 @@ static SDL_Rect col_rect(ui_app *app, int col) {
 }
 
 /* Group rows start here (the "mark full" buttons sit on them). */
-static int groups_y(ui_app *app) { return app->portrait ? 74 * app->u : 14 * app->u; }
+static int groups_y(ui_app *app) {
+  return app->portrait ? 74 * app->u : 14 * app->u;
+}
 
 static void layout(ui_app *app, ui_screen *s) {
   int u = app->u;
@@ -70,9 +72,9 @@ static void layout(ui_app *app, ui_screen *s) {
   int y = groups_y(app) + 5 * u;
   for(size_t i = 0; i < cfg->ngroups; i++) {
     snprintf(name, sizeof name, "full.%s", cfg->groups[i].id);
-    ui_widget *b = ui_button_new(name, ui_str(app->lang, S_MGR_MARK_FULL),
-                                 (SDL_Rect){c1.x + c1.w - 22 * u, y, 22 * u, 6 * u}, 3 * u, UI_PANEL,
-                                 UI_FG);
+    ui_widget *b =
+        ui_button_new(name, ui_str(app->lang, S_MGR_MARK_FULL),
+                      (SDL_Rect){c1.x + c1.w - 22 * u, y, 22 * u, 6 * u}, 3 * u, UI_PANEL, UI_FG);
     b->tag = (int)i;
     b->disabled = M.have && M.fill[i].marked_full;
     ui_screen_add(s, b);
@@ -191,7 +193,8 @@ static void draw(ui_app *app, ui_screen *s) {
   int gy = groups_y(app);
   ui_label(app, ui_str(app->lang, S_MGR_GROUPS), 3 * u, UI_MUTED, c1.x, gy, UI_LEFT);
   if(M.live.group < 0)
-    ui_label(app, ui_str(app->lang, S_MGR_ALERT_NO_GROUP), 3 * u, UI_WARN, c1.x + 12 * u, gy, UI_LEFT);
+    ui_label(app, ui_str(app->lang, S_MGR_ALERT_NO_GROUP), 3 * u, UI_WARN, c1.x + 12 * u, gy,
+             UI_LEFT);
   gy += 5 * u;
   for(size_t i = 0; i < cfg->ngroups; i++) {
     const config_group *g = &cfg->groups[i];
@@ -207,9 +210,12 @@ static void draw(ui_app *app, ui_screen *s) {
   }
   /* sync and device, under the actions */
   y = gy + 14 * u;
-  if(app->sync_msg[0]) ui_label(app, app->sync_msg, 3 * u, UI_ACCENT2, c1.x, gy + 12 * u - 3 * u, UI_LEFT);
-  if(M.ss.last_sync_ok_ms) fmt_time(M.ss.last_sync_ok_ms, cfg->utc_offset_min, t, sizeof t);
-  else snprintf(t, sizeof t, "%s", ui_str(app->lang, S_MGR_SYNC_NEVER));
+  if(app->sync_msg[0])
+    ui_label(app, app->sync_msg, 3 * u, UI_ACCENT2, c1.x, gy + 12 * u - 3 * u, UI_LEFT);
+  if(M.ss.last_sync_ok_ms)
+    fmt_time(M.ss.last_sync_ok_ms, cfg->utc_offset_min, t, sizeof t);
+  else
+    snprintf(t, sizeof t, "%s", ui_str(app->lang, S_MGR_SYNC_NEVER));
   ui_strf(buf, sizeof buf, app->lang, S_MGR_SYNC, t);
   ui_label(app, buf, fs, UI_FG, c1.x, y, UI_LEFT);
   y += lh;
@@ -227,8 +233,9 @@ static void draw(ui_app *app, ui_screen *s) {
   char en[200];
   if(cfg->has_hq_pub)
     ui_strf(en, sizeof en, app->lang, S_MGR_ENROLLED, cfg->store_id, cfg->kiosk_number,
-             cfg->key_version);
-  else snprintf(en, sizeof en, "%s", ui_str(app->lang, S_MGR_NOT_ENROLLED));
+            cfg->key_version);
+  else
+    snprintf(en, sizeof en, "%s", ui_str(app->lang, S_MGR_NOT_ENROLLED));
   ui_strf(buf, sizeof buf, app->lang, S_MGR_ENROL, en);
   ui_label(app, buf, 3 * u, UI_FG, c1.x, y, UI_LEFT);
   y += lh;

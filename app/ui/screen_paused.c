@@ -5,9 +5,13 @@
  * refused for lack of space (ui_fail). Records nothing. */
 #include "widget.h"
 
-static void layout(ui_app *app, ui_screen *s) { ui_layout_back_button(app, s, UI_ACCENT, UI_WHITE); }
+static void layout(ui_app *app, ui_screen *s) {
+  ui_layout_back_button(app, s, UI_ACCENT, UI_WHITE);
+}
 
-static void event(ui_app *app, ui_screen *s, const ui_input *in) { ui_back_event(app, s, in); }
+static void event(ui_app *app, ui_screen *s, const ui_input *in) {
+  ui_back_event(app, s, in);
+}
 
 static void draw(ui_app *app, ui_screen *s) {
   (void)s;

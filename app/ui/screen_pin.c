@@ -11,7 +11,7 @@
 #include "widget.h"
 
 #define UI_PIN_MAX_FAILURES 5
-#define UI_PIN_LOCK_MS (5 * 60 * 1000)
+#define UI_PIN_LOCK_MS      (5 * 60 * 1000)
 
 static char msg[160];
 
@@ -36,7 +36,8 @@ static void enter(ui_app *app, ui_screen *s) {
   (void)s;
   msg[0] = '\0';
   const sqr_config *cfg = store_config(app->st);
-  if(!cfg || !cfg->manager_pin_hash[0]) snprintf(msg, sizeof msg, "%s", ui_str(app->lang, S_PIN_NONE));
+  if(!cfg || !cfg->manager_pin_hash[0])
+    snprintf(msg, sizeof msg, "%s", ui_str(app->lang, S_PIN_NONE));
 }
 
 static void layout(ui_app *app, ui_screen *s) {
@@ -65,8 +66,7 @@ static void submit(ui_app *app, ui_screen *s) {
       app->pin_locked_until_ms = ui_now_mono(app) + UI_PIN_LOCK_MS;
       app->pin_failures = 0;
     } else {
-      ui_strf(msg, sizeof msg, app->lang, S_PIN_WRONG,
-               UI_PIN_MAX_FAILURES - app->pin_failures);
+      ui_strf(msg, sizeof msg, app->lang, S_PIN_WRONG, UI_PIN_MAX_FAILURES - app->pin_failures);
     }
   }
   update(app, s);
@@ -77,14 +77,18 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
   int key = 0;
   if(in->kind == UI_KEY) {
     key = ui_key_to_pad(in->key);
-    if(key == UI_PAD_ENTER) submit(app, s);
-    else if(key == UI_PAD_ESC) ui_go(app, UI_SCREEN_LIVE);
-    else if(key && !locked(app)) ui_keypad_key(pad, key);
+    if(key == UI_PAD_ENTER)
+      submit(app, s);
+    else if(key == UI_PAD_ESC)
+      ui_go(app, UI_SCREEN_LIVE);
+    else if(key && !locked(app))
+      ui_keypad_key(pad, key);
     if(key == UI_PAD_ENTER || key == UI_PAD_ESC) return;
   } else if(in->kind == UI_RELEASE) {
     ui_widget *w = ui_screen_hit(s, in->x, in->y);
     if(!w) return;
-    if(w == pad) key = ui_keypad_tap(pad, in->x, in->y);
+    if(w == pad)
+      key = ui_keypad_tap(pad, in->x, in->y);
     else if(strcmp(w->name, "back") == 0) {
       ui_go(app, UI_SCREEN_LIVE);
       return;

@@ -53,13 +53,14 @@ static void draw(ui_app *app, ui_screen *s) {
     align = UI_LEFT;
   }
   y = 5 * u;
-  ui_str_id title = f->result_kind == UI_RESULT_JOINED        ? S_JOINED
+  ui_str_id title = f->result_kind == UI_RESULT_JOINED         ? S_JOINED
                     : f->result_kind == UI_RESULT_WELCOME_BACK ? S_WELCOME_BACK
                     : f->result_kind == UI_RESULT_CHECKED_IN   ? S_CHECKED_IN
                     : f->result_kind == UI_RESULT_ALREADY      ? S_ALREADY
                                                                : S_NOT_MEMBER;
-  ui_color tc = f->result_kind == UI_RESULT_NOT_MEMBER || f->result_kind == UI_RESULT_ALREADY ? UI_WARN
-                                                                                            : UI_OK;
+  ui_color tc = f->result_kind == UI_RESULT_NOT_MEMBER || f->result_kind == UI_RESULT_ALREADY
+                    ? UI_WARN
+                    : UI_OK;
   ui_label(app, ui_str(app->lang, title), 8 * u, tc, x, y, align);
   if(qr) {
     ui_label(app, ui_str(app->lang, S_SCAN_GROUP), 5 * u, UI_FG, app->portrait ? x : x,

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define SCRIPT_MAX_LINES 2000
-#define SCRIPT_LINE_MAX 512
+#define SCRIPT_LINE_MAX  512
 
 struct ui_script {
   char **lines;
@@ -39,9 +39,11 @@ sqr_rc ui_script_load(const char *path, ui_script **out, char *err, size_t errle
     char *h = strchr(buf, '#');
     if(h) *h = '\0';
     size_t l = strlen(buf);
-    while(l && (buf[l - 1] == '\n' || buf[l - 1] == '\r' || buf[l - 1] == ' ')) buf[--l] = '\0';
+    while(l && (buf[l - 1] == '\n' || buf[l - 1] == '\r' || buf[l - 1] == ' '))
+      buf[--l] = '\0';
     char *p = buf;
-    while(*p == ' ' || *p == '\t') p++;
+    while(*p == ' ' || *p == '\t')
+      p++;
     if(!*p) continue;
     if(s->n >= SCRIPT_MAX_LINES) {
       snprintf(err, errlen, "script %s: more than %d commands", path, SCRIPT_MAX_LINES);
@@ -58,7 +60,8 @@ sqr_rc ui_script_load(const char *path, ui_script **out, char *err, size_t errle
 
 void ui_script_free(ui_script *s) {
   if(!s) return;
-  for(int i = 0; i < s->n; i++) free(s->lines[i]);
+  for(int i = 0; i < s->n; i++)
+    free(s->lines[i]);
   free(s->lines);
   free(s);
 }
@@ -180,7 +183,8 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
   snprintf(buf, sizeof buf, "%s", s->lines[s->pc]);
   char *argv[8];
   int argc = 0;
-  for(char *tok = strtok(buf, " \t"); tok && argc < 8; tok = strtok(NULL, " \t")) argv[argc++] = tok;
+  for(char *tok = strtok(buf, " \t"); tok && argc < 8; tok = strtok(NULL, " \t"))
+    argv[argc++] = tok;
   const char *cmd = s->lines[s->pc];
   int line = s->pc + 1, x, y, done = 1;
   const char *a1 = argc > 1 ? argv[1] : "", *a2 = argc > 2 ? argv[2] : NULL;
@@ -203,8 +207,10 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
       done = 0;
     } else if(s->phase == 1) {
       int64_t ms = (int64_t)(atof(argv[3]) * 1000);
-      if(clock_is_fixed(app->clock)) clock_advance_ms(app->clock, ms);
-      else *wait_until_ms = ui_real_mono_ms() + ms;
+      if(clock_is_fixed(app->clock))
+        clock_advance_ms(app->clock, ms);
+      else
+        *wait_until_ms = ui_real_mono_ms() + ms;
       s->phase = 2;
       done = 0;
     } else {
@@ -226,14 +232,21 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
     /* One character: digits, letters (as their key, lower case), . - : */
     if(a1[0] && !a1[1] && (isalnum((unsigned char)a1[0]) || strchr(".-:", a1[0])))
       k = (SDL_Keycode)tolower((unsigned char)a1[0]);
-    else if(strcmp(a1, "backspace") == 0) k = SDLK_BACKSPACE;
-    else if(strcmp(a1, "return") == 0) k = SDLK_RETURN;
-    else if(strcmp(a1, "escape") == 0) k = SDLK_ESCAPE;
-    if(k == SDLK_UNKNOWN) fail(app, line, cmd, "unknown key");
-    else push_key(k);
+    else if(strcmp(a1, "backspace") == 0)
+      k = SDLK_BACKSPACE;
+    else if(strcmp(a1, "return") == 0)
+      k = SDLK_RETURN;
+    else if(strcmp(a1, "escape") == 0)
+      k = SDLK_ESCAPE;
+    if(k == SDLK_UNKNOWN)
+      fail(app, line, cmd, "unknown key");
+    else
+      push_key(k);
   } else if(strcmp(argv[0], "advance") == 0 && argc >= 2) {
-    if(!clock_is_fixed(app->clock)) fail(app, line, cmd, "advance needs --fixed-clock");
-    else clock_advance_ms(app->clock, (int64_t)(atof(a1) * 1000));
+    if(!clock_is_fixed(app->clock))
+      fail(app, line, cmd, "advance needs --fixed-clock");
+    else
+      clock_advance_ms(app->clock, (int64_t)(atof(a1) * 1000));
   } else if(strcmp(argv[0], "wait") == 0 && argc >= 2) {
     /* Real time passes with the loop running (events, helpers, watchdog
      * pings), whatever the app's clock. */
@@ -274,12 +287,14 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
      * "screenshot NAME full" draws the whole screen again first. */
     if(argc >= 3 && strcmp(argv[2], "first") == 0) {
       /* The first frame presented after start (kept by app.c for scripts). */
-      if(!app->first_px) fail(app, line, cmd, "no first frame was kept");
+      if(!app->first_px)
+        fail(app, line, cmd, "no first frame was kept");
       else if(ui_shot_png_pixels(app->first_px, app->first_w, app->first_h, path) != SQR_OK)
         fail(app, line, cmd, "cannot write");
     } else {
       if(argc >= 3 && strcmp(argv[2], "full") == 0) ui_render(app);
-      if(ui_shot_png(app->ren, app->w, app->h, path) != SQR_OK) fail(app, line, cmd, "cannot write");
+      if(ui_shot_png(app->ren, app->w, app->h, path) != SQR_OK)
+        fail(app, line, cmd, "cannot write");
     }
   } else if(strcmp(argv[0], "reset-textures") == 0 || strcmp(argv[0], "device-reset") == 0) {
     /* What SDL sends when the renderer loses its textures, or its whole

@@ -42,8 +42,7 @@
 #include "sqr.h"
 #include "ui.h"
 
-sqr_rc ui_script_load(const char *path, ui_script **out, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc ui_script_load(const char *path, ui_script **out, char *err, size_t errlen) SQR_WARN_UNUSED;
 void ui_script_free(ui_script *s);
 
 /* Runs the next step. Returns 1 when the script has ended, 0 otherwise.

@@ -17,8 +17,8 @@ static int encode(FILE *f, const uint8_t *px, uint8_t *row, int w, int h, size_t
   }
   png_init_io(png, f);
   png_set_compression_level(png, 1);
-  png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for(int y = 0; y < h; y++) {
     const uint32_t *src = (const uint32_t *)(px + (size_t)y * pitch);

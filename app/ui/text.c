@@ -9,10 +9,13 @@
 #include <unistd.h>
 
 #define TEXT_MAX_FONTS 12
-#define TEXT_CACHE 160
-#define TEXT_KEY_MAX 256
+#define TEXT_CACHE     160
+#define TEXT_KEY_MAX   256
 
-typedef struct font_slot { int size; TTF_Font *font; } font_slot;
+typedef struct font_slot {
+  int size;
+  TTF_Font *font;
+} font_slot;
 typedef struct cache_slot {
   char key[TEXT_KEY_MAX];
   int size;
@@ -31,9 +34,9 @@ struct ui_text {
 };
 
 static const char *const font_candidates[] = {
-  "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-  "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-  "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 };
 
 const char *ui_text_find_font(char *err, size_t errlen) {
@@ -165,8 +168,10 @@ SDL_Texture *ui_text_get(ui_text *t, const char *utf8, int size, SDL_Color c, in
   cache_slot *s = &t->cache[victim];
   if(s->tex) SDL_DestroyTexture(s->tex);
   memset(s, 0, sizeof *s);
-  if(len < TEXT_KEY_MAX) memcpy(s->key, utf8, len + 1);
-  else s->key[0] = '\0'; /* never matches a lookup; evicted in turn */
+  if(len < TEXT_KEY_MAX)
+    memcpy(s->key, utf8, len + 1);
+  else
+    s->key[0] = '\0'; /* never matches a lookup; evicted in turn */
   s->size = size;
   s->c = c;
   s->tex = tex;
@@ -186,8 +191,7 @@ static size_t utf8_next(const char *s, size_t i) {
   return i + n;
 }
 
-void ui_text_wrap(ui_text *t, const char *utf8, int size, int width, ui_text_line_fn fn,
-                  void *ud) {
+void ui_text_wrap(ui_text *t, const char *utf8, int size, int width, ui_text_line_fn fn, void *ud) {
   TTF_Font *f = font_at(t, size);
   if(!f || !utf8) return;
   char line[1024];
@@ -219,7 +223,8 @@ void ui_text_wrap(ui_text *t, const char *utf8, int size, int width, ui_text_lin
       end = last_space;
     fn(utf8 + start, end - start, ud);
     start = end;
-    while(start < n && utf8[start] == ' ') start++;
+    while(start < n && utf8[start] == ' ')
+      start++;
     if(start < n && utf8[start] == '\n') start++;
   }
 }

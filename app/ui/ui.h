@@ -29,8 +29,8 @@ typedef enum ui_input_kind { UI_PRESS, UI_MOVE, UI_RELEASE, UI_KEY, UI_WHEEL } u
 typedef struct ui_input {
   ui_input_kind kind;
   int x, y;
-  int key;  /* SDL_Keycode for UI_KEY */
-  int dy;   /* wheel steps for UI_WHEEL */
+  int key; /* SDL_Keycode for UI_KEY */
+  int dy;  /* wheel steps for UI_WHEEL */
 } ui_input;
 
 /* ---- widgets ---- */
@@ -52,7 +52,7 @@ struct ui_widget {
   SDL_Rect r;
   int hidden, disabled;
   int opaque; /* draws every pixel of r: nothing under it needs drawing */
-  int tag; /* screen's own number for the widget (e.g. group index) */
+  int tag;    /* screen's own number for the widget (e.g. group index) */
 };
 void ui_widget_free(ui_widget *w);
 int ui_widget_contains(const ui_widget *w, int x, int y);
@@ -68,21 +68,21 @@ typedef enum ui_screen_id {
   UI_SCREEN_PIN,
   UI_SCREEN_MANAGER,
   UI_SCREEN_ERROR,
-  UI_SCREEN_ENROL,   /* first boot: no configuration and no certificate */
-  UI_SCREEN_PAUSED,  /* the disk is full: nothing can be recorded */
+  UI_SCREEN_ENROL,  /* first boot: no configuration and no certificate */
+  UI_SCREEN_PAUSED, /* the disk is full: nothing can be recorded */
   UI_SCREEN_COUNT
 } ui_screen_id;
 
 typedef struct ui_screen_ops {
   const char *name;
-  void (*enter)(ui_app *app, ui_screen *s);   /* loads data; layout follows */
-  void (*layout)(ui_app *app, ui_screen *s);  /* (re)builds widgets for app->w x app->h */
+  void (*enter)(ui_app *app, ui_screen *s);  /* loads data; layout follows */
+  void (*layout)(ui_app *app, ui_screen *s); /* (re)builds widgets for app->w x app->h */
   void (*event)(ui_app *app, ui_screen *s, const ui_input *in);
   /* Optional: time passes; returns the next monotonic deadline (ms) at which
    * the screen wants a tick, or INT64_MAX. Sets app->dirty on a change. */
   int64_t (*tick)(ui_app *app, ui_screen *s, int64_t mono_ms);
   void (*draw)(ui_app *app, ui_screen *s);
-  void (*leave)(ui_app *app, ui_screen *s);   /* wipes typed data */
+  void (*leave)(ui_app *app, ui_screen *s); /* wipes typed data */
   /* Optional: a short word for where the screen is ("code", "failed:
    * code_used"), for STATUS= lines and `expect state` in scripts. */
   const char *(*state)(ui_app *app, ui_screen *s);
@@ -100,9 +100,9 @@ ui_widget *ui_screen_hit(ui_screen *s, int x, int y);
 ui_widget *ui_screen_find(ui_screen *s, const char *name);
 int ui_screen_locate(ui_screen *s, const char *name, SDL_Rect *out);
 
-extern const ui_screen_ops screen_live_ops, screen_join_ops, screen_consent_ops,
-  screen_details_ops, screen_result_ops, screen_checkin_ops, screen_pin_ops,
-  screen_manager_ops, screen_error_ops, screen_enrol_ops, screen_paused_ops;
+extern const ui_screen_ops screen_live_ops, screen_join_ops, screen_consent_ops, screen_details_ops,
+    screen_result_ops, screen_checkin_ops, screen_pin_ops, screen_manager_ops, screen_error_ops,
+    screen_enrol_ops, screen_paused_ops;
 
 /* ---- the flow a shopper is in (wiped on every return to the live code) ---- */
 typedef enum ui_result_kind {
@@ -114,26 +114,26 @@ typedef enum ui_result_kind {
 } ui_result_kind;
 
 typedef struct ui_flow {
-  char phone[24];          /* as typed (digits only); wiped on leave */
+  char phone[24]; /* as typed (digits only); wiped on leave */
   int consented;
   int tag_on[CONFIG_MAX_TAGS];
-  int staff;               /* index into config staff, -1 = none */
+  int staff; /* index into config staff, -1 = none */
   int seals_prepared;
   ui_result_kind result_kind;
   member_result result;
-  char error[256];         /* what the error screen says */
+  char error[256]; /* what the error screen says */
 } ui_flow;
 
 /* ---- the helper process (child.c) ---- */
 typedef enum ui_child_kind { UI_CHILD_NONE = 0, UI_CHILD_SYNC, UI_CHILD_ENROL } ui_child_kind;
 #define UI_CHILD_OUT_MAX 1024
 typedef struct ui_child {
-  ui_child_kind kind;      /* what runs, or ran until its result is taken (ui_child_release) */
-  int pid;                 /* > 0 while it runs */
-  int fd;                  /* read end of its stdout + stderr; -1 when closed */
-  int ended;               /* it exited: exit_code says how */
-  int exit_code;           /* its exit status, -1 when a signal ended it */
-  int timed_out;           /* the kiosk killed it at its deadline */
+  ui_child_kind kind; /* what runs, or ran until its result is taken (ui_child_release) */
+  int pid;            /* > 0 while it runs */
+  int fd;             /* read end of its stdout + stderr; -1 when closed */
+  int ended;          /* it exited: exit_code says how */
+  int exit_code;      /* its exit status, -1 when a signal ended it */
+  int timed_out;      /* the kiosk killed it at its deadline */
   int64_t started_ms, deadline_ms; /* real monotonic; deadline 0 = none */
   char out[UI_CHILD_OUT_MAX];      /* the newest bytes it printed */
   size_t outlen;
@@ -143,32 +143,32 @@ typedef struct ui_child {
 struct ui_app {
   SDL_Window *win;
   SDL_Renderer *ren;
-  SDL_Surface *target;     /* what the software renderer draws into: a memory surface
-                            * (headless) or the window's own surface, which keeps the
-                            * last frame, so a frame may redraw only its damage */
-  Uint32 pixfmt;           /* target's pixel format (opaque textures use it: 1:1 copies) */
+  SDL_Surface *target; /* what the software renderer draws into: a memory surface
+                        * (headless) or the window's own surface, which keeps the
+                        * last frame, so a frame may redraw only its damage */
+  Uint32 pixfmt;       /* target's pixel format (opaque textures use it: 1:1 copies) */
   int headless;
   int w, h;
   int portrait;
-  int u;                   /* layout unit: min(w, h) / 100, at least 4 */
+  int u; /* layout unit: min(w, h) / 100, at least 4 */
   ui_lang lang, default_lang;
 
   store *st;
   sqr_clock *clock;
   const char *db_path;
-  const char *assets_dir;  /* campaign images are relative to it; may be NULL */
+  const char *assets_dir; /* campaign images are relative to it; may be NULL */
   ui_text *text;
-  ui_images *images;       /* campaign images (image.h) */
-  unsigned tex_gen;        /* bumped when the renderer lost its textures */
+  ui_images *images; /* campaign images (image.h) */
+  unsigned tex_gen;  /* bumped when the renderer lost its textures */
 
   ui_screen screens[UI_SCREEN_COUNT];
   ui_screen_id cur;
-  int dirty;               /* the whole screen must be drawn again */
+  int dirty; /* the whole screen must be drawn again */
 #define UI_MAX_DAMAGE 4
   SDL_Rect damage[UI_MAX_DAMAGE]; /* else: only these parts */
   int ndamage;
   int running;
-  int64_t last_input_ms;   /* monotonic */
+  int64_t last_input_ms; /* monotonic */
 
   ui_flow flow;
   int pin_failures;
@@ -179,8 +179,8 @@ struct ui_app {
   char sync_msg[128];
 
   /* first-boot enrolment */
-  const char *hq_url;      /* --hq-url or $STOREQR_HQ_URL; NULL: typed on the screen */
-  const char *hq_ca;       /* HQ's CA certificate for the first call */
+  const char *hq_url; /* --hq-url or $STOREQR_HQ_URL; NULL: typed on the screen */
+  const char *hq_ca;  /* HQ's CA certificate for the first call */
 
   /* disk space (disk.c) */
   int64_t min_free_mb;     /* below this, sign-ups and check-ins pause */
@@ -195,13 +195,13 @@ struct ui_app {
 
   /* benchmarks and tests */
   int64_t frames;
-  int qr_first;            /* the next full frame is the first: background and the live
-                            * QR only, the rest follows in the frame after it */
-  int completing;          /* that following frame is due */
-  uint8_t *first_px;       /* scripts: the first frame as presented (ARGB8888, w*h) */
+  int qr_first;      /* the next full frame is the first: background and the live
+                      * QR only, the rest follows in the frame after it */
+  int completing;    /* that following frame is due */
+  uint8_t *first_px; /* scripts: the first frame as presented (ARGB8888, w*h) */
   int first_w, first_h;
   int first_qr_frame_logged;
-  int64_t qr_changed_us;   /* when the QR text last changed (for timing), 0 = none */
+  int64_t qr_changed_us; /* when the QR text last changed (for timing), 0 = none */
   const char *screenshot_dir;
   ui_script *script;
   int exit_code;
@@ -233,9 +233,11 @@ void ui_render(ui_app *app);
 void ui_damage(ui_app *app, SDL_Rect r);
 
 /* ---- drawing helpers (draw.c) ---- */
-typedef struct ui_color { uint8_t r, g, b, a; } ui_color;
+typedef struct ui_color {
+  uint8_t r, g, b, a;
+} ui_color;
 extern const ui_color UI_BG, UI_FG, UI_MUTED, UI_ACCENT, UI_ACCENT2, UI_WARN, UI_OK, UI_PANEL,
-  UI_WHITE, UI_DISABLED;
+    UI_WHITE, UI_DISABLED;
 void ui_fill(ui_app *app, SDL_Rect r, ui_color c);
 void ui_frame(ui_app *app, SDL_Rect r, ui_color c, int thickness);
 /* Text in the app's font at size px; align: 0 left, 1 centre, 2 right.
@@ -244,7 +246,6 @@ enum { UI_LEFT = 0, UI_CENTER = 1, UI_RIGHT = 2 };
 int ui_label(ui_app *app, const char *utf8, int size, ui_color c, int x, int y, int align);
 /* Text centred in r (both ways). */
 void ui_label_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r);
-
 
 /* Width of utf8 at size px in the app's font. */
 void ui_text_measure_px(ui_app *app, const char *utf8, int size, int *w);

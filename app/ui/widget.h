@@ -8,8 +8,8 @@
 #include "ui.h"
 
 /* A big tappable rectangle with a centred label. */
-ui_widget *ui_button_new(const char *name, const char *label, SDL_Rect r, int font_px,
-                         ui_color bg, ui_color fg);
+ui_widget *ui_button_new(const char *name, const char *label, SDL_Rect r, int font_px, ui_color bg,
+                         ui_color fg);
 void ui_button_set_label(ui_widget *w, const char *label);
 /* A toggled button draws inverted (tag chips, staff choice). */
 void ui_button_set_on(ui_widget *w, int on);

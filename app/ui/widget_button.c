@@ -21,12 +21,14 @@ static void draw(ui_app *app, ui_widget *w) {
   ui_label_in(app, b->label, b->font_px, fg, w->r);
 }
 
-static void bfree(ui_widget *w) { free(w); }
+static void bfree(ui_widget *w) {
+  free(w);
+}
 
 static const ui_widget_ops button_ops = {draw, NULL, NULL, NULL, bfree};
 
-ui_widget *ui_button_new(const char *name, const char *label, SDL_Rect r, int font_px,
-                         ui_color bg, ui_color fg) {
+ui_widget *ui_button_new(const char *name, const char *label, SDL_Rect r, int font_px, ui_color bg,
+                         ui_color fg) {
   button *b = calloc(1, sizeof *b);
   if(!b) return NULL;
   b->base.ops = &button_ops;
@@ -44,4 +46,6 @@ void ui_button_set_label(ui_widget *w, const char *label) {
   snprintf(b->label, sizeof b->label, "%s", label);
 }
 
-void ui_button_set_on(ui_widget *w, int on) { ((button *)w)->on = on; }
+void ui_button_set_on(ui_widget *w, int on) {
+  ((button *)w)->on = on;
+}

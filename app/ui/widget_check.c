@@ -29,8 +29,12 @@ static void draw(ui_app *app, ui_widget *w) {
            w->r.y + (w->r.h - c->font_px * 13 / 10) / 2, UI_LEFT);
 }
 
-static void cfree(ui_widget *w) { free(w); }
-static void wipe(ui_widget *w) { ((check *)w)->on = 0; }
+static void cfree(ui_widget *w) {
+  free(w);
+}
+static void wipe(ui_widget *w) {
+  ((check *)w)->on = 0;
+}
 
 static const ui_widget_ops check_ops = {draw, NULL, wipe, NULL, cfree};
 
@@ -45,5 +49,9 @@ ui_widget *ui_check_new(const char *name, const char *label, SDL_Rect r, int fon
   return &c->base;
 }
 
-void ui_check_toggle(ui_widget *w) { ((check *)w)->on = !((check *)w)->on; }
-int ui_check_value(const ui_widget *w) { return ((const check *)w)->on; }
+void ui_check_toggle(ui_widget *w) {
+  ((check *)w)->on = !((check *)w)->on;
+}
+int ui_check_value(const ui_widget *w) {
+  return ((const check *)w)->on;
+}

@@ -13,15 +13,15 @@
 #include "widget.h"
 
 #define KEYPAD_MAX 64
-#define KEYS_MAX 48
+#define KEYS_MAX   48
 
 typedef struct keypad {
   ui_widget base;
   char digits[KEYPAD_MAX + 1]; /* what was typed (any of keys, not only digits) */
   int maxlen, mask, font_px;
-  int group;                   /* display grouping: UI_KEYPAD_GROUP_* or every N with '-' */
+  int group; /* display grouping: UI_KEYPAD_GROUP_* or every N with '-' */
   int cols, rows;
-  char keys[KEYS_MAX + 3];     /* the typing keys, then UI_PAD_CLEAR / UI_PAD_DEL */
+  char keys[KEYS_MAX + 3]; /* the typing keys, then UI_PAD_CLEAR / UI_PAD_DEL */
   int nkeys;
   char del_label[32], clear_label[32];
   char hint[160];
@@ -51,8 +51,10 @@ static void shown_text(const keypad *k, char *shown, size_t n) {
     } else {
       /* 138 0013 8000: grouped as people read a mobile number;
        * ABCD-EFGH-...: as HQ prints an enrolment code. */
-      if(k->group == UI_KEYPAD_GROUP_PHONE && (i == 3 || i == 7)) shown[o++] = ' ';
-      else if(k->group > 0 && i > 0 && i % (size_t)k->group == 0) shown[o++] = '-';
+      if(k->group == UI_KEYPAD_GROUP_PHONE && (i == 3 || i == 7))
+        shown[o++] = ' ';
+      else if(k->group > 0 && i > 0 && i % (size_t)k->group == 0)
+        shown[o++] = '-';
       shown[o++] = k->digits[i];
     }
     shown[o] = '\0';
@@ -97,12 +99,20 @@ static void draw(ui_app *app, ui_widget *w) {
  * NAME.colon, NAME.del, NAME.clear. */
 static const char *part_name(char key, char *buf) {
   switch(key) {
-  case UI_PAD_DEL: return "del";
-  case UI_PAD_CLEAR: return "clear";
-  case '.': return "dot";
-  case '-': return "dash";
-  case ':': return "colon";
-  default: buf[0] = key; buf[1] = '\0'; return buf;
+  case UI_PAD_DEL:
+    return "del";
+  case UI_PAD_CLEAR:
+    return "clear";
+  case '.':
+    return "dot";
+  case '-':
+    return "dash";
+  case ':':
+    return "colon";
+  default:
+    buf[0] = key;
+    buf[1] = '\0';
+    return buf;
   }
 }
 
@@ -231,7 +241,9 @@ int ui_keypad_tap(ui_widget *w, int x, int y) {
   return 0;
 }
 
-const char *ui_keypad_digits(const ui_widget *w) { return ((const keypad *)w)->digits; }
+const char *ui_keypad_digits(const ui_widget *w) {
+  return ((const keypad *)w)->digits;
+}
 
 void ui_keypad_set(ui_widget *w, const char *text) {
   keypad *k = (keypad *)w;

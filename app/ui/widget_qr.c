@@ -14,10 +14,10 @@
 typedef struct qrw {
   ui_widget base;
   char text[CONFIG_LINK_MAX];
-  SDL_Texture *tex;  /* the widget's square, repainted in place on a new text */
+  SDL_Texture *tex; /* the widget's square, repainted in place on a new text */
   unsigned tex_gen;
   int modules;
-  int stale;         /* text changed since tex was painted */
+  int stale; /* text changed since tex was painted */
 } qrw;
 
 static void draw(ui_app *app, ui_widget *w) {
@@ -73,4 +73,6 @@ void ui_qr_set(ui_widget *w, const char *text) {
   snprintf(q->text, sizeof q->text, "%s", text);
 }
 
-const char *ui_qr_text(const ui_widget *w) { return ((const qrw *)w)->text; }
+const char *ui_qr_text(const ui_widget *w) {
+  return ((const qrw *)w)->text;
+}

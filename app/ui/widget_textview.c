@@ -12,13 +12,15 @@ typedef struct textview {
   ui_widget base;
   char *text;
   int font_px;
-  int offset;       /* pixels scrolled */
-  int wrapped_for;  /* width the lines were wrapped at (0 = not yet) */
+  int offset;      /* pixels scrolled */
+  int wrapped_for; /* width the lines were wrapped at (0 = not yet) */
   int nlines;
   char *lines[TV_MAX_LINES];
 } textview;
 
-typedef struct wrap_ctx { textview *tv; } wrap_ctx;
+typedef struct wrap_ctx {
+  textview *tv;
+} wrap_ctx;
 
 static void add_line(const char *line, size_t len, void *ud) {
   textview *tv = ((wrap_ctx *)ud)->tv;
@@ -31,12 +33,15 @@ static void add_line(const char *line, size_t len, void *ud) {
 }
 
 static void unwrap(textview *tv) {
-  for(int i = 0; i < tv->nlines; i++) free(tv->lines[i]);
+  for(int i = 0; i < tv->nlines; i++)
+    free(tv->lines[i]);
   tv->nlines = 0;
   tv->wrapped_for = 0;
 }
 
-static int line_h(const textview *tv) { return tv->font_px * 3 / 2; }
+static int line_h(const textview *tv) {
+  return tv->font_px * 3 / 2;
+}
 
 static int max_offset(const textview *tv) {
   int m = tv->nlines * line_h(tv) - (tv->base.r.h - tv->font_px);
@@ -108,4 +113,6 @@ void ui_textview_scroll(ui_widget *w, int dy) {
   if(tv->wrapped_for && tv->offset > max_offset(tv)) tv->offset = max_offset(tv);
 }
 
-int ui_textview_offset(const ui_widget *w) { return ((const textview *)w)->offset; }
+int ui_textview_offset(const ui_widget *w) {
+  return ((const textview *)w)->offset;
+}

@@ -19,19 +19,21 @@
 
 #define OFF_PRODUCT 8
 #define OFF_VERSION 40
-#define OFF_FLAGS 72
-#define OFF_COUNT 76
-#define OFF_PAYLEN 80
-#define OFF_KEYID 88
-#define OFF_SIG 96
+#define OFF_FLAGS   72
+#define OFF_COUNT   76
+#define OFF_PAYLEN  80
+#define OFF_KEYID   88
+#define OFF_SIG     96
 
 #define VERSION_PART_MAX (1u << 20)
 
 static void put32(uint8_t *p, uint32_t v) {
-  for(int i = 3; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+  for(int i = 3; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
 }
 static void put64(uint8_t *p, uint64_t v) {
-  for(int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+  for(int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
 }
 static uint32_t get32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -148,8 +150,7 @@ sqr_rc bundle_header_decode(const uint8_t buf[BUNDLE_HEADER_LEN], bundle_header 
 
 static sqr_rc from_mbedtls(int rc, const char *what) {
   log_error(COMP, "%s failed: -0x%04x", what, (unsigned)-rc);
-  if(rc == MBEDTLS_ERR_MPI_ALLOC_FAILED || rc == MBEDTLS_ERR_ECP_ALLOC_FAILED)
-    return SQR_ENOMEM;
+  if(rc == MBEDTLS_ERR_MPI_ALLOC_FAILED || rc == MBEDTLS_ERR_ECP_ALLOC_FAILED) return SQR_ENOMEM;
   return SQR_ECRYPTO;
 }
 
@@ -174,8 +175,8 @@ sqr_rc bundle_sign(const uint8_t priv[SEAL_PRIV_LEN], const uint8_t digest[CRYPT
     rc = SQR_EINVAL;
     goto out;
   }
-  m = mbedtls_ecdsa_sign_det_ext(&grp, &r, &s, &d, digest, CRYPTO_SHA256_LEN,
-                                 MBEDTLS_MD_SHA256, crypto_rng, NULL);
+  m = mbedtls_ecdsa_sign_det_ext(&grp, &r, &s, &d, digest, CRYPTO_SHA256_LEN, MBEDTLS_MD_SHA256,
+                                 crypto_rng, NULL);
   if(m) {
     rc = from_mbedtls(m, "signing");
     goto out;
@@ -193,7 +194,8 @@ out:
 
 int bundle_sig_is_zero(const uint8_t sig[BUNDLE_SIG_LEN]) {
   uint8_t acc = 0;
-  for(size_t i = 0; i < BUNDLE_SIG_LEN; i++) acc |= sig[i];
+  for(size_t i = 0; i < BUNDLE_SIG_LEN; i++)
+    acc |= sig[i];
   return acc == 0;
 }
 
@@ -220,7 +222,8 @@ sqr_rc bundle_verify(const uint8_t pub[SEAL_PUB_LEN], const uint8_t digest[CRYPT
     rc = SQR_EINVAL;
     goto out;
   }
-  if((m = mbedtls_mpi_read_binary(&r, sig, 32)) || (m = mbedtls_mpi_read_binary(&s, sig + 32, 32))) {
+  if((m = mbedtls_mpi_read_binary(&r, sig, 32)) ||
+     (m = mbedtls_mpi_read_binary(&s, sig + 32, 32))) {
     rc = from_mbedtls(m, "reading the signature");
     goto out;
   }

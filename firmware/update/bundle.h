@@ -36,17 +36,17 @@
 #include "seal.h"
 #include "sqr.h"
 
-#define BUNDLE_MAGIC "SQRBNDL1"
-#define BUNDLE_HEADER_LEN 160
+#define BUNDLE_MAGIC             "SQRBNDL1"
+#define BUNDLE_HEADER_LEN        160
 #define BUNDLE_SIGNED_HEADER_LEN 96 /* the header bytes the signature covers */
-#define BUNDLE_NAME_LEN 32          /* product and version fields */
-#define BUNDLE_KEYID_LEN 8
-#define BUNDLE_SIG_LEN 64
-#define BUNDLE_FLAG_FORCED 0x1u
+#define BUNDLE_NAME_LEN          32 /* product and version fields */
+#define BUNDLE_KEYID_LEN         8
+#define BUNDLE_SIG_LEN           64
+#define BUNDLE_FLAG_FORCED       0x1u
 
 /* Hard limits: a bundle that exceeds any of them is refused. */
 #define BUNDLE_MAX_ENTRIES 20000u
-#define BUNDLE_MAX_PATH 255u
+#define BUNDLE_MAX_PATH    255u
 #define BUNDLE_MAX_PAYLOAD (1ull << 30) /* 1 GiB */
 
 typedef struct bundle_header {
@@ -88,8 +88,7 @@ void bundle_header_encode(const bundle_header *h, uint8_t buf[BUNDLE_HEADER_LEN]
 /* Decodes buf into *h. Checks only the framing (magic, NUL-padded names,
  * limits); nothing in *h may be trusted before bundle_verify.
  * SQR_EINVAL with a logged reason otherwise. */
-sqr_rc bundle_header_decode(const uint8_t buf[BUNDLE_HEADER_LEN], bundle_header *h)
-  SQR_WARN_UNUSED;
+sqr_rc bundle_header_decode(const uint8_t buf[BUNDLE_HEADER_LEN], bundle_header *h) SQR_WARN_UNUSED;
 
 /* Signs digest (SHA-256 of the signed header bytes and the payload) with
  * priv into sig (deterministic ECDSA, RFC 6979). */
@@ -121,7 +120,7 @@ sqr_rc bundle_read_priv(const char *path, uint8_t priv[SEAL_PRIV_LEN]) SQR_WARN_
  * (framing, truncated, trailing bytes), SQR_EAUTH (unsigned, another key,
  * tampered with). */
 sqr_rc bundle_verify_file(const char *path, const uint8_t pub[SEAL_PUB_LEN], bundle_header *h,
-                          uint8_t file_sha[CRYPTO_SHA256_LEN], char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+                          uint8_t file_sha[CRYPTO_SHA256_LEN], char *err,
+                          size_t errlen) SQR_WARN_UNUSED;
 
 #endif /* SQR_BUNDLE_H */

@@ -51,11 +51,10 @@ typedef struct walk {
 } walk;
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: storeqr-bundle keygen PREFIX\n"
-          "       storeqr-bundle pack --key FILE --product NAME --version X.Y.Z [--forced]"
-          " RELEASE_DIR OUT\n"
-          "       storeqr-bundle info BUNDLE\n");
+  fprintf(stderr, "usage: storeqr-bundle keygen PREFIX\n"
+                  "       storeqr-bundle pack --key FILE --product NAME --version X.Y.Z [--forced]"
+                  " RELEASE_DIR OUT\n"
+                  "       storeqr-bundle info BUNDLE\n");
 }
 
 static sqr_rc write_text_file(const char *path, const char *text, mode_t mode) {
@@ -126,7 +125,7 @@ static sqr_rc walk_dir(walk *w, const char *rel) {
     item it;
     memset(&it, 0, sizeof it);
     if(snprintf(it.path, sizeof it.path, "%s%s%s", rel, *rel ? "/" : "", name) >=
-         (int)sizeof it.path ||
+           (int)sizeof it.path ||
        bundle_check_path(it.path)) {
       log_error(COMP, "path too long or unusable under %s: %s", dir, name);
       rc = SQR_EINVAL;
@@ -181,7 +180,8 @@ static sqr_rc walk_dir(walk *w, const char *rel) {
     }
     if(S_ISDIR(st.st_mode)) rc = walk_dir(w, it.path);
   }
-  for(int i = 0; i < n; i++) free(names[i]);
+  for(int i = 0; i < n; i++)
+    free(names[i]);
   free(names);
   return rc;
 }
@@ -194,8 +194,7 @@ typedef struct out_stream {
 
 static void emit(out_stream *o, const void *p, size_t n) {
   if(o->failed) return;
-  if(fwrite(p, 1, n, o->f) != n || mbedtls_sha256_update_ret(&o->sha, p, n) != 0)
-    o->failed = 1;
+  if(fwrite(p, 1, n, o->f) != n || mbedtls_sha256_update_ret(&o->sha, p, n) != 0) o->failed = 1;
 }
 
 /* Streams one item's bytes; the size must not have changed since the walk. */
@@ -257,11 +256,21 @@ static int cmd_pack(int argc, char **argv) {
   optind = 1;
   while((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(c) {
-    case 'k': key = optarg; break;
-    case 'p': product = optarg; break;
-    case 'v': version = optarg; break;
-    case 'f': forced = 1; break;
-    default: usage(); return SQR_EXIT_USAGE;
+    case 'k':
+      key = optarg;
+      break;
+    case 'p':
+      product = optarg;
+      break;
+    case 'v':
+      version = optarg;
+      break;
+    case 'f':
+      forced = 1;
+      break;
+    default:
+      usage();
+      return SQR_EXIT_USAGE;
     }
   }
   if(!key || !product || !version || argc - optind != 2) {
@@ -339,9 +348,9 @@ static int cmd_pack(int argc, char **argv) {
   }
   /* Signed bytes: the header without its signature, then the payload. */
   emit(&o, hdr, BUNDLE_SIGNED_HEADER_LEN);
-  if(fwrite(hdr + BUNDLE_SIGNED_HEADER_LEN, 1, BUNDLE_SIG_LEN, o.f) != BUNDLE_SIG_LEN)
-    o.failed = 1;
-  for(size_t i = 0; i < w.n && !rc; i++) rc = emit_item(&o, &w, &w.items[i]);
+  if(fwrite(hdr + BUNDLE_SIGNED_HEADER_LEN, 1, BUNDLE_SIG_LEN, o.f) != BUNDLE_SIG_LEN) o.failed = 1;
+  for(size_t i = 0; i < w.n && !rc; i++)
+    rc = emit_item(&o, &w, &w.items[i]);
   if(rc) goto out;
   uint8_t digest[CRYPTO_SHA256_LEN];
   if(o.failed || mbedtls_sha256_finish_ret(&o.sha, digest) != 0) {

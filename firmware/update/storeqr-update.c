@@ -69,7 +69,7 @@
 
 #include <mbedtls/sha256.h>
 
-#define COMP "update"
+#define COMP         "update"
 #define RELEASE_FILE ".storeqr-release"
 
 typedef struct opts {
@@ -84,8 +84,8 @@ typedef struct opts {
 } opts;
 
 typedef struct paths {
-  char base[4096];    /* ROOT/opt/storeqr */
-  char state[4096];   /* ROOT/var/lib/storeqr */
+  char base[4096];  /* ROOT/opt/storeqr */
+  char state[4096]; /* ROOT/var/lib/storeqr */
   char log[4200];
   char pending[4200];
   char lock[4200];
@@ -112,7 +112,8 @@ static double now_s(void) {
 
 static void sleep_s(double s) {
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-  while(nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  while(nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }
 
 /* One line to update.log (kept for the manager screen and HQ) and to the
@@ -133,7 +134,10 @@ static void record(log_level lvl, const char *fmt, ...) {
   struct tm tm;
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
   int n = snprintf(line, sizeof line, "%s %s %s\n", when,
-                   lvl <= LOG_ERROR ? "error" : lvl == LOG_WARN ? "warn" : "info", msg);
+                   lvl <= LOG_ERROR  ? "error"
+                   : lvl == LOG_WARN ? "warn"
+                                     : "info",
+                   msg);
   if(n > 0 && write(fd, line, (size_t)n) == n) (void)fsync(fd);
   close(fd);
 }
@@ -476,18 +480,20 @@ static sqr_rc write_small_file(const char *path, const char *text) {
 
 /* Switches back to old (0: there was none, nothing to go back to) after
  * a failed health check, and records why. */
-static int roll_back(const opts *o, char old, char new_slot, const char *version,
-                     const char *why) {
+static int roll_back(const opts *o, char old, char new_slot, const char *version, const char *why) {
   if(!old) {
-    record(LOG_ERROR, "release %s in slot %c is unhealthy (%s) and there is no previous "
-           "release to go back to; left in place", version, new_slot, why);
+    record(LOG_ERROR,
+           "release %s in slot %c is unhealthy (%s) and there is no previous "
+           "release to go back to; left in place",
+           version, new_slot, why);
     unlink(P.pending);
     return SQR_EXIT_REFUSED;
   }
   if(switch_to(old)) {
-    record(LOG_ERROR, "release %s in slot %c is unhealthy (%s) and switching back to slot %c "
-           "failed: the box will retry at boot (storeqr-update recover)", version, new_slot,
-           why, old);
+    record(LOG_ERROR,
+           "release %s in slot %c is unhealthy (%s) and switching back to slot %c "
+           "failed: the box will retry at boot (storeqr-update recover)",
+           version, new_slot, why, old);
     return SQR_EXIT_IO;
   }
   const char *why2 = NULL;
@@ -563,12 +569,14 @@ static int cmd_install(const opts *o, const char *bundle) {
       char want[17], got[17];
       crypto_hex(keyid, BUNDLE_KEYID_LEN, want);
       crypto_hex(h.keyid, BUNDLE_KEYID_LEN, got);
-      ret = refuse(bundle, "the signature does not verify with this box's update key "
+      ret = refuse(bundle,
+                   "the signature does not verify with this box's update key "
                    "(bundle names key %s, box trusts %s): signed by another key, or tampered "
-                   "with", got, want);
+                   "with",
+                   got, want);
     } else {
       ret = refuse(bundle, "the signature does not verify: the bundle was tampered with or "
-                   "damaged");
+                           "damaged");
     }
     goto out;
   }
@@ -577,8 +585,7 @@ static int cmd_install(const opts *o, const char *bundle) {
 
   /* 2. Product and version, now that they are known to come from HQ. */
   if(strcmp(h.product, o->product) != 0) {
-    ret = refuse(bundle, "it is for product \"%s\", this box runs \"%s\"", h.product,
-                 o->product);
+    ret = refuse(bundle, "it is for product \"%s\", this box runs \"%s\"", h.product, o->product);
     goto out;
   }
   uint32_t newv[4], oldv[4];
@@ -589,12 +596,15 @@ static int cmd_install(const opts *o, const char *bundle) {
   rc = current_slot(&cur);
   if(rc) goto out;
   release now;
-  int have_now = cur && read_release(cur, &now) == SQR_OK && !bundle_parse_version(now.version, oldv);
+  int have_now =
+      cur && read_release(cur, &now) == SQR_OK && !bundle_parse_version(now.version, oldv);
   int forced = (h.flags & BUNDLE_FLAG_FORCED) != 0;
   if(have_now && bundle_version_cmp(newv, oldv) <= 0) {
     if(!forced) {
-      ret = refuse(bundle, "version %s is not newer than the installed %s (a downgrade needs "
-                   "a bundle that HQ signed as forced)", h.version, now.version);
+      ret = refuse(bundle,
+                   "version %s is not newer than the installed %s (a downgrade needs "
+                   "a bundle that HQ signed as forced)",
+                   h.version, now.version);
       goto out;
     }
     record(LOG_WARN, "installing %s over %s: HQ signed this downgrade as forced", h.version,
@@ -620,7 +630,8 @@ static int cmd_install(const opts *o, const char *bundle) {
   if(!rc) rc = reader_finish(r, digest2);
   if(!rc && memcmp(digest, digest2, sizeof digest) != 0) rc = SQR_ECORRUPT;
   if(rc) {
-    record(LOG_ERROR, "unpacking %s into slot %c failed (%s): the bundle changed while being "
+    record(LOG_ERROR,
+           "unpacking %s into slot %c failed (%s): the bundle changed while being "
            "read, or is damaged, or the disk is full; slot %c removed, nothing switched",
            bundle, target, sqr_strerror(rc), target);
     (void)rm_tree(slotdir);
@@ -679,8 +690,8 @@ static int cmd_recover(const opts *o) {
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = '\0';
-  if(sscanf(buf, "old %c\nnew %c", &old, &new_slot) != 2 || (old != 'a' && old != 'b' &&
-     old != '-') || (new_slot != 'a' && new_slot != 'b')) {
+  if(sscanf(buf, "old %c\nnew %c", &old, &new_slot) != 2 ||
+     (old != 'a' && old != 'b' && old != '-') || (new_slot != 'a' && new_slot != 'b')) {
     record(LOG_ERROR, "%s is damaged; removed", P.pending);
     unlink(P.pending);
     return SQR_EXIT_DATA;
@@ -738,7 +749,8 @@ static int cmd_install_queued(const opts *o, const char *qdir) {
    * start this again and again; the sync client queues it again. */
   unlink(path);
   int ok = strlen(line) == 64;
-  for(int i = 0; ok && i < 64; i++) ok = (line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f');
+  for(int i = 0; ok && i < 64; i++)
+    ok = (line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f');
   if(!ok) {
     record(LOG_ERROR, "%s does not name a bundle (64 hex digits); ignored", path);
     return SQR_EXIT_USAGE;
@@ -825,7 +837,8 @@ static int cmd_seed(const opts *o, const char *src, const char *version) {
   snprintf(slots, sizeof slots, "%s/slots", P.base);
   snprintf(seed_dst, sizeof seed_dst, "%s/slots/%c", P.base, target);
   seed_src_len = strlen(seed_src);
-  while(seed_src_len > 1 && seed_src[seed_src_len - 1] == '/') seed_src[--seed_src_len] = '\0';
+  while(seed_src_len > 1 && seed_src[seed_src_len - 1] == '/')
+    seed_src[--seed_src_len] = '\0';
   char rel[300], relpath[4400];
   snprintf(rel, sizeof rel, "product %s\nversion %s\nbundle-sha256 (package)\n", o->product,
            version);
@@ -877,30 +890,46 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-  opts o = {"/", NULL, "storeqr-kiosk", "systemctl restart storeqr-kiosk.service",
-            "systemctl is-active --quiet storeqr-kiosk.service", NULL, 60, 5};
-  static const struct option lo[] = {{"root", required_argument, NULL, 'r'},
-                                     {"pub", required_argument, NULL, 'k'},
-                                     {"product", required_argument, NULL, 'p'},
-                                     {"restart-cmd", required_argument, NULL, 'R'},
-                                     {"health-cmd", required_argument, NULL, 'H'},
-                                     {"health-file", required_argument, NULL, 'F'},
-                                     {"timeout", required_argument, NULL, 't'},
-                                     {"settle", required_argument, NULL, 's'},
-                                     {"queue", required_argument, NULL, 'q'},
-                                     {NULL, 0, NULL, 0}};
+  opts o = {"/",
+            NULL,
+            "storeqr-kiosk",
+            "systemctl restart storeqr-kiosk.service",
+            "systemctl is-active --quiet storeqr-kiosk.service",
+            NULL,
+            60,
+            5};
+  static const struct option lo[] = {
+      {"root", required_argument, NULL, 'r'},       {"pub", required_argument, NULL, 'k'},
+      {"product", required_argument, NULL, 'p'},    {"restart-cmd", required_argument, NULL, 'R'},
+      {"health-cmd", required_argument, NULL, 'H'}, {"health-file", required_argument, NULL, 'F'},
+      {"timeout", required_argument, NULL, 't'},    {"settle", required_argument, NULL, 's'},
+      {"queue", required_argument, NULL, 'q'},      {NULL, 0, NULL, 0}};
   int c;
   char *end;
   const char *queue = NULL;
   while((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
     switch(c) {
-    case 'r': o.root = optarg; break;
-    case 'k': o.pub = optarg; break;
-    case 'p': o.product = optarg; break;
-    case 'R': o.restart_cmd = optarg; break;
-    case 'H': o.health_cmd = optarg; break;
-    case 'F': o.health_file = optarg; break;
-    case 'q': queue = optarg; break;
+    case 'r':
+      o.root = optarg;
+      break;
+    case 'k':
+      o.pub = optarg;
+      break;
+    case 'p':
+      o.product = optarg;
+      break;
+    case 'R':
+      o.restart_cmd = optarg;
+      break;
+    case 'H':
+      o.health_cmd = optarg;
+      break;
+    case 'F':
+      o.health_file = optarg;
+      break;
+    case 'q':
+      queue = optarg;
+      break;
     case 't':
     case 's': {
       double v = strtod(optarg, &end);
@@ -908,11 +937,15 @@ int main(int argc, char **argv) {
         usage();
         return SQR_EXIT_USAGE;
       }
-      if(c == 't') o.timeout = v;
-      else o.settle = v;
+      if(c == 't')
+        o.timeout = v;
+      else
+        o.settle = v;
       break;
     }
-    default: usage(); return SQR_EXIT_USAGE;
+    default:
+      usage();
+      return SQR_EXIT_USAGE;
     }
   }
   if(optind >= argc) {
@@ -926,8 +959,10 @@ int main(int argc, char **argv) {
   snprintf(P.log, sizeof P.log, "%s/update.log", P.state);
   snprintf(P.pending, sizeof P.pending, "%s/update.pending", P.state);
   snprintf(P.lock, sizeof P.lock, "%s/update.lock", P.state);
-  if(o.pub) snprintf(P.pub, sizeof P.pub, "%s", o.pub);
-  else snprintf(P.pub, sizeof P.pub, "%s/etc/storeqr/update.pub", root);
+  if(o.pub)
+    snprintf(P.pub, sizeof P.pub, "%s", o.pub);
+  else
+    snprintf(P.pub, sizeof P.pub, "%s/etc/storeqr/update.pub", root);
 
   if(!strcmp(cmd, "status") && optind + 1 == argc) return cmd_status();
   if(mkdir_p(P.state, 0750) || mkdir_p(P.base, 0755)) {
@@ -945,8 +980,10 @@ int main(int argc, char **argv) {
   /* Commands inherit where the new release lives, for health checks. */
   setenv("STOREQR_ROOT", *root ? root : "/", 1);
   int ret;
-  if(!strcmp(cmd, "install") && optind + 2 == argc) ret = cmd_install(&o, argv[optind + 1]);
-  else if(!strcmp(cmd, "recover") && optind + 1 == argc) ret = cmd_recover(&o);
+  if(!strcmp(cmd, "install") && optind + 2 == argc)
+    ret = cmd_install(&o, argv[optind + 1]);
+  else if(!strcmp(cmd, "recover") && optind + 1 == argc)
+    ret = cmd_recover(&o);
   else if(!strcmp(cmd, "seed") && optind + 3 == argc)
     ret = cmd_seed(&o, argv[optind + 1], argv[optind + 2]);
   else if(!strcmp(cmd, "install-queued") && optind + 1 == argc) {
@@ -954,8 +991,7 @@ int main(int argc, char **argv) {
     snprintf(qdir, sizeof qdir, "%s", queue ? queue : P.state);
     if(!queue) strncat(qdir, "/updates", sizeof qdir - strlen(qdir) - 1);
     ret = cmd_install_queued(&o, qdir);
-  }
-  else {
+  } else {
     usage();
     ret = SQR_EXIT_USAGE;
   }

@@ -61,9 +61,12 @@ static sqr_rc make_key_and_csr(char *key_pem, size_t key_size, char *csr_pem, si
     /* HQ ignores the subject and sets CN = STORE/KIOSK itself. */
     mr = mbedtls_x509write_csr_set_subject_name(&req, "CN=storeqr-kiosk");
   }
-  if(!mr) mr = mbedtls_x509write_csr_pem(&req, (unsigned char *)csr_pem, csr_size, crypto_rng, NULL);
-  if(mr) log_error(COMPONENT, "key or CSR generation failed (mbedtls -0x%04x)", (unsigned)-mr);
-  else rc = SQR_OK;
+  if(!mr)
+    mr = mbedtls_x509write_csr_pem(&req, (unsigned char *)csr_pem, csr_size, crypto_rng, NULL);
+  if(mr)
+    log_error(COMPONENT, "key or CSR generation failed (mbedtls -0x%04x)", (unsigned)-mr);
+  else
+    rc = SQR_OK;
   mbedtls_x509write_csr_free(&req);
   mbedtls_pk_free(&key);
   return rc;
@@ -89,7 +92,8 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     return rc;
   }
   if(access(p.cert, F_OK) == 0) {
-    snprintf(err, errlen, "%s exists: this kiosk is already enrolled (remove it to enrol again)", p.cert);
+    snprintf(err, errlen, "%s exists: this kiosk is already enrolled (remove it to enrol again)",
+             p.cert);
     return SQR_EEXISTS;
   }
   if(access(o->ca_file, R_OK) != 0) {
@@ -101,19 +105,20 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     goto out;
   }
   if((rc = proto_enroll_request_encode(o->code, csr_pem, &req))) goto out;
-  hq_http_opts ho = {.base_url = o->hq_url, .ca_file = o->ca_file,
-                     .connect_timeout_s = o->connect_timeout_s};
+  hq_http_opts ho = {
+      .base_url = o->hq_url, .ca_file = o->ca_file, .connect_timeout_s = o->connect_timeout_s};
   if((rc = hq_http_new(&ho, &h))) {
     snprintf(err, errlen, "HQ URL must start with https://");
     goto out;
   }
-  rc = hq_http_request(h, "POST", "/v1/enroll", req, strlen(req), PROTO_MAX_ENROLL_ANSWER,
-                       &resp, err, errlen);
+  rc = hq_http_request(h, "POST", "/v1/enroll", req, strlen(req), PROTO_MAX_ENROLL_ANSWER, &resp,
+                       err, errlen);
   if(rc) goto out;
   if(resp.status != 200) {
     proto_answer a;
     char aerr[160];
-    if(proto_answer_decode(resp.body, resp.len, &a, aerr, sizeof aerr)) a.error[0] = a.message[0] = 0;
+    if(proto_answer_decode(resp.body, resp.len, &a, aerr, sizeof aerr))
+      a.error[0] = a.message[0] = 0;
     snprintf(err, errlen, "HQ refused the enrolment: %ld %s%s%s", resp.status,
              a.error[0] ? a.error : "(no error code)", a.message[0] ? ": " : "", a.message);
     rc = resp.status == 403 || resp.status == 401 ? SQR_EAUTH : SQR_EPROTO;

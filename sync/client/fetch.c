@@ -156,8 +156,8 @@ static sqr_rc download(const config_update *u, hq_http *h, const char *dir, cons
     snprintf(note, notelen, "update %s: cannot create %s: %s", u->version, part, strerror(errno));
     return SQR_EIO;
   }
-  sqr_rc rc = hq_http_download(h, u->url, fd, (uint64_t)u->size, &status, sha, &written, err,
-                               sizeof err);
+  sqr_rc rc =
+      hq_http_download(h, u->url, fd, (uint64_t)u->size, &status, sha, &written, err, sizeof err);
   if(!rc && status != 200) rc = status == 401 || status == 403 ? SQR_EAUTH : SQR_EPROTO;
   if(!rc && written != (uint64_t)u->size) {
     snprintf(err, sizeof err, "%llu bytes arrived, HQ's configuration says %lld",
@@ -167,8 +167,10 @@ static sqr_rc download(const config_update *u, hq_http *h, const char *dir, cons
   if(!rc) {
     crypto_hex(sha, sizeof sha, hex);
     if(strcmp(hex, u->sha256) != 0) {
-      snprintf(err, sizeof err, "SHA-256 mismatch: got %.16s..., HQ's configuration says %.16s..."
-               " (damaged or altered on HQ or on the way)", hex, u->sha256);
+      snprintf(err, sizeof err,
+               "SHA-256 mismatch: got %.16s..., HQ's configuration says %.16s..."
+               " (damaged or altered on HQ or on the way)",
+               hex, u->sha256);
       rc = SQR_EAUTH;
     }
   }
@@ -203,8 +205,7 @@ sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char
     return SQR_OK;
   }
   if(mkdir(o->dir, 0750) != 0 && errno != EEXIST) {
-    snprintf(note, notelen, "update %s: cannot create %s: %s", u->version, o->dir,
-             strerror(errno));
+    snprintf(note, notelen, "update %s: cannot create %s: %s", u->version, o->dir, strerror(errno));
     return SQR_EIO;
   }
   prune(o->dir, u->sha256);
@@ -236,7 +237,9 @@ sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char
   if(o->update_cmd) {
     int ex = run_update_cmd(o->update_cmd, bundle);
     snprintf(note, notelen, "update %s: storeqr-update exited %d%s", u->version, ex,
-             ex == 0 ? " (installed)" : ex == 1 ? " (refused or rolled back; see update.log)" : "");
+             ex == 0   ? " (installed)"
+             : ex == 1 ? " (refused or rolled back; see update.log)"
+                       : "");
     /* 0 and 1 are answers about this bundle; anything else (busy, I/O)
      * may pass, so the next pass tries again. */
     if(ex == 0 || ex == 1) {

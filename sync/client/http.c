@@ -35,7 +35,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud) {
   }
   if(b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
-    while(cap < b->len + n + 1) cap *= 2;
+    while(cap < b->len + n + 1)
+      cap *= 2;
     char *p = realloc(b->data, cap);
     if(!p) return 0;
     b->data = p;
@@ -77,7 +78,8 @@ sqr_rc hq_http_new(const hq_http_opts *o, hq_http **out) {
     return SQR_ENOMEM;
   }
   size_t bl = strlen(h->base);
-  while(bl > 8 && h->base[bl - 1] == '/') h->base[--bl] = 0;
+  while(bl > 8 && h->base[bl - 1] == '/')
+    h->base[--bl] = 0;
   *out = h;
   return SQR_OK;
 }
@@ -136,7 +138,8 @@ static void setup(hq_http *h, const char *url, char *curlerr) {
     curl_easy_setopt(c, CURLOPT_SSLKEY, h->key);
     curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
   }
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->o.connect_timeout_s ? h->o.connect_timeout_s : 10L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+                   h->o.connect_timeout_s ? h->o.connect_timeout_s : 10L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, h->o.low_speed_bytes ? h->o.low_speed_bytes : 100L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->o.low_speed_time_s ? h->o.low_speed_time_s : 30L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, h->o.total_timeout_s ? h->o.total_timeout_s : 120L);
@@ -149,8 +152,7 @@ static void setup(hq_http *h, const char *url, char *curlerr) {
 }
 
 sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const char *body,
-                       size_t len, size_t max_answer, hq_response *out, char *err,
-                       size_t errlen) {
+                       size_t len, size_t max_answer, hq_response *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   char url[2048], curlerr[CURL_ERROR_SIZE] = "";
   if((size_t)snprintf(url, sizeof url, "%s%s", h->base, path) >= sizeof url) {
@@ -188,7 +190,8 @@ sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const c
       snprintf(err, errlen, "%s %s: stopped (shutting down)", method, path);
       rc = SQR_ENET;
     } else {
-      snprintf(err, errlen, "%s %s: %s", method, path, curlerr[0] ? curlerr : curl_easy_strerror(cc));
+      snprintf(err, errlen, "%s %s: %s", method, path,
+               curlerr[0] ? curlerr : curl_easy_strerror(cc));
       rc = rc_for(cc);
     }
     log_debug(COMPONENT, "curl error %d: %s", (int)cc, err);

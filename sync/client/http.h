@@ -19,14 +19,14 @@
 typedef struct hq_http hq_http;
 
 typedef struct hq_http_opts {
-  const char *base_url;  /* "https://host:port", no trailing path */
-  const char *ca_file;   /* HQ's CA, the only trust anchor */
-  const char *cert_file; /* kiosk.crt, NULL for enrolment */
-  const char *key_file;  /* kiosk.key, NULL for enrolment */
-  long connect_timeout_s; /* 0: 10 s */
-  long low_speed_bytes;   /* 0: 100 B/s ... */
-  long low_speed_time_s;  /* ... for 0: 30 s */
-  long total_timeout_s;   /* 0: 120 s per request */
+  const char *base_url;     /* "https://host:port", no trailing path */
+  const char *ca_file;      /* HQ's CA, the only trust anchor */
+  const char *cert_file;    /* kiosk.crt, NULL for enrolment */
+  const char *key_file;     /* kiosk.key, NULL for enrolment */
+  long connect_timeout_s;   /* 0: 10 s */
+  long low_speed_bytes;     /* 0: 100 B/s ... */
+  long low_speed_time_s;    /* ... for 0: 30 s */
+  long total_timeout_s;     /* 0: 120 s per request */
   volatile int *abort_flag; /* non-NULL: a transfer stops when *abort_flag is set */
 } hq_http_opts;
 
@@ -35,8 +35,8 @@ sqr_rc hq_http_new(const hq_http_opts *o, hq_http **out) SQR_WARN_UNUSED;
 void hq_http_free(hq_http *h);
 
 typedef struct hq_response {
-  long status;  /* HTTP status; 0 when no answer arrived */
-  char *body;   /* NUL-terminated, owned: hq_response_clear frees it */
+  long status; /* HTTP status; 0 when no answer arrived */
+  char *body;  /* NUL-terminated, owned: hq_response_clear frees it */
   size_t len;
 } hq_response;
 
@@ -62,7 +62,7 @@ void hq_response_clear(hq_response *r);
  * be large; the low-speed limit still ends a stalled transfer).
  * Errors as hq_http_request, plus SQR_EIO when fd cannot be written. */
 sqr_rc hq_http_download(hq_http *h, const char *path, int fd, uint64_t max_bytes, long *status,
-                        uint8_t sha[32], uint64_t *written, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+                        uint8_t sha[32], uint64_t *written, char *err,
+                        size_t errlen) SQR_WARN_UNUSED;
 
 #endif

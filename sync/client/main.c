@@ -31,49 +31,56 @@
 
 #define COMPONENT "sync"
 
-enum { EX_DONE = SQR_EXIT_DONE, EX_REFUSED = SQR_EXIT_REFUSED, EX_USAGE = SQR_EXIT_USAGE,
-       EX_DATA = SQR_EXIT_DATA, EX_IO = SQR_EXIT_IO, EX_NET = SQR_EXIT_NET, EX_PROTO = SQR_EXIT_PROTO };
+enum {
+  EX_DONE = SQR_EXIT_DONE,
+  EX_REFUSED = SQR_EXIT_REFUSED,
+  EX_USAGE = SQR_EXIT_USAGE,
+  EX_DATA = SQR_EXIT_DATA,
+  EX_IO = SQR_EXIT_IO,
+  EX_NET = SQR_EXIT_NET,
+  EX_PROTO = SQR_EXIT_PROTO
+};
 
 static const char *usage_text =
-  "usage: storeqr-sync enroll --db DB --hq URL --code CODE --ca HQ-CA.crt\n"
-  "       storeqr-sync --once [--db DB] [--hq URL] [--batch N] [--max-batches N]\n"
-  "                    [--no-config]\n"
-  "       storeqr-sync --daemon [--db DB] [--hq URL] [--interval S] [--nightly HH:MM]\n"
-  "                    [--nightly-delay S] [--backoff-max S] [--max-runtime S]\n"
-  "       (--once and --daemon also: [--no-update] [--update-dir DIR]\n"
-  "        [--update-cmd CMD] [--release-file FILE])\n"
-  "\n"
-  "The kiosk's link to HQ (mutual TLS, HQ's CA pinned). The database is --db,\n"
-  "else $STOREQR_DB, else /var/lib/storeqr/kiosk.db; kiosk.key, kiosk.crt,\n"
-  "hq-ca.crt and hq.url live beside it.\n"
-  "\n"
-  "  enroll          generate the kiosk key, send a CSR with the one-time code,\n"
-  "                  store the certificate and apply HQ's configuration\n"
-  "  --once          upload every pending event (batches of --batch, max 500),\n"
-  "                  advancing only on HQ's acknowledgement, then pull the\n"
-  "                  configuration; one recorded attempt. --max-batches N\n"
-  "                  (1..1000000) stops after N batches and leaves the rest for\n"
-  "                  later (a metered link); HQ is told how many still wait\n"
-  "  --daemon        trickle sync every --interval seconds (default 300), a full\n"
-  "                  pass nightly at --nightly local time (default 02:30) plus a\n"
-  "                  random delay up to --nightly-delay seconds (default 3600);\n"
-  "                  after a failure, exponential backoff with jitter up to\n"
-  "                  --backoff-max seconds (default 3600). Stops on SIGTERM, or\n"
-  "                  after --max-runtime seconds (for tests).\n"
-  "  --hq URL        HQ's address (default: the config's hq.url, else the one\n"
-  "                  used at enrolment)\n"
-  "  --timeout S     per-request limit in seconds (default 120)\n"
-  "  update bundles  when the configuration names a release newer than the one\n"
-  "                  running (--release-file, default\n"
-  "                  /opt/storeqr/current/.storeqr-release), it is downloaded to\n"
-  "                  --update-dir (default: updates/ beside the database), its\n"
-  "                  SHA-256 checked, and queued for storeqr-update-queue.path;\n"
-  "                  --update-cmd CMD runs CMD BUNDLE instead (e.g. storeqr-update\n"
-  "                  install, where sync runs as root); --no-update skips it\n"
-  "\n"
-  "exit codes: 0 done, 1 refused by HQ (certificate, code, batch), 2 usage or bad\n"
-  "input, 3 database unusable, 4 I/O error or disk full, 5 HQ unreachable or the\n"
-  "connection broke (try later), 6 protocol error. SQR_LOG=debug for detail.\n";
+    "usage: storeqr-sync enroll --db DB --hq URL --code CODE --ca HQ-CA.crt\n"
+    "       storeqr-sync --once [--db DB] [--hq URL] [--batch N] [--max-batches N]\n"
+    "                    [--no-config]\n"
+    "       storeqr-sync --daemon [--db DB] [--hq URL] [--interval S] [--nightly HH:MM]\n"
+    "                    [--nightly-delay S] [--backoff-max S] [--max-runtime S]\n"
+    "       (--once and --daemon also: [--no-update] [--update-dir DIR]\n"
+    "        [--update-cmd CMD] [--release-file FILE])\n"
+    "\n"
+    "The kiosk's link to HQ (mutual TLS, HQ's CA pinned). The database is --db,\n"
+    "else $STOREQR_DB, else /var/lib/storeqr/kiosk.db; kiosk.key, kiosk.crt,\n"
+    "hq-ca.crt and hq.url live beside it.\n"
+    "\n"
+    "  enroll          generate the kiosk key, send a CSR with the one-time code,\n"
+    "                  store the certificate and apply HQ's configuration\n"
+    "  --once          upload every pending event (batches of --batch, max 500),\n"
+    "                  advancing only on HQ's acknowledgement, then pull the\n"
+    "                  configuration; one recorded attempt. --max-batches N\n"
+    "                  (1..1000000) stops after N batches and leaves the rest for\n"
+    "                  later (a metered link); HQ is told how many still wait\n"
+    "  --daemon        trickle sync every --interval seconds (default 300), a full\n"
+    "                  pass nightly at --nightly local time (default 02:30) plus a\n"
+    "                  random delay up to --nightly-delay seconds (default 3600);\n"
+    "                  after a failure, exponential backoff with jitter up to\n"
+    "                  --backoff-max seconds (default 3600). Stops on SIGTERM, or\n"
+    "                  after --max-runtime seconds (for tests).\n"
+    "  --hq URL        HQ's address (default: the config's hq.url, else the one\n"
+    "                  used at enrolment)\n"
+    "  --timeout S     per-request limit in seconds (default 120)\n"
+    "  update bundles  when the configuration names a release newer than the one\n"
+    "                  running (--release-file, default\n"
+    "                  /opt/storeqr/current/.storeqr-release), it is downloaded to\n"
+    "                  --update-dir (default: updates/ beside the database), its\n"
+    "                  SHA-256 checked, and queued for storeqr-update-queue.path;\n"
+    "                  --update-cmd CMD runs CMD BUNDLE instead (e.g. storeqr-update\n"
+    "                  install, where sync runs as root); --no-update skips it\n"
+    "\n"
+    "exit codes: 0 done, 1 refused by HQ (certificate, code, batch), 2 usage or bad\n"
+    "input, 3 database unusable, 4 I/O error or disk full, 5 HQ unreachable or the\n"
+    "connection broke (try later), 6 protocol error. SQR_LOG=debug for detail.\n";
 
 static volatile int stopping;
 
@@ -87,8 +94,9 @@ static int exit_for(sqr_rc rc) {
 }
 
 static int usage_error(const char *why, const char *arg) {
-  if(why) fprintf(stderr, "storeqr-sync: %s%s%s%s\n", why, arg ? " (got '" : "", arg ? arg : "",
-                  arg ? "')" : "");
+  if(why)
+    fprintf(stderr, "storeqr-sync: %s%s%s%s\n", why, arg ? " (got '" : "", arg ? arg : "",
+            arg ? "')" : "");
   fputs(usage_text, stderr);
   return EX_USAGE;
 }
@@ -139,11 +147,12 @@ static int64_t ms_until_local(int hhmm_min, int utc_offset_min) {
 
 static void report(const char *what, sqr_rc rc, const syncpass_result *r) {
   if(rc)
-    log_error(COMPONENT, "%s failed (%s): %s; acked %lld of %lld", what, sqr_strerror(rc),
-              r->error, (long long)r->acked_after, (long long)r->last_seq);
+    log_error(COMPONENT, "%s failed (%s): %s; acked %lld of %lld", what, sqr_strerror(rc), r->error,
+              (long long)r->acked_after, (long long)r->last_seq);
   else
-    log_info(COMPONENT, "%s done: %lld event(s) in %lld batch(es), acked %lld of %lld, config v%lld",
-             what, (long long)r->sent_events, (long long)r->batches, (long long)r->acked_after,
+    log_info(COMPONENT,
+             "%s done: %lld event(s) in %lld batch(es), acked %lld of %lld, config v%lld", what,
+             (long long)r->sent_events, (long long)r->batches, (long long)r->acked_after,
              (long long)r->last_seq, (long long)r->config_after);
 }
 
@@ -162,7 +171,8 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
   while(!stopping && mono_ms() < end) {
     int64_t now = mono_ms();
     if(next_nightly == INT64_MAX) {
-      uint64_t jitter = d->nightly_delay_s ? random_u64() % (uint64_t)(d->nightly_delay_s * 1000) : 0;
+      uint64_t jitter =
+          d->nightly_delay_s ? random_u64() % (uint64_t)(d->nightly_delay_s * 1000) : 0;
       next_nightly = now + ms_until_local((int)d->nightly_min, utc_off) + (int64_t)jitter;
       log_info(COMPONENT, "next full pass in %lld s", (long long)((next_nightly - now) / 1000));
     }
@@ -181,13 +191,15 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
     if(last == SQR_OK) {
       failures = 0;
       /* More waiting than one trickle can carry: go again soon. */
-      next_trickle = now + (r.acked_after < r.last_seq && o.max_batches ? 1000 : d->interval_s * 1000);
+      next_trickle =
+          now + (r.acked_after < r.last_seq && o.max_batches ? 1000 : d->interval_s * 1000);
     } else {
       /* Exponential backoff, capped, with "equal jitter" (half fixed, half
        * random) so a chain's kiosks do not retry in step. */
       if(failures < 30) failures++;
       int64_t cap = d->backoff_max_s * 1000, b = 5000;
-      for(int i = 1; i < failures && b < cap; i++) b *= 2;
+      for(int i = 1; i < failures && b < cap; i++)
+        b *= 2;
       if(b > cap) b = cap;
       next_trickle = now + b / 2 + (int64_t)(random_u64() % (uint64_t)(b / 2 + 1));
       log_info(COMPONENT, "retrying in %lld s", (long long)((next_trickle - now) / 1000));
@@ -197,7 +209,8 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
       sqr_clock *c = NULL;
       store *st = NULL;
       char err[256];
-      if(!clock_new_real(&c) && !store_open(so->db_path, c, &st, err, sizeof err) && store_config(st))
+      if(!clock_new_real(&c) && !store_open(so->db_path, c, &st, err, sizeof err) &&
+         store_config(st))
         utc_off = store_config(st)->utc_offset_min;
       store_close(st);
       clock_free(c);
@@ -208,32 +221,58 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
 }
 
 int main(int argc, char **argv) {
-  enum { O_DB = 256, O_HQ, O_CODE, O_CA, O_ONCE, O_DAEMON, O_BATCH, O_NOCONFIG, O_INTERVAL,
-         O_NIGHTLY, O_NDELAY, O_BACKOFF, O_MAXRUN, O_TIMEOUT, O_HELP, O_NOUPDATE, O_UPDIR,
-         O_UPCMD, O_RELFILE, O_MAXBATCHES };
-  static const struct option opts[] = {
-    {"db", required_argument, NULL, O_DB},          {"hq", required_argument, NULL, O_HQ},
-    {"code", required_argument, NULL, O_CODE},      {"ca", required_argument, NULL, O_CA},
-    {"once", no_argument, NULL, O_ONCE},            {"daemon", no_argument, NULL, O_DAEMON},
-    {"batch", required_argument, NULL, O_BATCH},    {"no-config", no_argument, NULL, O_NOCONFIG},
-    {"max-batches", required_argument, NULL, O_MAXBATCHES},
-    {"interval", required_argument, NULL, O_INTERVAL},
-    {"nightly", required_argument, NULL, O_NIGHTLY},
-    {"nightly-delay", required_argument, NULL, O_NDELAY},
-    {"backoff-max", required_argument, NULL, O_BACKOFF},
-    {"max-runtime", required_argument, NULL, O_MAXRUN},
-    {"timeout", required_argument, NULL, O_TIMEOUT},
-    {"no-update", no_argument, NULL, O_NOUPDATE},
-    {"update-dir", required_argument, NULL, O_UPDIR},
-    {"update-cmd", required_argument, NULL, O_UPCMD},
-    {"release-file", required_argument, NULL, O_RELFILE},
-    {"help", no_argument, NULL, O_HELP},            {0}};
+  enum {
+    O_DB = 256,
+    O_HQ,
+    O_CODE,
+    O_CA,
+    O_ONCE,
+    O_DAEMON,
+    O_BATCH,
+    O_NOCONFIG,
+    O_INTERVAL,
+    O_NIGHTLY,
+    O_NDELAY,
+    O_BACKOFF,
+    O_MAXRUN,
+    O_TIMEOUT,
+    O_HELP,
+    O_NOUPDATE,
+    O_UPDIR,
+    O_UPCMD,
+    O_RELFILE,
+    O_MAXBATCHES
+  };
+  static const struct option opts[] = {{"db", required_argument, NULL, O_DB},
+                                       {"hq", required_argument, NULL, O_HQ},
+                                       {"code", required_argument, NULL, O_CODE},
+                                       {"ca", required_argument, NULL, O_CA},
+                                       {"once", no_argument, NULL, O_ONCE},
+                                       {"daemon", no_argument, NULL, O_DAEMON},
+                                       {"batch", required_argument, NULL, O_BATCH},
+                                       {"no-config", no_argument, NULL, O_NOCONFIG},
+                                       {"max-batches", required_argument, NULL, O_MAXBATCHES},
+                                       {"interval", required_argument, NULL, O_INTERVAL},
+                                       {"nightly", required_argument, NULL, O_NIGHTLY},
+                                       {"nightly-delay", required_argument, NULL, O_NDELAY},
+                                       {"backoff-max", required_argument, NULL, O_BACKOFF},
+                                       {"max-runtime", required_argument, NULL, O_MAXRUN},
+                                       {"timeout", required_argument, NULL, O_TIMEOUT},
+                                       {"no-update", no_argument, NULL, O_NOUPDATE},
+                                       {"update-dir", required_argument, NULL, O_UPDIR},
+                                       {"update-cmd", required_argument, NULL, O_UPCMD},
+                                       {"release-file", required_argument, NULL, O_RELFILE},
+                                       {"help", no_argument, NULL, O_HELP},
+                                       {0}};
   const char *db = getenv("STOREQR_DB"), *hq = NULL, *code = NULL, *ca = NULL;
   const char *update_dir = NULL, *update_cmd = NULL, *release_file = NULL;
   int once = 0, daemon = 0, enroll = 0, noconfig = 0, noupdate = 0, o;
   long batch = 0, max_batches = 0, timeout = 0;
-  daemon_opts d = {.interval_s = 300, .nightly_min = 150, .nightly_delay_s = 3600,
-                   .backoff_max_s = 3600, .max_runtime_s = 0};
+  daemon_opts d = {.interval_s = 300,
+                   .nightly_min = 150,
+                   .nightly_delay_s = 3600,
+                   .backoff_max_s = 3600,
+                   .max_runtime_s = 0};
   if(!db) db = "/var/lib/storeqr/kiosk.db";
   if(argc > 1 && strcmp(argv[1], "enroll") == 0) {
     enroll = 1;
@@ -242,17 +281,39 @@ int main(int argc, char **argv) {
   }
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(o) {
-    case O_DB: db = optarg; break;
-    case O_HQ: hq = optarg; break;
-    case O_CODE: code = optarg; break;
-    case O_CA: ca = optarg; break;
-    case O_ONCE: once = 1; break;
-    case O_DAEMON: daemon = 1; break;
-    case O_NOCONFIG: noconfig = 1; break;
-    case O_NOUPDATE: noupdate = 1; break;
-    case O_UPDIR: update_dir = optarg; break;
-    case O_UPCMD: update_cmd = optarg; break;
-    case O_RELFILE: release_file = optarg; break;
+    case O_DB:
+      db = optarg;
+      break;
+    case O_HQ:
+      hq = optarg;
+      break;
+    case O_CODE:
+      code = optarg;
+      break;
+    case O_CA:
+      ca = optarg;
+      break;
+    case O_ONCE:
+      once = 1;
+      break;
+    case O_DAEMON:
+      daemon = 1;
+      break;
+    case O_NOCONFIG:
+      noconfig = 1;
+      break;
+    case O_NOUPDATE:
+      noupdate = 1;
+      break;
+    case O_UPDIR:
+      update_dir = optarg;
+      break;
+    case O_UPCMD:
+      update_cmd = optarg;
+      break;
+    case O_RELFILE:
+      release_file = optarg;
+      break;
     case O_BATCH:
       if(parse_long(optarg, 1, 500, &batch)) return usage_error("--batch wants 1..500", optarg);
       break;
@@ -261,19 +322,24 @@ int main(int argc, char **argv) {
         return usage_error("--max-batches wants 1..1000000", optarg);
       break;
     case O_TIMEOUT:
-      if(parse_long(optarg, 1, 3600, &timeout)) return usage_error("--timeout wants 1..3600 seconds", optarg);
+      if(parse_long(optarg, 1, 3600, &timeout))
+        return usage_error("--timeout wants 1..3600 seconds", optarg);
       break;
     case O_INTERVAL:
-      if(parse_long(optarg, 1, 86400, &d.interval_s)) return usage_error("--interval wants 1..86400", optarg);
+      if(parse_long(optarg, 1, 86400, &d.interval_s))
+        return usage_error("--interval wants 1..86400", optarg);
       break;
     case O_NDELAY:
-      if(parse_long(optarg, 0, 86400, &d.nightly_delay_s)) return usage_error("--nightly-delay wants 0..86400", optarg);
+      if(parse_long(optarg, 0, 86400, &d.nightly_delay_s))
+        return usage_error("--nightly-delay wants 0..86400", optarg);
       break;
     case O_BACKOFF:
-      if(parse_long(optarg, 10, 86400, &d.backoff_max_s)) return usage_error("--backoff-max wants 10..86400", optarg);
+      if(parse_long(optarg, 10, 86400, &d.backoff_max_s))
+        return usage_error("--backoff-max wants 10..86400", optarg);
       break;
     case O_MAXRUN:
-      if(parse_long(optarg, 1, 31 * 86400, &d.max_runtime_s)) return usage_error("--max-runtime wants seconds", optarg);
+      if(parse_long(optarg, 1, 31 * 86400, &d.max_runtime_s))
+        return usage_error("--max-runtime wants seconds", optarg);
       break;
     case O_NIGHTLY: {
       int hh, mm;
@@ -283,12 +349,16 @@ int main(int argc, char **argv) {
       d.nightly_min = hh * 60 + mm;
       break;
     }
-    case O_HELP: fputs(usage_text, stdout); return EX_DONE;
-    default: return usage_error(NULL, NULL);
+    case O_HELP:
+      fputs(usage_text, stdout);
+      return EX_DONE;
+    default:
+      return usage_error(NULL, NULL);
     }
   }
   if(optind != argc) return usage_error("unexpected argument", argv[optind]);
-  if(enroll + once + daemon != 1) return usage_error("give exactly one of enroll, --once, --daemon", NULL);
+  if(enroll + once + daemon != 1)
+    return usage_error("give exactly one of enroll, --once, --daemon", NULL);
   /* the daemon paces itself (a trickle is 20 batches, a nightly pass all) */
   if(max_batches && !once) return usage_error("--max-batches goes with --once", NULL);
   if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -304,15 +374,22 @@ int main(int argc, char **argv) {
     char err[512];
     enroll_opts eo = {.db_path = db, .hq_url = hq, .code = code, .ca_file = ca};
     sqr_rc rc = enroll_run(&eo, err, sizeof err);
-    if(rc) fprintf(stderr, "storeqr-sync: enrol: %s\n", err[0] ? err : sqr_strerror(rc));
-    else printf("enrolled; certificate and keys beside %s\n", db);
+    if(rc)
+      fprintf(stderr, "storeqr-sync: enrol: %s\n", err[0] ? err : sqr_strerror(rc));
+    else
+      printf("enrolled; certificate and keys beside %s\n", db);
     ex = rc == SQR_EEXISTS ? EX_REFUSED : exit_for(rc);
   } else {
-    syncpass_opts so = {.db_path = db, .hq_url = hq, .batch_events = (int)batch,
-                        .max_batches = (int)max_batches, .skip_config = noconfig,
+    syncpass_opts so = {.db_path = db,
+                        .hq_url = hq,
+                        .batch_events = (int)batch,
+                        .max_batches = (int)max_batches,
+                        .skip_config = noconfig,
                         .total_timeout_s = timeout,
-                        .abort_flag = &stopping, .skip_update = noupdate,
-                        .update_dir = update_dir, .update_cmd = update_cmd,
+                        .abort_flag = &stopping,
+                        .skip_update = noupdate,
+                        .update_dir = update_dir,
+                        .update_cmd = update_cmd,
                         .release_file = release_file};
     if(once) {
       syncpass_result r;

@@ -49,7 +49,9 @@ static int add_one(const store_event *ev, void *ud) {
 }
 
 /* The local wall clock, without HQ's offset: offset = hq - local. */
-static int64_t local_ms(sqr_clock *c) { return clock_now_ms(c) - clock_offset_ms(c); }
+static int64_t local_ms(sqr_clock *c) {
+  return clock_now_ms(c) - clock_offset_ms(c);
+}
 
 static void refused(syncpass_result *res, const char *what, const hq_response *r,
                     const proto_answer *a) {
@@ -77,8 +79,8 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
                      syncpass_result *res, int64_t *hq_time) {
   int64_t from = store_acked_seq(st);
   int gaps = 0;
-  int limit = o->batch_events > 0 && o->batch_events <= PROTO_MAX_EVENTS
-                ? o->batch_events : PROTO_MAX_EVENTS;
+  int limit = o->batch_events > 0 && o->batch_events <= PROTO_MAX_EVENTS ? o->batch_events
+                                                                         : PROTO_MAX_EVENTS;
   for(;;) {
     if(o->max_batches && res->batches >= o->max_batches) return SQR_OK;
     if(o->abort_flag && *o->abort_flag) {
@@ -119,10 +121,10 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
     rc = proto_batch_encode(&b, &json, &len);
     proto_batch_clear(&b);
     if(rc) return rc;
-    log_debug(COMPONENT, "sending events %lld..%lld (%zu bytes)", (long long)first,
-              (long long)last, len);
-    rc = hq_http_request(h, "POST", "/v1/events", json, len, PROTO_MAX_ANSWER, &r,
-                         res->error, sizeof res->error);
+    log_debug(COMPONENT, "sending events %lld..%lld (%zu bytes)", (long long)first, (long long)last,
+              len);
+    rc = hq_http_request(h, "POST", "/v1/events", json, len, PROTO_MAX_ANSWER, &r, res->error,
+                         sizeof res->error);
     free(json);
     if(rc) return rc;
     if(proto_answer_decode(r.body, r.len, &a, aerr, sizeof aerr)) {
@@ -243,8 +245,10 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
   res->config_before = cfg ? cfg->version : 0;
   /* Enrolled but without a configuration (HQ's was refused at enrolment):
    * nothing can be uploaded before one applies, so pull it first. */
-  if(o->hq_url) snprintf(url, sizeof url, "%s", o->hq_url);
-  else if(cfg && cfg->hq_url[0]) snprintf(url, sizeof url, "%s", cfg->hq_url);
+  if(o->hq_url)
+    snprintf(url, sizeof url, "%s", o->hq_url);
+  else if(cfg && cfg->hq_url[0])
+    snprintf(url, sizeof url, "%s", cfg->hq_url);
   else if(read_url_file(p.url, url, sizeof url)) {
     snprintf(res->error, sizeof res->error, "no HQ URL: give --hq, or enrol this kiosk first");
     rc = SQR_EINVAL;
@@ -256,9 +260,13 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     rc = SQR_EINVAL;
     goto record;
   }
-  hq_http_opts ho = {.base_url = url, .ca_file = p.ca, .cert_file = p.cert, .key_file = p.key,
+  hq_http_opts ho = {.base_url = url,
+                     .ca_file = p.ca,
+                     .cert_file = p.cert,
+                     .key_file = p.key,
                      .connect_timeout_s = o->connect_timeout_s,
-                     .total_timeout_s = o->total_timeout_s, .abort_flag = o->abort_flag};
+                     .total_timeout_s = o->total_timeout_s,
+                     .abort_flag = o->abort_flag};
   if((rc = hq_http_new(&ho, &h))) {
     snprintf(res->error, sizeof res->error, "HQ URL must start with https://");
     goto record;
@@ -284,7 +292,8 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/updates", p.dir);
     fetch_opts fo = {.dir = o->update_dir ? o->update_dir : dir,
-                     .release_file = o->release_file, .update_cmd = o->update_cmd};
+                     .release_file = o->release_file,
+                     .update_cmd = o->update_cmd};
     /* Its failure is a note in the record, never the pass's failure. */
     if(fetch_update(cfg, h, &fo, res->update_note, sizeof res->update_note))
       log_debug(COMPONENT, "update bundle not handled this pass");
@@ -296,7 +305,9 @@ record:
   res->config_after = cfg ? cfg->version : 0;
   res->hq_offset_ms = have_offset ? hq_time : clock_offset_ms(clk);
   if(store_sync_record(st, rc == SQR_OK,
-                       rc ? res->error : res->update_note[0] ? res->update_note : NULL,
+                       rc                    ? res->error
+                       : res->update_note[0] ? res->update_note
+                                             : NULL,
                        res->hq_offset_ms))
     log_warn(COMPONENT, "could not record the sync attempt: %s", store_errmsg(st));
 done:

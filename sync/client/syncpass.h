@@ -26,10 +26,10 @@ sqr_rc syncpass_paths_for(const char *db_path, syncpass_paths *out) SQR_WARN_UNU
 
 typedef struct syncpass_opts {
   const char *db_path;
-  const char *hq_url;    /* NULL: the config's hq.url, else hq.url beside the db */
-  int batch_events;      /* 1..500; 0: 500 */
-  int max_batches;       /* 0: no limit (a full pass); else a trickle */
-  int skip_config;       /* 1: upload only */
+  const char *hq_url; /* NULL: the config's hq.url, else hq.url beside the db */
+  int batch_events;   /* 1..500; 0: 500 */
+  int max_batches;    /* 0: no limit (a full pass); else a trickle */
+  int skip_config;    /* 1: upload only */
   long connect_timeout_s, total_timeout_s;
   volatile int *abort_flag;
   /* Update bundles the configuration names (fetch.h); after a good pass
@@ -41,13 +41,13 @@ typedef struct syncpass_opts {
 } syncpass_opts;
 
 typedef struct syncpass_result {
-  int64_t sent_events;    /* events in batches HQ answered */
+  int64_t sent_events; /* events in batches HQ answered */
   int64_t batches;
   int64_t acked_before, acked_after, last_seq;
   int64_t config_before, config_after;
   int64_t hq_offset_ms;
-  char error[320];        /* what failed, for people; "" when ok */
-  char update_note[320];  /* what happened to an update bundle; "" when nothing */
+  char error[320];       /* what failed, for people; "" when ok */
+  char update_note[320]; /* what happened to an update bundle; "" when nothing */
 } syncpass_result;
 
 /* Runs one pass and records it in the database (a good pass's record

@@ -147,7 +147,7 @@ int auth_origin_ok(struct MHD_Connection *c) {
 
 void auth_client(struct MHD_Connection *c, char *out, size_t size) {
   const union MHD_ConnectionInfo *ci =
-    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
   snprintf(out, size, "unknown");
   if(!ci || !ci->client_addr) return;
   const struct sockaddr *sa = ci->client_addr;

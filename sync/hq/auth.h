@@ -19,12 +19,12 @@
 #include "hq.h"
 
 /* __Host-: the browser keeps it only if Secure, Path=/ and no Domain */
-#define AUTH_COOKIE "__Host-sqr_session"
-#define AUTH_SESSION_MS (8LL * 3600 * 1000)
-#define AUTH_ITERATIONS 100000
+#define AUTH_COOKIE       "__Host-sqr_session"
+#define AUTH_SESSION_MS   (8LL * 3600 * 1000)
+#define AUTH_ITERATIONS   100000
 #define AUTH_MAX_FAILURES 5
-#define AUTH_WINDOW_MS (15LL * 60 * 1000)
-#define AUTH_LOCK_MS (15LL * 60 * 1000)
+#define AUTH_WINDOW_MS    (15LL * 60 * 1000)
+#define AUTH_LOCK_MS      (15LL * 60 * 1000)
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 256
 

@@ -83,8 +83,9 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
       if(crypto_sha256(phone, 11, blind)) return fail("sha256");
       crypto_hex(blind, 32, hex);
       type = "checkin";
-      snprintf(payload, sizeof payload, "{\"member\":\"%s\",\"day\":%ld,\"points\":10,\"streak\":%ld}",
-               hex, 20780 + seq / 2000, 1 + seq % 7);
+      snprintf(payload, sizeof payload,
+               "{\"member\":\"%s\",\"day\":%ld,\"points\":10,\"streak\":%ld}", hex,
+               20780 + seq / 2000, 1 + seq % 7);
     } else if(pick < 85 || members == 0) {
       snprintf(phone, sizeof phone, "138%08ld", members++ % 100000000);
       uint8_t box[SEAL_MAX_BOX];
@@ -105,8 +106,8 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
       crypto_hex(blind, 32, hex);
       type = "coupon_issued";
       snprintf(payload, sizeof payload,
-               "{\"campaign\":\"welcome\",\"campaign_no\":1,\"serial\":%ld,\"member\":\"%s\"}",
-               seq, hex);
+               "{\"campaign\":\"welcome\",\"campaign_no\":1,\"serial\":%ld,\"member\":\"%s\"}", seq,
+               hex);
     } else {
       type = "impressions";
       snprintf(payload, sizeof payload, "{\"hour\":%ld,\"shown\":%ld,\"group\":\"bench-1\"}",
@@ -151,8 +152,9 @@ static int raw(const char *src_path, const char *dst_path) {
   schema = strdup((const char *)sqlite3_column_text(s, 0));
   sqlite3_finalize(s);
   s = NULL;
-  if(sqlite3_prepare_v2(src, "SELECT kiosk, seq, store, type, ts_ms, payload, body_hash, hash,"
-                             " redacted, received_ms FROM events ORDER BY kiosk, seq",
+  if(sqlite3_prepare_v2(src,
+                        "SELECT kiosk, seq, store, type, ts_ms, payload, body_hash, hash,"
+                        " redacted, received_ms FROM events ORDER BY kiosk, seq",
                         -1, &s, NULL)) {
     fail("cannot read SRC_DB");
     goto out;
@@ -181,9 +183,11 @@ static int raw(const char *src_path, const char *dst_path) {
      sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) ||
      sqlite3_exec(dst, "PRAGMA synchronous=FULL", NULL, NULL, NULL) ||
      sqlite3_exec(dst, schema, NULL, NULL, NULL) ||
-     sqlite3_prepare_v2(dst, "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload,"
-                             " body_hash, hash, redacted, received_ms)"
-                             " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &ins, NULL)) {
+     sqlite3_prepare_v2(dst,
+                        "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload,"
+                        " body_hash, hash, redacted, received_ms)"
+                        " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        -1, &ins, NULL)) {
     fail(dst ? sqlite3_errmsg(dst) : "cannot open DST_DB");
     goto out;
   }
@@ -233,6 +237,7 @@ int main(int argc, char **argv) {
     return gen(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), argv[6], argv[7]);
   if(argc == 4 && strcmp(argv[1], "raw") == 0) return raw(argv[2], argv[3]);
   fputs("usage: storeqr-hq-bench gen HQDIR STORE KIOSK EVENTS store|checkin OUTDIR\n"
-        "       storeqr-hq-bench raw SRC_DB DST_DB\n", stderr);
+        "       storeqr-hq-bench raw SRC_DB DST_DB\n",
+        stderr);
   return 2;
 }

@@ -25,10 +25,10 @@
 #include "log.h"
 #include "proto.h"
 
-#define COMP "hq"
+#define COMP               "hq"
 #define RELEASES_MAX_BYTES (8 * 1024 * 1024)
-#define PREFIX "/v1/bundles/"
-#define SUFFIX ".bundle"
+#define PREFIX             "/v1/bundles/"
+#define SUFFIX             ".bundle"
 
 /* ---- releases.json ----------------------------------------------------- */
 
@@ -278,7 +278,8 @@ sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char 
     rc = SQR_EINVAL;
     goto out;
   }
-  const cJSON *lastser = n ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, n - 1), "serial") : NULL;
+  const cJSON *lastser =
+      n ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, n - 1), "serial") : NULL;
   memset(out, 0, sizeof *out);
   out->serial = (cJSON_IsNumber(lastser) ? (int64_t)lastser->valuedouble : 0) + 1;
   snprintf(out->product, sizeof out->product, "%s", hdr.product);

@@ -23,36 +23,36 @@
 #include "stats.h"
 #include "web.h"
 
-#define PAGE_ROWS 100
-#define STALE_MS (24LL * 3600 * 1000) /* a kiosk syncs at least nightly */
+#define PAGE_ROWS  100
+#define STALE_MS   (24LL * 3600 * 1000) /* a kiosk syncs at least nightly */
 #define CHART_DAYS 30
 
 static const char css[] =
-  "body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}"
-  "header{background:#1f3a5f;color:#fff;padding:.6em 1em;display:flex;flex-wrap:wrap;"
-  "align-items:center;gap:.5em 1em}header a{color:#fff}header form{margin-left:auto}"
-  "main{padding:1em;max-width:1200px;margin:auto}h1{font-size:1.2em;margin:0}"
-  "h2{font-size:1.05em;margin:1.2em 0 .4em}"
-  ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.6em}"
-  ".card{background:#fff;border-radius:6px;padding:.6em .8em;box-shadow:0 1px 2px #0002}"
-  ".card b{display:block;font-size:1.5em}.card span{color:#555;font-size:.85em}"
-  ".scroll{overflow-x:auto;background:#fff;border-radius:6px;box-shadow:0 1px 2px #0002}"
-  "table{border-collapse:collapse;width:100%;font-size:.9em}"
-  "th,td{padding:.35em .5em;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}"
-  "th:first-child,td:first-child,td.name,th.name{text-align:left}"
-  "th a{color:inherit}.stale{background:#fde2e1;color:#8a1c12;font-weight:600}"
-  ".warn{color:#8a5a00;font-weight:600}.bad{color:#8a1c12;font-weight:600}"
-  ".bar{background:#e5e8ee;border-radius:3px;height:.8em;min-width:80px}"
-  ".bar i{display:block;height:100%;background:#2e7d32;border-radius:3px}"
-  ".bar i.near{background:#e0a000}.bar i.full{background:#c62828}"
-  "svg{width:100%;height:auto;background:#fff;border-radius:6px}"
-  "ul.alerts{background:#fff;border-radius:6px;padding:.5em 1.5em;margin:0}"
-  "nav.pager{margin:.6em 0;display:flex;gap:1em}"
-  "form.login{background:#fff;max-width:320px;margin:3em auto;padding:1.2em;border-radius:6px;"
-  "box-shadow:0 1px 3px #0003}form.login input{width:100%;box-sizing:border-box;"
-  "margin:.3em 0 .8em;padding:.5em;font-size:1em}form.login button{padding:.5em 1.2em}"
-  "button{font-size:.95em}.err{color:#8a1c12}"
-  "@media (max-width:600px){main{padding:.5em}th,td{padding:.3em}.hide-s{display:none}}";
+    "body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}"
+    "header{background:#1f3a5f;color:#fff;padding:.6em 1em;display:flex;flex-wrap:wrap;"
+    "align-items:center;gap:.5em 1em}header a{color:#fff}header form{margin-left:auto}"
+    "main{padding:1em;max-width:1200px;margin:auto}h1{font-size:1.2em;margin:0}"
+    "h2{font-size:1.05em;margin:1.2em 0 .4em}"
+    ".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.6em}"
+    ".card{background:#fff;border-radius:6px;padding:.6em .8em;box-shadow:0 1px 2px #0002}"
+    ".card b{display:block;font-size:1.5em}.card span{color:#555;font-size:.85em}"
+    ".scroll{overflow-x:auto;background:#fff;border-radius:6px;box-shadow:0 1px 2px #0002}"
+    "table{border-collapse:collapse;width:100%;font-size:.9em}"
+    "th,td{padding:.35em .5em;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}"
+    "th:first-child,td:first-child,td.name,th.name{text-align:left}"
+    "th a{color:inherit}.stale{background:#fde2e1;color:#8a1c12;font-weight:600}"
+    ".warn{color:#8a5a00;font-weight:600}.bad{color:#8a1c12;font-weight:600}"
+    ".bar{background:#e5e8ee;border-radius:3px;height:.8em;min-width:80px}"
+    ".bar i{display:block;height:100%;background:#2e7d32;border-radius:3px}"
+    ".bar i.near{background:#e0a000}.bar i.full{background:#c62828}"
+    "svg{width:100%;height:auto;background:#fff;border-radius:6px}"
+    "ul.alerts{background:#fff;border-radius:6px;padding:.5em 1.5em;margin:0}"
+    "nav.pager{margin:.6em 0;display:flex;gap:1em}"
+    "form.login{background:#fff;max-width:320px;margin:3em auto;padding:1.2em;border-radius:6px;"
+    "box-shadow:0 1px 3px #0003}form.login input{width:100%;box-sizing:border-box;"
+    "margin:.3em 0 .8em;padding:.5em;font-size:1em}form.login button{padding:.5em 1.2em}"
+    "button{font-size:.95em}.err{color:#8a1c12}"
+    "@media (max-width:600px){main{padding:.5em}th,td{padding:.3em}.hide-s{display:none}}";
 
 static void page_head(stats_buf *b, const char *title) {
   stats_buf_puts(b, "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
@@ -104,11 +104,15 @@ static void storage_error(hq *h, hq_reply *r, sqr_rc rc) {
   page_reply(&b, r, rc == SQR_EBUSY ? 503 : 500);
 }
 
-static void fmt_int(char *out, size_t size, int64_t v) { snprintf(out, size, "%lld", (long long)v); }
+static void fmt_int(char *out, size_t size, int64_t v) {
+  snprintf(out, size, "%lld", (long long)v);
+}
 
 static void fmt_conv(char out[16], int64_t signups, int64_t scans) {
-  if(scans > 0) snprintf(out, 16, "%.0f%%", 100.0 * (double)signups / (double)scans);
-  else snprintf(out, 16, "–");
+  if(scans > 0)
+    snprintf(out, 16, "%.0f%%", 100.0 * (double)signups / (double)scans);
+  else
+    snprintf(out, 16, "–");
 }
 
 /* "3 h ago", "never" — relative, so no long digit runs reach the page. */
@@ -119,16 +123,22 @@ static void fmt_age(char out[32], int64_t last_ms, int64_t now) {
   }
   int64_t s = (now - last_ms) / 1000;
   if(s < 0) s = 0;
-  if(s < 120) snprintf(out, 32, "%llds ago", (long long)s);
-  else if(s < 7200) snprintf(out, 32, "%lld min ago", (long long)(s / 60));
-  else if(s < 172800) snprintf(out, 32, "%lld h ago", (long long)(s / 3600));
-  else snprintf(out, 32, "%lld d ago", (long long)(s / 86400));
+  if(s < 120)
+    snprintf(out, 32, "%llds ago", (long long)s);
+  else if(s < 7200)
+    snprintf(out, 32, "%lld min ago", (long long)(s / 60));
+  else if(s < 172800)
+    snprintf(out, 32, "%lld h ago", (long long)(s / 3600));
+  else
+    snprintf(out, 32, "%lld d ago", (long long)(s / 86400));
 }
 
 /* A kiosk's last reported backlog; "–" when it never said. */
 static void fmt_behind(char out[24], int64_t behind) {
-  if(behind >= 0) snprintf(out, 24, "%lld", (long long)behind);
-  else snprintf(out, 24, "–");
+  if(behind >= 0)
+    snprintf(out, 24, "%lld", (long long)behind);
+  else
+    snprintf(out, 24, "–");
 }
 
 static void card(stats_buf *b, const char *id, const char *value, const char *what) {
@@ -155,16 +165,18 @@ static void chart(stats_buf *b, const char *id, int64_t from, const int64_t *sig
     if(scans[i] > max) max = scans[i];
   }
   double bw = (double)w / n, scale = (double)(hgt - top - bottom) / (double)max;
-  stats_buf_printf(b, "<svg id=\"%s\" viewBox=\"0 0 %d %d\" role=\"img\" "
-                      "aria-label=\"sign-ups (bars) and scans (line) per day\">",
+  stats_buf_printf(b,
+                   "<svg id=\"%s\" viewBox=\"0 0 %d %d\" role=\"img\" "
+                   "aria-label=\"sign-ups (bars) and scans (line) per day\">",
                    id, w, hgt);
   for(int i = 0; i < n; i++) {
     char day[11];
     stats_day_format(from + i, day);
     double bh = (double)signups[i] * scale;
-    stats_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                        "fill=\"#1f3a5f\" data-day=\"%s\" data-signups=\"%lld\"><title>%s: %lld "
-                        "sign-ups, %lld scans</title></rect>",
+    stats_buf_printf(b,
+                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                     "fill=\"#1f3a5f\" data-day=\"%s\" data-signups=\"%lld\"><title>%s: %lld "
+                     "sign-ups, %lld scans</title></rect>",
                      i * bw + 1, hgt - bottom - bh, bw - 2, bh, day, (long long)signups[i], day,
                      (long long)signups[i], (long long)scans[i]);
   }
@@ -174,17 +186,19 @@ static void chart(stats_buf *b, const char *id, int64_t from, const int64_t *sig
   char first[11], last[11];
   stats_day_format(from, first);
   stats_day_format(from + n - 1, last);
-  stats_buf_printf(b, "\"/><text x=\"2\" y=\"%d\" font-size=\"11\">%s</text>"
-                      "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%s</text>"
-                      "<text x=\"2\" y=\"11\" font-size=\"11\">max %lld</text></svg>",
+  stats_buf_printf(b,
+                   "\"/><text x=\"2\" y=\"%d\" font-size=\"11\">%s</text>"
+                   "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%s</text>"
+                   "<text x=\"2\" y=\"11\" font-size=\"11\">max %lld</text></svg>",
                    hgt - 4, first, w - 2, hgt - 4, last, (long long)max);
 }
 
 static void fill_bar(stats_buf *b, const resolve_group_state *g) {
   double f = stats_group_fill(g);
   const char *cls = g->full ? "full" : g->near_full ? "near" : "";
-  stats_buf_printf(b, "<div class=\"bar\" title=\"%.0f%%\"><i class=\"%s\" style=\"width:%.0f%%\">"
-                      "</i></div>",
+  stats_buf_printf(b,
+                   "<div class=\"bar\" title=\"%.0f%%\"><i class=\"%s\" style=\"width:%.0f%%\">"
+                   "</i></div>",
                    f * 100, cls, f * 100);
 }
 
@@ -214,7 +228,8 @@ static int form_field(const char *body, size_t len, const char *name, char *out,
   size_t nl = strlen(name);
   for(size_t i = 0; i < len;) {
     size_t end = i;
-    while(end < len && body[end] != '&') end++;
+    while(end < len && body[end] != '&')
+      end++;
     if(end - i > nl && memcmp(body + i, name, nl) == 0 && body[i + nl] == '=') {
       size_t o = 0;
       for(size_t k = i + nl + 1; k < end; k++) {
@@ -241,8 +256,7 @@ static int form_field(const char *body, size_t len, const char *name, char *out,
   return 0;
 }
 
-static void post_login(hq *h, struct MHD_Connection *c, const char *body, size_t len,
-                       hq_reply *r) {
+static void post_login(hq *h, struct MHD_Connection *c, const char *body, size_t len, hq_reply *r) {
   char user[64], pass[AUTH_PASSWORD_MAX + 2], client[64], sid[65];
   int64_t retry = 0;
   if(!form_field(body, len, "user", user, sizeof user) ||
@@ -275,7 +289,8 @@ static void post_login(hq *h, struct MHD_Connection *c, const char *body, size_t
            AUTH_COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld", sid,
            (long long)(AUTH_SESSION_MS / 1000));
   redirect(r, "/dash");
-  if(hq_reply_header(r, "Set-Cookie", cookie)) hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+  if(hq_reply_header(r, "Set-Cookie", cookie))
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
   crypto_wipe(cookie, sizeof cookie);
   crypto_wipe(sid, sizeof sid);
 }
@@ -283,7 +298,7 @@ static void post_login(hq *h, struct MHD_Connection *c, const char *body, size_t
 /* ---- the stores page ---------------------------------------------------------- */
 
 static const char *const sort_keys[STATS_SORT_COUNT] = {
-  "id", "name", "signups", "signups7", "checkins7", "scans7", "sync"};
+    "id", "name", "signups", "signups7", "checkins7", "scans7", "sync"};
 
 static int64_t arg_int(struct MHD_Connection *c, const char *name, int64_t def, int64_t lo,
                        int64_t hi) {
@@ -322,11 +337,13 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   stats_buf b = {0};
   sqr_rc rc = g ? stats_rollup(h) : SQR_ENOMEM;
   if(!rc) rc = hqdb_stats_totals(h->db, today, now - STALE_MS, &t);
-  if(!rc) rc = hqdb_stats_board(h->db, today, (stats_sort)sort, desc, PAGE_ROWS,
-                                (page - 1) * PAGE_ROWS, &rows, &n);
+  if(!rc)
+    rc = hqdb_stats_board(h->db, today, (stats_sort)sort, desc, PAGE_ROWS, (page - 1) * PAGE_ROWS,
+                          &rows, &n);
   if(!rc) rc = hqdb_stats_series(h->db, NULL, today - CHART_DAYS + 1, today, su, sc);
-  if(!rc) rc = hqdb_stats_exhausted(h->db, now - 24 * 3600 * 1000LL, alerts,
-                                    SQR_ARRAY_LEN(alerts), &nalerts);
+  if(!rc)
+    rc = hqdb_stats_exhausted(h->db, now - 24 * 3600 * 1000LL, alerts, SQR_ARRAY_LEN(alerts),
+                              &nalerts);
   if(rc) {
     free(rows);
     free(g);
@@ -387,7 +404,10 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
       stats_buf_html(&warn, rows[i].name);
       stats_buf_puts(&warn, "</a> · ");
       stats_buf_html(&warn, s->name[0] ? s->name : s->id);
-      stats_buf_printf(&warn, ": %s%s%s</li>", s->full ? "full" : s->near_full ? "nearly full" : "",
+      stats_buf_printf(&warn, ": %s%s%s</li>",
+                       s->full        ? "full"
+                       : s->near_full ? "nearly full"
+                                      : "",
                        (s->full || s->near_full) && s->near_expiry ? ", " : "",
                        s->near_expiry ? "expires within 24 h" : "");
     }
@@ -400,13 +420,15 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   stats_buf_puts(&b, "</ul>");
 
   int64_t pages = (t.stores + PAGE_ROWS - 1) / PAGE_ROWS;
-  stats_buf_printf(&b, "<h2>Stores (page %lld of %lld)</h2><div class=\"scroll\">"
-                       "<table id=\"stores\"><thead><tr>",
+  stats_buf_printf(&b,
+                   "<h2>Stores (page %lld of %lld)</h2><div class=\"scroll\">"
+                   "<table id=\"stores\"><thead><tr>",
                    (long long)page, (long long)(pages ? pages : 1));
   sort_link(&b, STATS_SORT_ID, sort, desc, "Store", "");
   sort_link(&b, STATS_SORT_NAME, sort, desc, "Name", "name");
   sort_link(&b, STATS_SORT_SIGNUPS_TODAY, sort, desc, "Sign-ups today", "");
-  stats_buf_puts(&b, "<th class=\"hide-s\">Check-ins today</th><th class=\"hide-s\">Scans today</th>");
+  stats_buf_puts(&b,
+                 "<th class=\"hide-s\">Check-ins today</th><th class=\"hide-s\">Scans today</th>");
   sort_link(&b, STATS_SORT_SIGNUPS_7D, sort, desc, "Sign-ups 7 d", "");
   sort_link(&b, STATS_SORT_CHECKINS_7D, sort, desc, "Check-ins 7 d", "hide-s");
   sort_link(&b, STATS_SORT_SCANS_7D, sort, desc, "Scans 7 d", "hide-s");
@@ -427,15 +449,16 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
     stats_buf_html(&b, s->id);
     stats_buf_puts(&b, "</a></td><td class=\"name\">");
     stats_buf_html(&b, s->name);
-    stats_buf_printf(&b, "</td><td class=\"signups-today\">%lld</td>"
-                         "<td class=\"checkins-today hide-s\">%lld</td>"
-                         "<td class=\"scans-today hide-s\">%lld</td>"
-                         "<td class=\"signups-7d\">%lld</td><td class=\"checkins-7d hide-s\">%lld</td>"
-                         "<td class=\"scans-7d hide-s\">%lld</td><td class=\"conversion-7d\">%s</td>"
-                         "<td class=\"group-fill\">",
+    stats_buf_printf(&b,
+                     "</td><td class=\"signups-today\">%lld</td>"
+                     "<td class=\"checkins-today hide-s\">%lld</td>"
+                     "<td class=\"scans-today hide-s\">%lld</td>"
+                     "<td class=\"signups-7d\">%lld</td><td class=\"checkins-7d hide-s\">%lld</td>"
+                     "<td class=\"scans-7d hide-s\">%lld</td><td class=\"conversion-7d\">%s</td>"
+                     "<td class=\"group-fill\">",
                      (long long)s->signups_today, (long long)s->checkins_today,
-                     (long long)s->scans_today, (long long)s->signups_7d,
-                     (long long)s->checkins_7d, (long long)s->scans_7d, c7);
+                     (long long)s->scans_today, (long long)s->signups_7d, (long long)s->checkins_7d,
+                     (long long)s->scans_7d, c7);
     if(g->live >= 0) {
       fill_bar(&b, &g->g[g->live]);
     } else if(g->n) {
@@ -451,8 +474,9 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
       stats_buf_printf(&b, " data-events-behind=\"%lld\"", (long long)s->events_behind);
     stats_buf_printf(&b, ">%s", age);
     if(s->events_behind > 0)
-      stats_buf_printf(&b, "<br><span class=\"events-behind warn\" title=\"events its kiosks "
-                           "still held at their last upload\">%lld behind</span>",
+      stats_buf_printf(&b,
+                       "<br><span class=\"events-behind warn\" title=\"events its kiosks "
+                       "still held at their last upload\">%lld behind</span>",
                        (long long)s->events_behind);
     stats_buf_puts(&b, "</td></tr>");
   }
@@ -465,10 +489,12 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   }
   stats_buf_puts(&b, "</tbody></table></div><nav class=\"pager\" id=\"pager\">");
   if(page > 1)
-    stats_buf_printf(&b, "<a rel=\"prev\" href=\"/dash?page=%lld&amp;sort=%s&amp;dir=%s\">‹ previous</a>",
-                     (long long)(page - 1), sort_keys[sort], desc ? "desc" : "asc");
+    stats_buf_printf(
+        &b, "<a rel=\"prev\" href=\"/dash?page=%lld&amp;sort=%s&amp;dir=%s\">‹ previous</a>",
+        (long long)(page - 1), sort_keys[sort], desc ? "desc" : "asc");
   if(page < pages)
-    stats_buf_printf(&b, "<a rel=\"next\" href=\"/dash?page=%lld&amp;sort=%s&amp;dir=%s\">next ›</a>",
+    stats_buf_printf(&b,
+                     "<a rel=\"next\" href=\"/dash?page=%lld&amp;sort=%s&amp;dir=%s\">next ›</a>",
                      (long long)(page + 1), sort_keys[sort], desc ? "desc" : "asc");
   stats_buf_puts(&b, "</nav><p><a href=\"/v1/stats.csv\" download>Download the last 30 days "
                      "(CSV)</a></p></main>");
@@ -523,7 +549,8 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
   stats_buf_html(&b, st->city);
   stats_buf_puts(&b, "</small></h2><div class=\"cards\" id=\"store-totals\">");
   int64_t s7 = 0, c7 = 0, k7 = 0;
-  for(int i = CHART_DAYS - 7; i < CHART_DAYS; i++) s7 += su[i], c7 += ci[i], k7 += sc[i];
+  for(int i = CHART_DAYS - 7; i < CHART_DAYS; i++)
+    s7 += su[i], c7 += ci[i], k7 += sc[i];
   char conv[16];
   card_int(&b, "store-members", st->members, "members");
   card_int(&b, "store-signups-today", su[CHART_DAYS - 1], "sign-ups today");
@@ -558,8 +585,9 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
     stats_buf_puts(&b, (int)i == g->live ? " <b>(live)</b></td><td class=\"name\">"
                                          : "</td><td class=\"name\">");
     stats_buf_html(&b, s->name);
-    stats_buf_printf(&b, "</td><td class=\"joins\">%lld</td><td class=\"sent\">%lld</td>"
-                         "<td>%d</td><td class=\"fill\">",
+    stats_buf_printf(&b,
+                     "</td><td class=\"joins\">%lld</td><td class=\"sent\">%lld</td>"
+                     "<td>%d</td><td class=\"fill\">",
                      (long long)s->joins, (long long)s->scans_sent, cap);
     fill_bar(&b, s);
     stats_buf_printf(&b, "</td><td class=\"expires%s\">%s%s</td></tr>",
@@ -577,9 +605,10 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
     fmt_age(age, kiosks[i].last_sync_ms, now);
     fmt_behind(behind, kiosks[i].behind);
     int stale = !kiosks[i].last_sync_ms || now - kiosks[i].last_sync_ms > STALE_MS;
-    stats_buf_printf(&b, "<tr data-kiosk=\"%d\"><td>%d%s</td><td class=\"acked\">%lld</td>"
-                         "<td class=\"last-sync%s\">%s</td>"
-                         "<td class=\"events-behind\">%s</td></tr>",
+    stats_buf_printf(&b,
+                     "<tr data-kiosk=\"%d\"><td>%d%s</td><td class=\"acked\">%lld</td>"
+                     "<td class=\"last-sync%s\">%s</td>"
+                     "<td class=\"events-behind\">%s</td></tr>",
                      kiosks[i].number, kiosks[i].number, kiosks[i].revoked ? " (revoked)" : "",
                      (long long)kiosks[i].acked_seq, stale && !kiosks[i].revoked ? " stale" : "",
                      age, behind);
@@ -593,7 +622,8 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
                      "</thead><tbody>");
   for(size_t i = 0; i < nstaff; i++) {
     int seen = 0;
-    for(size_t j = 0; j < i && !seen; j++) seen = strcmp(staff[j].staff, staff[i].staff) == 0;
+    for(size_t j = 0; j < i && !seen; j++)
+      seen = strcmp(staff[j].staff, staff[i].staff) == 0;
     if(seen) continue;
     int64_t sum = 0;
     for(size_t j = i; j < nstaff; j++)
@@ -614,9 +644,10 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
     char day[11], cv[16];
     stats_day_format(from + i, day);
     fmt_conv(cv, su[i], sc[i]);
-    stats_buf_printf(&b, "<tr data-day=\"%s\"><td>%s</td><td class=\"signups\">%lld</td>"
-                         "<td class=\"checkins\">%lld</td><td class=\"scans\">%lld</td>"
-                         "<td class=\"conversion\">%s</td></tr>",
+    stats_buf_printf(&b,
+                     "<tr data-day=\"%s\"><td>%s</td><td class=\"signups\">%lld</td>"
+                     "<td class=\"checkins\">%lld</td><td class=\"scans\">%lld</td>"
+                     "<td class=\"conversion\">%s</td></tr>",
                      day, day, (long long)su[i], (long long)ci[i], (long long)sc[i], cv);
   }
   stats_buf_puts(&b, "</tbody></table></div>");
@@ -646,10 +677,14 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
   }
   char admin[HQ_ID_MAX];
   if(strcmp(url, "/dash/login") == 0) {
-    if(post) post_login(h, c, body, len, r);
-    else if(get && auth_session(h, c, admin)) redirect(r, "/dash");
-    else if(get) login_page(r, 200, NULL);
-    else hq_reply_error(r, 405, "method", "GET or POST", NULL, 0);
+    if(post)
+      post_login(h, c, body, len, r);
+    else if(get && auth_session(h, c, admin))
+      redirect(r, "/dash");
+    else if(get)
+      login_page(r, 200, NULL);
+    else
+      hq_reply_error(r, 405, "method", "GET or POST", NULL, 0);
     return 1;
   }
   if(strcmp(url, "/dash/logout") == 0) {
@@ -659,8 +694,9 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
     }
     auth_logout(h, c);
     redirect(r, "/dash/login");
-    if(hq_reply_header(r, "Set-Cookie", AUTH_COOKIE "=; Path=/; Secure; HttpOnly; "
-                                        "SameSite=Strict; Max-Age=0"))
+    if(hq_reply_header(r, "Set-Cookie",
+                       AUTH_COOKIE "=; Path=/; Secure; HttpOnly; "
+                                   "SameSite=Strict; Max-Age=0"))
       log_warn("dash", "cannot add a header: out of memory");
     return 1;
   }

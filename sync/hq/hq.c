@@ -18,23 +18,27 @@
 #include "release.h"
 #include "resolve.h"
 
-#define CODE_BYTES 10 /* 16 Base32 characters */
+#define CODE_BYTES          10 /* 16 Base32 characters */
 #define MAX_ERASURES_IN_DOC CONFIG_MAX_ERASURES
 
 /* What a new store starts with when dir/store-template.json is absent:
  * the fields of assets/config/demo.json that HQ does not fill itself. */
 static const char default_template[] =
-  "{\"mode\":\"hq\",\"rotation\":{\"period_s\":30,\"skew\":1},"
-  "\"group_policy\":{\"reserve\":10,\"expiry_margin_s\":43200},"
-  "\"campaigns\":[],\"staff\":[],"
-  "\"tags\":[{\"id\":\"coffee\",\"zh\":\"咖啡\",\"en\":\"Coffee\"},"
-  "{\"id\":\"tea\",\"zh\":\"茶饮\",\"en\":\"Tea\"},{\"id\":\"bakery\",\"zh\":\"烘焙\",\"en\":\"Bakery\"}],"
-  "\"consent\":{\"version\":\"2026-11\",\"text\":{"
-  "\"zh\":\"我们将收集您的手机号用于会员服务与优惠通知。手机号在本机加密保存，仅总部可解密。您可随时要求删除。\","
-  "\"en\":\"We collect your phone number for membership and offers. It is encrypted on this kiosk "
-  "and only headquarters can read it. You can ask us to erase it at any time.\"}},"
-  "\"points\":{\"signup\":50,\"checkin\":10,\"streak_bonus_every\":7,\"streak_bonus\":20},"
-  "\"ui\":{\"idle_timeout_s\":30,\"sync_stale_hours\":36}}";
+    "{\"mode\":\"hq\",\"rotation\":{\"period_s\":30,\"skew\":1},"
+    "\"group_policy\":{\"reserve\":10,\"expiry_margin_s\":43200},"
+    "\"campaigns\":[],\"staff\":[],"
+    "\"tags\":[{\"id\":\"coffee\",\"zh\":\"咖啡\",\"en\":\"Coffee\"},"
+    "{\"id\":\"tea\",\"zh\":\"茶饮\",\"en\":\"Tea\"},{\"id\":\"bakery\",\"zh\":\"烘焙\",\"en\":"
+    "\"Bakery\"}],"
+    "\"consent\":{\"version\":\"2026-11\",\"text\":{"
+    "\"zh\":"
+    "\"我们将收集您的手机号用于会员服务与优惠通知。手机号在本机加密保存，仅总部可解密。您可随时要求"
+    "删除。\","
+    "\"en\":\"We collect your phone number for membership and offers. It is encrypted on this "
+    "kiosk "
+    "and only headquarters can read it. You can ask us to erase it at any time.\"}},"
+    "\"points\":{\"signup\":50,\"checkin\":10,\"streak_bonus_every\":7,\"streak_bonus\":20},"
+    "\"ui\":{\"idle_timeout_s\":30,\"sync_stale_hours\":36}}";
 
 int64_t hq_now_ms(void) {
   struct timespec ts;
@@ -48,7 +52,8 @@ static sqr_rc load_b64_file(const char *dir, const char *name, char *out, size_t
   sqr_rc rc = pki_read_file(path, size - 1, &text, NULL);
   if(rc) return rc;
   size_t n = strlen(text);
-  while(n && isspace((unsigned char)text[n - 1])) text[--n] = '\0';
+  while(n && isspace((unsigned char)text[n - 1]))
+    text[--n] = '\0';
   snprintf(out, size, "%s", text);
   crypto_wipe(text, n);
   free(text);
@@ -188,8 +193,8 @@ static void reply_json(hq_reply *r, int status, cJSON *root) {
 
 static void reply_db(hq *h, hq_reply *r, sqr_rc rc) {
   log_error("hq", "storage: %s", hqdb_errmsg(h->db));
-  hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again",
-                 NULL, 0);
+  hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again", NULL,
+                 0);
 }
 
 /* ---- request bodies ---------------------------------------------------- */
@@ -228,10 +233,9 @@ static int want_int(cJSON *o, const char *name, int required, int64_t min, int64
     *out = dflt;
     return 1;
   }
-  if(!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)min ||
-     v->valuedouble > (double)max) {
-    snprintf(msg, sizeof msg, "%s: %s", name,
-             v ? "must be an integer in range" : "missing");
+  if(!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+     v->valuedouble < (double)min || v->valuedouble > (double)max) {
+    snprintf(msg, sizeof msg, "%s: %s", name, v ? "must be an integer in range" : "missing");
     hq_reply_error(r, 400, "bad_request", msg, NULL, 0);
     return 0;
   }
@@ -465,7 +469,8 @@ void hq_admin_group(hq *h, const char *body, size_t len, hq_reply *r) {
     goto out;
   }
   if(!id[0] || strlen(id) >= sizeof g.id || strlen(name) >= sizeof g.name ||
-     strlen(tag) >= sizeof g.tag || strlen(link) >= sizeof g.link || strlen(kind) >= sizeof g.kind) {
+     strlen(tag) >= sizeof g.tag || strlen(link) >= sizeof g.link ||
+     strlen(kind) >= sizeof g.kind) {
     hq_reply_error(r, 400, "bad_request", "id/name/tag/link: empty or too long", NULL, 0);
     goto out;
   }
@@ -573,18 +578,19 @@ static void put(cJSON *o, const char *name, cJSON *v) {
   cJSON_AddItemToObject(o, name, v);
 }
 
-sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *version,
-                     char *err, size_t errlen) {
+sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *version, char *err,
+                     size_t errlen) {
   *json = NULL;
   hq_store s;
   sqr_rc rc = hqdb_store_get(h->db, sid, &s);
   if(rc) {
-    snprintf(err, errlen, "store %s: %s", sid, rc == SQR_ENOTFOUND ? "unknown" : hqdb_errmsg(h->db));
+    snprintf(err, errlen, "store %s: %s", sid,
+             rc == SQR_ENOTFOUND ? "unknown" : hqdb_errmsg(h->db));
     return rc;
   }
   *version = s.config_version;
   hq_group *groups = calloc(CONFIG_MAX_GROUPS, sizeof *groups);
-  char (*erase)[65] = calloc(MAX_ERASURES_IN_DOC, sizeof *erase);
+  char(*erase)[65] = calloc(MAX_ERASURES_IN_DOC, sizeof *erase);
   size_t ng = 0, ne = 0;
   cJSON *doc = NULL;
   if(!groups || !erase) {
@@ -650,7 +656,8 @@ sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *ve
   }
   put(doc, "groups", ga);
   cJSON *ea = cJSON_CreateArray();
-  for(size_t i = 0; i < ne; i++) cJSON_AddItemToArray(ea, cJSON_CreateString(erase[i]));
+  for(size_t i = 0; i < ne; i++)
+    cJSON_AddItemToArray(ea, cJSON_CreateString(erase[i]));
   put(doc, "erasures", ea);
   /* The release this store should run (release.h). Each release that names
    * the store also counts in the version, so adding one reaches kiosks
@@ -759,8 +766,8 @@ void hq_enroll(hq *h, const char *body, size_t len, hq_reply *r) {
   proto_enroll_request req;
   proto_error pe;
   if(proto_enroll_request_decode(body, len, &req, &pe)) {
-    hq_reply_error(r, pe.status ? pe.status : 400, pe.code[0] ? pe.code : "bad_request",
-                   pe.message, NULL, 0);
+    hq_reply_error(r, pe.status ? pe.status : 400, pe.code[0] ? pe.code : "bad_request", pe.message,
+                   NULL, 0);
     return;
   }
   char code[17], sid[HQ_ID_MAX], kiosk_id[PROTO_KIOSK_ID_MAX], err[256];
@@ -827,8 +834,11 @@ void hq_enroll(hq *h, const char *body, size_t len, hq_reply *r) {
     reply_db(h, r, rc);
     goto out;
   }
-  proto_enroll_answer a = {.kiosk = kiosk, .certificate = pem, .hq_ca = h->hq_ca_pem,
-                           .config = doc, .hq_time_ms = hq_now_ms()};
+  proto_enroll_answer a = {.kiosk = kiosk,
+                           .certificate = pem,
+                           .hq_ca = h->hq_ca_pem,
+                           .config = doc,
+                           .hq_time_ms = hq_now_ms()};
   memcpy(a.store_id, sid, strnlen(sid, PROTO_STORE_ID_MAX));
   free(r->body);
   r->body = NULL;

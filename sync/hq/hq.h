@@ -26,20 +26,20 @@ typedef struct hq {
   hqdb *db;
   pki_ca *device_ca;
   char *hq_ca_pem;
-  char *template_json;        /* dir/store-template.json, or NULL (built-in) */
+  char *template_json; /* dir/store-template.json, or NULL (built-in) */
   uint8_t master[32];
-  uint8_t pii_key[32];        /* AES-256-GCM key for phones at rest */
-  uint8_t index_key[32];      /* HMAC key of HQ's phone index */
+  uint8_t pii_key[32];   /* AES-256-GCM key for phones at rest */
+  uint8_t index_key[32]; /* HMAC key of HQ's phone index */
   uint8_t seal_pub[SEAL_PUB_LEN];
   uint8_t seal_priv[SEAL_PRIV_LEN];
   uint8_t admin_hash[32];
-  char url[256];              /* https://HOST:PORT kiosks reach us by */
-  char resolver_host[128];    /* HOST:PORT */
+  char url[256];           /* https://HOST:PORT kiosks reach us by */
+  char resolver_host[128]; /* HOST:PORT */
 } hq;
 
 /* Loads dir's keys and opens the storage (db_url, or dir/hq.db). */
-sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err,
+               size_t errlen) SQR_WARN_UNUSED;
 void hq_close(hq *h);
 /* Where kiosks reach HQ (goes into configuration documents). */
 void hq_set_url(hq *h, const char *host, int port);
@@ -58,11 +58,11 @@ sqr_rc hq_store_key(const hq *h, const char *sid, int version, uint8_t out[32]) 
 typedef struct hq_reply {
   int status;
   char *body;
-  size_t len;          /* body bytes; 0: strlen(body) */
-  const char *type;    /* Content-Type (static string); NULL: application/json */
-  char *headers;       /* extra "Name: value\n" lines (malloc'ed), or NULL */
-  int fd;              /* > 0: send this open file (fd_size bytes) instead of body;
-                          the server closes it */
+  size_t len;       /* body bytes; 0: strlen(body) */
+  const char *type; /* Content-Type (static string); NULL: application/json */
+  char *headers;    /* extra "Name: value\n" lines (malloc'ed), or NULL */
+  int fd;           /* > 0: send this open file (fd_size bytes) instead of body;
+                       the server closes it */
   uint64_t fd_size;
 } hq_reply;
 /* Appends "name: value\n" to r->headers. SQR_ENOMEM. */
@@ -84,7 +84,7 @@ void hq_admin_counts(hq *h, const char *sid, hq_reply *r);
 
 /* The configuration document for one kiosk (compact JSON, malloc'ed),
  * validated with config_parse before it is returned. */
-sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *version,
-                     char *err, size_t errlen) SQR_WARN_UNUSED;
+sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *version, char *err,
+                     size_t errlen) SQR_WARN_UNUSED;
 
 #endif

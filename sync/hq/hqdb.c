@@ -9,32 +9,32 @@
 #include "hqdb_int.h"
 
 static const char *const schema[] = {
-  "CREATE TABLE IF NOT EXISTS stores(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
-  " city TEXT NOT NULL, lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL,"
-  " key_version BIGINT NOT NULL, config_version BIGINT NOT NULL,"
-  " signups BIGINT NOT NULL DEFAULT 0, checkins BIGINT NOT NULL DEFAULT 0,"
-  " events BIGINT NOT NULL DEFAULT 0, created_ms BIGINT NOT NULL)",
-  "CREATE TABLE IF NOT EXISTS store_groups(store TEXT NOT NULL, id TEXT NOT NULL,"
-  " kind TEXT NOT NULL, name TEXT NOT NULL, tag TEXT NOT NULL, link TEXT NOT NULL,"
-  " capacity BIGINT NOT NULL, expires_at BIGINT NOT NULL, retired BIGINT NOT NULL,"
-  " PRIMARY KEY(store, id))",
-  "CREATE TABLE IF NOT EXISTS enroll_codes(code_hash BYTEA PRIMARY KEY, store TEXT NOT NULL,"
-  " kiosk BIGINT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT)",
-  "CREATE TABLE IF NOT EXISTS kiosks(id TEXT PRIMARY KEY, store TEXT NOT NULL,"
-  " number BIGINT NOT NULL, cert_sha256 BYTEA NOT NULL UNIQUE, revoked BIGINT NOT NULL,"
-  " acked_seq BIGINT NOT NULL, last_hash BYTEA NOT NULL, enrolled_ms BIGINT NOT NULL)",
-  "CREATE TABLE IF NOT EXISTS events(kiosk TEXT NOT NULL, seq BIGINT NOT NULL,"
-  " store TEXT NOT NULL, type TEXT NOT NULL, ts_ms BIGINT NOT NULL, payload TEXT NOT NULL,"
-  " body_hash BYTEA NOT NULL, hash BYTEA NOT NULL, redacted BIGINT NOT NULL,"
-  " received_ms BIGINT NOT NULL, PRIMARY KEY(kiosk, seq))",
-  "CREATE TABLE IF NOT EXISTS members(phone_index BYTEA PRIMARY KEY, phone_enc BYTEA NOT NULL,"
-  " first_store TEXT NOT NULL, created_ms BIGINT NOT NULL)",
-  "CREATE TABLE IF NOT EXISTS member_links(store TEXT NOT NULL, member TEXT NOT NULL,"
-  " phone_index BYTEA NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY(store, member))",
-  "CREATE TABLE IF NOT EXISTS erasures(store TEXT NOT NULL, member TEXT NOT NULL,"
-  " requested_ms BIGINT NOT NULL, confirmed_ms BIGINT, PRIMARY KEY(store, member))",
-  "CREATE TABLE IF NOT EXISTS alerts(kiosk TEXT NOT NULL, seq BIGINT NOT NULL,"
-  " kind TEXT NOT NULL, message TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS stores(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " city TEXT NOT NULL, lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL,"
+    " key_version BIGINT NOT NULL, config_version BIGINT NOT NULL,"
+    " signups BIGINT NOT NULL DEFAULT 0, checkins BIGINT NOT NULL DEFAULT 0,"
+    " events BIGINT NOT NULL DEFAULT 0, created_ms BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS store_groups(store TEXT NOT NULL, id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, name TEXT NOT NULL, tag TEXT NOT NULL, link TEXT NOT NULL,"
+    " capacity BIGINT NOT NULL, expires_at BIGINT NOT NULL, retired BIGINT NOT NULL,"
+    " PRIMARY KEY(store, id))",
+    "CREATE TABLE IF NOT EXISTS enroll_codes(code_hash BYTEA PRIMARY KEY, store TEXT NOT NULL,"
+    " kiosk BIGINT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT)",
+    "CREATE TABLE IF NOT EXISTS kiosks(id TEXT PRIMARY KEY, store TEXT NOT NULL,"
+    " number BIGINT NOT NULL, cert_sha256 BYTEA NOT NULL UNIQUE, revoked BIGINT NOT NULL,"
+    " acked_seq BIGINT NOT NULL, last_hash BYTEA NOT NULL, enrolled_ms BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events(kiosk TEXT NOT NULL, seq BIGINT NOT NULL,"
+    " store TEXT NOT NULL, type TEXT NOT NULL, ts_ms BIGINT NOT NULL, payload TEXT NOT NULL,"
+    " body_hash BYTEA NOT NULL, hash BYTEA NOT NULL, redacted BIGINT NOT NULL,"
+    " received_ms BIGINT NOT NULL, PRIMARY KEY(kiosk, seq))",
+    "CREATE TABLE IF NOT EXISTS members(phone_index BYTEA PRIMARY KEY, phone_enc BYTEA NOT NULL,"
+    " first_store TEXT NOT NULL, created_ms BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS member_links(store TEXT NOT NULL, member TEXT NOT NULL,"
+    " phone_index BYTEA NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY(store, member))",
+    "CREATE TABLE IF NOT EXISTS erasures(store TEXT NOT NULL, member TEXT NOT NULL,"
+    " requested_ms BIGINT NOT NULL, confirmed_ms BIGINT, PRIMARY KEY(store, member))",
+    "CREATE TABLE IF NOT EXISTS alerts(kiosk TEXT NOT NULL, seq BIGINT NOT NULL,"
+    " kind TEXT NOT NULL, message TEXT NOT NULL, at_ms BIGINT NOT NULL)",
 };
 
 static sqr_rc run(hqdb *db, const char *sql, const hqv *p, int n, hqres *res, int64_t *changes) {
@@ -86,7 +86,8 @@ sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
   /* tables of the modules that keep their statements in their own files */
   static const char *const *const more[] = {hqdb_resolve_schema, hqdb_stats_schema};
   for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
-    for(size_t i = 0; !rc && more[m][i]; i++) rc = run(db, more[m][i], NULL, 0, NULL, NULL);
+    for(size_t i = 0; !rc && more[m][i]; i++)
+      rc = run(db, more[m][i], NULL, 0, NULL, NULL);
   if(!rc) rc = db->ops->commit(db);
   if(rc) {
     snprintf(err, errlen, "%s", db->err[0] ? db->err : sqr_strerror(rc));
@@ -104,15 +105,26 @@ sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
 void hqdb_close(hqdb *db) {
   if(!db) return;
   db->ops->close(db);
-  for(size_t i = 0; i < SQR_ARRAY_LEN(db->event_sql); i++) free(db->event_sql[i]);
+  for(size_t i = 0; i < SQR_ARRAY_LEN(db->event_sql); i++)
+    free(db->event_sql[i]);
   free(db);
 }
 
-const char *hqdb_errmsg(const hqdb *db) { return db->err; }
-const char *hqdb_backend(const hqdb *db) { return db->ops->name; }
-sqr_rc hqdb_begin(hqdb *db) { return db->ops->begin(db); }
-sqr_rc hqdb_commit(hqdb *db) { return db->ops->commit(db); }
-void hqdb_rollback(hqdb *db) { db->ops->rollback(db); }
+const char *hqdb_errmsg(const hqdb *db) {
+  return db->err;
+}
+const char *hqdb_backend(const hqdb *db) {
+  return db->ops->name;
+}
+sqr_rc hqdb_begin(hqdb *db) {
+  return db->ops->begin(db);
+}
+sqr_rc hqdb_commit(hqdb *db) {
+  return db->ops->commit(db);
+}
+void hqdb_rollback(hqdb *db) {
+  db->ops->rollback(db);
+}
 
 /* Runs one statement in its own transaction. */
 static sqr_rc run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) {
@@ -127,8 +139,7 @@ static sqr_rc run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *chan
 /* ---- stores and groups ----------------------------------------------------- */
 
 sqr_rc hqdb_store_add(hqdb *db, const hq_store *s, int64_t now_ms) {
-  hqv p[] = {T(s->id), T(s->name), T(s->city), R(s->lat), R(s->lon), I(s->key_version),
-             I(now_ms)};
+  hqv p[] = {T(s->id), T(s->name), T(s->city), R(s->lat), R(s->lon), I(s->key_version), I(now_ms)};
   int64_t changes = 0;
   sqr_rc rc = run1(db,
                    "INSERT INTO stores(id, name, city, lat, lon, key_version, config_version,"
@@ -141,8 +152,10 @@ sqr_rc hqdb_store_add(hqdb *db, const hq_store *s, int64_t now_ms) {
 sqr_rc hqdb_store_get(hqdb *db, const char *id, hq_store *out) {
   hqres r = {0};
   hqv p[] = {T(id)};
-  sqr_rc rc = run(db, "SELECT id, name, city, lat, lon, key_version, config_version FROM stores"
-                      " WHERE id = $1", p, 1, &r, NULL);
+  sqr_rc rc = run(db,
+                  "SELECT id, name, city, lat, lon, key_version, config_version FROM stores"
+                  " WHERE id = $1",
+                  p, 1, &r, NULL);
   if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
   if(!rc) {
     memset(out, 0, sizeof *out);
@@ -176,15 +189,16 @@ sqr_rc hqdb_group_upsert(hqdb *db, const hq_group *g, int *created) {
   if((rc = run(db, "SELECT 1 FROM store_groups WHERE store = $1 AND id = $2", k, 2, &r, NULL)))
     goto out;
   *created = r.nrows == 0;
-  hqv p[] = {T(g->store), T(g->id),       T(g->kind),        T(g->name),      T(g->tag),
+  hqv p[] = {T(g->store), T(g->id),       T(g->kind),       T(g->name),           T(g->tag),
              T(g->link),  I(g->capacity), I(g->expires_at), I(g->retired ? 1 : 0)};
-  rc = run(db,
-           "INSERT INTO store_groups(store, id, kind, name, tag, link, capacity, expires_at, retired)"
-           " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (store, id) DO UPDATE SET"
-           " kind = excluded.kind, name = excluded.name, tag = excluded.tag, link = excluded.link,"
-           " capacity = excluded.capacity, expires_at = excluded.expires_at,"
-           " retired = excluded.retired",
-           p, 9, NULL, NULL);
+  rc = run(
+      db,
+      "INSERT INTO store_groups(store, id, kind, name, tag, link, capacity, expires_at, retired)"
+      " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (store, id) DO UPDATE SET"
+      " kind = excluded.kind, name = excluded.name, tag = excluded.tag, link = excluded.link,"
+      " capacity = excluded.capacity, expires_at = excluded.expires_at,"
+      " retired = excluded.retired",
+      p, 9, NULL, NULL);
 out:
   hqres_free(&r);
   if(!rc) return db->ops->commit(db);
@@ -196,8 +210,10 @@ sqr_rc hqdb_groups(hqdb *db, const char *store, hq_group *out, size_t max, size_
   hqres r = {0};
   hqv p[] = {T(store)};
   *n = 0;
-  sqr_rc rc = run(db, "SELECT id, kind, name, tag, link, capacity, expires_at, retired"
-                      " FROM store_groups WHERE store = $1 ORDER BY id", p, 1, &r, NULL);
+  sqr_rc rc = run(db,
+                  "SELECT id, kind, name, tag, link, capacity, expires_at, retired"
+                  " FROM store_groups WHERE store = $1 ORDER BY id",
+                  p, 1, &r, NULL);
   for(int i = 0; !rc && i < r.nrows && *n < max; i++) {
     hq_group *g = &out[(*n)++];
     memset(g, 0, sizeof *g);
@@ -223,16 +239,20 @@ sqr_rc hqdb_code_add(hqdb *db, const uint8_t code_hash[32], const char *store, i
   sqr_rc rc = hqdb_store_get(db, store, &s);
   if(rc) return rc;
   hqv p[] = {B(code_hash, 32), T(store), I(kiosk), I(expires_ms)};
-  return run1(db, "INSERT INTO enroll_codes(code_hash, store, kiosk, expires_ms)"
-                  " VALUES($1, $2, $3, $4)", p, 4, NULL);
+  return run1(db,
+              "INSERT INTO enroll_codes(code_hash, store, kiosk, expires_ms)"
+              " VALUES($1, $2, $3, $4)",
+              p, 4, NULL);
 }
 
 sqr_rc hqdb_code_peek(hqdb *db, const uint8_t code_hash[32], char store[HQ_ID_MAX], int *kiosk,
                       int64_t *expires_ms, int *used) {
   hqres r = {0};
   hqv p[] = {B(code_hash, 32)};
-  sqr_rc rc = run(db, "SELECT store, kiosk, expires_ms, used_ms FROM enroll_codes"
-                      " WHERE code_hash = $1", p, 1, &r, NULL);
+  sqr_rc rc = run(db,
+                  "SELECT store, kiosk, expires_ms, used_ms FROM enroll_codes"
+                  " WHERE code_hash = $1",
+                  p, 1, &r, NULL);
   if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
   if(!rc) {
     cell_text(&r, 0, 0, store, HQ_ID_MAX);
@@ -253,8 +273,10 @@ sqr_rc hqdb_enroll(hqdb *db, const uint8_t code_hash[32], int64_t now_ms, const 
   sqr_rc rc = db->ops->begin(db);
   if(rc) return rc;
   hqv c[] = {B(code_hash, 32), I(now_ms)};
-  rc = run(db, "UPDATE enroll_codes SET used_ms = $2 WHERE code_hash = $1 AND used_ms IS NULL"
-               " AND expires_ms > $2", c, 2, NULL, &changes);
+  rc = run(db,
+           "UPDATE enroll_codes SET used_ms = $2 WHERE code_hash = $1 AND used_ms IS NULL"
+           " AND expires_ms > $2",
+           c, 2, NULL, &changes);
   if(!rc && changes == 0) {
     /* Used or expired meanwhile: say which. */
     char st[HQ_ID_MAX];
@@ -303,12 +325,11 @@ sqr_rc hqdb_kiosk_revoke(hqdb *db, const char *store, int kiosk) {
 
 /* ---- ingest ---------------------------------------------------------------- */
 
-sqr_rc hqdb_kiosk_lock(hqdb *db, const char *kiosk_id, int64_t *acked_seq,
-                       uint8_t last_hash[32]) {
+sqr_rc hqdb_kiosk_lock(hqdb *db, const char *kiosk_id, int64_t *acked_seq, uint8_t last_hash[32]) {
   /* Static texts: the SQLite backend caches statements by address. */
   const char *sql = db->ops->for_update[0]
-                      ? "SELECT acked_seq, last_hash FROM kiosks WHERE id = $1 FOR UPDATE"
-                      : "SELECT acked_seq, last_hash FROM kiosks WHERE id = $1";
+                        ? "SELECT acked_seq, last_hash FROM kiosks WHERE id = $1 FOR UPDATE"
+                        : "SELECT acked_seq, last_hash FROM kiosks WHERE id = $1";
   hqres r = {0};
   hqv p[] = {T(kiosk_id)};
   sqr_rc rc = run(db, sql, p, 1, &r, NULL);
@@ -333,8 +354,8 @@ sqr_rc hqdb_event_hash(hqdb *db, const char *kiosk_id, int64_t seq, uint8_t hash
 
 #define EVENT_COLS 10
 static const char event_insert_head[] =
-  "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload, body_hash, hash, redacted,"
-  " received_ms) VALUES";
+    "INSERT INTO events(kiosk, seq, store, type, ts_ms, payload, body_hash, hash, redacted,"
+    " received_ms) VALUES";
 
 /* The multi-row INSERT for 2^k rows, built once per handle: a backend may
  * cache statements by the text's address (SQLite does), and PostgreSQL
@@ -365,7 +386,8 @@ sqr_rc hqdb_event_insert_many(hqdb *db, const hq_event_row *rows, size_t n) {
   hqv p[HQDB_EVENT_CHUNK * EVENT_COLS];
   while(n > 0) {
     int k = HQDB_EVENT_CHUNK_LOG2;
-    while(((size_t)1 << k) > n) k--;
+    while(((size_t)1 << k) > n)
+      k--;
     size_t m = (size_t)1 << k;
     const char *sql;
     sqr_rc rc = event_insert_sql(db, k, &sql);
@@ -395,37 +417,44 @@ sqr_rc hqdb_event_insert_many(hqdb *db, const hq_event_row *rows, size_t n) {
 sqr_rc hqdb_kiosk_advance(hqdb *db, const char *kiosk_id, int64_t acked_seq,
                           const uint8_t last_hash[32]) {
   hqv p[] = {T(kiosk_id), I(acked_seq), B(last_hash, 32)};
-  return run(db, "UPDATE kiosks SET acked_seq = $2, last_hash = $3 WHERE id = $1 AND acked_seq < $2",
-             p, 3, NULL, NULL);
+  return run(db,
+             "UPDATE kiosks SET acked_seq = $2, last_hash = $3 WHERE id = $1 AND acked_seq < $2", p,
+             3, NULL, NULL);
 }
 
 sqr_rc hqdb_store_count(hqdb *db, const char *store, int signups, int checkins, int events) {
   hqv p[] = {T(store), I(signups), I(checkins), I(events)};
-  return run(db, "UPDATE stores SET signups = signups + $2, checkins = checkins + $3,"
-                 " events = events + $4 WHERE id = $1", p, 4, NULL, NULL);
+  return run(db,
+             "UPDATE stores SET signups = signups + $2, checkins = checkins + $3,"
+             " events = events + $4 WHERE id = $1",
+             p, 4, NULL, NULL);
 }
 
 sqr_rc hqdb_member_upsert(hqdb *db, const uint8_t phone_index[32], const uint8_t *phone_enc,
-                          size_t enc_len, const char *store, const char *member_hex,
-                          int64_t now_ms, int *new_member) {
+                          size_t enc_len, const char *store, const char *member_hex, int64_t now_ms,
+                          int *new_member) {
   int64_t changes = 0;
   hqv m[] = {B(phone_index, 32), B(phone_enc, enc_len), T(store), I(now_ms)};
-  sqr_rc rc = run(db, "INSERT INTO members(phone_index, phone_enc, first_store, created_ms)"
-                      " VALUES($1, $2, $3, $4) ON CONFLICT (phone_index) DO NOTHING",
+  sqr_rc rc = run(db,
+                  "INSERT INTO members(phone_index, phone_enc, first_store, created_ms)"
+                  " VALUES($1, $2, $3, $4) ON CONFLICT (phone_index) DO NOTHING",
                   m, 4, NULL, &changes);
   if(rc) return rc;
   *new_member = changes > 0;
   hqv l[] = {T(store), T(member_hex), B(phone_index, 32), I(now_ms)};
-  return run(db, "INSERT INTO member_links(store, member, phone_index, created_ms)"
-                 " VALUES($1, $2, $3, $4) ON CONFLICT (store, member) DO NOTHING",
+  return run(db,
+             "INSERT INTO member_links(store, member, phone_index, created_ms)"
+             " VALUES($1, $2, $3, $4) ON CONFLICT (store, member) DO NOTHING",
              l, 4, NULL, NULL);
 }
 
 sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex, int64_t now_ms) {
   hqv p[] = {T(store), T(member_hex), I(now_ms)};
   int64_t changes = 0;
-  sqr_rc rc = run(db, "UPDATE erasures SET confirmed_ms = $3 WHERE store = $1 AND member = $2"
-                      " AND confirmed_ms IS NULL", p, 3, NULL, &changes);
+  sqr_rc rc = run(db,
+                  "UPDATE erasures SET confirmed_ms = $3 WHERE store = $1 AND member = $2"
+                  " AND confirmed_ms IS NULL",
+                  p, 3, NULL, &changes);
   if(!rc && changes > 0) rc = bump_version(db, store);
   if(!rc)
     rc = run(db, "DELETE FROM member_links WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
@@ -455,8 +484,10 @@ sqr_rc hqdb_erasure_add(hqdb *db, const char *store, const char *member_hex, int
   if(rc) return rc;
   int64_t changes = 0;
   hqv p[] = {T(store), T(member_hex), I(now_ms)};
-  rc = run(db, "INSERT INTO erasures(store, member, requested_ms) VALUES($1, $2, $3)"
-               " ON CONFLICT (store, member) DO NOTHING", p, 3, NULL, &changes);
+  rc = run(db,
+           "INSERT INTO erasures(store, member, requested_ms) VALUES($1, $2, $3)"
+           " ON CONFLICT (store, member) DO NOTHING",
+           p, 3, NULL, &changes);
   if(!rc && changes > 0) rc = bump_version(db, store);
   if(!rc) return db->ops->commit(db);
   db->ops->rollback(db);
@@ -467,9 +498,12 @@ sqr_rc hqdb_erasures_pending(hqdb *db, const char *store, char (*out)[65], size_
   hqres r = {0};
   hqv p[] = {T(store)};
   *n = 0;
-  sqr_rc rc = run(db, "SELECT member FROM erasures WHERE store = $1 AND confirmed_ms IS NULL"
-                      " ORDER BY requested_ms, member", p, 1, &r, NULL);
-  for(int i = 0; !rc && i < r.nrows && *n < max; i++) cell_text(&r, i, 0, out[(*n)++], 65);
+  sqr_rc rc = run(db,
+                  "SELECT member FROM erasures WHERE store = $1 AND confirmed_ms IS NULL"
+                  " ORDER BY requested_ms, member",
+                  p, 1, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows && *n < max; i++)
+    cell_text(&r, i, 0, out[(*n)++], 65);
   hqres_free(&r);
   return rc;
 }
@@ -478,9 +512,11 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
   memset(out, 0, sizeof *out);
   hqres r = {0};
   hqv p[] = {T(store)};
-  sqr_rc rc = run(db, "SELECT signups, checkins, events,"
-                      " (SELECT COUNT(*) FROM member_links WHERE store = $1) FROM stores"
-                      " WHERE id = $1", p, 1, &r, NULL);
+  sqr_rc rc = run(db,
+                  "SELECT signups, checkins, events,"
+                  " (SELECT COUNT(*) FROM member_links WHERE store = $1) FROM stores"
+                  " WHERE id = $1",
+                  p, 1, &r, NULL);
   if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
   if(!rc) {
     out->signups = cell_int(&r, 0, 0);
@@ -489,9 +525,12 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
     out->members = cell_int(&r, 0, 3);
   }
   hqres_free(&r);
-  if(!rc) rc = run(db, "SELECT (SELECT COUNT(*) FROM erasures WHERE store = $1 AND"
-                       " confirmed_ms IS NULL), (SELECT COUNT(*) FROM erasures WHERE store = $1"
-                       " AND confirmed_ms IS NOT NULL)", p, 1, &r, NULL);
+  if(!rc)
+    rc = run(db,
+             "SELECT (SELECT COUNT(*) FROM erasures WHERE store = $1 AND"
+             " confirmed_ms IS NULL), (SELECT COUNT(*) FROM erasures WHERE store = $1"
+             " AND confirmed_ms IS NOT NULL)",
+             p, 1, &r, NULL);
   if(!rc && r.nrows == 1) {
     out->erasures_pending = cell_int(&r, 0, 0);
     out->erasures_confirmed = cell_int(&r, 0, 1);
@@ -500,9 +539,12 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
   /* Per kiosk, what HQ actually holds (rows and highest seq) next to what
    * it acknowledged: the exactly-once checks compare these with the
    * kiosk's own log. */
-  if(!rc) rc = run(db, "SELECT k.number, k.acked_seq, COUNT(e.seq), COALESCE(MAX(e.seq), 0)"
-                       " FROM kiosks k LEFT JOIN events e ON e.kiosk = k.id WHERE k.store = $1"
-                       " GROUP BY k.number, k.acked_seq ORDER BY k.number", p, 1, &r, NULL);
+  if(!rc)
+    rc = run(db,
+             "SELECT k.number, k.acked_seq, COUNT(e.seq), COALESCE(MAX(e.seq), 0)"
+             " FROM kiosks k LEFT JOIN events e ON e.kiosk = k.id WHERE k.store = $1"
+             " GROUP BY k.number, k.acked_seq ORDER BY k.number",
+             p, 1, &r, NULL);
   if(!rc && r.nrows > 0 && !(out->kiosks = calloc((size_t)r.nrows, sizeof *out->kiosks)))
     rc = SQR_ENOMEM;
   for(int i = 0; !rc && i < r.nrows; i++) {

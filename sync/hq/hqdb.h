@@ -22,7 +22,7 @@
 
 typedef struct hqdb hqdb;
 
-#define HQ_ID_MAX 33    /* identifiers, NUL included */
+#define HQ_ID_MAX   33 /* identifiers, NUL included */
 #define HQ_TEXT_MAX 256
 
 /* target: a postgresql:// (or postgres://) URL, else a SQLite file path.
@@ -55,7 +55,7 @@ sqr_rc hqdb_store_get(hqdb *db, const char *id, hq_store *out) SQR_WARN_UNUSED;
 typedef struct hq_group {
   char store[HQ_ID_MAX];
   char id[HQ_ID_MAX];
-  char kind[16];      /* store, welfare, interest */
+  char kind[16]; /* store, welfare, interest */
   char name[HQ_TEXT_MAX];
   char tag[HQ_ID_MAX];
   char link[512];
@@ -68,8 +68,8 @@ typedef struct hq_group {
  * a new group. SQR_ENOTFOUND for an unknown store. */
 sqr_rc hqdb_group_upsert(hqdb *db, const hq_group *g, int *created) SQR_WARN_UNUSED;
 /* Up to max groups of a store, by id. */
-sqr_rc hqdb_groups(hqdb *db, const char *store, hq_group *out, size_t max, size_t *n)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_groups(hqdb *db, const char *store, hq_group *out, size_t max,
+                   size_t *n) SQR_WARN_UNUSED;
 
 /* ---- enrolment ------------------------------------------------------------ */
 
@@ -100,8 +100,8 @@ sqr_rc hqdb_kiosk_revoke(hqdb *db, const char *store, int kiosk) SQR_WARN_UNUSED
 sqr_rc hqdb_kiosk_lock(hqdb *db, const char *kiosk_id, int64_t *acked_seq,
                        uint8_t last_hash[32]) SQR_WARN_UNUSED;
 /* The hash HQ holds for (kiosk, seq). SQR_ENOTFOUND if none. */
-sqr_rc hqdb_event_hash(hqdb *db, const char *kiosk_id, int64_t seq, uint8_t hash[32])
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_event_hash(hqdb *db, const char *kiosk_id, int64_t seq,
+                       uint8_t hash[32]) SQR_WARN_UNUSED;
 
 typedef struct hq_event_row {
   const char *kiosk_id, *store, *type, *payload;
@@ -114,40 +114,40 @@ sqr_rc hqdb_event_insert(hqdb *db, const hq_event_row *ev) SQR_WARN_UNUSED;
 /* n rows in as few statements as it takes: multi-row INSERTs of up to
  * HQDB_EVENT_CHUNK rows (one round trip each on PostgreSQL). */
 #define HQDB_EVENT_CHUNK_LOG2 6
-#define HQDB_EVENT_CHUNK (1 << HQDB_EVENT_CHUNK_LOG2)
+#define HQDB_EVENT_CHUNK      (1 << HQDB_EVENT_CHUNK_LOG2)
 sqr_rc hqdb_event_insert_many(hqdb *db, const hq_event_row *rows, size_t n) SQR_WARN_UNUSED;
 sqr_rc hqdb_kiosk_advance(hqdb *db, const char *kiosk_id, int64_t acked_seq,
                           const uint8_t last_hash[32]) SQR_WARN_UNUSED;
 /* Adds to a store's counters. */
-sqr_rc hqdb_store_count(hqdb *db, const char *store, int signups, int checkins, int events)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_store_count(hqdb *db, const char *store, int signups, int checkins,
+                        int events) SQR_WARN_UNUSED;
 /* A member by HQ's phone index (HMAC under a master-derived key): inserted
  * once across all stores; the store's member id (the kiosk's blind index,
  * hex) is linked to it. *new_member is 1 if the phone was new to HQ. */
 sqr_rc hqdb_member_upsert(hqdb *db, const uint8_t phone_index[32], const uint8_t *phone_enc,
-                          size_t enc_len, const char *store, const char *member_hex,
-                          int64_t now_ms, int *new_member) SQR_WARN_UNUSED;
+                          size_t enc_len, const char *store, const char *member_hex, int64_t now_ms,
+                          int *new_member) SQR_WARN_UNUSED;
 /* A kiosk confirmed an erasure: the request is settled (config version
  * bumped) and the store's link to the member removed. */
-sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex, int64_t now_ms)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex,
+                            int64_t now_ms) SQR_WARN_UNUSED;
 
 /* Outside any ingest transaction (its own). */
 sqr_rc hqdb_alert(hqdb *db, const char *kiosk_id, int64_t seq, const char *kind,
                   const char *message, int64_t now_ms) SQR_WARN_UNUSED;
 /* Number of alerts of a kind for a kiosk (tests, counts). */
-sqr_rc hqdb_alert_count(hqdb *db, const char *kiosk_id, const char *kind, int64_t *n)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_alert_count(hqdb *db, const char *kiosk_id, const char *kind,
+                        int64_t *n) SQR_WARN_UNUSED;
 
 /* ---- erasures and counts --------------------------------------------------- */
 
 /* Records a request (idempotent) and bumps the store's config version.
  * SQR_ENOTFOUND for an unknown store. */
-sqr_rc hqdb_erasure_add(hqdb *db, const char *store, const char *member_hex, int64_t now_ms)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_erasure_add(hqdb *db, const char *store, const char *member_hex,
+                        int64_t now_ms) SQR_WARN_UNUSED;
 /* Pending (unconfirmed) requests of a store, up to max. */
-sqr_rc hqdb_erasures_pending(hqdb *db, const char *store, char (*out)[65], size_t max, size_t *n)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_erasures_pending(hqdb *db, const char *store, char (*out)[65], size_t max,
+                             size_t *n) SQR_WARN_UNUSED;
 
 typedef struct hq_kiosk_count {
   int number;

@@ -28,20 +28,19 @@ typedef struct hqv {
 
 typedef struct hqres {
   int nrows, ncols;
-  hqv *cells;   /* nrows * ncols; each text or blob cell owns its p */
+  hqv *cells; /* nrows * ncols; each text or blob cell owns its p */
 } hqres;
 
 typedef struct hqdb_ops {
-  const char *name;          /* "sqlite", "postgresql" */
-  const char *for_update;    /* row lock suffix for SELECT, "" where the
-                                transaction already serialises writers */
-  const char *schema_lock;   /* run first in the schema transaction, or NULL */
+  const char *name;        /* "sqlite", "postgresql" */
+  const char *for_update;  /* row lock suffix for SELECT, "" where the
+                              transaction already serialises writers */
+  const char *schema_lock; /* run first in the schema transaction, or NULL */
   /* Runs sql with params; rows go to *res when res is not NULL (the
    * caller frees them with hqres_free). *changes: rows affected. Sets
    * db->err. SQR_EEXISTS on a unique violation, SQR_EBUSY when the
    * database stayed locked, SQR_EIO otherwise. */
-  sqr_rc (*exec)(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
-                 int64_t *changes);
+  sqr_rc (*exec)(hqdb *db, const char *sql, const hqv *params, int n, hqres *res, int64_t *changes);
   sqr_rc (*begin)(hqdb *db);
   sqr_rc (*commit)(hqdb *db);
   void (*rollback)(hqdb *db);
@@ -67,9 +66,9 @@ sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res
                  int64_t *changes) SQR_WARN_UNUSED;
 
 /* Parameters, written once for every hqdb*.c file. */
-#define I(x) ((hqv){.k = HQV_INT, .i = (x)})
-#define R(x) ((hqv){.k = HQV_REAL, .d = (x)})
-#define T(s) ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
+#define I(x)      ((hqv){.k = HQV_INT, .i = (x)})
+#define R(x)      ((hqv){.k = HQV_REAL, .d = (x)})
+#define T(s)      ((hqv){.k = HQV_TEXT, .p = (s), .n = strlen(s)})
 #define B(b, len) ((hqv){.k = HQV_BLOB, .p = (b), .n = (len)})
 
 /* Result cells, read leniently: PostgreSQL may hand back a count as text

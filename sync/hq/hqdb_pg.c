@@ -11,10 +11,10 @@
 
 #include "hqdb_int.h"
 
-#define OID_BYTEA 17
-#define OID_INT8 20
-#define OID_INT2 21
-#define OID_INT4 23
+#define OID_BYTEA  17
+#define OID_INT8   20
+#define OID_INT2   21
+#define OID_INT4   23
 #define OID_FLOAT8 701
 #define MAX_PARAMS (HQDB_EVENT_CHUNK * 10) /* a multi-row event INSERT */
 
@@ -26,7 +26,9 @@ typedef struct pg_conn {
   Oid types[MAX_PARAMS];
 } pg_conn;
 
-static PGconn *pgc(const hqdb *db) { return ((pg_conn *)db->conn)->pg; }
+static PGconn *pgc(const hqdb *db) {
+  return ((pg_conn *)db->conn)->pg;
+}
 
 static sqr_rc pg_fail(hqdb *db, PGresult *r, const char *what) {
   PGconn *c = pgc(db);
@@ -47,7 +49,7 @@ static sqr_rc pg_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
   /* Per connection, not on the stack: 640 parameters of 32 digits. */
   pg_conn *pc = db->conn;
   PGconn *c = pc->pg;
-  char (*nums)[32] = pc->nums;
+  char(*nums)[32] = pc->nums;
   const char **values = pc->values;
   int *lengths = pc->lengths, *formats = pc->formats;
   Oid *types = pc->types;
@@ -67,14 +69,18 @@ static sqr_rc pg_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
       values[i] = nums[i];
       types[i] = OID_FLOAT8;
       break;
-    case HQV_TEXT: values[i] = v->p; break;
+    case HQV_TEXT:
+      values[i] = v->p;
+      break;
     case HQV_BLOB:
       values[i] = v->p;
       lengths[i] = (int)v->n;
       formats[i] = 1;
       types[i] = OID_BYTEA;
       break;
-    default: values[i] = NULL; break;
+    default:
+      values[i] = NULL;
+      break;
     }
   }
   PGresult *r = PQexecParams(c, sql, n, types, values, lengths, formats, 0);
@@ -121,7 +127,8 @@ static sqr_rc pg_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
         }
       }
       if(!rc) rc = hqres_add_row(res, ncols, cells);
-      for(int i = 0; i < ncols; i++) PQfreemem(bufs[i]);
+      for(int i = 0; i < ncols; i++)
+        PQfreemem(bufs[i]);
     }
     if(rc) hqres_free(res);
   }
@@ -140,8 +147,12 @@ static sqr_rc pg_simple(hqdb *db, const char *sql) {
   return rc;
 }
 
-static sqr_rc pg_begin(hqdb *db) { return pg_simple(db, "BEGIN"); }
-static sqr_rc pg_commit(hqdb *db) { return pg_simple(db, "COMMIT"); }
+static sqr_rc pg_begin(hqdb *db) {
+  return pg_simple(db, "BEGIN");
+}
+static sqr_rc pg_commit(hqdb *db) {
+  return pg_simple(db, "COMMIT");
+}
 static void pg_rollback(hqdb *db) {
   if(PQtransactionStatus(pgc(db)) != PQTRANS_IDLE) PQclear(PQexec(pgc(db), "ROLLBACK"));
 }
@@ -153,14 +164,14 @@ static void pg_close(hqdb *db) {
 }
 
 static const hqdb_ops pg_ops = {
-  .name = "postgresql",
-  .for_update = " FOR UPDATE",
-  .schema_lock = "SELECT pg_advisory_xact_lock(5391123)",
-  .exec = pg_exec,
-  .begin = pg_begin,
-  .commit = pg_commit,
-  .rollback = pg_rollback,
-  .close = pg_close,
+    .name = "postgresql",
+    .for_update = " FOR UPDATE",
+    .schema_lock = "SELECT pg_advisory_xact_lock(5391123)",
+    .exec = pg_exec,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .close = pg_close,
 };
 
 sqr_rc hqdb_pg_open(const char *url, hqdb *db) {
@@ -171,8 +182,7 @@ sqr_rc hqdb_pg_open(const char *url, hqdb *db) {
   pc->pg = PQconnectdb(url);
   if(!pc->pg) return SQR_ENOMEM;
   if(PQstatus(pc->pg) != CONNECTION_OK) {
-    snprintf(db->err, sizeof db->err, "postgresql: cannot connect: %s",
-             PQerrorMessage(pc->pg));
+    snprintf(db->err, sizeof db->err, "postgresql: cannot connect: %s", PQerrorMessage(pc->pg));
     size_t n = strlen(db->err);
     if(n && db->err[n - 1] == '\n') db->err[n - 1] = '\0';
     return SQR_ENET;

@@ -17,16 +17,16 @@
 #include "resolve.h"
 
 const char *const hqdb_resolve_schema[] = {
-  "CREATE TABLE IF NOT EXISTS scans(store TEXT NOT NULL, kiosk BIGINT NOT NULL,"
-  " hour BIGINT NOT NULL, scans BIGINT NOT NULL, PRIMARY KEY(store, kiosk, hour))",
-  "CREATE TABLE IF NOT EXISTS group_scans(store TEXT NOT NULL, grp TEXT NOT NULL,"
-  " sent BIGINT NOT NULL, PRIMARY KEY(store, grp))",
-  "CREATE TABLE IF NOT EXISTS store_brands(store TEXT PRIMARY KEY, brand TEXT NOT NULL)",
-  "CREATE INDEX IF NOT EXISTS store_brands_brand ON store_brands(brand)",
-  /* Joins per group are counted from a store's sign-up events; without
-   * this the count reads every event HQ holds. */
-  "CREATE INDEX IF NOT EXISTS events_store_type ON events(store, type)",
-  NULL,
+    "CREATE TABLE IF NOT EXISTS scans(store TEXT NOT NULL, kiosk BIGINT NOT NULL,"
+    " hour BIGINT NOT NULL, scans BIGINT NOT NULL, PRIMARY KEY(store, kiosk, hour))",
+    "CREATE TABLE IF NOT EXISTS group_scans(store TEXT NOT NULL, grp TEXT NOT NULL,"
+    " sent BIGINT NOT NULL, PRIMARY KEY(store, grp))",
+    "CREATE TABLE IF NOT EXISTS store_brands(store TEXT PRIMARY KEY, brand TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS store_brands_brand ON store_brands(brand)",
+    /* Joins per group are counted from a store's sign-up events; without
+     * this the count reads every event HQ holds. */
+    "CREATE INDEX IF NOT EXISTS events_store_type ON events(store, type)",
+    NULL,
 };
 
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
@@ -36,17 +36,19 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
   if(rc) return rc;
   for(size_t i = 0; !rc && i < nscans; i++) {
     hqv p[] = {T(scans[i].store), I(scans[i].kiosk), I(scans[i].hour), I(scans[i].n)};
-    rc = hqdb_exec(db,
-                   "INSERT INTO scans(store, kiosk, hour, scans) VALUES($1, $2, $3, $4)"
-                   " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
-                   p, 4, NULL, NULL);
+    rc = hqdb_exec(
+        db,
+        "INSERT INTO scans(store, kiosk, hour, scans) VALUES($1, $2, $3, $4)"
+        " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
+        p, 4, NULL, NULL);
   }
   for(size_t i = 0; !rc && i < nsent; i++) {
     hqv p[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].n)};
-    rc = hqdb_exec(db,
-                   "INSERT INTO group_scans(store, grp, sent) VALUES($1, $2, $3)"
-                   " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
-                   p, 3, NULL, NULL);
+    rc =
+        hqdb_exec(db,
+                  "INSERT INTO group_scans(store, grp, sent) VALUES($1, $2, $3)"
+                  " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
+                  p, 3, NULL, NULL);
   }
   if(!rc) return hqdb_commit(db);
   hqdb_rollback(db);
@@ -59,7 +61,8 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
 static void group_pattern(const char *grp, char *out, size_t size) {
   size_t n = 0;
   const char *head = "%\"group\":\"";
-  for(const char *s = head; *s && n + 1 < size; s++) out[n++] = *s;
+  for(const char *s = head; *s && n + 1 < size; s++)
+    out[n++] = *s;
   for(const char *s = grp; *s && n + 3 < size; s++) {
     if(*s == '%' || *s == '_' || *s == '!') out[n++] = '!';
     out[n++] = *s;
@@ -94,8 +97,8 @@ sqr_rc hqdb_resolve_joins(hqdb *db, const char *store, const char *grp, int64_t 
 sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *sent) {
   hqres r = {0};
   hqv p[] = {T(store), T(grp)};
-  sqr_rc rc = hqdb_exec(db, "SELECT sent FROM group_scans WHERE store = $1 AND grp = $2", p, 2,
-                        &r, NULL);
+  sqr_rc rc =
+      hqdb_exec(db, "SELECT sent FROM group_scans WHERE store = $1 AND grp = $2", p, 2, &r, NULL);
   if(!rc) *sent = r.nrows ? cell_int(&r, 0, 0) : 0;
   hqres_free(&r);
   return rc;

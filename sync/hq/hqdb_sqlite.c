@@ -67,11 +67,21 @@ static sqr_rc sq_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
   for(int i = 0; i < n; i++) {
     const hqv *v = &params[i];
     switch(v->k) {
-    case HQV_INT: sqlite3_bind_int64(s, i + 1, v->i); break;
-    case HQV_REAL: sqlite3_bind_double(s, i + 1, v->d); break;
-    case HQV_TEXT: sqlite3_bind_text(s, i + 1, v->p, (int)v->n, SQLITE_STATIC); break;
-    case HQV_BLOB: sqlite3_bind_blob(s, i + 1, v->p, (int)v->n, SQLITE_STATIC); break;
-    default: sqlite3_bind_null(s, i + 1); break;
+    case HQV_INT:
+      sqlite3_bind_int64(s, i + 1, v->i);
+      break;
+    case HQV_REAL:
+      sqlite3_bind_double(s, i + 1, v->d);
+      break;
+    case HQV_TEXT:
+      sqlite3_bind_text(s, i + 1, v->p, (int)v->n, SQLITE_STATIC);
+      break;
+    case HQV_BLOB:
+      sqlite3_bind_blob(s, i + 1, v->p, (int)v->n, SQLITE_STATIC);
+      break;
+    default:
+      sqlite3_bind_null(s, i + 1);
+      break;
     }
   }
   sqr_rc rc = SQR_OK;
@@ -85,8 +95,14 @@ static sqr_rc sq_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
       hqv *v = &cells[i];
       memset(v, 0, sizeof *v);
       switch(sqlite3_column_type(s, i)) {
-      case SQLITE_INTEGER: v->k = HQV_INT; v->i = sqlite3_column_int64(s, i); break;
-      case SQLITE_FLOAT: v->k = HQV_REAL; v->d = sqlite3_column_double(s, i); break;
+      case SQLITE_INTEGER:
+        v->k = HQV_INT;
+        v->i = sqlite3_column_int64(s, i);
+        break;
+      case SQLITE_FLOAT:
+        v->k = HQV_REAL;
+        v->d = sqlite3_column_double(s, i);
+        break;
       case SQLITE_TEXT:
         v->k = HQV_TEXT;
         v->p = sqlite3_column_text(s, i);
@@ -97,7 +113,9 @@ static sqr_rc sq_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
         v->p = sqlite3_column_blob(s, i);
         v->n = (size_t)sqlite3_column_bytes(s, i);
         break;
-      default: v->k = HQV_NULL; break;
+      default:
+        v->k = HQV_NULL;
+        break;
       }
     }
     if((rc = hqres_add_row(res, ncols, cells))) break;
@@ -115,8 +133,12 @@ static sqr_rc sq_simple(hqdb *db, const char *sql) {
   return src == SQLITE_OK ? SQR_OK : sq_fail(db, src, sql);
 }
 
-static sqr_rc sq_begin(hqdb *db) { return sq_simple(db, "BEGIN IMMEDIATE"); }
-static sqr_rc sq_commit(hqdb *db) { return sq_simple(db, "COMMIT"); }
+static sqr_rc sq_begin(hqdb *db) {
+  return sq_simple(db, "BEGIN IMMEDIATE");
+}
+static sqr_rc sq_commit(hqdb *db) {
+  return sq_simple(db, "COMMIT");
+}
 static void sq_rollback(hqdb *db) {
   sq_conn *c = db->conn;
   if(!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -125,21 +147,22 @@ static void sq_rollback(hqdb *db) {
 static void sq_close(hqdb *db) {
   sq_conn *c = db->conn;
   if(!c) return;
-  for(int i = 0; i < CACHE_SLOTS; i++) sqlite3_finalize(c->cache[i].stmt);
+  for(int i = 0; i < CACHE_SLOTS; i++)
+    sqlite3_finalize(c->cache[i].stmt);
   sqlite3_close(c->db);
   free(c);
   db->conn = NULL;
 }
 
 static const hqdb_ops sqlite_ops = {
-  .name = "sqlite",
-  .for_update = "",
-  .schema_lock = NULL,
-  .exec = sq_exec,
-  .begin = sq_begin,
-  .commit = sq_commit,
-  .rollback = sq_rollback,
-  .close = sq_close,
+    .name = "sqlite",
+    .for_update = "",
+    .schema_lock = NULL,
+    .exec = sq_exec,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .close = sq_close,
 };
 
 sqr_rc hqdb_sqlite_open(const char *path, hqdb *db) {

@@ -26,35 +26,36 @@
 #include "stats.h"
 
 const char *const hqdb_stats_schema[] = {
-  "CREATE TABLE IF NOT EXISTS daily_stats(store TEXT NOT NULL, day BIGINT NOT NULL,"
-  " signups BIGINT NOT NULL, checkins BIGINT NOT NULL, PRIMARY KEY(store, day))",
-  /* every-store ranges (dashboard totals, the 7-day board, the 30-day
-   * chart) read by day; covering, so they never touch the table (a plain
-   * index on day made the chart 350 ms with 5,000 stores) */
-  "CREATE INDEX IF NOT EXISTS daily_stats_day_cover ON daily_stats(day, store, signups, checkins)",
-  "CREATE TABLE IF NOT EXISTS daily_staff(store TEXT NOT NULL, day BIGINT NOT NULL,"
-  " staff TEXT NOT NULL, signups BIGINT NOT NULL, PRIMARY KEY(store, day, staff))",
-  "CREATE TABLE IF NOT EXISTS scan_days(store TEXT NOT NULL, day BIGINT NOT NULL,"
-  " scans BIGINT NOT NULL, PRIMARY KEY(store, day))",
-  "CREATE INDEX IF NOT EXISTS scan_days_day_cover ON scan_days(day, store, scans)",
-  /* the roll-up reads only the newest hours of the resolver's table */
-  "CREATE INDEX IF NOT EXISTS scans_hour ON scans(hour)",
-  "CREATE TABLE IF NOT EXISTS kiosk_sync(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
-  " last_ms BIGINT NOT NULL, last_seq BIGINT NOT NULL)",
-  "CREATE INDEX IF NOT EXISTS kiosk_sync_store ON kiosk_sync(store)",
-  "CREATE TABLE IF NOT EXISTS kiosk_behind(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
-  " behind BIGINT NOT NULL, at_ms BIGINT NOT NULL)",
-  "CREATE INDEX IF NOT EXISTS kiosk_behind_store ON kiosk_behind(store)",
-  /* a store's kiosks (hqdb.c's table has no index but its key) */
-  "CREATE INDEX IF NOT EXISTS kiosks_store ON kiosks(store)",
-  "CREATE TABLE IF NOT EXISTS stats_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL)",
-  "CREATE TABLE IF NOT EXISTS admins(name TEXT PRIMARY KEY, hash TEXT NOT NULL,"
-  " created_ms BIGINT NOT NULL)",
-  "CREATE TABLE IF NOT EXISTS sessions(id_hash BYTEA PRIMARY KEY, admin TEXT NOT NULL,"
-  " created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
-  "CREATE TABLE IF NOT EXISTS login_failures(k TEXT PRIMARY KEY, failures BIGINT NOT NULL,"
-  " first_ms BIGINT NOT NULL, locked_until_ms BIGINT NOT NULL)",
-  NULL,
+    "CREATE TABLE IF NOT EXISTS daily_stats(store TEXT NOT NULL, day BIGINT NOT NULL,"
+    " signups BIGINT NOT NULL, checkins BIGINT NOT NULL, PRIMARY KEY(store, day))",
+    /* every-store ranges (dashboard totals, the 7-day board, the 30-day
+     * chart) read by day; covering, so they never touch the table (a plain
+     * index on day made the chart 350 ms with 5,000 stores) */
+    "CREATE INDEX IF NOT EXISTS daily_stats_day_cover ON daily_stats(day, store, signups, "
+    "checkins)",
+    "CREATE TABLE IF NOT EXISTS daily_staff(store TEXT NOT NULL, day BIGINT NOT NULL,"
+    " staff TEXT NOT NULL, signups BIGINT NOT NULL, PRIMARY KEY(store, day, staff))",
+    "CREATE TABLE IF NOT EXISTS scan_days(store TEXT NOT NULL, day BIGINT NOT NULL,"
+    " scans BIGINT NOT NULL, PRIMARY KEY(store, day))",
+    "CREATE INDEX IF NOT EXISTS scan_days_day_cover ON scan_days(day, store, scans)",
+    /* the roll-up reads only the newest hours of the resolver's table */
+    "CREATE INDEX IF NOT EXISTS scans_hour ON scans(hour)",
+    "CREATE TABLE IF NOT EXISTS kiosk_sync(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
+    " last_ms BIGINT NOT NULL, last_seq BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS kiosk_sync_store ON kiosk_sync(store)",
+    "CREATE TABLE IF NOT EXISTS kiosk_behind(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
+    " behind BIGINT NOT NULL, at_ms BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS kiosk_behind_store ON kiosk_behind(store)",
+    /* a store's kiosks (hqdb.c's table has no index but its key) */
+    "CREATE INDEX IF NOT EXISTS kiosks_store ON kiosks(store)",
+    "CREATE TABLE IF NOT EXISTS stats_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS admins(name TEXT PRIMARY KEY, hash TEXT NOT NULL,"
+    " created_ms BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sessions(id_hash BYTEA PRIMARY KEY, admin TEXT NOT NULL,"
+    " created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS login_failures(k TEXT PRIMARY KEY, failures BIGINT NOT NULL,"
+    " first_ms BIGINT NOT NULL, locked_until_ms BIGINT NOT NULL)",
+    NULL,
 };
 
 /* ---- days ------------------------------------------------------------------ */
@@ -64,8 +65,12 @@ static int64_t floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-int64_t stats_day_of_ms(int64_t ms) { return floor_div(ms + STATS_TZ_OFFSET_MS, STATS_DAY_MS); }
-int64_t stats_day_of_hour(int64_t hour) { return floor_div(hour + 8, 24); }
+int64_t stats_day_of_ms(int64_t ms) {
+  return floor_div(ms + STATS_TZ_OFFSET_MS, STATS_DAY_MS);
+}
+int64_t stats_day_of_hour(int64_t hour) {
+  return floor_div(hour + 8, 24);
+}
 
 /* Howard Hinnant's civil-from-days and days-from-civil (proleptic
  * Gregorian), exact for every day number we can meet. */
@@ -116,15 +121,16 @@ sqr_rc stats_day_parse(const char *s, int64_t *day) {
 
 /* ---- ingest ------------------------------------------------------------------ */
 
-sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id,
-                         const stats_delta *d, size_t n, int64_t last_seq, int64_t now_ms) {
+sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id, const stats_delta *d,
+                         size_t n, int64_t last_seq, int64_t now_ms) {
   sqr_rc rc = SQR_OK;
   /* deltas come grouped by day (ingest.c adds them in event order and
    * keeps one entry per day and staff); sum a day's entries first so each
    * day costs one upsert */
   for(size_t i = 0; !rc && i < n; i++) {
     int dup = 0;
-    for(size_t j = 0; j < i && !dup; j++) dup = d[j].day == d[i].day;
+    for(size_t j = 0; j < i && !dup; j++)
+      dup = d[j].day == d[i].day;
     if(dup) continue;
     int64_t su = 0, ci = 0;
     for(size_t j = i; j < n; j++)
@@ -175,8 +181,8 @@ sqr_rc hqdb_stats_behind(hqdb *db, const char *store, const char *kiosk_id, int6
  * can never arrive (and it is not in the store's kiosk count either).
  * BEHIND_OF_S for one store s in a correlated column, BEHIND_BY_STORE for
  * all of them at once; the rule is written once, in BEHIND_FROM. */
-#define BEHIND_FROM " FROM kiosk_behind b JOIN kiosks k ON k.id = b.kiosk WHERE k.revoked = 0"
-#define BEHIND_OF_S "(SELECT SUM(b.behind)" BEHIND_FROM " AND b.store = s.id)"
+#define BEHIND_FROM     " FROM kiosk_behind b JOIN kiosks k ON k.id = b.kiosk WHERE k.revoked = 0"
+#define BEHIND_OF_S     "(SELECT SUM(b.behind)" BEHIND_FROM " AND b.store = s.id)"
 #define BEHIND_BY_STORE "SELECT b.store, SUM(b.behind) behind" BEHIND_FROM " GROUP BY b.store"
 
 sqr_rc hqdb_stats_rollup(hqdb *db, int64_t now_ms) {
@@ -213,9 +219,8 @@ sqr_rc hqdb_stats_rollup(hqdb *db, int64_t now_ms) {
   return rc;
 }
 
-sqr_rc hqdb_stats_days(hqdb *db, const char *store, int64_t from, int64_t to,
-                       stats_day_row **days, size_t *ndays, stats_staff_row **staff,
-                       size_t *nstaff) {
+sqr_rc hqdb_stats_days(hqdb *db, const char *store, int64_t from, int64_t to, stats_day_row **days,
+                       size_t *ndays, stats_staff_row **staff, size_t *nstaff) {
   hqres r = {0}, s = {0};
   *days = NULL;
   *staff = NULL;
@@ -238,12 +243,13 @@ sqr_rc hqdb_stats_days(hqdb *db, const char *store, int64_t from, int64_t to,
                                 " GROUP BY store, day ORDER BY store, day",
                         p, store ? 3 : 2, &r, NULL);
   if(!rc)
-    rc = hqdb_exec(db,
-                   store ? "SELECT store, day, staff, signups FROM daily_staff"
-                           " WHERE store = $3 AND day >= $1 AND day <= $2 ORDER BY store, day, staff"
-                         : "SELECT store, day, staff, signups FROM daily_staff"
-                           " WHERE day >= $1 AND day <= $2 ORDER BY store, day, staff",
-                   p, store ? 3 : 2, &s, NULL);
+    rc =
+        hqdb_exec(db,
+                  store ? "SELECT store, day, staff, signups FROM daily_staff"
+                          " WHERE store = $3 AND day >= $1 AND day <= $2 ORDER BY store, day, staff"
+                        : "SELECT store, day, staff, signups FROM daily_staff"
+                          " WHERE day >= $1 AND day <= $2 ORDER BY store, day, staff",
+                  p, store ? 3 : 2, &s, NULL);
   if(!rc && r.nrows && !(*days = calloc((size_t)r.nrows, sizeof **days))) rc = SQR_ENOMEM;
   if(!rc && s.nrows && !(*staff = calloc((size_t)s.nrows, sizeof **staff))) rc = SQR_ENOMEM;
   for(int i = 0; !rc && i < r.nrows; i++) {
@@ -280,20 +286,19 @@ sqr_rc hqdb_stats_stores(hqdb *db, const char *store, stats_store_row **out, siz
   *out = NULL;
   *n = 0;
   hqv p[] = {T(store ? store : "")};
-  sqr_rc rc = hqdb_exec(db,
-                        store ? "SELECT s.id, s.name, s.city,"
-                                " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
-                                " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
-                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0),"
-                                " " BEHIND_OF_S
-                                " FROM stores s WHERE s.id = $1"
-                              : "SELECT s.id, s.name, s.city,"
-                                " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
-                                " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
-                                " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0),"
-                                " " BEHIND_OF_S
-                                " FROM stores s ORDER BY s.id",
-                        p, store ? 1 : 0, &r, NULL);
+  sqr_rc rc =
+      hqdb_exec(db,
+                store ? "SELECT s.id, s.name, s.city,"
+                        " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
+                        " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
+                        " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0),"
+                        " " BEHIND_OF_S " FROM stores s WHERE s.id = $1"
+                      : "SELECT s.id, s.name, s.city,"
+                        " (SELECT COUNT(*) FROM member_links m WHERE m.store = s.id),"
+                        " (SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id),"
+                        " (SELECT COUNT(*) FROM kiosks k WHERE k.store = s.id AND k.revoked = 0),"
+                        " " BEHIND_OF_S " FROM stores s ORDER BY s.id",
+                p, store ? 1 : 0, &r, NULL);
   if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
   for(int i = 0; !rc && i < r.nrows; i++) {
     stats_store_row *s = &(*out)[i];
@@ -315,9 +320,9 @@ sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int6
   /* ORDER BY comes from this fixed list only (never from the request),
    * always ending in the id so pages do not overlap */
   static const char *const order[STATS_SORT_COUNT][2] = {
-    {"1 ASC", "1 DESC"},          {"2 ASC, 1", "2 DESC, 1"}, {"4 ASC, 1", "4 DESC, 1"},
-    {"7 ASC, 1", "7 DESC, 1"},    {"8 ASC, 1", "8 DESC, 1"}, {"9 ASC, 1", "9 DESC, 1"},
-    {"10 ASC, 1", "10 DESC, 1"}};
+      {"1 ASC", "1 DESC"},        {"2 ASC, 1", "2 DESC, 1"}, {"4 ASC, 1", "4 DESC, 1"},
+      {"7 ASC, 1", "7 DESC, 1"},  {"8 ASC, 1", "8 DESC, 1"}, {"9 ASC, 1", "9 DESC, 1"},
+      {"10 ASC, 1", "10 DESC, 1"}};
   static const char *const page_order[2][2] = {{"id ASC", "id DESC"},
                                                {"name ASC, id", "name DESC, id"}};
   if((int)sort < 0 || sort >= STATS_SORT_COUNT) sort = STATS_SORT_ID;
@@ -333,39 +338,40 @@ sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int6
     /* sorted by what the stores table holds: pick the page first, then
      * add up only its 100 stores (key range reads per store) */
     const char *po = page_order[sort == STATS_SORT_NAME][desc ? 1 : 0];
-    snprintf(sql, sqlsize,
-             "SELECT s.id, s.name, s.city,"
-             " COALESCE((SELECT signups FROM daily_stats d WHERE d.store = s.id AND d.day = $1), 0),"
-             " COALESCE((SELECT checkins FROM daily_stats d WHERE d.store = s.id AND d.day = $1), 0),"
-             " COALESCE((SELECT scans FROM scan_days c WHERE c.store = s.id AND c.day = $1), 0),"
-             " COALESCE((SELECT SUM(signups) FROM daily_stats d WHERE d.store = s.id"
-             "  AND d.day >= $2 AND d.day <= $1), 0),"
-             " COALESCE((SELECT SUM(checkins) FROM daily_stats d WHERE d.store = s.id"
-             "  AND d.day >= $2 AND d.day <= $1), 0),"
-             " COALESCE((SELECT SUM(scans) FROM scan_days c WHERE c.store = s.id"
-             "  AND c.day >= $2 AND c.day <= $1), 0),"
-             " COALESCE((SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id), 0),"
-             " " BEHIND_OF_S
-             " FROM (SELECT id, name, city FROM stores ORDER BY %s LIMIT $3 OFFSET $4) s"
-             " ORDER BY %s",
-             po, order[sort][desc ? 1 : 0]);
+    snprintf(
+        sql, sqlsize,
+        "SELECT s.id, s.name, s.city,"
+        " COALESCE((SELECT signups FROM daily_stats d WHERE d.store = s.id AND d.day = $1), 0),"
+        " COALESCE((SELECT checkins FROM daily_stats d WHERE d.store = s.id AND d.day = $1), 0),"
+        " COALESCE((SELECT scans FROM scan_days c WHERE c.store = s.id AND c.day = $1), 0),"
+        " COALESCE((SELECT SUM(signups) FROM daily_stats d WHERE d.store = s.id"
+        "  AND d.day >= $2 AND d.day <= $1), 0),"
+        " COALESCE((SELECT SUM(checkins) FROM daily_stats d WHERE d.store = s.id"
+        "  AND d.day >= $2 AND d.day <= $1), 0),"
+        " COALESCE((SELECT SUM(scans) FROM scan_days c WHERE c.store = s.id"
+        "  AND c.day >= $2 AND c.day <= $1), 0),"
+        " COALESCE((SELECT MAX(last_ms) FROM kiosk_sync k WHERE k.store = s.id), 0),"
+        " " BEHIND_OF_S " FROM (SELECT id, name, city FROM stores ORDER BY %s LIMIT $3 OFFSET $4) s"
+        " ORDER BY %s",
+        po, order[sort][desc ? 1 : 0]);
   } else {
-    snprintf(sql, sqlsize,
-             "SELECT s.id, s.name, s.city, COALESCE(d.st, 0), COALESCE(d.ct, 0), COALESCE(c.sct, 0),"
-             " COALESCE(d.s7, 0), COALESCE(d.c7, 0), COALESCE(c.sc7, 0), COALESCE(k.last_ms, 0),"
-             " w.behind FROM stores s"
-             " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN signups ELSE 0 END) st,"
-             " SUM(CASE WHEN day = $1 THEN checkins ELSE 0 END) ct, SUM(signups) s7,"
-             " SUM(checkins) c7 FROM daily_stats WHERE day >= $2 AND day <= $1 GROUP BY store) d"
-             " ON d.store = s.id"
-             " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN scans ELSE 0 END) sct,"
-             " SUM(scans) sc7 FROM scan_days WHERE day >= $2 AND day <= $1 GROUP BY store) c"
-             " ON c.store = s.id"
-             " LEFT JOIN (SELECT store, MAX(last_ms) last_ms FROM kiosk_sync GROUP BY store) k"
-             " ON k.store = s.id"
-             " LEFT JOIN (" BEHIND_BY_STORE ") w"
-             " ON w.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
-             order[sort][desc ? 1 : 0]);
+    snprintf(
+        sql, sqlsize,
+        "SELECT s.id, s.name, s.city, COALESCE(d.st, 0), COALESCE(d.ct, 0), COALESCE(c.sct, 0),"
+        " COALESCE(d.s7, 0), COALESCE(d.c7, 0), COALESCE(c.sc7, 0), COALESCE(k.last_ms, 0),"
+        " w.behind FROM stores s"
+        " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN signups ELSE 0 END) st,"
+        " SUM(CASE WHEN day = $1 THEN checkins ELSE 0 END) ct, SUM(signups) s7,"
+        " SUM(checkins) c7 FROM daily_stats WHERE day >= $2 AND day <= $1 GROUP BY store) d"
+        " ON d.store = s.id"
+        " LEFT JOIN (SELECT store, SUM(CASE WHEN day = $1 THEN scans ELSE 0 END) sct,"
+        " SUM(scans) sc7 FROM scan_days WHERE day >= $2 AND day <= $1 GROUP BY store) c"
+        " ON c.store = s.id"
+        " LEFT JOIN (SELECT store, MAX(last_ms) last_ms FROM kiosk_sync GROUP BY store) k"
+        " ON k.store = s.id"
+        " LEFT JOIN (" BEHIND_BY_STORE ") w"
+        " ON w.store = s.id ORDER BY %s LIMIT $3 OFFSET $4",
+        order[sort][desc ? 1 : 0]);
   }
   hqres r = {0};
   hqv p[] = {I(today), I(today - 6), I(limit), I(offset)};
@@ -430,8 +436,8 @@ sqr_rc hqdb_stats_totals(hqdb *db, int64_t today, int64_t stale_before_ms, stats
   return rc;
 }
 
-sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to,
-                         int64_t *signups, int64_t *scans) {
+sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to, int64_t *signups,
+                         int64_t *scans) {
   hqv p[] = {I(from), I(to), T(store ? store : "")};
   hqres r = {0};
   sqr_rc rc = hqdb_exec(db,
@@ -503,26 +509,24 @@ static sqr_rc store_figure_each(hqdb *db, const char *sql,
 sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t last_ms),
                             void *arg) {
   return store_figure_each(
-    db, "SELECT store, MAX(last_ms) FROM kiosk_sync GROUP BY store ORDER BY store", fn, arg);
+      db, "SELECT store, MAX(last_ms) FROM kiosk_sync GROUP BY store ORDER BY store", fn, arg);
 }
 
-sqr_rc hqdb_stats_behind_each(hqdb *db,
-                              void (*fn)(void *arg, const char *store, int64_t behind),
+sqr_rc hqdb_stats_behind_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t behind),
                               void *arg) {
-  return store_figure_each(db,
-                           BEHIND_BY_STORE " ORDER BY b.store",
-                           fn, arg);
+  return store_figure_each(db, BEHIND_BY_STORE " ORDER BY b.store", fn, arg);
 }
 
 sqr_rc hqdb_stats_group_stores(hqdb *db, char (**out)[HQ_ID_MAX], size_t *n) {
   hqres r = {0};
   *out = NULL;
   *n = 0;
-  sqr_rc rc = hqdb_exec(db,
-                        "SELECT DISTINCT store FROM store_groups WHERE retired = 0 ORDER BY store",
-                        NULL, 0, &r, NULL);
+  sqr_rc rc =
+      hqdb_exec(db, "SELECT DISTINCT store FROM store_groups WHERE retired = 0 ORDER BY store",
+                NULL, 0, &r, NULL);
   if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
-  for(int i = 0; !rc && i < r.nrows; i++) cell_text(&r, i, 0, (*out)[i], HQ_ID_MAX);
+  for(int i = 0; !rc && i < r.nrows; i++)
+    cell_text(&r, i, 0, (*out)[i], HQ_ID_MAX);
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);
   return rc;
@@ -598,8 +602,8 @@ sqr_rc hqdb_admin_hash(hqdb *db, const char *name, char *hash, size_t size) {
   return rc;
 }
 
-sqr_rc hqdb_session_add(hqdb *db, const uint8_t id_hash[32], const char *admin,
-                        int64_t now_ms, int64_t expires_ms) {
+sqr_rc hqdb_session_add(hqdb *db, const uint8_t id_hash[32], const char *admin, int64_t now_ms,
+                        int64_t expires_ms) {
   hqv p[] = {B(id_hash, 32), T(admin), I(now_ms), I(expires_ms)};
   sqr_rc rc = hqdb_begin(db);
   if(rc) return rc;
@@ -639,8 +643,8 @@ sqr_rc hqdb_session_end(hqdb *db, const uint8_t id_hash[32], int64_t now_ms) {
 sqr_rc hqdb_login_locked(hqdb *db, const char *key, int64_t *locked_until_ms) {
   hqres r = {0};
   hqv p[] = {T(key)};
-  sqr_rc rc = hqdb_exec(db, "SELECT locked_until_ms FROM login_failures WHERE k = $1", p, 1,
-                        &r, NULL);
+  sqr_rc rc =
+      hqdb_exec(db, "SELECT locked_until_ms FROM login_failures WHERE k = $1", p, 1, &r, NULL);
   *locked_until_ms = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
   hqres_free(&r);
   return rc;
@@ -652,8 +656,7 @@ sqr_rc hqdb_login_failed(hqdb *db, const char *key, int64_t now_ms, int max, int
   hqv k[] = {T(key)};
   sqr_rc rc = hqdb_begin(db);
   if(rc) return rc;
-  rc = hqdb_exec(db, "SELECT failures, first_ms FROM login_failures WHERE k = $1", k, 1, &r,
-                 NULL);
+  rc = hqdb_exec(db, "SELECT failures, first_ms FROM login_failures WHERE k = $1", k, 1, &r, NULL);
   int64_t failures = 1, first = now_ms, locked = 0;
   if(!rc && r.nrows && now_ms - cell_int(&r, 0, 1) < window_ms) {
     failures = cell_int(&r, 0, 0) + 1;
@@ -670,9 +673,8 @@ sqr_rc hqdb_login_failed(hqdb *db, const char *key, int64_t now_ms, int max, int
     /* forget keys whose window and lock are over, so addresses that
      * failed once do not pile up */
     hqv q[] = {I(now_ms), I(now_ms - window_ms)};
-    rc = hqdb_exec(db,
-                   "DELETE FROM login_failures WHERE locked_until_ms < $1 AND first_ms < $2",
-                   q, 2, NULL, NULL);
+    rc = hqdb_exec(db, "DELETE FROM login_failures WHERE locked_until_ms < $1 AND first_ms < $2", q,
+                   2, NULL, NULL);
   }
   if(!rc) {
     hqv p[] = {T(key), I(failures), I(first), I(locked)};

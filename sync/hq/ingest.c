@@ -13,7 +13,7 @@
 #include "stats.h"
 
 #define GCM_NONCE 12
-#define GCM_TAG 16
+#define GCM_TAG   16
 
 /* nonce | ciphertext | tag, AAD = the phone index. */
 static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32], uint8_t *out,
@@ -43,9 +43,8 @@ static int64_t mono_ns(void) {
 
 /* staff: the sign-up's staff member ("" when none), for the daily stats;
  * read from the parse this function makes anyway. */
-static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id,
-                           const proto_event *ev, int64_t now, ingest_timing *t,
-                           char staff[HQ_ID_MAX]) {
+static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const proto_event *ev,
+                           int64_t now, ingest_timing *t, char staff[HQ_ID_MAX]) {
   cJSON *p = cJSON_Parse(ev->payload);
   const cJSON *member = cJSON_GetObjectItemCaseSensitive(p, "member");
   const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(p, "sealed");
@@ -77,8 +76,7 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id,
     t->signups_opened++;
   }
   if(!rc)
-    rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, member->valuestring, now,
-                            &new_member);
+    rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, member->valuestring, now, &new_member);
   cJSON_Delete(p);
   return rc;
 }
@@ -190,10 +188,16 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
   }
   for(size_t j = i; j < b->count; j++) {
     const proto_event *ev = &b->events[j];
-    rows[j - i] = (hq_event_row){.kiosk_id = b->kiosk_id, .store = b->store_id, .type = ev->type,
-                                 .payload = ev->payload, .payload_len = ev->payload_len,
-                                 .seq = ev->seq, .ts_ms = ev->ts_ms, .received_ms = now,
-                                 .body_hash = ev->body_hash, .hash = ev->hash,
+    rows[j - i] = (hq_event_row){.kiosk_id = b->kiosk_id,
+                                 .store = b->store_id,
+                                 .type = ev->type,
+                                 .payload = ev->payload,
+                                 .payload_len = ev->payload_len,
+                                 .seq = ev->seq,
+                                 .ts_ms = ev->ts_ms,
+                                 .received_ms = now,
+                                 .body_hash = ev->body_hash,
+                                 .hash = ev->hash,
                                  .redacted = ev->redacted};
   }
   rc = hqdb_event_insert_many(h->db, rows, b->count - i);
@@ -252,6 +256,6 @@ dbfail:
     return;
   }
   log_error("hq", "%s: storing a batch failed: %s", b->kiosk_id, hqdb_errmsg(h->db));
-  hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again",
-                 NULL, 0);
+  hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again", NULL,
+                 0);
 }

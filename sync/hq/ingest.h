@@ -24,7 +24,7 @@ void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply 
 /* Where ingest time goes, for `storeqr-hq ingest-file` and benchmarks;
  * ingest_batch_timed adds to *t (the caller zeroes it once). */
 typedef struct ingest_timing {
-  int64_t seal_ns;     /* opening sealed phones: ECDH, HMAC index, GCM */
+  int64_t seal_ns; /* opening sealed phones: ECDH, HMAC index, GCM */
   int64_t signups_opened;
 } ingest_timing;
 void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r,

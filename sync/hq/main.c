@@ -40,20 +40,21 @@
 #include "server.h"
 
 static const char usage[] =
-  "usage: storeqr-hq init DIR [--host HOST]\n"
-  "       storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file FILE]\n"
-  "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
-  "                  [--brand B]\n"
-  "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS] [--url URL]\n"
-  "       storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N\n"
-  "       storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]\n"
-  "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
-  "       storeqr-hq erase --dir DIR --store ID --member HEX64\n"
-  "       storeqr-hq counts --dir DIR --store ID\n"
-  "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
-  "       storeqr-hq ingest-file --dir DIR FILE...\n"
-  "       storeqr-hq admin add|passwd|remove --dir DIR USER   (password on stdin)\n"
-  "Every command but init takes --db postgresql://... to use PostgreSQL.\n";
+    "usage: storeqr-hq init DIR [--host HOST]\n"
+    "       storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file FILE]\n"
+    "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
+    "                  [--brand B]\n"
+    "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS] [--url "
+    "URL]\n"
+    "       storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N\n"
+    "       storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]\n"
+    "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
+    "       storeqr-hq erase --dir DIR --store ID --member HEX64\n"
+    "       storeqr-hq counts --dir DIR --store ID\n"
+    "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
+    "       storeqr-hq ingest-file --dir DIR FILE...\n"
+    "       storeqr-hq admin add|passwd|remove --dir DIR USER   (password on stdin)\n"
+    "Every command but init takes --db postgresql://... to use PostgreSQL.\n";
 
 /* "--name value" pairs after the command words. */
 static const char *opt(int argc, char **argv, int from, const char *name) {
@@ -84,7 +85,10 @@ static void print_qr(const char *text) {
       int top = y >= 0 && y < w && x >= 0 && x < w && (q->data[y * w + x] & 1);
       int bot = y + 1 >= 0 && y + 1 < w && x >= 0 && x < w && (q->data[(y + 1) * w + x] & 1);
       /* Dark modules print as spaces on a light background. */
-      fputs(top && bot ? " " : top ? "\xe2\x96\x84" : bot ? "\xe2\x96\x80" : "\xe2\x96\x88",
+      fputs(top && bot ? " "
+            : top      ? "\xe2\x96\x84"
+            : bot      ? "\xe2\x96\x80"
+                       : "\xe2\x96\x88",
             stdout);
     }
     fputc('\n', stdout);
@@ -142,7 +146,8 @@ static int cmd_serve(hq *h, int argc, char **argv) {
       return 3;
     }
   }
-  while(!stop) pause();
+  while(!stop)
+    pause();
   log_info("hq", "stopping");
   server_stop(s);
   return 0;
@@ -206,8 +211,8 @@ static int cmd_ingest_file(hq *h, int argc, char **argv) {
   }
   printf("{\"batches\":%lld,\"events\":%lld,\"bytes\":%lld,\"decode_s\":%.6f,"
          "\"ingest_s\":%.6f,\"seal_open_s\":%.6f,\"signups_opened\":%lld}\n",
-         (long long)batches, (long long)events, (long long)bytes, decode_ns / 1e9,
-         ingest_ns / 1e9, t.seal_ns / 1e9, (long long)t.signups_opened);
+         (long long)batches, (long long)events, (long long)bytes, decode_ns / 1e9, ingest_ns / 1e9,
+         t.seal_ns / 1e9, (long long)t.signups_opened);
   return 0;
 }
 
@@ -234,8 +239,8 @@ static int cmd_release_add(hq *h, int argc, char **argv) {
   }
   printf("{\"serial\":%lld,\"product\":\"%s\",\"version\":\"%s\",\"sha256\":\"%s\","
          "\"size\":%llu,\"forced\":%s,\"stores\":\"%s\"}\n",
-         (long long)rel.serial, rel.product, rel.version, rel.sha256,
-         (unsigned long long)rel.size, rel.forced ? "true" : "false", stores ? stores : "*");
+         (long long)rel.serial, rel.product, rel.version, rel.sha256, (unsigned long long)rel.size,
+         rel.forced ? "true" : "false", stores ? stores : "*");
   return 0;
 }
 
@@ -258,7 +263,8 @@ static int read_secret(const char *prompt, char *buf, size_t size) {
   if(!got) return 0;
   size_t n = strlen(buf);
   if(n && buf[n - 1] != '\n' && !feof(stdin)) return 0;
-  while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+  while(n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+    buf[--n] = '\0';
   return 1;
 }
 
@@ -266,9 +272,12 @@ static int read_secret(const char *prompt, char *buf, size_t size) {
 static int cmd_admin(hq *h, const char *sub, int argc, char **argv) {
   const char *user = NULL;
   for(int i = 3; i < argc; i++) {
-    if(strncmp(argv[i], "--", 2) == 0) i++;
-    else if(user) return usage_fail("admin takes one user name");
-    else user = argv[i];
+    if(strncmp(argv[i], "--", 2) == 0)
+      i++;
+    else if(user)
+      return usage_fail("admin takes one user name");
+    else
+      user = argv[i];
   }
   if(!user || !auth_name_valid(user))
     return usage_fail("admin needs a user name (1..32 of A-Z a-z 0-9 . _ -)");
@@ -295,17 +304,24 @@ static int cmd_admin(hq *h, const char *sub, int argc, char **argv) {
   }
   switch(rc) {
   case SQR_OK:
-    printf("admin %s: %s\n", user, strcmp(sub, "add") == 0      ? "added"
-                                   : strcmp(sub, "remove") == 0 ? "removed (sessions ended)"
-                                                                : "password changed");
+    printf("admin %s: %s\n", user,
+           strcmp(sub, "add") == 0      ? "added"
+           : strcmp(sub, "remove") == 0 ? "removed (sessions ended)"
+                                        : "password changed");
     return 0;
-  case SQR_EEXISTS: fprintf(stderr, "storeqr-hq: admin %s exists (use passwd)\n", user); return 1;
-  case SQR_ENOTFOUND: fprintf(stderr, "storeqr-hq: no admin %s\n", user); return 1;
+  case SQR_EEXISTS:
+    fprintf(stderr, "storeqr-hq: admin %s exists (use passwd)\n", user);
+    return 1;
+  case SQR_ENOTFOUND:
+    fprintf(stderr, "storeqr-hq: no admin %s\n", user);
+    return 1;
   case SQR_EINVAL:
     fprintf(stderr, "storeqr-hq: a password needs %d..%d bytes\n", AUTH_PASSWORD_MIN,
             AUTH_PASSWORD_MAX);
     return 1;
-  default: fprintf(stderr, "storeqr-hq: %s\n", hqdb_errmsg(h->db)); return 3;
+  default:
+    fprintf(stderr, "storeqr-hq: %s\n", hqdb_errmsg(h->db));
+    return 3;
   }
 }
 
@@ -386,10 +402,9 @@ int main(int argc, char **argv) {
   } else if(strcmp(cmd, "group") == 0 && sub &&
             (strcmp(sub, "add") == 0 || strcmp(sub, "update") == 0)) {
     cJSON *b = cJSON_CreateObject();
-    static const char *const texts[][2] = {{"--store", "store"}, {"--id", "id"},
-                                           {"--link", "link"},   {"--kind", "kind"},
-                                           {"--name", "name"},   {"--tag", "tag"},
-                                           {"--status", "status"}};
+    static const char *const texts[][2] = {
+        {"--store", "store"}, {"--id", "id"},   {"--link", "link"},    {"--kind", "kind"},
+        {"--name", "name"},   {"--tag", "tag"}, {"--status", "status"}};
     for(size_t i = 0; i < SQR_ARRAY_LEN(texts); i++) {
       const char *v = opt(argc, argv, from, texts[i][0]);
       if(v) cJSON_AddStringToObject(b, texts[i][1], v);
@@ -408,8 +423,7 @@ int main(int argc, char **argv) {
   } else if(strcmp(cmd, "release") == 0 && sub && strcmp(sub, "add") == 0) {
     rc = cmd_release_add(h, argc, argv);
   } else if(strcmp(cmd, "admin") == 0 && sub &&
-            (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0 ||
-             strcmp(sub, "remove") == 0)) {
+            (strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0 || strcmp(sub, "remove") == 0)) {
     rc = cmd_admin(h, sub, argc, argv);
   } else if(strcmp(cmd, "ingest-file") == 0) {
     rc = cmd_ingest_file(h, argc, argv);

@@ -24,12 +24,12 @@
 #include "stats.h"
 #include "web.h"
 
-static const char *const routes[] = {"/v1/events", "/v1/config",  "/v1/enroll", "/v1/stats",
-                                     "/v1/stats.csv", "/metrics", "/J",         "/N",
-                                     "/dash",      "/v1/admin",   "/v1/bundles", "other"};
-#define NROUTES (sizeof routes / sizeof routes[0])
+static const char *const routes[] = {"/v1/events",    "/v1/config", "/v1/enroll",  "/v1/stats",
+                                     "/v1/stats.csv", "/metrics",   "/J",          "/N",
+                                     "/dash",         "/v1/admin",  "/v1/bundles", "other"};
+#define NROUTES    (sizeof routes / sizeof routes[0])
 #define STATUS_MIN 100
-#define NSTATUS 500
+#define NSTATUS    500
 static _Atomic uint64_t requests[NROUTES][NSTATUS];
 static _Atomic uint64_t ingest_batches, ingest_events;
 
@@ -53,7 +53,8 @@ void metrics_request(const char *route, int status) {
 }
 
 void metrics_ingest(int batches, int events) {
-  if(batches > 0) atomic_fetch_add_explicit(&ingest_batches, (uint64_t)batches, memory_order_relaxed);
+  if(batches > 0)
+    atomic_fetch_add_explicit(&ingest_batches, (uint64_t)batches, memory_order_relaxed);
   if(events > 0) atomic_fetch_add_explicit(&ingest_events, (uint64_t)events, memory_order_relaxed);
 }
 
@@ -71,12 +72,14 @@ void metrics_scan(const char *outcome) {
     /* names are only ever appended and published by the count's release
      * store, so the common case searches without the lock */
     size_t n = atomic_load_explicit(&noutcomes, memory_order_acquire), i = 0;
-    while(i < n && strcmp(outcomes[i].name, outcome) != 0) i++;
+    while(i < n && strcmp(outcomes[i].name, outcome) != 0)
+      i++;
     if(i == n) {
       pthread_mutex_lock(&outcome_lock);
       n = atomic_load_explicit(&noutcomes, memory_order_relaxed);
       i = 0;
-      while(i < n && strcmp(outcomes[i].name, outcome) != 0) i++;
+      while(i < n && strcmp(outcomes[i].name, outcome) != 0)
+        i++;
       if(i == n && n < METRICS_OUTCOMES - 1) {
         snprintf(outcomes[n].name, sizeof outcomes[n].name, "%s", outcome);
         atomic_store_explicit(&noutcomes, n + 1, memory_order_release);
@@ -92,10 +95,14 @@ void metrics_scan(const char *outcome) {
 /* A label value: backslash, double quote and line feed escaped. */
 static void label(stats_buf *b, const char *s) {
   for(; *s; s++) {
-    if(*s == '\\') stats_buf_puts(b, "\\\\");
-    else if(*s == '"') stats_buf_puts(b, "\\\"");
-    else if(*s == '\n') stats_buf_puts(b, "\\n");
-    else stats_buf_put(b, s, 1);
+    if(*s == '\\')
+      stats_buf_puts(b, "\\\\");
+    else if(*s == '"')
+      stats_buf_puts(b, "\\\"");
+    else if(*s == '\n')
+      stats_buf_puts(b, "\\n");
+    else
+      stats_buf_put(b, s, 1);
   }
 }
 
@@ -146,7 +153,8 @@ static sqr_rc render(hq *h, stats_buf *b) {
     label(b, i == METRICS_OUTCOMES - 1 ? "other" : outcomes[i].name);
     stats_buf_printf(b, "\"} %llu\n", (unsigned long long)v);
   }
-  head(b, "storeqr_hq_ingest_batches_total", "counter", "Event batches kiosks uploaded and HQ stored.");
+  head(b, "storeqr_hq_ingest_batches_total", "counter",
+       "Event batches kiosks uploaded and HQ stored.");
   stats_buf_printf(b, "storeqr_hq_ingest_batches_total %llu\n",
                    (unsigned long long)atomic_load_explicit(&ingest_batches, memory_order_relaxed));
   head(b, "storeqr_hq_ingest_events_total", "counter", "Events in those batches.");
@@ -212,7 +220,8 @@ static sqr_rc render(hq *h, stats_buf *b) {
     head(b, "storeqr_hq_store_groups_exhausted", "gauge",
          "1 when every live-code group of the store is unusable.");
     stats_buf_puts(b, exhausted.p ? exhausted.p : "");
-    head(b, "storeqr_hq_groups_near_expiry", "gauge", "Groups expiring within 24 hours, all stores.");
+    head(b, "storeqr_hq_groups_near_expiry", "gauge",
+         "Groups expiring within 24 hours, all stores.");
     stats_buf_printf(b, "storeqr_hq_groups_near_expiry %lld\n", (long long)tot_exp);
     head(b, "storeqr_hq_groups_near_full", "gauge", "Groups near full, all stores.");
     stats_buf_printf(b, "storeqr_hq_groups_near_full %lld\n", (long long)tot_nfull);

@@ -162,9 +162,9 @@ static sqr_rc cert_write(const cert_req *q, unsigned char *pem, size_t size) {
   if(!rc && q->nsan) {
     unsigned char buf[512], *start;
     int len = san_der(q->san, q->nsan, buf, sizeof buf, &start);
-    if(len < 0 || mbedtls_x509write_crt_set_extension(&w, MBEDTLS_OID_SUBJECT_ALT_NAME,
-                                                      MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME),
-                                                      0, start, (size_t)len))
+    if(len < 0 || mbedtls_x509write_crt_set_extension(
+                      &w, MBEDTLS_OID_SUBJECT_ALT_NAME,
+                      MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0, start, (size_t)len))
       rc = SQR_ECRYPTO;
   }
   if(!rc && mbedtls_x509write_crt_pem(&w, pem, size, crypto_rng, NULL)) rc = SQR_ECRYPTO;
@@ -191,10 +191,10 @@ static sqr_rc write_text(const char *dir, const char *name, const void *data, si
 }
 
 sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen) {
-  static const char *const files[] = {"master.key", "hq-ca.crt", "hq-ca.key", "server.crt",
-                                      "server.key", "device-ca.crt", "device-ca.key",
-                                      "seal.pub", "seal.key", "admin.token",
-                                      "admin.token.sha256"};
+  static const char *const files[] = {"master.key",    "hq-ca.crt",         "hq-ca.key",
+                                      "server.crt",    "server.key",        "device-ca.crt",
+                                      "device-ca.key", "seal.pub",          "seal.key",
+                                      "admin.token",   "admin.token.sha256"};
   char path[600];
   for(size_t i = 0; i < SQR_ARRAY_LEN(files); i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -218,18 +218,26 @@ sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen)
   const char *hq_subject = "CN=StoreQR HQ CA,O=StoreQR";
   const char *dev_subject = "CN=StoreQR device CA,O=StoreQR";
   unsigned char ca_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN;
-  cert_req ca = {&hqca, &hqca, hq_subject, hq_subject, now - 3600, now + 20LL * 365 * 86400, 1,
-                 ca_usage, NULL, 0};
+  cert_req ca = {&hqca, &hqca,    hq_subject, hq_subject, now - 3600, now + 20LL * 365 * 86400,
+                 1,     ca_usage, NULL,       0};
   char server_subject[200];
   snprintf(server_subject, sizeof server_subject, "CN=%s,O=StoreQR", host);
   const char *san[] = {host, "localhost", "127.0.0.1"};
   size_t nsan = strcmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0 ? 2 : 3;
   const char *const *sanp = nsan == 2 ? san + 1 : san;
-  cert_req srv = {&server, &hqca, server_subject, hq_subject, now - 3600, now + 5LL * 365 * 86400,
-                  0, MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_AGREEMENT, sanp,
+  cert_req srv = {&server,
+                  &hqca,
+                  server_subject,
+                  hq_subject,
+                  now - 3600,
+                  now + 5LL * 365 * 86400,
+                  0,
+                  MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_AGREEMENT,
+                  sanp,
                   nsan};
-  cert_req dev = {&devca, &devca, dev_subject, dev_subject, now - 3600, now + 20LL * 365 * 86400,
-                  1, ca_usage, NULL, 0};
+  cert_req dev = {
+      &devca, &devca, dev_subject, dev_subject, now - 3600, now + 20LL * 365 * 86400, 1, ca_usage,
+      NULL,   0};
   if((rc = crypto_random(master, sizeof master)) || (rc = crypto_random(token, sizeof token)) ||
      (rc = seal_keypair_generate(pub, priv))) {
     snprintf(err, errlen, "cannot generate keys");
@@ -337,9 +345,16 @@ sqr_rc pki_sign_csr(pki_ca *ca, const char *csr_pem, const char *cn, int64_t now
   }
   char subject[128];
   snprintf(subject, sizeof subject, "CN=%s,O=StoreQR", cn);
-  cert_req q = {&csr.pk, &ca->key, subject, ca->subject, now_s - 3600,
-                now_s + (int64_t)days * 86400, 0,
-                MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_AGREEMENT, NULL, 0};
+  cert_req q = {&csr.pk,
+                &ca->key,
+                subject,
+                ca->subject,
+                now_s - 3600,
+                now_s + (int64_t)days * 86400,
+                0,
+                MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_AGREEMENT,
+                NULL,
+                0};
   buf = malloc(PEM_MAX);
   if(!buf) {
     rc = SQR_ENOMEM;
@@ -375,7 +390,8 @@ sqr_rc pki_verify_client(pki_ca *ca, const uint8_t *der, size_t len, char *err, 
     char why[256];
     if(mbedtls_x509_crt_verify_info(why, sizeof why, "", flags) < 0) why[0] = '\0';
     size_t n = strlen(why);
-    while(n && (why[n - 1] == '\n')) why[--n] = '\0';
+    while(n && (why[n - 1] == '\n'))
+      why[--n] = '\0';
     for(char *p = why; *p; p++)
       if(*p == '\n') *p = ';';
     snprintf(err, errlen, "client certificate refused: %s", why[0] ? why : "does not verify");

@@ -25,8 +25,8 @@ sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen)
 typedef struct pki_ca pki_ca; /* a CA certificate with its private key */
 
 /* Loads dir/NAME.crt and dir/NAME.key ("device-ca"). */
-sqr_rc pki_ca_load(const char *dir, const char *name, pki_ca **out, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc pki_ca_load(const char *dir, const char *name, pki_ca **out, char *err,
+                   size_t errlen) SQR_WARN_UNUSED;
 void pki_ca_free(pki_ca *ca);
 
 /* Checks the CSR (PEM) is well formed, self-signed correctly and holds a
@@ -39,8 +39,8 @@ sqr_rc pki_sign_csr(pki_ca *ca, const char *csr_pem, const char *cn, int64_t now
 
 /* Verifies a client certificate (DER) against the CA: signature, validity
  * at the current time. SQR_EAUTH with the reason in err otherwise. */
-sqr_rc pki_verify_client(pki_ca *ca, const uint8_t *der, size_t len, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc pki_verify_client(pki_ca *ca, const uint8_t *der, size_t len, char *err,
+                         size_t errlen) SQR_WARN_UNUSED;
 
 /* Reads a whole file (at most max bytes) into a NUL-terminated buffer. */
 sqr_rc pki_read_file(const char *path, size_t max, char **out, size_t *len) SQR_WARN_UNUSED;

@@ -28,7 +28,7 @@
 #include "sqr.h"
 
 #define HQ_RELEASE_PRODUCT "storeqr-kiosk" /* the only product kiosks install */
-#define HQ_RELEASES_MAX 10000             /* records in releases.json */
+#define HQ_RELEASES_MAX    10000           /* records in releases.json */
 
 typedef struct hq_release {
   int64_t serial; /* 1, 2, ...: the order releases were added */

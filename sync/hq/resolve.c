@@ -39,12 +39,12 @@
 #include "log.h"
 #include "web.h"
 
-#define NBUCKETS 1024
-#define MAX_NEGATIVE 4096        /* unknown store ids remembered (hostile URLs) */
-#define URL_MAX 256              /* longer /J or /N paths: 414 */
-#define ALERT_WINDOW_MS 3600000  /* groups_exhausted: once per store per hour */
-#define SENT_REREAD_MS 5000      /* other HQ processes' group_scans (PostgreSQL) */
-#define PAGE_MAX (4 * 1024 * 1024)
+#define NBUCKETS        1024
+#define MAX_NEGATIVE    4096    /* unknown store ids remembered (hostile URLs) */
+#define URL_MAX         256     /* longer /J or /N paths: 414 */
+#define ALERT_WINDOW_MS 3600000 /* groups_exhausted: once per store per hour */
+#define SENT_REREAD_MS  5000    /* other HQ processes' group_scans (PostgreSQL) */
+#define PAGE_MAX        (4 * 1024 * 1024)
 
 enum { LANG_ZH = 0, LANG_EN = 1, NLANG };
 enum { PG_BAD_TOKEN, PG_EXPIRED, PG_NO_STORE, PG_BAD_REQUEST, PG_TOO_LONG, PG_METHOD, NSTATIC };
@@ -71,11 +71,11 @@ typedef struct rgroup {
   int capacity;
   int64_t expires_at;
   int retired;
-  int64_t joins;      /* sign-ups the kiosks reported into it */
-  int marked_full;    /* a manager said so (group_marked_full event) */
-  int64_t sent_db;    /* shoppers sent, as in group_scans (incl. what we flushed) */
-  int64_t sent_mem;   /* sent since the last flush */
-  char *qr_html;          /* <img> of the link's QR code */
+  int64_t joins;    /* sign-ups the kiosks reported into it */
+  int marked_full;  /* a manager said so (group_marked_full event) */
+  int64_t sent_db;  /* shoppers sent, as in group_scans (incl. what we flushed) */
+  int64_t sent_mem; /* sent since the last flush */
+  char *qr_html;    /* <img> of the link's QR code */
   page *pages[NLANG];
   int page_campaign[NLANG];
 } rgroup;
@@ -94,9 +94,9 @@ typedef struct rscan {
 typedef struct rstore {
   struct rstore *next;
   char id[HQ_ID_MAX];
-  int missing;             /* no such store (negative entry) */
-  int stale;               /* reload before use */
-  int joins_dirty;         /* the store's kiosks uploaded: recount joins */
+  int missing;     /* no such store (negative entry) */
+  int stale;       /* reload before use */
+  int joins_dirty; /* the store's kiosks uploaded: recount joins */
   int64_t config_version, events;
   char name[HQ_TEXT_MAX];
   char city[64];
@@ -111,9 +111,9 @@ typedef struct rstore {
   char *fallback_qr; /* <img> of the staff contact QR */
   rcampaign *campaigns;
   size_t ncampaigns;
-  rgroup *groups;          /* store and welfare groups, fill order */
+  rgroup *groups; /* store and welfare groups, fill order */
   size_t ngroups;
-  rscan *scans;            /* unflushed scan counts */
+  rscan *scans; /* unflushed scan counts */
   size_t nscans, capscans;
   page *exhausted[NLANG];
   int exh_campaign[NLANG];
@@ -140,7 +140,7 @@ static struct {
   rstore *buckets[NBUCKETS];
   size_t nnegative;
   rbrand *brands;
-  int64_t pending;          /* scans since the last flush */
+  int64_t pending; /* scans since the last flush */
   int alerts_due;
   page *statics[NSTATIC][NLANG];
 } R = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
@@ -155,12 +155,16 @@ static page *page_ref(page *p) {
 static void page_unref(page *p) {
   if(p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
     if(p->gz) MHD_destroy_response(p->gz); /* its own copy of the bytes */
-    if(p->resp) MHD_destroy_response(p->resp); /* frees p once no connection uses it */
-    else free(p);
+    if(p->resp)
+      MHD_destroy_response(p->resp); /* frees p once no connection uses it */
+    else
+      free(p);
   }
 }
 
-static void page_free_cb(void *cls) { free(cls); }
+static void page_free_cb(void *cls) {
+  free(cls);
+}
 
 static void db_lock(void) {
   if(R.db_lock) pthread_mutex_lock(R.db_lock);
@@ -171,7 +175,8 @@ static void db_unlock(void) {
 
 static unsigned hash_id(const char *s) {
   unsigned h = 2166136261u;
-  for(; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+  for(; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
   return h % NBUCKETS;
 }
 
@@ -187,7 +192,9 @@ static rgroup *find_group(rstore *e, const char *id) {
   return NULL;
 }
 
-int resolve_brand_valid(const char *brand) { return livecode_store_id_valid(brand); }
+int resolve_brand_valid(const char *brand) {
+  return livecode_store_id_valid(brand);
+}
 
 /* A growing text with a hard maximum; on overflow or ENOMEM it sticks
  * in the failed state and page_take returns NULL. */
@@ -201,7 +208,8 @@ static void sb_add(sb *b, const char *s, size_t n) {
   if(b->failed) return;
   if(b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap * 2 : 8192;
-    while(cap < b->len + n + 1) cap *= 2;
+    while(cap < b->len + n + 1)
+      cap *= 2;
     if(cap > PAGE_MAX) {
       b->failed = 1;
       return;
@@ -219,7 +227,9 @@ static void sb_add(sb *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void sb_puts(sb *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_puts(sb *b, const char *s) {
+  sb_add(b, s, strlen(s));
+}
 
 static void sb_printf(sb *b, const char *fmt, ...) {
   char tmp[512];
@@ -252,12 +262,23 @@ static void sb_printf(sb *b, const char *fmt, ...) {
 static void sb_html(sb *b, const char *s) {
   for(; *s; s++) {
     switch(*s) {
-    case '&': sb_puts(b, "&amp;"); break;
-    case '<': sb_puts(b, "&lt;"); break;
-    case '>': sb_puts(b, "&gt;"); break;
-    case '"': sb_puts(b, "&quot;"); break;
-    case '\'': sb_puts(b, "&#39;"); break;
-    default: sb_add(b, s, 1);
+    case '&':
+      sb_puts(b, "&amp;");
+      break;
+    case '<':
+      sb_puts(b, "&lt;");
+      break;
+    case '>':
+      sb_puts(b, "&gt;");
+      break;
+    case '"':
+      sb_puts(b, "&quot;");
+      break;
+    case '\'':
+      sb_puts(b, "&#39;");
+      break;
+    default:
+      sb_add(b, s, 1);
     }
   }
 }
@@ -265,17 +286,25 @@ static void sb_html(sb *b, const char *s) {
 /* Every page: never cached (each scan must reach HQ to be counted), no
  * referrer (the token must not follow the shopper to WeChat), nothing
  * loaded from elsewhere. */
-#define PAGE_CSP "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; " \
-                 "img-src data:; base-uri 'none'; form-action 'none'"
-static const char *const page_headers[2][8][2] = {
-  {{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-store"},
-   {"Referrer-Policy", "no-referrer"}, {"X-Content-Type-Options", "nosniff"},
-   {"Vary", "Accept-Language, Accept-Encoding"}, {"Content-Language", "zh-CN"},
-   {"Content-Security-Policy", PAGE_CSP}, {NULL, NULL}},
-  {{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-store"},
-   {"Referrer-Policy", "no-referrer"}, {"X-Content-Type-Options", "nosniff"},
-   {"Vary", "Accept-Language, Accept-Encoding"}, {"Content-Language", "en"},
-   {"Content-Security-Policy", PAGE_CSP}, {NULL, NULL}}};
+#define PAGE_CSP                                                                                   \
+  "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "                    \
+  "img-src data:; base-uri 'none'; form-action 'none'"
+static const char *const page_headers[2][8][2] = {{{"Content-Type", "text/html; charset=utf-8"},
+                                                   {"Cache-Control", "no-store"},
+                                                   {"Referrer-Policy", "no-referrer"},
+                                                   {"X-Content-Type-Options", "nosniff"},
+                                                   {"Vary", "Accept-Language, Accept-Encoding"},
+                                                   {"Content-Language", "zh-CN"},
+                                                   {"Content-Security-Policy", PAGE_CSP},
+                                                   {NULL, NULL}},
+                                                  {{"Content-Type", "text/html; charset=utf-8"},
+                                                   {"Cache-Control", "no-store"},
+                                                   {"Referrer-Policy", "no-referrer"},
+                                                   {"X-Content-Type-Options", "nosniff"},
+                                                   {"Vary", "Accept-Language, Accept-Encoding"},
+                                                   {"Content-Language", "en"},
+                                                   {"Content-Security-Policy", PAGE_CSP},
+                                                   {NULL, NULL}}};
 
 static int page_headers_add(struct MHD_Response *r, int status, int lang) {
   int ok = 1;
@@ -321,12 +350,14 @@ static page *page_take(sb *b, int status, int lang) {
     p->len = b->len;
     memcpy(p->body, b->p, b->len + 1);
     p->gz = page_gzip(p);
-    p->resp = MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->body,
-                                                                     page_free_cb, p);
+    p->resp =
+        MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->body, page_free_cb, p);
     if(!p->resp || !page_headers_add(p->resp, status, lang)) {
       if(p->gz) MHD_destroy_response(p->gz);
-      if(p->resp) MHD_destroy_response(p->resp); /* calls page_free_cb */
-      else free(p);
+      if(p->resp)
+        MHD_destroy_response(p->resp); /* calls page_free_cb */
+      else
+        free(p);
       p = NULL;
     }
   }
@@ -413,8 +444,6 @@ out:
 
 static const char *const html_lang[NLANG] = {"zh-CN", "en"};
 
-
-
 static void page_head(sb *b, int lang, const char *title) {
   sb_printf(b,
             "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
@@ -422,38 +451,44 @@ static void page_head(sb *b, int lang, const char *title) {
             "<meta name=\"referrer\" content=\"no-referrer\"><title>",
             html_lang[lang]);
   sb_html(b, title);
-  sb_puts(b, "</title><style>"
-             "body{margin:0;font-family:system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\","
-             "sans-serif;background:#f4f5f7;color:#1d1f23;text-align:center}"
-             "main{max-width:28rem;margin:0 auto;padding:1.5rem 1rem}"
-             "h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.1rem;margin:1rem 0 .3rem}"
-             "p{line-height:1.5}#offer{background:#fff4d6;border-radius:.5rem;padding:.6rem}"
-             "img{max-width:70vw;height:auto;background:#fff}"
-             ".btn{display:inline-block;margin:1rem 0;padding:.8rem 1.6rem;border-radius:2rem;"
-             "background:#07c160;color:#fff;text-decoration:none;font-weight:600;border:0;"
-             "font-size:1rem}.hint{color:#666;font-size:.9rem}"
-             "ul{list-style:none;padding:0}li{margin:.4rem 0}li a{color:#0a58ca}"
-             "</style></head><body><main>");
+  sb_puts(b,
+          "</title><style>"
+          "body{margin:0;font-family:system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\","
+          "sans-serif;background:#f4f5f7;color:#1d1f23;text-align:center}"
+          "main{max-width:28rem;margin:0 auto;padding:1.5rem 1rem}"
+          "h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.1rem;margin:1rem 0 .3rem}"
+          "p{line-height:1.5}#offer{background:#fff4d6;border-radius:.5rem;padding:.6rem}"
+          "img{max-width:70vw;height:auto;background:#fff}"
+          ".btn{display:inline-block;margin:1rem 0;padding:.8rem 1.6rem;border-radius:2rem;"
+          "background:#07c160;color:#fff;text-decoration:none;font-weight:600;border:0;"
+          "font-size:1rem}.hint{color:#666;font-size:.9rem}"
+          "ul{list-style:none;padding:0}li{margin:.4rem 0}li a{color:#0a58ca}"
+          "</style></head><body><main>");
 }
 
-static void page_tail(sb *b) { sb_puts(b, "</main></body></html>\n"); }
+static void page_tail(sb *b) {
+  sb_puts(b, "</main></body></html>\n");
+}
 
 static page *render_static(int kind, int lang) {
   static const char *const text[NSTATIC][NLANG][2] = {
-    [PG_BAD_TOKEN] = {{"请扫描店内的二维码", "这个二维码已失效或不是本店的。请扫描门店屏幕上正在显示的二维码。"},
-                      {"Scan the code in the shop",
-                       "This code is not valid. Please scan the code shown on the screen in the shop."}},
-    [PG_EXPIRED] = {{"请扫描店内的二维码", "这个二维码已过期。请扫描门店屏幕上正在显示的二维码。"},
-                    {"Scan the code in the shop",
-                     "This code has expired. Please scan the code shown on the screen in the shop."}},
-    [PG_NO_STORE] = {{"找不到这家门店", "请检查链接，或扫描店内的二维码。"},
-                     {"Store not found", "Please check the link, or scan the code in the shop."}},
-    [PG_BAD_REQUEST] = {{"无法识别的位置", "请重试，或从下面的门店列表中选择。"},
-                        {"Location not understood", "Please try again."}},
-    [PG_TOO_LONG] = {{"链接太长", "请扫描店内的二维码。"},
-                     {"Link too long", "Please scan the code in the shop."}},
-    [PG_METHOD] = {{"不支持的请求", "请用手机扫描店内的二维码。"},
-                   {"Not supported", "Please scan the code in the shop with your phone."}},
+      [PG_BAD_TOKEN] =
+          {{"请扫描店内的二维码",
+            "这个二维码已失效或不是本店的。请扫描门店屏幕上正在显示的二维码。"},
+           {"Scan the code in the shop",
+            "This code is not valid. Please scan the code shown on the screen in the shop."}},
+      [PG_EXPIRED] =
+          {{"请扫描店内的二维码", "这个二维码已过期。请扫描门店屏幕上正在显示的二维码。"},
+           {"Scan the code in the shop",
+            "This code has expired. Please scan the code shown on the screen in the shop."}},
+      [PG_NO_STORE] = {{"找不到这家门店", "请检查链接，或扫描店内的二维码。"},
+                       {"Store not found", "Please check the link, or scan the code in the shop."}},
+      [PG_BAD_REQUEST] = {{"无法识别的位置", "请重试，或从下面的门店列表中选择。"},
+                          {"Location not understood", "Please try again."}},
+      [PG_TOO_LONG] = {{"链接太长", "请扫描店内的二维码。"},
+                       {"Link too long", "Please scan the code in the shop."}},
+      [PG_METHOD] = {{"不支持的请求", "请用手机扫描店内的二维码。"},
+                     {"Not supported", "Please scan the code in the shop with your phone."}},
   };
   static const int status[NSTATIC] = {403, 410, 404, 400, 414, 405};
   sb b = {0};
@@ -516,9 +551,9 @@ static void put_link_button(sb *b, const char *id, const char *link, const char 
 
 static page *render_group(const rstore *e, const rgroup *g, int campaign, int lang) {
   static const char *const t[NLANG][4] = {
-    {"加入我们的社群", "长按识别二维码，或点击下方按钮加入", "加入群聊", "群二维码"},
-    {"Join our community", "Press and hold the QR code, or tap the button below",
-     "Join the group", "Group QR code"}};
+      {"加入我们的社群", "长按识别二维码，或点击下方按钮加入", "加入群聊", "群二维码"},
+      {"Join our community", "Press and hold the QR code, or tap the button below",
+       "Join the group", "Group QR code"}};
   sb b = {0};
   store_head(&b, e, campaign, lang);
   sb_printf(&b, "<p>%s</p><p id=\"group-name\">", t[lang][0]);
@@ -533,9 +568,9 @@ static page *render_group(const rstore *e, const rgroup *g, int campaign, int la
 
 static page *render_exhausted(const rstore *e, int campaign, int lang) {
   static const char *const t[NLANG][3] = {
-    {"社群暂时满员", "请添加店员企业微信，我们会邀请您入群。", "添加店员"},
-    {"Our groups are full right now", "Add our staff on WeChat and we will invite you.",
-     "Add our staff"}};
+      {"社群暂时满员", "请添加店员企业微信，我们会邀请您入群。", "添加店员"},
+      {"Our groups are full right now", "Add our staff on WeChat and we will invite you.",
+       "Add our staff"}};
   sb b = {0};
   store_head(&b, e, campaign, lang);
   sb_printf(&b, "<p id=\"message\">%s</p><p class=\"hint\">%s</p>", t[lang][0], t[lang][1]);
@@ -547,17 +582,19 @@ static page *render_exhausted(const rstore *e, int campaign, int lang) {
 
 static page *render_brand(const rbrand *br, int lang, int status, const char *note) {
   static const char *const t[NLANG][4] = {
-    {"找到离您最近的门店", "使用我的位置", "或按城市选择门店：", "未能获取位置，请从列表中选择门店。"},
-    {"Find your nearest store", "Use my location", "Or choose a store by city:",
-     "Location unavailable: please choose a store from the list."}};
+      {"找到离您最近的门店", "使用我的位置", "或按城市选择门店：",
+       "未能获取位置，请从列表中选择门店。"},
+      {"Find your nearest store", "Use my location",
+       "Or choose a store by city:", "Location unavailable: please choose a store from the list."}};
   sb b = {0};
   page_head(&b, lang, t[lang][0]);
   sb_puts(&b, "<h1 id=\"brand-name\">");
   sb_html(&b, br->id);
   sb_printf(&b, "</h1><p>%s</p><p id=\"status\" class=\"hint\">", t[lang][0]);
   if(note) sb_html(&b, note);
-  sb_printf(&b, "</p><button id=\"locate\" class=\"btn\" type=\"button\">%s</button>"
-                "<p>%s</p><div id=\"city-list\">",
+  sb_printf(&b,
+            "</p><button id=\"locate\" class=\"btn\" type=\"button\">%s</button>"
+            "<p>%s</p><div id=\"city-list\">",
             t[lang][1], t[lang][2]);
   const char *city = NULL;
   for(size_t i = 0; i < br->n; i++) {
@@ -595,7 +632,8 @@ static page *render_brand(const rbrand *br, int lang, int status, const char *no
 static void free_groups(rgroup *g, size_t n) {
   for(size_t i = 0; i < n; i++) {
     free(g[i].qr_html);
-    for(int l = 0; l < NLANG; l++) page_unref(g[i].pages[l]);
+    for(int l = 0; l < NLANG; l++)
+      page_unref(g[i].pages[l]);
   }
   free(g);
 }
@@ -680,15 +718,17 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
         rcampaign *o = &e->campaigns[i];
         o->start_min = c->start_min;
         o->end_min = c->end_min;
-        const char *zh = c->coupon_campaign && c->coupon_title_zh[0] ? c->coupon_title_zh : c->text_zh;
-        const char *en = c->coupon_campaign && c->coupon_title_en[0] ? c->coupon_title_en : c->text_en;
+        const char *zh =
+            c->coupon_campaign && c->coupon_title_zh[0] ? c->coupon_title_zh : c->text_zh;
+        const char *en =
+            c->coupon_campaign && c->coupon_title_en[0] ? c->coupon_title_en : c->text_en;
         snprintf(o->offer[LANG_ZH], sizeof o->offer[LANG_ZH], "%s", zh);
         snprintf(o->offer[LANG_EN], sizeof o->offer[LANG_EN], "%s", en[0] ? en : zh);
       }
     }
   } else {
-    log_warn("resolve", "store %s: configuration unusable (%s); default rotation and policy",
-             sid, err);
+    log_warn("resolve", "store %s: configuration unusable (%s); default rotation and policy", sid,
+             err);
   }
   if(doc) {
     memset(doc, 0, strlen(doc)); /* it holds the store key */
@@ -799,7 +839,8 @@ static rstore *install(rstore *fresh) {
 static void make_qr_images(rstore *e) {
   for(size_t i = 0; i < e->ngroups; i++) {
     rgroup *g = &e->groups[i];
-    if(!g->qr_html && link_ok(g->link)) g->qr_html = qr_img(g->link, "group-qr", g->name[0] ? g->name : "group");
+    if(!g->qr_html && link_ok(g->link))
+      g->qr_html = qr_img(g->link, "group-qr", g->name[0] ? g->name : "group");
   }
 }
 
@@ -861,15 +902,18 @@ static void count_scan(rstore *e, int kiosk, int64_t hour) {
  * ("zh-CN,zh;q=0.9,en;q=0.8"): its token and its q (1 when absent, 0 when
  * malformed). Returns where the next item starts. */
 static const char *list_item(const char *p, const char **tag, size_t *tl, double *q) {
-  while(*p == ' ' || *p == '\t') p++;
+  while(*p == ' ' || *p == '\t')
+    p++;
   *tag = p;
-  while(*p && *p != ';' && *p != ',' && *p != ' ') p++;
+  while(*p && *p != ';' && *p != ',' && *p != ' ')
+    p++;
   *tl = (size_t)(p - *tag);
   *q = 1.0;
   while(*p && *p != ',') {
     if(*p == ';') {
       p++;
-      while(*p == ' ') p++;
+      while(*p == ' ')
+        p++;
       if((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
         char *end;
         *q = strtod(p + 2, &end);
@@ -894,8 +938,10 @@ static int accepts_gzip(struct MHD_Connection *c) {
     size_t tl;
     double q;
     ae = list_item(ae, &tag, &tl, &q);
-    if(tl == 4 && strncasecmp(tag, "gzip", 4) == 0) gzip = q > 0;
-    else if(tl == 1 && tag[0] == '*') any = q > 0;
+    if(tl == 4 && strncasecmp(tag, "gzip", 4) == 0)
+      gzip = q > 0;
+    else if(tl == 1 && tag[0] == '*')
+      any = q > 0;
   }
   return gzip >= 0 ? gzip : any > 0;
 }
@@ -924,7 +970,6 @@ static int lang_of(struct MHD_Connection *c) {
   if(best[LANG_EN] != best[LANG_ZH]) return best[LANG_EN] > best[LANG_ZH] ? LANG_EN : LANG_ZH;
   return pos[LANG_EN] < pos[LANG_ZH] ? LANG_EN : LANG_ZH;
 }
-
 
 static page *static_answer(int kind, int lang) {
   pthread_mutex_lock(&R.lock);
@@ -1000,8 +1045,8 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   /* Constant time over the MAC; a forged token and an old one are told
    * apart only after the MAC checked. */
   rc = strlen(token) == LIVECODE_TOKEN_LEN
-         ? livecode_verify(&e->key, 1, sid, token, now, e->period, e->skew, &claim)
-         : SQR_EINVAL;
+           ? livecode_verify(&e->key, 1, sid, token, now, e->period, e->skew, &claim)
+           : SQR_EINVAL;
   if(rc) {
     page *p = static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&R.lock);
@@ -1023,7 +1068,8 @@ static rbrand *get_brand(hq *h, const char *id, sqr_rc *rc) {
   *rc = SQR_OK;
   pthread_mutex_lock(&R.lock);
   rbrand *b = R.brands;
-  while(b && strcmp(b->id, id) != 0) b = b->next;
+  while(b && strcmp(b->id, id) != 0)
+    b = b->next;
   if(b && !b->stale) return b;
   pthread_mutex_unlock(&R.lock);
   resolve_brand_store *stores = NULL;
@@ -1039,7 +1085,8 @@ static rbrand *get_brand(hq *h, const char *id, sqr_rc *rc) {
   }
   pthread_mutex_lock(&R.lock);
   b = R.brands;
-  while(b && strcmp(b->id, id) != 0) b = b->next;
+  while(b && strcmp(b->id, id) != 0)
+    b = b->next;
   if(!b) {
     if(!(b = calloc(1, sizeof *b))) {
       pthread_mutex_unlock(&R.lock);
@@ -1069,13 +1116,15 @@ static int parse_degrees(const char *s, double max, double *out) {
   if(!s || strlen(s) > 20) return 0;
   if(*p == '-') p++;
   size_t d = 0;
-  while(isdigit((unsigned char)p[d])) d++;
+  while(isdigit((unsigned char)p[d]))
+    d++;
   if(d < 1 || d > 3) return 0;
   p += d;
   if(*p == '.') {
     p++;
     d = 0;
-    while(isdigit((unsigned char)p[d])) d++;
+    while(isdigit((unsigned char)p[d]))
+      d++;
     if(d < 1 || d > 12) return 0;
     p += d;
   }
@@ -1101,7 +1150,8 @@ static const char *query_arg(struct MHD_Connection *c, const char *name) {
   const char *v = NULL;
   size_t n = 0;
   if(MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, &n) !=
-       MHD_YES || !v)
+         MHD_YES ||
+     !v)
     return NULL;
   return strlen(v) == n ? v : "";
 }
@@ -1174,10 +1224,14 @@ static int resolve_page(hq *h, struct MHD_Connection *c, const char *method, con
   if(!j && !n) return 0;
   int lang = lang_of(c);
   int get = strcmp(method, "GET") == 0;
-  if(!get && strcmp(method, "HEAD") != 0) *out = static_answer(PG_METHOD, lang);
-  else if(strlen(url) > URL_MAX) *out = static_answer(PG_TOO_LONG, lang);
-  else if(j) *out = route_j(h, url + 3, get, lang);
-  else *out = route_n(h, c, url + 3, get, lang);
+  if(!get && strcmp(method, "HEAD") != 0)
+    *out = static_answer(PG_METHOD, lang);
+  else if(strlen(url) > URL_MAX)
+    *out = static_answer(PG_TOO_LONG, lang);
+  else if(j)
+    *out = route_j(h, url + 3, get, lang);
+  else
+    *out = route_n(h, c, url + 3, get, lang);
   return 1;
 }
 
@@ -1266,8 +1320,10 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
       s->exhausted = exhausted;
     }
   }
-  if(cached) pthread_mutex_unlock(&R.lock);
-  else store_clear_content(&tmp);
+  if(cached)
+    pthread_mutex_unlock(&R.lock);
+  else
+    store_clear_content(&tmp);
   return rc;
 }
 
@@ -1307,7 +1363,7 @@ static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
 static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
   resolve_scan_delta *sd = NULL;
   resolve_sent_delta *gd = NULL;
-  char (*alerts)[HQ_ID_MAX] = NULL;
+  char(*alerts)[HQ_ID_MAX] = NULL;
   size_t ns = 0, ng = 0, na = 0, cs = 0, cg = 0, ca = 0;
   sqr_rc rc = SQR_OK;
 
@@ -1315,7 +1371,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
   for(size_t b = 0; b < NBUCKETS; b++)
     for(rstore *e = R.buckets[b]; e; e = e->next) {
       cs += e->nscans;
-      for(size_t i = 0; i < e->ngroups; i++) cg += e->groups[i].sent_mem != 0;
+      for(size_t i = 0; i < e->ngroups; i++)
+        cg += e->groups[i].sent_mem != 0;
       ca += e->alert_due;
     }
   if((cs && !(sd = calloc(cs, sizeof *sd))) || (cg && !(gd = calloc(cg, sizeof *gd))) ||
@@ -1360,7 +1417,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
     for(size_t i = 0; i < ns; i++) {
       rstore *e = find_store(sd[i].store);
       if(!e) continue;
-      for(int64_t k = 0; k < sd[i].n; k++) count_scan(e, sd[i].kiosk, sd[i].hour);
+      for(int64_t k = 0; k < sd[i].n; k++)
+        count_scan(e, sd[i].kiosk, sd[i].hour);
       R.pending += sd[i].n;
     }
     for(size_t i = 0; i < ng; i++) {
@@ -1428,8 +1486,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       }
   pthread_mutex_unlock(&R.lock);
   for(size_t i = 0; i < nr; i++) {
-    rl[i].ok = !(rl[i].joins && hqdb_resolve_joins(h->db, rl[i].sid, rl[i].gid, &rl[i].njoins,
-                                                   &rl[i].full)) &&
+    rl[i].ok = !(rl[i].joins &&
+                 hqdb_resolve_joins(h->db, rl[i].sid, rl[i].gid, &rl[i].njoins, &rl[i].full)) &&
                !(reread_sent && hqdb_resolve_sent(h->db, rl[i].sid, rl[i].gid, &rl[i].nsent));
     if(!rl[i].ok) log_error("resolve", "recounting store %s: %s", rl[i].sid, hqdb_errmsg(h->db));
   }
@@ -1532,7 +1590,8 @@ static void free_all(void) {
   while(R.brands) {
     rbrand *next = R.brands->next;
     free(R.brands->stores);
-    for(int l = 0; l < NLANG; l++) page_unref(R.brands->pages[l]);
+    for(int l = 0; l < NLANG; l++)
+      page_unref(R.brands->pages[l]);
     free(R.brands);
     R.brands = next;
   }
@@ -1571,7 +1630,8 @@ void resolve_invalidate(const char *store) {
         drop_pages(e);
       }
   /* A store's name, city, place or brand shows on its brand's page. */
-  for(rbrand *br = R.brands; br; br = br->next) br->stale = 1;
+  for(rbrand *br = R.brands; br; br = br->next)
+    br->stale = 1;
   pthread_mutex_unlock(&R.lock);
 }
 

@@ -25,14 +25,14 @@ typedef struct resolve_group_state {
   char id[HQ_ID_MAX];
   char name[HQ_TEXT_MAX];
   int capacity;
-  int64_t joins;       /* sign-ups the kiosks reported into this group */
-  int64_t scans_sent;  /* shoppers the resolver sent to its join link */
-  int64_t expires_at;  /* unix seconds, 0 = never */
-  int full;            /* the resolver no longer sends shoppers to it */
-  int near_full;       /* joins + scans_sent >= 90% of min(capacity, 200) */
-  int near_expiry;     /* expires within 24 hours (or already expired) */
-  int exhausted;       /* every live-code group of the store is unusable
-                          (same value on each row of the store) */
+  int64_t joins;      /* sign-ups the kiosks reported into this group */
+  int64_t scans_sent; /* shoppers the resolver sent to its join link */
+  int64_t expires_at; /* unix seconds, 0 = never */
+  int full;           /* the resolver no longer sends shoppers to it */
+  int near_full;      /* joins + scans_sent >= 90% of min(capacity, 200) */
+  int near_expiry;    /* expires within 24 hours (or already expired) */
+  int exhausted;      /* every live-code group of the store is unusable
+                         (same value on each row of the store) */
 } resolve_group_state;
 
 /* Up to max live-code groups (store and welfare kinds, not retired) of a
@@ -59,7 +59,7 @@ double resolve_distance_km(double lat1, double lon1, double lat2, double lon2);
  * lock while waiting for it. Without resolve_start (the command line)
  * nothing is cached and resolve_groups_state reads the database only.
  * SQR_ENOMEM, SQR_EIO when the thread cannot start. */
-#define RESOLVE_FLUSH_MS 1000
+#define RESOLVE_FLUSH_MS    1000
 #define RESOLVE_FLUSH_SCANS 1000
 sqr_rc resolve_start(hq *h, pthread_mutex_t *db_lock) SQR_WARN_UNUSED;
 /* Stops the thread, writes what is still in memory, frees every cache.
@@ -119,8 +119,8 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
 sqr_rc hqdb_resolve_joins(hqdb *db, const char *store, const char *grp, int64_t *joins,
                           int *marked_full) SQR_WARN_UNUSED;
 /* Shoppers sent to a group, as flushed (0 when none). */
-sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *sent)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
+                         int64_t *sent) SQR_WARN_UNUSED;
 /* An alert (alerts.kiosk = the store id, seq 0) unless one of that kind
  * for the store is younger than window_ms; *recorded says which. */
 sqr_rc hqdb_resolve_alert(hqdb *db, const char *store, const char *kind, const char *message,
@@ -132,8 +132,7 @@ sqr_rc hqdb_resolve_versions(hqdb *db,
                              void *arg) SQR_WARN_UNUSED;
 sqr_rc hqdb_resolve_brand_set(hqdb *db, const char *store, const char *brand) SQR_WARN_UNUSED;
 /* "" when the store is in no brand. */
-sqr_rc hqdb_resolve_brand_of(hqdb *db, const char *store, char brand[HQ_ID_MAX])
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_resolve_brand_of(hqdb *db, const char *store, char brand[HQ_ID_MAX]) SQR_WARN_UNUSED;
 /* The brand's stores by city and id (malloc'ed array, caller frees). */
 sqr_rc hqdb_resolve_brand_stores(hqdb *db, const char *brand, resolve_brand_store **out,
                                  size_t *n) SQR_WARN_UNUSED;

@@ -35,10 +35,10 @@
 #include "resolve.h"
 #include "web.h"
 
-#define ADMIN_MAX_BODY (64 * 1024)
+#define ADMIN_MAX_BODY  (64 * 1024)
 #define MAX_CONNECTIONS 256
-#define IDLE_TIMEOUT_S 30
-#define SERVER_THREADS 2
+#define IDLE_TIMEOUT_S  30
+#define SERVER_THREADS  2
 /* Per connection: request line, headers and the read/write buffers must
  * fit (more is answered 414/431). libmicrohttpd zeroes the whole pool
  * after every request, so its size is paid on every scan: 32 KiB holds
@@ -50,8 +50,8 @@ struct server {
   pthread_mutex_t lock; /* every use of h and h->db but the resolver's hot path */
   int lock_ready, resolver;
   struct MHD_Daemon *d;
-  int listen_fd;            /* ours once the daemon is quiesced; -1 before */
-  int acceptor;             /* the accept thread runs */
+  int listen_fd; /* ours once the daemon is quiesced; -1 before */
+  int acceptor;  /* the accept thread runs */
   atomic_int stopping;
   pthread_t accept_thread;
   char *cert_pem, *key_pem, *trust_pem;
@@ -118,7 +118,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
  * and the client retries. */
 static void cork_answer(struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *ci =
-    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
   int unsent = -1;
   if(tls && ioctl(gnutls_transport_get_int(tls), SIOCOUTQ, &unsent) == 0 && unsent == 0)
@@ -127,7 +127,7 @@ static void cork_answer(struct MHD_Connection *c) {
 
 static void uncork_answer(struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *ci =
-    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
   if(!tls) return;
   int rc = gnutls_record_uncork(tls, 0); /* 0 if it was not corked */
@@ -141,8 +141,8 @@ static void uncork_answer(struct MHD_Connection *c) {
 /* The route label /metrics counts a request under (bounded set, so a
  * hostile URL cannot grow the label space). */
 static const char *route_label(const char *url) {
-  static const char *const exact[] = {"/v1/events", "/v1/config", "/v1/enroll",
-                                      "/v1/stats", "/v1/stats.csv", "/metrics"};
+  static const char *const exact[] = {"/v1/events", "/v1/config",    "/v1/enroll",
+                                      "/v1/stats",  "/v1/stats.csv", "/metrics"};
   for(size_t i = 0; i < SQR_ARRAY_LEN(exact); i++)
     if(strcmp(url, exact[i]) == 0) return exact[i];
   if(strncmp(url, "/J/", 3) == 0) return "/J";
@@ -220,17 +220,18 @@ static sqr_rc gunzip(const char *in, size_t inlen, size_t max, char **out, size_
 
 /* The kiosk a connection's client certificate belongs to. On failure the
  * reply is set (401 certificate). */
-static int device_auth(server *s, struct MHD_Connection *c, char kiosk_id[HQ_ID_MAX],
-                       hq_reply *r) {
+static int device_auth(server *s, struct MHD_Connection *c, char kiosk_id[HQ_ID_MAX], hq_reply *r) {
   const union MHD_ConnectionInfo *ci =
-    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
   unsigned n = 0;
   const gnutls_datum_t *peers = tls ? gnutls_certificate_get_peers(tls, &n) : NULL;
   char why[300];
   if(!peers || n == 0) {
-    hq_reply_error(r, 401, "certificate", "certificate: this route needs the kiosk's client "
-                                          "certificate", NULL, 0);
+    hq_reply_error(r, 401, "certificate",
+                   "certificate: this route needs the kiosk's client "
+                   "certificate",
+                   NULL, 0);
     return 0;
   }
   if(pki_verify_client(s->h->device_ca, peers[0].data, peers[0].size, why, sizeof why)) {
@@ -244,8 +245,8 @@ static int device_auth(server *s, struct MHD_Connection *c, char kiosk_id[HQ_ID_
   sqr_rc rc = crypto_sha256(peers[0].data, peers[0].size, sha);
   if(!rc) rc = hqdb_kiosk_by_cert(s->h->db, sha, kiosk_id, &revoked);
   if(rc == SQR_ENOTFOUND) {
-    hq_reply_error(r, 401, "certificate", "certificate: not a kiosk HQ enrolled (replaced?)",
-                   NULL, 0);
+    hq_reply_error(r, 401, "certificate", "certificate: not a kiosk HQ enrolled (replaced?)", NULL,
+                   0);
     return 0;
   }
   if(rc) {
@@ -462,7 +463,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   char line[512];
   vsnprintf(line, sizeof line, fmt, ap);
   size_t n = strlen(line);
-  while(n && line[n - 1] == '\n') line[--n] = '\0';
+  while(n && line[n - 1] == '\n')
+    line[--n] = '\0';
   log_debug("mhd", "%s", line);
 }
 
@@ -555,18 +557,17 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   }
   s->resolver = 1;
   s->d = MHD_start_daemon(
-    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
-    handle, s,
-    /* first, so that libmicrohttpd's own warnings go through our log too */
-    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-    MHD_OPTION_THREAD_POOL_SIZE, threads,
-    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
-    MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
-    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
-    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-    (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-    MHD_OPTION_END);
+      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
+      handle, s,
+      /* first, so that libmicrohttpd's own warnings go through our log too */
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+      MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
+      MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+      MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+      MHD_OPTION_END);
   if(!s->d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or TLS set-up failed)", listen);
     server_stop(s);
@@ -589,7 +590,9 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   return SQR_OK;
 }
 
-int server_port(const server *s) { return s->port; }
+int server_port(const server *s) {
+  return s->port;
+}
 
 void server_stop(server *s) {
   if(!s) return;

@@ -19,8 +19,8 @@
 typedef struct server server;
 
 /* listen: "127.0.0.1:PORT" (PORT 0: any free port). */
-sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t errlen)
-  SQR_WARN_UNUSED;
+sqr_rc server_start(hq *h, const char *listen, server **out, char *err,
+                    size_t errlen) SQR_WARN_UNUSED;
 int server_port(const server *s);
 void server_stop(server *s);
 

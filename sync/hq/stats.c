@@ -29,7 +29,8 @@ static int grow(stats_buf *b, size_t n) {
     return 0;
   }
   size_t cap = b->cap ? b->cap : 4096;
-  while(cap < b->len + n + 1) cap *= 2;
+  while(cap < b->len + n + 1)
+    cap *= 2;
   if(cap > STATS_BUF_MAX) cap = STATS_BUF_MAX;
   char *p = realloc(b->p, cap);
   if(!p) {
@@ -48,7 +49,9 @@ void stats_buf_put(stats_buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-void stats_buf_puts(stats_buf *b, const char *s) { stats_buf_put(b, s, strlen(s)); }
+void stats_buf_puts(stats_buf *b, const char *s) {
+  stats_buf_put(b, s, strlen(s));
+}
 
 void stats_buf_printf(stats_buf *b, const char *fmt, ...) {
   char small[512];
@@ -78,8 +81,8 @@ static size_t utf8_len(const unsigned char *s) {
   if(c >= 0xC2 && c <= 0xDF) return (s[1] & 0xC0) == 0x80 ? 2 : 0;
   if(c >= 0xE0 && c <= 0xEF) {
     if((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-    if(c == 0xE0 && s[1] < 0xA0) return 0;  /* overlong */
-    if(c == 0xED && s[1] > 0x9F) return 0;  /* surrogates */
+    if(c == 0xE0 && s[1] < 0xA0) return 0; /* overlong */
+    if(c == 0xED && s[1] > 0x9F) return 0; /* surrogates */
     return 3;
   }
   if(c >= 0xF0 && c <= 0xF4) {
@@ -125,11 +128,21 @@ void stats_buf_html(stats_buf *b, const char *s) {
       continue;
     }
     switch(n == 1 ? *p : 0) {
-    case '&': stats_buf_puts(b, "&amp;"); break;
-    case '<': stats_buf_puts(b, "&lt;"); break;
-    case '>': stats_buf_puts(b, "&gt;"); break;
-    case '"': stats_buf_puts(b, "&quot;"); break;
-    case '\'': stats_buf_puts(b, "&#39;"); break;
+    case '&':
+      stats_buf_puts(b, "&amp;");
+      break;
+    case '<':
+      stats_buf_puts(b, "&lt;");
+      break;
+    case '>':
+      stats_buf_puts(b, "&gt;");
+      break;
+    case '"':
+      stats_buf_puts(b, "&quot;");
+      break;
+    case '\'':
+      stats_buf_puts(b, "&#39;");
+      break;
     default:
       if(n == 1 && (*p < 0x20 || *p == 0x7F) && *p != '\t' && *p != '\n')
         stats_buf_puts(b, REPLACEMENT);
@@ -288,8 +301,7 @@ static int parse_query(hq *h, struct MHD_Connection *c, int64_t *from, int64_t *
   }
   *from = *to - 29;
   if(q.from && stats_day_parse(q.from, from)) {
-    hq_reply_error(r, 400, "bad_request", "from: must be a date YYYY-MM-DD (2000..2099)", NULL,
-                   0);
+    hq_reply_error(r, 400, "bad_request", "from: must be a date YYYY-MM-DD (2000..2099)", NULL, 0);
     return 0;
   }
   if(*from > *to) {
@@ -341,8 +353,10 @@ static const store_info *find_store(const store_info *v, size_t n, const char *i
     size_t mid = (lo + hi) / 2;
     int c = strcmp(v[mid].s.id, id);
     if(c == 0) return &v[mid];
-    if(c < 0) lo = mid + 1;
-    else hi = mid;
+    if(c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return NULL;
 }
@@ -366,8 +380,10 @@ static int cmp_store(const void *a, const void *b) {
 }
 
 static void fmt_conversion(char out[24], int64_t signups, int64_t scans) {
-  if(scans > 0) snprintf(out, 24, "%.4f", (double)signups / (double)scans);
-  else out[0] = '\0';
+  if(scans > 0)
+    snprintf(out, 24, "%.4f", (double)signups / (double)scans);
+  else
+    out[0] = '\0';
 }
 
 static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) {
@@ -419,7 +435,8 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
                        "live_group,group_fill,groups_near_full,groups_near_expiry,"
                        "groups_exhausted,last_sync,sync_lag_s,events_behind\r\n");
   else
-    stats_buf_printf(&b, "{\"tz\":\"Asia/Shanghai\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[", f, t);
+    stats_buf_printf(&b, "{\"tz\":\"Asia/Shanghai\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[", f,
+                     t);
   size_t si = 0;
   for(size_t i = 0; i < ndays; i++) {
     const stats_day_row *d = &days[i];
@@ -458,8 +475,9 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
     } else {
       stats_buf_printf(&b, "%s{\"store\":\"", i ? "," : "");
       stats_buf_json(&b, d->store);
-      stats_buf_printf(&b, "\",\"day\":\"%s\",\"signups\":%lld,\"checkins\":%lld,\"scans\":%lld,"
-                           "\"conversion\":%s,\"staff\":{",
+      stats_buf_printf(&b,
+                       "\",\"day\":\"%s\",\"signups\":%lld,\"checkins\":%lld,\"scans\":%lld,"
+                       "\"conversion\":%s,\"staff\":{",
                        day, (long long)d->signups, (long long)d->checkins, (long long)d->scans,
                        conv[0] ? conv : "null");
       for(size_t k = si; k < nstaff && staff[k].day == d->day && !strcmp(staff[k].store, d->store);
@@ -513,9 +531,10 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
         stats_buf_json(&b, g->id);
         stats_buf_puts(&b, "\",\"name\":\"");
         stats_buf_json(&b, g->name);
-        stats_buf_printf(&b, "\",\"capacity\":%d,\"joins\":%lld,\"scans_sent\":%lld,"
-                             "\"fill\":%.3f,\"expires_at\":%lld,\"full\":%s,\"near_full\":%s,"
-                             "\"near_expiry\":%s}",
+        stats_buf_printf(&b,
+                         "\",\"capacity\":%d,\"joins\":%lld,\"scans_sent\":%lld,"
+                         "\"fill\":%.3f,\"expires_at\":%lld,\"full\":%s,\"near_full\":%s,"
+                         "\"near_expiry\":%s}",
                          g->capacity, (long long)g->joins, (long long)g->scans_sent,
                          stats_group_fill(g), (long long)g->expires_at, g->full ? "true" : "false",
                          g->near_full ? "true" : "false", g->near_expiry ? "true" : "false");
@@ -539,8 +558,7 @@ out:
   free(info);
 }
 
-int stats_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                hq_reply *r) {
+int stats_route(hq *h, struct MHD_Connection *c, const char *method, const char *url, hq_reply *r) {
   int csv = strcmp(url, "/v1/stats.csv") == 0;
   if(!csv && strcmp(url, "/v1/stats") != 0) return 0;
   if(strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {

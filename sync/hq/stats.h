@@ -25,7 +25,7 @@
 #include "sqr.h"
 
 #define STATS_TZ_OFFSET_MS (8LL * 3600 * 1000)
-#define STATS_DAY_MS (86400LL * 1000)
+#define STATS_DAY_MS       (86400LL * 1000)
 
 /* The Shanghai day of a unix time in ms (floor, also before 1970). */
 int64_t stats_day_of_ms(int64_t ms);
@@ -74,8 +74,8 @@ sqr_rc stats_rollup(hq *h) SQR_WARN_UNUSED;
 typedef struct stats_groups {
   resolve_group_state g[32];
   size_t n;
-  int live;          /* index of the group shoppers go to now, -1: none */
-  double live_fill;  /* 0..1 */
+  int live;         /* index of the group shoppers go to now, -1: none */
+  double live_fill; /* 0..1 */
   int near_full, near_expiry, full, exhausted;
 } stats_groups;
 sqr_rc stats_groups_get(hq *h, const char *store, stats_groups *out) SQR_WARN_UNUSED;
@@ -83,8 +83,7 @@ double stats_group_fill(const resolve_group_state *g);
 
 /* GET /v1/stats and /v1/stats.csv (admin: bearer token or session). 1 if
  * url is one of them (r set), else 0. */
-int stats_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                hq_reply *r);
+int stats_route(hq *h, struct MHD_Connection *c, const char *method, const char *url, hq_reply *r);
 
 /* ---- written by ingest (inside its transaction) --------------------------- */
 
@@ -96,9 +95,8 @@ typedef struct stats_delta {
 } stats_delta;
 /* Adds the batch's figures: one upsert per (day) into daily_stats, one per
  * (day, staff) with sign-ups into daily_staff, and the kiosk's last sync. */
-sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id,
-                         const stats_delta *d, size_t n, int64_t last_seq, int64_t now_ms)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id, const stats_delta *d,
+                         size_t n, int64_t last_seq, int64_t now_ms) SQR_WARN_UNUSED;
 /* Records what the batch's "behind" said (>= 0): the events the kiosk still
  * held after it, as of now_ms; replaces the kiosk's previous report.
  * ingest.c does not call it for a batch without the field, so the last
@@ -127,19 +125,18 @@ typedef struct stats_store_row {
   char id[HQ_ID_MAX];
   char name[HQ_TEXT_MAX];
   char city[64];
-  int64_t members;       /* the store's distinct members HQ links now */
-  int64_t last_sync_ms;  /* newest upload any of its kiosks made; 0 never */
+  int64_t members;      /* the store's distinct members HQ links now */
+  int64_t last_sync_ms; /* newest upload any of its kiosks made; 0 never */
   int64_t kiosks;
   int64_t events_behind; /* sum of its kiosks' last "behind" (not revoked); -1 none said */
 } stats_store_row;
 /* Days with any activity in [from, to] (store NULL: every store), by
  * store and day; the staff rows of the same range; the stores themselves
  * (every store, or the one). Arrays malloc'ed; free with free(). */
-sqr_rc hqdb_stats_days(hqdb *db, const char *store, int64_t from, int64_t to,
-                       stats_day_row **days, size_t *ndays, stats_staff_row **staff,
-                       size_t *nstaff) SQR_WARN_UNUSED;
-sqr_rc hqdb_stats_stores(hqdb *db, const char *store, stats_store_row **out, size_t *n)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_days(hqdb *db, const char *store, int64_t from, int64_t to, stats_day_row **days,
+                       size_t *ndays, stats_staff_row **staff, size_t *nstaff) SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_stores(hqdb *db, const char *store, stats_store_row **out,
+                         size_t *n) SQR_WARN_UNUSED;
 
 /* One line of the dashboard's stores table. */
 typedef struct stats_board_row {
@@ -152,8 +149,14 @@ typedef struct stats_board_row {
   int64_t events_behind; /* as stats_store_row's */
 } stats_board_row;
 typedef enum stats_sort {
-  STATS_SORT_ID = 0, STATS_SORT_NAME, STATS_SORT_SIGNUPS_TODAY, STATS_SORT_SIGNUPS_7D,
-  STATS_SORT_CHECKINS_7D, STATS_SORT_SCANS_7D, STATS_SORT_SYNC, STATS_SORT_COUNT
+  STATS_SORT_ID = 0,
+  STATS_SORT_NAME,
+  STATS_SORT_SIGNUPS_TODAY,
+  STATS_SORT_SIGNUPS_7D,
+  STATS_SORT_CHECKINS_7D,
+  STATS_SORT_SCANS_7D,
+  STATS_SORT_SYNC,
+  STATS_SORT_COUNT
 } stats_sort;
 typedef struct stats_totals {
   int64_t stores, stale_stores, never_synced;
@@ -165,28 +168,27 @@ typedef struct stats_totals {
  * whose last sync is older counts as stale. */
 sqr_rc hqdb_stats_board(hqdb *db, int64_t today, stats_sort sort, int desc, int64_t limit,
                         int64_t offset, stats_board_row **out, size_t *n) SQR_WARN_UNUSED;
-sqr_rc hqdb_stats_totals(hqdb *db, int64_t today, int64_t stale_before_ms, stats_totals *out)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_totals(hqdb *db, int64_t today, int64_t stale_before_ms,
+                         stats_totals *out) SQR_WARN_UNUSED;
 /* Sign-ups and scans per day, all stores (store NULL) or one, for the
  * days [from, to]; out[i] is day from + i (n = to - from + 1 entries each,
  * zero-filled by the caller). */
-sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to,
-                         int64_t *signups, int64_t *scans) SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to, int64_t *signups,
+                         int64_t *scans) SQR_WARN_UNUSED;
 
 typedef struct stats_kiosk_row {
   int number, revoked;
   int64_t acked_seq, last_sync_ms;
   int64_t behind; /* its last "behind"; -1 never said */
 } stats_kiosk_row;
-sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, size_t *n)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out,
+                         size_t *n) SQR_WARN_UNUSED;
 /* Newest sync per store that has one (for /metrics). fn per store. */
 sqr_rc hqdb_stats_sync_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t last_ms),
                             void *arg) SQR_WARN_UNUSED;
 /* Events behind per store that has a known figure (its kiosks' last
  * reports, revoked kiosks left out; for /metrics). fn per store. */
-sqr_rc hqdb_stats_behind_each(hqdb *db,
-                              void (*fn)(void *arg, const char *store, int64_t behind),
+sqr_rc hqdb_stats_behind_each(hqdb *db, void (*fn)(void *arg, const char *store, int64_t behind),
                               void *arg) SQR_WARN_UNUSED;
 /* Ids of stores with live (not retired) groups, malloc'ed. */
 sqr_rc hqdb_stats_group_stores(hqdb *db, char (**out)[HQ_ID_MAX], size_t *n) SQR_WARN_UNUSED;
@@ -203,16 +205,15 @@ sqr_rc hqdb_stats_exhausted(hqdb *db, int64_t since_ms, stats_alert_row *out, si
 
 /* SQR_EEXISTS (add of a taken name), SQR_ENOTFOUND (passwd/remove of an
  * unknown one). hash: pin.h's "pbkdf2-sha256$..." string. */
-sqr_rc hqdb_admin_add(hqdb *db, const char *name, const char *hash, int64_t now_ms)
-  SQR_WARN_UNUSED;
+sqr_rc hqdb_admin_add(hqdb *db, const char *name, const char *hash, int64_t now_ms) SQR_WARN_UNUSED;
 sqr_rc hqdb_admin_passwd(hqdb *db, const char *name, const char *hash) SQR_WARN_UNUSED;
 /* Also ends the admin's sessions. */
 sqr_rc hqdb_admin_remove(hqdb *db, const char *name) SQR_WARN_UNUSED;
 /* SQR_ENOTFOUND for an unknown name. */
 sqr_rc hqdb_admin_hash(hqdb *db, const char *name, char *hash, size_t size) SQR_WARN_UNUSED;
 
-sqr_rc hqdb_session_add(hqdb *db, const uint8_t id_hash[32], const char *admin,
-                        int64_t now_ms, int64_t expires_ms) SQR_WARN_UNUSED;
+sqr_rc hqdb_session_add(hqdb *db, const uint8_t id_hash[32], const char *admin, int64_t now_ms,
+                        int64_t expires_ms) SQR_WARN_UNUSED;
 /* The admin of a live session (expires_ms > now_ms). SQR_ENOTFOUND. */
 sqr_rc hqdb_session_get(hqdb *db, const uint8_t id_hash[32], int64_t now_ms,
                         char admin[HQ_ID_MAX]) SQR_WARN_UNUSED;

@@ -18,9 +18,9 @@
 #define BATCH_OVERHEAD 64
 
 static const char *const known_types[] = {
-  "config_applied", "signup", "consent_renewed", "coupon_issued", "checkin", "erase",
-  "group_switched", "groups_exhausted", "group_marked_full", "clock_jump", "impressions",
-  "sync_note",
+    "config_applied",    "signup",     "consent_renewed", "coupon_issued",
+    "checkin",           "erase",      "group_switched",  "groups_exhausted",
+    "group_marked_full", "clock_jump", "impressions",     "sync_note",
 };
 
 sqr_rc proto__fail(proto_error *err, int status, const char *code, const char *fmt, ...) {
@@ -45,8 +45,7 @@ int proto_store_id_valid(const char *id) {
   return 1;
 }
 
-sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1],
-                         int *number) {
+sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1], int *number) {
   const char *slash = strchr(kiosk_id, '/');
   if(!slash || slash == kiosk_id || (size_t)(slash - kiosk_id) > PROTO_STORE_ID_MAX)
     return SQR_EINVAL;
@@ -175,7 +174,8 @@ nomem:
 
 void proto_batch_clear(proto_batch *b) {
   if(!b) return;
-  for(size_t i = 0; i < b->count; i++) free(b->events[i].payload);
+  for(size_t i = 0; i < b->count; i++)
+    free(b->events[i].payload);
   free(b->events);
   memset(b, 0, sizeof *b);
 }
@@ -416,8 +416,8 @@ sqr_rc proto_enroll_answer_encode(const proto_enroll_answer *a, char **json) {
   return *json ? SQR_OK : SQR_ENOMEM;
 }
 
-static sqr_rc take_pem(const cJSON *root, const char *name, const char *kind, char **out,
-                       char *err, size_t errlen) {
+static sqr_rc take_pem(const cJSON *root, const char *name, const char *kind, char **out, char *err,
+                       size_t errlen) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
   if(!cJSON_IsString(v) || !strstr(v->valuestring, kind)) {
     snprintf(err, errlen, "enrolment answer: %s missing or not a PEM %s", name, kind);
@@ -427,8 +427,8 @@ static sqr_rc take_pem(const cJSON *root, const char *name, const char *kind, ch
   return *out ? SQR_OK : SQR_ENOMEM;
 }
 
-sqr_rc proto_enroll_answer_decode(const char *body, size_t len, proto_enroll_answer *out,
-                                  char *err, size_t errlen) {
+sqr_rc proto_enroll_answer_decode(const char *body, size_t len, proto_enroll_answer *out, char *err,
+                                  size_t errlen) {
   memset(out, 0, sizeof *out);
   if(len > PROTO_MAX_ENROLL_ANSWER) {
     snprintf(err, errlen, "enrolment answer: %zu bytes, more than %d", len,

@@ -28,23 +28,23 @@
 #include "sqr.h"
 #include "store.h"
 
-#define PROTO_MAX_EVENTS 500
-#define PROTO_MAX_PAYLOAD (16 * 1024)             /* one event's payload */
-#define PROTO_MAX_BODY (1024 * 1024)              /* batch on the wire */
-#define PROTO_MAX_INFLATED (4 * 1024 * 1024)      /* batch after gunzip */
-#define PROTO_MAX_ENROLL (16 * 1024)              /* enrolment request */
-#define PROTO_MAX_ANSWER (64 * 1024)              /* any answer but enrolment/config */
+#define PROTO_MAX_EVENTS        500
+#define PROTO_MAX_PAYLOAD       (16 * 1024)       /* one event's payload */
+#define PROTO_MAX_BODY          (1024 * 1024)     /* batch on the wire */
+#define PROTO_MAX_INFLATED      (4 * 1024 * 1024) /* batch after gunzip */
+#define PROTO_MAX_ENROLL        (16 * 1024)       /* enrolment request */
+#define PROTO_MAX_ANSWER        (64 * 1024)       /* any answer but enrolment/config */
 #define PROTO_MAX_ENROLL_ANSWER (1024 * 1024 + 64 * 1024)
-#define PROTO_STORE_ID_MAX 16                     /* A-Z 0-9 '-' */
-#define PROTO_KIOSK_ID_MAX 24                     /* "STORE/65535" + NUL */
-#define PROTO_CODE_MAX 32
+#define PROTO_STORE_ID_MAX      16 /* A-Z 0-9 '-' */
+#define PROTO_KIOSK_ID_MAX      24 /* "STORE/65535" + NUL */
+#define PROTO_CODE_MAX          32
 
 /* What went wrong, ready to become HQ's error answer. */
 typedef struct proto_error {
-  int status;         /* HTTP status: 400, 413, 422 */
-  char code[32];      /* "bad_request", "too_large", "unknown_type", ... */
-  char message[256];  /* names the field or limit */
-  int64_t seq;        /* the event at fault, 0 when none */
+  int status;        /* HTTP status: 400, 413, 422 */
+  char code[32];     /* "bad_request", "too_large", "unknown_type", ... */
+  char message[256]; /* names the field or limit */
+  int64_t seq;       /* the event at fault, 0 when none */
 } proto_error;
 
 /* ---- kiosk identity ---------------------------------------------------- */
@@ -52,11 +52,11 @@ typedef struct proto_error {
 /* 1 if id is 1..16 characters of A-Z 0-9 '-'. */
 int proto_store_id_valid(const char *id);
 /* "SH-JA01/1" -> store and number. SQR_EINVAL unless exactly that shape. */
-sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1], int *number)
-  SQR_WARN_UNUSED;
+sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1],
+                         int *number) SQR_WARN_UNUSED;
 /* store and number -> "SH-JA01/1". SQR_EINVAL for a bad id or number. */
-sqr_rc proto_kiosk_format(const char *store_id, int number, char out[PROTO_KIOSK_ID_MAX])
-  SQR_WARN_UNUSED;
+sqr_rc proto_kiosk_format(const char *store_id, int number,
+                          char out[PROTO_KIOSK_ID_MAX]) SQR_WARN_UNUSED;
 
 /* 1 if HQ knows the event type (the list in docs/PROTOCOL.md). */
 int proto_type_known(const char *type);
@@ -67,7 +67,7 @@ typedef struct proto_event {
   int64_t seq;
   char type[STORE_EVENT_TYPE_MAX];
   int64_t ts_ms;
-  char *payload;      /* compact JSON object, owned by the batch */
+  char *payload; /* compact JSON object, owned by the batch */
   size_t payload_len;
   uint8_t body_hash[CHAIN_HASH_LEN];
   uint8_t hash[CHAIN_HASH_LEN];
@@ -75,15 +75,15 @@ typedef struct proto_event {
 } proto_event;
 
 typedef struct proto_batch {
-  char kiosk_id[PROTO_KIOSK_ID_MAX];       /* "SH-JA01/1" */
+  char kiosk_id[PROTO_KIOSK_ID_MAX]; /* "SH-JA01/1" */
   char store_id[PROTO_STORE_ID_MAX + 1];
   int kiosk;
   /* "behind": events the kiosk still held after the last one of this batch
    * when it built it; -1 when not sent (kiosks before the field). */
   int64_t behind;
   size_t count;
-  proto_event *events;                     /* count entries, contiguous seqs */
-  size_t cap, bytes;                       /* internal: encoder bookkeeping */
+  proto_event *events; /* count entries, contiguous seqs */
+  size_t cap, bytes;   /* internal: encoder bookkeeping */
 } proto_batch;
 
 /* Starts an empty batch for kiosk store_id/number (encoder side), with
@@ -113,8 +113,8 @@ sqr_rc proto_batch_encode(const proto_batch *b, char **json, size_t *len) SQR_WA
  * 64-hex hashes, and body_hash against the payload unless redacted
  * (422 chain_broken). The chain itself needs HQ's last hash:
  * proto_chain_check. */
-sqr_rc proto_batch_decode(const char *body, size_t len, proto_batch *out, proto_error *err)
-  SQR_WARN_UNUSED;
+sqr_rc proto_batch_decode(const char *body, size_t len, proto_batch *out,
+                          proto_error *err) SQR_WARN_UNUSED;
 
 void proto_batch_clear(proto_batch *b);
 
@@ -158,8 +158,8 @@ sqr_rc proto_config_time(const char *body, size_t len, int64_t *hq_time_ms, char
 /* ---- enrolment --------------------------------------------------------- */
 
 /* {"code": code, "csr": csr_pem}. Caller frees *json. */
-sqr_rc proto_enroll_request_encode(const char *code, const char *csr_pem, char **json)
-  SQR_WARN_UNUSED;
+sqr_rc proto_enroll_request_encode(const char *code, const char *csr_pem,
+                                   char **json) SQR_WARN_UNUSED;
 
 typedef struct proto_enroll_request {
   char code[PROTO_CODE_MAX + 1]; /* as sent, dashes kept */
@@ -184,8 +184,8 @@ typedef struct proto_enroll_answer {
 sqr_rc proto_enroll_answer_encode(const proto_enroll_answer *a, char **json) SQR_WARN_UNUSED;
 /* Kiosk side. SQR_EPROTO with a sentence in err when a field is missing or
  * wrong; the caller clears *out on success. */
-sqr_rc proto_enroll_answer_decode(const char *body, size_t len, proto_enroll_answer *out,
-                                  char *err, size_t errlen) SQR_WARN_UNUSED;
+sqr_rc proto_enroll_answer_decode(const char *body, size_t len, proto_enroll_answer *out, char *err,
+                                  size_t errlen) SQR_WARN_UNUSED;
 void proto_enroll_answer_clear(proto_enroll_answer *a);
 
 #endif /* SQR_PROTO_H */

@@ -40,12 +40,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CRASH_DEFAULT_RUNS 200
-#define CRASH_MAX_DELAY_US 40000  /* kills land 0..40 ms after the fork */
-#define CRASH_OPEN_DELAY_US 3000  /* 1 run in 4 aims at store_open */
-#define CRASH_PHONE_SPACE 100000000LL /* "137" + 8 digits */
-#define CRASH_STRIDE_MAX 100000
-#define CRASH_MAX_PROBLEMS 20     /* lines printed before going quiet */
+#define CRASH_DEFAULT_RUNS  200
+#define CRASH_MAX_DELAY_US  40000       /* kills land 0..40 ms after the fork */
+#define CRASH_OPEN_DELAY_US 3000        /* 1 run in 4 aims at store_open */
+#define CRASH_PHONE_SPACE   100000000LL /* "137" + 8 digits */
+#define CRASH_STRIDE_MAX    100000
+#define CRASH_MAX_PROBLEMS  20 /* lines printed before going quiet */
 
 /* What the child writes after each acknowledged sign-up; 16 bytes, far
  * below PIPE_BUF, so a write is all or nothing even when killed. */
@@ -90,7 +90,8 @@ static void phone_for(int64_t index, char out[16]) {
 static void write_rec(int fd, int64_t seq, int64_t index) {
   crash_rec r = {seq, index};
   ssize_t n;
-  do n = write(fd, &r, sizeof r);
+  do
+    n = write(fd, &r, sizeof r);
   while(n < 0 && errno == EINTR);
   if(n != (ssize_t)sizeof r) _exit(3);
 }
@@ -132,7 +133,8 @@ static SQR_NORETURN void child_main(int fd, int64_t first, int64_t count) {
 
 static void sleep_us(int64_t us) {
   struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-  while(nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+  while(nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }
 
 /* Checks acks[0..n) in the database as a freshly started kiosk sees it;
@@ -155,15 +157,17 @@ static int check_db(crash_ack *acks, size_t n, int run, int integrity, int64_t *
     phone_for(acks[i].index, phone);
     rc = member_lookup(st, phone, &res);
     if(rc) acks[i].lost = 1;
-    if(rc) problem("run %d: acknowledged phone #%" PRId64 " (seq %" PRId64 ") not a member: %s",
-                   run, acks[i].index, acks[i].seq, sqr_strerror(rc));
+    if(rc)
+      problem("run %d: acknowledged phone #%" PRId64 " (seq %" PRId64 ") not a member: %s", run,
+              acks[i].index, acks[i].seq, sqr_strerror(rc));
   }
   if(integrity) {
     int64_t checked = 0, bad = 0;
     char why[256] = "";
     rc = store_verify_log(st, &checked, &bad, why, sizeof why);
-    if(rc) problem("run %d: store_verify_log: %s at seq %" PRId64 ": %s", run, sqr_strerror(rc),
-                   bad, why);
+    if(rc)
+      problem("run %d: store_verify_log: %s at seq %" PRId64 ": %s", run, sqr_strerror(rc), bad,
+              why);
     if(events) *events = checked;
   }
   store_close(st);
@@ -183,8 +187,8 @@ static int check_db(crash_ack *acks, size_t n, int run, int integrity, int64_t *
     int src = sqlite3_step(s);
     if(src != SQLITE_ROW) acks[i].lost = 1;
     if(src != SQLITE_ROW)
-      problem("run %d: acknowledged seq %" PRId64 " (phone #%" PRId64 ") missing from events",
-              run, acks[i].seq, acks[i].index);
+      problem("run %d: acknowledged seq %" PRId64 " (phone #%" PRId64 ") missing from events", run,
+              acks[i].seq, acks[i].index);
     else if(strcmp((const char *)sqlite3_column_text(s, 0), "signup") != 0)
       problem("run %d: seq %" PRId64 " is a %s event, not signup", run, acks[i].seq,
               (const char *)sqlite3_column_text(s, 0));
@@ -194,7 +198,8 @@ static int check_db(crash_ack *acks, size_t n, int run, int integrity, int64_t *
   if(integrity) {
     /* A member without its event, or an event without its member, would
      * be a transaction torn in half. */
-    if(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM members),"
+    if(sqlite3_prepare_v2(db,
+                          "SELECT (SELECT count(*) FROM members),"
                           " (SELECT count(*) FROM events WHERE type='signup')",
                           -1, &s, NULL) != SQLITE_OK)
       abort();
@@ -203,10 +208,10 @@ static int check_db(crash_ack *acks, size_t n, int run, int integrity, int64_t *
               (long long)sqlite3_column_int64(s, 0), (long long)sqlite3_column_int64(s, 1));
     sqlite3_finalize(s);
     if(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK) abort();
-    if(sqlite3_step(s) != SQLITE_ROW ||
-       strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0)
+    if(sqlite3_step(s) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0)
       problem("run %d: integrity_check: %s", run,
-              sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : sqlite3_errmsg(db));
+              sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0)
+                                        : sqlite3_errmsg(db));
     sqlite3_finalize(s);
   }
   sqlite3_close(db);
@@ -228,8 +233,8 @@ static int env_int(const char *name, int dflt) {
 int main(void) {
   int runs = env_int("SQR_CRASH_RUNS", CRASH_DEFAULT_RUNS);
   const char *seed_env = getenv("SQR_CRASH_SEED");
-  uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10)
-                           : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+  uint64_t seed =
+      seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
   rng_state = seed ? seed : 1;
   /* Each run owns a disjoint range of phone indexes, so no phone repeats
    * even when a sign-up committed but was never acknowledged. */
@@ -289,7 +294,8 @@ int main(void) {
     sleep_us(delay);
     kill(pid, SIGKILL);
     int status = 0;
-    while(waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while(waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
 
     size_t first = nacks;
     int opened = 0;
@@ -318,8 +324,10 @@ int main(void) {
     close(fds[0]);
 
     if(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-      if(opened) killed_in_signup++;
-      else killed_in_open++;
+      if(opened)
+        killed_in_signup++;
+      else
+        killed_in_open++;
     } else {
       exited++;
       if(!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -332,15 +340,16 @@ int main(void) {
 
   clock_gettime(CLOCK_MONOTONIC, &t1);
   int64_t lost = 0;
-  for(size_t i = 0; i < nacks; i++) lost += acks[i].lost;
+  for(size_t i = 0; i < nacks; i++)
+    lost += acks[i].lost;
   double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   if(problems > CRASH_MAX_PROBLEMS)
     printf("crash: ... %d more problems not shown\n", problems - CRASH_MAX_PROBLEMS);
   printf("crash: %d runs (%d killed while opening, %d during sign-ups, %d ended on their own),"
          " %zu acknowledged sign-ups, %" PRId64 " lost, %s, log verified to seq %" PRId64
          " — %.1f s, seed %" PRIu64 "\n",
-         runs, killed_in_open, killed_in_signup, exited, nacks,
-         lost, problems ? "PROBLEMS FOUND (see above)" : "integrity ok", events, secs, seed);
+         runs, killed_in_open, killed_in_signup, exited, nacks, lost,
+         problems ? "PROBLEMS FOUND (see above)" : "integrity ok", events, secs, seed);
   free(acks);
   crypto_wipe(&keys, sizeof keys);
   if(problems) {

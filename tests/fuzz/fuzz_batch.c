@@ -51,8 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if(proto_batch_init(&again, b.store_id, b.kiosk) != SQR_OK) abort();
     again.behind = b.behind;
     for(size_t i = 0; i < b.count; i++) {
-      store_event ev = {.seq = b.events[i].seq, .ts_ms = b.events[i].ts_ms,
-                        .payload = b.events[i].payload, .redacted = b.events[i].redacted};
+      store_event ev = {.seq = b.events[i].seq,
+                        .ts_ms = b.events[i].ts_ms,
+                        .payload = b.events[i].payload,
+                        .redacted = b.events[i].redacted};
       memcpy(ev.type, b.events[i].type, sizeof ev.type);
       memcpy(ev.body_hash, b.events[i].body_hash, 32);
       memcpy(ev.hash, b.events[i].hash, 32);

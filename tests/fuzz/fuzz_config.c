@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if(config_parse((const char *)data, size, &cfg, err, sizeof err) == SQR_OK) {
     /* Touch what the UI reads, so bad bounds show up under ASan. */
     (void)config_campaign_at(cfg, 600);
-    for(size_t i = 0; i < cfg->ngroups; i++) (void)strlen(cfg->groups[i].link);
+    for(size_t i = 0; i < cfg->ngroups; i++)
+      (void)strlen(cfg->groups[i].link);
     config_free(cfg);
   }
   return 0;

@@ -130,13 +130,13 @@ static void make_csr(char key_pem[2048], char csr_pem[2048]) {
   mbedtls_pk_init(&pk);
   mbedtls_x509write_csr_init(&w);
   assert_int_equal(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-  assert_int_equal(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), crypto_rng,
-                                       NULL), 0);
+  assert_int_equal(
+      mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), crypto_rng, NULL), 0);
   mbedtls_x509write_csr_set_key(&w, &pk);
   mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
   assert_int_equal(mbedtls_x509write_csr_set_subject_name(&w, "CN=anything"), 0);
-  assert_int_equal(mbedtls_x509write_csr_pem(&w, (unsigned char *)csr_pem, 2048, crypto_rng,
-                                             NULL), 0);
+  assert_int_equal(mbedtls_x509write_csr_pem(&w, (unsigned char *)csr_pem, 2048, crypto_rng, NULL),
+                   0);
   assert_int_equal(mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, 2048), 0);
   mbedtls_x509write_csr_free(&w);
   mbedtls_pk_free(&pk);
@@ -174,7 +174,9 @@ static void enroll_kiosk(kiosk *k, int number, const char *name) {
   expect(&r, 403, "code_used");
 }
 
-static int add_ev(const store_event *ev, void *ud) { return proto_batch_add(ud, ev) != SQR_OK; }
+static int add_ev(const store_event *ev, void *ud) {
+  return proto_batch_add(ud, ev) != SQR_OK;
+}
 
 /* Up to limit of the kiosk's events after `after`, as the request body;
  * behind -1: without the field. */
@@ -242,7 +244,8 @@ static void test_admin_needs_token(void **state) {
   expect(&r, 409, "exists");
   r = post_json("/v1/admin/groups",
                 "{\"store\":\"SH-JA01\",\"id\":\"ja-1\",\"kind\":\"store\",\"name\":\"1群\","
-                "\"link\":\"https://weixin.qq.com/g/ja-1\",\"capacity\":200}", 1);
+                "\"link\":\"https://weixin.qq.com/g/ja-1\",\"capacity\":200}",
+                1);
   expect(&r, 201, "config_version");
 }
 
@@ -258,7 +261,8 @@ static void test_enrolment(void **state) {
   r = enroll(code, csr);
   expect(&r, 403, "code_expired");
   new_code(3, 600, code);
-  r = enroll(code, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
+  r = enroll(code,
+             "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
   expect(&r, 400, "csr");
   r = post_json("/v1/enroll", "{\"code\":", 0);
   expect(&r, 400, "bad_request");
@@ -385,16 +389,17 @@ static void test_certificates(void **state) {
   pki_ca *ca;
   assert_int_equal(pki_ca_load(dir, "device-ca", &ca, err, sizeof err), SQR_OK);
   make_csr(key, csr);
-  assert_int_equal(pki_sign_csr(ca, csr, "SH-JA01/1", time(NULL), 30, &pem, sha, err,
-                                sizeof err), SQR_OK);
+  assert_int_equal(pki_sign_csr(ca, csr, "SH-JA01/1", time(NULL), 30, &pem, sha, err, sizeof err),
+                   SQR_OK);
   pki_ca_free(ca);
   r = http("POST", "/v1/events", json, len, pem, key, 0, 0);
   expect(&r, 401, "certificate");
   free(pem);
   /* An expired certificate from the right CA. */
   assert_int_equal(pki_ca_load(hq_dir, "device-ca", &ca, err, sizeof err), SQR_OK);
-  assert_int_equal(pki_sign_csr(ca, csr, "SH-JA01/1", time(NULL) - 10 * 86400, 2, &pem, sha, err,
-                                sizeof err), SQR_OK);
+  assert_int_equal(
+      pki_sign_csr(ca, csr, "SH-JA01/1", time(NULL) - 10 * 86400, 2, &pem, sha, err, sizeof err),
+      SQR_OK);
   pki_ca_free(ca);
   r = http("POST", "/v1/events", json, len, pem, key, 0, 0);
   expect(&r, 401, "certificate");
@@ -414,13 +419,15 @@ static void test_certificates(void **state) {
 static void test_bad_bodies(void **state) {
   (void)state;
   const char *bad[][3] = {
-    {"{\"kiosk\":", "400", "not valid JSON"},
-    {"[1,2]", "400", "must be a JSON object"},
-    {"{\"kiosk\":\"SH-JA01/1\",\"events\":[{\"seq\":\"1\"}]}", "400", "events[0].seq: must be an integer"},
-    {"{\"kiosk\":\"SH-JA01/1\",\"events\":[{\"seq\":1,\"type\":\"teleport\",\"ts_ms\":1,"
-     "\"payload\":{},\"body_hash\":\"" "4444444444444444444444444444444444444444444444444444444444444444"
-     "\",\"hash\":\"4444444444444444444444444444444444444444444444444444444444444444\"}]}",
-     "422", "teleport"},
+      {"{\"kiosk\":", "400", "not valid JSON"},
+      {"[1,2]", "400", "must be a JSON object"},
+      {"{\"kiosk\":\"SH-JA01/1\",\"events\":[{\"seq\":\"1\"}]}", "400",
+       "events[0].seq: must be an integer"},
+      {"{\"kiosk\":\"SH-JA01/1\",\"events\":[{\"seq\":1,\"type\":\"teleport\",\"ts_ms\":1,"
+       "\"payload\":{},\"body_hash\":\""
+       "4444444444444444444444444444444444444444444444444444444444444444"
+       "\",\"hash\":\"4444444444444444444444444444444444444444444444444444444444444444\"}]}",
+       "422", "teleport"},
   };
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++) {
     resp r = upload(&k1, bad[i][0], strlen(bad[i][0]));
@@ -495,7 +502,8 @@ static void test_config(void **state) {
   expect(&r, 304, NULL);
   r = post_json("/v1/admin/groups",
                 "{\"store\":\"SH-JA01\",\"id\":\"ja-2\",\"name\":\"2群\","
-                "\"link\":\"https://weixin.qq.com/g/ja-2\"}", 1);
+                "\"link\":\"https://weixin.qq.com/g/ja-2\"}",
+                1);
   expect(&r, 201, NULL);
   r = http("GET", path, NULL, 0, k1.cert_pem, k1.key_pem, 0, 0);
   assert_int_equal(r.status, 200);
@@ -507,7 +515,8 @@ static void test_config(void **state) {
   /* An erasure request is counted pending until the kiosk confirms it. */
   r = post_json("/v1/admin/erasures",
                 "{\"store\":\"SH-JA01\",\"member\":"
-                "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}", 1);
+                "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}",
+                1);
   expect(&r, 202, NULL);
   r = http("GET", "/v1/admin/counts?store=SH-JA01", NULL, 0, NULL, NULL, 0, 1);
   assert_int_equal(r.status, 200);
@@ -594,10 +603,14 @@ int main(void) {
   snprintf(ca_path, sizeof ca_path, "%s/hq-ca.crt", hq_dir);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_admin_needs_token), cmocka_unit_test(test_enrolment),
-    cmocka_unit_test(test_upload_ack_replay), cmocka_unit_test(test_gap_and_chain),
-    cmocka_unit_test(test_certificates),      cmocka_unit_test(test_bad_bodies),
-    cmocka_unit_test(test_config),            cmocka_unit_test(test_events_behind),
+      cmocka_unit_test(test_admin_needs_token),
+      cmocka_unit_test(test_enrolment),
+      cmocka_unit_test(test_upload_ack_replay),
+      cmocka_unit_test(test_gap_and_chain),
+      cmocka_unit_test(test_certificates),
+      cmocka_unit_test(test_bad_bodies),
+      cmocka_unit_test(test_config),
+      cmocka_unit_test(test_events_behind),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   tu_store_free(k1.f);

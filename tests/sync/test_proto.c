@@ -25,8 +25,8 @@ static int collect(const store_event *ev, void *ud) {
 /* A kiosk with a configuration, two sign-ups and a check-in. */
 static tu_store *kiosk_with_events(void) {
   tu_store *f = tu_store_new("proto", T0, &keys, 1);
-  member_signup_req r = {.phone = "13800138000", .consented = 1, .consent_version = "2026-11",
-                         .staff_id = "s01"};
+  member_signup_req r = {
+      .phone = "13800138000", .consented = 1, .consent_version = "2026-11", .staff_id = "s01"};
   member_result res;
   assert_int_equal(member_signup(f->st, &r, &res), SQR_OK);
   r.phone = "13900139000";
@@ -67,7 +67,8 @@ static void test_round_trip_from_kiosk_store(void **state) {
   assert_int_equal((int64_t)d.count, store_last_seq(f->st));
   assert_int_equal(d.events[0].seq, 1);
   int signups = 0;
-  for(size_t i = 0; i < d.count; i++) signups += strcmp(d.events[i].type, "signup") == 0;
+  for(size_t i = 0; i < d.count; i++)
+    signups += strcmp(d.events[i].type, "signup") == 0;
   assert_int_equal(signups, 2);
   /* The chain checks from 32 zero bytes, exactly as the kiosk computed it. */
   uint8_t zero[32] = {0};
@@ -96,7 +97,8 @@ static void test_chain_hash_matches_store(void **state) {
   uint8_t prev[32] = {0}, h[32];
   for(size_t i = 0; i < b.count; i++) {
     assert_int_equal(chain_hash(prev, b.events[i].seq, b.events[i].type, b.events[i].ts_ms,
-                                b.events[i].body_hash, h), SQR_OK);
+                                b.events[i].body_hash, h),
+                     SQR_OK);
     assert_memory_equal(h, b.events[i].hash, 32);
     memcpy(prev, h, 32);
   }
@@ -141,9 +143,11 @@ static void test_strict_decode_names_the_field(void **state) {
   expect_refused("{\"kiosk\":\"sh/1\",\"events\":[]}", 400, "bad_request", "kiosk: must be");
   expect_refused("{\"kiosk\":\"SH/0\",\"events\":[]}", 400, "bad_request", "kiosk: must be");
   expect_refused("{\"kiosk\":\"SH/1\"}", 400, "bad_request", "events: missing");
-  expect_refused("{\"kiosk\":\"SH/1\",\"events\":{}}", 400, "bad_request", "events: must be an array");
+  expect_refused("{\"kiosk\":\"SH/1\",\"events\":{}}", 400, "bad_request",
+                 "events: must be an array");
   expect_refused("{\"kiosk\":\"SH/1\",\"events\":[]}", 400, "bad_request", "at least one");
-  expect_refused("{\"kiosk\":\"SH/1\",\"events\":[7]}", 400, "bad_request", "events[0]: must be an object");
+  expect_refused("{\"kiosk\":\"SH/1\",\"events\":[7]}", 400, "bad_request",
+                 "events[0]: must be an object");
 
   j = edit(json, "\"seq\":3,", "\"seq\":\"3\",");
   expect_refused(j, 400, "bad_request", "events[2].seq: must be an integer");
@@ -253,17 +257,17 @@ static void test_behind(void **state) {
     const char *value, *msg;
     int fast;
   } bad[] = {
-    {"-1", "behind: must be between 0 and 9007199254740991", 1},
-    {"-999999999999999", "behind: must be between 0 and 9007199254740991", 1},
-    {"1.5", "behind: must be an integer", 0},
-    {"\"12\"", "behind: must be an integer", 1},
-    {"null", "behind: must be an integer", 1},
-    {"true", "behind: must be an integer", 1},
-    {"[12]", "behind: must be an integer", 1},
-    {"9007199254740993", "behind: must be an integer", 0},
-    {"-9007199254740993", "behind: must be an integer", 0},
-    {"1e999", "behind: must be an integer", 0},
-    {"-1,\"behind\":12", "behind: must be between 0 and 9007199254740991", 1},
+      {"-1", "behind: must be between 0 and 9007199254740991", 1},
+      {"-999999999999999", "behind: must be between 0 and 9007199254740991", 1},
+      {"1.5", "behind: must be an integer", 0},
+      {"\"12\"", "behind: must be an integer", 1},
+      {"null", "behind: must be an integer", 1},
+      {"true", "behind: must be an integer", 1},
+      {"[12]", "behind: must be an integer", 1},
+      {"9007199254740993", "behind: must be an integer", 0},
+      {"-9007199254740993", "behind: must be an integer", 0},
+      {"1e999", "behind: must be an integer", 0},
+      {"-1,\"behind\":12", "behind: must be between 0 and 9007199254740991", 1},
   };
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++) {
     char to[64];
@@ -314,15 +318,15 @@ static char *one_event(const char *key, const char *raw, const char *hashed, con
 static void test_payload_compact_print(void **state) {
   (void)state;
   static const char *const cases[][2] = {
-    {"{\"a\":1}", "{\"a\":1}"},
-    {"{ \"a\" : 1 }", "{\"a\":1}"},
-    {"{\"a\":\"x\\/y\"}", "{\"a\":\"x/y\"}"},
-    {"{\"a\":\"\\u00e9\"}", "{\"a\":\"\xc3\xa9\"}"},
-    {"{\"a\":1.0,\"b\":1e2,\"c\":01}", "{\"a\":1,\"b\":100,\"c\":1}"},
-    {"{\"a\":-0,\"b\":1234567890123456}", "{\"a\":-0,\"b\":1234567890123456}"},
-    {"{\"a\":\"t\\tb\\\"q\\\\\",\"b\":[true,false,null,{},[]],\"c\":-12,\"d\":{\"e\":0}}",
-     "{\"a\":\"t\\tb\\\"q\\\\\",\"b\":[true,false,null,{},[]],\"c\":-12,\"d\":{\"e\":0}}"},
-    {"{}", "{}"},
+      {"{\"a\":1}", "{\"a\":1}"},
+      {"{ \"a\" : 1 }", "{\"a\":1}"},
+      {"{\"a\":\"x\\/y\"}", "{\"a\":\"x/y\"}"},
+      {"{\"a\":\"\\u00e9\"}", "{\"a\":\"\xc3\xa9\"}"},
+      {"{\"a\":1.0,\"b\":1e2,\"c\":01}", "{\"a\":1,\"b\":100,\"c\":1}"},
+      {"{\"a\":-0,\"b\":1234567890123456}", "{\"a\":-0,\"b\":1234567890123456}"},
+      {"{\"a\":\"t\\tb\\\"q\\\\\",\"b\":[true,false,null,{},[]],\"c\":-12,\"d\":{\"e\":0}}",
+       "{\"a\":\"t\\tb\\\"q\\\\\",\"b\":[true,false,null,{},[]],\"c\":-12,\"d\":{\"e\":0}}"},
+      {"{}", "{}"},
   };
   for(size_t i = 0; i < SQR_ARRAY_LEN(cases); i++) {
     const char *raw = cases[i][0], *compact = cases[i][1];
@@ -372,9 +376,11 @@ static void test_limits(void **state) {
   /* One payload over 16 KiB. */
   size_t plen = PROTO_MAX_PAYLOAD + 10;
   big = malloc(plen + 400);
-  n = (size_t)snprintf(big, 400, "{\"kiosk\":\"SH/1\",\"events\":[{\"seq\":1,\"type\":\"sync_note\","
-                                 "\"ts_ms\":1,\"body_hash\":\"%064d\",\"hash\":\"%064d\","
-                                 "\"payload\":{\"x\":\"", 0, 0);
+  n = (size_t)snprintf(big, 400,
+                       "{\"kiosk\":\"SH/1\",\"events\":[{\"seq\":1,\"type\":\"sync_note\","
+                       "\"ts_ms\":1,\"body_hash\":\"%064d\",\"hash\":\"%064d\","
+                       "\"payload\":{\"x\":\"",
+                       0, 0);
   memset(big + n, 'a', plen);
   snprintf(big + n + plen, 400, "\"}}]}");
   expect_refused(big, 413, "too_large", "events[0].payload");
@@ -423,8 +429,12 @@ static void test_kiosk_ids(void **state) {
   assert_int_equal(proto_kiosk_parse("SH-JA01/65535", sid, &n), SQR_OK);
   assert_string_equal(sid, "SH-JA01");
   assert_int_equal(n, 65535);
-  const char *bad[] = {"", "/1", "SH-JA01", "SH-JA01/", "SH-JA01/01", "SH-JA01/65536",
-                       "sh/1", "SH/1x", "SH/-1", "ABCDEFGHIJKLMNOPQ/1", "SH/1/2"};
+  const char *bad[] = {"",           "/1",
+                       "SH-JA01",    "SH-JA01/",
+                       "SH-JA01/01", "SH-JA01/65536",
+                       "sh/1",       "SH/1x",
+                       "SH/-1",      "ABCDEFGHIJKLMNOPQ/1",
+                       "SH/1/2"};
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++)
     assert_int_equal(proto_kiosk_parse(bad[i], sid, &n), SQR_EINVAL);
   char id[PROTO_KIOSK_ID_MAX];
@@ -511,8 +521,12 @@ static void test_enrolment(void **state) {
   assert_int_equal(e.status, 413);
   free(big);
 
-  proto_enroll_answer a = {.store_id = "SH-JA01", .kiosk = 3, .certificate = CRT, .hq_ca = CRT,
-                           .config = "{\"version\": 4}", .hq_time_ms = T0};
+  proto_enroll_answer a = {.store_id = "SH-JA01",
+                           .kiosk = 3,
+                           .certificate = CRT,
+                           .hq_ca = CRT,
+                           .config = "{\"version\": 4}",
+                           .hq_time_ms = T0};
   assert_int_equal(proto_enroll_answer_encode(&a, &json), SQR_OK);
   proto_enroll_answer d;
   char err[256];
@@ -534,16 +548,16 @@ static void test_enrolment(void **state) {
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_round_trip_from_kiosk_store),
-    cmocka_unit_test(test_chain_hash_matches_store),
-    cmocka_unit_test(test_strict_decode_names_the_field),
-    cmocka_unit_test(test_behind),
-    cmocka_unit_test(test_payload_compact_print),
-    cmocka_unit_test(test_limits),
-    cmocka_unit_test(test_kiosk_ids),
-    cmocka_unit_test(test_answers),
-    cmocka_unit_test(test_config_answer_time),
-    cmocka_unit_test(test_enrolment),
+      cmocka_unit_test(test_round_trip_from_kiosk_store),
+      cmocka_unit_test(test_chain_hash_matches_store),
+      cmocka_unit_test(test_strict_decode_names_the_field),
+      cmocka_unit_test(test_behind),
+      cmocka_unit_test(test_payload_compact_print),
+      cmocka_unit_test(test_limits),
+      cmocka_unit_test(test_kiosk_ids),
+      cmocka_unit_test(test_answers),
+      cmocka_unit_test(test_config_answer_time),
+      cmocka_unit_test(test_enrolment),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@
 
 extern char **environ;
 
-#define STORE "SH-UI01"
+#define STORE      "SH-UI01"
 #define GROUP_LINK "https://weixin.qq.com/g/sh-ui01-1"
 #define WRONG_CODE "ABCDEFGHIJKLMNOP" /* Base32, never issued */
 
@@ -67,13 +67,16 @@ static void capture(char *out, size_t n, const char *prefix, const char *fmt, ..
   UT_CHECK(pclose(p) == 0 && out[0], "no '%s' from: %s", prefix, cmd);
 }
 
-static void path(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", ut_dir, name); }
+static void path(char *out, size_t n, const char *name) {
+  snprintf(out, n, "%s/%s", ut_dir, name);
+}
 
 /* HQ with one store, one open group, serving on a free port. */
 static void hq_start(void) {
   snprintf(hqdir, sizeof hqdir, "%s/hq", ut_dir);
   sh("mkdir -p '%s' && '%s' init '%s' --host 127.0.0.1 >/dev/null", hqdir, hq_bin, hqdir);
-  sh("'%s' store add --dir '%s' --id %s --name 'UI 店' --city 上海 --lat 31.2 --lon 121.4 >/dev/null",
+  sh("'%s' store add --dir '%s' --id %s --name 'UI 店' --city 上海 --lat 31.2 --lon 121.4 "
+     ">/dev/null",
      hq_bin, hqdir, STORE);
   sh("'%s' group add --dir '%s' --store %s --id sh-ui01-1 --name 1群 --link %s --capacity 200 "
      ">/dev/null",
@@ -84,8 +87,8 @@ static void hq_start(void) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-  char *argv[] = {(char *)hq_bin, "serve",      "--dir",   hqdir, "--listen", "127.0.0.1:0",
-                  "--port-file",  portfile, NULL};
+  char *argv[] = {(char *)hq_bin, "serve",       "--dir",  hqdir, "--listen",
+                  "127.0.0.1:0",  "--port-file", portfile, NULL};
   pid_t pid;
   UT_CHECK(posix_spawn(&pid, hq_bin, &fa, NULL, argv, environ) == 0, "spawn HQ");
   posix_spawn_file_actions_destroy(&fa);
@@ -188,9 +191,11 @@ static void t_hq(void) {
   char dba[1300];
   kiosk_dir(dba, sizeof dba, "ka");
   static char s[16384];
-  snprintf(s, sizeof s, "expect screen enrol\nexpect state url\nexpect disabled ok\nscreenshot url\n");
+  snprintf(s, sizeof s,
+           "expect screen enrol\nexpect state url\nexpect disabled ok\nscreenshot url\n");
   type(s, sizeof s, typed);
-  snprintf(s + strlen(s), sizeof s - strlen(s), "screenshot url_typed\nkey return\nexpect state code\n");
+  snprintf(s + strlen(s), sizeof s - strlen(s),
+           "screenshot url_typed\nkey return\nexpect state code\n");
   type(s, sizeof s, WRONG_CODE);
   snprintf(s + strlen(s), sizeof s - strlen(s),
            "screenshot code_typed\ntap ok\nawait state failed:code_unknown 60000\n"
@@ -234,7 +239,8 @@ static void t_hq(void) {
   char body[1400], cmd[4000];
   snprintf(body, sizeof body, "%s/resolve.html", ut_dir);
   snprintf(cmd, sizeof cmd,
-           "curl -s -o '%s' -w '%%{http_code}' --max-time 10 --cacert '%s' 'https://127.0.0.1:%d/J/%s/%s'",
+           "curl -s -o '%s' -w '%%{http_code}' --max-time 10 --cacert '%s' "
+           "'https://127.0.0.1:%d/J/%s/%s'",
            body, ca, hq_port, STORE, tok);
   char status[16];
   capture(status, sizeof status, "", "%s", cmd);
@@ -253,7 +259,8 @@ static void t_hq(void) {
            "screenshot b_code\nkey return\nawait state failed:code_used 60000\nscreenshot b_used\n"
            "tap retry\nexpect state code\n");
   const char *args_b[] = {"--hq-url", url, "--hq-ca", ca, NULL};
-  ut_kiosk_opts ob = {.real_clock = 1, .args = args_b, .env = env, .size = "1920x1080", .lang = "en"};
+  ut_kiosk_opts ob = {
+      .real_clock = 1, .args = args_b, .env = env, .size = "1920x1080", .lang = "en"};
   rc = ut_run_opts(dbb, s, 0, &ob);
   UT_CHECK(rc == 0, "kiosk B exit %d", rc);
   UT_CHECK(!file_exists(dbb, "kiosk.crt"), "B got a certificate with a used code");
@@ -273,7 +280,8 @@ static void t_offline(void) {
   snprintf(ca, sizeof ca, "%s/ca.crt", ut_dir);
   sh("echo not-a-certificate > '%s'", ca);
   snprintf(sock, sizeof sock, "%s/notify.sock", ut_dir);
-  if(strlen(sock) >= 100) snprintf(sock, sizeof sock, "/tmp/storeqr-ui-enrol-%d.sock", (int)getpid());
+  if(strlen(sock) >= 100)
+    snprintf(sock, sizeof sock, "/tmp/storeqr-ui-enrol-%d.sock", (int)getpid());
   int nfd = ut_notify_bind(sock);
   snprintf(env_sock, sizeof env_sock, "NOTIFY_SOCKET=%s", sock);
   const char *env[] = {env_sock, "-WATCHDOG_USEC", "-STOREQR_HQ_URL", "-STOREQR_HQ_CA", NULL};
@@ -319,8 +327,10 @@ int main(int argc, char **argv) {
   ut_kiosk = argv[1];
   hq_bin = argv[2];
   const char *c = argv[3];
-  if(!strcmp(c, "hq")) t_hq();
-  else if(!strcmp(c, "offline")) t_offline();
+  if(!strcmp(c, "hq"))
+    t_hq();
+  else if(!strcmp(c, "offline"))
+    t_offline();
   else {
     fprintf(stderr, "test_enrol: unknown case %s\n", c);
     return 2;

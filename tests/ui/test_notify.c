@@ -27,12 +27,12 @@
 #include "uitest.h"
 
 #define WATCHDOG_USEC "400000" /* pings every 200 ms */
-#define MAX_MSGS 2000
+#define MAX_MSGS      2000
 
 typedef struct msg {
-  int64_t at;        /* when the test received it (monotonic ms) */
+  int64_t at; /* when the test received it (monotonic ms) */
   char text[256];
-  int after_frame;   /* the kiosk had already logged its first presented frame */
+  int after_frame; /* the kiosk had already logged its first presented frame */
 } msg;
 
 typedef struct run {
@@ -57,7 +57,8 @@ static int has_line(const char *text, const char *line) {
 
 static int count(const char *line) {
   int c = 0;
-  for(int i = 0; i < R.n; i++) c += has_line(R.m[i].text, line);
+  for(int i = 0; i < R.n; i++)
+    c += has_line(R.m[i].text, line);
   return c;
 }
 
@@ -122,7 +123,7 @@ static void collect(int ms) {
       m->after_frame = strstr(R.err, "first QR frame presented") != NULL;
     }
     UT_CHECK(!strstr(R.err, "ERROR: AddressSanitizer") && !strstr(R.err, "ERROR: LeakSanitizer") &&
-               !strstr(R.err, "runtime error:"),
+                 !strstr(R.err, "runtime error:"),
              "sanitizer report:\n%s", R.err);
   }
 }
@@ -140,7 +141,8 @@ static void dump(void) {
 /* A notify socket in the test's directory (or /tmp when that path is too
  * long for sun_path), or an abstract name. */
 static void notify_addr(char *out, size_t n, int abstract) {
-  if(abstract) snprintf(out, n, "@storeqr-ui-notify-%d", (int)getpid());
+  if(abstract)
+    snprintf(out, n, "@storeqr-ui-notify-%d", (int)getpid());
   else if(snprintf(out, n, "%s/notify.sock", ut_dir) >= 100)
     snprintf(out, n, "/tmp/storeqr-ui-notify-%d.sock", (int)getpid());
 }
@@ -166,8 +168,8 @@ static void start(const char *script, const char *notify, const char *wd_pid, in
   UT_CHECK(pipe(p) == 0, "pipe");
   fcntl(p[0], F_SETFL, O_NONBLOCK);
   fcntl(p[0], F_SETFD, FD_CLOEXEC);
-  ut_kiosk_opts o = {.env = env, .stderr_fd = p[1], .no_script = script == NULL,
-                     .real_clock = real_clock};
+  ut_kiosk_opts o = {
+      .env = env, .stderr_fd = p[1], .no_script = script == NULL, .real_clock = real_clock};
   R.pid = ut_spawn(db, script, T, &o);
   close(p[1]);
   R.errfd = p[0];
@@ -210,7 +212,8 @@ static void t_idle(void) {
   setup("notify-idle", addr, sizeof addr, 0);
   start(NULL, addr, NULL, 1);
   int64_t t0 = ut_mono_ms();
-  while(first_index("READY=1") < 0 && !R.exited && ut_mono_ms() - t0 < 30000) collect(100);
+  while(first_index("READY=1") < 0 && !R.exited && ut_mono_ms() - t0 < 30000)
+    collect(100);
   UT_CHECK(first_index("READY=1") >= 0, "no READY=1 within 30 s");
   int before = count("WATCHDOG=1");
   collect(2000);
@@ -255,7 +258,8 @@ static void t_otherpid(void) {
   dump();
   UT_CHECK(R.exit_code == 0, "kiosk exit %d", R.exit_code);
   check_frame_ready_stopping();
-  UT_CHECK(count("WATCHDOG=1") == 0, "%d pings for another process's watchdog", count("WATCHDOG=1"));
+  UT_CHECK(count("WATCHDOG=1") == 0, "%d pings for another process's watchdog",
+           count("WATCHDOG=1"));
   puts("otherpid: ok");
 }
 
@@ -319,12 +323,18 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   ut_kiosk = argv[1];
   const char *c = argv[2];
-  if(!strcmp(c, "ready")) t_ready();
-  else if(!strcmp(c, "idle")) t_idle();
-  else if(!strcmp(c, "hang")) t_hang();
-  else if(!strcmp(c, "otherpid")) t_otherpid();
-  else if(!strcmp(c, "ownpid")) t_ownpid();
-  else if(!strcmp(c, "abstract")) t_abstract();
+  if(!strcmp(c, "ready"))
+    t_ready();
+  else if(!strcmp(c, "idle"))
+    t_idle();
+  else if(!strcmp(c, "hang"))
+    t_hang();
+  else if(!strcmp(c, "otherpid"))
+    t_otherpid();
+  else if(!strcmp(c, "ownpid"))
+    t_ownpid();
+  else if(!strcmp(c, "abstract"))
+    t_abstract();
   else {
     fprintf(stderr, "test_notify: unknown case %s\n", c);
     return 2;

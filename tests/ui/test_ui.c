@@ -14,15 +14,17 @@
 #include "uitest.h"
 
 #define PHONE "13800138000"
-#define TYPE_PHONE                                                                \
-  "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\n"        \
+#define TYPE_PHONE                                                                                 \
+  "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\n"                         \
   "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\ntap keypad.0\n"
 #define HOLD_CORNER "hold 20 20 3.5\nexpect screen pin\n"
-#define TYPE_PIN "key 2\nkey 4\nkey 6\nkey 8\nkey return\n"
+#define TYPE_PIN    "key 2\nkey 4\nkey 6\nkey 8\nkey return\n"
 
 static char db[1200];
 
-static void path(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", ut_dir, name); }
+static void path(char *out, size_t n, const char *name) {
+  snprintf(out, n, "%s/%s", ut_dir, name);
+}
 
 static void expect_qr(const char *png, const char *want) {
   char p[1200], got[1024];
@@ -70,25 +72,26 @@ static void one_matrix(const char *size, const char *lang) {
   ut_store_opts mo = {.campaign_image = "images/breakfast.png"};
   ut_make_store(db, t, &mo);
   const char *script =
-    "screenshot live\n"
-    "tap join\nexpect screen join\n" TYPE_PHONE "screenshot join\n"
-    "tap ok\nexpect screen consent\nscreenshot consent\n"
-    "drag policy -200\ntap down\ntap agree\ntap continue\n"
-    "expect screen details\ntap tag.coffee\ntap staff.s02\nscreenshot details\n"
-    "tap finish\nexpect screen result\nexpect result joined\nscreenshot result_join\n"
-    "tap done\nexpect screen live\n"
-    "tap join\n" TYPE_PHONE "tap ok\nexpect result welcome_back\nscreenshot result_back\n"
-    "tap done\nexpect screen live\n"
-    "tap checkin\nexpect screen checkin\n" TYPE_PHONE "screenshot checkin\n"
-    "tap ok\nexpect result checked_in\nscreenshot result_checkin\ntap done\n"
-    HOLD_CORNER "screenshot pin\n" TYPE_PIN "expect screen manager\nscreenshot manager\n"
-    "tap close\nexpect screen live\nscreenshot live_end\n";
+      "screenshot live\n"
+      "tap join\nexpect screen join\n" TYPE_PHONE "screenshot join\n"
+      "tap ok\nexpect screen consent\nscreenshot consent\n"
+      "drag policy -200\ntap down\ntap agree\ntap continue\n"
+      "expect screen details\ntap tag.coffee\ntap staff.s02\nscreenshot details\n"
+      "tap finish\nexpect screen result\nexpect result joined\nscreenshot result_join\n"
+      "tap done\nexpect screen live\n"
+      "tap join\n" TYPE_PHONE "tap ok\nexpect result welcome_back\nscreenshot result_back\n"
+      "tap done\nexpect screen live\n"
+      "tap checkin\nexpect screen checkin\n" TYPE_PHONE "screenshot checkin\n"
+      "tap ok\nexpect result checked_in\nscreenshot result_checkin\ntap done\n" HOLD_CORNER
+      "screenshot pin\n" TYPE_PIN "expect screen manager\nscreenshot manager\n"
+      "tap close\nexpect screen live\nscreenshot live_end\n";
   int rc = ut_run(db, script, t, size, lang);
   UT_CHECK(rc == 0, "kiosk exit %d for %s %s", rc, size, lang);
   int w, h, ww, hh;
   UT_CHECK(sscanf(size, "%dx%d", &w, &h) == 2, "size");
-  const char *shots[] = {"live", "join", "consent", "details", "result_join", "result_back",
-                         "checkin", "result_checkin", "pin", "manager", "live_end"};
+  const char *shots[] = {"live",        "join",        "consent", "details",
+                         "result_join", "result_back", "checkin", "result_checkin",
+                         "pin",         "manager",     "live_end"};
   for(size_t i = 0; i < sizeof shots / sizeof shots[0]; i++) {
     char p[1200], got[1024];
     snprintf(name, sizeof name, "%s.png", shots[i]);
@@ -135,11 +138,12 @@ static void t_join(void) {
   UT_CHECK(ut_run(db, s1, t, NULL, NULL) == 0, "refused consent run");
   UT_CHECK(members(t) == 0, "a member without consent");
   /* Touch (finger events) all the way through. */
-  const char *s2 = "touch join\n"
-                   "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
-                   "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
-                   "touch keypad.0\ntouch ok\ntouch agree\ntouch continue\ntouch finish\n"
-                   "expect result joined\nscreenshot joined\ntouch done\nexpect nodigits\n";
+  const char *s2 =
+      "touch join\n"
+      "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
+      "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
+      "touch keypad.0\ntouch ok\ntouch agree\ntouch continue\ntouch finish\n"
+      "expect result joined\nscreenshot joined\ntouch done\nexpect nodigits\n";
   UT_CHECK(ut_run(db, s2, t, NULL, NULL) == 0, "join run");
   member_result r = lookup(t);
   UT_CHECK(r.points == 50, "points %d after sign-up", r.points);
@@ -185,19 +189,19 @@ static void t_pin(void) {
   int64_t t = ut_now_aligned();
   ut_make_store(db, t, NULL);
   /* A short press does nothing; a wrong PIN stays out. */
-  const char *s1 = "hold 20 20 1\nexpect screen live\n" HOLD_CORNER
-                   "key 1\nkey 1\nkey 1\nkey 1\nkey return\nexpect screen pin\n"
-                   "key 1\nkey 2\nkey 3\nkey 4\nkey return\nexpect screen pin\n"
-                   "key 0\nkey 0\nkey 0\nkey 0\nkey return\nexpect screen pin\n"
-                   "key 9\nkey 9\nkey 9\nkey 9\nkey return\nexpect screen pin\n"
-                   "key 5\nkey 5\nkey 5\nkey 5\nkey return\nexpect screen pin\n"
-                   "expect disabled keypad\nscreenshot locked\n"
-                   /* locked: even the right PIN is refused */
-                   TYPE_PIN "expect screen pin\n"
-                   "tap back\n" HOLD_CORNER "expect disabled keypad\n" TYPE_PIN
-                   "expect screen pin\n"
-                   /* five minutes later it opens again */
-                   "advance 301\nexpect screen live\n" HOLD_CORNER TYPE_PIN "expect screen manager\n";
+  const char *s1 =
+      "hold 20 20 1\nexpect screen live\n" HOLD_CORNER
+      "key 1\nkey 1\nkey 1\nkey 1\nkey return\nexpect screen pin\n"
+      "key 1\nkey 2\nkey 3\nkey 4\nkey return\nexpect screen pin\n"
+      "key 0\nkey 0\nkey 0\nkey 0\nkey return\nexpect screen pin\n"
+      "key 9\nkey 9\nkey 9\nkey 9\nkey return\nexpect screen pin\n"
+      "key 5\nkey 5\nkey 5\nkey 5\nkey return\nexpect screen pin\n"
+      "expect disabled keypad\nscreenshot locked\n"
+      /* locked: even the right PIN is refused */
+      TYPE_PIN "expect screen pin\n"
+      "tap back\n" HOLD_CORNER "expect disabled keypad\n" TYPE_PIN "expect screen pin\n"
+      /* five minutes later it opens again */
+      "advance 301\nexpect screen live\n" HOLD_CORNER TYPE_PIN "expect screen manager\n";
   UT_CHECK(ut_run(db, s1, t, NULL, NULL) == 0, "PIN lockout run");
   puts("pin: ok");
 }
@@ -250,8 +254,8 @@ static void t_rotate(void) {
   ut_live_text(db, t + 58, want, sizeof want);
   expect_qr("w2.png", want);
   ut_verify_url(db, want, t + 58);
-  const char *pairs[][2] = {{"w1.png", "w1_full.png"}, {"w1_5.png", "w1_5_full.png"},
-                            {"w2.png", "w2_full.png"}};
+  const char *pairs[][2] = {
+      {"w1.png", "w1_full.png"}, {"w1_5.png", "w1_5_full.png"}, {"w2.png", "w2_full.png"}};
   for(size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
     char a[1200], b[1200];
     path(a, sizeof a, pairs[i][0]);
@@ -267,12 +271,13 @@ static void t_fill(void) {
   int64_t t = ut_now_aligned();
   ut_store_opts o = {.direct = 1, .group1_capacity = 11}; /* reserve 10: one seat */
   ut_make_store(db, t, &o);
-  const char *s = "screenshot g1\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-1\n"
-                  "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
-                  "expect result joined\nscreenshot joined\ntap done\n"
-                  "screenshot g2\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-2\n"
-                  HOLD_CORNER TYPE_PIN "expect screen manager\ntap full.ja-store-2\n"
-                  "screenshot manager_alert\ntap close\nscreenshot fallback\n";
+  const char *s =
+      "screenshot g1\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-1\n"
+      "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+      "expect result joined\nscreenshot joined\ntap done\n"
+      "screenshot g2\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-2\n" HOLD_CORNER
+          TYPE_PIN "expect screen manager\ntap full.ja-store-2\n"
+      "screenshot manager_alert\ntap close\nscreenshot fallback\n";
   UT_CHECK(ut_run(db, s, t, NULL, NULL) == 0, "fill run");
   expect_qr("g1.png", "https://weixin.qq.com/g/demo-ja-store-1");
   expect_qr("joined.png", "https://weixin.qq.com/g/demo-ja-store-1");
@@ -358,9 +363,11 @@ static int fill_store(int64_t t) {
     member_signup_req req = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
     member_result r;
     sqr_rc rc = member_signup(st, &req, &r);
-    if(rc == SQR_OK && !failed) ok++;
-    else UT_CHECK(rc == SQR_ENOSPC, "a sign-up fitted after one did not, or failed otherwise: %s",
-                  sqr_strerror(rc));
+    if(rc == SQR_OK && !failed)
+      ok++;
+    else
+      UT_CHECK(rc == SQR_ENOSPC, "a sign-up fitted after one did not, or failed otherwise: %s",
+               sqr_strerror(rc));
     if(rc) failed++;
   }
   UT_CHECK(ok > 0 && failed == 4, "%d sign-ups, %d refused", ok, failed);
@@ -412,24 +419,25 @@ static void t_disk(void) {
   UT_CHECK(before == filled, "%lld members, %d signed up", (long long)before, filled);
   char sock[1200], env_sock[1300];
   snprintf(sock, sizeof sock, "%s/notify.sock", ut_dir);
-  if(strlen(sock) >= 100) snprintf(sock, sizeof sock, "/tmp/storeqr-ui-disk-%d.sock", (int)getpid());
+  if(strlen(sock) >= 100)
+    snprintf(sock, sizeof sock, "/tmp/storeqr-ui-disk-%d.sock", (int)getpid());
   int nfd = ut_notify_bind(sock);
   snprintf(env_sock, sizeof env_sock, "NOTIFY_SOCKET=%s", sock);
   const char *env[] = {env_sock, "-WATCHDOG_USEC", "-WATCHDOG_PID", NULL};
   const char *args[] = {"--db-max-pages", "1", NULL};
   const char *s =
-    "expect state code\n"
-    "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
-    "expect screen paused\nexpect nodigits\nscreenshot paused\ntap done\n"
-    "expect screen live\nexpect state paused\nscreenshot live_full\n"
-    /* straight to the paused screen: no number typed for nothing */
-    "tap join\nexpect screen paused\ntap done\ntap checkin\nexpect screen paused\nkey escape\n"
-    HOLD_CORNER TYPE_PIN "expect screen manager\nscreenshot manager_full\ntap close\n"
-    /* room again; the refused write is retried after a minute */
-    "db-max-pages 1000000\nadvance 61\nexpect state code\nscreenshot live_ok\n"
-    HOLD_CORNER TYPE_PIN "expect screen manager\nscreenshot manager_ok\ntap close\n"
-    "tap join\nexpect screen join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
-    "expect result joined\ntap done\n";
+      "expect state code\n"
+      "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+      "expect screen paused\nexpect nodigits\nscreenshot paused\ntap done\n"
+      "expect screen live\nexpect state paused\nscreenshot live_full\n"
+      /* straight to the paused screen: no number typed for nothing */
+      "tap join\nexpect screen paused\ntap done\ntap checkin\nexpect screen paused\nkey "
+      "escape\n" HOLD_CORNER TYPE_PIN "expect screen manager\nscreenshot manager_full\ntap close\n"
+      /* room again; the refused write is retried after a minute */
+      "db-max-pages 1000000\nadvance 61\nexpect state code\nscreenshot live_ok\n" HOLD_CORNER
+          TYPE_PIN "expect screen manager\nscreenshot manager_ok\ntap close\n"
+      "tap join\nexpect screen join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+      "expect result joined\ntap done\n";
   ut_kiosk_opts o = {.env = env, .args = args};
   int rc = ut_run_opts(db, s, t, &o);
   UT_CHECK(rc == 0, "full-disk run (exit %d)", rc);
@@ -506,7 +514,8 @@ static void one_first(const char *size) {
   path(live, sizeof live, "live.png");
   path(full, sizeof full, "live_full.png");
   /* The join button (WeChat green) and the campaign image come second. */
-  UT_CHECK(ut_png_count_rgb(first, 0x07, 0xA3, 0x5A, 12) == 0, "%s: a button in the first frame", size);
+  UT_CHECK(ut_png_count_rgb(first, 0x07, 0xA3, 0x5A, 12) == 0, "%s: a button in the first frame",
+           size);
   UT_CHECK(ut_png_count_rgb(first, UT_ORANGE, 12) == 0, "%s: the image in the first frame", size);
   UT_CHECK(ut_png_count_rgb(live, 0x07, 0xA3, 0x5A, 12) > 2000, "%s: no button after it", size);
   UT_CHECK(ut_png_count_rgb(live, UT_ORANGE, 12) > 2000, "%s: no image after it", size);
@@ -526,19 +535,32 @@ int main(int argc, char **argv) {
   }
   ut_kiosk = argv[1];
   const char *c = argv[2];
-  if(!strcmp(c, "matrix")) t_matrix();
-  else if(!strcmp(c, "join")) t_join();
-  else if(!strcmp(c, "checkin")) t_checkin();
-  else if(!strcmp(c, "pin")) t_pin();
-  else if(!strcmp(c, "idle")) t_idle();
-  else if(!strcmp(c, "rotate")) t_rotate();
-  else if(!strcmp(c, "fill")) t_fill();
-  else if(!strcmp(c, "reset")) t_reset();
-  else if(!strcmp(c, "hotplug")) t_hotplug();
-  else if(!strcmp(c, "campaign")) t_campaign();
-  else if(!strcmp(c, "disk")) t_disk();
-  else if(!strcmp(c, "lowdisk")) t_lowdisk();
-  else if(!strcmp(c, "first")) t_first();
+  if(!strcmp(c, "matrix"))
+    t_matrix();
+  else if(!strcmp(c, "join"))
+    t_join();
+  else if(!strcmp(c, "checkin"))
+    t_checkin();
+  else if(!strcmp(c, "pin"))
+    t_pin();
+  else if(!strcmp(c, "idle"))
+    t_idle();
+  else if(!strcmp(c, "rotate"))
+    t_rotate();
+  else if(!strcmp(c, "fill"))
+    t_fill();
+  else if(!strcmp(c, "reset"))
+    t_reset();
+  else if(!strcmp(c, "hotplug"))
+    t_hotplug();
+  else if(!strcmp(c, "campaign"))
+    t_campaign();
+  else if(!strcmp(c, "disk"))
+    t_disk();
+  else if(!strcmp(c, "lowdisk"))
+    t_lowdisk();
+  else if(!strcmp(c, "first"))
+    t_first();
   else {
     fprintf(stderr, "test_ui: unknown case %s\n", c);
     return 2;

@@ -73,8 +73,8 @@ int main(int argc, char **argv) {
   UT_CHECK(dpy > 0, "no free X display number");
   char dname[16];
   snprintf(dname, sizeof dname, ":%d", dpy);
-  char *xargv[] = {"Xvfb", dname, "-nolisten", "tcp", "-screen", "0", "1080x1920x24", "-noreset",
-                   NULL};
+  char *xargv[] = {"Xvfb", dname,          "-nolisten", "tcp", "-screen",
+                   "0",    "1080x1920x24", "-noreset",  NULL};
   int e = posix_spawnp(&xvfb_pid, "Xvfb", NULL, NULL, xargv, environ);
   UT_CHECK(e == 0, "cannot start Xvfb (install the Debian package xvfb): %s", strerror(e));
   setenv("DISPLAY", dname, 1);
@@ -99,7 +99,8 @@ int main(int argc, char **argv) {
   int found = 0;
   for(int attempt = 0; attempt < 150 && !found; attempt++) {
     int status;
-    UT_CHECK(waitpid(kiosk_pid, &status, WNOHANG) == 0, "the kiosk exited early (status %d)", status);
+    UT_CHECK(waitpid(kiosk_pid, &status, WNOHANG) == 0, "the kiosk exited early (status %d)",
+             status);
     XImage *img = XGetImage(d, root, 0, 0, (unsigned)w, (unsigned)h, AllPlanes, ZPixmap);
     int64_t t_cap = (int64_t)time(NULL);
     if(img) {
@@ -107,7 +108,7 @@ int main(int argc, char **argv) {
         for(int x = 0; x < w; x++) {
           unsigned long p = XGetPixel(img, x, y);
           gray[(size_t)y * (size_t)w + (size_t)x] =
-            (uint8_t)((((p >> 16) & 0xFF) * 30 + ((p >> 8) & 0xFF) * 59 + (p & 0xFF) * 11) / 100);
+              (uint8_t)((((p >> 16) & 0xFF) * 30 + ((p >> 8) & 0xFF) * 59 + (p & 0xFF) * 11) / 100);
         }
       XDestroyImage(img);
       if(ut_decode_gray(gray, w, h, got, sizeof got) == 1 && strncmp(got, "HTTPS://", 8) == 0) {

@@ -97,8 +97,10 @@ char *ut_extra_value;
  * with the test process (one per run, a test runs a handful). */
 static char **make_env(const char *const *env) {
   size_t n = 0, k = 0;
-  while(environ[n]) n++;
-  while(env && env[k]) k++;
+  while(environ[n])
+    n++;
+  while(env && env[k])
+    k++;
   char **out = calloc(n + k + 1, sizeof *out);
   UT_CHECK(out, "out of memory");
   size_t o = 0;
@@ -151,7 +153,8 @@ int ut_spawn(const char *db, const char *script, int64_t t, const ut_kiosk_opts 
     argv[a++] = ut_extra_arg;
     argv[a++] = ut_extra_value;
   }
-  for(int i = 0; o->args && o->args[i] && a < 46; i++) argv[a++] = o->args[i];
+  for(int i = 0; o->args && o->args[i] && a < 46; i++)
+    argv[a++] = o->args[i];
   argv[a] = NULL;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -190,7 +193,8 @@ int ut_notify_bind(const char *addr) {
   UT_CHECK(len > 0 && len < sizeof sa.sun_path, "notify address %s", addr);
   memcpy(sa.sun_path, addr, len);
   socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-  if(addr[0] == '@') sa.sun_path[0] = '\0'; /* abstract: no NUL at the end, none counted */
+  if(addr[0] == '@')
+    sa.sun_path[0] = '\0'; /* abstract: no NUL at the end, none counted */
   else {
     unlink(addr);
     sl++;

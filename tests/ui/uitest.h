@@ -12,22 +12,22 @@
 #define UT_PIN "2468"
 
 typedef struct ut_store_opts {
-  int direct;           /* mode direct (QR = group link) */
-  int group1_capacity;  /* 0 = as in the demo */
+  int direct;                 /* mode direct (QR = group link) */
+  int group1_capacity;        /* 0 = as in the demo */
   const char *campaign_image; /* every campaign's image (assets-relative), NULL = as in the demo */
 } ut_store_opts;
 
-extern const char *ut_kiosk;   /* path of storeqr-kiosk */
-extern const char *ut_dir;     /* this test's directory */
+extern const char *ut_kiosk; /* path of storeqr-kiosk */
+extern const char *ut_dir;   /* this test's directory */
 
-#define UT_CHECK(c, ...)                                                      \
-  do {                                                                        \
-    if(!(c)) {                                                                \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);            \
-      fprintf(stderr, __VA_ARGS__);                                           \
-      fprintf(stderr, "\n");                                                  \
-      exit(1);                                                                \
-    }                                                                         \
+#define UT_CHECK(c, ...)                                                                           \
+  do {                                                                                             \
+    if(!(c)) {                                                                                     \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);                                 \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+      exit(1);                                                                                     \
+    }                                                                                              \
   } while(0)
 
 /* Fresh directory for a test under the build dir; returns it (static). */
@@ -43,11 +43,11 @@ int ut_run(const char *db, const char *script, int64_t t, const char *size, cons
 /* What else a kiosk run may need; zeroes mean "as ut_run". */
 typedef struct ut_kiosk_opts {
   const char *size, *lang;
-  int real_clock;           /* no --fixed-clock (t is ignored) */
-  int no_script;            /* no --script: the kiosk runs until killed */
-  const char *const *args;  /* more arguments, NULL-terminated */
-  const char *const *env;   /* "NAME=VALUE" set, "-NAME" removed; NULL-terminated */
-  int stderr_fd;            /* > 0: the kiosk's stderr goes there */
+  int real_clock;          /* no --fixed-clock (t is ignored) */
+  int no_script;           /* no --script: the kiosk runs until killed */
+  const char *const *args; /* more arguments, NULL-terminated */
+  const char *const *env;  /* "NAME=VALUE" set, "-NAME" removed; NULL-terminated */
+  int stderr_fd;           /* > 0: the kiosk's stderr goes there */
 } ut_kiosk_opts;
 /* Starts the kiosk headless (script text unless o->no_script) without
  * waiting; returns its pid. */

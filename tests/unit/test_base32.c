@@ -5,14 +5,16 @@
 
 #include <string.h>
 
-static const struct { const char *raw, *b32; } rfc4648[] = {
-  {"", ""},
-  {"f", "MY"},
-  {"fo", "MZXQ"},
-  {"foo", "MZXW6"},
-  {"foob", "MZXW6YQ"},
-  {"fooba", "MZXW6YTB"},
-  {"foobar", "MZXW6YTBOI"},
+static const struct {
+  const char *raw, *b32;
+} rfc4648[] = {
+    {"", ""},
+    {"f", "MY"},
+    {"fo", "MZXQ"},
+    {"foo", "MZXW6"},
+    {"foob", "MZXW6YQ"},
+    {"fooba", "MZXW6YTB"},
+    {"foobar", "MZXW6YTBOI"},
 };
 
 static void test_rfc4648_encode(void **state) {
@@ -59,11 +61,11 @@ static sqr_rc dec(const char *s) {
 static void test_decode_strict(void **state) {
   (void)state;
   assert_int_equal(dec("MZXW6YTBOI"), SQR_OK);
-  assert_int_equal(dec("mzxw6ytboi"), SQR_EINVAL);   /* lower case */
+  assert_int_equal(dec("mzxw6ytboi"), SQR_EINVAL); /* lower case */
   assert_int_equal(dec("MZXW6YTBoI"), SQR_EINVAL);
-  assert_int_equal(dec("MZXW6YTBOI======"), SQR_EINVAL);  /* padding */
+  assert_int_equal(dec("MZXW6YTBOI======"), SQR_EINVAL); /* padding */
   assert_int_equal(dec("MY======"), SQR_EINVAL);
-  assert_int_equal(dec("MZXW6YT1"), SQR_EINVAL);     /* 1, 0, 8, 9 not in alphabet */
+  assert_int_equal(dec("MZXW6YT1"), SQR_EINVAL); /* 1, 0, 8, 9 not in alphabet */
   assert_int_equal(dec("MZXW6YT0"), SQR_EINVAL);
   assert_int_equal(dec("MZXW6YT8"), SQR_EINVAL);
   assert_int_equal(dec("MZXW6YT9"), SQR_EINVAL);
@@ -100,10 +102,12 @@ static void test_round_trip_all_lengths(void **state) {
   (void)state;
   uint8_t in[64], back[64];
   char enc[BASE32_ENCODED_LEN(64) + 1];
-  uint32_t x = 2463534242u;  /* xorshift: deterministic bytes */
+  uint32_t x = 2463534242u; /* xorshift: deterministic bytes */
   for(size_t n = 0; n <= sizeof in; n++) {
     for(size_t i = 0; i < n; i++) {
-      x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
       in[i] = (uint8_t)x;
     }
     size_t len = 0;
@@ -117,12 +121,9 @@ static void test_round_trip_all_lengths(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_rfc4648_encode),
-    cmocka_unit_test(test_rfc4648_decode),
-    cmocka_unit_test(test_encode_small_buffer),
-    cmocka_unit_test(test_decode_strict),
-    cmocka_unit_test(test_decode_small_buffer),
-    cmocka_unit_test(test_round_trip_all_lengths),
+      cmocka_unit_test(test_rfc4648_encode),      cmocka_unit_test(test_rfc4648_decode),
+      cmocka_unit_test(test_encode_small_buffer), cmocka_unit_test(test_decode_strict),
+      cmocka_unit_test(test_decode_small_buffer), cmocka_unit_test(test_round_trip_all_lengths),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,12 +23,12 @@ static void test_jump_detection(void **state) {
   int64_t jump = 0;
   assert_int_equal(clock_new_fixed(1700000000000, &c), SQR_OK);
   assert_int_equal(clock_check_jump(c, 120000, &jump), 0); /* reference only */
-  clock_advance_ms(c, 3600000);                              /* an hour passes normally */
+  clock_advance_ms(c, 3600000);                            /* an hour passes normally */
   assert_int_equal(clock_check_jump(c, 120000, &jump), 0);
-  clock_set_wall_ms(c, clock_now_ms(c) - 86400000);         /* someone sets it a day back */
+  clock_set_wall_ms(c, clock_now_ms(c) - 86400000); /* someone sets it a day back */
   assert_int_equal(clock_check_jump(c, 120000, &jump), 1);
   assert_int_equal(jump, -86400000);
-  assert_int_equal(clock_check_jump(c, 120000, &jump), 0);  /* once only */
+  assert_int_equal(clock_check_jump(c, 120000, &jump), 0); /* once only */
   clock_free(c);
 
   assert_int_equal(clock_new_real(&c), SQR_OK);
@@ -51,9 +51,9 @@ static void test_local_day_and_minute(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_fixed_and_offset),
-    cmocka_unit_test(test_jump_detection),
-    cmocka_unit_test(test_local_day_and_minute),
+      cmocka_unit_test(test_fixed_and_offset),
+      cmocka_unit_test(test_jump_detection),
+      cmocka_unit_test(test_local_day_and_minute),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,7 +136,8 @@ static void test_iso_expiry_and_load_file(void **state) {
   assert_string_equal(text, json);
   config_free(cfg);
   free(text);
-  assert_int_equal(config_load_file(tu_path(dir, "missing.json"), &cfg, NULL, err, sizeof err), SQR_EIO);
+  assert_int_equal(config_load_file(tu_path(dir, "missing.json"), &cfg, NULL, err, sizeof err),
+                   SQR_EIO);
   assert_non_null(strstr(err, "cannot open"));
   free(json);
 }
@@ -156,7 +157,7 @@ static sqr_rc parse_with_update(const char *update_json, sqr_config **cfg, char 
   return rc;
 }
 
-#define SHA "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+#define SHA    "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
 #define SHA_LC "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
 
 static void expect_update_error(const char *update_json, const char *want) {
@@ -173,7 +174,8 @@ static void test_update_object(void **state) {
   char err[256] = "";
   assert_int_equal(parse_with_update("{\"version\":\"1.4.0\",\"sha256\":\"" SHA "\","
                                      "\"size\":123456,\"url\":\"/v1/bundles/" SHA_LC ".bundle\"}",
-                                     &cfg, err), SQR_OK);
+                                     &cfg, err),
+                   SQR_OK);
   assert_true(cfg->update.present);
   assert_string_equal(cfg->update.version, "1.4.0");
   assert_string_equal(cfg->update.sha256, SHA_LC);
@@ -189,11 +191,13 @@ static void test_update_object(void **state) {
   free(json);
   assert_int_equal(parse_with_update("{\"version\":\"2\",\"sha256\":\"" SHA "\",\"size\":1,"
                                      "\"url\":\"/v1/bundles/x.bundle\",\"forced\":true}",
-                                     &cfg, err), SQR_OK);
+                                     &cfg, err),
+                   SQR_OK);
   assert_true(cfg->update.forced);
   config_free(cfg);
 
-#define U(v, sha, size, url) "{\"version\":" v ",\"sha256\":" sha ",\"size\":" size ",\"url\":" url "}"
+#define U(v, sha, size, url)                                                                       \
+  "{\"version\":" v ",\"sha256\":" sha ",\"size\":" size ",\"url\":" url "}"
 #define GOOD_SHA "\"" SHA "\""
 #define GOOD_URL "\"/v1/bundles/" SHA_LC ".bundle\""
   expect_update_error("[]", "update: must be an object");
@@ -217,11 +221,11 @@ static void test_update_object(void **state) {
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_demo_parses),
-    cmocka_unit_test(test_field_errors),
-    cmocka_unit_test(test_not_json_and_truncated),
-    cmocka_unit_test(test_iso_expiry_and_load_file),
-    cmocka_unit_test(test_update_object),
+      cmocka_unit_test(test_demo_parses),
+      cmocka_unit_test(test_field_errors),
+      cmocka_unit_test(test_not_json_and_truncated),
+      cmocka_unit_test(test_iso_expiry_and_load_file),
+      cmocka_unit_test(test_update_object),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,18 +10,21 @@
 #define STORE "SH-001"
 
 static void skey(uint8_t k[32], uint8_t seed) {
-  for(int i = 0; i < 32; i++) k[i] = (uint8_t)(seed + i);
+  for(int i = 0; i < 32; i++)
+    k[i] = (uint8_t)(seed + i);
 }
 
 static void test_known_answer(void **state) {
   (void)state;
   uint8_t k[32];
   char code[COUPON_CODE_LEN + 1];
-  skey(k, 0);  /* 00 01 02 .. 1f */
+  skey(k, 0); /* 00 01 02 .. 1f */
   assert_int_equal(coupon_issue(k, 1, STORE, 7, 3, 123456, code), SQR_OK);
   /* Independent implementation (HKDF per RFC 5869: PRK = HMAC(zeros, ikm),
    * OKM = HMAC(PRK, info || 0x01)):
-   * python3 -c "import hmac,hashlib,base64,struct;H=lambda k,m:hmac.new(k,m,hashlib.sha256).digest();K=H(H(b'\0'*32,bytes(range(32))),b'storeqr/v1/coupon\x01');p=struct.pack('>BHB',1,7,3)+(123456).to_bytes(3,'big');c=base64.b32encode(p+H(K,b'SQR-C1SH-001\0'+p)[:5]).decode().rstrip('=');print('-'.join(c[i:i+5] for i in range(0,20,5)))"
+   * python3 -c "import hmac,hashlib,base64,struct;H=lambda
+   * k,m:hmac.new(k,m,hashlib.sha256).digest();K=H(H(b'\0'*32,bytes(range(32))),b'storeqr/v1/coupon\x01');p=struct.pack('>BHB',1,7,3)+(123456).to_bytes(3,'big');c=base64.b32encode(p+H(K,b'SQR-C1SH-001\0'+p)[:5]).decode().rstrip('=');print('-'.join(c[i:i+5]
+   * for i in range(0,20,5)))"
    */
   assert_string_equal(code, "AEAAO-AYB4J-AOE57-OLN5Q");
   assert_int_equal(strlen(code), COUPON_CODE_LEN);
@@ -36,9 +39,17 @@ static void test_known_answer(void **state) {
 
 static void test_round_trip(void **state) {
   (void)state;
-  static const struct { uint8_t ver; uint16_t kiosk; uint8_t camp; uint32_t serial; } v[] = {
-    {0, 0, 0, 0}, {1, 1, 1, 1}, {255, 65535, 255, COUPON_SERIAL_MAX},
-    {7, 300, 12, 0x800000}, {2, 0x1234, 0x56, 0x789abc},
+  static const struct {
+    uint8_t ver;
+    uint16_t kiosk;
+    uint8_t camp;
+    uint32_t serial;
+  } v[] = {
+      {0, 0, 0, 0},
+      {1, 1, 1, 1},
+      {255, 65535, 255, COUPON_SERIAL_MAX},
+      {7, 300, 12, 0x800000},
+      {2, 0x1234, 0x56, 0x789abc},
   };
   uint8_t k[32];
   skey(k, 40);
@@ -48,7 +59,8 @@ static void test_round_trip(void **state) {
     assert_int_equal(coupon_issue(k, v[i].ver, STORE, v[i].kiosk, v[i].camp, v[i].serial, code),
                      SQR_OK);
     assert_int_equal(strlen(code), COUPON_CODE_LEN);
-    for(int d = 5; d < COUPON_CODE_LEN; d += 6) assert_int_equal(code[d], '-');
+    for(int d = 5; d < COUPON_CODE_LEN; d += 6)
+      assert_int_equal(code[d], '-');
     assert_int_equal(coupon_verify(k, v[i].ver, STORE, code, &info), SQR_OK);
     assert_int_equal(info.key_version, v[i].ver);
     assert_int_equal(info.kiosk, v[i].kiosk);
@@ -63,13 +75,12 @@ static void test_hand_typed(void **state) {
   skey(k, 0);
   coupon_info info;
   const char *ok[] = {
-    "AEAAO-AYB4J-AOE57-OLN5Q",
-    "AEAAOAYB4JAOE57OLN5Q",          /* no dashes */
-    "aeaao-ayb4j-aoe57-oln5q",        /* lower case */
-    "AEAAO AYB4J AOE57 OLN5Q",        /* spaces */
-    " aeAAo ayb4j-AOE57OLN5q ",       /* a mixture */
-    "AEA-AO-AY-B4JAOE-57OL-N5Q",      /* dashes anywhere */
-    "AEAA0-AY84J-A0E57-0LN5Q",        /* 0 for O, 8 for B */
+      "AEAAO-AYB4J-AOE57-OLN5Q",   "AEAAOAYB4JAOE57OLN5Q", /* no dashes */
+      "aeaao-ayb4j-aoe57-oln5q",                           /* lower case */
+      "AEAAO AYB4J AOE57 OLN5Q",                           /* spaces */
+      " aeAAo ayb4j-AOE57OLN5q ",                          /* a mixture */
+      "AEA-AO-AY-B4JAOE-57OL-N5Q",                         /* dashes anywhere */
+      "AEAA0-AY84J-A0E57-0LN5Q",                           /* 0 for O, 8 for B */
   };
   for(size_t i = 0; i < SQR_ARRAY_LEN(ok); i++) {
     memset(&info, 0, sizeof info);
@@ -85,10 +96,14 @@ static void test_hand_typed(void **state) {
     if(!strchr(code, 'I')) continue;
     found = 1;
     for(char *p = code; *p; p++) {
-      if(*p == 'I') *p = '1';
-      else if(*p == 'O') *p = '0';
-      else if(*p == 'B') *p = '8';
-      else if(*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+      if(*p == 'I')
+        *p = '1';
+      else if(*p == 'O')
+        *p = '0';
+      else if(*p == 'B')
+        *p = '8';
+      else if(*p >= 'A' && *p <= 'Z')
+        *p = (char)(*p - 'A' + 'a');
     }
     assert_int_equal(coupon_verify(k, 1, STORE, code, &info), SQR_OK);
     assert_int_equal(info.serial, serial);
@@ -103,11 +118,16 @@ static void test_malformed(void **state) {
   skey(k, 0);
   coupon_info info;
   const char *bad[] = {
-    "", "-----", "AEAAO-AYB4J-AOE57-OLN5",   /* 19 */
-    "AEAAO-AYB4J-AOE57-OLN5QA",               /* 21 */
-    "AEAAO-AYB4J-AOE57-OLN59",                /* 9 has no look-alike */
-    "AEAAO-AYB4J-AOE57-OLN5!", "AEAAO_AYB4J_AOE57_OLN5Q", "AEAAO.AYB4J.AOE57.OLN5Q",
-    "AEAAO\tAYB4J\tAOE57\tOLN5Q", "AEAAO-AYB4J-AOE57-OLN5Q=",
+      "",
+      "-----",
+      "AEAAO-AYB4J-AOE57-OLN5",   /* 19 */
+      "AEAAO-AYB4J-AOE57-OLN5QA", /* 21 */
+      "AEAAO-AYB4J-AOE57-OLN59",  /* 9 has no look-alike */
+      "AEAAO-AYB4J-AOE57-OLN5!",
+      "AEAAO_AYB4J_AOE57_OLN5Q",
+      "AEAAO.AYB4J.AOE57.OLN5Q",
+      "AEAAO\tAYB4J\tAOE57\tOLN5Q",
+      "AEAAO-AYB4J-AOE57-OLN5Q=",
   };
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++)
     assert_int_equal(coupon_verify(k, 1, STORE, bad[i], &info), SQR_EINVAL);
@@ -118,7 +138,7 @@ static void test_malformed(void **state) {
   longcode[sizeof longcode - 1] = '\0';
   memcpy(longcode, "AEAAOAYB4JAOE57OLN5Q", 20);
   assert_int_equal(coupon_verify(k, 1, STORE, longcode, &info), SQR_EINVAL);
-  longcode[COUPON_INPUT_MAX] = '\0';  /* exactly the maximum is fine */
+  longcode[COUPON_INPUT_MAX] = '\0'; /* exactly the maximum is fine */
   assert_int_equal(coupon_verify(k, 1, STORE, longcode, &info), SQR_OK);
 
   assert_int_equal(coupon_verify(NULL, 1, STORE, "AEAAOAYB4JAOE57OLN5Q", &info), SQR_EINVAL);
@@ -180,15 +200,15 @@ static void test_wrong_store_kiosk_version(void **state) {
   assert_int_equal(coupon_verify(other, 1, STORE, code, &info), SQR_EAUTH);
   assert_int_equal(coupon_verify(k, 2, STORE, code, &info), SQR_EAUTH);
 
-  edit_payload(code, 2, 8, edited);  /* kiosk 7 -> 8 */
+  edit_payload(code, 2, 8, edited); /* kiosk 7 -> 8 */
   assert_int_equal(coupon_verify(k, 1, STORE, edited, &info), SQR_EAUTH);
-  edit_payload(code, 3, 4, edited);  /* campaign 3 -> 4 */
+  edit_payload(code, 3, 4, edited); /* campaign 3 -> 4 */
   assert_int_equal(coupon_verify(k, 1, STORE, edited, &info), SQR_EAUTH);
-  edit_payload(code, 6, 0x41, edited);  /* serial low byte */
+  edit_payload(code, 6, 0x41, edited); /* serial low byte */
   assert_int_equal(coupon_verify(k, 1, STORE, edited, &info), SQR_EAUTH);
-  edit_payload(code, 0, 2, edited);  /* version 1 -> 2 */
+  edit_payload(code, 0, 2, edited); /* version 1 -> 2 */
   assert_int_equal(coupon_verify(k, 2, STORE, edited, &info), SQR_EAUTH);
-  edit_payload(code, 2, 7, edited);  /* unchanged: still good */
+  edit_payload(code, 2, 7, edited); /* unchanged: still good */
   assert_int_equal(coupon_verify(k, 1, STORE, edited, &info), SQR_OK);
 
   /* The same triple under another kiosk is a different code. */
@@ -217,13 +237,10 @@ static void test_issue_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_known_answer),
-    cmocka_unit_test(test_round_trip),
-    cmocka_unit_test(test_hand_typed),
-    cmocka_unit_test(test_malformed),
-    cmocka_unit_test(test_tampered),
-    cmocka_unit_test(test_wrong_store_kiosk_version),
-    cmocka_unit_test(test_issue_errors),
+      cmocka_unit_test(test_known_answer), cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_hand_typed),   cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_tampered),     cmocka_unit_test(test_wrong_store_kiosk_version),
+      cmocka_unit_test(test_issue_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,7 +97,8 @@ static void test_hmac_known_answers(void **state) {
   expect_hmac("0102030405060708090a0b0c0d0e0f10111213141516171819", (const char *)cd, 50,
               "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
   char big[131 * 2 + 1];
-  for(int i = 0; i < 131; i++) memcpy(big + 2 * i, "aa", 2);
+  for(int i = 0; i < 131; i++)
+    memcpy(big + 2 * i, "aa", 2);
   big[262] = '\0';
   const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
   expect_hmac(big, m6, strlen(m6),

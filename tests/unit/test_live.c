@@ -56,8 +56,8 @@ static void test_hq_mode_rotates_and_verifies(void **state) {
   livecode_key k;
   livecode_claim claim;
   assert_int_equal(livecode_key_init(&k, keys.store_key, 1), SQR_OK);
-  assert_int_equal(livecode_verify(&k, 1, "SH-JA01", v.text + strlen(prefix), T0 / 1000, 30, 1, &claim),
-                   SQR_OK);
+  assert_int_equal(
+      livecode_verify(&k, 1, "SH-JA01", v.text + strlen(prefix), T0 / 1000, 30, 1, &claim), SQR_OK);
   assert_int_equal(claim.kiosk, 1);
   char first[CONFIG_LINK_MAX];
   snprintf(first, sizeof first, "%s", v.text);
@@ -69,8 +69,9 @@ static void test_hq_mode_rotates_and_verifies(void **state) {
   assert_int_equal(live_current(f->st, &v), SQR_OK);
   assert_string_not_equal(v.text, first);
   /* Two rotations later, the first photo of the screen is refused. */
-  assert_int_equal(livecode_verify(&k, 1, "SH-JA01", first + strlen(prefix), T0 / 1000 + 60, 30, 1, &claim),
-                   SQR_EEXPIRED);
+  assert_int_equal(
+      livecode_verify(&k, 1, "SH-JA01", first + strlen(prefix), T0 / 1000 + 60, 30, 1, &claim),
+      SQR_EEXPIRED);
   /* The HQ offset moves the code with HQ's clock. */
   clock_set_offset_ms(f->clock, 30000);
   live_view w;
@@ -111,8 +112,8 @@ static void test_switch_while_disk_full(void **state) {
   cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "groups"), 0);
   assert_string_equal(cJSON_GetObjectItem(g, "id")->valuestring, "ja-store-1");
   int64_t margin =
-    (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(root, "group_policy"), "expiry_margin_s")
-      ->valuedouble;
+      (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(root, "group_policy"), "expiry_margin_s")
+          ->valuedouble;
   cJSON_ReplaceItemInObject(g, "expires_at", cJSON_CreateNumber((double)(T0 / 1000 + margin + 60)));
   json = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
@@ -143,10 +144,11 @@ static void test_switch_while_disk_full(void **state) {
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_no_config, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_hq_mode_rotates_and_verifies, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_direct_mode_shows_group_link_then_fallback, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_switch_while_disk_full, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_config, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hq_mode_rotates_and_verifies, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_direct_mode_shows_group_link_then_fallback, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_switch_while_disk_full, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,13 +35,12 @@ static void test_rfc4231_hmac_sha256(void **state) {
   /* Test case 3 */
   memset(key, 0xaa, 20);
   memset(data, 0xdd, 50);
-  check_hmac(key, 20, data, 50,
-             "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+  check_hmac(key, 20, data, 50, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
   /* Test case 4 */
-  for(int i = 0; i < 25; i++) key[i] = (uint8_t)(i + 1);
+  for(int i = 0; i < 25; i++)
+    key[i] = (uint8_t)(i + 1);
   memset(data, 0xcd, 50);
-  check_hmac(key, 25, data, 50,
-             "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
+  check_hmac(key, 25, data, 50, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b");
   /* Test case 6: a key longer than the block, hashed first */
   memset(key, 0xaa, 131);
   const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
@@ -58,10 +57,11 @@ static void test_rfc4231_hmac_sha256(void **state) {
 /* ---- fixtures ---------------------------------------------------------- */
 
 #define STORE "SH-001"
-#define T0 INT64_C(1767225600)  /* 2026-01-01T00:00:00Z, a multiple of 30 and 60 */
+#define T0    INT64_C(1767225600) /* 2026-01-01T00:00:00Z, a multiple of 30 and 60 */
 
 static void store_key(uint8_t k[32], uint8_t seed) {
-  for(int i = 0; i < 32; i++) k[i] = (uint8_t)(seed + i);
+  for(int i = 0; i < 32; i++)
+    k[i] = (uint8_t)(seed + i);
 }
 
 static livecode_key key_for(uint8_t seed, uint8_t version) {
@@ -87,12 +87,13 @@ static sqr_rc verify1(const livecode_key *k, const char *token, int64_t now, uin
 
 static void test_known_answer_token(void **state) {
   (void)state;
-  livecode_key k = key_for(0, 1);  /* store key = 00 01 02 .. 1f */
+  livecode_key k = key_for(0, 1); /* store key = 00 01 02 .. 1f */
   char tok[LIVECODE_TOKEN_LEN + 1];
   mint(&k, 7, T0, 30, tok);
   /* Independent implementation (HKDF per RFC 5869: PRK = HMAC(zeros, ikm),
    * OKM = HMAC(PRK, info || 0x01)):
-   * python3 -c "import hmac,hashlib,base64,struct;H=lambda k,m:hmac.new(k,m,hashlib.sha256).digest();K=H(H(b'\0'*32,bytes(range(32))),b'storeqr/v1/livecode-token\x01');p=struct.pack('>BHI',1,7,1767225600//30);print(base64.b32encode(p+H(K,b'SQR-T1SH-001\0'+p)[:8]).decode())"
+   * python3 -c "import hmac,hashlib,base64,struct;H=lambda
+   * k,m:hmac.new(k,m,hashlib.sha256).digest();K=H(H(b'\0'*32,bytes(range(32))),b'storeqr/v1/livecode-token\x01');p=struct.pack('>BHI',1,7,1767225600//30);print(base64.b32encode(p+H(K,b'SQR-T1SH-001\0'+p)[:8]).decode())"
    */
   assert_string_equal(tok, "AEAAOA4C3OADFPI3BE77FZCI");
 
@@ -111,7 +112,7 @@ static void check_boundaries(uint32_t period) {
   livecode_key k = key_for(9, 1);
   char a[LIVECODE_TOKEN_LEN + 1], b[LIVECODE_TOKEN_LEN + 1];
   livecode_claim c;
-  int64_t kp = T0 + 1000 * (int64_t)period;  /* k * period */
+  int64_t kp = T0 + 1000 * (int64_t)period; /* k * period */
 
   /* The last second of a window and the first of the next differ. */
   mint(&k, 3, kp - 1, period, a);
@@ -230,22 +231,25 @@ static void test_malformed_tokens(void **state) {
   livecode_claim c;
   mint(&k, 1, T0, 30, tok);
 
-  memcpy(t, tok, LIVECODE_TOKEN_LEN - 1);   /* truncated */
+  memcpy(t, tok, LIVECODE_TOKEN_LEN - 1); /* truncated */
   t[LIVECODE_TOKEN_LEN - 1] = '\0';
   assert_int_equal(verify1(&k, t, T0, 30, 1, &c), SQR_EINVAL);
-  snprintf(t, sizeof t, "%sA", tok);          /* one valid character too many */
+  snprintf(t, sizeof t, "%sA", tok); /* one valid character too many */
   assert_int_equal(verify1(&k, t, T0, 30, 1, &c), SQR_EINVAL);
-  snprintf(t, sizeof t, "%s%s", tok, tok);    /* doubled */
+  snprintf(t, sizeof t, "%s%s", tok, tok); /* doubled */
   assert_int_equal(verify1(&k, t, T0, 30, 1, &c), SQR_EINVAL);
   assert_int_equal(verify1(&k, "", T0, 30, 1, &c), SQR_EINVAL);
 
-  snprintf(t, sizeof t, "%s", tok);           /* lower case */
+  snprintf(t, sizeof t, "%s", tok); /* lower case */
   for(char *p = t; *p; p++)
     if(*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
   assert_int_equal(verify1(&k, t, T0, 30, 1, &c), SQR_EINVAL);
-  snprintf(t, sizeof t, "%s", tok);           /* one lower-case letter */
+  snprintf(t, sizeof t, "%s", tok); /* one lower-case letter */
   for(char *p = t; *p; p++)
-    if(*p >= 'A' && *p <= 'Z') { *p = (char)(*p - 'A' + 'a'); break; }
+    if(*p >= 'A' && *p <= 'Z') {
+      *p = (char)(*p - 'A' + 'a');
+      break;
+    }
   assert_int_equal(verify1(&k, t, T0, 30, 1, &c), SQR_EINVAL);
 
   const char bad[] = {'0', '1', '8', '9', '=', ' ', '-', '/', '\xc3'};
@@ -261,7 +265,7 @@ static void test_store_id(void **state) {
   assert_true(livecode_store_id_valid("A"));
   assert_true(livecode_store_id_valid("SH-001"));
   assert_true(livecode_store_id_valid("0123456789ABCDEF"));
-  assert_false(livecode_store_id_valid("0123456789ABCDEFG"));  /* 17 */
+  assert_false(livecode_store_id_valid("0123456789ABCDEFG")); /* 17 */
   assert_false(livecode_store_id_valid(""));
   assert_false(livecode_store_id_valid(NULL));
   assert_false(livecode_store_id_valid("sh-001"));
@@ -284,7 +288,7 @@ static void test_store_id(void **state) {
 static void test_key_versions(void **state) {
   (void)state;
   livecode_key v1 = key_for(9, 1), v2 = key_for(10, 2);
-  livecode_key v2_other = key_for(11, 2);  /* version 2, different store key */
+  livecode_key v2_other = key_for(11, 2); /* version 2, different store key */
   livecode_key both[2] = {v1, v2};
   char t1[LIVECODE_TOKEN_LEN + 1], t2[LIVECODE_TOKEN_LEN + 1];
   livecode_claim c;
@@ -344,11 +348,35 @@ static void test_url(void **state) {
   assert_int_equal(livecode_url("h:65535", STORE, tok, url, sizeof url), SQR_OK);
 
   const char *bad[] = {
-    "", "https://qr.example.com", "qr.example.com/", "qr.example.com/x", "qr_example.com",
-    "qr example.com", "qr.example.com ", "qr.exa$mple.com", "qr.example.com%2F", "a+b",
-    "a*b", "[::1]", "[::1]:443", "user@host", "host?x", "host#x", "h\xc3\xa9.cn", ".a", "a.",
-    "a..b", "a.:80", ":80", "host:", "host:0", "host:65536", "host:123456", "host:8a",
-    "host:80:81", "host:-1",
+      "",
+      "https://qr.example.com",
+      "qr.example.com/",
+      "qr.example.com/x",
+      "qr_example.com",
+      "qr example.com",
+      "qr.example.com ",
+      "qr.exa$mple.com",
+      "qr.example.com%2F",
+      "a+b",
+      "a*b",
+      "[::1]",
+      "[::1]:443",
+      "user@host",
+      "host?x",
+      "host#x",
+      "h\xc3\xa9.cn",
+      ".a",
+      "a.",
+      "a..b",
+      "a.:80",
+      ":80",
+      "host:",
+      "host:0",
+      "host:65536",
+      "host:123456",
+      "host:8a",
+      "host:80:81",
+      "host:-1",
   };
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++) {
     strcpy(url, "junk");
@@ -382,16 +410,16 @@ static void test_url(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_rfc4231_hmac_sha256),
-    cmocka_unit_test(test_known_answer_token),
-    cmocka_unit_test(test_window_boundaries_period_30),
-    cmocka_unit_test(test_window_boundaries_period_60),
-    cmocka_unit_test(test_period_and_time_errors),
-    cmocka_unit_test(test_tampered_every_char),
-    cmocka_unit_test(test_malformed_tokens),
-    cmocka_unit_test(test_store_id),
-    cmocka_unit_test(test_key_versions),
-    cmocka_unit_test(test_url),
+      cmocka_unit_test(test_rfc4231_hmac_sha256),
+      cmocka_unit_test(test_known_answer_token),
+      cmocka_unit_test(test_window_boundaries_period_30),
+      cmocka_unit_test(test_window_boundaries_period_60),
+      cmocka_unit_test(test_period_and_time_errors),
+      cmocka_unit_test(test_tampered_every_char),
+      cmocka_unit_test(test_malformed_tokens),
+      cmocka_unit_test(test_store_id),
+      cmocka_unit_test(test_key_versions),
+      cmocka_unit_test(test_url),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,8 @@ static char last[1100];
 static int lines;
 
 static void capture(log_level level, const char *line, void *ud) {
-  (void)level; (void)ud;
+  (void)level;
+  (void)ud;
   snprintf(last, sizeof last, "%s", line);
   lines++;
 }
@@ -57,10 +58,10 @@ static void test_env_level_read_at_load(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_env_level_read_at_load),
-    cmocka_unit_test(test_scrub_masks_phone_runs),
-    cmocka_unit_test(test_level_threshold_and_sink),
-    cmocka_unit_test(test_level_parse),
+      cmocka_unit_test(test_env_level_read_at_load),
+      cmocka_unit_test(test_scrub_masks_phone_runs),
+      cmocka_unit_test(test_level_threshold_and_sink),
+      cmocka_unit_test(test_level_parse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,9 +85,12 @@ static void test_signup_records_sealed_phone_hq_can_open(void **state) {
   /* HQ opens the sealed box with its private key and finds the number. */
   uint8_t box[SEAL_MAX_BOX];
   size_t boxlen = 0, plainlen = 0;
-  assert_int_equal(crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen), SQR_OK);
+  assert_int_equal(
+      crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen),
+      SQR_OK);
   char plain[SEAL_MAX_PLAIN + 1];
-  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen), SQR_OK);
+  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen),
+                   SQR_OK);
   plain[plainlen] = '\0';
   assert_string_equal(plain, "13800138000");
   /* The kiosk's member id is the blind index HQ can compute too. */
@@ -116,8 +119,11 @@ static void test_prepared_seals(void **state) {
   uint8_t box[SEAL_MAX_BOX];
   size_t boxlen = 0, plainlen = 0;
   char plain[SEAL_MAX_PLAIN + 1];
-  assert_int_equal(crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen), SQR_OK);
-  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen), SQR_OK);
+  assert_int_equal(
+      crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen),
+      SQR_OK);
+  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen),
+                   SQR_OK);
   assert_memory_equal(plain, "13800138000", 11);
   cJSON_Delete(p);
 
@@ -132,8 +138,11 @@ static void test_prepared_seals(void **state) {
   assert_int_equal(member_signup(f->st, &b, &r), SQR_OK);
   e = event_at(f->st, r.seq);
   p = cJSON_Parse(e.payload);
-  assert_int_equal(crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen), SQR_OK);
-  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen), SQR_EAUTH);
+  assert_int_equal(
+      crypto_unb64(cJSON_GetObjectItem(p, "sealed")->valuestring, box, sizeof box, &boxlen),
+      SQR_OK);
+  assert_int_equal(seal_open(keys.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen),
+                   SQR_EAUTH);
   assert_int_equal(seal_open(k2.hq_priv, box, boxlen, plain, sizeof plain - 1, &plainlen), SQR_OK);
   assert_memory_equal(plain, "13900139000", 11);
   cJSON_Delete(p);
@@ -148,7 +157,7 @@ static void test_returning_member_not_duplicated(void **state) {
   assert_int_equal(member_signup(f->st, &b, &r2), SQR_OK);
   assert_true(r2.returning);
   assert_string_equal(r1.member_id, r2.member_id);
-  assert_string_equal(r2.coupon, ""); /* one welcome coupon per member */
+  assert_string_equal(r2.coupon, "");            /* one welcome coupon per member */
   assert_int_equal(store_last_seq(f->st), last); /* nothing new recorded */
   store_status s;
   assert_int_equal(store_status_get(f->st, &s), SQR_OK);
@@ -324,16 +333,18 @@ static void test_no_plaintext_phone_in_files_or_export(void **state) {
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_signup_records_sealed_phone_hq_can_open, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_prepared_seals, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_returning_member_not_duplicated, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_refusals_record_nothing, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_interest_group_and_group_counts, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_checkin_once_a_day_with_streak, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_local_midnight_is_the_day_boundary, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_erase_strips_sealed_phone_and_keeps_chain, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_erasure_from_hq_config, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_no_plaintext_phone_in_files_or_export, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_signup_records_sealed_phone_hq_can_open, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_prepared_seals, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_returning_member_not_duplicated, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refusals_record_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_interest_group_and_group_counts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_checkin_once_a_day_with_streak, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_local_midnight_is_the_day_boundary, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_erase_strips_sealed_phone_and_keeps_chain, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_erasure_from_hq_config, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_plaintext_phone_in_files_or_export, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

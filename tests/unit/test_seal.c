@@ -83,7 +83,8 @@ static void test_round_trip(void **state) {
 
   /* Both ends of the plaintext range. */
   uint8_t big[SEAL_MAX_PLAIN], bigbox[SEAL_MAX_BOX], back[SEAL_MAX_PLAIN];
-  for(size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 7 + 1);
+  for(size_t i = 0; i < sizeof big; i++)
+    big[i] = (uint8_t)(i * 7 + 1);
   assert_int_equal(seal_box(pub, big, sizeof big, bigbox, sizeof bigbox, &n), SQR_OK);
   assert_int_equal(n, SEAL_MAX_BOX);
   assert_int_equal(seal_open(priv, bigbox, n, back, sizeof back, &plen), SQR_OK);
@@ -97,8 +98,7 @@ static void test_round_trip(void **state) {
 
   uint8_t toobig[SEAL_MAX_PLAIN + 1] = {0};
   uint8_t hugebox[SEAL_MAX_BOX + 16];
-  assert_int_equal(seal_box(pub, toobig, sizeof toobig, hugebox, sizeof hugebox, &n),
-                   SQR_EINVAL);
+  assert_int_equal(seal_box(pub, toobig, sizeof toobig, hugebox, sizeof hugebox, &n), SQR_EINVAL);
   crypto_wipe(priv, sizeof priv);
 }
 
@@ -165,8 +165,8 @@ static void test_layout_matches_spec(void **state) {
                    SQR_OK);
   assert_int_equal(mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 256), 0);
   size_t plen = n - SEAL_OVERHEAD;
-  assert_int_equal(mbedtls_gcm_auth_decrypt(&gcm, plen, box + 66, 12, box, 66,
-                                            box + 78 + plen, 16, box + 78, plain),
+  assert_int_equal(mbedtls_gcm_auth_decrypt(&gcm, plen, box + 66, 12, box, 66, box + 78 + plen, 16,
+                                            box + 78, plain),
                    0);
   assert_memory_equal(plain, phone, plen);
   mbedtls_gcm_free(&gcm);
@@ -184,7 +184,7 @@ static void test_boxes_differ_and_hide_plaintext(void **state) {
   na = box_phone(pub, a);
   nb = box_phone(pub, b);
   assert_int_equal(na, nb);
-  assert_memory_not_equal(a + 1, b + 1, SEAL_PUB_LEN);               /* ephemeral key */
+  assert_memory_not_equal(a + 1, b + 1, SEAL_PUB_LEN);                /* ephemeral key */
   assert_memory_not_equal(a + 1 + SEAL_PUB_LEN, b + 1 + SEAL_PUB_LEN, /* nonce */
                           SEAL_NONCE_LEN);
   assert_memory_not_equal(a, b, na);
@@ -193,7 +193,7 @@ static void test_boxes_differ_and_hide_plaintext(void **state) {
   /* Nor any 4-byte run of it (a leak of part of the number). */
   for(size_t i = 0; i + 4 <= strlen(phone); i++) {
     assert_false(contains(a + 1 + SEAL_PUB_LEN + SEAL_NONCE_LEN, na - SEAL_OVERHEAD + SEAL_TAG_LEN,
-                       phone + i, 4));
+                          phone + i, 4));
   }
   /* The ephemeral key is not HQ's key. */
   assert_memory_not_equal(a + 1, pub, SEAL_PUB_LEN);
@@ -262,8 +262,7 @@ static void test_truncated_boxes_fail(void **state) {
   memcpy(longer, box, n);
   longer[n] = 0;
   assert_int_not_equal(seal_open(priv, longer, n + 1, plain, sizeof plain, &plen), SQR_OK);
-  assert_int_equal(seal_open(priv, longer, sizeof longer, plain, sizeof plain, &plen),
-                   SQR_EINVAL);
+  assert_int_equal(seal_open(priv, longer, sizeof longer, plain, sizeof plain, &plen), SQR_EINVAL);
   assert_int_equal(seal_open(priv, NULL, n, plain, sizeof plain, &plen), SQR_EINVAL);
 }
 
@@ -400,9 +399,10 @@ static void test_invalid_private_keys(void **state) {
   uint8_t priv[SEAL_PRIV_LEN], bad[SEAL_PRIV_LEN];
   char b64[64];
   /* Zero, and the group order n itself, are not valid scalars. */
-  static const uint8_t order[SEAL_PRIV_LEN] = {
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+  static const uint8_t order[SEAL_PRIV_LEN] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+                                               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                               0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+                                               0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
   memset(bad, 0, sizeof bad);
   assert_int_equal(crypto_b64(bad, sizeof bad, b64, sizeof b64), SQR_OK);
   log_reset();
@@ -434,11 +434,11 @@ static void test_blind_index(void **state) {
   }
   assert_int_equal(seal_blind_index(k1, phone, a), SQR_OK);
   assert_int_equal(seal_blind_index(k1, phone, b), SQR_OK);
-  assert_memory_equal(a, b, sizeof a);                   /* deterministic */
+  assert_memory_equal(a, b, sizeof a); /* deterministic */
   assert_int_equal(seal_blind_index(k2, phone, c), SQR_OK);
-  assert_memory_not_equal(a, c, sizeof a);               /* differs by key */
+  assert_memory_not_equal(a, c, sizeof a); /* differs by key */
   assert_int_equal(seal_blind_index(k1, "13812345679", c), SQR_OK);
-  assert_memory_not_equal(a, c, sizeof a);               /* differs by phone */
+  assert_memory_not_equal(a, c, sizeof a); /* differs by phone */
 
   /* Exactly the documented construction, with the purpose-bound key. */
   uint8_t sub[32], want[32];
@@ -449,8 +449,13 @@ static void test_blind_index(void **state) {
   assert_memory_not_equal(a, want, sizeof a);
 
   /* Only normalised 11-digit numbers. */
-  static const char *const bad[] = {"", "1381234567", "138123456789", "+8613812345678",
-                                    "138 1234 5678", "1381234567a", "138-1234-567"};
+  static const char *const bad[] = {"",
+                                    "1381234567",
+                                    "138123456789",
+                                    "+8613812345678",
+                                    "138 1234 5678",
+                                    "1381234567a",
+                                    "138-1234-567"};
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++) {
     log_reset();
     assert_int_equal(seal_blind_index(k1, bad[i], c), SQR_EINVAL);
@@ -461,19 +466,19 @@ static void test_blind_index(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_prepared_key_seals_once, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_layout_matches_spec, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_boxes_differ_and_hide_plaintext, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_wrong_key_is_eauth, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_every_byte_flip_fails, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_truncated_boxes_fail, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_bad_version, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_outsize_too_small, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_b64_round_trips, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_invalid_public_keys, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_invalid_private_keys, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_blind_index, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prepared_key_seals_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_layout_matches_spec, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_boxes_differ_and_hide_plaintext, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_wrong_key_is_eauth, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_every_byte_flip_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_truncated_boxes_fail, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_version, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_outsize_too_small, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_b64_round_trips, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invalid_public_keys, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invalid_private_keys, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_blind_index, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,8 @@ static void test_refuses_foreign_files(void **state) {
   /* Not a database at all. */
   const char *junk = tu_path(f->dir, "junk.db");
   FILE *fp = fopen(junk, "w");
-  for(int i = 0; i < 200; i++) fputs("this is not a database, just a text file\n", fp);
+  for(int i = 0; i < 200; i++)
+    fputs("this is not a database, just a text file\n", fp);
   fclose(fp);
   assert_int_equal(store_open(junk, f->clock, &st, err, sizeof err), SQR_ECORRUPT);
   assert_non_null(strstr(err, "not a StoreQR database"));
@@ -85,8 +86,10 @@ static void test_refuses_foreign_files(void **state) {
   const char *newer = tu_path(f->dir, "newer.db");
   sqlite3_open(newer, &db);
   char sql[128];
-  snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d;"
-           "CREATE TABLE meta(k);", STORE_APPLICATION_ID, STORE_SCHEMA_VERSION + 1);
+  snprintf(sql, sizeof sql,
+           "PRAGMA application_id=%d; PRAGMA user_version=%d;"
+           "CREATE TABLE meta(k);",
+           STORE_APPLICATION_ID, STORE_SCHEMA_VERSION + 1);
   sqlite3_exec(db, sql, NULL, NULL, NULL);
   sqlite3_close(db);
   assert_int_equal(store_open(newer, f->clock, &st, err, sizeof err), SQR_EVERSION);
@@ -129,10 +132,14 @@ static void test_migrates_from_every_older_version(void **state) {
     sqlite3 *db;
     sqlite3_open(path, &db);
     if(v >= 1) {
-      assert_int_equal(sqlite3_exec(db,
-        "INSERT INTO members(blind, sealed, consent_version, consent_ms, created_ms, points)"
-        " VALUES(x'00', x'01', '2026-01', 1, 1, 70);"
-        "INSERT INTO meta(key, value) VALUES('acked_seq', 0);", NULL, NULL, NULL), SQLITE_OK);
+      assert_int_equal(
+          sqlite3_exec(
+              db,
+              "INSERT INTO members(blind, sealed, consent_version, consent_ms, created_ms, points)"
+              " VALUES(x'00', x'01', '2026-01', 1, 1, 70);"
+              "INSERT INTO meta(key, value) VALUES('acked_seq', 0);",
+              NULL, NULL, NULL),
+          SQLITE_OK);
     }
     sqlite3_close(db);
     store *st = NULL;
@@ -231,7 +238,8 @@ static void test_event_log_chain_detects_tampering(void **state) {
   }
   collect c = {0};
   assert_int_equal(store_events_after(f->st, 0, 1000, collect_fn, &c), SQR_OK);
-  for(int i = 0; i < c.n; i++) assert_int_equal(c.seqs[i], i + 1); /* strictly increasing */
+  for(int i = 0; i < c.n; i++)
+    assert_int_equal(c.seqs[i], i + 1); /* strictly increasing */
   assert_string_equal(c.types[0], "config_applied");
   int64_t checked, bad;
   char why[160];
@@ -241,8 +249,10 @@ static void test_event_log_chain_detects_tampering(void **state) {
   sqlite3 *db;
   sqlite3_open(f->path, &db);
   /* Alter a payload. */
-  sqlite3_exec(db, "UPDATE events SET payload=replace(payload, '\"points\":50', '\"points\":5000')"
-               " WHERE seq=4", NULL, NULL, NULL);
+  sqlite3_exec(db,
+               "UPDATE events SET payload=replace(payload, '\"points\":50', '\"points\":5000')"
+               " WHERE seq=4",
+               NULL, NULL, NULL);
   assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
   assert_int_equal(bad, 4);
   assert_non_null(strstr(why, "payload"));
@@ -272,7 +282,8 @@ static void test_clock_jump_is_recorded(void **state) {
   assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
   assert_true(jumped);
   collect c = {0};
-  assert_int_equal(store_events_after(f->st, store_last_seq(f->st) - 1, 10, collect_fn, &c), SQR_OK);
+  assert_int_equal(store_events_after(f->st, store_last_seq(f->st) - 1, 10, collect_fn, &c),
+                   SQR_OK);
   assert_string_equal(c.types[0], "clock_jump");
 }
 
@@ -430,19 +441,19 @@ static void test_append_rejects_bad_payload(void **state) {
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_open_sets_pragmas_and_version, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_read_only_directory, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_migrates_from_every_older_version, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_config_versions, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_reload_sees_other_writer, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_event_log_chain_detects_tampering, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_clock_jump_is_recorded, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_groups_fill_one_at_a_time, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_group_expiry_margin, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_status_counts, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_full_disk_loses_nothing, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_append_rejects_bad_payload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_sets_pragmas_and_version, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_foreign_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_read_only_directory, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_migrates_from_every_older_version, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_config_versions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reload_sees_other_writer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_event_log_chain_detects_tampering, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_clock_jump_is_recorded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_groups_fill_one_at_a_time, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_group_expiry_margin, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_status_counts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_full_disk_loses_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_append_rejects_bad_payload, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,7 +34,10 @@ int tu_file_contains(const char *path, const void *needle, size_t n) {
   fseek(f, 0, SEEK_END);
   long len = ftell(f);
   fseek(f, 0, SEEK_SET);
-  if(len <= 0) { fclose(f); return 0; }
+  if(len <= 0) {
+    fclose(f);
+    return 0;
+  }
   char *data = malloc((size_t)len);
   size_t got = fread(data, 1, (size_t)len, f);
   fclose(f);

@@ -18,8 +18,6 @@ const char *tu_path(const char *dir, const char *file);
 /* 1 if the file at path contains the byte string needle. */
 int tu_file_contains(const char *path, const void *needle, size_t n);
 
-
-
 /* A demo store for tests: fresh HQ key pair and store key, the demo
  * template from assets/config, version v, group expiries relative to now
  * (unix seconds). Returned JSON is malloc'ed. */

@@ -42,21 +42,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BENCH_GOAL_SIGNUP_RATIO 1.3
+#define BENCH_GOAL_SIGNUP_RATIO  1.3
 #define BENCH_GOAL_LOOKUP_P99_US 200.0
-#define BENCH_GOAL_TOKEN_US 5.0
-#define BENCH_GOAL_QR_VERSION 4
-#define BENCH_HOST "HQ01.STOREQR-DEMO.CN" /* 20 characters, a plausible resolver */
-#define BENCH_STORE_ID "SH-JA01"
-#define BENCH_CONSENT "2026-11"
+#define BENCH_GOAL_TOKEN_US      5.0
+#define BENCH_GOAL_QR_VERSION    4
+#define BENCH_HOST               "HQ01.STOREQR-DEMO.CN" /* 20 characters, a plausible resolver */
+#define BENCH_STORE_ID           "SH-JA01"
+#define BENCH_CONSENT            "2026-11"
 
 typedef struct bench_counts {
-  int signups;   /* a: sign-ups, and as many bare commits */
-  int seals;     /* a: seal_box alone */
-  int members;   /* b: rows in the lookup store */
-  int lookups;   /* b: member_lookup calls */
-  int tokens;    /* c: mints, and as many verifies */
-  int qr;        /* d: encodes */
+  int signups; /* a: sign-ups, and as many bare commits */
+  int seals;   /* a: seal_box alone */
+  int members; /* b: rows in the lookup store */
+  int lookups; /* b: member_lookup calls */
+  int tokens;  /* c: mints, and as many verifies */
+  int qr;      /* d: encodes */
 } bench_counts;
 
 static const bench_counts FULL_COUNTS = {2000, 2000, 1000000, 10000, 1000000, 10000};
@@ -87,7 +87,8 @@ static bench_stats stats_of(int64_t *v, int n) {
   if(n <= 0) return s;
   qsort(v, (size_t)n, sizeof *v, cmp_i64);
   double sum = 0;
-  for(int i = 0; i < n; i++) sum += (double)v[i];
+  for(int i = 0; i < n; i++)
+    sum += (double)v[i];
   int i50 = (n * 50 + 99) / 100 - 1, i99 = (n * 99 + 99) / 100 - 1;
   s.p50 = (double)v[i50] / 1e3;
   s.p99 = (double)v[i99] / 1e3;
@@ -141,7 +142,8 @@ static void cpu_model(char *out, size_t n) {
     const char *v = strchr(line, ':');
     if(!v) break;
     v++;
-    while(*v == ' ' || *v == '\t') v++;
+    while(*v == ' ' || *v == '\t')
+      v++;
     snprintf(out, n, "%s", v);
     out[strcspn(out, "\n")] = '\0';
     break;
@@ -158,8 +160,8 @@ static void filesystem_of(const char *path, char *out, size_t n) {
   size_t best = 0;
   while(fscanf(f, "%255s %4095s %63s %1023s %*d %*d", dev, mnt, type, opts) == 4) {
     size_t len = strlen(mnt);
-    int prefix = strncmp(path, mnt, len) == 0 &&
-                 (len == 1 || path[len] == '/' || path[len] == '\0');
+    int prefix =
+        strncmp(path, mnt, len) == 0 && (len == 1 || path[len] == '/' || path[len] == '\0');
     if(!prefix || len < best) continue;
     best = len;
     /* Only the options that change what fsync costs. */
@@ -184,7 +186,8 @@ static void print_header(const bench_counts *c, int quick) {
   if(uname(&u) != 0) memset(&u, 0, sizeof u);
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-  printf("bench-core — StoreQR core performance%s\n", quick ? " (--quick: smoke run, small counts)" : "");
+  printf("bench-core — StoreQR core performance%s\n",
+         quick ? " (--quick: smoke run, small counts)" : "");
   printf("date:     %s\n", date);
   printf("machine:  %ld CPUs (nproc), %s, %s %s %s\n", ncpu, cpu, u.sysname, u.release, u.machine);
   printf("software: SQLite %s, mbedtls %s, libqrencode %s, %s%s\n", sqlite3_libversion(),
@@ -274,7 +277,8 @@ static sqr_rc bench_store_open(bench_store *b, const char *file, const char *tmp
   if(!rc) rc = store_apply_config(b->st, json, strlen(json), err, sizeof err);
   free(json);
   if(rc) {
-    fprintf(stderr, "bench: cannot make a demo store in %s: %s %s\n", work_dir, sqr_strerror(rc), err);
+    fprintf(stderr, "bench: cannot make a demo store in %s: %s %s\n", work_dir, sqr_strerror(rc),
+            err);
     bench_store_close(b);
   }
   return rc;
@@ -295,11 +299,12 @@ static int exec_sql(sqlite3 *db, const char *sql) {
 static sqlite3 *raw_open(void) {
   sqlite3 *db = NULL;
   if(sqlite3_open(in_dir("raw.db"), &db) != SQLITE_OK ||
-     exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                  "CREATE TABLE raw(id INTEGER PRIMARY KEY, blind BLOB NOT NULL UNIQUE,"
-                  " sealed BLOB NOT NULL, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
-                  " tags TEXT NOT NULL, staff TEXT, group_id TEXT, created_ms INTEGER NOT NULL,"
-                  " points INTEGER NOT NULL)") != SQLITE_OK) {
+     exec_sql(db,
+              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+              "CREATE TABLE raw(id INTEGER PRIMARY KEY, blind BLOB NOT NULL UNIQUE,"
+              " sealed BLOB NOT NULL, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
+              " tags TEXT NOT NULL, staff TEXT, group_id TEXT, created_ms INTEGER NOT NULL,"
+              " points INTEGER NOT NULL)") != SQLITE_OK) {
     fprintf(stderr, "bench: cannot create raw.db: %s\n", sqlite3_errmsg(db));
     sqlite3_close(db);
     return NULL;
@@ -347,7 +352,8 @@ static double flush_p50_us(int n) {
   if(!t) goto out;
   for(int i = 0; i < n; i++) {
     int64_t t0 = now_ns();
-    if(pwrite(fd, page, sizeof page, (off_t)(i % 16) * (off_t)sizeof page) != (ssize_t)sizeof page ||
+    if(pwrite(fd, page, sizeof page, (off_t)(i % 16) * (off_t)sizeof page) !=
+           (ssize_t)sizeof page ||
        fdatasync(fd) != 0)
       goto out;
     t[i] = now_ns() - t0;
@@ -373,7 +379,8 @@ static int bench_signup(const bench_counts *c, const char *tmpl) {
   if(bench_store_open(&b, "signup.db", tmpl) != SQR_OK) goto out_free;
   raw = raw_open();
   if(!raw) goto out;
-  if(sqlite3_prepare_v2(raw, "INSERT INTO raw(blind, sealed, consent_version, consent_ms, tags,"
+  if(sqlite3_prepare_v2(raw,
+                        "INSERT INTO raw(blind, sealed, consent_version, consent_ms, tags,"
                         " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
                         -1, &ins, NULL) != SQLITE_OK)
     goto out;
@@ -432,19 +439,21 @@ static int bench_signup(const bench_counts *c, const char *tmpl) {
          s.max, s.mean);
   printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "member_signup (cold, ECDH inside)", k.p50,
          k.p99, k.max, k.mean);
-  printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "bare INSERT + COMMIT", r.p50, r.p99, r.max, r.mean);
+  printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "bare INSERT + COMMIT", r.p50, r.p99, r.max,
+         r.mean);
   printf("   %-34s %10.0f %10.0f %10.0f %10.0f\n", "seal_box alone (ECDH+HKDF+GCM)", z.p50, z.p99,
          z.max, z.mean);
   double flush = flush_p50_us(c->signups / 4 > 50 ? c->signups / 4 : 50);
   printf("   %-34s %10.0f\n", "disk flush (4 KiB write+fdatasync)", flush);
-  printf("   ratio sign-up (seal prepared) / bare: p50 %.2fx, p99 %.2fx; cold: p50 %.2fx, p99 %.2fx\n",
-         r50, r99, k.p50 / r.p50, k.p99 / r.p99);
+  printf(
+      "   ratio sign-up (seal prepared) / bare: p50 %.2fx, p99 %.2fx; cold: p50 %.2fx, p99 %.2fx\n",
+      r50, r99, k.p50 / r.p50, k.p99 / r.p99);
   printf("   (welcome coupons are issued only in campaign hours: %d of the sign-ups issued one)\n",
          coupons);
   char detail[160];
   snprintf(detail, sizeof detail, "p50 %.2fx, p99 %.2fx of the bare commit", r50, r99);
-  goal("a. sign-up <= 1.3x bare commit", r50 <= BENCH_GOAL_SIGNUP_RATIO && r99 <= BENCH_GOAL_SIGNUP_RATIO,
-       detail);
+  goal("a. sign-up <= 1.3x bare commit",
+       r50 <= BENCH_GOAL_SIGNUP_RATIO && r99 <= BENCH_GOAL_SIGNUP_RATIO, detail);
   printf("\n");
   ok = 0;
 out:
@@ -475,8 +484,10 @@ static int bulk_members(const bench_store *b, int n) {
   int ok = -1;
   if(sqlite3_open_v2(in_dir("lookup.db"), &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) goto out;
   if(exec_sql(db, "PRAGMA cache_size=-524288; BEGIN IMMEDIATE") != SQLITE_OK) goto out;
-  if(sqlite3_prepare_v2(db, "INSERT INTO members(blind, sealed, consent_version, consent_ms,"
-                        " created_ms) VALUES(?,?,?,?,?)", -1, &ins, NULL) != SQLITE_OK)
+  if(sqlite3_prepare_v2(db,
+                        "INSERT INTO members(blind, sealed, consent_version, consent_ms,"
+                        " created_ms) VALUES(?,?,?,?,?)",
+                        -1, &ins, NULL) != SQLITE_OK)
     goto out;
   uint8_t sealed[SEAL_OVERHEAD + 11];
   memset(sealed, 0xa5, sizeof sealed);
@@ -543,8 +554,8 @@ static int bench_lookup(const bench_counts *c, const char *tmpl) {
   bench_stats s = stats_of(t, c->lookups);
   printf("b. check-in lookup by blind index, %d members (filled in %.1f s), %d random lookups\n",
          c->members, fill_s, c->lookups);
-  printf("   member_lookup: p50 %.1f us, p99 %.1f us, max %.1f us, mean %.1f us\n", s.p50, s.p99, s.max,
-         s.mean);
+  printf("   member_lookup: p50 %.1f us, p99 %.1f us, max %.1f us, mean %.1f us\n", s.p50, s.p99,
+         s.max, s.mean);
   printf("   of which the blind index (HKDF + HMAC-SHA256): %.1f us mean\n", blind_us);
   char detail[96];
   snprintf(detail, sizeof detail, "p99 %.1f us", s.p99);
@@ -622,7 +633,8 @@ static int bench_qr(const bench_counts *c) {
   int ok = -1;
   if(crypto_random(store_key, sizeof store_key) != SQR_OK) return -1;
   if(livecode_key_init(&k, store_key, 1) != SQR_OK ||
-     livecode_mint(&k, BENCH_STORE_ID, 1, (int64_t)time(NULL), LIVECODE_DEFAULT_PERIOD, tok) != SQR_OK ||
+     livecode_mint(&k, BENCH_STORE_ID, 1, (int64_t)time(NULL), LIVECODE_DEFAULT_PERIOD, tok) !=
+         SQR_OK ||
      livecode_url(BENCH_HOST, BENCH_STORE_ID, tok, url, sizeof url) != SQR_OK) {
     fprintf(stderr, "bench: cannot build a live-code URL\n");
     goto out;
@@ -641,10 +653,11 @@ static int bench_qr(const bench_counts *c) {
   }
   double us = (double)(now_ns() - t0) / 1e3 / c->qr;
   /* The URL is printed by shape only: it carries a live token. */
-  printf("d. QR of a live-code URL: %zu characters (\"HTTPS://\" + %zu-char host + \"/J/%s/\" + token)\n",
+  printf("d. QR of a live-code URL: %zu characters (\"HTTPS://\" + %zu-char host + \"/J/%s/\" + "
+         "token)\n",
          strlen(url), strlen(BENCH_HOST), BENCH_STORE_ID);
-  printf("   version %d (%dx%d modules) at ECC M, encode %.1f us mean over %d\n", version, width, width,
-         us, c->qr);
+  printf("   version %d (%dx%d modules) at ECC M, encode %.1f us mean over %d\n", version, width,
+         width, us, c->qr);
   char detail[64];
   snprintf(detail, sizeof detail, "version %d", version);
   goal("d. QR version <= 4 at ECC M", version > 0 && version <= BENCH_GOAL_QR_VERSION, detail);
@@ -710,7 +723,8 @@ int main(int argc, char **argv) {
 
   printf("summary: %d of %d goals met%s\n", goals_met, goals_total,
          failed ? "; SOME MEASUREMENTS FAILED (see stderr)" : "");
-  if(rmdir(work_dir) != 0) fprintf(stderr, "bench: cannot remove %s: %s\n", work_dir, strerror(errno));
+  if(rmdir(work_dir) != 0)
+    fprintf(stderr, "bench: cannot remove %s: %s\n", work_dir, strerror(errno));
   free(tmpl);
   return failed ? 1 : 0;
 }

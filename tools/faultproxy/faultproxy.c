@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #define MAX_CONNS 64
-#define CHUNK 16384
+#define CHUNK     16384
 
 enum mode_kind { M_PASS, M_CUT_UP, M_CUT_DOWN, M_DELAY, M_LOSE, M_DUP };
 static const char *const mode_names[] = {"pass", "cut-up", "cut-down", "delay", "lose", "dup"};
@@ -115,8 +115,10 @@ static int parse_mode(const char *s, mode *out) {
 }
 
 static void mode_str(const mode *m, char *buf, size_t size) {
-  if(m->kind == M_PASS || m->kind == M_DUP) snprintf(buf, size, "%s", mode_names[m->kind]);
-  else snprintf(buf, size, "%s:%ld", mode_names[m->kind], m->arg);
+  if(m->kind == M_PASS || m->kind == M_DUP)
+    snprintf(buf, size, "%s", mode_names[m->kind]);
+  else
+    snprintf(buf, size, "%s:%ld", mode_names[m->kind], m->arg);
 }
 
 /* xorshift64*: reproducible from --seed, good enough to pick fault modes. */
@@ -131,12 +133,27 @@ static uint64_t rng_next(void) {
 static mode random_mode(void) {
   mode m = {M_PASS, 0};
   switch(rng_next() % 6) {
-  case 0: break;
-  case 1: m.kind = M_CUT_UP; m.arg = (long)(rng_next() % 6000); break;
-  case 2: m.kind = M_CUT_DOWN; m.arg = (long)(rng_next() % 6000); break;
-  case 3: m.kind = M_DELAY; m.arg = (long)(rng_next() % 200); break;
-  case 4: m.kind = M_LOSE; m.arg = 2 + (long)(rng_next() % 3); break;
-  default: m.kind = M_DUP; break;
+  case 0:
+    break;
+  case 1:
+    m.kind = M_CUT_UP;
+    m.arg = (long)(rng_next() % 6000);
+    break;
+  case 2:
+    m.kind = M_CUT_DOWN;
+    m.arg = (long)(rng_next() % 6000);
+    break;
+  case 3:
+    m.kind = M_DELAY;
+    m.arg = (long)(rng_next() % 200);
+    break;
+  case 4:
+    m.kind = M_LOSE;
+    m.arg = 2 + (long)(rng_next() % 3);
+    break;
+  default:
+    m.kind = M_DUP;
+    break;
   }
   return m;
 }
@@ -178,8 +195,8 @@ static void conn_end(conn *c, const char *why) {
   char ms[32];
   mode_str(&c->m, ms, sizeof ms);
   if(verbose)
-    fprintf(stderr, "faultproxy: conn %d mode %s: %s (up %lld bytes, down %lld bytes)\n", c->id,
-            ms, why, c->up.total, c->down.total);
+    fprintf(stderr, "faultproxy: conn %d mode %s: %s (up %lld bytes, down %lld bytes)\n", c->id, ms,
+            why, c->up.total, c->down.total);
   close_fd(&c->cfd, 0);
   close_fd(&c->ufd, 0);
   close_fd(&c->dupfd, 0);
@@ -281,8 +298,12 @@ int main(int argc, char **argv) {
   int o;
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(o) {
-    case 'l': listen_port = strtol(optarg, NULL, 10); break;
-    case 't': target = strtol(optarg, NULL, 10); break;
+    case 'l':
+      listen_port = strtol(optarg, NULL, 10);
+      break;
+    case 't':
+      target = strtol(optarg, NULL, 10);
+      break;
     case 'm':
       if(parse_mode(optarg, &fixed)) {
         fprintf(stderr, "storeqr-faultproxy: bad mode '%s'\n", optarg);
@@ -306,16 +327,28 @@ int main(int argc, char **argv) {
       rng_state = strtoull(optarg, NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
       seeded = 1;
       break;
-    case 'c': max_conns = strtol(optarg, NULL, 10); break;
-    case 'S': max_seconds = strtol(optarg, NULL, 10); break;
-    case 'p': port_file = optarg; break;
-    case 'v': verbose = 1; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+    case 'c':
+      max_conns = strtol(optarg, NULL, 10);
+      break;
+    case 'S':
+      max_seconds = strtol(optarg, NULL, 10);
+      break;
+    case 'p':
+      port_file = optarg;
+      break;
+    case 'v':
+      verbose = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
     }
   }
-  if(listen_port < 0 || listen_port > 65535 || target <= 0 || target > 65535 ||
-     max_seconds <= 0 || optind != argc) {
+  if(listen_port < 0 || listen_port > 65535 || target <= 0 || target > 65535 || max_seconds <= 0 ||
+     optind != argc) {
     usage(stderr);
     return 2;
   }
@@ -346,7 +379,8 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  if(verbose) fprintf(stderr, "faultproxy: 127.0.0.1:%d -> 127.0.0.1:%ld\n", ntohs(a.sin_port), target);
+  if(verbose)
+    fprintf(stderr, "faultproxy: 127.0.0.1:%d -> 127.0.0.1:%ld\n", ntohs(a.sin_port), target);
 
   int64_t deadline = now_ms() + max_seconds * 1000;
   int accepted = 0;
@@ -367,12 +401,16 @@ int main(int argc, char **argv) {
       if(!c->up.len && !c->up.eof) ce |= POLLIN;
       if(!c->down.len && !c->down.eof) ue |= POLLIN;
       if(c->down.len) {
-        if(c->down.release_ms <= now) ce |= POLLOUT;
-        else if(c->down.release_ms - now < timeout) timeout = c->down.release_ms - now;
+        if(c->down.release_ms <= now)
+          ce |= POLLOUT;
+        else if(c->down.release_ms - now < timeout)
+          timeout = c->down.release_ms - now;
       }
       if(c->up.len) {
-        if(c->up.release_ms <= now) ue |= POLLOUT;
-        else if(c->up.release_ms - now < timeout) timeout = c->up.release_ms - now;
+        if(c->up.release_ms <= now)
+          ue |= POLLOUT;
+        else if(c->up.release_ms - now < timeout)
+          timeout = c->up.release_ms - now;
       }
       pfd[n] = (struct pollfd){.fd = c->cfd, .events = ce};
       owner[n] = c;
@@ -403,7 +441,10 @@ int main(int argc, char **argv) {
         c->id = ++accepted;
         c->cfd = cfd;
         c->dupfd = -1;
-        c->m = seeded ? random_mode() : next_list < nlist ? list[next_list++] : nlist ? (mode){M_PASS, 0} : fixed;
+        c->m = seeded              ? random_mode()
+               : next_list < nlist ? list[next_list++]
+               : nlist             ? (mode){M_PASS, 0}
+                                   : fixed;
         set_nonblock(cfd);
         (void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->ufd = connect_upstream((int)target);
@@ -430,7 +471,7 @@ int main(int argc, char **argv) {
         conn_end(c, which[i] == 1 ? "client reset" : "server reset");
         continue;
       }
-      int dir_in = which[i];     /* reading client feeds up (1); upstream feeds down (2) */
+      int dir_in = which[i]; /* reading client feeds up (1); upstream feeds down (2) */
       pipe_dir *in = dir_in == 1 ? &c->up : &c->down;
       pipe_dir *out = dir_in == 1 ? &c->down : &c->up;
       if(pfd[i].revents & POLLOUT) {
@@ -459,7 +500,8 @@ int main(int argc, char **argv) {
         in->off = 0;
         in->release_ms = now;
         if(apply_mode(c, dir_in, in, (size_t)got)) continue;
-        if(in->release_ms <= now && drain(dir_in == 1 ? c->ufd : c->cfd, in)) conn_end(c, "write failed");
+        if(in->release_ms <= now && drain(dir_in == 1 ? c->ufd : c->cfd, in))
+          conn_end(c, "write failed");
       }
     }
     /* Drain the duplicate upstream's answers so it never blocks. */

@@ -21,6 +21,7 @@ static const char *const messages[SQR_ERC_COUNT] = {
     [SQR_ENET] = "network error",
     [SQR_EPROTO] = "protocol error",
     [SQR_ECRYPTO] = "cryptographic failure",
+    [SQR_ETOOBIG] = "too large",
 };
 
 const char *sqr_strerror(sqr_rc rc) {
@@ -41,6 +42,7 @@ int sqr_exit_code(sqr_rc rc) {
   case SQR_ENOSPC:
   case SQR_ENOMEM:
   case SQR_EBUSY:
+  case SQR_ETOOBIG:
     return SQR_EXIT_IO;
   case SQR_ENET:
     return SQR_EXIT_NET;

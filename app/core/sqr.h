@@ -29,6 +29,7 @@ typedef enum sqr_rc {
   SQR_ENET,      /* network failure (sync only) */
   SQR_EPROTO,    /* the peer broke the protocol (sync only) */
   SQR_ECRYPTO,   /* a crypto primitive failed unexpectedly */
+  SQR_ETOOBIG,   /* past a hard size limit (a buffer, a body, an answer) */
   SQR_ERC_COUNT
 } sqr_rc;
 

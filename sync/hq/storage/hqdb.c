@@ -84,7 +84,8 @@ sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
   for(size_t i = 0; !rc && i < SQR_ARRAY_LEN(schema); i++)
     rc = run(db, schema[i], NULL, 0, NULL, NULL);
   /* tables of the modules that keep their statements in their own files */
-  static const char *const *const more[] = {hqdb_resolve_schema, hqdb_stats_schema};
+  static const char *const *const more[] = {hqdb_resolve_schema, hqdb_stats_schema,
+                                            hqdb_auth_schema};
   for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
     for(size_t i = 0; !rc && more[m][i]; i++)
       rc = run(db, more[m][i], NULL, 0, NULL, NULL);
@@ -126,25 +127,16 @@ void hqdb_rollback(hqdb *db) {
   db->ops->rollback(db);
 }
 
-/* Runs one statement in its own transaction. */
-static sqr_rc run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) {
-  sqr_rc rc = db->ops->begin(db);
-  if(rc) return rc;
-  rc = run(db, sql, p, n, NULL, changes);
-  if(!rc) return db->ops->commit(db);
-  db->ops->rollback(db);
-  return rc;
-}
-
 /* ---- stores and groups ----------------------------------------------------- */
 
 sqr_rc hqdb_store_add(hqdb *db, const hq_store *s, int64_t now_ms) {
   hqv p[] = {T(s->id), T(s->name), T(s->city), R(s->lat), R(s->lon), I(s->key_version), I(now_ms)};
   int64_t changes = 0;
-  sqr_rc rc = run1(db,
-                   "INSERT INTO stores(id, name, city, lat, lon, key_version, config_version,"
-                   " created_ms) VALUES($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (id) DO NOTHING",
-                   p, 7, &changes);
+  sqr_rc rc =
+      hqdb__run1(db,
+                 "INSERT INTO stores(id, name, city, lat, lon, key_version, config_version,"
+                 " created_ms) VALUES($1, $2, $3, $4, $5, $6, 1, $7) ON CONFLICT (id) DO NOTHING",
+                 p, 7, &changes);
   if(!rc && changes == 0) return SQR_EEXISTS;
   return rc;
 }
@@ -239,10 +231,10 @@ sqr_rc hqdb_code_add(hqdb *db, const uint8_t code_hash[32], const char *store, i
   sqr_rc rc = hqdb_store_get(db, store, &s);
   if(rc) return rc;
   hqv p[] = {B(code_hash, 32), T(store), I(kiosk), I(expires_ms)};
-  return run1(db,
-              "INSERT INTO enroll_codes(code_hash, store, kiosk, expires_ms)"
-              " VALUES($1, $2, $3, $4)",
-              p, 4, NULL);
+  return hqdb__run1(db,
+                    "INSERT INTO enroll_codes(code_hash, store, kiosk, expires_ms)"
+                    " VALUES($1, $2, $3, $4)",
+                    p, 4, NULL);
 }
 
 sqr_rc hqdb_code_peek(hqdb *db, const uint8_t code_hash[32], char store[HQ_ID_MAX], int *kiosk,
@@ -318,7 +310,7 @@ sqr_rc hqdb_kiosk_revoke(hqdb *db, const char *store, int kiosk) {
   snprintf(id, sizeof id, "%s/%d", store, kiosk);
   hqv p[] = {T(id)};
   int64_t changes = 0;
-  sqr_rc rc = run1(db, "UPDATE kiosks SET revoked = 1 WHERE id = $1", p, 1, &changes);
+  sqr_rc rc = hqdb__run1(db, "UPDATE kiosks SET revoked = 1 WHERE id = $1", p, 1, &changes);
   if(!rc && changes == 0) rc = SQR_ENOTFOUND;
   return rc;
 }
@@ -464,8 +456,9 @@ sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex,
 sqr_rc hqdb_alert(hqdb *db, const char *kiosk_id, int64_t seq, const char *kind,
                   const char *message, int64_t now_ms) {
   hqv p[] = {T(kiosk_id), I(seq), T(kind), T(message), I(now_ms)};
-  return run1(db, "INSERT INTO alerts(kiosk, seq, kind, message, at_ms) VALUES($1, $2, $3, $4, $5)",
-              p, 5, NULL);
+  return hqdb__run1(
+      db, "INSERT INTO alerts(kiosk, seq, kind, message, at_ms) VALUES($1, $2, $3, $4, $5)", p, 5,
+      NULL);
 }
 
 sqr_rc hqdb_alert_count(hqdb *db, const char *kiosk_id, const char *kind, int64_t *n) {
@@ -568,4 +561,13 @@ void hqdb_counts_free(hq_counts *c) {
 sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
                  int64_t *changes) {
   return run(db, sql, params, n, res, changes);
+}
+
+sqr_rc hqdb__run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) {
+  sqr_rc rc = db->ops->begin(db);
+  if(rc) return rc;
+  rc = run(db, sql, p, n, NULL, changes);
+  if(!rc) return db->ops->commit(db);
+  db->ops->rollback(db);
+  return rc;
 }

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "hqdb_int.h"
-#include "resolve.h"
+#include "hqdb_resolve.h"
 
 const char *const hqdb_resolve_schema[] = {
     "CREATE TABLE IF NOT EXISTS scans(store TEXT NOT NULL, kiosk BIGINT NOT NULL,"

@@ -60,10 +60,14 @@ struct hqdb {
  * sessions), run in the schema transaction after hqdb.c's own. */
 extern const char *const hqdb_resolve_schema[];
 extern const char *const hqdb_stats_schema[];
+extern const char *const hqdb_auth_schema[];
 
 /* Runs one statement (see hqdb_ops.exec); for hqdb_*.c files. */
 sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,
                  int64_t *changes) SQR_WARN_UNUSED;
+/* Runs one statement in its own transaction (begin, exec, commit; rolls
+ * back on failure). */
+sqr_rc hqdb__run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) SQR_WARN_UNUSED;
 
 /* Parameters, written once for every hqdb*.c file. */
 #define I(x)      ((hqv){.k = HQV_INT, .i = (x)})

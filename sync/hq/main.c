@@ -30,13 +30,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "crypto.h"
 #include "hq.h"
 #include "ingest.h"
 #include "log.h"
 #include "pki.h"
+#include "manage.h"
 #include "release.h"
+#include "reply.h"
 #include "server.h"
 
 static const char usage[] =
@@ -96,25 +99,30 @@ static void print_qr(const char *text) {
   QRcode_free(q);
 }
 
-/* Runs an admin operation through the same code as its route. */
-typedef void (*admin_fn)(hq *h, const char *body, size_t len, hq_reply *r);
-static int run_admin(hq *h, admin_fn fn, cJSON *body, hq_reply *r) {
-  char *json = cJSON_PrintUnformatted(body);
-  cJSON_Delete(body);
-  if(!json) return 3;
-  fn(h, json, strlen(json), r);
-  free(json);
-  return r->status >= 200 && r->status < 300 ? 0 : 1;
+/* An operation's answer as its route would give it: the JSON on stdout, a
+ * refusal's JSON on stderr (exit 1; 3 for HQ's own failures). */
+static int answer(sqr_rc rc, const hq_err *e, int status, cJSON *json) {
+  hq_reply r = {0};
+  if(rc) {
+    cJSON_Delete(json);
+    hq_reply_fail(&r, rc, e);
+  } else {
+    hq_reply_json(&r, status, json);
+  }
+  int bad = r.status < 200 || r.status >= 300;
+  FILE *f = bad ? stderr : stdout;
+  if(r.body) fprintf(f, "%s\n", r.body);
+  int code = !bad ? 0 : r.status >= 500 ? 3 : 1;
+  hq_reply_clear(&r);
+  return code;
 }
 
-static int report(hq_reply *r, int rc) {
-  if(r->body) {
-    FILE *f = rc ? stderr : stdout;
-    fprintf(f, "%s\n", r->body);
-  }
-  if(rc == 1 && r->status >= 500) rc = 3;
-  hq_reply_clear(r);
-  return rc;
+/* A whole number from the command line, or -1 (out of every range) when
+ * it is not one. */
+static int64_t int_arg(const char *v) {
+  char *end;
+  double d = strtod(v, &end);
+  return *v && !*end && d == (double)(int64_t)d ? (int64_t)d : -1;
 }
 
 static int cmd_serve(hq *h, int argc, char **argv) {
@@ -135,7 +143,7 @@ static int cmd_serve(hq *h, int argc, char **argv) {
     fprintf(stderr, "storeqr-hq: %s\n", err);
     return 3;
   }
-  log_info("hq", "serving on %s (storage: %s)", h->url, hqdb_backend(h->db));
+  log_info("hq", "serving on %s (storage: %s)", hq_url(h), hq_backend(h));
   if(port_file) {
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
@@ -166,7 +174,6 @@ static int64_t mono_ns(void) {
 static int cmd_ingest_file(hq *h, int argc, char **argv) {
   int64_t decode_ns = 0, ingest_ns = 0, events = 0, batches = 0, bytes = 0;
   ingest_timing t = {0};
-  hq_reply r = {0};
   for(int i = 2; i < argc; i++) {
     if(strcmp(argv[i], "--dir") == 0 || strcmp(argv[i], "--db") == 0) {
       i++;
@@ -196,18 +203,21 @@ static int cmd_ingest_file(hq *h, int argc, char **argv) {
       fprintf(stderr, "storeqr-hq: %s: %d %s: %s\n", argv[i], pe.status, pe.code, pe.message);
       return 1;
     }
-    ingest_batch_timed(h, b.kiosk_id, &b, &r, &t);
+    hq_err e = {0};
+    int64_t acked = 0;
+    rc = ingest_batch_timed(h, b.kiosk_id, &b, &acked, &e, &t);
     ingest_ns += mono_ns() - t1;
     events += (int64_t)b.count;
     bytes += len;
     batches++;
     proto_batch_clear(&b);
-    if(r.status != 200) {
+    if(rc) {
+      hq_reply r = {0};
+      hq_reply_fail(&r, rc, &e);
       fprintf(stderr, "storeqr-hq: %s: %d %s\n", argv[i], r.status, r.body ? r.body : "");
       hq_reply_clear(&r);
       return 1;
     }
-    hq_reply_clear(&r);
   }
   printf("{\"batches\":%lld,\"events\":%lld,\"bytes\":%lld,\"decode_s\":%.6f,"
          "\"ingest_s\":%.6f,\"seal_open_s\":%.6f,\"signups_opened\":%lld}\n",
@@ -320,7 +330,7 @@ static int cmd_admin(hq *h, const char *sub, int argc, char **argv) {
             AUTH_PASSWORD_MAX);
     return 1;
   default:
-    fprintf(stderr, "storeqr-hq: %s\n", hqdb_errmsg(h->db));
+    fprintf(stderr, "storeqr-hq: %s\n", hq_storage_error(h));
     return 3;
   }
 }
@@ -349,77 +359,71 @@ int main(int argc, char **argv) {
     fprintf(stderr, "storeqr-hq: %s\n", err);
     return 3;
   }
-  hq_reply r = {0};
   int rc = 2;
+  hq_err e = {0};
   const char *store_id = opt(argc, argv, from, "--store");
   const char *kiosk = opt(argc, argv, from, "--kiosk");
   if(strcmp(cmd, "serve") == 0) {
     rc = cmd_serve(h, argc, argv);
   } else if(strcmp(cmd, "store") == 0 && sub && strcmp(sub, "add") == 0) {
-    cJSON *b = cJSON_CreateObject();
+    hq_store_req q = {.id = opt(argc, argv, from, "--id"),
+                      .name = opt(argc, argv, from, "--name"),
+                      .city = opt(argc, argv, from, "--city"),
+                      .brand = opt(argc, argv, from, "--brand")};
     const char *v;
-    if((v = opt(argc, argv, from, "--id"))) cJSON_AddStringToObject(b, "id", v);
-    if((v = opt(argc, argv, from, "--name"))) cJSON_AddStringToObject(b, "name", v);
-    if((v = opt(argc, argv, from, "--city"))) cJSON_AddStringToObject(b, "city", v);
-    if((v = opt(argc, argv, from, "--brand"))) cJSON_AddStringToObject(b, "brand", v);
-    if((v = opt(argc, argv, from, "--lat"))) cJSON_AddNumberToObject(b, "lat", atof(v));
-    if((v = opt(argc, argv, from, "--lon"))) cJSON_AddNumberToObject(b, "lon", atof(v));
-    rc = report(&r, run_admin(h, hq_admin_store_add, b, &r));
+    if((v = opt(argc, argv, from, "--lat"))) q.has_lat = 1, q.lat = atof(v);
+    if((v = opt(argc, argv, from, "--lon"))) q.has_lon = 1, q.lon = atof(v);
+    hq_store s;
+    if(!q.id || !q.name) {
+      hq_fail(&e, SQR_EINVAL, "bad_request", "%s: missing", q.id ? "name" : "id");
+      rc = answer(SQR_EINVAL, &e, 0, NULL);
+    } else {
+      sqr_rc orc = hq_store_add(h, &q, &s, &e);
+      rc = answer(orc, &e, 201, orc ? NULL : admin_store_json(&s, q.brand));
+    }
   } else if(strcmp(cmd, "kiosk") == 0 && sub && strcmp(sub, "enroll-code") == 0) {
     if(!store_id || !kiosk) {
       rc = usage_fail("enroll-code needs --store and --kiosk");
     } else {
       const char *url = opt(argc, argv, from, "--url");
-      if(url) snprintf(h->url, sizeof h->url, "%s", url);
-      cJSON *b = cJSON_CreateObject();
-      cJSON_AddStringToObject(b, "store", store_id);
-      cJSON_AddNumberToObject(b, "kiosk", atoi(kiosk));
+      if(url) hq_set_url_text(h, url);
       const char *ttl = opt(argc, argv, from, "--ttl");
-      if(ttl) cJSON_AddNumberToObject(b, "ttl_s", atoi(ttl));
-      rc = run_admin(h, hq_admin_enroll_code, b, &r);
-      if(rc == 0) {
-        cJSON *a = cJSON_Parse(r.body);
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(a, "code");
-        const cJSON *qr = cJSON_GetObjectItemCaseSensitive(a, "qr_text");
-        printf("%s\n", r.body);
-        if(isatty(STDOUT_FILENO) && cJSON_IsString(qr)) print_qr(qr->valuestring);
-        if(cJSON_IsString(code)) printf("code: %s\n", code->valuestring);
-        cJSON_Delete(a);
-        hq_reply_clear(&r);
-      } else {
-        rc = report(&r, rc);
+      hq_code_req q = {.store = store_id, .kiosk = atoi(kiosk), .ttl_s = ttl ? atoi(ttl) : 86400};
+      hq_code_out c;
+      sqr_rc orc = hq_code_new(h, &q, &c, &e);
+      rc = answer(orc, &e, 201, orc ? NULL : admin_code_json(&c));
+      if(!orc) {
+        if(isatty(STDOUT_FILENO)) print_qr(c.qr_text);
+        printf("code: %s\n", c.code);
       }
+      memset(&c, 0, sizeof c);
     }
   } else if(strcmp(cmd, "kiosk") == 0 && sub && strcmp(sub, "revoke") == 0) {
     if(!store_id || !kiosk) {
       rc = usage_fail("revoke needs --store and --kiosk");
     } else {
-      cJSON *b = cJSON_CreateObject();
-      cJSON_AddStringToObject(b, "store", store_id);
-      cJSON_AddNumberToObject(b, "kiosk", atoi(kiosk));
-      rc = report(&r, run_admin(h, hq_admin_revoke, b, &r));
+      sqr_rc orc = hq_kiosk_revoke(h, store_id, atoi(kiosk), &e);
+      rc = answer(orc, &e, 200, orc ? NULL : admin_revoked_json());
     }
   } else if(strcmp(cmd, "group") == 0 && sub &&
             (strcmp(sub, "add") == 0 || strcmp(sub, "update") == 0)) {
-    cJSON *b = cJSON_CreateObject();
-    static const char *const texts[][2] = {
-        {"--store", "store"}, {"--id", "id"},   {"--link", "link"},    {"--kind", "kind"},
-        {"--name", "name"},   {"--tag", "tag"}, {"--status", "status"}};
-    for(size_t i = 0; i < SQR_ARRAY_LEN(texts); i++) {
-      const char *v = opt(argc, argv, from, texts[i][0]);
-      if(v) cJSON_AddStringToObject(b, texts[i][1], v);
-    }
+    hq_group_req q = {.store = store_id,
+                      .id = opt(argc, argv, from, "--id"),
+                      .link = opt(argc, argv, from, "--link"),
+                      .kind = opt(argc, argv, from, "--kind"),
+                      .name = opt(argc, argv, from, "--name"),
+                      .tag = opt(argc, argv, from, "--tag"),
+                      .status = opt(argc, argv, from, "--status")};
     const char *v;
-    if((v = opt(argc, argv, from, "--capacity"))) cJSON_AddNumberToObject(b, "capacity", atof(v));
-    if((v = opt(argc, argv, from, "--expires-at")))
-      cJSON_AddNumberToObject(b, "expires_at", atof(v));
-    rc = report(&r, run_admin(h, hq_admin_group, b, &r));
+    if((v = opt(argc, argv, from, "--capacity"))) q.has_capacity = 1, q.capacity = int_arg(v);
+    if((v = opt(argc, argv, from, "--expires-at"))) q.has_expires_at = 1, q.expires_at = int_arg(v);
+    hq_group_out g;
+    sqr_rc orc = hq_group_set(h, &q, &g, &e);
+    rc = answer(orc, &e, orc ? 0 : g.created ? 201 : 200, orc ? NULL : admin_group_json(&g));
   } else if(strcmp(cmd, "erase") == 0) {
-    const char *member = opt(argc, argv, from, "--member");
-    cJSON *b = cJSON_CreateObject();
-    if(store_id) cJSON_AddStringToObject(b, "store", store_id);
-    if(member) cJSON_AddStringToObject(b, "member", member);
-    rc = report(&r, run_admin(h, hq_admin_erasure, b, &r));
+    char lower[65];
+    sqr_rc orc = hq_erasure_add(h, store_id, opt(argc, argv, from, "--member"), lower, &e);
+    rc = answer(orc, &e, 202, orc ? NULL : admin_erasure_json(lower));
   } else if(strcmp(cmd, "release") == 0 && sub && strcmp(sub, "add") == 0) {
     rc = cmd_release_add(h, argc, argv);
   } else if(strcmp(cmd, "admin") == 0 && sub &&
@@ -428,8 +432,10 @@ int main(int argc, char **argv) {
   } else if(strcmp(cmd, "ingest-file") == 0) {
     rc = cmd_ingest_file(h, argc, argv);
   } else if(strcmp(cmd, "counts") == 0) {
-    hq_admin_counts(h, store_id, &r);
-    rc = report(&r, r.status == 200 ? 0 : 1);
+    hq_counts c;
+    sqr_rc orc = hq_counts_get(h, store_id, &c, &e);
+    rc = answer(orc, &e, 200, orc ? NULL : admin_counts_json(store_id, &c));
+    if(!orc) hqdb_counts_free(&c);
   } else {
     rc = usage_fail("unknown command");
   }

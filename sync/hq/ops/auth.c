@@ -1,14 +1,14 @@
 /* auth.c — see auth.h. */
 #include "auth.h"
+#include "hq_int.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto.h"
 #include "log.h"
 #include "pin.h"
-#include "stats.h"
+#include "hqdb_auth.h"
 
 int auth_name_valid(const char *name) {
   size_t n = name ? strlen(name) : 0;
@@ -103,9 +103,8 @@ sqr_rc auth_login(hq *h, const char *name, const char *password, const char *cli
   return SQR_OK;
 }
 
-/* SHA-256 of the cookie's 32 bytes; 0 when there is no well-formed one. */
-static int cookie_hash(struct MHD_Connection *c, uint8_t idh[32]) {
-  const char *v = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, AUTH_COOKIE);
+/* SHA-256 of the cookie value's 32 bytes; 0 when it is not well formed. */
+static int cookie_hash(const char *v, uint8_t idh[32]) {
   uint8_t id[32];
   if(!v || strlen(v) != 64 || crypto_unhex(v, id, sizeof id)) return 0;
   int ok = !crypto_sha256(id, sizeof id, idh);
@@ -113,48 +112,15 @@ static int cookie_hash(struct MHD_Connection *c, uint8_t idh[32]) {
   return ok;
 }
 
-int auth_session(hq *h, struct MHD_Connection *c, char admin[HQ_ID_MAX]) {
+int auth_session(hq *h, const char *cookie, char admin[HQ_ID_MAX]) {
   uint8_t idh[32];
   admin[0] = '\0';
-  if(!cookie_hash(c, idh)) return 0;
+  if(!cookie_hash(cookie, idh)) return 0;
   return hqdb_session_get(h->db, idh, hq_now_ms(), admin) == SQR_OK;
 }
 
-void auth_logout(hq *h, struct MHD_Connection *c) {
+void auth_logout(hq *h, const char *cookie) {
   uint8_t idh[32];
-  if(cookie_hash(c, idh) && hqdb_session_end(h->db, idh, hq_now_ms()))
+  if(cookie_hash(cookie, idh) && hqdb_session_end(h->db, idh, hq_now_ms()))
     log_error("dash", "cannot end a session: %s", hqdb_errmsg(h->db));
-}
-
-int auth_request_ok(hq *h, struct MHD_Connection *c) {
-  const char *bearer = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-  if(bearer && hq_admin_ok(h, bearer)) return 1;
-  char admin[HQ_ID_MAX];
-  return auth_session(h, c, admin);
-}
-
-int auth_origin_ok(struct MHD_Connection *c) {
-  const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-  const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-  const char *referer = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Referer");
-  if(!host || !*host || strlen(host) > 255) return 0;
-  char want[300];
-  size_t n = (size_t)snprintf(want, sizeof want, "https://%s", host);
-  if(origin) return strcmp(origin, want) == 0; /* "null" and others refused */
-  /* no Origin (old browsers): the Referer must be a page of this HQ */
-  return referer && strncmp(referer, want, n) == 0 && referer[n] == '/';
-}
-
-void auth_client(struct MHD_Connection *c, char *out, size_t size) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  snprintf(out, size, "unknown");
-  if(!ci || !ci->client_addr) return;
-  const struct sockaddr *sa = ci->client_addr;
-  if(sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-              (socklen_t)size);
-  else if(sa->sa_family == AF_INET6)
-    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-              (socklen_t)size);
 }

@@ -15,7 +15,7 @@
 #ifndef SQR_AUTH_H
 #define SQR_AUTH_H
 
-#include <microhttpd.h>
+#include "hqdb.h"
 #include "hq.h"
 
 /* __Host-: the browser keeps it only if Secure, Path=/ and no Domain */
@@ -43,15 +43,10 @@ sqr_rc auth_admin_remove(hq *h, const char *name) SQR_WARN_UNUSED;
  * locked, *retry_after_s set. SQR_EIO: storage. */
 sqr_rc auth_login(hq *h, const char *name, const char *password, const char *client,
                   char session_hex[65], int64_t *retry_after_s) SQR_WARN_UNUSED;
-/* The admin of the request's session cookie; 0 when none is live. */
-int auth_session(hq *h, struct MHD_Connection *c, char admin[HQ_ID_MAX]);
-/* Ends the request's session (if any). */
-void auth_logout(hq *h, struct MHD_Connection *c);
-/* 1 if the request carries the admin bearer token or a live session. */
-int auth_request_ok(hq *h, struct MHD_Connection *c);
-/* 1 if Origin (else Referer) names https://<Host> of this request. */
-int auth_origin_ok(struct MHD_Connection *c);
-/* The client's address as text ("ip:..."-ready), "unknown" if none. */
-void auth_client(struct MHD_Connection *c, char *out, size_t size);
+/* The admin of a session cookie's value (64 hex digits); 0 when it names
+ * no live session. */
+int auth_session(hq *h, const char *cookie, char admin[HQ_ID_MAX]);
+/* Ends the session a cookie's value names (if any). */
+void auth_logout(hq *h, const char *cookie);
 
 #endif

@@ -1,13 +1,19 @@
-/* hq.h — HQ's state and its operations, shared by the HTTPS routes
- * (server.c) and the command line (main.c).
+/* hq.h — HQ's operations layer: what `serve` and every subcommand load
+ * from HQ's directory, and the small things every operation shares.
  *
- * Owns what `serve` and every subcommand load from HQ's directory: the
- * master key and the keys derived from it (per-store keys, the PII key,
- * the phone index key), the seal key pair, the device CA, the admin token
- * hash, and the storage handle. Implements enrolment codes, enrolment,
- * stores, groups, erasures, counts and the configuration document a
- * kiosk receives. Every answer is a JSON body plus an HTTP status, so a
- * route and a subcommand report the same thing.
+ * Owns the opaque `hq`: the master key and the keys derived from it
+ * (per-store keys, the PII key, the phone index key), the seal key pair,
+ * the device CA, the admin token hash, the storage handle, and the two
+ * names kiosks reach HQ by. Operations (manage.h, configdoc.h, enroll.h,
+ * ingest.h, release.h, auth.h, stats.h, scan.h) take typed requests and
+ * give typed results; a refusal is an sqr_rc plus an hq_err that names a
+ * stable protocol code ("bad_request", "unknown_store", ...) and a
+ * sentence a person can act on. They never speak HTTP: the web layer
+ * turns an hq_err into a status, the command line into an exit code.
+ *
+ * A change other parts must hear of (a store's groups, brand or
+ * configuration changed) is announced through hq_subscribe; the scan
+ * resolver's cache registers for it, so nothing here calls upwards.
  *
  * Never logs a phone number, a code, a token or key material.
  */
@@ -17,32 +23,27 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "hqdb.h"
-#include "pki.h"
-#include "seal.h"
 #include "sqr.h"
 
-typedef struct hq {
-  char dir[512];
-  hqdb *db;
-  pki_ca *device_ca;
-  char *hq_ca_pem;
-  char *template_json; /* dir/store-template.json, or NULL (built-in) */
-  uint8_t master[32];
-  uint8_t pii_key[32];   /* AES-256-GCM key for phones at rest */
-  uint8_t index_key[32]; /* HMAC key of HQ's phone index */
-  uint8_t seal_pub[SEAL_PUB_LEN];
-  uint8_t seal_priv[SEAL_PRIV_LEN];
-  uint8_t admin_hash[32];
-  char url[256];           /* https://HOST:PORT kiosks reach us by */
-  char resolver_host[128]; /* HOST:PORT */
-} hq;
+typedef struct hq hq;
 
-/* Loads dir's keys and opens the storage (db_url, or dir/hq.db). */
+/* Loads dir's keys and opens the storage (db_url, or dir/hq.db). err gets
+ * a sentence naming the file at fault. */
 sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err,
                size_t errlen) SQR_WARN_UNUSED;
 void hq_close(hq *h);
-/* Where kiosks reach HQ (goes into configuration documents). */
+/* Where kiosks reach HQ (goes into configuration documents and
+ * enrolment QR text). */
 void hq_set_url(hq *h, const char *host, int port);
+const char *hq_url(const hq *h);
+/* The same from a whole URL ("https://HOST:PORT"), e.g. a balancer's. */
+void hq_set_url_text(hq *h, const char *url);
+/* HQ's directory (bundles/, releases.json live there). */
+const char *hq_dir(const hq *h);
+/* "sqlite" or "postgresql". */
+const char *hq_backend(const hq *h);
+/* The storage's last error message, for logs. */
+const char *hq_storage_error(const hq *h);
 
 int64_t hq_now_ms(void);
 
@@ -52,39 +53,34 @@ int hq_admin_ok(const hq *h, const char *authorization);
 /* HKDF-SHA256(master, no salt, "storeqr/v1/store-key/" STORE "/" VERSION). */
 sqr_rc hq_store_key(const hq *h, const char *sid, int version, uint8_t out[32]) SQR_WARN_UNUSED;
 
-/* An operation's outcome as HQ answers it: status and a body (malloc'ed,
- * NULL for 304). JSON unless type says otherwise; pages, CSV and images
- * set type, len (binary bodies) and headers (Location, Set-Cookie ...). */
-typedef struct hq_reply {
-  int status;
-  char *body;
-  size_t len;       /* body bytes; 0: strlen(body) */
-  const char *type; /* Content-Type (static string); NULL: application/json */
-  char *headers;    /* extra "Name: value\n" lines (malloc'ed), or NULL */
-  int fd;           /* > 0: send this open file (fd_size bytes) instead of body;
-                       the server closes it */
-  uint64_t fd_size;
-} hq_reply;
-/* Appends "name: value\n" to r->headers. SQR_ENOMEM. */
-sqr_rc hq_reply_header(hq_reply *r, const char *name, const char *value) SQR_WARN_UNUSED;
-void hq_reply_clear(hq_reply *r);
-/* Sets an error reply ({"error","message","hq_time_ms"[,extra]}). */
-void hq_reply_error(hq_reply *r, int status, const char *code, const char *message,
-                    const char *extra_key, int64_t extra);
+/* Why an operation refused or failed. code: a stable protocol code
+ * (docs/PROTOCOL.md; "storage" and "internal" for HQ's own failures);
+ * message: one sentence; extra_key/extra: an optional number the answer
+ * carries (e.g. "expected_seq"). */
+typedef struct hq_err {
+  const char *code;
+  char message[256];
+  const char *extra_key;
+  int64_t extra;
+} hq_err;
+/* Sets *e (NULL is fine) and returns rc, so `return hq_fail(...)` reads. */
+sqr_rc hq_fail(hq_err *e, sqr_rc rc, const char *code, const char *fmt, ...) SQR_PRINTF(4, 5);
+/* A storage failure: logs the storage's message, sets "storage". */
+sqr_rc hq_fail_storage(const hq *h, hq_err *e, sqr_rc rc);
 
-/* The routes. body/len: the request body (JSON). */
-void hq_enroll(hq *h, const char *body, size_t len, hq_reply *r);
-void hq_config(hq *h, const char *kiosk_id, int64_t since, hq_reply *r);
-void hq_admin_store_add(hq *h, const char *body, size_t len, hq_reply *r);
-void hq_admin_enroll_code(hq *h, const char *body, size_t len, hq_reply *r);
-void hq_admin_revoke(hq *h, const char *body, size_t len, hq_reply *r);
-void hq_admin_group(hq *h, const char *body, size_t len, hq_reply *r);
-void hq_admin_erasure(hq *h, const char *body, size_t len, hq_reply *r);
-void hq_admin_counts(hq *h, const char *sid, hq_reply *r);
+/* ---- changes other parts hear of ------------------------------------------ */
 
-/* The configuration document for one kiosk (compact JSON, malloc'ed),
- * validated with config_parse before it is returned. */
-sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *version, char *err,
-                     size_t errlen) SQR_WARN_UNUSED;
+typedef enum hq_change {
+  HQ_CHANGE_STORE,  /* a store was added, or its brand changed */
+  HQ_CHANGE_GROUPS, /* a store's groups changed (link, capacity, expiry, status) */
+} hq_change;
+/* fn(arg, change, store) after each change this process made (store NULL:
+ * every store). Called on the thread that made the change, with storage
+ * idle; fn must not call back into an operation. At most 8 listeners;
+ * SQR_ENOMEM past that. Changes made by other HQ processes are not
+ * announced: listeners notice them through the store's config_version. */
+sqr_rc hq_subscribe(hq *h, void (*fn)(void *arg, hq_change change, const char *store),
+                    void *arg) SQR_WARN_UNUSED;
+void hq_unsubscribe(hq *h, void (*fn)(void *arg, hq_change change, const char *store), void *arg);
 
 #endif

@@ -1,5 +1,6 @@
 /* ingest.c — see ingest.h. */
 #include "ingest.h"
+#include "hq_int.h"
 
 #include <cjson/cJSON.h>
 #include <mbedtls/gcm.h>
@@ -10,7 +11,7 @@
 
 #include "crypto.h"
 #include "log.h"
-#include "stats.h"
+#include "hqdb_stats.h"
 
 #define GCM_NONCE 12
 #define GCM_TAG   16
@@ -113,25 +114,26 @@ static sqr_rc add_delta(stats_delta **d, size_t *n, size_t max, int64_t day, con
   return SQR_OK;
 }
 
-static void broken(hq *h, const char *kiosk_id, int64_t seq, const char *why, hq_reply *r) {
+static sqr_rc broken(hq *h, const char *kiosk_id, int64_t seq, const char *why, hq_err *e) {
   char msg[200];
   snprintf(msg, sizeof msg, "events: seq %lld %s; nothing was stored", (long long)seq, why);
   log_warn("hq", "%s: chain broken at seq %lld (%s)", kiosk_id, (long long)seq, why);
   if(hqdb_alert(h->db, kiosk_id, seq, "chain_broken", why, hq_now_ms()))
     log_error("hq", "cannot record an alert: %s", hqdb_errmsg(h->db));
-  hq_reply_error(r, 422, "chain_broken", msg, "seq", seq);
+  hq_fail(e, SQR_ECORRUPT, "chain_broken", "%s", msg);
+  if(e) e->extra_key = "seq", e->extra = seq;
+  return SQR_ECORRUPT;
 }
 
-void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r) {
-  ingest_batch_timed(h, cert_kiosk, b, r, NULL);
+sqr_rc ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, int64_t *acked_out,
+                    hq_err *e) {
+  return ingest_batch_timed(h, cert_kiosk, b, acked_out, e, NULL);
 }
 
-void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r,
-                        ingest_timing *t) {
-  if(strcmp(cert_kiosk, b->kiosk_id) != 0) {
-    hq_reply_error(r, 403, "wrong_kiosk", "kiosk: not the kiosk of this certificate", NULL, 0);
-    return;
-  }
+sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, int64_t *acked_out,
+                          hq_err *e, ingest_timing *t) {
+  if(strcmp(cert_kiosk, b->kiosk_id) != 0)
+    return hq_fail(e, SQR_EAUTH, "wrong_kiosk", "kiosk: not the kiosk of this certificate");
   int64_t acked = 0, now = hq_now_ms();
   uint8_t last[32], held[32];
   size_t i = 0, bad = 0;
@@ -148,8 +150,9 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
     hqdb_rollback(h->db);
     snprintf(msg, sizeof msg, "events: first seq is %lld, HQ expects %lld", (long long)first,
              (long long)(acked + 1));
-    hq_reply_error(r, 409, "gap", msg, "expected_seq", acked + 1);
-    return;
+    hq_fail(e, SQR_EINVAL, "gap", "%s", msg);
+    if(e) e->extra_key = "expected_seq", e->extra = acked + 1;
+    return SQR_EINVAL;
   }
   /* The whole batch must chain from the hash HQ holds before it, so an
    * altered copy of an event HQ already has is caught as well. */
@@ -162,8 +165,7 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
   }
   if(proto_chain_check(prev, b->events, b->count, &bad)) {
     hqdb_rollback(h->db);
-    broken(h, b->kiosk_id, b->events[bad].seq, "does not chain to the event before it", r);
-    return;
+    return broken(h, b->kiosk_id, b->events[bad].seq, "does not chain to the event before it", e);
   }
   /* What HQ already holds must be exactly what it holds. */
   for(; i < b->count && b->events[i].seq <= acked; i++) {
@@ -171,8 +173,7 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
     if(rc && rc != SQR_ENOTFOUND) goto dbfail;
     if(rc || !crypto_ct_equal(held, b->events[i].hash, 32)) {
       hqdb_rollback(h->db);
-      broken(h, b->kiosk_id, b->events[i].seq, "differs from the event HQ holds", r);
-      return;
+      return broken(h, b->kiosk_id, b->events[i].seq, "differs from the event HQ holds", e);
     }
   }
   if(i == b->count) { /* a replay: nothing new */
@@ -241,21 +242,19 @@ void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_
      hqdb_alert(h->db, b->kiosk_id, acked, "seal", "sealed phones HQ cannot open", hq_now_ms()))
     log_error("hq", "cannot record an alert: %s", hqdb_errmsg(h->db));
 ack:
-  free(r->body);
-  r->body = NULL;
-  r->status = 200;
-  if(proto_ack_encode(acked, hq_now_ms(), &r->body))
-    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-  return;
+  *acked_out = acked;
+  return SQR_OK;
 dbfail:
   free(rows);
   free(deltas);
   hqdb_rollback(h->db);
-  if(rc == SQR_ENOTFOUND) {
-    hq_reply_error(r, 401, "certificate", "certificate: kiosk not enrolled", NULL, 0);
-    return;
-  }
+  if(rc == SQR_ENOTFOUND)
+    return hq_fail(e, SQR_EAUTH, "certificate", "certificate: kiosk not enrolled");
   log_error("hq", "%s: storing a batch failed: %s", b->kiosk_id, hqdb_errmsg(h->db));
-  hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again", NULL,
-                 0);
+  return hq_fail(e, rc, "storage", "HQ's database failed; try again");
+}
+
+sqr_rc ingest_alert(hq *h, const char *kiosk_id, int64_t seq, const char *kind,
+                    const char *message) {
+  return hqdb_alert(h->db, kiosk_id, seq, kind, message, hq_now_ms());
 }

@@ -18,8 +18,13 @@
 #include "hq.h"
 #include "proto.h"
 
-/* cert_kiosk: the kiosk the client certificate maps to ("STORE/N"). */
-void ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r);
+/* cert_kiosk: the kiosk the client certificate maps to ("STORE/N").
+ * SQR_OK: *acked is the highest contiguous seq HQ now holds. Refusals
+ * (hq_err codes): "wrong_kiosk" (the batch names another kiosk), "gap"
+ * (extra expected_seq), "chain_broken" (extra seq; an alert row is
+ * written), "certificate" (not enrolled), "storage". */
+sqr_rc ingest_batch(hq *h, const char *cert_kiosk, const proto_batch *b, int64_t *acked,
+                    hq_err *e) SQR_WARN_UNUSED;
 
 /* Where ingest time goes, for `storeqr-hq ingest-file` and benchmarks;
  * ingest_batch_timed adds to *t (the caller zeroes it once). */
@@ -27,7 +32,12 @@ typedef struct ingest_timing {
   int64_t seal_ns; /* opening sealed phones: ECDH, HMAC index, GCM */
   int64_t signups_opened;
 } ingest_timing;
-void ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, hq_reply *r,
-                        ingest_timing *t);
+sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, int64_t *acked,
+                          hq_err *e, ingest_timing *t) SQR_WARN_UNUSED;
+
+/* Records a refused batch's alert for kiosk_id (kind e.g. "chain_broken":
+ * a batch whose chain did not verify before it reached storage). */
+sqr_rc ingest_alert(hq *h, const char *kiosk_id, int64_t seq, const char *kind,
+                    const char *message) SQR_WARN_UNUSED;
 
 #endif

@@ -8,7 +8,7 @@
  * bundle by only lets a kiosk check its download and find it again.
  */
 #include "release.h"
-#include "web.h"
+#include "hq_int.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -27,7 +27,6 @@
 
 #define COMP               "hq"
 #define RELEASES_MAX_BYTES (8 * 1024 * 1024)
-#define PREFIX             "/v1/bundles/"
 #define SUFFIX             ".bundle"
 
 /* ---- releases.json ----------------------------------------------------- */
@@ -321,7 +320,7 @@ out:
   return rc;
 }
 
-/* ---- GET /v1/bundles/<sha256>.bundle ----------------------------------- */
+/* ---- the files GET /v1/bundles/<sha256>.bundle serves ------------------- */
 
 /* The only names served: 64 lower-case hex digits and ".bundle". Nothing
  * else from the URL reaches a path, so no "..", no "/", no NUL. */
@@ -332,14 +331,12 @@ static int name_ok(const char *name) {
   return strcmp(name + 64, SUFFIX) == 0;
 }
 
-int bundle_route(hq *h, const char *kiosk_id, const char *url, hq_reply *r) {
-  if(strncmp(url, PREFIX, sizeof PREFIX - 1) != 0) return 0;
-  const char *name = url + sizeof PREFIX - 1;
-  if(!name_ok(name)) {
-    hq_reply_error(r, 400, "bad_request",
-                   "bundle name: must be 64 lower-case hex digits and .bundle", NULL, 0);
-    return 1;
-  }
+sqr_rc hq_release_open(hq *h, const char *kiosk_id, const char *name, int *fd_out, uint64_t *size,
+                       hq_err *e) {
+  *fd_out = -1;
+  if(!name_ok(name))
+    return hq_fail(e, SQR_EINVAL, "bad_request",
+                   "bundle name: must be 64 lower-case hex digits and .bundle");
   char path[800];
   snprintf(path, sizeof path, "%s/bundles/%s", h->dir, name);
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -347,16 +344,11 @@ int bundle_route(hq *h, const char *kiosk_id, const char *url, hq_reply *r) {
   if(fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     if(fd >= 0 || errno != ENOENT) log_warn(COMP, "bundle %s: %s", name, strerror(errno));
     if(fd >= 0) close(fd);
-    hq_reply_error(r, 404, "not_found", "no such bundle", NULL, 0);
-    return 1;
+    return hq_fail(e, SQR_ENOTFOUND, "not_found", "no such bundle");
   }
-  free(r->body);
-  r->body = NULL;
-  r->status = 200;
-  r->type = "application/octet-stream";
-  r->fd = fd;
-  r->fd_size = (uint64_t)st.st_size;
+  *fd_out = fd;
+  *size = (uint64_t)st.st_size;
   log_info(COMP, "kiosk %s fetches bundle %.12s... (%lld bytes)", kiosk_id, name,
            (long long)st.st_size);
-  return 1;
+  return SQR_OK;
 }

@@ -56,4 +56,11 @@ sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char 
 sqr_rc hq_release_for_store(hq *h, const char *sid, hq_release *out, int64_t *count, char *err,
                             size_t errlen) SQR_WARN_UNUSED;
 
+/* Opens bundles/<name> for kiosk_id to download (name: 64 lower-case hex
+ * digits and ".bundle"; nothing else from the request reaches a path).
+ * *fd: read-only, the caller closes it; *size its bytes. Errors:
+ * SQR_EINVAL "bad_request", SQR_ENOTFOUND "not_found". */
+sqr_rc hq_release_open(hq *h, const char *kiosk_id, const char *name, int *fd, uint64_t *size,
+                       hq_err *e) SQR_WARN_UNUSED;
+
 #endif

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "login.h"
 #include "crypto.h"
 #include "livecode.h"
 #include "log.h"
-#include "stats.h"
-#include "web.h"
+#include "stats_web.h"
+#include "dash.h"
 
 #define PAGE_ROWS  100
 #define STALE_MS   (24LL * 3600 * 1000) /* a kiosk syncs at least nightly */
@@ -97,7 +97,7 @@ static void redirect(hq_reply *r, const char *to) {
 }
 
 static void storage_error(hq *h, hq_reply *r, sqr_rc rc) {
-  log_error("dash", "storage: %s", hqdb_errmsg(h->db));
+  log_error("dash", "storage: %s", hq_storage_error(h));
   stats_buf b = {0};
   page_head(&b, "Error");
   stats_buf_puts(&b, "<main><p class=\"err\">HQ's database failed; try again.</p></main>");
@@ -264,7 +264,7 @@ static void post_login(hq *h, struct MHD_Connection *c, const char *body, size_t
     login_page(r, 400, "Enter a user name and a password.");
     return;
   }
-  auth_client(c, client, sizeof client);
+  login_client(c, client, sizeof client);
   sqr_rc rc = auth_login(h, user, pass, client, sid, &retry);
   crypto_wipe(pass, sizeof pass);
   if(rc == SQR_EBUSY) {
@@ -336,14 +336,13 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   stats_groups *g = malloc(sizeof *g);
   stats_buf b = {0};
   sqr_rc rc = g ? stats_rollup(h) : SQR_ENOMEM;
-  if(!rc) rc = hqdb_stats_totals(h->db, today, now - STALE_MS, &t);
+  if(!rc) rc = hq_stats_totals(h, today, now - STALE_MS, &t);
   if(!rc)
-    rc = hqdb_stats_board(h->db, today, (stats_sort)sort, desc, PAGE_ROWS, (page - 1) * PAGE_ROWS,
-                          &rows, &n);
-  if(!rc) rc = hqdb_stats_series(h->db, NULL, today - CHART_DAYS + 1, today, su, sc);
+    rc = hq_stats_board(h, today, (stats_sort)sort, desc, PAGE_ROWS, (page - 1) * PAGE_ROWS, &rows,
+                        &n);
+  if(!rc) rc = hq_stats_series(h, NULL, today - CHART_DAYS + 1, today, su, sc);
   if(!rc)
-    rc = hqdb_stats_exhausted(h->db, now - 24 * 3600 * 1000LL, alerts, SQR_ARRAY_LEN(alerts),
-                              &nalerts);
+    rc = hq_stats_exhausted(h, now - 24 * 3600 * 1000LL, alerts, SQR_ARRAY_LEN(alerts), &nalerts);
   if(rc) {
     free(rows);
     free(g);
@@ -515,11 +514,11 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
   stats_buf b = {0};
   sqr_rc rc = g ? SQR_OK : SQR_ENOMEM;
   if(!rc && !livecode_store_id_valid(id)) rc = SQR_ENOTFOUND;
-  if(!rc) rc = hqdb_stats_stores(h->db, id, &st, &nst);
+  if(!rc) rc = hq_stats_stores(h, id, &st, &nst);
   if(!rc && !nst) rc = SQR_ENOTFOUND;
   if(!rc) rc = stats_rollup(h);
-  if(!rc) rc = hqdb_stats_days(h->db, id, from, today, &days, &ndays, &staff, &nstaff);
-  if(!rc) rc = hqdb_stats_kiosks(h->db, id, &kiosks, &nk);
+  if(!rc) rc = hq_stats_days(h, id, from, today, &days, &ndays, &staff, &nstaff);
+  if(!rc) rc = hq_stats_kiosks(h, id, &kiosks, &nk);
   if(!rc) rc = stats_groups_get(h, id, g);
   if(rc == SQR_ENOTFOUND) {
     page_head(&b, "Unknown store");
@@ -671,7 +670,7 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
   if(strcmp(url, "/dash") != 0 && strncmp(url, "/dash/", 6) != 0) return 0;
   int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
   int post = strcmp(method, "POST") == 0;
-  if(post && !auth_origin_ok(c)) {
+  if(post && !login_origin_ok(c)) {
     hq_reply_error(r, 403, "origin", "Origin: this form must be sent from HQ's own pages", NULL, 0);
     return 1;
   }
@@ -679,7 +678,7 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
   if(strcmp(url, "/dash/login") == 0) {
     if(post)
       post_login(h, c, body, len, r);
-    else if(get && auth_session(h, c, admin))
+    else if(get && login_session(h, c, admin))
       redirect(r, "/dash");
     else if(get)
       login_page(r, 200, NULL);
@@ -692,7 +691,7 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
       hq_reply_error(r, 405, "method", "POST only", NULL, 0);
       return 1;
     }
-    auth_logout(h, c);
+    login_logout(h, c);
     redirect(r, "/dash/login");
     if(hq_reply_header(r, "Set-Cookie",
                        AUTH_COOKIE "=; Path=/; Secure; HttpOnly; "
@@ -704,7 +703,7 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
     hq_reply_error(r, 405, "method", "GET only", NULL, 0);
     return 1;
   }
-  if(!auth_session(h, c, admin)) {
+  if(!login_session(h, c, admin)) {
     const char *bearer = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if(!bearer || !hq_admin_ok(h, bearer)) {
       redirect(r, "/dash/login");

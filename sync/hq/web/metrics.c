@@ -19,78 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "login.h"
 #include "log.h"
-#include "stats.h"
-#include "web.h"
-
-static const char *const routes[] = {"/v1/events",    "/v1/config", "/v1/enroll",  "/v1/stats",
-                                     "/v1/stats.csv", "/metrics",   "/J",          "/N",
-                                     "/dash",         "/v1/admin",  "/v1/bundles", "other"};
-#define NROUTES    (sizeof routes / sizeof routes[0])
-#define STATUS_MIN 100
-#define NSTATUS    500
-static _Atomic uint64_t requests[NROUTES][NSTATUS];
-static _Atomic uint64_t ingest_batches, ingest_events;
-
-#define METRICS_OUTCOMES 16
-static struct {
-  char name[32];
-  _Atomic uint64_t n;
-} outcomes[METRICS_OUTCOMES];
-static _Atomic size_t noutcomes;
-static pthread_mutex_t outcome_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void metrics_request(const char *route, int status) {
-  size_t ri = NROUTES - 1;
-  for(size_t i = 0; route && i < NROUTES - 1; i++)
-    if(strcmp(route, routes[i]) == 0) {
-      ri = i;
-      break;
-    }
-  if(status < STATUS_MIN || status >= STATUS_MIN + NSTATUS) status = 500;
-  atomic_fetch_add_explicit(&requests[ri][status - STATUS_MIN], 1, memory_order_relaxed);
-}
-
-void metrics_ingest(int batches, int events) {
-  if(batches > 0)
-    atomic_fetch_add_explicit(&ingest_batches, (uint64_t)batches, memory_order_relaxed);
-  if(events > 0) atomic_fetch_add_explicit(&ingest_events, (uint64_t)events, memory_order_relaxed);
-}
-
-static int outcome_valid(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if(n == 0 || n >= sizeof outcomes[0].name || strcmp(s, "other") == 0) return 0;
-  for(; *s; s++)
-    if(!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
-  return 1;
-}
-
-void metrics_scan(const char *outcome) {
-  size_t slot = METRICS_OUTCOMES - 1; /* the last slot is "other" */
-  if(outcome_valid(outcome)) {
-    /* names are only ever appended and published by the count's release
-     * store, so the common case searches without the lock */
-    size_t n = atomic_load_explicit(&noutcomes, memory_order_acquire), i = 0;
-    while(i < n && strcmp(outcomes[i].name, outcome) != 0)
-      i++;
-    if(i == n) {
-      pthread_mutex_lock(&outcome_lock);
-      n = atomic_load_explicit(&noutcomes, memory_order_relaxed);
-      i = 0;
-      while(i < n && strcmp(outcomes[i].name, outcome) != 0)
-        i++;
-      if(i == n && n < METRICS_OUTCOMES - 1) {
-        snprintf(outcomes[n].name, sizeof outcomes[n].name, "%s", outcome);
-        atomic_store_explicit(&noutcomes, n + 1, memory_order_release);
-        n++;
-      }
-      pthread_mutex_unlock(&outcome_lock);
-    }
-    if(i < n) slot = i;
-  }
-  atomic_fetch_add_explicit(&outcomes[slot].n, 1, memory_order_relaxed);
-}
+#include "stats_web.h"
+#include "metrics.h"
+#include "counters.h"
 
 /* A label value: backslash, double quote and line feed escaped. */
 static void label(stats_buf *b, const char *s) {
@@ -135,35 +68,35 @@ static void behind_line(void *arg, const char *store, int64_t behind) {
 static sqr_rc render(hq *h, stats_buf *b) {
   head(b, "storeqr_hq_http_requests_total", "counter",
        "Requests HQ answered, by route and HTTP status.");
-  for(size_t r = 0; r < NROUTES; r++)
-    for(int s = 0; s < NSTATUS; s++) {
-      uint64_t v = atomic_load_explicit(&requests[r][s], memory_order_relaxed);
+  for(size_t r = 0; r < counters_routes(); r++)
+    for(int s = 0; s < COUNTERS_STATUS_MAX - COUNTERS_STATUS_MIN; s++) {
+      uint64_t v = counters_request_count(r, s + COUNTERS_STATUS_MIN);
       if(v)
         stats_buf_printf(b, "storeqr_hq_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                         routes[r], s + STATUS_MIN, (unsigned long long)v);
+                         counters_route_name(r), s + COUNTERS_STATUS_MIN, (unsigned long long)v);
     }
   head(b, "storeqr_hq_scans_total", "counter",
        "Scans of kiosk and brand codes the resolver answered, by outcome.");
-  size_t n = atomic_load_explicit(&noutcomes, memory_order_acquire);
-  for(size_t i = 0; i < METRICS_OUTCOMES; i++) {
-    if(i >= n && i != METRICS_OUTCOMES - 1) continue;
-    uint64_t v = atomic_load_explicit(&outcomes[i].n, memory_order_relaxed);
-    if(i == METRICS_OUTCOMES - 1 && !v) continue;
+  size_t n = counters_scans();
+  for(size_t i = 0; i < COUNTERS_OUTCOMES; i++) {
+    if(i >= n && i != COUNTERS_OUTCOMES - 1) continue;
+    uint64_t v = counters_scan_count(i);
+    if(i == COUNTERS_OUTCOMES - 1 && !v) continue;
     stats_buf_puts(b, "storeqr_hq_scans_total{outcome=\"");
-    label(b, i == METRICS_OUTCOMES - 1 ? "other" : outcomes[i].name);
+    label(b, counters_scan_name(i));
     stats_buf_printf(b, "\"} %llu\n", (unsigned long long)v);
   }
   head(b, "storeqr_hq_ingest_batches_total", "counter",
        "Event batches kiosks uploaded and HQ stored.");
   stats_buf_printf(b, "storeqr_hq_ingest_batches_total %llu\n",
-                   (unsigned long long)atomic_load_explicit(&ingest_batches, memory_order_relaxed));
+                   (unsigned long long)counters_ingest_batches());
   head(b, "storeqr_hq_ingest_events_total", "counter", "Events in those batches.");
   stats_buf_printf(b, "storeqr_hq_ingest_events_total %llu\n",
-                   (unsigned long long)atomic_load_explicit(&ingest_events, memory_order_relaxed));
+                   (unsigned long long)counters_ingest_events());
 
   stats_totals t;
   int64_t now = hq_now_ms();
-  sqr_rc rc = hqdb_stats_totals(h->db, stats_day_of_ms(now), now - 24 * 3600 * 1000LL, &t);
+  sqr_rc rc = hq_stats_totals(h, stats_day_of_ms(now), now - 24 * 3600 * 1000LL, &t);
   if(rc) return rc;
   head(b, "storeqr_hq_stores", "gauge", "Stores HQ knows.");
   stats_buf_printf(b, "storeqr_hq_stores %lld\n", (long long)t.stores);
@@ -172,16 +105,16 @@ static sqr_rc render(hq *h, stats_buf *b) {
   head(b, "storeqr_hq_store_sync_lag_seconds", "gauge",
        "Seconds since the newest upload HQ accepted from any kiosk of the store.");
   lag_ctx l = {b, now, 0};
-  if((rc = hqdb_stats_sync_each(h->db, lag_line, &l))) return rc;
+  if((rc = hq_stats_sync_each(h, lag_line, &l))) return rc;
   head(b, "storeqr_hq_store_events_behind", "gauge",
        "Events the store's kiosks said they still held after their last accepted upload.");
-  if((rc = hqdb_stats_behind_each(h->db, behind_line, b))) return rc;
+  if((rc = hq_stats_behind_each(h, behind_line, b))) return rc;
 
   /* groups: only stores with live groups, and only non-zero series, so
    * 5,000 stores without trouble add no lines */
   char(*ids)[HQ_ID_MAX] = NULL;
   size_t nids = 0;
-  if((rc = hqdb_stats_group_stores(h->db, &ids, &nids))) return rc;
+  if((rc = hq_stats_group_stores(h, &ids, &nids))) return rc;
   stats_groups *g = malloc(sizeof *g);
   stats_buf near_exp = {0}, near_full = {0}, full = {0}, exhausted = {0};
   int64_t tot_exp = 0, tot_full = 0, tot_nfull = 0, tot_exh = 0;
@@ -245,7 +178,7 @@ int metrics_route(hq *h, struct MHD_Connection *c, const char *method, const cha
     hq_reply_error(r, 405, "method", "GET only", NULL, 0);
     return 1;
   }
-  if(!auth_request_ok(h, c)) {
+  if(!login_request_ok(h, c)) {
     hq_reply_error(r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
     return 1;
   }
@@ -253,7 +186,7 @@ int metrics_route(hq *h, struct MHD_Connection *c, const char *method, const cha
   sqr_rc rc = render(h, &b);
   if(rc) {
     free(b.p);
-    log_error("metrics", "scrape: %s", hqdb_errmsg(h->db));
+    log_error("metrics", "scrape: %s", hq_storage_error(h));
     hq_reply_error(r, 500, "storage", "HQ's database failed; try again", NULL, 0);
     return 1;
   }

@@ -34,10 +34,12 @@
 #include <zlib.h>
 
 #include "config.h"
+#include "configdoc.h"
 #include "crypto.h"
 #include "livecode.h"
 #include "log.h"
-#include "web.h"
+#include "scan.h"
+#include "counters.h"
 
 #define NBUCKETS        1024
 #define MAX_NEGATIVE    4096    /* unknown store ids remembered (hostile URLs) */
@@ -675,7 +677,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   snprintf(e->id, sizeof e->id, "%s", sid);
   e->events = -1;
   hq_store st;
-  sqr_rc rc = hqdb_store_get(h->db, sid, &st);
+  sqr_rc rc = hq_scan_store(h, sid, &st);
   if(rc == SQR_ENOTFOUND) {
     e->missing = 1;
     return rc;
@@ -696,7 +698,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   rc = livecode_key_init(&e->key, key, (uint8_t)st.key_version);
   memset(key, 0, sizeof key);
   if(rc) return rc;
-  if((rc = hqdb_resolve_brand_of(h->db, sid, e->brand))) return rc;
+  if((rc = hq_scan_brand_of(h, sid, e->brand))) return rc;
 
   /* Rotation, group policy and campaigns come from the store's document,
    * exactly as its kiosks get them; groups straight from the table. */
@@ -741,7 +743,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
   size_t ng = 0;
   if(!gs) return SQR_ENOMEM;
-  if((rc = hqdb_groups(h->db, sid, gs, CONFIG_MAX_GROUPS, &ng))) goto out;
+  if((rc = hq_scan_groups(h, sid, gs, CONFIG_MAX_GROUPS, &ng))) goto out;
   if(ng && !(e->groups = calloc(ng, sizeof *e->groups))) {
     rc = SQR_ENOMEM;
     goto out;
@@ -755,8 +757,8 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     g->capacity = gs[i].capacity;
     g->expires_at = gs[i].expires_at;
     g->retired = gs[i].retired;
-    if((rc = hqdb_resolve_joins(h->db, sid, g->id, &g->joins, &g->marked_full)) ||
-       (rc = hqdb_resolve_sent(h->db, sid, g->id, &g->sent_db)))
+    if((rc = hq_scan_joins(h, sid, g->id, &g->joins, &g->marked_full)) ||
+       (rc = hq_scan_sent(h, sid, g->id, &g->sent_db)))
       goto out;
   }
 out:
@@ -985,7 +987,7 @@ static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
   page *p = NULL;
   int campaign = campaign_now(e, now);
   rgroup *g = group_choose(e, now);
-  if(count) metrics_scan(g ? "sent" : "all_full");
+  if(count) counters_add_scan(g ? "sent" : "all_full");
   if(g) {
     if(count) g->sent_mem++;
     if(!g->pages[lang] || g->page_campaign[lang] != campaign) {
@@ -1025,7 +1027,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   memcpy(sid, path, sl);
   sid[sl] = '\0';
   if(!livecode_store_id_valid(sid)) {
-    metrics_scan("unknown_store");
+    counters_add_scan("unknown_store");
     return static_answer(PG_NO_STORE, lang);
   }
   const char *token = slash ? slash + 1 : "";
@@ -1037,7 +1039,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   }
   if(e->missing) {
     pthread_mutex_unlock(&R.lock);
-    metrics_scan("unknown_store");
+    counters_add_scan("unknown_store");
     return static_answer(PG_NO_STORE, lang);
   }
   int64_t now_ms = hq_now_ms(), now = now_ms / 1000;
@@ -1050,7 +1052,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   if(rc) {
     page *p = static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&R.lock);
-    metrics_scan(rc == SQR_EEXPIRED ? "expired" : rc == SQR_EAUTH ? "forged" : "malformed");
+    counters_add_scan(rc == SQR_EEXPIRED ? "expired" : rc == SQR_EAUTH ? "forged" : "malformed");
     return p;
   }
   if(get) {
@@ -1075,7 +1077,7 @@ static rbrand *get_brand(hq *h, const char *id, sqr_rc *rc) {
   resolve_brand_store *stores = NULL;
   size_t n = 0;
   db_lock();
-  *rc = hqdb_resolve_brand_stores(h->db, id, &stores, &n);
+  *rc = hq_scan_brand_stores(h, id, &stores, &n);
   db_unlock();
   if(*rc) return NULL;
   if(n == 0) {
@@ -1408,11 +1410,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
   R.alerts_due = 0;
   pthread_mutex_unlock(&R.lock);
 
-  rc = hqdb_resolve_flush(h->db, sd, ns, gd, ng);
+  rc = hq_scan_flush(h, sd, ns, gd, ng);
   if(rc) {
     /* Keep the counts for the next try: entries cannot have been reloaded
      * meanwhile (that needs db_lock, which we hold). */
-    log_error("resolve", "writing scan counters failed: %s", hqdb_errmsg(h->db));
+    log_error("resolve", "writing scan counters failed: %s", hq_storage_error(h));
     pthread_mutex_lock(&R.lock);
     for(size_t i = 0; i < ns; i++) {
       rstore *e = find_store(sd[i].store);
@@ -1433,15 +1435,15 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
   }
   for(size_t i = 0; i < na; i++) {
     int recorded = 0;
-    if(hqdb_resolve_alert(h->db, alerts[i], "groups_exhausted",
-                          "every group is full or expired: shoppers see the staff contact code",
-                          hq_now_ms(), ALERT_WINDOW_MS, &recorded))
-      log_error("resolve", "cannot record an alert: %s", hqdb_errmsg(h->db));
+    if(hq_scan_alert(h, alerts[i], "groups_exhausted",
+                     "every group is full or expired: shoppers see the staff contact code",
+                     hq_now_ms(), ALERT_WINDOW_MS, &recorded))
+      log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
   }
   if(!poll) goto out;
 
   version_list vl = {0};
-  sqr_rc prc = hqdb_resolve_versions(h->db, collect_version, &vl);
+  sqr_rc prc = hq_scan_versions(h, collect_version, &vl);
   if(!prc && !vl.failed) {
     pthread_mutex_lock(&R.lock);
     for(size_t i = 0; i < vl.n; i++) {
@@ -1486,10 +1488,10 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       }
   pthread_mutex_unlock(&R.lock);
   for(size_t i = 0; i < nr; i++) {
-    rl[i].ok = !(rl[i].joins &&
-                 hqdb_resolve_joins(h->db, rl[i].sid, rl[i].gid, &rl[i].njoins, &rl[i].full)) &&
-               !(reread_sent && hqdb_resolve_sent(h->db, rl[i].sid, rl[i].gid, &rl[i].nsent));
-    if(!rl[i].ok) log_error("resolve", "recounting store %s: %s", rl[i].sid, hqdb_errmsg(h->db));
+    rl[i].ok =
+        !(rl[i].joins && hq_scan_joins(h, rl[i].sid, rl[i].gid, &rl[i].njoins, &rl[i].full)) &&
+        !(reread_sent && hq_scan_sent(h, rl[i].sid, rl[i].gid, &rl[i].nsent));
+    if(!rl[i].ok) log_error("resolve", "recounting store %s: %s", rl[i].sid, hq_storage_error(h));
   }
   pthread_mutex_lock(&R.lock);
   for(size_t i = 0; i < nr; i++) {
@@ -1520,7 +1522,7 @@ static int64_t mono_ms(void) {
 static void *flusher(void *arg) {
   (void)arg;
   int64_t last_poll = mono_ms(), last_sent = last_poll;
-  int pg = strcmp(hqdb_backend(R.h->db), "postgresql") == 0;
+  int pg = strcmp(hq_backend(R.h), "postgresql") == 0;
   for(;;) {
     pthread_mutex_lock(&R.lock);
     struct timespec until;
@@ -1547,10 +1549,19 @@ static void *flusher(void *arg) {
   return NULL;
 }
 
+/* hq_subscribe's listener: a store or its groups changed in this process. */
+static void on_change(void *arg, hq_change change, const char *store) {
+  (void)arg;
+  (void)change;
+  resolve_invalidate(store);
+}
+
 sqr_rc resolve_start(hq *h, pthread_mutex_t *lock) {
+  if(hq_subscribe(h, on_change, NULL)) return SQR_ENOMEM;
   pthread_mutex_lock(&R.lock);
   if(R.running) {
     pthread_mutex_unlock(&R.lock);
+    hq_unsubscribe(h, on_change, NULL);
     return SQR_EINVAL;
   }
   R.h = h;
@@ -1562,6 +1573,7 @@ sqr_rc resolve_start(hq *h, pthread_mutex_t *lock) {
     pthread_mutex_lock(&R.lock);
     R.running = 0;
     pthread_mutex_unlock(&R.lock);
+    hq_unsubscribe(h, on_change, NULL);
     return SQR_EIO;
   }
   return SQR_OK;
@@ -1613,6 +1625,7 @@ void resolve_stop(void) {
   pthread_cond_signal(&R.cond);
   pthread_mutex_unlock(&R.lock);
   pthread_join(R.thread, NULL); /* its last pass writes what is left */
+  hq_unsubscribe(R.h, on_change, NULL);
   pthread_mutex_lock(&R.lock);
   free_all();
   R.running = 0;
@@ -1633,11 +1646,4 @@ void resolve_invalidate(const char *store) {
   for(rbrand *br = R.brands; br; br = br->next)
     br->stale = 1;
   pthread_mutex_unlock(&R.lock);
-}
-
-sqr_rc resolve_store_brand_set(hq *h, const char *store, const char *brand) {
-  if(!h || !store || !brand || !resolve_brand_valid(brand)) return SQR_EINVAL;
-  sqr_rc rc = hqdb_resolve_brand_set(h->db, store, brand);
-  if(!rc) resolve_invalidate(store);
-  return rc == SQR_ENOTFOUND || !rc ? rc : SQR_EIO;
 }

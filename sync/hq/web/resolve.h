@@ -1,6 +1,6 @@
 /* resolve.h — the scan resolver's view of a store's groups, for the
- * dashboard and /metrics (dash.c, metrics.c). The routes themselves
- * (GET /J/<STORE>/<TOKEN>, GET /N/<BRAND>) are declared in web.h.
+ * dashboard and /metrics (dash.c, metrics.c), and its routes
+ * (GET /J/<STORE>/<TOKEN>, GET /N/<BRAND>).
  *
  * The resolver fills a store's groups one at a time using HQ's own counts:
  * joins the kiosks reported (their sign-up events) plus shoppers the
@@ -17,6 +17,7 @@
 
 #include "hq.h"
 #include "hqdb_resolve.h"
+#include "reply.h"
 
 /* WeChat admits at most 200 members to a group by scanning its QR code;
  * the resolver moves on before a group reaches it, whatever the capacity. */
@@ -77,9 +78,10 @@ sqr_rc resolve_flush(void) SQR_WARN_UNUSED;
 int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                   int *status) SQR_WARN_UNUSED;
 /* Forgets what the resolver cached about a store (NULL: every store and
- * brand); the next scan reloads it. hq.c calls it after a store or group
- * change; changes made by another process are noticed through the store's
- * config_version within RESOLVE_FLUSH_MS. */
+ * brand); the next scan reloads it. resolve_start subscribes it to the
+ * operations layer's changes (hq_subscribe); changes made by another
+ * process are noticed through the store's config_version within
+ * RESOLVE_FLUSH_MS. */
 void resolve_invalidate(const char *store);
 
 /* ---- brands ----------------------------------------------------------------- */
@@ -87,9 +89,11 @@ void resolve_invalidate(const char *store);
 /* A brand is 1..16 of A-Z 0-9 '-' (the /N/<BRAND> URL stays upper case,
  * like /J/). A store belongs to at most one brand. */
 int resolve_brand_valid(const char *brand);
-/* Puts a store in a brand (replacing any earlier one). Caller holds the
- * db lock in `serve`. SQR_EINVAL for a bad brand, SQR_ENOTFOUND for an
- * unknown store, SQR_EIO on a storage error. */
-sqr_rc resolve_store_brand_set(hq *h, const char *store, const char *brand) SQR_WARN_UNUSED;
+
+/* GET /J/<STORE>/<TOKEN> (the kiosk's live code) and GET /N/<BRAND>
+ * (brand-wide nearest-store code) when a page must be built under the
+ * storage lock; 1 when the URL is the resolver's (r set), else 0. */
+int resolve_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                  hq_reply *r);
 
 #endif

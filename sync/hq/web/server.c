@@ -28,12 +28,20 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "admin.h"
+#include "configdoc.h"
 #include "crypto.h"
+#include "enroll.h"
 #include "ingest.h"
 #include "log.h"
+#include "pki.h"
 #include "proto.h"
+#include "release.h"
+#include "reply.h"
 #include "resolve.h"
-#include "web.h"
+#include "dash.h"
+#include "counters.h"
+#include "metrics.h"
 
 #define ADMIN_MAX_BODY  (64 * 1024)
 #define MAX_CONNECTIONS 256
@@ -226,36 +234,15 @@ static int device_auth(server *s, struct MHD_Connection *c, char kiosk_id[HQ_ID_
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
   unsigned n = 0;
   const gnutls_datum_t *peers = tls ? gnutls_certificate_get_peers(tls, &n) : NULL;
-  char why[300];
   if(!peers || n == 0) {
     hq_reply_error(r, 401, "certificate",
-                   "certificate: this route needs the kiosk's client "
-                   "certificate",
-                   NULL, 0);
+                   "certificate: this route needs the kiosk's client certificate", NULL, 0);
     return 0;
   }
-  if(pki_verify_client(s->h->device_ca, peers[0].data, peers[0].size, why, sizeof why)) {
-    log_warn("hq", "%s", why);
-    hq_reply_error(r, 401, "certificate", "certificate: not issued by HQ's device CA, or expired",
-                   NULL, 0);
-    return 0;
-  }
-  uint8_t sha[32];
-  int revoked = 0;
-  sqr_rc rc = crypto_sha256(peers[0].data, peers[0].size, sha);
-  if(!rc) rc = hqdb_kiosk_by_cert(s->h->db, sha, kiosk_id, &revoked);
-  if(rc == SQR_ENOTFOUND) {
-    hq_reply_error(r, 401, "certificate", "certificate: not a kiosk HQ enrolled (replaced?)", NULL,
-                   0);
-    return 0;
-  }
+  hq_err e = {0};
+  sqr_rc rc = hq_kiosk_identify(s->h, peers[0].data, peers[0].size, kiosk_id, &e);
   if(rc) {
-    hq_reply_error(r, 500, "storage", "HQ's database failed; try again", NULL, 0);
-    return 0;
-  }
-  if(revoked) {
-    log_warn("hq", "refused revoked kiosk %s", kiosk_id);
-    hq_reply_error(r, 401, "certificate", "certificate: revoked", NULL, 0);
+    hq_reply_fail(r, rc, &e);
     return 0;
   }
   return 1;
@@ -290,11 +277,21 @@ static void route_events(server *s, struct MHD_Connection *c, request *q, hq_rep
     hq_reply_error(r, pe.status ? pe.status : 400, pe.code, pe.message, pe.seq ? "seq" : NULL,
                    pe.seq);
     if(pe.status == 422 && strcmp(pe.code, "chain_broken") == 0 &&
-       hqdb_alert(s->h->db, kiosk, pe.seq, "chain_broken", pe.message, hq_now_ms()))
+       ingest_alert(s->h, kiosk, pe.seq, "chain_broken", pe.message))
       log_error("hq", "cannot record an alert");
   } else {
-    ingest_batch(s->h, kiosk, &b, r);
-    if(r->status == 200) metrics_ingest(1, (int)b.count);
+    hq_err e = {0};
+    int64_t acked = 0;
+    sqr_rc rc = ingest_batch(s->h, kiosk, &b, &acked, &e);
+    if(rc) {
+      hq_reply_fail(r, rc, &e);
+    } else {
+      r->status = 200;
+      if(proto_ack_encode(acked, hq_now_ms(), &r->body))
+        hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+      else
+        counters_add_ingest(1, (int)b.count);
+    }
     proto_batch_clear(&b);
   }
   free(inflated);
@@ -314,7 +311,61 @@ static void route_config(server *s, struct MHD_Connection *c, hq_reply *r) {
     }
     v = n;
   }
-  hq_config(s->h, kiosk, v, r);
+  hq_err e = {0};
+  char *doc = NULL;
+  sqr_rc rc = hq_config_get(s->h, kiosk, v, &doc, &e);
+  if(rc) {
+    hq_reply_fail(r, rc, &e);
+  } else {
+    r->status = doc ? 200 : 304;
+    r->body = doc;
+  }
+}
+
+/* POST /v1/enroll: the one route a kiosk reaches without a certificate. */
+static void route_enroll(server *s, const char *body, size_t len, hq_reply *r) {
+  proto_enroll_request req;
+  proto_error pe;
+  if(proto_enroll_request_decode(body, len, &req, &pe)) {
+    hq_reply_error(r, pe.status ? pe.status : 400, pe.code[0] ? pe.code : "bad_request", pe.message,
+                   NULL, 0);
+    return;
+  }
+  hq_enroll_out out;
+  hq_err e = {0};
+  sqr_rc rc = hq_enroll(s->h, req.code, req.csr, &out, &e);
+  proto_enroll_request_clear(&req);
+  if(rc) {
+    hq_reply_fail(r, rc, &e);
+    return;
+  }
+  proto_enroll_answer a = {.kiosk = out.kiosk,
+                           .certificate = out.certificate,
+                           .hq_ca = out.hq_ca,
+                           .config = out.config,
+                           .hq_time_ms = hq_now_ms()};
+  memcpy(a.store_id, out.store, strnlen(out.store, PROTO_STORE_ID_MAX));
+  if(proto_enroll_answer_encode(&a, &r->body))
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+  else
+    r->status = 200;
+  hq_enroll_out_clear(&out);
+}
+
+/* GET /v1/bundles/<sha256>.bundle for the kiosk of kiosk_id. */
+static void route_bundle(server *s, const char *kiosk_id, const char *url, hq_reply *r) {
+  hq_err e = {0};
+  int fd = -1;
+  uint64_t size = 0;
+  sqr_rc rc = hq_release_open(s->h, kiosk_id, url + strlen("/v1/bundles/"), &fd, &size, &e);
+  if(rc) {
+    hq_reply_fail(r, rc, &e);
+    return;
+  }
+  r->status = 200;
+  r->type = "application/octet-stream";
+  r->fd = fd;
+  r->fd_size = size;
 }
 
 /* The scan resolver's hot path: its own lock, s->lock only on a cache
@@ -324,10 +375,10 @@ static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, const cha
   cork_answer(c);
   int status = 0, done = resolve_serve(s->h, c, method, url, &status);
   if(done == 1 || done == -2) {
-    metrics_request(route_label(url), status ? status : 500);
+    counters_add_request(route_label(url), status ? status : 500);
     return done == 1 ? MHD_YES : MHD_NO;
   }
-  metrics_request(route_label(url), 503);
+  counters_add_request(route_label(url), 503);
   return send_error(c, 503, "storage", "HQ's database failed; try again");
 }
 
@@ -380,11 +431,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   } else if(get && strcmp(url, "/v1/config") == 0) {
     route_config(s, c, &r);
   } else if(post && strcmp(url, "/v1/enroll") == 0) {
-    hq_enroll(s->h, body, q->len, &r);
+    route_enroll(s, body, q->len, &r);
   } else if(get && strncmp(url, "/v1/bundles/", 12) == 0) {
     char kiosk[HQ_ID_MAX];
-    if(device_auth(s, c, kiosk, &r) && !bundle_route(s->h, kiosk, url, &r))
-      hq_reply_error(&r, 404, "not_found", "no such bundle", NULL, 0);
+    if(device_auth(s, c, kiosk, &r)) route_bundle(s, kiosk, url, &r);
   } else if(resolve_route(s->h, c, method, url, &r) ||
             dash_route(s->h, c, method, url, body, q->len, &r) ||
             metrics_route(s->h, c, method, url, &r)) {
@@ -395,24 +445,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if(!hq_admin_ok(s->h, auth))
       hq_reply_error(&r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
     else if(post && strcmp(a, "stores") == 0)
-      hq_admin_store_add(s->h, body, q->len, &r);
+      admin_store_add(s->h, body, q->len, &r);
     else if(post && strcmp(a, "enroll-codes") == 0)
-      hq_admin_enroll_code(s->h, body, q->len, &r);
+      admin_enroll_code(s->h, body, q->len, &r);
     else if(post && strcmp(a, "kiosks/revoke") == 0)
-      hq_admin_revoke(s->h, body, q->len, &r);
+      admin_revoke(s->h, body, q->len, &r);
     else if(post && strcmp(a, "groups") == 0)
-      hq_admin_group(s->h, body, q->len, &r);
+      admin_group(s->h, body, q->len, &r);
     else if(post && strcmp(a, "erasures") == 0)
-      hq_admin_erasure(s->h, body, q->len, &r);
+      admin_erasure(s->h, body, q->len, &r);
     else if(get && strcmp(a, "counts") == 0)
-      hq_admin_counts(s->h, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store"), &r);
+      admin_counts(s->h, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store"), &r);
     else
       hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   } else {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   }
   pthread_mutex_unlock(&s->lock);
-  metrics_request(route_label(url), r.status ? r.status : 500);
+  counters_add_request(route_label(url), r.status ? r.status : 500);
   enum MHD_Result ok = send_reply(c, &r);
   hq_reply_clear(&r);
   return ok;
@@ -534,11 +584,11 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   s->lock_ready = 1;
   char path[600];
   sqr_rc rc;
-  snprintf(path, sizeof path, "%s/server.crt", h->dir);
+  snprintf(path, sizeof path, "%s/server.crt", hq_dir(h));
   if(!(rc = pki_read_file(path, 65536, &s->cert_pem, NULL))) {
-    snprintf(path, sizeof path, "%s/server.key", h->dir);
+    snprintf(path, sizeof path, "%s/server.key", hq_dir(h));
     if(!(rc = pki_read_file(path, 65536, &s->key_pem, NULL))) {
-      snprintf(path, sizeof path, "%s/device-ca.crt", h->dir);
+      snprintf(path, sizeof path, "%s/device-ca.crt", hq_dir(h));
       rc = pki_read_file(path, 65536, &s->trust_pem, NULL);
     }
   }

@@ -1,20 +1,13 @@
-/* stats.h — HQ's figures for people: daily stats per store, kiosks' last
- * sync and events behind, and the dashboard's admin accounts, sessions
- * and login throttle
- * (storage in hqdb_stats.c; routes in stats.c and dash.c).
- *
- * Days are Asia/Shanghai calendar days (UTC+8, no daylight saving): day
- * number d covers [d * 86400000 - 8 h, (d + 1) * 86400000 - 8 h) in unix ms,
- * so day 0 is 1970-01-01 in Shanghai. An event counts on the day of its
- * kiosk timestamp (ts_ms; the kiosk's clock follows HQ's offset), a scan
- * on the day of its hour.
+/* stats_web.h — HQ's figures for people on the web: GET /v1/stats (JSON)
+ * and /v1/stats.csv, the text building the dashboard and /metrics share,
+ * the periodic scan roll-up, and the live-code groups' fill as the
+ * resolver sees them (the queries themselves: ops/stats.h).
  *
  * Never holds or returns a phone number: the figures are counts, staff
- * ids and store ids. Passwords are kept only as PBKDF2 hashes, sessions
- * only as SHA-256 of their id.
+ * ids and store ids.
  */
-#ifndef SQR_STATS_H
-#define SQR_STATS_H
+#ifndef SQR_STATS_WEB_H
+#define SQR_STATS_WEB_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,8 +17,8 @@
 #include "resolve.h"
 #include "sqr.h"
 
-#include "hqdb_stats.h"
-#include "hqdb_auth.h"
+#include "reply.h"
+#include "stats.h"
 
 /* ---- text building for the routes (stats.c) --------------------------------- */
 

@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "login.h"
 #include "livecode.h"
 #include "log.h"
-#include "stats.h"
+#include "stats_web.h"
+#include "scan.h"
 
 /* ---- text --------------------------------------------------------------------- */
 
@@ -215,9 +216,9 @@ sqr_rc stats_rollup(hq *h) {
   const char *env = getenv("SQR_HQ_ROLLUP_MS");
   if(env && *env) every = atoll(env);
   if(last_ms && every > 0 && now - last_ms < every && now >= last_ms) return SQR_OK;
-  sqr_rc rc = hqdb_stats_rollup(h->db, now);
+  sqr_rc rc = hq_stats_rollup(h, now);
   if(rc) {
-    log_error("stats", "scan roll-up: %s", hqdb_errmsg(h->db));
+    log_error("stats", "scan roll-up: %s", hq_storage_error(h));
     return rc;
   }
   last_ms = now;
@@ -319,7 +320,7 @@ static int parse_query(hq *h, struct MHD_Connection *c, int64_t *from, int64_t *
       return 0;
     }
     hq_store s;
-    sqr_rc rc = hqdb_store_get(h->db, q.store, &s);
+    sqr_rc rc = hq_scan_store(h, q.store, &s);
     if(rc == SQR_ENOTFOUND) {
       hq_reply_error(r, 404, "unknown_store", "store: no such store", NULL, 0);
       return 0;
@@ -399,8 +400,8 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
   stats_buf b = {0};
   int64_t now = hq_now_ms();
   sqr_rc rc = stats_rollup(h);
-  if(!rc) rc = hqdb_stats_days(h->db, store, from, to, &days, &ndays, &staff, &nstaff);
-  if(!rc) rc = hqdb_stats_stores(h->db, store, &stores, &nstores);
+  if(!rc) rc = hq_stats_days(h, store, from, to, &days, &ndays, &staff, &nstaff);
+  if(!rc) rc = hq_stats_stores(h, store, &stores, &nstores);
   if(!rc) {
     if(ndays) qsort(days, ndays, sizeof *days, cmp_day);
     if(nstaff) qsort(staff, nstaff, sizeof *staff, cmp_staff);
@@ -422,7 +423,7 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
     g->exhausted = gs->exhausted;
   }
   if(rc) {
-    log_error("stats", "stats: %s", hqdb_errmsg(h->db));
+    log_error("stats", "stats: %s", hq_storage_error(h));
     hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again",
                    NULL, 0);
     goto out;
@@ -565,7 +566,7 @@ int stats_route(hq *h, struct MHD_Connection *c, const char *method, const char 
     hq_reply_error(r, 405, "method", "GET only", NULL, 0);
     return 1;
   }
-  if(!auth_request_ok(h, c)) {
+  if(!login_request_ok(h, c)) {
     hq_reply_error(r, 401, "unauthorized",
                    "Authorization: Bearer token or a dashboard session required", NULL, 0);
     return 1;

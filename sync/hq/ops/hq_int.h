@@ -1,0 +1,38 @@
+/* hq_int.h — the body of `hq`, shared by the operations layer's .c files
+ * only (the web layer and main.c see hq.h's opaque type). */
+#ifndef SQR_HQ_INT_H
+#define SQR_HQ_INT_H
+
+#include "hq.h"
+#include "pki.h"
+#include "seal.h"
+
+#define HQ_MAX_LISTENERS 8
+
+typedef struct hq_listener {
+  void (*fn)(void *arg, hq_change change, const char *store);
+  void *arg;
+} hq_listener;
+
+struct hq {
+  char dir[512];
+  hqdb *db;
+  pki_ca *device_ca;
+  char *hq_ca_pem;
+  char *template_json; /* dir/store-template.json, or NULL (built-in) */
+  uint8_t master[32];
+  uint8_t pii_key[32];   /* AES-256-GCM key for phones at rest */
+  uint8_t index_key[32]; /* HMAC key of HQ's phone index */
+  uint8_t seal_pub[SEAL_PUB_LEN];
+  uint8_t seal_priv[SEAL_PRIV_LEN];
+  uint8_t admin_hash[32];
+  char url[256];           /* https://HOST:PORT kiosks reach us by */
+  char resolver_host[128]; /* HOST:PORT */
+  hq_listener listeners[HQ_MAX_LISTENERS];
+  size_t nlisteners;
+};
+
+/* Tells every listener (hq_subscribe) of a change. */
+void hq__notify(hq *h, hq_change change, const char *store);
+
+#endif

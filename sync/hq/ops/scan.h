@@ -1,0 +1,44 @@
+/* scan.h — what the scan resolver reads and writes at HQ (storage in
+ * hqdb_resolve.h): a store and its groups, the joins kiosks reported,
+ * shoppers sent, scans per hour, alerts and brands, as operations on hq.
+ * The resolver's cache and counters (web/) call these; nothing here
+ * caches.
+ */
+#ifndef SQR_HQ_SCAN_H
+#define SQR_HQ_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hq.h"
+#include "hqdb_resolve.h"
+
+/* A store (SQR_ENOTFOUND) and up to max of its groups. */
+sqr_rc hq_scan_store(hq *h, const char *id, hq_store *out) SQR_WARN_UNUSED;
+sqr_rc hq_scan_groups(hq *h, const char *store, hq_group *out, size_t max,
+                      size_t *n) SQR_WARN_UNUSED;
+/* Adds the deltas to scans and group_scans in one transaction. */
+sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
+                     const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
+/* Sign-ups the kiosks reported into a group (their events' "group"), and
+ * whether a manager marked it full. */
+sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins,
+                     int *marked_full) SQR_WARN_UNUSED;
+/* Shoppers sent to a group, as flushed (0 when none). */
+sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) SQR_WARN_UNUSED;
+/* An alert (alerts.kiosk = the store id, seq 0) unless one of that kind
+ * for the store is younger than window_ms; *recorded says which. */
+sqr_rc hq_scan_alert(hq *h, const char *store, const char *kind, const char *message,
+                     int64_t now_ms, int64_t window_ms, int *recorded) SQR_WARN_UNUSED;
+/* Calls fn for every store with its config_version and event counter. */
+sqr_rc hq_scan_versions(hq *h,
+                        void (*fn)(void *arg, const char *store, int64_t config_version,
+                                   int64_t events),
+                        void *arg) SQR_WARN_UNUSED;
+sqr_rc hq_scan_brand_set(hq *h, const char *store, const char *brand) SQR_WARN_UNUSED;
+/* "" when the store is in no brand. */
+sqr_rc hq_scan_brand_of(hq *h, const char *store, char brand[HQ_ID_MAX]) SQR_WARN_UNUSED;
+/* The brand's stores by city and id (malloc'ed array, caller frees). */
+sqr_rc hq_scan_brand_stores(hq *h, const char *brand, resolve_brand_store **out,
+                            size_t *n) SQR_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,33 @@
+/* admin.h — HQ's operator routes (POST /v1/admin/stores, enroll-codes,
+ * kiosks/revoke, groups, erasures; GET /v1/admin/counts), behind the
+ * admin bearer token: each decodes its JSON body into the typed request
+ * of manage.h, calls the operation and encodes the result. The encoders
+ * are shared with the subcommands (main.c), so a route and a subcommand
+ * print the same JSON.
+ */
+#ifndef SQR_HQ_ADMIN_H
+#define SQR_HQ_ADMIN_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include "hq.h"
+#include "manage.h"
+#include "reply.h"
+
+/* The routes: body/len the request body (JSON). */
+void admin_store_add(hq *h, const char *body, size_t len, hq_reply *r);
+void admin_enroll_code(hq *h, const char *body, size_t len, hq_reply *r);
+void admin_revoke(hq *h, const char *body, size_t len, hq_reply *r);
+void admin_group(hq *h, const char *body, size_t len, hq_reply *r);
+void admin_erasure(hq *h, const char *body, size_t len, hq_reply *r);
+void admin_counts(hq *h, const char *store, hq_reply *r);
+
+/* The answers (cJSON trees to hand to hq_reply_json; NULL on no memory). */
+cJSON *admin_store_json(const hq_store *s, const char *brand);
+cJSON *admin_code_json(const hq_code_out *c);
+cJSON *admin_revoked_json(void);
+cJSON *admin_group_json(const hq_group_out *g);
+cJSON *admin_erasure_json(const char *member);
+cJSON *admin_counts_json(const char *store, const hq_counts *c);
+
+#endif

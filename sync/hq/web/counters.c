@@ -1,0 +1,108 @@
+/* counters.c — see counters.h. */
+#include "counters.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const routes[] = {"/v1/events",    "/v1/config", "/v1/enroll",  "/v1/stats",
+                                     "/v1/stats.csv", "/metrics",   "/J",          "/N",
+                                     "/dash",         "/v1/admin",  "/v1/bundles", "other"};
+#define NROUTES    (sizeof routes / sizeof routes[0])
+#define STATUS_MIN COUNTERS_STATUS_MIN
+#define NSTATUS    (COUNTERS_STATUS_MAX - COUNTERS_STATUS_MIN)
+static _Atomic uint64_t requests[NROUTES][NSTATUS];
+static _Atomic uint64_t ingest_batches, ingest_events;
+
+#define METRICS_OUTCOMES COUNTERS_OUTCOMES
+static struct {
+  char name[32];
+  _Atomic uint64_t n;
+} outcomes[METRICS_OUTCOMES];
+static _Atomic size_t noutcomes;
+static pthread_mutex_t outcome_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void counters_add_request(const char *route, int status) {
+  size_t ri = NROUTES - 1;
+  for(size_t i = 0; route && i < NROUTES - 1; i++)
+    if(strcmp(route, routes[i]) == 0) {
+      ri = i;
+      break;
+    }
+  if(status < STATUS_MIN || status >= STATUS_MIN + NSTATUS) status = 500;
+  atomic_fetch_add_explicit(&requests[ri][status - STATUS_MIN], 1, memory_order_relaxed);
+}
+
+void counters_add_ingest(int batches, int events) {
+  if(batches > 0)
+    atomic_fetch_add_explicit(&ingest_batches, (uint64_t)batches, memory_order_relaxed);
+  if(events > 0) atomic_fetch_add_explicit(&ingest_events, (uint64_t)events, memory_order_relaxed);
+}
+
+static int outcome_valid(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if(n == 0 || n >= sizeof outcomes[0].name || strcmp(s, "other") == 0) return 0;
+  for(; *s; s++)
+    if(!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return 0;
+  return 1;
+}
+
+void counters_add_scan(const char *outcome) {
+  size_t slot = METRICS_OUTCOMES - 1; /* the last slot is "other" */
+  if(outcome_valid(outcome)) {
+    /* names are only ever appended and published by the count's release
+     * store, so the common case searches without the lock */
+    size_t n = atomic_load_explicit(&noutcomes, memory_order_acquire), i = 0;
+    while(i < n && strcmp(outcomes[i].name, outcome) != 0)
+      i++;
+    if(i == n) {
+      pthread_mutex_lock(&outcome_lock);
+      n = atomic_load_explicit(&noutcomes, memory_order_relaxed);
+      i = 0;
+      while(i < n && strcmp(outcomes[i].name, outcome) != 0)
+        i++;
+      if(i == n && n < METRICS_OUTCOMES - 1) {
+        snprintf(outcomes[n].name, sizeof outcomes[n].name, "%s", outcome);
+        atomic_store_explicit(&noutcomes, n + 1, memory_order_release);
+        n++;
+      }
+      pthread_mutex_unlock(&outcome_lock);
+    }
+    if(i < n) slot = i;
+  }
+  atomic_fetch_add_explicit(&outcomes[slot].n, 1, memory_order_relaxed);
+}
+
+size_t counters_routes(void) {
+  return NROUTES;
+}
+
+const char *counters_route_name(size_t route) {
+  return route < NROUTES ? routes[route] : "other";
+}
+
+uint64_t counters_request_count(size_t route, int status) {
+  if(route >= NROUTES || status < STATUS_MIN || status >= STATUS_MIN + NSTATUS) return 0;
+  return atomic_load_explicit(&requests[route][status - STATUS_MIN], memory_order_relaxed);
+}
+
+uint64_t counters_ingest_batches(void) {
+  return atomic_load_explicit(&ingest_batches, memory_order_relaxed);
+}
+
+uint64_t counters_ingest_events(void) {
+  return atomic_load_explicit(&ingest_events, memory_order_relaxed);
+}
+
+size_t counters_scans(void) {
+  return atomic_load_explicit(&noutcomes, memory_order_acquire);
+}
+
+const char *counters_scan_name(size_t i) {
+  return i == METRICS_OUTCOMES - 1 ? "other" : i < METRICS_OUTCOMES ? outcomes[i].name : "";
+}
+
+uint64_t counters_scan_count(size_t i) {
+  return i < METRICS_OUTCOMES ? atomic_load_explicit(&outcomes[i].n, memory_order_relaxed) : 0;
+}

@@ -1,0 +1,37 @@
+/* counters.h — the counters every route feeds (requests by route and
+ * status, scans by outcome, ingested batches and events), read by
+ * GET /metrics. Lock-free once a scan outcome's name is known; safe from
+ * any server thread. A leaf of the web layer: includes nothing of HQ's.
+ */
+#ifndef SQR_COUNTERS_H
+#define SQR_COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COUNTERS_STATUS_MIN 100
+#define COUNTERS_STATUS_MAX 600 /* statuses outside count as 500 */
+#define COUNTERS_OUTCOMES   16  /* the last slot is "other" */
+
+/* route: a label from a bounded set (unknown ones count as "other"). */
+void counters_add_request(const char *route, int status);
+void counters_add_ingest(int batches, int events);
+/* One scan the resolver answered, by outcome: a name of [a-z0-9_], at
+ * most 31 characters (e.g. "sent", "expired", "forged", "all_full",
+ * "unknown_store"); the first 15 names get their own series, others and
+ * malformed ones count as "other". */
+void counters_add_scan(const char *outcome);
+
+/* Reading them: routes 0..counters_routes()-1, scan slots
+ * 0..COUNTERS_OUTCOMES-1 (those below counters_scans() are named, the
+ * last is "other"). */
+size_t counters_routes(void);
+const char *counters_route_name(size_t route);
+uint64_t counters_request_count(size_t route, int status);
+uint64_t counters_ingest_batches(void);
+uint64_t counters_ingest_events(void);
+size_t counters_scans(void);
+const char *counters_scan_name(size_t i);
+uint64_t counters_scan_count(size_t i);
+
+#endif

@@ -1,0 +1,72 @@
+/* reply.c — see reply.h. */
+#include "reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+void hq_reply_clear(hq_reply *r) {
+  free(r->body);
+  free(r->headers);
+  if(r->fd > 0) close(r->fd);
+  memset(r, 0, sizeof *r);
+}
+
+sqr_rc hq_reply_header(hq_reply *r, const char *name, const char *value) {
+  size_t old = r->headers ? strlen(r->headers) : 0;
+  size_t add = strlen(name) + 2 + strlen(value) + 1;
+  char *h = realloc(r->headers, old + add + 1);
+  if(!h) return SQR_ENOMEM;
+  snprintf(h + old, add + 1, "%s: %s\n", name, value);
+  r->headers = h;
+  return SQR_OK;
+}
+
+void hq_reply_error(hq_reply *r, int status, const char *code, const char *message,
+                    const char *extra_key, int64_t extra) {
+  free(r->body);
+  r->status = status;
+  r->type = NULL;
+  r->len = 0;
+  if(proto_error_encode(code, message, hq_now_ms(), extra_key, extra, &r->body)) r->body = NULL;
+}
+
+void hq_reply_json(hq_reply *r, int status, cJSON *root) {
+  free(r->body);
+  r->status = status;
+  if(!root || !cJSON_AddNumberToObject(root, "hq_time_ms", (double)hq_now_ms())) {
+    cJSON_Delete(root);
+    r->body = NULL;
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+    return;
+  }
+  r->body = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+}
+
+/* The HTTP status of each operations-layer code (hq.h's hq_err). */
+static const struct {
+  const char *code;
+  int status;
+} statuses[] = {
+    {"bad_request", 400},   {"certificate", 401},  {"unauthorized", 401}, {"wrong_kiosk", 403},
+    {"code_unknown", 403},  {"code_used", 403},    {"code_expired", 403}, {"unknown_store", 404},
+    {"unknown_kiosk", 404}, {"not_found", 404},    {"exists", 409},       {"gap", 409},
+    {"too_large", 413},     {"chain_broken", 422},
+};
+
+void hq_reply_fail(hq_reply *r, sqr_rc rc, const hq_err *e) {
+  int status = 500;
+  const char *code = e->code ? e->code : "internal";
+  for(size_t i = 0; i < SQR_ARRAY_LEN(statuses); i++)
+    if(strcmp(code, statuses[i].code) == 0) status = statuses[i].status;
+  /* A busy database is worth a retry; other storage failures are ours. */
+  if(strcmp(code, "storage") == 0 && rc == SQR_EBUSY) status = 503;
+  hq_reply_error(r, status, code, e->code ? e->message : "HQ failed; try again", e->extra_key,
+                 e->extra);
+}
+
+/* ---- request bodies ---------------------------------------------------- */

@@ -2,16 +2,15 @@
 #include "enroll.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_csr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "clock.h"
 #include "crypto.h"
 #include "http.h"
@@ -21,29 +20,6 @@
 #include "proto.h"
 
 #define COMPONENT "sync"
-
-/* Writes data to path through a temporary file, fsync and rename, so a
- * power cut leaves either the old file or the whole new one. */
-static sqr_rc write_file_atomic(const char *path, const char *data, mode_t mode, char *err,
-                                size_t errlen) {
-  char tmp[1200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  unlink(tmp);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  size_t len = strlen(data), off = 0;
-  while(fd >= 0 && off < len) {
-    ssize_t n = write(fd, data + off, len - off);
-    if(n < 0 && errno == EINTR) continue;
-    if(n <= 0) break;
-    off += (size_t)n;
-  }
-  int ok = fd >= 0 && off == len && fchmod(fd, mode) == 0 && fsync(fd) == 0;
-  if(fd >= 0 && close(fd) != 0) ok = 0;
-  if(ok && rename(tmp, path) == 0) return SQR_OK;
-  snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-  unlink(tmp);
-  return SQR_EIO;
-}
 
 /* A fresh P-256 key (PEM, into key_pem) and a CSR signed by it. */
 static sqr_rc make_key_and_csr(char *key_pem, size_t key_size, char *csr_pem, size_t csr_size) {
@@ -125,14 +101,17 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     goto out;
   }
   if((rc = proto_enroll_answer_decode(resp.body, resp.len, &ans, err, errlen))) goto out;
-  /* Key first: a certificate without its key would be useless. */
-  if((rc = write_file_atomic(p.key, key_pem, 0600, err, errlen))) goto out;
-  if((rc = write_file_atomic(p.ca, ans.hq_ca, 0644, err, errlen))) goto out;
+  /* Each file whole or not at all (a power cut leaves the old one or the
+   * new one). Key first: a certificate without its key would be useless. */
+  if((rc = atomicfile_write(p.key, key_pem, strlen(key_pem), 0600, 0, err, errlen))) goto out;
+  if((rc = atomicfile_write(p.ca, ans.hq_ca, strlen(ans.hq_ca), 0644, 0, err, errlen))) goto out;
   char url_line[1100];
   snprintf(url_line, sizeof url_line, "%s\n", o->hq_url);
-  if((rc = write_file_atomic(p.url, url_line, 0644, err, errlen))) goto out;
+  if((rc = atomicfile_write(p.url, url_line, strlen(url_line), 0644, 0, err, errlen))) goto out;
   /* The certificate last: its presence means "enrolled". */
-  if((rc = write_file_atomic(p.cert, ans.certificate, 0644, err, errlen))) goto out;
+  if((rc =
+          atomicfile_write(p.cert, ans.certificate, strlen(ans.certificate), 0644, 0, err, errlen)))
+    goto out;
   if((rc = clock_new_real(&clk))) goto out;
   if((rc = store_open(o->db_path, clk, &st, err, errlen))) goto out;
   char cerr[512] = "";

@@ -5,8 +5,9 @@
  * The updates directory (default: "updates" beside the kiosk database,
  * i.e. /var/lib/storeqr/updates) holds:
  *   <sha256>.bundle   a download whose SHA-256 and size matched the
- *                     configuration (written as .part, renamed after the
- *                     check; never downloaded again while it verifies)
+ *                     configuration (written as <sha256>.bundle.tmp,
+ *                     renamed after the check; never downloaded again
+ *                     while it verifies)
  *   queued            "<sha256>\n": for storeqr-update-queue.path, which
  *                     runs `storeqr-update install-queued` as root
  *   result            "<sha256> ok|refused|failed ...": what the last

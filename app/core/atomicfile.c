@@ -167,6 +167,12 @@ sqr_rc atomicfile_write_at(atomicfile *f, uint64_t off, const void *p, size_t n)
   return f->err ? f->rc : SQR_OK;
 }
 
+sqr_rc atomicfile_error(const atomicfile *f, char *err, size_t errlen) {
+  if(!f->err) return SQR_OK;
+  report(f, err, errlen);
+  return f->rc;
+}
+
 sqr_rc atomicfile_commit(atomicfile *f, char *err, size_t errlen) {
   int placed = 0;
   if(!f->err && fsync(f->fd) != 0) note_errno(f, "cannot write", f->path);

@@ -69,6 +69,11 @@ sqr_rc atomicfile_append(atomicfile *f, const void *p, size_t n) SQR_WARN_UNUSED
  * header filled in last). Sticky like atomicfile_append. */
 sqr_rc atomicfile_write_at(atomicfile *f, uint64_t off, const void *p, size_t n) SQR_WARN_UNUSED;
 
+/* The first failure of f so far (SQR_OK if none), with err (may be NULL)
+ * as atomicfile_write; f stays open. For a writer that must stop at a
+ * failed append and say why before it aborts. */
+sqr_rc atomicfile_error(const atomicfile *f, char *err, size_t errlen);
+
 /* fsync, close, rename (or link, with ATOMICFILE_NOREPLACE) over the path,
  * fsync the directory. Frees f whatever happens; on failure the temporary
  * file is removed. Returns the first error of the whole life of f (a

@@ -117,9 +117,14 @@ static void test_full_disk_on_write(void **state) {
   }
   assert_int_equal(dup2(full, atomicfile_fd(f)), atomicfile_fd(f));
   close(full);
+  assert_int_equal(atomicfile_error(f, err, sizeof err), SQR_OK);
   assert_int_equal(atomicfile_append(f, "new\n", 4), SQR_ENOSPC);
   /* Sticky: a later write does not replace the first error. */
   assert_int_equal(atomicfile_append(f, "more", 4), SQR_ENOSPC);
+  assert_int_equal(atomicfile_write_at(f, 0, "x", 1), SQR_ENOSPC);
+  assert_int_equal(atomicfile_error(f, err, sizeof err), SQR_ENOSPC);
+  if(!strstr(err, path)) fail_msg("error \"%s\" does not name %s", err, path);
+  err[0] = '\0';
   errno = 0;
   assert_int_equal(atomicfile_commit(f, err, sizeof err), SQR_ENOSPC);
   assert_int_equal(errno, ENOSPC);

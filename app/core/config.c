@@ -366,7 +366,7 @@ static void parse_erasures(parser *p, const cJSON *root, sqr_config *c) {
 }
 
 /* 1..4 dot-separated decimal parts, each below 2^20: the versions
- * storeqr-update compares (firmware/update/bundle.h), checked here so a
+ * storeqr-update compares (bundle.h), checked here so a
  * kiosk never fetches a bundle whose version it could not compare. */
 static int version_ok(const char *v) {
   int parts = 0;

@@ -13,7 +13,7 @@
 #include "atomicfile.h"
 #include "clock.h"
 #include "crypto.h"
-#include "http.h"
+#include "synchttp.h"
 #include "log.h"
 #include "store.h"
 #include "syncpass.h"
@@ -52,8 +52,8 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
   syncpass_paths p;
   char key_pem[1024] = "", csr_pem[2048];
   char *req = NULL;
-  hq_http *h = NULL;
-  hq_response resp = {0};
+  synchttp *h = NULL;
+  synchttp_response resp = {0};
   proto_enroll_answer ans = {0};
   sqr_clock *clk = NULL;
   store *st = NULL;
@@ -81,14 +81,14 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     goto out;
   }
   if((rc = proto_enroll_request_encode(o->code, csr_pem, &req))) goto out;
-  hq_http_opts ho = {
+  synchttp_opts ho = {
       .base_url = o->hq_url, .ca_file = o->ca_file, .connect_timeout_s = o->connect_timeout_s};
-  if((rc = hq_http_new(&ho, &h))) {
+  if((rc = synchttp_new(&ho, &h))) {
     snprintf(err, errlen, "HQ URL must start with https://");
     goto out;
   }
-  rc = hq_http_request(h, "POST", "/v1/enroll", req, strlen(req), PROTO_MAX_ENROLL_ANSWER, &resp,
-                       err, errlen);
+  rc = synchttp_request(h, "POST", "/v1/enroll", req, strlen(req), PROTO_MAX_ENROLL_ANSWER, &resp,
+                        err, errlen);
   if(rc) goto out;
   if(resp.status != 200) {
     proto_answer a;
@@ -142,8 +142,8 @@ out:
   store_close(st);
   clock_free(clk);
   proto_enroll_answer_clear(&ans);
-  hq_response_clear(&resp);
-  hq_http_free(h);
+  synchttp_response_clear(&resp);
+  synchttp_free(h);
   free(req);
   return rc;
 }

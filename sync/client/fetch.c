@@ -135,7 +135,7 @@ static int run_update_cmd(const char *cmd, const char *bundle) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static sqr_rc download(const config_update *u, hq_http *h, const char *dir, const char *bundle,
+static sqr_rc download(const config_update *u, synchttp *h, const char *dir, const char *bundle,
                        char *note, size_t notelen) {
   char err[400] = "";
   uint8_t sha[32];
@@ -158,8 +158,8 @@ static sqr_rc download(const config_update *u, hq_http *h, const char *dir, cons
     snprintf(note, notelen, "update %s: %s", u->version, err);
     return rc;
   }
-  rc = hq_http_download(h, u->url, atomicfile_fd(af), (uint64_t)u->size, &status, sha, &written,
-                        err, sizeof err);
+  rc = synchttp_download(h, u->url, atomicfile_fd(af), (uint64_t)u->size, &status, sha, &written,
+                         err, sizeof err);
   if(!rc && status != 200) rc = status == 401 || status == 403 ? SQR_EAUTH : SQR_EPROTO;
   if(!rc && written != (uint64_t)u->size) {
     snprintf(err, sizeof err, "%llu bytes arrived, HQ's configuration says %lld",
@@ -184,7 +184,7 @@ static sqr_rc download(const config_update *u, hq_http *h, const char *dir, cons
   return rc;
 }
 
-sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char *note,
+sqr_rc fetch_update(const sqr_config *cfg, synchttp *h, const fetch_opts *o, char *note,
                     size_t notelen) {
   const config_update *u = &cfg->update;
   char running[40], bundle[1200], line[256], path[1200];

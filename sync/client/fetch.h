@@ -24,7 +24,7 @@
 
 #include <stddef.h>
 #include "config.h"
-#include "http.h"
+#include "synchttp.h"
 #include "sqr.h"
 
 /* Free space kept on the data partition besides the bundle: the kiosk's
@@ -49,7 +49,7 @@ void fetch_running_version(const char *release_file, char *out, size_t size);
  * nothing to do). Returns SQR_OK when there was nothing to do or the
  * bundle was handed over; the error otherwise (the caller records it as a
  * note, the pass stays good). */
-sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char *note,
+sqr_rc fetch_update(const sqr_config *cfg, synchttp *h, const fetch_opts *o, char *note,
                     size_t notelen) SQR_WARN_UNUSED;
 
 #endif

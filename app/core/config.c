@@ -3,6 +3,7 @@
  * reported with its JSON path. See docs/CONFIG.md for the schema. */
 #include "config.h"
 #include "crypto.h"
+#include "joinlink.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -121,6 +122,14 @@ static const cJSON *get_array(parser *p, const cJSON *obj, const char *name, siz
   return v;
 }
 
+/* A link a shopper's phone opens (joinlink.h); kind names it in the
+ * message ("join", "contact"). */
+static void check_link(parser *p, const char *path, const char *link, const char *kind) {
+  if(p->failed || joinlink_valid(link)) return;
+  fail(p, path, "must be an https:// %s link without spaces, quotes, backslashes or angle brackets",
+       kind);
+}
+
 /* Identifiers: lower-case letters, digits, '-' and '_'. */
 static void check_id(parser *p, const char *path, const char *id) {
   if(p->failed) return;
@@ -215,10 +224,8 @@ static void parse_groups(parser *p, const cJSON *root, sqr_config *c) {
     get_str(p, g, base, "name", 0, out->name, sizeof out->name);
     get_str(p, g, base, "tag", 0, out->tag, sizeof out->tag);
     get_str(p, g, base, "link", 1, out->link, sizeof out->link);
-    if(!p->failed && strncmp(out->link, "https://", 8) != 0) {
-      snprintf(path, sizeof path, "%s.link", base);
-      fail(p, path, "must be an https:// join link");
-    }
+    snprintf(path, sizeof path, "%s.link", base);
+    check_link(p, path, out->link, "join");
     out->capacity = (int)get_int(p, g, base, "capacity", 0, 1, 500, 200);
     out->expires_at = get_time(p, g, base, "expires_at");
     char status[16] = "open";
@@ -366,7 +373,7 @@ static void parse_erasures(parser *p, const cJSON *root, sqr_config *c) {
 }
 
 /* 1..4 dot-separated decimal parts, each below 2^20: the versions
- * storeqr-update compares (firmware/update/bundle.h), checked here so a
+ * storeqr-update compares (bundle.h), checked here so a
  * kiosk never fetches a bundle whose version it could not compare. */
 static int version_ok(const char *v) {
   int parts = 0;
@@ -488,6 +495,9 @@ sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, s
     c->expiry_margin_s =
         get_int(&p, gp, "group_policy", "expiry_margin_s", 0, 0, 7 * 86400, 12 * 3600);
     get_str(&p, gp, "group_policy", "fallback_link", 0, c->fallback_link, sizeof c->fallback_link);
+    /* Optional, but shown as a QR and an href like a join link. */
+    if(c->fallback_link[0])
+      check_link(&p, "group_policy.fallback_link", c->fallback_link, "contact");
   }
   parse_groups(&p, root, c);
   parse_campaigns(&p, root, c);

@@ -17,6 +17,7 @@
  * Owns only the files it writes. Must never: print key bytes, leave a
  * half-written bundle under OUT's name.
  */
+#include "atomicfile.h"
 #include "bundle.h"
 #include "crypto.h"
 #include "log.h"
@@ -57,19 +58,15 @@ static void usage(void) {
                   "       storeqr-bundle info BUNDLE\n");
 }
 
-static sqr_rc write_text_file(const char *path, const char *text, mode_t mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if(fd < 0) {
-    log_error(COMP, "cannot create %s: %s", path, strerror(errno));
-    return errno == EEXIST ? SQR_EEXISTS : SQR_EIO;
-  }
-  size_t n = strlen(text);
-  sqr_rc rc = SQR_OK;
-  if(write(fd, text, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
-    log_error(COMP, "cannot write %s: %s", path, strerror(errno));
-    rc = SQR_EIO;
-  }
-  if(close(fd) != 0 && !rc) rc = SQR_EIO;
+/* PATH = text and a newline, whole or not at all, never over an existing
+ * file (SQR_EEXISTS): a key is not replaced by accident. */
+static sqr_rc write_key_file(const char *path, const char *text, mode_t mode) {
+  char line[256], err[4300];
+  if((size_t)snprintf(line, sizeof line, "%s\n", text) >= sizeof line) return SQR_EINVAL;
+  sqr_rc rc =
+      atomicfile_write(path, line, strlen(line), mode, ATOMICFILE_NOREPLACE, err, sizeof err);
+  if(rc) log_error(COMP, "%s", err);
+  crypto_wipe(line, sizeof line);
   return rc;
 }
 
@@ -89,9 +86,9 @@ static int cmd_keygen(int argc, char **argv) {
   sqr_rc rc = seal_keypair_generate(pub, priv);
   if(!rc) rc = seal_pub_to_b64(pub, pub64);
   if(!rc) rc = seal_priv_to_b64(priv, priv64);
-  if(!rc) rc = write_text_file(kpath, priv64, 0600);
+  if(!rc) rc = write_key_file(kpath, priv64, 0600);
   if(!rc) {
-    rc = write_text_file(ppath, pub64, 0644);
+    rc = write_key_file(ppath, pub64, 0644);
     if(rc) unlink(kpath);
   }
   crypto_wipe(priv, sizeof priv);
@@ -187,14 +184,16 @@ static sqr_rc walk_dir(walk *w, const char *rel) {
 }
 
 typedef struct out_stream {
-  FILE *f;
+  atomicfile *f; /* OUT.tmp until the signature is in */
   mbedtls_sha256_context sha;
-  int failed;
+  sqr_rc rc; /* the first write (f says why) or hash failure */
 } out_stream;
 
+/* Writes and hashes; after the first failure, nothing. */
 static void emit(out_stream *o, const void *p, size_t n) {
-  if(o->failed) return;
-  if(fwrite(p, 1, n, o->f) != n || mbedtls_sha256_update_ret(&o->sha, p, n) != 0) o->failed = 1;
+  if(o->rc) return;
+  o->rc = atomicfile_append(o->f, p, n);
+  if(!o->rc && mbedtls_sha256_update_ret(&o->sha, p, n) != 0) o->rc = SQR_ECRYPTO;
 }
 
 /* Streams one item's bytes; the size must not have changed since the walk. */
@@ -241,7 +240,7 @@ static sqr_rc emit_item(out_stream *o, const walk *w, const item *it) {
       return SQR_EIO;
     }
   }
-  return o->failed ? SQR_EIO : SQR_OK;
+  return SQR_OK; /* a write error is o->rc, reported once by the caller */
 }
 
 static int cmd_pack(int argc, char **argv) {
@@ -294,7 +293,7 @@ static int cmd_pack(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   mbedtls_sha256_init(&o.sha);
   uint8_t priv[SEAL_PRIV_LEN], pub[SEAL_PUB_LEN];
-  char tmp[4200] = "";
+  char err[4400];
   sqr_rc rc = SQR_OK;
 
   if(snprintf(w.root, sizeof w.root, "%s", dir) >= (int)sizeof w.root) {
@@ -334,28 +333,32 @@ static int cmd_pack(int argc, char **argv) {
   uint8_t hdr[BUNDLE_HEADER_LEN];
   bundle_header_encode(&h, hdr);
 
-  snprintf(tmp, sizeof tmp, "%s.tmp", outpath);
-  o.f = fopen(tmp, "wbx");
-  if(!o.f) {
-    log_error(COMP, "cannot create %s: %s", tmp, strerror(errno));
-    tmp[0] = '\0';
-    rc = SQR_EIO;
+  /* Written as OUT.tmp and renamed once signed: OUT is never half a
+   * bundle, and a failure leaves what was there before. */
+  rc = atomicfile_open(outpath, 0644, 0, &o.f, err, sizeof err);
+  if(rc) {
+    log_error(COMP, "%s", err);
     goto out;
   }
   if(mbedtls_sha256_starts_ret(&o.sha, 0) != 0) {
     rc = SQR_ECRYPTO;
     goto out;
   }
-  /* Signed bytes: the header without its signature, then the payload. */
+  /* Signed bytes: the header without its signature, then the payload. The
+   * signature's place is written now and filled in last. */
   emit(&o, hdr, BUNDLE_SIGNED_HEADER_LEN);
-  if(fwrite(hdr + BUNDLE_SIGNED_HEADER_LEN, 1, BUNDLE_SIG_LEN, o.f) != BUNDLE_SIG_LEN) o.failed = 1;
-  for(size_t i = 0; i < w.n && !rc; i++)
+  if(!o.rc) o.rc = atomicfile_append(o.f, hdr + BUNDLE_SIGNED_HEADER_LEN, BUNDLE_SIG_LEN);
+  for(size_t i = 0; i < w.n && !rc && !o.rc; i++)
     rc = emit_item(&o, &w, &w.items[i]);
   if(rc) goto out;
   uint8_t digest[CRYPTO_SHA256_LEN];
-  if(o.failed || mbedtls_sha256_finish_ret(&o.sha, digest) != 0) {
-    log_error(COMP, "cannot write %s", tmp);
-    rc = SQR_EIO;
+  if(!o.rc && mbedtls_sha256_finish_ret(&o.sha, digest) != 0) o.rc = SQR_ECRYPTO;
+  if(o.rc) {
+    rc = o.rc;
+    if(atomicfile_error(o.f, err, sizeof err))
+      log_error(COMP, "%s", err); /* the first write error: a full disk says so */
+    else
+      log_error(COMP, "hashing %s failed", outpath);
     goto out;
   }
   rc = bundle_sign(priv, digest, h.sig);
@@ -366,25 +369,21 @@ static int cmd_pack(int argc, char **argv) {
     goto out;
   }
   bundle_header_encode(&h, hdr);
-  if(fseek(o.f, 0, SEEK_SET) != 0 || fwrite(hdr, 1, sizeof hdr, o.f) != sizeof hdr ||
-     fflush(o.f) != 0 || fsync(fileno(o.f)) != 0) {
-    log_error(COMP, "cannot write %s: %s", tmp, strerror(errno));
-    rc = SQR_EIO;
+  rc = atomicfile_write_at(o.f, 0, hdr, sizeof hdr);
+  if(rc) {
+    (void)atomicfile_error(o.f, err, sizeof err);
+  } else {
+    rc = atomicfile_commit(o.f, err, sizeof err);
+    o.f = NULL;
+  }
+  if(rc) {
+    log_error(COMP, "%s", err);
     goto out;
   }
-  int closed = fclose(o.f);
-  o.f = NULL;
-  if(closed != 0 || rename(tmp, outpath) != 0) {
-    log_error(COMP, "cannot finish %s: %s", outpath, strerror(errno));
-    rc = SQR_EIO;
-    goto out;
-  }
-  tmp[0] = '\0';
   printf("%s: %s %s%s, %zu entries, %llu payload bytes\n", outpath, product, version,
          forced ? " (forced)" : "", w.n, (unsigned long long)w.payload);
 out:
-  if(o.f) fclose(o.f);
-  if(tmp[0]) unlink(tmp);
+  atomicfile_abort(o.f);
   mbedtls_sha256_free(&o.sha);
   crypto_wipe(priv, sizeof priv);
   free(w.items);

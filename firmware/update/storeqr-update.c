@@ -47,6 +47,7 @@
  * Must never: write into the slot `current` points to; act on any header
  * field before the signature over it verified.
  */
+#include "atomicfile.h"
 #include "bundle.h"
 #include "crypto.h"
 #include "log.h"
@@ -463,19 +464,10 @@ static int restart_and_wait(const opts *o, const char **why) {
   return 0;
 }
 
+/* A slot's release file or update.pending, whole or not at all
+ * (atomicfile.h); on failure errno says why, for the caller's record. */
 static sqr_rc write_small_file(const char *path, const char *text) {
-  char tmp[4300];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if(fd < 0) return SQR_EIO;
-  size_t n = strlen(text);
-  int bad = write(fd, text, n) != (ssize_t)n || fsync(fd) != 0;
-  if(close(fd) != 0) bad = 1;
-  if(bad || rename(tmp, path) != 0) {
-    unlink(tmp);
-    return SQR_EIO;
-  }
-  return SQR_OK;
+  return atomicfile_write(path, text, strlen(text), 0644, 0, NULL, 0);
 }
 
 /* Switches back to old (0: there was none, nothing to go back to) after
@@ -717,21 +709,13 @@ static int cmd_recover(const opts *o) {
 /* ---- install-queued ------------------------------------------------------ */
 
 /* dir/name = text, for the unprivileged reader: a fresh file renamed into
- * place, so a link planted at dir/name (the directory is not root's) is
- * replaced, never followed. */
+ * place (atomicfile.h), so a link planted at dir/name or at its temporary
+ * name (the directory is not root's) is replaced, never followed. */
 static void write_answer(const char *dir, const char *name, const char *text) {
-  char tmp[4400], path[4400];
-  snprintf(tmp, sizeof tmp, "%s/.%s.%ld", dir, name, (long)getpid());
+  char path[4400], err[4600];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  unlink(tmp);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  size_t len = strlen(text);
-  int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-  if(fd >= 0) close(fd);
-  if(!ok || rename(tmp, path) != 0) {
-    record(LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-  }
+  if(atomicfile_write(path, text, strlen(text), 0644, 0, err, sizeof err))
+    record(LOG_ERROR, "%s", err);
 }
 
 static int cmd_install_queued(const opts *o, const char *qdir) {

@@ -2,48 +2,24 @@
 #include "enroll.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_csr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "clock.h"
 #include "crypto.h"
-#include "http.h"
+#include "synchttp.h"
 #include "log.h"
 #include "store.h"
 #include "syncpass.h"
 #include "proto.h"
 
 #define COMPONENT "sync"
-
-/* Writes data to path through a temporary file, fsync and rename, so a
- * power cut leaves either the old file or the whole new one. */
-static sqr_rc write_file_atomic(const char *path, const char *data, mode_t mode, char *err,
-                                size_t errlen) {
-  char tmp[1200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  unlink(tmp);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  size_t len = strlen(data), off = 0;
-  while(fd >= 0 && off < len) {
-    ssize_t n = write(fd, data + off, len - off);
-    if(n < 0 && errno == EINTR) continue;
-    if(n <= 0) break;
-    off += (size_t)n;
-  }
-  int ok = fd >= 0 && off == len && fchmod(fd, mode) == 0 && fsync(fd) == 0;
-  if(fd >= 0 && close(fd) != 0) ok = 0;
-  if(ok && rename(tmp, path) == 0) return SQR_OK;
-  snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-  unlink(tmp);
-  return SQR_EIO;
-}
 
 /* A fresh P-256 key (PEM, into key_pem) and a CSR signed by it. */
 static sqr_rc make_key_and_csr(char *key_pem, size_t key_size, char *csr_pem, size_t csr_size) {
@@ -76,8 +52,8 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
   syncpass_paths p;
   char key_pem[1024] = "", csr_pem[2048];
   char *req = NULL;
-  hq_http *h = NULL;
-  hq_response resp = {0};
+  synchttp *h = NULL;
+  synchttp_response resp = {0};
   proto_enroll_answer ans = {0};
   sqr_clock *clk = NULL;
   store *st = NULL;
@@ -105,14 +81,14 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     goto out;
   }
   if((rc = proto_enroll_request_encode(o->code, csr_pem, &req))) goto out;
-  hq_http_opts ho = {
+  synchttp_opts ho = {
       .base_url = o->hq_url, .ca_file = o->ca_file, .connect_timeout_s = o->connect_timeout_s};
-  if((rc = hq_http_new(&ho, &h))) {
+  if((rc = synchttp_new(&ho, &h))) {
     snprintf(err, errlen, "HQ URL must start with https://");
     goto out;
   }
-  rc = hq_http_request(h, "POST", "/v1/enroll", req, strlen(req), PROTO_MAX_ENROLL_ANSWER, &resp,
-                       err, errlen);
+  rc = synchttp_request(h, "POST", "/v1/enroll", req, strlen(req), PROTO_MAX_ENROLL_ANSWER, &resp,
+                        err, errlen);
   if(rc) goto out;
   if(resp.status != 200) {
     proto_answer a;
@@ -125,14 +101,17 @@ sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) {
     goto out;
   }
   if((rc = proto_enroll_answer_decode(resp.body, resp.len, &ans, err, errlen))) goto out;
-  /* Key first: a certificate without its key would be useless. */
-  if((rc = write_file_atomic(p.key, key_pem, 0600, err, errlen))) goto out;
-  if((rc = write_file_atomic(p.ca, ans.hq_ca, 0644, err, errlen))) goto out;
+  /* Each file whole or not at all (a power cut leaves the old one or the
+   * new one). Key first: a certificate without its key would be useless. */
+  if((rc = atomicfile_write(p.key, key_pem, strlen(key_pem), 0600, 0, err, errlen))) goto out;
+  if((rc = atomicfile_write(p.ca, ans.hq_ca, strlen(ans.hq_ca), 0644, 0, err, errlen))) goto out;
   char url_line[1100];
   snprintf(url_line, sizeof url_line, "%s\n", o->hq_url);
-  if((rc = write_file_atomic(p.url, url_line, 0644, err, errlen))) goto out;
+  if((rc = atomicfile_write(p.url, url_line, strlen(url_line), 0644, 0, err, errlen))) goto out;
   /* The certificate last: its presence means "enrolled". */
-  if((rc = write_file_atomic(p.cert, ans.certificate, 0644, err, errlen))) goto out;
+  if((rc =
+          atomicfile_write(p.cert, ans.certificate, strlen(ans.certificate), 0644, 0, err, errlen)))
+    goto out;
   if((rc = clock_new_real(&clk))) goto out;
   if((rc = store_open(o->db_path, clk, &st, err, errlen))) goto out;
   char cerr[512] = "";
@@ -163,8 +142,8 @@ out:
   store_close(st);
   clock_free(clk);
   proto_enroll_answer_clear(&ans);
-  hq_response_clear(&resp);
-  hq_http_free(h);
+  synchttp_response_clear(&resp);
+  synchttp_free(h);
   free(req);
   return rc;
 }

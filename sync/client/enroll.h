@@ -26,6 +26,7 @@ typedef struct enroll_opts {
  *   SQR_ENET     HQ unreachable
  *   SQR_EPROTO   HQ's answer was unusable
  *   SQR_EINVAL   bad options, or the configuration was refused
+ *   SQR_ENOSPC   the disk is full (no file was half-written)
  *   SQR_EIO      files could not be written */
 sqr_rc enroll_run(const enroll_opts *o, char *err, size_t errlen) SQR_WARN_UNUSED;
 

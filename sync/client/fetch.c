@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "bundle.h"
 #include "crypto.h"
 #include "log.h"
@@ -86,23 +87,21 @@ static void read_line(const char *dir, const char *name, char *out, size_t size)
   out[strcspn(out, "\r\n")] = '\0';
 }
 
-/* dir/name = text, atomically: a reader sees the old file or the new one. */
-static sqr_rc write_file(const char *dir, const char *name, const char *text) {
-  char path[1200], tmp[1220];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-  size_t len = strlen(text);
-  int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-  if(fd >= 0 && close(fd) != 0) ok = 0;
-  if(!ok || rename(tmp, path) != 0) {
-    unlink(tmp);
-    return errno == ENOSPC ? SQR_ENOSPC : SQR_EIO;
+/* dir/name = text, whole or not at all: a reader sees the old file or the
+ * new one. */
+static sqr_rc write_file(const char *dir, const char *name, const char *text, char *err,
+                         size_t errlen) {
+  char path[1200];
+  if((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
+    snprintf(err, errlen, "%s: path too long", dir);
+    return SQR_EINVAL;
   }
-  return SQR_OK;
+  return atomicfile_write(path, text, strlen(text), 0640, 0, err, errlen);
 }
 
-/* Removes bundles and partial downloads other than keep (NULL: all). */
+/* Removes bundles and partial downloads other than keep (NULL: all).
+ * A partial download is the atomic write's .bundle.tmp (.bundle.part
+ * before it: left by an older client). */
 static void prune(const char *dir, const char *keep) {
   DIR *d = opendir(dir);
   if(!d) return;
@@ -111,6 +110,7 @@ static void prune(const char *dir, const char *keep) {
   while((e = readdir(d))) {
     size_t n = strlen(e->d_name);
     int ours = (n > 7 && !strcmp(e->d_name + n - 7, ".bundle")) ||
+               (n > 11 && !strcmp(e->d_name + n - 11, ".bundle.tmp")) ||
                (n > 12 && !strcmp(e->d_name + n - 12, ".bundle.part"));
     if(!ours || (keep && !strncmp(e->d_name, keep, 64))) continue;
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
@@ -135,9 +135,9 @@ static int run_update_cmd(const char *cmd, const char *bundle) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static sqr_rc download(const config_update *u, hq_http *h, const char *dir, const char *bundle,
+static sqr_rc download(const config_update *u, synchttp *h, const char *dir, const char *bundle,
                        char *note, size_t notelen) {
-  char part[1300], err[400] = "";
+  char err[400] = "";
   uint8_t sha[32];
   char hex[65];
   uint64_t written = 0;
@@ -150,14 +150,16 @@ static sqr_rc download(const config_update *u, hq_http *h, const char *dir, cons
              (unsigned long long)((uint64_t)u->size >> 20));
     return SQR_ENOSPC;
   }
-  snprintf(part, sizeof part, "%s.part", bundle);
-  int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-  if(fd < 0) {
-    snprintf(note, notelen, "update %s: cannot create %s: %s", u->version, part, strerror(errno));
-    return SQR_EIO;
+  /* Written as BUNDLE.tmp and renamed only once it matches: a cut or
+   * refused download never sits under the name storeqr-update takes. */
+  atomicfile *af = NULL;
+  sqr_rc rc = atomicfile_open(bundle, 0640, 0, &af, err, sizeof err);
+  if(rc) {
+    snprintf(note, notelen, "update %s: %s", u->version, err);
+    return rc;
   }
-  sqr_rc rc =
-      hq_http_download(h, u->url, fd, (uint64_t)u->size, &status, sha, &written, err, sizeof err);
+  rc = synchttp_download(h, u->url, atomicfile_fd(af), (uint64_t)u->size, &status, sha, &written,
+                         err, sizeof err);
   if(!rc && status != 200) rc = status == 401 || status == 403 ? SQR_EAUTH : SQR_EPROTO;
   if(!rc && written != (uint64_t)u->size) {
     snprintf(err, sizeof err, "%llu bytes arrived, HQ's configuration says %lld",
@@ -174,23 +176,15 @@ static sqr_rc download(const config_update *u, hq_http *h, const char *dir, cons
       rc = SQR_EAUTH;
     }
   }
-  if(!rc && fsync(fd) != 0) {
-    snprintf(err, sizeof err, "cannot write %.300s: %s", part, strerror(errno));
-    rc = errno == ENOSPC ? SQR_ENOSPC : SQR_EIO;
-  }
-  if(close(fd) != 0 && !rc) rc = SQR_EIO;
-  if(!rc && rename(part, bundle) != 0) {
-    snprintf(err, sizeof err, "cannot rename %.300s: %s", part, strerror(errno));
-    rc = SQR_EIO;
-  }
-  if(rc) {
-    unlink(part);
-    snprintf(note, notelen, "update %s: download refused: %s", u->version, err);
-  }
+  if(rc)
+    atomicfile_abort(af);
+  else
+    rc = atomicfile_commit(af, err, sizeof err);
+  if(rc) snprintf(note, notelen, "update %s: download refused: %s", u->version, err);
   return rc;
 }
 
-sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char *note,
+sqr_rc fetch_update(const sqr_config *cfg, synchttp *h, const fetch_opts *o, char *note,
                     size_t notelen) {
   const config_update *u = &cfg->update;
   char running[40], bundle[1200], line[256], path[1200];
@@ -225,7 +219,7 @@ sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char
   if(!rc) crypto_hex(sha, sizeof sha, hex);
   if(rc || strcmp(hex, u->sha256) != 0 || size != (uint64_t)u->size) {
     /* Absent, or not what HQ names (a cut download cannot be here: those
-     * stay .part): fetch it. */
+     * stay .tmp): fetch it. */
     unlink(bundle);
     if((rc = download(u, h, o->dir, bundle, note, notelen))) {
       log_warn(COMPONENT, "%s", note);
@@ -244,7 +238,9 @@ sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char
      * may pass, so the next pass tries again. */
     if(ex == 0 || ex == 1) {
       snprintf(path, sizeof path, "%s %s exit %d\n", u->sha256, ex ? "refused" : "ok", ex);
-      (void)write_file(o->dir, "result", path);
+      char werr[300];
+      if(write_file(o->dir, "result", path, werr, sizeof werr))
+        log_warn(COMPONENT, "update %s: %s", u->version, werr);
     }
     if(ex == 0) unlink(bundle);
     LOG_AT(ex ? LOG_WARN : LOG_INFO, COMPONENT, "%s", note);
@@ -256,8 +252,9 @@ sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char
     return SQR_OK;
   }
   snprintf(path, sizeof path, "%s\n", u->sha256);
-  if((rc = write_file(o->dir, "queued", path))) {
-    snprintf(note, notelen, "update %s: cannot queue it: %s", u->version, sqr_strerror(rc));
+  char werr[300];
+  if((rc = write_file(o->dir, "queued", path, werr, sizeof werr))) {
+    snprintf(note, notelen, "update %s: cannot queue it: %s", u->version, werr);
     return rc;
   }
   snprintf(note, notelen, "update %s: downloaded, queued for storeqr-update (running %s)",

@@ -5,8 +5,9 @@
  * The updates directory (default: "updates" beside the kiosk database,
  * i.e. /var/lib/storeqr/updates) holds:
  *   <sha256>.bundle   a download whose SHA-256 and size matched the
- *                     configuration (written as .part, renamed after the
- *                     check; never downloaded again while it verifies)
+ *                     configuration (written as <sha256>.bundle.tmp,
+ *                     renamed after the check; never downloaded again
+ *                     while it verifies)
  *   queued            "<sha256>\n": for storeqr-update-queue.path, which
  *                     runs `storeqr-update install-queued` as root
  *   result            "<sha256> ok|refused|failed ...": what the last
@@ -23,7 +24,7 @@
 
 #include <stddef.h>
 #include "config.h"
-#include "http.h"
+#include "synchttp.h"
 #include "sqr.h"
 
 /* Free space kept on the data partition besides the bundle: the kiosk's
@@ -48,7 +49,7 @@ void fetch_running_version(const char *release_file, char *out, size_t size);
  * nothing to do). Returns SQR_OK when there was nothing to do or the
  * bundle was handed over; the error otherwise (the caller records it as a
  * note, the pass stays good). */
-sqr_rc fetch_update(const sqr_config *cfg, hq_http *h, const fetch_opts *o, char *note,
+sqr_rc fetch_update(const sqr_config *cfg, synchttp *h, const fetch_opts *o, char *note,
                     size_t notelen) SQR_WARN_UNUSED;
 
 #endif

@@ -17,7 +17,7 @@
 
 #include "clock.h"
 #include "fetch.h"
-#include "http.h"
+#include "synchttp.h"
 #include "log.h"
 #include "store.h"
 #include "proto.h"
@@ -53,7 +53,7 @@ static int64_t local_ms(sqr_clock *c) {
   return clock_now_ms(c) - clock_offset_ms(c);
 }
 
-static void refused(syncpass_result *res, const char *what, const hq_response *r,
+static void refused(syncpass_result *res, const char *what, const synchttp_response *r,
                     const proto_answer *a) {
   snprintf(res->error, sizeof res->error, "%s: HQ answered %ld %s%s%.200s", what, r->status,
            a->error[0] ? a->error : "(no error code)", a->message[0] ? ": " : "", a->message);
@@ -75,7 +75,7 @@ static sqr_rc read_url_file(const char *path, char *out, size_t size) {
   return out[0] ? SQR_OK : SQR_EINVAL;
 }
 
-static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpass_opts *o,
+static sqr_rc upload(store *st, synchttp *h, const sqr_config *cfg, const syncpass_opts *o,
                      syncpass_result *res, int64_t *hq_time) {
   int64_t from = store_acked_seq(st);
   int gaps = 0;
@@ -90,7 +90,7 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
     proto_batch b;
     char *json = NULL;
     size_t len = 0;
-    hq_response r = {0};
+    synchttp_response r = {0};
     proto_answer a;
     char aerr[160];
     sqr_rc rc = proto_batch_init(&b, cfg->store_id, cfg->kiosk_number);
@@ -123,21 +123,21 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
     if(rc) return rc;
     log_debug(COMPONENT, "sending events %lld..%lld (%zu bytes)", (long long)first, (long long)last,
               len);
-    rc = hq_http_request(h, "POST", "/v1/events", json, len, PROTO_MAX_ANSWER, &r, res->error,
-                         sizeof res->error);
+    rc = synchttp_request(h, "POST", "/v1/events", json, len, PROTO_MAX_ANSWER, &r, res->error,
+                          sizeof res->error);
     free(json);
     if(rc) return rc;
     if(proto_answer_decode(r.body, r.len, &a, aerr, sizeof aerr)) {
       snprintf(res->error, sizeof res->error, "POST /v1/events: HQ answered %ld: %s", r.status,
                aerr);
       rc = r.status >= 500 ? SQR_ENET : SQR_EPROTO;
-      hq_response_clear(&r);
+      synchttp_response_clear(&r);
       return rc;
     }
     if(a.hq_time_ms) *hq_time = a.hq_time_ms - local_ms(store_clock(st));
     if(r.status == 200 && !a.has_acked) {
       snprintf(res->error, sizeof res->error, "POST /v1/events: HQ's answer has no acked_seq");
-      hq_response_clear(&r);
+      synchttp_response_clear(&r);
       return SQR_EPROTO;
     }
     if(r.status == 200) {
@@ -146,13 +146,13 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
         snprintf(res->error, sizeof res->error,
                  "HQ acknowledged seq %lld, beyond the last event %lld", (long long)acked,
                  (long long)store_last_seq(st));
-        hq_response_clear(&r);
+        synchttp_response_clear(&r);
         return SQR_EPROTO;
       }
       if((rc = store_set_acked_seq(st, acked))) {
         snprintf(res->error, sizeof res->error, "recording HQ's acknowledgement: %s",
                  store_errmsg(st));
-        hq_response_clear(&r);
+        synchttp_response_clear(&r);
         return rc;
       }
       res->batches++;
@@ -164,7 +164,7 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
           snprintf(res->error, sizeof res->error,
                    "HQ acknowledged %lld after a batch %lld..%lld: no progress", (long long)acked,
                    (long long)first, (long long)last);
-          hq_response_clear(&r);
+          synchttp_response_clear(&r);
           return SQR_EPROTO;
         }
       }
@@ -178,23 +178,23 @@ static sqr_rc upload(store *st, hq_http *h, const sqr_config *cfg, const syncpas
     } else {
       refused(res, "POST /v1/events", &r, &a);
       rc = rc_for_status(r.status);
-      hq_response_clear(&r);
+      synchttp_response_clear(&r);
       return rc;
     }
-    hq_response_clear(&r);
+    synchttp_response_clear(&r);
   }
 }
 
-static sqr_rc pull_config(store *st, hq_http *h, syncpass_result *res, int64_t *hq_time) {
+static sqr_rc pull_config(store *st, synchttp *h, syncpass_result *res, int64_t *hq_time) {
   const sqr_config *cfg = store_config(st);
   char path[64], cerr[512] = "";
   int64_t since = cfg ? cfg->version : 0;
-  hq_response r = {0};
+  synchttp_response r = {0};
   proto_answer a = {0};
   char aerr[160];
   snprintf(path, sizeof path, "/v1/config?since=%lld", (long long)since);
-  sqr_rc rc = hq_http_request(h, "GET", path, NULL, 0, CONFIG_MAX_BYTES + 4096, &r, res->error,
-                              sizeof res->error);
+  sqr_rc rc = synchttp_request(h, "GET", path, NULL, 0, CONFIG_MAX_BYTES + 4096, &r, res->error,
+                               sizeof res->error);
   if(rc) return rc;
   if(r.status == 304) goto out;
   if(r.status == 200) {
@@ -220,7 +220,7 @@ static sqr_rc pull_config(store *st, hq_http *h, syncpass_result *res, int64_t *
   rc = store_apply_config(st, r.body, r.len, cerr, sizeof cerr);
   if(rc) snprintf(res->error, sizeof res->error, "HQ's configuration refused: %.250s", cerr);
 out:
-  hq_response_clear(&r);
+  synchttp_response_clear(&r);
   return rc;
 }
 
@@ -229,7 +229,7 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
   syncpass_paths p;
   sqr_clock *clk = NULL;
   store *st = NULL;
-  hq_http *h = NULL;
+  synchttp *h = NULL;
   char url[1024];
   int64_t hq_time = 0; /* the offset measured in this pass, 0 = none */
   int have_offset = 0;
@@ -260,14 +260,14 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     rc = SQR_EINVAL;
     goto record;
   }
-  hq_http_opts ho = {.base_url = url,
-                     .ca_file = p.ca,
-                     .cert_file = p.cert,
-                     .key_file = p.key,
-                     .connect_timeout_s = o->connect_timeout_s,
-                     .total_timeout_s = o->total_timeout_s,
-                     .abort_flag = o->abort_flag};
-  if((rc = hq_http_new(&ho, &h))) {
+  synchttp_opts ho = {.base_url = url,
+                      .ca_file = p.ca,
+                      .cert_file = p.cert,
+                      .key_file = p.key,
+                      .connect_timeout_s = o->connect_timeout_s,
+                      .total_timeout_s = o->total_timeout_s,
+                      .abort_flag = o->abort_flag};
+  if((rc = synchttp_new(&ho, &h))) {
     snprintf(res->error, sizeof res->error, "HQ URL must start with https://");
     goto record;
   }
@@ -311,7 +311,7 @@ record:
                        res->hq_offset_ms))
     log_warn(COMPONENT, "could not record the sync attempt: %s", store_errmsg(st));
 done:
-  hq_http_free(h);
+  synchttp_free(h);
   store_close(st);
   clock_free(clk);
   return rc;

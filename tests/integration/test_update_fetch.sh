@@ -81,7 +81,7 @@ grep -q "update 1.1.0: downloaded, queued for storeqr-update" <<<"$out" || fail 
 [ "$(kiosk_json k/kiosk.db config_version)" -gt "$cv" ] || fail "config version did not move"
 [ "$(sha256sum "k/updates/$sha.bundle" | cut -d' ' -f1)" = "$sha" ] || fail "download's sha256"
 [ "$(cat k/updates/queued)" = "$sha" ] || fail "queued: $(cat k/updates/queued)"
-[ ! -e "k/updates/$sha.bundle.part" ] || fail "partial download left"
+[ ! -e "k/updates/$sha.bundle.tmp" ] || fail "partial download left"
 last_note k/kiosk.db | grep -q "^1 update 1.1.0: downloaded" || fail "attempt log: $(last_note k/kiosk.db)"
 echo "pilot release reached SH-JA01/1: $sha"
 # The other store's kiosk is not part of the pilot.

@@ -66,6 +66,24 @@ static void expect_error(const char *section, const char *field, const char *val
   free(json);
 }
 
+/* The same edit, expected to be accepted. */
+static void expect_ok(const char *section, const char *field, const char *value) {
+  char *json = tu_demo_config(&keys, 1, 1795500000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON *obj = section ? cJSON_GetObjectItem(root, section) : root;
+  if(section && cJSON_IsArray(obj)) obj = cJSON_GetArrayItem(obj, 0);
+  cJSON_DeleteItemFromObject(obj, field);
+  if(value) cJSON_AddItemToObject(obj, field, cJSON_Parse(value));
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  sqr_config *cfg = NULL;
+  char err[256] = "";
+  if(parse(json, &cfg, err) != SQR_OK) fail_msg("refused: %s", err);
+  config_free(cfg);
+  free(json);
+}
+
 static void test_field_errors(void **state) {
   (void)state;
   expect_error(NULL, "version", NULL, "version: is required");
@@ -80,6 +98,26 @@ static void test_field_errors(void **state) {
   expect_error("keys", "store_key", "\"c2hvcnQ=\"", "keys.store_key: must be 32 bytes");
   expect_error("keys", "hq_public", "\"!!!\"", "keys.hq_public");
   expect_error("groups", "link", "\"http://insecure\"", "groups[0].link: must be an https://");
+  /* A link ends up in an href and a QR: nothing that leaves an attribute. */
+  expect_error("groups", "link", "\"https://weixin.qq.com/g/a b\"",
+               "groups[0].link: must be an https:// join link without spaces, quotes");
+  expect_error("groups", "link", "\"https://weixin.qq.com/g/x\\\"onclick=\\\"\"",
+               "groups[0].link: must be an https://");
+  expect_error("groups", "link", "\"https://weixin.qq.com/g/x'\"", "groups[0].link");
+  expect_error("groups", "link", "\"https://weixin.qq.com/g/<script>\"", "groups[0].link");
+  expect_error("groups", "link", "\"https://weixin.qq.com\\\\@evil/\"", "groups[0].link");
+  expect_error("groups", "link", "\"https://weixin.qq.com/g/x\\n\"", "groups[0].link");
+  expect_error("groups", "link", "\"https://\"", "groups[0].link");
+  expect_error("group_policy", "fallback_link", "\"http://work.weixin.qq.com/ca/x\"",
+               "group_policy.fallback_link: must be an https:// contact link");
+  expect_error("group_policy", "fallback_link", "\"https://work.weixin.qq.com/ca/a b\"",
+               "group_policy.fallback_link");
+  expect_error("group_policy", "fallback_link", "\"https://work.weixin.qq.com/ca/<x>\"",
+               "group_policy.fallback_link");
+  /* The fallback stays optional. */
+  expect_ok("group_policy", "fallback_link", NULL);
+  expect_ok("group_policy", "fallback_link", "\"\"");
+  expect_ok("groups", "link", "\"https://weixin.qq.com/g/x?a=1&b=%20\"");
   expect_error("groups", "capacity", "100000", "groups[0].capacity");
   expect_error("groups", "kind", "\"vip\"", "groups[0].kind");
   expect_error("groups", "expires_at", "\"next tuesday\"", "groups[0].expires_at");

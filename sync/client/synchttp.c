@@ -1,5 +1,5 @@
-/* http.c — see http.h. */
-#include "http.h"
+/* synchttp.c — see synchttp.h. */
+#include "synchttp.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -13,11 +13,11 @@
 
 #define COMPONENT "sync"
 
-struct hq_http {
+struct synchttp {
   CURL *curl;
   char *base;
   char *ca, *cert, *key;
-  hq_http_opts o;
+  synchttp_opts o;
 };
 
 typedef struct body_buf {
@@ -61,10 +61,10 @@ static char *dup_or_null(const char *s, int *fail) {
   return d;
 }
 
-sqr_rc hq_http_new(const hq_http_opts *o, hq_http **out) {
+sqr_rc synchttp_new(const synchttp_opts *o, synchttp **out) {
   *out = NULL;
   if(!o->base_url || strncmp(o->base_url, "https://", 8) != 0 || !o->ca_file) return SQR_EINVAL;
-  hq_http *h = calloc(1, sizeof *h);
+  synchttp *h = calloc(1, sizeof *h);
   if(!h) return SQR_ENOMEM;
   int fail = 0;
   h->o = *o;
@@ -74,7 +74,7 @@ sqr_rc hq_http_new(const hq_http_opts *o, hq_http **out) {
   h->key = dup_or_null(o->key_file, &fail);
   h->curl = curl_easy_init();
   if(fail || !h->curl) {
-    hq_http_free(h);
+    synchttp_free(h);
     return SQR_ENOMEM;
   }
   size_t bl = strlen(h->base);
@@ -84,7 +84,7 @@ sqr_rc hq_http_new(const hq_http_opts *o, hq_http **out) {
   return SQR_OK;
 }
 
-void hq_http_free(hq_http *h) {
+void synchttp_free(synchttp *h) {
   if(!h) return;
   if(h->curl) curl_easy_cleanup(h->curl);
   free(h->base);
@@ -94,7 +94,7 @@ void hq_http_free(hq_http *h) {
   free(h);
 }
 
-void hq_response_clear(hq_response *r) {
+void synchttp_response_clear(synchttp_response *r) {
   free(r->body);
   memset(r, 0, sizeof *r);
 }
@@ -119,7 +119,7 @@ static sqr_rc rc_for(CURLcode cc) {
 
 /* What every request shares: HTTPS only, the pinned CA, the kiosk's
  * certificate, timeouts, the abort flag. */
-static void setup(hq_http *h, const char *url, char *curlerr) {
+static void setup(synchttp *h, const char *url, char *curlerr) {
   CURL *c = h->curl;
   curl_easy_reset(c); /* keeps the live connection, forgets the last request's options */
   curl_easy_setopt(c, CURLOPT_URL, url);
@@ -151,8 +151,9 @@ static void setup(hq_http *h, const char *url, char *curlerr) {
   }
 }
 
-sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const char *body,
-                       size_t len, size_t max_answer, hq_response *out, char *err, size_t errlen) {
+sqr_rc synchttp_request(synchttp *h, const char *method, const char *path, const char *body,
+                        size_t len, size_t max_answer, synchttp_response *out, char *err,
+                        size_t errlen) {
   memset(out, 0, sizeof *out);
   char url[2048], curlerr[CURL_ERROR_SIZE] = "";
   if((size_t)snprintf(url, sizeof url, "%s%s", h->base, path) >= sizeof url) {
@@ -250,8 +251,8 @@ static size_t on_file_data(char *ptr, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
-sqr_rc hq_http_download(hq_http *h, const char *path, int fd, uint64_t max_bytes, long *status,
-                        uint8_t sha[32], uint64_t *written, char *err, size_t errlen) {
+sqr_rc synchttp_download(synchttp *h, const char *path, int fd, uint64_t max_bytes, long *status,
+                         uint8_t sha[32], uint64_t *written, char *err, size_t errlen) {
   char url[2048], curlerr[CURL_ERROR_SIZE] = "";
   *status = 0;
   *written = 0;

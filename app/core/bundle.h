@@ -1,5 +1,7 @@
 /* bundle.h — the signed release bundle: one file that HQ makes with
- * storeqr-bundle and a box installs with storeqr-update.
+ * storeqr-bundle and a box installs with storeqr-update. In storeqr_core
+ * because four programs share the one rule: the two tools, HQ (checks a
+ * release when it is added) and the sync client (compares versions).
  *
  * Layout (integers big-endian, strings NUL-padded):
  *   off  len  field

@@ -1,4 +1,4 @@
-/* http.h — the sync client's one HTTPS connection to HQ, over libcurl.
+/* synchttp.h — the sync client's one HTTPS connection to HQ, over libcurl.
  *
  * Owns a curl easy handle configured the way the protocol demands: HTTPS
  * only, HQ's CA pinned (CAINFO holds only hq-ca.crt, the system store is
@@ -10,15 +10,15 @@
  * curl codes are translated to sqr_rc here and nowhere else. Request and
  * answer bodies are never logged: they may hold sealed personal data.
  */
-#ifndef SQR_SYNC_HTTP_H
-#define SQR_SYNC_HTTP_H
+#ifndef SQR_SYNC_SYNCHTTP_H
+#define SQR_SYNC_SYNCHTTP_H
 
 #include <stddef.h>
 #include "sqr.h"
 
-typedef struct hq_http hq_http;
+typedef struct synchttp synchttp;
 
-typedef struct hq_http_opts {
+typedef struct synchttp_opts {
   const char *base_url;     /* "https://host:port", no trailing path */
   const char *ca_file;      /* HQ's CA, the only trust anchor */
   const char *cert_file;    /* kiosk.crt, NULL for enrolment */
@@ -28,17 +28,17 @@ typedef struct hq_http_opts {
   long low_speed_time_s;    /* ... for 0: 30 s */
   long total_timeout_s;     /* 0: 120 s per request */
   volatile int *abort_flag; /* non-NULL: a transfer stops when *abort_flag is set */
-} hq_http_opts;
+} synchttp_opts;
 
 /* Copies the strings it is given. SQR_ENOMEM, SQR_EINVAL (not https://). */
-sqr_rc hq_http_new(const hq_http_opts *o, hq_http **out) SQR_WARN_UNUSED;
-void hq_http_free(hq_http *h);
+sqr_rc synchttp_new(const synchttp_opts *o, synchttp **out) SQR_WARN_UNUSED;
+void synchttp_free(synchttp *h);
 
-typedef struct hq_response {
+typedef struct synchttp_response {
   long status; /* HTTP status; 0 when no answer arrived */
-  char *body;  /* NUL-terminated, owned: hq_response_clear frees it */
+  char *body;  /* NUL-terminated, owned: synchttp_response_clear frees it */
   size_t len;
-} hq_response;
+} synchttp_response;
 
 /* One request. method "GET" or "POST" (body sent as application/json).
  * Answers larger than max_answer bytes are refused (SQR_EPROTO). Errors,
@@ -48,10 +48,10 @@ typedef struct hq_response {
  *              CA, or HQ refused ours during the handshake
  *   SQR_EPROTO answer too large or not HTTP
  * Any HTTP status, 4xx and 5xx included, is SQR_OK with out->status set. */
-sqr_rc hq_http_request(hq_http *h, const char *method, const char *path, const char *body,
-                       size_t len, size_t max_answer, hq_response *out, char *err,
-                       size_t errlen) SQR_WARN_UNUSED;
-void hq_response_clear(hq_response *r);
+sqr_rc synchttp_request(synchttp *h, const char *method, const char *path, const char *body,
+                        size_t len, size_t max_answer, synchttp_response *out, char *err,
+                        size_t errlen) SQR_WARN_UNUSED;
+void synchttp_response_clear(synchttp_response *r);
 
 /* GET path, writing a 200 answer's body to the open file fd: at most
  * max_bytes (more is SQR_EPROTO and the transfer stops), hashed on the way
@@ -60,9 +60,9 @@ void hq_response_clear(hq_response *r);
  * into err. For update bundles: the same pinned CA and client
  * certificate as every request, but an hour's total limit (a bundle can
  * be large; the low-speed limit still ends a stalled transfer).
- * Errors as hq_http_request, plus SQR_EIO when fd cannot be written. */
-sqr_rc hq_http_download(hq_http *h, const char *path, int fd, uint64_t max_bytes, long *status,
-                        uint8_t sha[32], uint64_t *written, char *err,
-                        size_t errlen) SQR_WARN_UNUSED;
+ * Errors as synchttp_request, plus SQR_EIO when fd cannot be written. */
+sqr_rc synchttp_download(synchttp *h, const char *path, int fd, uint64_t max_bytes, long *status,
+                         uint8_t sha[32], uint64_t *written, char *err,
+                         size_t errlen) SQR_WARN_UNUSED;
 
 #endif

@@ -13,6 +13,7 @@
 #include "configdoc.h"
 #include "crypto.h"
 #include "hqdb_resolve.h"
+#include "joinlink.h"
 #include "livecode.h"
 #include "log.h"
 #include "proto.h"
@@ -158,10 +159,7 @@ sqr_rc hq_group_set(hq *h, const hq_group_req *req, hq_group_out *out, hq_err *e
   if(status[0] && strcmp(status, "open") != 0 && strcmp(status, "retired") != 0)
     return bad(e, "status: open or retired");
   /* The link becomes an href on the shopper's page and a QR code. */
-  int link_bad = strncmp(link, "https://", 8) != 0 || !link[8];
-  for(const unsigned char *c = (const unsigned char *)link; !link_bad && *c; c++)
-    link_bad = *c <= ' ' || *c == '"' || *c == '\'' || *c == '<' || *c == '>' || *c == 0x7f;
-  if(link_bad) return bad(e, "link: must be an https:// URL without spaces or quotes");
+  if(!joinlink_valid(link)) return bad(e, "link: must be an https:// URL without spaces or quotes");
   if(!req->id[0] || strlen(req->id) >= sizeof g.id || strlen(name) >= sizeof g.name ||
      strlen(tag) >= sizeof g.tag || strlen(link) >= sizeof g.link || strlen(kind) >= sizeof g.kind)
     return bad(e, "id/name/tag/link: empty or too long");

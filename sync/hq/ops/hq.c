@@ -12,7 +12,6 @@
 
 #include "base32.h"
 #include "config.h"
-#include "configdoc.h"
 #include "crypto.h"
 #include "log.h"
 

@@ -41,13 +41,8 @@ static sqr_rc run(hqdb *db, const char *sql, const hqv *p, int n, hqres *res, in
   return db->ops->exec(db, sql, p, n, res, changes);
 }
 
-sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
-  *out = NULL;
-  hqdb *db = calloc(1, sizeof *db);
-  if(!db) return SQR_ENOMEM;
-  int pg = strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
-  sqr_rc rc = pg ? hqdb_pg_open(target, db) : hqdb_sqlite_open(target, db);
-  if(!rc) rc = db->ops->begin(db);
+sqr_rc hqdb__schema(hqdb *db) {
+  sqr_rc rc = db->ops->begin(db);
   if(!rc && db->ops->schema_lock) rc = run(db, db->ops->schema_lock, NULL, 0, NULL, NULL);
   for(size_t i = 0; !rc && i < SQR_ARRAY_LEN(schema); i++)
     rc = run(db, schema[i], NULL, 0, NULL, NULL);
@@ -58,17 +53,7 @@ sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
     for(size_t i = 0; !rc && more[m][i]; i++)
       rc = run(db, more[m][i], NULL, 0, NULL, NULL);
   if(!rc) rc = db->ops->commit(db);
-  if(rc) {
-    snprintf(err, errlen, "%s", db->err[0] ? db->err : sqr_strerror(rc));
-    if(db->ops) {
-      db->ops->rollback(db);
-      db->ops->close(db);
-    }
-    free(db);
-    return rc;
-  }
-  *out = db;
-  return SQR_OK;
+  return rc;
 }
 
 void hqdb_close(hqdb *db) {

@@ -13,23 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hqdb.h"
-
-typedef enum hqv_kind { HQV_NULL = 0, HQV_INT, HQV_REAL, HQV_TEXT, HQV_BLOB } hqv_kind;
-
-/* One parameter or one result cell. For results p points into the
- * result's own storage (text is NUL-terminated). */
-typedef struct hqv {
-  hqv_kind k;
-  int64_t i;
-  double d;
-  const void *p;
-  size_t n;
-} hqv;
-
-typedef struct hqres {
-  int nrows, ncols;
-  hqv *cells; /* nrows * ncols; each text or blob cell owns its p */
-} hqres;
+#include "hqres.h"
 
 typedef struct hqdb_ops {
   const char *name;        /* "sqlite", "postgresql" */
@@ -110,12 +94,10 @@ static inline int cell_blob32(const hqres *r, int row, int col, uint8_t out[32])
   return 1;
 }
 
+/* Creates every table and index that is missing, in one transaction. */
+sqr_rc hqdb__schema(hqdb *db) SQR_WARN_UNUSED;
+
 sqr_rc hqdb_sqlite_open(const char *path, hqdb *db);
 sqr_rc hqdb_pg_open(const char *url, hqdb *db);
-
-void hqres_free(hqres *r);
-/* Appends one row of ncols cells, copying each text and blob (a NUL is
- * added after both). Used by both backends while reading rows. */
-sqr_rc hqres_add_row(hqres *r, int ncols, const hqv *cells);
 
 #endif

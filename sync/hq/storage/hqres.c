@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hqdb_int.h"
+#include "hqres.h"
 
 void hqres_free(hqres *r) {
   if(!r) return;

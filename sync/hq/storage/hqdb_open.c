@@ -1,0 +1,28 @@
+/* hqdb_open.c — picks the backend a target names (a postgresql:// URL or
+ * a SQLite file) and creates the schema. Apart from hqdb.c so that the
+ * statements never depend on the backends, only the choice does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hqdb_int.h"
+
+sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
+  *out = NULL;
+  hqdb *db = calloc(1, sizeof *db);
+  if(!db) return SQR_ENOMEM;
+  int pg = strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+  sqr_rc rc = pg ? hqdb_pg_open(target, db) : hqdb_sqlite_open(target, db);
+  if(!rc) rc = hqdb__schema(db);
+  if(rc) {
+    snprintf(err, errlen, "%s", db->err[0] ? db->err : sqr_strerror(rc));
+    if(db->ops) {
+      db->ops->rollback(db);
+      db->ops->close(db);
+    }
+    free(db);
+    return rc;
+  }
+  *out = db;
+  return SQR_OK;
+}

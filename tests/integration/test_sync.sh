@@ -108,6 +108,12 @@ echo "config and erasure: ok"
 
 # A certificate from another CA (a second HQ's device CA) is refused.
 mkdir other && "$BIN_HQ" init other --host 127.0.0.1 >/dev/null || fail "a second storeqr-hq init"
+# init makes a missing directory (0700) and names a missing parent
+"$BIN_HQ" init fresh --host 127.0.0.1 >/dev/null || fail "storeqr-hq init of a new directory"
+[ "$(stat -c %a fresh)" = 700 ] || fail "init: the new directory is not 0700"
+[ -f fresh/master.key ] || fail "init: no master.key in the new directory"
+if "$BIN_HQ" init nowhere/deeper 2>init.err; then fail "init under a missing parent succeeded"; fi
+grep -q "nowhere/deeper: cannot create the directory" init.err || fail "init: $(cat init.err)"
 cp -r k kx
 openssl ecparam -name prime256v1 -genkey -noout -out kx/kiosk.key 2>/dev/null
 openssl req -new -key kx/kiosk.key -subj "/CN=SH-JA01\/1" -out kx.csr 2>/dev/null

@@ -196,6 +196,19 @@ sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen)
                                       "device-ca.key", "seal.pub",          "seal.key",
                                       "admin.token",   "admin.token.sha256"};
   char path[600];
+  /* README's `init DIR` makes DIR (0700: it holds every key HQ has); a
+   * missing parent or a file in the way is named, not an I/O error. */
+  struct stat st;
+  if(stat(dir, &st) != 0) {
+    if(errno != ENOENT || mkdir(dir, 0700) != 0) {
+      int e = errno;
+      snprintf(err, errlen, "%s: cannot create the directory (%s)", dir, strerror(e));
+      return e == ENOSPC ? SQR_ENOSPC : SQR_EIO;
+    }
+  } else if(!S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "%s: not a directory", dir);
+    return SQR_EINVAL;
+  }
   for(size_t i = 0; i < SQR_ARRAY_LEN(files); i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
     if(access(path, F_OK) == 0) {

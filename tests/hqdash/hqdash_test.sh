@@ -428,6 +428,21 @@ hq admin remove --dir "$D" alice >/dev/null || fail "admin remove"
 hq admin remove --dir "$D" alice >/dev/null 2>&1 && fail "removing twice"
 echo "admin passwd/remove: ok"
 
+# The one group rule honours expiry: a store whose only group has expired
+# has no live group (its shopper page shows the staff contact), and its fill
+# reads full. HQ notices a change made by another process within 1 s.
+hq group add --dir "$D" --store BJ-IDLE --id bj-1 --link https://weixin.qq.com/g/bj-1 \
+  --capacity 200 --expires-at $(( $(date +%s) - 60 )) >/dev/null || fail "group bj-1"
+sleep 2
+"${C[@]}" "${AUTH[@]}" "$BASE/v1/stats?store=BJ-IDLE" >expired.json || fail "stats of BJ-IDLE"
+python3 - expired.json <<'PYEOF' || fail "an expired group counted as live: $(cat expired.json)"
+import json, sys
+s = json.load(open(sys.argv[1]))["stores"][0]
+assert s["live_group"] is None and s["group_fill"] == 1 and s["groups_exhausted"] is True, s
+assert [g["id"] for g in s["groups"]] == ["bj-1"] and s["groups"][0]["full"] is False, s
+PYEOF
+echo "expired group: not live"
+
 # nothing personal in any output or log
 hq_stop "$D"
 for p in "${PHONES[@]}"; do

@@ -21,6 +21,7 @@
 #include "livecode.h"
 #include "log.h"
 #include "stats_web.h"
+#include "group.h"
 #include "dash.h"
 
 #define PAGE_ROWS  100
@@ -572,7 +573,7 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
                      "<th>Limit</th><th>Fill</th><th>Expires</th></tr></thead><tbody>");
   for(size_t i = 0; i < g->n; i++) {
     const resolve_group_state *s = &g->g[i];
-    int cap = s->capacity < RESOLVE_SCAN_LIMIT ? s->capacity : RESOLVE_SCAN_LIMIT;
+    int cap = s->capacity < GROUP_SCAN_LIMIT ? s->capacity : GROUP_SCAN_LIMIT;
     char exp[32] = "never";
     if(s->expires_at) {
       stats_day_format(stats_day_of_ms(s->expires_at * 1000), exp);

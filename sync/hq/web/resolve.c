@@ -36,6 +36,7 @@
 #include "config.h"
 #include "configdoc.h"
 #include "crypto.h"
+#include "group.h"
 #include "livecode.h"
 #include "log.h"
 #include "scan.h"
@@ -766,28 +767,26 @@ out:
   return rc;
 }
 
-/* The same rule as app/core/group.c's group_usable (which needs a whole
- * sqr_config, hundreds of KiB per store, where this keeps a few fields),
- * with one more bound: WeChat admits at most RESOLVE_SCAN_LIMIT by scan,
- * whatever capacity says. */
-static int group_limit(const rstore *e, const rgroup *g) {
-  int cap = g->capacity < RESOLVE_SCAN_LIMIT ? g->capacity : RESOLVE_SCAN_LIMIT;
-  int limit = cap - e->reserve;
-  return limit < 1 ? 1 : limit; /* a reserve larger than a tiny group still lets one in */
+/* The one group rule (app/core/group.h) over what the resolver counts:
+ * joins the kiosks reported plus shoppers it sent, flushed or not. */
+static group_state state_of(const rgroup *g) {
+  return (group_state){.capacity = g->capacity,
+                       .count = g->joins + g->sent_db + g->sent_mem,
+                       .expires_at = g->expires_at,
+                       .marked_full = g->marked_full,
+                       .retired = g->retired};
 }
 
-static int group_full(const rstore *e, const rgroup *g) {
-  return g->marked_full || g->joins + g->sent_db + g->sent_mem >= group_limit(e, g);
+static group_rule rule_of(const rstore *e) {
+  return (group_rule){.reserve = e->reserve, .expiry_margin_s = e->margin_s};
 }
 
-static int group_usable(const rstore *e, const rgroup *g, int64_t now) {
-  if(g->retired || group_full(e, g)) return 0;
-  return !(g->expires_at && now + e->margin_s >= g->expires_at);
-}
-
-static rgroup *group_choose(rstore *e, int64_t now) {
-  for(size_t i = 0; i < e->ngroups; i++)
-    if(group_usable(e, &e->groups[i], now)) return &e->groups[i];
+static rgroup *choose_group(rstore *e, int64_t now) {
+  group_rule r = rule_of(e);
+  for(size_t i = 0; i < e->ngroups; i++) {
+    group_state st = state_of(&e->groups[i]);
+    if(group_is_usable(&st, &r, now)) return &e->groups[i];
+  }
   return NULL;
 }
 
@@ -986,7 +985,7 @@ static page *static_answer(int kind, int lang) {
 static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
   page *p = NULL;
   int campaign = campaign_now(e, now);
-  rgroup *g = group_choose(e, now);
+  rgroup *g = choose_group(e, now);
   if(count) counters_add_scan(g ? "sent" : "all_full");
   if(g) {
     if(count) g->sent_mem++;
@@ -1303,7 +1302,7 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
   if(e->missing) {
     rc = SQR_ENOTFOUND;
   } else {
-    int exhausted = group_choose(e, now) == NULL;
+    int exhausted = choose_group(e, now) == NULL;
     for(size_t i = 0; i < e->ngroups && *n < max; i++) {
       const rgroup *g = &e->groups[i];
       if(g->retired) continue;
@@ -1315,9 +1314,12 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
       s->joins = g->joins;
       s->scans_sent = g->sent_db + g->sent_mem;
       s->expires_at = g->expires_at;
-      s->full = group_full(e, g);
-      int cap = g->capacity < RESOLVE_SCAN_LIMIT ? g->capacity : RESOLVE_SCAN_LIMIT;
-      s->near_full = s->full || (s->joins + s->scans_sent) * 10 >= (int64_t)cap * 9;
+      group_state st = state_of(g);
+      group_rule rule = rule_of(e);
+      s->full = group_is_full(&st, &rule);
+      s->usable = group_is_usable(&st, &rule, now);
+      int cap = g->capacity < GROUP_SCAN_LIMIT ? g->capacity : GROUP_SCAN_LIMIT;
+      s->near_full = s->full || st.count * 10 >= (int64_t)cap * 9;
       s->near_expiry = g->expires_at && g->expires_at - now < 86400;
       s->exhausted = exhausted;
     }

@@ -19,10 +19,6 @@
 #include "hqdb_resolve.h"
 #include "reply.h"
 
-/* WeChat admits at most 200 members to a group by scanning its QR code;
- * the resolver moves on before a group reaches it, whatever the capacity. */
-#define RESOLVE_SCAN_LIMIT 200
-
 typedef struct resolve_group_state {
   char id[HQ_ID_MAX];
   char name[HQ_TEXT_MAX];
@@ -30,8 +26,10 @@ typedef struct resolve_group_state {
   int64_t joins;      /* sign-ups the kiosks reported into this group */
   int64_t scans_sent; /* shoppers the resolver sent to its join link */
   int64_t expires_at; /* unix seconds, 0 = never */
-  int full;           /* the resolver no longer sends shoppers to it */
-  int near_full;      /* joins + scans_sent >= 90% of min(capacity, 200) */
+  int full;           /* counted or marked full (group.h's rule) */
+  int usable;         /* the rule would send a shopper to it now (not full,
+                         not within the expiry margin) */
+  int near_full;      /* full, or joins + scans_sent >= 90% of min(capacity, 200) */
   int near_expiry;    /* expires within 24 hours (or already expired) */
   int exhausted;      /* every live-code group of the store is unusable
                          (same value on each row of the store) */

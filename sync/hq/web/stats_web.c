@@ -18,6 +18,7 @@
 #include "livecode.h"
 #include "log.h"
 #include "stats_web.h"
+#include "group.h"
 #include "scan.h"
 
 /* ---- text --------------------------------------------------------------------- */
@@ -226,10 +227,8 @@ sqr_rc stats_rollup(hq *h) {
 }
 
 double stats_group_fill(const resolve_group_state *g) {
-  int cap = g->capacity < RESOLVE_SCAN_LIMIT ? g->capacity : RESOLVE_SCAN_LIMIT;
-  if(cap <= 0) return 1;
-  double f = (double)(g->joins + g->scans_sent) / cap;
-  return f > 1 ? 1 : f;
+  group_state st = {.capacity = g->capacity, .count = g->joins + g->scans_sent};
+  return group_fill_ratio(&st);
 }
 
 sqr_rc stats_groups_get(hq *h, const char *store, stats_groups *out) {
@@ -244,7 +243,8 @@ sqr_rc stats_groups_get(hq *h, const char *store, stats_groups *out) {
     out->near_expiry += g->near_expiry;
     out->full += g->full;
     out->exhausted = g->exhausted;
-    if(out->live < 0 && !g->full) out->live = (int)i;
+    /* the group shoppers go to now: the rule's choice, expiry included */
+    if(out->live < 0 && g->usable) out->live = (int)i;
   }
   out->live_fill = out->live >= 0 ? stats_group_fill(&out->g[out->live]) : out->n ? 1 : 0;
   return SQR_OK;

@@ -53,7 +53,7 @@ void stats_time_format(int64_t ms, char out[26]);
 sqr_rc stats_rollup(hq *h) SQR_WARN_UNUSED;
 /* A store's live-code groups as the resolver sees them (resolve.h), and
  * the fill of the group it sends shoppers to now: (joins + scans sent) /
- * min(capacity, RESOLVE_SCAN_LIMIT), 1 when every group is full. */
+ * min(capacity, GROUP_SCAN_LIMIT), 1 when no group is usable. */
 typedef struct stats_groups {
   resolve_group_state g[32];
   size_t n;

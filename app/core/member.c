@@ -138,8 +138,11 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
   int minute = clock_local_minute(clock_now_ms(st->clock), cfg->utc_offset_min);
   const config_campaign *c = config_campaign_at(cfg, minute);
   if(!c || !c->coupon_campaign) return SQR_OK;
-  int64_t serial = store__meta_int(st, "coupon_serial", 0) + 1;
-  sqr_rc rc = store__meta_set_int(st, "coupon_serial", serial);
+  int64_t serial = 0;
+  sqr_rc rc = store__meta_int(st, "coupon_serial", 0, &serial);
+  if(rc) return rc;
+  serial++;
+  rc = store__meta_set_int(st, "coupon_serial", serial);
   if(rc) return rc;
   rc = coupon_issue(cfg->store_key, (uint8_t)cfg->key_version, cfg->store_id,
                     (uint16_t)cfg->kiosk_number, (uint8_t)c->coupon_campaign,

@@ -97,19 +97,17 @@ static const char *const cached_sql[SQL__COUNT] = {
     [SQL_CHECKIN] = "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
 };
 
-sqlite3_stmt *store__stmt(store *st, store_sql id) {
+sqr_rc store__stmt(store *st, store_sql id, sqlite3_stmt **out) {
   sqlite3_stmt *s = st->stmts[id];
   if(!s) {
     int src = sqlite3_prepare_v3(st->db, cached_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-    if(src != SQLITE_OK) {
-      store__fail(st, src, "prepare statement");
-      return NULL;
-    }
+    if(src != SQLITE_OK) return store__fail(st, src, "prepare statement");
     st->stmts[id] = s;
   }
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
-  return s;
+  *out = s;
+  return SQR_OK;
 }
 
 static sqr_rc exec(store *st, const char *sql, const char *what) {
@@ -148,9 +146,9 @@ static sqr_rc query_int(store *st, const char *what, const char *sql, int64_t df
 }
 
 sqr_rc store__meta_int(store *st, const char *key, int64_t dflt, int64_t *out) {
-  sqlite3_stmt *s = store__stmt(st, SQL_META_GET);
-  sqr_rc rc = SQR_OK;
-  if(!s) return SQR_EIO;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_META_GET, &s);
+  if(rc) return rc;
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
   int src = sqlite3_step(s);
   if(src == SQLITE_DONE) {
@@ -171,8 +169,9 @@ sqr_rc store__meta_int(store *st, const char *key, int64_t dflt, int64_t *out) {
 }
 
 static sqr_rc meta_set(store *st, const char *key, int64_t iv, const char *sv) {
-  sqlite3_stmt *s = store__stmt(st, SQL_META_SET);
-  if(!s) return SQR_EIO;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_META_SET, &s);
+  if(rc) return rc;
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
   if(sv)
     sqlite3_bind_text(s, 2, sv, -1, SQLITE_STATIC);
@@ -200,11 +199,8 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
   cJSON_Delete(payload);
   if(!body) return SQR_ENOMEM;
 
-  s = store__stmt(st, SQL_TAIL);
-  if(!s) {
-    rc = SQR_EIO;
-    goto out;
-  }
+  rc = store__stmt(st, SQL_TAIL, &s);
+  if(rc) goto out;
   src = sqlite3_step(s);
   if(src == SQLITE_ROW) {
     seq = sqlite3_column_int64(s, 0) + 1;
@@ -225,11 +221,8 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
   if(!rc) rc = chain_hash(prev, seq, type, ts, body_hash, hash);
   if(rc) goto out;
 
-  s = store__stmt(st, SQL_INSERT_EVENT);
-  if(!s) {
-    rc = SQR_EIO;
-    goto out;
-  }
+  rc = store__stmt(st, SQL_INSERT_EVENT, &s);
+  if(rc) goto out;
   sqlite3_bind_int64(s, 1, seq);
   sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, ts);
@@ -612,8 +605,9 @@ sqr_rc store_check_clock(store *st, int *jumped) {
 sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) {
   const sqr_config *cfg = st->cfg;
   if(!cfg) return SQR_ENOTFOUND;
-  sqlite3_stmt *s = store__stmt(st, SQL_GROUP_FILL);
-  if(!s) return SQR_EIO;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_GROUP_FILL, &s);
+  if(rc) return rc;
   for(size_t i = 0; i < cfg->ngroups && i < n; i++) {
     fill[i].joined = 0;
     fill[i].marked_full = 0;
@@ -648,10 +642,10 @@ static sqr_rc live_choice(store *st, store_live *out) {
 
 /* The live group recorded last ("" for none), into was. 0 if never set. */
 static int live_recorded(store *st, char was[CONFIG_ID_MAX + 1]) {
-  sqlite3_stmt *s = store__stmt(st, SQL_META_GET);
+  sqlite3_stmt *s = NULL;
   int have = 0;
   was[0] = '\0';
-  if(!s) return 0;
+  if(store__stmt(st, SQL_META_GET, &s)) return 0;
   sqlite3_bind_text(s, 1, "live_group", -1, SQLITE_STATIC);
   if(sqlite3_step(s) == SQLITE_ROW) {
     const char *v = (const char *)sqlite3_column_text(s, 0);
@@ -873,9 +867,9 @@ static int64_t day_start_ms(int64_t day, int off_min) {
 }
 
 static sqr_rc count_events(store *st, const char *type, int64_t from, int64_t to, int *n) {
-  sqlite3_stmt *s = store__stmt(st, SQL_COUNT_EVENTS);
-  sqr_rc rc = SQR_OK;
-  if(!s) return SQR_EIO;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_COUNT_EVENTS, &s);
+  if(rc) return rc;
   sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, from);
   sqlite3_bind_int64(s, 3, to);

@@ -39,9 +39,10 @@ struct store {
   int seal_pool_n;
 };
 
-/* The cached statement id, reset and unbound; NULL (errmsg set) if it
- * cannot be prepared. Never finalize it: store_close does. */
-sqlite3_stmt *store__stmt(store *st, store_sql id);
+/* The cached statement id into *out, reset and unbound. If it cannot be
+ * prepared, the translated error (errmsg set; SQR_EBUSY when the schema
+ * is locked). Never finalize it: store_close does. */
+sqr_rc store__stmt(store *st, store_sql id, sqlite3_stmt **out) SQR_WARN_UNUSED;
 
 /* Maps a SQLite result to sqr_rc, records the full message in st->errmsg
  * and logs it. what says what was being done. */

@@ -557,6 +557,8 @@ static void test_status_fails_on_unreadable_members(void **state) {
   store_status s;
   assert_int_equal(store_status_get(f->st, &s), SQR_ECORRUPT);
   assert_non_null(strstr(store_errmsg(f->st), "count members"));
+  /* Damage is reported as damage, not as a generic I/O error. */
+  assert_int_equal(member_lookup(f->st, "13900000001", &r), SQR_ECORRUPT);
   /* The read transaction was ended: a write still works. */
   assert_int_equal(store_append(f->st, "impressions", "{}", NULL), SQR_OK);
 }

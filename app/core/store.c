@@ -608,18 +608,23 @@ sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) {
   sqlite3_stmt *s = NULL;
   sqr_rc rc = store__stmt(st, SQL_GROUP_FILL, &s);
   if(rc) return rc;
-  for(size_t i = 0; i < cfg->ngroups && i < n; i++) {
+  for(size_t i = 0; i < cfg->ngroups && i < n && !rc; i++) {
     fill[i].joined = 0;
     fill[i].marked_full = 0;
     sqlite3_reset(s);
     sqlite3_bind_text(s, 1, cfg->groups[i].id, -1, SQLITE_STATIC);
-    if(sqlite3_step(s) == SQLITE_ROW) {
+    /* A group never joined has no row yet; a failed read is not "empty":
+     * it would send shoppers to a group that is full. */
+    int src = sqlite3_step(s);
+    if(src == SQLITE_ROW) {
       fill[i].joined = sqlite3_column_int(s, 0);
       fill[i].marked_full = sqlite3_column_int(s, 1);
+    } else if(src != SQLITE_DONE) {
+      rc = store__fail(st, src, "read group fill");
     }
   }
   sqlite3_reset(s);
-  return SQR_OK;
+  return rc;
 }
 
 static sqr_rc live_choice(store *st, store_live *out) {
@@ -640,34 +645,45 @@ static sqr_rc live_choice(store *st, store_live *out) {
   return SQR_OK;
 }
 
-/* The live group recorded last ("" for none), into was. 0 if never set. */
-static int live_recorded(store *st, char was[CONFIG_ID_MAX + 1]) {
+/* The live group recorded last into was ("" for none); *have is 0 if none
+ * was ever recorded. */
+static sqr_rc live_recorded(store *st, char was[CONFIG_ID_MAX + 1], int *have) {
   sqlite3_stmt *s = NULL;
-  int have = 0;
   was[0] = '\0';
-  if(store__stmt(st, SQL_META_GET, &s)) return 0;
+  *have = 0;
+  sqr_rc rc = store__stmt(st, SQL_META_GET, &s);
+  if(rc) return rc;
   sqlite3_bind_text(s, 1, "live_group", -1, SQLITE_STATIC);
-  if(sqlite3_step(s) == SQLITE_ROW) {
+  int src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
     const char *v = (const char *)sqlite3_column_text(s, 0);
     snprintf(was, CONFIG_ID_MAX + 1, "%s", v ? v : "");
-    have = 1;
+    *have = 1;
+  } else if(src != SQLITE_DONE) {
+    rc = store__fail(st, src, "read the recorded live group");
   }
   sqlite3_reset(s);
-  return have;
+  return rc;
 }
 
-static int live_changed(store *st, const store_live *live) {
-  char was[CONFIG_ID_MAX + 1];
-  if(!live_recorded(st, was)) return 1;
-  return strcmp(was, live->g ? live->g->id : "") != 0;
+/* *changed: whether live differs from the recorded live group (was gets
+ * the recorded one). */
+static sqr_rc live_changed(store *st, const store_live *live, char was[CONFIG_ID_MAX + 1],
+                           int *changed) {
+  int have = 0;
+  sqr_rc rc = live_recorded(st, was, &have);
+  if(rc) return rc;
+  *changed = !have || strcmp(was, live->g ? live->g->id : "") != 0;
+  return SQR_OK;
 }
 
 sqr_rc store__update_live(store *st, store_live *out) {
   store_live live;
   char was[CONFIG_ID_MAX + 1] = "";
+  int changed = 0;
   sqr_rc rc = live_choice(st, &live);
-  if(rc || !live_changed(st, &live)) goto out;
-  live_recorded(st, was);
+  if(!rc) rc = live_changed(st, &live, was, &changed);
+  if(rc || !changed) goto out;
   cJSON *p = cJSON_CreateObject();
   if(was[0])
     cJSON_AddStringToObject(p, "from", was);
@@ -690,8 +706,11 @@ out:
 sqr_rc store_live_group(store *st, store_live *out) {
   if(!st->cfg) return SQR_ENOTFOUND;
   /* Fast path without a write lock: the UI asks on every rotation. */
+  char was[CONFIG_ID_MAX + 1];
+  int changed = 0;
   sqr_rc rc = live_choice(st, out);
-  if(rc || !live_changed(st, out)) return rc;
+  if(!rc) rc = live_changed(st, out, was, &changed);
+  if(rc || !changed) return rc;
   store_live chosen = *out;
   rc = store__begin(st);
   if(!rc) {

@@ -1,6 +1,7 @@
 /* test_store.c — the kiosk database: opening, refusing foreign files,
  * migrations from every older version, configuration, the event log and
- * its hash chain, groups, status, and a full disk. */
+ * its hash chain, groups, status, a full disk, and damaged pages or values
+ * that must surface as errors, never as defaults. */
 #include "testutil.h"
 #include "member.h"
 #include "store.h"
@@ -603,6 +604,28 @@ static void test_open_fails_on_unreadable_sync_log(void **state) {
   assert_non_null(strstr(err, "clock offset"));
 }
 
+/* Group fill that cannot be read is an error, not "nobody joined yet":
+ * that would lead shoppers to a full group. */
+static void test_unreadable_group_fill_is_an_error(void **state) {
+  fixture *f = *state;
+  damage_and_reopen(f, "groups", NULL);
+  group_fill fill[CONFIG_MAX_GROUPS];
+  store_live live;
+  assert_int_equal(store_group_fill(f->st, fill, CONFIG_MAX_GROUPS), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "group fill"));
+  assert_int_equal(store_live_group(f->st, &live), SQR_ECORRUPT);
+}
+
+/* The recorded live group that cannot be read is an error, not "never
+ * recorded" (which would record a switch that did not happen). */
+static void test_unreadable_live_group_record_is_an_error(void **state) {
+  fixture *f = *state;
+  damage_and_reopen(f, "meta", NULL);
+  store_live live;
+  assert_int_equal(store_live_group(f->st, &live), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "recorded live group"));
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
@@ -625,6 +648,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_status_fails_on_unreadable_event_index, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_fails_on_unreadable_config, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_fails_on_unreadable_sync_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unreadable_group_fill_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unreadable_live_group_record_is_an_error, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,8 +240,11 @@ static int cmd_init(cli *c, int argc, char **argv) {
     fprintf(stderr, "storeqr: %s\n", err[0] ? err : sqr_strerror(rc));
     return exit_for(rc);
   }
+  int schema = 0;
+  rc = store_schema_version(c->st, &schema);
+  if(rc) return fail(c, rc, "init");
   const sqr_config *cfg = store_config(c->st);
-  printf("database %s ready (schema %d)", c->db_path, store_schema_version(c->st));
+  printf("database %s ready (schema %d)", c->db_path, schema);
   if(cfg)
     printf(", store %s %s, config version %lld", cfg->store_id, cfg->store_name,
            (long long)cfg->version);
@@ -424,12 +427,16 @@ static int cmd_status(cli *c, int argc, char **argv) {
   if(!store_config(c->st)) {
     /* Not configured (not enrolled yet): still show what enrolment and
      * sync attempts recorded, then refuse like every other command. */
-    store_status s;
-    char t[32];
-    if(!json && !store_status_get(c->st, &s) && s.last_sync_attempt_ms) {
-      fmt_time(s.last_sync_attempt_ms, 480, t, sizeof t);
-      printf("sync        last attempt %s\n", t);
-      if(s.last_sync_error[0]) printf("            last error: %s\n", s.last_sync_error);
+    if(!json) {
+      store_status s;
+      char t[32];
+      sqr_rc rc = store_status_get(c->st, &s);
+      if(rc) return fail(c, rc, "status");
+      if(s.last_sync_attempt_ms) {
+        fmt_time(s.last_sync_attempt_ms, 480, t, sizeof t);
+        printf("sync        last attempt %s\n", t);
+        if(s.last_sync_error[0]) printf("            last error: %s\n", s.last_sync_error);
+      }
     }
     return need_config(c);
   }

@@ -42,13 +42,14 @@ sqr_rc member_blind_index(store *st, const char *input, uint8_t out[32]) {
   return rc;
 }
 
-/* 1 found, 0 not found, <0 error (st->errmsg set). */
-static int find_member(store *st, const uint8_t blind[32], member_row *m) {
-  sqlite3_stmt *s = store__stmt(st, SQL_FIND_MEMBER);
-  if(!s) return -1;
+/* *found: 1 and *m filled, or 0. A failed read is an error (errmsg set). */
+static sqr_rc find_member(store *st, const uint8_t blind[32], member_row *m, int *found) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_FIND_MEMBER, &s);
+  if(rc) return rc;
   sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
   int src = sqlite3_step(s);
-  int found = 0;
+  *found = 0;
   if(src == SQLITE_ROW) {
     m->id = sqlite3_column_int64(s, 0);
     m->points = sqlite3_column_int(s, 1);
@@ -56,13 +57,12 @@ static int find_member(store *st, const uint8_t blind[32], member_row *m) {
     m->last_day = sqlite3_column_int64(s, 3);
     snprintf(m->consent_version, sizeof m->consent_version, "%s", sqlite3_column_text(s, 4));
     snprintf(m->group_id, sizeof m->group_id, "%s", sqlite3_column_text(s, 5));
-    found = 1;
+    *found = 1;
   } else if(src != SQLITE_DONE) {
-    store__fail(st, src, "find member");
-    found = -1;
+    rc = store__fail(st, src, "find member");
   }
   sqlite3_reset(s);
-  return found;
+  return rc;
 }
 
 static void member_id_hex(const uint8_t blind[32], char out[MEMBER_ID_LEN + 1]) {
@@ -138,8 +138,11 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
   int minute = clock_local_minute(clock_now_ms(st->clock), cfg->utc_offset_min);
   const config_campaign *c = config_campaign_at(cfg, minute);
   if(!c || !c->coupon_campaign) return SQR_OK;
-  int64_t serial = store__meta_int(st, "coupon_serial", 0) + 1;
-  sqr_rc rc = store__meta_set_int(st, "coupon_serial", serial);
+  int64_t serial = 0;
+  sqr_rc rc = store__meta_int(st, "coupon_serial", 0, &serial);
+  if(rc) return rc;
+  serial++;
+  rc = store__meta_set_int(st, "coupon_serial", serial);
   if(rc) return rc;
   rc = coupon_issue(cfg->store_key, (uint8_t)cfg->key_version, cfg->store_id,
                     (uint16_t)cfg->kiosk_number, (uint8_t)c->coupon_campaign,
@@ -155,8 +158,9 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
 }
 
 static sqr_rc bump_group(store *st, const char *group_id) {
-  sqlite3_stmt *s = store__stmt(st, SQL_BUMP_GROUP);
-  if(!s) return SQR_EIO;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_BUMP_GROUP, &s);
+  if(rc) return rc;
   sqlite3_bind_text(s, 1, group_id, -1, SQLITE_STATIC);
   int src = sqlite3_step(s);
   sqlite3_reset(s);
@@ -172,8 +176,9 @@ static void fill_group(store *st, const char *group_id, member_result *out) {
 static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8_t blind[32],
                             const uint8_t *sealed, size_t sealed_len, const char *group_id,
                             int points, int64_t *id_out) {
-  sqlite3_stmt *s = store__stmt(st, SQL_INSERT_MEMBER);
-  if(!s) return SQR_EIO;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_INSERT_MEMBER, &s);
+  if(rc) return rc;
   cJSON *tags = cJSON_CreateArray();
   for(size_t i = 0; i < req->ntags; i++)
     cJSON_AddItemToArray(tags, cJSON_CreateString(req->tags[i]));
@@ -224,11 +229,9 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   if(rc) goto out;
   in_tx = 1;
   member_id_hex(blind, out->member_id);
-  int found = find_member(st, blind, &m);
-  if(found < 0) {
-    rc = SQR_EIO;
-    goto out;
-  }
+  int found = 0;
+  rc = find_member(st, blind, &m, &found);
+  if(rc) goto out;
   if(found) {
     /* Welcomed back, never duplicated. */
     out->returning = 1;
@@ -323,10 +326,12 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
   rc = store__begin(st);
   if(rc) return rc;
   in_tx = 1;
-  int found = find_member(st, blind, &m);
-  if(found <= 0) {
-    rc = found < 0 ? SQR_EIO : SQR_ENOTFOUND;
-    if(!found) snprintf(st->errmsg, sizeof st->errmsg, "not a member yet");
+  int found = 0;
+  rc = find_member(st, blind, &m, &found);
+  if(rc) goto out;
+  if(!found) {
+    rc = SQR_ENOTFOUND;
+    snprintf(st->errmsg, sizeof st->errmsg, "not a member yet");
     goto out;
   }
   const sqr_config *cfg = st->cfg;
@@ -342,11 +347,9 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
   int streak = m.last_day == today - 1 ? m.streak + 1 : 1;
   int add = cfg->points_checkin;
   if(cfg->streak_bonus_every > 0 && streak % cfg->streak_bonus_every == 0) add += cfg->streak_bonus;
-  sqlite3_stmt *s = store__stmt(st, SQL_CHECKIN);
-  if(!s) {
-    rc = SQR_EIO;
-    goto out;
-  }
+  sqlite3_stmt *s = NULL;
+  rc = store__stmt(st, SQL_CHECKIN, &s);
+  if(rc) goto out;
   sqlite3_bind_int(s, 1, add);
   sqlite3_bind_int(s, 2, streak);
   sqlite3_bind_int64(s, 3, today);
@@ -384,8 +387,10 @@ sqr_rc member_lookup(store *st, const char *input, member_result *out) {
   sqr_rc rc = phone_to_blind(st, input, blind, phone);
   crypto_wipe(phone, sizeof phone);
   if(rc) return rc;
-  int found = find_member(st, blind, &m);
-  if(found <= 0) return found < 0 ? SQR_EIO : SQR_ENOTFOUND;
+  int found = 0;
+  rc = find_member(st, blind, &m, &found);
+  if(rc) return rc;
+  if(!found) return SQR_ENOTFOUND;
   out->returning = 1;
   member_id_hex(blind, out->member_id);
   out->points = m.points;
@@ -455,11 +460,15 @@ sqr_rc member_erase_phone(store *st, const char *input) {
   member_row m;
   rc = store__begin(st);
   if(rc) return rc;
-  int there = find_member(st, blind, &m);
-  if(there <= 0) {
+  int there = 0;
+  rc = find_member(st, blind, &m, &there);
+  if(!rc && !there) {
+    snprintf(st->errmsg, sizeof st->errmsg, "not a member");
+    rc = SQR_ENOTFOUND;
+  }
+  if(rc) {
     store__rollback(st);
-    if(!there) snprintf(st->errmsg, sizeof st->errmsg, "not a member");
-    return there < 0 ? SQR_EIO : SQR_ENOTFOUND;
+    return rc;
   }
   rc = member__erase(st, blind, "kiosk", &found);
   if(!rc) rc = store__commit(st);

@@ -97,19 +97,17 @@ static const char *const cached_sql[SQL__COUNT] = {
     [SQL_CHECKIN] = "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
 };
 
-sqlite3_stmt *store__stmt(store *st, store_sql id) {
+sqr_rc store__stmt(store *st, store_sql id, sqlite3_stmt **out) {
   sqlite3_stmt *s = st->stmts[id];
   if(!s) {
     int src = sqlite3_prepare_v3(st->db, cached_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
-    if(src != SQLITE_OK) {
-      store__fail(st, src, "prepare statement");
-      return NULL;
-    }
+    if(src != SQLITE_OK) return store__fail(st, src, "prepare statement");
     st->stmts[id] = s;
   }
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
-  return s;
+  *out = s;
+  return SQR_OK;
 }
 
 static sqr_rc exec(store *st, const char *sql, const char *what) {
@@ -129,30 +127,51 @@ void store__rollback(store *st) {
   if(!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int64_t query_int(store *st, const char *sql, int64_t dflt) {
+/* The first column of sql's first row into *out; dflt when there is no row
+ * or the value is NULL (max() of an empty table). A failed read is an
+ * error, never dflt: these figures feed seqs and serials. */
+static sqr_rc query_int(store *st, const char *what, const char *sql, int64_t dflt, int64_t *out) {
   sqlite3_stmt *s = NULL;
-  int64_t v = dflt;
-  if(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
-     sqlite3_column_type(s, 0) != SQLITE_NULL)
-    v = sqlite3_column_int64(s, 0);
+  sqr_rc rc = SQR_OK;
+  int src = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+  if(src == SQLITE_OK) src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    *out = sqlite3_column_type(s, 0) == SQLITE_NULL ? dflt : sqlite3_column_int64(s, 0);
+  else if(src == SQLITE_DONE)
+    *out = dflt;
+  else
+    rc = store__fail(st, src, what);
   sqlite3_finalize(s);
-  return v;
+  return rc;
 }
 
-int64_t store__meta_int(store *st, const char *key, int64_t dflt) {
-  sqlite3_stmt *s = store__stmt(st, SQL_META_GET);
-  int64_t v = dflt;
-  if(s) {
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    if(sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+sqr_rc store__meta_int(store *st, const char *key, int64_t dflt, int64_t *out) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_META_GET, &s);
+  if(rc) return rc;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  int src = sqlite3_step(s);
+  if(src == SQLITE_DONE) {
+    *out = dflt;
+  } else if(src != SQLITE_ROW) {
+    rc = store__fail(st, src, "read meta");
+  } else if(sqlite3_column_type(s, 0) != SQLITE_INTEGER) {
+    /* Only store__meta_set_int writes these; anything else is damage, and
+     * reading it as 0 would reissue coupon serials or resend the log. */
+    snprintf(st->errmsg, sizeof st->errmsg, "meta %s is damaged (not an integer)", key);
+    log_error(COMPONENT, "%s", st->errmsg);
+    rc = SQR_ECORRUPT;
+  } else {
+    *out = sqlite3_column_int64(s, 0);
   }
-  return v;
+  sqlite3_reset(s);
+  return rc;
 }
 
 static sqr_rc meta_set(store *st, const char *key, int64_t iv, const char *sv) {
-  sqlite3_stmt *s = store__stmt(st, SQL_META_SET);
-  if(!s) return SQR_EIO;
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_META_SET, &s);
+  if(rc) return rc;
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
   if(sv)
     sqlite3_bind_text(s, 2, sv, -1, SQLITE_STATIC);
@@ -180,11 +199,8 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
   cJSON_Delete(payload);
   if(!body) return SQR_ENOMEM;
 
-  s = store__stmt(st, SQL_TAIL);
-  if(!s) {
-    rc = SQR_EIO;
-    goto out;
-  }
+  rc = store__stmt(st, SQL_TAIL, &s);
+  if(rc) goto out;
   src = sqlite3_step(s);
   if(src == SQLITE_ROW) {
     seq = sqlite3_column_int64(s, 0) + 1;
@@ -205,11 +221,8 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq_o
   if(!rc) rc = chain_hash(prev, seq, type, ts, body_hash, hash);
   if(rc) goto out;
 
-  s = store__stmt(st, SQL_INSERT_EVENT);
-  if(!s) {
-    rc = SQR_EIO;
-    goto out;
-  }
+  rc = store__stmt(st, SQL_INSERT_EVENT, &s);
+  if(rc) goto out;
   sqlite3_bind_int64(s, 1, seq);
   sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, ts);
@@ -271,10 +284,11 @@ out:
 static sqr_rc load_config(store *st) {
   /* Cheap when nothing changed: the UI calls this at every rotation, and
    * only the version is read unless another process applied a new one. */
-  int64_t v = query_int(st, "SELECT max(version) FROM config", 0);
+  int64_t v = 0;
+  sqr_rc rc = query_int(st, "read config version", "SELECT max(version) FROM config", 0, &v);
+  if(rc) return rc;
   if(v == 0 || (st->cfg && v == st->cfg_version)) return SQR_OK;
   sqlite3_stmt *s = NULL;
-  sqr_rc rc = SQR_OK;
   int src = sqlite3_prepare_v2(st->db, "SELECT json FROM config WHERE version=?", -1, &s, NULL);
   if(src != SQLITE_OK) return store__fail(st, src, "read config");
   sqlite3_bind_int64(s, 1, v);
@@ -381,10 +395,15 @@ sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, si
   }
   /* Tokens are minted in HQ's time: start from the offset the last
    * successful sync measured, until the next sync refreshes it. */
-  clock_set_offset_ms(clock, query_int(st,
-                                       "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1"
-                                       " ORDER BY id DESC LIMIT 1",
-                                       0));
+  int64_t offset = 0;
+  rc = query_int(st, "read the last HQ clock offset",
+                 "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1 ORDER BY id DESC LIMIT 1", 0,
+                 &offset);
+  if(rc) {
+    snprintf(err, errlen, "%s", st->errmsg);
+    goto fail;
+  }
+  clock_set_offset_ms(clock, offset);
   *out = st;
   return SQR_OK;
 fail:
@@ -422,8 +441,11 @@ sqr_clock *store_clock(store *st) {
   return st->clock;
 }
 
-int store_schema_version(store *st) {
-  return (int)query_int(st, "PRAGMA user_version", -1);
+sqr_rc store_schema_version(store *st, int *version) {
+  int64_t v = 0;
+  sqr_rc rc = query_int(st, "read schema version", "PRAGMA user_version", 0, &v);
+  if(!rc) *version = (int)v;
+  return rc;
 }
 
 const sqr_config *store_config(store *st) {
@@ -434,26 +456,44 @@ sqr_rc store_reload_config(store *st) {
   return load_config(st);
 }
 
+sqr_rc store_last_seq_get(store *st, int64_t *seq) {
+  return query_int(st, "read the last event's seq", "SELECT max(seq) FROM events", 0, seq);
+}
+
+sqr_rc store_acked_seq_get(store *st, int64_t *seq) {
+  return store__meta_int(st, "acked_seq", 0, seq);
+}
+
 int64_t store_last_seq(store *st) {
-  return query_int(st, "SELECT max(seq) FROM events", 0);
+  int64_t seq = -1;
+  return store_last_seq_get(st, &seq) ? -1 : seq;
 }
 
 int64_t store_acked_seq(store *st) {
-  return store__meta_int(st, "acked_seq", 0);
+  int64_t seq = -1;
+  return store_acked_seq_get(st, &seq) ? -1 : seq;
 }
 
 sqr_rc store_set_acked_seq(store *st, int64_t seq) {
+  int64_t last = 0, acked = 0;
   sqr_rc rc = store__begin(st);
   if(rc) return rc;
-  int64_t last = store_last_seq(st);
+  rc = store_last_seq_get(st, &last);
+  if(rc) goto out;
   if(seq > last) {
-    store__rollback(st);
     snprintf(st->errmsg, sizeof st->errmsg, "HQ acknowledged seq %lld beyond the last event %lld",
              (long long)seq, (long long)last);
-    return SQR_EPROTO;
+    rc = SQR_EPROTO;
+    goto out;
   }
-  if(seq > store__meta_int(st, "acked_seq", 0)) rc = store__meta_set_int(st, "acked_seq", seq);
-  if(!rc) rc = store__commit(st);
+  rc = store__meta_int(st, "acked_seq", 0, &acked);
+  if(rc) goto out;
+  if(seq > acked) {
+    rc = store__meta_set_int(st, "acked_seq", seq);
+    if(rc) goto out;
+  }
+  rc = store__commit(st);
+out:
   if(rc) store__rollback(st);
   return rc;
 }
@@ -565,20 +605,26 @@ sqr_rc store_check_clock(store *st, int *jumped) {
 sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) {
   const sqr_config *cfg = st->cfg;
   if(!cfg) return SQR_ENOTFOUND;
-  sqlite3_stmt *s = store__stmt(st, SQL_GROUP_FILL);
-  if(!s) return SQR_EIO;
-  for(size_t i = 0; i < cfg->ngroups && i < n; i++) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_GROUP_FILL, &s);
+  if(rc) return rc;
+  for(size_t i = 0; i < cfg->ngroups && i < n && !rc; i++) {
     fill[i].joined = 0;
     fill[i].marked_full = 0;
     sqlite3_reset(s);
     sqlite3_bind_text(s, 1, cfg->groups[i].id, -1, SQLITE_STATIC);
-    if(sqlite3_step(s) == SQLITE_ROW) {
+    /* A group never joined has no row yet; a failed read is not "empty":
+     * it would send shoppers to a group that is full. */
+    int src = sqlite3_step(s);
+    if(src == SQLITE_ROW) {
       fill[i].joined = sqlite3_column_int(s, 0);
       fill[i].marked_full = sqlite3_column_int(s, 1);
+    } else if(src != SQLITE_DONE) {
+      rc = store__fail(st, src, "read group fill");
     }
   }
   sqlite3_reset(s);
-  return SQR_OK;
+  return rc;
 }
 
 static sqr_rc live_choice(store *st, store_live *out) {
@@ -599,34 +645,45 @@ static sqr_rc live_choice(store *st, store_live *out) {
   return SQR_OK;
 }
 
-/* The live group recorded last ("" for none), into was. 0 if never set. */
-static int live_recorded(store *st, char was[CONFIG_ID_MAX + 1]) {
-  sqlite3_stmt *s = store__stmt(st, SQL_META_GET);
-  int have = 0;
+/* The live group recorded last into was ("" for none); *have is 0 if none
+ * was ever recorded. */
+static sqr_rc live_recorded(store *st, char was[CONFIG_ID_MAX + 1], int *have) {
+  sqlite3_stmt *s = NULL;
   was[0] = '\0';
-  if(!s) return 0;
+  *have = 0;
+  sqr_rc rc = store__stmt(st, SQL_META_GET, &s);
+  if(rc) return rc;
   sqlite3_bind_text(s, 1, "live_group", -1, SQLITE_STATIC);
-  if(sqlite3_step(s) == SQLITE_ROW) {
+  int src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
     const char *v = (const char *)sqlite3_column_text(s, 0);
     snprintf(was, CONFIG_ID_MAX + 1, "%s", v ? v : "");
-    have = 1;
+    *have = 1;
+  } else if(src != SQLITE_DONE) {
+    rc = store__fail(st, src, "read the recorded live group");
   }
   sqlite3_reset(s);
-  return have;
+  return rc;
 }
 
-static int live_changed(store *st, const store_live *live) {
-  char was[CONFIG_ID_MAX + 1];
-  if(!live_recorded(st, was)) return 1;
-  return strcmp(was, live->g ? live->g->id : "") != 0;
+/* *changed: whether live differs from the recorded live group (was gets
+ * the recorded one). */
+static sqr_rc live_changed(store *st, const store_live *live, char was[CONFIG_ID_MAX + 1],
+                           int *changed) {
+  int have = 0;
+  sqr_rc rc = live_recorded(st, was, &have);
+  if(rc) return rc;
+  *changed = !have || strcmp(was, live->g ? live->g->id : "") != 0;
+  return SQR_OK;
 }
 
 sqr_rc store__update_live(store *st, store_live *out) {
   store_live live;
   char was[CONFIG_ID_MAX + 1] = "";
+  int changed = 0;
   sqr_rc rc = live_choice(st, &live);
-  if(rc || !live_changed(st, &live)) goto out;
-  live_recorded(st, was);
+  if(!rc) rc = live_changed(st, &live, was, &changed);
+  if(rc || !changed) goto out;
   cJSON *p = cJSON_CreateObject();
   if(was[0])
     cJSON_AddStringToObject(p, "from", was);
@@ -649,8 +706,11 @@ out:
 sqr_rc store_live_group(store *st, store_live *out) {
   if(!st->cfg) return SQR_ENOTFOUND;
   /* Fast path without a write lock: the UI asks on every rotation. */
+  char was[CONFIG_ID_MAX + 1];
+  int changed = 0;
   sqr_rc rc = live_choice(st, out);
-  if(rc || !live_changed(st, out)) return rc;
+  if(!rc) rc = live_changed(st, out, was, &changed);
+  if(rc || !changed) return rc;
   store_live chosen = *out;
   rc = store__begin(st);
   if(!rc) {
@@ -783,9 +843,16 @@ fail:
 
 sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset_ms) {
   sqlite3_stmt *s = NULL;
+  int64_t last = 0, acked = 0;
   sqr_rc rc = store__begin(st);
   if(rc) return rc;
-  int64_t pending = store_last_seq(st) - store__meta_int(st, "acked_seq", 0);
+  rc = store_last_seq_get(st, &last);
+  if(!rc) rc = store__meta_int(st, "acked_seq", 0, &acked);
+  if(rc) {
+    store__rollback(st);
+    return rc;
+  }
+  int64_t pending = last - acked;
   int src = sqlite3_prepare_v2(st->db,
                                "INSERT INTO sync_attempts(at_ms, ok, error, pending, hq_offset_ms)"
                                " VALUES(?,?,?,?,?)",
@@ -818,17 +885,67 @@ static int64_t day_start_ms(int64_t day, int off_min) {
   return day * 86400000 - (int64_t)off_min * 60000;
 }
 
-static int count_events(store *st, const char *type, int64_t from, int64_t to) {
-  sqlite3_stmt *s = store__stmt(st, SQL_COUNT_EVENTS);
-  int n = 0;
-  if(s) {
-    sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    if(sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
+static sqr_rc count_events(store *st, const char *type, int64_t from, int64_t to, int *n) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_COUNT_EVENTS, &s);
+  if(rc) return rc;
+  sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, from);
+  sqlite3_bind_int64(s, 3, to);
+  int src = sqlite3_step(s);
+  if(src == SQLITE_ROW)
+    *n = sqlite3_column_int(s, 0);
+  else
+    rc = store__fail(st, src, "count events");
+  sqlite3_reset(s);
+  return rc;
+}
+
+/* Today's sign-ups by staff id, busiest first. */
+static sqr_rc staff_today(store *st, int64_t from, int64_t to, store_status *out) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(
+      st->db,
+      "SELECT coalesce(json_extract(payload, '$.staff'), ''), count(*) FROM events"
+      " WHERE type='signup' AND ts_ms>=? AND ts_ms<? GROUP BY 1 ORDER BY 2 DESC",
+      -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_int64(s, 1, from);
+    sqlite3_bind_int64(s, 2, to);
+    while(out->nstaff < SQR_ARRAY_LEN(out->staff_today) && (src = sqlite3_step(s)) == SQLITE_ROW) {
+      store_staff_count *c = &out->staff_today[out->nstaff++];
+      snprintf(c->staff, sizeof c->staff, "%s", (const char *)sqlite3_column_text(s, 0));
+      c->signups = sqlite3_column_int(s, 1);
+    }
+    /* A full list stops early on a row: that is not an error. */
+    if(src == SQLITE_ROW || src == SQLITE_DONE) src = SQLITE_OK;
   }
-  return n;
+  sqr_rc rc = src == SQLITE_OK ? SQR_OK : store__fail(st, src, "count sign-ups by staff");
+  sqlite3_finalize(s);
+  return rc;
+}
+
+/* The newest sync attempt; all zero when there was none. */
+static sqr_rc last_attempt(store *st, store_status *out) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT at_ms, ok, error, hq_offset_ms FROM sync_attempts"
+                               " ORDER BY id DESC LIMIT 1",
+                               -1, &s, NULL);
+  if(src == SQLITE_OK) src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    out->last_sync_attempt_ms = sqlite3_column_int64(s, 0);
+    if(!sqlite3_column_int(s, 1) && sqlite3_column_text(s, 2))
+      snprintf(out->last_sync_error, sizeof out->last_sync_error, "%s",
+               (const char *)sqlite3_column_text(s, 2));
+    out->hq_offset_ms = sqlite3_column_int64(s, 3);
+    src = SQLITE_OK;
+  } else if(src == SQLITE_DONE) {
+    src = SQLITE_OK;
+  }
+  sqr_rc rc = src == SQLITE_OK ? SQR_OK : store__fail(st, src, "read the last sync attempt");
+  sqlite3_finalize(s);
+  return rc;
 }
 
 sqr_rc store_status_get(store *st, store_status *out) {
@@ -838,51 +955,39 @@ sqr_rc store_status_get(store *st, store_status *out) {
   /* One read transaction so the figures agree with each other. */
   sqr_rc rc = exec(st, "BEGIN", "begin read");
   if(rc) return rc;
-  out->members = query_int(st, "SELECT count(*) FROM members", 0);
+  rc = query_int(st, "count members", "SELECT count(*) FROM members", 0, &out->members);
+  if(rc) goto out;
   for(int i = 0; i < STORE_DAYS; i++) {
     int64_t day = today - (STORE_DAYS - 1) + i;
     int64_t a = day_start_ms(day, off), b = day_start_ms(day + 1, off);
-    out->signups_by_day[i] = count_events(st, "signup", a, b);
-    out->checkins_by_day[i] = count_events(st, "checkin", a, b);
+    rc = count_events(st, "signup", a, b, &out->signups_by_day[i]);
+    if(rc) goto out;
+    rc = count_events(st, "checkin", a, b, &out->checkins_by_day[i]);
+    if(rc) goto out;
   }
   out->signups_today = out->signups_by_day[STORE_DAYS - 1];
   out->checkins_today = out->checkins_by_day[STORE_DAYS - 1];
-
-  sqlite3_stmt *s = NULL;
-  if(sqlite3_prepare_v2(
-         st->db,
-         "SELECT coalesce(json_extract(payload, '$.staff'), ''), count(*) FROM events"
-         " WHERE type='signup' AND ts_ms>=? AND ts_ms<? GROUP BY 1 ORDER BY 2 DESC",
-         -1, &s, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64(s, 1, day_start_ms(today, off));
-    sqlite3_bind_int64(s, 2, day_start_ms(today + 1, off));
-    while(sqlite3_step(s) == SQLITE_ROW && out->nstaff < SQR_ARRAY_LEN(out->staff_today)) {
-      store_staff_count *c = &out->staff_today[out->nstaff++];
-      snprintf(c->staff, sizeof c->staff, "%s", (const char *)sqlite3_column_text(s, 0));
-      c->signups = sqlite3_column_int(s, 1);
-    }
-  }
-  sqlite3_finalize(s);
-  out->last_seq = store_last_seq(st);
-  out->acked_seq = store__meta_int(st, "acked_seq", 0);
+  rc = staff_today(st, day_start_ms(today, off), day_start_ms(today + 1, off), out);
+  if(rc) goto out;
+  rc = store_last_seq_get(st, &out->last_seq);
+  if(rc) goto out;
+  rc = store__meta_int(st, "acked_seq", 0, &out->acked_seq);
+  if(rc) goto out;
   out->pending_events = out->last_seq - out->acked_seq;
-  out->last_sync_ok_ms = query_int(st, "SELECT max(at_ms) FROM sync_attempts WHERE ok=1", 0);
-  s = NULL;
-  if(sqlite3_prepare_v2(st->db,
-                        "SELECT at_ms, ok, error, hq_offset_ms FROM sync_attempts"
-                        " ORDER BY id DESC LIMIT 1",
-                        -1, &s, NULL) == SQLITE_OK &&
-     sqlite3_step(s) == SQLITE_ROW) {
-    out->last_sync_attempt_ms = sqlite3_column_int64(s, 0);
-    if(!sqlite3_column_int(s, 1) && sqlite3_column_text(s, 2))
-      snprintf(out->last_sync_error, sizeof out->last_sync_error, "%s",
-               (const char *)sqlite3_column_text(s, 2));
-    out->hq_offset_ms = sqlite3_column_int64(s, 3);
-  }
-  sqlite3_finalize(s);
+  rc = query_int(st, "read the last successful sync",
+                 "SELECT max(at_ms) FROM sync_attempts WHERE ok=1", 0, &out->last_sync_ok_ms);
+  if(rc) goto out;
+  rc = last_attempt(st, out);
+  if(rc) goto out;
   out->config_version = st->cfg ? st->cfg->version : 0;
-  sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-  return SQR_OK;
+  rc = store__commit(st);
+out:
+  if(rc) {
+    store__rollback(st);
+    /* No half-filled figures: a caller that ignores rc shows zeros. */
+    memset(out, 0, sizeof *out);
+  }
+  return rc;
 }
 
 sqr_rc store_set_max_pages(store *st, int pages) {

@@ -49,7 +49,8 @@ void store_close(store *st);
 /* The last error's full sentence (SQLite's own message included). */
 const char *store_errmsg(const store *st);
 sqr_clock *store_clock(store *st);
-int store_schema_version(store *st);
+/* The schema version the file is at (PRAGMA user_version). */
+sqr_rc store_schema_version(store *st, int *version) SQR_WARN_UNUSED;
 
 /* Parses, validates and applies a configuration document in one
  * transaction, recorded as a config_applied event (plus one erase event per
@@ -90,11 +91,21 @@ sqr_rc store_append(store *st, const char *type, const char *payload_json,
 sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why,
                         size_t whylen) SQR_WARN_UNUSED;
 
-int64_t store_last_seq(store *st);
+/* The seq of the newest event (0 for an empty log). A failed read is an
+ * error (SQR_EBUSY, SQR_EIO, SQR_ECORRUPT, ...), never 0. */
+sqr_rc store_last_seq_get(store *st, int64_t *seq) SQR_WARN_UNUSED;
 
-/* The highest seq HQ acknowledged. Setting it never moves it backwards. */
-int64_t store_acked_seq(store *st);
+/* The highest seq HQ acknowledged (0 before the first acknowledgement);
+ * SQR_ECORRUPT if the stored value is damaged. Setting it never moves it
+ * backwards, and refuses (SQR_EPROTO) a seq beyond the last event. */
+sqr_rc store_acked_seq_get(store *st, int64_t *seq) SQR_WARN_UNUSED;
 sqr_rc store_set_acked_seq(store *st, int64_t seq) SQR_WARN_UNUSED;
+
+/* Unchecked forms of the two above, for callers that only report the
+ * figure: -1 when it cannot be read (logged; store_errmsg has why). Never
+ * base a decision on them: use the _get forms. */
+int64_t store_last_seq(store *st);
+int64_t store_acked_seq(store *st);
 
 /* Compares wall and monotonic clocks since the last call; a jump larger
  * than two minutes is recorded as a clock_jump event. *jumped is set. */
@@ -118,7 +129,9 @@ sqr_rc store_group_fill(store *st, group_fill *fill, size_t n) SQR_WARN_UNUSED;
 /* The manager's "this group is full" (recorded, and the code moves on). */
 sqr_rc store_group_mark_full(store *st, const char *group_id) SQR_WARN_UNUSED;
 
-/* What the manager screen and `storeqr status` show. */
+/* What the manager screen and `storeqr status` show, read in one
+ * transaction. On any failed read the error is returned and *out is all
+ * zero, never a mix of real figures and defaults. */
 #define STORE_DAYS 7
 typedef struct store_staff_count {
   char staff[CONFIG_ID_MAX + 1];

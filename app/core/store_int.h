@@ -39,9 +39,10 @@ struct store {
   int seal_pool_n;
 };
 
-/* The cached statement id, reset and unbound; NULL (errmsg set) if it
- * cannot be prepared. Never finalize it: store_close does. */
-sqlite3_stmt *store__stmt(store *st, store_sql id);
+/* The cached statement id into *out, reset and unbound. If it cannot be
+ * prepared, the translated error (errmsg set; SQR_EBUSY when the schema
+ * is locked). Never finalize it: store_close does. */
+sqr_rc store__stmt(store *st, store_sql id, sqlite3_stmt **out) SQR_WARN_UNUSED;
 
 /* Maps a SQLite result to sqr_rc, records the full message in st->errmsg
  * and logs it. what says what was being done. */
@@ -58,8 +59,10 @@ sqr_rc store__append(store *st, const char *type, cJSON *payload, int64_t *seq) 
 /* Inside a transaction: re-evaluates the live group and records a change. */
 sqr_rc store__update_live(store *st, store_live *out) SQR_WARN_UNUSED;
 
-/* Inside a transaction: an integer meta value (dflt when absent). */
-int64_t store__meta_int(store *st, const char *key, int64_t dflt);
+/* Inside a transaction: an integer meta value into *out (dflt when the key
+ * is absent). A failed read, or a value that is not an integer
+ * (SQR_ECORRUPT), is an error and leaves *out alone. */
+sqr_rc store__meta_int(store *st, const char *key, int64_t dflt, int64_t *out) SQR_WARN_UNUSED;
 sqr_rc store__meta_set_int(store *st, const char *key, int64_t v) SQR_WARN_UNUSED;
 
 /* Inside a transaction (member.c): erases the member with this blind index,

@@ -9,6 +9,7 @@
 #include "store.h"
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,35 @@ static void test_no_plaintext_phone_in_files_or_export(void **state) {
   assert_true(tu_file_contains(csv, "member_id", 9));
 }
 
+/* A damaged coupon serial stops the sign-up: read as 0 it would restart
+ * the serials and issue a coupon code that was already given out. */
+static void test_damaged_coupon_serial_fails_signup(void **state) {
+  fixture *f = *state;
+  member_result r;
+  member_signup_req a = req_for("13900000001"), b = req_for("13900000002");
+  assert_int_equal(member_signup(f->st, &a, &r), SQR_OK);
+  assert_string_equal(r.coupon_campaign, "breakfast");
+  int64_t last = store_last_seq(f->st);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db, "UPDATE meta SET value='1x' WHERE key='coupon_serial'", NULL, NULL, NULL),
+      SQLITE_OK);
+  assert_int_equal(member_signup(f->st, &b, &r), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "coupon_serial"));
+  assert_string_equal(r.coupon, "");
+  assert_int_equal(store_last_seq(f->st), last); /* the sign-up rolled back whole */
+  /* Repaired, the next serial follows the last one issued. */
+  assert_int_equal(
+      sqlite3_exec(db, "UPDATE meta SET value=1 WHERE key='coupon_serial'", NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(db);
+  assert_int_equal(member_signup(f->st, &b, &r), SQR_OK);
+  coupon_info ci;
+  assert_int_equal(coupon_verify(keys.store_key, 1, "SH-JA01", r.coupon, &ci), SQR_OK);
+  assert_int_equal(ci.serial, 2);
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
@@ -345,6 +375,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_erasure_from_hq_config, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_plaintext_phone_in_files_or_export, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_damaged_coupon_serial_fails_signup, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 /* test_store.c — the kiosk database: opening, refusing foreign files,
  * migrations from every older version, configuration, the event log and
- * its hash chain, groups, status, and a full disk. */
+ * its hash chain, groups, status, a full disk, and damaged pages or values
+ * that must surface as errors, never as defaults. */
 #include "testutil.h"
 #include "member.h"
 #include "store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,9 @@ static member_signup_req req_for(const char *phone) {
 
 static void test_open_sets_pragmas_and_version(void **state) {
   fixture *f = *state;
-  assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+  int schema = 0;
+  assert_int_equal(store_schema_version(f->st, &schema), SQR_OK);
+  assert_int_equal(schema, STORE_SCHEMA_VERSION);
   sqlite3 *db;
   assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
   sqlite3_stmt *s;
@@ -145,7 +149,9 @@ static void test_migrates_from_every_older_version(void **state) {
     store *st = NULL;
     char err[256];
     assert_int_equal(store_open(path, f->clock, &st, err, sizeof err), SQR_OK);
-    assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
+    int schema = 0;
+    assert_int_equal(store_schema_version(st, &schema), SQR_OK);
+    assert_int_equal(schema, STORE_SCHEMA_VERSION);
     store_status status;
     assert_int_equal(store_status_get(st, &status), SQR_OK);
     assert_int_equal(status.members, v >= 1 ? 1 : 0);
@@ -438,6 +444,188 @@ static void test_append_rejects_bad_payload(void **state) {
   assert_int_equal(store_append(f->st, "impressions", "42", &seq), SQR_EINVAL);
 }
 
+/* Runs sql on a second connection to the store's file, as another process
+ * (or a bad sector) might change it under the kiosk. */
+static void exec_other(const char *path, const char *sql) {
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* The text of a one-value query on a second connection, into buf. */
+static const char *query_other(const char *path, const char *sql, char *buf, size_t size) {
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  snprintf(buf, size, "%s", (const char *)sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return buf;
+}
+
+/* Overwrites the root page of the table or index `name` in the closed
+ * database at path with garbage, as a failing disk would. */
+static void damage_page(const char *path, const char *name) {
+  char buf[32], sql[128];
+  snprintf(sql, sizeof sql, "SELECT rootpage FROM sqlite_master WHERE name='%s'", name);
+  long root = atol(query_other(path, sql, buf, sizeof buf));
+  long page = atol(query_other(path, "PRAGMA page_size", buf, sizeof buf));
+  assert_true(root > 1 && page > 0);
+  /* No connection is left open: the WAL is checkpointed into the file. */
+  char junk[65536];
+  assert_true(page <= (long)sizeof junk);
+  memset(junk, 0xa5, sizeof junk);
+  int fd = open(path, O_WRONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(pwrite(fd, junk, (size_t)page, (off_t)((root - 1) * page)), page);
+  close(fd);
+}
+
+/* Closes the store, damages `name` (and `also`, if not NULL) and reopens
+ * it; opening reads only the config and sync_attempts tables. */
+static void damage_and_reopen(fixture *f, const char *name, const char *also) {
+  char err[256];
+  store_close(f->st);
+  f->st = NULL;
+  damage_page(f->path, name);
+  if(also) damage_page(f->path, also);
+  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_OK);
+}
+
+static void append_events(store *st, int n) {
+  for(int i = 0; i < n; i++)
+    assert_int_equal(store_append(st, "impressions", "{\"n\": 1}", NULL), SQR_OK);
+}
+
+/* A damaged acknowledged seq is an error everywhere it is read, never 0:
+ * read as 0 it would be overwritten (the acknowledgement lost) and the
+ * pending count would be wrong. */
+static void test_damaged_acked_seq_is_an_error(void **state) {
+  fixture *f = *state;
+  char buf[64];
+  append_events(f->st, 4);
+  assert_int_equal(store_set_acked_seq(f->st, 2), SQR_OK);
+  exec_other(f->path, "UPDATE meta SET value='x2' WHERE key='acked_seq'");
+
+  int64_t acked = 42;
+  assert_int_equal(store_acked_seq_get(f->st, &acked), SQR_ECORRUPT);
+  assert_int_equal(acked, 42); /* untouched */
+  assert_non_null(strstr(store_errmsg(f->st), "acked_seq"));
+  assert_int_equal(store_acked_seq(f->st), -1);
+
+  assert_int_equal(store_set_acked_seq(f->st, 3), SQR_ECORRUPT);
+  assert_string_equal(
+      query_other(f->path, "SELECT value FROM meta WHERE key='acked_seq'", buf, sizeof buf),
+      "x2"); /* rolled back, not overwritten */
+
+  assert_int_equal(store_sync_record(f->st, 1, NULL, 0), SQR_ECORRUPT);
+  assert_string_equal(query_other(f->path, "SELECT count(*) FROM sync_attempts", buf, sizeof buf),
+                      "0");
+
+  store_status s;
+  assert_int_equal(store_status_get(f->st, &s), SQR_ECORRUPT);
+  assert_int_equal(s.members, 0);
+  assert_int_equal(s.last_seq, 0); /* no half-filled figures */
+  assert_int_equal(s.pending_events, 0);
+}
+
+/* A page that cannot be read fails the call that reads it, with what was
+ * being read in the message; nothing falls back to a default. */
+static void test_unreadable_events_are_an_error(void **state) {
+  fixture *f = *state;
+  append_events(f->st, 3);
+  damage_and_reopen(f, "events", NULL);
+  int64_t seq = 42;
+  assert_int_equal(store_last_seq_get(f->st, &seq), SQR_ECORRUPT);
+  assert_int_equal(seq, 42);
+  assert_non_null(strstr(store_errmsg(f->st), "last event's seq"));
+  assert_int_equal(store_last_seq(f->st), -1);
+  /* An acknowledgement cannot be checked against the log: refused. */
+  assert_int_equal(store_set_acked_seq(f->st, 0), SQR_ECORRUPT);
+  assert_int_equal(store_sync_record(f->st, 1, NULL, 0), SQR_ECORRUPT);
+}
+
+static void test_status_fails_on_unreadable_members(void **state) {
+  fixture *f = *state;
+  member_result r;
+  member_signup_req req = req_for("13900000001");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  /* count(*) may read the table or its smaller unique index: both go. */
+  damage_and_reopen(f, "members", "sqlite_autoindex_members_1");
+  store_status s;
+  assert_int_equal(store_status_get(f->st, &s), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "count members"));
+  /* Damage is reported as damage, not as a generic I/O error. */
+  assert_int_equal(member_lookup(f->st, "13900000001", &r), SQR_ECORRUPT);
+  /* The read transaction was ended: a write still works. */
+  assert_int_equal(store_append(f->st, "impressions", "{}", NULL), SQR_OK);
+}
+
+static void test_status_fails_on_unreadable_event_index(void **state) {
+  fixture *f = *state;
+  member_result r;
+  member_signup_req req = req_for("13900000001");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  damage_and_reopen(f, "events_type_ts", NULL);
+  store_status s;
+  assert_int_equal(store_status_get(f->st, &s), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "count events"));
+  assert_int_equal(s.members, 0); /* read before the failure, then cleared */
+  /* The read transaction was ended: a write (not touching the index) works. */
+  assert_int_equal(store_set_acked_seq(f->st, 1), SQR_OK);
+}
+
+/* Opening reads the applied configuration and the last HQ clock offset:
+ * if either cannot be read the open fails, instead of giving a kiosk that
+ * forgot its configuration or mints codes in the wrong time. */
+static void test_open_fails_on_unreadable_config(void **state) {
+  fixture *f = *state;
+  char err[256];
+  store_close(f->st);
+  f->st = NULL;
+  damage_page(f->path, "config");
+  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_ECORRUPT);
+  assert_null(f->st);
+  assert_non_null(strstr(err, "config version"));
+}
+
+static void test_open_fails_on_unreadable_sync_log(void **state) {
+  fixture *f = *state;
+  char err[256];
+  assert_int_equal(store_sync_record(f->st, 1, NULL, -4200), SQR_OK);
+  store_close(f->st);
+  f->st = NULL;
+  damage_page(f->path, "sync_attempts");
+  assert_int_equal(store_open(f->path, f->clock, &f->st, err, sizeof err), SQR_ECORRUPT);
+  assert_null(f->st);
+  assert_non_null(strstr(err, "clock offset"));
+}
+
+/* Group fill that cannot be read is an error, not "nobody joined yet":
+ * that would lead shoppers to a full group. */
+static void test_unreadable_group_fill_is_an_error(void **state) {
+  fixture *f = *state;
+  damage_and_reopen(f, "groups", NULL);
+  group_fill fill[CONFIG_MAX_GROUPS];
+  store_live live;
+  assert_int_equal(store_group_fill(f->st, fill, CONFIG_MAX_GROUPS), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "group fill"));
+  assert_int_equal(store_live_group(f->st, &live), SQR_ECORRUPT);
+}
+
+/* The recorded live group that cannot be read is an error, not "never
+ * recorded" (which would record a switch that did not happen). */
+static void test_unreadable_live_group_record_is_an_error(void **state) {
+  fixture *f = *state;
+  damage_and_reopen(f, "meta", NULL);
+  store_live live;
+  assert_int_equal(store_live_group(f->st, &live), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "recorded live group"));
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
@@ -454,6 +642,15 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_status_counts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_full_disk_loses_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_append_rejects_bad_payload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_damaged_acked_seq_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unreadable_events_are_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_status_fails_on_unreadable_members, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_status_fails_on_unreadable_event_index, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_fails_on_unreadable_config, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_open_fails_on_unreadable_sync_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unreadable_group_fill_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unreadable_live_group_record_is_an_error, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,8 +76,20 @@ def tls():
     return ctx.wrap_socket(s, server_hostname="127.0.0.1")
 def status_of(req):
     s = tls()
-    s.sendall(req)
     data = b""
+    try:
+        s.sendall(req)
+    except (ssl.SSLEOFError, ConnectionResetError, BrokenPipeError):
+        # HQ answered 431 and closed while the rest of an oversized head
+        # was still on its way: read the answer if it arrived, else say
+        # that HQ cut the request off (a refusal all the same).
+        try:
+            data = s.recv(4096)
+        except (ConnectionResetError, ssl.SSLError, socket.timeout, OSError):
+            pass
+        s.close()
+        line = data.split(b"\r\n", 1)[0].decode("latin-1")
+        return line or "cut off while sending"
     try:
         while b"\r\n" not in data:
             chunk = s.recv(4096)
@@ -181,10 +193,10 @@ elif mode == "slow":
     print("closed after %.0f s" % (time.time() - t0))
 EOF
 s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" one-huge-header) || fail "huge header client"
-case $s in *431*|*413*) ;; *) fail "one 100 KB header answered '$s' (want 431)" ;; esac
+case $s in *431*|*413*|"cut off while sending") ;; *) fail "one 100 KB header answered '$s' (want 431)" ;; esac
 alive "one huge header"
 s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" many-headers) || fail "many headers client"
-case $s in *431*|*413*) ;; *) fail "80 KB of headers answered '$s' (want 431)" ;; esac
+case $s in *431*|*413*|"cut off while sending") ;; *) fail "80 KB of headers answered '$s' (want 431)" ;; esac
 alive "many headers"
 s=$(timeout 30 python3 "$TMP/raw.py" "$HQ_PORT" "$D/hq-ca.crt" raw-bytes) || fail "raw bytes client"
 case $s in *400*|*403*|*404*) ;; *) fail "raw bytes in the path answered '$s'" ;; esac

@@ -667,7 +667,6 @@ out:
 
 int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                const char *body, size_t len, hq_reply *r) {
-  if(stats_route(h, c, method, url, r)) return 1;
   if(strcmp(url, "/dash") != 0 && strncmp(url, "/dash/", 6) != 0) return 0;
   int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
   int post = strcmp(method, "POST") == 0;

@@ -1236,34 +1236,6 @@ static int resolve_page(hq *h, struct MHD_Connection *c, const char *method, con
   return 1;
 }
 
-int resolve_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                  hq_reply *r) {
-  page *p;
-  if(!resolve_page(h, c, method, url, &p)) return 0;
-  if(!p) {
-    hq_reply_error(r, 503, "storage", "HQ's database failed; try again", NULL, 0);
-    return 1;
-  }
-  free(r->body);
-  free(r->headers);
-  r->body = NULL;
-  r->headers = NULL;
-  r->status = p->status;
-  r->type = "text/html; charset=utf-8";
-  int ok = (r->body = malloc(p->len + 1)) != NULL;
-  for(int i = 1; ok && page_headers[p->lang][i][0]; i++) /* [0] is the type */
-    ok = !hq_reply_header(r, page_headers[p->lang][i][0], page_headers[p->lang][i][1]);
-  if(ok && p->status == 405) ok = !hq_reply_header(r, "Allow", "GET, HEAD");
-  if(ok) {
-    memcpy(r->body, p->body, p->len + 1);
-    r->len = p->len;
-  } else {
-    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-  }
-  page_unref(p);
-  return 1;
-}
-
 int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                   int *status) {
   page *p;

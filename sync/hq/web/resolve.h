@@ -88,10 +88,4 @@ void resolve_invalidate(const char *store);
  * like /J/). A store belongs to at most one brand. */
 int resolve_brand_valid(const char *brand);
 
-/* GET /J/<STORE>/<TOKEN> (the kiosk's live code) and GET /N/<BRAND>
- * (brand-wide nearest-store code) when a page must be built under the
- * storage lock; 1 when the URL is the resolver's (r set), else 0. */
-int resolve_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                  hq_reply *r);
-
 #endif

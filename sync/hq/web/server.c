@@ -28,22 +28,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "admin.h"
-#include "configdoc.h"
 #include "crypto.h"
-#include "enroll.h"
-#include "ingest.h"
 #include "log.h"
 #include "pki.h"
 #include "proto.h"
-#include "release.h"
 #include "reply.h"
+#include "device.h"
 #include "resolve.h"
-#include "dash.h"
+#include "routes.h"
 #include "counters.h"
-#include "metrics.h"
 
-#define ADMIN_MAX_BODY  (64 * 1024)
 #define MAX_CONNECTIONS 256
 #define IDLE_TIMEOUT_S  30
 #define SERVER_THREADS  2
@@ -146,21 +140,6 @@ static void uncork_answer(struct MHD_Connection *c) {
   }
 }
 
-/* The route label /metrics counts a request under (bounded set, so a
- * hostile URL cannot grow the label space). */
-static const char *route_label(const char *url) {
-  static const char *const exact[] = {"/v1/events", "/v1/config",    "/v1/enroll",
-                                      "/v1/stats",  "/v1/stats.csv", "/metrics"};
-  for(size_t i = 0; i < SQR_ARRAY_LEN(exact); i++)
-    if(strcmp(url, exact[i]) == 0) return exact[i];
-  if(strncmp(url, "/J/", 3) == 0) return "/J";
-  if(strncmp(url, "/N/", 3) == 0) return "/N";
-  if(strncmp(url, "/dash", 5) == 0) return "/dash";
-  if(strncmp(url, "/v1/admin/", 10) == 0) return "/v1/admin";
-  if(strncmp(url, "/v1/bundles/", 12) == 0) return "/v1/bundles";
-  return "other";
-}
-
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
                                   const char *msg) {
   hq_reply r = {0};
@@ -170,215 +149,17 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
   return ok;
 }
 
-/* Inflates gzip into at most max bytes. SQR_ENOSPC past max,
- * SQR_EINVAL for data that is not gzip. */
-static sqr_rc gunzip(const char *in, size_t inlen, size_t max, char **out, size_t *outlen) {
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if(inflateInit2(&z, 15 + 16) != Z_OK) return SQR_ENOMEM;
-  size_t cap = inlen * 4 + 1024;
-  if(cap > max + 1) cap = max + 1;
-  char *buf = malloc(cap + 1);
-  sqr_rc rc = SQR_OK;
-  if(!buf) {
-    inflateEnd(&z);
-    return SQR_ENOMEM;
-  }
-  z.next_in = (Bytef *)in;
-  z.avail_in = (uInt)inlen;
-  for(;;) {
-    if(z.total_out == cap) {
-      if(cap > max) {
-        rc = SQR_ENOSPC;
-        break;
-      }
-      size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-      char *nb = realloc(buf, ncap + 1);
-      if(!nb) {
-        rc = SQR_ENOMEM;
-        break;
-      }
-      buf = nb;
-      cap = ncap;
-    }
-    z.next_out = (Bytef *)buf + z.total_out;
-    z.avail_out = (uInt)(cap - z.total_out);
-    int zr = inflate(&z, Z_NO_FLUSH);
-    if(zr == Z_STREAM_END) break;
-    if(zr == Z_BUF_ERROR && z.avail_in == 0) {
-      rc = SQR_EINVAL; /* truncated */
-      break;
-    }
-    if(zr != Z_OK && zr != Z_BUF_ERROR) {
-      rc = SQR_EINVAL;
-      break;
-    }
-  }
-  if(!rc && z.total_out > max) rc = SQR_ENOSPC;
-  *outlen = z.total_out;
-  inflateEnd(&z);
-  if(rc) {
-    free(buf);
-    return rc;
-  }
-  buf[*outlen] = '\0';
-  *out = buf;
-  return SQR_OK;
-}
-
-/* The kiosk a connection's client certificate belongs to. On failure the
- * reply is set (401 certificate). */
-static int device_auth(server *s, struct MHD_Connection *c, char kiosk_id[HQ_ID_MAX], hq_reply *r) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-  gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
-  unsigned n = 0;
-  const gnutls_datum_t *peers = tls ? gnutls_certificate_get_peers(tls, &n) : NULL;
-  if(!peers || n == 0) {
-    hq_reply_error(r, 401, "certificate",
-                   "certificate: this route needs the kiosk's client certificate", NULL, 0);
-    return 0;
-  }
-  hq_err e = {0};
-  sqr_rc rc = hq_kiosk_identify(s->h, peers[0].data, peers[0].size, kiosk_id, &e);
-  if(rc) {
-    hq_reply_fail(r, rc, &e);
-    return 0;
-  }
-  return 1;
-}
-
-static void route_events(server *s, struct MHD_Connection *c, request *q, hq_reply *r) {
-  char kiosk[HQ_ID_MAX];
-  if(!device_auth(s, c, kiosk, r)) return;
-  const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
-  char *body = q->buf;
-  size_t len = q->len;
-  char *inflated = NULL;
-  if(enc && strcmp(enc, "identity") != 0) {
-    if(strcmp(enc, "gzip") != 0) {
-      hq_reply_error(r, 415, "bad_request", "Content-Encoding: only gzip", NULL, 0);
-      return;
-    }
-    sqr_rc rc = gunzip(q->buf, q->len, PROTO_MAX_INFLATED, &inflated, &len);
-    if(rc == SQR_ENOSPC) {
-      hq_reply_error(r, 413, "too_large", "body: more than 4 MiB once inflated", NULL, 0);
-      return;
-    }
-    if(rc) {
-      hq_reply_error(r, 400, "bad_request", "body: not valid gzip", NULL, 0);
-      return;
-    }
-    body = inflated;
-  }
-  proto_batch b;
-  proto_error pe;
-  if(proto_batch_decode(body ? body : "", len, &b, &pe)) {
-    hq_reply_error(r, pe.status ? pe.status : 400, pe.code, pe.message, pe.seq ? "seq" : NULL,
-                   pe.seq);
-    if(pe.status == 422 && strcmp(pe.code, "chain_broken") == 0 &&
-       ingest_alert(s->h, kiosk, pe.seq, "chain_broken", pe.message))
-      log_error("hq", "cannot record an alert");
-  } else {
-    hq_err e = {0};
-    int64_t acked = 0;
-    sqr_rc rc = ingest_batch(s->h, kiosk, &b, &acked, &e);
-    if(rc) {
-      hq_reply_fail(r, rc, &e);
-    } else {
-      r->status = 200;
-      if(proto_ack_encode(acked, hq_now_ms(), &r->body))
-        hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-      else
-        counters_add_ingest(1, (int)b.count);
-    }
-    proto_batch_clear(&b);
-  }
-  free(inflated);
-}
-
-static void route_config(server *s, struct MHD_Connection *c, hq_reply *r) {
-  char kiosk[HQ_ID_MAX];
-  if(!device_auth(s, c, kiosk, r)) return;
-  const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
-  int64_t v = 0;
-  if(since) {
-    char *end;
-    long long n = strtoll(since, &end, 10);
-    if(!*since || *end || n < 0) {
-      hq_reply_error(r, 400, "bad_request", "since: must be a version number", NULL, 0);
-      return;
-    }
-    v = n;
-  }
-  hq_err e = {0};
-  char *doc = NULL;
-  sqr_rc rc = hq_config_get(s->h, kiosk, v, &doc, &e);
-  if(rc) {
-    hq_reply_fail(r, rc, &e);
-  } else {
-    r->status = doc ? 200 : 304;
-    r->body = doc;
-  }
-}
-
-/* POST /v1/enroll: the one route a kiosk reaches without a certificate. */
-static void route_enroll(server *s, const char *body, size_t len, hq_reply *r) {
-  proto_enroll_request req;
-  proto_error pe;
-  if(proto_enroll_request_decode(body, len, &req, &pe)) {
-    hq_reply_error(r, pe.status ? pe.status : 400, pe.code[0] ? pe.code : "bad_request", pe.message,
-                   NULL, 0);
-    return;
-  }
-  hq_enroll_out out;
-  hq_err e = {0};
-  sqr_rc rc = hq_enroll(s->h, req.code, req.csr, &out, &e);
-  proto_enroll_request_clear(&req);
-  if(rc) {
-    hq_reply_fail(r, rc, &e);
-    return;
-  }
-  proto_enroll_answer a = {.kiosk = out.kiosk,
-                           .certificate = out.certificate,
-                           .hq_ca = out.hq_ca,
-                           .config = out.config,
-                           .hq_time_ms = hq_now_ms()};
-  memcpy(a.store_id, out.store, strnlen(out.store, PROTO_STORE_ID_MAX));
-  if(proto_enroll_answer_encode(&a, &r->body))
-    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-  else
-    r->status = 200;
-  hq_enroll_out_clear(&out);
-}
-
-/* GET /v1/bundles/<sha256>.bundle for the kiosk of kiosk_id. */
-static void route_bundle(server *s, const char *kiosk_id, const char *url, hq_reply *r) {
-  hq_err e = {0};
-  int fd = -1;
-  uint64_t size = 0;
-  sqr_rc rc = hq_release_open(s->h, kiosk_id, url + strlen("/v1/bundles/"), &fd, &size, &e);
-  if(rc) {
-    hq_reply_fail(r, rc, &e);
-    return;
-  }
-  r->status = 200;
-  r->type = "application/octet-stream";
-  r->fd = fd;
-  r->fd_size = size;
-}
-
 /* The scan resolver's hot path: its own lock, s->lock only on a cache
  * miss, and a prebuilt response queued as it is. */
 static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, const char *method,
-                                  const char *url) {
+                                  const char *url, const char *label) {
   cork_answer(c);
   int status = 0, done = resolve_serve(s->h, c, method, url, &status);
   if(done == 1 || done == -2) {
-    counters_add_request(route_label(url), status ? status : 500);
+    counters_add_request(label, status ? status : 500);
     return done == 1 ? MHD_YES : MHD_NO;
   }
-  counters_add_request(route_label(url), 503);
+  counters_add_request(label, 503);
   return send_error(c, 503, "storage", "HQ's database failed; try again");
 }
 
@@ -388,14 +169,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   (void)version;
   server *s = cls;
   request *q = *ctx;
-  int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
   if(!q) {
     q = calloc(1, sizeof *q);
     if(!q) return MHD_NO;
     *ctx = q;
-    q->limit = strcmp(url, "/v1/events") == 0   ? PROTO_MAX_BODY
-               : strcmp(url, "/v1/enroll") == 0 ? PROTO_MAX_ENROLL
-                                                : ADMIN_MAX_BODY;
+    q->limit = route_body_max(url);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     if(cl && strtoull(cl, NULL, 10) > q->limit)
       return send_error(c, 413, "too_large", "body: larger than this route accepts");
@@ -421,48 +199,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return MHD_YES;
   }
   if(q->too_large) return send_error(c, 413, "too_large", "body: larger than this route accepts");
+  const route *only, *rt = route_find(method, url, &only);
+  const char *label = rt ? rt->label : only ? only->label : "other";
+  if(rt && !rt->fn) return serve_scan(s, c, method, url, label);
   hq_reply r = {0};
-  const char *body = q->buf ? q->buf : "";
-  if(strncmp(url, "/J/", 3) == 0 || strncmp(url, "/N/", 3) == 0)
-    return serve_scan(s, c, method, url);
+  char kiosk[HQ_ID_MAX] = "";
+  route_req req = {s->h, c, method, url, q->buf ? q->buf : "", q->len, kiosk};
   pthread_mutex_lock(&s->lock);
-  if(post && strcmp(url, "/v1/events") == 0) {
-    route_events(s, c, q, &r);
-  } else if(get && strcmp(url, "/v1/config") == 0) {
-    route_config(s, c, &r);
-  } else if(post && strcmp(url, "/v1/enroll") == 0) {
-    route_enroll(s, body, q->len, &r);
-  } else if(get && strncmp(url, "/v1/bundles/", 12) == 0) {
-    char kiosk[HQ_ID_MAX];
-    if(device_auth(s, c, kiosk, &r)) route_bundle(s, kiosk, url, &r);
-  } else if(resolve_route(s->h, c, method, url, &r) ||
-            dash_route(s->h, c, method, url, body, q->len, &r) ||
-            metrics_route(s->h, c, method, url, &r)) {
-    /* a route for people answered */
-  } else if(strncmp(url, "/v1/admin/", 10) == 0) {
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    const char *a = url + 10;
-    if(!hq_admin_ok(s->h, auth))
-      hq_reply_error(&r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
-    else if(post && strcmp(a, "stores") == 0)
-      admin_store_add(s->h, body, q->len, &r);
-    else if(post && strcmp(a, "enroll-codes") == 0)
-      admin_enroll_code(s->h, body, q->len, &r);
-    else if(post && strcmp(a, "kiosks/revoke") == 0)
-      admin_revoke(s->h, body, q->len, &r);
-    else if(post && strcmp(a, "groups") == 0)
-      admin_group(s->h, body, q->len, &r);
-    else if(post && strcmp(a, "erasures") == 0)
-      admin_erasure(s->h, body, q->len, &r);
-    else if(get && strcmp(a, "counts") == 0)
-      admin_counts(s->h, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store"), &r);
-    else
-      hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
-  } else {
+  if(!rt) {
+    hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
+  } else if(rt->auth == ROUTE_ADMIN &&
+            !hq_admin_ok(s->h, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"))) {
+    hq_reply_error(&r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
+  } else if(rt->auth == ROUTE_DEVICE && !device_auth(s->h, c, kiosk, &r)) {
+    /* r says why (401 certificate) */
+  } else if(!rt->fn(&req, &r)) {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   }
   pthread_mutex_unlock(&s->lock);
-  counters_add_request(route_label(url), r.status ? r.status : 500);
+  counters_add_request(label, r.status ? r.status : 500);
   enum MHD_Result ok = send_reply(c, &r);
   hq_reply_clear(&r);
   return ok;

@@ -1,0 +1,109 @@
+/* routes.c — see routes.h. */
+#include "routes.h"
+
+#include <string.h>
+
+#include "admin.h"
+#include "dash.h"
+#include "device.h"
+#include "metrics.h"
+#include "proto.h"
+#include "stats_web.h"
+
+/* Any other body HQ takes is an operator's JSON or a login form. */
+#define SMALL_BODY (64 * 1024)
+
+static int admin_stores(const route_req *q, hq_reply *r) {
+  admin_store_add(q->h, q->body, q->len, r);
+  return 1;
+}
+
+static int admin_codes(const route_req *q, hq_reply *r) {
+  admin_enroll_code(q->h, q->body, q->len, r);
+  return 1;
+}
+
+static int admin_revoke_kiosk(const route_req *q, hq_reply *r) {
+  admin_revoke(q->h, q->body, q->len, r);
+  return 1;
+}
+
+static int admin_groups(const route_req *q, hq_reply *r) {
+  admin_group(q->h, q->body, q->len, r);
+  return 1;
+}
+
+static int admin_erasures(const route_req *q, hq_reply *r) {
+  admin_erasure(q->h, q->body, q->len, r);
+  return 1;
+}
+
+static int admin_count(const route_req *q, hq_reply *r) {
+  admin_counts(q->h, MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, "store"), r);
+  return 1;
+}
+
+static int not_found(const route_req *q, hq_reply *r) {
+  (void)q;
+  (void)r;
+  return 0;
+}
+
+static int stats(const route_req *q, hq_reply *r) {
+  return stats_route(q->h, q->c, q->method, q->url, r);
+}
+
+static int dash(const route_req *q, hq_reply *r) {
+  return dash_route(q->h, q->c, q->method, q->url, q->body, q->len, r);
+}
+
+static int metrics(const route_req *q, hq_reply *r) {
+  return metrics_route(q->h, q->c, q->method, q->url, r);
+}
+
+static const route table[] = {
+    /* kiosks (docs/PROTOCOL.md) */
+    {"POST", "/v1/events", 0, ROUTE_DEVICE, PROTO_MAX_BODY, "/v1/events", device_events},
+    {"GET", "/v1/config", 0, ROUTE_DEVICE, SMALL_BODY, "/v1/config", device_config},
+    {"POST", "/v1/enroll", 0, ROUTE_OPEN, PROTO_MAX_ENROLL, "/v1/enroll", device_enroll},
+    {"GET", "/v1/bundles/", 1, ROUTE_DEVICE, SMALL_BODY, "/v1/bundles", device_bundle},
+    /* shoppers: the live code and the brand code */
+    {NULL, "/J/", 1, ROUTE_OPEN, SMALL_BODY, "/J", NULL},
+    {NULL, "/N/", 1, ROUTE_OPEN, SMALL_BODY, "/N", NULL},
+    /* HQ's staff */
+    {NULL, "/v1/stats", 0, ROUTE_STAFF, SMALL_BODY, "/v1/stats", stats},
+    {NULL, "/v1/stats.csv", 0, ROUTE_STAFF, SMALL_BODY, "/v1/stats.csv", stats},
+    {NULL, "/dash", 1, ROUTE_STAFF, SMALL_BODY, "/dash", dash},
+    {NULL, "/metrics", 0, ROUTE_STAFF, SMALL_BODY, "/metrics", metrics},
+    /* HQ's operators */
+    {"POST", "/v1/admin/stores", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_stores},
+    {"POST", "/v1/admin/enroll-codes", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_codes},
+    {"POST", "/v1/admin/kiosks/revoke", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin",
+     admin_revoke_kiosk},
+    {"POST", "/v1/admin/groups", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_groups},
+    {"POST", "/v1/admin/erasures", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_erasures},
+    {"GET", "/v1/admin/counts", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_count},
+    /* the token first, then 404, for every other operator path */
+    {NULL, "/v1/admin/", 1, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", not_found},
+};
+
+static int path_matches(const route *t, const char *url) {
+  return t->prefix ? strncmp(url, t->path, strlen(t->path)) == 0 : strcmp(url, t->path) == 0;
+}
+
+const route *route_find(const char *method, const char *url, const route **path_only) {
+  *path_only = NULL;
+  for(size_t i = 0; i < SQR_ARRAY_LEN(table); i++) {
+    const route *t = &table[i];
+    if(!path_matches(t, url)) continue;
+    if(!t->method || strcmp(t->method, method) == 0) return t;
+    if(!*path_only) *path_only = t;
+  }
+  return NULL;
+}
+
+size_t route_body_max(const char *url) {
+  for(size_t i = 0; i < SQR_ARRAY_LEN(table); i++)
+    if(path_matches(&table[i], url)) return table[i].body_max;
+  return SMALL_BODY;
+}

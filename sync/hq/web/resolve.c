@@ -25,7 +25,6 @@
 #include <ctype.h>
 #include <math.h>
 #include <qrencode.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +35,13 @@
 #include "config.h"
 #include "configdoc.h"
 #include "crypto.h"
+#include "counters.h"
+#include "dynbuf.h"
 #include "group.h"
 #include "livecode.h"
 #include "log.h"
+#include "pages_shopper.h"
 #include "scan.h"
-#include "counters.h"
 
 #define NBUCKETS        1024
 #define MAX_NEGATIVE    4096    /* unknown store ids remembered (hostile URLs) */
@@ -49,8 +50,16 @@
 #define SENT_REREAD_MS  5000    /* other HQ processes' group_scans (PostgreSQL) */
 #define PAGE_MAX        (4 * 1024 * 1024)
 
-enum { LANG_ZH = 0, LANG_EN = 1, NLANG };
-enum { PG_BAD_TOKEN, PG_EXPIRED, PG_NO_STORE, PG_BAD_REQUEST, PG_TOO_LONG, PG_METHOD, NSTATIC };
+enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
+enum {
+  PG_BAD_TOKEN = SHOPPER_BAD_TOKEN,
+  PG_EXPIRED = SHOPPER_EXPIRED,
+  PG_NO_STORE = SHOPPER_NO_STORE,
+  PG_BAD_REQUEST = SHOPPER_BAD_REQUEST,
+  PG_TOO_LONG = SHOPPER_TOO_LONG,
+  PG_METHOD = SHOPPER_METHOD,
+  NSTATIC = SHOPPER_NNOTICE
+};
 
 /* A rendered answer, shared by every request that shows it. */
 typedef struct page {
@@ -78,7 +87,7 @@ typedef struct rgroup {
   int marked_full;  /* a manager said so (group_marked_full event) */
   int64_t sent_db;  /* shoppers sent, as in group_scans (incl. what we flushed) */
   int64_t sent_mem; /* sent since the last flush */
-  char *qr_html;    /* <img> of the link's QR code */
+  char *qr_src;     /* data: URI of the link's QR code */
   page *pages[NLANG];
   int page_campaign[NLANG];
 } rgroup;
@@ -111,7 +120,7 @@ typedef struct rstore {
   int64_t margin_s;
   int utc_offset_min;
   char fallback[CONFIG_LINK_MAX];
-  char *fallback_qr; /* <img> of the staff contact QR */
+  char *fallback_qr; /* data: URI of the staff contact's QR code */
   rcampaign *campaigns;
   size_t ncampaigns;
   rgroup *groups; /* store and welfare groups, fill order */
@@ -199,93 +208,6 @@ int resolve_brand_valid(const char *brand) {
   return livecode_store_id_valid(brand);
 }
 
-/* A growing text with a hard maximum; on overflow or ENOMEM it sticks
- * in the failed state and page_take returns NULL. */
-typedef struct sb {
-  char *p;
-  size_t len, cap;
-  int failed;
-} sb;
-
-static void sb_add(sb *b, const char *s, size_t n) {
-  if(b->failed) return;
-  if(b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 8192;
-    while(cap < b->len + n + 1)
-      cap *= 2;
-    if(cap > PAGE_MAX) {
-      b->failed = 1;
-      return;
-    }
-    char *np = realloc(b->p, cap);
-    if(!np) {
-      b->failed = 1;
-      return;
-    }
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void sb_puts(sb *b, const char *s) {
-  sb_add(b, s, strlen(s));
-}
-
-static void sb_printf(sb *b, const char *fmt, ...) {
-  char tmp[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if(n < 0) {
-    b->failed = 1;
-    return;
-  }
-  if((size_t)n < sizeof tmp) {
-    sb_add(b, tmp, (size_t)n);
-    return;
-  }
-  char *big = malloc((size_t)n + 1);
-  if(!big) {
-    b->failed = 1;
-    return;
-  }
-  va_start(ap, fmt);
-  vsnprintf(big, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  sb_add(b, big, (size_t)n);
-  free(big);
-}
-
-/* Text and attribute values: everything that came from configuration is
- * escaped, so a store name cannot become markup. */
-static void sb_html(sb *b, const char *s) {
-  for(; *s; s++) {
-    switch(*s) {
-    case '&':
-      sb_puts(b, "&amp;");
-      break;
-    case '<':
-      sb_puts(b, "&lt;");
-      break;
-    case '>':
-      sb_puts(b, "&gt;");
-      break;
-    case '"':
-      sb_puts(b, "&quot;");
-      break;
-    case '\'':
-      sb_puts(b, "&#39;");
-      break;
-    default:
-      sb_add(b, s, 1);
-    }
-  }
-}
-
 /* Every page: never cached (each scan must reach HQ to be counted), no
  * referrer (the token must not follow the shopper to WeChat), nothing
  * loaded from elsewhere. */
@@ -344,14 +266,17 @@ static struct MHD_Response *page_gzip(const page *p) {
   return r;
 }
 
-static page *page_take(sb *b, int status, int lang) {
+/* The page rendered into b (rc: how rendering went), or NULL when it
+ * failed or memory ran out. Frees b either way. */
+static page *page_take(dynbuf *b, sqr_rc rc, int status, int lang) {
   page *p = NULL;
-  if(!b->failed && b->p && (p = malloc(sizeof *p + b->len + 1))) {
+  size_t len = dynbuf_len(b);
+  if(!rc && len && (p = malloc(sizeof *p + len + 1))) {
     p->refs = 1;
     p->status = status;
     p->lang = lang;
-    p->len = b->len;
-    memcpy(p->body, b->p, b->len + 1);
+    p->len = len;
+    memcpy(p->body, dynbuf_ptr(b), len + 1);
     p->gz = page_gzip(p);
     p->resp =
         MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->body, page_free_cb, p);
@@ -364,8 +289,7 @@ static page *page_take(sb *b, int status, int lang) {
       p = NULL;
     }
   }
-  free(b->p);
-  memset(b, 0, sizeof *b);
+  dynbuf_free(b);
   return p;
 }
 
@@ -378,7 +302,7 @@ static int link_ok(const char *link) {
   return 1;
 }
 
-/* A QR code as an <img> with a data: PNG (1 pixel per module, 4-module
+/* A QR code as a data: URI of a PNG (1 pixel per module, 4-module
  * quiet zone, 1-bit grey, zlib from libqrencode's bits; the browser
  * scales it without smoothing), or NULL. A PNG is about a tenth of the
  * same code as SVG paths, and the page is sent on every scan. */
@@ -394,15 +318,14 @@ static size_t png_chunk(uint8_t *out, const char *type, const uint8_t *data, uin
   return 12 + (size_t)n;
 }
 
-static char *qr_img(const char *text, const char *id, const char *label) {
+static char *qr_img(const char *text) {
   QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
   if(!q) return NULL;
   int w = q->width, full = w + 8;
   size_t row = 1 + ((size_t)full + 7) / 8, rawlen = row * (size_t)full;
   uLongf zlen = compressBound((uLong)rawlen);
   uint8_t *raw = calloc(rawlen, 1), *z = malloc(zlen), *png = NULL;
-  char *b64 = NULL, *html = NULL;
-  sb b = {0};
+  char *uri = NULL;
   if(!raw || !z) goto out;
   for(int y = 0; y < full; y++) {
     uint8_t *r = raw + (size_t)y * row; /* r[0] = 0: no filter */
@@ -424,85 +347,32 @@ static char *qr_img(const char *text, const char *id, const char *label) {
   n += png_chunk(png + n, "IHDR", ihdr, 13);
   n += png_chunk(png + n, "IDAT", z, (uint32_t)zlen);
   n += png_chunk(png + n, "IEND", NULL, 0);
+  static const char prefix[] = "data:image/png;base64,";
   size_t b64len = (n + 2) / 3 * 4 + 1;
-  if(!(b64 = malloc(b64len)) || crypto_b64(png, n, b64, b64len)) goto out;
-  sb_printf(&b, "<img id=\"%s\" width=\"240\" height=\"240\" alt=\"", id);
-  sb_html(&b, label);
-  sb_puts(&b, "\" style=\"image-rendering:pixelated;image-rendering:crisp-edges\" "
-              "src=\"data:image/png;base64,");
-  sb_puts(&b, b64);
-  sb_puts(&b, "\">");
-  if(!b.failed) html = b.p, b.p = NULL;
+  if(!(uri = malloc(sizeof prefix - 1 + b64len))) goto out;
+  memcpy(uri, prefix, sizeof prefix - 1);
+  if(crypto_b64(png, n, uri + sizeof prefix - 1, b64len)) {
+    free(uri);
+    uri = NULL;
+  }
 out:
-  free(b.p);
-  free(b64);
   free(png);
   free(z);
   free(raw);
   QRcode_free(q);
-  return html;
+  return uri;
 }
 
 /* ---- pages --------------------------------------------------------------------- */
 
-static const char *const html_lang[NLANG] = {"zh-CN", "en"};
-
-static void page_head(sb *b, int lang, const char *title) {
-  sb_printf(b,
-            "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            "<meta name=\"referrer\" content=\"no-referrer\"><title>",
-            html_lang[lang]);
-  sb_html(b, title);
-  sb_puts(b,
-          "</title><style>"
-          "body{margin:0;font-family:system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\","
-          "sans-serif;background:#f4f5f7;color:#1d1f23;text-align:center}"
-          "main{max-width:28rem;margin:0 auto;padding:1.5rem 1rem}"
-          "h1{font-size:1.4rem;margin:.5rem 0}h2{font-size:1.1rem;margin:1rem 0 .3rem}"
-          "p{line-height:1.5}#offer{background:#fff4d6;border-radius:.5rem;padding:.6rem}"
-          "img{max-width:70vw;height:auto;background:#fff}"
-          ".btn{display:inline-block;margin:1rem 0;padding:.8rem 1.6rem;border-radius:2rem;"
-          "background:#07c160;color:#fff;text-decoration:none;font-weight:600;border:0;"
-          "font-size:1rem}.hint{color:#666;font-size:.9rem}"
-          "ul{list-style:none;padding:0}li{margin:.4rem 0}li a{color:#0a58ca}"
-          "</style></head><body><main>");
-}
-
-static void page_tail(sb *b) {
-  sb_puts(b, "</main></body></html>\n");
-}
-
+/* The pages (web/pages_shopper.c and the templates of sync/hq/templates)
+ * from what the cache holds; NULL when rendering failed. */
 static page *render_static(int kind, int lang) {
-  static const char *const text[NSTATIC][NLANG][2] = {
-      [PG_BAD_TOKEN] =
-          {{"请扫描店内的二维码",
-            "这个二维码已失效或不是本店的。请扫描门店屏幕上正在显示的二维码。"},
-           {"Scan the code in the shop",
-            "This code is not valid. Please scan the code shown on the screen in the shop."}},
-      [PG_EXPIRED] =
-          {{"请扫描店内的二维码", "这个二维码已过期。请扫描门店屏幕上正在显示的二维码。"},
-           {"Scan the code in the shop",
-            "This code has expired. Please scan the code shown on the screen in the shop."}},
-      [PG_NO_STORE] = {{"找不到这家门店", "请检查链接，或扫描店内的二维码。"},
-                       {"Store not found", "Please check the link, or scan the code in the shop."}},
-      [PG_BAD_REQUEST] = {{"无法识别的位置", "请重试，或从下面的门店列表中选择。"},
-                          {"Location not understood", "Please try again."}},
-      [PG_TOO_LONG] = {{"链接太长", "请扫描店内的二维码。"},
-                       {"Link too long", "Please scan the code in the shop."}},
-      [PG_METHOD] = {{"不支持的请求", "请用手机扫描店内的二维码。"},
-                     {"Not supported", "Please scan the code in the shop with your phone."}},
-  };
   static const int status[NSTATIC] = {403, 410, 404, 400, 414, 405};
-  sb b = {0};
-  page_head(&b, lang, text[kind][lang][0]);
-  sb_puts(&b, "<h1 id=\"message\">");
-  sb_html(&b, text[kind][lang][0]);
-  sb_puts(&b, "</h1><p class=\"hint\">");
-  sb_html(&b, text[kind][lang][1]);
-  sb_puts(&b, "</p>");
-  page_tail(&b);
-  return page_take(&b, status[kind], lang);
+  shopper_notice_view vm = {.lang = lang, .kind = (shopper_notice)kind};
+  dynbuf b;
+  dynbuf_init(&b, PAGE_MAX);
+  return page_take(&b, shopper_notice_render(&vm, &b), status[kind], lang);
 }
 
 /* Caller holds R.lock. */
@@ -526,115 +396,53 @@ static int campaign_now(const rstore *e, int64_t now) {
   return -1;
 }
 
-static void put_offer(sb *b, const rstore *e, int campaign, int lang) {
-  if(campaign < 0) return;
-  const char *offer = e->campaigns[campaign].offer[lang];
-  if(!offer[0]) return;
-  sb_puts(b, "<p id=\"offer\">");
-  sb_html(b, offer);
-  sb_puts(b, "</p>");
-}
-
-/* The top of a store's page: title, the store's name, the current offer. */
-static void store_head(sb *b, const rstore *e, int campaign, int lang) {
-  page_head(b, lang, e->name);
-  sb_puts(b, "<h1 id=\"store-name\">");
-  sb_html(b, e->name);
-  sb_puts(b, "</h1>");
-  put_offer(b, e, campaign, lang);
-}
-
-/* A link shown as a button, only when the link is one we would follow. */
-static void put_link_button(sb *b, const char *id, const char *link, const char *label) {
-  if(!link_ok(link)) return;
-  sb_printf(b, "<a id=\"%s\" class=\"btn\" rel=\"noreferrer\" href=\"", id);
-  sb_html(b, link);
-  sb_printf(b, "\">%s</a>", label);
+/* The offer of the campaign running now, or NULL. */
+static const char *offer_now(const rstore *e, int campaign, int lang) {
+  return campaign >= 0 ? e->campaigns[campaign].offer[lang] : NULL;
 }
 
 static page *render_group(const rstore *e, const rgroup *g, int campaign, int lang) {
-  static const char *const t[NLANG][4] = {
-      {"加入我们的社群", "长按识别二维码，或点击下方按钮加入", "加入群聊", "群二维码"},
-      {"Join our community", "Press and hold the QR code, or tap the button below",
-       "Join the group", "Group QR code"}};
-  sb b = {0};
-  store_head(&b, e, campaign, lang);
-  sb_printf(&b, "<p>%s</p><p id=\"group-name\">", t[lang][0]);
-  sb_html(&b, g->name[0] ? g->name : t[lang][0]);
-  sb_puts(&b, "</p>");
-  if(g->qr_html) sb_puts(&b, g->qr_html);
-  sb_printf(&b, "<p class=\"hint\">%s</p>", t[lang][1]);
-  put_link_button(&b, "join-link", g->link, t[lang][2]);
-  page_tail(&b);
-  return page_take(&b, 200, lang);
+  shopper_group_view vm = {.lang = lang,
+                           .store_name = e->name,
+                           .offer = offer_now(e, campaign, lang),
+                           .group_name = g->name,
+                           .qr_src = g->qr_src,
+                           .join_link = link_ok(g->link) ? g->link : NULL};
+  dynbuf b;
+  dynbuf_init(&b, PAGE_MAX);
+  return page_take(&b, shopper_group_render(&vm, &b), 200, lang);
 }
 
 static page *render_exhausted(const rstore *e, int campaign, int lang) {
-  static const char *const t[NLANG][3] = {
-      {"社群暂时满员", "请添加店员企业微信，我们会邀请您入群。", "添加店员"},
-      {"Our groups are full right now", "Add our staff on WeChat and we will invite you.",
-       "Add our staff"}};
-  sb b = {0};
-  store_head(&b, e, campaign, lang);
-  sb_printf(&b, "<p id=\"message\">%s</p><p class=\"hint\">%s</p>", t[lang][0], t[lang][1]);
-  if(e->fallback_qr) sb_puts(&b, e->fallback_qr);
-  put_link_button(&b, "staff-link", e->fallback, t[lang][2]);
-  page_tail(&b);
-  return page_take(&b, 200, lang);
+  shopper_full_view vm = {.lang = lang,
+                          .store_name = e->name,
+                          .offer = offer_now(e, campaign, lang),
+                          .staff_qr_src = e->fallback_qr,
+                          .staff_link = link_ok(e->fallback) ? e->fallback : NULL};
+  dynbuf b;
+  dynbuf_init(&b, PAGE_MAX);
+  return page_take(&b, shopper_full_render(&vm, &b), 200, lang);
 }
 
 static page *render_brand(const rbrand *br, int lang, int status, const char *note) {
-  static const char *const t[NLANG][4] = {
-      {"找到离您最近的门店", "使用我的位置", "或按城市选择门店：",
-       "未能获取位置，请从列表中选择门店。"},
-      {"Find your nearest store", "Use my location",
-       "Or choose a store by city:", "Location unavailable: please choose a store from the list."}};
-  sb b = {0};
-  page_head(&b, lang, t[lang][0]);
-  sb_puts(&b, "<h1 id=\"brand-name\">");
-  sb_html(&b, br->id);
-  sb_printf(&b, "</h1><p>%s</p><p id=\"status\" class=\"hint\">", t[lang][0]);
-  if(note) sb_html(&b, note);
-  sb_printf(&b,
-            "</p><button id=\"locate\" class=\"btn\" type=\"button\">%s</button>"
-            "<p>%s</p><div id=\"city-list\">",
-            t[lang][1], t[lang][2]);
-  const char *city = NULL;
-  for(size_t i = 0; i < br->n; i++) {
-    const resolve_brand_store *s = &br->stores[i];
-    if(!city || strcmp(city, s->city) != 0) {
-      if(city) sb_puts(&b, "</ul>");
-      sb_puts(&b, "<h2 class=\"city\">");
-      sb_html(&b, s->city[0] ? s->city : "—");
-      sb_puts(&b, "</h2><ul>");
-      city = s->city;
-    }
-    sb_printf(&b, "<li><a href=\"/N/%s?store=%s\">", br->id, s->id);
-    sb_html(&b, s->name);
-    sb_puts(&b, "</a></li>");
-  }
-  if(city) sb_puts(&b, "</ul>");
-  sb_puts(&b, "</div>");
-  /* Only constant text in the script: the brand comes from the path the
-   * browser already has, so nothing from outside reaches the code. */
-  sb_printf(&b,
-            "<script>(function(){var s=document.getElementById('status'),"
-            "b=document.getElementById('locate');function no(){s.textContent='%s';}"
-            "function go(){if(!navigator.geolocation){no();return;}"
-            "navigator.geolocation.getCurrentPosition(function(p){location.replace("
-            "location.pathname+'?lat='+p.coords.latitude.toFixed(5)+'&lon='+"
-            "p.coords.longitude.toFixed(5));},no,{timeout:15000,maximumAge:600000});}"
-            "b.onclick=go;if(!/[?&](lat|store)=/.test(location.search))go();})();</script>",
-            t[lang][3]);
-  page_tail(&b);
-  return page_take(&b, status, lang);
+  shopper_brand_store *stores = br->n ? calloc(br->n, sizeof *stores) : NULL;
+  if(br->n && !stores) return NULL;
+  for(size_t i = 0; i < br->n; i++)
+    stores[i] = (shopper_brand_store){br->stores[i].id, br->stores[i].name, br->stores[i].city};
+  shopper_brand_view vm = {
+      .lang = lang, .brand = br->id, .note = note, .stores = stores, .nstores = br->n};
+  dynbuf b;
+  dynbuf_init(&b, PAGE_MAX);
+  sqr_rc rc = shopper_brand_render(&vm, &b);
+  free(stores);
+  return page_take(&b, rc, status, lang);
 }
 
 /* ---- loading a store ------------------------------------------------------------ */
 
 static void free_groups(rgroup *g, size_t n) {
   for(size_t i = 0; i < n; i++) {
-    free(g[i].qr_html);
+    free(g[i].qr_src);
     for(int l = 0; l < NLANG; l++)
       page_unref(g[i].pages[l]);
   }
@@ -738,8 +546,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     free(doc);
   }
   config_free(cfg);
-  if(e->fallback[0] && link_ok(e->fallback))
-    e->fallback_qr = qr_img(e->fallback, "staff-qr", "staff");
+  if(e->fallback[0] && link_ok(e->fallback)) e->fallback_qr = qr_img(e->fallback);
 
   hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
   size_t ng = 0;
@@ -812,9 +619,9 @@ static rstore *install(rstore *fresh) {
     if(!og) continue;
     ng->sent_mem = og->sent_mem;
     og->sent_mem = 0;
-    if(strcmp(ng->link, og->link) == 0 && !ng->qr_html) {
-      ng->qr_html = og->qr_html;
-      og->qr_html = NULL;
+    if(strcmp(ng->link, og->link) == 0 && !ng->qr_src) {
+      ng->qr_src = og->qr_src;
+      og->qr_src = NULL;
     }
   }
   /* A group that vanished keeps no unflushed count: HQ never deletes
@@ -840,8 +647,7 @@ static rstore *install(rstore *fresh) {
 static void make_qr_images(rstore *e) {
   for(size_t i = 0; i < e->ngroups; i++) {
     rgroup *g = &e->groups[i];
-    if(!g->qr_html && link_ok(g->link))
-      g->qr_html = qr_img(g->link, "group-qr", g->name[0] ? g->name : "group");
+    if(!g->qr_src && link_ok(g->link)) g->qr_src = qr_img(g->link);
   }
 }
 

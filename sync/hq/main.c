@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "atomicfile.h"
 #include "auth.h"
 #include "crypto.h"
 #include "hq.h"
@@ -145,11 +146,10 @@ static int cmd_serve(hq *h, int argc, char **argv) {
   }
   log_info("hq", "serving on %s (storage: %s)", hq_url(h), hq_backend(h));
   if(port_file) {
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-    FILE *f = fopen(tmp, "w");
-    if(!f || fprintf(f, "%d\n", server_port(s)) < 0 || fclose(f) != 0 || rename(tmp, port_file)) {
-      fprintf(stderr, "storeqr-hq: cannot write %s\n", port_file);
+    char text[16];
+    int n = snprintf(text, sizeof text, "%d\n", server_port(s));
+    if(atomicfile_write(port_file, text, (size_t)n, 0644, 0, err, sizeof err)) {
+      fprintf(stderr, "storeqr-hq: %s\n", err);
       server_stop(s);
       return 3;
     }
@@ -221,8 +221,8 @@ static int cmd_ingest_file(hq *h, int argc, char **argv) {
   }
   printf("{\"batches\":%lld,\"events\":%lld,\"bytes\":%lld,\"decode_s\":%.6f,"
          "\"ingest_s\":%.6f,\"seal_open_s\":%.6f,\"signups_opened\":%lld}\n",
-         (long long)batches, (long long)events, (long long)bytes, decode_ns / 1e9, ingest_ns / 1e9,
-         t.seal_ns / 1e9, (long long)t.signups_opened);
+         (long long)batches, (long long)events, (long long)bytes, (double)decode_ns / 1e9,
+         (double)ingest_ns / 1e9, (double)t.seal_ns / 1e9, (long long)t.signups_opened);
   return 0;
 }
 

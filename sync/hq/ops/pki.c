@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "crypto.h"
 #include "seal.h"
 
@@ -49,21 +50,9 @@ sqr_rc pki_read_file(const char *path, size_t max, char **out, size_t *len) {
 }
 
 sqr_rc pki_write_file(const char *path, const void *data, size_t len, int mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if(fd < 0) return errno == EEXIST ? SQR_EEXISTS : SQR_EIO;
-  const char *p = data;
-  while(len) {
-    ssize_t w = write(fd, p, len);
-    if(w < 0) {
-      if(errno == EINTR) continue;
-      close(fd);
-      return errno == ENOSPC ? SQR_ENOSPC : SQR_EIO;
-    }
-    p += w;
-    len -= (size_t)w;
-  }
-  if(fsync(fd) != 0 || close(fd) != 0) return SQR_EIO;
-  return SQR_OK;
+  /* Whole or not at all, and never over a key that is already there. */
+  char err[200];
+  return atomicfile_write(path, data, len, (mode_t)mode, ATOMICFILE_NOREPLACE, err, sizeof err);
 }
 
 static sqr_rc key_new(mbedtls_pk_context *pk) {

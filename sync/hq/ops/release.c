@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "bundle.h"
 #include "crypto.h"
 #include "log.h"
@@ -75,21 +76,6 @@ static sqr_rc read_releases(const hq *h, cJSON **out, char *err, size_t errlen) 
   }
   free(buf);
   return rc;
-}
-
-static sqr_rc write_atomically(const char *path, const char *text, char *err, size_t errlen) {
-  char tmp[760];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  size_t len = strlen(text);
-  int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-  if(fd >= 0 && close(fd) != 0) ok = 0;
-  if(!ok || rename(tmp, path) != 0) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-    return SQR_EIO;
-  }
-  return SQR_OK;
 }
 
 static void fsync_dir(const char *dir) {
@@ -307,7 +293,7 @@ sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char 
   }
   char rpath[700];
   path_in(h, "releases.json", rpath, sizeof rpath);
-  rc = write_atomically(rpath, text, err, errlen);
+  rc = atomicfile_write(rpath, text, strlen(text), 0640, 0, err, errlen);
   free(text);
   if(!rc) fsync_dir(h->dir);
   log_info(COMP, "release %lld: %s %s (%.16s...) for %s", (long long)out->serial, out->product,

@@ -1,6 +1,7 @@
 /* test_dynbuf.c — the bounded buffer: growth, the hard maximum and its
  * sticky error, hand-over, and each escaper against hostile text. */
 #include "testutil.h"
+#include "csv.h"
 #include "dynbuf.h"
 
 #include <stdlib.h>
@@ -105,11 +106,35 @@ static void test_csv(void **state) {
   assert_string_equal(esc(2, "line\nbreak"), "\"line\nbreak\"");
 }
 
+static void test_csv_rows(void **state) {
+  (void)state;
+  dynbuf b;
+  dynbuf_init(&b, 4096);
+  csv_row r;
+  csv_row_start(&r, &b);
+  csv_text(&r, "store");
+  csv_text(&r, "name");
+  csv_text(&r, "n");
+  assert_int_equal(csv_row_end(&r), SQR_OK);
+  csv_row_start(&r, &b);
+  csv_text(&r, "SH-JA01");
+  csv_text(&r, "=HYPERLINK(\"x\"), <script>");
+  csv_int(&r, -5); /* a number is never defused */
+  csv_fixed(&r, 0.33333, 3);
+  csv_empty(&r);
+  csv_text(&r, NULL);
+  assert_int_equal(csv_row_end(&r), SQR_OK);
+  assert_string_equal(dynbuf_ptr(&b),
+                      "store,name,n\r\n"
+                      "SH-JA01,\"'=HYPERLINK(\"\"x\"\"), <script>\",-5,0.333,,\r\n");
+  dynbuf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_grow_and_take), cmocka_unit_test(test_toobig_is_sticky),
       cmocka_unit_test(test_html),          cmocka_unit_test(test_json),
-      cmocka_unit_test(test_csv),
+      cmocka_unit_test(test_csv),           cmocka_unit_test(test_csv_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,7 +33,7 @@
 #define CHART_DAYS 30
 
 /* Hands the page rendered into b (rc: how rendering went) to r, or the
- * error (as stats_buf_reply: 413 past the limit, else 500); frees b.
+ * error (as hq_reply_text: 413 past the limit, else 500); frees b.
  * Headers every page carries: nothing may load from elsewhere, no
  * framing, no caching of figures. */
 static void page_reply(dynbuf *b, sqr_rc rc, hq_reply *r, int status) {
@@ -73,14 +73,14 @@ static void redirect(hq_reply *r, const char *to) {
 static void storage_error(hq *h, hq_reply *r, sqr_rc rc) {
   log_error("dash", "storage: %s", hq_storage_error(h));
   dynbuf b;
-  dynbuf_init(&b, STATS_BUF_MAX);
+  dynbuf_init(&b, STATS_ANSWER_MAX);
   page_reply(&b, dash_error_render(&b), r, rc == SQR_EBUSY ? 503 : 500);
 }
 
 static void not_found(hq_reply *r, const char *admin, const char *title, const char *message) {
   dash_not_found_view vm = {.admin = admin, .title = title, .message = message};
   dynbuf b;
-  dynbuf_init(&b, STATS_BUF_MAX);
+  dynbuf_init(&b, STATS_ANSWER_MAX);
   page_reply(&b, dash_not_found_render(&vm, &b), r, 404);
 }
 
@@ -94,7 +94,7 @@ static dash_fill fill_of(const resolve_group_state *g) {
 static void login_page(hq_reply *r, int status, const char *msg) {
   dash_login_view vm = {.error = msg};
   dynbuf b;
-  dynbuf_init(&b, STATS_BUF_MAX);
+  dynbuf_init(&b, STATS_ANSWER_MAX);
   page_reply(&b, dash_login_render(&vm, &b), r, status);
 }
 
@@ -309,7 +309,7 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
                          .page = page,
                          .pages = (t.stores + PAGE_ROWS - 1) / PAGE_ROWS};
     dynbuf b;
-    dynbuf_init(&b, STATS_BUF_MAX);
+    dynbuf_init(&b, STATS_ANSWER_MAX);
     page_reply(&b, dash_home_render(&vm, &b), r, 200);
   }
   free(vwarn);
@@ -422,7 +422,7 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
                         .staff = vstaff,
                         .nstaff = nvstaff};
   dynbuf b;
-  dynbuf_init(&b, STATS_BUF_MAX);
+  dynbuf_init(&b, STATS_ANSWER_MAX);
   page_reply(&b, dash_store_render(&vm, &b), r, 200);
 out:
   free(vkiosks);

@@ -26,25 +26,25 @@
 #include "counters.h"
 
 /* A label value: backslash, double quote and line feed escaped. */
-static void label(stats_buf *b, const char *s) {
+static void label(dynbuf *b, const char *s) {
   for(; *s; s++) {
     if(*s == '\\')
-      stats_buf_puts(b, "\\\\");
+      dynbuf_adds(b, "\\\\");
     else if(*s == '"')
-      stats_buf_puts(b, "\\\"");
+      dynbuf_adds(b, "\\\"");
     else if(*s == '\n')
-      stats_buf_puts(b, "\\n");
+      dynbuf_adds(b, "\\n");
     else
-      stats_buf_put(b, s, 1);
+      dynbuf_add(b, s, 1);
   }
 }
 
-static void head(stats_buf *b, const char *name, const char *type, const char *help) {
-  stats_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+static void head(dynbuf *b, const char *name, const char *type, const char *help) {
+  dynbuf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 typedef struct lag_ctx {
-  stats_buf *b;
+  dynbuf *b;
   int64_t now;
   int64_t stores;
 } lag_ctx;
@@ -52,28 +52,28 @@ typedef struct lag_ctx {
 static void lag_line(void *arg, const char *store, int64_t last_ms) {
   lag_ctx *l = arg;
   int64_t lag = l->now > last_ms ? (l->now - last_ms) / 1000 : 0;
-  stats_buf_puts(l->b, "storeqr_hq_store_sync_lag_seconds{store=\"");
+  dynbuf_adds(l->b, "storeqr_hq_store_sync_lag_seconds{store=\"");
   label(l->b, store);
-  stats_buf_printf(l->b, "\"} %lld\n", (long long)lag);
+  dynbuf_addf(l->b, "\"} %lld\n", (long long)lag);
   l->stores++;
 }
 
 static void behind_line(void *arg, const char *store, int64_t behind) {
-  stats_buf *b = arg;
-  stats_buf_puts(b, "storeqr_hq_store_events_behind{store=\"");
+  dynbuf *b = arg;
+  dynbuf_adds(b, "storeqr_hq_store_events_behind{store=\"");
   label(b, store);
-  stats_buf_printf(b, "\"} %lld\n", (long long)behind);
+  dynbuf_addf(b, "\"} %lld\n", (long long)behind);
 }
 
-static sqr_rc render(hq *h, stats_buf *b) {
+static sqr_rc render(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_http_requests_total", "counter",
        "Requests HQ answered, by route and HTTP status.");
   for(size_t r = 0; r < counters_routes(); r++)
     for(int s = 0; s < COUNTERS_STATUS_MAX - COUNTERS_STATUS_MIN; s++) {
       uint64_t v = counters_request_count(r, s + COUNTERS_STATUS_MIN);
       if(v)
-        stats_buf_printf(b, "storeqr_hq_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                         counters_route_name(r), s + COUNTERS_STATUS_MIN, (unsigned long long)v);
+        dynbuf_addf(b, "storeqr_hq_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                    counters_route_name(r), s + COUNTERS_STATUS_MIN, (unsigned long long)v);
     }
   head(b, "storeqr_hq_scans_total", "counter",
        "Scans of kiosk and brand codes the resolver answered, by outcome.");
@@ -82,26 +82,26 @@ static sqr_rc render(hq *h, stats_buf *b) {
     if(i >= n && i != COUNTERS_OUTCOMES - 1) continue;
     uint64_t v = counters_scan_count(i);
     if(i == COUNTERS_OUTCOMES - 1 && !v) continue;
-    stats_buf_puts(b, "storeqr_hq_scans_total{outcome=\"");
+    dynbuf_adds(b, "storeqr_hq_scans_total{outcome=\"");
     label(b, counters_scan_name(i));
-    stats_buf_printf(b, "\"} %llu\n", (unsigned long long)v);
+    dynbuf_addf(b, "\"} %llu\n", (unsigned long long)v);
   }
   head(b, "storeqr_hq_ingest_batches_total", "counter",
        "Event batches kiosks uploaded and HQ stored.");
-  stats_buf_printf(b, "storeqr_hq_ingest_batches_total %llu\n",
-                   (unsigned long long)counters_ingest_batches());
+  dynbuf_addf(b, "storeqr_hq_ingest_batches_total %llu\n",
+              (unsigned long long)counters_ingest_batches());
   head(b, "storeqr_hq_ingest_events_total", "counter", "Events in those batches.");
-  stats_buf_printf(b, "storeqr_hq_ingest_events_total %llu\n",
-                   (unsigned long long)counters_ingest_events());
+  dynbuf_addf(b, "storeqr_hq_ingest_events_total %llu\n",
+              (unsigned long long)counters_ingest_events());
 
   stats_totals t;
   int64_t now = hq_now_ms();
   sqr_rc rc = hq_stats_totals(h, stats_day_of_ms(now), now - 24 * 3600 * 1000LL, &t);
   if(rc) return rc;
   head(b, "storeqr_hq_stores", "gauge", "Stores HQ knows.");
-  stats_buf_printf(b, "storeqr_hq_stores %lld\n", (long long)t.stores);
+  dynbuf_addf(b, "storeqr_hq_stores %lld\n", (long long)t.stores);
   head(b, "storeqr_hq_stores_never_synced", "gauge", "Stores none of whose kiosks ever uploaded.");
-  stats_buf_printf(b, "storeqr_hq_stores_never_synced %lld\n", (long long)t.never_synced);
+  dynbuf_addf(b, "storeqr_hq_stores_never_synced %lld\n", (long long)t.never_synced);
   head(b, "storeqr_hq_store_sync_lag_seconds", "gauge",
        "Seconds since the newest upload HQ accepted from any kiosk of the store.");
   lag_ctx l = {b, now, 0};
@@ -116,13 +116,17 @@ static sqr_rc render(hq *h, stats_buf *b) {
   size_t nids = 0;
   if((rc = hq_stats_group_stores(h, &ids, &nids))) return rc;
   stats_groups *g = malloc(sizeof *g);
-  stats_buf near_exp = {0}, near_full = {0}, full = {0}, exhausted = {0};
+  dynbuf near_exp, near_full, full, exhausted;
+  dynbuf_init(&near_exp, STATS_ANSWER_MAX);
+  dynbuf_init(&near_full, STATS_ANSWER_MAX);
+  dynbuf_init(&full, STATS_ANSWER_MAX);
+  dynbuf_init(&exhausted, STATS_ANSWER_MAX);
   int64_t tot_exp = 0, tot_full = 0, tot_nfull = 0, tot_exh = 0;
   if(!g) rc = SQR_ENOMEM;
   for(size_t i = 0; !rc && i < nids; i++) {
     if((rc = stats_groups_get(h, ids[i], g))) break;
     struct {
-      stats_buf *buf;
+      dynbuf *buf;
       const char *name;
       int v;
       int64_t *tot;
@@ -133,9 +137,9 @@ static sqr_rc render(hq *h, stats_buf *b) {
     for(size_t k = 0; k < SQR_ARRAY_LEN(rows); k++) {
       if(!rows[k].v) continue;
       *rows[k].tot += rows[k].v;
-      stats_buf_printf(rows[k].buf, "%s{store=\"", rows[k].name);
+      dynbuf_addf(rows[k].buf, "%s{store=\"", rows[k].name);
       label(rows[k].buf, ids[i]);
-      stats_buf_printf(rows[k].buf, "\"} %d\n", rows[k].v);
+      dynbuf_addf(rows[k].buf, "\"} %d\n", rows[k].v);
     }
   }
   free(g);
@@ -143,31 +147,35 @@ static sqr_rc render(hq *h, stats_buf *b) {
   if(!rc) {
     head(b, "storeqr_hq_store_groups_near_expiry", "gauge",
          "Live-code groups of the store expiring within 24 hours (or expired).");
-    stats_buf_puts(b, near_exp.p ? near_exp.p : "");
+    dynbuf_adds(b, dynbuf_ptr(&near_exp));
     head(b, "storeqr_hq_store_groups_near_full", "gauge",
          "Live-code groups of the store at 90% of their fill limit, not yet full.");
-    stats_buf_puts(b, near_full.p ? near_full.p : "");
+    dynbuf_adds(b, dynbuf_ptr(&near_full));
     head(b, "storeqr_hq_store_groups_full", "gauge",
          "Live-code groups of the store the resolver no longer sends shoppers to.");
-    stats_buf_puts(b, full.p ? full.p : "");
+    dynbuf_adds(b, dynbuf_ptr(&full));
     head(b, "storeqr_hq_store_groups_exhausted", "gauge",
          "1 when every live-code group of the store is unusable.");
-    stats_buf_puts(b, exhausted.p ? exhausted.p : "");
+    dynbuf_adds(b, dynbuf_ptr(&exhausted));
     head(b, "storeqr_hq_groups_near_expiry", "gauge",
          "Groups expiring within 24 hours, all stores.");
-    stats_buf_printf(b, "storeqr_hq_groups_near_expiry %lld\n", (long long)tot_exp);
+    dynbuf_addf(b, "storeqr_hq_groups_near_expiry %lld\n", (long long)tot_exp);
     head(b, "storeqr_hq_groups_near_full", "gauge", "Groups near full, all stores.");
-    stats_buf_printf(b, "storeqr_hq_groups_near_full %lld\n", (long long)tot_nfull);
+    dynbuf_addf(b, "storeqr_hq_groups_near_full %lld\n", (long long)tot_nfull);
     head(b, "storeqr_hq_groups_full", "gauge", "Full groups, all stores.");
-    stats_buf_printf(b, "storeqr_hq_groups_full %lld\n", (long long)tot_full);
+    dynbuf_addf(b, "storeqr_hq_groups_full %lld\n", (long long)tot_full);
     head(b, "storeqr_hq_stores_exhausted", "gauge", "Stores whose groups are all unusable.");
-    stats_buf_printf(b, "storeqr_hq_stores_exhausted %lld\n", (long long)tot_exh);
+    dynbuf_addf(b, "storeqr_hq_stores_exhausted %lld\n", (long long)tot_exh);
   }
-  if(near_exp.failed || near_full.failed || full.failed || exhausted.failed) b->failed = 1;
-  free(near_exp.p);
-  free(near_full.p);
-  free(full.p);
-  free(exhausted.p);
+  /* a part that failed fails the whole exposition */
+  if(!rc) rc = dynbuf_error(&near_exp);
+  if(!rc) rc = dynbuf_error(&near_full);
+  if(!rc) rc = dynbuf_error(&full);
+  if(!rc) rc = dynbuf_error(&exhausted);
+  dynbuf_free(&near_exp);
+  dynbuf_free(&near_full);
+  dynbuf_free(&full);
+  dynbuf_free(&exhausted);
   return rc;
 }
 
@@ -182,14 +190,23 @@ int metrics_route(hq *h, struct MHD_Connection *c, const char *method, const cha
     hq_reply_error(r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
     return 1;
   }
-  stats_buf b = {0};
+  dynbuf b;
+  dynbuf_init(&b, STATS_ANSWER_MAX);
   sqr_rc rc = render(h, &b);
+  if(rc == SQR_ENOMEM || rc == SQR_ETOOBIG) { /* a part of the text, not the storage */
+    dynbuf_free(&b);
+    hq_reply_error(r, rc == SQR_ETOOBIG ? 413 : 500, rc == SQR_ETOOBIG ? "too_large" : "internal",
+                   rc == SQR_ETOOBIG ? "the exposition would pass 64 MiB" : "out of memory", NULL,
+                   0);
+    return 1;
+  }
   if(rc) {
-    free(b.p);
+    dynbuf_free(&b);
     log_error("metrics", "scrape: %s", hq_storage_error(h));
     hq_reply_error(r, 500, "storage", "HQ's database failed; try again", NULL, 0);
     return 1;
   }
-  stats_buf_reply(&b, r, 200, "text/plain; version=0.0.4; charset=utf-8");
+  hq_reply_text(r, &b, 200, "text/plain; version=0.0.4; charset=utf-8",
+                "the exposition would pass 64 MiB");
   return 1;
 }

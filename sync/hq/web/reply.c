@@ -70,3 +70,24 @@ void hq_reply_fail(hq_reply *r, sqr_rc rc, const hq_err *e) {
 }
 
 /* ---- request bodies ---------------------------------------------------- */
+
+void hq_reply_text(hq_reply *r, dynbuf *b, int status, const char *type,
+                   const char *too_big_message) {
+  sqr_rc rc = dynbuf_error(b);
+  size_t len = 0;
+  char *text = rc ? NULL : dynbuf_take(b, &len);
+  dynbuf_free(b);
+  if(rc == SQR_ETOOBIG) {
+    hq_reply_error(r, 413, "too_large", too_big_message, NULL, 0);
+    return;
+  }
+  if(!text) {
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+    return;
+  }
+  free(r->body);
+  r->body = text;
+  r->len = len;
+  r->status = status;
+  r->type = type;
+}

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "dynbuf.h"
 #include "hq.h"
 #include "sqr.h"
 
@@ -38,5 +39,11 @@ void hq_reply_fail(hq_reply *r, sqr_rc rc, const hq_err *e);
 /* A JSON reply from root (taken and freed) with hq_time_ms added; 500 if
  * root is NULL or memory runs out. */
 void hq_reply_json(hq_reply *r, int status, cJSON *root);
+
+/* Hands a rendered text to r (status, type; the buffer is emptied). A
+ * buffer past its limit answers 413 with too_big_message, a failed one
+ * 500. */
+void hq_reply_text(hq_reply *r, dynbuf *b, int status, const char *type,
+                   const char *too_big_message);
 
 #endif

@@ -1,5 +1,5 @@
-/* stats.c — GET /v1/stats (JSON) and /v1/stats.csv, and the text helpers
- * the dashboard and /metrics share (stats.h).
+/* stats_web.c — GET /v1/stats (JSON) and /v1/stats.csv, and the figures
+ * the dashboard and /metrics share (stats_web.h).
  *
  * One row per store and Shanghai day with any activity in the range:
  * sign-ups, check-ins, sign-ups per staff member, scans, conversion
@@ -8,194 +8,25 @@
  * fill, groups near full / near expiry / exhausted, last sync, the sync
  * lag and the events its kiosks last said they still hold. Never a phone
  * number: HQ's stats tables hold none.
+ *
+ * Every JSON row and store is a cJSON object printed into the answer one
+ * at a time (a year of 5,000 stores never sits in memory as a tree);
+ * every CSV row goes through csv.h's writer. Both stop at the answer's
+ * 64 MiB limit (413).
  */
-#include <stdarg.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
+#include "dynbuf.h"
 #include "login.h"
 #include "livecode.h"
 #include "log.h"
 #include "stats_web.h"
 #include "group.h"
 #include "scan.h"
-
-/* ---- text --------------------------------------------------------------------- */
-
-static int grow(stats_buf *b, size_t n) {
-  if(b->failed || b->too_big) return 0;
-  if(b->len + n + 1 <= b->cap) return 1;
-  if(b->len + n + 1 > STATS_BUF_MAX) {
-    b->too_big = 1;
-    return 0;
-  }
-  size_t cap = b->cap ? b->cap : 4096;
-  while(cap < b->len + n + 1)
-    cap *= 2;
-  if(cap > STATS_BUF_MAX) cap = STATS_BUF_MAX;
-  char *p = realloc(b->p, cap);
-  if(!p) {
-    b->failed = 1;
-    return 0;
-  }
-  b->p = p;
-  b->cap = cap;
-  return 1;
-}
-
-void stats_buf_put(stats_buf *b, const char *s, size_t n) {
-  if(!grow(b, n)) return;
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-void stats_buf_puts(stats_buf *b, const char *s) {
-  stats_buf_put(b, s, strlen(s));
-}
-
-void stats_buf_printf(stats_buf *b, const char *fmt, ...) {
-  char small[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if(n < 0) {
-    b->failed = 1;
-    return;
-  }
-  if((size_t)n < sizeof small) {
-    stats_buf_put(b, small, (size_t)n);
-    return;
-  }
-  if(!grow(b, (size_t)n)) return;
-  va_start(ap, fmt);
-  vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s) {
-  unsigned c = s[0];
-  if(c < 0x80) return 1;
-  if(c >= 0xC2 && c <= 0xDF) return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-  if(c >= 0xE0 && c <= 0xEF) {
-    if((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-    if(c == 0xE0 && s[1] < 0xA0) return 0; /* overlong */
-    if(c == 0xED && s[1] > 0x9F) return 0; /* surrogates */
-    return 3;
-  }
-  if(c >= 0xF0 && c <= 0xF4) {
-    if((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-    if(c == 0xF0 && s[1] < 0x90) return 0;
-    if(c == 0xF4 && s[1] > 0x8F) return 0;
-    return 4;
-  }
-  return 0;
-}
-
-#define REPLACEMENT "\xEF\xBF\xBD"
-
-void stats_buf_json(stats_buf *b, const char *s) {
-  for(const unsigned char *p = (const unsigned char *)s; *p;) {
-    size_t n = utf8_len(p);
-    if(n == 0) {
-      stats_buf_puts(b, REPLACEMENT);
-      p++;
-    } else if(n > 1) {
-      stats_buf_put(b, (const char *)p, n);
-      p += n;
-    } else {
-      if(*p == '"' || *p == '\\') {
-        char e[2] = {'\\', (char)*p};
-        stats_buf_put(b, e, 2);
-      } else if(*p < 0x20 || *p == 0x7F) {
-        stats_buf_printf(b, "\\u%04x", *p);
-      } else {
-        stats_buf_put(b, (const char *)p, 1);
-      }
-      p++;
-    }
-  }
-}
-
-void stats_buf_html(stats_buf *b, const char *s) {
-  for(const unsigned char *p = (const unsigned char *)s; *p;) {
-    size_t n = utf8_len(p);
-    if(n == 0) {
-      stats_buf_puts(b, REPLACEMENT);
-      p++;
-      continue;
-    }
-    switch(n == 1 ? *p : 0) {
-    case '&':
-      stats_buf_puts(b, "&amp;");
-      break;
-    case '<':
-      stats_buf_puts(b, "&lt;");
-      break;
-    case '>':
-      stats_buf_puts(b, "&gt;");
-      break;
-    case '"':
-      stats_buf_puts(b, "&quot;");
-      break;
-    case '\'':
-      stats_buf_puts(b, "&#39;");
-      break;
-    default:
-      if(n == 1 && (*p < 0x20 || *p == 0x7F) && *p != '\t' && *p != '\n')
-        stats_buf_puts(b, REPLACEMENT);
-      else
-        stats_buf_put(b, (const char *)p, n);
-    }
-    p += n;
-  }
-}
-
-void stats_buf_csv(stats_buf *b, const char *s) {
-  /* RFC 4180: quote a field holding a comma, quote, CR or LF; double the
-   * quotes. A leading = + - @ is prefixed with ' so a spreadsheet does not
-   * run a store name as a formula. */
-  int quote = strpbrk(s, ",\"\r\n") != NULL;
-  int formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-  if(quote) stats_buf_put(b, "\"", 1);
-  if(formula) stats_buf_put(b, "'", 1);
-  for(const unsigned char *p = (const unsigned char *)s; *p;) {
-    size_t n = utf8_len(p);
-    if(n == 0) {
-      stats_buf_puts(b, REPLACEMENT);
-      p++;
-    } else {
-      if(*p == '"') stats_buf_put(b, "\"", 1);
-      stats_buf_put(b, (const char *)p, n);
-      p += n;
-    }
-  }
-  if(quote) stats_buf_put(b, "\"", 1);
-}
-
-void stats_buf_reply(stats_buf *b, hq_reply *r, int status, const char *type) {
-  if(b->too_big) {
-    free(b->p);
-    hq_reply_error(r, 413, "too_large",
-                   "the answer would pass 64 MiB: ask for fewer days or one store", NULL, 0);
-    return;
-  }
-  if(b->failed || !b->p) {
-    free(b->p);
-    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
-    return;
-  }
-  free(r->body);
-  r->body = b->p;
-  r->len = b->len;
-  r->status = status;
-  r->type = type;
-  memset(b, 0, sizeof *b);
-}
 
 void stats_time_format(int64_t ms, char out[26]) {
   int64_t local = ms + STATS_TZ_OFFSET_MS;
@@ -380,11 +211,144 @@ static int cmp_store(const void *a, const void *b) {
   return strcmp(((const stats_store_row *)a)->id, ((const stats_store_row *)b)->id);
 }
 
-static void fmt_conversion(char out[24], int64_t signups, int64_t scans) {
-  if(scans > 0)
-    snprintf(out, 24, "%.4f", (double)signups / (double)scans);
+/* Appends one JSON value (taken and freed); SQR_ENOMEM if it is NULL or
+ * cannot be printed. */
+static sqr_rc add_json(dynbuf *b, cJSON *v) {
+  char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+  cJSON_Delete(v);
+  if(!text) return SQR_ENOMEM;
+  sqr_rc rc = dynbuf_adds(b, text);
+  free(text);
+  return rc;
+}
+
+/* A number printed with the given decimals (raw JSON, so it reads as
+ * it did: 0.3330, not 0.33300000000000002). */
+static void add_fixed(cJSON *o, const char *name, double v, int decimals) {
+  char num[32];
+  snprintf(num, sizeof num, "%.*f", decimals, v);
+  cJSON_AddRawToObject(o, name, num);
+}
+
+/* The staff rows of one store and day: staff[si..] while they match. */
+static size_t staff_end(const stats_staff_row *staff, size_t nstaff, size_t si,
+                        const stats_day_row *d) {
+  size_t k = si;
+  while(k < nstaff && staff[k].day == d->day && !strcmp(staff[k].store, d->store))
+    k++;
+  return k;
+}
+
+static sqr_rc csv_day(dynbuf *b, const stats_day_row *d, const store_info *s,
+                      const stats_staff_row *staff, size_t si, size_t se, int64_t now) {
+  char day[11], sync[26] = "";
+  stats_day_format(d->day, day);
+  if(s && s->s.last_sync_ms) stats_time_format(s->s.last_sync_ms, sync);
+  dynbuf who;
+  dynbuf_init(&who, 64 * 1024);
+  for(size_t k = si; k < se; k++)
+    dynbuf_addf(&who, "%s%s:%lld", k > si ? ";" : "", staff[k].staff, (long long)staff[k].signups);
+  csv_row r;
+  csv_row_start(&r, b);
+  csv_text(&r, d->store);
+  csv_text(&r, s ? s->s.name : "");
+  csv_text(&r, day);
+  csv_int(&r, d->signups);
+  csv_int(&r, d->checkins);
+  csv_int(&r, d->scans);
+  if(d->scans > 0)
+    csv_fixed(&r, (double)d->signups / (double)d->scans, 4);
   else
-    out[0] = '\0';
+    csv_empty(&r);
+  csv_text(&r, dynbuf_ptr(&who));
+  dynbuf_free(&who);
+  csv_int(&r, s ? s->s.members : 0);
+  csv_text(&r, s ? s->g.live_id : "");
+  if(s && s->g.n)
+    csv_fixed(&r, s->g.live_fill, 3);
+  else
+    csv_empty(&r);
+  csv_int(&r, s ? s->g.near_full : 0);
+  csv_int(&r, s ? s->g.near_expiry : 0);
+  csv_int(&r, s ? s->g.exhausted : 0);
+  csv_text(&r, sync);
+  if(s && s->s.last_sync_ms)
+    csv_int(&r, (now - s->s.last_sync_ms) / 1000);
+  else
+    csv_empty(&r);
+  if(s && s->s.events_behind >= 0)
+    csv_int(&r, s->s.events_behind);
+  else
+    csv_empty(&r);
+  return csv_row_end(&r);
+}
+
+static cJSON *json_day(const stats_day_row *d, const store_info *s, const stats_staff_row *staff,
+                       size_t si, size_t se) {
+  char day[11];
+  stats_day_format(d->day, day);
+  cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "store", d->store);
+  cJSON_AddStringToObject(o, "day", day);
+  cJSON_AddNumberToObject(o, "signups", (double)d->signups);
+  cJSON_AddNumberToObject(o, "checkins", (double)d->checkins);
+  cJSON_AddNumberToObject(o, "scans", (double)d->scans);
+  if(d->scans > 0)
+    add_fixed(o, "conversion", (double)d->signups / (double)d->scans, 4);
+  else
+    cJSON_AddNullToObject(o, "conversion");
+  for(size_t k = si; k < se; k++)
+    cJSON_AddNumberToObject(st, staff[k].staff, (double)staff[k].signups);
+  cJSON_AddItemToObject(o, "staff", st);
+  cJSON_AddNumberToObject(o, "members", (double)(s ? s->s.members : 0));
+  return o;
+}
+
+static cJSON *json_store(const store_info *s, const stats_groups *gs, int64_t now) {
+  cJSON *o = cJSON_CreateObject(), *ga = cJSON_CreateArray();
+  cJSON_AddStringToObject(o, "store", s->s.id);
+  cJSON_AddStringToObject(o, "name", s->s.name);
+  cJSON_AddStringToObject(o, "city", s->s.city);
+  cJSON_AddNumberToObject(o, "members", (double)s->s.members);
+  cJSON_AddNumberToObject(o, "kiosks", (double)s->s.kiosks);
+  if(s->s.last_sync_ms) {
+    char sync[26];
+    stats_time_format(s->s.last_sync_ms, sync);
+    cJSON_AddNumberToObject(o, "last_sync_ms", (double)s->s.last_sync_ms);
+    cJSON_AddStringToObject(o, "last_sync", sync);
+    cJSON_AddNumberToObject(o, "sync_lag_s", (double)((now - s->s.last_sync_ms) / 1000));
+  } else {
+    cJSON_AddNullToObject(o, "last_sync_ms");
+    cJSON_AddNullToObject(o, "last_sync");
+    cJSON_AddNullToObject(o, "sync_lag_s");
+  }
+  if(s->s.events_behind >= 0)
+    cJSON_AddNumberToObject(o, "events_behind", (double)s->s.events_behind);
+  else
+    cJSON_AddNullToObject(o, "events_behind");
+  if(s->g.live >= 0)
+    cJSON_AddStringToObject(o, "live_group", s->g.live_id);
+  else
+    cJSON_AddNullToObject(o, "live_group");
+  add_fixed(o, "group_fill", s->g.live_fill, 3);
+  cJSON_AddBoolToObject(o, "groups_exhausted", s->g.exhausted);
+  for(size_t k = 0; gs && k < gs->n; k++) {
+    const resolve_group_state *g = &gs->g[k];
+    cJSON *go = cJSON_CreateObject();
+    cJSON_AddStringToObject(go, "id", g->id);
+    cJSON_AddStringToObject(go, "name", g->name);
+    cJSON_AddNumberToObject(go, "capacity", g->capacity);
+    cJSON_AddNumberToObject(go, "joins", (double)g->joins);
+    cJSON_AddNumberToObject(go, "scans_sent", (double)g->scans_sent);
+    add_fixed(go, "fill", stats_group_fill(g), 3);
+    cJSON_AddNumberToObject(go, "expires_at", (double)g->expires_at);
+    cJSON_AddBoolToObject(go, "full", g->full);
+    cJSON_AddBoolToObject(go, "near_full", g->near_full);
+    cJSON_AddBoolToObject(go, "near_expiry", g->near_expiry);
+    cJSON_AddItemToArray(ga, go);
+  }
+  cJSON_AddItemToObject(o, "groups", ga);
+  return o;
 }
 
 static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) {
@@ -397,7 +361,8 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
   store_info *info = NULL;
   stats_groups *gs = NULL;
   size_t ndays = 0, nstaff = 0, nstores = 0;
-  stats_buf b = {0};
+  dynbuf b;
+  dynbuf_init(&b, STATS_ANSWER_MAX);
   int64_t now = hq_now_ms();
   sqr_rc rc = stats_rollup(h);
   if(!rc) rc = hq_stats_days(h, store, from, to, &days, &ndays, &staff, &nstaff);
@@ -431,120 +396,46 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
   char f[11], t[11];
   stats_day_format(from, f);
   stats_day_format(to, t);
+  /* The envelope is fixed text; every value from outside is in a row. */
   if(csv)
-    stats_buf_puts(&b, "store,name,day,signups,checkins,scans,conversion,staff_signups,members,"
-                       "live_group,group_fill,groups_near_full,groups_near_expiry,"
-                       "groups_exhausted,last_sync,sync_lag_s,events_behind\r\n");
+    dynbuf_adds(&b, "store,name,day,signups,checkins,scans,conversion,staff_signups,members,"
+                    "live_group,group_fill,groups_near_full,groups_near_expiry,"
+                    "groups_exhausted,last_sync,sync_lag_s,events_behind\r\n");
   else
-    stats_buf_printf(&b, "{\"tz\":\"Asia/Shanghai\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[", f,
-                     t);
+    dynbuf_addf(&b, "{\"tz\":\"Asia/Shanghai\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[", f, t);
   size_t si = 0;
-  for(size_t i = 0; i < ndays; i++) {
+  for(size_t i = 0; !dynbuf_error(&b) && i < ndays; i++) {
     const stats_day_row *d = &days[i];
     const store_info *s = find_store(info, nstores, d->store);
-    char day[11], conv[24], sync[26] = "", fill[16] = "";
-    stats_day_format(d->day, day);
-    fmt_conversion(conv, d->signups, d->scans);
-    if(s && s->s.last_sync_ms) stats_time_format(s->s.last_sync_ms, sync);
-    if(s && s->g.n) snprintf(fill, sizeof fill, "%.3f", s->g.live_fill);
-    const char *live = s ? s->g.live_id : "";
-    int64_t lag = s && s->s.last_sync_ms ? (now - s->s.last_sync_ms) / 1000 : -1;
     while(si < nstaff && (strcmp(staff[si].store, d->store) < 0 ||
                           (strcmp(staff[si].store, d->store) == 0 && staff[si].day < d->day)))
       si++;
+    size_t se = staff_end(staff, nstaff, si, d);
     if(csv) {
-      stats_buf_csv(&b, d->store);
-      stats_buf_puts(&b, ",");
-      stats_buf_csv(&b, s ? s->s.name : "");
-      stats_buf_printf(&b, ",%s,%lld,%lld,%lld,%s,", day, (long long)d->signups,
-                       (long long)d->checkins, (long long)d->scans, conv);
-      stats_buf b2 = {0};
-      for(size_t k = si; k < nstaff && staff[k].day == d->day && !strcmp(staff[k].store, d->store);
-          k++)
-        stats_buf_printf(&b2, "%s%s:%lld", k > si ? ";" : "", staff[k].staff,
-                         (long long)staff[k].signups);
-      stats_buf_csv(&b, b2.p ? b2.p : "");
-      free(b2.p);
-      stats_buf_printf(&b, ",%lld,", (long long)(s ? s->s.members : 0));
-      stats_buf_csv(&b, live);
-      stats_buf_printf(&b, ",%s,%d,%d,%d,%s,", fill, s ? s->g.near_full : 0,
-                       s ? s->g.near_expiry : 0, s ? s->g.exhausted : 0, sync);
-      if(lag >= 0) stats_buf_printf(&b, "%lld", (long long)lag);
-      stats_buf_puts(&b, ",");
-      if(s && s->s.events_behind >= 0) stats_buf_printf(&b, "%lld", (long long)s->s.events_behind);
-      stats_buf_puts(&b, "\r\n");
+      csv_day(&b, d, s, staff, si, se, now);
     } else {
-      stats_buf_printf(&b, "%s{\"store\":\"", i ? "," : "");
-      stats_buf_json(&b, d->store);
-      stats_buf_printf(&b,
-                       "\",\"day\":\"%s\",\"signups\":%lld,\"checkins\":%lld,\"scans\":%lld,"
-                       "\"conversion\":%s,\"staff\":{",
-                       day, (long long)d->signups, (long long)d->checkins, (long long)d->scans,
-                       conv[0] ? conv : "null");
-      for(size_t k = si; k < nstaff && staff[k].day == d->day && !strcmp(staff[k].store, d->store);
-          k++) {
-        stats_buf_puts(&b, k > si ? ",\"" : "\"");
-        stats_buf_json(&b, staff[k].staff);
-        stats_buf_printf(&b, "\":%lld", (long long)staff[k].signups);
-      }
-      stats_buf_printf(&b, "},\"members\":%lld}", (long long)(s ? s->s.members : 0));
+      if(i) dynbuf_add(&b, ",", 1);
+      if(add_json(&b, json_day(d, s, staff, si, se))) rc = SQR_ENOMEM;
     }
   }
   if(!csv) {
     /* the stores' figures as of now, once each */
-    stats_buf_puts(&b, "],\"stores\":[");
-    for(size_t i = 0; i < nstores; i++) {
+    dynbuf_adds(&b, "],\"stores\":[");
+    for(size_t i = 0; !rc && !dynbuf_error(&b) && i < nstores; i++) {
       const store_info *s = &info[i];
-      char sync[26] = "";
-      if(s->s.last_sync_ms) stats_time_format(s->s.last_sync_ms, sync);
-      stats_buf_printf(&b, "%s{\"store\":\"", i ? "," : "");
-      stats_buf_json(&b, s->s.id);
-      stats_buf_puts(&b, "\",\"name\":\"");
-      stats_buf_json(&b, s->s.name);
-      stats_buf_puts(&b, "\",\"city\":\"");
-      stats_buf_json(&b, s->s.city);
-      stats_buf_printf(&b, "\",\"members\":%lld,\"kiosks\":%lld,", (long long)s->s.members,
-                       (long long)s->s.kiosks);
-      if(s->s.last_sync_ms)
-        stats_buf_printf(&b, "\"last_sync_ms\":%lld,\"last_sync\":\"%s\",\"sync_lag_s\":%lld,",
-                         (long long)s->s.last_sync_ms, sync,
-                         (long long)((now - s->s.last_sync_ms) / 1000));
-      else
-        stats_buf_puts(&b, "\"last_sync_ms\":null,\"last_sync\":null,\"sync_lag_s\":null,");
-      if(s->s.events_behind >= 0)
-        stats_buf_printf(&b, "\"events_behind\":%lld,", (long long)s->s.events_behind);
-      else
-        stats_buf_puts(&b, "\"events_behind\":null,");
-      stats_buf_puts(&b, "\"live_group\":");
-      if(s->g.live >= 0) {
-        stats_buf_puts(&b, "\"");
-        stats_buf_json(&b, s->g.live_id);
-        stats_buf_puts(&b, "\"");
-      } else {
-        stats_buf_puts(&b, "null");
-      }
-      stats_buf_printf(&b, ",\"group_fill\":%.3f,\"groups_exhausted\":%s,\"groups\":[",
-                       s->g.live_fill, s->g.exhausted ? "true" : "false");
       if(s->g.n && stats_groups_get(h, s->s.id, gs)) gs->n = 0;
-      for(size_t k = 0; s->g.n && k < gs->n; k++) {
-        const resolve_group_state *g = &gs->g[k];
-        stats_buf_puts(&b, k ? ",{\"id\":\"" : "{\"id\":\"");
-        stats_buf_json(&b, g->id);
-        stats_buf_puts(&b, "\",\"name\":\"");
-        stats_buf_json(&b, g->name);
-        stats_buf_printf(&b,
-                         "\",\"capacity\":%d,\"joins\":%lld,\"scans_sent\":%lld,"
-                         "\"fill\":%.3f,\"expires_at\":%lld,\"full\":%s,\"near_full\":%s,"
-                         "\"near_expiry\":%s}",
-                         g->capacity, (long long)g->joins, (long long)g->scans_sent,
-                         stats_group_fill(g), (long long)g->expires_at, g->full ? "true" : "false",
-                         g->near_full ? "true" : "false", g->near_expiry ? "true" : "false");
-      }
-      stats_buf_puts(&b, "]}");
+      if(i) dynbuf_add(&b, ",", 1);
+      if(add_json(&b, json_store(s, s->g.n ? gs : NULL, now))) rc = SQR_ENOMEM;
     }
-    stats_buf_printf(&b, "],\"hq_time_ms\":%lld}", (long long)now);
+    dynbuf_addf(&b, "],\"hq_time_ms\":%lld}", (long long)now);
   }
-  stats_buf_reply(&b, r, 200, csv ? "text/csv; charset=utf-8" : "application/json");
+  if(rc) {
+    dynbuf_free(&b);
+    hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+    goto out;
+  }
+  hq_reply_text(r, &b, 200, csv ? "text/csv; charset=utf-8" : "application/json",
+                "the answer would pass 64 MiB: ask for fewer days or one store");
   if(csv && r->status == 200) {
     char disp[96];
     snprintf(disp, sizeof disp, "attachment; filename=\"storeqr-stats-%s-%s.csv\"", f, t);

@@ -20,28 +20,8 @@
 #include "reply.h"
 #include "stats.h"
 
-/* ---- text building for the routes (stats.c) --------------------------------- */
-
-/* A growing text with a hard maximum; on overflow or allocation failure it
- * stops growing and remembers (failed / too_big), so a route checks once. */
-#define STATS_BUF_MAX (64u * 1024 * 1024)
-typedef struct stats_buf {
-  char *p;
-  size_t len, cap;
-  int failed, too_big;
-} stats_buf;
-void stats_buf_put(stats_buf *b, const char *s, size_t n);
-void stats_buf_puts(stats_buf *b, const char *s);
-void stats_buf_printf(stats_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Escaped copies of untrusted text (store names are user input); invalid
- * UTF-8 becomes U+FFFD. json: the inside of a JSON string; html: text and
- * attribute values; csv: one RFC 4180 field (quoted when needed). */
-void stats_buf_json(stats_buf *b, const char *s);
-void stats_buf_html(stats_buf *b, const char *s);
-void stats_buf_csv(stats_buf *b, const char *s);
-/* Hands the text to an hq_reply (status, type); a failed buffer answers
- * 500, a too big one 413. Frees the buffer either way. */
-void stats_buf_reply(stats_buf *b, hq_reply *r, int status, const char *type);
+/* The most any figures answer or page may be. */
+#define STATS_ANSWER_MAX (64u * 1024 * 1024)
 
 /* "2026-11-24T16:58:00+08:00" (Shanghai time; out: 26 bytes). */
 void stats_time_format(int64_t ms, char out[26]);

@@ -127,7 +127,7 @@ static void sha256_x86_finish(uint32_t st[8], const uint8_t *data, size_t len, u
   tail[rest] = 0x80;
   size_t tn = rest + 9 <= 64 ? 64 : 128;
   uint64_t bits = (done + len) * 8;
-  for(int i = 0; i < 8; i++)
+  for(size_t i = 0; i < 8; i++)
     tail[tn - 1 - i] = (uint8_t)(bits >> (8 * i));
   sha256_x86_blocks(st, tail, tn / 64);
   crypto_wipe(tail, sizeof tail); /* tokens and codes are hashed too; mbedtls wipes as well */

@@ -61,7 +61,7 @@ static void draw(ui_app *app, ui_widget *w) {
   ui_fill(app, w->r, UI_PANEL);
   /* Within whatever clip the frame already has (a partial redraw). */
   SDL_Rect outer = {0, 0, 0, 0}, clip = w->r;
-  int had_clip = SDL_RenderIsClipEnabled(app->ren);
+  int had_clip = SDL_RenderIsClipEnabled(app->ren) == SDL_TRUE;
   if(had_clip) {
     SDL_RenderGetClipRect(app->ren, &outer);
     if(!SDL_IntersectRect(&outer, &w->r, &clip)) clip = (SDL_Rect){w->r.x, w->r.y, 0, 0};

@@ -541,7 +541,7 @@ static void mutate(buf *b) {
     size_t at = below((uint32_t)b->n + 1);
     switch(below(5)) {
     case 0: /* flip a byte */
-      if(at < b->n) b->p[at] = (char)(b->p[at] ^ (1u << below(8)));
+      if(at < b->n) b->p[at] = (char)((unsigned char)b->p[at] ^ (1u << below(8)));
       break;
     case 1: { /* delete a run */
       size_t n = 1 + below(8);

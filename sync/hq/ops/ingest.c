@@ -158,8 +158,12 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
    * altered copy of an event HQ already has is caught as well. */
   uint8_t prev[32] = {0};
   if(first > 1) {
-    rc = first - 1 == acked ? (memcpy(prev, last, 32), SQR_OK)
-                            : hqdb_event_hash(h->db, b->kiosk_id, first - 1, prev);
+    if(first - 1 == acked) {
+      memcpy(prev, last, 32);
+      rc = SQR_OK;
+    } else {
+      rc = hqdb_event_hash(h->db, b->kiosk_id, first - 1, prev);
+    }
     if(rc == SQR_ENOTFOUND) rc = SQR_ECORRUPT;
     if(rc) goto dbfail;
   }

@@ -1155,7 +1155,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       cs += e->nscans;
       for(size_t i = 0; i < e->ngroups; i++)
         cg += e->groups[i].sent_mem != 0;
-      ca += e->alert_due;
+      ca += e->alert_due != 0;
     }
   if((cs && !(sd = calloc(cs, sizeof *sd))) || (cg && !(gd = calloc(cg, sizeof *gd))) ||
      (ca && !(alerts = calloc(ca, sizeof *alerts)))) {

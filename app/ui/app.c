@@ -259,7 +259,6 @@ static void present(ui_app *app) {
 /* Called by the live screen when it starts looking for a new code at a
  * rotation (and when it finds one); the "new QR frame" timing runs from
  * the first call to the present. */
-void ui__qr_changing(ui_app *app);
 void ui__qr_changing(ui_app *app) {
   if(!app->qr_changed_us) app->qr_changed_us = mono_us();
 }

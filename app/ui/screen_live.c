@@ -26,8 +26,6 @@
  * under X (a full-window present each time); every 5 s costs a fifth. */
 #define LIVE_COUNTDOWN_STEP_S 5
 
-void ui__qr_changing(ui_app *app);
-
 static struct {
   live_view lv;
   sqr_rc rc;

@@ -216,6 +216,10 @@ void ui_go(ui_app *app, ui_screen_id id);
 /* Lays the current screen out again (its widgets are rebuilt; its state
  * is kept). */
 void ui_relayout(ui_app *app);
+/* The live screen tells the app it starts looking for a new code at a
+ * rotation (and when it finds one); the "new QR frame" timing runs from
+ * the first call to the present. */
+void ui__qr_changing(ui_app *app);
 /* Shows the error screen with message (never "done"); a full disk
  * (SQR_ENOSPC) shows the paused screen instead. */
 void ui_fail(ui_app *app, const char *what, sqr_rc rc);

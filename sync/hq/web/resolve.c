@@ -24,7 +24,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +33,13 @@
 
 #include "config.h"
 #include "configdoc.h"
-#include "crypto.h"
 #include "counters.h"
 #include "dynbuf.h"
 #include "group.h"
 #include "livecode.h"
 #include "log.h"
 #include "pages_shopper.h"
+#include "qrpng.h"
 #include "scan.h"
 
 #define NBUCKETS        1024
@@ -302,67 +301,6 @@ static int link_ok(const char *link) {
   return 1;
 }
 
-/* A QR code as a data: URI of a PNG (1 pixel per module, 4-module
- * quiet zone, 1-bit grey, zlib from libqrencode's bits; the browser
- * scales it without smoothing), or NULL. A PNG is about a tenth of the
- * same code as SVG paths, and the page is sent on every scan. */
-static void be32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static size_t png_chunk(uint8_t *out, const char *type, const uint8_t *data, uint32_t n) {
-  be32(out, n);
-  memcpy(out + 4, type, 4);
-  if(n) memcpy(out + 8, data, n);
-  be32(out + 8 + n, (uint32_t)crc32(crc32(0, NULL, 0), out + 4, n + 4));
-  return 12 + (size_t)n;
-}
-
-static char *qr_img(const char *text) {
-  QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-  if(!q) return NULL;
-  int w = q->width, full = w + 8;
-  size_t row = 1 + ((size_t)full + 7) / 8, rawlen = row * (size_t)full;
-  uLongf zlen = compressBound((uLong)rawlen);
-  uint8_t *raw = calloc(rawlen, 1), *z = malloc(zlen), *png = NULL;
-  char *uri = NULL;
-  if(!raw || !z) goto out;
-  for(int y = 0; y < full; y++) {
-    uint8_t *r = raw + (size_t)y * row; /* r[0] = 0: no filter */
-    for(int x = 0; x < full; x++) {
-      int dark = x >= 4 && y >= 4 && x < w + 4 && y < w + 4 && (q->data[(y - 4) * w + x - 4] & 1);
-      if(!dark) r[1 + x / 8] |= (uint8_t)(0x80 >> (x % 8)); /* 1 = white */
-    }
-  }
-  if(compress2(z, &zlen, raw, (uLong)rawlen, 9) != Z_OK) goto out;
-  size_t pnglen = 8 + 25 + (12 + zlen) + 12;
-  if(!(png = malloc(pnglen))) goto out;
-  static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  uint8_t ihdr[13] = {0};
-  be32(ihdr, (uint32_t)full);
-  be32(ihdr + 4, (uint32_t)full);
-  ihdr[8] = 1; /* bit depth; colour type 0 (grey), no interlace */
-  size_t n = 8;
-  memcpy(png, sig, 8);
-  n += png_chunk(png + n, "IHDR", ihdr, 13);
-  n += png_chunk(png + n, "IDAT", z, (uint32_t)zlen);
-  n += png_chunk(png + n, "IEND", NULL, 0);
-  static const char prefix[] = "data:image/png;base64,";
-  size_t b64len = (n + 2) / 3 * 4 + 1;
-  if(!(uri = malloc(sizeof prefix - 1 + b64len))) goto out;
-  memcpy(uri, prefix, sizeof prefix - 1);
-  if(crypto_b64(png, n, uri + sizeof prefix - 1, b64len)) {
-    free(uri);
-    uri = NULL;
-  }
-out:
-  free(png);
-  free(z);
-  free(raw);
-  QRcode_free(q);
-  return uri;
-}
-
 /* ---- pages --------------------------------------------------------------------- */
 
 /* The pages (web/pages_shopper.c and the templates of sync/hq/templates)
@@ -546,7 +484,10 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     free(doc);
   }
   config_free(cfg);
-  if(e->fallback[0] && link_ok(e->fallback)) e->fallback_qr = qr_img(e->fallback);
+  /* Without an image (no memory, a link too long for a QR code) the page
+   * shows the link's button alone. */
+  if(e->fallback[0] && link_ok(e->fallback) && qrpng_data_uri(e->fallback, &e->fallback_qr))
+    e->fallback_qr = NULL;
 
   hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
   size_t ng = 0;
@@ -647,7 +588,8 @@ static rstore *install(rstore *fresh) {
 static void make_qr_images(rstore *e) {
   for(size_t i = 0; i < e->ngroups; i++) {
     rgroup *g = &e->groups[i];
-    if(!g->qr_src && link_ok(g->link)) g->qr_src = qr_img(g->link);
+    if(!g->qr_src && link_ok(g->link) && qrpng_data_uri(g->link, &g->qr_src))
+      g->qr_src = NULL; /* the button alone, as for the staff contact */
   }
 }
 

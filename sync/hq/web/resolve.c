@@ -36,6 +36,7 @@
 #include "counters.h"
 #include "dynbuf.h"
 #include "group.h"
+#include "joinlink.h"
 #include "livecode.h"
 #include "log.h"
 #include "pages_shopper.h"
@@ -292,15 +293,6 @@ static page *page_take(dynbuf *b, sqr_rc rc, int status, int lang) {
   return p;
 }
 
-/* An https link (as config_parse demands) with nothing that could leave
- * an attribute; admin input is checked the same way (hq.c). */
-static int link_ok(const char *link) {
-  if(strncmp(link, "https://", 8) != 0 || !link[8]) return 0;
-  for(const unsigned char *s = (const unsigned char *)link; *s; s++)
-    if(*s <= ' ' || *s == '"' || *s == '\'' || *s == '<' || *s == '>' || *s == 0x7f) return 0;
-  return 1;
-}
-
 /* ---- pages --------------------------------------------------------------------- */
 
 /* The pages (web/pages_shopper.c and the templates of sync/hq/templates)
@@ -345,7 +337,7 @@ static page *render_group(const rstore *e, const rgroup *g, int campaign, int la
                            .offer = offer_now(e, campaign, lang),
                            .group_name = g->name,
                            .qr_src = g->qr_src,
-                           .join_link = link_ok(g->link) ? g->link : NULL};
+                           .join_link = joinlink_valid(g->link) ? g->link : NULL};
   dynbuf b;
   dynbuf_init(&b, PAGE_MAX);
   return page_take(&b, shopper_group_render(&vm, &b), 200, lang);
@@ -356,7 +348,7 @@ static page *render_exhausted(const rstore *e, int campaign, int lang) {
                           .store_name = e->name,
                           .offer = offer_now(e, campaign, lang),
                           .staff_qr_src = e->fallback_qr,
-                          .staff_link = link_ok(e->fallback) ? e->fallback : NULL};
+                          .staff_link = joinlink_valid(e->fallback) ? e->fallback : NULL};
   dynbuf b;
   dynbuf_init(&b, PAGE_MAX);
   return page_take(&b, shopper_full_render(&vm, &b), 200, lang);
@@ -486,7 +478,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   config_free(cfg);
   /* Without an image (no memory, a link too long for a QR code) the page
    * shows the link's button alone. */
-  if(e->fallback[0] && link_ok(e->fallback) && qrpng_data_uri(e->fallback, &e->fallback_qr))
+  if(e->fallback[0] && joinlink_valid(e->fallback) && qrpng_data_uri(e->fallback, &e->fallback_qr))
     e->fallback_qr = NULL;
 
   hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
@@ -588,7 +580,7 @@ static rstore *install(rstore *fresh) {
 static void make_qr_images(rstore *e) {
   for(size_t i = 0; i < e->ngroups; i++) {
     rgroup *g = &e->groups[i];
-    if(!g->qr_src && link_ok(g->link) && qrpng_data_uri(g->link, &g->qr_src))
+    if(!g->qr_src && joinlink_valid(g->link) && qrpng_data_uri(g->link, &g->qr_src))
       g->qr_src = NULL; /* the button alone, as for the staff contact */
   }
 }

@@ -204,10 +204,6 @@ static rgroup *find_group(rstore *e, const char *id) {
   return NULL;
 }
 
-int resolve_brand_valid(const char *brand) {
-  return livecode_store_id_valid(brand);
-}
-
 /* Every page: never cached (each scan must reach HQ to be counted), no
  * referrer (the token must not follow the shopper to WeChat), nothing
  * loaded from elsewhere. */
@@ -897,8 +893,11 @@ static const char *query_arg(struct MHD_Connection *c, const char *name) {
   return strlen(v) == n ? v : "";
 }
 
+/* A brand id follows a store id's rule, 1..16 of A-Z 0-9 '-' (the
+ * /N/<BRAND> URL stays upper case, like /J/); a store belongs to at most
+ * one brand. */
 static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get, int lang) {
-  if(!resolve_brand_valid(brand)) {
+  if(!livecode_store_id_valid(brand)) {
     return static_answer(PG_NO_STORE, lang);
   }
   const char *lat_s = query_arg(c, "lat"), *lon_s = query_arg(c, "lon");

@@ -82,10 +82,4 @@ int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const cha
  * RESOLVE_FLUSH_MS. */
 void resolve_invalidate(const char *store);
 
-/* ---- brands ----------------------------------------------------------------- */
-
-/* A brand is 1..16 of A-Z 0-9 '-' (the /N/<BRAND> URL stays upper case,
- * like /J/). A store belongs to at most one brand. */
-int resolve_brand_valid(const char *brand);
-
 #endif

@@ -1,4 +1,4 @@
-/* resolve.c — the scan resolver (see web.h, resolve.h and
+/* resolve_routes.c — the scan resolver (see resolve.h and
  * docs/PROTOCOL.md "Scan resolver").
  *
  * GET /J/<STORE>/<TOKEN>: the kiosk's live code. The token is checked

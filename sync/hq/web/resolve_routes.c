@@ -21,6 +21,7 @@
  * Never logs a token or a key; pages never show a phone number.
  */
 #include "resolve.h"
+#include "resolve_int.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -29,17 +30,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <zlib.h>
-
 #include "config.h"
 #include "configdoc.h"
 #include "counters.h"
-#include "dynbuf.h"
 #include "group.h"
 #include "joinlink.h"
 #include "livecode.h"
 #include "log.h"
-#include "pages_shopper.h"
 #include "qrpng.h"
 #include "scan.h"
 
@@ -48,99 +45,6 @@
 #define URL_MAX         256     /* longer /J or /N paths: 414 */
 #define ALERT_WINDOW_MS 3600000 /* groups_exhausted: once per store per hour */
 #define SENT_REREAD_MS  5000    /* other HQ processes' group_scans (PostgreSQL) */
-#define PAGE_MAX        (4 * 1024 * 1024)
-
-enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
-enum {
-  PG_BAD_TOKEN = SHOPPER_BAD_TOKEN,
-  PG_EXPIRED = SHOPPER_EXPIRED,
-  PG_NO_STORE = SHOPPER_NO_STORE,
-  PG_BAD_REQUEST = SHOPPER_BAD_REQUEST,
-  PG_TOO_LONG = SHOPPER_TOO_LONG,
-  PG_METHOD = SHOPPER_METHOD,
-  NSTATIC = SHOPPER_NNOTICE
-};
-
-/* A rendered answer, shared by every request that shows it. */
-typedef struct page {
-  int refs; /* atomic */
-  int status;
-  int lang;
-  size_t len;
-  /* Built once with every header, queued on every connection that shows
-   * this page (libmicrohttpd counts its users); it frees the page when
-   * the last of them is done. gz is the same page gzipped, for the
-   * phones that accept it (all do): a third smaller, so less to encrypt
-   * and send per scan. NULL if it would not be smaller. */
-  struct MHD_Response *resp, *gz;
-  char body[];
-} page;
-
-typedef struct rgroup {
-  char id[HQ_ID_MAX];
-  char name[HQ_TEXT_MAX];
-  char link[CONFIG_LINK_MAX];
-  int capacity;
-  int64_t expires_at;
-  int retired;
-  int64_t joins;    /* sign-ups the kiosks reported into it */
-  int marked_full;  /* a manager said so (group_marked_full event) */
-  int64_t sent_db;  /* shoppers sent, as in group_scans (incl. what we flushed) */
-  int64_t sent_mem; /* sent since the last flush */
-  char *qr_src;     /* data: URI of the link's QR code */
-  page *pages[NLANG];
-  int page_campaign[NLANG];
-} rgroup;
-
-typedef struct rcampaign {
-  int start_min, end_min;
-  char offer[NLANG][CONFIG_TEXT_MAX];
-} rcampaign;
-
-typedef struct rscan {
-  int kiosk;
-  int64_t hour;
-  int64_t n;
-} rscan;
-
-typedef struct rstore {
-  struct rstore *next;
-  char id[HQ_ID_MAX];
-  int missing;     /* no such store (negative entry) */
-  int stale;       /* reload before use */
-  int joins_dirty; /* the store's kiosks uploaded: recount joins */
-  int64_t config_version, events;
-  char name[HQ_TEXT_MAX];
-  char city[64];
-  double lat, lon;
-  char brand[HQ_ID_MAX];
-  livecode_key key;
-  uint32_t period, skew;
-  int reserve;
-  int64_t margin_s;
-  int utc_offset_min;
-  char fallback[CONFIG_LINK_MAX];
-  char *fallback_qr; /* data: URI of the staff contact's QR code */
-  rcampaign *campaigns;
-  size_t ncampaigns;
-  rgroup *groups; /* store and welfare groups, fill order */
-  size_t ngroups;
-  rscan *scans; /* unflushed scan counts */
-  size_t nscans, capscans;
-  page *exhausted[NLANG];
-  int exh_campaign[NLANG];
-  int64_t last_alert_ms;
-  int alert_due;
-} rstore;
-
-typedef struct rbrand {
-  struct rbrand *next;
-  char id[HQ_ID_MAX];
-  resolve_brand_store *stores;
-  size_t n;
-  int stale;
-  page *pages[NLANG];
-} rbrand;
 
 static struct {
   pthread_mutex_t lock;
@@ -154,29 +58,9 @@ static struct {
   rbrand *brands;
   int64_t pending; /* scans since the last flush */
   int alerts_due;
-  page *statics[NSTATIC][NLANG];
 } R = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 /* ---- small helpers ----------------------------------------------------------- */
-
-static page *page_ref(page *p) {
-  if(p) __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
-  return p;
-}
-
-static void page_unref(page *p) {
-  if(p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-    if(p->gz) MHD_destroy_response(p->gz); /* its own copy of the bytes */
-    if(p->resp)
-      MHD_destroy_response(p->resp); /* frees p once no connection uses it */
-    else
-      free(p);
-  }
-}
-
-static void page_free_cb(void *cls) {
-  free(cls);
-}
 
 static void db_lock(void) {
   if(R.db_lock) pthread_mutex_lock(R.db_lock);
@@ -204,109 +88,6 @@ static rgroup *find_group(rstore *e, const char *id) {
   return NULL;
 }
 
-/* Every page: never cached (each scan must reach HQ to be counted), no
- * referrer (the token must not follow the shopper to WeChat), nothing
- * loaded from elsewhere. */
-#define PAGE_CSP                                                                                   \
-  "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "                    \
-  "img-src data:; base-uri 'none'; form-action 'none'"
-static const char *const page_headers[2][8][2] = {{{"Content-Type", "text/html; charset=utf-8"},
-                                                   {"Cache-Control", "no-store"},
-                                                   {"Referrer-Policy", "no-referrer"},
-                                                   {"X-Content-Type-Options", "nosniff"},
-                                                   {"Vary", "Accept-Language, Accept-Encoding"},
-                                                   {"Content-Language", "zh-CN"},
-                                                   {"Content-Security-Policy", PAGE_CSP},
-                                                   {NULL, NULL}},
-                                                  {{"Content-Type", "text/html; charset=utf-8"},
-                                                   {"Cache-Control", "no-store"},
-                                                   {"Referrer-Policy", "no-referrer"},
-                                                   {"X-Content-Type-Options", "nosniff"},
-                                                   {"Vary", "Accept-Language, Accept-Encoding"},
-                                                   {"Content-Language", "en"},
-                                                   {"Content-Security-Policy", PAGE_CSP},
-                                                   {NULL, NULL}}};
-
-static int page_headers_add(struct MHD_Response *r, int status, int lang) {
-  int ok = 1;
-  for(int i = 0; ok && i < 8 && page_headers[lang][i][0]; i++)
-    ok = MHD_add_response_header(r, page_headers[lang][i][0], page_headers[lang][i][1]) == MHD_YES;
-  if(ok && status == 405) ok = MHD_add_response_header(r, "Allow", "GET, HEAD") == MHD_YES;
-  return ok;
-}
-
-/* The gzip answer for p, or NULL (no memory, or not smaller: then the
- * plain one serves everyone). Built once per page, at level 9. */
-static struct MHD_Response *page_gzip(const page *p) {
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
-  uLong cap = deflateBound(&z, (uLong)p->len);
-  unsigned char *out = malloc(cap);
-  struct MHD_Response *r = NULL;
-  if(out) {
-    z.next_in = (Bytef *)p->body;
-    z.avail_in = (uInt)p->len;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    if(deflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out < p->len &&
-       (r = MHD_create_response_from_buffer(z.total_out, out, MHD_RESPMEM_MUST_COPY)) &&
-       (!page_headers_add(r, p->status, p->lang) ||
-        MHD_add_response_header(r, "Content-Encoding", "gzip") != MHD_YES)) {
-      MHD_destroy_response(r);
-      r = NULL;
-    }
-  }
-  deflateEnd(&z);
-  free(out);
-  return r;
-}
-
-/* The page rendered into b (rc: how rendering went), or NULL when it
- * failed or memory ran out. Frees b either way. */
-static page *page_take(dynbuf *b, sqr_rc rc, int status, int lang) {
-  page *p = NULL;
-  size_t len = dynbuf_len(b);
-  if(!rc && len && (p = malloc(sizeof *p + len + 1))) {
-    p->refs = 1;
-    p->status = status;
-    p->lang = lang;
-    p->len = len;
-    memcpy(p->body, dynbuf_ptr(b), len + 1);
-    p->gz = page_gzip(p);
-    p->resp =
-        MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->body, page_free_cb, p);
-    if(!p->resp || !page_headers_add(p->resp, status, lang)) {
-      if(p->gz) MHD_destroy_response(p->gz);
-      if(p->resp)
-        MHD_destroy_response(p->resp); /* calls page_free_cb */
-      else
-        free(p);
-      p = NULL;
-    }
-  }
-  dynbuf_free(b);
-  return p;
-}
-
-/* ---- pages --------------------------------------------------------------------- */
-
-/* The pages (web/pages_shopper.c and the templates of sync/hq/templates)
- * from what the cache holds; NULL when rendering failed. */
-static page *render_static(int kind, int lang) {
-  static const int status[NSTATIC] = {403, 410, 404, 400, 414, 405};
-  shopper_notice_view vm = {.lang = lang, .kind = (shopper_notice)kind};
-  dynbuf b;
-  dynbuf_init(&b, PAGE_MAX);
-  return page_take(&b, shopper_notice_render(&vm, &b), status[kind], lang);
-}
-
-/* Caller holds R.lock. */
-static page *static_page(int kind, int lang) {
-  if(!R.statics[kind][lang]) R.statics[kind][lang] = render_static(kind, lang);
-  return page_ref(R.statics[kind][lang]);
-}
-
 static int local_minute(const rstore *e, int64_t now) {
   int64_t t = now + (int64_t)e->utc_offset_min * 60;
   t %= 86400;
@@ -322,55 +103,13 @@ static int campaign_now(const rstore *e, int64_t now) {
   return -1;
 }
 
-/* The offer of the campaign running now, or NULL. */
-static const char *offer_now(const rstore *e, int campaign, int lang) {
-  return campaign >= 0 ? e->campaigns[campaign].offer[lang] : NULL;
-}
-
-static page *render_group(const rstore *e, const rgroup *g, int campaign, int lang) {
-  shopper_group_view vm = {.lang = lang,
-                           .store_name = e->name,
-                           .offer = offer_now(e, campaign, lang),
-                           .group_name = g->name,
-                           .qr_src = g->qr_src,
-                           .join_link = joinlink_valid(g->link) ? g->link : NULL};
-  dynbuf b;
-  dynbuf_init(&b, PAGE_MAX);
-  return page_take(&b, shopper_group_render(&vm, &b), 200, lang);
-}
-
-static page *render_exhausted(const rstore *e, int campaign, int lang) {
-  shopper_full_view vm = {.lang = lang,
-                          .store_name = e->name,
-                          .offer = offer_now(e, campaign, lang),
-                          .staff_qr_src = e->fallback_qr,
-                          .staff_link = joinlink_valid(e->fallback) ? e->fallback : NULL};
-  dynbuf b;
-  dynbuf_init(&b, PAGE_MAX);
-  return page_take(&b, shopper_full_render(&vm, &b), 200, lang);
-}
-
-static page *render_brand(const rbrand *br, int lang, int status, const char *note) {
-  shopper_brand_store *stores = br->n ? calloc(br->n, sizeof *stores) : NULL;
-  if(br->n && !stores) return NULL;
-  for(size_t i = 0; i < br->n; i++)
-    stores[i] = (shopper_brand_store){br->stores[i].id, br->stores[i].name, br->stores[i].city};
-  shopper_brand_view vm = {
-      .lang = lang, .brand = br->id, .note = note, .stores = stores, .nstores = br->n};
-  dynbuf b;
-  dynbuf_init(&b, PAGE_MAX);
-  sqr_rc rc = shopper_brand_render(&vm, &b);
-  free(stores);
-  return page_take(&b, rc, status, lang);
-}
-
 /* ---- loading a store ------------------------------------------------------------ */
 
 static void free_groups(rgroup *g, size_t n) {
   for(size_t i = 0; i < n; i++) {
     free(g[i].qr_src);
     for(int l = 0; l < NLANG; l++)
-      page_unref(g[i].pages[l]);
+      resolve__page_unref(g[i].pages[l]);
   }
   free(g);
 }
@@ -386,7 +125,7 @@ static void store_clear_content(rstore *e) {
   free(e->fallback_qr);
   e->fallback_qr = NULL;
   for(int l = 0; l < NLANG; l++) {
-    page_unref(e->exhausted[l]);
+    resolve__page_unref(e->exhausted[l]);
     e->exhausted[l] = NULL;
   }
   livecode_key_wipe(&e->key);
@@ -395,11 +134,11 @@ static void store_clear_content(rstore *e) {
 static void drop_pages(rstore *e) {
   for(size_t i = 0; i < e->ngroups; i++)
     for(int l = 0; l < NLANG; l++) {
-      page_unref(e->groups[i].pages[l]);
+      resolve__page_unref(e->groups[i].pages[l]);
       e->groups[i].pages[l] = NULL;
     }
   for(int l = 0; l < NLANG; l++) {
-    page_unref(e->exhausted[l]);
+    resolve__page_unref(e->exhausted[l]);
     e->exhausted[l] = NULL;
   }
 }
@@ -710,7 +449,7 @@ static int lang_of(struct MHD_Connection *c) {
 
 static page *static_answer(int kind, int lang) {
   pthread_mutex_lock(&R.lock);
-  page *p = static_page(kind, lang);
+  page *p = resolve__static_page(kind, lang);
   pthread_mutex_unlock(&R.lock);
   return p;
 }
@@ -726,11 +465,11 @@ static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
   if(g) {
     if(count) g->sent_mem++;
     if(!g->pages[lang] || g->page_campaign[lang] != campaign) {
-      page_unref(g->pages[lang]);
-      g->pages[lang] = render_group(e, g, campaign, lang);
+      resolve__page_unref(g->pages[lang]);
+      g->pages[lang] = resolve__render_group(e, g, campaign, lang);
       g->page_campaign[lang] = campaign;
     }
-    p = page_ref(g->pages[lang]);
+    p = resolve__page_ref(g->pages[lang]);
   } else {
     if(count && now * 1000 - e->last_alert_ms >= ALERT_WINDOW_MS) {
       e->last_alert_ms = now * 1000;
@@ -741,11 +480,11 @@ static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
                e->id);
     }
     if(!e->exhausted[lang] || e->exh_campaign[lang] != campaign) {
-      page_unref(e->exhausted[lang]);
-      e->exhausted[lang] = render_exhausted(e, campaign, lang);
+      resolve__page_unref(e->exhausted[lang]);
+      e->exhausted[lang] = resolve__render_exhausted(e, campaign, lang);
       e->exh_campaign[lang] = campaign;
     }
-    p = page_ref(e->exhausted[lang]);
+    p = resolve__page_ref(e->exhausted[lang]);
   }
   pthread_mutex_unlock(&R.lock);
   return p;
@@ -785,7 +524,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
            ? livecode_verify(&e->key, 1, sid, token, now, e->period, e->skew, &claim)
            : SQR_EINVAL;
   if(rc) {
-    page *p = static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
+    page *p = resolve__static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&R.lock);
     counters_add_scan(rc == SQR_EEXPIRED ? "expired" : rc == SQR_EAUTH ? "forged" : "malformed");
     return p;
@@ -837,7 +576,7 @@ static rbrand *get_brand(hq *h, const char *id, sqr_rc *rc) {
   }
   free(b->stores);
   for(int l = 0; l < NLANG; l++) {
-    page_unref(b->pages[l]);
+    resolve__page_unref(b->pages[l]);
     b->pages[l] = NULL;
   }
   b->stores = stores;
@@ -922,7 +661,7 @@ static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get
     if(!parse_degrees(lat_s, 90, &lat) || !parse_degrees(lon_s, 180, &lon)) {
       static const char *const note[NLANG] = {"无法识别的位置，请从列表中选择门店。",
                                               "Location not understood: please choose a store."};
-      page *p = render_brand(b, lang, 400, note[lang]);
+      page *p = resolve__render_brand(b, lang, 400, note[lang]);
       pthread_mutex_unlock(&R.lock);
       return p;
     }
@@ -937,8 +676,8 @@ static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get
     }
   }
   if(!target[0]) {
-    if(!b->pages[lang]) b->pages[lang] = render_brand(b, lang, 200, NULL);
-    page *p = page_ref(b->pages[lang]);
+    if(!b->pages[lang]) b->pages[lang] = resolve__render_brand(b, lang, 200, NULL);
+    page *p = resolve__page_ref(b->pages[lang]);
     pthread_mutex_unlock(&R.lock);
     return p;
   }
@@ -985,7 +724,7 @@ int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const cha
   /* libmicrohttpd takes its own reference; ours goes at once */
   struct MHD_Response *r = p->gz && accepts_gzip(c) ? p->gz : p->resp;
   int ok = MHD_queue_response(c, (unsigned)p->status, r) == MHD_YES;
-  page_unref(p);
+  resolve__page_unref(p);
   return ok ? 1 : -2;
 }
 
@@ -1316,15 +1055,11 @@ static void free_all(void) {
     rbrand *next = R.brands->next;
     free(R.brands->stores);
     for(int l = 0; l < NLANG; l++)
-      page_unref(R.brands->pages[l]);
+      resolve__page_unref(R.brands->pages[l]);
     free(R.brands);
     R.brands = next;
   }
-  for(int k = 0; k < NSTATIC; k++)
-    for(int l = 0; l < NLANG; l++) {
-      page_unref(R.statics[k][l]);
-      R.statics[k][l] = NULL;
-    }
+  resolve__static_pages_free();
   R.nnegative = 0;
 }
 

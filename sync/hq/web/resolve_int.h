@@ -1,0 +1,155 @@
+/* resolve_int.h — what the scan resolver's files share. Not for other
+ * modules: the rest of HQ sees resolve.h.
+ *
+ * The resolver is one module in several files, each owning one part and
+ * calling only the parts below it:
+ *   resolve_routes.c   everything not yet split out below
+ *   resolve_pages.c    rendered pages with their prebuilt responses
+ *   qrpng.c            QR codes as PNG data: URIs (a module of its own)
+ * Functions the files share are named resolve__*; the static inline ones
+ * here are on every scan's path.
+ *
+ * Locks: the resolver's lock (R.lock) guards all of its memory, pages
+ * included, and is held only for memory work (no I/O but rendering a page
+ * the first time). db_lock (server.c's) is taken before it whenever both
+ * are needed, never the other way round.
+ */
+#ifndef SQR_RESOLVE_INT_H
+#define SQR_RESOLVE_INT_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <microhttpd.h>
+
+#include "config.h"
+#include "livecode.h"
+#include "pages_shopper.h"
+#include "resolve.h"
+
+enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
+enum {
+  PG_BAD_TOKEN = SHOPPER_BAD_TOKEN,
+  PG_EXPIRED = SHOPPER_EXPIRED,
+  PG_NO_STORE = SHOPPER_NO_STORE,
+  PG_BAD_REQUEST = SHOPPER_BAD_REQUEST,
+  PG_TOO_LONG = SHOPPER_TOO_LONG,
+  PG_METHOD = SHOPPER_METHOD,
+  NSTATIC = SHOPPER_NNOTICE
+};
+
+/* A rendered answer, shared by every request that shows it. */
+typedef struct page {
+  int refs; /* atomic */
+  int status;
+  int lang;
+  size_t len;
+  /* Built once with every header, queued on every connection that shows
+   * this page (libmicrohttpd counts its users); it frees the page when
+   * the last of them is done. gz is the same page gzipped, for the
+   * phones that accept it (all do): a third smaller, so less to encrypt
+   * and send per scan. NULL if it would not be smaller. */
+  struct MHD_Response *resp, *gz;
+  char body[];
+} page;
+
+typedef struct rgroup {
+  char id[HQ_ID_MAX];
+  char name[HQ_TEXT_MAX];
+  char link[CONFIG_LINK_MAX];
+  int capacity;
+  int64_t expires_at;
+  int retired;
+  int64_t joins;    /* sign-ups the kiosks reported into it */
+  int marked_full;  /* a manager said so (group_marked_full event) */
+  int64_t sent_db;  /* shoppers sent, as in group_scans (incl. what we flushed) */
+  int64_t sent_mem; /* sent since the last flush */
+  char *qr_src;     /* data: URI of the link's QR code */
+  page *pages[NLANG];
+  int page_campaign[NLANG];
+} rgroup;
+
+typedef struct rcampaign {
+  int start_min, end_min;
+  char offer[NLANG][CONFIG_TEXT_MAX];
+} rcampaign;
+
+typedef struct rscan {
+  int kiosk;
+  int64_t hour;
+  int64_t n;
+} rscan;
+
+typedef struct rstore {
+  struct rstore *next;
+  char id[HQ_ID_MAX];
+  int missing;     /* no such store (negative entry) */
+  int stale;       /* reload before use */
+  int joins_dirty; /* the store's kiosks uploaded: recount joins */
+  int64_t config_version, events;
+  char name[HQ_TEXT_MAX];
+  char city[64];
+  double lat, lon;
+  char brand[HQ_ID_MAX];
+  livecode_key key;
+  uint32_t period, skew;
+  int reserve;
+  int64_t margin_s;
+  int utc_offset_min;
+  char fallback[CONFIG_LINK_MAX];
+  char *fallback_qr; /* data: URI of the staff contact's QR code */
+  rcampaign *campaigns;
+  size_t ncampaigns;
+  rgroup *groups; /* store and welfare groups, fill order */
+  size_t ngroups;
+  rscan *scans; /* unflushed scan counts */
+  size_t nscans, capscans;
+  page *exhausted[NLANG];
+  int exh_campaign[NLANG];
+  int64_t last_alert_ms;
+  int alert_due;
+} rstore;
+
+typedef struct rbrand {
+  struct rbrand *next;
+  char id[HQ_ID_MAX];
+  resolve_brand_store *stores;
+  size_t n;
+  int stale;
+  page *pages[NLANG];
+} rbrand;
+
+/* ---- pages (resolve_pages.c) ---------------------------------------------------- */
+
+/* A reference more to p (NULL passes). */
+static inline page *resolve__page_ref(page *p) {
+  if(p) __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+  return p;
+}
+
+/* A reference less; the last one frees the page (NULL passes). */
+static inline void resolve__page_unref(page *p) {
+  if(p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    if(p->gz) MHD_destroy_response(p->gz); /* its own copy of the bytes */
+    if(p->resp)
+      MHD_destroy_response(p->resp); /* frees p once no connection uses it */
+    else
+      free(p);
+  }
+}
+
+/* The static notice of kind (SHOPPER_BAD_TOKEN ...) in lang, held (a
+ * reference for the caller), or NULL when it cannot be rendered. Caller
+ * holds the resolver's lock, which guards the notices. */
+page *resolve__static_page(int kind, int lang);
+/* Drops the static notices (resolve_stop, with the resolver's lock). */
+void resolve__static_pages_free(void);
+/* A store's page sending the shopper to group g; the staff contact page
+ * when every group is full or expiring; a brand's store finder (status
+ * 200, or 400 with a note saying why the list shows). campaign: index of
+ * the campaign running now in e->campaigns, or -1. Each a new page (one
+ * reference, the caller's), or NULL when rendering failed. */
+page *resolve__render_group(const rstore *e, const rgroup *g, int campaign, int lang);
+page *resolve__render_exhausted(const rstore *e, int campaign, int lang);
+page *resolve__render_brand(const rbrand *br, int lang, int status, const char *note);
+
+#endif

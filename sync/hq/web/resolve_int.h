@@ -3,28 +3,34 @@
  *
  * The resolver is one module in several files, each owning one part and
  * calling only the parts below it:
- *   resolve_routes.c   everything not yet split out below
+ *   resolve_routes.c   GET /J/ and /N/; for now also the counters
+ *   resolve_cache.c    the state (resolve__R): stores and brands
  *   resolve_pages.c    rendered pages with their prebuilt responses
  *   qrpng.c            QR codes as PNG data: URIs (a module of its own)
  * Functions the files share are named resolve__*; the static inline ones
  * here are on every scan's path.
  *
- * Locks: the resolver's lock (R.lock) guards all of its memory, pages
- * included, and is held only for memory work (no I/O but rendering a page
+ * Locks: the resolver's lock (resolve__R.lock) guards all of its memory,
+ * pages included, and is held only for memory work (no I/O but rendering a page
  * the first time). db_lock (server.c's) is taken before it whenever both
  * are needed, never the other way round.
  */
 #ifndef SQR_RESOLVE_INT_H
 #define SQR_RESOLVE_INT_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <microhttpd.h>
 
 #include "config.h"
+#include "group.h"
+#include "hq.h"
 #include "livecode.h"
 #include "pages_shopper.h"
 #include "resolve.h"
+
+#define NBUCKETS 1024 /* of the stores' hash table */
 
 enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
 enum {
@@ -151,5 +157,71 @@ void resolve__static_pages_free(void);
 page *resolve__render_group(const rstore *e, const rgroup *g, int campaign, int lang);
 page *resolve__render_exhausted(const rstore *e, int campaign, int lang);
 page *resolve__render_brand(const rbrand *br, int lang, int status, const char *note);
+
+/* ---- the cache (resolve_cache.c) ------------------------------------------------ */
+
+/* The resolver's state, one per process (resolve_cache.c). lock guards
+ * every field and everything reachable from them. */
+typedef struct resolve__state {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  hq *h;
+  pthread_mutex_t *db_lock;
+  pthread_t thread;
+  int running, stopping;
+  rstore *buckets[NBUCKETS];
+  size_t nnegative;
+  rbrand *brands;
+  int64_t pending; /* scans since the last flush */
+  int alerts_due;
+} resolve__state;
+extern resolve__state resolve__R;
+
+/* db_lock (resolve_start's; none from the command line), to be taken
+ * before resolve__R.lock, never while holding it. */
+void resolve__db_lock(void);
+void resolve__db_unlock(void);
+/* The table's entry for a store or a group of it, or NULL. Caller holds
+ * resolve__R.lock. */
+rstore *resolve__find_store(const char *id);
+rgroup *resolve__find_group(rstore *e, const char *id);
+/* The entry for sid with resolve__R.lock held, loading it when absent or
+ * stale (a negative entry when there is no such store). NULL with
+ * resolve__R.lock NOT held on a storage error (*rc set). have_db: the
+ * caller already holds db_lock; otherwise it is taken for the load. */
+rstore *resolve__get_store(hq *h, const char *sid, int have_db, sqr_rc *rc);
+/* The brand's entry with resolve__R.lock held (loaded when absent or
+ * stale), or NULL without the lock (storage error or no such brand:
+ * *rc). Takes db_lock for the load: call without holding it. */
+rbrand *resolve__get_brand(hq *h, const char *id, sqr_rc *rc);
+/* Frees every entry and the static notices (resolve_stop, with
+ * resolve__R.lock held). */
+void resolve__cache_free(void);
+
+/* The one group rule (app/core/group.h) over what the resolver counts:
+ * joins the kiosks reported plus shoppers it sent, flushed or not. */
+static inline group_state resolve__state_of(const rgroup *g) {
+  return (group_state){.capacity = g->capacity,
+                       .count = g->joins + g->sent_db + g->sent_mem,
+                       .expires_at = g->expires_at,
+                       .marked_full = g->marked_full,
+                       .retired = g->retired};
+}
+
+/* The group policy of the store. */
+static inline group_rule resolve__rule_of(const rstore *e) {
+  return (group_rule){.reserve = e->reserve, .expiry_margin_s = e->margin_s};
+}
+
+/* The first group of e, in fill order, the rule would send a shopper to
+ * now, or NULL (every one full or expiring). */
+static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
+  group_rule r = resolve__rule_of(e);
+  for(size_t i = 0; i < e->ngroups; i++) {
+    group_state st = resolve__state_of(&e->groups[i]);
+    if(group_is_usable(&st, &r, now)) return &e->groups[i];
+  }
+  return NULL;
+}
 
 #endif

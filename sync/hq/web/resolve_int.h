@@ -3,7 +3,8 @@
  *
  * The resolver is one module in several files, each owning one part and
  * calling only the parts below it:
- *   resolve_routes.c   GET /J/ and /N/; for now also the counters
+ *   resolve_routes.c   GET /J/ and /N/: the request, the answer
+ *   resolve_counters.c scan counters, their flusher thread, start and stop
  *   resolve_cache.c    the state (resolve__R): stores and brands
  *   resolve_pages.c    rendered pages with their prebuilt responses
  *   qrpng.c            QR codes as PNG data: URIs (a module of its own)
@@ -11,9 +12,9 @@
  * here are on every scan's path.
  *
  * Locks: the resolver's lock (resolve__R.lock) guards all of its memory,
- * pages included, and is held only for memory work (no I/O but rendering a page
- * the first time). db_lock (server.c's) is taken before it whenever both
- * are needed, never the other way round.
+ * the cache, the counters and the pages, and is held only for memory work
+ * (no I/O but rendering a page the first time). db_lock (server.c's) is
+ * taken before it whenever both are needed, never the other way round.
  */
 #ifndef SQR_RESOLVE_INT_H
 #define SQR_RESOLVE_INT_H
@@ -30,7 +31,8 @@
 #include "pages_shopper.h"
 #include "resolve.h"
 
-#define NBUCKETS 1024 /* of the stores' hash table */
+#define NBUCKETS        1024    /* of the stores' hash table */
+#define ALERT_WINDOW_MS 3600000 /* groups_exhausted: once per store per hour */
 
 enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
 enum {
@@ -222,6 +224,28 @@ static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
     if(group_is_usable(&st, &r, now)) return &e->groups[i];
   }
   return NULL;
+}
+
+/* ---- the counters (resolve_counters.c) ------------------------------------------ */
+
+/* Counts one scan of kiosk in hour (unix ms / 3,600,000) into the store's
+ * unflushed counts; the flusher writes them. Caller holds resolve__R.lock.
+ * On every scan, hence inline; allocates only when the store's array is
+ * full (a new kiosk or hour). */
+static inline void resolve__count_scan(rstore *e, int kiosk, int64_t hour) {
+  for(size_t i = 0; i < e->nscans; i++)
+    if(e->scans[i].kiosk == kiosk && e->scans[i].hour == hour) {
+      e->scans[i].n++;
+      return;
+    }
+  if(e->nscans == e->capscans) {
+    size_t cap = e->capscans ? e->capscans * 2 : 4;
+    rscan *ns = realloc(e->scans, cap * sizeof *ns);
+    if(!ns) return; /* out of memory: this one scan goes uncounted */
+    e->scans = ns;
+    e->capscans = cap;
+  }
+  e->scans[e->nscans++] = (rscan){.kiosk = kiosk, .hour = hour, .n = 1};
 }
 
 #endif

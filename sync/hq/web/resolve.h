@@ -6,6 +6,11 @@
  * joins the kiosks reported (their sign-up events) plus shoppers the
  * resolver sent to each group's join link (group_scans, including what is
  * still in memory and not yet flushed). This header only reads that state.
+ *
+ * The resolver is one module in several files (resolve_int.h lists them):
+ * resolve_serve and resolve_distance_km are resolve_routes.c's,
+ * resolve_start/stop/flush resolve_counters.c's, resolve_groups_state and
+ * resolve_invalidate resolve_cache.c's.
  */
 #ifndef SQR_RESOLVE_H
 #define SQR_RESOLVE_H

@@ -196,7 +196,7 @@ bad() { # QUERY STATUS MESSAGE-PART
   out=$("${C[@]}" "${AUTH[@]}" -w '\n%{http_code}' "$BASE/v1/stats?$1")
   code=${out##*$'\n'}
   [ "$code" = "$2" ] || fail "?$1: $code, wanted $2: $out"
-  echo "$out" | grep -q -- "$3" || fail "?$1: no '$3' in $out"
+  grep -q -- "$3" <<<"$out" || fail "?$1: no '$3' in $out"
 }
 bad "from=2026-13-01" 400 "from: must be a date"
 bad "from=2026-02-30" 400 "from: must be a date"

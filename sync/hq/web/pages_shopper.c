@@ -12,9 +12,10 @@ static int lang_ok(int lang) {
   return lang >= 0 && lang < SHOPPER_NLANG;
 }
 
-/* A link the page may show as a button: https only (resolve.c checks
- * links more closely before it gets here; escaping keeps any link inside
- * its attribute, but only the scheme check keeps it from being a script). */
+/* A link the page may show as a button: https only (the resolver checks
+ * links with joinlink_valid before it gets here; escaping keeps any link
+ * inside its attribute, but only the scheme check keeps it from being a
+ * script). */
 static const char *https_or_null(const char *link) {
   return link && strncmp(link, "https://", 8) == 0 ? link : NULL;
 }

@@ -1,7 +1,8 @@
-/* pages_shopper.h — the pages a shopper's phone shows after a scan
- * (resolve.c serves and caches them): a store's group page, the "groups
- * full" staff contact page, a brand's store finder, and the short notices
- * (a bad or expired code, an unknown store, ...), in Chinese or English.
+/* pages_shopper.h — the pages a shopper's phone shows after a scan (the
+ * resolver's resolve_pages.c caches them): a store's group page, the
+ * "groups full" staff contact page, a brand's store finder, and the short
+ * notices (a bad or expired code, an unknown store, ...), in Chinese or
+ * English.
  *
  * Each page is a view-model struct rendered through its template in
  * sync/hq/templates; every string is HTML-escaped there, so a store name
@@ -16,7 +17,7 @@
 #include "dynbuf.h"
 #include "sqr.h"
 
-/* The page's language (resolve.c picks it from Accept-Language). */
+/* The page's language (resolve_routes.c picks it from Accept-Language). */
 enum { SHOPPER_LANG_ZH = 0, SHOPPER_LANG_EN = 1, SHOPPER_NLANG };
 
 typedef enum shopper_notice {

@@ -6,6 +6,11 @@
  * joins the kiosks reported (their sign-up events) plus shoppers the
  * resolver sent to each group's join link (group_scans, including what is
  * still in memory and not yet flushed). This header only reads that state.
+ *
+ * The resolver is one module in several files (resolve_int.h lists them):
+ * resolve_serve and resolve_distance_km are resolve_routes.c's,
+ * resolve_start/stop/flush resolve_counters.c's, resolve_groups_state and
+ * resolve_invalidate resolve_cache.c's.
  */
 #ifndef SQR_RESOLVE_H
 #define SQR_RESOLVE_H
@@ -81,11 +86,5 @@ int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const cha
  * process are noticed through the store's config_version within
  * RESOLVE_FLUSH_MS. */
 void resolve_invalidate(const char *store);
-
-/* ---- brands ----------------------------------------------------------------- */
-
-/* A brand is 1..16 of A-Z 0-9 '-' (the /N/<BRAND> URL stays upper case,
- * like /J/). A store belongs to at most one brand. */
-int resolve_brand_valid(const char *brand);
 
 #endif

@@ -4,7 +4,7 @@
  * environment variable SQR_HQ_THREADS overrides it, 1..16), fed by one
  * accept thread of ours (accept_loop). Storage is
  * one handle used by one thread at a time, so every route runs under
- * s->lock except the scan resolver's /J/ and /N/ (resolve.c), whose
+ * s->lock except the scan resolver's /J/ and /N/ (resolve.h), whose
  * in-memory state has its own lock and which takes s->lock itself only on
  * a cache miss. The resolver's flusher thread takes s->lock too. */
 #define _GNU_SOURCE /* accept4 */

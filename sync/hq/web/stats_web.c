@@ -24,6 +24,7 @@
 #include "login.h"
 #include "livecode.h"
 #include "log.h"
+#include "resolve.h"
 #include "stats_web.h"
 #include "group.h"
 #include "scan.h"

@@ -1,0 +1,436 @@
+/* resolve_cache.c — the scan resolver's cache and state (see
+ * resolve_int.h).
+ *
+ * Owns resolve__R, the resolver's one process-wide state: the table of
+ * stores (token key, rotation, group policy, staff contact link and its
+ * QR image, campaigns, the live-code groups with their fill, QR images
+ * and rendered pages), unknown store ids as negative entries (at most
+ * MAX_NEGATIVE, so a flood of bad URLs does not reach the database), the
+ * brands with their stores, and the fields the counters and their flusher
+ * keep there. An entry is read through the operations layer (scan.h,
+ * configdoc.h) on a miss or when stale; resolve_invalidate makes it stale
+ * after a change in this process, the flusher after one in another
+ * process. Also answers the dashboard's and /metrics' questions about a
+ * store's groups (resolve_groups_state), by the one group rule of
+ * app/core/group.h.
+ *
+ * Locks: resolve__R.lock guards everything in resolve__R and is held only
+ * for memory work. db_lock (server.c's) is taken before resolve__R.lock
+ * whenever both are needed, never the other way round: a miss lets go of
+ * resolve__R.lock, takes db_lock, reads, and takes resolve__R.lock again
+ * to install the entry. Never writes to the database; never logs a token
+ * or a key.
+ */
+#include "resolve.h"
+#include "resolve_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "configdoc.h"
+#include "group.h"
+#include "joinlink.h"
+#include "livecode.h"
+#include "log.h"
+#include "qrpng.h"
+#include "scan.h"
+
+#define MAX_NEGATIVE 4096 /* unknown store ids remembered (hostile URLs) */
+
+resolve__state resolve__R = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+void resolve__db_lock(void) {
+  if(resolve__R.db_lock) pthread_mutex_lock(resolve__R.db_lock);
+}
+void resolve__db_unlock(void) {
+  if(resolve__R.db_lock) pthread_mutex_unlock(resolve__R.db_lock);
+}
+
+static unsigned hash_id(const char *s) {
+  unsigned h = 2166136261u;
+  for(; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % NBUCKETS;
+}
+
+rstore *resolve__find_store(const char *id) {
+  for(rstore *e = resolve__R.buckets[hash_id(id)]; e; e = e->next)
+    if(strcmp(e->id, id) == 0) return e;
+  return NULL;
+}
+
+rgroup *resolve__find_group(rstore *e, const char *id) {
+  for(size_t i = 0; i < e->ngroups; i++)
+    if(strcmp(e->groups[i].id, id) == 0) return &e->groups[i];
+  return NULL;
+}
+
+/* ---- loading a store ------------------------------------------------------------ */
+
+static void free_groups(rgroup *g, size_t n) {
+  for(size_t i = 0; i < n; i++) {
+    free(g[i].qr_src);
+    for(int l = 0; l < NLANG; l++)
+      resolve__page_unref(g[i].pages[l]);
+  }
+  free(g);
+}
+
+/* Frees what an entry owns except its pending scans and hash link. */
+static void store_clear_content(rstore *e) {
+  free_groups(e->groups, e->ngroups);
+  e->groups = NULL;
+  e->ngroups = 0;
+  free(e->campaigns);
+  e->campaigns = NULL;
+  e->ncampaigns = 0;
+  free(e->fallback_qr);
+  e->fallback_qr = NULL;
+  for(int l = 0; l < NLANG; l++) {
+    resolve__page_unref(e->exhausted[l]);
+    e->exhausted[l] = NULL;
+  }
+  livecode_key_wipe(&e->key);
+}
+
+static void drop_pages(rstore *e) {
+  for(size_t i = 0; i < e->ngroups; i++)
+    for(int l = 0; l < NLANG; l++) {
+      resolve__page_unref(e->groups[i].pages[l]);
+      e->groups[i].pages[l] = NULL;
+    }
+  for(int l = 0; l < NLANG; l++) {
+    resolve__page_unref(e->exhausted[l]);
+    e->exhausted[l] = NULL;
+  }
+}
+
+/* Reads one store into *e (fresh memory, not in the table). Caller holds
+ * db_lock (or is the command line). SQR_ENOTFOUND: no such store (e is
+ * then a negative entry). */
+static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
+  memset(e, 0, sizeof *e);
+  snprintf(e->id, sizeof e->id, "%s", sid);
+  e->events = -1;
+  hq_store st;
+  sqr_rc rc = hq_scan_store(h, sid, &st);
+  if(rc == SQR_ENOTFOUND) {
+    e->missing = 1;
+    return rc;
+  }
+  if(rc) return rc;
+  snprintf(e->name, sizeof e->name, "%s", st.name);
+  snprintf(e->city, sizeof e->city, "%s", st.city);
+  e->lat = st.lat;
+  e->lon = st.lon;
+  e->config_version = st.config_version;
+  e->period = LIVECODE_DEFAULT_PERIOD;
+  e->skew = 1;
+  e->reserve = 10;
+  e->margin_s = 43200;
+  e->utc_offset_min = 480;
+  uint8_t key[32];
+  if((rc = hq_store_key(h, sid, st.key_version, key))) return rc;
+  rc = livecode_key_init(&e->key, key, (uint8_t)st.key_version);
+  memset(key, 0, sizeof key);
+  if(rc) return rc;
+  if((rc = hq_scan_brand_of(h, sid, e->brand))) return rc;
+
+  /* Rotation, group policy and campaigns come from the store's document,
+   * exactly as its kiosks get them; groups straight from the table. */
+  char *doc = NULL, err[300];
+  int64_t version;
+  sqr_config *cfg = NULL;
+  if(!hq_config_doc(h, sid, 1, &doc, &version, err, sizeof err) &&
+     !config_parse(doc, strlen(doc), &cfg, err, sizeof err)) {
+    e->period = cfg->period_s;
+    e->skew = cfg->skew;
+    e->reserve = cfg->group_reserve;
+    e->margin_s = cfg->expiry_margin_s;
+    e->utc_offset_min = cfg->utc_offset_min;
+    snprintf(e->fallback, sizeof e->fallback, "%s", cfg->fallback_link);
+    if(cfg->ncampaigns && (e->campaigns = calloc(cfg->ncampaigns, sizeof *e->campaigns))) {
+      e->ncampaigns = cfg->ncampaigns;
+      for(size_t i = 0; i < cfg->ncampaigns; i++) {
+        const config_campaign *c = &cfg->campaigns[i];
+        rcampaign *o = &e->campaigns[i];
+        o->start_min = c->start_min;
+        o->end_min = c->end_min;
+        const char *zh =
+            c->coupon_campaign && c->coupon_title_zh[0] ? c->coupon_title_zh : c->text_zh;
+        const char *en =
+            c->coupon_campaign && c->coupon_title_en[0] ? c->coupon_title_en : c->text_en;
+        snprintf(o->offer[LANG_ZH], sizeof o->offer[LANG_ZH], "%s", zh);
+        snprintf(o->offer[LANG_EN], sizeof o->offer[LANG_EN], "%s", en[0] ? en : zh);
+      }
+    }
+  } else {
+    log_warn("resolve", "store %s: configuration unusable (%s); default rotation and policy", sid,
+             err);
+  }
+  if(doc) {
+    memset(doc, 0, strlen(doc)); /* it holds the store key */
+    free(doc);
+  }
+  config_free(cfg);
+  /* Without an image (no memory, a link too long for a QR code) the page
+   * shows the link's button alone. */
+  if(e->fallback[0] && joinlink_valid(e->fallback) && qrpng_data_uri(e->fallback, &e->fallback_qr))
+    e->fallback_qr = NULL;
+
+  hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
+  size_t ng = 0;
+  if(!gs) return SQR_ENOMEM;
+  if((rc = hq_scan_groups(h, sid, gs, CONFIG_MAX_GROUPS, &ng))) goto out;
+  if(ng && !(e->groups = calloc(ng, sizeof *e->groups))) {
+    rc = SQR_ENOMEM;
+    goto out;
+  }
+  for(size_t i = 0; i < ng; i++) {
+    if(strcmp(gs[i].kind, "interest") == 0) continue; /* not in the live-code rotation */
+    rgroup *g = &e->groups[e->ngroups++];
+    snprintf(g->id, sizeof g->id, "%s", gs[i].id);
+    snprintf(g->name, sizeof g->name, "%s", gs[i].name);
+    snprintf(g->link, sizeof g->link, "%s", gs[i].link);
+    g->capacity = gs[i].capacity;
+    g->expires_at = gs[i].expires_at;
+    g->retired = gs[i].retired;
+    if((rc = hq_scan_joins(h, sid, g->id, &g->joins, &g->marked_full)) ||
+       (rc = hq_scan_sent(h, sid, g->id, &g->sent_db)))
+      goto out;
+  }
+out:
+  free(gs);
+  return rc;
+}
+
+/* Puts a freshly loaded store in the table, keeping what the old entry
+ * held that the database does not have yet (unflushed counts, alert
+ * time) and QR images of unchanged links. Caller holds db_lock and
+ * resolve__R.lock. Takes over fresh's content; returns the entry or NULL (ENOMEM). */
+static rstore *install(rstore *fresh) {
+  rstore *e = resolve__find_store(fresh->id);
+  if(!e) {
+    if(fresh->missing && resolve__R.nnegative >= MAX_NEGATIVE) return NULL;
+    e = malloc(sizeof *e);
+    if(!e) return NULL;
+    *e = *fresh;
+    unsigned b = hash_id(e->id);
+    e->next = resolve__R.buckets[b];
+    resolve__R.buckets[b] = e;
+    if(e->missing) resolve__R.nnegative++;
+    return e;
+  }
+  for(size_t i = 0; i < fresh->ngroups; i++) {
+    rgroup *ng = &fresh->groups[i], *og = resolve__find_group(e, ng->id);
+    if(!og) continue;
+    ng->sent_mem = og->sent_mem;
+    og->sent_mem = 0;
+    if(strcmp(ng->link, og->link) == 0 && !ng->qr_src) {
+      ng->qr_src = og->qr_src;
+      og->qr_src = NULL;
+    }
+  }
+  /* A group that vanished keeps no unflushed count: HQ never deletes
+   * groups (retired ones stay), so this does not happen. */
+  if(e->missing && !fresh->missing && resolve__R.nnegative) resolve__R.nnegative--;
+  if(!e->missing && fresh->missing) resolve__R.nnegative++;
+  store_clear_content(e);
+  rstore *next = e->next;
+  rscan *scans = e->scans;
+  size_t nscans = e->nscans, capscans = e->capscans;
+  int64_t last_alert = e->last_alert_ms;
+  int alert_due = e->alert_due;
+  *e = *fresh;
+  e->next = next;
+  e->scans = scans;
+  e->nscans = nscans;
+  e->capscans = capscans;
+  e->last_alert_ms = last_alert;
+  e->alert_due = alert_due;
+  return e;
+}
+
+static void make_qr_images(rstore *e) {
+  for(size_t i = 0; i < e->ngroups; i++) {
+    rgroup *g = &e->groups[i];
+    if(!g->qr_src && joinlink_valid(g->link) && qrpng_data_uri(g->link, &g->qr_src))
+      g->qr_src = NULL; /* the button alone, as for the staff contact */
+  }
+}
+
+/* The entry for sid with resolve__R.lock held, loading it when absent or stale.
+ * NULL with resolve__R.lock NOT held on a storage error (*rc set). have_db: the
+ * caller already holds db_lock. */
+rstore *resolve__get_store(hq *h, const char *sid, int have_db, sqr_rc *rc) {
+  *rc = SQR_OK;
+  pthread_mutex_lock(&resolve__R.lock);
+  rstore *e = resolve__find_store(sid);
+  if(e && !e->stale) return e;
+  pthread_mutex_unlock(&resolve__R.lock);
+  /* db_lock stays held until the new entry is in: a flush cannot run
+   * between reading group_scans and installing, so no count is lost. */
+  if(!have_db) resolve__db_lock();
+  rstore fresh;
+  *rc = load_store(h, sid, &fresh);
+  if(*rc == SQR_ENOTFOUND) *rc = SQR_OK;
+  if(!*rc) make_qr_images(&fresh);
+  pthread_mutex_lock(&resolve__R.lock);
+  e = *rc ? NULL : install(&fresh);
+  if(!have_db) resolve__db_unlock();
+  if(!e) {
+    store_clear_content(&fresh);
+    pthread_mutex_unlock(&resolve__R.lock);
+    if(!*rc && fresh.missing) {
+      /* too many unknown ids remembered: answer without caching */
+      static rstore unknown = {.missing = 1};
+      pthread_mutex_lock(&resolve__R.lock);
+      return &unknown;
+    }
+    if(!*rc) *rc = SQR_ENOMEM;
+    return NULL;
+  }
+  return e;
+}
+
+/* The brand's entry with resolve__R.lock held (loaded when absent or stale), or
+ * NULL without the lock (storage error or no such brand: *rc). */
+rbrand *resolve__get_brand(hq *h, const char *id, sqr_rc *rc) {
+  *rc = SQR_OK;
+  pthread_mutex_lock(&resolve__R.lock);
+  rbrand *b = resolve__R.brands;
+  while(b && strcmp(b->id, id) != 0)
+    b = b->next;
+  if(b && !b->stale) return b;
+  pthread_mutex_unlock(&resolve__R.lock);
+  resolve_brand_store *stores = NULL;
+  size_t n = 0;
+  resolve__db_lock();
+  *rc = hq_scan_brand_stores(h, id, &stores, &n);
+  resolve__db_unlock();
+  if(*rc) return NULL;
+  if(n == 0) {
+    free(stores);
+    *rc = SQR_ENOTFOUND; /* not cached: brands only exist through their stores */
+    return NULL;
+  }
+  pthread_mutex_lock(&resolve__R.lock);
+  b = resolve__R.brands;
+  while(b && strcmp(b->id, id) != 0)
+    b = b->next;
+  if(!b) {
+    if(!(b = calloc(1, sizeof *b))) {
+      pthread_mutex_unlock(&resolve__R.lock);
+      free(stores);
+      *rc = SQR_ENOMEM;
+      return NULL;
+    }
+    snprintf(b->id, sizeof b->id, "%s", id);
+    b->next = resolve__R.brands;
+    resolve__R.brands = b;
+  }
+  free(b->stores);
+  for(int l = 0; l < NLANG; l++) {
+    resolve__page_unref(b->pages[l]);
+    b->pages[l] = NULL;
+  }
+  b->stores = stores;
+  b->n = n;
+  b->stale = 0;
+  return b;
+}
+
+/* ---- state for the dashboard and metrics ------------------------------------------- */
+
+sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, size_t max,
+                            size_t *n) {
+  if(!h || !store || !n || (max && !out)) return SQR_EINVAL;
+  *n = 0;
+  if(!livecode_store_id_valid(store)) return SQR_ENOTFOUND;
+  int64_t now = hq_now_ms() / 1000;
+  rstore tmp, *e;
+  sqr_rc rc = SQR_OK;
+  int cached = resolve__R.running;
+  if(cached) {
+    /* The caller holds db_lock (server.c's dispatcher). */
+    if(!(e = resolve__get_store(h, store, 1, &rc))) return rc ? rc : SQR_EIO;
+  } else {
+    if((rc = load_store(h, store, &tmp))) {
+      store_clear_content(&tmp);
+      return rc;
+    }
+    e = &tmp;
+  }
+  if(e->missing) {
+    rc = SQR_ENOTFOUND;
+  } else {
+    int exhausted = resolve__choose_group(e, now) == NULL;
+    for(size_t i = 0; i < e->ngroups && *n < max; i++) {
+      const rgroup *g = &e->groups[i];
+      if(g->retired) continue;
+      resolve_group_state *s = &out[(*n)++];
+      memset(s, 0, sizeof *s);
+      snprintf(s->id, sizeof s->id, "%s", g->id);
+      snprintf(s->name, sizeof s->name, "%s", g->name);
+      s->capacity = g->capacity;
+      s->joins = g->joins;
+      s->scans_sent = g->sent_db + g->sent_mem;
+      s->expires_at = g->expires_at;
+      group_state st = resolve__state_of(g);
+      group_rule rule = resolve__rule_of(e);
+      s->full = group_is_full(&st, &rule);
+      s->usable = group_is_usable(&st, &rule, now);
+      int cap = g->capacity < GROUP_SCAN_LIMIT ? g->capacity : GROUP_SCAN_LIMIT;
+      s->near_full = s->full || st.count * 10 >= (int64_t)cap * 9;
+      s->near_expiry = g->expires_at && g->expires_at - now < 86400;
+      s->exhausted = exhausted;
+    }
+  }
+  if(cached)
+    pthread_mutex_unlock(&resolve__R.lock);
+  else
+    store_clear_content(&tmp);
+  return rc;
+}
+
+/* ---- invalidating and freeing ----------------------------------------------------- */
+
+void resolve_invalidate(const char *store) {
+  pthread_mutex_lock(&resolve__R.lock);
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
+      if(!store || strcmp(e->id, store) == 0) {
+        e->stale = 1;
+        drop_pages(e);
+      }
+  /* A store's name, city, place or brand shows on its brand's page. */
+  for(rbrand *br = resolve__R.brands; br; br = br->next)
+    br->stale = 1;
+  pthread_mutex_unlock(&resolve__R.lock);
+}
+
+void resolve__cache_free(void) {
+  for(size_t b = 0; b < NBUCKETS; b++) {
+    rstore *e = resolve__R.buckets[b];
+    while(e) {
+      rstore *next = e->next;
+      store_clear_content(e);
+      free(e->scans);
+      free(e);
+      e = next;
+    }
+    resolve__R.buckets[b] = NULL;
+  }
+  while(resolve__R.brands) {
+    rbrand *next = resolve__R.brands->next;
+    free(resolve__R.brands->stores);
+    for(int l = 0; l < NLANG; l++)
+      resolve__page_unref(resolve__R.brands->pages[l]);
+    free(resolve__R.brands);
+    resolve__R.brands = next;
+  }
+  resolve__static_pages_free();
+  resolve__R.nnegative = 0;
+}

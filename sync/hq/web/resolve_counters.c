@@ -1,0 +1,308 @@
+/* resolve_counters.c — the scan resolver's counters and their flusher
+ * (see resolve.h and resolve_int.h).
+ *
+ * The hot path never writes to the database: a scan is counted in the
+ * cache's entries (resolve__count_scan: per store, kiosk and hour; per
+ * group sent) and the flusher thread writes the counts in one transaction
+ * every RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A
+ * crash loses at most that window of scan counts (never a sign-up: those
+ * are kiosk events). The flusher also records groups_exhausted alerts,
+ * marks stores changed by another process stale (config_version),
+ * recounts the joins of stores whose kiosks uploaded, and on PostgreSQL
+ * re-reads what other HQ processes sent.
+ *
+ * Owns the flusher thread, resolve_start/stop/flush and the hq_subscribe
+ * listener; the counts themselves live in resolve__R (resolve_cache.c).
+ *
+ * Locks: every write runs under db_lock, taken before resolve__R.lock,
+ * never while holding it; resolve__R.lock is held only to copy counts out
+ * or back, never across a query. Never logs a token or a key.
+ */
+#include "resolve.h"
+#include "resolve_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "scan.h"
+
+#define SENT_REREAD_MS 5000 /* other HQ processes' group_scans (PostgreSQL) */
+
+typedef struct version_row {
+  char id[HQ_ID_MAX];
+  int64_t config_version, events;
+} version_row;
+typedef struct version_list {
+  version_row *rows;
+  size_t n, cap;
+  int failed;
+} version_list;
+
+static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
+  version_list *l = arg;
+  if(l->failed) return;
+  if(l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 256;
+    version_row *nr = realloc(l->rows, cap * sizeof *nr);
+    if(!nr) {
+      l->failed = 1;
+      return;
+    }
+    l->rows = nr;
+    l->cap = cap;
+  }
+  version_row *r = &l->rows[l->n++];
+  snprintf(r->id, sizeof r->id, "%s", id);
+  r->config_version = cv;
+  r->events = ev;
+}
+
+/* Writes the counters; marks stores that changed elsewhere stale and
+ * recounts joins of stores whose kiosks uploaded. Runs with db_lock. */
+static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
+  resolve_scan_delta *sd = NULL;
+  resolve_sent_delta *gd = NULL;
+  char(*alerts)[HQ_ID_MAX] = NULL;
+  size_t ns = 0, ng = 0, na = 0, cs = 0, cg = 0, ca = 0;
+  sqr_rc rc = SQR_OK;
+
+  pthread_mutex_lock(&resolve__R.lock);
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
+      cs += e->nscans;
+      for(size_t i = 0; i < e->ngroups; i++)
+        cg += e->groups[i].sent_mem != 0;
+      ca += e->alert_due != 0;
+    }
+  if((cs && !(sd = calloc(cs, sizeof *sd))) || (cg && !(gd = calloc(cg, sizeof *gd))) ||
+     (ca && !(alerts = calloc(ca, sizeof *alerts)))) {
+    pthread_mutex_unlock(&resolve__R.lock);
+    rc = SQR_ENOMEM;
+    goto out;
+  }
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
+      for(size_t i = 0; i < e->nscans; i++) {
+        resolve_scan_delta *d = &sd[ns++];
+        snprintf(d->store, sizeof d->store, "%s", e->id);
+        d->kiosk = e->scans[i].kiosk;
+        d->hour = e->scans[i].hour;
+        d->n = e->scans[i].n;
+      }
+      e->nscans = 0;
+      for(size_t i = 0; i < e->ngroups; i++) {
+        rgroup *g = &e->groups[i];
+        if(!g->sent_mem) continue;
+        resolve_sent_delta *d = &gd[ng++];
+        snprintf(d->store, sizeof d->store, "%s", e->id);
+        snprintf(d->grp, sizeof d->grp, "%s", g->id);
+        d->n = g->sent_mem;
+        g->sent_db += g->sent_mem;
+        g->sent_mem = 0;
+      }
+      if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
+      e->alert_due = 0;
+    }
+  resolve__R.pending = 0;
+  resolve__R.alerts_due = 0;
+  pthread_mutex_unlock(&resolve__R.lock);
+
+  rc = hq_scan_flush(h, sd, ns, gd, ng);
+  if(rc) {
+    /* Keep the counts for the next try: entries cannot have been reloaded
+     * meanwhile (that needs db_lock, which we hold). */
+    log_error("resolve", "writing scan counters failed: %s", hq_storage_error(h));
+    pthread_mutex_lock(&resolve__R.lock);
+    for(size_t i = 0; i < ns; i++) {
+      rstore *e = resolve__find_store(sd[i].store);
+      if(!e) continue;
+      for(int64_t k = 0; k < sd[i].n; k++)
+        resolve__count_scan(e, sd[i].kiosk, sd[i].hour);
+      resolve__R.pending += sd[i].n;
+    }
+    for(size_t i = 0; i < ng; i++) {
+      rstore *e = resolve__find_store(gd[i].store);
+      rgroup *g = e ? resolve__find_group(e, gd[i].grp) : NULL;
+      if(g) {
+        g->sent_db -= gd[i].n;
+        g->sent_mem += gd[i].n;
+      }
+    }
+    pthread_mutex_unlock(&resolve__R.lock);
+  }
+  for(size_t i = 0; i < na; i++) {
+    int recorded = 0;
+    if(hq_scan_alert(h, alerts[i], "groups_exhausted",
+                     "every group is full or expired: shoppers see the staff contact code",
+                     hq_now_ms(), ALERT_WINDOW_MS, &recorded))
+      log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
+  }
+  if(!poll) goto out;
+
+  version_list vl = {0};
+  sqr_rc prc = hq_scan_versions(h, collect_version, &vl);
+  if(!prc && !vl.failed) {
+    pthread_mutex_lock(&resolve__R.lock);
+    for(size_t i = 0; i < vl.n; i++) {
+      rstore *e = resolve__find_store(vl.rows[i].id);
+      if(!e) continue;
+      if(e->missing || e->config_version != vl.rows[i].config_version) e->stale = 1;
+      if(e->events != vl.rows[i].events) {
+        e->events = vl.rows[i].events;
+        e->joins_dirty = 1;
+      }
+    }
+    pthread_mutex_unlock(&resolve__R.lock);
+  }
+  free(vl.rows);
+  /* Joins of stores whose kiosks uploaded, and (PostgreSQL, several HQ
+   * processes) every cached group's sent count: ids copied out so resolve__R.lock
+   * is not held during the queries. Every delta of ours was written just
+   * above under the same db_lock, so the database's sent is the whole
+   * flushed count and sent_mem only what came after. */
+  typedef struct recount {
+    char sid[HQ_ID_MAX], gid[HQ_ID_MAX];
+    int joins;
+    int64_t njoins, nsent;
+    int full, ok;
+  } recount;
+  recount *rl = NULL;
+  size_t nr = 0, cr = 0;
+  pthread_mutex_lock(&resolve__R.lock);
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
+      if(!e->missing && !e->stale && (e->joins_dirty || reread_sent)) cr += e->ngroups;
+  if(cr && (rl = calloc(cr, sizeof *rl)))
+    for(size_t b = 0; b < NBUCKETS; b++)
+      for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
+        if(e->missing || e->stale || !(e->joins_dirty || reread_sent)) continue;
+        for(size_t i = 0; i < e->ngroups && nr < cr; i++) {
+          snprintf(rl[nr].sid, HQ_ID_MAX, "%s", e->id);
+          snprintf(rl[nr].gid, HQ_ID_MAX, "%s", e->groups[i].id);
+          rl[nr++].joins = e->joins_dirty;
+        }
+        e->joins_dirty = 0;
+      }
+  pthread_mutex_unlock(&resolve__R.lock);
+  for(size_t i = 0; i < nr; i++) {
+    rl[i].ok =
+        !(rl[i].joins && hq_scan_joins(h, rl[i].sid, rl[i].gid, &rl[i].njoins, &rl[i].full)) &&
+        !(reread_sent && hq_scan_sent(h, rl[i].sid, rl[i].gid, &rl[i].nsent));
+    if(!rl[i].ok) log_error("resolve", "recounting store %s: %s", rl[i].sid, hq_storage_error(h));
+  }
+  pthread_mutex_lock(&resolve__R.lock);
+  for(size_t i = 0; i < nr; i++) {
+    rstore *e = resolve__find_store(rl[i].sid);
+    rgroup *g = e && !e->stale ? resolve__find_group(e, rl[i].gid) : NULL;
+    if(!g || !rl[i].ok) continue;
+    if(rl[i].joins) {
+      g->joins = rl[i].njoins;
+      g->marked_full = rl[i].full;
+    }
+    if(reread_sent) g->sent_db = rl[i].nsent;
+  }
+  pthread_mutex_unlock(&resolve__R.lock);
+  free(rl);
+out:
+  free(sd);
+  free(gd);
+  free(alerts);
+  return rc;
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *flusher(void *arg) {
+  (void)arg;
+  int64_t last_poll = mono_ms(), last_sent = last_poll;
+  int pg = strcmp(hq_backend(resolve__R.h), "postgresql") == 0;
+  for(;;) {
+    pthread_mutex_lock(&resolve__R.lock);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)(RESOLVE_FLUSH_MS % 1000) * 1000000L;
+    until.tv_sec += RESOLVE_FLUSH_MS / 1000 + until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    while(!resolve__R.stopping && resolve__R.pending < RESOLVE_FLUSH_SCANS &&
+          !resolve__R.alerts_due) {
+      if(pthread_cond_timedwait(&resolve__R.cond, &resolve__R.lock, &until)) break;
+    }
+    int stopping = resolve__R.stopping;
+    pthread_mutex_unlock(&resolve__R.lock);
+    int64_t now = mono_ms();
+    int poll = now - last_poll >= RESOLVE_FLUSH_MS;
+    int sent = pg && now - last_sent >= SENT_REREAD_MS;
+    if(poll) last_poll = now;
+    if(sent) last_sent = now;
+    resolve__db_lock();
+    sqr_rc rc = flush_locked(resolve__R.h, poll && !stopping, sent && !stopping);
+    resolve__db_unlock();
+    (void)rc;
+    if(stopping) break;
+  }
+  return NULL;
+}
+
+/* hq_subscribe's listener: a store or its groups changed in this process. */
+static void on_change(void *arg, hq_change change, const char *store) {
+  (void)arg;
+  (void)change;
+  resolve_invalidate(store);
+}
+
+sqr_rc resolve_start(hq *h, pthread_mutex_t *lock) {
+  if(hq_subscribe(h, on_change, NULL)) return SQR_ENOMEM;
+  pthread_mutex_lock(&resolve__R.lock);
+  if(resolve__R.running) {
+    pthread_mutex_unlock(&resolve__R.lock);
+    hq_unsubscribe(h, on_change, NULL);
+    return SQR_EINVAL;
+  }
+  resolve__R.h = h;
+  resolve__R.db_lock = lock;
+  resolve__R.stopping = 0;
+  resolve__R.running = 1;
+  pthread_mutex_unlock(&resolve__R.lock);
+  if(pthread_create(&resolve__R.thread, NULL, flusher, NULL)) {
+    pthread_mutex_lock(&resolve__R.lock);
+    resolve__R.running = 0;
+    pthread_mutex_unlock(&resolve__R.lock);
+    hq_unsubscribe(h, on_change, NULL);
+    return SQR_EIO;
+  }
+  return SQR_OK;
+}
+
+sqr_rc resolve_flush(void) {
+  if(!resolve__R.running) return SQR_OK;
+  resolve__db_lock();
+  sqr_rc rc = flush_locked(resolve__R.h, 0, 0);
+  resolve__db_unlock();
+  return rc;
+}
+
+void resolve_stop(void) {
+  pthread_mutex_lock(&resolve__R.lock);
+  if(!resolve__R.running) {
+    pthread_mutex_unlock(&resolve__R.lock);
+    return;
+  }
+  resolve__R.stopping = 1;
+  pthread_cond_signal(&resolve__R.cond);
+  pthread_mutex_unlock(&resolve__R.lock);
+  pthread_join(resolve__R.thread, NULL); /* its last pass writes what is left */
+  hq_unsubscribe(resolve__R.h, on_change, NULL);
+  pthread_mutex_lock(&resolve__R.lock);
+  resolve__cache_free();
+  resolve__R.running = 0;
+  resolve__R.h = NULL;
+  resolve__R.db_lock = NULL;
+  pthread_mutex_unlock(&resolve__R.lock);
+}

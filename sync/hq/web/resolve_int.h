@@ -1,0 +1,251 @@
+/* resolve_int.h — what the scan resolver's files share. Not for other
+ * modules: the rest of HQ sees resolve.h.
+ *
+ * The resolver is one module in several files, each owning one part and
+ * calling only the parts below it:
+ *   resolve_routes.c   GET /J/ and /N/: the request, the answer
+ *   resolve_counters.c scan counters, their flusher thread, start and stop
+ *   resolve_cache.c    the state (resolve__R): stores and brands
+ *   resolve_pages.c    rendered pages with their prebuilt responses
+ *   qrpng.c            QR codes as PNG data: URIs (a module of its own)
+ * Functions the files share are named resolve__*; the static inline ones
+ * here are on every scan's path.
+ *
+ * Locks: the resolver's lock (resolve__R.lock) guards all of its memory,
+ * the cache, the counters and the pages, and is held only for memory work
+ * (no I/O but rendering a page the first time). db_lock (server.c's) is
+ * taken before it whenever both are needed, never the other way round.
+ */
+#ifndef SQR_RESOLVE_INT_H
+#define SQR_RESOLVE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <microhttpd.h>
+
+#include "config.h"
+#include "group.h"
+#include "hq.h"
+#include "livecode.h"
+#include "pages_shopper.h"
+#include "resolve.h"
+
+#define NBUCKETS        1024    /* of the stores' hash table */
+#define ALERT_WINDOW_MS 3600000 /* groups_exhausted: once per store per hour */
+
+enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
+enum {
+  PG_BAD_TOKEN = SHOPPER_BAD_TOKEN,
+  PG_EXPIRED = SHOPPER_EXPIRED,
+  PG_NO_STORE = SHOPPER_NO_STORE,
+  PG_BAD_REQUEST = SHOPPER_BAD_REQUEST,
+  PG_TOO_LONG = SHOPPER_TOO_LONG,
+  PG_METHOD = SHOPPER_METHOD,
+  NSTATIC = SHOPPER_NNOTICE
+};
+
+/* A rendered answer, shared by every request that shows it. */
+typedef struct page {
+  int refs; /* atomic */
+  int status;
+  int lang;
+  size_t len;
+  /* Built once with every header, queued on every connection that shows
+   * this page (libmicrohttpd counts its users); it frees the page when
+   * the last of them is done. gz is the same page gzipped, for the
+   * phones that accept it (all do): a third smaller, so less to encrypt
+   * and send per scan. NULL if it would not be smaller. */
+  struct MHD_Response *resp, *gz;
+  char body[];
+} page;
+
+typedef struct rgroup {
+  char id[HQ_ID_MAX];
+  char name[HQ_TEXT_MAX];
+  char link[CONFIG_LINK_MAX];
+  int capacity;
+  int64_t expires_at;
+  int retired;
+  int64_t joins;    /* sign-ups the kiosks reported into it */
+  int marked_full;  /* a manager said so (group_marked_full event) */
+  int64_t sent_db;  /* shoppers sent, as in group_scans (incl. what we flushed) */
+  int64_t sent_mem; /* sent since the last flush */
+  char *qr_src;     /* data: URI of the link's QR code */
+  page *pages[NLANG];
+  int page_campaign[NLANG];
+} rgroup;
+
+typedef struct rcampaign {
+  int start_min, end_min;
+  char offer[NLANG][CONFIG_TEXT_MAX];
+} rcampaign;
+
+typedef struct rscan {
+  int kiosk;
+  int64_t hour;
+  int64_t n;
+} rscan;
+
+typedef struct rstore {
+  struct rstore *next;
+  char id[HQ_ID_MAX];
+  int missing;     /* no such store (negative entry) */
+  int stale;       /* reload before use */
+  int joins_dirty; /* the store's kiosks uploaded: recount joins */
+  int64_t config_version, events;
+  char name[HQ_TEXT_MAX];
+  char city[64];
+  double lat, lon;
+  char brand[HQ_ID_MAX];
+  livecode_key key;
+  uint32_t period, skew;
+  int reserve;
+  int64_t margin_s;
+  int utc_offset_min;
+  char fallback[CONFIG_LINK_MAX];
+  char *fallback_qr; /* data: URI of the staff contact's QR code */
+  rcampaign *campaigns;
+  size_t ncampaigns;
+  rgroup *groups; /* store and welfare groups, fill order */
+  size_t ngroups;
+  rscan *scans; /* unflushed scan counts */
+  size_t nscans, capscans;
+  page *exhausted[NLANG];
+  int exh_campaign[NLANG];
+  int64_t last_alert_ms;
+  int alert_due;
+} rstore;
+
+typedef struct rbrand {
+  struct rbrand *next;
+  char id[HQ_ID_MAX];
+  resolve_brand_store *stores;
+  size_t n;
+  int stale;
+  page *pages[NLANG];
+} rbrand;
+
+/* ---- pages (resolve_pages.c) ---------------------------------------------------- */
+
+/* A reference more to p (NULL passes). */
+static inline page *resolve__page_ref(page *p) {
+  if(p) __atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+  return p;
+}
+
+/* A reference less; the last one frees the page (NULL passes). */
+static inline void resolve__page_unref(page *p) {
+  if(p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    if(p->gz) MHD_destroy_response(p->gz); /* its own copy of the bytes */
+    if(p->resp)
+      MHD_destroy_response(p->resp); /* frees p once no connection uses it */
+    else
+      free(p);
+  }
+}
+
+/* The static notice of kind (SHOPPER_BAD_TOKEN ...) in lang, held (a
+ * reference for the caller), or NULL when it cannot be rendered. Caller
+ * holds the resolver's lock, which guards the notices. */
+page *resolve__static_page(int kind, int lang);
+/* Drops the static notices (resolve_stop, with the resolver's lock). */
+void resolve__static_pages_free(void);
+/* A store's page sending the shopper to group g; the staff contact page
+ * when every group is full or expiring; a brand's store finder (status
+ * 200, or 400 with a note saying why the list shows). campaign: index of
+ * the campaign running now in e->campaigns, or -1. Each a new page (one
+ * reference, the caller's), or NULL when rendering failed. */
+page *resolve__render_group(const rstore *e, const rgroup *g, int campaign, int lang);
+page *resolve__render_exhausted(const rstore *e, int campaign, int lang);
+page *resolve__render_brand(const rbrand *br, int lang, int status, const char *note);
+
+/* ---- the cache (resolve_cache.c) ------------------------------------------------ */
+
+/* The resolver's state, one per process (resolve_cache.c). lock guards
+ * every field and everything reachable from them. */
+typedef struct resolve__state {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  hq *h;
+  pthread_mutex_t *db_lock;
+  pthread_t thread;
+  int running, stopping;
+  rstore *buckets[NBUCKETS];
+  size_t nnegative;
+  rbrand *brands;
+  int64_t pending; /* scans since the last flush */
+  int alerts_due;
+} resolve__state;
+extern resolve__state resolve__R;
+
+/* db_lock (resolve_start's; none from the command line), to be taken
+ * before resolve__R.lock, never while holding it. */
+void resolve__db_lock(void);
+void resolve__db_unlock(void);
+/* The table's entry for a store or a group of it, or NULL. Caller holds
+ * resolve__R.lock. */
+rstore *resolve__find_store(const char *id);
+rgroup *resolve__find_group(rstore *e, const char *id);
+/* The entry for sid with resolve__R.lock held, loading it when absent or
+ * stale (a negative entry when there is no such store). NULL with
+ * resolve__R.lock NOT held on a storage error (*rc set). have_db: the
+ * caller already holds db_lock; otherwise it is taken for the load. */
+rstore *resolve__get_store(hq *h, const char *sid, int have_db, sqr_rc *rc);
+/* The brand's entry with resolve__R.lock held (loaded when absent or
+ * stale), or NULL without the lock (storage error or no such brand:
+ * *rc). Takes db_lock for the load: call without holding it. */
+rbrand *resolve__get_brand(hq *h, const char *id, sqr_rc *rc);
+/* Frees every entry and the static notices (resolve_stop, with
+ * resolve__R.lock held). */
+void resolve__cache_free(void);
+
+/* The one group rule (app/core/group.h) over what the resolver counts:
+ * joins the kiosks reported plus shoppers it sent, flushed or not. */
+static inline group_state resolve__state_of(const rgroup *g) {
+  return (group_state){.capacity = g->capacity,
+                       .count = g->joins + g->sent_db + g->sent_mem,
+                       .expires_at = g->expires_at,
+                       .marked_full = g->marked_full,
+                       .retired = g->retired};
+}
+
+/* The group policy of the store. */
+static inline group_rule resolve__rule_of(const rstore *e) {
+  return (group_rule){.reserve = e->reserve, .expiry_margin_s = e->margin_s};
+}
+
+/* The first group of e, in fill order, the rule would send a shopper to
+ * now, or NULL (every one full or expiring). */
+static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
+  group_rule r = resolve__rule_of(e);
+  for(size_t i = 0; i < e->ngroups; i++) {
+    group_state st = resolve__state_of(&e->groups[i]);
+    if(group_is_usable(&st, &r, now)) return &e->groups[i];
+  }
+  return NULL;
+}
+
+/* ---- the counters (resolve_counters.c) ------------------------------------------ */
+
+/* Counts one scan of kiosk in hour (unix ms / 3,600,000) into the store's
+ * unflushed counts; the flusher writes them. Caller holds resolve__R.lock.
+ * On every scan, hence inline; allocates only when the store's array is
+ * full (a new kiosk or hour). */
+static inline void resolve__count_scan(rstore *e, int kiosk, int64_t hour) {
+  for(size_t i = 0; i < e->nscans; i++)
+    if(e->scans[i].kiosk == kiosk && e->scans[i].hour == hour) {
+      e->scans[i].n++;
+      return;
+    }
+  if(e->nscans == e->capscans) {
+    size_t cap = e->capscans ? e->capscans * 2 : 4;
+    rscan *ns = realloc(e->scans, cap * sizeof *ns);
+    if(!ns) return; /* out of memory: this one scan goes uncounted */
+    e->scans = ns;
+    e->capscans = cap;
+  }
+  e->scans[e->nscans++] = (rscan){.kiosk = kiosk, .hour = hour, .n = 1};
+}
+
+#endif

@@ -1,0 +1,360 @@
+/* resolve_routes.c — the scan resolver's routes (see resolve.h,
+ * resolve_int.h and docs/PROTOCOL.md "Scan resolver").
+ *
+ * GET /J/<STORE>/<TOKEN>: the kiosk's live code. The token is checked
+ * with the store's key (livecode_verify: constant time, MAC before
+ * window), the scan counted by store, kiosk and hour, and the shopper sent
+ * to the store's group with room. GET /N/<BRAND>: the brand-wide code that
+ * finds the nearest store by the phone's location.
+ *
+ * Owns answering: the URL, the language (Accept-Language), gzip or not
+ * (Accept-Encoding), a brand's nearest store (lat/lon, great-circle
+ * distance), choosing the page and queuing its prebuilt response. Holds
+ * no state of its own: the entries are the cache's (resolve_cache.c), the
+ * counts go into them (resolve__count_scan) for the flusher
+ * (resolve_counters.c) to write. The hot path never writes to the
+ * database and reads it only on a cache miss.
+ *
+ * Locks: takes only resolve__R.lock, held for memory work (no I/O but
+ * rendering a page the first time); a miss takes db_lock inside the
+ * cache, before resolve__R.lock and never while holding it. Never logs a
+ * token or a key; pages never show a phone number.
+ */
+#include "resolve.h"
+#include "resolve_int.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "counters.h"
+#include "livecode.h"
+#include "log.h"
+
+#define URL_MAX 256 /* longer /J or /N paths: 414 */
+
+/* ---- answering ------------------------------------------------------------------- */
+
+static int local_minute(const rstore *e, int64_t now) {
+  int64_t t = now + (int64_t)e->utc_offset_min * 60;
+  t %= 86400;
+  if(t < 0) t += 86400;
+  return (int)(t / 60);
+}
+
+/* Index of the campaign running now, or -1. */
+static int campaign_now(const rstore *e, int64_t now) {
+  int m = local_minute(e, now);
+  for(size_t i = 0; i < e->ncampaigns; i++)
+    if(m >= e->campaigns[i].start_min && m < e->campaigns[i].end_min) return (int)i;
+  return -1;
+}
+
+/* One item of a header list like Accept-Language or Accept-Encoding
+ * ("zh-CN,zh;q=0.9,en;q=0.8"): its token and its q (1 when absent, 0 when
+ * malformed). Returns where the next item starts. */
+static const char *list_item(const char *p, const char **tag, size_t *tl, double *q) {
+  while(*p == ' ' || *p == '\t')
+    p++;
+  *tag = p;
+  while(*p && *p != ';' && *p != ',' && *p != ' ')
+    p++;
+  *tl = (size_t)(p - *tag);
+  *q = 1.0;
+  while(*p && *p != ',') {
+    if(*p == ';') {
+      p++;
+      while(*p == ' ')
+        p++;
+      if((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+        char *end;
+        *q = strtod(p + 2, &end);
+        if(end == p + 2 || !(*q >= 0 && *q <= 1)) *q = 0;
+        p = end;
+        continue;
+      }
+    }
+    if(*p) p++;
+  }
+  return *p == ',' ? p + 1 : p;
+}
+
+/* 1 if the client takes gzip: "gzip" or "*" with q > 0, and no "gzip;q=0"
+ * after a "*". */
+static int accepts_gzip(struct MHD_Connection *c) {
+  const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+  if(!ae) return 0;
+  int gzip = -1, any = -1;
+  for(int items = 0; *ae && items < 64; items++) {
+    const char *tag;
+    size_t tl;
+    double q;
+    ae = list_item(ae, &tag, &tl, &q);
+    if(tl == 4 && strncasecmp(tag, "gzip", 4) == 0)
+      gzip = q > 0;
+    else if(tl == 1 && tag[0] == '*')
+      any = q > 0;
+  }
+  return gzip >= 0 ? gzip : any > 0;
+}
+
+static int lang_of(struct MHD_Connection *c) {
+  const char *al = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Language");
+  if(!al) return LANG_ZH;
+  double best[NLANG] = {-1, -1};
+  int pos[NLANG] = {0, 0}, n = 0;
+  const char *p = al;
+  for(int items = 0; *p && items < 64; items++, n++) {
+    const char *tag;
+    size_t tl;
+    double q;
+    p = list_item(p, &tag, &tl, &q);
+    int l = -1;
+    if(tl >= 2 && strncasecmp(tag, "zh", 2) == 0 && (tl == 2 || tag[2] == '-')) l = LANG_ZH;
+    if(tl >= 2 && strncasecmp(tag, "en", 2) == 0 && (tl == 2 || tag[2] == '-')) l = LANG_EN;
+    if(l >= 0 && q > 0 && q > best[l]) {
+      best[l] = q;
+      pos[l] = n;
+    }
+  }
+  if(best[LANG_EN] < 0) return LANG_ZH;
+  if(best[LANG_ZH] < 0) return LANG_EN;
+  if(best[LANG_EN] != best[LANG_ZH]) return best[LANG_EN] > best[LANG_ZH] ? LANG_EN : LANG_ZH;
+  return pos[LANG_EN] < pos[LANG_ZH] ? LANG_EN : LANG_ZH;
+}
+
+static page *static_answer(int kind, int lang) {
+  pthread_mutex_lock(&resolve__R.lock);
+  page *p = resolve__static_page(kind, lang);
+  pthread_mutex_unlock(&resolve__R.lock);
+  return p;
+}
+
+/* The group page (or the staff contact page) of a store whose entry is
+ * held with resolve__R.lock; counts the shopper as sent when count is set.
+ * Releases resolve__R.lock. */
+static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
+  page *p = NULL;
+  int campaign = campaign_now(e, now);
+  rgroup *g = resolve__choose_group(e, now);
+  if(count) counters_add_scan(g ? "sent" : "all_full");
+  if(g) {
+    if(count) g->sent_mem++;
+    if(!g->pages[lang] || g->page_campaign[lang] != campaign) {
+      resolve__page_unref(g->pages[lang]);
+      g->pages[lang] = resolve__render_group(e, g, campaign, lang);
+      g->page_campaign[lang] = campaign;
+    }
+    p = resolve__page_ref(g->pages[lang]);
+  } else {
+    if(count && now * 1000 - e->last_alert_ms >= ALERT_WINDOW_MS) {
+      e->last_alert_ms = now * 1000;
+      e->alert_due = 1;
+      resolve__R.alerts_due = 1;
+      pthread_cond_signal(&resolve__R.cond);
+      log_warn("resolve", "store %s: every group is full or expired; showing the staff code",
+               e->id);
+    }
+    if(!e->exhausted[lang] || e->exh_campaign[lang] != campaign) {
+      resolve__page_unref(e->exhausted[lang]);
+      e->exhausted[lang] = resolve__render_exhausted(e, campaign, lang);
+      e->exh_campaign[lang] = campaign;
+    }
+    p = resolve__page_ref(e->exhausted[lang]);
+  }
+  pthread_mutex_unlock(&resolve__R.lock);
+  return p;
+}
+
+/* The answer to a scan (a held page), or NULL when storage failed. */
+static page *route_j(hq *h, const char *path, int get, int lang) {
+  char sid[HQ_ID_MAX];
+  const char *slash = strchr(path, '/');
+  size_t sl = slash ? (size_t)(slash - path) : strlen(path);
+  if(sl == 0 || sl >= sizeof sid) {
+    return static_answer(PG_NO_STORE, lang);
+  }
+  memcpy(sid, path, sl);
+  sid[sl] = '\0';
+  if(!livecode_store_id_valid(sid)) {
+    counters_add_scan("unknown_store");
+    return static_answer(PG_NO_STORE, lang);
+  }
+  const char *token = slash ? slash + 1 : "";
+  sqr_rc rc;
+  rstore *e = resolve__get_store(h, sid, 0, &rc);
+  if(!e) {
+    log_error("resolve", "store %s: storage failed: %s", sid, sqr_strerror(rc));
+    return NULL;
+  }
+  if(e->missing) {
+    pthread_mutex_unlock(&resolve__R.lock);
+    counters_add_scan("unknown_store");
+    return static_answer(PG_NO_STORE, lang);
+  }
+  int64_t now_ms = hq_now_ms(), now = now_ms / 1000;
+  livecode_claim claim;
+  /* Constant time over the MAC; a forged token and an old one are told
+   * apart only after the MAC checked. */
+  rc = strlen(token) == LIVECODE_TOKEN_LEN
+           ? livecode_verify(&e->key, 1, sid, token, now, e->period, e->skew, &claim)
+           : SQR_EINVAL;
+  if(rc) {
+    page *p = resolve__static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
+    pthread_mutex_unlock(&resolve__R.lock);
+    counters_add_scan(rc == SQR_EEXPIRED ? "expired" : rc == SQR_EAUTH ? "forged" : "malformed");
+    return p;
+  }
+  if(get) {
+    resolve__count_scan(e, claim.kiosk, now_ms / 3600000);
+    if(++resolve__R.pending >= RESOLVE_FLUSH_SCANS) pthread_cond_signal(&resolve__R.cond);
+  }
+  return group_page_locked(e, lang, get, now);
+}
+
+/* ---- /N/<BRAND> ----------------------------------------------------------------- */
+
+/* Strict decimal degrees: optional '-', 1..3 digits, optionally '.' and
+ * 1..12 digits; nothing else (no exponent, spaces, '+', hex, inf, nan). */
+static int parse_degrees(const char *s, double max, double *out) {
+  const char *p = s;
+  if(!s || strlen(s) > 20) return 0;
+  if(*p == '-') p++;
+  size_t d = 0;
+  while(isdigit((unsigned char)p[d]))
+    d++;
+  if(d < 1 || d > 3) return 0;
+  p += d;
+  if(*p == '.') {
+    p++;
+    d = 0;
+    while(isdigit((unsigned char)p[d]))
+      d++;
+    if(d < 1 || d > 12) return 0;
+    p += d;
+  }
+  if(*p) return 0;
+  double v = strtod(s, NULL);
+  if(!(v >= -max && v <= max)) return 0;
+  *out = v;
+  return 1;
+}
+
+double resolve_distance_km(double lat1, double lon1, double lat2, double lon2) {
+  const double rad = M_PI / 180.0;
+  double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+  double a = sin(dlat / 2) * sin(dlat / 2) +
+             cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+  if(a > 1) a = 1;
+  return 2 * 6371.0088 * asin(sqrt(a));
+}
+
+/* A query argument, "" (never valid) when its unescaped value holds a
+ * NUL (%00), NULL when absent. */
+static const char *query_arg(struct MHD_Connection *c, const char *name) {
+  const char *v = NULL;
+  size_t n = 0;
+  if(MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v, &n) !=
+         MHD_YES ||
+     !v)
+    return NULL;
+  return strlen(v) == n ? v : "";
+}
+
+/* A brand id follows a store id's rule, 1..16 of A-Z 0-9 '-' (the
+ * /N/<BRAND> URL stays upper case, like /J/); a store belongs to at most
+ * one brand. */
+static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get, int lang) {
+  if(!livecode_store_id_valid(brand)) {
+    return static_answer(PG_NO_STORE, lang);
+  }
+  const char *lat_s = query_arg(c, "lat"), *lon_s = query_arg(c, "lon");
+  const char *store_s = query_arg(c, "store");
+  sqr_rc rc;
+  rbrand *b = resolve__get_brand(h, brand, &rc);
+  if(!b) {
+    if(rc == SQR_ENOTFOUND) return static_answer(PG_NO_STORE, lang);
+    log_error("resolve", "brand %s: storage failed: %s", brand, sqr_strerror(rc));
+    return NULL;
+  }
+  char target[HQ_ID_MAX] = "";
+  if(store_s) {
+    for(size_t i = 0; i < b->n; i++)
+      if(strcmp(b->stores[i].id, store_s) == 0) snprintf(target, sizeof target, "%s", store_s);
+    if(!target[0]) {
+      pthread_mutex_unlock(&resolve__R.lock);
+      return static_answer(PG_NO_STORE, lang);
+    }
+  } else if(lat_s || lon_s) {
+    double lat, lon, best = INFINITY;
+    if(!parse_degrees(lat_s, 90, &lat) || !parse_degrees(lon_s, 180, &lon)) {
+      static const char *const note[NLANG] = {"无法识别的位置，请从列表中选择门店。",
+                                              "Location not understood: please choose a store."};
+      page *p = resolve__render_brand(b, lang, 400, note[lang]);
+      pthread_mutex_unlock(&resolve__R.lock);
+      return p;
+    }
+    for(size_t i = 0; i < b->n; i++) {
+      const resolve_brand_store *s = &b->stores[i];
+      if(s->lat == 0 && s->lon == 0) continue; /* no coordinates given */
+      double d = resolve_distance_km(lat, lon, s->lat, s->lon);
+      if(d < best) {
+        best = d;
+        snprintf(target, sizeof target, "%s", s->id);
+      }
+    }
+  }
+  if(!target[0]) {
+    if(!b->pages[lang]) b->pages[lang] = resolve__render_brand(b, lang, 200, NULL);
+    page *p = resolve__page_ref(b->pages[lang]);
+    pthread_mutex_unlock(&resolve__R.lock);
+    return p;
+  }
+  pthread_mutex_unlock(&resolve__R.lock);
+  rstore *e = resolve__get_store(h, target, 0, &rc);
+  if(!e) {
+    return NULL;
+  }
+  if(e->missing) {
+    pthread_mutex_unlock(&resolve__R.lock);
+    return static_answer(PG_NO_STORE, lang);
+  }
+  if(get) resolve__R.pending++;
+  return group_page_locked(e, lang, get, hq_now_ms() / 1000);
+}
+
+/* The page for a /J or /N request (held: page_unref it), or NULL when
+ * storage failed. 0 when the URL is not the resolver's. */
+static int resolve_page(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                        page **out) {
+  *out = NULL;
+  int j = strncmp(url, "/J/", 3) == 0, n = strncmp(url, "/N/", 3) == 0;
+  if(!j && !n) return 0;
+  int lang = lang_of(c);
+  int get = strcmp(method, "GET") == 0;
+  if(!get && strcmp(method, "HEAD") != 0)
+    *out = static_answer(PG_METHOD, lang);
+  else if(strlen(url) > URL_MAX)
+    *out = static_answer(PG_TOO_LONG, lang);
+  else if(j)
+    *out = route_j(h, url + 3, get, lang);
+  else
+    *out = route_n(h, c, url + 3, get, lang);
+  return 1;
+}
+
+int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
+                  int *status) {
+  page *p;
+  *status = 0;
+  if(!resolve_page(h, c, method, url, &p)) return 0;
+  if(!p) return -1;
+  *status = p->status;
+  /* libmicrohttpd takes its own reference; ours goes at once */
+  struct MHD_Response *r = p->gz && accepts_gzip(c) ? p->gz : p->resp;
+  int ok = MHD_queue_response(c, (unsigned)p->status, r) == MHD_YES;
+  resolve__page_unref(p);
+  return ok ? 1 : -2;
+}

@@ -284,25 +284,73 @@ static sqr_rc csv_day(dynbuf *b, const stats_day_row *d, const store_info *s,
   return csv_row_end(&r);
 }
 
-static cJSON *json_day(const stats_day_row *d, const store_info *s, const stats_staff_row *staff,
-                       size_t si, size_t se) {
+/* The JSON of one day row, as a cJSON object made once per answer and
+ * filled in place for each row (a year of one store is 366 rows; a chain
+ * asks for far more): numbers and strings are set, the staff object is
+ * the only part rebuilt, and the row is printed into a reused buffer. */
+typedef struct day_json {
+  cJSON *o, *store, *day, *signups, *checkins, *scans, *conv, *members;
+  char conv_text[32]; /* what conv, a raw value, prints: a number or null */
+  char buf[4096];
+} day_json;
+
+static sqr_rc day_json_init(day_json *j) {
+  memset(j, 0, sizeof *j);
+  j->o = cJSON_CreateObject();
+  j->conv = cJSON_CreateRaw("null");
+  if(!j->o || !j->conv) {
+    cJSON_Delete(j->conv);
+    j->conv = NULL;
+    return SQR_ENOMEM;
+  }
+  /* conv's text is ours: a raw item prints valuestring as it is */
+  cJSON_free(j->conv->valuestring);
+  j->conv->valuestring = j->conv_text;
+  int ok = cJSON_AddItemToObjectCS(j->o, "store", j->store = cJSON_CreateString("")) &&
+           cJSON_AddItemToObjectCS(j->o, "day", j->day = cJSON_CreateString("")) &&
+           cJSON_AddItemToObjectCS(j->o, "signups", j->signups = cJSON_CreateNumber(0)) &&
+           cJSON_AddItemToObjectCS(j->o, "checkins", j->checkins = cJSON_CreateNumber(0)) &&
+           cJSON_AddItemToObjectCS(j->o, "scans", j->scans = cJSON_CreateNumber(0)) &&
+           cJSON_AddItemToObjectCS(j->o, "conversion", j->conv) &&
+           cJSON_AddItemToObjectCS(j->o, "staff", cJSON_CreateObject()) &&
+           cJSON_AddItemToObjectCS(j->o, "members", j->members = cJSON_CreateNumber(0));
+  return ok ? SQR_OK : SQR_ENOMEM;
+}
+
+static void day_json_free(day_json *j) {
+  if(j->conv) j->conv->valuestring = NULL; /* ours, not cJSON's to free */
+  if(j->conv && cJSON_GetObjectItemCaseSensitive(j->o, "conversion") != j->conv)
+    cJSON_Delete(j->conv); /* init failed before the row took it */
+  cJSON_Delete(j->o);
+}
+
+/* Appends the row of d (staff[si..se) its staff figures). */
+static sqr_rc day_json_add(day_json *j, dynbuf *b, const stats_day_row *d, const store_info *s,
+                           const stats_staff_row *staff, size_t si, size_t se) {
   char day[11];
   stats_day_format(d->day, day);
-  cJSON *o = cJSON_CreateObject(), *st = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "store", d->store);
-  cJSON_AddStringToObject(o, "day", day);
-  cJSON_AddNumberToObject(o, "signups", (double)d->signups);
-  cJSON_AddNumberToObject(o, "checkins", (double)d->checkins);
-  cJSON_AddNumberToObject(o, "scans", (double)d->scans);
+  if(!cJSON_SetValuestring(j->store, d->store) || !cJSON_SetValuestring(j->day, day))
+    return SQR_ENOMEM;
+  cJSON_SetNumberValue(j->signups, (double)d->signups);
+  cJSON_SetNumberValue(j->checkins, (double)d->checkins);
+  cJSON_SetNumberValue(j->scans, (double)d->scans);
+  cJSON_SetNumberValue(j->members, (double)(s ? s->s.members : 0));
   if(d->scans > 0)
-    add_fixed(o, "conversion", (double)d->signups / (double)d->scans, 4);
+    snprintf(j->conv_text, sizeof j->conv_text, "%.4f", (double)d->signups / (double)d->scans);
   else
-    cJSON_AddNullToObject(o, "conversion");
-  for(size_t k = si; k < se; k++)
-    cJSON_AddNumberToObject(st, staff[k].staff, (double)staff[k].signups);
-  cJSON_AddItemToObject(o, "staff", st);
-  cJSON_AddNumberToObject(o, "members", (double)(s ? s->s.members : 0));
-  return o;
+    snprintf(j->conv_text, sizeof j->conv_text, "null");
+  cJSON *st = cJSON_CreateObject();
+  for(size_t k = si; st && k < se; k++)
+    if(!cJSON_AddNumberToObject(st, staff[k].staff, (double)staff[k].signups)) {
+      cJSON_Delete(st);
+      st = NULL;
+    }
+  if(!st || !cJSON_ReplaceItemInObjectCaseSensitive(j->o, "staff", st)) {
+    cJSON_Delete(st);
+    return SQR_ENOMEM;
+  }
+  if(cJSON_PrintPreallocated(j->o, j->buf, (int)sizeof j->buf, 0)) return dynbuf_adds(b, j->buf);
+  return add_json(b, cJSON_Duplicate(j->o, 1)); /* a row past 4 KiB: many staff that day */
 }
 
 static cJSON *json_store(const store_info *s, const stats_groups *gs, int64_t now) {
@@ -364,8 +412,10 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
   size_t ndays = 0, nstaff = 0, nstores = 0;
   dynbuf b;
   dynbuf_init(&b, STATS_ANSWER_MAX);
+  day_json dj;
   int64_t now = hq_now_ms();
-  sqr_rc rc = stats_rollup(h);
+  sqr_rc rc = day_json_init(&dj);
+  if(!rc) rc = stats_rollup(h);
   if(!rc) rc = hq_stats_days(h, store, from, to, &days, &ndays, &staff, &nstaff);
   if(!rc) rc = hq_stats_stores(h, store, &stores, &nstores);
   if(!rc) {
@@ -416,7 +466,7 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
       csv_day(&b, d, s, staff, si, se, now);
     } else {
       if(i) dynbuf_add(&b, ",", 1);
-      if(add_json(&b, json_day(d, s, staff, si, se))) rc = SQR_ENOMEM;
+      if(day_json_add(&dj, &b, d, s, staff, si, se)) rc = SQR_ENOMEM;
     }
   }
   if(!csv) {
@@ -444,6 +494,7 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
       log_warn("stats", "cannot add a header: out of memory");
   }
 out:
+  day_json_free(&dj);
   free(gs);
   free(days);
   free(staff);

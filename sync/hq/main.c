@@ -435,7 +435,7 @@ int main(int argc, char **argv) {
     hq_counts c;
     sqr_rc orc = hq_counts_get(h, store_id, &c, &e);
     rc = answer(orc, &e, 200, orc ? NULL : admin_counts_json(store_id, &c));
-    if(!orc) hqdb_counts_free(&c);
+    if(!orc) hq_counts_free(&c);
   } else {
     rc = usage_fail("unknown command");
   }

@@ -203,6 +203,10 @@ sqr_rc hq_erasure_add(hq *h, const char *sid, const char *member, char member_ou
   return SQR_OK;
 }
 
+void hq_counts_free(hq_counts *c) {
+  hqdb_counts_free(c);
+}
+
 sqr_rc hq_counts_get(hq *h, const char *sid, hq_counts *out, hq_err *e) {
   memset(out, 0, sizeof *out);
   sqr_rc rc = sid && proto_store_id_valid(sid) ? hqdb_counts(h->db, sid, out) : SQR_ENOTFOUND;

@@ -67,7 +67,8 @@ sqr_rc hq_group_set(hq *h, const hq_group_req *req, hq_group_out *out, hq_err *e
 sqr_rc hq_erasure_add(hq *h, const char *sid, const char *member, char member_out[65],
                       hq_err *e) SQR_WARN_UNUSED;
 
-/* A store's counts; free with hqdb_counts_free. */
+/* A store's counts; free with hq_counts_free. */
 sqr_rc hq_counts_get(hq *h, const char *sid, hq_counts *out, hq_err *e) SQR_WARN_UNUSED;
+void hq_counts_free(hq_counts *c);
 
 #endif

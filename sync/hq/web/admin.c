@@ -232,5 +232,5 @@ void admin_counts(hq *h, const char *store, hq_reply *r) {
     return;
   }
   hq_reply_json(r, 200, admin_counts_json(store, &c));
-  hqdb_counts_free(&c);
+  hq_counts_free(&c);
 }

@@ -21,7 +21,7 @@
 #include <microhttpd.h>
 
 #include "hq.h"
-#include "hqdb_resolve.h"
+#include "scan.h"
 #include "reply.h"
 
 typedef struct resolve_group_state {

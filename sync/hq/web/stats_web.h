@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <microhttpd.h>
 #include "hq.h"
-#include "hqdb.h"
 #include "resolve.h"
 #include "sqr.h"
 

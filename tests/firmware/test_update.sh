@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_update.sh — storeqr-bundle + storeqr-update end to end, in a temp root.
 # usage: test_update.sh BUNDLE_BIN UPDATE_BIN CASE
-# CASE: good | refused | rollback | kill | seed | queued
+# CASE: good | refused | rollback | kill | seed | queued | hostile
 # Each "release" holds bin/health, which the health command runs from the
 # slot `current` names: a release whose health exits 1 is a kiosk that
 # never becomes healthy.
@@ -181,6 +181,24 @@ queued)
   echo "not a sha" >"$Q/queued"
   rc=0; upd install-queued 2>/dev/null || rc=$?
   [ $rc -eq 2 ] && [ ! -e "$Q/queued" ] || fail "bad queue file: exit $rc"
+  ;;
+hostile)
+  # A signed release whose payload plants a symbolic link at the name the
+  # updater's release file is written through (.storeqr-release.tmp),
+  # aimed at a file outside the slot: the write must not follow it (the
+  # temporary name is cleared and opened O_EXCL|O_NOFOLLOW, atomicfile.h).
+  echo "precious" >"$T/victim"
+  release 1.3.0 0
+  ln -s "$T/victim" "$T/rel-1.3.0/.storeqr-release.tmp"
+  pack 1.3.0 "$T/b130-planted"
+  upd install "$T/b100" >/dev/null || fail "install"
+  upd install "$T/b130-planted" >/dev/null 2>&1 || true
+  [ "$(cat "$T/victim")" = precious ] || fail "the updater wrote through a planted link: $(cat "$T/victim")"
+  [ -L "$T/victim" ] && fail "the victim was replaced by a link"
+  v=$(version_of_current)
+  case $v in 1.0.0|1.3.0) ;; *) fail "current is $v after the planted bundle" ;; esac
+  grep -q "^version $v" "$ROOT/opt/storeqr/current/.storeqr-release" || fail "release file"
+  echo "ok: a planted .storeqr-release.tmp link is not followed (current $v)"
   ;;
 *) fail "unknown case $CASE" ;;
 esac

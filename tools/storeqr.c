@@ -572,7 +572,8 @@ static int cmd_token(cli *c, int argc, char **argv) {
     const char *slash = strrchr(token, '/');
     if(slash) token = slash + 1; /* accept the whole URL */
     livecode_claim claim;
-    rc = livecode_verify(&key, 1, cfg->store_id, token, at, cfg->period_s, cfg->skew, &claim);
+    rc = livecode_verify(&key, 1, cfg->store_id, token, at, cfg->period_s, cfg->skew,
+                         LIVECODE_LEAD_S, &claim);
     livecode_key_wipe(&key);
     if(rc == SQR_EEXPIRED) {
       printf("expired: minted for window %u, now is window %lld\n", claim.window,

@@ -99,7 +99,7 @@ out:
 
 sqr_rc livecode_verify(const livecode_key *keys, size_t nkeys, const char *store_id,
                        const char *token, int64_t now, uint32_t period, uint32_t skew,
-                       livecode_claim *out) {
+                       uint32_t lead_s, livecode_claim *out) {
   uint8_t raw[RAW_LEN];
   uint8_t mac[CRYPTO_SHA256_LEN];
   size_t rawlen = 0;
@@ -143,7 +143,11 @@ sqr_rc livecode_verify(const livecode_key *keys, size_t nkeys, const char *store
   /* In int64 so "now_window - skew" cannot wrap below zero. */
   int64_t now_window = now / (int64_t)period;
   int64_t w = (int64_t)c.window;
-  if(w > now_window || now_window - w > (int64_t)skew)
+  /* the next window, when it starts within lead_s: a kiosk clock a little
+   * fast (its offset is learnt only at each sync) */
+  int64_t lead = lead_s < period ? (int64_t)lead_s : (int64_t)period - 1;
+  int lead_ok = w == now_window + 1 && w * (int64_t)period - now <= lead;
+  if((w > now_window && !lead_ok) || now_window - w > (int64_t)skew)
     rc = SQR_EEXPIRED;
   else
     rc = SQR_OK;

@@ -77,9 +77,17 @@ void livecode_key_wipe(livecode_key *k);
 sqr_rc livecode_mint(const livecode_key *k, const char *store_id, uint16_t kiosk, int64_t unix_time,
                      uint32_t period, char out[LIVECODE_TOKEN_LEN + 1]) SQR_WARN_UNUSED;
 
+/* How far ahead of HQ's clock a kiosk's may run without losing scans: a
+ * token of the next window is accepted when that window starts within
+ * this many seconds (a kiosk clock 2 s fast lost about 7 % of scans when
+ * none was). Small, so a photo of the screen gains nothing from it. */
+#define LIVECODE_LEAD_S 5
+
 /* Checks token for store_id at time now. keys[0..nkeys) are the keys HQ
  * still accepts; the one whose version matches the token's version byte is
- * used. Accepts windows in [floor(now/period) - skew, floor(now/period)].
+ * used. Accepts windows in [floor(now/period) - skew, floor(now/period)],
+ * and floor(now/period) + 1 when that window starts within lead_s seconds
+ * of now (at most period - 1 of it counts; HQ passes LIVECODE_LEAD_S).
  *
  * SQR_OK:       valid; *out filled.
  * SQR_EINVAL:   token malformed (not 24 characters of A-Z2-7, lower case
@@ -87,13 +95,12 @@ sqr_rc livecode_mint(const livecode_key *k, const char *store_id, uint16_t kiosk
  * SQR_EAUTH:    no key with the token's version, or the MAC does not match
  *               (compared in constant time). *out untouched.
  * SQR_EEXPIRED: authentic, but its window is older than skew windows or
- *               in the future. *out is filled (the claim is authentic, so
- *               HQ may count where stale photos come from) — never treat
- *               it as a valid scan.
- * SQR_ECRYPTO:  HMAC failed. */
+ *               further in the future than lead_s allows. *out is filled (the claim is authentic,
+ * so HQ may count where stale photos come from) — never treat it as a valid scan. SQR_ECRYPTO: HMAC
+ * failed. */
 sqr_rc livecode_verify(const livecode_key *keys, size_t nkeys, const char *store_id,
                        const char *token, int64_t now, uint32_t period, uint32_t skew,
-                       livecode_claim *out) SQR_WARN_UNUSED;
+                       uint32_t lead_s, livecode_claim *out) SQR_WARN_UNUSED;
 
 /* Builds "HTTPS://HOST/J/STORE/TOKEN" into out (caller's, outsize bytes;
  * LIVECODE_URL_MAX always suffices). host is a DNS name of letters,

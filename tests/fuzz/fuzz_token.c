@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(s, data, size);
   s[size] = '\0';
   livecode_claim claim;
-  fuzz_sink += (int)livecode_verify(&key, 1, "SH-JA01", s, 1795500000, 30, 1, &claim);
+  fuzz_sink +=
+      (int)livecode_verify(&key, 1, "SH-JA01", s, 1795500000, 30, 1, LIVECODE_LEAD_S, &claim);
   coupon_info info;
   fuzz_sink += (int)coupon_verify(store_key, 1, "SH-JA01", s, &info);
   uint8_t out[128];

@@ -147,6 +147,17 @@ echo "$p" | grep -q -e 'src="http' -e "href=\"http[^s]" && fail "page has extern
 [ "$(status "$BASE/J/SH-JA01/${FRESH,,}")" = 403 ] || fail "lower-case token not 403"
 [ "$(status "$BASE/J/SH-JA01/$OLD")" = 410 ] || fail "expired token not 410"
 [ "$(status "$BASE/J/SH-JA01/$FUTURE")" = 410 ] || fail "future token not 410"
+# a kiosk clock a few seconds fast: the next window's token is taken from
+# 5 s (LIVECODE_LEAD_S) before that window starts, and not 2 windows ahead
+# (HEAD: checked like a scan, not counted as one)
+while [ $(( $(date +%s) % 30 )) -lt 27 ]; do sleep 0.5; done
+t=$(date +%s); next=$(( t - t % 30 + 30 ))
+if [ $(( next - $(date +%s) )) -ge 1 ]; then
+  [ "$(status -I "$BASE/J/SH-JA01/$(mint SH-JA01 1 1 "$next")")" = 200 ] ||
+    fail "a token of the window starting in $(( next - $(date +%s) )) s was refused"
+fi
+[ "$(status -I "$BASE/J/SH-JA01/$(mint SH-JA01 1 1 $((next + 30)))")" = 410 ] ||
+  fail "a token two windows ahead was not refused"
 [ "$(status "$BASE/J/SH-JA01/$FORGED")" = 403 ] || fail "forged token not 403"
 [ "$(status "$BASE/J/SH-JA01/$OTHER")" = 403 ] || fail "another store's token not 403"
 [ "$(status "$BASE/J/SH-JA01/$V2")" = 403 ] || fail "wrong key version not 403"

@@ -231,7 +231,7 @@ static void t_hq(void) {
   livecode_claim claim;
   UT_CHECK(livecode_key_init(&k, key, (uint8_t)kv) == SQR_OK, "key");
   /* Real time has moved on since the screenshot: a couple of windows. */
-  sqr_rc vrc = livecode_verify(&k, 1, STORE, tok, (int64_t)time(NULL), period, 2, &claim);
+  sqr_rc vrc = livecode_verify(&k, 1, STORE, tok, (int64_t)time(NULL), period, 2, 0, &claim);
   livecode_key_wipe(&k);
   UT_CHECK(vrc == SQR_OK, "token %s: %s", tok, sqr_strerror(vrc));
   UT_CHECK(claim.kiosk == 1, "token for kiosk %d", (int)claim.kiosk);

@@ -323,7 +323,7 @@ void ut_verify_url(const char *db, const char *url, int64_t t) {
   livecode_key k;
   livecode_claim claim;
   UT_CHECK(livecode_key_init(&k, cfg->store_key, (uint8_t)cfg->key_version) == SQR_OK, "key");
-  sqr_rc rc = livecode_verify(&k, 1, cfg->store_id, tok + 1, t, cfg->period_s, 0, &claim);
+  sqr_rc rc = livecode_verify(&k, 1, cfg->store_id, tok + 1, t, cfg->period_s, 0, 0, &claim);
   UT_CHECK(rc == SQR_OK, "token %s does not verify at %lld: %s", tok + 1, (long long)t,
            sqr_strerror(rc));
   UT_CHECK(claim.window == (uint32_t)(t / cfg->period_s), "window");

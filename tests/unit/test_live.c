@@ -57,7 +57,8 @@ static void test_hq_mode_rotates_and_verifies(void **state) {
   livecode_claim claim;
   assert_int_equal(livecode_key_init(&k, keys.store_key, 1), SQR_OK);
   assert_int_equal(
-      livecode_verify(&k, 1, "SH-JA01", v.text + strlen(prefix), T0 / 1000, 30, 1, &claim), SQR_OK);
+      livecode_verify(&k, 1, "SH-JA01", v.text + strlen(prefix), T0 / 1000, 30, 1, 0, &claim),
+      SQR_OK);
   assert_int_equal(claim.kiosk, 1);
   char first[CONFIG_LINK_MAX];
   snprintf(first, sizeof first, "%s", v.text);
@@ -70,7 +71,7 @@ static void test_hq_mode_rotates_and_verifies(void **state) {
   assert_string_not_equal(v.text, first);
   /* Two rotations later, the first photo of the screen is refused. */
   assert_int_equal(
-      livecode_verify(&k, 1, "SH-JA01", first + strlen(prefix), T0 / 1000 + 60, 30, 1, &claim),
+      livecode_verify(&k, 1, "SH-JA01", first + strlen(prefix), T0 / 1000 + 60, 30, 1, 0, &claim),
       SQR_EEXPIRED);
   /* The HQ offset moves the code with HQ's clock. */
   clock_set_offset_ms(f->clock, 30000);

@@ -80,7 +80,7 @@ static void mint(const livecode_key *k, uint16_t kiosk, int64_t t, uint32_t peri
 
 static sqr_rc verify1(const livecode_key *k, const char *token, int64_t now, uint32_t period,
                       uint32_t skew, livecode_claim *c) {
-  return livecode_verify(k, 1, STORE, token, now, period, skew, c);
+  return livecode_verify(k, 1, STORE, token, now, period, skew, 0, c);
 }
 
 /* ---- known answer ------------------------------------------------------ */
@@ -170,6 +170,35 @@ static void test_window_boundaries_period_60(void **state) {
   assert_int_equal(verify1(&k, b, T0, 30, 1, &c), SQR_EEXPIRED);
 }
 
+/* A kiosk clock a few seconds fast (issue: "time a shop can trust"): the
+ * next window's token is accepted from lead seconds before it starts, and
+ * not a second earlier; two windows ahead never. */
+static void test_lead(void **state) {
+  (void)state;
+  livecode_key k = key_for(9, 1);
+  char next[LIVECODE_TOKEN_LEN + 1], after[LIVECODE_TOKEN_LEN + 1];
+  livecode_claim c;
+  const uint32_t period = 30, lead = LIVECODE_LEAD_S;
+  int64_t kp = T0 + 1000 * (int64_t)period; /* a window's first second */
+  mint(&k, 3, kp, period, next);
+  mint(&k, 3, kp + period, period, after);
+  /* "second 28 of a window, a token minted 2 s ahead": accepted now */
+  assert_int_equal(livecode_verify(&k, 1, STORE, next, kp - 2, period, 1, lead, &c), SQR_OK);
+  assert_int_equal(c.window, (uint32_t)(kp / period));
+  assert_int_equal(livecode_verify(&k, 1, STORE, next, kp - (int64_t)lead, period, 1, lead, &c),
+                   SQR_OK);
+  assert_int_equal(livecode_verify(&k, 1, STORE, next, kp - (int64_t)lead - 1, period, 1, lead, &c),
+                   SQR_EEXPIRED);
+  /* without a lead, as before */
+  assert_int_equal(livecode_verify(&k, 1, STORE, next, kp - 1, period, 1, 0, &c), SQR_EEXPIRED);
+  /* never two windows ahead, whatever the lead */
+  assert_int_equal(livecode_verify(&k, 1, STORE, after, kp - 1, period, 1, lead, &c), SQR_EEXPIRED);
+  assert_int_equal(livecode_verify(&k, 1, STORE, after, kp - 1, period, 1, 29, &c), SQR_EEXPIRED);
+  /* a lead of a whole period or more counts as period - 1 */
+  assert_int_equal(livecode_verify(&k, 1, STORE, next, kp - 29, period, 1, 1000, &c), SQR_OK);
+  assert_int_equal(livecode_verify(&k, 1, STORE, next, kp - 30, period, 1, 1000, &c), SQR_EEXPIRED);
+}
+
 static void test_period_and_time_errors(void **state) {
   (void)state;
   livecode_key k = key_for(9, 1);
@@ -184,10 +213,10 @@ static void test_period_and_time_errors(void **state) {
   mint(&k, 1, T0, 30, tok);
   assert_int_equal(verify1(&k, tok, T0, 0, 1, &c), SQR_EINVAL);
   assert_int_equal(verify1(&k, tok, -5, 30, 1, &c), SQR_EINVAL);
-  assert_int_equal(livecode_verify(&k, 1, STORE, tok, T0, 30, 1, NULL), SQR_EINVAL);
-  assert_int_equal(livecode_verify(&k, 1, STORE, NULL, T0, 30, 1, &c), SQR_EINVAL);
-  assert_int_equal(livecode_verify(NULL, 1, STORE, tok, T0, 30, 1, &c), SQR_EINVAL);
-  assert_int_equal(livecode_verify(NULL, 0, STORE, tok, T0, 30, 1, &c), SQR_EAUTH);
+  assert_int_equal(livecode_verify(&k, 1, STORE, tok, T0, 30, 1, 0, NULL), SQR_EINVAL);
+  assert_int_equal(livecode_verify(&k, 1, STORE, NULL, T0, 30, 1, 0, &c), SQR_EINVAL);
+  assert_int_equal(livecode_verify(NULL, 1, STORE, tok, T0, 30, 1, 0, &c), SQR_EINVAL);
+  assert_int_equal(livecode_verify(NULL, 0, STORE, tok, T0, 30, 1, 0, &c), SQR_EAUTH);
   /* An all-zero key was never initialised. */
   livecode_key blank;
   memset(&blank, 0, sizeof blank);
@@ -208,7 +237,7 @@ static void test_tampered_every_char(void **state) {
   char tok[LIVECODE_TOKEN_LEN + 1];
   livecode_claim c;
   assert_int_equal(livecode_mint(&keys[0], STORE, 42, T0, 30, tok), SQR_OK);
-  assert_int_equal(livecode_verify(keys, 2, STORE, tok, T0, 30, 1, &c), SQR_OK);
+  assert_int_equal(livecode_verify(keys, 2, STORE, tok, T0, 30, 1, 0, &c), SQR_OK);
   int tried = 0;
   for(size_t i = 0; i < LIVECODE_TOKEN_LEN; i++) {
     for(size_t j = 0; j < 32; j++) {
@@ -216,7 +245,7 @@ static void test_tampered_every_char(void **state) {
       char t[LIVECODE_TOKEN_LEN + 1];
       memcpy(t, tok, sizeof t);
       t[i] = b32[j];
-      assert_int_equal(livecode_verify(keys, 2, STORE, t, T0, 30, 1, &c), SQR_EAUTH);
+      assert_int_equal(livecode_verify(keys, 2, STORE, t, T0, 30, 1, 0, &c), SQR_EAUTH);
       tried++;
     }
   }
@@ -278,11 +307,11 @@ static void test_store_id(void **state) {
   livecode_claim c;
   assert_int_equal(livecode_mint(&k, "sh-001", 1, T0, 30, tok), SQR_EINVAL);
   mint(&k, 1, T0, 30, tok);
-  assert_int_equal(livecode_verify(&k, 1, "SH-002", tok, T0, 30, 1, &c), SQR_EAUTH);
+  assert_int_equal(livecode_verify(&k, 1, "SH-002", tok, T0, 30, 1, 0, &c), SQR_EAUTH);
   /* "SH-00" + payload must not collide with "SH-001" + shifted payload. */
-  assert_int_equal(livecode_verify(&k, 1, "SH-00", tok, T0, 30, 1, &c), SQR_EAUTH);
-  assert_int_equal(livecode_verify(&k, 1, "sh-001", tok, T0, 30, 1, &c), SQR_EINVAL);
-  assert_int_equal(livecode_verify(&k, 1, NULL, tok, T0, 30, 1, &c), SQR_EINVAL);
+  assert_int_equal(livecode_verify(&k, 1, "SH-00", tok, T0, 30, 1, 0, &c), SQR_EAUTH);
+  assert_int_equal(livecode_verify(&k, 1, "sh-001", tok, T0, 30, 1, 0, &c), SQR_EINVAL);
+  assert_int_equal(livecode_verify(&k, 1, NULL, tok, T0, 30, 1, 0, &c), SQR_EINVAL);
 }
 
 static void test_key_versions(void **state) {
@@ -296,9 +325,9 @@ static void test_key_versions(void **state) {
   mint(&v2, 5, T0, 30, t2);
 
   /* During rotation both versions verify, each under its own key. */
-  assert_int_equal(livecode_verify(both, 2, STORE, t1, T0, 30, 1, &c), SQR_OK);
+  assert_int_equal(livecode_verify(both, 2, STORE, t1, T0, 30, 1, 0, &c), SQR_OK);
   assert_int_equal(c.key_version, 1);
-  assert_int_equal(livecode_verify(both, 2, STORE, t2, T0, 30, 1, &c), SQR_OK);
+  assert_int_equal(livecode_verify(both, 2, STORE, t2, T0, 30, 1, 0, &c), SQR_OK);
   assert_int_equal(c.key_version, 2);
   /* Right version number, wrong key material. */
   assert_int_equal(verify1(&v2_other, t2, T0, 30, 1, &c), SQR_EAUTH);
@@ -414,6 +443,7 @@ int main(void) {
       cmocka_unit_test(test_known_answer_token),
       cmocka_unit_test(test_window_boundaries_period_30),
       cmocka_unit_test(test_window_boundaries_period_60),
+      cmocka_unit_test(test_lead),
       cmocka_unit_test(test_period_and_time_errors),
       cmocka_unit_test(test_tampered_every_char),
       cmocka_unit_test(test_malformed_tokens),

@@ -601,7 +601,7 @@ static int bench_tokens(const bench_counts *c) {
     int j = i % BENCH_TOKEN_RING;
     livecode_claim claim;
     if(livecode_verify(&k, 1, BENCH_STORE_ID, ring[j], base + (int64_t)j * period, period, 1,
-                       &claim) != SQR_OK)
+                       LIVECODE_LEAD_S, &claim) != SQR_OK)
       goto out;
     sink += claim.window;
   }

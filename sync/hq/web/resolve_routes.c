@@ -198,9 +198,9 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   livecode_claim claim;
   /* Constant time over the MAC; a forged token and an old one are told
    * apart only after the MAC checked. */
-  rc = strlen(token) == LIVECODE_TOKEN_LEN
-           ? livecode_verify(&e->key, 1, sid, token, now, e->period, e->skew, &claim)
-           : SQR_EINVAL;
+  rc = strlen(token) == LIVECODE_TOKEN_LEN ? livecode_verify(&e->key, 1, sid, token, now, e->period,
+                                                             e->skew, LIVECODE_LEAD_S, &claim)
+                                           : SQR_EINVAL;
   if(rc) {
     page *p = resolve__static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&resolve__R.lock);

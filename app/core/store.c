@@ -375,6 +375,13 @@ static sqr_rc open_db(const char *path, store *st, char *err, size_t errlen, int
   return SQR_OK;
 }
 
+/* The HQ clock offset the last successful sync measured (0: none yet). */
+static sqr_rc last_offset(store *st, int64_t *offset) {
+  return query_int(st, "read the last HQ clock offset",
+                   "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1 ORDER BY id DESC LIMIT 1", 0,
+                   offset);
+}
+
 sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, size_t errlen) {
   store *st = calloc(1, sizeof *st);
   int version = 0;
@@ -396,9 +403,7 @@ sqr_rc store_open(const char *path, sqr_clock *clock, store **out, char *err, si
   /* Tokens are minted in HQ's time: start from the offset the last
    * successful sync measured, until the next sync refreshes it. */
   int64_t offset = 0;
-  rc = query_int(st, "read the last HQ clock offset",
-                 "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1 ORDER BY id DESC LIMIT 1", 0,
-                 &offset);
+  rc = last_offset(st, &offset);
   if(rc) {
     snprintf(err, errlen, "%s", st->errmsg);
     goto fail;
@@ -582,6 +587,21 @@ sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why
     return SQR_ECORRUPT;
   }
   return SQR_OK;
+}
+
+sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) {
+  int64_t offset = 0;
+  int dummy;
+  if(offset_changed) *offset_changed = 0;
+  sqr_rc rc = last_offset(st, &offset);
+  if(rc) return rc;
+  if(offset != clock_offset_ms(st->clock)) {
+    log_info(COMPONENT, "HQ clock offset now %lld ms (was %lld)", (long long)offset,
+             (long long)clock_offset_ms(st->clock));
+    clock_set_offset_ms(st->clock, offset);
+    if(offset_changed) *offset_changed = 1;
+  }
+  return store_check_clock(st, jumped ? jumped : &dummy);
 }
 
 sqr_rc store_check_clock(store *st, int *jumped) {

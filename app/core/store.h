@@ -111,6 +111,13 @@ int64_t store_acked_seq(store *st);
  * than two minutes is recorded as a clock_jump event. *jumped is set. */
 sqr_rc store_check_clock(store *st, int *jumped) SQR_WARN_UNUSED;
 
+/* What the app calls every few seconds (well within one rotation): takes
+ * the HQ clock offset the last successful sync recorded (the sync daemon
+ * is another process, so the store's clock would otherwise keep the
+ * offset it opened with), and store_check_clock. *offset_changed and
+ * *jumped (either may be NULL) say what happened. */
+sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) SQR_WARN_UNUSED;
+
 /* The live code's group. group is -1 when none is usable (show the staff
  * contact code). A change from the last answer is recorded as a
  * group_switched or groups_exhausted event. */

@@ -49,6 +49,10 @@ int64_t ui_real_mono_ms(void) {
 
 /* How often a running helper is polled (its output read, its exit reaped). */
 #define UI_CHILD_POLL_MS 100
+/* How often the app looks at HQ's clock offset and wall-clock jumps: at
+ * most one rotation (30 s by default, 5 s the shortest a configuration
+ * allows); a read of one row, so the idle screen stays idle. */
+#define UI_CLOCK_CHECK_MS 5000
 
 /* Start-up split for the bench (SQR_LOG=debug): where the milliseconds
  * before the first QR frame went, printed with that frame. */
@@ -261,6 +265,17 @@ static void present(ui_app *app) {
  * the first call to the present. */
 void ui__qr_changing(ui_app *app) {
   if(!app->qr_changed_us) app->qr_changed_us = mono_us();
+}
+
+/* Every few seconds, well within one rotation: the HQ clock offset the
+ * sync daemon (another process) recorded, so the live code is minted in
+ * HQ's time, and wall-clock jumps, recorded as clock_jump events. */
+static int64_t clock_tick(ui_app *app, int64_t now) {
+  if(now < app->clock_check_at) return app->clock_check_at;
+  if(app->st && store_clock_refresh(app->st, NULL, NULL) != SQR_OK)
+    log_warn("ui", "cannot read HQ's clock offset; the code keeps the one it has");
+  app->clock_check_at = now + UI_CLOCK_CHECK_MS;
+  return app->clock_check_at;
 }
 
 static void input(ui_app *app, ui_input_kind kind, int x, int y, int key, int dy) {
@@ -561,6 +576,7 @@ int ui_app_main(const ui_options *o) {
     if(ui_child_poll(app, real) && app->child.kind == UI_CHILD_SYNC) sync_done(app);
     int64_t now = ui_now_mono(app);
     int64_t disk_next = ui_disk_tick(app, now);
+    int64_t clock_next = clock_tick(app, now);
     /* Idle: any screen but the live code goes back and forgets input.
      * Not the enrolment screen: there is nothing behind it to go back to. */
     int idles = app->cur != UI_SCREEN_LIVE && app->cur != UI_SCREEN_ENROL;
@@ -573,7 +589,7 @@ int ui_app_main(const ui_options *o) {
     ui_screen *s = &app->screens[app->cur];
     int64_t next = s->ops->tick ? s->ops->tick(app, s, now) : INT64_MAX;
     if(idles && idle_at < next) next = idle_at;
-    next = min64(next, disk_next);
+    next = min64(min64(next, disk_next), clock_next);
     update_status(app);
     if(app->dirty || app->ndamage > 0) {
       present(app);

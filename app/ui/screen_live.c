@@ -40,6 +40,7 @@ static struct {
   int campaign;          /* campaign index drawn, -1 = none */
   int reload_due;        /* look at the configuration at the next tick */
   const sqr_config *cfg; /* the configuration drawn */
+  int64_t offset_ms;     /* the HQ clock offset the code was minted with */
 } L;
 
 enum { LIVE_SAME = 0, LIVE_NEW_CODE, LIVE_NEW_VIEW };
@@ -69,6 +70,7 @@ static int refresh(ui_app *app, ui_screen *s) {
   if(rc == SQR_ENOSPC && !ui_disk_full(app)) ui_disk_refused(app);
   L.lv = lv;
   L.rc = rc;
+  L.offset_ms = clock_offset_ms(app->clock);
   ui_widget *qr = ui_screen_find(s, "live.qr");
   if(qr) {
     ui_qr_set(qr, rc ? "" : L.lv.text);
@@ -180,7 +182,9 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
    * period too, as another process (sync) may have changed the groups. */
   int64_t change_at =
       L.lv.next_change_ms ? L.lv.next_change_ms : (now_ms / period_ms + 1) * period_ms;
-  int rotation = now_ms >= change_at;
+  /* A new HQ offset (app.c picks it up from the sync daemon's record)
+   * moves HQ's time: the code is minted again at once, either way. */
+  int rotation = now_ms >= change_at || clock_offset_ms(app->clock) != L.offset_ms;
   if(rotation || (L.rc == SQR_ENOTFOUND && cfg)) {
     ui__qr_changing(app);
     int what = refresh(app, s);

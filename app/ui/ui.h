@@ -168,7 +168,8 @@ struct ui_app {
   SDL_Rect damage[UI_MAX_DAMAGE]; /* else: only these parts */
   int ndamage;
   int running;
-  int64_t last_input_ms; /* monotonic */
+  int64_t last_input_ms;  /* monotonic */
+  int64_t clock_check_at; /* monotonic: next look at HQ's offset and clock jumps */
 
   ui_flow flow;
   int pin_failures;

@@ -1,6 +1,6 @@
 /* test_ui.c — storeqr-kiosk driven headless by scripts, checked through
  * its screenshots (QR codes decoded with zbar) and the kiosk database.
- *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate,
+ *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate, offset,
  *                               fill, reset, hotplug, campaign, disk, lowdisk,
  *                               first
  * Every case asserts on what the kiosk wrote or drew; none on timing. */
@@ -263,6 +263,39 @@ static void t_rotate(void) {
     UT_CHECK(ut_png_equal(a, b), "%s (partial redraw) differs from a full redraw", pairs[i][0]);
   }
   puts("rotate: ok");
+}
+
+/* The sync daemon (another process) records a new HQ clock offset while
+ * the kiosk runs: within a rotation the code on the screen is the one for
+ * HQ's time, not the box's (issue: a running kiosk kept the offset it
+ * started with). */
+static void t_offset(void) {
+  ut_setup("offset");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned(); /* 2 s into a window */
+  ut_make_store(db, t, NULL);
+  char before[1024], after[1024];
+  ut_live_text(db, t, before, sizeof before);
+  /* 1.5 s of real time for the daemon's record to land, then 6 s of the
+   * kiosk's clock: past its next look at the offset (every 5 s) */
+  const char *s = "screenshot o0\nwait 1500\nadvance 6\nscreenshot o6\n";
+  int pid = ut_spawn(db, s, t, NULL);
+  usleep(300 * 1000);
+  sqr_clock *c;
+  store *st;
+  char err[256];
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  UT_CHECK(store_sync_record(st, 1, NULL, 60000) == SQR_OK, "sync record");
+  store_close(st);
+  clock_free(c);
+  UT_CHECK(ut_wait(pid) == 0, "offset run");
+  expect_qr("o0.png", before);
+  ut_live_text(db, t + 6, after, sizeof after); /* opens with the new offset: t + 66 */
+  UT_CHECK(strcmp(before, after) != 0, "the offset did not move the window");
+  expect_qr("o6.png", after);
+  ut_verify_url(db, after, t + 66); /* HQ's time */
+  puts("offset: ok");
 }
 
 static void t_fill(void) {
@@ -547,6 +580,8 @@ int main(int argc, char **argv) {
     t_idle();
   else if(!strcmp(c, "rotate"))
     t_rotate();
+  else if(!strcmp(c, "offset"))
+    t_offset();
   else if(!strcmp(c, "fill"))
     t_fill();
   else if(!strcmp(c, "reset"))

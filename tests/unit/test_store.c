@@ -293,6 +293,42 @@ static void test_clock_jump_is_recorded(void **state) {
   assert_string_equal(c.types[0], "clock_jump");
 }
 
+/* The app picks up the offset the sync daemon (another process) recorded,
+ * and a clock jump becomes an event through the same call. */
+static void test_clock_refresh_takes_the_daemons_offset(void **state) {
+  fixture *f = *state;
+  int changed = -1, jumped = -1;
+  assert_int_equal(store_clock_refresh(f->st, &changed, &jumped), SQR_OK);
+  assert_false(changed);
+  assert_false(jumped);
+  store *other = NULL;
+  sqr_clock *daemon_clock = NULL; /* the daemon's own process, its own clock */
+  char err[256];
+  assert_int_equal(clock_new_fixed(clock_now_ms(f->clock), &daemon_clock), SQR_OK);
+  assert_int_equal(store_open(f->path, daemon_clock, &other, err, sizeof err), SQR_OK);
+  assert_int_equal(store_sync_record(other, 1, NULL, 61000), SQR_OK);
+  store_close(other);
+  clock_free(daemon_clock);
+  int64_t before = clock_now_ms(f->clock);
+  assert_int_equal(store_clock_refresh(f->st, &changed, &jumped), SQR_OK);
+  assert_true(changed);
+  assert_int_equal(clock_offset_ms(f->clock), 61000);
+  assert_true(clock_now_ms(f->clock) >= before + 61000);
+  assert_int_equal(store_clock_refresh(f->st, &changed, NULL), SQR_OK);
+  assert_false(changed);
+  /* a failed sync leaves the offset of the last good one */
+  assert_int_equal(store_sync_record(f->st, 0, "timeout", 0), SQR_OK);
+  assert_int_equal(store_clock_refresh(f->st, &changed, NULL), SQR_OK);
+  assert_false(changed);
+  clock_set_wall_ms(f->clock, clock_now_ms(f->clock) + 3600000);
+  assert_int_equal(store_clock_refresh(f->st, NULL, &jumped), SQR_OK);
+  assert_true(jumped);
+  collect c = {0};
+  assert_int_equal(store_events_after(f->st, store_last_seq(f->st) - 1, 10, collect_fn, &c),
+                   SQR_OK);
+  assert_string_equal(c.types[0], "clock_jump");
+}
+
 static void test_groups_fill_one_at_a_time(void **state) {
   fixture *f = *state;
   store_live live;
@@ -637,6 +673,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reload_sees_other_writer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_event_log_chain_detects_tampering, setup, teardown),
       cmocka_unit_test_setup_teardown(test_clock_jump_is_recorded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_clock_refresh_takes_the_daemons_offset, setup, teardown),
       cmocka_unit_test_setup_teardown(test_groups_fill_one_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_expiry_margin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_status_counts, setup, teardown),

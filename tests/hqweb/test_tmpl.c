@@ -19,19 +19,27 @@
 
 #include "tmpl.h"
 
+/* src[0] is template "t" (text), then the partials given as name, text
+ * pairs in ap, NULL-terminated (at most 7). Returns how many. */
+static size_t sources(tmpl_source src[8], const char *text, va_list ap) {
+  size_t n = 0;
+  src[n++] = (tmpl_source){"t", text, strlen(text)};
+  for(const char *name; n < 8 && (name = va_arg(ap, const char *)); n++) {
+    const char *pt = va_arg(ap, const char *);
+    src[n] = (tmpl_source){name, pt, strlen(pt)};
+  }
+  return n;
+}
+
 /* Renders template "t" (with the partials given as name, text pairs after
  * it, NULL-terminated) with view (JSON text) and returns the page
  * (static, valid until the next call). Fails the test on any error. */
 static const char *render(const char *view_json, const char *text, ...) {
   static char page[8192];
-  tmpl_source src[8] = {{"t", text, strlen(text)}};
-  size_t n = 1;
+  tmpl_source src[8];
   va_list ap;
   va_start(ap, text);
-  for(const char *name; (name = va_arg(ap, const char *)) && n < 8; n++) {
-    const char *pt = va_arg(ap, const char *);
-    src[n] = (tmpl_source){name, pt, strlen(pt)};
-  }
+  size_t n = sources(src, text, ap);
   va_end(ap);
   char err[300];
   tmpl_set *s = NULL;
@@ -52,14 +60,10 @@ static const char *render(const char *view_json, const char *text, ...) {
 /* The error a template is refused with ("" if it compiled). */
 static const char *refused(const char *text, ...) {
   static char err[300];
-  tmpl_source src[8] = {{"t", text, strlen(text)}};
-  size_t n = 1;
+  tmpl_source src[8];
   va_list ap;
   va_start(ap, text);
-  for(const char *name; (name = va_arg(ap, const char *)) && n < 8; n++) {
-    const char *pt = va_arg(ap, const char *);
-    src[n] = (tmpl_source){name, pt, strlen(pt)};
-  }
+  size_t n = sources(src, text, ap);
   va_end(ap);
   tmpl_set *s = NULL;
   err[0] = '\0';

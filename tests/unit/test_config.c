@@ -45,10 +45,10 @@ static void test_demo_parses(void **state) {
   free(json);
 }
 
-/* Applies a JSON edit (a path and a raw JSON value, or NULL to delete) to
- * the demo document and expects an error naming want_field. */
-static void expect_error(const char *section, const char *field, const char *value,
-                         const char *want_in_err) {
+/* The demo document with one edit: field of section (its first element
+ * when section is an array) replaced by a raw JSON value, or deleted
+ * (value NULL). malloc'ed. */
+static char *edited_demo(const char *section, const char *field, const char *value) {
   char *json = tu_demo_config(&keys, 1, 1795500000);
   cJSON *root = cJSON_Parse(json);
   free(json);
@@ -58,6 +58,14 @@ static void expect_error(const char *section, const char *field, const char *val
   if(value) cJSON_AddItemToObject(obj, field, cJSON_Parse(value));
   json = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
+  return json;
+}
+
+/* Expects the edited demo document to be refused with an error naming
+ * want_in_err. */
+static void expect_error(const char *section, const char *field, const char *value,
+                         const char *want_in_err) {
+  char *json = edited_demo(section, field, value);
   sqr_config *cfg = NULL;
   char err[256] = "";
   assert_int_equal(parse(json, &cfg, err), SQR_EINVAL);
@@ -68,15 +76,7 @@ static void expect_error(const char *section, const char *field, const char *val
 
 /* The same edit, expected to be accepted. */
 static void expect_ok(const char *section, const char *field, const char *value) {
-  char *json = tu_demo_config(&keys, 1, 1795500000);
-  cJSON *root = cJSON_Parse(json);
-  free(json);
-  cJSON *obj = section ? cJSON_GetObjectItem(root, section) : root;
-  if(section && cJSON_IsArray(obj)) obj = cJSON_GetArrayItem(obj, 0);
-  cJSON_DeleteItemFromObject(obj, field);
-  if(value) cJSON_AddItemToObject(obj, field, cJSON_Parse(value));
-  json = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
+  char *json = edited_demo(section, field, value);
   sqr_config *cfg = NULL;
   char err[256] = "";
   if(parse(json, &cfg, err) != SQR_OK) fail_msg("refused: %s", err);

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "base32.h"
 #include "config.h"
 #include "crypto.h"
 #include "log.h"

@@ -1,5 +1,5 @@
-/* bundle.c — HQ's kiosk releases and the route kiosks fetch them by; see
- * release.h (the record, the files) and web.h (bundle_route).
+/* release.c — HQ's kiosk releases and the bundle files kiosks fetch; see
+ * release.h (the record, the files; web/device.c serves them).
  *
  * The bundle's own signature is what a box trusts (storeqr-update checks
  * it before anything else); HQ checks it too when a release is added, so

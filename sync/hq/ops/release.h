@@ -1,6 +1,7 @@
 /* release.h — HQ's kiosk releases (issue 6): signed update bundles an
  * operator adds with `storeqr-hq release add`, which stores run which, and
- * the device route kiosks download them by (bundle_route in web.h).
+ * the bundle files kiosks download (hq_release_open; the route is
+ * web/device.c's GET /v1/bundles/).
  *
  * On disk, in HQ's directory:
  *   bundles/<sha256>.bundle   each bundle, byte for byte, named by the

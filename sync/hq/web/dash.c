@@ -1,6 +1,6 @@
-/* dash.c — see web.h: the admin login and the dashboard pages, server-
- * rendered HTML with inline CSS and SVG (no script, no external asset),
- * readable on a laptop and a phone; and /v1/stats(.csv) through stats.c.
+/* dash.c — see dash.h: the admin login and the dashboard pages, rendered
+ * from templates (pages_dash.h) as HTML with inline CSS and SVG (no
+ * script, no external asset), readable on a laptop and a phone.
  *
  *   GET  /dash/login, POST /dash/login, POST /dash/logout
  *   GET  /dash[?page=N&sort=KEY&dir=asc|desc]    stores, totals, charts, alerts

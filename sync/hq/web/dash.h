@@ -1,6 +1,6 @@
 /* dash.h — the dashboard for HQ's staff: the admin login and the pages
  * under /dash (server-rendered HTML, no script). /v1/stats and
- * /v1/stats.csv are stats_web.h's, reached through dash_route.
+ * /v1/stats.csv are stats_web.h's, routed to it by routes.c.
  *
  * A route function returns 1 when the URL is its own (r is then set, any
  * status), 0 when it is not (server.c goes on and answers 404). It runs

@@ -1,10 +1,10 @@
-/* metrics.c — see web.h. Counters every server thread feeds, and
- * GET /metrics in the Prometheus text exposition format 0.0.4.
+/* metrics.c — see metrics.h. GET /metrics in the Prometheus text
+ * exposition format 0.0.4.
  *
- * Counters are C11 atomics in fixed tables: a request adds one relaxed
- * increment, takes no lock, and a hostile URL or status cannot grow the
- * label space (routes are server.c's bounded labels, statuses 100..599,
- * scan outcomes at most METRICS_OUTCOMES names of [a-z0-9_]). Gauges that
+ * The counters (counters.c) are C11 atomics in fixed tables: a request
+ * adds one relaxed increment, takes no lock, and a hostile URL or status
+ * cannot grow the label space (routes are routes.c's labels, statuses
+ * 100..599, scan outcomes at most COUNTERS_OUTCOMES names). Gauges that
  * describe stores (sync lag, events behind, groups near expiry or full)
  * are read from the database and the resolver at scrape time, under the
  * server's storage lock like every route.

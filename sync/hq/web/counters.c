@@ -6,26 +6,33 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const routes[] = {"/v1/events",    "/v1/config", "/v1/enroll",  "/v1/stats",
-                                     "/v1/stats.csv", "/metrics",   "/J",          "/N",
-                                     "/dash",         "/v1/admin",  "/v1/bundles", "other"};
-#define NROUTES    (sizeof routes / sizeof routes[0])
+/* The labels the route table gives (counters_set_routes), then "other";
+ * set once before any request is counted. */
+#define NROUTES    (COUNTERS_ROUTES_MAX + 1)
 #define STATUS_MIN COUNTERS_STATUS_MIN
 #define NSTATUS    (COUNTERS_STATUS_MAX - COUNTERS_STATUS_MIN)
+static const char *routes[NROUTES];
+static size_t nroutes;
 static _Atomic uint64_t requests[NROUTES][NSTATUS];
 static _Atomic uint64_t ingest_batches, ingest_events;
 
-#define METRICS_OUTCOMES COUNTERS_OUTCOMES
 static struct {
   char name[32];
   _Atomic uint64_t n;
-} outcomes[METRICS_OUTCOMES];
+} outcomes[COUNTERS_OUTCOMES];
 static _Atomic size_t noutcomes;
 static pthread_mutex_t outcome_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void counters_set_routes(const char *const *labels, size_t n) {
+  nroutes = 0;
+  for(size_t i = 0; i < n && nroutes < COUNTERS_ROUTES_MAX; i++)
+    routes[nroutes++] = labels[i];
+  routes[nroutes++] = "other";
+}
+
 void counters_add_request(const char *route, int status) {
-  size_t ri = NROUTES - 1;
-  for(size_t i = 0; route && i < NROUTES - 1; i++)
+  size_t ri = nroutes ? nroutes - 1 : 0; /* "other" */
+  for(size_t i = 0; route && i + 1 < nroutes; i++)
     if(strcmp(route, routes[i]) == 0) {
       ri = i;
       break;
@@ -49,7 +56,7 @@ static int outcome_valid(const char *s) {
 }
 
 void counters_add_scan(const char *outcome) {
-  size_t slot = METRICS_OUTCOMES - 1; /* the last slot is "other" */
+  size_t slot = COUNTERS_OUTCOMES - 1; /* the last slot is "other" */
   if(outcome_valid(outcome)) {
     /* names are only ever appended and published by the count's release
      * store, so the common case searches without the lock */
@@ -62,7 +69,7 @@ void counters_add_scan(const char *outcome) {
       i = 0;
       while(i < n && strcmp(outcomes[i].name, outcome) != 0)
         i++;
-      if(i == n && n < METRICS_OUTCOMES - 1) {
+      if(i == n && n < COUNTERS_OUTCOMES - 1) {
         snprintf(outcomes[n].name, sizeof outcomes[n].name, "%s", outcome);
         atomic_store_explicit(&noutcomes, n + 1, memory_order_release);
         n++;
@@ -75,15 +82,15 @@ void counters_add_scan(const char *outcome) {
 }
 
 size_t counters_routes(void) {
-  return NROUTES;
+  return nroutes;
 }
 
 const char *counters_route_name(size_t route) {
-  return route < NROUTES ? routes[route] : "other";
+  return route < nroutes ? routes[route] : "other";
 }
 
 uint64_t counters_request_count(size_t route, int status) {
-  if(route >= NROUTES || status < STATUS_MIN || status >= STATUS_MIN + NSTATUS) return 0;
+  if(route >= nroutes || status < STATUS_MIN || status >= STATUS_MIN + NSTATUS) return 0;
   return atomic_load_explicit(&requests[route][status - STATUS_MIN], memory_order_relaxed);
 }
 
@@ -100,9 +107,9 @@ size_t counters_scans(void) {
 }
 
 const char *counters_scan_name(size_t i) {
-  return i == METRICS_OUTCOMES - 1 ? "other" : i < METRICS_OUTCOMES ? outcomes[i].name : "";
+  return i == COUNTERS_OUTCOMES - 1 ? "other" : i < COUNTERS_OUTCOMES ? outcomes[i].name : "";
 }
 
 uint64_t counters_scan_count(size_t i) {
-  return i < METRICS_OUTCOMES ? atomic_load_explicit(&outcomes[i].n, memory_order_relaxed) : 0;
+  return i < COUNTERS_OUTCOMES ? atomic_load_explicit(&outcomes[i].n, memory_order_relaxed) : 0;
 }

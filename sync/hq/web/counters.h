@@ -12,8 +12,13 @@
 #define COUNTERS_STATUS_MIN 100
 #define COUNTERS_STATUS_MAX 600 /* statuses outside count as 500 */
 #define COUNTERS_OUTCOMES   16  /* the last slot is "other" */
+#define COUNTERS_ROUTES_MAX 31  /* route labels (routes.c has 11) */
 
-/* route: a label from a bounded set (unknown ones count as "other"). */
+/* The route labels requests are counted under (the route table's, in its
+ * order; the strings must outlive the counters), plus "other". Called
+ * once, before the server takes requests. */
+void counters_set_routes(const char *const *labels, size_t n);
+/* route: one of those labels (unknown ones count as "other"). */
 void counters_add_request(const char *route, int status);
 void counters_add_ingest(int batches, int events);
 /* One scan the resolver answered, by outcome: a name of [a-z0-9_], at

@@ -107,3 +107,14 @@ size_t route_body_max(const char *url) {
     if(path_matches(&table[i], url)) return table[i].body_max;
   return SMALL_BODY;
 }
+
+size_t route_labels(const char **out, size_t max) {
+  size_t n = 0;
+  for(size_t i = 0; i < SQR_ARRAY_LEN(table); i++) {
+    size_t k = 0;
+    while(k < n && strcmp(out[k], table[i].label) != 0)
+      k++;
+    if(k == n && n < max) out[n++] = table[i].label;
+  }
+  return n;
+}

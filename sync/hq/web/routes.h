@@ -18,5 +18,8 @@
 const route *route_find(const char *method, const char *url, const route **path_only);
 /* The body limit of a URL whatever its method (read before the body). */
 size_t route_body_max(const char *url);
+/* The table's distinct metrics labels, in its order, into out (at most
+ * max); how many. */
+size_t route_labels(const char **out, size_t max);
 
 #endif

@@ -311,6 +311,8 @@ static void *accept_loop(void *arg) {
 
 sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t errlen) {
   *out = NULL;
+  const char *labels[COUNTERS_ROUTES_MAX];
+  counters_set_routes(labels, route_labels(labels, SQR_ARRAY_LEN(labels)));
   char host[64];
   const char *colon = strrchr(listen, ':');
   struct sockaddr_in sa;

@@ -151,9 +151,10 @@ static int cmd_init(cli *c, int argc, char **argv) {
   static const char *usage =
       "usage: storeqr init [--demo [--template FILE] [--hq-key-out FILE]] [--config FILE]\n"
       "Creates the kiosk database. --demo makes a demo store (静安寺店) with fresh\n"
-      "keys: a random store key and an HQ key pair whose private half is written\n"
-      "to --hq-key-out (default: hq-demo.key beside the database, mode 0600) so\n"
-      "sealed phone numbers can be opened in a demo. --config applies FILE.\n";
+      "keys: random token, coupon and index keys, and an HQ key pair whose private\n"
+      "half is written to --hq-key-out (default: hq-demo.key beside the database,\n"
+      "mode 0600) so sealed phone numbers can be opened in a demo. --config\n"
+      "applies FILE.\n";
   static const struct option opts[] = {
       {"demo", no_argument, NULL, 'd'},           {"config", required_argument, NULL, 'c'},
       {"template", required_argument, NULL, 't'}, {"hq-key-out", required_argument, NULL, 'k'},
@@ -203,12 +204,16 @@ static int cmd_init(cli *c, int argc, char **argv) {
       fprintf(stderr, "storeqr: template %s: %s\n", tmpl, strerror(errno));
       return EX_IO;
     }
-    uint8_t store_key[32], pub[SEAL_PUB_LEN], priv[SEAL_PRIV_LEN];
+    /* A demo kiosk holds what HQ would send it: its own token and coupon
+     * keys, the store's index key (drawn here, as no HQ derives them) and
+     * HQ's public key. */
+    demo_keys keys = {0};
+    uint8_t priv[SEAL_PRIV_LEN];
     char *json = NULL;
-    rc = crypto_random(store_key, sizeof store_key);
-    if(!rc) rc = seal_keypair_generate(pub, priv);
+    rc = demo_keys_random(&keys);
+    if(!rc) rc = seal_keypair_generate(keys.hq_pub, priv);
     int64_t version = store_config(c->st) ? store_config(c->st)->version + 1 : 1;
-    if(!rc) rc = demo_config_json(t, version, store_key, pub, clock_now(c->clock), &json);
+    if(!rc) rc = demo_config_json(t, version, &keys, clock_now(c->clock), &json);
     free(t);
     if(!rc) rc = store_apply_config(c->st, json, strlen(json), err, sizeof err);
     free(json);
@@ -233,7 +238,7 @@ static int cmd_init(cli *c, int argc, char **argv) {
       }
       crypto_wipe(b64, sizeof b64);
     }
-    crypto_wipe(store_key, sizeof store_key);
+    crypto_wipe(&keys, sizeof keys);
     crypto_wipe(priv, sizeof priv);
   }
   if(rc) {
@@ -555,7 +560,7 @@ static int cmd_token(cli *c, int argc, char **argv) {
   const sqr_config *cfg = store_config(c->st);
   if(at < 0) at = clock_now(c->clock);
   livecode_key key;
-  sqr_rc rc = livecode_key_init(&key, cfg->store_key, (uint8_t)cfg->key_version);
+  sqr_rc rc = livecode_key_set(&key, cfg->token_key, (uint8_t)cfg->key_version);
   if(rc) return fail(c, rc, "token key");
   if(strcmp(sub, "mint") == 0) {
     char token[LIVECODE_TOKEN_LEN + 1], url[LIVECODE_URL_MAX];
@@ -594,7 +599,8 @@ static int cmd_token(cli *c, int argc, char **argv) {
 
 static int cmd_coupon(cli *c, int argc, char **argv) {
   static const char *usage = "usage: storeqr coupon verify CODE\n"
-                             "Checks a welcome coupon offline with the store key.\n";
+                             "Checks a welcome coupon this kiosk issued, offline, with its\n"
+                             "coupon key (HQ verifies the coupons of every kiosk).\n";
   if(argc >= 2 && strcmp(argv[1], "--help") == 0) {
     fputs(usage, stdout);
     return EX_DONE;
@@ -605,7 +611,7 @@ static int cmd_coupon(cli *c, int argc, char **argv) {
   const sqr_config *cfg = store_config(c->st);
   coupon_info info;
   sqr_rc rc =
-      coupon_verify(cfg->store_key, (uint8_t)cfg->key_version, cfg->store_id, argv[2], &info);
+      coupon_verify(cfg->coupon_key, (uint8_t)cfg->key_version, cfg->store_id, argv[2], &info);
   if(rc) {
     printf("invalid coupon: %s\n", sqr_strerror(rc));
     return rc == SQR_EINVAL ? EX_USAGE : EX_REFUSED;

@@ -334,19 +334,121 @@ static void parse_staff_and_tags(parser *p, const cJSON *root, sqr_config *c) {
   }
 }
 
+/* A base64 field of exactly 32 bytes into out; 1 when present and valid.
+ * The text copy is wiped: it is key material. */
+static int get_key(parser *p, const cJSON *obj, const char *base, const char *name, int required,
+                   uint8_t out[32]) {
+  char b64[128] = "", path[160];
+  size_t n = 0;
+  int ok = 0;
+  get_str(p, obj, base, name, required, b64, sizeof b64);
+  if(!p->failed && b64[0]) {
+    join(path, sizeof path, base, name);
+    if(crypto_unb64(b64, out, 32, &n) != SQR_OK || n != 32) {
+      fail(p, path, "must be 32 bytes in base64");
+      crypto_wipe(out, 32);
+    } else {
+      ok = 1;
+    }
+  }
+  crypto_wipe(b64, sizeof b64);
+  return ok;
+}
+
+static int has_field(const cJSON *obj, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+  return v && !cJSON_IsNull(v);
+}
+
+/* keys.store_key, from an HQ before key versions: the kiosk derives what
+ * the store key used to be used for, then forgets it. Its index stays the
+ * old HMAC one. */
+static void parse_legacy_keys(parser *p, const cJSON *keys, sqr_config *c) {
+  uint8_t store_key[32];
+  if(!get_key(p, keys, "keys", "store_key", 1, store_key)) return;
+  sqr_rc rc = crypto_hkdf_sha256(NULL, 0, store_key, 32, CRYPTO_INFO_TOKEN, c->token_key, 32);
+  if(!rc) rc = crypto_hkdf_sha256(NULL, 0, store_key, 32, CRYPTO_INFO_COUPON, c->coupon_key, 32);
+  if(!rc) rc = crypto_hkdf_sha256(NULL, 0, store_key, 32, CRYPTO_INFO_BLIND, c->index_key, 32);
+  crypto_wipe(store_key, sizeof store_key);
+  if(rc) {
+    fail(p, "keys.store_key", "cannot derive the kiosk keys from it");
+    return;
+  }
+  c->index_alg = CONFIG_INDEX_HMAC;
+  /* Nothing older to migrate from: the HMAC index is the index. The key is
+   * kept here too so every holder of an HMAC index key finds it in one
+   * place. */
+  memcpy(c->legacy_index_key, c->index_key, 32);
+  c->has_legacy_index = 0;
+}
+
+static void parse_index(parser *p, const cJSON *keys, sqr_config *c) {
+  const cJSON *index = cJSON_GetObjectItemCaseSensitive(keys, "index");
+  if(!index || cJSON_IsNull(index)) {
+    fail(p, "keys.index", "is required with keys.token_key");
+    return;
+  }
+  if(!cJSON_IsObject(index)) {
+    fail(p, "keys.index", "must be an object");
+    return;
+  }
+  char alg[16] = "";
+  get_str(p, index, "keys.index", "alg", 1, alg, sizeof alg);
+  if(!p->failed && strcmp(alg, "argon2id") != 0) fail(p, "keys.index.alg", "must be \"argon2id\"");
+  c->index_alg = CONFIG_INDEX_ARGON2ID;
+  c->index_p = (uint32_t)get_int(p, index, "keys.index", "p", 0, 1, CONFIG_INDEX_P_MAX,
+                                 CONFIG_INDEX_P_DEFAULT);
+  c->index_m_kib = (uint32_t)get_int(p, index, "keys.index", "m_kib", 0, CONFIG_INDEX_M_KIB_MIN,
+                                     CONFIG_INDEX_M_KIB_MAX, CONFIG_INDEX_M_KIB_DEFAULT);
+  if(!p->failed && c->index_m_kib < 8 * c->index_p)
+    fail(p, "keys.index.m_kib", "must be at least 8 times keys.index.p");
+  c->index_t = (uint32_t)get_int(p, index, "keys.index", "t", 0, 1, CONFIG_INDEX_T_MAX,
+                                 CONFIG_INDEX_T_DEFAULT);
+  get_key(p, index, "keys.index", "key", 1, c->index_key);
+}
+
+static void parse_new_keys(parser *p, const cJSON *keys, sqr_config *c) {
+  get_key(p, keys, "keys", "token_key", 1, c->token_key);
+  get_key(p, keys, "keys", "coupon_key", 1, c->coupon_key);
+  parse_index(p, keys, c);
+  int has_key = has_field(keys, "legacy_index_key");
+  int has_until = has_field(keys, "legacy_index_until");
+  if(!p->failed && has_key != has_until) {
+    fail(p, has_key ? "keys.legacy_index_until" : "keys.legacy_index_key",
+         "is required with keys.%s", has_key ? "legacy_index_key" : "legacy_index_until");
+    return;
+  }
+  if(!has_key) return;
+  c->has_legacy_index = get_key(p, keys, "keys", "legacy_index_key", 1, c->legacy_index_key);
+  c->legacy_index_until_ms =
+      get_int(p, keys, "keys", "legacy_index_until", 1, 0, INT64_C(1) << 53, 0);
+}
+
 static void parse_keys(parser *p, const cJSON *root, sqr_config *c) {
   const cJSON *keys = get_obj(p, root, "keys", 1);
   if(!keys) return;
-  char b64[128] = "";
-  size_t n = 0;
   c->key_version = (int)get_int(p, keys, "keys", "version", 1, 1, 255, 1);
-  get_str(p, keys, "keys", "store_key", 1, b64, sizeof b64);
+  int legacy = has_field(keys, "store_key");
+  int newer = has_field(keys, "token_key");
   if(p->failed) return;
-  if(crypto_unb64(b64, c->store_key, sizeof c->store_key, &n) != SQR_OK || n != 32) {
-    fail(p, "keys.store_key", "must be 32 bytes in base64");
+  if(legacy && newer) {
+    fail(p, "keys.store_key",
+         "must not appear with keys.token_key (a document carries either the kiosk's own keys"
+         " or, from an HQ before key versions, the store key)");
     return;
   }
-  b64[0] = '\0';
+  if(!legacy && !newer) {
+    fail(p, "keys.token_key", "is required (or keys.store_key, from an HQ before key versions)");
+    return;
+  }
+  if(legacy)
+    parse_legacy_keys(p, keys, c);
+  else
+    parse_new_keys(p, keys, c);
+  if(p->failed) return;
+
+  char b64[128] = "";
+  size_t n = 0;
   get_str(p, keys, "keys", "hq_public", 0, b64, sizeof b64);
   if(p->failed || !b64[0]) return;
   if(crypto_unb64(b64, c->hq_pub, sizeof c->hq_pub, &n) != SQR_OK || n != 65 ||
@@ -460,7 +562,10 @@ sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, s
     c->utc_offset_min = (int)get_int(&p, store, "store", "utc_offset_min", 0, -720, 840, 480);
   }
   const cJSON *kiosk = get_obj(&p, root, "kiosk", 1);
-  if(kiosk) c->kiosk_number = (int)get_int(&p, kiosk, "kiosk", "number", 1, 1, 65535, 1);
+  if(kiosk) {
+    c->kiosk_number = (int)get_int(&p, kiosk, "kiosk", "number", 1, 1, 65535, 1);
+    c->kiosk_incarnation = (int)get_int(&p, kiosk, "kiosk", "incarnation", 0, 1, 9999, 1);
+  }
 
   const cJSON *hq = get_obj(&p, root, "hq", 0);
   if(hq) {
@@ -593,7 +698,9 @@ sqr_rc config_load_file(const char *path, sqr_config **out, char **json_out, cha
 
 void config_free(sqr_config *cfg) {
   if(!cfg) return;
-  crypto_wipe(cfg->store_key, sizeof cfg->store_key);
+  /* Every key field; the rest is not secret, but wiping all of it costs
+   * nothing and leaves nothing to forget when a field is added. */
+  crypto_wipe(cfg, sizeof *cfg);
   free(cfg);
 }
 

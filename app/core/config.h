@@ -90,19 +90,47 @@ typedef struct config_update {
   int forced;                                  /* HQ signed a downgrade/reinstall */
 } config_update;
 
+/* How the blind index that finds a returning member is computed
+ * (member_index_derive). */
+#define CONFIG_INDEX_HMAC     0 /* HMAC-SHA256: configurations from before key versions */
+#define CONFIG_INDEX_ARGON2ID 1 /* Argon2id, memory-hard (docs/PROTOCOL.md "Members") */
+
+/* Bounds of keys.index (Argon2id: m >= 8 p KiB is the algorithm's own). */
+#define CONFIG_INDEX_M_KIB_MIN     8
+#define CONFIG_INDEX_M_KIB_MAX     4194304
+#define CONFIG_INDEX_T_MAX         16
+#define CONFIG_INDEX_P_MAX         4
+#define CONFIG_INDEX_M_KIB_DEFAULT 32768
+#define CONFIG_INDEX_T_DEFAULT     2
+#define CONFIG_INDEX_P_DEFAULT     1
+
 typedef struct sqr_config {
   int64_t version;   /* increases with every change at HQ */
   char store_id[17]; /* A-Z 0-9 '-', as in the live-code URL */
   char store_name[CONFIG_TEXT_MAX];
   char city[64];
   double lat, lon;
-  int utc_offset_min; /* +480 for China */
-  int kiosk_number;   /* 1..65535 */
+  int utc_offset_min;    /* +480 for China */
+  int kiosk_number;      /* 1..65535 */
+  int kiosk_incarnation; /* 1..9999: which box holds the number (default 1) */
   char hq_url[CONFIG_LINK_MAX];
   char resolver_host[64]; /* host[:port] in the QR, upper-cased when drawn */
   config_mode mode;
+  /* Keys (docs/PROTOCOL.md "Identity and keys"). The kiosk's own token and
+   * coupon keys of key_version, already derived by HQ; or, from a
+   * document with the legacy keys.store_key, derived here from it (and the
+   * store key then wiped: no sqr_config ever holds one). config_free wipes
+   * them all. */
   int key_version; /* 1..255 */
-  uint8_t store_key[32];
+  uint8_t token_key[32], coupon_key[32];
+  int index_alg;                          /* CONFIG_INDEX_HMAC (legacy) or CONFIG_INDEX_ARGON2ID */
+  uint32_t index_m_kib, index_t, index_p; /* Argon2id cost; 0 for HMAC */
+  uint8_t index_key[32];                  /* Argon2id secret, or the HMAC key */
+  /* The old HMAC index key rows not yet migrated are found by, until
+   * legacy_index_until_ms (ms since the epoch); Argon2id documents only. */
+  int has_legacy_index;
+  uint8_t legacy_index_key[32];
+  int64_t legacy_index_until_ms;
   int has_hq_pub;
   uint8_t hq_pub[65];                  /* P-256 point phone numbers are sealed to */
   uint32_t period_s;                   /* token window, default 30 */

@@ -1,10 +1,13 @@
-/* coupon.h — short welcome-coupon codes a till or HQ verifies offline.
+/* coupon.h — short welcome-coupon codes, verified by HQ or the issuing kiosk.
  *
- * A kiosk issues a code when a shopper signs up; a till that holds the
- * store key checks it without a network. The code is Base32 of
+ * A kiosk issues a code when a shopper signs up; HQ (which derives every
+ * kiosk's coupon key) and the issuing kiosk check it. No till holds a key:
+ * a key that verifies coupons also mints them (docs/PROTOCOL.md "Tokens
+ * and coupons"). The code is Base32 of
  *   payload = key_version(1) | kiosk(2, BE) | campaign(1) | serial(3, BE)
  *   mac     = HMAC-SHA256(coupon_key, "SQR-C1" || store_id || 0x00 || payload)[0..5)
- *   coupon_key = HKDF-SHA256(salt none, ikm store_key, info CRYPTO_INFO_COUPON)
+ *   coupon_key = the issuing kiosk's key of that version (keys.coupon_key),
+ *                or for a legacy store key coupon_key_derive(store_key)
  * 12 bytes -> 20 characters, shown as "XXXXX-XXXXX-XXXXX-XXXXX".
  *
  * The 40-bit MAC is enough for a code typed at a till (an online guesser
@@ -37,13 +40,18 @@ typedef struct coupon_info {
   uint32_t serial; /* < 2^24 */
 } coupon_info;
 
+/* The coupon key of a legacy 32-byte store key:
+ * HKDF-SHA256(no salt, store_key, CRYPTO_INFO_COUPON) into out (caller's;
+ * wipe it after use). SQR_EINVAL for NULL, SQR_ECRYPTO if HKDF fails. */
+sqr_rc coupon_key_derive(const uint8_t store_key[32], uint8_t out[32]) SQR_WARN_UNUSED;
+
 /* Issues the code for (kiosk, campaign, serial) of store_id under the
- * 32-byte store_key at key_version, into out (caller's, COUPON_CODE_LEN+1
- * bytes, upper case with dashes, NUL terminated). The coupon key is
- * derived per call and wiped. SQR_EINVAL for NULL arguments, an invalid
- * store id (livecode_store_id_valid rules) or serial > COUPON_SERIAL_MAX;
- * SQR_ECRYPTO if HKDF/HMAC fail. On error out holds "". */
-sqr_rc coupon_issue(const uint8_t store_key[32], uint8_t key_version, const char *store_id,
+ * 32-byte coupon_key at key_version, into out (caller's, COUPON_CODE_LEN+1
+ * bytes, upper case with dashes, NUL terminated). SQR_EINVAL for NULL
+ * arguments, an invalid store id (livecode_store_id_valid rules) or
+ * serial > COUPON_SERIAL_MAX; SQR_ECRYPTO if HMAC fails. On error out
+ * holds "". */
+sqr_rc coupon_issue(const uint8_t coupon_key[32], uint8_t key_version, const char *store_id,
                     uint16_t kiosk, uint8_t campaign, uint32_t serial,
                     char out[COUPON_CODE_LEN + 1]) SQR_WARN_UNUSED;
 
@@ -56,8 +64,14 @@ sqr_rc coupon_issue(const uint8_t store_key[32], uint8_t key_version, const char
  * SQR_EAUTH:  the code's key version is not key_version, or the MAC does
  *             not match (compared in constant time) — wrong store, edited
  *             kiosk/serial, or a typo.
- * SQR_ECRYPTO: HKDF/HMAC failed. */
-sqr_rc coupon_verify(const uint8_t store_key[32], uint8_t key_version, const char *store_id,
+ * SQR_ECRYPTO: HMAC failed. */
+sqr_rc coupon_verify(const uint8_t coupon_key[32], uint8_t key_version, const char *store_id,
                      const char *code, coupon_info *out) SQR_WARN_UNUSED;
 
-#endif /* SQR_COUPON_H */
+/* Reads what a code claims without checking its MAC: which kiosk, key
+ * version, campaign and serial. Tells HQ which kiosk's key of which
+ * version to verify it with; never proof of anything. Same normalising as
+ * coupon_verify. SQR_EINVAL: NULL arguments or a malformed code. */
+sqr_rc coupon_parse(const char *code, coupon_info *out) SQR_WARN_UNUSED;
+
+#endif

@@ -22,7 +22,7 @@ sqr_rc live_current(store *st, live_view *out) {
   char token[LIVECODE_TOKEN_LEN + 1];
   int64_t now_ms = clock_now_ms(store_clock(st));
   int64_t now = now_ms / 1000;
-  rc = livecode_key_init(&key, cfg->store_key, (uint8_t)cfg->key_version);
+  rc = livecode_key_set(&key, cfg->token_key, (uint8_t)cfg->key_version);
   if(!rc)
     rc = livecode_mint(&key, cfg->store_id, (uint16_t)cfg->kiosk_number, now, cfg->period_s, token);
   livecode_key_wipe(&key);

@@ -42,6 +42,15 @@ sqr_rc livecode_key_init(livecode_key *k, const uint8_t store_key[32], uint8_t k
   return SQR_OK;
 }
 
+sqr_rc livecode_key_set(livecode_key *k, const uint8_t token_key[32], uint8_t key_version) {
+  if(!k || !token_key) return SQR_EINVAL;
+  crypto_wipe(k, sizeof *k);
+  memcpy(k->mac_key, token_key, sizeof k->mac_key);
+  k->version = key_version;
+  k->ready = 1;
+  return SQR_OK;
+}
+
 void livecode_key_wipe(livecode_key *k) {
   if(k) crypto_wipe(k, sizeof *k);
 }

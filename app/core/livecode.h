@@ -2,8 +2,9 @@
  *
  * A token proves "this scan happened in front of kiosk K of store S during
  * time window W": it is Base32 of key version, kiosk number and window,
- * followed by HMAC-SHA256 truncated to 64 bits under a per-store key (see
- * DESIGN.md, "Live codes"). The kiosk mints, HQ's resolver verifies.
+ * followed by HMAC-SHA256 truncated to 64 bits under the kiosk's token key
+ * for that key version (docs/PROTOCOL.md "Identity and keys"). The kiosk
+ * mints, HQ's resolver verifies.
  *
  * Pure functions: no database, no clock (callers pass the time), no
  * allocation, no logging. Owns only the derived keys in livecode_key,
@@ -16,7 +17,9 @@
  *             window = floor(unix_seconds / period), as RFC 6238 counts T
  *   mac     = HMAC-SHA256(token_key, "SQR-T1" || store_id || 0x00 || payload)[0..8)
  *   token   = base32(payload || mac), 24 upper-case characters
- *   token_key = HKDF-SHA256(salt none, ikm store_key, info CRYPTO_INFO_TOKEN)
+ *   token_key = the kiosk's own key from HQ (keys.token_key), or, for a
+ *             configuration from before key versions,
+ *             HKDF-SHA256(salt none, ikm store_key, info CRYPTO_INFO_TOKEN)
  *   URL     = "HTTPS://" HOST "/J/" STORE "/" TOKEN, all upper case so the
  *             QR stays in alphanumeric mode.
  */
@@ -38,15 +41,15 @@
   (8 + LIVECODE_HOST_MAX + 6 + 3 + LIVECODE_STORE_ID_MAX + 1 + LIVECODE_TOKEN_LEN + 1)
 #define LIVECODE_DEFAULT_PERIOD 30
 
-/* One store key, derived once. The body is public so callers can keep an
+/* One token key of one version. The body is public so callers can keep an
  * array of them (current and previous versions during key rotation) on
  * the stack without allocating; treat the fields as read-only and fill
- * them only with livecode_key_init. Holds secret material: wipe it with
- * livecode_key_wipe when done. */
+ * them only with livecode_key_set or livecode_key_init. Holds secret
+ * material: wipe it with livecode_key_wipe when done. */
 typedef struct livecode_key {
   uint8_t version;     /* the key_version byte tokens carry */
-  uint8_t ready;       /* 1 after a successful livecode_key_init */
-  uint8_t mac_key[32]; /* HKDF(store_key, CRYPTO_INFO_TOKEN) */
+  uint8_t ready;       /* 1 after a successful livecode_key_set/init */
+  uint8_t mac_key[32]; /* the token key */
 } livecode_key;
 
 /* What a verified token says. */
@@ -59,7 +62,15 @@ typedef struct livecode_claim {
 /* 1 if id is 1..16 characters of A-Z, 0-9 and '-', else 0 (NULL too). */
 int livecode_store_id_valid(const char *id);
 
-/* Derives the token MAC key from a 32-byte store key into *k (caller's
+/* Copies an already derived 32-byte token key (keys.token_key of the
+ * kiosk's configuration, or what HQ derives per kiosk and version) into
+ * *k (caller's memory; call livecode_key_wipe). SQR_EINVAL for NULL
+ * arguments. */
+sqr_rc livecode_key_set(livecode_key *k, const uint8_t token_key[32],
+                        uint8_t key_version) SQR_WARN_UNUSED;
+
+/* Derives the token MAC key from a 32-byte legacy store key (HQ, and
+ * configurations from before key versions) into *k (caller's
  * memory; nothing to free, but call livecode_key_wipe). Do this once per
  * key, not per token. SQR_EINVAL for NULL arguments; SQR_ECRYPTO if HKDF
  * fails (logged by crypto), in which case *k is wiped and unusable. */

@@ -32,7 +32,7 @@ static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32],
     snprintf(st->errmsg, sizeof st->errmsg, "no configuration applied yet");
     return SQR_ENOTFOUND;
   }
-  return seal_blind_index(st->cfg->store_key, phone, blind);
+  return seal_blind_index_hmac(st->cfg->index_key, phone, blind);
 }
 
 sqr_rc member_blind_index(store *st, const char *input, uint8_t out[32]) {
@@ -144,7 +144,7 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
   serial++;
   rc = store__meta_set_int(st, "coupon_serial", serial);
   if(rc) return rc;
-  rc = coupon_issue(cfg->store_key, (uint8_t)cfg->key_version, cfg->store_id,
+  rc = coupon_issue(cfg->coupon_key, (uint8_t)cfg->key_version, cfg->store_id,
                     (uint16_t)cfg->kiosk_number, (uint8_t)c->coupon_campaign,
                     (uint32_t)(serial & 0xffffff), out->coupon);
   if(rc) return rc;
@@ -153,6 +153,9 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
   cJSON_AddStringToObject(p, "campaign", c->id);
   cJSON_AddNumberToObject(p, "campaign_no", c->coupon_campaign);
   cJSON_AddNumberToObject(p, "serial", (double)(serial & 0xffffff));
+  /* A coupon is (store, kiosk, key version, serial): HQ verifies it with
+   * the key of this version and records it at ingest. */
+  cJSON_AddNumberToObject(p, "key_version", cfg->key_version);
   cJSON_AddStringToObject(p, "member", member_hex);
   return store__append(st, "coupon_issued", p, NULL);
 }

@@ -426,24 +426,28 @@ out:
   return rc;
 }
 
-sqr_rc seal_blind_index(const uint8_t store_key[32], const char *phone,
-                        uint8_t out[SEAL_BLIND_LEN]) {
-  uint8_t key[CRYPTO_KEY_LEN];
-  sqr_rc rc;
-
+sqr_rc seal_blind_index_hmac(const uint8_t index_key[32], const char *phone,
+                             uint8_t out[SEAL_BLIND_LEN]) {
   /* Bounded scan: never walk far into a string that is not a phone. */
   size_t n = phone ? strnlen(phone, BLIND_PHONE_LEN + 1) : 0;
-  int ok = n == BLIND_PHONE_LEN;
+  int ok = n == BLIND_PHONE_LEN && index_key;
   for(size_t i = 0; ok && i < n; i++)
     ok = phone[i] >= '0' && phone[i] <= '9';
   if(!ok) {
     log_error(COMP, "blind index needs a normalised phone number of %d digits", BLIND_PHONE_LEN);
     return SQR_EINVAL;
   }
+  return crypto_hmac_sha256(index_key, CRYPTO_KEY_LEN, phone, BLIND_PHONE_LEN, out);
+}
 
+sqr_rc seal_blind_index(const uint8_t store_key[32], const char *phone,
+                        uint8_t out[SEAL_BLIND_LEN]) {
+  uint8_t key[CRYPTO_KEY_LEN];
+  if(!store_key) return SQR_EINVAL;
   /* A key of its own, so the store key never MACs two kinds of thing. */
-  rc = crypto_hkdf_sha256(NULL, 0, store_key, CRYPTO_KEY_LEN, CRYPTO_INFO_BLIND, key, sizeof key);
-  if(!rc) rc = crypto_hmac_sha256(key, sizeof key, phone, BLIND_PHONE_LEN, out);
+  sqr_rc rc =
+      crypto_hkdf_sha256(NULL, 0, store_key, CRYPTO_KEY_LEN, CRYPTO_INFO_BLIND, key, sizeof key);
+  if(!rc) rc = seal_blind_index_hmac(key, phone, out);
   crypto_wipe(key, sizeof key);
   return rc;
 }

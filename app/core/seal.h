@@ -123,15 +123,22 @@ void seal_prepared_wipe(seal_prepared *p);
 sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len, void *out,
                  size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
 
-/* The blind index of a phone number under a store key:
+/* The old (HMAC) blind index of a phone number under a store key:
  *   HMAC-SHA256(HKDF-SHA256(ikm = store_key, no salt, CRYPTO_INFO_BLIND),
  *               phone)
- * Deterministic, so a returning member is found by it; without the store
- * key it reveals nothing. phone must already be normalised to exactly 11
- * ASCII digits (no +86, spaces or dashes), so that one number never gets
- * two indexes: SQR_EINVAL otherwise (logged without the number).
- * SQR_ECRYPTO if mbedtls fails. */
+ * Deterministic, so a returning member is found by it; without the key it
+ * reveals nothing, but anyone holding the key tests every number in
+ * minutes: kiosks now use member_index_derive (Argon2id), and this index
+ * only finds rows not yet migrated. phone must already be normalised to
+ * exactly 11 ASCII digits (no +86, spaces or dashes), so that one number
+ * never gets two indexes: SQR_EINVAL otherwise (logged without the
+ * number). SQR_ECRYPTO if mbedtls fails. */
 sqr_rc seal_blind_index(const uint8_t store_key[32], const char *phone,
                         uint8_t out[SEAL_BLIND_LEN]) SQR_WARN_UNUSED;
+
+/* The same HMAC under the already derived index key
+ * (HKDF(store_key, CRYPTO_INFO_BLIND): keys.legacy_index_key). */
+sqr_rc seal_blind_index_hmac(const uint8_t index_key[32], const char *phone,
+                             uint8_t out[SEAL_BLIND_LEN]) SQR_WARN_UNUSED;
 
 #endif /* SQR_SEAL_H */

@@ -830,6 +830,9 @@ sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, si
   cJSON *p = cJSON_CreateObject();
   cJSON_AddNumberToObject(p, "version", (double)cfg->version);
   if(st->cfg) cJSON_AddNumberToObject(p, "previous", (double)st->cfg->version);
+  /* HQ retires this kiosk's older key versions once it reads that the
+   * kiosk mints with this one (docs/PROTOCOL.md "Rotation"). */
+  cJSON_AddNumberToObject(p, "key_version", cfg->key_version);
   rc = store__append(st, "config_applied", p, NULL);
   if(rc) goto fail;
 

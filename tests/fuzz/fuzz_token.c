@@ -33,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       (int)livecode_verify(&key, 1, "SH-JA01", s, 1795500000, 30, 1, LIVECODE_LEAD_S, &claim);
   coupon_info info;
   fuzz_sink += (int)coupon_verify(store_key, 1, "SH-JA01", s, &info);
+  fuzz_sink += (int)coupon_parse(s, &info);
   uint8_t out[128];
   size_t outlen;
   fuzz_sink += (int)base32_decode(s, size, out, sizeof out, &outlen);

@@ -168,7 +168,7 @@ static void kiosk_config(const char *db, char *store_id, size_t n, uint8_t key[3
   store_id[0] = '\0';
   if(cfg) {
     snprintf(store_id, n, "%s", cfg->store_id);
-    if(key) memcpy(key, cfg->store_key, 32);
+    if(key) memcpy(key, cfg->token_key, 32);
     if(version) *version = cfg->key_version;
     if(period) *period = cfg->period_s;
   }
@@ -229,7 +229,7 @@ static void t_hq(void) {
   const char *tok = got + strlen(prefix);
   livecode_key k;
   livecode_claim claim;
-  UT_CHECK(livecode_key_init(&k, key, (uint8_t)kv) == SQR_OK, "key");
+  UT_CHECK(livecode_key_set(&k, key, (uint8_t)kv) == SQR_OK, "key");
   /* Real time has moved on since the screenshot: a couple of windows. */
   sqr_rc vrc = livecode_verify(&k, 1, STORE, tok, (int64_t)time(NULL), period, 2, 0, &claim);
   livecode_key_wipe(&k);

@@ -54,11 +54,12 @@ void ut_make_store(const char *db, int64_t t, const ut_store_opts *o) {
   size_t n = fread(tmpl, 1, sizeof tmpl - 1, f);
   fclose(f);
   tmpl[n] = '\0';
-  uint8_t pub[SEAL_PUB_LEN], priv[SEAL_PRIV_LEN], key[32];
-  UT_CHECK(seal_keypair_generate(pub, priv) == SQR_OK, "keypair");
-  UT_CHECK(crypto_random(key, sizeof key) == SQR_OK, "random");
+  uint8_t priv[SEAL_PRIV_LEN];
+  demo_keys keys = {.index_m_kib = 64, .index_t = 1}; /* cheap: the UI signs up on its thread */
+  UT_CHECK(seal_keypair_generate(keys.hq_pub, priv) == SQR_OK, "keypair");
+  UT_CHECK(demo_keys_random(&keys) == SQR_OK, "random");
   char *json = NULL;
-  UT_CHECK(demo_config_json(tmpl, 1, key, pub, t, &json) == SQR_OK, "demo config");
+  UT_CHECK(demo_config_json(tmpl, 1, &keys, t, &json) == SQR_OK, "demo config");
   cJSON *root = cJSON_Parse(json);
   free(json);
   char pinhash[PIN_HASH_MAX];
@@ -322,7 +323,7 @@ void ut_verify_url(const char *db, const char *url, int64_t t) {
   UT_CHECK(strstr(url, prefix) != NULL, "URL %s is not for store %s", url, cfg->store_id);
   livecode_key k;
   livecode_claim claim;
-  UT_CHECK(livecode_key_init(&k, cfg->store_key, (uint8_t)cfg->key_version) == SQR_OK, "key");
+  UT_CHECK(livecode_key_set(&k, cfg->token_key, (uint8_t)cfg->key_version) == SQR_OK, "key");
   sqr_rc rc = livecode_verify(&k, 1, cfg->store_id, tok + 1, t, cfg->period_s, 0, 0, &claim);
   UT_CHECK(rc == SQR_OK, "token %s does not verify at %lld: %s", tok + 1, (long long)t,
            sqr_strerror(rc));

@@ -2,6 +2,7 @@
  * kind of bad input is refused with the field named. */
 #include "testutil.h"
 #include "config.h"
+#include "crypto.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -26,7 +27,16 @@ static void test_demo_parses(void **state) {
   assert_int_equal(cfg->kiosk_number, 1);
   assert_int_equal(cfg->mode, CONFIG_MODE_HQ);
   assert_int_equal(cfg->period_s, 30);
-  assert_memory_equal(cfg->store_key, keys.store_key, 32);
+  assert_int_equal(cfg->kiosk_incarnation, 1);
+  assert_int_equal(cfg->key_version, 1);
+  assert_memory_equal(cfg->token_key, keys.d.token_key, 32);
+  assert_memory_equal(cfg->coupon_key, keys.d.coupon_key, 32);
+  assert_int_equal(cfg->index_alg, CONFIG_INDEX_ARGON2ID);
+  assert_memory_equal(cfg->index_key, keys.d.index_key, 32);
+  assert_int_equal(cfg->index_m_kib, 64); /* tu_make_keys: cheap for tests */
+  assert_int_equal(cfg->index_t, 1);
+  assert_int_equal(cfg->index_p, 1);
+  assert_false(cfg->has_legacy_index);
   assert_true(cfg->has_hq_pub);
   assert_memory_equal(cfg->hq_pub, keys.hq_pub, 65);
   assert_int_equal(cfg->ngroups, 3);
@@ -46,13 +56,17 @@ static void test_demo_parses(void **state) {
 }
 
 /* The demo document with one edit: field of section (its first element
- * when section is an array) replaced by a raw JSON value, or deleted
- * (value NULL). malloc'ed. */
+ * when section is an array; "keys.index" reaches into keys) replaced by a
+ * raw JSON value, or deleted (value NULL). malloc'ed. */
 static char *edited_demo(const char *section, const char *field, const char *value) {
   char *json = tu_demo_config(&keys, 1, 1795500000);
   cJSON *root = cJSON_Parse(json);
   free(json);
-  cJSON *obj = section ? cJSON_GetObjectItem(root, section) : root;
+  cJSON *obj = root;
+  if(section && strcmp(section, "keys.index") == 0)
+    obj = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "keys"), "index");
+  else if(section)
+    obj = cJSON_GetObjectItem(root, section);
   if(section && cJSON_IsArray(obj)) obj = cJSON_GetArrayItem(obj, 0);
   cJSON_DeleteItemFromObject(obj, field);
   if(value) cJSON_AddItemToObject(obj, field, cJSON_Parse(value));
@@ -95,7 +109,9 @@ static void test_field_errors(void **state) {
   expect_error("store", "lat", "91", "store.lat");
   expect_error("kiosk", "number", "0", "kiosk.number: must be between 1 and 65535");
   expect_error(NULL, "mode", "\"qr\"", "mode");
-  expect_error("keys", "store_key", "\"c2hvcnQ=\"", "keys.store_key: must be 32 bytes");
+  expect_error("kiosk", "incarnation", "0", "kiosk.incarnation: must be between 1 and 9999");
+  expect_error("kiosk", "incarnation", "10000", "kiosk.incarnation: must be between 1 and 9999");
+  expect_ok("kiosk", "incarnation", NULL);
   expect_error("keys", "hq_public", "\"!!!\"", "keys.hq_public");
   expect_error("groups", "link", "\"http://insecure\"", "groups[0].link: must be an https://");
   /* A link ends up in an href and a QR: nothing that leaves an attribute. */
@@ -129,6 +145,116 @@ static void test_field_errors(void **state) {
   expect_error(NULL, "groups", "{}", "groups: must be an array");
   expect_error(NULL, "erasures", "[\"abc\"]", "erasures[0]");
   expect_error(NULL, "store", NULL, "store: is required");
+}
+
+/* The kiosk's own keys (docs/CONFIG.md "keys"): each field is checked
+ * and named; a document has the new form or the legacy one, never both,
+ * never neither. */
+static void test_key_errors(void **state) {
+  (void)state;
+  const char *k32 = "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"";
+  expect_error("keys", "store_key", k32, "keys.store_key: must not appear with keys.token_key");
+  expect_error("keys", "token_key", NULL, "keys.token_key: is required (or keys.store_key");
+  expect_error("keys", "token_key", "\"c2hvcnQ=\"", "keys.token_key: must be 32 bytes");
+  expect_error("keys", "coupon_key", NULL, "keys.coupon_key: is required");
+  expect_error("keys", "coupon_key", "\"!!\"", "keys.coupon_key: must be 32 bytes");
+  expect_error("keys", "version", "0", "keys.version: must be between 1 and 255");
+  expect_error("keys", "version", "256", "keys.version");
+  expect_error("keys", "index", NULL, "keys.index: is required");
+  expect_error("keys", "index", "[]", "keys.index: must be an object");
+  expect_error("keys.index", "alg", "\"scrypt\"", "keys.index.alg: must be \"argon2id\"");
+  expect_error("keys.index", "alg", NULL, "keys.index.alg: is required");
+  expect_error("keys.index", "key", NULL, "keys.index.key: is required");
+  expect_error("keys.index", "key", "\"c2hvcnQ=\"", "keys.index.key: must be 32 bytes");
+  expect_error("keys.index", "m_kib", "7", "keys.index.m_kib: must be between 8 and 4194304");
+  expect_error("keys.index", "m_kib", "4194305", "keys.index.m_kib");
+  expect_error("keys.index", "t", "0", "keys.index.t: must be between 1 and 16");
+  expect_error("keys.index", "t", "17", "keys.index.t");
+  expect_error("keys.index", "p", "5", "keys.index.p: must be between 1 and 4");
+  expect_ok("keys.index", "m_kib", "8");
+  expect_ok("keys.index", "t", "16");
+  /* m >= 8 p is Argon2's own rule: 24 KiB is too little for 4 lanes. */
+  {
+    char *json = edited_demo("keys.index", "p", "4");
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    cJSON *index = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "keys"), "index");
+    cJSON_ReplaceItemInObject(index, "m_kib", cJSON_CreateNumber(24));
+    json = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    sqr_config *cfg = NULL;
+    char err[256] = "";
+    assert_int_equal(parse(json, &cfg, err), SQR_EINVAL);
+    assert_non_null(strstr(err, "keys.index.m_kib: must be at least 8 times keys.index.p"));
+    free(json);
+  }
+  /* The old index's key and its deadline come together. */
+  expect_error("keys", "legacy_index_key", k32,
+               "keys.legacy_index_until: is required with keys.legacy_index_key");
+  expect_error("keys", "legacy_index_until", "1811111111000",
+               "keys.legacy_index_key: is required with keys.legacy_index_until");
+}
+
+/* Defaults of keys.index, and the old index's key and deadline. */
+static void test_index_defaults_and_legacy_index(void **state) {
+  (void)state;
+  tu_keys k = keys;
+  k.d.index_m_kib = k.d.index_t = k.d.index_p = 0; /* the template's: 32 MiB, t 2, p 1 */
+  k.d.has_legacy_index = 1;
+  k.d.legacy_index_until_ms = INT64_C(1811111111000);
+  char *json = tu_demo_config(&k, 1, 1795500000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON *index = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "keys"), "index");
+  cJSON_DeleteItemFromObject(index, "m_kib"); /* absent: the defaults */
+  cJSON_DeleteItemFromObject(index, "t");
+  cJSON_DeleteItemFromObject(index, "p");
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  sqr_config *cfg = NULL;
+  char err[256] = "";
+  assert_int_equal(parse(json, &cfg, err), SQR_OK);
+  assert_int_equal(cfg->index_m_kib, 32768);
+  assert_int_equal(cfg->index_t, 2);
+  assert_int_equal(cfg->index_p, 1);
+  assert_true(cfg->has_legacy_index);
+  assert_memory_equal(cfg->legacy_index_key, k.d.legacy_index_key, 32);
+  assert_int_equal(cfg->legacy_index_until_ms, INT64_C(1811111111000));
+  config_free(cfg);
+  free(json);
+}
+
+/* A document from an HQ before key versions (keys.store_key): the kiosk
+ * derives its token, coupon and index keys as before, its index is the
+ * HMAC one, and the store key itself is nowhere in what parsing built. */
+static void test_legacy_store_key(void **state) {
+  (void)state;
+  tu_keys k = keys;
+  k.d.legacy = 1;
+  char *json = tu_demo_config(&k, 1, 1795500000);
+  assert_null(strstr(json, "token_key"));
+  sqr_config *cfg = NULL;
+  char err[256] = "";
+  assert_int_equal(parse(json, &cfg, err), SQR_OK);
+  uint8_t want[32];
+  assert_int_equal(
+      crypto_hkdf_sha256(NULL, 0, k.d.store_key, 32, CRYPTO_INFO_TOKEN, want, sizeof want), SQR_OK);
+  assert_memory_equal(cfg->token_key, want, 32);
+  assert_int_equal(
+      crypto_hkdf_sha256(NULL, 0, k.d.store_key, 32, CRYPTO_INFO_COUPON, want, sizeof want),
+      SQR_OK);
+  assert_memory_equal(cfg->coupon_key, want, 32);
+  assert_int_equal(
+      crypto_hkdf_sha256(NULL, 0, k.d.store_key, 32, CRYPTO_INFO_BLIND, want, sizeof want), SQR_OK);
+  assert_memory_equal(cfg->index_key, want, 32);
+  assert_memory_equal(cfg->legacy_index_key, want, 32);
+  assert_int_equal(cfg->index_alg, CONFIG_INDEX_HMAC);
+  assert_false(cfg->has_legacy_index);
+  const uint8_t *bytes = (const uint8_t *)cfg;
+  for(size_t i = 0; i + 32 <= sizeof *cfg; i++)
+    if(memcmp(bytes + i, k.d.store_key, 32) == 0) fail_msg("the store key is at offset %zu", i);
+  config_free(cfg);
+  free(json);
 }
 
 static void test_not_json_and_truncated(void **state) {
@@ -261,6 +387,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_demo_parses),
       cmocka_unit_test(test_field_errors),
+      cmocka_unit_test(test_key_errors),
+      cmocka_unit_test(test_index_defaults_and_legacy_index),
+      cmocka_unit_test(test_legacy_store_key),
       cmocka_unit_test(test_not_json_and_truncated),
       cmocka_unit_test(test_iso_expiry_and_load_file),
       cmocka_unit_test(test_update_object),

@@ -9,9 +9,61 @@
 
 #define STORE "SH-001"
 
-static void skey(uint8_t k[32], uint8_t seed) {
+static void raw_key(uint8_t k[32], uint8_t seed) {
   for(int i = 0; i < 32; i++)
     k[i] = (uint8_t)(seed + i);
+}
+
+/* The coupon key a configuration from before key versions gives: derived
+ * from the store key seed, seed+1, ... (the known codes below use it). */
+static void skey(uint8_t k[32], uint8_t seed) {
+  uint8_t store_key[32];
+  raw_key(store_key, seed);
+  assert_int_equal(coupon_key_derive(store_key, k), SQR_OK);
+}
+
+/* A kiosk's own coupon key (keys.coupon_key) is used as it is, no HKDF. */
+static void test_known_answer_kiosk_key(void **state) {
+  (void)state;
+  uint8_t k[32];
+  char code[COUPON_CODE_LEN + 1];
+  raw_key(k, 0);
+  assert_int_equal(coupon_issue(k, 3, STORE, 2, 5, 42, code), SQR_OK);
+  /* python3 -c "import hmac,hashlib,base64,struct;H=lambda
+   * k,m:hmac.new(k,m,hashlib.sha256).digest();K=bytes(range(32));p=struct.pack('>BHB',3,2,5)+(42).to_bytes(3,'big');c=base64.b32encode(p+H(K,b'SQR-C1SH-001\0'+p)[:5]).decode().rstrip('=');print('-'.join(c[i:i+5]
+   * for i in range(0,20,5)))" */
+  assert_string_equal(code, "AMAAE-BIAAA-VP4XY-5Z6YA");
+  coupon_info info;
+  assert_int_equal(coupon_verify(k, 3, STORE, code, &info), SQR_OK);
+  assert_int_equal(info.kiosk, 2);
+  assert_int_equal(info.serial, 42);
+  /* The legacy derivation of the same 32 bytes is another key. */
+  uint8_t derived[32];
+  assert_int_equal(coupon_key_derive(k, derived), SQR_OK);
+  assert_int_equal(coupon_verify(derived, 3, STORE, code, &info), SQR_EAUTH);
+  assert_int_equal(coupon_key_derive(NULL, derived), SQR_EINVAL);
+  assert_int_equal(coupon_key_derive(k, NULL), SQR_EINVAL);
+}
+
+/* coupon_parse says what a code claims without a key (HQ picks the key of
+ * that kiosk and version by it), with the same tolerance for typing, and
+ * refuses what is not a code. It proves nothing: an edited code parses. */
+static void test_parse(void **state) {
+  (void)state;
+  coupon_info info;
+  assert_int_equal(coupon_parse(" amaae-BIAAA vp4xy-5z6ya", &info), SQR_OK);
+  assert_int_equal(info.key_version, 3);
+  assert_int_equal(info.kiosk, 2);
+  assert_int_equal(info.campaign, 5);
+  assert_int_equal(info.serial, 42);
+  assert_int_equal(coupon_parse("AMAAE-BIAAA-VP4XZ-5Z6YA", &info), SQR_OK); /* MAC edited */
+  assert_int_equal(info.serial, 42);
+  const char *bad[] = {"", "AMAAE-BIAAA-VP4XY-5Z6Y", "AMAAE-BIAAA-VP4XY-5Z6YAA",
+                       "AMAAE-BIAAA-VP4XY-5Z6Y!", "AMAAE-BIAAA-VP4XY-5Z6Y9"};
+  for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++)
+    assert_int_equal(coupon_parse(bad[i], &info), SQR_EINVAL);
+  assert_int_equal(coupon_parse(NULL, &info), SQR_EINVAL);
+  assert_int_equal(coupon_parse("AMAAE-BIAAA-VP4XY-5Z6YA", NULL), SQR_EINVAL);
 }
 
 static void test_known_answer(void **state) {
@@ -240,7 +292,8 @@ int main(void) {
       cmocka_unit_test(test_known_answer), cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_hand_typed),   cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_tampered),     cmocka_unit_test(test_wrong_store_kiosk_version),
-      cmocka_unit_test(test_issue_errors),
+      cmocka_unit_test(test_issue_errors), cmocka_unit_test(test_known_answer_kiosk_key),
+      cmocka_unit_test(test_parse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

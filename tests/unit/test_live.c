@@ -55,7 +55,7 @@ static void test_hq_mode_rotates_and_verifies(void **state) {
   assert_int_equal(v.next_change_ms, T0 + 30000);
   livecode_key k;
   livecode_claim claim;
-  assert_int_equal(livecode_key_init(&k, keys.store_key, 1), SQR_OK);
+  assert_int_equal(livecode_key_set(&k, keys.d.token_key, 1), SQR_OK);
   assert_int_equal(
       livecode_verify(&k, 1, "SH-JA01", v.text + strlen(prefix), T0 / 1000, 30, 1, 0, &claim),
       SQR_OK);

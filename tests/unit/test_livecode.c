@@ -106,6 +106,31 @@ static void test_known_answer_token(void **state) {
   livecode_key_wipe(NULL);
 }
 
+/* A kiosk's own token key (keys.token_key) is used as it is: no HKDF. */
+static void test_known_answer_kiosk_key(void **state) {
+  (void)state;
+  uint8_t tk[32];
+  livecode_key k;
+  store_key(tk, 0);
+  assert_int_equal(livecode_key_set(&k, tk, 4), SQR_OK);
+  char tok[LIVECODE_TOKEN_LEN + 1];
+  mint(&k, 2, T0, 30, tok);
+  /* python3 -c "import hmac,hashlib,base64,struct;H=lambda
+   * k,m:hmac.new(k,m,hashlib.sha256).digest();K=bytes(range(32));p=struct.pack('>BHI',4,2,1767225600//30);print(base64.b32encode(p+H(K,b'SQR-T1SH-001\0'+p)[:8]).decode())"
+   */
+  assert_string_equal(tok, "AQAAEA4C3OANY3TNIFBHPJUX");
+  livecode_claim c;
+  assert_int_equal(verify1(&k, tok, T0, 30, 0, &c), SQR_OK);
+  assert_int_equal(c.key_version, 4);
+  /* The legacy derivation of the same bytes is another key. */
+  livecode_key derived = key_for(0, 4);
+  assert_int_equal(verify1(&derived, tok, T0, 30, 0, &c), SQR_EAUTH);
+  livecode_key_wipe(&derived);
+  livecode_key_wipe(&k);
+  assert_int_equal(livecode_key_set(NULL, tk, 1), SQR_EINVAL);
+  assert_int_equal(livecode_key_set(&k, NULL, 1), SQR_EINVAL);
+}
+
 /* ---- windows ----------------------------------------------------------- */
 
 static void check_boundaries(uint32_t period) {
@@ -441,6 +466,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc4231_hmac_sha256),
       cmocka_unit_test(test_known_answer_token),
+      cmocka_unit_test(test_known_answer_kiosk_key),
       cmocka_unit_test(test_window_boundaries_period_30),
       cmocka_unit_test(test_window_boundaries_period_60),
       cmocka_unit_test(test_lead),

@@ -73,7 +73,7 @@ static void test_signup_records_sealed_phone_hq_can_open(void **state) {
   assert_string_equal(r.coupon_campaign, "breakfast");
   assert_int_equal(strlen(r.coupon), COUPON_CODE_LEN);
   coupon_info ci;
-  assert_int_equal(coupon_verify(keys.store_key, 1, "SH-JA01", r.coupon, &ci), SQR_OK);
+  assert_int_equal(coupon_verify(keys.d.coupon_key, 1, "SH-JA01", r.coupon, &ci), SQR_OK);
   assert_int_equal(ci.campaign, 1);
   assert_int_equal(ci.kiosk, 1);
 
@@ -97,13 +97,17 @@ static void test_signup_records_sealed_phone_hq_can_open(void **state) {
   /* The kiosk's member id is the blind index HQ can compute too. */
   uint8_t blind[32];
   char hex[65];
-  assert_int_equal(seal_blind_index(keys.store_key, "13800138000", blind), SQR_OK);
+  assert_int_equal(seal_blind_index_hmac(keys.d.index_key, "13800138000", blind), SQR_OK);
   crypto_hex(blind, 32, hex);
   assert_string_equal(cJSON_GetObjectItem(p, "member")->valuestring, hex);
   cJSON_Delete(p);
   /* The coupon was recorded as its own event in the same transaction. */
   e = event_at(f->st, r.seq + 1);
   assert_string_equal(e.type, "coupon_issued");
+  /* HQ verifies and records the coupon under the kiosk's key version. */
+  p = cJSON_Parse(e.payload);
+  assert_int_equal(cJSON_GetObjectItem(p, "key_version")->valueint, 1);
+  cJSON_Delete(p);
 }
 
 /* Sign-ups with sealing prepared ahead (as the UI does while the shopper
@@ -303,6 +307,8 @@ static void test_erasure_from_hq_config(void **state) {
   free(json);
   e = event_at(f->st, last + 1);
   assert_string_equal(e.type, "config_applied");
+  /* It tells HQ which key version the kiosk now mints with. */
+  assert_non_null(strstr(e.payload, "\"key_version\":1"));
   assert_int_equal(store_last_seq(f->st), last + 1);
 }
 
@@ -356,7 +362,7 @@ static void test_damaged_coupon_serial_fails_signup(void **state) {
   sqlite3_close(db);
   assert_int_equal(member_signup(f->st, &b, &r), SQR_OK);
   coupon_info ci;
-  assert_int_equal(coupon_verify(keys.store_key, 1, "SH-JA01", r.coupon, &ci), SQR_OK);
+  assert_int_equal(coupon_verify(keys.d.coupon_key, 1, "SH-JA01", r.coupon, &ci), SQR_OK);
   assert_int_equal(ci.serial, 2);
 }
 

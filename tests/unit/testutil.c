@@ -54,7 +54,10 @@ int tu_file_contains(const char *path, const void *needle, size_t n) {
 
 void tu_make_keys(tu_keys *k) {
   if(seal_keypair_generate(k->hq_pub, k->hq_priv) != SQR_OK) abort();
-  if(crypto_random(k->store_key, sizeof k->store_key) != SQR_OK) abort();
+  memset(&k->d, 0, sizeof k->d);
+  if(demo_keys_random(&k->d) != SQR_OK) abort();
+  k->d.index_m_kib = 64;
+  k->d.index_t = 1;
 }
 
 char *tu_demo_config(const tu_keys *k, int64_t version, int64_t now) {
@@ -66,7 +69,9 @@ char *tu_demo_config(const tu_keys *k, int64_t version, int64_t now) {
   fclose(f);
   tmpl[n] = '\0';
   char *out = NULL;
-  if(demo_config_json(tmpl, version, k->store_key, k->hq_pub, now, &out) != SQR_OK) abort();
+  demo_keys d = k->d;
+  memcpy(d.hq_pub, k->hq_pub, sizeof d.hq_pub);
+  if(demo_config_json(tmpl, version, &d, now, &out) != SQR_OK) abort();
   return out;
 }
 

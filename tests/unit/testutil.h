@@ -18,11 +18,15 @@ const char *tu_path(const char *dir, const char *file);
 /* 1 if the file at path contains the byte string needle. */
 int tu_file_contains(const char *path, const void *needle, size_t n);
 
-/* A demo store for tests: fresh HQ key pair and store key, the demo
+/* A demo store for tests: fresh HQ key pair and kiosk keys, the demo
  * template from assets/config, version v, group expiries relative to now
- * (unix seconds). Returned JSON is malloc'ed. */
+ * (unix seconds). Returned JSON is malloc'ed. tu_make_keys picks a cheap
+ * Argon2id cost (m_kib 64, t 1) so tests can sign many people up; a test
+ * about the cost or the legacy form edits d before tu_demo_config. */
+#include "demo.h"
 typedef struct tu_keys {
-  uint8_t hq_pub[65], hq_priv[32], store_key[32];
+  uint8_t hq_pub[65], hq_priv[32];
+  demo_keys d; /* d.hq_pub is filled from hq_pub by tu_demo_config */
 } tu_keys;
 void tu_make_keys(tu_keys *k);
 char *tu_demo_config(const tu_keys *k, int64_t version, int64_t now);

@@ -251,14 +251,13 @@ static char *load_template(const char *explicit_path) {
 typedef struct bench_store {
   sqr_clock *clock;
   store *st;
-  uint8_t store_key[32];
-  uint8_t hq_pub[SEAL_PUB_LEN];
+  demo_keys keys; /* keys.hq_pub: HQ's public key */
 } bench_store;
 
 static void bench_store_close(bench_store *b) {
   store_close(b->st);
   clock_free(b->clock);
-  crypto_wipe(b->store_key, sizeof b->store_key);
+  crypto_wipe(&b->keys, sizeof b->keys);
   memset(b, 0, sizeof *b);
 }
 
@@ -268,12 +267,13 @@ static sqr_rc bench_store_open(bench_store *b, const char *file, const char *tmp
   uint8_t hq_priv[SEAL_PRIV_LEN];
   char err[256] = "", *json = NULL;
   memset(b, 0, sizeof *b);
-  sqr_rc rc = seal_keypair_generate(b->hq_pub, hq_priv);
+  sqr_rc rc = seal_keypair_generate(b->keys.hq_pub, hq_priv);
   crypto_wipe(hq_priv, sizeof hq_priv); /* a kiosk never holds it */
-  if(!rc) rc = crypto_random(b->store_key, sizeof b->store_key);
+  if(!rc) rc = demo_keys_random(&b->keys);
+  b->keys.legacy = 1; /* the HMAC index: bulk_members computes it directly */
   if(!rc) rc = clock_new_real(&b->clock);
   if(!rc) rc = store_open(in_dir(file), b->clock, &b->st, err, sizeof err);
-  if(!rc) rc = demo_config_json(tmpl, 1, b->store_key, b->hq_pub, clock_now(b->clock), &json);
+  if(!rc) rc = demo_config_json(tmpl, 1, &b->keys, clock_now(b->clock), &json);
   if(!rc) rc = store_apply_config(b->st, json, strlen(json), err, sizeof err);
   free(json);
   if(rc) {
@@ -422,7 +422,7 @@ static int bench_signup(const bench_counts *c, const char *tmpl) {
     char phone[16];
     snprintf(phone, sizeof phone, "138%08d", i);
     int64_t t0 = now_ns();
-    sqr_rc rc = seal_box(b.hq_pub, phone, 11, box, sizeof box, &len);
+    sqr_rc rc = seal_box(b.keys.hq_pub, phone, 11, box, sizeof box, &len);
     t_seal[i] = now_ns() - t0;
     if(rc) {
       fprintf(stderr, "bench: seal_box: %s\n", sqr_strerror(rc));
@@ -497,7 +497,7 @@ static int bulk_members(const bench_store *b, int n) {
     char phone[16];
     uint8_t blind[SEAL_BLIND_LEN];
     lookup_phone(i, phone);
-    if(seal_blind_index(b->store_key, phone, blind) != SQR_OK) goto out;
+    if(seal_blind_index(b->keys.store_key, phone, blind) != SQR_OK) goto out;
     sqlite3_bind_blob(ins, 1, blind, sizeof blind, SQLITE_TRANSIENT);
     sqlite3_bind_blob(ins, 2, sealed, sizeof sealed, SQLITE_STATIC);
     sqlite3_bind_text(ins, 3, BENCH_CONSENT, -1, SQLITE_STATIC);
@@ -547,7 +547,7 @@ static int bench_lookup(const bench_counts *c, const char *tmpl) {
     char phone[16];
     uint8_t blind[SEAL_BLIND_LEN];
     lookup_phone(i, phone);
-    if(seal_blind_index(b.store_key, phone, blind) != SQR_OK) goto out;
+    if(seal_blind_index(b.keys.store_key, phone, blind) != SQR_OK) goto out;
   }
   double blind_us = (double)(now_ns() - t2) / 1e3 / c->lookups;
 

@@ -210,6 +210,20 @@ static int token_chars_valid(const char *token) {
   return 1;
 }
 
+sqr_rc livecode_peek(const char *token, livecode_claim *out) {
+  uint8_t raw[RAW_LEN];
+  size_t rawlen = 0;
+  if(!token || !out || strnlen(token, LIVECODE_TOKEN_LEN + 1) != LIVECODE_TOKEN_LEN ||
+     base32_decode(token, LIVECODE_TOKEN_LEN, raw, sizeof raw, &rawlen) != SQR_OK ||
+     rawlen != RAW_LEN)
+    return SQR_EINVAL;
+  out->key_version = raw[0];
+  out->kiosk = (uint16_t)(raw[1] << 8 | raw[2]);
+  out->window =
+      (uint32_t)raw[3] << 24 | (uint32_t)raw[4] << 16 | (uint32_t)raw[5] << 8 | (uint32_t)raw[6];
+  return SQR_OK;
+}
+
 sqr_rc livecode_url(const char *host, const char *store_id, const char *token, char *out,
                     size_t outsize) {
   char h[LIVECODE_HOST_MAX + 6];

@@ -113,6 +113,12 @@ sqr_rc livecode_verify(const livecode_key *keys, size_t nkeys, const char *store
                        const char *token, int64_t now, uint32_t period, uint32_t skew,
                        uint32_t lead_s, livecode_claim *out) SQR_WARN_UNUSED;
 
+/* What a token claims, unverified: its key version and kiosk (and
+ * window), so HQ can pick the one key (store, kiosk, version) that must
+ * verify it. Nothing here is authentic until livecode_verify says so.
+ * SQR_EINVAL for a malformed token or NULL. */
+sqr_rc livecode_peek(const char *token, livecode_claim *out) SQR_WARN_UNUSED;
+
 /* Builds "HTTPS://HOST/J/STORE/TOKEN" into out (caller's, outsize bytes;
  * LIVECODE_URL_MAX always suffices). host is a DNS name of letters,
  * digits, '-' and '.', optionally followed by ":port" (1..65535); it is

@@ -93,7 +93,7 @@ static sqr_rc upload(store *st, synchttp *h, const sqr_config *cfg, const syncpa
     synchttp_response r = {0};
     proto_answer a;
     char aerr[160];
-    sqr_rc rc = proto_batch_init(&b, cfg->store_id, cfg->kiosk_number);
+    sqr_rc rc = proto_batch_init(&b, cfg->store_id, cfg->kiosk_number, cfg->kiosk_incarnation);
     if(rc) {
       snprintf(res->error, sizeof res->error, "kiosk id %s/%d is not valid on the wire",
                cfg->store_id, cfg->kiosk_number);

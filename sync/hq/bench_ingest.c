@@ -65,7 +65,7 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
   if(seal_pub_from_b64(b64, pub)) return fail("seal.pub is not a P-256 key");
   int store_mix = strcmp(mix, "store") == 0;
   proto_batch b;
-  if(proto_batch_init(&b, sid, kiosk)) return fail("bad store or kiosk");
+  if(proto_batch_init(&b, sid, kiosk, 1)) return fail("bad store or kiosk");
   uint8_t prev[32] = {0};
   int64_t ts = 1795500000000;
   long members = 0, files = 0;
@@ -123,7 +123,7 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
     if(b.count == PER_BATCH || seq == events) {
       if(write_batch(&b, out, (int)++files)) return 1;
       proto_batch_clear(&b);
-      if(proto_batch_init(&b, sid, kiosk)) return fail("bad store or kiosk");
+      if(proto_batch_init(&b, sid, kiosk, 1)) return fail("bad store or kiosk");
     }
   }
   proto_batch_clear(&b);

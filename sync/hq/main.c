@@ -2,13 +2,15 @@
  *
  *   storeqr-hq init DIR [--host HOST]
  *   storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file F]
+ *              [--key-rotate-days N]   (0: never; default 90)
  *   storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]
  *              [--brand B]   (B: the brand-wide code /N/B leads to this store too)
  *   storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl S] [--url URL]
- *   storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N
+ *   storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N[@INC]
+ *   storeqr-hq coupon verify --dir DIR --store ID CODE
  *   storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]
  *              [--name N] [--tag T] [--capacity C] [--expires-at T] [--status open|retired]
- *   storeqr-hq erase --dir DIR --store ID --member HEX64
+ *   storeqr-hq erase --dir DIR --store ID --member ID   (32 hex digits)
  *   storeqr-hq counts --dir DIR --store ID
  *   storeqr-hq release add --dir DIR [--pub FILE] [--stores A,B] BUNDLE
  *              (a signed kiosk release, checked, stored, named in the
@@ -36,6 +38,7 @@
 #include "crypto.h"
 #include "hq.h"
 #include "ingest.h"
+#include "keys.h"
 #include "log.h"
 #include "pki.h"
 #include "manage.h"
@@ -46,14 +49,18 @@
 static const char usage[] =
     "usage: storeqr-hq init DIR [--host HOST]\n"
     "       storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file FILE]\n"
+    "                  [--key-rotate-days N]\n"
     "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
     "                  [--brand B]\n"
     "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS] [--url "
     "URL]\n"
-    "       storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N\n"
+    "       storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N[@INC]\n"
+    "                  (N: its newest incarnation; N@INC: that one)\n"
+    "       storeqr-hq coupon verify --dir DIR --store ID CODE\n"
+    "                  (coupons are verified by HQ: no till holds a key, which could mint them)\n"
     "       storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]\n"
     "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
-    "       storeqr-hq erase --dir DIR --store ID --member HEX64\n"
+    "       storeqr-hq erase --dir DIR --store ID --member ID\n"
     "       storeqr-hq counts --dir DIR --store ID\n"
     "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
     "       storeqr-hq ingest-file --dir DIR FILE...\n"
@@ -129,7 +136,13 @@ static int64_t int_arg(const char *v) {
 static int cmd_serve(hq *h, int argc, char **argv) {
   const char *listen = opt(argc, argv, 2, "--listen");
   const char *port_file = opt(argc, argv, 2, "--port-file");
+  const char *rotate = opt(argc, argv, 2, "--key-rotate-days");
   if(!listen) return usage_fail("serve needs --listen 127.0.0.1:PORT");
+  if(rotate) {
+    int64_t days = int_arg(rotate);
+    if(days < 0 || days > 3650) return usage_fail("--key-rotate-days: 0 (never) to 3650");
+    hq_set_key_rotation(h, (int)days);
+  }
   char err[300];
   server *s;
   sigset_t set;
@@ -402,8 +415,11 @@ int main(int argc, char **argv) {
     if(!store_id || !kiosk) {
       rc = usage_fail("revoke needs --store and --kiosk");
     } else {
-      sqr_rc orc = hq_kiosk_revoke(h, store_id, atoi(kiosk), &e);
-      rc = answer(orc, &e, 200, orc ? NULL : admin_revoked_json());
+      /* --kiosk N (its newest incarnation) or N@INC (exactly that one) */
+      const char *at = strchr(kiosk, '@');
+      char kiosk_id[HQ_ID_MAX];
+      sqr_rc orc = hq_kiosk_revoke(h, store_id, atoi(kiosk), at ? atoi(at + 1) : 0, kiosk_id, &e);
+      rc = answer(orc, &e, 200, orc ? NULL : admin_revoked_json(kiosk_id));
     }
   } else if(strcmp(cmd, "group") == 0 && sub &&
             (strcmp(sub, "add") == 0 || strcmp(sub, "update") == 0)) {
@@ -420,6 +436,21 @@ int main(int argc, char **argv) {
     hq_group_out g;
     sqr_rc orc = hq_group_set(h, &q, &g, &e);
     rc = answer(orc, &e, orc ? 0 : g.created ? 201 : 200, orc ? NULL : admin_group_json(&g));
+  } else if(strcmp(cmd, "coupon") == 0 && sub && strcmp(sub, "verify") == 0) {
+    /* The code: the one argument that is neither an option nor its value. */
+    const char *code = NULL;
+    for(int i = from; i < argc; i++) {
+      if(strncmp(argv[i], "--", 2) == 0)
+        i++;
+      else
+        code = argv[i];
+    }
+    hq_coupon_check c;
+    sqr_rc orc = !code ? hq_fail(&e, SQR_EINVAL, "bad_request", "code: missing")
+                       : hq_coupon_verify(h, store_id, code, &c, &e);
+    /* A refused code is an answer, not an error: exit 1 with the reason. */
+    rc = answer(orc, &e, 200, orc ? NULL : admin_coupon_json(&c));
+    if(!orc && !c.valid) rc = 1;
   } else if(strcmp(cmd, "erase") == 0) {
     char lower[65];
     sqr_rc orc = hq_erasure_add(h, store_id, opt(argc, argv, from, "--member"), lower, &e);

@@ -177,12 +177,12 @@ static sqr_rc check_envelope(const jval *kiosk, events_kind events, size_t n_eve
   char id[PROTO_KIOSK_ID_MAX];
   if(kiosk->n >= sizeof id) /* longer than any valid id */
     return proto__fail(err, 400, "bad_request",
-                       "kiosk: must be STORE/NUMBER (A-Z 0-9 -, 1..65535)");
+                       "kiosk: must be STORE/NUMBER or STORE/NUMBER@INCARNATION (A-Z 0-9 -, 1..65535, 2..9999)");
   memcpy(id, kiosk->s, kiosk->n);
   id[kiosk->n] = '\0';
-  if(proto_kiosk_parse(id, out->store_id, &out->kiosk))
+  if(proto_kiosk_parse(id, out->store_id, &out->kiosk, &out->incarnation))
     return proto__fail(err, 400, "bad_request",
-                       "kiosk: must be STORE/NUMBER (A-Z 0-9 -, 1..65535)");
+                       "kiosk: must be STORE/NUMBER or STORE/NUMBER@INCARNATION (A-Z 0-9 -, 1..65535, 2..9999)");
   memcpy(out->kiosk_id, id, kiosk->n + 1);
   if(events == EVENTS_MISSING) return proto__fail(err, 400, "bad_request", "events: missing");
   if(events != EVENTS_ARRAY)

@@ -45,7 +45,21 @@ int proto_store_id_valid(const char *id) {
   return 1;
 }
 
-sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1], int *number) {
+/* Digits from *p up to end or stop: no sign, no leading zero, at most max. */
+static const char *parse_count(const char *p, char stop, long max, long *out) {
+  if(*p < '1' || *p > '9') return NULL;
+  long n = 0;
+  for(; *p && *p != stop; p++) {
+    if(*p < '0' || *p > '9') return NULL;
+    n = n * 10 + (*p - '0');
+    if(n > max) return NULL;
+  }
+  *out = n;
+  return p;
+}
+
+sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1], int *number,
+                         int *incarnation) {
   const char *slash = strchr(kiosk_id, '/');
   if(!slash || slash == kiosk_id || (size_t)(slash - kiosk_id) > PROTO_STORE_ID_MAX)
     return SQR_EINVAL;
@@ -53,22 +67,26 @@ sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX 
   memcpy(sid, kiosk_id, (size_t)(slash - kiosk_id));
   sid[slash - kiosk_id] = '\0';
   if(!proto_store_id_valid(sid)) return SQR_EINVAL;
-  const char *p = slash + 1;
-  if(*p < '1' || *p > '9') return SQR_EINVAL; /* no sign, no leading zero */
-  long n = 0;
-  for(; *p; p++) {
-    if(*p < '0' || *p > '9') return SQR_EINVAL;
-    n = n * 10 + (*p - '0');
-    if(n > 65535) return SQR_EINVAL;
-  }
+  long n = 0, inc = 1;
+  const char *p = parse_count(slash + 1, '@', 65535, &n);
+  if(!p) return SQR_EINVAL;
+  if(*p == '@' && (!(p = parse_count(p + 1, '\0', PROTO_INCARNATION_MAX, &inc)) || inc < 2))
+    return SQR_EINVAL;
   memcpy(store_id, sid, sizeof sid);
   *number = (int)n;
+  if(incarnation) *incarnation = (int)inc;
   return SQR_OK;
 }
 
-sqr_rc proto_kiosk_format(const char *store_id, int number, char out[PROTO_KIOSK_ID_MAX]) {
-  if(!proto_store_id_valid(store_id) || number < 1 || number > 65535) return SQR_EINVAL;
-  snprintf(out, PROTO_KIOSK_ID_MAX, "%s/%d", store_id, number);
+sqr_rc proto_kiosk_format(const char *store_id, int number, int incarnation,
+                          char out[PROTO_KIOSK_ID_MAX]) {
+  if(!proto_store_id_valid(store_id) || number < 1 || number > 65535 || incarnation < 1 ||
+     incarnation > PROTO_INCARNATION_MAX)
+    return SQR_EINVAL;
+  if(incarnation == 1)
+    snprintf(out, PROTO_KIOSK_ID_MAX, "%s/%d", store_id, number);
+  else
+    snprintf(out, PROTO_KIOSK_ID_MAX, "%s/%d@%d", store_id, number, incarnation);
   return SQR_OK;
 }
 
@@ -80,11 +98,12 @@ int proto_type_known(const char *type) {
 
 /* ---- encoder ----------------------------------------------------------- */
 
-sqr_rc proto_batch_init(proto_batch *b, const char *store_id, int number) {
+sqr_rc proto_batch_init(proto_batch *b, const char *store_id, int number, int incarnation) {
   memset(b, 0, sizeof *b);
-  if(proto_kiosk_format(store_id, number, b->kiosk_id)) return SQR_EINVAL;
+  if(proto_kiosk_format(store_id, number, incarnation, b->kiosk_id)) return SQR_EINVAL;
   snprintf(b->store_id, sizeof b->store_id, "%s", store_id);
   b->kiosk = number;
+  b->incarnation = incarnation;
   b->behind = -1;
   b->bytes = BATCH_OVERHEAD + strlen(b->kiosk_id); /* room for "behind" too */
   return SQR_OK;

@@ -36,7 +36,8 @@
 #define PROTO_MAX_ANSWER        (64 * 1024)       /* any answer but enrolment/config */
 #define PROTO_MAX_ENROLL_ANSWER (1024 * 1024 + 64 * 1024)
 #define PROTO_STORE_ID_MAX      16 /* A-Z 0-9 '-' */
-#define PROTO_KIOSK_ID_MAX      24 /* "STORE/65535" + NUL */
+#define PROTO_KIOSK_ID_MAX      32 /* "STORE/65535@9999" + NUL, room to spare */
+#define PROTO_INCARNATION_MAX   9999
 #define PROTO_CODE_MAX          32
 
 /* What went wrong, ready to become HQ's error answer. */
@@ -51,11 +52,16 @@ typedef struct proto_error {
 
 /* 1 if id is 1..16 characters of A-Z 0-9 '-'. */
 int proto_store_id_valid(const char *id);
-/* "SH-JA01/1" -> store and number. SQR_EINVAL unless exactly that shape. */
-sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1],
-                         int *number) SQR_WARN_UNUSED;
-/* store and number -> "SH-JA01/1". SQR_EINVAL for a bad id or number. */
-sqr_rc proto_kiosk_format(const char *store_id, int number,
+/* "SH-JA01/1" or "SH-JA01/1@2" -> store, number and incarnation (1 when
+ * there is no "@", docs/PROTOCOL.md "Identity and keys"); incarnation may
+ * be NULL. SQR_EINVAL unless exactly that shape: no sign, no leading zero,
+ * number 1..65535, incarnation 2..9999 when written ("@1" is not a name:
+ * incarnation 1 is written without it, so each kiosk has one name). */
+sqr_rc proto_kiosk_parse(const char *kiosk_id, char store_id[PROTO_STORE_ID_MAX + 1], int *number,
+                         int *incarnation) SQR_WARN_UNUSED;
+/* store, number and incarnation -> "SH-JA01/1" (incarnation 1) or
+ * "SH-JA01/1@2". SQR_EINVAL for a bad id, number or incarnation. */
+sqr_rc proto_kiosk_format(const char *store_id, int number, int incarnation,
                           char out[PROTO_KIOSK_ID_MAX]) SQR_WARN_UNUSED;
 
 /* 1 if HQ knows the event type (the list in docs/PROTOCOL.md). */
@@ -75,9 +81,10 @@ typedef struct proto_event {
 } proto_event;
 
 typedef struct proto_batch {
-  char kiosk_id[PROTO_KIOSK_ID_MAX]; /* "SH-JA01/1" */
+  char kiosk_id[PROTO_KIOSK_ID_MAX]; /* "SH-JA01/1", "SH-JA01/1@2" */
   char store_id[PROTO_STORE_ID_MAX + 1];
   int kiosk;
+  int incarnation; /* 1.., from kiosk_id */
   /* "behind": events the kiosk still held after the last one of this batch
    * when it built it; -1 when not sent (kiosks before the field). */
   int64_t behind;
@@ -86,10 +93,11 @@ typedef struct proto_batch {
   size_t cap, bytes;   /* internal: encoder bookkeeping */
 } proto_batch;
 
-/* Starts an empty batch for kiosk store_id/number (encoder side), with
- * behind -1 (not sent); set b->behind before encoding to send it.
- * SQR_EINVAL for a bad store id or number. */
-sqr_rc proto_batch_init(proto_batch *b, const char *store_id, int number) SQR_WARN_UNUSED;
+/* Starts an empty batch for kiosk store_id/number, incarnation (encoder
+ * side), with behind -1 (not sent); set b->behind before encoding to send
+ * it. SQR_EINVAL for a bad store id, number or incarnation. */
+sqr_rc proto_batch_init(proto_batch *b, const char *store_id, int number,
+                        int incarnation) SQR_WARN_UNUSED;
 
 /* Appends a copy of ev (as store_events_after hands it out).
  * SQR_ENOSPC: the batch is full (PROTO_MAX_EVENTS, or the encoded body

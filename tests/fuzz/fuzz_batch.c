@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_sink += (int)proto_chain_check(zero, b.events, b.count, &bad);
     /* Re-encoding what was accepted must work and decode again. */
     proto_batch again;
-    if(proto_batch_init(&again, b.store_id, b.kiosk) != SQR_OK) abort();
+    if(proto_batch_init(&again, b.store_id, b.kiosk, b.incarnation) != SQR_OK) abort();
     again.behind = b.behind;
     for(size_t i = 0; i < b.count; i++) {
       store_event ev = {.seq = b.events[i].seq,

@@ -24,6 +24,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 mk_tmp
 D=$TMP/hq
 hq_init "$D" SH-JA01
+hq_key_row "$D" SH-JA01 1 1
 hq_start "$D"
 BASE=https://127.0.0.1:$HQ_PORT
 C=(curl -s --max-time 20 --cacert "$D/hq-ca.crt")

@@ -1,10 +1,15 @@
-/* hqweb-mint — mints the live-code token a kiosk of STORE would show,
- * straight from HQ's master key (the store key is HKDF-SHA256(master,
- * "storeqr/v1/store-key/" STORE "/" VERSION), as hq_store_key derives it).
- * For tests/hqweb and tools/bench/bench-resolver, which need valid,
- * stale and wrong-version tokens without enrolling a kiosk.
+/* hqweb-mint — mints the live-code token kiosk KIOSK of STORE would show
+ * with key version KEY_VERSION, straight from HQ's master key: the
+ * kiosk's token key is HKDF-SHA256(master, "storeqr/v2/kiosk-token/"
+ * STORE "/" KIOSK "/" VERSION), as ops/keys.c derives it (docs/PROTOCOL.md
+ * "Identity and keys"); with --legacy, the store key's token key of a
+ * kiosk from before key versions (HKDF(master, "storeqr/v1/store-key/"
+ * STORE "/" VERSION), then livecode_key_init). For tests/hqweb and
+ * tools/bench/bench-resolver, which need valid, stale, wrong-version and
+ * other-kiosk tokens; HQ accepts them only for (store, kiosk, version)
+ * rows it holds in kiosk_keys.
  *
- *   hqweb-mint HQ_DIR STORE KEY_VERSION KIOSK [AT_UNIX_SECONDS [PERIOD]]
+ *   hqweb-mint [--legacy] HQ_DIR STORE KEY_VERSION KIOSK [AT_UNIX_SECONDS [PERIOD]]
  *
  * Prints the 24-character token. AT defaults to now, PERIOD to 30.
  * Exit 0, 2 usage, 3 unreadable key or mint failure. */
@@ -17,14 +22,16 @@
 #include "livecode.h"
 
 int main(int argc, char **argv) {
+  int legacy = argc > 1 && strcmp(argv[1], "--legacy") == 0;
+  if(legacy) argc--, argv++;
   if(argc < 5) {
-    fprintf(stderr, "usage: hqweb-mint HQ_DIR STORE KEY_VERSION KIOSK [AT [PERIOD]]\n");
+    fprintf(stderr, "usage: hqweb-mint [--legacy] HQ_DIR STORE KEY_VERSION KIOSK [AT [PERIOD]]\n");
     return 2;
   }
   char path[1024], info[96];
   snprintf(path, sizeof path, "%s/master.key", argv[1]);
   FILE *f = fopen(path, "rb");
-  uint8_t master[32], store_key[32];
+  uint8_t master[32], key[32];
   if(!f || fread(master, 1, 32, f) != 32) {
     fprintf(stderr, "hqweb-mint: cannot read %s\n", path);
     if(f) fclose(f);
@@ -39,17 +46,21 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hqweb-mint: KEY_VERSION 1..255, KIOSK 1..65535\n");
     return 2;
   }
-  snprintf(info, sizeof info, "storeqr/v1/store-key/%s/%d", argv[2], version);
+  if(legacy)
+    snprintf(info, sizeof info, "storeqr/v1/store-key/%s/%d", argv[2], version);
+  else
+    snprintf(info, sizeof info, "storeqr/v2/kiosk-token/%s/%ld/%d", argv[2], kiosk, version);
   livecode_key k;
   char token[LIVECODE_TOKEN_LEN + 1];
-  if(crypto_hkdf_sha256(NULL, 0, master, 32, info, store_key, 32) ||
-     livecode_key_init(&k, store_key, (uint8_t)version) ||
+  if(crypto_hkdf_sha256(NULL, 0, master, 32, info, key, 32) ||
+     (legacy ? livecode_key_init(&k, key, (uint8_t)version)
+             : livecode_key_set(&k, key, (uint8_t)version)) ||
      livecode_mint(&k, argv[2], (uint16_t)kiosk, at, period, token)) {
     fprintf(stderr, "hqweb-mint: cannot mint\n");
     return 3;
   }
   crypto_wipe(master, sizeof master);
-  crypto_wipe(store_key, sizeof store_key);
+  crypto_wipe(key, sizeof key);
   livecode_key_wipe(&k);
   puts(token);
   return 0;

@@ -3,7 +3,8 @@
 # The scan resolver end to end: a real `storeqr-hq serve` on 127.0.0.1
 # over TLS (curl --cacert), on SQLite or on a throwaway PostgreSQL cluster.
 #   - tokens: fresh, previous window, expired, future, forged, wrong store,
-#     wrong key version, malformed; unknown store; method not allowed;
+#     wrong key version, a never-enrolled kiosk, one kiosk's key naming
+#     another, the first wave's store-wide key, malformed; unknown store; method not allowed;
 #   - counting: scans by store, kiosk and hour, written at shutdown;
 #   - groups: 450 scans over three groups of capacity 200 fill one at a
 #     time and move on at 190 (reserve 10, below the 200-by-scan limit);
@@ -105,10 +106,19 @@ hq store add --dir "$D" --id XX-1 --name x --brand 'bad brand' >/dev/null 2>&1 &
 if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q "${HQ_DB_ARGS[1]}" -f "$TMP/joins.sql" >/dev/null
 else sqlite3 "$D/hq.db" <"$TMP/joins.sql"; fi || fail "inserting sign-up events"
 
+# The kiosks HQ enrolled (their key rows): tokens of any other kiosk
+# number or key version are refused below.
+for kv in SH-JA01:1 SH-JA01:2 BJ-WFJ01:1 SH-GRP:1 SH-GRP:2 SH-GRP:3 SH-JOIN:1 SH-FULL:1; do
+  hq_key_row "$D" "${kv%:*}" "${kv#*:}" 1
+done
+
 hq_start "$D"
 BASE=https://127.0.0.1:$HQ_PORT
 C=(curl -s --max-time 20 --cacert "$D/hq-ca.crt")
-mint() { "$MINT" "$D" "$@" || fail "mint $*"; }
+mint() {
+  if [ "$1" = --legacy ]; then shift; "$MINT" --legacy "$D" "$@" || fail "mint --legacy $*"
+  else "$MINT" "$D" "$@" || fail "mint $*"; fi
+}
 status() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
 body() { "${C[@]}" "$@"; }
 join_of() { grep -o 'id="join-link" class="btn" rel="noreferrer" href="[^"]*"' | sed 's/.*href="//; s/"$//'; }
@@ -161,6 +171,19 @@ fi
 [ "$(status "$BASE/J/SH-JA01/$FORGED")" = 403 ] || fail "forged token not 403"
 [ "$(status "$BASE/J/SH-JA01/$OTHER")" = 403 ] || fail "another store's token not 403"
 [ "$(status "$BASE/J/SH-JA01/$V2")" = 403 ] || fail "wrong key version not 403"
+# Keys are per kiosk (docs/PROTOCOL.md "Identity and keys"): a kiosk
+# number HQ never enrolled, a token naming kiosk 2 under kiosk 1's key,
+# and the store-wide key of the first wave are all refused.
+[ "$(status "$BASE/J/SH-JA01/$(mint SH-JA01 1 7 "$NOW")")" = 403 ] ||
+  fail "a never-enrolled kiosk's token not 403"
+K1AS2=$(mint SH-JA01 1 1 "$NOW" | python3 -c '
+import base64,sys
+t=sys.stdin.read().strip(); raw=bytearray(base64.b32decode(t))
+raw[1:3]=(2).to_bytes(2,"big"); print(base64.b32encode(bytes(raw)).decode().rstrip("="))')
+[ "$(status "$BASE/J/SH-JA01/$K1AS2")" = 403 ] || fail "kiosk 1's key spoke for kiosk 2"
+[ "$(status "$BASE/J/SH-JA01/$(mint --legacy SH-JA01 1 1 "$NOW")")" = 403 ] ||
+  fail "the store key's token was accepted"
+[ "$(status "$BASE/J/SH-JA01/$(mint SH-JA01 1 2 "$NOW")")" = 200 ] || fail "kiosk 2's own token refused"
 [ "$(status "$BASE/J/SH-JA01/ABC")" = 403 ] || fail "short token not 403"
 [ "$(status "$BASE/J/SH-JA01/")" = 403 ] || fail "no token not 403"
 [ "$(status "$BASE/J/SH-NOPE/$FRESH")" = 404 ] || fail "unknown store not 404"
@@ -172,7 +195,7 @@ echo "$p" | grep -q 'join-link' && fail "expired page has a join link"
 p=$(body -H 'Accept-Language: en-GB,en;q=0.9' "$BASE/J/SH-JA01/$FORGED")
 echo "$p" | grep -q 'Scan the code in the shop' || fail "forged page (en) wrong"
 echo "$p" | grep -q 'weixin' && fail "forged page leaks a group link"
-VALID_JA=2 # FRESH, PREV
+VALID_JA=3 # FRESH, PREV, kiosk 2's own
 
 # ---- Accept-Language -------------------------------------------------------------
 lang() { body -H "Accept-Language: $1" "$BASE/J/SH-JA01/$FRESH" | grep -o '<html lang="[^"]*"'; }

@@ -135,6 +135,15 @@ hq_code() { # DIR STORE KIOSK [TTL] -> prints the code
   hq kiosk enroll-code --dir "$1" --store "$2" --kiosk "$3" ${4:+--ttl "$4"} |
     sed -n 's/^code: //p' | head -1
 }
+# hq_key_row DIR STORE KIOSK VERSION: the key row an enrolment of kiosk
+# KIOSK would leave (docs/PROTOCOL.md "Identity and keys"), for tests and
+# benchmarks that mint tokens with hqweb-mint instead of enrolling a box.
+hq_key_row() {
+  local sql="INSERT INTO kiosk_keys(store, number, version, kiosk_id, legacy, created_ms)
+             VALUES('$2', $3, $4, '$2/$3', 0, $(date +%s)000)"
+  if [ ${#HQ_DB_ARGS[@]} -gt 0 ]; then psql -X -q "${HQ_DB_ARGS[1]}" -c "$sql" >/dev/null
+  else sqlite3 "$1/hq.db" "$sql"; fi || fail "key row $2/$3 v$4"
+}
 hq_group_add() { hq group add --dir "$1" --store "$2" --id "$3" --name "$3" --link "https://weixin.qq.com/g/$3" --capacity 200 >/dev/null; }
 hq_erase() { hq erase --dir "$1" --store "$2" --member "$3" >/dev/null; }
 hq_revoke() { hq kiosk revoke --dir "$1" --store "$2" --kiosk "$3" >/dev/null; }
@@ -152,7 +161,7 @@ hq_count() { # DIR STORE FIELD (members, signups, checkins, events, erasures_pen
 
 # kiosk_json DB FIELD -> a field of `storeqr status --json`
 kiosk_json() { json_get "$("$BIN_STOREQR" --db "$1" status --json)" "$2"; }
-# The kiosk-side member ids (64-hex blind indexes HQ links), as sent in sign-ups.
+# The kiosk-side member ids (32 hex digits HQ links), as sent in sign-ups.
 kiosk_members() { sqlite3 "$1" "SELECT json_extract(payload, '\$.member') FROM events WHERE type = 'signup' ORDER BY seq"; }
 # A random valid mainland mobile number (never printed by the programs).
 rand_phone() { printf '139%08d' $(( (RANDOM << 15 | RANDOM) % 100000000 )); }

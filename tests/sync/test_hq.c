@@ -184,9 +184,9 @@ static char *batch_of(kiosk *k, int64_t after, int limit, int64_t behind, const 
                       size_t *len) {
   proto_batch b;
   char sid[PROTO_STORE_ID_MAX + 1];
-  int n;
-  assert_int_equal(proto_kiosk_parse(kiosk_id, sid, &n), SQR_OK);
-  assert_int_equal(proto_batch_init(&b, sid, n), SQR_OK);
+  int n, inc;
+  assert_int_equal(proto_kiosk_parse(kiosk_id, sid, &n, &inc), SQR_OK);
+  assert_int_equal(proto_batch_init(&b, sid, n, inc), SQR_OK);
   b.behind = behind;
   assert_int_equal(store_events_after(k->f->st, after, limit, add_ev, &b), SQR_OK);
   char *json;

@@ -38,7 +38,7 @@ static tu_store *kiosk_with_events(void) {
 /* behind: the batch's "behind", -1 to leave it out. */
 static char *batch_json_behind(tu_store *f, int64_t behind, size_t *len) {
   proto_batch b;
-  assert_int_equal(proto_batch_init(&b, "SH-JA01", 1), SQR_OK);
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 1, 1), SQR_OK);
   assert_int_equal(b.behind, -1);
   b.behind = behind;
   assert_int_equal(store_events_after(f->st, 0, 500, collect, &b), SQR_OK);
@@ -92,7 +92,7 @@ static void test_chain_hash_matches_store(void **state) {
   (void)state;
   tu_store *f = kiosk_with_events();
   proto_batch b;
-  assert_int_equal(proto_batch_init(&b, "SH-JA01", 1), SQR_OK);
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 1, 1), SQR_OK);
   assert_int_equal(store_events_after(f->st, 0, 500, collect, &b), SQR_OK);
   uint8_t prev[32] = {0}, h[32];
   for(size_t i = 0; i < b.count; i++) {
@@ -388,7 +388,7 @@ static void test_limits(void **state) {
 
   /* Encoder: a 501st event is ENOSPC, a giant payload EINVAL, a gap EINVAL. */
   proto_batch b;
-  assert_int_equal(proto_batch_init(&b, "SH-JA01", 2), SQR_OK);
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 2, 1), SQR_OK);
   store_event ev = {.type = "sync_note", .ts_ms = 5, .payload = "{}"};
   for(int i = 1; i <= 500; i++) {
     ev.seq = i;
@@ -397,7 +397,7 @@ static void test_limits(void **state) {
   ev.seq = 501;
   assert_int_equal(proto_batch_add(&b, &ev), SQR_ENOSPC);
   proto_batch_clear(&b);
-  assert_int_equal(proto_batch_init(&b, "SH-JA01", 2), SQR_OK);
+  assert_int_equal(proto_batch_init(&b, "SH-JA01", 2, 1), SQR_OK);
   char *huge = malloc(PROTO_MAX_PAYLOAD + 16);
   memset(huge, ' ', PROTO_MAX_PAYLOAD + 15);
   huge[0] = '{';
@@ -418,28 +418,36 @@ static void test_limits(void **state) {
   free(json);
   free(huge);
   proto_batch_clear(&b);
-  assert_int_equal(proto_batch_init(&b, "sh", 1), SQR_EINVAL);
-  assert_int_equal(proto_batch_init(&b, "SH", 65536), SQR_EINVAL);
+  assert_int_equal(proto_batch_init(&b, "sh", 1, 1), SQR_EINVAL);
+  assert_int_equal(proto_batch_init(&b, "SH", 65536, 1), SQR_EINVAL);
 }
 
 static void test_kiosk_ids(void **state) {
   (void)state;
   char sid[PROTO_STORE_ID_MAX + 1];
-  int n;
-  assert_int_equal(proto_kiosk_parse("SH-JA01/65535", sid, &n), SQR_OK);
+  int n, inc = 0;
+  assert_int_equal(proto_kiosk_parse("SH-JA01/65535", sid, &n, &inc), SQR_OK);
   assert_string_equal(sid, "SH-JA01");
   assert_int_equal(n, 65535);
-  const char *bad[] = {"",           "/1",
-                       "SH-JA01",    "SH-JA01/",
-                       "SH-JA01/01", "SH-JA01/65536",
-                       "sh/1",       "SH/1x",
-                       "SH/-1",      "ABCDEFGHIJKLMNOPQ/1",
-                       "SH/1/2"};
+  assert_int_equal(inc, 1);
+  assert_int_equal(proto_kiosk_parse("SH-JA01/2@9999", sid, &n, &inc), SQR_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(inc, 9999);
+  assert_int_equal(proto_kiosk_parse("SH-JA01/2@2", sid, &n, NULL), SQR_OK);
+  const char *bad[] = {"",           "/1",          "SH-JA01",       "SH-JA01/",
+                       "SH-JA01/01", "SH-JA01/65536", "sh/1",        "SH/1x",
+                       "SH/-1",      "ABCDEFGHIJKLMNOPQ/1", "SH/1/2", "SH/1@",
+                       "SH/1@1",     "SH/1@02",     "SH/1@10000",    "SH/1@2@3",
+                       "SH/@2",      "SH/1@-2",     "SH/1@2x"};
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++)
-    assert_int_equal(proto_kiosk_parse(bad[i], sid, &n), SQR_EINVAL);
+    assert_int_equal(proto_kiosk_parse(bad[i], sid, &n, &inc), SQR_EINVAL);
   char id[PROTO_KIOSK_ID_MAX];
-  assert_int_equal(proto_kiosk_format("SH-JA01", 7, id), SQR_OK);
+  assert_int_equal(proto_kiosk_format("SH-JA01", 7, 1, id), SQR_OK);
   assert_string_equal(id, "SH-JA01/7");
+  assert_int_equal(proto_kiosk_format("ABCDEFGHIJKLMNOP", 65535, 9999, id), SQR_OK);
+  assert_string_equal(id, "ABCDEFGHIJKLMNOP/65535@9999");
+  assert_int_equal(proto_kiosk_format("SH", 1, 0, id), SQR_EINVAL);
+  assert_int_equal(proto_kiosk_format("SH", 1, 10000, id), SQR_EINVAL);
   assert_true(proto_type_known("signup"));
   assert_false(proto_type_known("signups"));
 }

@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "proto.h"
+#include "keys.h"
 #include "release.h"
 
 #define MAX_ERASURES_IN_DOC CONFIG_MAX_ERASURES
@@ -39,9 +40,93 @@ static void put(cJSON *o, const char *name, cJSON *v) {
   cJSON_AddItemToObject(o, name, v);
 }
 
-sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *version, char *err,
-                     size_t errlen) {
+/* The blind index's cost: the template's keys.index (tests make it cheap),
+ * else the default of docs/PROTOCOL.md. */
+static cJSON *index_params(const cJSON *tpl, const uint8_t key[32]) {
+  const cJSON *ti = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tpl, "keys"),
+                                                     "index");
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(ti, "m_kib");
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(ti, "t");
+  const cJSON *par = cJSON_GetObjectItemCaseSensitive(ti, "p");
+  char b64[48];
+  cJSON *o = cJSON_CreateObject();
+  if(crypto_b64(key, 32, b64, sizeof b64)) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  cJSON_AddStringToObject(o, "alg", "argon2id");
+  cJSON_AddNumberToObject(o, "m_kib", cJSON_IsNumber(m) ? m->valuedouble : 32768);
+  cJSON_AddNumberToObject(o, "t", cJSON_IsNumber(t) ? t->valuedouble : 2);
+  cJSON_AddNumberToObject(o, "p", cJSON_IsNumber(par) ? par->valuedouble : 1);
+  cJSON_AddStringToObject(o, "key", b64);
+  crypto_wipe(b64, sizeof b64);
+  return o;
+}
+
+static void add_key(cJSON *o, const char *name, const uint8_t key[32]) {
+  char b64[48];
+  if(crypto_b64(key, 32, b64, sizeof b64) == SQR_OK) cJSON_AddStringToObject(o, name, b64);
+  crypto_wipe(b64, sizeof b64);
+}
+
+/* The keys section for one incarnation (docs/PROTOCOL.md "Identity and
+ * keys"): its own token and coupon keys, never another kiosk's or the
+ * store's; the store key alone while the kiosk may still run a release
+ * that reads nothing else (keys.h). */
+static sqr_rc keys_section(hq *h, const char *kiosk_id, const cJSON *tpl, cJSON **out) {
+  hq_kiosk_keys kk = {.version = 1};
+  char pub_b64[SEAL_PUB_B64_LEN];
+  *out = NULL;
+  /* The store's own view (kiosk_id NULL) carries zero keys: it is only
+   * read for the store's settings and never leaves HQ. */
+  sqr_rc rc = kiosk_id ? hq_kiosk_keys_get(h, kiosk_id, &kk) : SQR_OK;
+  if(!rc) rc = seal_pub_to_b64(h->seal_pub, pub_b64);
+  if(rc) return rc;
+  cJSON *k = cJSON_CreateObject(), *ix = index_params(tpl, kk.index_key);
+  if(!k || !ix) {
+    cJSON_Delete(k);
+    cJSON_Delete(ix);
+    hq_kiosk_keys_wipe(&kk);
+    return SQR_ENOMEM;
+  }
+  cJSON_AddNumberToObject(k, "version", kk.version);
+  if(kk.legacy) {
+    add_key(k, "store_key", kk.store_key);
+  } else {
+    add_key(k, "token_key", kk.token_key);
+    add_key(k, "coupon_key", kk.coupon_key);
+    cJSON_AddItemToObject(k, "index", ix);
+    ix = NULL;
+    if(kk.has_legacy_index) {
+      add_key(k, "legacy_index_key", kk.legacy_index_key);
+      cJSON_AddNumberToObject(k, "legacy_index_until", (double)kk.legacy_index_until_ms);
+    }
+  }
+  cJSON_Delete(ix);
+  cJSON_AddStringToObject(k, "hq_public", pub_b64);
+  hq_kiosk_keys_wipe(&kk);
+  *out = k;
+  return SQR_OK;
+}
+
+/* Overwrites every string under o (the key material in a document). */
+static void wipe_strings(cJSON *o) {
+  for(cJSON *c = o ? o->child : NULL; c; c = c->next) {
+    if(cJSON_IsString(c)) crypto_wipe(c->valuestring, strlen(c->valuestring));
+    wipe_strings(c);
+  }
+}
+
+sqr_rc hq_config_doc(hq *h, const char *store_id, const char *kiosk_id, int64_t hq_time_ms,
+                     char **json, int64_t *version, char *err, size_t errlen) {
   *json = NULL;
+  char sid[PROTO_STORE_ID_MAX + 1];
+  int kiosk = 1, incarnation = 1;
+  if(kiosk_id ? proto_kiosk_parse(kiosk_id, sid, &kiosk, &incarnation) != SQR_OK
+              : snprintf(sid, sizeof sid, "%s", store_id) >= (int)sizeof sid) {
+    snprintf(err, errlen, "kiosk id: malformed");
+    return SQR_EINVAL;
+  }
   hq_store s;
   sqr_rc rc = hqdb_store_get(h->db, sid, &s);
   if(rc) {
@@ -70,16 +155,11 @@ sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *ve
     rc = SQR_EINVAL;
     goto out;
   }
-  uint8_t key[32];
-  char key_b64[48], pub_b64[SEAL_PUB_B64_LEN];
-  if((rc = hq_store_key(h, sid, s.key_version, key)) ||
-     (rc = crypto_b64(key, 32, key_b64, sizeof key_b64)) ||
-     (rc = seal_pub_to_b64(h->seal_pub, pub_b64))) {
-    crypto_wipe(key, sizeof key);
-    snprintf(err, errlen, "cannot derive the store key");
+  cJSON *keys = NULL;
+  if((rc = keys_section(h, kiosk_id, doc, &keys))) {
+    snprintf(err, errlen, "cannot derive the keys of %s", kiosk_id ? kiosk_id : sid);
     goto out;
   }
-  crypto_wipe(key, sizeof key);
   put(doc, "version", cJSON_CreateNumber((double)s.config_version));
   cJSON *st = cJSON_CreateObject();
   cJSON_AddStringToObject(st, "id", s.id);
@@ -91,17 +171,13 @@ sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *ve
   put(doc, "store", st);
   cJSON *k = cJSON_CreateObject();
   cJSON_AddNumberToObject(k, "number", kiosk);
+  cJSON_AddNumberToObject(k, "incarnation", incarnation);
   put(doc, "kiosk", k);
   cJSON *hqo = cJSON_CreateObject();
   cJSON_AddStringToObject(hqo, "url", h->url);
   cJSON_AddStringToObject(hqo, "resolver_host", h->resolver_host);
   put(doc, "hq", hqo);
-  cJSON *keys = cJSON_CreateObject();
-  cJSON_AddNumberToObject(keys, "version", s.key_version);
-  cJSON_AddStringToObject(keys, "store_key", key_b64);
-  cJSON_AddStringToObject(keys, "hq_public", pub_b64);
   put(doc, "keys", keys);
-  crypto_wipe(key_b64, sizeof key_b64);
   cJSON *ga = cJSON_CreateArray();
   for(size_t i = 0; i < ng; i++) {
     cJSON *g = cJSON_CreateObject();
@@ -141,6 +217,9 @@ sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *ve
   }
   *version = s.config_version + nrel;
   put(doc, "version", cJSON_CreateNumber((double)*version));
+  /* An answer carries HQ's clock (the kiosk keeps its offset); config_parse
+   * ignores the extra member. */
+  if(hq_time_ms) put(doc, "hq_time_ms", cJSON_CreateNumber((double)hq_time_ms));
   *json = cJSON_PrintUnformatted(doc);
   if(!*json) {
     rc = SQR_ENOMEM;
@@ -157,11 +236,7 @@ sqr_rc hq_config_doc(hq *h, const char *sid, int kiosk, char **json, int64_t *ve
     *json = NULL;
   }
 out:
-  if(doc) {
-    cJSON *keys2 = cJSON_GetObjectItemCaseSensitive(doc, "keys");
-    cJSON *sk = keys2 ? cJSON_GetObjectItemCaseSensitive(keys2, "store_key") : NULL;
-    if(cJSON_IsString(sk)) crypto_wipe(sk->valuestring, strlen(sk->valuestring));
-  }
+  if(doc) wipe_strings(cJSON_GetObjectItemCaseSensitive(doc, "keys"));
   cJSON_Delete(doc);
   free(groups);
   free(erase);
@@ -173,9 +248,13 @@ sqr_rc hq_config_get(hq *h, const char *kiosk_id, int64_t since, char **json, hq
   char sid[PROTO_STORE_ID_MAX + 1], err[300];
   int number;
   hq_store s;
-  if(proto_kiosk_parse(kiosk_id, sid, &number))
+  if(proto_kiosk_parse(kiosk_id, sid, &number, NULL))
     return hq_fail(e, SQR_EINVAL, "internal", "kiosk id");
-  sqr_rc rc = hqdb_store_get(h->db, sid, &s);
+  /* A kiosk whose key is due gets its next version in this document. */
+  int rotated = 0;
+  sqr_rc rc = hq_keys_rotate_due(h, kiosk_id, &rotated);
+  if(rc) return hq_fail_storage(h, e, rc);
+  rc = hqdb_store_get(h->db, sid, &s);
   if(rc) return hq_fail_storage(h, e, rc);
   /* The version hq_config_doc gives: the store's plus its releases. */
   hq_release rel;
@@ -188,22 +267,11 @@ sqr_rc hq_config_get(hq *h, const char *kiosk_id, int64_t since, char **json, hq
   if(since >= s.config_version + nrel) return SQR_OK; /* unchanged */
   char *doc = NULL;
   int64_t version;
-  rc = hq_config_doc(h, sid, number, &doc, &version, err, sizeof err);
+  rc = hq_config_doc(h, sid, kiosk_id, hq_now_ms(), &doc, &version, err, sizeof err);
   if(rc) {
     log_error("hq", "config for %s: %s", kiosk_id, err);
     return hq_fail(e, rc, "internal", "HQ cannot build this store's configuration");
   }
-  /* Like every answer, it carries HQ's clock (the kiosk keeps its offset);
-   * config_parse ignores the extra member. */
-  cJSON *o = cJSON_Parse(doc);
-  free(doc);
-  doc = NULL;
-  if(!o || !cJSON_AddNumberToObject(o, "hq_time_ms", (double)hq_now_ms()) ||
-     !(doc = cJSON_PrintUnformatted(o))) {
-    cJSON_Delete(o);
-    return hq_fail(e, SQR_ENOMEM, "internal", "out of memory");
-  }
-  cJSON_Delete(o);
   *json = doc;
   return SQR_OK;
 }

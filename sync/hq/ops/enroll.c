@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "configdoc.h"
+#include "hqdb_keys.h"
 #include "crypto.h"
 #include "log.h"
 #include "proto.h"
@@ -58,40 +59,67 @@ sqr_rc hq_enroll(hq *h, const char *code_text, const char *csr, hq_enroll_out *o
     rc = hq_fail(e, SQR_EEXPIRED, "code_expired", "code: expired; ask HQ for a new one");
     goto out;
   }
-  if(proto_kiosk_format(sid, kiosk, kiosk_id)) {
-    rc = hq_fail(e, SQR_ECRYPTO, "internal", "stored code names a bad kiosk");
-    goto out;
-  }
-  rc = pki_sign_csr(h->device_ca, csr, kiosk_id, now / 1000, PKI_DEVICE_CERT_DAYS, &pem, cert_hash,
-                    err, sizeof err);
-  if(rc == SQR_EINVAL) {
-    rc = hq_fail(e, SQR_EINVAL, "bad_request", "%s", err);
-    goto out;
-  }
-  if(rc) {
-    log_error("hq", "enrolment of %s: %s", kiosk_id, err);
-    rc = hq_fail(e, SQR_ECRYPTO, "internal", "HQ cannot issue a certificate");
-    goto out;
-  }
-  int64_t version;
-  if((rc = hq_config_doc(h, sid, kiosk, &doc, &version, err, sizeof err))) {
-    log_error("hq", "enrolment of %s: %s", kiosk_id, err);
-    rc = hq_fail(e, SQR_ECRYPTO, "internal", "HQ cannot build this store's configuration");
-    goto out;
-  }
-  rc = hqdb_enroll(h->db, hash, now, sid, kiosk, cert_hash);
-  if(rc == SQR_EEXISTS) {
-    rc = hq_fail(e, SQR_EEXISTS, "code_used", "code: already used; ask HQ for a new one");
-    goto out;
-  }
-  if(rc == SQR_EEXPIRED) {
-    rc = hq_fail(e, SQR_EEXPIRED, "code_expired", "code: expired; ask HQ for a new one");
-    goto out;
-  }
-  if(rc) {
+  /* One transaction: the code is claimed, the number's previous
+   * incarnation revoked with its keys, the new incarnation recorded with
+   * its first key version, and its document built from what this
+   * transaction sees. Two enrolments of one number race to the kiosk id:
+   * the loser rolls back and its code stays unused. */
+  if((rc = hqdb_begin(h->db))) {
     hq_fail_storage(h, e, rc);
     goto out;
   }
+  int inc = 0, changed = 0;
+  hq_kiosk_key key = {.number = kiosk, .created_ms = now};
+  rc = hqdb_code_claim(h->db, hash, now);
+  if(!rc) rc = hqdb_kiosk_last_incarnation(h->db, sid, kiosk, &inc);
+  if(!rc && (inc >= PROTO_INCARNATION_MAX || proto_kiosk_format(sid, kiosk, inc + 1, kiosk_id)))
+    rc = SQR_ETOOBIG;
+  if(!rc) {
+    rc = pki_sign_csr(h->device_ca, csr, kiosk_id, now / 1000, PKI_DEVICE_CERT_DAYS, &pem,
+                      cert_hash, err, sizeof err);
+    if(rc && rc != SQR_EINVAL) {
+      log_error("hq", "enrolment of %s: %s", kiosk_id, err);
+      rc = SQR_ECRYPTO;
+    }
+  }
+  if(!rc) rc = hqdb_kiosk_retire_number(h->db, sid, kiosk, now, &changed);
+  if(!rc) rc = hqdb_kiosk_insert(h->db, kiosk_id, sid, kiosk, inc + 1, cert_hash, now);
+  if(!rc) rc = hqdb_key_next_version(h->db, sid, kiosk, &key.version);
+  if(!rc) {
+    snprintf(key.kiosk_id, sizeof key.kiosk_id, "%s", kiosk_id);
+    rc = hqdb_key_insert(h->db, sid, &key);
+  }
+  if(!rc) rc = hqdb_keys_changed(h->db, sid);
+  int64_t version;
+  if(!rc && hq_config_doc(h, sid, kiosk_id, 0, &doc, &version, err, sizeof err)) {
+    log_error("hq", "enrolment of %s: %s", kiosk_id, err);
+    rc = SQR_EPROTO; /* told apart below */
+  }
+  if(!rc) rc = hqdb_commit(h->db);
+  else hqdb_rollback(h->db);
+  switch(rc) {
+  case SQR_OK: break;
+  case SQR_EEXISTS:
+    /* the code used meanwhile, or another enrolment of the number won */
+    rc = hq_fail(e, SQR_EEXISTS, "code_used", "code: already used; ask HQ for a new one");
+    goto out;
+  case SQR_EEXPIRED:
+    rc = hq_fail(e, SQR_EEXPIRED, "code_expired", "code: expired; ask HQ for a new one");
+    goto out;
+  case SQR_EINVAL: rc = hq_fail(e, SQR_EINVAL, "bad_request", "%s", err); goto out;
+  case SQR_ECRYPTO: rc = hq_fail(e, rc, "internal", "HQ cannot issue a certificate"); goto out;
+  case SQR_ETOOBIG:
+    rc = hq_fail(e, rc, "internal", "kiosk %d: no incarnation or key version left", kiosk);
+    goto out;
+  case SQR_EPROTO:
+    rc = hq_fail(e, SQR_ECRYPTO, "internal", "HQ cannot build this store's configuration");
+    goto out;
+  default: hq_fail_storage(h, e, rc); goto out;
+  }
+  if(changed) log_info("hq", "kiosk %s/%d: the previous incarnation is revoked", sid, kiosk);
+  hq__notify(h, HQ_CHANGE_KEYS, sid);
+  out->incarnation = inc + 1;
+  snprintf(out->kiosk_id, sizeof out->kiosk_id, "%s", kiosk_id);
   out->kiosk = kiosk;
   snprintf(out->store, sizeof out->store, "%s", sid);
   out->certificate = pem;

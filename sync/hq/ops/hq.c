@@ -38,6 +38,7 @@ sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t 
   hq *h = calloc(1, sizeof *h);
   if(!h) return SQR_ENOMEM;
   snprintf(h->dir, sizeof h->dir, "%s", dir);
+  h->key_rotate_days = 90; /* HQ_KEY_ROTATE_DAYS_DEFAULT (keys.h) */
   char path[600], *text = NULL, b64[128];
   size_t len = 0;
   sqr_rc rc;

@@ -28,6 +28,7 @@ struct hq {
   uint8_t admin_hash[32];
   char url[256];           /* https://HOST:PORT kiosks reach us by */
   char resolver_host[128]; /* HOST:PORT */
+  int key_rotate_days;     /* keys.h: 0 = never */
   hq_listener listeners[HQ_MAX_LISTENERS];
   size_t nlisteners;
 };

@@ -11,10 +11,13 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "hqdb_keys.h"
 #include "hqdb_stats.h"
+#include "keys.h"
 
 #define GCM_NONCE 12
 #define GCM_TAG   16
+#define MEMBER_ID_HEX 32 /* a stable member id: 128 bits in hex */
 
 /* nonce | ciphertext | tag, AAD = the phone index. */
 static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32], uint8_t *out,
@@ -33,6 +36,23 @@ static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32
   return rc;
 }
 
+/* The event's member id (docs/PROTOCOL.md "Members"): 32 lower-case hex
+ * digits, or the 64 of a kiosk from before stable ids, of which the first
+ * 32 are the id. 0 when absent or malformed. */
+static int member_id_of(const cJSON *payload, char out[MEMBER_ID_HEX + 1]) {
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(payload, "member");
+  if(!cJSON_IsString(m)) return 0;
+  size_t n = strlen(m->valuestring);
+  if(n != MEMBER_ID_HEX && n != 64) return 0;
+  for(size_t i = 0; i < MEMBER_ID_HEX; i++) {
+    char c = m->valuestring[i];
+    if(!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return 0;
+    out[i] = c;
+  }
+  out[MEMBER_ID_HEX] = '\0';
+  return 1;
+}
+
 /* A sign-up: open the sealed phone, index and encrypt it, link the
  * store's member id to HQ's member. A box HQ cannot open is stored with
  * the event and reported, never fatal to the batch. */
@@ -47,13 +67,13 @@ static int64_t mono_ns(void) {
 static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const proto_event *ev,
                            int64_t now, ingest_timing *t, char staff[HQ_ID_MAX]) {
   cJSON *p = cJSON_Parse(ev->payload);
-  const cJSON *member = cJSON_GetObjectItemCaseSensitive(p, "member");
   const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(p, "sealed");
   const cJSON *who = cJSON_GetObjectItemCaseSensitive(p, "staff");
   sqr_rc rc = SQR_OK;
   staff[0] = '\0';
   if(cJSON_IsString(who)) snprintf(staff, HQ_ID_MAX, "%s", who->valuestring);
-  if(!cJSON_IsString(member) || !cJSON_IsString(sealed) || strlen(member->valuestring) != 64) {
+  char mid[MEMBER_ID_HEX + 1];
+  if(!member_id_of(p, mid) || !cJSON_IsString(sealed)) {
     cJSON_Delete(p);
     return SQR_OK; /* redacted or a shape we do not know: counted only */
   }
@@ -77,17 +97,60 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
     t->signups_opened++;
   }
   if(!rc)
-    rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, member->valuestring, now, &new_member);
+    rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, mid, now, &new_member);
   cJSON_Delete(p);
   return rc;
 }
 
 static sqr_rc apply_erase(hq *h, const char *sid, const proto_event *ev, int64_t now) {
   cJSON *p = cJSON_Parse(ev->payload);
-  const cJSON *member = cJSON_GetObjectItemCaseSensitive(p, "member");
+  char mid[MEMBER_ID_HEX + 1];
   sqr_rc rc = SQR_OK;
-  if(cJSON_IsString(member) && strlen(member->valuestring) == 64)
-    rc = hqdb_erasure_confirm(h->db, sid, member->valuestring, now);
+  if(member_id_of(p, mid)) rc = hqdb_erasure_confirm(h->db, sid, mid, now);
+  cJSON_Delete(p);
+  return rc;
+}
+
+/* The kiosk applied a document: once it reports a key version, its older
+ * versions retire after the overlap (keys.h), so no scan fails at the
+ * switch and a rotated-out key stops working soon after. */
+static sqr_rc apply_config(hq *h, const proto_batch *b, const proto_event *ev, int64_t now,
+                           int *keys_changed) {
+  cJSON *p = cJSON_Parse(ev->payload);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "key_version");
+  sqr_rc rc = SQR_OK;
+  int changed = 0;
+  int first = 0;
+  /* Reporting a version at all says the kiosk reads its own keys: from
+   * then on its documents carry them instead of the store key. */
+  if(cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= HQ_KEY_VERSION_MAX &&
+     !(rc = hqdb_kiosk_keys_capable(h->db, b->kiosk_id, now, &first)))
+    rc = hqdb_key_applied(h->db, b->store_id, b->kiosk, (int)v->valuedouble,
+                          now + HQ_KEY_OVERLAP_MS, &changed);
+  changed |= first;
+  cJSON_Delete(p);
+  if(changed) *keys_changed = 1;
+  return rc;
+}
+
+/* A coupon the kiosk issued: HQ honours it later even if the kiosk's key
+ * is retired by then. Kiosks from before key versions send no version:
+ * theirs was the store key's, 1. */
+static sqr_rc apply_coupon(hq *h, const proto_batch *b, const proto_event *ev) {
+  cJSON *p = cJSON_Parse(ev->payload);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "key_version");
+  const cJSON *serial = cJSON_GetObjectItemCaseSensitive(p, "serial");
+  const cJSON *campaign = cJSON_GetObjectItemCaseSensitive(p, "campaign_no");
+  sqr_rc rc = SQR_OK;
+  if(cJSON_IsNumber(serial) && serial->valuedouble >= 0 && serial->valuedouble <= 0xffffff) {
+    hq_coupon_row c = {.number = b->kiosk,
+                       .version = cJSON_IsNumber(v) ? (int)v->valuedouble : 1,
+                       .serial = (int64_t)serial->valuedouble,
+                       .campaign = cJSON_IsNumber(campaign) ? (int)campaign->valuedouble : 0,
+                       .issued_ms = ev->ts_ms};
+    snprintf(c.kiosk_id, sizeof c.kiosk_id, "%s", b->kiosk_id);
+    rc = hqdb_coupon_issued(h->db, b->store_id, &c);
+  }
   cJSON_Delete(p);
   return rc;
 }
@@ -137,7 +200,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   int64_t acked = 0, now = hq_now_ms();
   uint8_t last[32], held[32];
   size_t i = 0, bad = 0;
-  int signups = 0, checkins = 0, unopened = 0;
+  int signups = 0, checkins = 0, unopened = 0, keys_changed = 0;
   hq_event_row *rows = NULL;
   stats_delta *deltas = NULL;
   size_t ndeltas = 0;
@@ -227,8 +290,13 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
         goto dbfail;
     } else if(strcmp(ev->type, "erase") == 0) {
       if((rc = apply_erase(h, b->store_id, ev, now))) goto dbfail;
+    } else if(strcmp(ev->type, "config_applied") == 0) {
+      if((rc = apply_config(h, b, ev, now, &keys_changed))) goto dbfail;
+    } else if(strcmp(ev->type, "coupon_issued") == 0) {
+      if((rc = apply_coupon(h, b, ev))) goto dbfail;
     }
   }
+  if(keys_changed && (rc = hqdb_keys_changed(h->db, b->store_id))) goto dbfail;
   const proto_event *tail = &b->events[b->count - 1];
   if((rc = hqdb_kiosk_advance(h->db, b->kiosk_id, tail->seq, tail->hash)) ||
      (rc = hqdb_store_count(h->db, b->store_id, signups, checkins, (int)(b->count - i))) ||
@@ -240,6 +308,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   free(deltas);
   deltas = NULL;
   acked = tail->seq;
+  if(keys_changed) hq__notify(h, HQ_CHANGE_KEYS, b->store_id);
   log_info("hq", "%s: stored seq %lld..%lld", b->kiosk_id, (long long)b->events[i].seq,
            (long long)acked);
   if(unopened &&

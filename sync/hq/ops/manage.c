@@ -1,6 +1,8 @@
 /* manage.c — see manage.h. */
 #include "manage.h"
 #include "hq_int.h"
+#include "hqdb_keys.h"
+#include "proto.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -114,14 +116,30 @@ sqr_rc hq_code_new(hq *h, const hq_code_req *req, hq_code_out *out, hq_err *e) {
   return SQR_OK;
 }
 
-sqr_rc hq_kiosk_revoke(hq *h, const char *sid, int64_t kiosk, hq_err *e) {
+sqr_rc hq_kiosk_revoke(hq *h, const char *sid, int64_t kiosk, int64_t incarnation,
+                       char kiosk_id[HQ_ID_MAX], hq_err *e) {
   hq_store s;
+  kiosk_id[0] = '\0';
   sqr_rc rc = hq_store_find(h, sid, &s, e);
   if(rc) return rc;
   if(kiosk < 1 || kiosk > 65535) return range(e, "kiosk");
-  rc = hqdb_kiosk_revoke(h->db, s.id, (int)kiosk);
+  if(incarnation < 0 || incarnation > PROTO_INCARNATION_MAX) return range(e, "incarnation");
+  /* The certificate refused and every key version retired in one
+   * transaction; the store's version moves, so every HQ process reloads
+   * its keys within a second. */
+  if((rc = hqdb_begin(h->db))) return hq_fail_storage(h, e, rc);
+  if(incarnation)
+    rc = proto_kiosk_format(s.id, (int)kiosk, (int)incarnation, kiosk_id) ? SQR_ENOTFOUND : SQR_OK;
+  else
+    rc = hqdb_kiosk_newest(h->db, s.id, (int)kiosk, kiosk_id);
+  if(!rc) rc = hqdb_kiosk_revoke_id(h->db, kiosk_id, hq_now_ms());
+  if(!rc) rc = hqdb_keys_changed(h->db, s.id);
+  if(!rc) rc = hqdb_commit(h->db);
+  else hqdb_rollback(h->db);
   if(rc == SQR_ENOTFOUND) return hq_fail(e, rc, "unknown_kiosk", "kiosk: never enrolled");
   if(rc) return hq_fail_storage(h, e, rc);
+  log_info("hq", "kiosk %s revoked: certificate refused, keys retired", kiosk_id);
+  hq__notify(h, HQ_CHANGE_KEYS, s.id);
   return SQR_OK;
 }
 
@@ -177,7 +195,7 @@ sqr_rc hq_group_set(hq *h, const hq_group_req *req, hq_group_out *out, hq_err *e
   if(rc) return hq_fail_storage(h, e, rc);
   hq__notify(h, HQ_CHANGE_GROUPS, s.id); /* the next scan sees the new link, capacity or expiry */
   char *doc = NULL, err[256];
-  rc = hq_config_doc(h, s.id, 1, &doc, &out->config_version, err, sizeof err);
+  rc = hq_config_doc(h, s.id, NULL, 0, &doc, &out->config_version, err, sizeof err);
   free(doc);
   /* Stored either way; a document that no longer validates (a tag not in
    * the template, say) is reported so the operator fixes it. */
@@ -191,13 +209,19 @@ sqr_rc hq_group_set(hq *h, const hq_group_req *req, hq_group_out *out, hq_err *e
 
 sqr_rc hq_erasure_add(hq *h, const char *sid, const char *member, char member_out[65], hq_err *e) {
   hq_store s;
-  uint8_t blind[32];
+  uint8_t id[16];
   sqr_rc rc = hq_store_find(h, sid, &s, e);
   if(rc) return rc;
   if(!member) return bad(e, "member: missing");
-  if(strlen(member) != 64 || crypto_unhex(member, blind, 32))
-    return bad(e, "member: must be 64 hex digits");
-  crypto_hex(blind, 32, member_out);
+  /* A stable member id is 32 hex digits; the 64 of an id from before
+   * stable ids name the same member by their first 32. */
+  uint8_t old[32];
+  size_t n = strlen(member);
+  if(n == 64 && crypto_unhex(member, old, 32) == SQR_OK)
+    memcpy(id, old, sizeof id);
+  else if(n != 32 || crypto_unhex(member, id, 16))
+    return bad(e, "member: must be a member id (32 hex digits)");
+  crypto_hex(id, 16, member_out);
   rc = hqdb_erasure_add(h->db, s.id, member_out, hq_now_ms());
   if(rc) return hq_fail_storage(h, e, rc);
   return SQR_OK;

@@ -42,8 +42,12 @@ typedef struct hq_code_out {
 } hq_code_out;
 sqr_rc hq_code_new(hq *h, const hq_code_req *req, hq_code_out *out, hq_err *e) SQR_WARN_UNUSED;
 
-/* Revokes (store, kiosk): its certificate is refused from now on. */
-sqr_rc hq_kiosk_revoke(hq *h, const char *sid, int64_t kiosk, hq_err *e) SQR_WARN_UNUSED;
+/* Revokes an incarnation of (store, kiosk): incarnation 0 means the
+ * newest. Its certificate is refused and every key version of it retired
+ * at once (tokens of every window, coupons HQ never heard of), in every
+ * HQ process within 2 s. kiosk_id gets the incarnation's id. */
+sqr_rc hq_kiosk_revoke(hq *h, const char *sid, int64_t kiosk, int64_t incarnation,
+                       char kiosk_id[HQ_ID_MAX], hq_err *e) SQR_WARN_UNUSED;
 
 /* Adds or updates a group. For an update, every field left NULL (or
  * has_* 0) keeps its stored value; a new group needs a link and gets kind
@@ -62,8 +66,9 @@ typedef struct hq_group_out {
 } hq_group_out;
 sqr_rc hq_group_set(hq *h, const hq_group_req *req, hq_group_out *out, hq_err *e) SQR_WARN_UNUSED;
 
-/* Asks the store's kiosks to erase a member (member: 64 hex digits of the
- * blind index, any case); member_out gets it in lower case. */
+/* Asks the store's kiosks to erase a member (member: its id, 32 hex
+ * digits in any case, or the 64 of an id from before stable ids, whose
+ * first 32 are the id); member_out gets the id in lower case. */
 sqr_rc hq_erasure_add(hq *h, const char *sid, const char *member, char member_out[65],
                       hq_err *e) SQR_WARN_UNUSED;
 

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hqdb_int.h"
+#include "hqdb_keys.h"
 
 static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS stores(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
@@ -48,10 +50,11 @@ sqr_rc hqdb__schema(hqdb *db) {
     rc = run(db, schema[i], NULL, 0, NULL, NULL);
   /* tables of the modules that keep their statements in their own files */
   static const char *const *const more[] = {hqdb_resolve_schema, hqdb_stats_schema,
-                                            hqdb_auth_schema};
+                                            hqdb_auth_schema, hqdb_keys_schema};
   for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
     for(size_t i = 0; !rc && more[m][i]; i++)
       rc = run(db, more[m][i], NULL, 0, NULL, NULL);
+  if(!rc) rc = hqdb__keys_migrate(db, (int64_t)time(NULL) * 1000);
   if(!rc) rc = db->ops->commit(db);
   return rc;
 }
@@ -209,41 +212,6 @@ sqr_rc hqdb_code_peek(hqdb *db, const uint8_t code_hash[32], char store[HQ_ID_MA
   return rc;
 }
 
-sqr_rc hqdb_enroll(hqdb *db, const uint8_t code_hash[32], int64_t now_ms, const char *store,
-                   int kiosk, const uint8_t cert_sha256[32]) {
-  char id[HQ_ID_MAX];
-  snprintf(id, sizeof id, "%s/%d", store, kiosk);
-  uint8_t zero[32] = {0};
-  int64_t changes = 0;
-  sqr_rc rc = db->ops->begin(db);
-  if(rc) return rc;
-  hqv c[] = {B(code_hash, 32), I(now_ms)};
-  rc = run(db,
-           "UPDATE enroll_codes SET used_ms = $2 WHERE code_hash = $1 AND used_ms IS NULL"
-           " AND expires_ms > $2",
-           c, 2, NULL, &changes);
-  if(!rc && changes == 0) {
-    /* Used or expired meanwhile: say which. */
-    char st[HQ_ID_MAX];
-    int k, used;
-    int64_t exp;
-    rc = hqdb_code_peek(db, code_hash, st, &k, &exp, &used);
-    if(!rc) rc = used ? SQR_EEXISTS : SQR_EEXPIRED;
-    goto out;
-  }
-  hqv p[] = {T(id), T(store), I(kiosk), B(cert_sha256, 32), B(zero, 32), I(now_ms)};
-  if(!rc)
-    rc = run(db,
-             "INSERT INTO kiosks(id, store, number, cert_sha256, revoked, acked_seq, last_hash,"
-             " enrolled_ms) VALUES($1, $2, $3, $4, 0, 0, $5, $6) ON CONFLICT (id) DO UPDATE SET"
-             " cert_sha256 = excluded.cert_sha256, revoked = 0, enrolled_ms = excluded.enrolled_ms",
-             p, 6, NULL, NULL);
-out:
-  if(!rc) return db->ops->commit(db);
-  db->ops->rollback(db);
-  return rc;
-}
-
 sqr_rc hqdb_kiosk_by_cert(hqdb *db, const uint8_t cert_sha256[32], char kiosk_id[HQ_ID_MAX],
                           int *revoked) {
   hqres r = {0};
@@ -255,16 +223,6 @@ sqr_rc hqdb_kiosk_by_cert(hqdb *db, const uint8_t cert_sha256[32], char kiosk_id
     *revoked = cell_int(&r, 0, 1) != 0;
   }
   hqres_free(&r);
-  return rc;
-}
-
-sqr_rc hqdb_kiosk_revoke(hqdb *db, const char *store, int kiosk) {
-  char id[HQ_ID_MAX];
-  snprintf(id, sizeof id, "%s/%d", store, kiosk);
-  hqv p[] = {T(id)};
-  int64_t changes = 0;
-  sqr_rc rc = hqdb__run1(db, "UPDATE kiosks SET revoked = 1 WHERE id = $1", p, 1, &changes);
-  if(!rc && changes == 0) rc = SQR_ENOTFOUND;
   return rc;
 }
 

@@ -79,19 +79,13 @@ sqr_rc hqdb_code_add(hqdb *db, const uint8_t code_hash[32], const char *store, i
 /* What a code is for, without using it. SQR_ENOTFOUND if unknown. */
 sqr_rc hqdb_code_peek(hqdb *db, const uint8_t code_hash[32], char store[HQ_ID_MAX], int *kiosk,
                       int64_t *expires_ms, int *used) SQR_WARN_UNUSED;
-/* In one transaction: marks the code used (only if unused and unexpired
- * at now_ms) and records the kiosk's certificate hash (a re-enrolled
- * kiosk gets the new certificate; its acked seq stays). SQR_EEXISTS if
- * the code was used meanwhile, SQR_EEXPIRED if it expired. */
-sqr_rc hqdb_enroll(hqdb *db, const uint8_t code_hash[32], int64_t now_ms, const char *store,
-                   int kiosk, const uint8_t cert_sha256[32]) SQR_WARN_UNUSED;
+/* Enrolment itself (claiming the code, the new incarnation, its keys):
+ * hqdb_keys.h, composed in one transaction by ops/enroll.c. */
 
-/* The kiosk ("STORE/N") holding the certificate with this DER hash.
+/* The kiosk ("STORE/N" or "STORE/N@INC") holding the certificate with this DER hash.
  * SQR_ENOTFOUND if none; *revoked set. */
 sqr_rc hqdb_kiosk_by_cert(hqdb *db, const uint8_t cert_sha256[32], char kiosk_id[HQ_ID_MAX],
                           int *revoked) SQR_WARN_UNUSED;
-/* SQR_ENOTFOUND if the kiosk was never enrolled. */
-sqr_rc hqdb_kiosk_revoke(hqdb *db, const char *store, int kiosk) SQR_WARN_UNUSED;
 
 /* ---- the ingest path (inside hqdb_begin/commit) ---------------------------- */
 

@@ -45,6 +45,7 @@ struct hqdb {
 extern const char *const hqdb_resolve_schema[];
 extern const char *const hqdb_stats_schema[];
 extern const char *const hqdb_auth_schema[];
+extern const char *const hqdb_keys_schema[]; /* hqdb_keys.c: kiosk keys, incarnations, coupons */
 
 /* Runs one statement (see hqdb_ops.exec); for hqdb_*.c files. */
 sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,

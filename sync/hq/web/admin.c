@@ -123,9 +123,10 @@ void admin_enroll_code(hq *h, const char *body, size_t len, hq_reply *r) {
   cJSON_Delete(o);
 }
 
-cJSON *admin_revoked_json(void) {
+cJSON *admin_revoked_json(const char *kiosk_id) {
   cJSON *a = cJSON_CreateObject();
   cJSON_AddBoolToObject(a, "revoked", 1);
+  cJSON_AddStringToObject(a, "kiosk_id", kiosk_id);
   return a;
 }
 
@@ -133,15 +134,51 @@ void admin_revoke(hq *h, const char *body, size_t len, hq_reply *r) {
   cJSON *o = parse_body(body, len, r);
   if(!o) return;
   const char *store;
-  int has;
-  int64_t kiosk;
+  int has, has_inc;
+  int64_t kiosk, inc = 0;
+  char kiosk_id[HQ_ID_MAX];
   hq_err e = {0};
-  if(want_str(o, "store", 1, &store, r) && want_int(o, "kiosk", 1, &has, &kiosk, r)) {
-    sqr_rc rc = hq_kiosk_revoke(h, store, kiosk, &e);
+  if(want_str(o, "store", 1, &store, r) && want_int(o, "kiosk", 1, &has, &kiosk, r) &&
+     want_int(o, "incarnation", 0, &has_inc, &inc, r)) {
+    sqr_rc rc = hq_kiosk_revoke(h, store, kiosk, has_inc ? inc : 0, kiosk_id, &e);
     if(rc)
       hq_reply_fail(r, rc, &e);
     else
-      hq_reply_json(r, 200, admin_revoked_json());
+      hq_reply_json(r, 200, admin_revoked_json(kiosk_id));
+  }
+  cJSON_Delete(o);
+}
+
+cJSON *admin_coupon_json(const hq_coupon_check *c) {
+  cJSON *a = cJSON_CreateObject();
+  cJSON_AddBoolToObject(a, "valid", c->valid);
+  if(!c->valid) cJSON_AddStringToObject(a, "why", c->why);
+  if(c->valid || c->kiosk) {
+    cJSON_AddNumberToObject(a, "kiosk", c->kiosk);
+    cJSON_AddNumberToObject(a, "key_version", c->key_version);
+    cJSON_AddNumberToObject(a, "campaign", c->campaign);
+    cJSON_AddNumberToObject(a, "serial", (double)c->serial);
+  }
+  if(c->valid) {
+    cJSON_AddStringToObject(a, "kiosk_id", c->kiosk_id);
+    cJSON_AddBoolToObject(a, "issued_known", c->issued_known);
+    if(c->issued_known) cJSON_AddNumberToObject(a, "issued_ms", (double)c->issued_ms);
+  }
+  return a;
+}
+
+void admin_coupon_verify(hq *h, const char *body, size_t len, hq_reply *r) {
+  cJSON *o = parse_body(body, len, r);
+  if(!o) return;
+  const char *store, *code;
+  hq_err e = {0};
+  hq_coupon_check c;
+  if(want_str(o, "store", 1, &store, r) && want_str(o, "code", 1, &code, r)) {
+    sqr_rc rc = hq_coupon_verify(h, store, code, &c, &e);
+    if(rc)
+      hq_reply_fail(r, rc, &e);
+    else
+      hq_reply_json(r, 200, admin_coupon_json(&c));
   }
   cJSON_Delete(o);
 }

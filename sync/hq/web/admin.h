@@ -1,5 +1,5 @@
 /* admin.h — HQ's operator routes (POST /v1/admin/stores, enroll-codes,
- * kiosks/revoke, groups, erasures; GET /v1/admin/counts), behind the
+ * kiosks/revoke, groups, erasures, coupons/verify; GET /v1/admin/counts), behind the
  * admin bearer token: each decodes its JSON body into the typed request
  * of manage.h, calls the operation and encodes the result. The encoders
  * are shared with the subcommands (main.c), so a route and a subcommand
@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include "hq.h"
+#include "keys.h"
 #include "manage.h"
 #include "reply.h"
 
@@ -25,7 +26,11 @@ void admin_counts(hq *h, const char *store, hq_reply *r);
 /* The answers (cJSON trees to hand to hq_reply_json; NULL on no memory). */
 cJSON *admin_store_json(const hq_store *s, const char *brand);
 cJSON *admin_code_json(const hq_code_out *c);
-cJSON *admin_revoked_json(void);
+cJSON *admin_revoked_json(const char *kiosk_id);
+/* POST /v1/admin/coupons/verify {"store", "code"} -> {"valid", ...}: HQ
+ * verifies coupons (keys.h); a till holds no key that could. */
+void admin_coupon_verify(hq *h, const char *body, size_t len, hq_reply *r);
+cJSON *admin_coupon_json(const hq_coupon_check *c);
 cJSON *admin_group_json(const hq_group_out *g);
 cJSON *admin_erasure_json(const char *member);
 cJSON *admin_counts_json(const char *store, const hq_counts *c);

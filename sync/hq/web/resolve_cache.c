@@ -2,7 +2,7 @@
  * resolve_int.h).
  *
  * Owns resolve__R, the resolver's one process-wide state: the table of
- * stores (token key, rotation, group policy, staff contact link and its
+ * stores (its kiosks' token keys, every version with its retire time, rotation, group policy, staff contact link and its
  * QR image, campaigns, the live-code groups with their fill, QR images
  * and rendered pages), unknown store ids as negative entries (at most
  * MAX_NEGATIVE, so a flood of bad URLs does not reach the database), the
@@ -30,8 +30,10 @@
 
 #include "config.h"
 #include "configdoc.h"
+#include "crypto.h"
 #include "group.h"
 #include "joinlink.h"
+#include "keys.h"
 #include "livecode.h"
 #include "log.h"
 #include "qrpng.h"
@@ -92,7 +94,10 @@ static void store_clear_content(rstore *e) {
     resolve__page_unref(e->exhausted[l]);
     e->exhausted[l] = NULL;
   }
-  livecode_key_wipe(&e->key);
+  if(e->keys) crypto_wipe(e->keys, e->nkeys * sizeof *e->keys);
+  free(e->keys);
+  e->keys = NULL;
+  e->nkeys = 0;
 }
 
 static void drop_pages(rstore *e) {
@@ -131,10 +136,20 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   e->reserve = 10;
   e->margin_s = 43200;
   e->utc_offset_min = 480;
-  uint8_t key[32];
-  if((rc = hq_store_key(h, sid, st.key_version, key))) return rc;
-  rc = livecode_key_init(&e->key, key, (uint8_t)st.key_version);
-  memset(key, 0, sizeof key);
+  /* Every key version of the store's kiosks, retired ones too: a token of
+   * a retired version is refused by name, and raises an alert. */
+  hq_token_key *tk = NULL;
+  size_t ntk = 0;
+  if((rc = hq_token_keys(h, sid, &tk, &ntk))) return rc;
+  if(ntk && !(e->keys = calloc(ntk, sizeof *e->keys))) rc = SQR_ENOMEM;
+  for(size_t i = 0; !rc && i < ntk; i++) {
+    rkey *k = &e->keys[e->nkeys++];
+    k->number = tk[i].number;
+    k->retire_ms = tk[i].retire_ms;
+    snprintf(k->kiosk_id, sizeof k->kiosk_id, "%s", tk[i].kiosk_id);
+    rc = livecode_key_set(&k->key, tk[i].mac_key, (uint8_t)tk[i].version);
+  }
+  hq_token_keys_free(tk, ntk);
   if(rc) return rc;
   if((rc = hq_scan_brand_of(h, sid, e->brand))) return rc;
 
@@ -143,7 +158,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   char *doc = NULL, err[300];
   int64_t version;
   sqr_config *cfg = NULL;
-  if(!hq_config_doc(h, sid, 1, &doc, &version, err, sizeof err) &&
+  if(!hq_config_doc(h, sid, NULL, 0, &doc, &version, err, sizeof err) &&
      !config_parse(doc, strlen(doc), &cfg, err, sizeof err)) {
     e->period = cfg->period_s;
     e->skew = cfg->skew;
@@ -170,10 +185,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     log_warn("resolve", "store %s: configuration unusable (%s); default rotation and policy", sid,
              err);
   }
-  if(doc) {
-    memset(doc, 0, strlen(doc)); /* it holds the store key */
-    free(doc);
-  }
+  free(doc); /* the store's own view: no key in it */
   config_free(cfg);
   /* Without an image (no memory, a link too long for a QR code) the page
    * shows the link's button alone. */
@@ -243,6 +255,8 @@ static rstore *install(rstore *fresh) {
   size_t nscans = e->nscans, capscans = e->capscans;
   int64_t last_alert = e->last_alert_ms;
   int alert_due = e->alert_due;
+  char retired_due[HQ_ID_MAX];
+  memcpy(retired_due, e->retired_due, sizeof retired_due);
   *e = *fresh;
   e->next = next;
   e->scans = scans;
@@ -250,6 +264,7 @@ static rstore *install(rstore *fresh) {
   e->capscans = capscans;
   e->last_alert_ms = last_alert;
   e->alert_due = alert_due;
+  memcpy(e->retired_due, retired_due, sizeof retired_due);
   return e;
 }
 

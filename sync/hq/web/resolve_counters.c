@@ -65,8 +65,8 @@ static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
 static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
   resolve_scan_delta *sd = NULL;
   resolve_sent_delta *gd = NULL;
-  char(*alerts)[HQ_ID_MAX] = NULL;
-  size_t ns = 0, ng = 0, na = 0, cs = 0, cg = 0, ca = 0;
+  char(*alerts)[HQ_ID_MAX] = NULL, (*retired)[HQ_ID_MAX] = NULL;
+  size_t ns = 0, ng = 0, na = 0, nret = 0, cs = 0, cg = 0, ca = 0, cret = 0;
   sqr_rc rc = SQR_OK;
 
   pthread_mutex_lock(&resolve__R.lock);
@@ -76,9 +76,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       for(size_t i = 0; i < e->ngroups; i++)
         cg += e->groups[i].sent_mem != 0;
       ca += e->alert_due != 0;
+      cret += e->retired_due[0] != 0;
     }
   if((cs && !(sd = calloc(cs, sizeof *sd))) || (cg && !(gd = calloc(cg, sizeof *gd))) ||
-     (ca && !(alerts = calloc(ca, sizeof *alerts)))) {
+     (ca && !(alerts = calloc(ca, sizeof *alerts))) ||
+     (cret && !(retired = calloc(cret, sizeof *retired)))) {
     pthread_mutex_unlock(&resolve__R.lock);
     rc = SQR_ENOMEM;
     goto out;
@@ -105,6 +107,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       }
       if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
       e->alert_due = 0;
+      if(e->retired_due[0]) snprintf(retired[nret++], HQ_ID_MAX, "%s", e->retired_due);
+      e->retired_due[0] = '\0';
     }
   resolve__R.pending = 0;
   resolve__R.alerts_due = 0;
@@ -137,6 +141,16 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
     int recorded = 0;
     if(hq_scan_alert(h, alerts[i], "groups_exhausted",
                      "every group is full or expired: shoppers see the staff contact code",
+                     hq_now_ms(), ALERT_WINDOW_MS, &recorded))
+      log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
+  }
+  /* Keyed by the kiosk, so once per kiosk per hour however many photos
+   * of a revoked kiosk's screen are scanned. */
+  for(size_t i = 0; i < nret; i++) {
+    int recorded = 0;
+    if(hq_scan_alert(h, retired[i], "retired_token",
+                     "a code made with a retired key was scanned: a revoked or replaced kiosk,"
+                     " or a copy of its database",
                      hq_now_ms(), ALERT_WINDOW_MS, &recorded))
       log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
   }
@@ -210,6 +224,7 @@ out:
   free(sd);
   free(gd);
   free(alerts);
+  free(retired);
   return rc;
 }
 

@@ -87,6 +87,14 @@ typedef struct rscan {
   int64_t n;
 } rscan;
 
+/* One token key a store's tokens may name (keys.h). */
+typedef struct rkey {
+  int number;               /* kiosk number */
+  int64_t retire_ms;        /* 0: active */
+  char kiosk_id[HQ_ID_MAX]; /* the incarnation, for the retired_token alert */
+  livecode_key key;         /* version inside */
+} rkey;
+
 typedef struct rstore {
   struct rstore *next;
   char id[HQ_ID_MAX];
@@ -98,7 +106,8 @@ typedef struct rstore {
   char city[64];
   double lat, lon;
   char brand[HQ_ID_MAX];
-  livecode_key key;
+  rkey *keys; /* every key version of its kiosks, by number and version */
+  size_t nkeys;
   uint32_t period, skew;
   int reserve;
   int64_t margin_s;
@@ -115,6 +124,7 @@ typedef struct rstore {
   int exh_campaign[NLANG];
   int64_t last_alert_ms;
   int alert_due;
+  char retired_due[HQ_ID_MAX]; /* a kiosk whose retired key a token used, for the flusher */
 } rstore;
 
 typedef struct rbrand {

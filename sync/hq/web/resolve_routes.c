@@ -2,8 +2,9 @@
  * resolve_int.h and docs/PROTOCOL.md "Scan resolver").
  *
  * GET /J/<STORE>/<TOKEN>: the kiosk's live code. The token is checked
- * with the store's key (livecode_verify: constant time, MAC before
- * window), the scan counted by store, kiosk and hour, and the shopper sent
+ * with the one key its kiosk number and key version name (unknown or
+ * retired: refused; livecode_verify: constant time, MAC before window),
+ * the scan counted by store, kiosk and hour, and the shopper sent
  * to the store's group with room. GET /N/<BRAND>: the brand-wide code that
  * finds the nearest store by the phone's location.
  *
@@ -169,6 +170,14 @@ static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
 }
 
 /* The answer to a scan (a held page), or NULL when storage failed. */
+/* The key of (kiosk number, version) in the store's table, or NULL: a
+ * number HQ never enrolled, or a version it never issued. */
+static const rkey *find_key(const rstore *e, int kiosk, int version) {
+  for(size_t i = 0; i < e->nkeys; i++)
+    if(e->keys[i].number == kiosk && e->keys[i].key.version == version) return &e->keys[i];
+  return NULL;
+}
+
 static page *route_j(hq *h, const char *path, int get, int lang) {
   char sid[HQ_ID_MAX];
   const char *slash = strchr(path, '/');
@@ -196,15 +205,37 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   }
   int64_t now_ms = hq_now_ms(), now = now_ms / 1000;
   livecode_claim claim;
-  /* Constant time over the MAC; a forged token and an old one are told
+  const char *outcome = NULL;
+  /* The token names its kiosk and key version (public bytes); only that
+   * key may verify it, so a kiosk's key never speaks for another number.
+   * Constant time over the MAC; a forged token and an old one are told
    * apart only after the MAC checked. */
-  rc = strlen(token) == LIVECODE_TOKEN_LEN ? livecode_verify(&e->key, 1, sid, token, now, e->period,
-                                                             e->skew, LIVECODE_LEAD_S, &claim)
-                                           : SQR_EINVAL;
+  const rkey *k = NULL;
+  rc = livecode_peek(token, &claim);
+  if(!rc && !(k = find_key(e, claim.kiosk, claim.key_version))) {
+    rc = SQR_EAUTH;
+    outcome = "unknown_key"; /* a number never enrolled, a version never issued */
+  }
+  if(!rc)
+    rc = livecode_verify(&k->key, 1, sid, token, now, e->period, e->skew, LIVECODE_LEAD_S, &claim);
+  if(!rc && k->retire_ms && k->retire_ms <= now_ms) {
+    /* Authentic, under a key HQ retired (a revoked or replaced kiosk, or a
+     * thief's copy): refused for every window, and someone should know. */
+    rc = SQR_EAUTH;
+    outcome = "retired_key";
+    if(get) {
+      snprintf(e->retired_due, sizeof e->retired_due, "%s", k->kiosk_id);
+      resolve__R.alerts_due = 1;
+      pthread_cond_signal(&resolve__R.cond);
+    }
+  }
   if(rc) {
     page *p = resolve__static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&resolve__R.lock);
-    counters_add_scan(rc == SQR_EEXPIRED ? "expired" : rc == SQR_EAUTH ? "forged" : "malformed");
+    counters_add_scan(outcome                ? outcome
+                      : rc == SQR_EEXPIRED ? "expired"
+                      : rc == SQR_EAUTH    ? "forged"
+                                           : "malformed");
     return p;
   }
   if(get) {

@@ -28,6 +28,11 @@ static int admin_revoke_kiosk(const route_req *q, hq_reply *r) {
   return 1;
 }
 
+static int admin_coupons(const route_req *q, hq_reply *r) {
+  admin_coupon_verify(q->h, q->body, q->len, r);
+  return 1;
+}
+
 static int admin_groups(const route_req *q, hq_reply *r) {
   admin_group(q->h, q->body, q->len, r);
   return 1;
@@ -81,6 +86,7 @@ static const route table[] = {
     {"POST", "/v1/admin/kiosks/revoke", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin",
      admin_revoke_kiosk},
     {"POST", "/v1/admin/groups", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_groups},
+    {"POST", "/v1/admin/coupons/verify", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_coupons},
     {"POST", "/v1/admin/erasures", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_erasures},
     {"GET", "/v1/admin/counts", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_count},
     /* the token first, then 404, for every other operator path */

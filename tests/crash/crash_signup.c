@@ -26,7 +26,6 @@
  * directory. Never prints a phone number: problems name the phone index.
  */
 #include "crashkit.h"
-#include "log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -60,7 +59,6 @@ int main(void) {
   int64_t stride = CRASH_PHONE_SPACE / runs;
   if(stride > CRASH_STRIDE_MAX) stride = CRASH_STRIDE_MAX;
 
-  log_set_level(LOG_ERROR); /* the children's store_open notes are noise here */
   signal(SIGPIPE, SIG_IGN);
 
   const char *dir = tu_tmpdir("crash-signup");

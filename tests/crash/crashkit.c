@@ -3,6 +3,7 @@
 #include "crashkit.h"
 #include "testutil.h"
 #include "crypto.h"
+#include "log.h"
 #include "member.h"
 #include "store.h"
 
@@ -19,9 +20,23 @@
 
 int crash_problems;
 static const char *tag = "crash";
+static int log_lines;
+
+/* A damaged database makes the store log an error per query; the checks
+ * report the damage themselves, so a few lines are kept for context. */
+static void log_sink(log_level level, const char *line, void *ud) {
+  (void)level;
+  (void)ud;
+  if(++log_lines <= CRASH_MAX_PROBLEMS)
+    fprintf(stderr, "%s\n", line);
+  else if(log_lines == CRASH_MAX_PROBLEMS + 1)
+    fprintf(stderr, "%s: more log lines not shown\n", tag);
+}
 
 void crash_init(const char *name) {
   tag = name;
+  log_set_level(LOG_ERROR); /* the children's store_open notes are noise here */
+  log_set_sink(log_sink, NULL);
 }
 
 void crash_problem(const char *fmt, ...) {

@@ -62,7 +62,8 @@ uint64_t crash_rng_next(crash_rng *r);
 /* A number in [0, n). n > 0. */
 uint64_t crash_rng_below(crash_rng *r, uint64_t n);
 
-/* Names the program in every line it prints ("crash", "powercut"). */
+/* Names the program in every line it prints ("crash", "powercut"); keeps
+ * the store's log to errors, and to the first CRASH_MAX_PROBLEMS of them. */
 void crash_init(const char *tag);
 extern int crash_problems;
 void crash_problem(const char *fmt, ...) SQR_PRINTF(1, 2);

@@ -8,7 +8,9 @@
  *   3 database unusable (corrupt, foreign, newer)   4 I/O error or disk full
  *
  * Phone numbers are read from the command line or, with "-", from stdin;
- * they are never printed back.
+ * they are never printed back, and no copy outlives the command: the one
+ * buffer that holds a number (cli.phone) is wiped when the command ends,
+ * the argument's own bytes at once, and the process is not dumpable.
  */
 #include "config.h"
 #include "coupon.h"
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -51,6 +54,7 @@ typedef struct cli {
   const char *db_path;
   sqr_clock *clock;
   store *st;
+  char phone[64]; /* the number a command was given; wiped by main */
 } cli;
 
 static int exit_for(sqr_rc rc) {
@@ -123,12 +127,28 @@ static int fail(cli *c, sqr_rc rc, const char *what) {
   return exit_for(rc);
 }
 
-/* "-" reads one line from stdin so the number stays out of `ps`. */
-static const char *phone_arg(const char *arg, char *buf, size_t size) {
-  if(!arg || strcmp(arg, "-") != 0) return arg;
-  if(!fgets(buf, (int)size, stdin)) return "";
-  buf[strcspn(buf, "\r\n")] = '\0';
-  return buf;
+/* The number into c->phone: from the argument, whose own bytes are then
+ * overwritten (argv lives as long as the process), or with "-" one line
+ * of stdin, so it stays out of `ps`; read unbuffered, so no stdio buffer
+ * keeps the line. NULL when it does not fit (cut short, it could pass for
+ * a number it is not). */
+#define PHONE_TOO_LONG "--phone: more than 63 characters"
+static const char *phone_arg(cli *c, char *arg) {
+  size_t n = strlen(arg);
+  if(strcmp(arg, "-") != 0) {
+    if(n < sizeof c->phone) memcpy(c->phone, arg, n + 1);
+    crypto_wipe(arg, n);
+    return n < sizeof c->phone ? c->phone : NULL;
+  }
+  setvbuf(stdin, NULL, _IONBF, 0);
+  if(!fgets(c->phone, (int)sizeof c->phone, stdin)) c->phone[0] = '\0';
+  n = strcspn(c->phone, "\r\n");
+  if(!c->phone[n] && n == sizeof c->phone - 1) {
+    crypto_wipe(c->phone, sizeof c->phone); /* a longer line: refused, not cut */
+    return NULL;
+  }
+  c->phone[n] = '\0';
+  return c->phone;
 }
 
 static char *read_file(const char *path, size_t max, size_t *len) {
@@ -312,13 +332,12 @@ static int cmd_signup(cli *c, int argc, char **argv) {
                                        {"help", no_argument, NULL, OPT_HELP},
                                        {0}};
   member_signup_req req = {0};
-  char pbuf[64];
   int o;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch(o) {
     case 'p':
-      req.phone = phone_arg(optarg, pbuf, sizeof pbuf);
+      if(!(req.phone = phone_arg(c, optarg))) return usage_error(usage, PHONE_TOO_LONG);
       break;
     case 'c':
       req.consented = 1;
@@ -346,7 +365,7 @@ static int cmd_signup(cli *c, int argc, char **argv) {
   if(!req.consent_version) req.consent_version = store_config(c->st)->consent_version;
   member_result r;
   sqr_rc rc = member_signup(c->st, &req, &r);
-  crypto_wipe(pbuf, sizeof pbuf);
+  crypto_wipe(c->phone, sizeof c->phone);
   if(rc) return fail(c, rc, "sign-up refused");
   printf("%s member %s\n", r.returning ? "welcome back," : "signed up:", r.member_id);
   printf("group: %s %s\n", r.group_id[0] ? r.group_id : "(staff contact)", r.group_link);
@@ -358,16 +377,15 @@ static int cmd_signup(cli *c, int argc, char **argv) {
 
 /* Commands that take only --phone: parses, opens the store, needs a
  * config. Returns an exit code to stop with, or -1 to go on. */
-static int phone_command(cli *c, int argc, char **argv, const char *usage, const char **phone,
-                         char *pbuf, size_t pbufsize) {
+static int phone_command(cli *c, int argc, char **argv, const char *usage, const char **phone) {
   static const struct option opts[] = {
       {"phone", required_argument, NULL, 'p'}, {"help", no_argument, NULL, OPT_HELP}, {0}};
   int o;
   optind = 0; /* glibc: 0 re-initialises getopt fully between commands */
   while((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-    if(o == 'p')
-      *phone = phone_arg(optarg, pbuf, pbufsize);
-    else if(o == OPT_HELP) {
+    if(o == 'p') {
+      if(!(*phone = phone_arg(c, optarg))) return usage_error(usage, PHONE_TOO_LONG);
+    } else if(o == OPT_HELP) {
       fputs(usage, stdout);
       return EX_DONE;
     } else
@@ -383,12 +401,11 @@ static int cmd_checkin(cli *c, int argc, char **argv) {
   static const char *usage = "usage: storeqr checkin --phone P\n"
                              "Checks a member in for today (once per local day).\n";
   const char *phone = NULL;
-  char pbuf[64];
-  int ex = phone_command(c, argc, argv, usage, &phone, pbuf, sizeof pbuf);
+  int ex = phone_command(c, argc, argv, usage, &phone);
   if(ex >= 0) return ex;
   member_result r;
   sqr_rc rc = member_checkin(c->st, phone, &r);
-  crypto_wipe(pbuf, sizeof pbuf);
+  crypto_wipe(c->phone, sizeof c->phone);
   if(rc == SQR_EEXISTS) {
     printf("already checked in today: points %d, streak %d\n", r.points, r.streak);
     return EX_REFUSED;
@@ -666,11 +683,10 @@ static int cmd_erase(cli *c, int argc, char **argv) {
       "Erases a member at their request: the member row goes, sealed numbers are\n"
       "stripped from past events, and an erase event tells HQ to do the same.\n";
   const char *phone = NULL;
-  char pbuf[64];
-  int ex = phone_command(c, argc, argv, usage, &phone, pbuf, sizeof pbuf);
+  int ex = phone_command(c, argc, argv, usage, &phone);
   if(ex >= 0) return ex;
   sqr_rc rc = member_erase_phone(c->st, phone);
-  crypto_wipe(pbuf, sizeof pbuf);
+  crypto_wipe(c->phone, sizeof c->phone);
   if(rc) return fail(c, rc, "erase");
   printf("member erased\n");
   return EX_DONE;
@@ -751,6 +767,11 @@ int main(int argc, char **argv) {
                                        {"now", required_argument, NULL, 'n'},
                                        {"help", no_argument, NULL, 'h'},
                                        {0}};
+  /* A number passed to signup, checkin or erase is in memory for the
+   * command's length: no core dump, no ptrace by another process of the
+   * same user (as the kiosk, app/ui/main.c). */
+  if(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    fprintf(stderr, "storeqr: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
   cli c = {0};
   int64_t now = -1;
   int o;
@@ -800,6 +821,7 @@ int main(int argc, char **argv) {
     }
   }
   if(ex < 0) ex = usage_error(main_usage, "unknown command '%s'", name);
+  crypto_wipe(c.phone, sizeof c.phone); /* whichever way the command ended */
   store_close(c.st);
   clock_free(c.clock);
   return ex;

@@ -1,5 +1,6 @@
 /* phone.c — see phone.h. */
 #include "phone.h"
+#include "crypto.h"
 
 #include <string.h>
 
@@ -55,11 +56,11 @@ sqr_rc phone_normalize(const char *input, char out[PHONE_LEN + 1], const char **
   }
   memcpy(out, d, PHONE_LEN);
   out[PHONE_LEN] = '\0';
-  memset(digits, 0, sizeof digits);
+  crypto_wipe(digits, sizeof digits); /* memset here may be elided */
   return SQR_OK;
 
 bad:
-  memset(digits, 0, sizeof digits);
+  crypto_wipe(digits, sizeof digits);
   if(why) *why = reason;
   out[0] = '\0';
   return SQR_EINVAL;

@@ -456,6 +456,10 @@ static int setup_display(ui_app *app, const ui_options *o, char *err, size_t err
     snprintf(err, errlen, "cannot create the renderer: %s", SDL_GetError());
     return -1;
   }
+  /* Keys are read as SDL_KEYDOWN; SDL's text events (on by default where
+   * there is no on-screen keyboard) would carry every digit typed on a
+   * keyboard once more, through SDL's event queue, for nothing. */
+  SDL_StopTextInput();
   window_size(app);
   return 0;
 }

@@ -1,5 +1,6 @@
 /* draw.c — the few drawing helpers screens share: palette, rectangles and
- * labels through the text cache. */
+ * labels through the text cache, and (ui_label_secret_in) past it for
+ * what a shopper typed. */
 #include "text.h"
 #include "ui.h"
 
@@ -49,4 +50,18 @@ void ui_label_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r
 
 void ui_text_measure_px(ui_app *app, const char *utf8, int size, int *w) {
   ui_text_measure(app->text, utf8, size, w, NULL);
+}
+
+void ui_label_secret_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r) {
+  int w = 0, h = 0;
+  SDL_Color sc = {c.r, c.g, c.b, c.a};
+  SDL_Texture *t = ui_text_render_secret(app->text, utf8, size, sc, &w, &h);
+  if(!t) return;
+  SDL_Rect d = {r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, w, h};
+  SDL_RenderCopy(app->ren, t, NULL, &d);
+  SDL_DestroyTexture(t);
+}
+
+void ui_text_measure_secret_px(ui_app *app, const char *utf8, int size, int *w) {
+  ui_text_measure_secret(app->text, utf8, size, w, NULL);
 }

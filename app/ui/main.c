@@ -1,9 +1,12 @@
-/* main.c — storeqr-kiosk: the touchscreen app. Parses the command line
- * and hands over to ui_app_main (app.c). */
+/* main.c — storeqr-kiosk: the touchscreen app. Makes the process
+ * non-dumpable, parses the command line and hands over to ui_app_main
+ * (app.c). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "app.h"
 #include "log.h"
@@ -39,6 +42,12 @@ static const char usage[] =
     "half $WATCHDOG_USEC from the main loop, STATUS= lines, STOPPING=1 at exit.\n";
 
 int main(int argc, char **argv) {
+  /* A shopper's number is in memory while it is typed: no core dump of
+   * this process (a crash, or the watchdog's SIGABRT for a hung loop), and
+   * no ptrace or /proc/PID/mem by another process of the same user. Only
+   * root (CAP_SYS_PTRACE) can still look. The unit sets LimitCORE=0 too. */
+  if(prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    fprintf(stderr, "storeqr-kiosk: prctl(PR_SET_DUMPABLE, 0): %s\n", strerror(errno));
   static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
                                        {"headless", no_argument, NULL, 'H'},
                                        {"script", required_argument, NULL, 's'},

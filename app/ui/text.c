@@ -1,5 +1,6 @@
 /* text.c — see text.h. */
 #include "text.h"
+#include "crypto.h"
 #include "log.h"
 
 #include <SDL_ttf.h>
@@ -131,6 +132,60 @@ void ui_text_measure(ui_text *t, const char *utf8, int size, int *w, int *h) {
   if(h) *h = hh ? hh : (f ? TTF_FontHeight(f) : size);
 }
 
+static size_t utf8_next(const char *s, size_t i) {
+  unsigned char ch = (unsigned char)s[i];
+  size_t n = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
+  for(size_t k = 1; k < n; k++)
+    if(!s[i + k]) return i + k;
+  return i + n;
+}
+
+/* utf8 drawn into a new texture. secret: the rendered surface's pixels
+ * are wiped before it is freed (they show the number to anyone who looks). */
+static SDL_Texture *make_texture(ui_text *t, TTF_Font *f, const char *utf8, SDL_Color c, int secret,
+                                 int *w, int *h) {
+  SDL_Surface *surf = TTF_RenderUTF8_Blended(f, utf8, c);
+  if(!surf) return NULL;
+  SDL_Texture *tex = SDL_CreateTextureFromSurface(t->ren, surf);
+  *w = surf->w;
+  *h = surf->h;
+  if(secret && surf->pixels) crypto_wipe(surf->pixels, (size_t)surf->pitch * (size_t)surf->h);
+  SDL_FreeSurface(surf);
+  return tex;
+}
+
+/* SDL_ttf keeps the glyph indices and positions of the last string it laid
+ * out at a size in that font (until the next one there): lay out as many
+ * filler glyphs, so a secret's glyphs in their order do not stay behind. */
+static void scrub_layout(TTF_Font *f, const char *utf8) {
+  char filler[TEXT_KEY_MAX];
+  size_t n = 0;
+  for(size_t i = 0; utf8[i] && n < sizeof filler - 1; i = utf8_next(utf8, i))
+    filler[n++] = 'x';
+  filler[n] = '\0';
+  int w = 0;
+  if(n) TTF_SizeUTF8(f, filler, &w, NULL);
+}
+
+SDL_Texture *ui_text_render_secret(ui_text *t, const char *utf8, int size, SDL_Color c, int *w,
+                                   int *h) {
+  if(!utf8 || !*utf8) return NULL;
+  TTF_Font *f = font_at(t, size);
+  if(!f) return NULL;
+  int sw = 0, sh = 0;
+  SDL_Texture *tex = make_texture(t, f, utf8, c, 1, &sw, &sh);
+  scrub_layout(f, utf8);
+  if(w) *w = sw;
+  if(h) *h = sh;
+  return tex;
+}
+
+void ui_text_measure_secret(ui_text *t, const char *utf8, int size, int *w, int *h) {
+  ui_text_measure(t, utf8, size, w, h);
+  TTF_Font *f = font_at(t, size);
+  if(f && utf8) scrub_layout(f, utf8);
+}
+
 SDL_Texture *ui_text_get(ui_text *t, const char *utf8, int size, SDL_Color c, int *w, int *h) {
   if(!utf8 || !*utf8 || strlen(utf8) >= TEXT_KEY_MAX) {
     /* Long strings are drawn uncached: they are rare (consent lines are
@@ -159,11 +214,8 @@ SDL_Texture *ui_text_get(ui_text *t, const char *utf8, int size, SDL_Color c, in
   }
   TTF_Font *f = font_at(t, size);
   if(!f) return NULL;
-  SDL_Surface *surf = TTF_RenderUTF8_Blended(f, utf8, c);
-  if(!surf) return NULL;
-  SDL_Texture *tex = SDL_CreateTextureFromSurface(t->ren, surf);
-  int sw = surf->w, sh = surf->h;
-  SDL_FreeSurface(surf);
+  int sw = 0, sh = 0;
+  SDL_Texture *tex = make_texture(t, f, utf8, c, 0, &sw, &sh);
   if(!tex) return NULL;
   cache_slot *s = &t->cache[victim];
   if(s->tex) SDL_DestroyTexture(s->tex);
@@ -181,14 +233,6 @@ SDL_Texture *ui_text_get(ui_text *t, const char *utf8, int size, SDL_Color c, in
   if(w) *w = sw;
   if(h) *h = sh;
   return tex;
-}
-
-static size_t utf8_next(const char *s, size_t i) {
-  unsigned char ch = (unsigned char)s[i];
-  size_t n = ch < 0x80 ? 1 : ch < 0xE0 ? 2 : ch < 0xF0 ? 3 : 4;
-  for(size_t k = 1; k < n; k++)
-    if(!s[i + k]) return i + k;
-  return i + n;
 }
 
 void ui_text_wrap(ui_text *t, const char *utf8, int size, int width, ui_text_line_fn fn, void *ud) {

@@ -5,6 +5,11 @@
  * and keeps recently drawn strings as textures, so an unchanged screen
  * costs one copy per label. Owns its fonts and textures; ui_text_reset
  * drops the textures after the renderer lost them.
+ *
+ * The cache keeps each string it drew, as its key. What a shopper typed
+ * (the keypad's display line: a phone number) must never go through it:
+ * ui_text_render_secret and ui_text_measure_secret draw and measure
+ * without keeping anything.
  */
 #ifndef SQR_UI_TEXT_H
 #define SQR_UI_TEXT_H
@@ -30,6 +35,17 @@ void ui_text_reset(ui_text *t, SDL_Renderer *ren);
 SDL_Texture *ui_text_get(ui_text *t, const char *utf8, int size, SDL_Color c, int *w, int *h);
 /* Width and height of utf8 at size px, without drawing. */
 void ui_text_measure(ui_text *t, const char *utf8, int size, int *w, int *h);
+/* For secrets (what a shopper typed): a texture of utf8 that is never
+ * cached; the caller draws it and destroys it at once (SDL_DestroyTexture).
+ * The rendered pixels are wiped before they are freed, and the glyph
+ * order SDL_ttf keeps of the last string laid out in a font is overwritten
+ * with filler. The caller wipes its own copy of utf8. NULL for "" or on
+ * failure. */
+SDL_Texture *ui_text_render_secret(ui_text *t, const char *utf8, int size, SDL_Color c, int *w,
+                                   int *h);
+/* ui_text_measure for a secret: SDL_ttf's copy of its layout overwritten
+ * the same way. */
+void ui_text_measure_secret(ui_text *t, const char *utf8, int size, int *w, int *h);
 /* Breaks utf8 into lines no wider than width px (at spaces for Latin
  * text, between any two characters for CJK). Calls fn per line. */
 typedef void (*ui_text_line_fn)(const char *line, size_t len, void *ud);

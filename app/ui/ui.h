@@ -254,6 +254,11 @@ void ui_label_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r
 
 /* Width of utf8 at size px in the app's font. */
 void ui_text_measure_px(ui_app *app, const char *utf8, int size, int *w);
+/* ui_label_in and ui_text_measure_px for what a shopper typed (a phone
+ * number): drawn past the text cache, nothing of it kept (text.h,
+ * ui_text_render_secret). The caller wipes its own copy of utf8. */
+void ui_label_secret_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r);
+void ui_text_measure_secret_px(ui_app *app, const char *utf8, int size, int *w);
 
 /* ---- shared layouts (layout.c) ---- */
 /* A keypad screen: title line at the top, keypad "keypad", buttons "back"

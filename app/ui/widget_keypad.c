@@ -67,15 +67,18 @@ static void draw(ui_app *app, ui_widget *w) {
   SDL_Rect disp = {w->r.x, w->r.y, w->r.w, disp_h - w->r.h / 40};
   ui_fill(app, disp, UI_PANEL);
   ui_frame(app, disp, UI_FG, 3);
+  /* What was typed as shown (a phone number as "138 0013 8000"): drawn
+   * past the text cache, which would keep it as a key, and wiped here. */
   char shown[KEYPAD_MAX * 4 + 16];
   shown_text(k, shown, sizeof shown);
   /* A long address shrinks to fit the line rather than spill over it. */
   int fs = k->font_px, tw = 0;
-  ui_text_measure_px(app, shown, fs, &tw);
+  ui_text_measure_secret_px(app, shown, fs, &tw);
   if(tw > disp.w * 9 / 10 && tw > 0) fs = (int)((int64_t)fs * disp.w * 9 / 10 / tw);
   if(fs < 8) fs = 8;
   SDL_Rect dtext = {disp.x, disp.y, disp.w, disp.h * 2 / 3};
-  ui_label_in(app, shown, fs, UI_FG, dtext);
+  ui_label_secret_in(app, shown, fs, UI_FG, dtext);
+  crypto_wipe(shown, sizeof shown);
   if(k->hint[0]) {
     SDL_Rect hint = {disp.x, disp.y + disp.h * 3 / 5, disp.w, disp.h * 2 / 5};
     ui_label_in(app, k->hint, k->font_px * 2 / 5, k->hint_color, hint);

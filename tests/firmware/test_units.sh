@@ -56,7 +56,7 @@ done
 # Promises the rest of the system relies on, checked on the shipped files.
 k=$SRC/storeqr-kiosk.service
 for want in '^Type=notify' '^WatchdogSec=' '^Restart=always' '^User=storeqr' \
-  '^ProtectSystem=strict' '^ReadWritePaths=/var/lib/storeqr' '^NoNewPrivileges=yes' \
+  '^ProtectSystem=strict' '^ReadWritePaths=/var/lib/storeqr' '^NoNewPrivileges=yes' '^LimitCORE=0$' \
   '^PrivateTmp=yes' '^ProtectHome=yes' '^SupplementaryGroups=video input render' \
   'SDL_VIDEODRIVER=kmsdrm' '^StateDirectory=storeqr' '^ExecStart=/usr/bin/storeqr-kiosk'; do
   grep -q -- "$want" "$k" || fail "storeqr-kiosk.service lacks $want"

@@ -445,9 +445,9 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
    * kiosk's own log. */
   if(!rc)
     rc = run(db,
-             "SELECT k.number, k.acked_seq, COUNT(e.seq), COALESCE(MAX(e.seq), 0)"
+             "SELECT k.number, k.acked_seq, COUNT(e.seq), COALESCE(MAX(e.seq), 0), k.id"
              " FROM kiosks k LEFT JOIN events e ON e.kiosk = k.id WHERE k.store = $1"
-             " GROUP BY k.number, k.acked_seq ORDER BY k.number",
+             " GROUP BY k.id, k.number, k.acked_seq ORDER BY k.number, k.enrolled_ms",
              p, 1, &r, NULL);
   if(!rc && r.nrows > 0 && !(out->kiosks = calloc((size_t)r.nrows, sizeof *out->kiosks)))
     rc = SQR_ENOMEM;
@@ -456,6 +456,7 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
     out->kiosks[out->nkiosks].acked_seq = cell_int(&r, i, 1);
     out->kiosks[out->nkiosks].events = cell_int(&r, i, 2);
     out->kiosks[out->nkiosks].max_seq = cell_int(&r, i, 3);
+    cell_text(&r, i, 4, out->kiosks[out->nkiosks].id, HQ_ID_MAX);
     out->nkiosks++;
   }
   hqres_free(&r);

@@ -145,6 +145,7 @@ sqr_rc hqdb_erasures_pending(hqdb *db, const char *store, char (*out)[65], size_
 
 typedef struct hq_kiosk_count {
   int number;
+  char id[HQ_ID_MAX]; /* the incarnation: "STORE/N" or "STORE/N@INC" */
   int64_t acked_seq;
   int64_t events, max_seq; /* event rows HQ holds for the kiosk, highest seq */
 } hq_kiosk_count;
@@ -152,7 +153,7 @@ typedef struct hq_counts {
   int64_t members, signups, checkins, events;
   int64_t erasures_pending, erasures_confirmed;
   size_t nkiosks;
-  hq_kiosk_count *kiosks; /* every kiosk of the store, by number; hqdb_counts_free */
+  hq_kiosk_count *kiosks; /* every incarnation of the store's kiosks, by number; hqdb_counts_free */
 } hq_counts;
 /* Fills *out (every kiosk, no limit); free with hqdb_counts_free, also
  * after an error. */

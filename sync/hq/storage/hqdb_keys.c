@@ -208,7 +208,15 @@ sqr_rc hqdb_kiosk_keys_capable(hqdb *db, const char *kiosk_id, int64_t now_ms, i
                   "INSERT INTO kiosk_caps(kiosk_id, since_ms) VALUES($1, $2)"
                   " ON CONFLICT (kiosk_id) DO NOTHING",
                   p, 2, NULL, &n);
-  *changed = n > 0;
+  *changed = 0;
+  if(rc || n == 0) return rc;
+  /* Its documents change only if they carried the store key till now. */
+  hqres r = {0};
+  rc = run(db,
+           "SELECT 1 FROM kiosk_keys WHERE kiosk_id = $1 AND legacy = 1 AND retire_ms IS NULL", p,
+           1, &r, NULL);
+  *changed = !rc && r.nrows > 0;
+  hqres_free(&r);
   return rc;
 }
 

@@ -93,7 +93,8 @@ sqr_rc hqdb_key_get(hqdb *db, const char *store, int number, int version,
 sqr_rc hqdb_key_newest(hqdb *db, const char *kiosk_id, hq_kiosk_key *out, hq_kiosk_key *legacy,
                        int *capable) SQR_WARN_UNUSED;
 /* In the ingest transaction: the incarnation reported a key version.
- * *changed: the first time. */
+ * *changed: the first time, for a kiosk whose documents carried the store
+ * key (they carry its own keys from now on). */
 sqr_rc hqdb_kiosk_keys_capable(hqdb *db, const char *kiosk_id, int64_t now_ms,
                                int *changed) SQR_WARN_UNUSED;
 /* The earliest creation of a legacy row of the store (when its kiosks may

@@ -245,8 +245,10 @@ cJSON *admin_counts_json(const char *store, const hq_counts *c) {
   cJSON_AddNumberToObject(a, "erasures_pending", (double)c->erasures_pending);
   cJSON_AddNumberToObject(a, "erasures_confirmed", (double)c->erasures_confirmed);
   for(size_t i = 0; i < c->nkiosks; i++) {
-    char k[16];
-    snprintf(k, sizeof k, "%d", c->kiosks[i].number);
+    /* keyed by what follows the store in the kiosk id: "2", "2@2" */
+    const char *slash = strchr(c->kiosks[i].id, '/');
+    char k[HQ_ID_MAX];
+    snprintf(k, sizeof k, "%s", slash ? slash + 1 : c->kiosks[i].id);
     cJSON_AddNumberToObject(acked, k, (double)c->kiosks[i].acked_seq);
     cJSON *one = cJSON_AddObjectToObject(ks, k);
     if(one) {

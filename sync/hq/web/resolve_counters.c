@@ -252,7 +252,9 @@ static void *flusher(void *arg) {
     int stopping = resolve__R.stopping;
     pthread_mutex_unlock(&resolve__R.lock);
     int64_t now = mono_ms();
-    int poll = now - last_poll >= RESOLVE_FLUSH_MS;
+    /* A little early rather than a whole period late: another process's
+     * revocation must reach this one within two periods (keys.h). */
+    int poll = now - last_poll >= RESOLVE_FLUSH_MS - 100;
     int sent = pg && now - last_sent >= SENT_REREAD_MS;
     if(poll) last_poll = now;
     if(sent) last_sent = now;

@@ -218,9 +218,10 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   }
   if(!rc)
     rc = livecode_verify(&k->key, 1, sid, token, now, e->period, e->skew, LIVECODE_LEAD_S, &claim);
-  if(!rc && k->retire_ms && k->retire_ms <= now_ms) {
+  if((!rc || rc == SQR_EEXPIRED) && k->retire_ms && k->retire_ms <= now_ms) {
     /* Authentic, under a key HQ retired (a revoked or replaced kiosk, or a
-     * thief's copy): refused for every window, and someone should know. */
+     * thief's copy): refused for every window, past or future, and
+     * someone should know. */
     rc = SQR_EAUTH;
     outcome = "retired_key";
     if(get) {

@@ -17,6 +17,8 @@ typedef struct member_row {
   int64_t last_day; /* -1 = never checked in */
   char consent_version[CONFIG_ID_MAX + 1];
   char group_id[CONFIG_ID_MAX + 1];
+  char mid[CONFIG_MEMBER_ID_HEX + 1];
+  int index_kind; /* members.index_kind: CONFIG_INDEX_HMAC (0) or CONFIG_INDEX_ARGON2ID (1) */
 } member_row;
 
 /* Normalises the phone and derives its blind index; the phone itself is
@@ -57,6 +59,8 @@ static sqr_rc find_member(store *st, const uint8_t blind[32], member_row *m, int
     m->last_day = sqlite3_column_int64(s, 3);
     snprintf(m->consent_version, sizeof m->consent_version, "%s", sqlite3_column_text(s, 4));
     snprintf(m->group_id, sizeof m->group_id, "%s", sqlite3_column_text(s, 5));
+    snprintf(m->mid, sizeof m->mid, "%s", sqlite3_column_text(s, 6));
+    m->index_kind = sqlite3_column_int(s, 7);
     *found = 1;
   } else if(src != SQLITE_DONE) {
     rc = store__fail(st, src, "find member");
@@ -65,11 +69,18 @@ static sqr_rc find_member(store *st, const uint8_t blind[32], member_row *m, int
   return rc;
 }
 
-static void member_id_hex(const uint8_t blind[32], char out[MEMBER_ID_LEN + 1]) {
-  char hex[65];
-  crypto_hex(blind, 32, hex);
-  memcpy(out, hex, MEMBER_ID_LEN);
-  out[MEMBER_ID_LEN] = '\0';
+/* What people see of a member id: its first MEMBER_ID_LEN digits. */
+static void member_id_shown(const char *mid, char out[MEMBER_ID_LEN + 1]) {
+  snprintf(out, MEMBER_ID_LEN + 1, "%.*s", MEMBER_ID_LEN, mid ? mid : "");
+}
+
+/* A new member's id: 128 random bits, never derived from the phone, so
+ * nothing about the number can be learnt from it or tested against it. */
+static sqr_rc new_member_id(char mid[CONFIG_MEMBER_ID_HEX + 1]) {
+  uint8_t raw[CONFIG_MEMBER_ID_HEX / 2];
+  sqr_rc rc = crypto_random(raw, sizeof raw);
+  if(!rc) crypto_hex(raw, sizeof raw, mid);
+  return rc;
 }
 
 static sqr_rc check_request(store *st, const member_signup_req *req) {
@@ -133,7 +144,7 @@ sqr_rc member_prepare_seals(store *st, int n) {
 }
 
 /* The welcome coupon of the current campaign, if it offers one. */
-static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out) {
+static sqr_rc issue_coupon(store *st, const char *mid, member_result *out) {
   const sqr_config *cfg = st->cfg;
   int minute = clock_local_minute(clock_now_ms(st->clock), cfg->utc_offset_min);
   const config_campaign *c = config_campaign_at(cfg, minute);
@@ -156,7 +167,7 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
   /* A coupon is (store, kiosk, key version, serial): HQ verifies it with
    * the key of this version and records it at ingest. */
   cJSON_AddNumberToObject(p, "key_version", cfg->key_version);
-  cJSON_AddStringToObject(p, "member", member_hex);
+  cJSON_AddStringToObject(p, "member", mid);
   return store__append(st, "coupon_issued", p, NULL);
 }
 
@@ -177,8 +188,8 @@ static void fill_group(store *st, const char *group_id, member_result *out) {
 }
 
 static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8_t blind[32],
-                            const uint8_t *sealed, size_t sealed_len, const char *group_id,
-                            int points, int64_t *id_out) {
+                            int index_kind, const char *mid, const uint8_t *sealed,
+                            size_t sealed_len, const char *group_id, int points) {
   sqlite3_stmt *s = NULL;
   sqr_rc rc = store__stmt(st, SQL_INSERT_MEMBER, &s);
   if(rc) return rc;
@@ -200,12 +211,13 @@ static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8
     if(group_id[0]) sqlite3_bind_text(s, 7, group_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 8, now);
     sqlite3_bind_int(s, 9, points);
+    sqlite3_bind_text(s, 10, mid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 11, index_kind);
     src = sqlite3_step(s);
   }
   sqlite3_reset(s);
   cJSON_free(tags_json);
   if(src != SQLITE_DONE) return store__fail(st, src, "insert member");
-  *id_out = sqlite3_last_insert_rowid(st->db);
   return SQR_OK;
 }
 
@@ -231,13 +243,13 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   rc = store__begin(st);
   if(rc) goto out;
   in_tx = 1;
-  member_id_hex(blind, out->member_id);
   int found = 0;
   rc = find_member(st, blind, &m, &found);
   if(rc) goto out;
   if(found) {
     /* Welcomed back, never duplicated. */
     out->returning = 1;
+    member_id_shown(m.mid, out->member_id);
     out->points = m.points;
     out->streak = m.streak;
     fill_group(st, m.group_id, out);
@@ -256,10 +268,8 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
         rc = store__fail(st, src, "renew consent");
         goto out;
       }
-      char hex[65];
-      crypto_hex(blind, 32, hex);
       cJSON *p = cJSON_CreateObject();
-      cJSON_AddStringToObject(p, "member", hex);
+      cJSON_AddStringToObject(p, "member", m.mid);
       cJSON_AddStringToObject(p, "consent_version", req->consent_version);
       rc = store__append(st, "consent_renewed", p, &out->seq);
       if(rc) goto out;
@@ -273,19 +283,22 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   if(rc) goto out;
   int gi = group_for_member(st->cfg, fill, clock_now(st->clock), req->tags, req->ntags);
   const char *gid = gi >= 0 ? st->cfg->groups[gi].id : "";
-  int64_t member_id;
+  char mid[CONFIG_MEMBER_ID_HEX + 1];
   out->points = out->points_added = st->cfg->points_signup;
-  rc = insert_member(st, req, blind, sealed, sealed_len, gid, out->points, &member_id);
+  rc = new_member_id(mid);
+  if(!rc)
+    rc =
+        insert_member(st, req, blind, CONFIG_INDEX_HMAC, mid, sealed, sealed_len, gid, out->points);
   if(!rc && gid[0]) rc = bump_group(st, gid);
   if(rc) goto out;
   fill_group(st, gid, out);
+  member_id_shown(mid, out->member_id);
 
-  char hex[65], b64[256];
-  crypto_hex(blind, 32, hex);
+  char b64[256];
   rc = crypto_b64(sealed, sealed_len, b64, sizeof b64);
   if(rc) goto out;
   cJSON *p = cJSON_CreateObject();
-  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "member", mid);
   cJSON_AddStringToObject(p, "sealed", b64);
   cJSON_AddStringToObject(p, "consent_version", req->consent_version);
   cJSON *tags = cJSON_AddArrayToObject(p, "tags");
@@ -301,7 +314,7 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
     cJSON_AddNullToObject(p, "group");
   cJSON_AddNumberToObject(p, "points", out->points);
   rc = store__append(st, "signup", p, &out->seq);
-  if(!rc) rc = issue_coupon(st, hex, out);
+  if(!rc) rc = issue_coupon(st, mid, out);
   if(!rc) rc = store__update_live(st, NULL);
   if(!rc) rc = store__commit(st);
 out:
@@ -325,7 +338,6 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
   rc = phone_to_blind(st, input, blind, phone);
   crypto_wipe(phone, sizeof phone);
   if(rc) return rc;
-  member_id_hex(blind, out->member_id);
   rc = store__begin(st);
   if(rc) return rc;
   in_tx = 1;
@@ -339,6 +351,7 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
   }
   const sqr_config *cfg = st->cfg;
   int64_t today = clock_local_day(clock_now_ms(st->clock), cfg->utc_offset_min);
+  member_id_shown(m.mid, out->member_id);
   out->points = m.points;
   out->streak = m.streak;
   fill_group(st, m.group_id, out);
@@ -363,10 +376,8 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
     rc = store__fail(st, src, "record check-in");
     goto out;
   }
-  char hex[65];
-  crypto_hex(blind, 32, hex);
   cJSON *p = cJSON_CreateObject();
-  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "member", m.mid);
   cJSON_AddNumberToObject(p, "day", (double)today);
   cJSON_AddNumberToObject(p, "points", add);
   cJSON_AddNumberToObject(p, "streak", streak);
@@ -395,53 +406,54 @@ sqr_rc member_lookup(store *st, const char *input, member_result *out) {
   if(rc) return rc;
   if(!found) return SQR_ENOTFOUND;
   out->returning = 1;
-  member_id_hex(blind, out->member_id);
+  member_id_shown(m.mid, out->member_id);
   out->points = m.points;
   out->streak = m.streak;
   fill_group(st, m.group_id, out);
   return SQR_OK;
 }
 
-sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source, int *found) {
+sqr_rc member__erase(store *st, const char *mid, const char *source, int *found) {
   sqlite3_stmt *s = NULL;
-  char hex[65];
   int src;
   *found = 0;
 
-  src = sqlite3_prepare_v2(st->db, "SELECT 1 FROM erased WHERE blind=?", -1, &s, NULL);
+  src = sqlite3_prepare_v2(st->db, "SELECT 1 FROM erased WHERE member=?", -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     src = sqlite3_step(s);
   }
   sqlite3_finalize(s);
   if(src == SQLITE_ROW) return SQR_OK; /* already done: confirm once only */
   if(src != SQLITE_DONE) return store__fail(st, src, "check erasure");
 
-  src = sqlite3_prepare_v2(st->db, "DELETE FROM members WHERE blind=?", -1, &s, NULL);
+  src = sqlite3_prepare_v2(st->db, "DELETE FROM members WHERE mid=?", -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     src = sqlite3_step(s);
   }
   sqlite3_finalize(s);
   if(src != SQLITE_DONE) return store__fail(st, src, "erase member");
   *found = sqlite3_changes(st->db) > 0;
 
-  /* Strip the sealed number from past events; body_hash keeps the chain. */
-  crypto_hex(blind, 32, hex);
-  src = sqlite3_prepare_v2(st->db,
-                           "UPDATE events SET payload=json_remove(payload, '$.sealed'), redacted=1"
-                           " WHERE type='signup' AND json_extract(payload, '$.member')=?",
-                           -1, &s, NULL);
+  /* Strip the sealed number from past events; body_hash keeps the chain.
+   * Events from before stable ids name the member by the whole blind
+   * index, whose first 32 digits became its id. */
+  src = sqlite3_prepare_v2(
+      st->db,
+      "UPDATE events SET payload=json_remove(payload, '$.sealed'), redacted=1"
+      " WHERE type='signup' AND substr(json_extract(payload, '$.member'), 1, 32)=?",
+      -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     src = sqlite3_step(s);
   }
   sqlite3_finalize(s);
   if(src != SQLITE_DONE) return store__fail(st, src, "redact events");
 
-  src = sqlite3_prepare_v2(st->db, "INSERT INTO erased(blind, at_ms) VALUES(?, ?)", -1, &s, NULL);
+  src = sqlite3_prepare_v2(st->db, "INSERT INTO erased(member, at_ms) VALUES(?, ?)", -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, clock_now_ms(st->clock));
     src = sqlite3_step(s);
   }
@@ -449,7 +461,7 @@ sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source, int
   if(src != SQLITE_DONE) return store__fail(st, src, "record erasure");
 
   cJSON *p = cJSON_CreateObject();
-  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "member", mid);
   cJSON_AddStringToObject(p, "source", source);
   cJSON_AddBoolToObject(p, "found", *found);
   return store__append(st, "erase", p, NULL);
@@ -473,7 +485,7 @@ sqr_rc member_erase_phone(store *st, const char *input) {
     store__rollback(st);
     return rc;
   }
-  rc = member__erase(st, blind, "kiosk", &found);
+  rc = member__erase(st, m.mid, "kiosk", &found);
   if(!rc) rc = store__commit(st);
   if(rc) store__rollback(st);
   return rc;
@@ -492,19 +504,18 @@ static void csv_field(FILE *f, const char *s) {
 
 sqr_rc member_export_csv(store *st, FILE *f) {
   sqlite3_stmt *s = NULL;
-  int src =
-      sqlite3_prepare_v2(st->db,
-                         "SELECT blind, created_ms, consent_version, tags, coalesce(staff,''),"
-                         " coalesce(group_id,''), points, streak, last_checkin_day"
-                         " FROM members ORDER BY id",
-                         -1, &s, NULL);
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT mid, created_ms, consent_version, tags, coalesce(staff,''),"
+                               " coalesce(group_id,''), points, streak, last_checkin_day"
+                               " FROM members ORDER BY id",
+                               -1, &s, NULL);
   if(src != SQLITE_OK) return store__fail(st, src, "export members");
   int off = st->cfg ? st->cfg->utc_offset_min : 480;
   fprintf(f,
           "member_id,joined_day,consent_version,tags,staff,group,points,streak,last_checkin_day\n");
   while((src = sqlite3_step(s)) == SQLITE_ROW) {
     char id[MEMBER_ID_LEN + 1] = "";
-    if(sqlite3_column_bytes(s, 0) == 32) member_id_hex(sqlite3_column_blob(s, 0), id);
+    member_id_shown((const char *)sqlite3_column_text(s, 0), id);
     int64_t day = clock_local_day(sqlite3_column_int64(s, 1), off);
     fprintf(f, "%s,%lld,", id, (long long)day);
     csv_field(f, (const char *)sqlite3_column_text(s, 2));

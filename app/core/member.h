@@ -17,7 +17,7 @@
 #include "store.h"
 
 #define MEMBER_MAX_TAGS 8
-#define MEMBER_ID_LEN   12 /* hex digits of the blind index shown to people */
+#define MEMBER_ID_LEN   12 /* hex digits of the member id shown to people */
 
 typedef struct member_signup_req {
   const char *phone;           /* as typed; normalised here */
@@ -29,12 +29,12 @@ typedef struct member_signup_req {
 } member_signup_req;
 
 typedef struct member_result {
-  int64_t seq;   /* the event recorded (0 when nothing was) */
-  int returning; /* already a member: welcomed back */
-  char member_id[MEMBER_ID_LEN + 1];
-  char group_id[CONFIG_ID_MAX + 1]; /* the group that fits, "" for fallback */
-  char group_link[CONFIG_LINK_MAX]; /* its join link (or the staff code) */
-  char coupon[32];                  /* welcome coupon code, "" when none */
+  int64_t seq;                       /* the event recorded (0 when nothing was) */
+  int returning;                     /* already a member: welcomed back */
+  char member_id[MEMBER_ID_LEN + 1]; /* the first digits of the member id */
+  char group_id[CONFIG_ID_MAX + 1];  /* the group that fits, "" for fallback */
+  char group_link[CONFIG_LINK_MAX];  /* its join link (or the staff code) */
+  char coupon[32];                   /* welcome coupon code, "" when none */
   char coupon_campaign[CONFIG_ID_MAX + 1];
   int points; /* balance after the call */
   int points_added;

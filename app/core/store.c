@@ -44,6 +44,30 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE sync_attempts(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
     "  ok INTEGER NOT NULL, error TEXT, pending INTEGER NOT NULL, hq_offset_ms INTEGER);"
     "CREATE TABLE erased(blind BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4: stable member ids and the kind of blind index (docs/PROTOCOL.md
+     * "Members"). SQLite cannot add a NOT NULL UNIQUE column, so members
+     * and erased are rebuilt. A member from before keeps the first 32 hex
+     * digits of its old id (the blind index's hex), as HQ does, so links
+     * and pending erasures carry over; its index is the HMAC one (kind 0). */
+    "CREATE TABLE members4(id INTEGER PRIMARY KEY, mid TEXT NOT NULL UNIQUE,"
+    "  blind BLOB NOT NULL UNIQUE, index_kind INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(index_kind IN (0, 1)),"
+    "  sealed BLOB NOT NULL, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
+    "  tags TEXT NOT NULL DEFAULT '[]', staff TEXT, group_id TEXT,"
+    "  created_ms INTEGER NOT NULL, points INTEGER NOT NULL DEFAULT 0,"
+    "  last_checkin_day INTEGER, streak INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO members4(id, mid, blind, index_kind, sealed, consent_version, consent_ms, tags,"
+    "  staff, group_id, created_ms, points, last_checkin_day, streak)"
+    "  SELECT id, lower(substr(hex(blind), 1, 32)), blind, 0, sealed, consent_version,"
+    "  consent_ms, tags, staff, group_id, created_ms, points, last_checkin_day, streak"
+    "  FROM members;"
+    "DROP TABLE members;"
+    "ALTER TABLE members4 RENAME TO members;"
+    "CREATE TABLE erased4(member TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO erased4(member, at_ms)"
+    "  SELECT lower(substr(hex(blind), 1, 32)), at_ms FROM erased;"
+    "DROP TABLE erased;"
+    "ALTER TABLE erased4 RENAME TO erased;",
 };
 
 sqr_rc store__fail(store *st, int src, const char *what) {
@@ -89,9 +113,11 @@ static const char *const cached_sql[SQL__COUNT] = {
     [SQL_GROUP_FILL] = "SELECT joined, marked_full FROM groups WHERE id=?",
     [SQL_COUNT_EVENTS] = "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
     [SQL_FIND_MEMBER] = "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
-                        " consent_version, coalesce(group_id, '') FROM members WHERE blind=?",
+                        " consent_version, coalesce(group_id, ''), mid, index_kind"
+                        " FROM members WHERE blind=?",
     [SQL_INSERT_MEMBER] = "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
-                          " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
+                          " staff, group_id, created_ms, points, mid, index_kind)"
+                          " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [SQL_BUMP_GROUP] = "INSERT INTO groups(id, joined) VALUES(?, 1)"
                        " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
     [SQL_CHECKIN] = "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",

@@ -65,10 +65,10 @@ sqr_rc store__update_live(store *st, store_live *out) SQR_WARN_UNUSED;
 sqr_rc store__meta_int(store *st, const char *key, int64_t dflt, int64_t *out) SQR_WARN_UNUSED;
 sqr_rc store__meta_set_int(store *st, const char *key, int64_t v) SQR_WARN_UNUSED;
 
-/* Inside a transaction (member.c): erases the member with this blind index,
- * strips sealed phone numbers from its past events and records an erase
- * event, once per blind index. *found says whether a member was there. */
-sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source,
-                     int *found) SQR_WARN_UNUSED;
+/* Inside a transaction (member.c): erases the member with this member id
+ * (32 lower-case hex digits), strips sealed phone numbers from its past
+ * events and records an erase event, once per member id. *found says
+ * whether a member was there. */
+sqr_rc member__erase(store *st, const char *mid, const char *source, int *found) SQR_WARN_UNUSED;
 
 #endif

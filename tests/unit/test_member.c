@@ -59,6 +59,19 @@ static last_event event_at(store *st, int64_t seq) {
   return e;
 }
 
+/* The "member" of the event at seq: a member id, 32 lower-case hex. */
+static void member_of(store *st, int64_t seq, char mid[33]) {
+  last_event e = event_at(st, seq);
+  cJSON *p = cJSON_Parse(e.payload);
+  const cJSON *m = cJSON_GetObjectItem(p, "member");
+  assert_true(cJSON_IsString(m));
+  assert_int_equal(strlen(m->valuestring), 32);
+  for(const char *c = m->valuestring; *c; c++)
+    assert_true((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'));
+  snprintf(mid, 33, "%s", m->valuestring);
+  cJSON_Delete(p);
+}
+
 static void test_signup_records_sealed_phone_hq_can_open(void **state) {
   fixture *f = *state;
   member_signup_req req = req_for("+86 138 0013 8000");
@@ -94,14 +107,24 @@ static void test_signup_records_sealed_phone_hq_can_open(void **state) {
                    SQR_OK);
   plain[plainlen] = '\0';
   assert_string_equal(plain, "13800138000");
-  /* The kiosk's member id is the blind index HQ can compute too. */
+  /* The member id is random, not derived from the phone: it is not the
+   * blind index or any part of it. People see its first 12 digits. */
+  char mid[33];
+  member_of(f->st, r.seq, mid);
+  assert_memory_equal(r.member_id, mid, MEMBER_ID_LEN);
+  assert_int_equal(strlen(r.member_id), MEMBER_ID_LEN);
   uint8_t blind[32];
   char hex[65];
-  assert_int_equal(seal_blind_index_hmac(keys.d.index_key, "13800138000", blind), SQR_OK);
+  assert_int_equal(member_blind_index(f->st, "13800138000", blind), SQR_OK);
   crypto_hex(blind, 32, hex);
-  assert_string_equal(cJSON_GetObjectItem(p, "member")->valuestring, hex);
+  assert_null(strstr(hex, mid));
+  assert_false(memcmp(hex, mid, 8) == 0);
   cJSON_Delete(p);
-  /* The coupon was recorded as its own event in the same transaction. */
+  /* The coupon was recorded as its own event in the same transaction,
+   * naming the same member. */
+  char coupon_mid[33];
+  member_of(f->st, r.seq + 1, coupon_mid);
+  assert_string_equal(coupon_mid, mid);
   e = event_at(f->st, r.seq + 1);
   assert_string_equal(e.type, "coupon_issued");
   /* HQ verifies and records the coupon under the kiosk's key version. */
@@ -275,25 +298,40 @@ static void test_erase_strips_sealed_phone_and_keeps_chain(void **state) {
   assert_int_equal(member_erase_phone(f->st, "13800138000"), SQR_ENOTFOUND);
 }
 
+/* HQ asks for erasures by member id (docs/PROTOCOL.md "Members"): 32 hex
+ * digits, any case; 64 (an id from before stable ids) erase the member
+ * who kept its first 32. */
 static void test_erasure_from_hq_config(void **state) {
   fixture *f = *state;
   member_result r;
   member_signup_req req = req_for("13800138000");
   assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
-  uint8_t blind[32];
-  char hex[65];
-  assert_int_equal(member_blind_index(f->st, "13800138000", blind), SQR_OK);
-  crypto_hex(blind, 32, hex);
+  char mid[33], mid2[33], upper[33], old_id[65];
+  member_of(f->st, r.seq, mid);
+  req = req_for("13900139000");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  member_of(f->st, r.seq, mid2);
+  for(int i = 0; i < 32; i++)
+    upper[i] = (char)(mid[i] >= 'a' ? mid[i] - 'a' + 'A' : mid[i]);
+  upper[32] = '\0';
+  snprintf(old_id, sizeof old_id, "%s%s", mid2, "0123456789abcdef0123456789abcdef");
   char *json = tu_demo_config(&keys, 2, T_BREAKFAST / 1000);
   cJSON *root = cJSON_Parse(json);
   free(json);
   cJSON *er = cJSON_AddArrayToObject(root, "erasures");
-  cJSON_AddItemToArray(er, cJSON_CreateString(hex));
+  cJSON_AddItemToArray(er, cJSON_CreateString(upper));
+  cJSON_AddItemToArray(er, cJSON_CreateString(old_id));
   json = cJSON_PrintUnformatted(root);
   char err[256];
   assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_OK);
   free(json);
   assert_int_equal(member_lookup(f->st, "13800138000", &r), SQR_ENOTFOUND);
+  assert_int_equal(member_lookup(f->st, "13900139000", &r), SQR_ENOTFOUND);
+  char erased_mid[33];
+  member_of(f->st, store_last_seq(f->st) - 1, erased_mid);
+  assert_string_equal(erased_mid, mid); /* in lower case, the one spelling */
+  member_of(f->st, store_last_seq(f->st), erased_mid);
+  assert_string_equal(erased_mid, mid2);
   last_event e = event_at(f->st, store_last_seq(f->st));
   assert_string_equal(e.type, "erase");
   assert_non_null(strstr(e.payload, "\"source\":\"hq\""));

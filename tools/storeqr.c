@@ -387,7 +387,7 @@ static int cmd_checkin(cli *c, int argc, char **argv) {
   int ex = phone_command(c, argc, argv, usage, &phone, pbuf, sizeof pbuf);
   if(ex >= 0) return ex;
   member_result r;
-  sqr_rc rc = member_checkin(c->st, phone, &r);
+  sqr_rc rc = member_checkin(c->st, phone, NULL, &r);
   crypto_wipe(pbuf, sizeof pbuf);
   if(rc == SQR_EEXISTS) {
     printf("already checked in today: points %d, streak %d\n", r.points, r.streak);
@@ -669,7 +669,7 @@ static int cmd_erase(cli *c, int argc, char **argv) {
   char pbuf[64];
   int ex = phone_command(c, argc, argv, usage, &phone, pbuf, sizeof pbuf);
   if(ex >= 0) return ex;
-  sqr_rc rc = member_erase_phone(c->st, phone);
+  sqr_rc rc = member_erase_phone(c->st, phone, NULL);
   crypto_wipe(pbuf, sizeof pbuf);
   if(rc) return fail(c, rc, "erase");
   printf("member erased\n");

@@ -5,8 +5,10 @@
 #include "log.h"
 #include "phone.h"
 #include "seal.h"
+#include "livecode.h"
 #include "store_int.h"
 
+#include <argon2.h>
 #include <string.h>
 
 #define COMPONENT "member"
@@ -21,11 +23,97 @@ typedef struct member_row {
   int index_kind; /* members.index_kind: CONFIG_INDEX_HMAC (0) or CONFIG_INDEX_ARGON2ID (1) */
 } member_row;
 
-/* Normalises the phone and derives its blind index; the phone itself is
- * wiped before returning. */
-static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32],
+/* ---- the blind index ------------------------------------------------- */
+
+#define INDEX_SALT_PREFIX "storeqr-index/"
+
+static int is_phone11(const char *p) {
+  /* Bounded scan: never walk far into a string that is not a phone. */
+  if(!p || strnlen(p, PHONE_LEN + 1) != PHONE_LEN) return 0;
+  for(int i = 0; i < PHONE_LEN; i++)
+    if(p[i] < '0' || p[i] > '9') return 0;
+  return 1;
+}
+
+static sqr_rc argon2id_index(const sqr_config *cfg, const char *phone11, uint8_t out[32]) {
+  /* libargon2 zeroes pwd and secret when done (the CLEAR flags), so it
+   * gets copies; ours are wiped as well, whatever it did. */
+  uint8_t pwd[PHONE_LEN], secret[32];
+  uint8_t salt[sizeof INDEX_SALT_PREFIX - 1 + LIVECODE_STORE_ID_MAX];
+  size_t plen = sizeof INDEX_SALT_PREFIX - 1;
+  size_t slen = strnlen(cfg->store_id, sizeof cfg->store_id);
+  if(slen == 0 || slen > LIVECODE_STORE_ID_MAX) return SQR_EINVAL;
+  memcpy(salt, INDEX_SALT_PREFIX, plen);
+  memcpy(salt + plen, cfg->store_id, slen);
+  memcpy(pwd, phone11, PHONE_LEN);
+  memcpy(secret, cfg->index_key, sizeof secret);
+  argon2_context ctx = {
+      .out = out,
+      .outlen = 32,
+      .pwd = pwd,
+      .pwdlen = PHONE_LEN,
+      .salt = salt,
+      .saltlen = (uint32_t)(plen + slen),
+      .secret = secret,
+      .secretlen = sizeof secret,
+      .t_cost = cfg->index_t,
+      .m_cost = cfg->index_m_kib,
+      .lanes = cfg->index_p,
+      .threads = 1, /* the kiosk has one core to spare at most */
+      .version = ARGON2_VERSION_13,
+      .flags = ARGON2_FLAG_CLEAR_PASSWORD | ARGON2_FLAG_CLEAR_SECRET,
+  };
+  int arc = argon2_ctx(&ctx, Argon2_id);
+  crypto_wipe(pwd, sizeof pwd);
+  crypto_wipe(secret, sizeof secret);
+  crypto_wipe(&ctx, sizeof ctx);
+  if(arc == ARGON2_OK) return SQR_OK;
+  log_error(COMPONENT, "argon2id blind index: %s", argon2_error_message(arc));
+  return arc == ARGON2_MEMORY_ALLOCATION_ERROR ? SQR_ENOMEM : SQR_ECRYPTO;
+}
+
+sqr_rc member_index_derive(const sqr_config *cfg, const char *phone11, uint8_t out[32]) {
+  sqr_rc rc = SQR_EINVAL;
+  if(!out) return SQR_EINVAL;
+  if(!cfg || !is_phone11(phone11)) {
+    log_error(COMPONENT,
+              "blind index needs a configuration and a normalised phone number of %d"
+              " digits",
+              PHONE_LEN);
+  } else if(cfg->index_alg == CONFIG_INDEX_ARGON2ID) {
+    rc = argon2id_index(cfg, phone11, out);
+  } else if(cfg->index_alg == CONFIG_INDEX_HMAC) {
+    rc = seal_blind_index_hmac(cfg->index_key, phone11, out);
+  }
+  if(rc) crypto_wipe(out, 32);
+  return rc;
+}
+
+/* ---- finding a member ---------------------------------------------------- */
+
+/* The indexes one phone is looked up by: the current one and, while rows
+ * may still be on it, the old HMAC one. Derived before any transaction
+ * (Argon2id is the slow part and must not hold the write lock). */
+typedef struct phone_keys {
+  uint8_t index[32];
+  int kind; /* members.index_kind of index: cfg->index_alg */
+  int has_legacy;
+  uint8_t legacy[32];
+} phone_keys;
+
+/* 1 while rows on the old HMAC index may still be looked up and moved. */
+static int legacy_index_open(const store *st) {
+  const sqr_config *cfg = st->cfg;
+  return cfg->index_alg == CONFIG_INDEX_ARGON2ID && cfg->has_legacy_index &&
+         clock_now_ms(st->clock) < cfg->legacy_index_until_ms;
+}
+
+/* Normalises input into phone (the caller wipes it) and fills *k; a
+ * precomputed index is taken while its configuration is the applied one. */
+static sqr_rc phone_keys_get(store *st, const char *input, const member_index *pre, phone_keys *k,
                              char phone[PHONE_LEN + 1]) {
   const char *why = NULL;
+  memset(k, 0, sizeof *k);
   if(phone_normalize(input, phone, &why) != SQR_OK) {
     snprintf(st->errmsg, sizeof st->errmsg, "phone: %s", why);
     return SQR_EINVAL;
@@ -34,14 +122,44 @@ static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32],
     snprintf(st->errmsg, sizeof st->errmsg, "no configuration applied yet");
     return SQR_ENOTFOUND;
   }
-  return seal_blind_index_hmac(st->cfg->index_key, phone, blind);
+  k->kind = st->cfg->index_alg;
+  sqr_rc rc;
+  if(pre && pre->config_version == st->cfg->version) {
+    memcpy(k->index, pre->bytes, sizeof k->index);
+    rc = SQR_OK;
+  } else {
+    rc = member_index_derive(st->cfg, phone, k->index);
+  }
+  if(!rc && legacy_index_open(st)) {
+    k->has_legacy = 1;
+    rc = seal_blind_index_hmac(st->cfg->legacy_index_key, phone, k->legacy);
+  }
+  if(rc) snprintf(st->errmsg, sizeof st->errmsg, "blind index: %s", sqr_strerror(rc));
+  return rc;
 }
 
-sqr_rc member_blind_index(store *st, const char *input, uint8_t out[32]) {
-  char phone[PHONE_LEN + 1];
-  sqr_rc rc = phone_to_blind(st, input, out, phone);
-  crypto_wipe(phone, sizeof phone);
-  return rc;
+int member__old_index_closed(const store *st) {
+  const sqr_config *cfg = st->cfg;
+  return cfg && cfg->index_alg == CONFIG_INDEX_ARGON2ID && !legacy_index_open(st);
+}
+
+sqr_rc member__drop_old_index(store *st, int64_t *dropped) {
+  *dropped = 0;
+  /* The store sets secure_delete, so the old indexes do not linger in
+   * free pages either. */
+  int src = sqlite3_exec(st->db, "DELETE FROM members WHERE index_kind=0", NULL, NULL, NULL);
+  if(src != SQLITE_OK) return store__fail(st, src, "drop members on the old index");
+  *dropped = sqlite3_changes64(st->db);
+  if(*dropped)
+    log_info(COMPONENT,
+             "%lld member(s) still on the old blind index dropped (its key is gone or past"
+             " keys.legacy_index_until); HQ keeps them",
+             (long long)*dropped);
+  return SQR_OK;
+}
+
+static void phone_keys_wipe(phone_keys *k) {
+  crypto_wipe(k, sizeof *k);
 }
 
 /* *found: 1 and *m filled, or 0. A failed read is an error (errmsg set). */
@@ -67,6 +185,34 @@ static sqr_rc find_member(store *st, const uint8_t blind[32], member_row *m, int
   }
   sqlite3_reset(s);
   return rc;
+}
+
+/* By the current index, else by the old one (a row still of kind 0):
+ * *found, and *old when it was the old index that found it. */
+static sqr_rc locate(store *st, const phone_keys *k, member_row *m, int *found, int *old) {
+  *old = 0;
+  sqr_rc rc = find_member(st, k->index, m, found);
+  if(rc || *found || !k->has_legacy) return rc;
+  rc = find_member(st, k->legacy, m, found);
+  if(!rc && *found && m->index_kind != CONFIG_INDEX_HMAC) *found = 0;
+  *old = *found;
+  return rc;
+}
+
+/* Inside the caller's transaction: moves a row found by the old index onto
+ * the current one, so the old index of this number leaves the database. */
+static sqr_rc move_to_index(store *st, const member_row *m, const phone_keys *k) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(
+      st->db, "UPDATE members SET blind=?, index_kind=? WHERE id=? AND index_kind=0", -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_blob(s, 1, k->index, 32, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, k->kind);
+    sqlite3_bind_int64(s, 3, m->id);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  return src == SQLITE_DONE ? SQR_OK : store__fail(st, src, "move member to the new index");
 }
 
 /* What people see of a member id: its first MEMBER_ID_LEN digits. */
@@ -223,14 +369,15 @@ static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8
 
 sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out) {
   char phone[PHONE_LEN + 1];
-  uint8_t blind[32], sealed[SEAL_OVERHEAD + PHONE_LEN];
+  phone_keys k;
+  uint8_t sealed[SEAL_OVERHEAD + PHONE_LEN];
   size_t sealed_len = 0;
   member_row m;
   int in_tx = 0;
   sqr_rc rc;
 
   memset(out, 0, sizeof *out);
-  rc = phone_to_blind(st, req->phone, blind, phone);
+  rc = phone_keys_get(st, req->phone, req->index, &k, phone);
   if(rc) goto out;
   rc = check_request(st, req);
   if(rc) goto out;
@@ -243,8 +390,9 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   rc = store__begin(st);
   if(rc) goto out;
   in_tx = 1;
-  int found = 0;
-  rc = find_member(st, blind, &m, &found);
+  int found = 0, old = 0;
+  rc = locate(st, &k, &m, &found, &old);
+  if(!rc && old) rc = move_to_index(st, &m, &k);
   if(rc) goto out;
   if(found) {
     /* Welcomed back, never duplicated. */
@@ -286,9 +434,7 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   char mid[CONFIG_MEMBER_ID_HEX + 1];
   out->points = out->points_added = st->cfg->points_signup;
   rc = new_member_id(mid);
-  if(!rc)
-    rc =
-        insert_member(st, req, blind, CONFIG_INDEX_HMAC, mid, sealed, sealed_len, gid, out->points);
+  if(!rc) rc = insert_member(st, req, k.index, k.kind, mid, sealed, sealed_len, gid, out->points);
   if(!rc && gid[0]) rc = bump_group(st, gid);
   if(rc) goto out;
   fill_group(st, gid, out);
@@ -319,6 +465,7 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   if(!rc) rc = store__commit(st);
 out:
   crypto_wipe(phone, sizeof phone);
+  phone_keys_wipe(&k);
   if(rc && in_tx) store__rollback(st);
   if(rc) {
     memset(out, 0, sizeof *out);
@@ -327,22 +474,23 @@ out:
   return rc;
 }
 
-sqr_rc member_checkin(store *st, const char *input, member_result *out) {
+sqr_rc member_checkin(store *st, const char *input, const member_index *index, member_result *out) {
   char phone[PHONE_LEN + 1];
-  uint8_t blind[32];
+  phone_keys k;
   member_row m;
   int in_tx = 0;
   sqr_rc rc;
 
   memset(out, 0, sizeof *out);
-  rc = phone_to_blind(st, input, blind, phone);
+  rc = phone_keys_get(st, input, index, &k, phone);
   crypto_wipe(phone, sizeof phone);
-  if(rc) return rc;
+  if(rc) goto out;
   rc = store__begin(st);
-  if(rc) return rc;
+  if(rc) goto out;
   in_tx = 1;
-  int found = 0;
-  rc = find_member(st, blind, &m, &found);
+  int found = 0, old = 0;
+  rc = locate(st, &k, &m, &found, &old);
+  if(!rc && old) rc = move_to_index(st, &m, &k);
   if(rc) goto out;
   if(!found) {
     rc = SQR_ENOTFOUND;
@@ -356,8 +504,17 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
   out->streak = m.streak;
   fill_group(st, m.group_id, out);
   if(m.last_day == today) {
-    snprintf(st->errmsg, sizeof st->errmsg, "already checked in today");
-    rc = SQR_EEXISTS;
+    /* Nothing to record, but a row just moved off the old index stays
+     * moved. */
+    rc = SQR_OK;
+    if(old) {
+      rc = store__commit(st);
+      if(!rc) in_tx = 0;
+    }
+    if(!rc) {
+      snprintf(st->errmsg, sizeof st->errmsg, "already checked in today");
+      rc = SQR_EEXISTS;
+    }
     goto out;
   }
   int streak = m.last_day == today - 1 ? m.streak + 1 : 1;
@@ -389,20 +546,21 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
     out->streak = streak;
   }
 out:
+  phone_keys_wipe(&k);
   if(rc && in_tx) store__rollback(st);
   return rc;
 }
 
-sqr_rc member_lookup(store *st, const char *input, member_result *out) {
+sqr_rc member_lookup(store *st, const char *input, const member_index *index, member_result *out) {
   char phone[PHONE_LEN + 1];
-  uint8_t blind[32];
+  phone_keys k;
   member_row m;
   memset(out, 0, sizeof *out);
-  sqr_rc rc = phone_to_blind(st, input, blind, phone);
+  sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
   crypto_wipe(phone, sizeof phone);
-  if(rc) return rc;
-  int found = 0;
-  rc = find_member(st, blind, &m, &found);
+  int found = 0, old = 0;
+  if(!rc) rc = locate(st, &k, &m, &found, &old);
+  phone_keys_wipe(&k);
   if(rc) return rc;
   if(!found) return SQR_ENOTFOUND;
   out->returning = 1;
@@ -467,16 +625,21 @@ sqr_rc member__erase(store *st, const char *mid, const char *source, int *found)
   return store__append(st, "erase", p, NULL);
 }
 
-sqr_rc member_erase_phone(store *st, const char *input) {
-  uint8_t blind[32];
+sqr_rc member_erase_phone(store *st, const char *input, const member_index *index) {
+  char phone[PHONE_LEN + 1];
+  phone_keys k;
   int found = 0;
-  sqr_rc rc = member_blind_index(st, input, blind);
-  if(rc) return rc;
+  sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
+  crypto_wipe(phone, sizeof phone);
+  if(!rc) rc = store__begin(st);
+  if(rc) {
+    phone_keys_wipe(&k);
+    return rc;
+  }
   member_row m;
-  rc = store__begin(st);
-  if(rc) return rc;
-  int there = 0;
-  rc = find_member(st, blind, &m, &there);
+  int there = 0, old = 0;
+  rc = locate(st, &k, &m, &there, &old);
+  phone_keys_wipe(&k);
   if(!rc && !there) {
     snprintf(st->errmsg, sizeof st->errmsg, "not a member");
     rc = SQR_ENOTFOUND;

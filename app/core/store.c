@@ -391,7 +391,12 @@ static sqr_rc open_db(const char *path, store *st, char *err, size_t errlen, int
   /* WAL lets the sync client read while the kiosk writes; FULL makes a
    * returned commit survive a power cut. */
   char *msg = NULL;
-  src = sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg);
+  /* secure_delete: an erased member's sealed number, or an old blind
+   * index, is overwritten on the page rather than left in free space
+   * (Debian builds SQLite with it on; this does not depend on that). */
+  src = sqlite3_exec(st->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;",
+                     NULL, NULL, &msg);
   if(src != SQLITE_OK) {
     snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : sqlite3_errstr(src));
     sqlite3_free(msg);
@@ -615,6 +620,34 @@ sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why
   return SQR_OK;
 }
 
+/* Best effort after dropping old indexes: moves the WAL's pages into the
+ * database and empties it, so their old images do not wait there for the
+ * next automatic checkpoint. Busy readers (the other process) just leave
+ * it for later. */
+static void checkpoint_truncate(store *st) {
+  int src = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+  if(src != SQLITE_OK)
+    log_info(COMPONENT, "checkpoint after dropping old indexes deferred: %s", sqlite3_errstr(src));
+}
+
+/* The old index's deadline passes while no new configuration comes: the
+ * periodic refresh enforces it, once per configuration. */
+static sqr_rc enforce_old_index_deadline(store *st) {
+  if(!member__old_index_closed(st) || st->old_index_checked == st->cfg->version) return SQR_OK;
+  int64_t dropped = 0;
+  sqr_rc rc = store__begin(st);
+  if(rc) return rc;
+  rc = member__drop_old_index(st, &dropped);
+  if(!rc) rc = store__commit(st);
+  if(rc) {
+    store__rollback(st);
+    return rc;
+  }
+  st->old_index_checked = st->cfg->version;
+  if(dropped) checkpoint_truncate(st);
+  return SQR_OK;
+}
+
 sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) {
   int64_t offset = 0;
   int dummy;
@@ -627,6 +660,8 @@ sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) {
     clock_set_offset_ms(st->clock, offset);
     if(offset_changed) *offset_changed = 1;
   }
+  rc = enforce_old_index_deadline(st);
+  if(rc) return rc;
   return store_check_clock(st, jumped ? jumped : &dummy);
 }
 
@@ -872,6 +907,11 @@ sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, si
     int found;
     rc = member__erase(st, cfg->erasures[i], "hq", &found);
   }
+  /* Without the old index's key, or past its deadline, rows still on it
+   * can never be found again: they go now (docs/PROTOCOL.md "Members"). */
+  int64_t dropped = 0;
+  int closed = member__old_index_closed(st);
+  if(!rc && closed) rc = member__drop_old_index(st, &dropped);
   if(!rc) rc = store__update_live(st, NULL);
   if(!rc) rc = store__commit(st);
   if(rc) {
@@ -879,6 +919,8 @@ sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, si
     st->cfg_version = old_version;
     goto fail;
   }
+  if(closed) st->old_index_checked = cfg->version;
+  if(dropped) checkpoint_truncate(st);
   config_free(old);
   log_info(COMPONENT, "configuration version %lld applied", (long long)cfg->version);
   return SQR_OK;

@@ -114,7 +114,9 @@ sqr_rc store_check_clock(store *st, int *jumped) SQR_WARN_UNUSED;
 /* What the app calls every few seconds (well within one rotation): takes
  * the HQ clock offset the last successful sync recorded (the sync daemon
  * is another process, so the store's clock would otherwise keep the
- * offset it opened with), and store_check_clock. *offset_changed and
+ * offset it opened with), drops members still on the old blind index once
+ * keys.legacy_index_until has passed (once per configuration; applying a
+ * configuration does it too), and store_check_clock. *offset_changed and
  * *jumped (either may be NULL) say what happened. */
 sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) SQR_WARN_UNUSED;
 

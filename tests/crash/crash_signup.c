@@ -155,7 +155,7 @@ static int check_db(crash_ack *acks, size_t n, int run, int integrity, int64_t *
     char phone[16];
     member_result res;
     phone_for(acks[i].index, phone);
-    rc = member_lookup(st, phone, &res);
+    rc = member_lookup(st, phone, NULL, &res);
     if(rc) acks[i].lost = 1;
     if(rc)
       problem("run %d: acknowledged phone #%" PRId64 " (seq %" PRId64 ") not a member: %s", run,

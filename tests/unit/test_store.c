@@ -197,7 +197,7 @@ static void test_migrates_from_every_older_version(void **state) {
     member_result r;
     member_signup_req req = req_for("13900000001");
     assert_int_equal(member_signup(st, &req, &r), SQR_OK);
-    assert_int_equal(member_checkin(st, "13900000001", &r), SQR_OK);
+    assert_int_equal(member_checkin(st, "13900000001", NULL, &r), SQR_OK);
     if(v >= 1) {
       /* HQ erases the old member by its old id (64 digits): the row goes,
        * and the sealed number leaves its old events, which name it so. */
@@ -454,7 +454,7 @@ static void test_status_counts(void **state) {
   b.staff_id = "s01";
   assert_int_equal(member_signup(f->st, &a, &r), SQR_OK);
   assert_int_equal(member_signup(f->st, &b, &r), SQR_OK);
-  assert_int_equal(member_checkin(f->st, "13900000001", &r), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13900000001", NULL, &r), SQR_OK);
   clock_advance_ms(f->clock, 86400000);
   member_signup_req c = req_for("13900000003");
   c.staff_id = "s02";
@@ -662,7 +662,7 @@ static void test_status_fails_on_unreadable_members(void **state) {
   assert_int_equal(store_status_get(f->st, &s), SQR_ECORRUPT);
   assert_non_null(strstr(store_errmsg(f->st), "count members"));
   /* Damage is reported as damage, not as a generic I/O error. */
-  assert_int_equal(member_lookup(f->st, "13900000001", &r), SQR_ECORRUPT);
+  assert_int_equal(member_lookup(f->st, "13900000001", NULL, &r), SQR_ECORRUPT);
   /* The read transaction was ended: a write still works. */
   assert_int_equal(store_append(f->st, "impressions", "{}", NULL), SQR_OK);
 }

@@ -404,7 +404,7 @@ static int cmd_checkin(cli *c, int argc, char **argv) {
   int ex = phone_command(c, argc, argv, usage, &phone);
   if(ex >= 0) return ex;
   member_result r;
-  sqr_rc rc = member_checkin(c->st, phone, &r);
+  sqr_rc rc = member_checkin(c->st, phone, NULL, &r);
   crypto_wipe(c->phone, sizeof c->phone);
   if(rc == SQR_EEXISTS) {
     printf("already checked in today: points %d, streak %d\n", r.points, r.streak);
@@ -685,7 +685,7 @@ static int cmd_erase(cli *c, int argc, char **argv) {
   const char *phone = NULL;
   int ex = phone_command(c, argc, argv, usage, &phone);
   if(ex >= 0) return ex;
-  sqr_rc rc = member_erase_phone(c->st, phone);
+  sqr_rc rc = member_erase_phone(c->st, phone, NULL);
   crypto_wipe(c->phone, sizeof c->phone);
   if(rc) return fail(c, rc, "erase");
   printf("member erased\n");

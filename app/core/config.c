@@ -459,17 +459,23 @@ static void parse_keys(parser *p, const cJSON *root, sqr_config *c) {
   c->has_hq_pub = 1;
 }
 
+/* Member ids, 32 hex digits. 64 digits are an id from before stable ids
+ * (the whole blind index): its member kept the first 32 (docs/PROTOCOL.md
+ * "Members"), so that is the id to erase. Stored in lower case, the one
+ * spelling the database and events use. */
 static void parse_erasures(parser *p, const cJSON *root, sqr_config *c) {
   const cJSON *arr = get_array(p, root, "erasures", CONFIG_MAX_ERASURES);
   const cJSON *e;
   cJSON_ArrayForEach(e, arr) {
     char path[64];
+    uint8_t bin[32];
     snprintf(path, sizeof path, "erasures[%zu]", c->nerasures);
-    if(!cJSON_IsString(e) ||
-       crypto_unhex(e->valuestring, c->erasures[c->nerasures], 32) != SQR_OK) {
-      fail(p, path, "must be a member id (64 hex digits)");
+    size_t n = cJSON_IsString(e) ? strlen(e->valuestring) : 0;
+    if((n != 32 && n != 64) || crypto_unhex(e->valuestring, bin, n / 2) != SQR_OK) {
+      fail(p, path, "must be a member id (32 hex digits)");
       return;
     }
+    crypto_hex(bin, CONFIG_MEMBER_ID_HEX / 2, c->erasures[c->nerasures]);
     c->nerasures++;
   }
 }

@@ -32,6 +32,7 @@
 #define CONFIG_LINK_MAX      512
 #define CONFIG_TEXT_MAX      256
 #define CONFIG_CONSENT_MAX   8192
+#define CONFIG_MEMBER_ID_HEX 32 /* a member id: 128 bits in lower-case hex */
 
 typedef enum config_mode { CONFIG_MODE_HQ = 0, CONFIG_MODE_DIRECT } config_mode;
 
@@ -150,7 +151,7 @@ typedef struct sqr_config {
   config_campaign campaigns[CONFIG_MAX_CAMPAIGNS];
   config_staff staff[CONFIG_MAX_STAFF];
   config_tag tags[CONFIG_MAX_TAGS];
-  uint8_t erasures[CONFIG_MAX_ERASURES][32]; /* blind indexes to erase */
+  char erasures[CONFIG_MAX_ERASURES][CONFIG_MEMBER_ID_HEX + 1]; /* member ids to erase */
   config_update update;
 } sqr_config;
 

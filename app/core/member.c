@@ -5,8 +5,10 @@
 #include "log.h"
 #include "phone.h"
 #include "seal.h"
+#include "livecode.h"
 #include "store_int.h"
 
+#include <argon2.h>
 #include <string.h>
 
 #define COMPONENT "member"
@@ -17,13 +19,101 @@ typedef struct member_row {
   int64_t last_day; /* -1 = never checked in */
   char consent_version[CONFIG_ID_MAX + 1];
   char group_id[CONFIG_ID_MAX + 1];
+  char mid[CONFIG_MEMBER_ID_HEX + 1];
+  int index_kind; /* members.index_kind: CONFIG_INDEX_HMAC (0) or CONFIG_INDEX_ARGON2ID (1) */
 } member_row;
 
-/* Normalises the phone and derives its blind index; the phone itself is
- * wiped before returning. */
-static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32],
+/* ---- the blind index ------------------------------------------------- */
+
+#define INDEX_SALT_PREFIX "storeqr-index/"
+
+static int is_phone11(const char *p) {
+  /* Bounded scan: never walk far into a string that is not a phone. */
+  if(!p || strnlen(p, PHONE_LEN + 1) != PHONE_LEN) return 0;
+  for(int i = 0; i < PHONE_LEN; i++)
+    if(p[i] < '0' || p[i] > '9') return 0;
+  return 1;
+}
+
+static sqr_rc argon2id_index(const sqr_config *cfg, const char *phone11, uint8_t out[32]) {
+  /* libargon2 zeroes pwd and secret when done (the CLEAR flags), so it
+   * gets copies; ours are wiped as well, whatever it did. */
+  uint8_t pwd[PHONE_LEN], secret[32];
+  uint8_t salt[sizeof INDEX_SALT_PREFIX - 1 + LIVECODE_STORE_ID_MAX];
+  size_t plen = sizeof INDEX_SALT_PREFIX - 1;
+  size_t slen = strnlen(cfg->store_id, sizeof cfg->store_id);
+  if(slen == 0 || slen > LIVECODE_STORE_ID_MAX) return SQR_EINVAL;
+  memcpy(salt, INDEX_SALT_PREFIX, plen);
+  memcpy(salt + plen, cfg->store_id, slen);
+  memcpy(pwd, phone11, PHONE_LEN);
+  memcpy(secret, cfg->index_key, sizeof secret);
+  argon2_context ctx = {
+      .out = out,
+      .outlen = 32,
+      .pwd = pwd,
+      .pwdlen = PHONE_LEN,
+      .salt = salt,
+      .saltlen = (uint32_t)(plen + slen),
+      .secret = secret,
+      .secretlen = sizeof secret,
+      .t_cost = cfg->index_t,
+      .m_cost = cfg->index_m_kib,
+      .lanes = cfg->index_p,
+      .threads = 1, /* the kiosk has one core to spare at most */
+      .version = ARGON2_VERSION_13,
+      .flags = ARGON2_FLAG_CLEAR_PASSWORD | ARGON2_FLAG_CLEAR_SECRET,
+  };
+  int arc = argon2_ctx(&ctx, Argon2_id);
+  crypto_wipe(pwd, sizeof pwd);
+  crypto_wipe(secret, sizeof secret);
+  crypto_wipe(&ctx, sizeof ctx);
+  if(arc == ARGON2_OK) return SQR_OK;
+  log_error(COMPONENT, "argon2id blind index: %s", argon2_error_message(arc));
+  return arc == ARGON2_MEMORY_ALLOCATION_ERROR ? SQR_ENOMEM : SQR_ECRYPTO;
+}
+
+sqr_rc member_index_derive(const sqr_config *cfg, const char *phone11, uint8_t out[32]) {
+  sqr_rc rc = SQR_EINVAL;
+  if(!out) return SQR_EINVAL;
+  if(!cfg || !is_phone11(phone11)) {
+    log_error(COMPONENT,
+              "blind index needs a configuration and a normalised phone number of %d"
+              " digits",
+              PHONE_LEN);
+  } else if(cfg->index_alg == CONFIG_INDEX_ARGON2ID) {
+    rc = argon2id_index(cfg, phone11, out);
+  } else if(cfg->index_alg == CONFIG_INDEX_HMAC) {
+    rc = seal_blind_index_hmac(cfg->index_key, phone11, out);
+  }
+  if(rc) crypto_wipe(out, 32);
+  return rc;
+}
+
+/* ---- finding a member ---------------------------------------------------- */
+
+/* The indexes one phone is looked up by: the current one and, while rows
+ * may still be on it, the old HMAC one. Derived before any transaction
+ * (Argon2id is the slow part and must not hold the write lock). */
+typedef struct phone_keys {
+  uint8_t index[32];
+  int kind; /* members.index_kind of index: cfg->index_alg */
+  int has_legacy;
+  uint8_t legacy[32];
+} phone_keys;
+
+/* 1 while rows on the old HMAC index may still be looked up and moved. */
+static int legacy_index_open(const store *st) {
+  const sqr_config *cfg = st->cfg;
+  return cfg->index_alg == CONFIG_INDEX_ARGON2ID && cfg->has_legacy_index &&
+         clock_now_ms(st->clock) < cfg->legacy_index_until_ms;
+}
+
+/* Normalises input into phone (the caller wipes it) and fills *k; a
+ * precomputed index is taken while its configuration is the applied one. */
+static sqr_rc phone_keys_get(store *st, const char *input, const member_index *pre, phone_keys *k,
                              char phone[PHONE_LEN + 1]) {
   const char *why = NULL;
+  memset(k, 0, sizeof *k);
   if(phone_normalize(input, phone, &why) != SQR_OK) {
     snprintf(st->errmsg, sizeof st->errmsg, "phone: %s", why);
     return SQR_EINVAL;
@@ -32,14 +122,44 @@ static sqr_rc phone_to_blind(store *st, const char *input, uint8_t blind[32],
     snprintf(st->errmsg, sizeof st->errmsg, "no configuration applied yet");
     return SQR_ENOTFOUND;
   }
-  return seal_blind_index_hmac(st->cfg->index_key, phone, blind);
+  k->kind = st->cfg->index_alg;
+  sqr_rc rc;
+  if(pre && pre->config_version == st->cfg->version) {
+    memcpy(k->index, pre->bytes, sizeof k->index);
+    rc = SQR_OK;
+  } else {
+    rc = member_index_derive(st->cfg, phone, k->index);
+  }
+  if(!rc && legacy_index_open(st)) {
+    k->has_legacy = 1;
+    rc = seal_blind_index_hmac(st->cfg->legacy_index_key, phone, k->legacy);
+  }
+  if(rc) snprintf(st->errmsg, sizeof st->errmsg, "blind index: %s", sqr_strerror(rc));
+  return rc;
 }
 
-sqr_rc member_blind_index(store *st, const char *input, uint8_t out[32]) {
-  char phone[PHONE_LEN + 1];
-  sqr_rc rc = phone_to_blind(st, input, out, phone);
-  crypto_wipe(phone, sizeof phone);
-  return rc;
+int member__old_index_closed(const store *st) {
+  const sqr_config *cfg = st->cfg;
+  return cfg && cfg->index_alg == CONFIG_INDEX_ARGON2ID && !legacy_index_open(st);
+}
+
+sqr_rc member__drop_old_index(store *st, int64_t *dropped) {
+  *dropped = 0;
+  /* The store sets secure_delete, so the old indexes do not linger in
+   * free pages either. */
+  int src = sqlite3_exec(st->db, "DELETE FROM members WHERE index_kind=0", NULL, NULL, NULL);
+  if(src != SQLITE_OK) return store__fail(st, src, "drop members on the old index");
+  *dropped = sqlite3_changes64(st->db);
+  if(*dropped)
+    log_info(COMPONENT,
+             "%lld member(s) still on the old blind index dropped (its key is gone or past"
+             " keys.legacy_index_until); HQ keeps them",
+             (long long)*dropped);
+  return SQR_OK;
+}
+
+static void phone_keys_wipe(phone_keys *k) {
+  crypto_wipe(k, sizeof *k);
 }
 
 /* *found: 1 and *m filled, or 0. A failed read is an error (errmsg set). */
@@ -57,6 +177,8 @@ static sqr_rc find_member(store *st, const uint8_t blind[32], member_row *m, int
     m->last_day = sqlite3_column_int64(s, 3);
     snprintf(m->consent_version, sizeof m->consent_version, "%s", sqlite3_column_text(s, 4));
     snprintf(m->group_id, sizeof m->group_id, "%s", sqlite3_column_text(s, 5));
+    snprintf(m->mid, sizeof m->mid, "%s", sqlite3_column_text(s, 6));
+    m->index_kind = sqlite3_column_int(s, 7);
     *found = 1;
   } else if(src != SQLITE_DONE) {
     rc = store__fail(st, src, "find member");
@@ -65,11 +187,46 @@ static sqr_rc find_member(store *st, const uint8_t blind[32], member_row *m, int
   return rc;
 }
 
-static void member_id_hex(const uint8_t blind[32], char out[MEMBER_ID_LEN + 1]) {
-  char hex[65];
-  crypto_hex(blind, 32, hex);
-  memcpy(out, hex, MEMBER_ID_LEN);
-  out[MEMBER_ID_LEN] = '\0';
+/* By the current index, else by the old one (a row still of kind 0):
+ * *found, and *old when it was the old index that found it. */
+static sqr_rc locate(store *st, const phone_keys *k, member_row *m, int *found, int *old) {
+  *old = 0;
+  sqr_rc rc = find_member(st, k->index, m, found);
+  if(rc || *found || !k->has_legacy) return rc;
+  rc = find_member(st, k->legacy, m, found);
+  if(!rc && *found && m->index_kind != CONFIG_INDEX_HMAC) *found = 0;
+  *old = *found;
+  return rc;
+}
+
+/* Inside the caller's transaction: moves a row found by the old index onto
+ * the current one, so the old index of this number leaves the database. */
+static sqr_rc move_to_index(store *st, const member_row *m, const phone_keys *k) {
+  sqlite3_stmt *s = NULL;
+  int src = sqlite3_prepare_v2(
+      st->db, "UPDATE members SET blind=?, index_kind=? WHERE id=? AND index_kind=0", -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_blob(s, 1, k->index, 32, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, k->kind);
+    sqlite3_bind_int64(s, 3, m->id);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  return src == SQLITE_DONE ? SQR_OK : store__fail(st, src, "move member to the new index");
+}
+
+/* What people see of a member id: its first MEMBER_ID_LEN digits. */
+static void member_id_shown(const char *mid, char out[MEMBER_ID_LEN + 1]) {
+  snprintf(out, MEMBER_ID_LEN + 1, "%.*s", MEMBER_ID_LEN, mid ? mid : "");
+}
+
+/* A new member's id: 128 random bits, never derived from the phone, so
+ * nothing about the number can be learnt from it or tested against it. */
+static sqr_rc new_member_id(char mid[CONFIG_MEMBER_ID_HEX + 1]) {
+  uint8_t raw[CONFIG_MEMBER_ID_HEX / 2];
+  sqr_rc rc = crypto_random(raw, sizeof raw);
+  if(!rc) crypto_hex(raw, sizeof raw, mid);
+  return rc;
 }
 
 static sqr_rc check_request(store *st, const member_signup_req *req) {
@@ -133,7 +290,7 @@ sqr_rc member_prepare_seals(store *st, int n) {
 }
 
 /* The welcome coupon of the current campaign, if it offers one. */
-static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out) {
+static sqr_rc issue_coupon(store *st, const char *mid, member_result *out) {
   const sqr_config *cfg = st->cfg;
   int minute = clock_local_minute(clock_now_ms(st->clock), cfg->utc_offset_min);
   const config_campaign *c = config_campaign_at(cfg, minute);
@@ -156,7 +313,7 @@ static sqr_rc issue_coupon(store *st, const char *member_hex, member_result *out
   /* A coupon is (store, kiosk, key version, serial): HQ verifies it with
    * the key of this version and records it at ingest. */
   cJSON_AddNumberToObject(p, "key_version", cfg->key_version);
-  cJSON_AddStringToObject(p, "member", member_hex);
+  cJSON_AddStringToObject(p, "member", mid);
   return store__append(st, "coupon_issued", p, NULL);
 }
 
@@ -177,8 +334,8 @@ static void fill_group(store *st, const char *group_id, member_result *out) {
 }
 
 static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8_t blind[32],
-                            const uint8_t *sealed, size_t sealed_len, const char *group_id,
-                            int points, int64_t *id_out) {
+                            int index_kind, const char *mid, const uint8_t *sealed,
+                            size_t sealed_len, const char *group_id, int points) {
   sqlite3_stmt *s = NULL;
   sqr_rc rc = store__stmt(st, SQL_INSERT_MEMBER, &s);
   if(rc) return rc;
@@ -200,25 +357,27 @@ static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8
     if(group_id[0]) sqlite3_bind_text(s, 7, group_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 8, now);
     sqlite3_bind_int(s, 9, points);
+    sqlite3_bind_text(s, 10, mid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 11, index_kind);
     src = sqlite3_step(s);
   }
   sqlite3_reset(s);
   cJSON_free(tags_json);
   if(src != SQLITE_DONE) return store__fail(st, src, "insert member");
-  *id_out = sqlite3_last_insert_rowid(st->db);
   return SQR_OK;
 }
 
 sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out) {
   char phone[PHONE_LEN + 1];
-  uint8_t blind[32], sealed[SEAL_OVERHEAD + PHONE_LEN];
+  phone_keys k;
+  uint8_t sealed[SEAL_OVERHEAD + PHONE_LEN];
   size_t sealed_len = 0;
   member_row m;
   int in_tx = 0;
   sqr_rc rc;
 
   memset(out, 0, sizeof *out);
-  rc = phone_to_blind(st, req->phone, blind, phone);
+  rc = phone_keys_get(st, req->phone, req->index, &k, phone);
   if(rc) goto out;
   rc = check_request(st, req);
   if(rc) goto out;
@@ -231,13 +390,14 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   rc = store__begin(st);
   if(rc) goto out;
   in_tx = 1;
-  member_id_hex(blind, out->member_id);
-  int found = 0;
-  rc = find_member(st, blind, &m, &found);
+  int found = 0, old = 0;
+  rc = locate(st, &k, &m, &found, &old);
+  if(!rc && old) rc = move_to_index(st, &m, &k);
   if(rc) goto out;
   if(found) {
     /* Welcomed back, never duplicated. */
     out->returning = 1;
+    member_id_shown(m.mid, out->member_id);
     out->points = m.points;
     out->streak = m.streak;
     fill_group(st, m.group_id, out);
@@ -256,10 +416,8 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
         rc = store__fail(st, src, "renew consent");
         goto out;
       }
-      char hex[65];
-      crypto_hex(blind, 32, hex);
       cJSON *p = cJSON_CreateObject();
-      cJSON_AddStringToObject(p, "member", hex);
+      cJSON_AddStringToObject(p, "member", m.mid);
       cJSON_AddStringToObject(p, "consent_version", req->consent_version);
       rc = store__append(st, "consent_renewed", p, &out->seq);
       if(rc) goto out;
@@ -273,19 +431,20 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   if(rc) goto out;
   int gi = group_for_member(st->cfg, fill, clock_now(st->clock), req->tags, req->ntags);
   const char *gid = gi >= 0 ? st->cfg->groups[gi].id : "";
-  int64_t member_id;
+  char mid[CONFIG_MEMBER_ID_HEX + 1];
   out->points = out->points_added = st->cfg->points_signup;
-  rc = insert_member(st, req, blind, sealed, sealed_len, gid, out->points, &member_id);
+  rc = new_member_id(mid);
+  if(!rc) rc = insert_member(st, req, k.index, k.kind, mid, sealed, sealed_len, gid, out->points);
   if(!rc && gid[0]) rc = bump_group(st, gid);
   if(rc) goto out;
   fill_group(st, gid, out);
+  member_id_shown(mid, out->member_id);
 
-  char hex[65], b64[256];
-  crypto_hex(blind, 32, hex);
+  char b64[256];
   rc = crypto_b64(sealed, sealed_len, b64, sizeof b64);
   if(rc) goto out;
   cJSON *p = cJSON_CreateObject();
-  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "member", mid);
   cJSON_AddStringToObject(p, "sealed", b64);
   cJSON_AddStringToObject(p, "consent_version", req->consent_version);
   cJSON *tags = cJSON_AddArrayToObject(p, "tags");
@@ -301,11 +460,12 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
     cJSON_AddNullToObject(p, "group");
   cJSON_AddNumberToObject(p, "points", out->points);
   rc = store__append(st, "signup", p, &out->seq);
-  if(!rc) rc = issue_coupon(st, hex, out);
+  if(!rc) rc = issue_coupon(st, mid, out);
   if(!rc) rc = store__update_live(st, NULL);
   if(!rc) rc = store__commit(st);
 out:
   crypto_wipe(phone, sizeof phone);
+  phone_keys_wipe(&k);
   if(rc && in_tx) store__rollback(st);
   if(rc) {
     memset(out, 0, sizeof *out);
@@ -314,23 +474,23 @@ out:
   return rc;
 }
 
-sqr_rc member_checkin(store *st, const char *input, member_result *out) {
+sqr_rc member_checkin(store *st, const char *input, const member_index *index, member_result *out) {
   char phone[PHONE_LEN + 1];
-  uint8_t blind[32];
+  phone_keys k;
   member_row m;
   int in_tx = 0;
   sqr_rc rc;
 
   memset(out, 0, sizeof *out);
-  rc = phone_to_blind(st, input, blind, phone);
+  rc = phone_keys_get(st, input, index, &k, phone);
   crypto_wipe(phone, sizeof phone);
-  if(rc) return rc;
-  member_id_hex(blind, out->member_id);
+  if(rc) goto out;
   rc = store__begin(st);
-  if(rc) return rc;
+  if(rc) goto out;
   in_tx = 1;
-  int found = 0;
-  rc = find_member(st, blind, &m, &found);
+  int found = 0, old = 0;
+  rc = locate(st, &k, &m, &found, &old);
+  if(!rc && old) rc = move_to_index(st, &m, &k);
   if(rc) goto out;
   if(!found) {
     rc = SQR_ENOTFOUND;
@@ -339,12 +499,22 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
   }
   const sqr_config *cfg = st->cfg;
   int64_t today = clock_local_day(clock_now_ms(st->clock), cfg->utc_offset_min);
+  member_id_shown(m.mid, out->member_id);
   out->points = m.points;
   out->streak = m.streak;
   fill_group(st, m.group_id, out);
   if(m.last_day == today) {
-    snprintf(st->errmsg, sizeof st->errmsg, "already checked in today");
-    rc = SQR_EEXISTS;
+    /* Nothing to record, but a row just moved off the old index stays
+     * moved. */
+    rc = SQR_OK;
+    if(old) {
+      rc = store__commit(st);
+      if(!rc) in_tx = 0;
+    }
+    if(!rc) {
+      snprintf(st->errmsg, sizeof st->errmsg, "already checked in today");
+      rc = SQR_EEXISTS;
+    }
     goto out;
   }
   int streak = m.last_day == today - 1 ? m.streak + 1 : 1;
@@ -363,10 +533,8 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
     rc = store__fail(st, src, "record check-in");
     goto out;
   }
-  char hex[65];
-  crypto_hex(blind, 32, hex);
   cJSON *p = cJSON_CreateObject();
-  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "member", m.mid);
   cJSON_AddNumberToObject(p, "day", (double)today);
   cJSON_AddNumberToObject(p, "points", add);
   cJSON_AddNumberToObject(p, "streak", streak);
@@ -378,70 +546,72 @@ sqr_rc member_checkin(store *st, const char *input, member_result *out) {
     out->streak = streak;
   }
 out:
+  phone_keys_wipe(&k);
   if(rc && in_tx) store__rollback(st);
   return rc;
 }
 
-sqr_rc member_lookup(store *st, const char *input, member_result *out) {
+sqr_rc member_lookup(store *st, const char *input, const member_index *index, member_result *out) {
   char phone[PHONE_LEN + 1];
-  uint8_t blind[32];
+  phone_keys k;
   member_row m;
   memset(out, 0, sizeof *out);
-  sqr_rc rc = phone_to_blind(st, input, blind, phone);
+  sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
   crypto_wipe(phone, sizeof phone);
-  if(rc) return rc;
-  int found = 0;
-  rc = find_member(st, blind, &m, &found);
+  int found = 0, old = 0;
+  if(!rc) rc = locate(st, &k, &m, &found, &old);
+  phone_keys_wipe(&k);
   if(rc) return rc;
   if(!found) return SQR_ENOTFOUND;
   out->returning = 1;
-  member_id_hex(blind, out->member_id);
+  member_id_shown(m.mid, out->member_id);
   out->points = m.points;
   out->streak = m.streak;
   fill_group(st, m.group_id, out);
   return SQR_OK;
 }
 
-sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source, int *found) {
+sqr_rc member__erase(store *st, const char *mid, const char *source, int *found) {
   sqlite3_stmt *s = NULL;
-  char hex[65];
   int src;
   *found = 0;
 
-  src = sqlite3_prepare_v2(st->db, "SELECT 1 FROM erased WHERE blind=?", -1, &s, NULL);
+  src = sqlite3_prepare_v2(st->db, "SELECT 1 FROM erased WHERE member=?", -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     src = sqlite3_step(s);
   }
   sqlite3_finalize(s);
   if(src == SQLITE_ROW) return SQR_OK; /* already done: confirm once only */
   if(src != SQLITE_DONE) return store__fail(st, src, "check erasure");
 
-  src = sqlite3_prepare_v2(st->db, "DELETE FROM members WHERE blind=?", -1, &s, NULL);
+  src = sqlite3_prepare_v2(st->db, "DELETE FROM members WHERE mid=?", -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     src = sqlite3_step(s);
   }
   sqlite3_finalize(s);
   if(src != SQLITE_DONE) return store__fail(st, src, "erase member");
   *found = sqlite3_changes(st->db) > 0;
 
-  /* Strip the sealed number from past events; body_hash keeps the chain. */
-  crypto_hex(blind, 32, hex);
-  src = sqlite3_prepare_v2(st->db,
-                           "UPDATE events SET payload=json_remove(payload, '$.sealed'), redacted=1"
-                           " WHERE type='signup' AND json_extract(payload, '$.member')=?",
-                           -1, &s, NULL);
+  /* Strip the sealed number from past events; body_hash keeps the chain.
+   * Events from before stable ids name the member by the whole blind
+   * index, whose first 32 digits became its id. */
+  src = sqlite3_prepare_v2(
+      st->db,
+      "UPDATE events SET payload=json_remove(payload, '$.sealed'), redacted=1"
+      " WHERE type='signup' AND substr(json_extract(payload, '$.member'), 1, 32)=?",
+      -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     src = sqlite3_step(s);
   }
   sqlite3_finalize(s);
   if(src != SQLITE_DONE) return store__fail(st, src, "redact events");
 
-  src = sqlite3_prepare_v2(st->db, "INSERT INTO erased(blind, at_ms) VALUES(?, ?)", -1, &s, NULL);
+  src = sqlite3_prepare_v2(st->db, "INSERT INTO erased(member, at_ms) VALUES(?, ?)", -1, &s, NULL);
   if(src == SQLITE_OK) {
-    sqlite3_bind_blob(s, 1, blind, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, clock_now_ms(st->clock));
     src = sqlite3_step(s);
   }
@@ -449,22 +619,27 @@ sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source, int
   if(src != SQLITE_DONE) return store__fail(st, src, "record erasure");
 
   cJSON *p = cJSON_CreateObject();
-  cJSON_AddStringToObject(p, "member", hex);
+  cJSON_AddStringToObject(p, "member", mid);
   cJSON_AddStringToObject(p, "source", source);
   cJSON_AddBoolToObject(p, "found", *found);
   return store__append(st, "erase", p, NULL);
 }
 
-sqr_rc member_erase_phone(store *st, const char *input) {
-  uint8_t blind[32];
+sqr_rc member_erase_phone(store *st, const char *input, const member_index *index) {
+  char phone[PHONE_LEN + 1];
+  phone_keys k;
   int found = 0;
-  sqr_rc rc = member_blind_index(st, input, blind);
-  if(rc) return rc;
+  sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
+  crypto_wipe(phone, sizeof phone);
+  if(!rc) rc = store__begin(st);
+  if(rc) {
+    phone_keys_wipe(&k);
+    return rc;
+  }
   member_row m;
-  rc = store__begin(st);
-  if(rc) return rc;
-  int there = 0;
-  rc = find_member(st, blind, &m, &there);
+  int there = 0, old = 0;
+  rc = locate(st, &k, &m, &there, &old);
+  phone_keys_wipe(&k);
   if(!rc && !there) {
     snprintf(st->errmsg, sizeof st->errmsg, "not a member");
     rc = SQR_ENOTFOUND;
@@ -473,7 +648,7 @@ sqr_rc member_erase_phone(store *st, const char *input) {
     store__rollback(st);
     return rc;
   }
-  rc = member__erase(st, blind, "kiosk", &found);
+  rc = member__erase(st, m.mid, "kiosk", &found);
   if(!rc) rc = store__commit(st);
   if(rc) store__rollback(st);
   return rc;
@@ -492,19 +667,18 @@ static void csv_field(FILE *f, const char *s) {
 
 sqr_rc member_export_csv(store *st, FILE *f) {
   sqlite3_stmt *s = NULL;
-  int src =
-      sqlite3_prepare_v2(st->db,
-                         "SELECT blind, created_ms, consent_version, tags, coalesce(staff,''),"
-                         " coalesce(group_id,''), points, streak, last_checkin_day"
-                         " FROM members ORDER BY id",
-                         -1, &s, NULL);
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT mid, created_ms, consent_version, tags, coalesce(staff,''),"
+                               " coalesce(group_id,''), points, streak, last_checkin_day"
+                               " FROM members ORDER BY id",
+                               -1, &s, NULL);
   if(src != SQLITE_OK) return store__fail(st, src, "export members");
   int off = st->cfg ? st->cfg->utc_offset_min : 480;
   fprintf(f,
           "member_id,joined_day,consent_version,tags,staff,group,points,streak,last_checkin_day\n");
   while((src = sqlite3_step(s)) == SQLITE_ROW) {
     char id[MEMBER_ID_LEN + 1] = "";
-    if(sqlite3_column_bytes(s, 0) == 32) member_id_hex(sqlite3_column_blob(s, 0), id);
+    member_id_shown((const char *)sqlite3_column_text(s, 0), id);
     int64_t day = clock_local_day(sqlite3_column_int64(s, 1), off);
     fprintf(f, "%s,%lld,", id, (long long)day);
     csv_field(f, (const char *)sqlite3_column_text(s, 2));

@@ -1,8 +1,14 @@
 /* member.h — members: sign-up, check-in, erasure, export.
  *
- * A member is found by a blind index (HMAC of the phone under a key derived
- * from the store key) and carries the phone only sealed to HQ's public key:
- * the kiosk can recognise a returning shopper but cannot read a number back.
+ * A member has a stable id (128 random bits, never derived from the phone)
+ * and is found by a blind index of the phone: Argon2id keyed by the store's
+ * index key (member_index_derive), memory-hard so that a stolen kiosk tests
+ * each candidate number at the cost of tens of milliseconds and 32 MiB
+ * (docs/ARCHITECTURE.md "Threat model"). The phone itself is kept only
+ * sealed to HQ's public key: the kiosk recognises a returning shopper but
+ * cannot read a number back. Rows from before (index_kind 0, the HMAC
+ * index) are found by the old index while the configuration allows, moved
+ * onto the new one in the same transaction, and dropped at the deadline.
  * Every call is one transaction that appends its event(s); when it returns
  * SQR_OK the result is durable. The phone passed in is normalised and then
  * forgotten (wiped from the stack); it never reaches a log, an event or an
@@ -17,10 +23,23 @@
 #include "store.h"
 
 #define MEMBER_MAX_TAGS 8
-#define MEMBER_ID_LEN   12 /* hex digits of the blind index shown to people */
+#define MEMBER_ID_LEN   12 /* hex digits of the member id shown to people */
+
+/* A blind index derived ahead of the call, off the caller's thread (the UI
+ * starts member_index_derive as the 11th digit is typed), with the
+ * version of the configuration it was derived under (store_config(st)
+ * ->version). A call uses it only while that version is still the applied
+ * one and derives anew otherwise: an index under other keys or costs
+ * would miss the member and sign them up twice. It must be the index of
+ * the same phone the call is given. */
+typedef struct member_index {
+  uint8_t bytes[32];
+  int64_t config_version;
+} member_index;
 
 typedef struct member_signup_req {
   const char *phone;           /* as typed; normalised here */
+  const member_index *index;   /* derived ahead, or NULL: derived in the call */
   int consented;               /* the shopper ticked the agreement */
   const char *consent_version; /* the policy version they saw */
   const char *tags[MEMBER_MAX_TAGS];
@@ -29,12 +48,12 @@ typedef struct member_signup_req {
 } member_signup_req;
 
 typedef struct member_result {
-  int64_t seq;   /* the event recorded (0 when nothing was) */
-  int returning; /* already a member: welcomed back */
-  char member_id[MEMBER_ID_LEN + 1];
-  char group_id[CONFIG_ID_MAX + 1]; /* the group that fits, "" for fallback */
-  char group_link[CONFIG_LINK_MAX]; /* its join link (or the staff code) */
-  char coupon[32];                  /* welcome coupon code, "" when none */
+  int64_t seq;                       /* the event recorded (0 when nothing was) */
+  int returning;                     /* already a member: welcomed back */
+  char member_id[MEMBER_ID_LEN + 1]; /* the first digits of the member id */
+  char group_id[CONFIG_ID_MAX + 1];  /* the group that fits, "" for fallback */
+  char group_link[CONFIG_LINK_MAX];  /* its join link (or the staff code) */
+  char coupon[32];                   /* welcome coupon code, "" when none */
   char coupon_campaign[CONFIG_ID_MAX + 1];
   int points; /* balance after the call */
   int points_added;
@@ -57,23 +76,43 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
  * key changes. SQR_ENOTFOUND when no HQ key is configured. */
 sqr_rc member_prepare_seals(store *st, int n) SQR_WARN_UNUSED;
 
-/* Checks a member in for today (store-local day). SQR_EEXISTS when already
+/* Checks a member in for today (store-local day). index: as in
+ * member_signup_req (NULL: derived here). SQR_EEXISTS when already
  * checked in today (out still holds points and streak), SQR_ENOTFOUND when
  * the phone is not a member, SQR_EINVAL for a malformed phone. */
-sqr_rc member_checkin(store *st, const char *phone, member_result *out) SQR_WARN_UNUSED;
+sqr_rc member_checkin(store *st, const char *phone, const member_index *index,
+                      member_result *out) SQR_WARN_UNUSED;
 
-/* Looks a phone up without changing anything: SQR_OK and out filled
- * (points, streak, group) for a member, SQR_ENOTFOUND otherwise. */
-sqr_rc member_lookup(store *st, const char *phone, member_result *out) SQR_WARN_UNUSED;
+/* Looks a phone up without changing anything (a member still on the old
+ * index is found, not moved): SQR_OK and out filled (points, streak,
+ * group) for a member, SQR_ENOTFOUND otherwise. index as above. */
+sqr_rc member_lookup(store *st, const char *phone, const member_index *index,
+                     member_result *out) SQR_WARN_UNUSED;
 
 /* Erases the member with this phone (a request made at the kiosk):
  * removes the row, strips sealed numbers from past events, records an
- * erase event. SQR_ENOTFOUND when there is no such member. */
-sqr_rc member_erase_phone(store *st, const char *phone) SQR_WARN_UNUSED;
+ * erase event. SQR_ENOTFOUND when there is no such member. index as above. */
+sqr_rc member_erase_phone(store *st, const char *phone, const member_index *index) SQR_WARN_UNUSED;
 
-/* The blind index of a phone under the current store key (for HQ-side
- * erasure requests and tests). */
-sqr_rc member_blind_index(store *st, const char *phone, uint8_t out[32]) SQR_WARN_UNUSED;
+/* The blind index of a normalised phone (exactly 11 ASCII digits, as
+ * phone_normalize gives) under cfg (docs/PROTOCOL.md "Members"):
+ *   CONFIG_INDEX_ARGON2ID: Argon2id v1.3, password = the 11 digits,
+ *     salt = "storeqr-index/" store id, secret = cfg->index_key,
+ *     m = cfg->index_m_kib KiB, t = cfg->index_t, p = cfg->index_p lanes
+ *     (one thread), 32 bytes;
+ *   CONFIG_INDEX_HMAC: HMAC-SHA256(cfg->index_key, the 11 digits), the old
+ *     index (seal_blind_index_hmac).
+ * Pure and thread-safe: it reads only cfg, which must stay valid for the
+ * call (a worker thread derives from its own copy, or from a configuration
+ * the store will not free meanwhile), and touches no store. Slow on
+ * purpose (about 50-100 ms and m KiB at the defaults). Every copy of the
+ * number and key it makes is wiped, and libargon2 wipes its memory.
+ * SQR_EINVAL for NULL, a phone that is not 11 digits or an unknown
+ * algorithm; SQR_ENOMEM when the m KiB cannot be had; SQR_ECRYPTO if
+ * Argon2 or HMAC fail otherwise (logged without the number). On error out
+ * is wiped. */
+sqr_rc member_index_derive(const sqr_config *cfg, const char *phone11,
+                           uint8_t out[32]) SQR_WARN_UNUSED;
 
 /* Writes members as CSV (member id, joined, consent version, tags, staff,
  * group, points, streak, last check-in day) — never a phone number, not

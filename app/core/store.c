@@ -44,6 +44,30 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE sync_attempts(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL,"
     "  ok INTEGER NOT NULL, error TEXT, pending INTEGER NOT NULL, hq_offset_ms INTEGER);"
     "CREATE TABLE erased(blind BLOB PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4: stable member ids and the kind of blind index (docs/PROTOCOL.md
+     * "Members"). SQLite cannot add a NOT NULL UNIQUE column, so members
+     * and erased are rebuilt. A member from before keeps the first 32 hex
+     * digits of its old id (the blind index's hex), as HQ does, so links
+     * and pending erasures carry over; its index is the HMAC one (kind 0). */
+    "CREATE TABLE members4(id INTEGER PRIMARY KEY, mid TEXT NOT NULL UNIQUE,"
+    "  blind BLOB NOT NULL UNIQUE, index_kind INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(index_kind IN (0, 1)),"
+    "  sealed BLOB NOT NULL, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
+    "  tags TEXT NOT NULL DEFAULT '[]', staff TEXT, group_id TEXT,"
+    "  created_ms INTEGER NOT NULL, points INTEGER NOT NULL DEFAULT 0,"
+    "  last_checkin_day INTEGER, streak INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO members4(id, mid, blind, index_kind, sealed, consent_version, consent_ms, tags,"
+    "  staff, group_id, created_ms, points, last_checkin_day, streak)"
+    "  SELECT id, lower(substr(hex(blind), 1, 32)), blind, 0, sealed, consent_version,"
+    "  consent_ms, tags, staff, group_id, created_ms, points, last_checkin_day, streak"
+    "  FROM members;"
+    "DROP TABLE members;"
+    "ALTER TABLE members4 RENAME TO members;"
+    "CREATE TABLE erased4(member TEXT PRIMARY KEY, at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO erased4(member, at_ms)"
+    "  SELECT lower(substr(hex(blind), 1, 32)), at_ms FROM erased;"
+    "DROP TABLE erased;"
+    "ALTER TABLE erased4 RENAME TO erased;",
 };
 
 sqr_rc store__fail(store *st, int src, const char *what) {
@@ -89,9 +113,11 @@ static const char *const cached_sql[SQL__COUNT] = {
     [SQL_GROUP_FILL] = "SELECT joined, marked_full FROM groups WHERE id=?",
     [SQL_COUNT_EVENTS] = "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
     [SQL_FIND_MEMBER] = "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
-                        " consent_version, coalesce(group_id, '') FROM members WHERE blind=?",
+                        " consent_version, coalesce(group_id, ''), mid, index_kind"
+                        " FROM members WHERE blind=?",
     [SQL_INSERT_MEMBER] = "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
-                          " staff, group_id, created_ms, points) VALUES(?,?,?,?,?,?,?,?,?)",
+                          " staff, group_id, created_ms, points, mid, index_kind)"
+                          " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [SQL_BUMP_GROUP] = "INSERT INTO groups(id, joined) VALUES(?, 1)"
                        " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
     [SQL_CHECKIN] = "UPDATE members SET points=points+?, streak=?, last_checkin_day=? WHERE id=?",
@@ -365,7 +391,12 @@ static sqr_rc open_db(const char *path, store *st, char *err, size_t errlen, int
   /* WAL lets the sync client read while the kiosk writes; FULL makes a
    * returned commit survive a power cut. */
   char *msg = NULL;
-  src = sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &msg);
+  /* secure_delete: an erased member's sealed number, or an old blind
+   * index, is overwritten on the page rather than left in free space
+   * (Debian builds SQLite with it on; this does not depend on that). */
+  src = sqlite3_exec(st->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;",
+                     NULL, NULL, &msg);
   if(src != SQLITE_OK) {
     snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : sqlite3_errstr(src));
     sqlite3_free(msg);
@@ -589,6 +620,34 @@ sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why
   return SQR_OK;
 }
 
+/* Best effort after dropping old indexes: moves the WAL's pages into the
+ * database and empties it, so their old images do not wait there for the
+ * next automatic checkpoint. Busy readers (the other process) just leave
+ * it for later. */
+static void checkpoint_truncate(store *st) {
+  int src = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+  if(src != SQLITE_OK)
+    log_info(COMPONENT, "checkpoint after dropping old indexes deferred: %s", sqlite3_errstr(src));
+}
+
+/* The old index's deadline passes while no new configuration comes: the
+ * periodic refresh enforces it, once per configuration. */
+static sqr_rc enforce_old_index_deadline(store *st) {
+  if(!member__old_index_closed(st) || st->old_index_checked == st->cfg->version) return SQR_OK;
+  int64_t dropped = 0;
+  sqr_rc rc = store__begin(st);
+  if(rc) return rc;
+  rc = member__drop_old_index(st, &dropped);
+  if(!rc) rc = store__commit(st);
+  if(rc) {
+    store__rollback(st);
+    return rc;
+  }
+  st->old_index_checked = st->cfg->version;
+  if(dropped) checkpoint_truncate(st);
+  return SQR_OK;
+}
+
 sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) {
   int64_t offset = 0;
   int dummy;
@@ -601,6 +660,8 @@ sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) {
     clock_set_offset_ms(st->clock, offset);
     if(offset_changed) *offset_changed = 1;
   }
+  rc = enforce_old_index_deadline(st);
+  if(rc) return rc;
   return store_check_clock(st, jumped ? jumped : &dummy);
 }
 
@@ -846,6 +907,11 @@ sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, si
     int found;
     rc = member__erase(st, cfg->erasures[i], "hq", &found);
   }
+  /* Without the old index's key, or past its deadline, rows still on it
+   * can never be found again: they go now (docs/PROTOCOL.md "Members"). */
+  int64_t dropped = 0;
+  int closed = member__old_index_closed(st);
+  if(!rc && closed) rc = member__drop_old_index(st, &dropped);
   if(!rc) rc = store__update_live(st, NULL);
   if(!rc) rc = store__commit(st);
   if(rc) {
@@ -853,6 +919,8 @@ sqr_rc store_apply_config(store *st, const char *json, size_t len, char *err, si
     st->cfg_version = old_version;
     goto fail;
   }
+  if(closed) st->old_index_checked = cfg->version;
+  if(dropped) checkpoint_truncate(st);
   config_free(old);
   log_info(COMPONENT, "configuration version %lld applied", (long long)cfg->version);
   return SQR_OK;

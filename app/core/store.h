@@ -31,7 +31,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_APPLICATION_ID 0x53515231 /* "SQR1" in PRAGMA application_id */
 #define STORE_EVENT_TYPE_MAX 24         /* = CHAIN_TYPE_MAX (chain.h) */
 
@@ -114,7 +114,9 @@ sqr_rc store_check_clock(store *st, int *jumped) SQR_WARN_UNUSED;
 /* What the app calls every few seconds (well within one rotation): takes
  * the HQ clock offset the last successful sync recorded (the sync daemon
  * is another process, so the store's clock would otherwise keep the
- * offset it opened with), and store_check_clock. *offset_changed and
+ * offset it opened with), drops members still on the old blind index once
+ * keys.legacy_index_until has passed (once per configuration; applying a
+ * configuration does it too), and store_check_clock. *offset_changed and
  * *jumped (either may be NULL) say what happened. */
 sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) SQR_WARN_UNUSED;
 

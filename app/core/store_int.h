@@ -37,6 +37,9 @@ struct store {
   /* One-time sealing keys prepared while a shopper types (member.c). */
   seal_prepared seal_pool[STORE_SEAL_POOL];
   int seal_pool_n;
+  /* The configuration version whose old-index deadline was last enforced
+   * (member__drop_old_index), so store_clock_refresh does it once. */
+  int64_t old_index_checked;
 };
 
 /* The cached statement id into *out, reset and unbound. If it cannot be
@@ -65,10 +68,19 @@ sqr_rc store__update_live(store *st, store_live *out) SQR_WARN_UNUSED;
 sqr_rc store__meta_int(store *st, const char *key, int64_t dflt, int64_t *out) SQR_WARN_UNUSED;
 sqr_rc store__meta_set_int(store *st, const char *key, int64_t v) SQR_WARN_UNUSED;
 
-/* Inside a transaction (member.c): erases the member with this blind index,
- * strips sealed phone numbers from its past events and records an erase
- * event, once per blind index. *found says whether a member was there. */
-sqr_rc member__erase(store *st, const uint8_t blind[32], const char *source,
-                     int *found) SQR_WARN_UNUSED;
+/* Inside a transaction (member.c): erases the member with this member id
+ * (32 lower-case hex digits), strips sealed phone numbers from its past
+ * events and records an erase event, once per member id. *found says
+ * whether a member was there. */
+sqr_rc member__erase(store *st, const char *mid, const char *source, int *found) SQR_WARN_UNUSED;
+
+/* 1 when the applied configuration no longer lets rows on the old HMAC
+ * index be found (Argon2id, and no legacy key or its deadline passed). */
+int member__old_index_closed(const store *st);
+
+/* Inside a transaction (member.c): deletes the rows still on the old HMAC
+ * index (index_kind 0) and logs how many, never whose. Those members are
+ * still at HQ; at the kiosk they sign up again as new. */
+sqr_rc member__drop_old_index(store *st, int64_t *dropped) SQR_WARN_UNUSED;
 
 #endif

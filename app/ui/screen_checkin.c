@@ -13,7 +13,7 @@ static void layout(ui_app *app, ui_screen *s) {
 
 static void submit(ui_app *app) {
   member_result r;
-  sqr_rc rc = member_checkin(app->st, app->flow.phone, &r);
+  sqr_rc rc = member_checkin(app->st, app->flow.phone, NULL, &r);
   if(rc == SQR_OK || rc == SQR_EEXISTS) {
     app->flow.result = r;
     app->flow.result_kind = rc == SQR_OK ? UI_RESULT_CHECKED_IN : UI_RESULT_ALREADY;

@@ -15,7 +15,7 @@ static void layout(ui_app *app, ui_screen *s) {
 
 static void submit(ui_app *app) {
   member_result r;
-  sqr_rc rc = member_lookup(app->st, app->flow.phone, &r);
+  sqr_rc rc = member_lookup(app->st, app->flow.phone, NULL, &r);
   if(rc == SQR_OK) {
     app->flow.result = r;
     app->flow.result_kind = UI_RESULT_WELCOME_BACK;

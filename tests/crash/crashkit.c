@@ -221,7 +221,7 @@ static void check_store(store *st, crash_ack *acks, size_t n, int run, int flags
     char phone[16];
     member_result res;
     crash_phone_for(acks[i].index, phone);
-    sqr_rc rc = member_lookup(st, phone, &res);
+    sqr_rc rc = member_lookup(st, phone, NULL, &res);
     if(rc) acks[i].lost = 1;
     if(rc)
       crash_problem("run %d: acknowledged phone #%" PRId64 " (seq %" PRId64 ") not a member: %s",

@@ -278,7 +278,7 @@ static void test_upload_ack_replay(void **state) {
   signup(&k1, "13800138000");
   signup(&k1, "13900139000");
   member_result res;
-  assert_int_equal(member_checkin(k1.f->st, "13800138000", &res), SQR_OK);
+  assert_int_equal(member_checkin(k1.f->st, "13800138000", NULL, &res), SQR_OK);
   signup(&k2, "13800138000"); /* the same shopper at a second kiosk */
   size_t len;
   char *json = batch_after(&k1, 0, k1.id, &len);

@@ -31,7 +31,7 @@ static tu_store *kiosk_with_events(void) {
   assert_int_equal(member_signup(f->st, &r, &res), SQR_OK);
   r.phone = "13900139000";
   assert_int_equal(member_signup(f->st, &r, &res), SQR_OK);
-  assert_int_equal(member_checkin(f->st, "13800138000", &res), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13800138000", NULL, &res), SQR_OK);
   return f;
 }
 

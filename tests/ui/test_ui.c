@@ -41,7 +41,7 @@ static member_result lookup(int64_t t) {
   member_result r;
   UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
   UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
-  sqr_rc rc = member_lookup(st, PHONE, &r);
+  sqr_rc rc = member_lookup(st, PHONE, NULL, &r);
   UT_CHECK(rc == SQR_OK, "member_lookup: %s", sqr_strerror(rc));
   store_close(st);
   clock_free(c);
@@ -419,7 +419,7 @@ static void expect_filled_members(int64_t t, int n) {
   for(int i = 0; i < n; i++) {
     snprintf(phone, sizeof phone, "1391%07d", i);
     member_result r;
-    UT_CHECK(member_lookup(st, phone, &r) == SQR_OK, "member %d of %d lost", i, n);
+    UT_CHECK(member_lookup(st, phone, NULL, &r) == SQR_OK, "member %d of %d lost", i, n);
   }
   int64_t checked, bad;
   char why[200];

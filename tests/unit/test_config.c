@@ -143,7 +143,16 @@ static void test_field_errors(void **state) {
   expect_error("consent", "version", NULL, "consent.version: is required");
   expect_error("rotation", "period_s", "1", "rotation.period_s");
   expect_error(NULL, "groups", "{}", "groups: must be an array");
-  expect_error(NULL, "erasures", "[\"abc\"]", "erasures[0]");
+  expect_error(NULL, "erasures", "[\"abc\"]", "erasures[0]: must be a member id (32 hex digits)");
+  expect_error(NULL, "erasures", "[\"0123456789abcdef0123456789abcde\"]", "erasures[0]"); /* 31 */
+  expect_error(NULL, "erasures", "[\"0123456789abcdef0123456789abcdef0\"]", "erasures[0]");
+  expect_error(NULL, "erasures", "[\"0123456789abcdef0123456789abcdeg\"]", "erasures[0]");
+  expect_error(NULL, "erasures", "[\"0123456789abcdef0123456789abcdef0123456789abcdef\"]",
+               "erasures[0]"); /* 48 */
+  expect_error(NULL, "erasures", "[7]", "erasures[0]");
+  expect_ok(NULL, "erasures", "[\"0123456789ABCDEF0123456789abcdef\"]");
+  expect_ok(NULL, "erasures",
+            "[\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"]");
   expect_error(NULL, "store", NULL, "store: is required");
 }
 

@@ -8,7 +8,9 @@
 #include "seal.h"
 #include "store.h"
 
+#include <argon2.h>
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,19 @@ static last_event event_at(store *st, int64_t seq) {
   return e;
 }
 
+/* The "member" of the event at seq: a member id, 32 lower-case hex. */
+static void member_of(store *st, int64_t seq, char mid[33]) {
+  last_event e = event_at(st, seq);
+  cJSON *p = cJSON_Parse(e.payload);
+  const cJSON *m = cJSON_GetObjectItem(p, "member");
+  assert_true(cJSON_IsString(m));
+  assert_int_equal(strlen(m->valuestring), 32);
+  for(const char *c = m->valuestring; *c; c++)
+    assert_true((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'));
+  snprintf(mid, 33, "%s", m->valuestring);
+  cJSON_Delete(p);
+}
+
 static void test_signup_records_sealed_phone_hq_can_open(void **state) {
   fixture *f = *state;
   member_signup_req req = req_for("+86 138 0013 8000");
@@ -94,14 +109,24 @@ static void test_signup_records_sealed_phone_hq_can_open(void **state) {
                    SQR_OK);
   plain[plainlen] = '\0';
   assert_string_equal(plain, "13800138000");
-  /* The kiosk's member id is the blind index HQ can compute too. */
+  /* The member id is random, not derived from the phone: it is not the
+   * blind index or any part of it. People see its first 12 digits. */
+  char mid[33];
+  member_of(f->st, r.seq, mid);
+  assert_memory_equal(r.member_id, mid, MEMBER_ID_LEN);
+  assert_int_equal(strlen(r.member_id), MEMBER_ID_LEN);
   uint8_t blind[32];
   char hex[65];
-  assert_int_equal(seal_blind_index_hmac(keys.d.index_key, "13800138000", blind), SQR_OK);
+  assert_int_equal(member_index_derive(store_config(f->st), "13800138000", blind), SQR_OK);
   crypto_hex(blind, 32, hex);
-  assert_string_equal(cJSON_GetObjectItem(p, "member")->valuestring, hex);
+  assert_null(strstr(hex, mid));
+  assert_false(memcmp(hex, mid, 8) == 0);
   cJSON_Delete(p);
-  /* The coupon was recorded as its own event in the same transaction. */
+  /* The coupon was recorded as its own event in the same transaction,
+   * naming the same member. */
+  char coupon_mid[33];
+  member_of(f->st, r.seq + 1, coupon_mid);
+  assert_string_equal(coupon_mid, mid);
   e = event_at(f->st, r.seq + 1);
   assert_string_equal(e.type, "coupon_issued");
   /* HQ verifies and records the coupon under the kiosk's key version. */
@@ -221,7 +246,7 @@ static void test_checkin_once_a_day_with_streak(void **state) {
   assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
   int points = r.points;
   for(int day = 1; day <= 7; day++) {
-    assert_int_equal(member_checkin(f->st, "138 0013 8000", &r), SQR_OK);
+    assert_int_equal(member_checkin(f->st, "138 0013 8000", NULL, &r), SQR_OK);
     assert_int_equal(r.streak, day);
     int add = day == 7 ? 30 : 10; /* streak bonus on the 7th day */
     assert_int_equal(r.points_added, add);
@@ -229,17 +254,17 @@ static void test_checkin_once_a_day_with_streak(void **state) {
     assert_int_equal(r.points, points);
     /* Later the same day: refused, nothing added. */
     clock_advance_ms(f->clock, 3 * 3600 * 1000);
-    assert_int_equal(member_checkin(f->st, "13800138000", &r), SQR_EEXISTS);
+    assert_int_equal(member_checkin(f->st, "13800138000", NULL, &r), SQR_EEXISTS);
     assert_int_equal(r.points, points);
     clock_advance_ms(f->clock, 21 * 3600 * 1000);
   }
   /* Skipping a day resets the streak. */
   clock_advance_ms(f->clock, 86400 * 1000);
-  assert_int_equal(member_checkin(f->st, "13800138000", &r), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13800138000", NULL, &r), SQR_OK);
   assert_int_equal(r.streak, 1);
-  assert_int_equal(member_checkin(f->st, "13900000000", &r), SQR_ENOTFOUND);
-  assert_int_equal(member_checkin(f->st, "12345", &r), SQR_EINVAL);
-  assert_int_equal(member_lookup(f->st, "13800138000", &r), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13900000000", NULL, &r), SQR_ENOTFOUND);
+  assert_int_equal(member_checkin(f->st, "12345", NULL, &r), SQR_EINVAL);
+  assert_int_equal(member_lookup(f->st, "13800138000", NULL, &r), SQR_OK);
   assert_int_equal(r.points, points + 10);
 }
 
@@ -250,9 +275,9 @@ static void test_local_midnight_is_the_day_boundary(void **state) {
   assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
   /* 23:59 Shanghai, then 00:01: two different local days. */
   clock_advance_ms(f->clock, (15 * 3600 + 59 * 60) * 1000LL);
-  assert_int_equal(member_checkin(f->st, "13800138000", &r), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13800138000", NULL, &r), SQR_OK);
   clock_advance_ms(f->clock, 2 * 60 * 1000);
-  assert_int_equal(member_checkin(f->st, "13800138000", &r), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13800138000", NULL, &r), SQR_OK);
   assert_int_equal(r.streak, 2);
 }
 
@@ -262,8 +287,8 @@ static void test_erase_strips_sealed_phone_and_keeps_chain(void **state) {
   member_signup_req req = req_for("13800138000");
   assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
   int64_t signup_seq = r.seq;
-  assert_int_equal(member_erase_phone(f->st, "13800138000"), SQR_OK);
-  assert_int_equal(member_lookup(f->st, "13800138000", &r), SQR_ENOTFOUND);
+  assert_int_equal(member_erase_phone(f->st, "13800138000", NULL), SQR_OK);
+  assert_int_equal(member_lookup(f->st, "13800138000", NULL, &r), SQR_ENOTFOUND);
   last_event e = event_at(f->st, signup_seq);
   assert_true(e.redacted);
   assert_null(strstr(e.payload, "sealed"));
@@ -272,28 +297,43 @@ static void test_erase_strips_sealed_phone_and_keeps_chain(void **state) {
   int64_t checked, bad;
   char why[160];
   assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_OK);
-  assert_int_equal(member_erase_phone(f->st, "13800138000"), SQR_ENOTFOUND);
+  assert_int_equal(member_erase_phone(f->st, "13800138000", NULL), SQR_ENOTFOUND);
 }
 
+/* HQ asks for erasures by member id (docs/PROTOCOL.md "Members"): 32 hex
+ * digits, any case; 64 (an id from before stable ids) erase the member
+ * who kept its first 32. */
 static void test_erasure_from_hq_config(void **state) {
   fixture *f = *state;
   member_result r;
   member_signup_req req = req_for("13800138000");
   assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
-  uint8_t blind[32];
-  char hex[65];
-  assert_int_equal(member_blind_index(f->st, "13800138000", blind), SQR_OK);
-  crypto_hex(blind, 32, hex);
+  char mid[33], mid2[33], upper[33], old_id[65];
+  member_of(f->st, r.seq, mid);
+  req = req_for("13900139000");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  member_of(f->st, r.seq, mid2);
+  for(int i = 0; i < 32; i++)
+    upper[i] = (char)(mid[i] >= 'a' ? mid[i] - 'a' + 'A' : mid[i]);
+  upper[32] = '\0';
+  snprintf(old_id, sizeof old_id, "%s%s", mid2, "0123456789abcdef0123456789abcdef");
   char *json = tu_demo_config(&keys, 2, T_BREAKFAST / 1000);
   cJSON *root = cJSON_Parse(json);
   free(json);
   cJSON *er = cJSON_AddArrayToObject(root, "erasures");
-  cJSON_AddItemToArray(er, cJSON_CreateString(hex));
+  cJSON_AddItemToArray(er, cJSON_CreateString(upper));
+  cJSON_AddItemToArray(er, cJSON_CreateString(old_id));
   json = cJSON_PrintUnformatted(root);
   char err[256];
   assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_OK);
   free(json);
-  assert_int_equal(member_lookup(f->st, "13800138000", &r), SQR_ENOTFOUND);
+  assert_int_equal(member_lookup(f->st, "13800138000", NULL, &r), SQR_ENOTFOUND);
+  assert_int_equal(member_lookup(f->st, "13900139000", NULL, &r), SQR_ENOTFOUND);
+  char erased_mid[33];
+  member_of(f->st, store_last_seq(f->st) - 1, erased_mid);
+  assert_string_equal(erased_mid, mid); /* in lower case, the one spelling */
+  member_of(f->st, store_last_seq(f->st), erased_mid);
+  assert_string_equal(erased_mid, mid2);
   last_event e = event_at(f->st, store_last_seq(f->st));
   assert_string_equal(e.type, "erase");
   assert_non_null(strstr(e.payload, "\"source\":\"hq\""));
@@ -320,7 +360,7 @@ static void test_no_plaintext_phone_in_files_or_export(void **state) {
     member_signup_req req = req_for(phones[i]);
     req.staff_id = "s01";
     assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
-    assert_int_equal(member_checkin(f->st, phones[i], &r), SQR_OK);
+    assert_int_equal(member_checkin(f->st, phones[i], NULL, &r), SQR_OK);
   }
   const char *csv = tu_path(f->dir, "members.csv");
   FILE *out = fopen(csv, "w");
@@ -366,6 +406,403 @@ static void test_damaged_coupon_serial_fails_signup(void **state) {
   assert_int_equal(ci.serial, 2);
 }
 
+/* ---- the blind index (member_index_derive) ------------------------------ */
+
+/* libargon2 is the real Argon2id v1.3: RFC 9106 section 5.3's test vector
+ * (it has a secret, as ours does). */
+static void test_argon2id_rfc9106_vector(void **state) {
+  (void)state;
+  uint8_t pwd[32], salt[16], secret[8], ad[12], out[32];
+  memset(pwd, 1, sizeof pwd);
+  memset(salt, 2, sizeof salt);
+  memset(secret, 3, sizeof secret);
+  memset(ad, 4, sizeof ad);
+  argon2_context ctx = {.out = out,
+                        .outlen = 32,
+                        .pwd = pwd,
+                        .pwdlen = 32,
+                        .salt = salt,
+                        .saltlen = 16,
+                        .secret = secret,
+                        .secretlen = 8,
+                        .ad = ad,
+                        .adlen = 12,
+                        .t_cost = 3,
+                        .m_cost = 32,
+                        .lanes = 4,
+                        .threads = 1,
+                        .version = ARGON2_VERSION_13};
+  assert_int_equal(argon2_ctx(&ctx, Argon2_id), ARGON2_OK);
+  static const uint8_t want[32] = {0x0d, 0x64, 0x0d, 0xf5, 0x8d, 0x78, 0x76, 0x6c, 0x08, 0xc0, 0x37,
+                                   0xa3, 0x4a, 0x8b, 0x53, 0xc9, 0xd0, 0x1e, 0xf0, 0x45, 0x2d, 0x75,
+                                   0xb6, 0x5e, 0xb5, 0x25, 0x20, 0xe9, 0x6b, 0x01, 0xe6, 0x59};
+  assert_memory_equal(out, want, 32);
+}
+
+/* The index is exactly the construction docs/PROTOCOL.md names, so HQ or
+ * anyone holding the key computes the same: Argon2id(password = the 11
+ * digits, salt = "storeqr-index/" STORE, secret = index key, m, t, p, 32
+ * bytes, v1.3). Each input matters. */
+static void test_index_construction(void **state) {
+  fixture *f = *state;
+  const sqr_config *cfg = store_config(f->st);
+  assert_int_equal(cfg->index_alg, CONFIG_INDEX_ARGON2ID);
+  uint8_t got[32], want[32], pwd[11], secret[32];
+  memcpy(pwd, "13800138000", 11);
+  memcpy(secret, keys.d.index_key, 32);
+  const char *salt = "storeqr-index/SH-JA01";
+  argon2_context ctx = {.out = want,
+                        .outlen = 32,
+                        .pwd = pwd,
+                        .pwdlen = 11,
+                        .salt = (uint8_t *)salt,
+                        .saltlen = (uint32_t)strlen(salt),
+                        .secret = secret,
+                        .secretlen = 32,
+                        .t_cost = 1,
+                        .m_cost = 64,
+                        .lanes = 1,
+                        .threads = 1,
+                        .version = ARGON2_VERSION_13};
+  assert_int_equal(argon2_ctx(&ctx, Argon2_id), ARGON2_OK);
+  assert_int_equal(member_index_derive(cfg, "13800138000", got), SQR_OK);
+  assert_memory_equal(got, want, 32);
+
+  sqr_config *c = malloc(sizeof *c);
+  uint8_t other[32];
+#define DIFFERS(edit)                                                                              \
+  do {                                                                                             \
+    memcpy(c, cfg, sizeof *c);                                                                     \
+    edit;                                                                                          \
+    assert_int_equal(member_index_derive(c, "13800138000", other), SQR_OK);                        \
+    assert_memory_not_equal(other, want, 32);                                                      \
+  } while(0)
+  DIFFERS(c->index_key[0] ^= 1);
+  DIFFERS(snprintf(c->store_id, sizeof c->store_id, "SH-JA02"));
+  DIFFERS(c->index_t = 2);
+  DIFFERS(c->index_m_kib = 128);
+  DIFFERS(c->index_p = 2);
+#undef DIFFERS
+  assert_int_equal(member_index_derive(cfg, "13800138001", other), SQR_OK);
+  assert_memory_not_equal(other, want, 32);
+  /* The old index, for a configuration from before key versions. */
+  memcpy(c, cfg, sizeof *c);
+  c->index_alg = CONFIG_INDEX_HMAC;
+  assert_int_equal(member_index_derive(c, "13800138000", got), SQR_OK);
+  assert_int_equal(seal_blind_index_hmac(cfg->index_key, "13800138000", want), SQR_OK);
+  assert_memory_equal(got, want, 32);
+  /* Bad input: refused, and out holds nothing. */
+  const char *bad[] = {"1380013800", "138001380001", "1380013800a", "+8613800138000", ""};
+  for(size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    memset(got, 0xaa, sizeof got);
+    assert_int_equal(member_index_derive(cfg, bad[i], got), SQR_EINVAL);
+    for(int j = 0; j < 32; j++)
+      assert_int_equal(got[j], 0);
+  }
+  assert_int_equal(member_index_derive(cfg, NULL, got), SQR_EINVAL);
+  assert_int_equal(member_index_derive(NULL, "13800138000", got), SQR_EINVAL);
+  assert_int_equal(member_index_derive(cfg, "13800138000", NULL), SQR_EINVAL);
+  c->index_alg = 7;
+  assert_int_equal(member_index_derive(c, "13800138000", got), SQR_EINVAL);
+  crypto_wipe(c, sizeof *c);
+  free(c);
+}
+
+typedef struct derive_job {
+  const sqr_config *cfg;
+  char phone[12];
+  uint8_t out[32];
+  sqr_rc rc;
+} derive_job;
+
+static void *derive_thread(void *arg) {
+  derive_job *j = arg;
+  for(int i = 0; i < 20 && !j->rc; i++)
+    j->rc = member_index_derive(j->cfg, j->phone, j->out);
+  return NULL;
+}
+
+/* Pure and thread-safe: derivations running at once on other threads
+ * (the UI starts one as the 11th digit is typed) agree with one here. */
+static void test_index_threads(void **state) {
+  fixture *f = *state;
+  derive_job jobs[4];
+  pthread_t th[4];
+  for(int i = 0; i < 4; i++) {
+    jobs[i] = (derive_job){.cfg = store_config(f->st)};
+    snprintf(jobs[i].phone, sizeof jobs[i].phone, "1390000000%d", i);
+    assert_int_equal(pthread_create(&th[i], NULL, derive_thread, &jobs[i]), 0);
+  }
+  for(int i = 0; i < 4; i++) {
+    uint8_t want[32];
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(jobs[i].rc, SQR_OK);
+    assert_int_equal(member_index_derive(store_config(f->st), jobs[i].phone, want), SQR_OK);
+    assert_memory_equal(jobs[i].out, want, 32);
+  }
+}
+
+/* A precomputed index is used while its configuration is the applied one
+ * (so it must be right: a wrong one finds nobody), and ignored once the
+ * configuration moved on. */
+static void test_precomputed_index(void **state) {
+  fixture *f = *state;
+  member_result r;
+  member_signup_req req = req_for("13800138000");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  member_index idx = {.config_version = store_config(f->st)->version};
+  assert_int_equal(member_index_derive(store_config(f->st), "13800138000", idx.bytes), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13800138000", &idx, &r), SQR_OK);
+  member_index wrong = idx;
+  wrong.bytes[0] ^= 1;
+  assert_int_equal(member_lookup(f->st, "13800138000", &wrong, &r), SQR_ENOTFOUND);
+  req.index = &wrong; /* believed: a new member, since nobody has that index */
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  assert_false(r.returning);
+  /* Another configuration: the stale index is not used. */
+  tu_apply_demo(f->st, &keys, 2, T_BREAKFAST / 1000);
+  member_index stale = idx; /* of version 1, and held by nobody */
+  stale.bytes[5] ^= 0x40;
+  assert_int_equal(member_lookup(f->st, "13800138000", &stale, &r), SQR_OK);
+  stale.config_version = 2; /* believed again under the current version */
+  assert_int_equal(member_lookup(f->st, "13800138000", &stale, &r), SQR_ENOTFOUND);
+}
+
+/* Every 32-byte value the kiosk database holds in its configuration or
+ * meta tables, from base64 or hex strings anywhere in the JSON. */
+typedef struct held_keys {
+  uint8_t k[64][32];
+  int n;
+} held_keys;
+
+static void add_key(held_keys *h, const uint8_t *k) {
+  if(h->n < 64) memcpy(h->k[h->n++], k, 32);
+}
+
+static void collect_keys(const cJSON *j, held_keys *h) {
+  const cJSON *e;
+  if(cJSON_IsString(j)) {
+    uint8_t buf[64];
+    size_t n = 0;
+    if(crypto_unb64(j->valuestring, buf, sizeof buf, &n) == SQR_OK && n == 32) add_key(h, buf);
+    if(strlen(j->valuestring) == 64 && crypto_unhex(j->valuestring, buf, 32) == SQR_OK)
+      add_key(h, buf);
+  }
+  cJSON_ArrayForEach(e, j) collect_keys(e, h);
+}
+
+static void held_keys_of(const char *path, held_keys *h) {
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  h->n = 0;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT json FROM config", -1, &s, NULL), SQLITE_OK);
+  while(sqlite3_step(s) == SQLITE_ROW) {
+    cJSON *j = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+    collect_keys(j, h);
+    cJSON_Delete(j);
+  }
+  sqlite3_finalize(s);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta", -1, &s, NULL), SQLITE_OK);
+  while(sqlite3_step(s) == SQLITE_ROW) {
+    if(sqlite3_column_bytes(s, 0) == 32 && sqlite3_column_type(s, 0) == SQLITE_BLOB)
+      add_key(h, sqlite3_column_blob(s, 0));
+    else if(sqlite3_column_type(s, 0) == SQLITE_TEXT) {
+      cJSON *str = cJSON_CreateString((const char *)sqlite3_column_text(s, 0));
+      collect_keys(str, h);
+      cJSON_Delete(str);
+    }
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+/* The blind index of phone as stored (index_kind 1 expected). */
+static void stored_index(const char *path, const char *mid, uint8_t out[32], int *kind) {
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(db, "SELECT blind, index_kind FROM members WHERE mid=?", -1, &s, NULL),
+      SQLITE_OK);
+  sqlite3_bind_text(s, 1, mid, -1, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_bytes(s, 0), 32);
+  memcpy(out, sqlite3_column_blob(s, 0), 32);
+  *kind = sqlite3_column_int(s, 1);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+/* A stolen database gives no fast test of a number: no key it holds,
+ * raw or through any HKDF purpose we use, makes HMAC-SHA256 of the number
+ * equal to its stored index (the old, minutes-to-break index). */
+static void test_stored_index_not_hmac_of_any_held_key(void **state) {
+  fixture *f = *state;
+  const char *phones[] = {"13800138000", "15912345678"};
+  static const char *const infos[] = {CRYPTO_INFO_TOKEN, CRYPTO_INFO_COUPON, CRYPTO_INFO_BLIND};
+  held_keys h;
+  member_result r;
+  for(size_t i = 0; i < 2; i++) {
+    member_signup_req req = req_for(phones[i]);
+    assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+    char mid[33];
+    member_of(f->st, r.seq, mid);
+    uint8_t stored[32], want[32];
+    int kind = -1;
+    stored_index(f->path, mid, stored, &kind);
+    assert_int_equal(kind, 1);
+    assert_int_equal(member_index_derive(store_config(f->st), phones[i], want), SQR_OK);
+    assert_memory_equal(stored, want, 32); /* the index is what we think it is */
+    held_keys_of(f->path, &h);
+    assert_true(h.n >= 3); /* token, coupon and index keys at least */
+    for(int k = 0; k < h.n; k++) {
+      uint8_t cand[32], mac[32];
+      assert_int_equal(crypto_hmac_sha256(h.k[k], 32, phones[i], 11, mac), SQR_OK);
+      assert_memory_not_equal(mac, stored, 32);
+      for(size_t j = 0; j < sizeof infos / sizeof *infos; j++) {
+        assert_int_equal(crypto_hkdf_sha256(NULL, 0, h.k[k], 32, infos[j], cand, 32), SQR_OK);
+        assert_int_equal(crypto_hmac_sha256(cand, 32, phones[i], 11, mac), SQR_OK);
+        assert_memory_not_equal(mac, stored, 32);
+      }
+    }
+  }
+}
+
+/* An old kiosk database: members on the HMAC index under a store key. */
+static tu_store *legacy_store(const char *name, tu_keys *k) {
+  *k = keys;
+  k->d.legacy = 1;
+  tu_store *s = tu_store_new(name, T_BREAKFAST, k, 1);
+  assert_int_equal(store_config(s->st)->index_alg, CONFIG_INDEX_HMAC);
+  return s;
+}
+
+/* The Argon2id configuration HQ sends that kiosk next: the old index's key
+ * (derived from the store key, never the store key) and its deadline. */
+static void apply_argon2(tu_store *s, tu_keys *k, int64_t version, int64_t until_ms) {
+  k->d.legacy = 0;
+  k->d.has_legacy_index = until_ms > 0;
+  k->d.legacy_index_until_ms = until_ms;
+  assert_int_equal(
+      crypto_hkdf_sha256(NULL, 0, k->d.store_key, 32, CRYPTO_INFO_BLIND, k->d.legacy_index_key, 32),
+      SQR_OK);
+  tu_apply_demo(s->st, k, version, T_BREAKFAST / 1000);
+  assert_int_equal(store_config(s->st)->index_alg, CONFIG_INDEX_ARGON2ID);
+}
+
+static int64_t count_where(const char *path, const char *where) {
+  char sql[200], got[32];
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM members WHERE %s", where);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  snprintf(got, sizeof got, "%s", sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return atoll(got);
+}
+
+/* Lazy migration: after the switch to Argon2id, a check-in or sign-up of
+ * a member still on the old index finds them by it and moves the row onto
+ * the new index in the same transaction; a lookup finds without moving.
+ * Past keys.legacy_index_until the old index finds nobody, and the rows
+ * still on it are dropped (the periodic refresh), and gone from the file. */
+static void test_lazy_migration(void **state) {
+  (void)state;
+  tu_keys k;
+  tu_store *s = legacy_store("member-lazy", &k);
+  const char *a = "13800138000", *b = "13900139000", *c = "15000001111";
+  char ida[MEMBER_ID_LEN + 1], idb[MEMBER_ID_LEN + 1];
+  uint8_t old_a[32], old_c[32], now_a[32];
+  member_result r;
+  member_signup_req req = req_for(a);
+  assert_int_equal(member_signup(s->st, &req, &r), SQR_OK);
+  snprintf(ida, sizeof ida, "%s", r.member_id);
+  req = req_for(b);
+  assert_int_equal(member_signup(s->st, &req, &r), SQR_OK);
+  snprintf(idb, sizeof idb, "%s", r.member_id);
+  req = req_for(c);
+  assert_int_equal(member_signup(s->st, &req, &r), SQR_OK);
+  assert_int_equal(count_where(s->path, "index_kind=0"), 3);
+  assert_int_equal(seal_blind_index(k.d.store_key, a, old_a), SQR_OK);
+  assert_int_equal(seal_blind_index(k.d.store_key, c, old_c), SQR_OK);
+  assert_true(tu_file_contains(s->path, old_a, 32) ||
+              tu_file_contains(tu_path(s->dir, "kiosk.db-wal"), old_a, 32));
+
+  int64_t until = T_BREAKFAST + 86400000LL;
+  apply_argon2(s, &k, 2, until);
+  assert_int_equal(count_where(s->path, "index_kind=0"), 3); /* nothing dropped yet */
+  /* Check-in: found by the old index, moved onto the new one. */
+  assert_int_equal(member_checkin(s->st, a, NULL, &r), SQR_OK);
+  assert_string_equal(r.member_id, ida);
+  assert_int_equal(member_index_derive(store_config(s->st), a, now_a), SQR_OK);
+  assert_int_equal(count_where(s->path, "index_kind=1"), 1);
+  {
+    char where[120], hex[65];
+    crypto_hex(now_a, 32, hex);
+    snprintf(where, sizeof where, "index_kind=1 AND hex(blind)=upper('%s')", hex);
+    assert_int_equal(count_where(s->path, where), 1);
+  }
+  /* And now by the new index alone (a second check-in the same day). */
+  assert_int_equal(member_checkin(s->st, a, NULL, &r), SQR_EEXISTS);
+  /* A returning sign-up: welcomed back, not duplicated, moved. */
+  req = req_for(b);
+  assert_int_equal(member_signup(s->st, &req, &r), SQR_OK);
+  assert_true(r.returning);
+  assert_string_equal(r.member_id, idb);
+  assert_int_equal(count_where(s->path, "index_kind=1"), 2);
+  /* A lookup finds c by the old index but changes nothing. */
+  assert_int_equal(member_lookup(s->st, c, NULL, &r), SQR_OK);
+  assert_int_equal(count_where(s->path, "index_kind=0"), 1);
+
+  /* Past the deadline: c is not found, then dropped by the refresh. */
+  clock_advance_ms(s->clock, 86400000LL + 1000);
+  assert_int_equal(member_lookup(s->st, c, NULL, &r), SQR_ENOTFOUND);
+  assert_int_equal(count_where(s->path, "1"), 3);
+  int changed = 0, jumped = 0;
+  assert_int_equal(store_clock_refresh(s->st, &changed, &jumped), SQR_OK);
+  assert_int_equal(count_where(s->path, "1"), 2);
+  assert_int_equal(count_where(s->path, "index_kind=0"), 0);
+  assert_int_equal(member_checkin(s->st, a, NULL, &r), SQR_OK); /* a stays */
+  /* The old indexes left the database file and its WAL. */
+  assert_false(tu_file_contains(s->path, old_c, 32));
+  assert_false(tu_file_contains(tu_path(s->dir, "kiosk.db-wal"), old_c, 32));
+  assert_false(tu_file_contains(s->path, old_a, 32));
+  assert_false(tu_file_contains(tu_path(s->dir, "kiosk.db-wal"), old_a, 32));
+  /* c comes back as a new member. */
+  req = req_for(c);
+  assert_int_equal(member_signup(s->st, &req, &r), SQR_OK);
+  assert_false(r.returning);
+  int64_t checked, bad;
+  char why[160];
+  assert_int_equal(store_verify_log(s->st, &checked, &bad, why, sizeof why), SQR_OK);
+  tu_store_free(s);
+}
+
+/* A configuration without the old index's key: rows on the old index can
+ * never be found, so applying it drops them at once. */
+static void test_old_rows_dropped_without_legacy_key(void **state) {
+  (void)state;
+  tu_keys k;
+  tu_store *s = legacy_store("member-drop", &k);
+  member_result r;
+  member_signup_req req = req_for("13800138000");
+  assert_int_equal(member_signup(s->st, &req, &r), SQR_OK);
+  req = req_for("13900139000");
+  assert_int_equal(member_signup(s->st, &req, &r), SQR_OK);
+  /* While the configuration is still the legacy one, nothing is dropped. */
+  int changed, jumped;
+  assert_int_equal(store_clock_refresh(s->st, &changed, &jumped), SQR_OK);
+  assert_int_equal(count_where(s->path, "1"), 2);
+  apply_argon2(s, &k, 2, 0);
+  assert_int_equal(count_where(s->path, "1"), 0);
+  assert_int_equal(member_lookup(s->st, "13800138000", NULL, &r), SQR_ENOTFOUND);
+  tu_store_free(s);
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
@@ -382,6 +819,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_erasure_from_hq_config, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_plaintext_phone_in_files_or_export, setup, teardown),
       cmocka_unit_test_setup_teardown(test_damaged_coupon_serial_fails_signup, setup, teardown),
+      cmocka_unit_test(test_argon2id_rfc9106_vector),
+      cmocka_unit_test_setup_teardown(test_index_construction, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_index_threads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_precomputed_index, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stored_index_not_hmac_of_any_held_key, setup, teardown),
+      cmocka_unit_test(test_lazy_migration),
+      cmocka_unit_test(test_old_rows_dropped_without_legacy_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

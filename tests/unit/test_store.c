@@ -6,6 +6,7 @@
 #include "member.h"
 #include "store.h"
 
+#include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -126,6 +127,24 @@ static void test_read_only_directory(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* One value read with a separate connection (the store's own is not
+ * exposed). */
+static void query_text(const char *path, const char *sql, char *out, size_t n) {
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  out[0] = '\0';
+  if(sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+    snprintf(out, n, "%s", sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+}
+
+#define OLD_BLIND "00112233445566778899AABBCCDDEEFF0123456789ABCDEF0123456789ABCDEF"
+#define OLD_MID   "00112233445566778899aabbccddeeff" /* its first 32 digits */
+#define OLD_GONE  "FFEEDDCCBBAA99887766554433221100FFEEDDCCBBAA99887766554433221100"
+
 /* Fills every table an older version had, then opens with this build. */
 static void test_migrates_from_every_older_version(void **state) {
   fixture *f = *state;
@@ -140,11 +159,16 @@ static void test_migrates_from_every_older_version(void **state) {
           sqlite3_exec(
               db,
               "INSERT INTO members(blind, sealed, consent_version, consent_ms, created_ms, points)"
-              " VALUES(x'00', x'01', '2026-01', 1, 1, 70);"
+              " VALUES(x'" OLD_BLIND "', x'01', '2026-01', 1, 1, 70);"
               "INSERT INTO meta(key, value) VALUES('acked_seq', 0);",
               NULL, NULL, NULL),
           SQLITE_OK);
     }
+    if(v >= 3)
+      assert_int_equal(sqlite3_exec(db,
+                                    "INSERT INTO erased(blind, at_ms) VALUES(x'" OLD_GONE "', 5)",
+                                    NULL, NULL, NULL),
+                       SQLITE_OK);
     sqlite3_close(db);
     store *st = NULL;
     char err[256];
@@ -155,12 +179,53 @@ static void test_migrates_from_every_older_version(void **state) {
     store_status status;
     assert_int_equal(store_status_get(st, &status), SQR_OK);
     assert_int_equal(status.members, v >= 1 ? 1 : 0);
+    if(v >= 1) {
+      /* A member from before stable ids keeps the first 32 hex digits of
+       * its old id, HQ's rule too; its index is the old HMAC one. */
+      char got[128];
+      query_text(path, "SELECT mid || '/' || index_kind || '/' || points FROM members", got,
+                 sizeof got);
+      assert_string_equal(got, OLD_MID "/0/70");
+    }
+    if(v >= 3) {
+      char got[128];
+      query_text(path, "SELECT member || '/' || at_ms FROM erased", got, sizeof got);
+      assert_string_equal(got, "ffeeddccbbaa99887766554433221100/5");
+    }
     /* The upgraded file works for new writes. */
     apply_demo(st, 1);
     member_result r;
     member_signup_req req = req_for("13900000001");
     assert_int_equal(member_signup(st, &req, &r), SQR_OK);
-    assert_int_equal(member_checkin(st, "13900000001", &r), SQR_OK);
+    assert_int_equal(member_checkin(st, "13900000001", NULL, &r), SQR_OK);
+    if(v >= 1) {
+      /* HQ erases the old member by its old id (64 digits): the row goes,
+       * and the sealed number leaves its old events, which name it so. */
+      int64_t seq = 0;
+      assert_int_equal(store_append(st, "signup",
+                                    "{\"member\":\"" OLD_MID "0123456789abcdef0123456789abcdef\","
+                                    "\"sealed\":\"AQ==\"}",
+                                    &seq),
+                       SQR_OK);
+      char *json = tu_demo_config(&keys, 2, T0 / 1000);
+      cJSON *root = cJSON_Parse(json);
+      free(json);
+      cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "erasures"),
+                           cJSON_CreateString(OLD_MID "0123456789ABCDEF0123456789ABCDEF"));
+      json = cJSON_PrintUnformatted(root);
+      cJSON_Delete(root);
+      assert_int_equal(store_apply_config(st, json, strlen(json), err, sizeof err), SQR_OK);
+      free(json);
+      char got[256];
+      query_text(path, "SELECT count(*) FROM members WHERE mid='" OLD_MID "'", got, sizeof got);
+      assert_string_equal(got, "0");
+      snprintf(got, sizeof got, "SELECT redacted || payload FROM events WHERE seq=%lld",
+               (long long)seq);
+      char row[256];
+      query_text(path, got, row, sizeof row);
+      assert_non_null(strstr(row, "1{"));
+      assert_null(strstr(row, "sealed"));
+    }
     int64_t checked, bad;
     char why[160];
     assert_int_equal(store_verify_log(st, &checked, &bad, why, sizeof why), SQR_OK);
@@ -389,7 +454,7 @@ static void test_status_counts(void **state) {
   b.staff_id = "s01";
   assert_int_equal(member_signup(f->st, &a, &r), SQR_OK);
   assert_int_equal(member_signup(f->st, &b, &r), SQR_OK);
-  assert_int_equal(member_checkin(f->st, "13900000001", &r), SQR_OK);
+  assert_int_equal(member_checkin(f->st, "13900000001", NULL, &r), SQR_OK);
   clock_advance_ms(f->clock, 86400000);
   member_signup_req c = req_for("13900000003");
   c.staff_id = "s02";
@@ -589,13 +654,15 @@ static void test_status_fails_on_unreadable_members(void **state) {
   member_result r;
   member_signup_req req = req_for("13900000001");
   assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
-  /* count(*) may read the table or its smaller unique index: both go. */
+  /* count(*) may read the table or either smaller unique index (mid,
+   * blind): all go. */
   damage_and_reopen(f, "members", "sqlite_autoindex_members_1");
+  damage_and_reopen(f, "sqlite_autoindex_members_2", NULL);
   store_status s;
   assert_int_equal(store_status_get(f->st, &s), SQR_ECORRUPT);
   assert_non_null(strstr(store_errmsg(f->st), "count members"));
   /* Damage is reported as damage, not as a generic I/O error. */
-  assert_int_equal(member_lookup(f->st, "13900000001", &r), SQR_ECORRUPT);
+  assert_int_equal(member_lookup(f->st, "13900000001", NULL, &r), SQR_ECORRUPT);
   /* The read transaction was ended: a write still works. */
   assert_int_equal(store_append(f->st, "impressions", "{}", NULL), SQR_OK);
 }

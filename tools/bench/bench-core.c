@@ -486,7 +486,7 @@ static int bulk_members(const bench_store *b, int n) {
   if(exec_sql(db, "PRAGMA cache_size=-524288; BEGIN IMMEDIATE") != SQLITE_OK) goto out;
   if(sqlite3_prepare_v2(db,
                         "INSERT INTO members(blind, sealed, consent_version, consent_ms,"
-                        " created_ms) VALUES(?,?,?,?,?)",
+                        " created_ms, mid) VALUES(?,?,?,?,?,printf('%032x', ?))",
                         -1, &ins, NULL) != SQLITE_OK)
     goto out;
   uint8_t sealed[SEAL_OVERHEAD + 11];
@@ -503,6 +503,7 @@ static int bulk_members(const bench_store *b, int n) {
     sqlite3_bind_text(ins, 3, BENCH_CONSENT, -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 4, ms);
     sqlite3_bind_int64(ins, 5, ms);
+    sqlite3_bind_int(ins, 6, i);
     if(sqlite3_step(ins) != SQLITE_DONE) goto out;
     sqlite3_reset(ins);
   }
@@ -534,7 +535,7 @@ static int bench_lookup(const bench_counts *c, const char *tmpl) {
     member_result res;
     lookup_phone((int)(rng_next() % (uint64_t)c->members), phone);
     int64_t t1 = now_ns();
-    sqr_rc rc = member_lookup(b.st, phone, &res);
+    sqr_rc rc = member_lookup(b.st, phone, NULL, &res);
     t[i] = now_ns() - t1;
     if(rc) {
       fprintf(stderr, "bench: member_lookup: %s (%s)\n", sqr_strerror(rc), store_errmsg(b.st));

@@ -337,7 +337,7 @@ static void check_members(int64_t t) {
   UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
   for(int i = 0; i < SHOPPERS; i++) {
     member_result r;
-    sqr_rc rc = member_lookup(st, phones[i], &r);
+    sqr_rc rc = member_lookup(st, phones[i], NULL, &r);
     UT_CHECK(rc == SQR_OK, "shopper %d is not a member: %s", i + 1, sqr_strerror(rc));
     if(i == 0) UT_CHECK(r.streak == 1, "shopper 1's check-in: streak %d", r.streak);
   }

@@ -86,7 +86,7 @@ hq_group_add hq SH-JA01 ja-new-1
 # Erasure: HQ asks, the kiosk removes the member and confirms with an
 # event; once HQ holds it, the request leaves the configuration.
 member=$(kiosk_members k/kiosk.db | sed -n 3p)
-[ ${#member} = 64 ] || fail "no member id on the kiosk"
+[ ${#member} = 32 ] || fail "no member id on the kiosk"
 before=$(kiosk_json k/kiosk.db members)
 hq_erase hq SH-JA01 "$member"
 [ "$(hq_count hq SH-JA01 erasures_pending)" = 1 ] || fail "HQ did not record the erasure request"

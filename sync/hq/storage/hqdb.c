@@ -418,7 +418,7 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
   hqv p[] = {T(store)};
   sqr_rc rc = run(db,
                   "SELECT signups, checkins, events,"
-                  " (SELECT COUNT(*) FROM member_links WHERE store = $1) FROM stores"
+                  " (SELECT COUNT(DISTINCT phone_index) FROM member_links WHERE store = $1) FROM stores"
                   " WHERE id = $1",
                   p, 1, &r, NULL);
   if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;

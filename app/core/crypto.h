@@ -4,7 +4,9 @@
  * HKDF and the random source, and so mbedtls error codes are translated to
  * sqr_rc in one place. Keys derived for different purposes are separated
  * by the HKDF info string (see CRYPTO_INFO_*): one store key never MACs two
- * kinds of thing.
+ * kinds of thing. Kiosks now receive their keys already derived by HQ
+ * (docs/PROTOCOL.md "Identity and keys"); these strings derive them from a
+ * legacy keys.store_key, and HQ uses them for stores from before.
  */
 #ifndef SQR_CRYPTO_H
 #define SQR_CRYPTO_H
@@ -16,7 +18,7 @@
 #define CRYPTO_SHA256_LEN 32
 #define CRYPTO_KEY_LEN    32
 
-/* HKDF info strings: one per purpose a store key is used for. */
+/* HKDF info strings: one per purpose a (legacy) store key is used for. */
 #define CRYPTO_INFO_TOKEN  "storeqr/v1/livecode-token"
 #define CRYPTO_INFO_COUPON "storeqr/v1/coupon"
 #define CRYPTO_INFO_BLIND  "storeqr/v1/phone-blind-index"

@@ -1,10 +1,12 @@
-/* seal.h — sealing phone numbers to HQ's public key, and the blind index.
+/* seal.h — sealing phone numbers to HQ's public key, and the old blind index.
  *
  * For: keeping a stolen kiosk from revealing any phone number. The kiosk
  * seals each number to HQ's P-256 public key (ECDH with a fresh ephemeral
  * key per box, HKDF-SHA256, AES-256-GCM) and keeps only the box, plus a
- * keyed blind index (HMAC-SHA256) so a returning member can be found
- * without the number itself being stored.
+ * keyed blind index so a returning member can be found without the number
+ * itself being stored. That index is now Argon2id (member_index_derive in
+ * member.h); the HMAC-SHA256 one here finds only rows not yet moved off it,
+ * and kiosks configured before key versions.
  *
  * Box layout (all lengths in bytes):
  *   version 0x01 (1) | ephemeral public key, uncompressed (65) |

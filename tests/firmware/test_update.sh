@@ -262,8 +262,10 @@ hostile)
   # updater's own files, or make things no release holds. Each is refused
   # at verification, before anything is written: not one file under $T —
   # ROOT, both slots, root's state, the victim outside ROOT — changes.
+  # Both slots hold a release, so a refusal that came after the inactive
+  # slot was emptied would show.
   echo "precious" >"$T/victim"
-  upd install "$T/b100" >/dev/null || fail "install"
+  upd install "$T/b100" >/dev/null && upd install "$T/b110" >/dev/null || fail "install"
   h=$T/rel-1.0.0/bin/health
   hostile() { # NAME MESSAGE [PATH MODE SOURCE]...
     local name=$1 msg=$2; shift 2
@@ -300,6 +302,7 @@ name" 100644 "@x"
   hostile dir-size "entry \"bin\" is a directory with a size" bin 40755 "@xyz"
   # A forged bundle with a release's entries goes in: the refusals above
   # are the entries', not the forge's.
+  [ "$(cur)" = slots/b ] && [ "$(installed)" = 1.1.0 ] || fail "current moved"
   forge 1.1.0 "$T/forged-good" --version 2.0.0
   upd install "$T/forged-good" >/dev/null || fail "a good forged bundle was refused"
   [ "$(version_of_current)" = 2.0.0 ] && [ "$(cat "$T/victim")" = precious ] || fail "forged good"

@@ -323,14 +323,15 @@ static sqr_rc read_installed(release *r, char *why, size_t whylen) {
       break;
     }
     *next++ = '\0';
-    if(!strncmp(line, "product ", 8) && !seen_p++)
-      bad = strlen(line + 8) > BUNDLE_NAME_LEN || bundle_check_product(line + 8) ||
-            !memcpy(r->product, line + 8, strlen(line + 8) + 1);
-    else if(!strncmp(line, "version ", 8) && !seen_v++)
-      bad = bundle_parse_version(line + 8, parts) ||
-            !memcpy(r->version, line + 8, strlen(line + 8) + 1);
-    else if(!strncmp(line, "slot ", 5) && !seen_s++)
-      bad = strcmp(line + 5, "a") && strcmp(line + 5, "b"), r->slot = line[5];
+    /* Each key once; a value that does not check makes the file damaged
+     * (bundle_check_product and bundle_parse_version bound the lengths). */
+    const char *v = strchr(line, ' ') ? strchr(line, ' ') + 1 : "";
+    if(!strncmp(line, "product ", 8) && !seen_p++ && !bundle_check_product(v))
+      snprintf(r->product, sizeof r->product, "%s", v);
+    else if(!strncmp(line, "version ", 8) && !seen_v++ && !bundle_parse_version(v, parts))
+      snprintf(r->version, sizeof r->version, "%s", v);
+    else if(!strncmp(line, "slot ", 5) && !seen_s++ && (!strcmp(v, "a") || !strcmp(v, "b")))
+      r->slot = v[0];
     else
       bad = 1;
   }

@@ -299,8 +299,9 @@ static sqr_rc read_installed(release *r, char *why, size_t whylen) {
   memset(r, 0, sizeof *r);
   int fd = open(P.installed, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if(fd < 0) {
-    snprintf(why, whylen, "cannot read %s: %s", P.installed, strerror(errno));
-    return errno == ENOENT ? SQR_ENOTFOUND : SQR_EIO;
+    int e = errno;
+    snprintf(why, whylen, "cannot read %s: %s", P.installed, strerror(e));
+    return e == ENOENT ? SQR_ENOTFOUND : SQR_EIO;
   }
   struct stat st;
   ssize_t n = -1;
@@ -670,9 +671,11 @@ static int refuse(const char *bundle, const char *fmt, ...) {
   return SQR_EXIT_REFUSED;
 }
 
-/* install-queued opens a file in a directory an unprivileged user owns:
- * never through a symbolic link. */
-static int open_nofollow;
+/* install-queued: the bundle lies in a directory an unprivileged user
+ * owns, so it is opened by this path, through the descriptor of the queue
+ * directory and never through a symbolic link; `bundle` is then only its
+ * name in messages. */
+static const char *queue_open;
 
 static void utc(uint64_t t, char out[32]) {
   time_t tt = (time_t)t;
@@ -713,7 +716,7 @@ static int cmd_install(const opts *o, const char *bundle) {
     ret = SQR_EXIT_USAGE;
     goto out;
   }
-  fd = open(bundle, O_RDONLY | O_CLOEXEC | (open_nofollow ? O_NOFOLLOW : 0));
+  fd = open(queue_open ? queue_open : bundle, O_RDONLY | O_CLOEXEC | (queue_open ? O_NOFOLLOW : 0));
   if(fd < 0) {
     fprintf(stderr, "storeqr-update: cannot open %s: %s\n", bundle, strerror(errno));
     goto out;
@@ -961,38 +964,62 @@ static void write_answer(const char *dir, const char *name, const char *text) {
 }
 
 static int cmd_install_queued(const opts *o, const char *qdir) {
-  char path[4400], line[128] = "", bundle[4400];
-  snprintf(path, sizeof path, "%s/queued", qdir);
-  FILE *f = fopen(path, "r");
-  if(!f) {
+  char line[128] = "", bundle[4400], via[64], open_path[200];
+  /* The storeqr user owns the queue's parent and could swap the queue for
+   * a link between two calls: everything below goes through one
+   * descriptor of the real directory (openat, unlinkat, /proc/self/fd/N
+   * for the path-based atomicfile), so nothing elsewhere is read, removed
+   * or written. */
+  int qfd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if(qfd < 0) {
+    if(errno == ENOENT) {
+      fprintf(stderr, "storeqr-update: nothing queued in %s\n", qdir);
+      return SQR_EXIT_DONE;
+    }
+    record(LOG_ERROR, "cannot open the queue %s: %s (it must be a directory, not a link)", qdir,
+           strerror(errno));
+    return SQR_EXIT_IO;
+  }
+  snprintf(via, sizeof via, "/proc/self/fd/%d", qfd);
+  int f = openat(qfd, "queued", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if(f < 0) {
     fprintf(stderr, "storeqr-update: nothing queued in %s\n", qdir);
+    close(qfd);
     return SQR_EXIT_DONE;
   }
-  if(!fgets(line, sizeof line, f)) line[0] = '\0';
-  fclose(f);
+  ssize_t n = read(f, line, sizeof line - 1);
+  close(f);
+  line[n > 0 ? n : 0] = '\0';
   line[strcspn(line, "\r\n")] = '\0';
   /* Gone before the install starts: a crash must not make the path unit
    * start this again and again; the sync client queues it again. */
-  unlink(path);
+  unlinkat(qfd, "queued", 0);
   int ok = strlen(line) == 64;
   for(int i = 0; ok && i < 64; i++)
     ok = (line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f');
   if(!ok) {
-    record(LOG_ERROR, "%s does not name a bundle (64 hex digits); ignored", path);
+    record(LOG_ERROR, "%s/queued does not name a bundle (64 hex digits); ignored", qdir);
+    close(qfd);
     return SQR_EXIT_USAGE;
   }
   snprintf(bundle, sizeof bundle, "%s/%s.bundle", qdir, line);
-  open_nofollow = 1;
+  snprintf(open_path, sizeof open_path, "%s/%s.bundle", via, line);
+  queue_open = open_path;
   int ret = cmd_install(o, bundle);
+  queue_open = NULL;
   /* 0 and 1 are verdicts on this bundle; anything else (busy, I/O) may
    * pass, and the next sync pass queues it again. */
   if(ret == SQR_EXIT_DONE || ret == SQR_EXIT_REFUSED) {
     char answer[200];
     snprintf(answer, sizeof answer, "%s %s exit %d\n", line,
              ret == SQR_EXIT_DONE ? "ok" : "refused", ret);
-    write_answer(qdir, "result", answer);
+    write_answer(via, "result", answer);
   }
-  if(ret == SQR_EXIT_DONE) unlink(bundle);
+  if(ret == SQR_EXIT_DONE) {
+    snprintf(open_path, sizeof open_path, "%s.bundle", line);
+    unlinkat(qfd, open_path, 0);
+  }
+  close(qfd);
   return ret;
 }
 

@@ -256,6 +256,16 @@ queued)
   echo "not a sha" >"$Q/queued"
   rc=0; upd install-queued 2>/dev/null || rc=$?
   [ $rc -eq 2 ] && [ ! -e "$Q/queued" ] || fail "bad queue file: exit $rc"
+  # The queue directory swapped for a link (the storeqr user owns its
+  # parent): refused; nothing is read, removed or written through it.
+  mkdir "$T/elsewhere"; sha=$(sha256sum "$T/b120-sick" | cut -d' ' -f1)
+  cp "$T/b120-sick" "$T/elsewhere/$sha.bundle"; echo "$sha" >"$T/elsewhere/queued"
+  mv "$Q" "$Q.real"; ln -s "$T/elsewhere" "$Q"
+  before=$(cd "$T/elsewhere" && ls -la --time-style=+ && sha256sum ./*)
+  rc=0; out=$(upd install-queued 2>&1) || rc=$?
+  [ $rc -eq 4 ] && grep -q "it must be a directory, not a link" <<<"$out" || fail "queue link: exit $rc: $out"
+  [ "$(cd "$T/elsewhere" && ls -la --time-style=+ && sha256sum ./*)" = "$before" ] || fail "wrote through the queue link"
+  [ "$(version_of_current)" = 1.1.0 ] || fail "installed through the queue link"
   ;;
 hostile)
   # Signed bundles whose entries would reach outside the slot, or onto the

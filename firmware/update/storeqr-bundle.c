@@ -6,11 +6,17 @@
  *       both are one line of base64 (seal.h encodings). Refuses to
  *       overwrite either.
  *   storeqr-bundle pack --key PREFIX.key --product NAME --version X.Y.Z
- *                       [--forced] RELEASE_DIR OUT
- *       walks RELEASE_DIR in sorted order (regular files, directories,
- *       symbolic links; anything else is an error), writes OUT atomically.
+ *                       [--forced --forced-from VERSION --forced-until WHEN]
+ *                       RELEASE_DIR OUT
+ *       walks RELEASE_DIR in sorted order (regular files and directories;
+ *       a symbolic link, device node, FIFO, socket, setuid/setgid file or
+ *       a name starting with ".storeqr-" is an error, as a box would
+ *       refuse it: bundle_check_entry), writes OUT atomically (format 2).
  *       --forced lets boxes install it over a newer version (a rollback
- *       ordered by HQ); the flag is signed like everything else.
+ *       ordered by HQ), but only over exactly --forced-from and only until
+ *       --forced-until (YYYY-MM-DD: the end of that day, UTC; or unix
+ *       seconds), at most FORCED_MAX_DAYS ahead; all three are signed like
+ *       everything else, and --forced needs both.
  *   storeqr-bundle info BUNDLE
  *       prints the header (nothing in it is verified: storeqr-update does).
  *
@@ -32,11 +38,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/sha256.h>
 
 #define COMP "bundle"
+/* A forced bundle is an order for now, not a standing permission: a
+ * rollback that has not reached its boxes in three months is a new
+ * decision, to be signed again. */
+#define FORCED_MAX_DAYS 90
 
 typedef struct item {
   char path[BUNDLE_MAX_PATH + 1]; /* relative to the release root */
@@ -52,10 +63,19 @@ typedef struct walk {
 } walk;
 
 static void usage(void) {
-  fprintf(stderr, "usage: storeqr-bundle keygen PREFIX\n"
-                  "       storeqr-bundle pack --key FILE --product NAME --version X.Y.Z [--forced]"
-                  " RELEASE_DIR OUT\n"
-                  "       storeqr-bundle info BUNDLE\n");
+  fprintf(stderr,
+          "usage: storeqr-bundle keygen PREFIX\n"
+          "       storeqr-bundle pack --key FILE --product NAME --version X.Y.Z\n"
+          "                           [--forced --forced-from VERSION --forced-until WHEN]\n"
+          "                           RELEASE_DIR OUT\n"
+          "       storeqr-bundle info BUNDLE\n"
+          "  RELEASE_DIR holds regular files and directories only (no symbolic links,\n"
+          "  devices, FIFOs, sockets, setuid/setgid files or names starting .storeqr-).\n"
+          "  --forced        a downgrade or reinstall ordered by HQ; boxes install it only\n"
+          "                  over exactly --forced-from VERSION and only until\n"
+          "                  --forced-until YYYY-MM-DD (end of that day, UTC) or unix\n"
+          "                  seconds, at most %d days ahead\n",
+          FORCED_MAX_DAYS);
 }
 
 /* PATH = text and a newline, whole or not at all, never over an existing
@@ -136,22 +156,21 @@ static sqr_rc walk_dir(walk *w, const char *rel) {
       rc = SQR_EIO;
       break;
     }
-    if(S_ISREG(st.st_mode)) {
-      it.size = (uint64_t)st.st_size;
-    } else if(S_ISLNK(st.st_mode)) {
-      it.size = (uint64_t)st.st_size;
-      if(it.size == 0 || it.size > 4095) {
-        log_error(COMP, "symbolic link %s has an unusable target length", full);
-        rc = SQR_EINVAL;
-        break;
-      }
-    } else if(!S_ISDIR(st.st_mode)) {
-      log_error(COMP, "%s is not a file, directory or symbolic link", full);
+    if(S_ISREG(st.st_mode)) it.size = (uint64_t)st.st_size;
+    /* Never ship setuid/setgid bits: the box would refuse them anyway. */
+    it.mode = (uint32_t)(st.st_mode & (S_IFMT | 01777));
+    /* What a box would refuse is refused here, by the same rule, naming
+     * the file: a release is regular files and directories. */
+    bundle_entry e;
+    char why[BUNDLE_MAX_PATH + 200];
+    memcpy(e.path, it.path, sizeof e.path);
+    e.mode = it.mode;
+    e.size = it.size;
+    if(bundle_check_entry(&e, why, sizeof why)) {
+      log_error(COMP, "%s: %s", w->root, why);
       rc = SQR_EINVAL;
       break;
     }
-    /* Never ship setuid/setgid bits: the box would refuse them anyway. */
-    it.mode = (uint32_t)(st.st_mode & (S_IFMT | 01777));
     if(w->n == BUNDLE_MAX_ENTRIES) {
       log_error(COMP, "more than %u entries", BUNDLE_MAX_ENTRIES);
       rc = SQR_EINVAL;
@@ -210,15 +229,7 @@ static sqr_rc emit_item(out_stream *o, const walk *w, const item *it) {
   emit(o, meta, mlen);
   char full[8192];
   snprintf(full, sizeof full, "%s/%s", w->root, it->path);
-  if(S_ISLNK(it->mode)) {
-    char target[4096];
-    ssize_t n = readlink(full, target, sizeof target);
-    if(n < 0 || (uint64_t)n != it->size) {
-      log_error(COMP, "%s changed while packing", full);
-      return SQR_EIO;
-    }
-    emit(o, target, (size_t)n);
-  } else if(S_ISREG(it->mode)) {
+  if(S_ISREG(it->mode)) {
     int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if(fd < 0) {
       log_error(COMP, "cannot open %s: %s", full, strerror(errno));
@@ -243,13 +254,44 @@ static sqr_rc emit_item(out_stream *o, const walk *w, const item *it) {
   return SQR_OK; /* a write error is o->rc, reported once by the caller */
 }
 
+/* --forced-until: unix seconds, or YYYY-MM-DD meaning the last second of
+ * that day in UTC (a date reads the same at HQ and in every store). */
+static sqr_rc parse_until(const char *s, uint64_t *out) {
+  char *end;
+  if(strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    for(int i = 0; i < 10; i++)
+      if(i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return SQR_EINVAL;
+    tm.tm_year = atoi(s) - 1900;
+    tm.tm_mon = atoi(s + 5) - 1;
+    tm.tm_mday = atoi(s + 8);
+    int mday = tm.tm_mday, mon = tm.tm_mon;
+    if(mon < 0 || mon > 11 || mday < 1) return SQR_EINVAL;
+    tm.tm_hour = 23, tm.tm_min = 59, tm.tm_sec = 59;
+    time_t t = timegm(&tm);
+    if(t == (time_t)-1 || tm.tm_mday != mday || tm.tm_mon != mon) return SQR_EINVAL; /* 02-31 */
+    *out = (uint64_t)t;
+    return SQR_OK;
+  }
+  if(*s < '0' || *s > '9') return SQR_EINVAL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if(errno || *end || v == 0) return SQR_EINVAL;
+  *out = v;
+  return SQR_OK;
+}
+
 static int cmd_pack(int argc, char **argv) {
-  const char *key = NULL, *product = NULL, *version = NULL;
+  const char *key = NULL, *product = NULL, *version = NULL, *from = NULL, *until = NULL;
   int forced = 0;
+  uint64_t until_s = 0;
   static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
                                        {"product", required_argument, NULL, 'p'},
                                        {"version", required_argument, NULL, 'v'},
                                        {"forced", no_argument, NULL, 'f'},
+                                       {"forced-from", required_argument, NULL, 'F'},
+                                       {"forced-until", required_argument, NULL, 'U'},
                                        {NULL, 0, NULL, 0}};
   int c;
   optind = 1;
@@ -266,6 +308,12 @@ static int cmd_pack(int argc, char **argv) {
       break;
     case 'f':
       forced = 1;
+      break;
+    case 'F':
+      from = optarg;
+      break;
+    case 'U':
+      until = optarg;
       break;
     default:
       usage();
@@ -284,6 +332,40 @@ static int cmd_pack(int argc, char **argv) {
   if(bundle_parse_version(version, parts)) {
     fprintf(stderr, "storeqr-bundle: version must be numeric, like 1.2.3\n");
     return SQR_EXIT_USAGE;
+  }
+  /* A forced bundle bound to nothing would install over any version for
+   * ever, wherever it is replayed: both bounds, or no --forced. */
+  if(forced && (!from || !until)) {
+    fprintf(stderr, "storeqr-bundle: --forced needs --forced-from VERSION (the exact version "
+                    "it may replace) and --forced-until YYYY-MM-DD|UNIX (when it expires)\n");
+    return SQR_EXIT_USAGE;
+  }
+  if(!forced && (from || until)) {
+    fprintf(stderr, "storeqr-bundle: --forced-from and --forced-until only go with --forced\n");
+    return SQR_EXIT_USAGE;
+  }
+  if(forced && bundle_parse_version(from, parts)) {
+    fprintf(stderr, "storeqr-bundle: --forced-from must be a numeric version, like 1.2.3\n");
+    return SQR_EXIT_USAGE;
+  }
+  if(forced) {
+    time_t now = time(NULL);
+    if(parse_until(until, &until_s)) {
+      fprintf(stderr, "storeqr-bundle: --forced-until must be YYYY-MM-DD or unix seconds\n");
+      return SQR_EXIT_USAGE;
+    }
+    if(until_s < (uint64_t)now) {
+      fprintf(stderr,
+              "storeqr-bundle: --forced-until %s is in the past: boxes would refuse "
+              "the bundle\n",
+              until);
+      return SQR_EXIT_USAGE;
+    }
+    if(until_s > (uint64_t)now + FORCED_MAX_DAYS * 86400ull) {
+      fprintf(stderr, "storeqr-bundle: --forced-until %s is more than %d days ahead\n", until,
+              FORCED_MAX_DAYS);
+      return SQR_EXIT_USAGE;
+    }
   }
   const char *dir = argv[optind], *outpath = argv[optind + 1];
 
@@ -309,7 +391,12 @@ static int cmd_pack(int argc, char **argv) {
   memset(&h, 0, sizeof h);
   snprintf(h.product, sizeof h.product, "%s", product);
   snprintf(h.version, sizeof h.version, "%s", version);
+  h.format = 2;
   h.flags = forced ? BUNDLE_FLAG_FORCED : 0;
+  if(forced) {
+    snprintf(h.forced_from, sizeof h.forced_from, "%s", from);
+    h.forced_until = until_s;
+  }
   h.count = (uint32_t)w.n;
   h.payload_len = w.payload;
   /* The key id lets a box say "signed by another key" instead of a bare
@@ -330,8 +417,8 @@ static int cmd_pack(int argc, char **argv) {
     }
     bundle_keyid(pub, h.keyid);
   }
-  uint8_t hdr[BUNDLE_HEADER_LEN];
-  bundle_header_encode(&h, hdr);
+  uint8_t hdr[BUNDLE_HEADER_MAX];
+  size_t hlen = bundle_header_encode(&h, hdr), slen = hlen - BUNDLE_SIG_LEN;
 
   /* Written as OUT.tmp and renamed once signed: OUT is never half a
    * bundle, and a failure leaves what was there before. */
@@ -346,8 +433,8 @@ static int cmd_pack(int argc, char **argv) {
   }
   /* Signed bytes: the header without its signature, then the payload. The
    * signature's place is written now and filled in last. */
-  emit(&o, hdr, BUNDLE_SIGNED_HEADER_LEN);
-  if(!o.rc) o.rc = atomicfile_append(o.f, hdr + BUNDLE_SIGNED_HEADER_LEN, BUNDLE_SIG_LEN);
+  emit(&o, hdr, slen);
+  if(!o.rc) o.rc = atomicfile_append(o.f, hdr + slen, BUNDLE_SIG_LEN);
   for(size_t i = 0; i < w.n && !rc && !o.rc; i++)
     rc = emit_item(&o, &w, &w.items[i]);
   if(rc) goto out;
@@ -368,8 +455,8 @@ static int cmd_pack(int argc, char **argv) {
     log_error(COMP, "%s does not match its .pub: refusing to sign with a mismatched pair", key);
     goto out;
   }
-  bundle_header_encode(&h, hdr);
-  rc = atomicfile_write_at(o.f, 0, hdr, sizeof hdr);
+  (void)bundle_header_encode(&h, hdr);
+  rc = atomicfile_write_at(o.f, 0, hdr, hlen);
   if(rc) {
     (void)atomicfile_error(o.f, err, sizeof err);
   } else {
@@ -380,8 +467,16 @@ static int cmd_pack(int argc, char **argv) {
     log_error(COMP, "%s", err);
     goto out;
   }
-  printf("%s: %s %s%s, %zu entries, %llu payload bytes\n", outpath, product, version,
-         forced ? " (forced)" : "", w.n, (unsigned long long)w.payload);
+  char bound[120] = "";
+  if(forced) {
+    char when[32];
+    time_t t = (time_t)until_s;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    snprintf(bound, sizeof bound, " (forced: replaces only %s, until %s)", from, when);
+  }
+  printf("%s: %s %s%s, %zu entries, %llu payload bytes\n", outpath, product, version, bound, w.n,
+         (unsigned long long)w.payload);
 out:
   atomicfile_abort(o.f);
   mbedtls_sha256_free(&o.sha);
@@ -404,18 +499,33 @@ static int cmd_info(int argc, char **argv) {
     fprintf(stderr, "storeqr-bundle: cannot open %s: %s\n", argv[1], strerror(errno));
     return SQR_EXIT_IO;
   }
-  uint8_t hdr[BUNDLE_HEADER_LEN];
+  uint8_t hdr[BUNDLE_HEADER_MAX];
   bundle_header h;
-  size_t got = fread(hdr, 1, sizeof hdr, f);
+  size_t hlen = 0;
+  int ok = fread(hdr, 1, BUNDLE_MAGIC_LEN, f) == BUNDLE_MAGIC_LEN &&
+           (hlen = bundle_header_len(hdr)) != 0 &&
+           fread(hdr + BUNDLE_MAGIC_LEN, 1, hlen - BUNDLE_MAGIC_LEN, f) == hlen - BUNDLE_MAGIC_LEN;
   fclose(f);
-  if(got != sizeof hdr || bundle_header_decode(hdr, &h)) {
+  if(!ok || bundle_header_decode(hdr, hlen, &h)) {
     fprintf(stderr, "storeqr-bundle: %s is not a StoreQR bundle\n", argv[1]);
     return SQR_EXIT_USAGE;
   }
   char kid[2 * BUNDLE_KEYID_LEN + 1];
   crypto_hex(h.keyid, sizeof h.keyid, kid);
-  printf("product %s\nversion %s\nforced %s\nentries %u\npayload %llu\nkey %s\nsigned %s\n",
-         h.product, h.version, (h.flags & BUNDLE_FLAG_FORCED) ? "yes" : "no", h.count,
+  int forced = (h.flags & BUNDLE_FLAG_FORCED) != 0;
+  printf("format %d\nproduct %s\nversion %s\nforced %s\n", h.format, h.product, h.version,
+         !forced         ? "no"
+         : h.format == 1 ? "yes (format 1, unbound: boxes refuse it)"
+                         : "yes");
+  if(forced && h.format == 2) {
+    char when[32];
+    time_t t = (time_t)h.forced_until;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    printf("forced-from %s\nforced-until %llu (%s)\n", h.forced_from,
+           (unsigned long long)h.forced_until, when);
+  }
+  printf("entries %u\npayload %llu\nkey %s\nsigned %s\n", h.count,
          (unsigned long long)h.payload_len, kid, bundle_sig_is_zero(h.sig) ? "no" : "yes");
   return SQR_EXIT_DONE;
 }

@@ -1,30 +1,51 @@
 /* storeqr-update — the box's side of signed updates (bundle format:
- * bundle.h). Two release slots, one link:
+ * bundle.h). Two release slots, one link, and root's own record:
  *
  *   ROOT/opt/storeqr/slots/a, ROOT/opt/storeqr/slots/b   two releases
  *   ROOT/opt/storeqr/current -> slots/a                  the running one
- *   ROOT/var/lib/storeqr/update.log                      what happened, why
- *   ROOT/var/lib/storeqr/update.pending                  a switch not yet
- *                                                        confirmed healthy
+ *   ROOT/var/lib/storeqr-update/  (root, 0755)           what root trusts:
+ *     installed        "product P / version V / slot S": the release that
+ *                      runs, confirmed healthy; the version every install
+ *                      is checked against
+ *     update.log       what happened, why
+ *     update.pending   a switch not yet confirmed healthy
+ *     update.lock      one update at a time
+ * Nothing is kept in /var/lib/storeqr for root: the unprivileged `storeqr`
+ * user owns that directory and could plant or replace anything there; only
+ * the sync client's queue (updates/) is read from it, never through a link.
  *
  *   storeqr-update [OPTIONS] install BUNDLE
+ *     0. settles an earlier switch that was never confirmed (as `recover`);
  *     1. reads the whole bundle, checks its signature against the box's key
- *        (--pub), then product (--product) and version: newer than the
- *        installed release, or older/equal only if HQ signed it as forced;
+ *        (--pub) and every entry (bundle_check_entry, bundle_walk: regular
+ *        files and directories only, none named .storeqr-*, each inside an
+ *        earlier directory, none twice), then product (--product) and
+ *        version against `installed`: newer, or else a forced bundle whose
+ *        forced_from is exactly the installed version and whose
+ *        forced_until has not passed. Without a readable `installed`
+ *        (a box set up by an older storeqr-update, or damaged) it refuses
+ *        with exit 3 and says to run `seed` (reinstall the package); only
+ *        a box with no release at all (no `current`) takes a first normal
+ *        bundle without one;
  *     2. empties the inactive slot and unpacks into it, hashing the bytes
  *        again as it writes (the file may not change between check and
- *        use), fsyncs every file and directory, writes slot/.storeqr-release;
+ *        use): every file with openat(O_CREAT|O_EXCL|O_NOFOLLOW) under
+ *        directories made with mkdirat and opened O_DIRECTORY|O_NOFOLLOW
+ *        from the slot's descriptor; fsyncs every file and directory,
+ *        writes slot/.storeqr-release (what the sync client reads);
  *     3. writes update.pending, points `current` at the new slot with one
  *        rename of a fresh symlink, fsyncs the directory;
  *     4. runs --restart-cmd, waits up to --timeout seconds for the health
  *        check (--health-cmd and/or --health-file) to pass and stay passing
- *        for --settle seconds; if it does not, points `current` back, runs
- *        --restart-cmd again and records why.
+ *        for --settle seconds; then writes `installed`. If it does not
+ *        pass, points `current` back, runs --restart-cmd again and records
+ *        why (`installed` keeps the old release).
  *   storeqr-update [OPTIONS] recover
  *     at boot: if update.pending says a switch was never confirmed (power
- *     lost during step 4), checks health now and rolls back if it fails.
+ *     lost during step 4), checks health now and confirms (`installed`) or
+ *     rolls back.
  *   storeqr-update [OPTIONS] status
- *     prints the current slot, its product and version.
+ *     prints the current slot, its product and version, and `installed`.
  *   storeqr-update [OPTIONS] install-queued [--queue DIR]
  *     what storeqr-update-queue.path runs (as root) when the sync client
  *     (an unprivileged user) has downloaded a bundle: DIR/queued names it
@@ -32,20 +53,27 @@
  *     `install` does and answers in DIR/result ("<sha> ok|refused ...").
  *   storeqr-update [OPTIONS] seed DIR VERSION
  *     what the storeqr-kiosk package's postinst runs: copies the release
- *     the package shipped (DIR) into the inactive slot and switches to it,
- *     unless the current slot already runs VERSION or newer (a bundle
- *     may have brought a newer one). No signature (dpkg put DIR there) and
- *     no restart or health wait (the postinst restarts the kiosk).
+ *     the package shipped (DIR, by the same entry rules) into the inactive
+ *     slot, switches to it and writes `installed` — unless the running
+ *     release is VERSION or newer (a bundle may have brought a newer one),
+ *     which is kept. The running version is `installed`; a box from before
+ *     `installed` existed (or whose `installed` is damaged or names another
+ *     slot) is migrated: the version comes from the current slot's
+ *     .storeqr-release, which only root ever wrote in root's /opt/storeqr,
+ *     and `installed` is written from it. No signature (dpkg put DIR
+ *     there) and no restart or health wait (the postinst restarts the
+ *     kiosk).
  *
  * Power loss at any step leaves a bootable slot: the slot `current` names
  * is never written, and the switch is a single rename.
  * Test seam: SQR_UPDATE_KILL_AT=STEP makes the process SIGKILL itself at
  * STEP (verified, unpack, unpacked, synced, pending, linked, switched,
- * restarted), as a power cut would stop it.
+ * restarted, healthy), as a power cut would stop it.
  *
- * Owns the slots, the link, update.log and update.pending under ROOT.
- * Must never: write into the slot `current` points to; act on any header
- * field before the signature over it verified.
+ * Owns the slots, the link and ROOT/var/lib/storeqr-update.
+ * Must never: write into the slot `current` points to, or outside the
+ * inactive slot while unpacking; act on any header field or entry before
+ * the signature over it verified; trust a file the storeqr user can write.
  */
 #include "atomicfile.h"
 #include "bundle.h"
@@ -86,10 +114,12 @@ typedef struct opts {
 
 typedef struct paths {
   char base[4096];  /* ROOT/opt/storeqr */
-  char state[4096]; /* ROOT/var/lib/storeqr */
+  char state[4096]; /* ROOT/var/lib/storeqr-update: root's, see the top */
+  char queue[4200]; /* ROOT/var/lib/storeqr/updates: the storeqr user's */
   char log[4200];
   char pending[4200];
   char lock[4200];
+  char installed[4200];
   char pub[4200];
 } paths;
 
@@ -128,7 +158,7 @@ static void record(log_level lvl, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   LOG_AT(lvl, COMP, "%s", msg);
-  int fd = open(P.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  int fd = open(P.log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
   if(fd < 0) return;
   char line[1200], when[32];
   time_t t = time(NULL);
@@ -228,16 +258,24 @@ fail:
 typedef struct release {
   char product[BUNDLE_NAME_LEN + 1];
   char version[BUNDLE_NAME_LEN + 1];
+  char slot; /* `installed` only: 'a' or 'b' */
 } release;
 
 /* Reads slot s's release file. SQR_ENOTFOUND if there is none (a release
- * put there by hand or by the factory package without one). */
+ * put there by hand or by the factory package without one). Only for
+ * status, recover's log line and seed's one-time migration: install
+ * checks versions against `installed`. */
 static sqr_rc read_release(char s, release *r) {
   char path[4300], line[128];
   memset(r, 0, sizeof *r);
   snprintf(path, sizeof path, "%s/slots/%c/%s", P.base, s, RELEASE_FILE);
-  FILE *f = fopen(path, "r");
-  if(!f) return errno == ENOENT ? SQR_ENOTFOUND : SQR_EIO;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if(!f) {
+    int e = errno;
+    if(fd >= 0) close(fd);
+    return e == ENOENT ? SQR_ENOTFOUND : SQR_EIO;
+  }
   while(fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = '\0';
     /* Longer values than the header allows are cut (and then fail to parse). */
@@ -248,11 +286,118 @@ static sqr_rc read_release(char s, release *r) {
   return r->version[0] ? SQR_OK : SQR_ECORRUPT;
 }
 
+/* ---- installed: root's record of the running release ------------------- */
+
+#define INSTALLED_MAX 512
+
+/* Reads and checks `installed` into *r: exactly the lines "product P",
+ * "version V" (numeric) and "slot a|b", each once. SQR_ENOTFOUND if it is
+ * absent; SQR_EIO (unreadable) or SQR_ECORRUPT (anything else in it) with
+ * why. Never through a link. */
+static sqr_rc read_installed(release *r, char *why, size_t whylen) {
+  char buf[INSTALLED_MAX + 1];
+  memset(r, 0, sizeof *r);
+  int fd = open(P.installed, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if(fd < 0) {
+    int e = errno;
+    snprintf(why, whylen, "cannot read %s: %s", P.installed, strerror(e));
+    return e == ENOENT ? SQR_ENOTFOUND : SQR_EIO;
+  }
+  struct stat st;
+  ssize_t n = -1;
+  memset(&st, 0, sizeof st);
+  if(fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) n = read(fd, buf, sizeof buf);
+  int e = errno;
+  close(fd);
+  if(n < 0) {
+    snprintf(why, whylen, "cannot read %s: %s", P.installed,
+             S_ISREG(st.st_mode) ? strerror(e) : "not a regular file");
+    return SQR_EIO;
+  }
+  buf[n] = '\0';
+  uint32_t parts[4];
+  int seen_p = 0, seen_v = 0, seen_s = 0, bad = n > INSTALLED_MAX || strlen(buf) != (size_t)n;
+  for(char *line = buf, *next; !bad && *line; line = next) {
+    next = strchr(line, '\n');
+    if(!next) {
+      bad = 1; /* a cut-off last line: not what atomicfile writes */
+      break;
+    }
+    *next++ = '\0';
+    /* Each key once; a value that does not check makes the file damaged
+     * (bundle_check_product and bundle_parse_version bound the lengths). */
+    const char *v = strchr(line, ' ') ? strchr(line, ' ') + 1 : "";
+    if(!strncmp(line, "product ", 8) && !seen_p++ && !bundle_check_product(v))
+      snprintf(r->product, sizeof r->product, "%s", v);
+    else if(!strncmp(line, "version ", 8) && !seen_v++ && !bundle_parse_version(v, parts))
+      snprintf(r->version, sizeof r->version, "%s", v);
+    else if(!strncmp(line, "slot ", 5) && !seen_s++ && (!strcmp(v, "a") || !strcmp(v, "b")))
+      r->slot = v[0];
+    else
+      bad = 1;
+  }
+  if(bad || !seen_p || !seen_v || !seen_s) {
+    snprintf(why, whylen, "%s is damaged (want the lines \"product\", \"version\" and \"slot\")",
+             P.installed);
+    return SQR_ECORRUPT;
+  }
+  return SQR_OK;
+}
+
+/* Writes `installed` whole or not at all (atomicfile.h); on failure errno
+ * says why, for the caller's record. */
+static sqr_rc write_installed(char slot, const char *product, const char *version) {
+  char text[200];
+  snprintf(text, sizeof text, "product %s\nversion %s\nslot %c\n", product, version, slot);
+  return atomicfile_write(P.installed, text, strlen(text), 0644, 0, NULL, 0);
+}
+
+/* ---- update.pending: a switch not yet confirmed ------------------------- */
+
+typedef struct pending {
+  char old_slot, new_slot; /* old_slot 0: there was no release before */
+  char product[BUNDLE_NAME_LEN + 1];
+  char old_version[BUNDLE_NAME_LEN + 1];
+  char new_version[BUNDLE_NAME_LEN + 1];
+} pending;
+
+static sqr_rc write_pending(const pending *pd) {
+  char text[300];
+  snprintf(text, sizeof text, "old %c\nnew %c\nproduct %s\nold-version %s\nnew-version %s\n",
+           pd->old_slot ? pd->old_slot : '-', pd->new_slot, pd->product,
+           pd->old_slot ? pd->old_version : "-", pd->new_version);
+  return atomicfile_write(P.pending, text, strlen(text), 0644, 0, NULL, 0);
+}
+
+/* SQR_ENOTFOUND if nothing is pending, SQR_ECORRUPT if the file is not one
+ * write_pending wrote. */
+static sqr_rc read_pending(pending *pd) {
+  char buf[400], old = 0, new_slot = 0;
+  uint32_t parts[4];
+  memset(pd, 0, sizeof *pd);
+  int fd = open(P.pending, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if(fd < 0) return errno == ENOENT ? SQR_ENOTFOUND : SQR_ECORRUPT;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if(n < 0) return SQR_ECORRUPT;
+  buf[n] = '\0';
+  if(sscanf(buf, "old %c\nnew %c\nproduct %32s\nold-version %32s\nnew-version %32s", &old,
+            &new_slot, pd->product, pd->old_version, pd->new_version) != 5 ||
+     (old != 'a' && old != 'b' && old != '-') || (new_slot != 'a' && new_slot != 'b') ||
+     old == new_slot || bundle_parse_version(pd->new_version, parts) ||
+     (old != '-' && bundle_parse_version(pd->old_version, parts)))
+    return SQR_ECORRUPT;
+  pd->old_slot = old == '-' ? 0 : old;
+  pd->new_slot = new_slot;
+  return SQR_OK;
+}
+
 /* ---- reading and unpacking the bundle --------------------------------- */
 
 typedef struct reader {
   int fd;
   mbedtls_sha256_context sha;
+  bundle_walk walk; /* every payload byte handed out is checked too */
   uint8_t buf[65536];
   size_t pos, len;
   uint64_t left; /* payload bytes not yet handed out */
@@ -272,6 +417,7 @@ static sqr_rc rd(reader *r, void *out, size_t n) {
     }
     size_t k = r->len - r->pos < n ? r->len - r->pos : n;
     if(mbedtls_sha256_update_ret(&r->sha, r->buf + r->pos, k) != 0) return SQR_ECRYPTO;
+    bundle_walk_feed(&r->walk, r->buf + r->pos, k);
     if(o) memcpy(o, r->buf + r->pos, k), o += k;
     r->pos += k;
     r->left -= k;
@@ -281,14 +427,14 @@ static sqr_rc rd(reader *r, void *out, size_t n) {
 }
 
 /* Starts a pass over the payload: hash the signed header bytes first. */
-static sqr_rc reader_start(reader *r, int fd, const uint8_t hdr[BUNDLE_HEADER_LEN],
-                           uint64_t payload_len) {
+static sqr_rc reader_start(reader *r, int fd, const uint8_t *hdr, const bundle_header *h) {
   r->fd = fd;
   r->pos = r->len = 0;
-  r->left = payload_len;
-  if(lseek(fd, BUNDLE_HEADER_LEN, SEEK_SET) != BUNDLE_HEADER_LEN) return SQR_EIO;
+  r->left = h->payload_len;
+  bundle_walk_init(&r->walk, h->count);
+  if(lseek(fd, (off_t)h->header_len, SEEK_SET) != (off_t)h->header_len) return SQR_EIO;
   if(mbedtls_sha256_starts_ret(&r->sha, 0) != 0 ||
-     mbedtls_sha256_update_ret(&r->sha, hdr, BUNDLE_SIGNED_HEADER_LEN) != 0)
+     mbedtls_sha256_update_ret(&r->sha, hdr, h->signed_len) != 0)
     return SQR_ECRYPTO;
   return SQR_OK;
 }
@@ -301,33 +447,21 @@ static sqr_rc reader_finish(reader *r, uint8_t digest[CRYPTO_SHA256_LEN]) {
   return mbedtls_sha256_finish_ret(&r->sha, digest) ? SQR_ECRYPTO : SQR_OK;
 }
 
-static uint32_t be32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Reads one record's metadata and checks it. */
+/* Reads one record's metadata. The walk (fed by rd) has checked it by
+ * the time its last byte is read: the second pass acts only on entries
+ * that pass the same rules the first pass refused the bundle by. */
 static sqr_rc read_entry(reader *r, bundle_entry *e) {
-  uint8_t b[12];
+  uint8_t b[2];
   sqr_rc rc = rd(r, b, 2);
-  if(rc) return rc;
   size_t n = (size_t)b[0] << 8 | b[1];
-  if(n == 0 || n > BUNDLE_MAX_PATH) return SQR_ECORRUPT;
-  if((rc = rd(r, e->path, n))) return rc;
-  e->path[n] = '\0';
-  if((rc = rd(r, b, 12))) return rc;
-  e->mode = be32(b);
-  e->size = (uint64_t)be32(b + 4) << 32 | be32(b + 8);
-  if(strlen(e->path) != n || bundle_check_path(e->path) || !strcmp(e->path, RELEASE_FILE)) {
-    log_error(COMP, "bundle holds an unusable path");
-    return SQR_ECORRUPT;
+  if(!rc && (n == 0 || n > BUNDLE_MAX_PATH)) rc = SQR_ECORRUPT;
+  if(!rc) rc = rd(r, NULL, n + 12);
+  if(!rc && (r->walk.rc || !r->walk.complete)) rc = SQR_ECORRUPT;
+  if(rc) {
+    log_error(COMP, "bundle entry unusable: %s", r->walk.rc ? r->walk.why : sqr_strerror(rc));
+    return rc;
   }
-  uint32_t type = e->mode & S_IFMT;
-  if((type != S_IFREG && type != S_IFDIR && type != S_IFLNK) || (e->mode & 06000) ||
-     (type == S_IFDIR && e->size) || (type == S_IFLNK && (e->size == 0 || e->size > 4095)) ||
-     e->size > r->left) {
-    log_error(COMP, "bundle entry %s has an unusable type, mode or size", e->path);
-    return SQR_ECORRUPT;
-  }
+  *e = r->walk.entry;
   return SQR_OK;
 }
 
@@ -349,7 +483,10 @@ static int open_parent(int slotfd, const char *path, const char **leaf) {
   return fd;
 }
 
-/* Writes the payload into slotfd, the second pass over the bytes. */
+/* Writes the payload into slotfd, the second pass over the bytes. Every
+ * name is created fresh (O_EXCL, mkdirat) relative to a directory opened
+ * from slotfd without following links: nothing an entry says, and nothing
+ * found in the slot, can send a write elsewhere. */
 static sqr_rc unpack(reader *r, uint32_t count, int slotfd) {
   static uint8_t chunk[65536];
   for(uint32_t i = 0; i < count; i++) {
@@ -362,17 +499,15 @@ static sqr_rc unpack(reader *r, uint32_t count, int slotfd) {
       log_error(COMP, "cannot open the directory of %s: %s", e.path, strerror(errno));
       return SQR_ECORRUPT;
     }
-    uint32_t type = e.mode & S_IFMT;
     mode_t perm = (mode_t)(e.mode & 01777);
-    if(type == S_IFDIR) {
-      if(mkdirat(dfd, leaf, 0700) != 0 || fchmodat(dfd, leaf, perm, 0) != 0) rc = SQR_EIO;
-    } else if(type == S_IFLNK) {
-      char target[4096];
-      rc = rd(r, target, (size_t)e.size);
-      target[e.size] = '\0';
-      if(!rc && (strlen(target) != e.size || symlinkat(target, dfd, leaf) != 0))
-        rc = strlen(target) != e.size ? SQR_ECORRUPT : SQR_EIO;
-    } else {
+    if((e.mode & S_IFMT) == S_IFDIR) {
+      int fd = -1;
+      if(mkdirat(dfd, leaf, 0700) != 0 ||
+         (fd = openat(dfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+         fchmod(fd, perm) != 0)
+        rc = SQR_EIO;
+      if(fd >= 0) close(fd);
+    } else { /* S_IFREG: the walk let nothing else through */
       int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if(fd < 0) rc = SQR_EIO;
       for(uint64_t left = e.size; !rc && left > 0;) {
@@ -464,37 +599,62 @@ static int restart_and_wait(const opts *o, const char **why) {
   return 0;
 }
 
-/* A slot's release file or update.pending, whole or not at all
+/* A slot's release file, whole or not at all
  * (atomicfile.h); on failure errno says why, for the caller's record. */
 static sqr_rc write_small_file(const char *path, const char *text) {
   return atomicfile_write(path, text, strlen(text), 0644, 0, NULL, 0);
 }
 
-/* Switches back to old (0: there was none, nothing to go back to) after
- * a failed health check, and records why. */
-static int roll_back(const opts *o, char old, char new_slot, const char *version, const char *why) {
-  if(!old) {
+/* Switches back to pd->old_slot after a failed health check, records why
+ * and makes `installed` say what runs. With no old slot (a first
+ * install), the new release stays: there is nothing to go back to. */
+static int roll_back(const opts *o, const pending *pd, const char *why) {
+  if(!pd->old_slot) {
     record(LOG_ERROR,
            "release %s in slot %c is unhealthy (%s) and there is no previous "
            "release to go back to; left in place",
-           version, new_slot, why);
+           pd->new_version, pd->new_slot, why);
+    if(write_installed(pd->new_slot, pd->product, pd->new_version))
+      record(LOG_ERROR, "cannot write %s: %s", P.installed, strerror(errno));
     unlink(P.pending);
     return SQR_EXIT_REFUSED;
   }
-  if(switch_to(old)) {
+  if(switch_to(pd->old_slot)) {
     record(LOG_ERROR,
            "release %s in slot %c is unhealthy (%s) and switching back to slot %c "
            "failed: the box will retry at boot (storeqr-update recover)",
-           version, new_slot, why, old);
+           pd->new_version, pd->new_slot, why, pd->old_slot);
+    return SQR_EXIT_IO;
+  }
+  /* `installed` may already name the new release (power lost after it was
+   * written, before update.pending went): it names the old one again. */
+  if(write_installed(pd->old_slot, pd->product, pd->old_version)) {
+    record(LOG_ERROR, "cannot write %s: %s; the box will retry at boot", P.installed,
+           strerror(errno));
     return SQR_EXIT_IO;
   }
   const char *why2 = NULL;
   int back_ok = restart_and_wait(o, &why2);
-  record(LOG_ERROR, "rolled back to slot %c: release %s in slot %c was unhealthy (%s)%s", old,
-         version, new_slot, why, back_ok ? "" : "; the previous release is not healthy either");
+  record(LOG_ERROR, "rolled back to slot %c: release %s in slot %c was unhealthy (%s)%s",
+         pd->old_slot, pd->new_version, pd->new_slot, why,
+         back_ok ? "" : "; the previous release is not healthy either");
   unlink(P.pending);
   (void)fsync_path(P.state);
   return SQR_EXIT_REFUSED;
+}
+
+/* The new release passed its health check: `installed` names it, then the
+ * pending switch is done. */
+static int confirm(const pending *pd) {
+  kill_point("healthy");
+  if(write_installed(pd->new_slot, pd->product, pd->new_version)) {
+    record(LOG_ERROR, "cannot write %s: %s; the box will confirm at boot", P.installed,
+           strerror(errno));
+    return SQR_EXIT_IO;
+  }
+  unlink(P.pending);
+  (void)fsync_path(P.state);
+  return SQR_EXIT_DONE;
 }
 
 /* ---- install ----------------------------------------------------------- */
@@ -511,43 +671,71 @@ static int refuse(const char *bundle, const char *fmt, ...) {
   return SQR_EXIT_REFUSED;
 }
 
-/* install-queued opens a file in a directory an unprivileged user owns:
- * never through a symbolic link. */
-static int open_nofollow;
+/* install-queued: the bundle lies in a directory an unprivileged user
+ * owns, so it is opened by this path, through the descriptor of the queue
+ * directory and never through a symbolic link; `bundle` is then only its
+ * name in messages. */
+static const char *queue_open;
+
+static void utc(uint64_t t, char out[32]) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if(!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+    snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+static int recover(const opts *o);
 
 static int cmd_install(const opts *o, const char *bundle) {
-  uint8_t hdr[BUNDLE_HEADER_LEN], digest[CRYPTO_SHA256_LEN], digest2[CRYPTO_SHA256_LEN];
+  uint8_t hdr[BUNDLE_HEADER_MAX], digest[CRYPTO_SHA256_LEN], digest2[CRYPTO_SHA256_LEN];
   uint8_t pub[SEAL_PUB_LEN], keyid[BUNDLE_KEYID_LEN];
   bundle_header h;
   reader *r = calloc(1, sizeof *r);
   int fd = -1, slotfd = -1, ret = SQR_EXIT_IO;
   char cur = 0, target;
-  char slotdir[4300];
+  char slotdir[4300], why[4400], bundle_sha[2 * CRYPTO_SHA256_LEN + 1];
+  size_t hlen = 0;
+  release inst;
   sqr_rc rc;
 
   if(!r) return SQR_EXIT_IO;
   mbedtls_sha256_init(&r->sha);
+  /* 0. A switch a power cut left unconfirmed is settled first, so that
+   * `installed` names what runs before anything is compared with it. */
+  if(access(P.pending, F_OK) == 0) {
+    ret = recover(o);
+    if(ret != SQR_EXIT_DONE && ret != SQR_EXIT_REFUSED) {
+      fprintf(stderr, "storeqr-update: an earlier update could not be settled (%s): see %s\n",
+              P.pending, P.log);
+      goto out;
+    }
+    ret = SQR_EXIT_IO;
+  }
   if(bundle_read_pub(P.pub, pub)) {
     fprintf(stderr, "storeqr-update: no usable update key at %s\n", P.pub);
     ret = SQR_EXIT_USAGE;
     goto out;
   }
-  fd = open(bundle, O_RDONLY | O_CLOEXEC | (open_nofollow ? O_NOFOLLOW : 0));
+  fd = open(queue_open ? queue_open : bundle, O_RDONLY | O_CLOEXEC | (queue_open ? O_NOFOLLOW : 0));
   if(fd < 0) {
     fprintf(stderr, "storeqr-update: cannot open %s: %s\n", bundle, strerror(errno));
     goto out;
   }
-  if(read(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr || bundle_header_decode(hdr, &h)) {
+  if(read(fd, hdr, BUNDLE_MAGIC_LEN) != BUNDLE_MAGIC_LEN || !(hlen = bundle_header_len(hdr)) ||
+     read(fd, hdr + BUNDLE_MAGIC_LEN, hlen - BUNDLE_MAGIC_LEN) !=
+         (ssize_t)(hlen - BUNDLE_MAGIC_LEN) ||
+     bundle_header_decode(hdr, hlen, &h)) {
     ret = refuse(bundle, "not a StoreQR bundle, or its header is damaged");
     goto out;
   }
-  /* 1. Signature over everything, before any field is believed. */
+  /* 1. Signature over everything, before any field or entry is believed;
+   * the walk checks the entries on the way and is asked afterwards. */
   if(bundle_sig_is_zero(h.sig)) {
     ret = refuse(bundle, "the bundle is not signed");
     goto out;
   }
   bundle_keyid(pub, keyid);
-  rc = reader_start(r, fd, hdr, h.payload_len);
+  rc = reader_start(r, fd, hdr, &h);
   if(!rc) rc = rd(r, NULL, h.payload_len);
   if(!rc) rc = reader_finish(r, digest);
   if(rc == SQR_ECORRUPT) {
@@ -574,36 +762,94 @@ static int cmd_install(const opts *o, const char *bundle) {
   }
   if(rc) goto out;
   kill_point("verified");
+  crypto_hex(digest, sizeof digest, bundle_sha);
+  if(bundle_walk_end(&r->walk)) {
+    ret = refuse(bundle, "%s", r->walk.why);
+    goto out;
+  }
 
-  /* 2. Product and version, now that they are known to come from HQ. */
+  /* 2. Product and version, now that they are known to come from HQ,
+   * against root's own record of what runs. */
   if(strcmp(h.product, o->product) != 0) {
     ret = refuse(bundle, "it is for product \"%s\", this box runs \"%s\"", h.product, o->product);
     goto out;
   }
-  uint32_t newv[4], oldv[4];
+  uint32_t newv[4], oldv[4], fromv[4];
   if(bundle_parse_version(h.version, newv)) {
     ret = refuse(bundle, "its version \"%s\" is not numeric", h.version);
     goto out;
   }
   rc = current_slot(&cur);
   if(rc) goto out;
-  release now;
-  int have_now =
-      cur && read_release(cur, &now) == SQR_OK && !bundle_parse_version(now.version, oldv);
   int forced = (h.flags & BUNDLE_FLAG_FORCED) != 0;
-  if(have_now && bundle_version_cmp(newv, oldv) <= 0) {
-    if(!forced) {
+  if(forced && h.format == 1) {
+    ret = refuse(bundle, "it is a forced bundle in the old format (SQRBNDL1), which names no "
+                         "version it replaces and no expiry; HQ must sign it again with "
+                         "storeqr-bundle pack --forced --forced-from --forced-until");
+    goto out;
+  }
+  rc = read_installed(&inst, why, sizeof why);
+  int have_inst = rc == SQR_OK;
+  if(rc == SQR_OK && inst.slot != cur) {
+    char now_s[16] = "missing";
+    if(cur) snprintf(now_s, sizeof now_s, "slots/%c", cur);
+    snprintf(why, sizeof why, "%s says slot %c runs %s, but current is %s", P.installed, inst.slot,
+             inst.version, now_s);
+    rc = SQR_ECORRUPT;
+  }
+  if(rc == SQR_ENOTFOUND && cur) {
+    snprintf(why, sizeof why, "%s is missing: this box was set up by an older storeqr-update",
+             P.installed);
+    rc = SQR_ECORRUPT;
+  }
+  if(rc && rc != SQR_ENOTFOUND) {
+    /* Not a verdict on the bundle (exit 3, so the sync client may hand it
+     * over again): the box cannot tell which release it runs. */
+    record(LOG_ERROR,
+           "refused %s: %s; without it there is no version check, so nothing is installed: "
+           "run `storeqr-update seed /usr/lib/storeqr/release VERSION` (or apt-get install "
+           "--reinstall storeqr-kiosk); nothing changed",
+           bundle, why);
+    fprintf(stderr,
+            "storeqr-update: refused %s: %s; without it there is no version check, so nothing "
+            "is installed: run `storeqr-update seed /usr/lib/storeqr/release VERSION` (or "
+            "apt-get install --reinstall storeqr-kiosk); nothing changed\n",
+            bundle, why);
+    ret = SQR_EXIT_DATA;
+    goto out;
+  }
+  /* Here: `installed` names the slot `current` does, or there is neither
+   * (a box with no release yet: nothing to downgrade). */
+  if(have_inst && bundle_parse_version(inst.version, oldv)) goto out; /* read_installed checked */
+  if(forced) {
+    /* A forced bundle replaces exactly one version, until its expiry:
+     * replayed later, elsewhere or over anything else, it is refused. */
+    char until[32];
+    utc(h.forced_until, until);
+    if(bundle_parse_version(h.forced_from, fromv) || !have_inst ||
+       bundle_version_cmp(oldv, fromv) != 0) {
       ret = refuse(bundle,
-                   "version %s is not newer than the installed %s (a downgrade needs "
-                   "a bundle that HQ signed as forced)",
-                   h.version, now.version);
+                   "it is forced to replace only version %s, and this box runs %s (a forced "
+                   "bundle is bound to the version it replaces)",
+                   h.forced_from, have_inst ? inst.version : "no release");
       goto out;
     }
-    record(LOG_WARN, "installing %s over %s: HQ signed this downgrade as forced", h.version,
-           now.version);
-  } else if(cur && !have_now) {
-    record(LOG_WARN, "slot %c has no readable %s; installing %s without a version check", cur,
-           RELEASE_FILE, h.version);
+    time_t now = time(NULL);
+    if(now < 0 || (uint64_t)now > h.forced_until) {
+      ret = refuse(bundle,
+                   "it is forced, but only until %s, and it expired (box clock: now "
+                   "is later)",
+                   until);
+      goto out;
+    }
+    record(LOG_WARN, "installing %s over %s: HQ signed this as forced (from %s, until %s)",
+           h.version, inst.version, h.forced_from, until);
+  } else if(have_inst && bundle_version_cmp(newv, oldv) <= 0) {
+    ret = refuse(bundle,
+                 "version %s is not newer than the installed %s (a downgrade needs "
+                 "a bundle that HQ signed as forced)",
+                 h.version, inst.version);
+    goto out;
   }
 
   /* 3. Unpack into the inactive slot; the active one is never touched. */
@@ -615,9 +861,9 @@ static int cmd_install(const opts *o, const char *bundle) {
     record(LOG_ERROR, "cannot prepare %s: %s", slotdir, strerror(errno));
     goto out;
   }
-  slotfd = open(slotdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  slotfd = open(slotdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if(slotfd < 0) goto out;
-  rc = reader_start(r, fd, hdr, h.payload_len);
+  rc = reader_start(r, fd, hdr, &h);
   if(!rc) rc = unpack(r, h.count, slotfd);
   if(!rc) rc = reader_finish(r, digest2);
   if(!rc && memcmp(digest, digest2, sizeof digest) != 0) rc = SQR_ECORRUPT;
@@ -631,10 +877,9 @@ static int cmd_install(const opts *o, const char *bundle) {
     goto out;
   }
   kill_point("unpacked");
-  char rel[300], hex[2 * CRYPTO_SHA256_LEN + 1], relpath[4400];
-  crypto_hex(digest, sizeof digest, hex);
+  char rel[300], relpath[4400];
   snprintf(rel, sizeof rel, "product %s\nversion %s\nbundle-sha256 %s\n", h.product, h.version,
-           hex);
+           bundle_sha);
   snprintf(relpath, sizeof relpath, "%s/%s", slotdir, RELEASE_FILE);
   if(write_small_file(relpath, rel) || nftw(slotdir, fsync_one, 16, FTW_PHYS) != 0 ||
      fsync_path(slots)) {
@@ -644,9 +889,14 @@ static int cmd_install(const opts *o, const char *bundle) {
   kill_point("synced");
 
   /* 4. Remember the switch until it is confirmed, then switch. */
-  char pend[64];
-  snprintf(pend, sizeof pend, "old %c\nnew %c\n", cur ? cur : '-', target);
-  if(write_small_file(P.pending, pend) || fsync_path(P.state)) {
+  pending pd;
+  memset(&pd, 0, sizeof pd);
+  pd.old_slot = cur;
+  pd.new_slot = target;
+  snprintf(pd.product, sizeof pd.product, "%s", h.product);
+  snprintf(pd.old_version, sizeof pd.old_version, "%s", have_inst ? inst.version : "-");
+  snprintf(pd.new_version, sizeof pd.new_version, "%s", h.version);
+  if(write_pending(&pd) || fsync_path(P.state)) {
     record(LOG_ERROR, "cannot write %s: %s", P.pending, strerror(errno));
     goto out;
   }
@@ -657,15 +907,14 @@ static int cmd_install(const opts *o, const char *bundle) {
   kill_point("switched");
 
   /* 5. Healthy, or back to the old slot. */
-  const char *why = NULL;
-  if(!restart_and_wait(o, &why)) {
-    ret = roll_back(o, cur, target, h.version, why);
+  const char *hwhy = NULL;
+  if(!restart_and_wait(o, &hwhy)) {
+    ret = roll_back(o, &pd, hwhy);
     goto out;
   }
-  unlink(P.pending);
-  (void)fsync_path(P.state);
-  record(LOG_INFO, "installed %s %s in slot %c: healthy", h.product, h.version, target);
-  ret = SQR_EXIT_DONE;
+  ret = confirm(&pd);
+  if(ret == SQR_EXIT_DONE)
+    record(LOG_INFO, "installed %s %s in slot %c: healthy", h.product, h.version, target);
 out:
   if(slotfd >= 0) close(slotfd);
   if(fd >= 0) close(fd);
@@ -675,35 +924,31 @@ out:
 }
 
 /* A switch that power cut short of its health check. */
-static int cmd_recover(const opts *o) {
-  char buf[64] = "", old = 0, new_slot = 0, cur = 0;
-  FILE *f = fopen(P.pending, "r");
-  if(!f) return SQR_EXIT_DONE; /* nothing pending */
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  if(sscanf(buf, "old %c\nnew %c", &old, &new_slot) != 2 ||
-     (old != 'a' && old != 'b' && old != '-') || (new_slot != 'a' && new_slot != 'b')) {
+static int recover(const opts *o) {
+  pending pd;
+  char cur = 0;
+  sqr_rc rc = read_pending(&pd);
+  if(rc == SQR_ENOTFOUND) return SQR_EXIT_DONE; /* nothing pending */
+  if(rc) {
     record(LOG_ERROR, "%s is damaged; removed", P.pending);
     unlink(P.pending);
     return SQR_EXIT_DATA;
   }
-  if(old == '-') old = 0;
   if(current_slot(&cur)) return SQR_EXIT_DATA;
-  if(cur != new_slot) {
+  if(cur != pd.new_slot) {
     record(LOG_INFO, "an update stopped before switching; slot %c stays current", cur);
     unlink(P.pending);
     return SQR_EXIT_DONE;
   }
-  release r;
-  const char *ver = read_release(new_slot, &r) == SQR_OK ? r.version : "(unknown)";
   const char *why = NULL;
   if(restart_and_wait(o, &why)) {
-    unlink(P.pending);
-    record(LOG_INFO, "release %s in slot %c confirmed healthy after a restart", ver, new_slot);
-    return SQR_EXIT_DONE;
+    int ret = confirm(&pd);
+    if(ret == SQR_EXIT_DONE)
+      record(LOG_INFO, "release %s in slot %c confirmed healthy after a restart", pd.new_version,
+             pd.new_slot);
+    return ret;
   }
-  return roll_back(o, old, new_slot, ver, why);
+  return roll_back(o, &pd, why);
 }
 
 /* ---- install-queued ------------------------------------------------------ */
@@ -719,62 +964,91 @@ static void write_answer(const char *dir, const char *name, const char *text) {
 }
 
 static int cmd_install_queued(const opts *o, const char *qdir) {
-  char path[4400], line[128] = "", bundle[4400];
-  snprintf(path, sizeof path, "%s/queued", qdir);
-  FILE *f = fopen(path, "r");
-  if(!f) {
+  char line[128] = "", bundle[4400], via[64], open_path[200];
+  /* The storeqr user owns the queue's parent and could swap the queue for
+   * a link between two calls: everything below goes through one
+   * descriptor of the real directory (openat, unlinkat, /proc/self/fd/N
+   * for the path-based atomicfile), so nothing elsewhere is read, removed
+   * or written. */
+  int qfd = open(qdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if(qfd < 0) {
+    if(errno == ENOENT) {
+      fprintf(stderr, "storeqr-update: nothing queued in %s\n", qdir);
+      return SQR_EXIT_DONE;
+    }
+    record(LOG_ERROR, "cannot open the queue %s: %s (it must be a directory, not a link)", qdir,
+           strerror(errno));
+    return SQR_EXIT_IO;
+  }
+  snprintf(via, sizeof via, "/proc/self/fd/%d", qfd);
+  int f = openat(qfd, "queued", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if(f < 0) {
     fprintf(stderr, "storeqr-update: nothing queued in %s\n", qdir);
+    close(qfd);
     return SQR_EXIT_DONE;
   }
-  if(!fgets(line, sizeof line, f)) line[0] = '\0';
-  fclose(f);
+  ssize_t n = read(f, line, sizeof line - 1);
+  close(f);
+  line[n > 0 ? n : 0] = '\0';
   line[strcspn(line, "\r\n")] = '\0';
   /* Gone before the install starts: a crash must not make the path unit
    * start this again and again; the sync client queues it again. */
-  unlink(path);
+  unlinkat(qfd, "queued", 0);
   int ok = strlen(line) == 64;
   for(int i = 0; ok && i < 64; i++)
     ok = (line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f');
   if(!ok) {
-    record(LOG_ERROR, "%s does not name a bundle (64 hex digits); ignored", path);
+    record(LOG_ERROR, "%s/queued does not name a bundle (64 hex digits); ignored", qdir);
+    close(qfd);
     return SQR_EXIT_USAGE;
   }
   snprintf(bundle, sizeof bundle, "%s/%s.bundle", qdir, line);
-  open_nofollow = 1;
+  snprintf(open_path, sizeof open_path, "%s/%s.bundle", via, line);
+  queue_open = open_path;
   int ret = cmd_install(o, bundle);
+  queue_open = NULL;
   /* 0 and 1 are verdicts on this bundle; anything else (busy, I/O) may
    * pass, and the next sync pass queues it again. */
   if(ret == SQR_EXIT_DONE || ret == SQR_EXIT_REFUSED) {
     char answer[200];
     snprintf(answer, sizeof answer, "%s %s exit %d\n", line,
              ret == SQR_EXIT_DONE ? "ok" : "refused", ret);
-    write_answer(qdir, "result", answer);
+    write_answer(via, "result", answer);
   }
-  if(ret == SQR_EXIT_DONE) unlink(bundle);
+  if(ret == SQR_EXIT_DONE) {
+    snprintf(open_path, sizeof open_path, "%s.bundle", line);
+    unlinkat(qfd, open_path, 0);
+  }
+  close(qfd);
   return ret;
 }
 
 /* ---- seed ---------------------------------------------------------------- */
 
-static char seed_src[4096], seed_dst[4300];
+static char seed_src[4096], seed_dst[4300], seed_why[BUNDLE_MAX_PATH + 300];
 static size_t seed_src_len;
 
+/* One file of the package's release into the slot, by the rules a bundle
+ * entry obeys (bundle_check_entry): what a bundle could not bring, the
+ * package does not either. */
 static int seed_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)ftw;
   const char *rel = path + seed_src_len;
   if(*rel == '/') rel++;
   if(!*rel) return 0; /* the top directory: the slot itself */
+  bundle_entry e;
+  memset(&e, 0, sizeof e);
+  if(strlen(rel) > BUNDLE_MAX_PATH) {
+    snprintf(seed_why, sizeof seed_why, "%s: path longer than %u bytes", path, BUNDLE_MAX_PATH);
+    return -1;
+  }
+  memcpy(e.path, rel, strlen(rel) + 1);
+  mode_t mode = st->st_mode & 07777 & ~(mode_t)06000; /* never setuid/setgid */
+  e.mode = (uint32_t)((st->st_mode & S_IFMT) | mode);
+  if(bundle_check_entry(&e, seed_why, sizeof seed_why)) return -1;
   char out[8500];
   snprintf(out, sizeof out, "%s/%s", seed_dst, rel);
-  mode_t mode = st->st_mode & 07777 & ~(mode_t)06000; /* never setuid/setgid */
   if(flag == FTW_D) return mkdir(out, mode) == 0 ? 0 : -1;
-  if(flag == FTW_SL) {
-    char target[4096];
-    ssize_t n = readlink(path, target, sizeof target - 1);
-    if(n < 0) return -1;
-    target[n] = '\0';
-    return symlink(target, out) == 0 ? 0 : -1;
-  }
   if(flag != FTW_F || !S_ISREG(st->st_mode)) return -1;
   int in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   int o2 = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -797,7 +1071,7 @@ static int seed_one(const char *path, const struct stat *st, int flag, struct FT
 
 static int cmd_seed(const opts *o, const char *src, const char *version) {
   uint32_t newv[4], oldv[4];
-  char cur = 0, target;
+  char cur = 0, target, why[4400];
   struct stat st;
   if(bundle_parse_version(version, newv)) {
     fprintf(stderr, "storeqr-update: seed: version \"%s\" is not numeric\n", version);
@@ -809,11 +1083,39 @@ static int cmd_seed(const opts *o, const char *src, const char *version) {
     return SQR_EXIT_USAGE;
   }
   if(current_slot(&cur)) return SQR_EXIT_DATA;
-  release now;
-  if(cur && read_release(cur, &now) == SQR_OK && !bundle_parse_version(now.version, oldv) &&
-     bundle_version_cmp(oldv, newv) >= 0) {
-    printf("slot %c runs %s %s, not older than the package's %s: kept\n", cur, now.product,
-           now.version, version);
+  /* What runs: `installed`, or — a box from before it existed, or whose
+   * record is damaged — the current slot's release file, which only root
+   * wrote, in root's /opt/storeqr. Either way `installed` is right after. */
+  release inst, now;
+  const char *running = NULL;
+  int migrate = 0;
+  if(cur) {
+    sqr_rc rc = read_installed(&inst, why, sizeof why);
+    if(rc == SQR_OK && inst.slot == cur) {
+      running = inst.version;
+    } else {
+      if(rc == SQR_OK)
+        snprintf(why, sizeof why, "%s names slot %c, but current is slots/%c", P.installed,
+                 inst.slot, cur);
+      if(read_release(cur, &now) == SQR_OK && !bundle_parse_version(now.version, oldv)) {
+        running = now.version;
+        migrate = 1;
+        record(LOG_WARN, "%s; the running version, %s, comes from slot %c's %s", why, now.version,
+               cur, RELEASE_FILE);
+      } else {
+        record(LOG_WARN, "%s, and slot %c has no usable %s: the package's release replaces it", why,
+               cur, RELEASE_FILE);
+      }
+    }
+  }
+  if(running && !bundle_parse_version(running, oldv) && bundle_version_cmp(oldv, newv) >= 0) {
+    if(migrate && write_installed(cur, o->product, running)) {
+      record(LOG_ERROR, "cannot write %s: %s", P.installed, strerror(errno));
+      return SQR_EXIT_IO;
+    }
+    if(migrate) record(LOG_INFO, "%s written: slot %c runs %s", P.installed, cur, running);
+    printf("slot %c runs %s %s, not older than the package's %s: kept\n", cur, o->product, running,
+           version);
     return SQR_EXIT_DONE;
   }
   target = cur == 'a' ? 'b' : 'a';
@@ -827,32 +1129,44 @@ static int cmd_seed(const opts *o, const char *src, const char *version) {
   snprintf(rel, sizeof rel, "product %s\nversion %s\nbundle-sha256 (package)\n", o->product,
            version);
   snprintf(relpath, sizeof relpath, "%s/%s", seed_dst, RELEASE_FILE);
+  seed_why[0] = '\0';
   if(mkdir_p(slots, 0755) || rm_tree(seed_dst) || mkdir(seed_dst, 0755) != 0 ||
      nftw(seed_src, seed_one, 16, FTW_PHYS) != 0 || write_small_file(relpath, rel) ||
      nftw(seed_dst, fsync_one, 16, FTW_PHYS) != 0 || fsync_path(slots)) {
     record(LOG_ERROR, "seeding slot %c from %s failed: %s; slot %c removed, nothing switched",
-           target, src, strerror(errno), target);
+           target, src, seed_why[0] ? seed_why : strerror(errno), target);
     (void)rm_tree(seed_dst);
     return SQR_EXIT_IO;
   }
   if(switch_to(target)) return SQR_EXIT_IO;
+  /* The package's release supersedes a switch left unconfirmed. */
+  unlink(P.pending);
+  if(write_installed(target, o->product, version)) {
+    record(LOG_ERROR, "cannot write %s: %s", P.installed, strerror(errno));
+    return SQR_EXIT_IO;
+  }
   record(LOG_INFO, "slot %c holds %s %s from the package (%s); current -> slots/%c", target,
          o->product, version, src, target);
   return SQR_EXIT_DONE;
 }
 
 static int cmd_status(void) {
-  char cur = 0;
+  char cur = 0, why[4400];
   if(current_slot(&cur)) return SQR_EXIT_DATA;
   if(!cur) {
     printf("no release installed\n");
-    return SQR_EXIT_DONE;
+  } else {
+    release r;
+    if(read_release(cur, &r))
+      printf("slot %c (no release file)\n", cur);
+    else
+      printf("slot %c %s %s\n", cur, r.product, r.version);
   }
-  release r;
-  if(read_release(cur, &r))
-    printf("slot %c (no release file)\n", cur);
+  release inst;
+  if(read_installed(&inst, why, sizeof why) == SQR_OK)
+    printf("installed: slot %c %s %s\n", inst.slot, inst.product, inst.version);
   else
-    printf("slot %c %s %s\n", cur, r.product, r.version);
+    printf("installed: unknown (%s)\n", why);
   if(access(P.pending, F_OK) == 0) printf("pending health confirmation\n");
   return SQR_EXIT_DONE;
 }
@@ -861,6 +1175,11 @@ static void usage(void) {
   fprintf(stderr,
           "usage: storeqr-update [OPTIONS] install BUNDLE | recover | status\n"
           "       storeqr-update [OPTIONS] install-queued [--queue DIR] | seed DIR VERSION\n"
+          "  install checks the bundle's signature, its entries (regular files and\n"
+          "  directories, no .storeqr-* names), product and version against\n"
+          "  ROOT/var/lib/storeqr-update/installed: newer, or forced over exactly its\n"
+          "  forced-from version before its forced-until time. Without a readable\n"
+          "  installed file it refuses (exit 3): run seed (the package's postinst).\n"
           "  --queue DIR         install-queued: the sync client's downloads\n"
           "                      (default ROOT/var/lib/storeqr/updates)\n"
           "  --root DIR          file system root (default /)\n"
@@ -939,24 +1258,28 @@ int main(int argc, char **argv) {
   const char *cmd = argv[optind];
   const char *root = strcmp(o.root, "/") ? o.root : "";
   snprintf(P.base, sizeof P.base, "%s/opt/storeqr", root);
-  snprintf(P.state, sizeof P.state, "%s/var/lib/storeqr", root);
+  snprintf(P.state, sizeof P.state, "%s/var/lib/storeqr-update", root);
+  snprintf(P.queue, sizeof P.queue, "%s/var/lib/storeqr/updates", root);
   snprintf(P.log, sizeof P.log, "%s/update.log", P.state);
   snprintf(P.pending, sizeof P.pending, "%s/update.pending", P.state);
   snprintf(P.lock, sizeof P.lock, "%s/update.lock", P.state);
+  snprintf(P.installed, sizeof P.installed, "%s/installed", P.state);
   if(o.pub)
     snprintf(P.pub, sizeof P.pub, "%s", o.pub);
   else
     snprintf(P.pub, sizeof P.pub, "%s/etc/storeqr/update.pub", root);
 
   if(!strcmp(cmd, "status") && optind + 1 == argc) return cmd_status();
-  if(mkdir_p(P.state, 0750) || mkdir_p(P.base, 0755)) {
+  /* Root's state: readable by all (status, the update log), writable by
+   * root only, whoever the umask says. */
+  if(mkdir_p(P.state, 0755) || chmod(P.state, 0755) != 0 || mkdir_p(P.base, 0755)) {
     fprintf(stderr, "storeqr-update: cannot create %s or %s: %s\n", P.state, P.base,
             strerror(errno));
     return SQR_EXIT_IO;
   }
   /* One update at a time: the sync client and a person at a terminal may
    * both try. The lock dies with the process, SIGKILL included. */
-  int lk = open(P.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int lk = open(P.lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if(lk < 0 || flock(lk, LOCK_EX | LOCK_NB) != 0) {
     fprintf(stderr, "storeqr-update: another update is running (%s)\n", P.lock);
     return SQR_EXIT_IO;
@@ -967,14 +1290,11 @@ int main(int argc, char **argv) {
   if(!strcmp(cmd, "install") && optind + 2 == argc)
     ret = cmd_install(&o, argv[optind + 1]);
   else if(!strcmp(cmd, "recover") && optind + 1 == argc)
-    ret = cmd_recover(&o);
+    ret = recover(&o);
   else if(!strcmp(cmd, "seed") && optind + 3 == argc)
     ret = cmd_seed(&o, argv[optind + 1], argv[optind + 2]);
   else if(!strcmp(cmd, "install-queued") && optind + 1 == argc) {
-    char qdir[4300];
-    snprintf(qdir, sizeof qdir, "%s", queue ? queue : P.state);
-    if(!queue) strncat(qdir, "/updates", sizeof qdir - strlen(qdir) - 1);
-    ret = cmd_install_queued(&o, qdir);
+    ret = cmd_install_queued(&o, queue ? queue : P.queue);
   } else {
     usage();
     ret = SQR_EXIT_USAGE;

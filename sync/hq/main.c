@@ -260,10 +260,15 @@ static int cmd_release_add(hq *h, int argc, char **argv) {
     fprintf(stderr, "storeqr-hq: release refused: %s\n", err);
     return rc == SQR_EIO || rc == SQR_ENOMEM ? 3 : 1;
   }
+  /* A forced release says what it replaces and until when (bundle.h). */
+  char bound[120] = "";
+  if(rel.forced)
+    snprintf(bound, sizeof bound, ",\"forced_from\":\"%s\",\"forced_until\":%lld", rel.forced_from,
+             (long long)rel.forced_until);
   printf("{\"serial\":%lld,\"product\":\"%s\",\"version\":\"%s\",\"sha256\":\"%s\","
-         "\"size\":%llu,\"forced\":%s,\"stores\":\"%s\"}\n",
+         "\"size\":%llu,\"forced\":%s%s,\"stores\":\"%s\"}\n",
          (long long)rel.serial, rel.product, rel.version, rel.sha256, (unsigned long long)rel.size,
-         rel.forced ? "true" : "false", stores ? stores : "*");
+         rel.forced ? "true" : "false", bound, stores ? stores : "*");
   return 0;
 }
 

@@ -124,6 +124,11 @@ deb)
   [ "$(st /var/lib/storeqr)" = "storeqr:storeqr 750" ] ||
     fail "/var/lib/storeqr: $(st /var/lib/storeqr)"
   [ "$(st /var/lib/storeqr/updates)" = "storeqr:storeqr 750" ] || fail "updates dir"
+  # The updater's own state is root's, and seed wrote the installed version.
+  [ "$(st /var/lib/storeqr-update)" = "root:root 755" ] || fail "/var/lib/storeqr-update"
+  [ "$(st /var/lib/storeqr-update/installed)" = "root:root 644" ] &&
+    grep -qx "version $VERSION" "$R/var/lib/storeqr-update/installed" &&
+    grep -qx "slot a" "$R/var/lib/storeqr-update/installed" || fail "installed"
   # The factory release in slot a; /usr/bin leads there.
   [ "$(readlink "$R/opt/storeqr/current")" = slots/a ] || fail "current -> $(readlink "$R/opt/storeqr/current")"
   grep -qx "version $VERSION" "$R/opt/storeqr/slots/a/.storeqr-release" || fail "slot a release file"
@@ -168,11 +173,12 @@ deb)
   in_root dpkg -i /tmp/storeqr-kiosk.deb >"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; fail "dpkg -i again"; }
   [ "$(readlink "$R/opt/storeqr/current")" = slots/a ] || fail "reinstall moved current"
   [ -f "$R/var/lib/storeqr/kiosk.db" ] || fail "reinstall lost the database"
+  grep -qx "version $VERSION" "$R/var/lib/storeqr-update/installed" || fail "reinstall: installed"
 
   step "apt-get purge storeqr-kiosk"
   in_root apt-get purge -y -q storeqr-kiosk >"$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "purge"; }
-  for p in /opt/storeqr /var/lib/storeqr /etc/storeqr /usr/lib/storeqr /usr/share/storeqr \
-           /usr/bin/storeqr-kiosk /usr/bin/storeqr-update; do
+  for p in /opt/storeqr /var/lib/storeqr /var/lib/storeqr-update /etc/storeqr /usr/lib/storeqr \
+           /usr/share/storeqr /usr/bin/storeqr-kiosk /usr/bin/storeqr-update; do
     [ ! -e "$R$p" ] && [ ! -L "$R$p" ] || fail "$p left after purge"
   done
   in_root getent passwd storeqr >/dev/null && fail "user storeqr left after purge"

@@ -61,6 +61,17 @@ for want in '^Type=notify' '^WatchdogSec=' '^Restart=always' '^User=storeqr' \
   'SDL_VIDEODRIVER=kmsdrm' '^StateDirectory=storeqr' '^ExecStart=/usr/bin/storeqr-kiosk'; do
   grep -q -- "$want" "$k" || fail "storeqr-kiosk.service lacks $want"
 done
+# The updater runs as root: it writes the slots and its own state
+# directory, and of the storeqr user's /var/lib/storeqr only the queue.
+for u in storeqr-update-queue.service storeqr-update-recover.service; do
+  for want in '^ProtectSystem=strict' '^ReadWritePaths=/opt/storeqr' '^StateDirectory=storeqr-update$' \
+    '^StateDirectoryMode=0755$'; do
+    grep -q -- "$want" "$SRC/$u" || fail "$u lacks $want"
+  done
+  grep -E '^ReadWritePaths=.*/var/lib/storeqr( |$)' "$SRC/$u" && fail "$u may write all of /var/lib/storeqr"
+done
+grep -q '^ConditionPathExists=/var/lib/storeqr-update/update.pending$' \
+  "$SRC/storeqr-update-recover.service" || fail "recover looks for update.pending elsewhere"
 for want in '^RandomizedDelaySec=' '^Persistent=true' '^OnCalendar='; do
   grep -q -- "$want" "$SRC/storeqr-sync.timer" || fail "storeqr-sync.timer lacks $want"
 done

@@ -9,9 +9,10 @@
 # HQ must not accept (other key, other product, unknown store), a bundle
 # altered on HQ's disk (SHA-256 mismatch: recorded, nothing handed over,
 # the pass still good), bad bundle names (400), an unknown bundle (404), a
-# request without a client certificate (401).
+# request without a client certificate (401). A forced rollback: HQ shows
+# what it replaces and until when, refuses old-format and expired ones.
 # usage: test_update_fetch.sh TMPDIR
-#        (env: BIN_HQ BIN_STOREQR BIN_SYNC BIN_BUNDLE BIN_UPDATE)
+#        (env: BIN_HQ BIN_STOREQR BIN_SYNC BIN_BUNDLE BIN_UPDATE BIN_FORGE)
 . "$(dirname "$0")/lib.sh"
 mk_tmp "${1:-/tmp}"
 cd "$TMP"
@@ -146,5 +147,24 @@ done
 [ "$(get "/v1/bundles/$(printf '%064d' 0).bundle" "${KC[@]}")" = 404 ] || fail "unknown bundle not 404"
 [ "$(get "/v1/bundles/$sha.bundle")" = 401 ] || fail "no client certificate: not 401"
 echo "no client certificate: 401"
+
+# A forced rollback, bound to the version it replaces and an expiry
+# (bundle.h): HQ shows both, the kiosk fetches it and storeqr-update
+# installs it over exactly that version. Forced bundles boxes would refuse
+# (the old, unbound format; expired) HQ refuses when they are added.
+"$BIN_BUNDLE" pack --key keys/storeqr-update.key --product storeqr-kiosk --version 1.1.0 --forced \
+  --forced-from 1.2.0 --forced-until "$(date -u -d '+7 days' +%F)" rel-1.1.0 b-1.1.0-forced >/dev/null
+rel=$(hq release add --dir hq b-1.1.0-forced) || fail "forced release add"
+grep -q '"forced":true,"forced_from":"1.2.0","forced_until":[0-9]*,' <<<"$rel" || fail "forced release: $rel"
+grep -q '"forced_from":[[:space:]]*"1.2.0"' hq/releases.json || fail "releases.json lacks forced_from"
+out=$(sync_k --update-cmd "$UPDCMD") || fail "sync with a forced release: $out"
+grep -q "update 1.1.0: storeqr-update exited 0 (installed)" <<<"$out" || fail "forced: $out"
+[ "$(running)" = 1.1.0 ] || fail "forced rollback not running"
+echo "forced rollback 1.2.0 -> $(running): $(cut -c1-150 <<<"$rel")"
+forge() { "$BIN_FORGE" --key keys/storeqr-update.key "$@" bin 40755 - bin/health 100755 rel-1.0.0/bin/health; }
+forge --format 1 --flags 1 --version 1.0.5 b-old-forced
+expect_refused "forced bundle in the old format" b-old-forced
+forge --flags 1 --version 1.0.5 --forced-from 1.1.0 --forced-until $(( $(date +%s) - 60 )) b-expired
+expect_refused "forced bundle that expired" b-expired
 hq_stop hq
 echo "PASS update fetch"

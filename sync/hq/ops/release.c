@@ -112,6 +112,11 @@ static sqr_rc release_from_json(const cJSON *rec, hq_release *out) {
   snprintf(out->sha256, sizeof out->sha256, "%s", sha->valuestring);
   out->size = (uint64_t)size->valuedouble;
   out->forced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "forced"));
+  const cJSON *from = cJSON_GetObjectItemCaseSensitive(rec, "forced_from");
+  const cJSON *until = cJSON_GetObjectItemCaseSensitive(rec, "forced_until");
+  if(cJSON_IsString(from))
+    snprintf(out->forced_from, sizeof out->forced_from, "%s", from->valuestring);
+  if(cJSON_IsNumber(until)) out->forced_until = (int64_t)until->valuedouble;
   return SQR_OK;
 }
 
@@ -244,6 +249,22 @@ sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char 
     rc = SQR_EINVAL;
     goto out;
   }
+  /* A forced bundle every box would refuse is refused now, not found out
+   * from every store's update.log: unbound (old format) or expired. */
+  if((hdr.flags & BUNDLE_FLAG_FORCED) && hdr.format == 1) {
+    snprintf(err, errlen,
+             "%s is a forced bundle in the old format (no forced-from version, no expiry); "
+             "boxes refuse it: pack it again with --forced --forced-from --forced-until",
+             path);
+    rc = SQR_EINVAL;
+    goto out;
+  }
+  if((hdr.flags & BUNDLE_FLAG_FORCED) && hdr.forced_until < (uint64_t)(hq_now_ms() / 1000)) {
+    snprintf(err, errlen, "%s is a forced bundle that expired (forced-until %llu): boxes refuse it",
+             path, (unsigned long long)hdr.forced_until);
+    rc = SQR_EINVAL;
+    goto out;
+  }
   char hex[65];
   crypto_hex(sha, sizeof sha, hex);
   snprintf(final, sizeof final, "%s/%s" SUFFIX, dir, hex);
@@ -270,8 +291,12 @@ sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char 
   snprintf(out->product, sizeof out->product, "%s", hdr.product);
   snprintf(out->version, sizeof out->version, "%s", hdr.version);
   snprintf(out->sha256, sizeof out->sha256, "%s", hex);
-  out->size = BUNDLE_HEADER_LEN + hdr.payload_len;
+  out->size = hdr.header_len + hdr.payload_len;
   out->forced = (hdr.flags & BUNDLE_FLAG_FORCED) != 0;
+  if(out->forced) {
+    snprintf(out->forced_from, sizeof out->forced_from, "%s", hdr.forced_from);
+    out->forced_until = (int64_t)hdr.forced_until;
+  }
   cJSON *rec = cJSON_CreateObject();
   if(!rec) {
     rc = SQR_ENOMEM;
@@ -284,6 +309,10 @@ sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char 
   cJSON_AddStringToObject(rec, "sha256", hex);
   cJSON_AddNumberToObject(rec, "size", (double)out->size);
   cJSON_AddBoolToObject(rec, "forced", out->forced);
+  if(out->forced) {
+    cJSON_AddStringToObject(rec, "forced_from", out->forced_from);
+    cJSON_AddNumberToObject(rec, "forced_until", (double)out->forced_until);
+  }
   if(list) cJSON_AddItemToObject(rec, "stores", list), list = NULL;
   cJSON_AddNumberToObject(rec, "added_ms", (double)hq_now_ms());
   char *text = cJSON_Print(doc);

@@ -8,11 +8,14 @@
  *                             SHA-256 of the whole file
  *   releases.json             the record, append-only:
  *     {"releases":[{"serial":1,"product","version","sha256","size",
- *                   "forced","stores":[...] (absent: every store),
- *                   "added_ms"}]}
+ *                   "forced","forced_from","forced_until" (forced only:
+ *                   the one version it replaces, unix seconds it expires),
+ *                   "stores":[...] (absent: every store), "added_ms"}]}
  * A store runs the last release whose "stores" names it (or every store),
  * so a pilot goes to a few stores first and a later release for all
- * supersedes it; rolling back is adding an older bundle signed as forced.
+ * supersedes it; rolling back is adding an older bundle signed as forced
+ * (bound to the version it replaces and an expiry, bundle.h: HQ refuses
+ * an old-format forced bundle and an expired one, as boxes would).
  * Each release naming a store also bumps that store's configuration
  * version (hq_config_doc adds the count), so kiosks pull the new document.
  *
@@ -38,6 +41,8 @@ typedef struct hq_release {
   char sha256[65]; /* lower-case hex of the whole bundle file */
   uint64_t size;
   int forced;
+  char forced_from[33]; /* forced only: the version it may replace */
+  int64_t forced_until; /* forced only: unix seconds, the last it installs */
 } hq_release;
 
 /* Verifies the bundle at path against the update public key in pub_path
@@ -46,7 +51,8 @@ typedef struct hq_release {
  * stores (comma-separated store ids, each must exist; NULL: every store).
  * Adding the same bundle again for other stores is a new record.
  * Errors with a sentence in err: SQR_EINVAL (bad store list, not a kiosk
- * bundle), SQR_EAUTH / SQR_ECORRUPT (signature, framing), SQR_EIO. */
+ * bundle, a forced bundle boxes would refuse: old format or expired),
+ * SQR_EAUTH / SQR_ECORRUPT (signature, framing, entries), SQR_EIO. */
 sqr_rc hq_release_add(hq *h, const char *path, const char *pub_path, const char *stores,
                       hq_release *out, char *err, size_t errlen) SQR_WARN_UNUSED;
 

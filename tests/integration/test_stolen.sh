@@ -16,7 +16,10 @@
 #   - the replacement box enrolled as the same kiosk number is the next
 #     incarnation (SH-JA01/1@2): it uploads from seq 1, HQ keeps the old
 #     incarnation's events, its tokens verify, and its first coupon (serial 1
-#     again) is a different code that HQ honours.
+#     again) is a different code that HQ honours;
+#   - rotation: a version 90 days old is replaced in the next document;
+#     both versions scan until the kiosk reports the new one and the
+#     overlap ends, then only the new one.
 # usage: test_stolen.sh TMPDIR [sqlite|postgresql]
 #        (env: BIN_HQ BIN_STOREQR BIN_SYNC; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
@@ -168,6 +171,38 @@ verify_coupon "$COUPON2" >/dev/null || fail "the replacement's coupon refused"
 verify_coupon "$COUPON1" >/dev/null || fail "the first incarnation's reported coupon refused after replacement"
 # The old box, found again, stays out.
 "$BIN_SYNC" --once --db k/kiosk.db >/dev/null 2>old.log && fail "the revoked box uploaded"
+
+# ---- rotation: the next version, with an overlap -----------------------------------------------
+# The replacement's version is 90 days old (as if): its next document
+# carries the next version, both work until the kiosk reports it applied
+# the new one, then the old one retires after the overlap.
+key_version() { sqlite3 k2/kiosk.db "SELECT json_extract(json, '\$.keys.version') FROM config ORDER BY version DESC LIMIT 1"; }
+V1=$(key_version)
+dbq "UPDATE kiosk_keys SET created_ms = created_ms - $((91 * 86400000)) WHERE kiosk_id = 'SH-JA01/1@2'" >/dev/null
+OLD_TOKEN=$("$BIN_STOREQR" --db k2/kiosk.db token mint | head -1)
+"$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>sync3.log || fail "sync after rotation: $(cat sync3.log)"
+V2=$(key_version)
+[ "$V2" -gt "$V1" ] || fail "no new key version after 90 days ($V1 -> $V2)"
+NEW_TOKEN=$("$BIN_STOREQR" --db k2/kiosk.db token mint | head -1)
+"$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>sync4.log || fail "sync: $(cat sync4.log)"
+[ "$(dbq "SELECT COUNT(*) FROM kiosk_keys WHERE kiosk_id = 'SH-JA01/1@2' AND version = $V1 AND retire_ms > $(date +%s)000")" = 1 ] ||
+  fail "the old version does not retire after an overlap once the kiosk applied the new one"
+for port in $PORT_A $PORT_B; do
+  for t in "$OLD_TOKEN" "$NEW_TOKEN"; do
+    ok=0
+    for _ in $(seq 40); do [ "$(status "https://127.0.0.1:$port/J/SH-JA01/$t")" = 200 ] && ok=1 && break; sleep 0.1; done
+    [ $ok = 1 ] || fail "a token was refused during the overlap on $port"
+  done
+done
+# The overlap ends (moved, as if 10 minutes passed; the version raised so
+# both processes reload).
+dbq "UPDATE kiosk_keys SET retire_ms = $(date +%s)000 - 1 WHERE kiosk_id = 'SH-JA01/1@2' AND version = $V1" >/dev/null
+dbq "UPDATE stores SET config_version = config_version + 1 WHERE id = 'SH-JA01'" >/dev/null
+for port in $PORT_A $PORT_B; do
+  for _ in $(seq 40); do [ "$(status "https://127.0.0.1:$port/J/SH-JA01/$OLD_TOKEN")" = 403 ] && break; sleep 0.1; done
+  [ "$(status "https://127.0.0.1:$port/J/SH-JA01/$OLD_TOKEN")" = 403 ] || fail "a rotated-out version still works on $port"
+  [ "$(status "https://127.0.0.1:$port/J/SH-JA01/$NEW_TOKEN")" = 200 ] || fail "the new version refused on $port"
+done
 
 HQ_PID=$PID_A hq_stop hq
 HQ_PID=$PID_B hq_stop hq

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include "proto.h"
 
 #define COMPONENT "sync"
+/* "HQ's answer carried no time" for the offset out-parameters. */
+#define NO_OFFSET INT64_MIN
 /* 409 gap answers tolerated in one pass before giving up. */
 #define MAX_GAP_RESTARTS 8
 
@@ -266,7 +269,11 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
   store *st = NULL;
   synchttp *h = NULL;
   char url[1024];
-  int64_t hq_time = 0; /* the offset measured in this pass, 0 = none */
+  /* The offset measured in this pass; NO_OFFSET = none. Not 0: an HQ whose
+   * clock agrees with the box to the millisecond (one machine, or good
+   * NTP on both) measures 0, and taking that for "none" kept the previous
+   * offset, which the clock-jump check then saw as HQ's time moving. */
+  int64_t hq_time = NO_OFFSET;
   int have_offset = 0, lockfd = -1;
   sqr_rc rc = syncpass_paths_for(o->db_path, &p);
   if(rc) {
@@ -316,9 +323,9 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     goto record;
   }
   if(!cfg) {
-    int64_t t = 0;
+    int64_t t = NO_OFFSET;
     if((rc = pull_config(st, h, res, &t))) goto record;
-    if(t) hq_time = t, have_offset = 1;
+    if(t != NO_OFFSET) hq_time = t, have_offset = 1;
     if(!(cfg = store_config(st))) {
       snprintf(res->error, sizeof res->error, "HQ sent no configuration for this kiosk");
       rc = SQR_EPROTO;
@@ -326,11 +333,11 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     }
   }
   rc = upload(st, h, cfg, o, res, &hq_time);
-  if(hq_time) have_offset = 1;
+  if(hq_time != NO_OFFSET) have_offset = 1;
   if(!rc && !o->skip_config) {
-    int64_t t = 0;
+    int64_t t = NO_OFFSET;
     rc = pull_config(st, h, res, &t);
-    if(t) hq_time = t, have_offset = 1;
+    if(t != NO_OFFSET) hq_time = t, have_offset = 1;
   }
   if(!rc && !o->skip_config && !o->skip_update && (cfg = store_config(st))) {
     char dir[1200];

@@ -487,7 +487,15 @@ static int cmd_status(cli *c, int argc, char **argv) {
     printf("],\"staff_today\":{");
     for(size_t i = 0; i < s.nstaff; i++)
       printf("%s\"%s\":%d", i ? "," : "", s.staff_today[i].staff, s.staff_today[i].signups);
-    printf("},\"last_sync_ok_ms\":%lld}\n", (long long)s.last_sync_ok_ms);
+    printf("},\"last_sync_ok_ms\":%lld,\"hq_offset_ms\":%lld,\"clock_jumps\":%lld,"
+           "\"last_clock_jump\":",
+           (long long)s.last_sync_ok_ms, (long long)s.hq_offset_ms, (long long)s.clock_jumps);
+    if(s.clock_jumps)
+      printf("{\"at_ms\":%lld,\"jump_ms\":%lld,\"source\":\"%s\"}}\n",
+             (long long)s.last_clock_jump_ms, (long long)s.last_clock_jump_by_ms,
+             s.last_clock_jump_source);
+    else
+      printf("null}\n");
     return EX_DONE;
   }
   char t[32];
@@ -523,6 +531,15 @@ static int cmd_status(cli *c, int argc, char **argv) {
   printf("sync        last success %s, %lld event(s) not yet synced (last seq %lld, acked %lld)\n",
          t, (long long)s.pending_events, (long long)s.last_seq, (long long)s.acked_seq);
   if(s.last_sync_error[0]) printf("            last error: %s\n", s.last_sync_error);
+  printf("clock       HQ offset %lld ms", (long long)s.hq_offset_ms);
+  if(s.clock_jumps) {
+    fmt_time(s.last_clock_jump_ms, cfg->utc_offset_min, t, sizeof t);
+    printf(", %lld jump(s), the last %s by %+lld s (%s)\n", (long long)s.clock_jumps, t,
+           (long long)(s.last_clock_jump_by_ms / 1000),
+           strcmp(s.last_clock_jump_source, "hq_offset") == 0 ? "against HQ" : "box clock");
+  } else {
+    printf(", no jumps\n");
+  }
   return EX_DONE;
 }
 

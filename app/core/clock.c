@@ -1,7 +1,10 @@
 /* clock.c — see clock.h. */
 #include "clock.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct sqr_clock {
@@ -9,9 +12,7 @@ struct sqr_clock {
   int64_t fixed_wall_ms;
   int64_t fixed_mono_ms;
   int64_t offset_ms;
-  int have_ref;
-  int64_t ref_wall_ms;
-  int64_t ref_mono_ms;
+  char boot[CLOCK_BOOT_MAX];
 };
 
 static int64_t read_clock(clockid_t id) {
@@ -24,9 +25,34 @@ static int64_t wall_ms(const sqr_clock *c) {
   return c->fixed ? c->fixed_wall_ms : read_clock(CLOCK_REALTIME);
 }
 
+/* A boot id as 32 lower-case hex digits: the kernel writes it with dashes,
+ * systemd's %b without. "" when s is not one. */
+static void boot_id_norm(const char *s, char out[CLOCK_BOOT_MAX]) {
+  size_t n = 0;
+  out[0] = '\0';
+  for(; *s && *s != '\n'; s++) {
+    if(*s == '-') continue;
+    if(!isxdigit((unsigned char)*s) || n == 32) return;
+    out[n++] = (char)tolower((unsigned char)*s);
+  }
+  out[n == 32 ? n : 0] = '\0';
+}
+
+static void read_boot_id(char out[CLOCK_BOOT_MAX]) {
+  char line[64] = "";
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+  if(f) {
+    if(!fgets(line, sizeof line, f)) line[0] = '\0';
+    fclose(f);
+  }
+  boot_id_norm(line, out);
+  if(!out[0] && getenv("STOREQR_BOOT_ID")) boot_id_norm(getenv("STOREQR_BOOT_ID"), out);
+}
+
 sqr_rc clock_new_real(sqr_clock **out) {
   sqr_clock *c = calloc(1, sizeof *c);
   if(!c) return SQR_ENOMEM;
+  read_boot_id(c->boot);
   *out = c;
   return SQR_OK;
 }
@@ -36,6 +62,7 @@ sqr_rc clock_new_fixed(int64_t unix_ms, sqr_clock **out) {
   if(!c) return SQR_ENOMEM;
   c->fixed = 1;
   c->fixed_wall_ms = unix_ms;
+  snprintf(c->boot, sizeof c->boot, "fixed@%lld", (long long)unix_ms);
   *out = c;
   return SQR_OK;
 }
@@ -80,20 +107,17 @@ void clock_set_wall_ms(sqr_clock *c, int64_t unix_ms) {
   c->fixed_wall_ms = unix_ms;
 }
 
-int clock_check_jump(sqr_clock *c, int64_t threshold_ms, int64_t *jump_ms) {
-  int64_t w = wall_ms(c), m = clock_mono_ms(c);
-  int jumped = 0;
-  if(c->have_ref) {
-    int64_t diff = (w - c->ref_wall_ms) - (m - c->ref_mono_ms);
-    if(llabs(diff) > threshold_ms) {
-      *jump_ms = diff;
-      jumped = 1;
-    }
-  }
-  c->have_ref = 1;
-  c->ref_wall_ms = w;
-  c->ref_mono_ms = m;
-  return jumped;
+void clock_read_ref(sqr_clock *c, clock_ref *out) {
+  memcpy(out->boot, c->boot, sizeof out->boot);
+  out->wall_ms = wall_ms(c);
+  out->mono_ms = c->fixed ? c->fixed_mono_ms : read_clock(CLOCK_BOOTTIME);
+}
+
+int clock_ref_compare(const clock_ref *then, const clock_ref *now, int64_t *drift_ms) {
+  /* Without a boot id a reboot shows only as monotonic time going back. */
+  if(strcmp(then->boot, now->boot) != 0 || now->mono_ms < then->mono_ms) return 0;
+  *drift_ms = (now->wall_ms - then->wall_ms) - (now->mono_ms - then->mono_ms);
+  return 1;
 }
 
 static int64_t floor_div(int64_t a, int64_t b) {

@@ -13,6 +13,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -665,21 +666,92 @@ sqr_rc store_clock_refresh(store *st, int *offset_changed, int *jumped) {
   return store_check_clock(st, jumped ? jumped : &dummy);
 }
 
-sqr_rc store_check_clock(store *st, int *jumped) {
-  int64_t jump = 0;
-  *jumped = clock_check_jump(st->clock, 120000, &jump);
-  if(!*jumped) return SQR_OK;
-  log_warn(COMPONENT, "wall clock jumped by %lld ms", (long long)jump);
-  cJSON *p = cJSON_CreateObject();
-  cJSON_AddNumberToObject(p, "jump_ms", (double)jump);
-  sqr_rc rc = store__begin(st);
-  if(rc) {
-    cJSON_Delete(p);
-    return rc;
+/* The jump-detection reference (clock.h) lives in meta, not in the
+ * process: the app checks every 5 s and the sync daemon at every pass,
+ * and whichever looks first after a jump records it and moves the shared
+ * reference past it, so the other sees nothing. */
+#define REF_BOOT "clock_ref_boot"
+#define REF_WALL "clock_ref_wall_ms"
+#define REF_MONO "clock_ref_mono_ms"
+/* Wall-clock jumps recorded since the last successful sync, which the next
+ * HQ offset will reflect (store_sync_record). */
+#define JUMPS_UNSYNCED "clock_jumps_unsynced_ms"
+
+static sqr_rc meta_text(store *st, const char *key, char *out, size_t n, int *found) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc = store__stmt(st, SQL_META_GET, &s);
+  if(rc) return rc;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  int src = sqlite3_step(s);
+  *found = 0;
+  out[0] = '\0';
+  if(src == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT) {
+    snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
+    *found = 1;
+  } else if(src != SQLITE_ROW && src != SQLITE_DONE) {
+    rc = store__fail(st, src, "read meta");
   }
-  rc = store__append(st, "clock_jump", p, NULL);
+  sqlite3_reset(s);
+  return rc;
+}
+
+/* The stored reference; *have is 0 when there is none (a new database, or
+ * one from before the reference was kept). */
+static sqr_rc ref_get(store *st, clock_ref *ref, int *have) {
+  int found = 0;
+  sqr_rc rc = meta_text(st, REF_BOOT, ref->boot, sizeof ref->boot, &found);
+  if(!rc) rc = store__meta_int(st, REF_WALL, INT64_MIN, &ref->wall_ms);
+  if(!rc) rc = store__meta_int(st, REF_MONO, INT64_MIN, &ref->mono_ms);
+  *have = !rc && found && ref->wall_ms != INT64_MIN && ref->mono_ms != INT64_MIN;
+  return rc;
+}
+
+static sqr_rc ref_set(store *st, const clock_ref *ref) {
+  sqr_rc rc = meta_set(st, REF_BOOT, 0, ref->boot);
+  if(!rc) rc = store__meta_set_int(st, REF_WALL, ref->wall_ms);
+  if(!rc) rc = store__meta_set_int(st, REF_MONO, ref->mono_ms);
+  return rc;
+}
+
+sqr_rc store_check_clock(store *st, int *jumped) {
+  clock_ref ref, now;
+  int have = 0;
+  int64_t drift = 0;
+  *jumped = 0;
+  /* Most calls read three meta rows and write nothing. */
+  sqr_rc rc = ref_get(st, &ref, &have);
+  if(rc) return rc;
+  clock_read_ref(st->clock, &now);
+  if(have && clock_ref_compare(&ref, &now, &drift) && llabs(drift) <= STORE_CLOCK_JUMP_MS &&
+     now.mono_ms - ref.mono_ms < STORE_CLOCK_REF_REFRESH_MS)
+    return SQR_OK;
+  /* A jump, another boot, no reference, or one due for renewal (so slow
+   * NTP corrections never add up to a jump). Decide again under the write
+   * lock: the other process may have recorded this jump meanwhile. */
+  rc = store__begin(st);
+  if(rc) return rc;
+  rc = ref_get(st, &ref, &have);
+  if(rc) goto out;
+  clock_read_ref(st->clock, &now);
+  if(have && clock_ref_compare(&ref, &now, &drift) && llabs(drift) > STORE_CLOCK_JUMP_MS) {
+    int64_t unsynced = 0;
+    log_warn(COMPONENT, "wall clock jumped by %lld ms", (long long)drift);
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "jump_ms", (double)drift);
+    cJSON_AddStringToObject(p, "source", "wall");
+    rc = store__append(st, "clock_jump", p, NULL);
+    if(!rc) rc = store__meta_int(st, JUMPS_UNSYNCED, 0, &unsynced);
+    if(!rc) rc = store__meta_set_int(st, JUMPS_UNSYNCED, unsynced + drift);
+    if(rc) goto out;
+    *jumped = 1;
+  }
+  rc = ref_set(st, &now);
   if(!rc) rc = store__commit(st);
-  if(rc) store__rollback(st);
+out:
+  if(rc) {
+    store__rollback(st);
+    *jumped = 0;
+  }
   return rc;
 }
 
@@ -932,15 +1004,51 @@ fail:
   return rc;
 }
 
+/* A good sync measured HQ's offset: compared with the previous good one,
+ * a change that the wall-clock jumps recorded since do not explain means
+ * the box's clock moved unseen (set while it was off: no monotonic clock
+ * spans a reboot) or HQ's clock moved. Either is recorded as a clock_jump
+ * with source "hq_offset": how far the kiosk's time moved against HQ's.
+ * Inside store_sync_record's transaction, with the clock already at the
+ * new offset (the event's time is HQ's). */
+static sqr_rc check_offset(store *st, int64_t offset) {
+  int64_t prev = 0, unsynced = 0;
+  sqr_rc rc =
+      query_int(st, "read the last HQ clock offset",
+                "SELECT hq_offset_ms FROM sync_attempts WHERE ok=1 ORDER BY id DESC LIMIT 1",
+                INT64_MIN, &prev);
+  if(!rc) rc = store__meta_int(st, JUMPS_UNSYNCED, 0, &unsynced);
+  if(rc) return rc;
+  /* The box jumping +J moves the offset by -J. */
+  int64_t unexplained = prev == INT64_MIN ? 0 : (offset - prev) + unsynced;
+  if(llabs(unexplained) > STORE_CLOCK_JUMP_MS) {
+    log_warn(COMPONENT, "HQ clock offset moved by %lld ms more than the box's clock jumps explain",
+             (long long)(offset - prev));
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "jump_ms", (double)-unexplained);
+    cJSON_AddStringToObject(p, "source", "hq_offset");
+    cJSON_AddNumberToObject(p, "offset_ms", (double)offset);
+    cJSON_AddNumberToObject(p, "previous_offset_ms", (double)prev);
+    rc = store__append(st, "clock_jump", p, NULL);
+  }
+  if(!rc && unsynced) rc = store__meta_set_int(st, JUMPS_UNSYNCED, 0);
+  return rc;
+}
+
 sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset_ms) {
   sqlite3_stmt *s = NULL;
-  int64_t last = 0, acked = 0;
+  int64_t last = 0, acked = 0, old_offset = clock_offset_ms(st->clock);
   sqr_rc rc = store__begin(st);
   if(rc) return rc;
-  rc = store_last_seq_get(st, &last);
+  if(ok) {
+    clock_set_offset_ms(st->clock, hq_offset_ms);
+    rc = check_offset(st, hq_offset_ms);
+  }
+  if(!rc) rc = store_last_seq_get(st, &last);
   if(!rc) rc = store__meta_int(st, "acked_seq", 0, &acked);
   if(rc) {
     store__rollback(st);
+    clock_set_offset_ms(st->clock, old_offset);
     return rc;
   }
   int64_t pending = last - acked;
@@ -964,11 +1072,14 @@ sqr_rc store_sync_record(store *st, int ok, const char *error, int64_t hq_offset
   if(src != SQLITE_DONE && src != SQLITE_OK) {
     rc = store__fail(st, src, "record sync attempt");
     store__rollback(st);
+    clock_set_offset_ms(st->clock, old_offset);
     return rc;
   }
   rc = store__commit(st);
-  if(rc) store__rollback(st);
-  if(!rc && ok) clock_set_offset_ms(st->clock, hq_offset_ms);
+  if(rc) {
+    store__rollback(st);
+    clock_set_offset_ms(st->clock, old_offset);
+  }
   return rc;
 }
 
@@ -1039,6 +1150,33 @@ static sqr_rc last_attempt(store *st, store_status *out) {
   return rc;
 }
 
+/* How many clock jumps were recorded, and the newest (never redacted). */
+static sqr_rc last_clock_jump(store *st, store_status *out) {
+  sqlite3_stmt *s = NULL;
+  sqr_rc rc =
+      query_int(st, "count clock jumps", "SELECT count(*) FROM events WHERE type='clock_jump'", 0,
+                &out->clock_jumps);
+  if(rc || !out->clock_jumps) return rc;
+  int src = sqlite3_prepare_v2(st->db,
+                               "SELECT ts_ms, coalesce(json_extract(payload, '$.jump_ms'), 0),"
+                               " coalesce(json_extract(payload, '$.source'), 'wall') FROM events"
+                               " WHERE type='clock_jump' ORDER BY seq DESC LIMIT 1",
+                               -1, &s, NULL);
+  if(src == SQLITE_OK) src = sqlite3_step(s);
+  if(src == SQLITE_ROW) {
+    out->last_clock_jump_ms = sqlite3_column_int64(s, 0);
+    out->last_clock_jump_by_ms = sqlite3_column_int64(s, 1);
+    snprintf(out->last_clock_jump_source, sizeof out->last_clock_jump_source, "%s",
+             (const char *)sqlite3_column_text(s, 2));
+    src = SQLITE_OK;
+  } else if(src == SQLITE_DONE) {
+    src = SQLITE_OK;
+  }
+  rc = src == SQLITE_OK ? SQR_OK : store__fail(st, src, "read the last clock jump");
+  sqlite3_finalize(s);
+  return rc;
+}
+
 sqr_rc store_status_get(store *st, store_status *out) {
   memset(out, 0, sizeof *out);
   int off = st->cfg ? st->cfg->utc_offset_min : 480;
@@ -1069,6 +1207,8 @@ sqr_rc store_status_get(store *st, store_status *out) {
                  "SELECT max(at_ms) FROM sync_attempts WHERE ok=1", 0, &out->last_sync_ok_ms);
   if(rc) goto out;
   rc = last_attempt(st, out);
+  if(rc) goto out;
+  rc = last_clock_jump(st, out);
   if(rc) goto out;
   out->config_version = st->cfg ? st->cfg->version : 0;
   rc = store__commit(st);

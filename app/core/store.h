@@ -107,8 +107,17 @@ sqr_rc store_set_acked_seq(store *st, int64_t seq) SQR_WARN_UNUSED;
 int64_t store_last_seq(store *st);
 int64_t store_acked_seq(store *st);
 
-/* Compares wall and monotonic clocks since the last call; a jump larger
- * than two minutes is recorded as a clock_jump event. *jumped is set. */
+/* Compares wall and monotonic time with the reference kept in the
+ * database (clock.h); a difference larger than STORE_CLOCK_JUMP_MS is
+ * recorded as a clock_jump event {"jump_ms", "source": "wall"} and the
+ * reference moves past it, so of the app and the sync daemon (both check)
+ * only the first to look records it. Another boot only renews the
+ * reference (no clock spans a reboot; the next sync's HQ offset tells,
+ * see store_sync_record). Writes nothing unless there is something to
+ * record or the reference is older than STORE_CLOCK_REF_REFRESH_MS of
+ * monotonic time. *jumped is set. */
+#define STORE_CLOCK_JUMP_MS        120000
+#define STORE_CLOCK_REF_REFRESH_MS 600000
 sqr_rc store_check_clock(store *st, int *jumped) SQR_WARN_UNUSED;
 
 /* What the app calls every few seconds (well within one rotation): takes
@@ -159,12 +168,21 @@ typedef struct store_status {
   char last_sync_error[256];
   int64_t hq_offset_ms;
   int64_t config_version;
+  int64_t clock_jumps;             /* clock_jump events recorded */
+  int64_t last_clock_jump_ms;      /* when the newest was recorded; 0 = never */
+  int64_t last_clock_jump_by_ms;   /* its jump_ms: + the kiosk's time moved ahead */
+  char last_clock_jump_source[16]; /* "wall" or "hq_offset" */
 } store_status;
 sqr_rc store_status_get(store *st, store_status *out) SQR_WARN_UNUSED;
 
 /* Records one sync attempt (for the manager screen and status). A
- * successful one also sets the clock's HQ offset, and store_open starts
- * from the last successful offset. */
+ * successful one also sets the clock's HQ offset (store_open starts from
+ * the last successful offset), and when the offset moved by more than
+ * STORE_CLOCK_JUMP_MS beyond what the wall-clock jumps recorded since the
+ * previous good sync explain, appends a clock_jump event {"jump_ms" (the
+ * kiosk's time against HQ's: minus the unexplained change), "source":
+ * "hq_offset", "offset_ms", "previous_offset_ms"} in the same
+ * transaction. */
 sqr_rc store_sync_record(store *st, int ok, const char *error,
                          int64_t hq_offset_ms) SQR_WARN_UNUSED;
 

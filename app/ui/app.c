@@ -148,6 +148,7 @@ void ui_fail(ui_app *app, const char *what, sqr_rc rc) {
 static void render_area(ui_app *app, const SDL_Rect *area) {
   SDL_Rect all = {0, 0, app->w, app->h};
   ui_screen *s = &app->screens[app->cur];
+  if(app->drawn) app->drawn[app->drawn_len = 0] = '\0';
   if(!area && app->qr_first) {
     /* The first frame: the code a shopper scans, nothing that needs a
      * glyph (FreeType costs more than the rest of the frame together). */
@@ -526,6 +527,10 @@ int ui_app_main(const ui_options *o) {
     code = 2;
     goto out;
   }
+  if(app->script && !(app->drawn = calloc(1, UI_DRAWN_MAX))) {
+    code = 4;
+    goto out;
+  }
   rc = store_open(o->db_path, app->clock, &app->st, err, sizeof err);
   if(rc) {
     fprintf(stderr, "storeqr-kiosk: %s\n", err);
@@ -651,6 +656,7 @@ out:
   SDL_Quit();
   store_close(app->st);
   ui_script_free(app->script);
+  free(app->drawn);
   clock_free(app->clock);
   return code;
 }

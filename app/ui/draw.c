@@ -4,6 +4,8 @@
 #include "text.h"
 #include "ui.h"
 
+#include <string.h>
+
 const ui_color UI_BG = {0xF6, 0xF4, 0xEF, 0xFF};
 const ui_color UI_FG = {0x1F, 0x23, 0x2B, 0xFF};
 const ui_color UI_MUTED = {0x6B, 0x70, 0x7A, 0xFF};
@@ -29,8 +31,20 @@ void ui_frame(ui_app *app, SDL_Rect r, ui_color c, int t) {
   SDL_RenderFillRects(app->ren, e, 4);
 }
 
+/* Scripts read what a frame said (`expect text`): every label drawn is
+ * kept, one a line, until the buffer is full. */
+static void note_text(ui_app *app, const char *utf8) {
+  size_t n = strlen(utf8);
+  if(!app->drawn || app->drawn_len + n + 2 > UI_DRAWN_MAX) return;
+  memcpy(app->drawn + app->drawn_len, utf8, n);
+  app->drawn_len += n;
+  app->drawn[app->drawn_len++] = '\n';
+  app->drawn[app->drawn_len] = '\0';
+}
+
 int ui_label(ui_app *app, const char *utf8, int size, ui_color c, int x, int y, int align) {
   int w = 0, h = 0;
+  note_text(app, utf8);
   SDL_Color sc = {c.r, c.g, c.b, c.a};
   SDL_Texture *t = ui_text_get(app->text, utf8, size, sc, &w, &h);
   if(!t) return 0;
@@ -41,6 +55,7 @@ int ui_label(ui_app *app, const char *utf8, int size, ui_color c, int x, int y, 
 
 void ui_label_in(ui_app *app, const char *utf8, int size, ui_color c, SDL_Rect r) {
   int w = 0, h = 0;
+  note_text(app, utf8);
   SDL_Color sc = {c.r, c.g, c.b, c.a};
   SDL_Texture *t = ui_text_get(app->text, utf8, size, sc, &w, &h);
   if(!t) return;

@@ -117,6 +117,14 @@ static const char *const table[S_COUNT][UI_LANG_COUNT] = {
          "when there is room."},
     [S_MGR_DISK_FULL] = {"存储空间已满：已暂停入会和签到",
                          "Disk full: sign-ups and check-ins paused"},
+    [S_MGR_CLOCK_JUMP] = {"上次时钟跳变：%s，%s（%s，共 %lld 次）",
+                          "Last clock jump: %s, %s (%s; %lld in all)"},
+    [S_MGR_CLOCK_NO_JUMP] = {"时钟跳变：无", "Clock jumps: none"},
+    [S_MGR_CLOCK_SRC_WALL] = {"本机时钟被调", "box clock set"},
+    [S_MGR_CLOCK_SRC_HQ] = {"与总部时间不符", "against HQ's time"},
+    [S_MGR_SPAN_DAYS] = {"%s%lld天%lld小时", "%s%lld d %lld h"},
+    [S_MGR_SPAN_HOURS] = {"%s%lld小时%lld分", "%s%lld h %lld min"},
+    [S_MGR_SPAN_MINUTES] = {"%s%lld分%lld秒", "%s%lld min %lld s"},
 };
 
 const char *ui_str(ui_lang lang, ui_str_id id) {

@@ -1,7 +1,8 @@
 /* screen_manager.c — the store manager's view, behind the PIN: members,
  * today's sign-ups and check-ins, a 7-day chart, each group's fill and
- * expiry, sign-ups per staff today, sync health, version, disk space,
- * enrolment; actions: mark a group full, next group, sync now.
+ * expiry, sign-ups per staff today, sync health, HQ's clock offset and
+ * the last clock jump, version, disk space, enrolment; actions: mark a
+ * group full, next group, sync now.
  *
  * Reads everything through store_status_get / store_group_fill; writes only
  * through store_group_mark_full. Sync runs as its own process
@@ -148,6 +149,36 @@ static void fmt_time(int64_t ms, int utc_off, char *out, size_t n) {
   strftime(out, n, "%m-%d %H:%M", &tm);
 }
 
+/* How far a clock jumped, in its two largest units ("+1 h 0 min"). */
+static void fmt_span(ui_lang lang, int64_t ms, char *out, size_t n) {
+  const char *sign = ms < 0 ? "-" : "+";
+  long long sec = (long long)(ms < 0 ? -(ms / 1000) : ms / 1000);
+  if(sec >= 86400)
+    ui_strf(out, n, lang, S_MGR_SPAN_DAYS, sign, sec / 86400, sec % 86400 / 3600);
+  else if(sec >= 3600)
+    ui_strf(out, n, lang, S_MGR_SPAN_HOURS, sign, sec / 3600, sec % 3600 / 60);
+  else
+    ui_strf(out, n, lang, S_MGR_SPAN_MINUTES, sign, sec / 60, sec % 60);
+}
+
+/* The last clock jump (store_check_clock, or the HQ offset at a sync):
+ * when, how far, which way it was seen. In the warning colour for a week,
+ * so a manager notices one. */
+static int clock_line(ui_app *app, const sqr_config *cfg, char *out, size_t n) {
+  char when[64], by[64];
+  if(!M.ss.clock_jumps) {
+    snprintf(out, n, "%s", ui_str(app->lang, S_MGR_CLOCK_NO_JUMP));
+    return 0;
+  }
+  fmt_time(M.ss.last_clock_jump_ms, cfg->utc_offset_min, when, sizeof when);
+  fmt_span(app->lang, M.ss.last_clock_jump_by_ms, by, sizeof by);
+  int hq = strcmp(M.ss.last_clock_jump_source, "hq_offset") == 0;
+  ui_strf(out, n, app->lang, S_MGR_CLOCK_JUMP, when, by,
+          ui_str(app->lang, hq ? S_MGR_CLOCK_SRC_HQ : S_MGR_CLOCK_SRC_WALL),
+          (long long)M.ss.clock_jumps);
+  return clock_now_ms(app->clock) - M.ss.last_clock_jump_ms < 7 * 86400000LL;
+}
+
 static void draw(ui_app *app, ui_screen *s) {
   (void)s;
   int u = app->u, fs = 3 * u + u / 2, lh = 5 * u;
@@ -229,6 +260,9 @@ static void draw(ui_app *app, ui_screen *s) {
   }
   ui_strf(buf, sizeof buf, app->lang, S_MGR_OFFSET, (long long)M.ss.hq_offset_ms);
   ui_label(app, buf, fs, UI_FG, c1.x, y, UI_LEFT);
+  y += lh;
+  int recent = clock_line(app, cfg, buf, sizeof buf);
+  ui_label(app, buf, 3 * u, recent ? UI_WARN : UI_FG, c1.x, y, UI_LEFT);
   y += lh;
   char en[200];
   if(cfg->has_hq_pub)

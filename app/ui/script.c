@@ -167,6 +167,16 @@ static int expect(ui_app *app, int line, const char *cmd, char **argv, int argc)
       snprintf(why, sizeof why, "%s state is '%s'", s->ops->name, have);
       fail(app, line, cmd, why);
     }
+  } else if(argc >= 3 && strcmp(argv[1], "text") == 0) {
+    /* The words after "text", one space between them, in a label of the
+     * last frame drawn (ui_label keeps them for scripts). */
+    char want[SCRIPT_LINE_MAX] = "";
+    for(int i = 2; i < argc; i++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i > 2 ? " " : "", argv[i]);
+    if(!app->drawn || !strstr(app->drawn, want)) {
+      snprintf(why, sizeof why, "not drawn; the frame said: %.500s", app->drawn ? app->drawn : "");
+      fail(app, line, cmd, why);
+    }
   } else if(argc >= 3 && strcmp(argv[1], "visible") == 0) {
     ui_widget *w = ui_screen_find(s, argv[2]);
     if(!w || w->hidden) fail(app, line, cmd, "not shown");
@@ -181,9 +191,9 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
   if(s->pc >= s->n) return 1;
   char buf[SCRIPT_LINE_MAX];
   snprintf(buf, sizeof buf, "%s", s->lines[s->pc]);
-  char *argv[8];
+  char *argv[16];
   int argc = 0;
-  for(char *tok = strtok(buf, " \t"); tok && argc < 8; tok = strtok(NULL, " \t"))
+  for(char *tok = strtok(buf, " \t"); tok && argc < 16; tok = strtok(NULL, " \t"))
     argv[argc++] = tok;
   const char *cmd = s->lines[s->pc];
   int line = s->pc + 1, x, y, done = 1;
@@ -247,6 +257,14 @@ int ui_script_step(ui_app *app, ui_script *s, int64_t *wait_until_ms) {
       fail(app, line, cmd, "advance needs --fixed-clock");
     else
       clock_advance_ms(app->clock, (int64_t)(atof(a1) * 1000));
+  } else if(strcmp(argv[0], "wall") == 0 && argc >= 2) {
+    /* The box's wall clock set S seconds on (or back), monotonic time
+     * unmoved: a clock jump, as a person setting the RTC makes one. */
+    if(!clock_is_fixed(app->clock))
+      fail(app, line, cmd, "wall needs --fixed-clock");
+    else
+      clock_set_wall_ms(app->clock, clock_now_ms(app->clock) - clock_offset_ms(app->clock) +
+                                        (int64_t)(atof(a1) * 1000));
   } else if(strcmp(argv[0], "wait") == 0 && argc >= 2) {
     /* Real time passes with the loop running (events, helpers, watchdog
      * pings), whatever the app's clock. */

@@ -7,6 +7,8 @@
  *   drag NAME DY              press on a widget, move by DY px, release
  *   key K                     0-9, a-z, '.', '-', ':', backspace, return, escape
  *   advance SECONDS           move the fixed clock forward
+ *   wall SECONDS              move the fixed clock's wall time alone (a clock
+ *                             jump, as setting the RTC makes; negative: back)
  *   wait MS                   let real time pass (events, helper processes
  *                             and watchdog pings keep flowing)
  *   hang MS                   block the main loop (as a hung kiosk would)
@@ -28,6 +30,8 @@
  *   expect nodigits           no widget and no flow holds a typed digit
  *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
  *   expect visible NAME       widget NAME is shown
+ *   expect text WORDS...      a label of the last frame drawn contains WORDS
+ *                             (after a partial redraw: of what it redrew)
  *   expect disabled NAME      widget NAME does not take taps (a locked keypad)
  *   expect state TEXT         the screen's state word (enrol: url, code,
  *                             running, failed:KIND, noca; live: code, paused)

@@ -205,6 +205,10 @@ struct ui_app {
   int64_t qr_changed_us; /* when the QR text last changed (for timing), 0 = none */
   const char *screenshot_dir;
   ui_script *script;
+#define UI_DRAWN_MAX 8192
+  char *drawn; /* scripts only: the labels the last frame drew, one a line
+                * (`expect text`); NULL otherwise */
+  size_t drawn_len;
   int exit_code;
 };
 

@@ -9,10 +9,13 @@
 #include "syncpass.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -23,6 +26,8 @@
 #include "proto.h"
 
 #define COMPONENT "sync"
+/* "HQ's answer carried no time" for the offset out-parameters. */
+#define NO_OFFSET INT64_MIN
 /* 409 gap answers tolerated in one pass before giving up. */
 #define MAX_GAP_RESTARTS 8
 
@@ -224,6 +229,39 @@ out:
   return rc;
 }
 
+/* One pass at a time per database: the trickle daemon runs by default,
+ * and "sync now" (a child of the kiosk, or storeqr-sync.service) may start
+ * while its pass runs. Two passes would be safe for the events (HQ's
+ * answer alone moves the acked seq) but could both apply one configuration
+ * version. The second waits for the first (flock on sync.lock beside the
+ * database; the kernel drops it when a pass dies), then finds little left
+ * to do. */
+static sqr_rc pass_lock(const syncpass_paths *p, const syncpass_opts *o, int *fd,
+                        syncpass_result *res) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/sync.lock", p->dir);
+  *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if(*fd < 0) {
+    snprintf(res->error, sizeof res->error, "cannot open %.200s: %s", path, strerror(errno));
+    return SQR_EIO;
+  }
+  /* a nightly pass of a big backlog can take minutes */
+  const long wait_s = 900;
+  for(long i = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; i++) {
+    if(errno != EWOULDBLOCK && errno != EINTR) {
+      snprintf(res->error, sizeof res->error, "cannot lock %.200s: %s", path, strerror(errno));
+      return SQR_EIO;
+    }
+    if(i == 0) log_info(COMPONENT, "another sync pass is running; waiting for it");
+    if(i >= wait_s * 5 || (o->abort_flag && *o->abort_flag)) {
+      snprintf(res->error, sizeof res->error, "another sync pass is still running");
+      return SQR_EBUSY;
+    }
+    usleep(200 * 1000);
+  }
+  return SQR_OK;
+}
+
 sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
   memset(res, 0, sizeof *res);
   syncpass_paths p;
@@ -231,15 +269,28 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
   store *st = NULL;
   synchttp *h = NULL;
   char url[1024];
-  int64_t hq_time = 0; /* the offset measured in this pass, 0 = none */
-  int have_offset = 0;
+  /* The offset measured in this pass; NO_OFFSET = none. Not 0: an HQ whose
+   * clock agrees with the box to the millisecond (one machine, or good
+   * NTP on both) measures 0, and taking that for "none" kept the previous
+   * offset, which the clock-jump check then saw as HQ's time moving. */
+  int64_t hq_time = NO_OFFSET;
+  int have_offset = 0, lockfd = -1;
   sqr_rc rc = syncpass_paths_for(o->db_path, &p);
   if(rc) {
     snprintf(res->error, sizeof res->error, "database path too long");
     return rc;
   }
   if((rc = clock_new_real(&clk))) return rc;
+  if((rc = pass_lock(&p, o, &lockfd, res))) goto done;
   if((rc = store_open(o->db_path, clk, &st, res->error, sizeof res->error))) goto done;
+  /* Before anything is measured or sent: a jump of the box's clock is
+   * recorded (and goes up in this pass) even when the UI is not running,
+   * and the HQ offset this pass measures is compared knowing of it. The
+   * reference is shared with the app through the database, so a jump
+   * either of them saw first is not recorded twice. */
+  int jumped = 0;
+  if(store_check_clock(st, &jumped))
+    log_warn(COMPONENT, "could not check the clock: %s", store_errmsg(st));
   const sqr_config *cfg = store_config(st);
   res->acked_before = store_acked_seq(st);
   res->config_before = cfg ? cfg->version : 0;
@@ -272,9 +323,9 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     goto record;
   }
   if(!cfg) {
-    int64_t t = 0;
+    int64_t t = NO_OFFSET;
     if((rc = pull_config(st, h, res, &t))) goto record;
-    if(t) hq_time = t, have_offset = 1;
+    if(t != NO_OFFSET) hq_time = t, have_offset = 1;
     if(!(cfg = store_config(st))) {
       snprintf(res->error, sizeof res->error, "HQ sent no configuration for this kiosk");
       rc = SQR_EPROTO;
@@ -282,11 +333,11 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     }
   }
   rc = upload(st, h, cfg, o, res, &hq_time);
-  if(hq_time) have_offset = 1;
+  if(hq_time != NO_OFFSET) have_offset = 1;
   if(!rc && !o->skip_config) {
-    int64_t t = 0;
+    int64_t t = NO_OFFSET;
     rc = pull_config(st, h, res, &t);
-    if(t) hq_time = t, have_offset = 1;
+    if(t != NO_OFFSET) hq_time = t, have_offset = 1;
   }
   if(!rc && !o->skip_config && !o->skip_update && (cfg = store_config(st))) {
     char dir[1200];
@@ -314,5 +365,6 @@ done:
   synchttp_free(h);
   store_close(st);
   clock_free(clk);
+  if(lockfd >= 0) close(lockfd); /* releases the lock */
   return rc;
 }

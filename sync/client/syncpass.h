@@ -1,7 +1,10 @@
 /* syncpass.h — one sync pass of a kiosk with HQ (docs/PROTOCOL.md):
  * upload every pending event in bounded batches (each telling HQ how many
  * events are still waiting after it), advancing only on HQ's acked_seq,
- * then pull the configuration and apply it.
+ * then pull the configuration and apply it. Each pass first checks the
+ * box's clock (store_check_clock: a jump becomes a clock_jump event, once,
+ * whether the kiosk app or this pass sees it first) and holds sync.lock
+ * beside the database, so passes of one kiosk run one after the other.
  *
  * Owns nothing between calls: opens the store, talks to HQ, records the
  * attempt (store_sync_record) and closes. Never logs a payload, and never
@@ -57,6 +60,7 @@ typedef struct syncpass_result {
  *   SQR_EAUTH   HQ refused the kiosk's certificate, or HQ's did not verify
  *   SQR_EPROTO  HQ answered something unusable, or refused a batch
  *   SQR_EINVAL  not enrolled / no HQ URL / bad options
+ *   SQR_EBUSY   another pass held sync.lock for 15 minutes (not recorded)
  *   database errors from store_open and friends. */
 sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) SQR_WARN_UNUSED;
 

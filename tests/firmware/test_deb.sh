@@ -101,6 +101,10 @@ enabled() { # UNIT WANTS_DIR
   [ -L "$R/etc/systemd/system/$2/$1" ] || fail "$1 not enabled ($2 has no link)"
   [ "$(in_root systemctl is-enabled "$1" 2>/dev/null)" = enabled ] || fail "systemctl is-enabled $1"
 }
+disabled() { # UNIT WANTS_DIR
+  [ ! -e "$R/etc/systemd/system/$2/$1" ] || fail "$1 enabled ($2 has a link)"
+  [ "$(in_root systemctl is-enabled "$1" 2>/dev/null)" = disabled ] || fail "systemctl is-enabled $1"
+}
 
 case $MODE in
 deb)
@@ -145,7 +149,9 @@ deb)
   # Units: installed, enabled, and clean under systemd-analyze verify here.
   enabled storeqr-kiosk.service multi-user.target.wants
   enabled storeqr-update-recover.service multi-user.target.wants
-  enabled storeqr-sync.timer timers.target.wants
+  # sync: the trickle daemon, not the nightly-only timer it conflicts with
+  enabled storeqr-sync-daemon.service multi-user.target.wants
+  disabled storeqr-sync.timer timers.target.wants
   enabled storeqr-update-queue.path paths.target.wants
   units=$(cd "$R/usr/lib/systemd/system" && ls storeqr-*)
   [ "$(wc -w <<<"$units")" -eq 7 ] || fail "units: $units"
@@ -174,6 +180,17 @@ deb)
   [ "$(readlink "$R/opt/storeqr/current")" = slots/a ] || fail "reinstall moved current"
   [ -f "$R/var/lib/storeqr/kiosk.db" ] || fail "reinstall lost the database"
   grep -qx "version $VERSION" "$R/var/lib/storeqr-update/installed" || fail "reinstall: installed"
+  # an operator's nightly-only choice in sync.env survives an upgrade, and
+  # taking it back returns to the daemon
+  echo 'STOREQR_SYNC_MODE=nightly' >>"$R/etc/storeqr/sync.env"
+  in_root dpkg -i /tmp/storeqr-kiosk.deb >"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; fail "dpkg -i (nightly)"; }
+  enabled storeqr-sync.timer timers.target.wants
+  disabled storeqr-sync-daemon.service multi-user.target.wants
+  sed -i '/^STOREQR_SYNC_MODE=/d' "$R/etc/storeqr/sync.env"
+  in_root dpkg -i /tmp/storeqr-kiosk.deb >"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; fail "dpkg -i (daemon)"; }
+  enabled storeqr-sync-daemon.service multi-user.target.wants
+  disabled storeqr-sync.timer timers.target.wants
+  echo "sync mode: daemon by default, nightly timer on request, back again"
 
   step "apt-get purge storeqr-kiosk"
   in_root apt-get purge -y -q storeqr-kiosk >"$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "purge"; }
@@ -231,7 +248,8 @@ image)
   done
   enabled storeqr-kiosk.service multi-user.target.wants
   enabled storeqr-update-recover.service multi-user.target.wants
-  enabled storeqr-sync.timer timers.target.wants
+  enabled storeqr-sync-daemon.service multi-user.target.wants
+  disabled storeqr-sync.timer timers.target.wants
   enabled storeqr-update-queue.path paths.target.wants
   enabled systemd-networkd.service multi-user.target.wants
   enabled systemd-timesyncd.service sysinit.target.wants

@@ -75,4 +75,16 @@ grep -q '^ConditionPathExists=/var/lib/storeqr-update/update.pending$' \
 for want in '^RandomizedDelaySec=' '^Persistent=true' '^OnCalendar='; do
   grep -q -- "$want" "$SRC/storeqr-sync.timer" || fail "storeqr-sync.timer lacks $want"
 done
+# Sync: the daemon (the default) and the nightly timer are one or the
+# other; "sync now" (storeqr-sync.service) must not stop the daemon, so it
+# conflicts with neither. Every process that checks the clock knows the
+# boot it runs in (their sandbox hides /proc's boot id).
+grep -qx 'Conflicts=storeqr-sync.timer' "$SRC/storeqr-sync-daemon.service" ||
+  fail "storeqr-sync-daemon.service must conflict with the timer (only)"
+grep -q '^Conflicts=' "$SRC/storeqr-sync.service" && fail "storeqr-sync.service conflicts with something"
+grep -q '^WantedBy=multi-user.target' "$SRC/storeqr-sync-daemon.service" ||
+  fail "storeqr-sync-daemon.service cannot be enabled"
+for u in storeqr-kiosk.service storeqr-sync.service storeqr-sync-daemon.service; do
+  grep -qx 'Environment=STOREQR_BOOT_ID=%b' "$SRC/$u" || fail "$u lacks STOREQR_BOOT_ID=%b"
+done
 echo "PASS units"

@@ -15,6 +15,10 @@
 #     rate limit (429 + Retry-After), passwd and remove;
 #   - the dashboard's HTML: escaping of a hostile store name, no phone;
 #   - /metrics checked by promtool (Debian's prometheus);
+#   - clock jumps and alerts: a jump the sync client itself sees (once,
+#     after waiting for a pass holding sync.lock), a broken chain and a
+#     revoked kiosk's attempts (two each, one alert an hour) on /dash,
+#     the store page and in /metrics;
 #   - browser: Debian's Chromium driven by playwright-core (browser.js)
 #     at laptop and phone sizes, screenshots in $ARTIFACTS.
 # env: BIN_HQ BIN_STOREQR BIN_SYNC (BIN_PROXY unused) ARTIFACTS NODE_DIR
@@ -403,6 +407,99 @@ check_behind "$BACKLOG" behind
 check_behind 0 synced
 echo "events behind: $BACKLOG left on k1 shown in JSON, CSV, /metrics, /dash; 0 after a full sync"
 
+# ---- clock jumps and tamper alerts (k2, SH-XH02 kiosk 1) ------------------------------
+# A clock jump seen by the sync client itself: the reference the kiosk and
+# the sync pass share in the kiosk database is moved an hour back, as if
+# the box's clock had been set an hour ahead since; the next pass records
+# a clock_jump at its start and uploads it. (The last good HQ offset is
+# moved an hour on with it: a real jump would have moved the offset that
+# pass measures by an hour the other way, which the recorded jump
+# explains; without it the offset check would rightly see an hour it
+# cannot explain.) Another pass records nothing more (the reference moved
+# past the jump). A pass waits for one that holds sync.lock (a "sync now"
+# beside the trickle daemon).
+kq() { sqlite3 k2/kiosk.db "$1"; }
+[ "$(kq "SELECT COUNT(*) FROM meta WHERE key = 'clock_ref_wall_ms'")" = 1 ] ||
+  fail "the sync pass kept no clock reference in the kiosk database"
+# (1 h 0 min 30 s: the dashboard says "+1 h 0 min" whatever the
+# milliseconds between the two clock readings)
+kq "UPDATE meta SET value = value - 3630000 WHERE key = 'clock_ref_wall_ms'"
+kq "UPDATE sync_attempts SET hq_offset_ms = hq_offset_ms + 3630000 WHERE ok = 1"
+flock k2/sync.lock sleep 2 &
+LOCKER=$!
+sleep 0.3
+t0=$(date +%s%N)
+SQR_LOG=debug "$BIN_SYNC" --once --db k2/kiosk.db >sync-jump.out 2>&1 || fail "sync k2 after the jump: $(cat sync-jump.out)"
+waited=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "$LOCKER"
+[ "$waited" -ge 1400 ] || fail "the pass did not wait for sync.lock (${waited} ms)"
+"$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>&1 || fail "sync k2 again"
+[ "$(kq "SELECT COUNT(*) FROM events WHERE type = 'clock_jump'")" = 1 ] ||
+  fail "k2 recorded clock jumps: $(kq "SELECT seq, ts_ms, payload FROM events WHERE type = 'clock_jump'"), wanted 1; attempts $(kq "SELECT ok, hq_offset_ms FROM sync_attempts"); $(cat sync-jump.out)"
+jump=$(kq "SELECT json_extract(payload, '\$.jump_ms') || ' ' || json_extract(payload, '\$.source') FROM events WHERE type = 'clock_jump'")
+[ "${jump#* }" = wall ] && [ "${jump% *}" -gt 3620000 ] && [ "${jump% *}" -lt 3660000 ] ||
+  fail "the jump recorded: $jump"
+[ "$(dbq "SELECT jumps || ' ' || last_source FROM kiosk_clock WHERE kiosk = 'SH-XH02/1'")" = "1 wall" ] ||
+  fail "kiosk_clock at HQ: $(dbq "SELECT * FROM kiosk_clock")"
+"$BIN_STOREQR" --db k2/kiosk.db status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["clock_jumps"] == 1 and s["last_clock_jump"]["source"] == "wall", s
+assert 3620000 < s["last_clock_jump"]["jump_ms"] < 3660000, s' || fail "storeqr status: the clock jump"
+
+# A broken chain: the newest event of k2 rewritten before it went up (what
+# a thief with root could still do to unsynced events). Two refused uploads,
+# one chain_broken alert (once per kiosk and hour).
+signup k2/kiosk.db --staff bo
+kq "UPDATE events SET hash = zeroblob(32) WHERE seq = (SELECT MAX(seq) FROM events)"
+for i in 1 2; do
+  "$BIN_SYNC" --once --db k2/kiosk.db >broken$i.out 2>&1 && fail "a broken chain was accepted"
+  grep -q chain_broken broken$i.out || fail "upload $i: $(cat broken$i.out)"
+done
+# A revoked kiosk: two refused attempts, one revoked_cert alert.
+hq kiosk revoke --dir "$D" --store SH-XH02 --kiosk 1 >/dev/null || fail "revoke"
+for i in 1 2; do
+  "$BIN_SYNC" --once --db k2/kiosk.db >revoked$i.out 2>&1 && fail "a revoked kiosk synced"
+  grep -q revoked revoked$i.out || fail "attempt $i: $(cat revoked$i.out)"
+done
+for k in chain_broken revoked_cert clock_jump; do
+  [ "$(dbq "SELECT COUNT(*) FROM alerts WHERE kind = '$k' AND kiosk = 'SH-XH02/1'")" = 1 ] ||
+    fail "$k alerts: $(dbq "SELECT kind, kiosk, at_ms FROM alerts")"
+done
+check_alerts() { # TAG REVOKED_CERT_COUNT: the alerts on /dash, the store page and in /metrics
+  "${C[@]}" "${AUTH[@]}" "$BASE/dash" >"$1-dash.html" || fail "GET /dash ($1)"
+  "${C[@]}" "${AUTH[@]}" "$BASE/dash/store/SH-XH02" >"$1-store.html" || fail "GET /dash/store ($1)"
+  "${C[@]}" "${AUTH[@]}" "$BASE/metrics" >"$1-metrics.txt" || fail "GET /metrics ($1)"
+  promtool check metrics <"$1-metrics.txt" || fail "promtool check metrics ($1)"
+  python3 - "$1" "$2" <<'PYEOF' || fail "alerts on the dashboard and in /metrics ($1)"
+import re, sys
+tag, revoked = sys.argv[1], int(sys.argv[2])
+dash = open(tag + "-dash.html", encoding="utf-8").read()
+sec = re.search(r'<ul class="alerts" id="security-alerts">(.*?)</ul>', dash, re.S).group(1)
+items = re.findall(r'<li class="bad" data-kind="([a-z_]+)" data-store="([^"]*)" data-kiosk="(\d+)">(.*?)</li>', sec, re.S)
+kinds = sorted(k for k, s, n, _ in items if s == "SH-XH02" and n == "1")
+assert kinds == sorted(["chain_broken", "clock_jump"] + ["revoked_cert"] * revoked), (kinds, sec)
+text = {k: body for k, s, n, body in items}
+assert "does not chain" in text["chain_broken"] or "differs" in text["chain_broken"], text
+assert "revoked kiosk&#39;s certificate" in text["revoked_cert"], text  # escaped by the template
+assert "+1 h 0 min" in text["clock_jump"], text
+store = open(tag + "-store.html", encoding="utf-8").read()
+row = re.search(r'<tr data-kiosk="1">.*?</tr>', store, re.S).group(0)
+assert 'data-clock-jumps="1"' in row and "+1 h 0 min (box clock set" in row, row
+m = open(tag + "-metrics.txt").read()
+for kind, n in (("chain_broken", 1), ("revoked_cert", revoked), ("clock_jump", 1)):
+    assert re.search(r'^storeqr_hq_alerts_total\{kind="%s"\} %d$' % (kind, n), m, re.M), (kind, m)
+assert re.search(r'^storeqr_hq_kiosk_clock_jumps_total\{store="SH-XH02",kiosk="1"\} 1$', m, re.M), m
+assert not re.search(r'^storeqr_hq_kiosk_clock_jumps_total\{store="SH-JA01"', m, re.M), m
+PYEOF
+}
+check_alerts alerts 1
+# Once per hour, not once for ever: an hour later the next refusal is news.
+dbq "UPDATE alert_gate SET at_ms = at_ms - 3600000 WHERE kind = 'revoked_cert'" >/dev/null
+"$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>&1 && fail "a revoked kiosk synced"
+check_alerts later 2
+echo "clock jump (sync client, once), chain_broken and revoked_cert (twice refused, one alert an hour): /dash, store page, /metrics"
+
 # ---- rate limit (last: it locks 127.0.0.1 out) ---------------------------------------
 for i in 1 2 3 4 5; do
   [ "$(login carol wrong-$i "${ORIGIN[@]}")" = 401 ] || fail "failure $i is not a 401"
@@ -446,7 +543,7 @@ echo "expired group: not live"
 # nothing personal in any output or log
 hq_stop "$D"
 for p in "${PHONES[@]}"; do
-  grep -rq "$p" stats.json stats.csv dash.html store.html metrics.txt behind* synced* "$D/hq.log" &&
+  grep -rq "$p" stats.json stats.csv dash.html store.html metrics.txt behind* synced* alerts-* later-* "$D/hq.log" &&
     fail "a phone number leaked"
 done
 grep -q -e "$PW" -e new-password-77 -e "$S1" "$D/hq.log" && fail "a password or session id in HQ's log"

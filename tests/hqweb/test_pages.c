@@ -150,6 +150,13 @@ static sqr_rc dash_home(dynbuf *b) {
   make_days();
   const dash_alert alerts[] = {{S("SH-FULL"), NOW_MS - 90 * 1000},
                                {S("BJ-WFJ01"), NOW_MS - 5 * 3600 * 1000LL}};
+  const dash_security_alert security[] = {
+      {S("revoked_cert"), S("SH-JA01"), 2, NOW_MS - 30 * 1000,
+       S("HQ refused the revoked kiosk's certificate")},
+      {S("chain_broken"), S("SH-XH02"), 1, NOW_MS - 2 * 3600 * 1000LL,
+       S("events: seq 12 does not chain to the event before it; nothing was stored")},
+      {S("retired_token"), S("BJ-WFJ01"), 0, NOW_MS - 3 * 86400 * 1000LL, S("")},
+  };
   const dash_warning warnings[] = {
       {S("SH-FULL"), S("满员 <店>"), S("full-1"), S("小群"), 1, 1, 0},
       {S("SH-JA01"), S("静安寺店"), S("ja-2"), S("ja-2"), 0, 0, 1},
@@ -196,6 +203,8 @@ static sqr_rc dash_home(dynbuf *b) {
                        .ndays = 30,
                        .alerts = alerts,
                        .nalerts = 2,
+                       .security = security,
+                       .nsecurity = 3,
                        .warnings = warnings,
                        .nwarnings = 3,
                        .rows = rows,
@@ -220,8 +229,22 @@ static sqr_rc dash_store(dynbuf *b) {
       {S("ja-3"), S(""), 0, 170, 10, 200, {0.9, 0, 1}, NULL, 0},
   };
   const dash_kiosk_row kiosks[] = {
-      {.number = 1, .acked = 120, .last_sync_ms = NOW_MS - 10 * 1000, .behind = 3},
-      {.number = 2, .revoked = 1, .stale = 1, .acked = 40, .behind = -1},
+      {.number = 1,
+       .acked = 120,
+       .last_sync_ms = NOW_MS - 10 * 1000,
+       .behind = 3,
+       .clock_jumps = 2,
+       .last_jump_ts_ms = NOW_MS - 3 * 3600 * 1000LL,
+       .last_jump_ms = 3600 * 1000LL + 5 * 60 * 1000},
+      {.number = 2,
+       .revoked = 1,
+       .stale = 1,
+       .acked = 40,
+       .behind = -1,
+       .clock_jumps = 1,
+       .last_jump_ts_ms = NOW_MS - 2 * 86400 * 1000LL,
+       .last_jump_ms = -(2 * 86400 + 3 * 3600) * 1000LL,
+       .last_jump_hq = 1},
       {.number = 3, .stale = 1, .acked = 7, .last_sync_ms = NOW_MS - 9 * 86400 * 1000LL},
   };
   const dash_staff_row staff[] = {{S("anna"), 3}, {S("bo"), 2}, {S(""), 2}};

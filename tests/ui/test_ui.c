@@ -2,7 +2,7 @@
  * its screenshots (QR codes decoded with zbar) and the kiosk database.
  *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate, offset,
  *                               fill, reset, hotplug, campaign, disk, lowdisk,
- *                               first
+ *                               first, clock
  * Every case asserts on what the kiosk wrote or drew; none on timing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,6 +526,72 @@ static void t_lowdisk(void) {
   puts("lowdisk: ok");
 }
 
+/* Time on the manager screen: HQ's clock offset the sync recorded, and the
+ * last clock jump — none, then the box's clock set an hour ahead while the
+ * kiosk runs (recorded once, by the kiosk's own check), then a day that
+ * only the next sync's HQ offset reveals (the clock set across a reboot).
+ * The line is drawn in the warning colour while the jump is recent. */
+static void record_sync(int64_t t, int64_t offset_ms) {
+  sqr_clock *c;
+  store *st;
+  char err[256];
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  UT_CHECK(store_sync_record(st, 1, NULL, offset_ms) == SQR_OK, "sync record");
+  store_close(st);
+  clock_free(c);
+}
+
+static store_status status_at(int64_t t) {
+  sqr_clock *c;
+  store *st;
+  char err[256];
+  store_status ss;
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  UT_CHECK(store_status_get(st, &ss) == SQR_OK, "status");
+  store_close(st);
+  clock_free(c);
+  return ss;
+}
+
+static void t_clock(void) {
+  ut_setup("clock");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  record_sync(t, 61000);
+  const char *s1 = "advance 6\n" HOLD_CORNER TYPE_PIN "expect screen manager\n"
+                   "expect text HQ clock offset: 61000 ms\nexpect text Clock jumps: none\n"
+                   "screenshot manager_none\ntap close\n"
+                   /* someone sets the box an hour ahead; the kiosk looks every 5 s */
+                   "wall 3600\nadvance 6\nadvance 6\n" HOLD_CORNER TYPE_PIN
+                   "expect screen manager\nexpect text Last clock jump: \n"
+                   "expect text , +1 h 0 min (box clock set; 1 in all)\n"
+                   "screenshot manager_jump\ntap close\n";
+  ut_kiosk_opts en = {.lang = "en"};
+  UT_CHECK(ut_run_opts(db, s1, t, &en) == 0, "clock run (en)");
+  store_status ss = status_at(t);
+  UT_CHECK(ss.clock_jumps == 1, "%lld clock jumps recorded", (long long)ss.clock_jumps);
+  UT_CHECK(ss.last_clock_jump_by_ms >= 3600000 && ss.last_clock_jump_by_ms < 3601000,
+           "jump of %lld ms", (long long)ss.last_clock_jump_by_ms);
+  UT_CHECK(red("manager_jump.png") > red("manager_none.png") + 1000,
+           "the recent jump is not in the warning colour: %d vs %d red px", red("manager_jump.png"),
+           red("manager_none.png"));
+  /* Rebooted a day back: the kiosk's own check sees another boot (nothing
+   * to compare), the sync's HQ offset says a day. */
+  record_sync(t, 61000 - 3600000 + 86400000);
+  const char *s2 = HOLD_CORNER TYPE_PIN
+      "expect screen manager\n"
+      "expect text 上次时钟跳变：\nexpect text -1天0小时（与总部时间不符，共 2 次）\n"
+      "screenshot manager_hq\n";
+  UT_CHECK(ut_run(db, s2, t, NULL, "zh") == 0, "clock run (zh)");
+  ss = status_at(t);
+  UT_CHECK(ss.clock_jumps == 2 && strcmp(ss.last_clock_jump_source, "hq_offset") == 0,
+           "%lld jumps, the last %s", (long long)ss.clock_jumps, ss.last_clock_jump_source);
+  puts("clock: ok");
+}
+
 /* The first frame after start is the QR alone on the background (the
  * text would cost FreeType's time before a code is on screen); the frame
  * after it is the whole screen, equal to a full redraw. */
@@ -596,6 +662,8 @@ int main(int argc, char **argv) {
     t_lowdisk();
   else if(!strcmp(c, "first"))
     t_first();
+  else if(!strcmp(c, "clock"))
+    t_clock();
   else {
     fprintf(stderr, "test_ui: unknown case %s\n", c);
     return 2;

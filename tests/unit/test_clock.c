@@ -2,6 +2,10 @@
 #include "testutil.h"
 #include "clock.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 static void test_fixed_and_offset(void **state) {
   (void)state;
   sqr_clock *c;
@@ -19,22 +23,54 @@ static void test_fixed_and_offset(void **state) {
 
 static void test_jump_detection(void **state) {
   (void)state;
-  sqr_clock *c;
-  int64_t jump = 0;
+  sqr_clock *c, *same_boot, *other_boot;
+  clock_ref ref, now;
+  int64_t drift = 0;
   assert_int_equal(clock_new_fixed(1700000000000, &c), SQR_OK);
-  assert_int_equal(clock_check_jump(c, 120000, &jump), 0); /* reference only */
-  clock_advance_ms(c, 3600000);                            /* an hour passes normally */
-  assert_int_equal(clock_check_jump(c, 120000, &jump), 0);
+  clock_read_ref(c, &ref);
+  clock_advance_ms(c, 3600000); /* an hour passes normally */
+  clock_read_ref(c, &now);
+  assert_int_equal(clock_ref_compare(&ref, &now, &drift), 1);
+  assert_int_equal(drift, 0);
   clock_set_wall_ms(c, clock_now_ms(c) - 86400000); /* someone sets it a day back */
-  assert_int_equal(clock_check_jump(c, 120000, &jump), 1);
-  assert_int_equal(jump, -86400000);
-  assert_int_equal(clock_check_jump(c, 120000, &jump), 0); /* once only */
+  clock_read_ref(c, &now);
+  assert_int_equal(clock_ref_compare(&ref, &now, &drift), 1);
+  assert_int_equal(drift, -86400000);
+  /* Another process of the same boot reads the same clocks: comparable. */
+  assert_int_equal(clock_new_fixed(1700000000000, &same_boot), SQR_OK);
+  clock_advance_ms(same_boot, 3600000);
+  clock_read_ref(same_boot, &now);
+  assert_int_equal(clock_ref_compare(&ref, &now, &drift), 1);
+  assert_int_equal(drift, 0);
+  /* Another boot, or monotonic time gone back: nothing can be said. */
+  assert_int_equal(clock_new_fixed(1700000000000 + 5000, &other_boot), SQR_OK);
+  clock_read_ref(other_boot, &now);
+  assert_int_equal(clock_ref_compare(&ref, &now, &drift), 0);
+  clock_read_ref(c, &now);
+  snprintf(now.boot, sizeof now.boot, "%s", ref.boot);
+  now.mono_ms = ref.mono_ms - 1;
+  assert_int_equal(clock_ref_compare(&ref, &now, &drift), 0);
   clock_free(c);
+  clock_free(same_boot);
+  clock_free(other_boot);
 
+  /* The real clock: a boot id (32 hex digits) and no drift between reads. */
   assert_int_equal(clock_new_real(&c), SQR_OK);
   assert_false(clock_is_fixed(c));
-  assert_int_equal(clock_check_jump(c, 120000, &jump), 0);
-  assert_int_equal(clock_check_jump(c, 120000, &jump), 0);
+  clock_read_ref(c, &ref);
+  clock_read_ref(c, &now);
+  assert_int_equal(strlen(ref.boot), 32);
+  assert_int_equal(clock_ref_compare(&ref, &now, &drift), 1);
+  assert_true(drift > -1000 && drift < 1000);
+  clock_free(c);
+  /* Without /proc's boot id (the units' sandbox hides it) the one systemd
+   * gives in the environment; either way 32 lower-case hex digits. */
+  setenv("STOREQR_BOOT_ID", "9BDB2BE2CB054D1696AD-FD1AFD6C2A11", 1);
+  assert_int_equal(clock_new_real(&c), SQR_OK);
+  clock_read_ref(c, &now);
+  assert_int_equal(strlen(now.boot), 32);
+  assert_int_equal(strspn(now.boot, "0123456789abcdef"), 32);
+  assert_string_equal(now.boot, ref.boot[0] ? ref.boot : "9bdb2be2cb054d1696adfd1afd6c2a11");
   clock_free(c);
 }
 

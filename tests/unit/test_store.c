@@ -394,6 +394,147 @@ static void test_clock_refresh_takes_the_daemons_offset(void **state) {
   assert_string_equal(c.types[0], "clock_jump");
 }
 
+/* Clock jumps as two processes see them: the app and the sync daemon each
+ * open the database with their own clock (here two fixed clocks made at
+ * the same instant: one boot, moved in step). */
+static int64_t sql_int(const char *path, const char *sql) {
+  sqlite3 *db;
+  sqlite3_stmt *s;
+  int64_t v = -1;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+  if(sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return v;
+}
+
+static int64_t clock_jumps(const char *path) {
+  return sql_int(path, "SELECT count(*) FROM events WHERE type='clock_jump'");
+}
+
+static void test_clock_jump_recorded_once_by_two_processes(void **state) {
+  fixture *f = *state;
+  sqr_clock *dclock = NULL;
+  store *daemon = NULL;
+  char err[256];
+  int jumped = -1;
+  assert_int_equal(clock_new_fixed(T0, &dclock), SQR_OK);
+  assert_int_equal(store_open(f->path, dclock, &daemon, err, sizeof err), SQR_OK);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_false(jumped);
+  clock_advance_ms(f->clock, 60000);
+  clock_advance_ms(dclock, 60000);
+  assert_int_equal(store_check_clock(daemon, &jumped), SQR_OK);
+  assert_false(jumped);
+  /* someone sets the box's clock an hour ahead: one event, whoever looks
+   * first; the other process finds the reference already past it */
+  clock_set_wall_ms(f->clock, T0 + 60000 + 3600000);
+  clock_set_wall_ms(dclock, T0 + 60000 + 3600000);
+  assert_int_equal(store_check_clock(daemon, &jumped), SQR_OK);
+  assert_true(jumped);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_false(jumped);
+  assert_int_equal(store_check_clock(daemon, &jumped), SQR_OK);
+  assert_false(jumped);
+  assert_int_equal(clock_jumps(f->path), 1);
+  store_status ss;
+  assert_int_equal(store_status_get(f->st, &ss), SQR_OK);
+  assert_int_equal(ss.clock_jumps, 1);
+  assert_int_equal(ss.last_clock_jump_by_ms, 3600000);
+  assert_string_equal(ss.last_clock_jump_source, "wall");
+  assert_true(ss.last_clock_jump_ms >= T0 + 3600000);
+  /* a jump back, seen by the app this time */
+  clock_set_wall_ms(f->clock, T0 + 60000);
+  clock_set_wall_ms(dclock, T0 + 60000);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_true(jumped);
+  assert_int_equal(store_check_clock(daemon, &jumped), SQR_OK);
+  assert_false(jumped);
+  assert_int_equal(store_status_get(f->st, &ss), SQR_OK);
+  assert_int_equal(ss.clock_jumps, 2);
+  assert_int_equal(ss.last_clock_jump_by_ms, -3600000);
+  store_close(daemon);
+  clock_free(dclock);
+}
+
+/* Another boot (another boot id, or monotonic time gone back) renews the
+ * reference without an event; within one boot the reference is written
+ * only when due, so the app's 5 s look costs no write. */
+static void test_clock_reference_across_boots(void **state) {
+  fixture *f = *state;
+  int jumped = -1;
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  int64_t ref = sql_int(f->path, "SELECT value FROM meta WHERE key='clock_ref_wall_ms'");
+  assert_int_equal(ref, T0);
+  clock_advance_ms(f->clock, 5000);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_int_equal(sql_int(f->path, "SELECT value FROM meta WHERE key='clock_ref_wall_ms'"), T0);
+  clock_advance_ms(f->clock, STORE_CLOCK_REF_REFRESH_MS);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_false(jumped);
+  assert_int_equal(sql_int(f->path, "SELECT value FROM meta WHERE key='clock_ref_wall_ms'"),
+                   T0 + 5000 + STORE_CLOCK_REF_REFRESH_MS);
+  /* the box rebooted with its clock a day off: nothing to compare with */
+  sqr_clock *boot2 = NULL;
+  store *st2 = NULL;
+  char err[256];
+  assert_int_equal(clock_new_fixed(T0 + 86400000, &boot2), SQR_OK);
+  assert_int_equal(store_open(f->path, boot2, &st2, err, sizeof err), SQR_OK);
+  assert_int_equal(store_check_clock(st2, &jumped), SQR_OK);
+  assert_false(jumped);
+  assert_int_equal(clock_jumps(f->path), 0);
+  assert_int_equal(sql_int(f->path, "SELECT value FROM meta WHERE key='clock_ref_wall_ms'"),
+                   T0 + 86400000);
+  store_close(st2);
+  clock_free(boot2);
+}
+
+/* The HQ offset: a change the box's recorded jumps explain is no event; one
+ * they do not (the clock set while the box was off, or HQ's moved) is. */
+static void test_clock_jump_from_hq_offset(void **state) {
+  fixture *f = *state;
+  int jumped = -1;
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_int_equal(store_sync_record(f->st, 1, NULL, 1000), SQR_OK); /* the first: no event */
+  assert_int_equal(store_sync_record(f->st, 0, "timeout", 0), SQR_OK);
+  assert_int_equal(store_sync_record(f->st, 1, NULL, 1500), SQR_OK); /* drift: no event */
+  assert_int_equal(clock_jumps(f->path), 0);
+  /* the box is set an hour ahead while running: a wall event, and the next
+   * offset is an hour less, which that event explains */
+  clock_set_wall_ms(f->clock, T0 + 3600000);
+  assert_int_equal(store_check_clock(f->st, &jumped), SQR_OK);
+  assert_true(jumped);
+  assert_int_equal(store_sync_record(f->st, 1, NULL, 1500 - 3600000), SQR_OK);
+  assert_int_equal(clock_jumps(f->path), 1);
+  assert_int_equal(clock_offset_ms(f->clock), 1500 - 3600000);
+  /* set back a day across a reboot: only the offset shows it */
+  sqr_clock *boot2 = NULL;
+  store *st2 = NULL;
+  char err[256];
+  assert_int_equal(clock_new_fixed(T0 + 3600000 - 86400000, &boot2), SQR_OK);
+  assert_int_equal(store_open(f->path, boot2, &st2, err, sizeof err), SQR_OK);
+  assert_int_equal(store_check_clock(st2, &jumped), SQR_OK);
+  assert_false(jumped);
+  assert_int_equal(store_sync_record(st2, 1, NULL, 1500 - 3600000 + 86400000), SQR_OK);
+  assert_int_equal(clock_jumps(f->path), 2);
+  store_status ss;
+  assert_int_equal(store_status_get(st2, &ss), SQR_OK);
+  assert_int_equal(ss.last_clock_jump_by_ms, -86400000);
+  assert_string_equal(ss.last_clock_jump_source, "hq_offset");
+  assert_int_equal(ss.hq_offset_ms, 1500 - 3600000 + 86400000);
+  /* the event carries HQ's time (the new offset), and both offsets */
+  assert_int_equal(
+      sql_int(f->path, "SELECT ts_ms FROM events WHERE type='clock_jump' ORDER BY seq DESC"),
+      T0 + 1500);
+  assert_int_equal(sql_int(f->path, "SELECT json_extract(payload, '$.previous_offset_ms')"
+                                    " FROM events WHERE type='clock_jump' ORDER BY seq DESC"),
+                   1500 - 3600000);
+  assert_int_equal(store_verify_log(st2, NULL, NULL, NULL, 0), SQR_OK);
+  store_close(st2);
+  clock_free(boot2);
+}
+
 static void test_groups_fill_one_at_a_time(void **state) {
   fixture *f = *state;
   store_live live;
@@ -740,6 +881,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reload_sees_other_writer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_event_log_chain_detects_tampering, setup, teardown),
       cmocka_unit_test_setup_teardown(test_clock_jump_is_recorded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_clock_jump_recorded_once_by_two_processes, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_clock_reference_across_boots, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_clock_jump_from_hq_offset, setup, teardown),
       cmocka_unit_test_setup_teardown(test_clock_refresh_takes_the_daemons_offset, setup, teardown),
       cmocka_unit_test_setup_teardown(test_groups_fill_one_at_a_time, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_expiry_margin, setup, teardown),

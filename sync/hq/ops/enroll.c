@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "configdoc.h"
 #include "hqdb_keys.h"
 #include "crypto.h"
@@ -159,6 +160,7 @@ sqr_rc hq_kiosk_identify(hq *h, const uint8_t *der, size_t len, char kiosk_id[HQ
     return hq_fail(e, SQR_EIO, "storage", "HQ's database failed; try again"); /* 500 as before */
   if(revoked) {
     log_warn("hq", "refused revoked kiosk %s", kiosk_id);
+    hq_alert_raise(h, kiosk_id, "revoked_cert", "HQ refused the revoked kiosk's certificate");
     return hq_fail(e, SQR_EAUTH, "certificate", "certificate: revoked");
   }
   return SQR_OK;

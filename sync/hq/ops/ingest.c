@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "crypto.h"
 #include "log.h"
 #include "hqdb_keys.h"
@@ -177,12 +178,39 @@ static sqr_rc add_delta(stats_delta **d, size_t *n, size_t max, int64_t day, con
   return SQR_OK;
 }
 
+/* A clock_jump event (store_check_clock, store_sync_record on the kiosk):
+ * counted into j, the newest kept. A payload of another shape counts with
+ * jump 0. */
+static void add_clock_jump(stats_clock_jump *j, const proto_event *ev) {
+  cJSON *p = cJSON_Parse(ev->payload);
+  const cJSON *by = cJSON_GetObjectItemCaseSensitive(p, "jump_ms");
+  const cJSON *src = cJSON_GetObjectItemCaseSensitive(p, "source");
+  j->jumps++;
+  j->last_ts_ms = ev->ts_ms;
+  j->last_jump_ms = cJSON_IsNumber(by) ? (int64_t)by->valuedouble : 0;
+  snprintf(j->last_source, sizeof j->last_source, "%s",
+           cJSON_IsString(src) && strcmp(src->valuestring, "hq_offset") == 0 ? "hq_offset"
+                                                                             : "wall");
+  cJSON_Delete(p);
+}
+
+/* "+1 h 5 min", "-2 d 3 h", "+3 min 10 s": how far, for a message. */
+static void fmt_jump(int64_t ms, char *out, size_t n) {
+  long long s = (long long)(ms < 0 ? -(ms / 1000) : ms / 1000);
+  const char *sign = ms < 0 ? "-" : "+";
+  if(s >= 86400)
+    snprintf(out, n, "%s%lld d %lld h", sign, s / 86400, s % 86400 / 3600);
+  else if(s >= 3600)
+    snprintf(out, n, "%s%lld h %lld min", sign, s / 3600, s % 3600 / 60);
+  else
+    snprintf(out, n, "%s%lld min %lld s", sign, s / 60, s % 60);
+}
+
 static sqr_rc broken(hq *h, const char *kiosk_id, int64_t seq, const char *why, hq_err *e) {
   char msg[200];
   snprintf(msg, sizeof msg, "events: seq %lld %s; nothing was stored", (long long)seq, why);
   log_warn("hq", "%s: chain broken at seq %lld (%s)", kiosk_id, (long long)seq, why);
-  if(hqdb_alert(h->db, kiosk_id, seq, "chain_broken", why, hq_now_ms()))
-    log_error("hq", "cannot record an alert: %s", hqdb_errmsg(h->db));
+  hq_alert_raise_seq(h, kiosk_id, seq, "chain_broken", msg);
   hq_fail(e, SQR_ECORRUPT, "chain_broken", "%s", msg);
   if(e) e->extra_key = "seq", e->extra = seq;
   return SQR_ECORRUPT;
@@ -204,6 +232,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   hq_event_row *rows = NULL;
   stats_delta *deltas = NULL;
   size_t ndeltas = 0;
+  stats_clock_jump clock = {0};
   sqr_rc rc = hqdb_begin(h->db);
   if(rc) goto dbfail;
   if((rc = hqdb_kiosk_lock(h->db, b->kiosk_id, &acked, last))) goto dbfail;
@@ -294,6 +323,8 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
       if((rc = apply_config(h, b, ev, now, &keys_changed))) goto dbfail;
     } else if(strcmp(ev->type, "coupon_issued") == 0) {
       if((rc = apply_coupon(h, b, ev))) goto dbfail;
+    } else if(strcmp(ev->type, "clock_jump") == 0) {
+      add_clock_jump(&clock, ev);
     }
   }
   if(keys_changed && (rc = hqdb_keys_changed(h->db, b->store_id))) goto dbfail;
@@ -303,6 +334,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
      (rc = hqdb_stats_ingest(h->db, b->store_id, b->kiosk_id, deltas, ndeltas, tail->seq, now)) ||
      (b->behind >= 0 &&
       (rc = hqdb_stats_behind(h->db, b->store_id, b->kiosk_id, b->behind, now))) ||
+     (clock.jumps && (rc = hqdb_stats_clock(h->db, b->store_id, b->kiosk_id, &clock, now))) ||
      (rc = hqdb_commit(h->db)))
     goto dbfail;
   free(deltas);
@@ -311,9 +343,18 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   if(keys_changed) hq__notify(h, HQ_CHANGE_KEYS, b->store_id);
   log_info("hq", "%s: stored seq %lld..%lld", b->kiosk_id, (long long)b->events[i].seq,
            (long long)acked);
-  if(unopened &&
-     hqdb_alert(h->db, b->kiosk_id, acked, "seal", "sealed phones HQ cannot open", hq_now_ms()))
-    log_error("hq", "cannot record an alert: %s", hqdb_errmsg(h->db));
+  if(unopened) hq_alert_raise_seq(h, b->kiosk_id, acked, "seal", "sealed phones HQ cannot open");
+  if(clock.jumps) {
+    /* After the commit: the events are HQ's now, whatever the alert does. */
+    char by[64], msg[200];
+    fmt_jump(clock.last_jump_ms, by, sizeof by);
+    snprintf(msg, sizeof msg, "the kiosk's clock jumped %s (%s)%s", by,
+             strcmp(clock.last_source, "hq_offset") == 0
+                 ? "against HQ's time: set while the box was off, or HQ's clock moved"
+                 : "its own clock was set while running",
+             clock.jumps > 1 ? "; more than one jump in this upload" : "");
+    hq_alert_raise_seq(h, b->kiosk_id, acked, "clock_jump", msg);
+  }
 ack:
   *acked_out = acked;
   return SQR_OK;
@@ -329,5 +370,5 @@ dbfail:
 
 sqr_rc ingest_alert(hq *h, const char *kiosk_id, int64_t seq, const char *kind,
                     const char *message) {
-  return hqdb_alert(h->db, kiosk_id, seq, kind, message, hq_now_ms());
+  return hq_alert_raise_seq(h, kiosk_id, seq, kind, message);
 }

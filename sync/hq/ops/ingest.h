@@ -8,9 +8,11 @@
  * sign-up's sealed phone is opened with seal.key, stored encrypted
  * (AES-256-GCM under HQ's PII key) and de-duplicated across stores by
  * HQ's phone index; per-store sign-up/check-in/event counters; erasure
- * confirmations; the daily stats, and the kiosk's "behind" when the batch
- * carries it (a replay stores nothing, that included). The answer is the
- * highest contiguous seq HQ holds.
+ * confirmations; the daily stats, the kiosk's "behind" when the batch
+ * carries it (a replay stores nothing, that included) and its clock jumps
+ * (kiosk_clock; after the commit, a clock_jump alert). The answer is the
+ * highest contiguous seq HQ holds. Alerts go through hq_alert_raise: once
+ * per kiosk and kind per hour.
  */
 #ifndef SQR_INGEST_H
 #define SQR_INGEST_H
@@ -36,7 +38,8 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
                           hq_err *e, ingest_timing *t) SQR_WARN_UNUSED;
 
 /* Records a refused batch's alert for kiosk_id (kind e.g. "chain_broken":
- * a batch whose chain did not verify before it reached storage). */
+ * a batch whose chain did not verify before it reached storage), once per
+ * kiosk and kind per hour (hq_alert_raise_seq). */
 sqr_rc ingest_alert(hq *h, const char *kiosk_id, int64_t seq, const char *kind,
                     const char *message) SQR_WARN_UNUSED;
 

@@ -50,3 +50,20 @@ sqr_rc hq_stats_group_stores(hq *h, char (**out)[HQ_ID_MAX], size_t *n) {
 sqr_rc hq_stats_exhausted(hq *h, int64_t since_ms, stats_alert_row *out, size_t max, size_t *n) {
   return hqdb_stats_exhausted(h->db, since_ms, out, max, n);
 }
+
+sqr_rc hq_stats_alerts(hq *h, int64_t since_ms, const char *except_kind, stats_alert_item *out,
+                       size_t max, size_t *n) {
+  return hqdb_stats_alerts(h->db, since_ms, except_kind, out, max, n);
+}
+
+sqr_rc hq_stats_alert_kinds_each(hq *h, void (*fn)(void *arg, const char *kind, int64_t n),
+                                 void *arg) {
+  return hqdb_stats_alert_kinds_each(h->db, fn, arg);
+}
+
+sqr_rc hq_stats_clock_each(hq *h,
+                           void (*fn)(void *arg, const char *store, const char *kiosk_id,
+                                      int64_t jumps),
+                           void *arg) {
+  return hqdb_stats_clock_each(h->db, fn, arg);
+}

@@ -45,5 +45,17 @@ sqr_rc hq_stats_behind_each(hq *h, void (*fn)(void *arg, const char *store, int6
 sqr_rc hq_stats_group_stores(hq *h, char (**out)[HQ_ID_MAX], size_t *n) SQR_WARN_UNUSED;
 sqr_rc hq_stats_exhausted(hq *h, int64_t since_ms, stats_alert_row *out, size_t max,
                           size_t *n) SQR_WARN_UNUSED;
+/* The alerts people see (alerts.h), newest first, of every kind but
+ * except_kind (NULL: all), since since_ms, at most max. */
+sqr_rc hq_stats_alerts(hq *h, int64_t since_ms, const char *except_kind, stats_alert_item *out,
+                       size_t max, size_t *n) SQR_WARN_UNUSED;
+/* Alerts ever raised, by kind (for /metrics). */
+sqr_rc hq_stats_alert_kinds_each(hq *h, void (*fn)(void *arg, const char *kind, int64_t n),
+                                 void *arg) SQR_WARN_UNUSED;
+/* Clock jumps per kiosk that uploaded any (for /metrics). */
+sqr_rc hq_stats_clock_each(hq *h,
+                           void (*fn)(void *arg, const char *store, const char *kiosk_id,
+                                      int64_t jumps),
+                           void *arg) SQR_WARN_UNUSED;
 
 #endif

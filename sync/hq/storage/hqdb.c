@@ -37,6 +37,12 @@ static const char *const schema[] = {
     " requested_ms BIGINT NOT NULL, confirmed_ms BIGINT, PRIMARY KEY(store, member))",
     "CREATE TABLE IF NOT EXISTS alerts(kiosk TEXT NOT NULL, seq BIGINT NOT NULL,"
     " kind TEXT NOT NULL, message TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+    /* the dashboard lists the newest alerts */
+    "CREATE INDEX IF NOT EXISTS alerts_at ON alerts(at_ms)",
+    /* when an alert of a kind was last raised for a subject, for
+     * hqdb_alert_once: one row per (subject, kind), claimed atomically */
+    "CREATE TABLE IF NOT EXISTS alert_gate(subject TEXT NOT NULL, kind TEXT NOT NULL,"
+    " at_ms BIGINT NOT NULL, PRIMARY KEY(subject, kind))",
 };
 
 static sqr_rc run(hqdb *db, const char *sql, const hqv *p, int n, hqres *res, int64_t *changes) {
@@ -370,6 +376,37 @@ sqr_rc hqdb_alert(hqdb *db, const char *kiosk_id, int64_t seq, const char *kind,
   return hqdb__run1(
       db, "INSERT INTO alerts(kiosk, seq, kind, message, at_ms) VALUES($1, $2, $3, $4, $5)", p, 5,
       NULL);
+}
+
+sqr_rc hqdb_alert_once(hqdb *db, const char *subject, int64_t seq, const char *kind,
+                       const char *message, int64_t now_ms, int64_t window_ms, int *raised) {
+  *raised = 0;
+  sqr_rc rc = db->ops->begin(db);
+  if(rc) return rc;
+  /* The one statement that decides: it inserts the gate row, or moves it
+   * to now only if the last alert is older than the window. Two HQ
+   * processes racing on PostgreSQL serialise on the row (the second's
+   * ON CONFLICT waits for the first to commit and then finds it recent);
+   * SQLite's write transaction serialises them anyway. */
+  hqv g[] = {T(subject), T(kind), I(now_ms), I(now_ms - window_ms)};
+  int64_t claimed = 0;
+  rc = run(db,
+           "INSERT INTO alert_gate(subject, kind, at_ms) VALUES($1, $2, $3)"
+           " ON CONFLICT (subject, kind) DO UPDATE SET at_ms = excluded.at_ms"
+           " WHERE alert_gate.at_ms <= $4",
+           g, 4, NULL, &claimed);
+  if(!rc && claimed > 0) {
+    hqv p[] = {T(subject), I(seq), T(kind), T(message), I(now_ms)};
+    rc = run(db, "INSERT INTO alerts(kiosk, seq, kind, message, at_ms) VALUES($1, $2, $3, $4, $5)",
+             p, 5, NULL, NULL);
+  }
+  if(!rc) rc = db->ops->commit(db);
+  if(rc) {
+    db->ops->rollback(db);
+    return rc;
+  }
+  *raised = claimed > 0;
+  return SQR_OK;
 }
 
 sqr_rc hqdb_alert_count(hqdb *db, const char *kiosk_id, const char *kind, int64_t *n) {

@@ -129,6 +129,14 @@ sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex,
 /* Outside any ingest transaction (its own). */
 sqr_rc hqdb_alert(hqdb *db, const char *kiosk_id, int64_t seq, const char *kind,
                   const char *message, int64_t now_ms) SQR_WARN_UNUSED;
+/* An alert of kind about subject (a kiosk id "STORE/N", or a store id)
+ * unless one of that kind was raised for it less than window_ms ago: the
+ * decision is one atomic statement on alert_gate, so several HQ processes
+ * sharing PostgreSQL raise it once between them. Its own transaction.
+ * *raised says whether a row was added. */
+sqr_rc hqdb_alert_once(hqdb *db, const char *subject, int64_t seq, const char *kind,
+                       const char *message, int64_t now_ms, int64_t window_ms,
+                       int *raised) SQR_WARN_UNUSED;
 /* Number of alerts of a kind for a kiosk (tests, counts). */
 sqr_rc hqdb_alert_count(hqdb *db, const char *kiosk_id, const char *kind,
                         int64_t *n) SQR_WARN_UNUSED;

@@ -13,6 +13,9 @@
  *                 last accepted batch that carried "behind", and when (a
  *                 table of its own so databases from before it need no
  *                 migration; no row: the kiosk never said);
+ *   kiosk_clock   per kiosk: the clock_jump events it uploaded (count,
+ *                 the newest one's time, size and source), kept by ingest
+ *                 so /metrics and the store page never scan events;
  *   stats_meta    the roll-up's watermark.
  *
  * PostgreSQL's SUM over BIGINT is NUMERIC; the backends hand it back as
@@ -48,6 +51,9 @@ const char *const hqdb_stats_schema[] = {
     /* a store's kiosks (hqdb.c's table has no index but its key) */
     "CREATE INDEX IF NOT EXISTS kiosks_store ON kiosks(store)",
     "CREATE TABLE IF NOT EXISTS stats_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS kiosk_clock(kiosk TEXT PRIMARY KEY, store TEXT NOT NULL,"
+    " jumps BIGINT NOT NULL, last_ts_ms BIGINT NOT NULL, last_jump_ms BIGINT NOT NULL,"
+    " last_source TEXT NOT NULL, at_ms BIGINT NOT NULL)",
     NULL,
 };
 
@@ -165,6 +171,20 @@ sqr_rc hqdb_stats_behind(hqdb *db, const char *store, const char *kiosk_id, int6
                    " ON CONFLICT (kiosk) DO UPDATE SET behind = excluded.behind,"
                    " at_ms = excluded.at_ms",
                    p, 4, NULL, NULL);
+}
+
+sqr_rc hqdb_stats_clock(hqdb *db, const char *store, const char *kiosk_id,
+                        const stats_clock_jump *j, int64_t now_ms) {
+  hqv p[] = {T(kiosk_id),        T(store),          I(j->jumps), I(j->last_ts_ms),
+             I(j->last_jump_ms), T(j->last_source), I(now_ms)};
+  /* a batch's events are newer than the kiosk's earlier batches' */
+  return hqdb_exec(db,
+                   "INSERT INTO kiosk_clock(kiosk, store, jumps, last_ts_ms, last_jump_ms,"
+                   " last_source, at_ms) VALUES($1, $2, $3, $4, $5, $6, $7)"
+                   " ON CONFLICT (kiosk) DO UPDATE SET jumps = kiosk_clock.jumps + excluded.jumps,"
+                   " last_ts_ms = excluded.last_ts_ms, last_jump_ms = excluded.last_jump_ms,"
+                   " last_source = excluded.last_source, at_ms = excluded.at_ms",
+                   p, 7, NULL, NULL);
 }
 
 /* ---- reads ---------------------------------------------------------------------- */
@@ -466,9 +486,11 @@ sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, siz
   *n = 0;
   sqr_rc rc = hqdb_exec(db,
                         "SELECT k.number, k.revoked, k.acked_seq, COALESCE(s.last_ms, 0),"
-                        " COALESCE(b.behind, -1)"
+                        " COALESCE(b.behind, -1), COALESCE(c.jumps, 0), COALESCE(c.last_ts_ms, 0),"
+                        " COALESCE(c.last_jump_ms, 0), COALESCE(c.last_source, '')"
                         " FROM kiosks k LEFT JOIN kiosk_sync s ON s.kiosk = k.id"
                         " LEFT JOIN kiosk_behind b ON b.kiosk = k.id"
+                        " LEFT JOIN kiosk_clock c ON c.kiosk = k.id"
                         " WHERE k.store = $1 ORDER BY k.number",
                         p, 1, &r, NULL);
   if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
@@ -479,6 +501,10 @@ sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out, siz
     k->acked_seq = cell_int(&r, i, 2);
     k->last_sync_ms = cell_int(&r, i, 3);
     k->behind = cell_int(&r, i, 4);
+    k->clock_jumps = cell_int(&r, i, 5);
+    k->last_jump_ts_ms = cell_int(&r, i, 6);
+    k->last_jump_ms = cell_int(&r, i, 7);
+    cell_text(&r, i, 8, k->last_jump_source, sizeof k->last_jump_source);
   }
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);
@@ -539,6 +565,57 @@ sqr_rc hqdb_stats_exhausted(hqdb *db, int64_t since_ms, stats_alert_row *out, si
     cell_text(&r, i, 0, out[i].store, sizeof out[i].store);
     out[i].at_ms = cell_int(&r, i, 1);
     (*n)++;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_alerts(hqdb *db, int64_t since_ms, const char *except_kind, stats_alert_item *out,
+                         size_t max, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {I(since_ms), T(except_kind ? except_kind : ""), I((int64_t)max)};
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT kind, kiosk, seq, message, at_ms FROM alerts"
+                        " WHERE at_ms >= $1 AND kind <> $2 ORDER BY at_ms DESC, kiosk LIMIT $3",
+                        p, 3, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows && (size_t)i < max; i++) {
+    stats_alert_item *a = &out[i];
+    char subject[HQ_ID_MAX];
+    cell_text(&r, i, 0, a->kind, sizeof a->kind);
+    cell_text(&r, i, 1, subject, sizeof subject);
+    /* "STORE/N" names a kiosk; a bare store id (resolver alerts) none */
+    char *slash = strchr(subject, '/');
+    a->kiosk = slash ? (int)strtol(slash + 1, NULL, 10) : 0;
+    if(slash) *slash = '\0';
+    snprintf(a->store, sizeof a->store, "%s", subject);
+    a->seq = cell_int(&r, i, 2);
+    cell_text(&r, i, 3, a->message, sizeof a->message);
+    a->at_ms = cell_int(&r, i, 4);
+    (*n)++;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_stats_alert_kinds_each(hqdb *db, void (*fn)(void *arg, const char *kind, int64_t n),
+                                   void *arg) {
+  return store_figure_each(db, "SELECT kind, COUNT(*) FROM alerts GROUP BY kind ORDER BY kind", fn,
+                           arg);
+}
+
+sqr_rc hqdb_stats_clock_each(hqdb *db,
+                             void (*fn)(void *arg, const char *store, const char *kiosk_id,
+                                        int64_t jumps),
+                             void *arg) {
+  hqres r = {0};
+  sqr_rc rc = hqdb_exec(db, "SELECT store, kiosk, jumps FROM kiosk_clock ORDER BY store, kiosk",
+                        NULL, 0, &r, NULL);
+  for(int i = 0; !rc && i < r.nrows; i++) {
+    char store[HQ_ID_MAX], kiosk[HQ_ID_MAX];
+    cell_text(&r, i, 0, store, sizeof store);
+    cell_text(&r, i, 1, kiosk, sizeof kiosk);
+    fn(arg, store, kiosk, cell_int(&r, i, 2));
   }
   hqres_free(&r);
   return rc;

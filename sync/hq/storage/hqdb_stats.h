@@ -1,7 +1,7 @@
 /* hqdb_stats.h — storage of HQ's figures: daily stats per store and staff
  * member, scans per day (rolled up from the resolver's hourly table),
- * kiosks' last sync and events behind; and the Shanghai calendar days the
- * figures are kept in.
+ * kiosks' last sync, events behind and clock jumps, the alerts people
+ * see; and the Shanghai calendar days the figures are kept in.
  *
  * Days are Asia/Shanghai calendar days (UTC+8, no daylight saving): day
  * number d covers [d * 86400000 - 8 h, (d + 1) * 86400000 - 8 h) in unix ms,
@@ -51,6 +51,17 @@ sqr_rc hqdb_stats_ingest(hqdb *db, const char *store, const char *kiosk_id, cons
  * report stands. */
 sqr_rc hqdb_stats_behind(hqdb *db, const char *store, const char *kiosk_id, int64_t behind,
                          int64_t now_ms) SQR_WARN_UNUSED;
+
+/* The clock_jump events of one batch (ingest.c): how many, and the newest
+ * one's kiosk time, jump_ms ("+": the kiosk's time moved ahead) and
+ * source ("wall", "hq_offset"). */
+typedef struct stats_clock_jump {
+  int64_t jumps, last_ts_ms, last_jump_ms;
+  char last_source[16];
+} stats_clock_jump;
+/* Adds them to the kiosk's row in kiosk_clock. */
+sqr_rc hqdb_stats_clock(hqdb *db, const char *store, const char *kiosk_id,
+                        const stats_clock_jump *j, int64_t now_ms) SQR_WARN_UNUSED;
 
 /* ---- read by the routes ---------------------------------------------------- */
 
@@ -127,7 +138,10 @@ sqr_rc hqdb_stats_series(hqdb *db, const char *store, int64_t from, int64_t to, 
 typedef struct stats_kiosk_row {
   int number, revoked;
   int64_t acked_seq, last_sync_ms;
-  int64_t behind; /* its last "behind"; -1 never said */
+  int64_t behind;      /* its last "behind"; -1 never said */
+  int64_t clock_jumps; /* clock_jump events it uploaded; the newest: */
+  int64_t last_jump_ts_ms, last_jump_ms;
+  char last_jump_source[16];
 } stats_kiosk_row;
 sqr_rc hqdb_stats_kiosks(hqdb *db, const char *store, stats_kiosk_row **out,
                          size_t *n) SQR_WARN_UNUSED;
@@ -148,5 +162,28 @@ typedef struct stats_alert_row {
 } stats_alert_row;
 sqr_rc hqdb_stats_exhausted(hqdb *db, int64_t since_ms, stats_alert_row *out, size_t max,
                             size_t *n) SQR_WARN_UNUSED;
+/* Alerts of every kind but except_kind (NULL: none left out) since
+ * since_ms, newest first, at most max: chain breaks, refused revoked
+ * certificates, clock jumps, and whatever kind a caller of hq_alert_raise
+ * names. The subject "STORE/N" is split into store and kiosk (0: the
+ * alert is about a store). */
+typedef struct stats_alert_item {
+  char kind[HQ_ID_MAX];
+  char store[HQ_ID_MAX];
+  int kiosk;
+  int64_t seq; /* the event it is about; 0 none */
+  char message[HQ_TEXT_MAX];
+  int64_t at_ms;
+} stats_alert_item;
+sqr_rc hqdb_stats_alerts(hqdb *db, int64_t since_ms, const char *except_kind, stats_alert_item *out,
+                         size_t max, size_t *n) SQR_WARN_UNUSED;
+/* Alerts ever raised, by kind (for /metrics). fn per kind. */
+sqr_rc hqdb_stats_alert_kinds_each(hqdb *db, void (*fn)(void *arg, const char *kind, int64_t n),
+                                   void *arg) SQR_WARN_UNUSED;
+/* Clock jumps each kiosk uploaded, for kiosks with any (for /metrics). */
+sqr_rc hqdb_stats_clock_each(hqdb *db,
+                             void (*fn)(void *arg, const char *store, const char *kiosk_id,
+                                        int64_t jumps),
+                             void *arg) SQR_WARN_UNUSED;
 
 #endif

@@ -28,9 +28,12 @@
 #include "pages_dash.h"
 #include "stats_web.h"
 
-#define PAGE_ROWS  100
-#define STALE_MS   (24LL * 3600 * 1000) /* a kiosk syncs at least nightly */
-#define CHART_DAYS 30
+#define PAGE_ROWS 100
+#define STALE_MS  (24LL * 3600 * 1000) /* a kiosk syncs at least nightly */
+/* the tamper and security alerts listed: a week's, the newest 50 */
+#define SECURITY_MS   (7 * 24LL * 3600 * 1000)
+#define SECURITY_ROWS 50
+#define CHART_DAYS    30
 
 /* Hands the page rendered into b (rc: how rendering went) to r, or the
  * error (as hq_reply_text: 413 past the limit, else 500); frees b.
@@ -200,9 +203,10 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   stats_totals t;
   int64_t su[CHART_DAYS] = {0}, sc[CHART_DAYS] = {0};
   stats_alert_row alerts[20];
-  size_t nalerts = 0;
+  size_t nalerts = 0, nsec = 0;
   stats_groups *g = malloc(sizeof *g);
-  sqr_rc rc = g ? stats_rollup(h) : SQR_ENOMEM;
+  stats_alert_item *sec = malloc(SECURITY_ROWS * sizeof *sec);
+  sqr_rc rc = g && sec ? stats_rollup(h) : SQR_ENOMEM;
   if(!rc) rc = hq_stats_totals(h, today, now - STALE_MS, &t);
   if(!rc)
     rc = hq_stats_board(h, today, (stats_sort)sort, desc, PAGE_ROWS, (page - 1) * PAGE_ROWS, &rows,
@@ -210,9 +214,12 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   if(!rc) rc = hq_stats_series(h, NULL, today - CHART_DAYS + 1, today, su, sc);
   if(!rc)
     rc = hq_stats_exhausted(h, now - 24 * 3600 * 1000LL, alerts, SQR_ARRAY_LEN(alerts), &nalerts);
+  /* every other kind (exhausted groups have their own list above) */
+  if(!rc) rc = hq_stats_alerts(h, now - SECURITY_MS, "groups_exhausted", sec, SECURITY_ROWS, &nsec);
   if(rc) {
     free(rows);
     free(g);
+    free(sec);
     storage_error(h, r, rc);
     return;
   }
@@ -231,6 +238,7 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   char day[CHART_DAYS][11];
   dash_day chart[CHART_DAYS];
   dash_alert valerts[SQR_ARRAY_LEN(alerts)];
+  dash_security_alert vsec[SECURITY_ROWS];
   dash_warning *vwarn = NULL;
   dash_store_row *vrows = n ? calloc(n, sizeof *vrows) : NULL;
   if(n && !vrows) rc = SQR_ENOMEM;
@@ -240,6 +248,12 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   }
   for(size_t i = 0; i < nalerts; i++)
     valerts[i] = (dash_alert){.store = alerts[i].store, .at_ms = alerts[i].at_ms};
+  for(size_t i = 0; i < nsec; i++)
+    vsec[i] = (dash_security_alert){.kind = sec[i].kind,
+                                    .store = sec[i].store,
+                                    .kiosk = sec[i].kiosk,
+                                    .at_ms = sec[i].at_ms,
+                                    .message = sec[i].message};
   for(size_t i = 0; !rc && i < n; i++) {
     const stats_board_row *s = &rows[i];
     if((rc = stats_groups_get(h, s->id, g))) break;
@@ -300,6 +314,8 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
                          .ndays = CHART_DAYS,
                          .alerts = valerts,
                          .nalerts = nalerts,
+                         .security = vsec,
+                         .nsecurity = nsec,
                          .warnings = vwarn,
                          .nwarnings = nwarn,
                          .rows = vrows,
@@ -317,6 +333,7 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   free(vrows);
   free(rows);
   free(g);
+  free(sec);
 }
 
 /* ---- one store ------------------------------------------------------------------ */
@@ -385,13 +402,17 @@ static void dash_store(hq *h, const char *admin, const char *id, hq_reply *r) {
     goto out;
   }
   for(size_t i = 0; i < nk; i++)
-    vkiosks[i] = (dash_kiosk_row){.number = kiosks[i].number,
-                                  .revoked = kiosks[i].revoked,
-                                  .stale = !kiosks[i].last_sync_ms ||
-                                           now - kiosks[i].last_sync_ms > STALE_MS,
-                                  .acked = kiosks[i].acked_seq,
-                                  .last_sync_ms = kiosks[i].last_sync_ms,
-                                  .behind = kiosks[i].behind};
+    vkiosks[i] = (dash_kiosk_row){
+        .number = kiosks[i].number,
+        .revoked = kiosks[i].revoked,
+        .stale = !kiosks[i].last_sync_ms || now - kiosks[i].last_sync_ms > STALE_MS,
+        .acked = kiosks[i].acked_seq,
+        .last_sync_ms = kiosks[i].last_sync_ms,
+        .behind = kiosks[i].behind,
+        .clock_jumps = kiosks[i].clock_jumps,
+        .last_jump_ts_ms = kiosks[i].last_jump_ts_ms,
+        .last_jump_ms = kiosks[i].last_jump_ms,
+        .last_jump_hq = strcmp(kiosks[i].last_jump_source, "hq_offset") == 0};
   /* staff sign-ups over the 30 days, in the order each first appears */
   size_t nvstaff = 0;
   for(size_t i = 0; i < nstaff; i++) {

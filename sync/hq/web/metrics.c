@@ -6,6 +6,7 @@
  * cannot grow the label space (routes are routes.c's labels, statuses
  * 100..599, scan outcomes at most COUNTERS_OUTCOMES names). Gauges that
  * describe stores (sync lag, events behind, groups near expiry or full)
+ * and the counters kept in tables (alerts by kind, kiosks' clock jumps)
  * are read from the database and the resolver at scrape time, under the
  * server's storage lock like every route.
  *
@@ -65,6 +66,24 @@ static void behind_line(void *arg, const char *store, int64_t behind) {
   dynbuf_addf(b, "\"} %lld\n", (long long)behind);
 }
 
+static void alert_kind_line(void *arg, const char *kind, int64_t n) {
+  dynbuf *b = arg;
+  dynbuf_adds(b, "storeqr_hq_alerts_total{kind=\"");
+  label(b, kind);
+  dynbuf_addf(b, "\"} %lld\n", (long long)n);
+}
+
+/* kiosk_id is "STORE/N": the kiosk label is N, the store its own label. */
+static void clock_jump_line(void *arg, const char *store, const char *kiosk_id, int64_t jumps) {
+  dynbuf *b = arg;
+  const char *slash = strchr(kiosk_id, '/');
+  dynbuf_adds(b, "storeqr_hq_kiosk_clock_jumps_total{store=\"");
+  label(b, store);
+  dynbuf_adds(b, "\",kiosk=\"");
+  label(b, slash ? slash + 1 : kiosk_id);
+  dynbuf_addf(b, "\"} %lld\n", (long long)jumps);
+}
+
 static sqr_rc render(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_http_requests_total", "counter",
        "Requests HQ answered, by route and HTTP status.");
@@ -109,6 +128,14 @@ static sqr_rc render(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_store_events_behind", "gauge",
        "Events the store's kiosks said they still held after their last accepted upload.");
   if((rc = hq_stats_behind_each(h, behind_line, b))) return rc;
+  head(b, "storeqr_hq_alerts_total", "counter",
+       "Alerts HQ raised (chain_broken, revoked_cert, clock_jump, seal, groups_exhausted, ...;"
+       " at most one per kiosk or store and kind an hour), by kind.");
+  if((rc = hq_stats_alert_kinds_each(h, alert_kind_line, b))) return rc;
+  head(b, "storeqr_hq_kiosk_clock_jumps_total", "counter",
+       "Clock jumps the kiosk recorded and uploaded: its clock set by more than 2 minutes, or its"
+       " time against HQ's moved that much.");
+  if((rc = hq_stats_clock_each(h, clock_jump_line, b))) return rc;
 
   /* groups: only stores with live groups, and only non-zero series, so
    * 5,000 stores without trouble add no lines */

@@ -45,6 +45,18 @@ static void fmt_age(char out[32], int64_t last_ms, int64_t now) {
     snprintf(out, 32, "%lld d ago", (long long)(s / 86400));
 }
 
+/* How far a clock jumped: "+1 h 5 min", "-2 d 3 h", "+3 min 10 s". */
+static void fmt_jump(char out[32], int64_t ms) {
+  long long s = (long long)(ms < 0 ? -(ms / 1000) : ms / 1000);
+  const char *sign = ms < 0 ? "-" : "+";
+  if(s >= 86400)
+    snprintf(out, 32, "%s%lld d %lld h", sign, s / 86400, s % 86400 / 3600);
+  else if(s >= 3600)
+    snprintf(out, 32, "%s%lld h %lld min", sign, s / 3600, s % 3600 / 60);
+  else
+    snprintf(out, 32, "%s%lld min %lld s", sign, s / 60, s % 60);
+}
+
 /* A new view with the head's and the header's fields. */
 static void page_view(view *v, const char *title, const char *admin) {
   view_init(v);
@@ -153,7 +165,7 @@ static void home_sort(view *v, const dash_home_view *vm) {
 
 sqr_rc dash_home_render(const dash_home_view *vm, dynbuf *out) {
   if((vm->ndays && !vm->days) || (vm->nalerts && !vm->alerts) || (vm->nwarnings && !vm->warnings) ||
-     (vm->nrows && !vm->rows))
+     (vm->nrows && !vm->rows) || (vm->nsecurity && !vm->security))
     return SQR_EINVAL;
   char s[32];
   view v;
@@ -171,6 +183,18 @@ sqr_rc dash_home_render(const dash_home_view *vm, dynbuf *out) {
     fmt_age(s, vm->alerts[i].at_ms, vm->now_ms);
     view_str(&v, a, "store", vm->alerts[i].store ? vm->alerts[i].store : "");
     view_str(&v, a, "age", s);
+  }
+  cJSON *security = view_arr(&v, root, "security");
+  for(size_t i = 0; i < vm->nsecurity; i++) {
+    const dash_security_alert *a = &vm->security[i];
+    cJSON *o = view_push(&v, security);
+    fmt_age(s, a->at_ms, vm->now_ms);
+    view_str(&v, o, "kind", a->kind ? a->kind : "");
+    view_str(&v, o, "store", a->store ? a->store : "");
+    view_bool(&v, o, "has_kiosk", a->kiosk > 0);
+    view_int(&v, o, "kiosk", a->kiosk);
+    view_str(&v, o, "age", s);
+    view_str(&v, o, "message", a->message ? a->message : "");
   }
   cJSON *warnings = view_arr(&v, root, "warnings");
   for(size_t i = 0; i < vm->nwarnings; i++) {
@@ -273,6 +297,13 @@ sqr_rc dash_store_render(const dash_store_view *vm, dynbuf *out) {
     else
       snprintf(s, sizeof s, "–");
     view_str(&v, o, "behind", s);
+    view_int(&v, o, "clock_jumps", k->clock_jumps);
+    view_bool(&v, o, "jumped", k->clock_jumps > 0);
+    fmt_age(s, k->last_jump_ts_ms, vm->now_ms);
+    view_str(&v, o, "jump_age", s);
+    fmt_jump(s, k->last_jump_ms);
+    view_str(&v, o, "jump_by", s);
+    view_str(&v, o, "jump_seen", k->last_jump_hq ? "against HQ's time" : "box clock set");
   }
   cJSON *staff = view_arr(&v, root, "staff");
   for(size_t i = 0; i < vm->nstaff; i++) {

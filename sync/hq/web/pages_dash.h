@@ -6,7 +6,8 @@
  * sync/hq/templates; every string is HTML-escaped there (store, group and
  * staff names are admin input). The presentation lives here: relative
  * ages ("3 h ago", so no long digit runs reach a page), conversion
- * percentages, chart geometry, fill bars, sort links. No I/O and no
+ * percentages, clock jumps ("+1 h 5 min"), chart geometry, fill bars,
+ * sort links. No I/O and no
  * state: golden-tested without a server (tests/hqweb/test_pages.c).
  * Never given a phone number (the figures are counts and ids).
  */
@@ -49,6 +50,16 @@ typedef struct dash_alert {
   int64_t at_ms;
 } dash_alert;
 
+/* A tamper or security alert (alerts.h): a chain that did not verify, a
+ * revoked kiosk's certificate, a clock jump, or any other kind raised. */
+typedef struct dash_security_alert {
+  const char *kind;
+  const char *store;
+  int kiosk; /* 0: about the store */
+  int64_t at_ms;
+  const char *message;
+} dash_security_alert;
+
 /* A group nearly full or expiring within a day. */
 typedef struct dash_warning {
   const char *store, *store_name;
@@ -79,6 +90,8 @@ typedef struct dash_home_view {
   size_t ndays;
   const dash_alert *alerts;
   size_t nalerts;
+  const dash_security_alert *security; /* newest first */
+  size_t nsecurity;
   const dash_warning *warnings;
   size_t nwarnings;
   const dash_store_row *rows;
@@ -99,8 +112,11 @@ typedef struct dash_group_row {
 
 typedef struct dash_kiosk_row {
   int number, revoked;
-  int stale;                           /* not synced for a day (or never) */
-  int64_t acked, last_sync_ms, behind; /* behind -1: never said */
+  int stale;                             /* not synced for a day (or never) */
+  int64_t acked, last_sync_ms, behind;   /* behind -1: never said */
+  int64_t clock_jumps;                   /* clock_jump events it uploaded */
+  int64_t last_jump_ts_ms, last_jump_ms; /* the newest: when (kiosk time), how far */
+  int last_jump_hq;                      /* seen as a change of HQ's offset */
 } dash_kiosk_row;
 
 typedef struct dash_staff_row {

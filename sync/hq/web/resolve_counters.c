@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alerts.h"
 #include "log.h"
 #include "scan.h"
 
@@ -145,15 +146,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
   }
   /* Keyed by the kiosk, so once per kiosk per hour however many photos
-   * of a revoked kiosk's screen are scanned. */
-  for(size_t i = 0; i < nret; i++) {
-    int recorded = 0;
-    if(hq_scan_alert(h, retired[i], "retired_token",
-                     "a code made with a retired key was scanned: a revoked or replaced kiosk,"
-                     " or a copy of its database",
-                     hq_now_ms(), ALERT_WINDOW_MS, &recorded))
-      log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
-  }
+   * of a revoked kiosk's screen are scanned, in however many processes. */
+  for(size_t i = 0; i < nret; i++)
+    (void)hq_alert_raise(h, retired[i], "retired_token",
+                         "a code made with a retired key was scanned: a revoked or replaced kiosk,"
+                         " or a copy of its database");
   if(!poll) goto out;
 
   version_list vl = {0};

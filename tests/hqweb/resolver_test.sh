@@ -153,6 +153,9 @@ echo "$p" | grep -q 'id="offer">入会礼：免费咖啡一杯<' || fail "fresh 
 echo "$p" | grep -q 'name="viewport"' || fail "no viewport meta"
 echo "$p" | grep -q -e 'src="http' -e "href=\"http[^s]" && fail "page has external assets"
 [ "$(status "$BASE/J/SH-JA01/$PREV")" = 200 ] || fail "previous-window token refused"
+# a kiosk clock 20 s slow mints a window HQ still takes (HEAD: not counted)
+[ "$(status -I "$BASE/J/SH-JA01/$(mint SH-JA01 1 1 $((NOW - 20)))")" = 200 ] ||
+  fail "a token from a kiosk clock 20 s slow was refused"
 # the QR is upper case (alphanumeric mode); livecode_verify takes nothing else
 [ "$(status "$BASE/J/SH-JA01/${FRESH,,}")" = 403 ] || fail "lower-case token not 403"
 [ "$(status "$BASE/J/SH-JA01/$OLD")" = 410 ] || fail "expired token not 410"

@@ -96,10 +96,13 @@ sqr_rc hq_enroll(hq *h, const char *code_text, const char *csr, hq_enroll_out *o
     log_error("hq", "enrolment of %s: %s", kiosk_id, err);
     rc = SQR_EPROTO; /* told apart below */
   }
-  if(!rc) rc = hqdb_commit(h->db);
-  else hqdb_rollback(h->db);
+  if(!rc)
+    rc = hqdb_commit(h->db);
+  else
+    hqdb_rollback(h->db);
   switch(rc) {
-  case SQR_OK: break;
+  case SQR_OK:
+    break;
   case SQR_EEXISTS:
     /* the code used meanwhile, or another enrolment of the number won */
     rc = hq_fail(e, SQR_EEXISTS, "code_used", "code: already used; ask HQ for a new one");
@@ -107,15 +110,21 @@ sqr_rc hq_enroll(hq *h, const char *code_text, const char *csr, hq_enroll_out *o
   case SQR_EEXPIRED:
     rc = hq_fail(e, SQR_EEXPIRED, "code_expired", "code: expired; ask HQ for a new one");
     goto out;
-  case SQR_EINVAL: rc = hq_fail(e, SQR_EINVAL, "bad_request", "%s", err); goto out;
-  case SQR_ECRYPTO: rc = hq_fail(e, rc, "internal", "HQ cannot issue a certificate"); goto out;
+  case SQR_EINVAL:
+    rc = hq_fail(e, SQR_EINVAL, "bad_request", "%s", err);
+    goto out;
+  case SQR_ECRYPTO:
+    rc = hq_fail(e, rc, "internal", "HQ cannot issue a certificate");
+    goto out;
   case SQR_ETOOBIG:
     rc = hq_fail(e, rc, "internal", "kiosk %d: no incarnation or key version left", kiosk);
     goto out;
   case SQR_EPROTO:
     rc = hq_fail(e, SQR_ECRYPTO, "internal", "HQ cannot build this store's configuration");
     goto out;
-  default: hq_fail_storage(h, e, rc); goto out;
+  default:
+    hq_fail_storage(h, e, rc);
+    goto out;
   }
   if(changed) log_info("hq", "kiosk %s/%d: the previous incarnation is revoked", sid, kiosk);
   hq__notify(h, HQ_CHANGE_KEYS, sid);

@@ -16,8 +16,8 @@
 #include "hqdb_stats.h"
 #include "keys.h"
 
-#define GCM_NONCE 12
-#define GCM_TAG   16
+#define GCM_NONCE     12
+#define GCM_TAG       16
 #define MEMBER_ID_HEX 32 /* a stable member id: 128 bits in hex */
 
 /* nonce | ciphertext | tag, AAD = the phone index. */
@@ -97,8 +97,7 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
     t->seal_ns += mono_ns() - t0;
     t->signups_opened++;
   }
-  if(!rc)
-    rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, mid, now, &new_member);
+  if(!rc) rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, mid, now, &new_member);
   cJSON_Delete(p);
   return rc;
 }

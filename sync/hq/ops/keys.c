@@ -34,8 +34,7 @@ static sqr_rc kiosk_key(const hq *h, const char *what, const char *legacy_info, 
 }
 
 static sqr_rc token_key(const hq *h, const char *sid, const hq_kiosk_key *k, uint8_t out[32]) {
-  return kiosk_key(h, "kiosk-token", CRYPTO_INFO_TOKEN, sid, k->number, k->version, k->legacy,
-                   out);
+  return kiosk_key(h, "kiosk-token", CRYPTO_INFO_TOKEN, sid, k->number, k->version, k->legacy, out);
 }
 static sqr_rc coupon_key(const hq *h, const char *sid, const hq_kiosk_key *k, uint8_t out[32]) {
   return kiosk_key(h, "kiosk-coupon", CRYPTO_INFO_COUPON, sid, k->number, k->version, k->legacy,
@@ -98,7 +97,8 @@ sqr_rc hq_kiosk_keys_get(hq *h, const char *kiosk_id, hq_kiosk_keys *out) {
   out->version = k.version;
   char info[96];
   snprintf(info, sizeof info, "storeqr/v2/index-key/%s", sid);
-  if((rc = token_key(h, sid, &k, out->token_key)) || (rc = coupon_key(h, sid, &k, out->coupon_key)) ||
+  if((rc = token_key(h, sid, &k, out->token_key)) ||
+     (rc = coupon_key(h, sid, &k, out->coupon_key)) ||
      (rc = crypto_hkdf_sha256(NULL, 0, h->master, 32, info, out->index_key, 32)))
     goto fail;
   hq_store s;
@@ -151,8 +151,10 @@ sqr_rc hq_keys_rotate_due(hq *h, const char *kiosk_id, int *rotated) {
   }
   if(!rc) rc = hqdb_key_insert(h->db, sid, &next);
   if(!rc) rc = hqdb_keys_changed(h->db, sid);
-  if(!rc) rc = hqdb_commit(h->db);
-  else hqdb_rollback(h->db);
+  if(!rc)
+    rc = hqdb_commit(h->db);
+  else
+    hqdb_rollback(h->db);
   if(rc == SQR_EEXISTS) return SQR_OK;
   if(!rc) {
     *rotated = 1;
@@ -162,8 +164,7 @@ sqr_rc hq_keys_rotate_due(hq *h, const char *kiosk_id, int *rotated) {
   return rc;
 }
 
-sqr_rc hq_coupon_verify(hq *h, const char *sid, const char *code, hq_coupon_check *out,
-                        hq_err *e) {
+sqr_rc hq_coupon_verify(hq *h, const char *sid, const char *code, hq_coupon_check *out, hq_err *e) {
   memset(out, 0, sizeof *out);
   hq_store s;
   sqr_rc rc = hqdb_store_get(h->db, sid ? sid : "", &s);

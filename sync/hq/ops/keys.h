@@ -17,7 +17,7 @@
 
 /* A rotated kiosk's older versions retire this long after HQ learns the
  * kiosk applied the new one: a code on screen at the switch still scans. */
-#define HQ_KEY_OVERLAP_MS (10 * 60 * 1000)
+#define HQ_KEY_OVERLAP_MS          (10 * 60 * 1000)
 #define HQ_KEY_ROTATE_DAYS_DEFAULT 90
 
 /* One token key the resolver may meet in a token of a store. */

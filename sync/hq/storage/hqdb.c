@@ -5,10 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "hqdb_int.h"
-#include "hqdb_keys.h"
 
 static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS stores(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
@@ -60,7 +58,6 @@ sqr_rc hqdb__schema(hqdb *db) {
   for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
     for(size_t i = 0; !rc && more[m][i]; i++)
       rc = run(db, more[m][i], NULL, 0, NULL, NULL);
-  if(!rc) rc = hqdb__keys_migrate(db, (int64_t)time(NULL) * 1000);
   if(!rc) rc = db->ops->commit(db);
   return rc;
 }
@@ -453,11 +450,12 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
   memset(out, 0, sizeof *out);
   hqres r = {0};
   hqv p[] = {T(store)};
-  sqr_rc rc = run(db,
-                  "SELECT signups, checkins, events,"
-                  " (SELECT COUNT(DISTINCT phone_index) FROM member_links WHERE store = $1) FROM stores"
-                  " WHERE id = $1",
-                  p, 1, &r, NULL);
+  sqr_rc rc =
+      run(db,
+          "SELECT signups, checkins, events,"
+          " (SELECT COUNT(DISTINCT phone_index) FROM member_links WHERE store = $1) FROM stores"
+          " WHERE id = $1",
+          p, 1, &r, NULL);
   if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
   if(!rc) {
     out->signups = cell_int(&r, 0, 0);

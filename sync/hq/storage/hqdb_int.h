@@ -46,6 +46,10 @@ extern const char *const hqdb_resolve_schema[];
 extern const char *const hqdb_stats_schema[];
 extern const char *const hqdb_auth_schema[];
 extern const char *const hqdb_keys_schema[]; /* hqdb_keys.c: kiosk keys, incarnations, coupons */
+/* Run at open after the schema, in a transaction of its own under the
+ * schema lock (hqdb_keys.c): kiosks enrolled before key versions get their
+ * legacy and first rows. */
+sqr_rc hqdb__keys_migrate(hqdb *db, int64_t now_ms) SQR_WARN_UNUSED;
 
 /* Runs one statement (see hqdb_ops.exec); for hqdb_*.c files. */
 sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res,

@@ -64,8 +64,9 @@ sqr_rc hqdb_kiosk_retire_number(hqdb *db, const char *store, int number, int64_t
                                 int *changed) {
   int64_t a = 0, b = 0;
   hqv p[] = {T(store), I(number), I(now_ms)};
-  sqr_rc rc = run(db, "UPDATE kiosks SET revoked = 1 WHERE store = $1 AND number = $2 AND revoked = 0",
-                  p, 2, NULL, &a);
+  sqr_rc rc =
+      run(db, "UPDATE kiosks SET revoked = 1 WHERE store = $1 AND number = $2 AND revoked = 0", p,
+          2, NULL, &a);
   if(!rc)
     rc = run(db,
              "UPDATE kiosk_keys SET retire_ms = $3 WHERE store = $1 AND number = $2"
@@ -85,8 +86,8 @@ sqr_rc hqdb_kiosk_insert(hqdb *db, const char *kiosk_id, const char *store, int 
                   p, 6, NULL, NULL);
   if(!rc && incarnation > 1) {
     hqv q[] = {T(kiosk_id), I(incarnation)};
-    rc = run(db, "INSERT INTO kiosk_incarnations(kiosk_id, incarnation) VALUES($1, $2)", q, 2,
-             NULL, NULL);
+    rc = run(db, "INSERT INTO kiosk_incarnations(kiosk_id, incarnation) VALUES($1, $2)", q, 2, NULL,
+             NULL);
   }
   return rc;
 }
@@ -135,8 +136,12 @@ sqr_rc hqdb_key_next_version(hqdb *db, const char *store, int number, int *versi
 }
 
 sqr_rc hqdb_key_insert(hqdb *db, const char *store, const hq_kiosk_key *k) {
-  hqv p[] = {T(store),           I(k->number),     I(k->version),
-             T(k->kiosk_id),     I(k->legacy),     I(k->created_ms),
+  hqv p[] = {T(store),
+             I(k->number),
+             I(k->version),
+             T(k->kiosk_id),
+             I(k->legacy),
+             I(k->created_ms),
              k->retire_ms ? I(k->retire_ms) : (hqv){.k = HQV_NULL}};
   return run(db,
              "INSERT INTO kiosk_keys(store, number, version, kiosk_id, legacy, created_ms,"
@@ -146,8 +151,8 @@ sqr_rc hqdb_key_insert(hqdb *db, const char *store, const hq_kiosk_key *k) {
 
 sqr_rc hqdb_keys_changed(hqdb *db, const char *store) {
   hqv p[] = {T(store)};
-  return run(db, "UPDATE stores SET config_version = config_version + 1 WHERE id = $1", p, 1,
-             NULL, NULL);
+  return run(db, "UPDATE stores SET config_version = config_version + 1 WHERE id = $1", p, 1, NULL,
+             NULL);
 }
 
 sqr_rc hqdb_key_applied(hqdb *db, const char *store, int number, int version, int64_t retire_ms,
@@ -178,9 +183,9 @@ sqr_rc hqdb_keys_of_store(hqdb *db, const char *store, hq_kiosk_key **out, size_
   hqv p[] = {T(store)};
   *out = NULL;
   *n = 0;
-  sqr_rc rc = run(db,
-                  "SELECT " KEY_COLS " FROM kiosk_keys WHERE store = $1 ORDER BY number, version",
-                  p, 1, &r, NULL);
+  sqr_rc rc =
+      run(db, "SELECT " KEY_COLS " FROM kiosk_keys WHERE store = $1 ORDER BY number, version", p, 1,
+          &r, NULL);
   if(!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
   for(int i = 0; !rc && i < r.nrows; i++)
     key_row(&r, i, &(*out)[(*n)++]);
@@ -212,9 +217,8 @@ sqr_rc hqdb_kiosk_keys_capable(hqdb *db, const char *kiosk_id, int64_t now_ms, i
   if(rc || n == 0) return rc;
   /* Its documents change only if they carried the store key till now. */
   hqres r = {0};
-  rc = run(db,
-           "SELECT 1 FROM kiosk_keys WHERE kiosk_id = $1 AND legacy = 1 AND retire_ms IS NULL", p,
-           1, &r, NULL);
+  rc = run(db, "SELECT 1 FROM kiosk_keys WHERE kiosk_id = $1 AND legacy = 1 AND retire_ms IS NULL",
+           p, 1, &r, NULL);
   *changed = !rc && r.nrows > 0;
   hqres_free(&r);
   return rc;
@@ -225,9 +229,9 @@ sqr_rc hqdb_key_newest(hqdb *db, const char *kiosk_id, hq_kiosk_key *out, hq_kio
   hqres r = {0};
   hqv p[] = {T(kiosk_id)};
   memset(legacy, 0, sizeof *legacy);
-  sqr_rc rc = run(db,
-                  "SELECT " KEY_COLS " FROM kiosk_keys WHERE kiosk_id = $1 ORDER BY version DESC",
-                  p, 1, &r, NULL);
+  sqr_rc rc =
+      run(db, "SELECT " KEY_COLS " FROM kiosk_keys WHERE kiosk_id = $1 ORDER BY version DESC", p, 1,
+          &r, NULL);
   int found = 0;
   for(int i = 0; !rc && i < r.nrows; i++) {
     hq_kiosk_key k;
@@ -256,13 +260,21 @@ sqr_rc hqdb_keys_legacy_since(hqdb *db, const char *store, int64_t *since_ms) {
   return rc;
 }
 
+/* Once per kiosk, at open (hqdb_int.h): a kiosk enrolled before key
+ * versions gets a legacy row (the store key's version, retired at once
+ * for a revoked kiosk) and its first own version. */
 sqr_rc hqdb__keys_migrate(hqdb *db, int64_t now_ms) {
   hqres r = {0};
-  sqr_rc rc = run(db,
-                  "SELECT k.id, k.store, k.number, k.revoked, s.key_version FROM kiosks k"
-                  " JOIN stores s ON s.id = k.store WHERE NOT EXISTS (SELECT 1 FROM kiosk_keys"
-                  " kk WHERE kk.store = k.store AND kk.number = k.number)",
-                  NULL, 0, &r, NULL);
+  /* Several HQ processes may open at once: the schema lock makes one of
+   * them migrate and the others find nothing left to do. */
+  sqr_rc rc = db->ops->begin(db);
+  if(!rc && db->ops->schema_lock) rc = run(db, db->ops->schema_lock, NULL, 0, NULL, NULL);
+  if(!rc)
+    rc = run(db,
+             "SELECT k.id, k.store, k.number, k.revoked, s.key_version FROM kiosks k"
+             " JOIN stores s ON s.id = k.store WHERE NOT EXISTS (SELECT 1 FROM kiosk_keys"
+             " kk WHERE kk.store = k.store AND kk.number = k.number)",
+             NULL, 0, &r, NULL);
   for(int i = 0; !rc && i < r.nrows; i++) {
     char store[HQ_ID_MAX];
     hq_kiosk_key k = {.number = (int)cell_int(&r, i, 2), .legacy = 1, .created_ms = now_ms};
@@ -279,6 +291,8 @@ sqr_rc hqdb__keys_migrate(hqdb *db, int64_t now_ms) {
     if(!rc) rc = hqdb_keys_changed(db, store);
   }
   hqres_free(&r);
+  if(!rc) return db->ops->commit(db);
+  db->ops->rollback(db);
   return rc;
 }
 

@@ -1,6 +1,6 @@
 /* hqdb_keys.h — storage of kiosk identities and keys: incarnations,
- * per-kiosk key versions (kiosk_keys) and the coupons kiosks reported (docs/PROTOCOL.md "Identity and
- * keys").
+ * per-kiosk key versions (kiosk_keys) and the coupons kiosks reported (docs/PROTOCOL.md "Identity
+ * and keys").
  *
  * Holds no key: a row says which (store, number, version) exists, which
  * incarnation it belongs to and when it retires; the operations layer
@@ -64,8 +64,7 @@ sqr_rc hqdb_kiosk_newest(hqdb *db, const char *store, int number,
 
 /* The next version of (store, number): one past the highest it ever had
  * (legacy included); SQR_ETOOBIG past HQ_KEY_VERSION_MAX. */
-sqr_rc hqdb_key_next_version(hqdb *db, const char *store, int number,
-                             int *version) SQR_WARN_UNUSED;
+sqr_rc hqdb_key_next_version(hqdb *db, const char *store, int number, int *version) SQR_WARN_UNUSED;
 /* In the caller's transaction: a new version row (active). SQR_EEXISTS if
  * another process inserted it first. */
 sqr_rc hqdb_key_insert(hqdb *db, const char *store, const hq_kiosk_key *k) SQR_WARN_UNUSED;
@@ -100,11 +99,6 @@ sqr_rc hqdb_kiosk_keys_capable(hqdb *db, const char *kiosk_id, int64_t now_ms,
 /* The earliest creation of a legacy row of the store (when its kiosks may
  * still hold old-index members), 0 when it never had one. */
 sqr_rc hqdb_keys_legacy_since(hqdb *db, const char *store, int64_t *since_ms) SQR_WARN_UNUSED;
-
-/* Once, at open: kiosks enrolled before key versions get a legacy row (the
- * store key's version, retired at once for a revoked kiosk) and their
- * first own version. Runs in the schema transaction. */
-sqr_rc hqdb__keys_migrate(hqdb *db, int64_t now_ms) SQR_WARN_UNUSED;
 
 /* ---- coupons ---------------------------------------------------------------- */
 

@@ -1,9 +1,11 @@
 /* hqdb_open.c — picks the backend a target names (a postgresql:// URL or
- * a SQLite file) and creates the schema. Apart from hqdb.c so that the
+ * a SQLite file), creates the schema and moves kiosks from before key
+ * versions onto them (hqdb_keys.c). Apart from hqdb.c so that the
  * statements never depend on the backends, only the choice does. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hqdb_int.h"
 
@@ -14,6 +16,7 @@ sqr_rc hqdb_open(const char *target, hqdb **out, char *err, size_t errlen) {
   int pg = strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
   sqr_rc rc = pg ? hqdb_pg_open(target, db) : hqdb_sqlite_open(target, db);
   if(!rc) rc = hqdb__schema(db);
+  if(!rc) rc = hqdb__keys_migrate(db, (int64_t)time(NULL) * 1000);
   if(rc) {
     snprintf(err, errlen, "%s", db->err[0] ? db->err : sqr_strerror(rc));
     if(db->ops) {

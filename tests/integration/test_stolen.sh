@@ -132,6 +132,12 @@ for _ in $(seq 50); do [ "$(dbq "SELECT COUNT(*) FROM alerts WHERE kind = 'retir
 [ "$(dbq "SELECT COUNT(*) FROM alerts WHERE kind = 'retired_token' AND kiosk = 'SH-JA01/1'")" = 1 ] ||
   fail "retired_token alerts: $(dbq "SELECT kiosk || ' ' || kind FROM alerts")"
 
+# People see it: /metrics counts it by kind and the dashboard lists it.
+AUTH=(-H "Authorization: Bearer $(cat hq/admin.token)")
+"${C[@]}" "${AUTH[@]}" "$URL/metrics" | grep -q '^storeqr_hq_alerts_total{kind="retired_token"} 1$' ||
+  fail "/metrics does not count the retired_token alert"
+"${C[@]}" "${AUTH[@]}" "$URL/dash" | grep -q 'retired_token' || fail "/dash does not show the retired_token alert"
+
 # Coupons: the one reported before the theft stands; one minted from the
 # copy afterwards, and a typo, do not.
 verify_coupon "$COUPON1" >/dev/null || fail "a coupon reported before the revocation was refused"

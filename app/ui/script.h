@@ -32,6 +32,9 @@
  *   expect state TEXT         the screen's state word (enrol: url, code,
  *                             running, failed:KIND, noca; live: code, paused)
  *   expect result KIND        joined|welcome_back|checked_in|already|not_member
+ *   expect index AHEAD INCALL member calls so far given a blind index derived
+ *                             ahead on a worker, and left to derive it
+ *                             themselves (prefetch.h)
  *   quit
  * Each failed expectation prints "expect failed: ..." and makes the exit
  * code 1; the script goes on, so one run reports every failure.

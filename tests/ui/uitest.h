@@ -15,6 +15,7 @@ typedef struct ut_store_opts {
   int direct;                 /* mode direct (QR = group link) */
   int group1_capacity;        /* 0 = as in the demo */
   const char *campaign_image; /* every campaign's image (assets-relative), NULL = as in the demo */
+  uint32_t index_m_kib, index_t; /* Argon2id cost; 0 = cheap (64 KiB, t = 1) */
 } ut_store_opts;
 
 extern const char *ut_kiosk; /* path of storeqr-kiosk */

@@ -61,7 +61,8 @@ void ut_make_store(const char *db, int64_t t, const ut_store_opts *o) {
   UT_CHECK(seal_keypair_generate(keys.hq_pub, priv) == SQR_OK, "keypair");
   UT_CHECK(demo_keys_random(&keys) == SQR_OK, "random");
   char *json = NULL;
-  UT_CHECK(demo_config_json(tmpl, 1, &keys, t, &json) == SQR_OK, "demo config");
+  int64_t version = o && o->version ? o->version : 1;
+  UT_CHECK(demo_config_json(tmpl, version, &keys, t, &json) == SQR_OK, "demo config");
   cJSON *root = cJSON_Parse(json);
   free(json);
   char pinhash[PIN_HASH_MAX];

@@ -24,9 +24,11 @@
 #define COMPONENT "ui"
 
 /* Argon2id with one lane needs a few KiB of stack (its 1 KiB blocks live
- * in the 32 MiB it allocates); glibc puts the thread's TLS and descriptor
- * at the top of it too. */
-#define STACK_BYTES (256 * 1024)
+ * in the 32 MiB it allocates), but glibc puts the thread's static TLS and
+ * descriptor at the top of it too, and a sanitizer's runtime makes that
+ * large (ThreadSanitizer wants 900 KiB). Pages never touched cost nothing
+ * until the wipe after the join writes them (a quarter of a millisecond). */
+#define STACK_BYTES (1024 * 1024)
 #define TYPED_MAX   24 /* as ui_flow.phone */
 
 typedef struct job {

@@ -25,7 +25,8 @@
  *   display-unplug | display-plug   a display disconnected / connected event
  *   lang zh|en
  *   expect screen NAME        the current screen
- *   expect nodigits           no widget and no flow holds a typed digit
+ *   expect nodigits           no widget, the flow or the index worker holds a
+ *                             typed digit
  *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
  *   expect visible NAME       widget NAME is shown
  *   expect disabled NAME      widget NAME does not take taps (a locked keypad)

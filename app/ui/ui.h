@@ -244,7 +244,8 @@ void ui_flow_forget_phone(ui_app *app);
  * timing for what (the next frame presented ends it). The caller wipes
  * *idx after the call. */
 const member_index *ui_flow_index(ui_app *app, const char *what, member_index *idx);
-/* 1 if any widget of the current screen, or the flow, holds a typed digit. */
+/* 1 if any widget of the current screen, the flow or the index prefetcher
+ * holds a typed digit. */
 int ui_has_digits(ui_app *app);
 /* Renders the current screen now, all of it (a full screenshot). */
 void ui_render(ui_app *app);

@@ -91,8 +91,22 @@ int64_t ui_idle_ms(ui_app *app) {
 }
 
 void ui_flow_wipe(ui_app *app) {
+  ui_prefetch_discard(app->prefetch);
   crypto_wipe(&app->flow, sizeof app->flow);
   app->flow.staff = -1;
+}
+
+void ui_flow_forget_phone(ui_app *app) {
+  ui_prefetch_discard(app->prefetch);
+  crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+}
+
+const member_index *ui_flow_index(ui_app *app, const char *what, member_index *idx) {
+  const member_index *r = ui_prefetch_index(app->prefetch, app->st, app->flow.phone, idx);
+  app->confirm_us = app->input_us ? app->input_us : mono_us();
+  app->confirm_what = what;
+  app->confirm_ahead = r != NULL;
+  return r;
 }
 
 int ui_has_digits(ui_app *app) {
@@ -101,7 +115,7 @@ int ui_has_digits(ui_app *app) {
     if(s->w[i]->ops->has_digits && s->w[i]->ops->has_digits(s->w[i])) return 1;
   for(size_t i = 0; i < sizeof app->flow.phone; i++)
     if(app->flow.phone[i] >= '0' && app->flow.phone[i] <= '9') return 1;
-  return 0;
+  return ui_prefetch_holds(app->prefetch);
 }
 
 void ui_relayout(ui_app *app) {
@@ -129,7 +143,7 @@ void ui_fail(ui_app *app, const char *what, sqr_rc rc) {
      * kiosk: say "paused, ask staff" and stop offering the keypad until
      * there is room (disk.c). The transaction was rolled back whole. */
     log_warn("ui", "%s: disk full; nothing was recorded", what);
-    crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+    ui_flow_forget_phone(app);
     ui_disk_refused(app);
     ui_go(app, UI_SCREEN_PAUSED);
     return;
@@ -139,7 +153,7 @@ void ui_fail(ui_app *app, const char *what, sqr_rc rc) {
            detail && *detail ? " — " : "", detail ? detail : "");
   log_error("ui", "%s", app->flow.error);
   /* The phone is no longer needed once nothing will be saved. */
-  crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+  ui_flow_forget_phone(app);
   ui_go(app, UI_SCREEN_ERROR);
 }
 
@@ -241,6 +255,13 @@ static void present(ui_app *app) {
     log_debug("ui", "first complete frame presented: %.1f ms after start",
               (double)(mono_us() - start_us) / 1000.0);
   }
+  if(app->confirm_us) {
+    /* tools/bench/bench-kiosk --members reads it. */
+    log_debug("ui", "confirm to %s screen: %.1f ms (%s, blind index %s)",
+              app->screens[app->cur].ops->name, (double)(mono_us() - app->confirm_us) / 1000.0,
+              app->confirm_what, app->confirm_ahead ? "derived ahead" : "derived in the call");
+    app->confirm_us = 0;
+  }
   if(app->cur != UI_SCREEN_LIVE) return;
   ui_widget *qr = ui_screen_find(&app->screens[app->cur], "live.qr");
   int has_qr = qr && !qr->hidden;
@@ -281,6 +302,7 @@ static int64_t clock_tick(ui_app *app, int64_t now) {
 
 static void input(ui_app *app, ui_input_kind kind, int x, int y, int key, int dy) {
   ui_input in = {kind, x, y, key, dy};
+  app->input_us = mono_us();
   app->last_input_ms = ui_now_mono(app);
   app->dirty = 1;
   ui_screen *s = &app->screens[app->cur];
@@ -513,6 +535,8 @@ int ui_app_main(const ui_options *o) {
   app->min_free_mb = o->min_free_mb;
   app->disk_free_mb = -1;
   app->child.fd = -1;
+  if(ui_prefetch_new(!o->no_prefetch, &app->prefetch) != SQR_OK)
+    log_warn("ui", "no memory to derive blind indexes ahead; the calls will");
   ui_flow_wipe(app);
   ui_notify_init(&app->notify, ui_real_mono_ms());
 
@@ -580,6 +604,9 @@ int ui_app_main(const ui_options *o) {
     while(SDL_PollEvent(&e))
       handle(app, &e);
     if(!app->running) break;
+    /* A finished worker's stack is wiped and unmapped at once; one still
+     * running is left alone. */
+    ui_prefetch_reap(app->prefetch);
     int64_t real = ui_real_mono_ms();
     ui_notify_tick(&app->notify, real);
     if(ui_child_poll(app, real) && app->child.kind == UI_CHILD_SYNC) sync_done(app);
@@ -644,6 +671,7 @@ out:
     ui_screen_clear(&app->screens[i]);
   }
   ui_flow_wipe(app);
+  ui_prefetch_free(app->prefetch);
   /* A helper still running (an enrolment under way) is left to finish:
    * killing it could spend a one-time code without keeping the certificate. */
   if(app->child.fd >= 0) close(app->child.fd);

@@ -21,6 +21,7 @@ typedef struct ui_options {
   const char *hq_url;     /* HQ for first-boot enrolment; NULL: typed on the screen */
   const char *hq_ca;      /* HQ's CA certificate for that first call */
   int64_t min_free_mb;    /* sign-ups and check-ins pause below this much free disk */
+  int no_prefetch;        /* bench baseline: the blind index is derived in the calls */
 } ui_options;
 
 /* Runs until quit (or the script ends). Returns the process exit code:

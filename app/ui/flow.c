@@ -1,6 +1,7 @@
 /* flow.c — the one place the join flow writes: member_signup with what the
- * shopper typed and chose. Success goes to the result screen; any failure
- * to the error screen (nothing recorded), never to "done". */
+ * shopper typed and chose, and the blind index derived from the 11th digit
+ * on (prefetch.h). Success goes to the result screen; any failure to the
+ * error screen (nothing recorded), never to "done". */
 #include <string.h>
 
 #include "crypto.h"
@@ -21,9 +22,12 @@ void ui_flow_signup(ui_app *app) {
     if(app->flow.tag_on[i]) req.tags[req.ntags++] = cfg->tags[i].id;
   if(app->flow.staff >= 0 && (size_t)app->flow.staff < cfg->nstaff)
     req.staff_id = cfg->staff[app->flow.staff].id;
+  member_index idx;
+  req.index = ui_flow_index(app, "sign-up", &idx);
   member_result r;
   sqr_rc rc = member_signup(app->st, &req, &r);
-  crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+  crypto_wipe(&idx, sizeof idx);
+  ui_flow_forget_phone(app);
   if(rc) {
     ui_fail(app, "sign-up", rc);
     return;

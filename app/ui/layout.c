@@ -128,6 +128,9 @@ void ui_keypad_screen_validate_phone(ui_app *app, ui_screen *s) {
     ui_keypad_set_hint(pad, ui_str(app->lang, valid ? S_PHONE_OK : S_PHONE_BAD),
                        valid ? UI_OK : UI_WARN);
   snprintf(app->flow.phone, sizeof app->flow.phone, "%s", d);
+  /* From the 11th digit on, the blind index is derived on a worker; a
+   * digit deleted drops it (prefetch.h). */
+  ui_prefetch_follow(app->prefetch, app->st, app->flow.phone);
 }
 
 void ui_keypad_screen_phone_layout(ui_app *app, ui_screen *s, const char *ok_label) {

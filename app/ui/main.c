@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: storeqr-kiosk [--db PATH] [--headless] [--script FILE] [--screenshot-dir DIR]\n"
     "                     [--fixed-clock UNIX_SECONDS] [--size WxH] [--lang zh|en]\n"
     "                     [--assets DIR] [--hq-url URL] [--hq-ca FILE] [--min-free-mb N]\n"
-    "                     [--db-max-pages N]\n"
+    "                     [--db-max-pages N] [--no-prefetch]\n"
     "The touchscreen app: live QR code, join, check-in, manager screen; first-boot\n"
     "enrolment when the kiosk has no configuration and no certificate yet.\n"
     "  --db PATH            kiosk database (default $STOREQR_DB, else /var/lib/storeqr/kiosk.db)\n"
@@ -38,6 +38,8 @@ static const char usage[] =
     "  --min-free-mb N      pause sign-ups and check-ins below N MB free on the\n"
     "                       database's disk (default 8)\n"
     "  --db-max-pages N     test seam: cap the database at N pages (a full disk)\n"
+    "  --no-prefetch        bench baseline: derive the blind index in the member calls,\n"
+    "                       not on a worker from the 11th digit typed\n"
     "Under systemd (Type=notify): READY=1 after the first frame, WATCHDOG=1 every\n"
     "half $WATCHDOG_USEC from the main loop, STATUS= lines, STOPPING=1 at exit.\n";
 
@@ -61,6 +63,7 @@ int main(int argc, char **argv) {
                                        {"hq-url", required_argument, NULL, 'u'},
                                        {"hq-ca", required_argument, NULL, 'C'},
                                        {"min-free-mb", required_argument, NULL, 'F'},
+                                       {"no-prefetch", no_argument, NULL, 'P'},
                                        {NULL, 0, NULL, 0}};
   ui_options o;
   memset(&o, 0, sizeof o);
@@ -144,6 +147,9 @@ int main(int argc, char **argv) {
       o.min_free_mb = v;
       break;
     }
+    case 'P':
+      o.no_prefetch = 1;
+      break;
     case 'h':
       fputs(usage, stdout);
       return 0;

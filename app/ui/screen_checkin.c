@@ -13,15 +13,18 @@ static void layout(ui_app *app, ui_screen *s) {
 
 static void submit(ui_app *app) {
   member_result r;
-  sqr_rc rc = member_checkin(app->st, app->flow.phone, NULL, &r);
+  member_index idx;
+  sqr_rc rc = member_checkin(app->st, app->flow.phone, ui_flow_index(app, "check-in", &idx), &r);
+  crypto_wipe(&idx, sizeof idx);
   if(rc == SQR_OK || rc == SQR_EEXISTS) {
     app->flow.result = r;
     app->flow.result_kind = rc == SQR_OK ? UI_RESULT_CHECKED_IN : UI_RESULT_ALREADY;
-    crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+    ui_flow_forget_phone(app);
     ui_go(app, UI_SCREEN_RESULT);
   } else if(rc == SQR_ENOTFOUND) {
     memset(&app->flow.result, 0, sizeof app->flow.result);
-    app->flow.result_kind = UI_RESULT_NOT_MEMBER; /* the phone stays for "join now" */
+    /* The phone (and its index) stays for "join now". */
+    app->flow.result_kind = UI_RESULT_NOT_MEMBER;
     ui_go(app, UI_SCREEN_RESULT);
   } else {
     ui_fail(app, "check-in", rc);

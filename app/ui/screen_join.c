@@ -15,14 +15,16 @@ static void layout(ui_app *app, ui_screen *s) {
 
 static void submit(ui_app *app) {
   member_result r;
-  sqr_rc rc = member_lookup(app->st, app->flow.phone, NULL, &r);
+  member_index idx;
+  sqr_rc rc = member_lookup(app->st, app->flow.phone, ui_flow_index(app, "join lookup", &idx), &r);
+  crypto_wipe(&idx, sizeof idx);
   if(rc == SQR_OK) {
     app->flow.result = r;
     app->flow.result_kind = UI_RESULT_WELCOME_BACK;
-    crypto_wipe(app->flow.phone, sizeof app->flow.phone);
+    ui_flow_forget_phone(app);
     ui_go(app, UI_SCREEN_RESULT);
   } else if(rc == SQR_ENOTFOUND) {
-    ui_go(app, UI_SCREEN_CONSENT);
+    ui_go(app, UI_SCREEN_CONSENT); /* the index stays for the sign-up */
   } else {
     ui_fail(app, "member lookup", rc);
   }

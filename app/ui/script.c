@@ -177,6 +177,21 @@ static int expect(ui_app *app, int line, const char *cmd, char **argv, int argc)
       snprintf(why, sizeof why, "not drawn; the frame said: %.500s", app->drawn ? app->drawn : "");
       fail(app, line, cmd, why);
     }
+  } else if(argc >= 4 && strcmp(argv[1], "index") == 0) {
+    ui_prefetch_stats ps;
+    ui_prefetch_stats_get(app->prefetch, &ps);
+    char *e1, *e2;
+    long long ahead = strtoll(argv[2], &e1, 10), in_call = strtoll(argv[3], &e2, 10);
+    if(*e1 || *e2) {
+      fail(app, line, cmd, "expect index wants two counts");
+    } else if(ps.ahead != ahead || ps.in_call != in_call) {
+      snprintf(why, sizeof why,
+               "%lld call(s) given an index derived ahead (%lld waited for it), %lld derived in"
+               " the call; %lld worker(s) started, %lld discarded",
+               (long long)ps.ahead, (long long)ps.waited, (long long)ps.in_call,
+               (long long)ps.started, (long long)ps.discarded);
+      fail(app, line, cmd, why);
+    }
   } else if(argc >= 3 && strcmp(argv[1], "visible") == 0) {
     ui_widget *w = ui_screen_find(s, argv[2]);
     if(!w || w->hidden) fail(app, line, cmd, "not shown");

@@ -27,7 +27,8 @@
  *   display-unplug | display-plug   a display disconnected / connected event
  *   lang zh|en
  *   expect screen NAME        the current screen
- *   expect nodigits           no widget and no flow holds a typed digit
+ *   expect nodigits           no widget, the flow or the index worker holds a
+ *                             typed digit
  *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
  *   expect visible NAME       widget NAME is shown
  *   expect text WORDS...      a label of the last frame drawn contains WORDS
@@ -36,6 +37,9 @@
  *   expect state TEXT         the screen's state word (enrol: url, code,
  *                             running, failed:KIND, noca; live: code, paused)
  *   expect result KIND        joined|welcome_back|checked_in|already|not_member
+ *   expect index AHEAD INCALL member calls so far given a blind index derived
+ *                             ahead on a worker, and left to derive it
+ *                             themselves (prefetch.h)
  *   quit
  * Each failed expectation prints "expect failed: ..." and makes the exit
  * code 1; the script goes on, so one run reports every failure.

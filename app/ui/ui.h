@@ -16,6 +16,7 @@
 #include "store.h"
 #include "lang.h"
 #include "notify.h"
+#include "prefetch.h"
 
 typedef struct ui_app ui_app;
 typedef struct ui_widget ui_widget;
@@ -172,6 +173,9 @@ struct ui_app {
   int64_t clock_check_at; /* monotonic: next look at HQ's offset and clock jumps */
 
   ui_flow flow;
+  /* The blind index of flow.phone, derived on a worker from the 11th digit
+   * (prefetch.h); it lives exactly as long as flow.phone does. */
+  ui_prefetch *prefetch;
   int pin_failures;
   int64_t pin_locked_until_ms; /* monotonic; 0 = not locked */
 
@@ -203,6 +207,10 @@ struct ui_app {
   int first_w, first_h;
   int first_qr_frame_logged;
   int64_t qr_changed_us; /* when the QR text last changed (for timing), 0 = none */
+  int64_t input_us;      /* when the input being handled arrived */
+  int64_t confirm_us;    /* a member call's input, until the next frame is presented */
+  const char *confirm_what;
+  int confirm_ahead; /* that call was given an index derived ahead */
   const char *screenshot_dir;
   ui_script *script;
 #define UI_DRAWN_MAX 8192
@@ -230,9 +238,18 @@ void ui__qr_changing(ui_app *app);
 void ui_fail(ui_app *app, const char *what, sqr_rc rc);
 /* Idle timeout in ms (config ui.idle_timeout_s, default 30 s). */
 int64_t ui_idle_ms(ui_app *app);
-/* Forget the shopper's flow (phone digits, choices, result). */
+/* Forget the shopper's flow (phone digits, its index, choices, result). */
 void ui_flow_wipe(ui_app *app);
-/* 1 if any widget of the current screen, or the flow, holds a typed digit. */
+/* Forget the phone only (the call that needed it is over): the digits and
+ * the index derived from them. */
+void ui_flow_forget_phone(ui_app *app);
+/* The index of app->flow.phone for a member call (ui_prefetch_index), or
+ * NULL: the call derives it. Also starts the bench's "confirm to ..."
+ * timing for what (the next frame presented ends it). The caller wipes
+ * *idx after the call. */
+const member_index *ui_flow_index(ui_app *app, const char *what, member_index *idx);
+/* 1 if any widget of the current screen, the flow or the index prefetcher
+ * holds a typed digit. */
 int ui_has_digits(ui_app *app);
 /* Renders the current screen now, all of it (a full screenshot). */
 void ui_render(ui_app *app);

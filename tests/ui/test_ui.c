@@ -2,7 +2,7 @@
  * its screenshots (QR codes decoded with zbar) and the kiosk database.
  *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate, offset,
  *                               fill, reset, hotplug, campaign, disk, lowdisk,
- *                               first, clock
+ *                               first, clock, index
  * Every case asserts on what the kiosk wrote or drew; none on timing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,18 +34,23 @@ static void expect_qr(const char *png, const char *want) {
   UT_CHECK(strcmp(got, want) == 0, "%s: QR says '%s', want '%s'", png, got, want);
 }
 
-static member_result lookup(int64_t t) {
+/* The member with phone at time t (derived here, without the kiosk). */
+static member_result lookup_phone(int64_t t, const char *phone) {
   sqr_clock *c;
   store *st;
   char err[256];
   member_result r;
   UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
   UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
-  sqr_rc rc = member_lookup(st, PHONE, NULL, &r);
+  sqr_rc rc = member_lookup(st, phone, NULL, &r);
   UT_CHECK(rc == SQR_OK, "member_lookup: %s", sqr_strerror(rc));
   store_close(st);
   clock_free(c);
   return r;
+}
+
+static member_result lookup(int64_t t) {
+  return lookup_phone(t, PHONE);
 }
 
 static int64_t members(int64_t t) {
@@ -627,6 +632,73 @@ static void t_first(void) {
   one_first("1920x1080");
 }
 
+/* The blind index is derived on a worker from the 11th digit, and the
+ * member calls use it (counted by the kiosk: `expect index AHEAD INCALL`,
+ * a structural check, not a timing): the join lookup and the sign-up of
+ * one flow share one derivation, a check-in of the same number finds the
+ * member. A number changed after its worker ran (the last digit deleted
+ * and another typed) is looked up as the new number, never by the old
+ * one's index; leaving the keypad drops the worker's result. Then at the
+ * real Argon2 cost, confirming at once (the worker still running: the
+ * call waits for it), and with --no-prefetch, where every call derives. */
+#define PHONE_B "13800138001"
+static void t_index(void) {
+  ut_setup("index");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_make_store(db, t, NULL);
+  const char *s1 =
+      "tap join\n" TYPE_PHONE "tap ok\nexpect screen consent\nexpect index 1 0\n"
+      "tap agree\ntap continue\nexpect screen details\ntap finish\nexpect result joined\n"
+      "expect index 2 0\ntap done\nexpect nodigits\n"
+      "tap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\nexpect index 3 0\n"
+      "tap done\n"
+      /* typed in full, then left: nothing of it stays */
+      "tap checkin\n" TYPE_PHONE "tap back\nexpect screen live\nexpect nodigits\n"
+      /* typed in full and derived, then the last digit changed */
+      "tap checkin\n" TYPE_PHONE "wait 300\ntap keypad.del\ntap keypad.1\ntap ok\n"
+      "expect result not_member\nexpect index 4 0\n"
+      /* "join now" signs that number up with the same index */
+      "tap join\ntap agree\ntap continue\ntap finish\nexpect result joined\n"
+      "expect index 5 0\ntap done\nexpect nodigits\n";
+  UT_CHECK(ut_run(db, s1, t, NULL, NULL) == 0, "index run");
+  UT_CHECK(members(t) == 2, "%lld members, want 2", (long long)members(t));
+  member_result a = lookup_phone(t, PHONE), b = lookup_phone(t, PHONE_B);
+  UT_CHECK(strcmp(a.member_id, b.member_id) != 0, "the two numbers are one member");
+  UT_CHECK(a.points == 60 && a.streak == 1, "first member: points %d streak %d", a.points,
+           a.streak);
+  UT_CHECK(b.points == 50 && b.streak == 0, "second member: points %d streak %d", b.points,
+           b.streak);
+
+  /* The real cost (32 MiB, t = 2): "ok" right after the 11th digit. */
+  ut_setup("index-real");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  ut_store_opts real = {.index_m_kib = CONFIG_INDEX_M_KIB_DEFAULT,
+                        .index_t = CONFIG_INDEX_T_DEFAULT};
+  ut_make_store(db, t, &real);
+  const char *s2 = "tap checkin\n" TYPE_PHONE "tap ok\nexpect result not_member\n"
+                   "expect index 1 0\ntap join\ntap agree\ntap continue\ntap finish\n"
+                   "expect result joined\nexpect index 2 0\ntap done\n"
+                   "tap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\n"
+                   "expect index 3 0\ntap done\nexpect nodigits\n";
+  UT_CHECK(ut_run(db, s2, t, NULL, NULL) == 0, "index run at the real cost");
+  UT_CHECK(members(t) == 1 && lookup(t).points == 60, "real cost: members or points wrong");
+
+  /* The baseline: nothing derived ahead, the same results. */
+  ut_setup("index-off");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  ut_make_store(db, t, NULL);
+  const char *off[] = {"--no-prefetch", NULL};
+  const char *s3 = "tap join\n" TYPE_PHONE "tap ok\nexpect index 0 1\ntap agree\n"
+                   "tap continue\ntap finish\nexpect result joined\nexpect index 0 2\n"
+                   "tap done\ntap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\n"
+                   "expect index 0 3\n";
+  ut_kiosk_opts oo = {.args = off};
+  UT_CHECK(ut_run_opts(db, s3, t, &oo) == 0, "index run without prefetch");
+  UT_CHECK(members(t) == 1 && lookup(t).points == 60, "no prefetch: members or points wrong");
+  puts("index: ok");
+}
+
 int main(int argc, char **argv) {
   if(argc != 3) {
     fprintf(stderr, "usage: test_ui KIOSK CASE\n");
@@ -664,6 +736,8 @@ int main(int argc, char **argv) {
     t_first();
   else if(!strcmp(c, "clock"))
     t_clock();
+  else if(!strcmp(c, "index"))
+    t_index();
   else {
     fprintf(stderr, "test_ui: unknown case %s\n", c);
     return 2;

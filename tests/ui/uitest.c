@@ -55,11 +55,14 @@ void ut_make_store(const char *db, int64_t t, const ut_store_opts *o) {
   fclose(f);
   tmpl[n] = '\0';
   uint8_t priv[SEAL_PRIV_LEN];
-  demo_keys keys = {.index_m_kib = 64, .index_t = 1}; /* cheap: the UI signs up on its thread */
+  /* Cheap unless a test asks for the real cost: most tests are not about it. */
+  demo_keys keys = {.index_m_kib = o && o->index_m_kib ? o->index_m_kib : 64,
+                    .index_t = o && o->index_t ? o->index_t : 1};
   UT_CHECK(seal_keypair_generate(keys.hq_pub, priv) == SQR_OK, "keypair");
   UT_CHECK(demo_keys_random(&keys) == SQR_OK, "random");
   char *json = NULL;
-  UT_CHECK(demo_config_json(tmpl, 1, &keys, t, &json) == SQR_OK, "demo config");
+  int64_t version = o && o->version ? o->version : 1;
+  UT_CHECK(demo_config_json(tmpl, version, &keys, t, &json) == SQR_OK, "demo config");
   cJSON *root = cJSON_Parse(json);
   free(json);
   char pinhash[PIN_HASH_MAX];

@@ -15,6 +15,8 @@ typedef struct ut_store_opts {
   int direct;                 /* mode direct (QR = group link) */
   int group1_capacity;        /* 0 = as in the demo */
   const char *campaign_image; /* every campaign's image (assets-relative), NULL = as in the demo */
+  uint32_t index_m_kib, index_t; /* Argon2id cost; 0 = cheap (64 KiB, t = 1) */
+  int64_t version;               /* the configuration's version; 0 = 1 */
 } ut_store_opts;
 
 extern const char *ut_kiosk; /* path of storeqr-kiosk */
@@ -32,7 +34,8 @@ extern const char *ut_dir;   /* this test's directory */
 
 /* Fresh directory for a test under the build dir; returns it (static). */
 const char *ut_setup(const char *name);
-/* Creates dir/kiosk.db with the demo store at unix time t. */
+/* Creates dir/kiosk.db with the demo store at unix time t (or applies a
+ * new configuration to it: o->version above the one applied). */
 void ut_make_store(const char *db, int64_t t, const ut_store_opts *o);
 /* One more option (and its value) for the next ut_run calls, or NULL. */
 extern const char *ut_extra_arg;

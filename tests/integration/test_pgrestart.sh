@@ -101,6 +101,8 @@ for _ in $(seq 150); do n=$(db_scans); [ "$n" = "$SCANS" ] && break; sleep 0.2; 
 m=$("${C[@]}" "${AUTH[@]}" "$URL/metrics")
 grep -qx 'storeqr_hq_scan_counts_dropped_total 0' <<<"$m" ||
   fail "scans dropped: $(grep scan_counts <<<"$m")"
+grep -qx 'storeqr_hq_scan_counts_unflushed 0' <<<"$m" || fail "scans still unflushed: $(grep scan_counts <<<"$m")"
+if command -v promtool >/dev/null; then promtool check metrics <<<"$m" || fail "promtool check metrics"; fi
 alive
 [ "$HQ_PID" = "$PID" ] || fail "HQ was restarted"
 scan 2

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -167,9 +168,27 @@ static int cmd_serve(hq *h, int argc, char **argv) {
       return 3;
     }
   }
-  while(!stop)
-    pause();
+  /* systemd (storeqr-hq.service, Type=notify, WatchdogSec=): READY=1
+   * once serving; WATCHDOG=1 from this loop only, at half the interval.
+   * Never from a database call: an outage of PostgreSQL is HQ's to ride
+   * out (hqdb_pg.c reconnects, the resolver keeps its counts), and a
+   * restart would only lose those counts. Outside systemd these are
+   * no-ops. */
+  uint64_t wd_usec = 0;
+  int64_t every_ms = sd_watchdog_enabled(0, &wd_usec) > 0 ? (int64_t)(wd_usec / 2000) : 0;
+  if(sd_notify(0, "READY=1\nSTATUS=serving") < 0) log_debug("hq", "sd_notify failed");
+  while(!stop) {
+    if(!every_ms) {
+      pause();
+      continue;
+    }
+    (void)sd_notify(0, "WATCHDOG=1");
+    /* a signal cuts the sleep short (EINTR), so SIGTERM is seen at once */
+    struct timespec ts = {every_ms / 1000, (every_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+  }
   log_info("hq", "stopping");
+  (void)sd_notify(0, "STOPPING=1");
   server_stop(s);
   return 0;
 }

@@ -61,6 +61,11 @@ for want in '^Type=notify' '^WatchdogSec=' '^Restart=always' '^User=storeqr' \
   'SDL_VIDEODRIVER=kmsdrm' '^StateDirectory=storeqr' '^ExecStart=/usr/bin/storeqr-kiosk'; do
   grep -q -- "$want" "$k" || fail "storeqr-kiosk.service lacks $want"
 done
+# HQ: systemd restarts a hung process, and only the main process may say
+# it is alive (docs: firmware/README.md).
+for want in '^Type=notify' '^NotifyAccess=main' '^WatchdogSec=' '^Restart=always'; do
+  grep -q -- "$want" "$SRC/storeqr-hq.service" || fail "storeqr-hq.service lacks $want"
+done
 # The updater runs as root: it writes the slots and its own state
 # directory, and of the storeqr user's /var/lib/storeqr only the queue.
 for u in storeqr-update-queue.service storeqr-update-recover.service; do

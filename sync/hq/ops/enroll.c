@@ -165,8 +165,7 @@ sqr_rc hq_kiosk_identify(hq *h, const uint8_t *der, size_t len, char kiosk_id[HQ
   if(!rc) rc = hqdb_kiosk_by_cert(h->db, sha, kiosk_id, &revoked);
   if(rc == SQR_ENOTFOUND)
     return hq_fail(e, SQR_EAUTH, "certificate", "certificate: not a kiosk HQ enrolled (replaced?)");
-  if(rc)
-    return hq_fail(e, SQR_EIO, "storage", "HQ's database failed; try again"); /* 500 as before */
+  if(rc) return hq__fail_db(e, rc == SQR_ENET ? SQR_ENET : SQR_EIO); /* 500 unless unreachable */
   if(revoked) {
     log_warn("hq", "refused revoked kiosk %s", kiosk_id);
     hq_alert_raise(h, kiosk_id, "revoked_cert", "HQ refused the revoked kiosk's certificate");

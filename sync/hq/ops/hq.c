@@ -142,6 +142,10 @@ const char *hq_backend(const hq *h) {
   return hqdb_backend(h->db);
 }
 
+sqr_rc hq_ready(hq *h, int timeout_ms) {
+  return hqdb_ping(h->db, timeout_ms);
+}
+
 const char *hq_storage_error(const hq *h) {
   return hqdb_errmsg(h->db);
 }
@@ -160,6 +164,14 @@ sqr_rc hq_fail(hq_err *e, sqr_rc rc, const char *code, const char *fmt, ...) {
 
 sqr_rc hq_fail_storage(const hq *h, hq_err *e, sqr_rc rc) {
   log_error("hq", "storage: %s", hqdb_errmsg(h->db));
+  return hq__fail_db(e, rc);
+}
+
+sqr_rc hq__fail_db(hq_err *e, sqr_rc rc) {
+  /* SQR_ENET: the database cannot be reached (hqdb_pg.c reconnects with
+   * backoff): the client should come back shortly, not report a fault. */
+  if(rc == SQR_ENET)
+    return hq_fail(e, rc, "unavailable", "HQ's database is unavailable; try again shortly");
   return hq_fail(e, rc, "storage", "HQ's database failed; try again");
 }
 

@@ -42,6 +42,10 @@ void hq_set_url_text(hq *h, const char *url);
 const char *hq_dir(const hq *h);
 /* "sqlite" or "postgresql". */
 const char *hq_backend(const hq *h);
+/* Whether the database answers a trivial query within timeout_ms
+ * (/readyz): SQR_OK, SQR_ENET when it cannot be reached or is too slow,
+ * SQR_EBUSY when locked. Logs nothing (probes come often). */
+sqr_rc hq_ready(hq *h, int timeout_ms) SQR_WARN_UNUSED;
 /* The storage's last error message, for logs. */
 const char *hq_storage_error(const hq *h);
 
@@ -65,7 +69,8 @@ typedef struct hq_err {
 } hq_err;
 /* Sets *e (NULL is fine) and returns rc, so `return hq_fail(...)` reads. */
 sqr_rc hq_fail(hq_err *e, sqr_rc rc, const char *code, const char *fmt, ...) SQR_PRINTF(4, 5);
-/* A storage failure: logs the storage's message, sets "storage". */
+/* A storage failure: logs the storage's message, sets "unavailable" when
+ * the database cannot be reached (SQR_ENET), else "storage". */
 sqr_rc hq_fail_storage(const hq *h, hq_err *e, sqr_rc rc);
 
 /* ---- changes other parts hear of ------------------------------------------ */

@@ -33,6 +33,10 @@ struct hq {
   size_t nlisteners;
 };
 
+/* The refusal for a failed storage call rc, without logging: "unavailable"
+ * for SQR_ENET (the database cannot be reached), else "storage". */
+sqr_rc hq__fail_db(hq_err *e, sqr_rc rc);
+
 /* Tells every listener (hq_subscribe) of a change. */
 void hq__notify(hq *h, hq_change change, const char *store);
 

@@ -364,7 +364,7 @@ dbfail:
   if(rc == SQR_ENOTFOUND)
     return hq_fail(e, SQR_EAUTH, "certificate", "certificate: kiosk not enrolled");
   log_error("hq", "%s: storing a batch failed: %s", b->kiosk_id, hqdb_errmsg(h->db));
-  return hq_fail(e, rc, "storage", "HQ's database failed; try again");
+  return hq__fail_db(e, rc);
 }
 
 sqr_rc ingest_alert(hq *h, const char *kiosk_id, int64_t seq, const char *kind,

@@ -76,6 +76,13 @@ const char *hqdb_errmsg(const hqdb *db) {
 const char *hqdb_backend(const hqdb *db) {
   return db->ops->name;
 }
+sqr_rc hqdb_ping(hqdb *db, int timeout_ms) {
+  if(db->ops->ping) return db->ops->ping(db, timeout_ms);
+  hqres r = {0};
+  sqr_rc rc = run(db, "SELECT 1", NULL, 0, &r, NULL);
+  hqres_free(&r);
+  return rc;
+}
 sqr_rc hqdb_begin(hqdb *db) {
   return db->ops->begin(db);
 }

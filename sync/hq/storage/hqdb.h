@@ -32,6 +32,12 @@ void hqdb_close(hqdb *db);
 const char *hqdb_errmsg(const hqdb *db);
 const char *hqdb_backend(const hqdb *db);
 
+/* A trivial query answered within timeout_ms (readiness probes): SQR_OK,
+ * SQR_ENET when the database cannot be reached or did not answer in time
+ * (PostgreSQL: the connection is dropped and made again on the next use),
+ * SQR_EBUSY when it stayed locked. */
+sqr_rc hqdb_ping(hqdb *db, int timeout_ms) SQR_WARN_UNUSED;
+
 /* Transactions for the ingest path (ingest.c). */
 sqr_rc hqdb_begin(hqdb *db) SQR_WARN_UNUSED;
 sqr_rc hqdb_commit(hqdb *db) SQR_WARN_UNUSED;

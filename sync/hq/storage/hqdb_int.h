@@ -28,6 +28,8 @@ typedef struct hqdb_ops {
   sqr_rc (*begin)(hqdb *db);
   sqr_rc (*commit)(hqdb *db);
   void (*rollback)(hqdb *db);
+  /* hqdb_ping with a real deadline, or NULL (hqdb.c runs SELECT 1). */
+  sqr_rc (*ping)(hqdb *db, int timeout_ms);
   void (*close)(hqdb *db);
 } hqdb_ops;
 

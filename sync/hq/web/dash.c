@@ -77,7 +77,10 @@ static void storage_error(hq *h, hq_reply *r, sqr_rc rc) {
   log_error("dash", "storage: %s", hq_storage_error(h));
   dynbuf b;
   dynbuf_init(&b, STATS_ANSWER_MAX);
-  page_reply(&b, dash_error_render(&b), r, rc == SQR_EBUSY ? 503 : 500);
+  int unavailable = rc == SQR_ENET || rc == SQR_EBUSY;
+  page_reply(&b, dash_error_render(&b), r, unavailable ? 503 : 500);
+  if(unavailable && hq_reply_header(r, "Retry-After", rc == SQR_ENET ? "2" : "1"))
+    log_warn("dash", "cannot add a header: out of memory");
 }
 
 static void not_found(hq_reply *r, const char *admin, const char *title, const char *message) {

@@ -112,6 +112,16 @@ static sqr_rc render(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_ingest_events_total", "counter", "Events in those batches.");
   dynbuf_addf(b, "storeqr_hq_ingest_events_total %llu\n",
               (unsigned long long)counters_ingest_events());
+  /* Before the database's figures: they show during an outage too. */
+  uint64_t unflushed = 0, dropped = 0;
+  resolve_counts_state(&unflushed, &dropped);
+  head(b, "storeqr_hq_scan_counts_unflushed", "gauge",
+       "Scans the resolver counted in memory and has not yet written to the database.");
+  dynbuf_addf(b, "storeqr_hq_scan_counts_unflushed %llu\n", (unsigned long long)unflushed);
+  head(b, "storeqr_hq_scan_counts_dropped_total", "counter",
+       "Scans never written: past the unflushed memory bound, out of memory, or stopping during a"
+       " database outage.");
+  dynbuf_addf(b, "storeqr_hq_scan_counts_dropped_total %llu\n", (unsigned long long)dropped);
 
   stats_totals t;
   int64_t now = hq_now_ms();
@@ -230,7 +240,7 @@ int metrics_route(hq *h, struct MHD_Connection *c, const char *method, const cha
   if(rc) {
     dynbuf_free(&b);
     log_error("metrics", "scrape: %s", hq_storage_error(h));
-    hq_reply_error(r, 500, "storage", "HQ's database failed; try again", NULL, 0);
+    hq_reply_storage(r, rc);
     return 1;
   }
   hq_reply_text(r, &b, 200, "text/plain; version=0.0.4; charset=utf-8",

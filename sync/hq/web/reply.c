@@ -55,8 +55,31 @@ static const struct {
     {"bad_request", 400},   {"certificate", 401},  {"unauthorized", 401}, {"wrong_kiosk", 403},
     {"code_unknown", 403},  {"code_used", 403},    {"code_expired", 403}, {"unknown_store", 404},
     {"unknown_kiosk", 404}, {"not_found", 404},    {"exists", 409},       {"gap", 409},
-    {"too_large", 413},     {"chain_broken", 422},
+    {"too_large", 413},     {"chain_broken", 422}, {"unavailable", 503},
 };
+
+/* Seconds a client should wait before trying again: a lost database is
+ * reconnected within a few seconds of coming back (hqdb_pg.c backs off up
+ * to 5 s); a busy one frees up sooner. */
+#define RETRY_AFTER_UNAVAILABLE "2"
+#define RETRY_AFTER_BUSY        "1"
+
+static void retry_after(hq_reply *r, const char *seconds) {
+  /* Out of memory: a 503 without the header still says "later". */
+  if(hq_reply_header(r, "Retry-After", seconds)) return;
+}
+
+void hq_reply_storage(hq_reply *r, sqr_rc rc) {
+  if(rc == SQR_ENET) {
+    hq_reply_error(r, 503, "unavailable", "HQ's database is unavailable; try again shortly", NULL,
+                   0);
+    retry_after(r, RETRY_AFTER_UNAVAILABLE);
+    return;
+  }
+  hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again", NULL,
+                 0);
+  if(rc == SQR_EBUSY) retry_after(r, RETRY_AFTER_BUSY);
+}
 
 void hq_reply_fail(hq_reply *r, sqr_rc rc, const hq_err *e) {
   int status = 500;
@@ -67,6 +90,8 @@ void hq_reply_fail(hq_reply *r, sqr_rc rc, const hq_err *e) {
   if(strcmp(code, "storage") == 0 && rc == SQR_EBUSY) status = 503;
   hq_reply_error(r, status, code, e->code ? e->message : "HQ failed; try again", e->extra_key,
                  e->extra);
+  if(status == 503)
+    retry_after(r, strcmp(code, "unavailable") == 0 ? RETRY_AFTER_UNAVAILABLE : RETRY_AFTER_BUSY);
 }
 
 /* ---- request bodies ---------------------------------------------------- */

@@ -33,9 +33,15 @@ void hq_reply_clear(hq_reply *r);
 void hq_reply_error(hq_reply *r, int status, const char *code, const char *message,
                     const char *extra_key, int64_t extra);
 /* The error reply for an operation's refusal: the status its code maps
- * to (400 bad_request, 404 unknown_*, 409 exists/gap, 503 for a busy
- * database, 500 otherwise ...). */
+ * to (400 bad_request, 404 unknown_*, 409 exists/gap, 503 with
+ * Retry-After for "unavailable" (the database cannot be reached) and for
+ * a busy database, 500 otherwise ...). */
 void hq_reply_fail(hq_reply *r, sqr_rc rc, const hq_err *e);
+/* The reply for a storage failure rc outside an operation (pages, stats,
+ * metrics): 503 "unavailable" + Retry-After for SQR_ENET (the database
+ * cannot be reached: hqdb_pg.c reconnects), 503 "storage" + Retry-After
+ * for SQR_EBUSY, 500 "storage" otherwise. */
+void hq_reply_storage(hq_reply *r, sqr_rc rc);
 /* A JSON reply from root (taken and freed) with hq_time_ms added; 500 if
  * root is NULL or memory runs out. */
 void hq_reply_json(hq_reply *r, int status, cJSON *root);

@@ -66,7 +66,19 @@ double resolve_distance_km(double lat1, double lon1, double lat2, double lon2);
  * SQR_ENOMEM, SQR_EIO when the thread cannot start. */
 #define RESOLVE_FLUSH_MS    1000
 #define RESOLVE_FLUSH_SCANS 1000
+/* Unflushed scan counts are kept through a database outage, up to
+ * RESOLVE_MAX_CELLS (store, kiosk, hour) cells (~40 bytes each); past it
+ * scans needing a new cell are dropped (resolve_counts_state). A failed
+ * write is retried after a backoff doubling from RESOLVE_FLUSH_MS to
+ * RESOLVE_RETRY_MAX_MS; at stop for up to RESOLVE_STOP_RETRY_MS, then
+ * what is left is dropped (and logged). */
+#define RESOLVE_MAX_CELLS     100000
+#define RESOLVE_RETRY_MAX_MS  10000
+#define RESOLVE_STOP_RETRY_MS 3000
 sqr_rc resolve_start(hq *h, pthread_mutex_t *db_lock) SQR_WARN_UNUSED;
+/* The counters' state for /metrics: scans counted in memory and not yet
+ * written, and scans dropped since the process started. */
+void resolve_counts_state(uint64_t *unflushed, uint64_t *dropped);
 /* Stops the thread, writes what is still in memory, frees every cache.
  * Call after the HTTP daemon stopped (no request in flight). */
 void resolve_stop(void);

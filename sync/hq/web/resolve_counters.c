@@ -6,7 +6,11 @@
  * group sent) and the flusher thread writes the counts in one transaction
  * every RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A
  * crash loses at most that window of scan counts (never a sign-up: those
- * are kiosk events). The flusher also records groups_exhausted alerts,
+ * are kiosk events). A write that fails (the database restarting or out
+ * of reach) puts the counts back and is tried again after a backoff, so
+ * an outage costs no count unless it outlasts RESOLVE_MAX_CELLS cells of
+ * memory or the process stops during it (resolve.h; both are counted in
+ * resolve__R.dropped and shown on /metrics). The flusher also records groups_exhausted alerts,
  * marks stores changed by another process stale (config_version),
  * recounts the joins of stores whose kiosks uploaded, and on PostgreSQL
  * re-reads what other HQ processes sent.
@@ -59,6 +63,32 @@ static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
   snprintf(r->id, sizeof r->id, "%s", id);
   r->config_version = cv;
   r->events = ev;
+}
+
+/* resolve__R.ncells from the entries. Caller holds resolve__R.lock. */
+static void recount_cells(void) {
+  size_t n = 0;
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
+      n += e->nscans;
+  resolve__R.ncells = n;
+}
+
+/* Scans counted in memory and not yet written. Caller holds resolve__R.lock. */
+static uint64_t unflushed_scans(void) {
+  uint64_t n = 0;
+  for(size_t b = 0; b < NBUCKETS; b++)
+    for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
+      for(size_t i = 0; i < e->nscans; i++)
+        n += (uint64_t)e->scans[i].n;
+  return n;
+}
+
+void resolve_counts_state(uint64_t *unflushed, uint64_t *dropped) {
+  pthread_mutex_lock(&resolve__R.lock);
+  *unflushed = unflushed_scans();
+  *dropped = resolve__R.dropped;
+  pthread_mutex_unlock(&resolve__R.lock);
 }
 
 /* Writes the counters; marks stores that changed elsewhere stale and
@@ -116,6 +146,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
   pthread_mutex_unlock(&resolve__R.lock);
 
   rc = hq_scan_flush(h, sd, ns, gd, ng);
+  pthread_mutex_lock(&resolve__R.lock);
+  /* The cells copied out stayed in ncells while the write was in flight,
+   * so scans meanwhile could not push memory past the bound. */
+  recount_cells();
+  pthread_mutex_unlock(&resolve__R.lock);
   if(rc) {
     /* Keep the counts for the next try: entries cannot have been reloaded
      * meanwhile (that needs db_lock, which we hold). */
@@ -123,9 +158,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
     pthread_mutex_lock(&resolve__R.lock);
     for(size_t i = 0; i < ns; i++) {
       rstore *e = resolve__find_store(sd[i].store);
-      if(!e) continue;
-      for(int64_t k = 0; k < sd[i].n; k++)
-        resolve__count_scan(e, sd[i].kiosk, sd[i].hour);
+      if(!e) {
+        resolve__R.dropped += (uint64_t)sd[i].n;
+        continue;
+      }
+      resolve__count_scans(e, sd[i].kiosk, sd[i].hour, sd[i].n);
       resolve__R.pending += sd[i].n;
     }
     for(size_t i = 0; i < ng; i++) {
@@ -234,16 +271,21 @@ static int64_t mono_ms(void) {
 static void *flusher(void *arg) {
   (void)arg;
   int64_t last_poll = mono_ms(), last_sent = last_poll;
+  int64_t backoff = 0, stop_until = 0; /* ms after a failed write; monotonic deadline */
   int pg = strcmp(hq_backend(resolve__R.h), "postgresql") == 0;
   for(;;) {
     pthread_mutex_lock(&resolve__R.lock);
+    int64_t wait_ms = backoff ? backoff : RESOLVE_FLUSH_MS;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += (long)(RESOLVE_FLUSH_MS % 1000) * 1000000L;
-    until.tv_sec += RESOLVE_FLUSH_MS / 1000 + until.tv_nsec / 1000000000L;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
-    while(!resolve__R.stopping && resolve__R.pending < RESOLVE_FLUSH_SCANS &&
-          !resolve__R.alerts_due) {
+    /* After a failed write, wait the backoff out whatever piles up: the
+     * counts put back keep pending high, and retrying at once would spin
+     * against a database that is down. */
+    while(!resolve__R.stopping &&
+          (backoff || (resolve__R.pending < RESOLVE_FLUSH_SCANS && !resolve__R.alerts_due))) {
       if(pthread_cond_timedwait(&resolve__R.cond, &resolve__R.lock, &until)) break;
     }
     int stopping = resolve__R.stopping;
@@ -258,8 +300,17 @@ static void *flusher(void *arg) {
     resolve__db_lock();
     sqr_rc rc = flush_locked(resolve__R.h, poll && !stopping, sent && !stopping);
     resolve__db_unlock();
-    (void)rc;
-    if(stopping) break;
+    if(stopping) {
+      /* The last write: a database restarting just then gets a few
+       * seconds; what is still unwritten after them resolve_stop drops. */
+      if(!stop_until) stop_until = mono_ms() + RESOLVE_STOP_RETRY_MS;
+      if(!rc || mono_ms() >= stop_until) break;
+      struct timespec pause = {0, 250 * 1000000L};
+      nanosleep(&pause, NULL);
+      continue;
+    }
+    backoff = !rc ? 0 : !backoff ? RESOLVE_FLUSH_MS : backoff * 2;
+    if(backoff > RESOLVE_RETRY_MAX_MS) backoff = RESOLVE_RETRY_MAX_MS;
   }
   return NULL;
 }
@@ -314,7 +365,14 @@ void resolve_stop(void) {
   pthread_join(resolve__R.thread, NULL); /* its last pass writes what is left */
   hq_unsubscribe(resolve__R.h, on_change, NULL);
   pthread_mutex_lock(&resolve__R.lock);
+  uint64_t lost = unflushed_scans();
+  if(lost) {
+    resolve__R.dropped += lost;
+    log_error("resolve", "stopping with the database unavailable: %llu scan counts dropped",
+              (unsigned long long)lost);
+  }
   resolve__cache_free();
+  resolve__R.ncells = 0;
   resolve__R.running = 0;
   resolve__R.h = NULL;
   resolve__R.db_lock = NULL;

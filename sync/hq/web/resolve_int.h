@@ -186,6 +186,10 @@ typedef struct resolve__state {
   rbrand *brands;
   int64_t pending; /* scans since the last flush */
   int alerts_due;
+  /* (store, kiosk, hour) cells of unflushed scan counts in memory, those
+   * of a write in flight included: at most RESOLVE_MAX_CELLS. */
+  size_t ncells;
+  uint64_t dropped; /* scans never counted: the bound, memory, or stop */
 } resolve__state;
 extern resolve__state resolve__R;
 
@@ -238,24 +242,42 @@ static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
 
 /* ---- the counters (resolve_counters.c) ------------------------------------------ */
 
-/* Counts one scan of kiosk in hour (unix ms / 3,600,000) into the store's
+/* Counts n scans of kiosk in hour (unix ms / 3,600,000) into the store's
  * unflushed counts; the flusher writes them. Caller holds resolve__R.lock.
  * On every scan, hence inline; allocates only when the store's array is
- * full (a new kiosk or hour). */
-static inline void resolve__count_scan(rstore *e, int kiosk, int64_t hour) {
+ * full (a new kiosk or hour).
+ *
+ * While the database is unreachable the counts stay here until it is
+ * back. Memory is bounded by cells, not scans: a cell that exists counts
+ * every further scan of its kiosk and hour, but once RESOLVE_MAX_CELLS
+ * cells are held, scans that would need a new one (another kiosk, the
+ * next hour) are dropped and counted in resolve__R.dropped (/metrics). */
+static inline void resolve__count_scans(rstore *e, int kiosk, int64_t hour, int64_t n) {
   for(size_t i = 0; i < e->nscans; i++)
     if(e->scans[i].kiosk == kiosk && e->scans[i].hour == hour) {
-      e->scans[i].n++;
+      e->scans[i].n += n;
       return;
     }
+  if(resolve__R.ncells >= RESOLVE_MAX_CELLS) {
+    resolve__R.dropped += (uint64_t)n;
+    return;
+  }
   if(e->nscans == e->capscans) {
     size_t cap = e->capscans ? e->capscans * 2 : 4;
     rscan *ns = realloc(e->scans, cap * sizeof *ns);
-    if(!ns) return; /* out of memory: this one scan goes uncounted */
+    if(!ns) { /* out of memory: these scans go uncounted */
+      resolve__R.dropped += (uint64_t)n;
+      return;
+    }
     e->scans = ns;
     e->capscans = cap;
   }
-  e->scans[e->nscans++] = (rscan){.kiosk = kiosk, .hour = hour, .n = 1};
+  e->scans[e->nscans++] = (rscan){.kiosk = kiosk, .hour = hour, .n = n};
+  resolve__R.ncells++;
+}
+
+static inline void resolve__count_scan(rstore *e, int kiosk, int64_t hour) {
+  resolve__count_scans(e, kiosk, hour, 1);
 }
 
 #endif

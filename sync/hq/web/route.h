@@ -16,6 +16,9 @@ typedef enum route_auth {
   ROUTE_ADMIN,  /* the admin bearer token, checked first (401 otherwise) */
   ROUTE_STAFF,  /* HQ's staff: the handler checks the token or a dashboard
                    session after the method, and lets the login page through */
+  ROUTE_PROBE,  /* anyone, served outside the storage lock: the handler must
+                   not touch storage (/healthz answers while a database
+                   call holds the lock) */
 } route_auth;
 
 /* What a handler gets: the request, its body (NUL-terminated) and, on a

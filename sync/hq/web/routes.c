@@ -66,7 +66,41 @@ static int metrics(const route_req *q, hq_reply *r) {
   return metrics_route(q->h, q->c, q->method, q->url, r);
 }
 
+/* The process answers: its HTTP threads run. Never touches storage, so
+ * a database outage does not make it fail (ROUTE_PROBE: no lock). */
+static int healthz(const route_req *q, hq_reply *r) {
+  (void)q;
+  cJSON *root = cJSON_CreateObject();
+  if(root && !cJSON_AddStringToObject(root, "status", "ok")) {
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  hq_reply_json(r, 200, root);
+  return 1;
+}
+
+/* The database answers a trivial query within READY_DEADLINE_MS. */
+#define READY_DEADLINE_MS 1000
+static int readyz(const route_req *q, hq_reply *r) {
+  sqr_rc rc = hq_ready(q->h, READY_DEADLINE_MS);
+  if(rc) {
+    hq_reply_storage(r, rc == SQR_EBUSY ? SQR_EBUSY : SQR_ENET);
+    return 1;
+  }
+  cJSON *root = cJSON_CreateObject();
+  if(root && (!cJSON_AddStringToObject(root, "status", "ready") ||
+              !cJSON_AddStringToObject(root, "storage", hq_backend(q->h)))) {
+    cJSON_Delete(root);
+    root = NULL;
+  }
+  hq_reply_json(r, 200, root);
+  return 1;
+}
+
 static const route table[] = {
+    /* load balancers and systemd's neighbours: open, no storage for the first */
+    {"GET", "/healthz", 0, ROUTE_PROBE, SMALL_BODY, "/healthz", healthz},
+    {"GET", "/readyz", 0, ROUTE_OPEN, SMALL_BODY, "/readyz", readyz},
     /* kiosks (docs/PROTOCOL.md) */
     {"POST", "/v1/events", 0, ROUTE_DEVICE, PROTO_MAX_BODY, "/v1/events", device_events},
     {"GET", "/v1/config", 0, ROUTE_DEVICE, SMALL_BODY, "/v1/config", device_config},

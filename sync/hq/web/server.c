@@ -205,7 +205,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   hq_reply r = {0};
   char kiosk[HQ_ID_MAX] = "";
   route_req req = {s->h, c, method, url, q->buf ? q->buf : "", q->len, kiosk};
-  pthread_mutex_lock(&s->lock);
+  /* A probe must answer while a database call holds the lock. */
+  int locked = !rt || rt->auth != ROUTE_PROBE;
+  if(locked) pthread_mutex_lock(&s->lock);
   if(!rt) {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   } else if(rt->auth == ROUTE_ADMIN &&
@@ -216,7 +218,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   } else if(!rt->fn(&req, &r)) {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   }
-  pthread_mutex_unlock(&s->lock);
+  if(locked) pthread_mutex_unlock(&s->lock);
   counters_add_request(label, r.status ? r.status : 500);
   enum MHD_Result ok = send_reply(c, &r);
   hq_reply_clear(&r);

@@ -158,7 +158,7 @@ static int parse_query(hq *h, struct MHD_Connection *c, int64_t *from, int64_t *
       return 0;
     }
     if(rc) {
-      hq_reply_error(r, 500, "storage", "HQ's database failed; try again", NULL, 0);
+      hq_reply_storage(r, rc);
       return 0;
     }
     *store = q.store;
@@ -440,8 +440,7 @@ static void stats_answer(hq *h, struct MHD_Connection *c, int csv, hq_reply *r) 
   }
   if(rc) {
     log_error("stats", "stats: %s", hq_storage_error(h));
-    hq_reply_error(r, rc == SQR_EBUSY ? 503 : 500, "storage", "HQ's database failed; try again",
-                   NULL, 0);
+    hq_reply_storage(r, rc);
     goto out;
   }
   char f[11], t[11];

@@ -6,7 +6,11 @@
  * group sent) and the flusher thread writes the counts in one transaction
  * every RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A
  * crash loses at most that window of scan counts (never a sign-up: those
- * are kiosk events). The flusher also records groups_exhausted alerts,
+ * are kiosk events). Seats of a group are leased in blocks from the
+ * database (resolve__lease, hq_scan_lease) when a process has spent its
+ * own, so several processes never send more than the group's limit
+ * between them; the flusher gives back the seats left unspent with the
+ * counts. The flusher also records groups_exhausted alerts,
  * marks stores changed by another process stale (config_version),
  * recounts the joins of stores whose kiosks uploaded, and on PostgreSQL
  * re-reads what other HQ processes sent.
@@ -75,7 +79,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
     for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
       cs += e->nscans;
       for(size_t i = 0; i < e->ngroups; i++)
-        cg += e->groups[i].sent_mem != 0;
+        cg += e->groups[i].sent_mem != 0 || e->groups[i].lease != 0;
       ca += e->alert_due != 0;
       cret += e->retired_due[0] != 0;
     }
@@ -98,13 +102,16 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       e->nscans = 0;
       for(size_t i = 0; i < e->ngroups; i++) {
         rgroup *g = &e->groups[i];
-        if(!g->sent_mem) continue;
+        g->no_seats = 0; /* others may have given seats back: ask again */
+        if(!g->sent_mem && !g->lease) continue;
         resolve_sent_delta *d = &gd[ng++];
         snprintf(d->store, sizeof d->store, "%s", e->id);
         snprintf(d->grp, sizeof d->grp, "%s", g->id);
         d->n = g->sent_mem;
+        d->unused = g->lease;
         g->sent_db += g->sent_mem;
         g->sent_mem = 0;
+        g->lease = 0;
       }
       if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
       e->alert_due = 0;
@@ -134,17 +141,17 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       if(g) {
         g->sent_db -= gd[i].n;
         g->sent_mem += gd[i].n;
+        g->lease += gd[i].unused;
       }
     }
     pthread_mutex_unlock(&resolve__R.lock);
   }
-  for(size_t i = 0; i < na; i++) {
-    int recorded = 0;
-    if(hq_scan_alert(h, alerts[i], "groups_exhausted",
-                     "every group is full or expired: shoppers see the staff contact code",
-                     hq_now_ms(), ALERT_WINDOW_MS, &recorded))
-      log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
-  }
+  /* Once per store per hour across processes: hq_alert_raise's one
+   * upsert on alert_gate decides (the entry's last_alert_ms only spares
+   * this process the round trip). */
+  for(size_t i = 0; i < na; i++)
+    (void)hq_alert_raise(h, alerts[i], "groups_exhausted",
+                         "every group is full or expired: shoppers see the staff contact code");
   /* Keyed by the kiosk, so once per kiosk per hour however many photos
    * of a revoked kiosk's screen are scanned, in however many processes. */
   for(size_t i = 0; i < nret; i++)
@@ -223,6 +230,33 @@ out:
   free(alerts);
   free(retired);
   return rc;
+}
+
+rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, int64_t limit,
+                       sqr_rc *rc) {
+  char s[HQ_ID_MAX], g[HQ_ID_MAX];
+  int64_t granted = 0;
+  snprintf(s, sizeof s, "%s", sid); /* sid and gid live in the entry */
+  snprintf(g, sizeof g, "%s", gid);
+  pthread_mutex_unlock(&resolve__R.lock);
+  resolve__db_lock();
+  *rc = hq_scan_lease(h, s, g, want, limit, &granted);
+  if(*rc) {
+    log_error("resolve", "store %s: leasing seats of a group failed: %s", s, hq_storage_error(h));
+    resolve__db_unlock();
+    return NULL;
+  }
+  /* still under db_lock: no flush runs between the grant and adding it,
+   * so no seat is given back twice or lost */
+  rstore *e = resolve__get_store(h, s, 1, rc);
+  resolve__db_unlock();
+  if(!e) return NULL; /* the seats stay claimed: a group looks fuller, never overfull */
+  rgroup *grp = e->missing ? NULL : resolve__find_group(e, g);
+  if(grp) {
+    grp->lease += granted;
+    grp->no_seats = granted == 0;
+  }
+  return e;
 }
 
 static int64_t mono_ms(void) {

@@ -27,9 +27,10 @@ sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins,
 /* Shoppers sent to a group, as flushed (0 when none). */
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) SQR_WARN_UNUSED;
 /* Leases up to want seats of a group (hqdb_resolve_lease): *granted
- * 0..want, 0 when the group has no room left across processes. */
+ * 0..want, 0 when the group has no room left across processes; *left,
+ * the seats no process holds after it. */
 sqr_rc hq_scan_lease(hq *h, const char *store, const char *grp, int64_t want, int64_t limit,
-                     int64_t *granted) SQR_WARN_UNUSED;
+                     int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hq_scan_versions(hq *h,
                         void (*fn)(void *arg, const char *store, int64_t config_version,

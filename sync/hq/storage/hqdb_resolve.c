@@ -122,9 +122,10 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *
 }
 
 sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                          int64_t *granted) {
+                          int64_t *granted, int64_t *left) {
   hqres r = {0};
   *granted = 0;
+  *left = 0;
   if(want < 1) return SQR_EINVAL;
   sqr_rc rc = hqdb_begin(db);
   if(rc) return rc;
@@ -145,13 +146,17 @@ sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t 
    * expressions read the old row: the grant is want, or what is left. */
   hqv p[] = {T(store), T(grp), I(want), I(limit)};
   if(!rc)
-    rc = hqdb_exec(db,
-                   "UPDATE group_seats SET"
-                   " last_grant = CASE WHEN claimed + $3 <= $4 THEN $3 ELSE $4 - claimed END,"
-                   " claimed = CASE WHEN claimed + $3 <= $4 THEN claimed + $3 ELSE $4 END"
-                   " WHERE store = $1 AND grp = $2 AND claimed < $4 RETURNING last_grant",
-                   p, 4, &r, NULL);
-  if(!rc && r.nrows) *granted = cell_int(&r, 0, 0);
+    rc = hqdb_exec(
+        db,
+        "UPDATE group_seats SET"
+        " last_grant = CASE WHEN claimed + $3 <= $4 THEN $3 ELSE $4 - claimed END,"
+        " claimed = CASE WHEN claimed + $3 <= $4 THEN claimed + $3 ELSE $4 END"
+        " WHERE store = $1 AND grp = $2 AND claimed < $4 RETURNING last_grant, $4 - claimed",
+        p, 4, &r, NULL);
+  if(!rc && r.nrows) {
+    *granted = cell_int(&r, 0, 0);
+    *left = cell_int(&r, 0, 1);
+  }
   hqres_free(&r);
   if(!rc) return hqdb_commit(db);
   hqdb_rollback(db);

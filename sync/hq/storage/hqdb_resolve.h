@@ -45,10 +45,11 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
 /* Leases seats of a group to this process: up to want (>= 1), so that
  * the seats claimed by every process sharing the database (shoppers
  * sent, flushed or not, plus seats leased and unspent) never pass limit.
- * *granted: 0..want, 0 when the group has no room left. One atomic
- * conditional UPDATE decides. SQR_EINVAL for want < 1. */
+ * *granted: 0..want, 0 when the group has no room left; *left: the seats
+ * no process holds after this grant. One atomic conditional UPDATE
+ * decides. SQR_EINVAL for want < 1. */
 sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                          int64_t *granted) SQR_WARN_UNUSED;
+                          int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hqdb_resolve_versions(hqdb *db,
                              void (*fn)(void *arg, const char *store, int64_t config_version,

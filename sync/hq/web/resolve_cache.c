@@ -206,6 +206,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     g->capacity = gs[i].capacity;
     g->expires_at = gs[i].expires_at;
     g->retired = gs[i].retired;
+    g->seats_left = -1;
     if((rc = hq_scan_joins(h, sid, g->id, &g->joins, &g->marked_full)) ||
        (rc = hq_scan_sent(h, sid, g->id, &g->sent_db)))
       goto out;

@@ -235,12 +235,12 @@ out:
 rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, int64_t limit,
                        sqr_rc *rc) {
   char s[HQ_ID_MAX], g[HQ_ID_MAX];
-  int64_t granted = 0;
+  int64_t granted = 0, left = 0;
   snprintf(s, sizeof s, "%s", sid); /* sid and gid live in the entry */
   snprintf(g, sizeof g, "%s", gid);
   pthread_mutex_unlock(&resolve__R.lock);
   resolve__db_lock();
-  *rc = hq_scan_lease(h, s, g, want, limit, &granted);
+  *rc = hq_scan_lease(h, s, g, want, limit, &granted, &left);
   if(*rc) {
     log_error("resolve", "store %s: leasing seats of a group failed: %s", s, hq_storage_error(h));
     resolve__db_unlock();
@@ -255,6 +255,7 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
   if(grp) {
     grp->lease += granted;
     grp->no_seats = granted == 0;
+    grp->seats_left = left;
   }
   return e;
 }

@@ -76,8 +76,9 @@ typedef struct rgroup {
    * the database never send more than the limit between them. The
    * flusher gives back what is left (and clears no_seats). */
   int64_t lease;
-  int no_seats; /* the database had none left at the last ask: full for now */
-  char *qr_src; /* data: URI of the link's QR code */
+  int no_seats;       /* the database had none left at the last ask: full for now */
+  int64_t seats_left; /* seats no process held after the last ask (-1: not asked yet) */
+  char *qr_src;       /* data: URI of the link's QR code */
   page *pages[NLANG];
   int page_campaign[NLANG];
 } rgroup;

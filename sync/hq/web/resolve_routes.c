@@ -133,9 +133,10 @@ static page *static_answer(int kind, int lang) {
   return p;
 }
 
-/* Seats asked for at a time: a quarter of the room this process sees
- * left, 1..LEASE_MAX, so blocks shrink as the group nears full and a
- * process holds few seats another could have used. */
+/* Seats asked for at a time: an eighth of the room left (what the
+ * database said at the last ask, or this process's view before that),
+ * 1..LEASE_MAX, so blocks shrink as the group nears full and a process
+ * holds few seats another could have used. */
 #define LEASE_MAX 32
 
 /* The group page (or the staff contact page) of a store whose entry is
@@ -151,7 +152,8 @@ static page *group_page_locked(hq *h, rstore *e, int lang, int count, int64_t no
     group_rule r = resolve__rule_of(e);
     group_state st = resolve__state_of(g);
     int64_t limit = group_limit(&st, &r), room = limit - st.count;
-    int64_t want = room / 4 < 1 ? 1 : room / 4 > LEASE_MAX ? LEASE_MAX : room / 4;
+    if(g->seats_left >= 0 && g->seats_left < room) room = g->seats_left;
+    int64_t want = room / 8 < 1 ? 1 : room / 8 > LEASE_MAX ? LEASE_MAX : room / 8;
     sqr_rc rc;
     /* the seats everyone may claim: the limit less the kiosks' joins */
     e = resolve__lease(h, e->id, g->id, want, limit - g->joins, &rc);

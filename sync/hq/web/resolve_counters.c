@@ -1,21 +1,23 @@
 /* resolve_counters.c — the scan resolver's counters and their flusher
  * (see resolve.h and resolve_int.h).
  *
- * The hot path never writes to the database: a scan is counted in the
- * cache's entries (resolve__count_scan: per store, kiosk and hour; per
- * group sent) and the flusher thread writes the counts in one transaction
- * every RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A
- * crash loses at most that window of scan counts (never a sign-up: those
- * are kiosk events). Seats of a group are leased in blocks from the
- * database (resolve__lease, hq_scan_lease) when a process has spent its
- * own, so several processes never send more than the group's limit
- * between them; the flusher gives back the seats left unspent with the
- * counts. The flusher also records groups_exhausted alerts,
+ * The hot path writes to the database only to lease a block of seats
+ * (below), never per scan: a scan is counted in the cache's entries
+ * (resolve__count_scan: per store, kiosk and hour; per group sent) and
+ * the flusher thread writes the counts in one transaction every
+ * RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A crash
+ * loses at most that window of scan counts (never a sign-up: those are
+ * kiosk events). Seats of a group are leased in blocks from the database
+ * (resolve__lease, hq_scan_lease) when a process has spent its own, so
+ * several processes never send more than the group's limit between
+ * them; the flusher gives back the seats left unspent with the counts.
+ * The flusher also records groups_exhausted alerts (hq_alert_raise),
  * marks stores changed by another process stale (config_version),
  * recounts the joins of stores whose kiosks uploaded, and on PostgreSQL
  * re-reads what other HQ processes sent.
  *
- * Owns the flusher thread, resolve_start/stop/flush and the hq_subscribe
+ * Owns the seat leases (resolve__lease), the flusher thread,
+ * resolve_start/stop/flush and the hq_subscribe
  * listener; the counts themselves live in resolve__R (resolve_cache.c).
  *
  * Locks: every write runs under db_lock, taken before resolve__R.lock,

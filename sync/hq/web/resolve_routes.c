@@ -13,13 +13,15 @@
  * distance), choosing the page and queuing its prebuilt response. Holds
  * no state of its own: the entries are the cache's (resolve_cache.c), the
  * counts go into them (resolve__count_scan) for the flusher
- * (resolve_counters.c) to write. The hot path never writes to the
- * database and reads it only on a cache miss.
+ * (resolve_counters.c) to write. The hot path goes to the database only
+ * on a cache miss and when a group's leased seats are spent (one
+ * conditional UPDATE per block, resolve__lease).
  *
  * Locks: takes only resolve__R.lock, held for memory work (no I/O but
- * rendering a page the first time); a miss takes db_lock inside the
- * cache, before resolve__R.lock and never while holding it. Never logs a
- * token or a key; pages never show a phone number.
+ * rendering a page the first time); a miss and a lease take db_lock (in
+ * the cache, in resolve__lease), before resolve__R.lock and never while
+ * holding it. Never logs a token or a key; pages never show a phone
+ * number.
  */
 #include "resolve.h"
 #include "resolve_int.h"

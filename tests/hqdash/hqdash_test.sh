@@ -12,7 +12,8 @@
 #     unacknowledged events, and goes to 0 after a full sync;
 #   - admin accounts from the CLI (password on stdin), login, cookie
 #     attributes, CSRF Origin checks, logout, an expired session, the
-#     rate limit (429 + Retry-After), passwd and remove;
+#     rate limit (429 + Retry-After; 5 per address, 100 per user), passwd
+#     and remove;
 #   - the dashboard's HTML: escaping of a hostile store name, no phone;
 #   - /metrics checked by promtool (Debian's prometheus);
 #   - clock jumps and alerts: a jump the sync client itself sees (once,
@@ -510,9 +511,15 @@ ra=$(sed -n 's/^[Rr]etry-[Aa]fter: \([0-9]*\).*/\1/p' login.h | tr -d '\r')
 # the address is locked as well: another user from it waits too
 [ "$(login alice "$PW" "${ORIGIN[@]}")" = 429 ] || fail "the client address was not locked"
 dbq "DELETE FROM login_failures WHERE k LIKE 'ip:%'" >/dev/null
-[ "$(login carol temporary-pw-1 "${ORIGIN[@]}")" = 429 ] || fail "the user was not locked"
+# five tries from one address lock that address, not the account: carol
+# comes in from another (here: the same, unlocked)
+[ "$(login carol temporary-pw-1 "${ORIGIN[@]}")" = 303 ] || fail "five tries locked the account"
+# the account locks after AUTH_USER_MAX_FAILURES (100) tries from anywhere
+dbq "INSERT INTO login_failures(k, failures, first_ms, locked_until_ms)
+     VALUES('user:carol', 100, $(date +%s)000, 0)" >/dev/null
+[ "$(login carol temporary-pw-1 "${ORIGIN[@]}")" = 429 ] || fail "the user was not locked after 100"
 [ "$(login alice "$PW" "${ORIGIN[@]}")" = 303 ] || fail "alice after the address lock was lifted"
-echo "rate limit: 429 + Retry-After $ra s, per user and per address"
+echo "rate limit: 429 + Retry-After $ra s, per address (5) and per user (100)"
 
 # passwd and remove from the command line
 S3=$(cookie_of)

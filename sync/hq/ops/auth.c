@@ -45,10 +45,21 @@ static const char *dummy_hash(void) {
   return hash;
 }
 
-static int64_t locked_until(hq *h, const char *key, sqr_rc *rc) {
-  int64_t until = 0;
-  *rc = hqdb_login_locked(h->db, key, &until);
-  return until;
+/* Counts one attempt for key and says whether a password may be checked:
+ * 1 yes; 0 locked (*until: when it ends, at least now + 1 s); -1 storage. */
+static int attempt(hq *h, const char *key, int max, int64_t now, int64_t *until) {
+  int64_t count = 0, locked = 0;
+  if(hqdb_login_attempt(h->db, key, now, max, AUTH_WINDOW_MS, AUTH_LOCK_MS, &count, &locked))
+    return -1;
+  if(locked > now) {
+    *until = locked;
+    return 0;
+  }
+  if(count > max) { /* cannot happen (the attempt past max locks); stay shut */
+    *until = now + AUTH_LOCK_MS;
+    return 0;
+  }
+  return 1;
 }
 
 sqr_rc auth_login(hq *h, const char *name, const char *password, const char *client,
@@ -60,12 +71,16 @@ sqr_rc auth_login(hq *h, const char *name, const char *password, const char *cli
   *retry_after_s = 0;
   snprintf(ukey, sizeof ukey, "user:%.40s", auth_name_valid(name) ? name : "?");
   snprintf(ikey, sizeof ikey, "ip:%.80s", client);
-  int64_t until = locked_until(h, ukey, &rc), until_ip = 0;
-  if(!rc) until_ip = locked_until(h, ikey, &rc);
-  if(rc) return SQR_EIO;
-  if(until_ip > until) until = until_ip;
-  if(until > now) {
+  /* Each attempt is counted before any hashing, address first: a locked
+   * address neither checks a password nor counts against the name, so it
+   * cannot help lock an admin out. */
+  int64_t until = 0;
+  int ok_ip = attempt(h, ikey, AUTH_MAX_FAILURES, now, &until);
+  int ok_user = ok_ip == 1 ? attempt(h, ukey, AUTH_USER_MAX_FAILURES, now, &until) : ok_ip;
+  if(ok_user < 0) return SQR_EIO;
+  if(!ok_user) {
     *retry_after_s = (until - now + 999) / 1000;
+    log_warn("dash", "login refused (locked) from %s", client);
     return SQR_EBUSY;
   }
   char stored[PIN_HASH_MAX] = "";
@@ -83,10 +98,8 @@ sqr_rc auth_login(hq *h, const char *name, const char *password, const char *cli
     sqr_rc v = pin_verify(known ? stored : dummy_hash(), password);
     ok = known && v == SQR_OK;
   }
+  /* one line per password checked (tests count them) */
   if(!ok) {
-    if(hqdb_login_failed(h->db, ukey, now, AUTH_MAX_FAILURES, AUTH_WINDOW_MS, AUTH_LOCK_MS) ||
-       hqdb_login_failed(h->db, ikey, now, AUTH_MAX_FAILURES, AUTH_WINDOW_MS, AUTH_LOCK_MS))
-      return SQR_EIO;
     log_warn("dash", "failed login for an admin name from %s", client);
     return SQR_EAUTH;
   }

@@ -23,9 +23,9 @@ sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) {
   return hqdb_resolve_sent(h->db, store, grp, sent);
 }
 
-sqr_rc hq_scan_alert(hq *h, const char *store, const char *kind, const char *message,
-                     int64_t now_ms, int64_t window_ms, int *recorded) {
-  return hqdb_resolve_alert(h->db, store, kind, message, now_ms, window_ms, recorded);
+sqr_rc hq_scan_lease(hq *h, const char *store, const char *grp, int64_t want, int64_t limit,
+                     int64_t *granted, int64_t *left) {
+  return hqdb_resolve_lease(h->db, store, grp, want, limit, granted, left);
 }
 
 sqr_rc hq_scan_versions(hq *h,

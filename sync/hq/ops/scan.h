@@ -16,7 +16,8 @@
 sqr_rc hq_scan_store(hq *h, const char *id, hq_store *out) SQR_WARN_UNUSED;
 sqr_rc hq_scan_groups(hq *h, const char *store, hq_group *out, size_t max,
                       size_t *n) SQR_WARN_UNUSED;
-/* Adds the deltas to scans and group_scans in one transaction. */
+/* Adds the deltas to scans and group_scans, and gives back the unused
+ * seats, in one transaction. */
 sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
                      const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
 /* Sign-ups the kiosks reported into a group (their events' "group"), and
@@ -25,10 +26,11 @@ sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins,
                      int *marked_full) SQR_WARN_UNUSED;
 /* Shoppers sent to a group, as flushed (0 when none). */
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) SQR_WARN_UNUSED;
-/* An alert (alerts.kiosk = the store id, seq 0) unless one of that kind
- * for the store is younger than window_ms; *recorded says which. */
-sqr_rc hq_scan_alert(hq *h, const char *store, const char *kind, const char *message,
-                     int64_t now_ms, int64_t window_ms, int *recorded) SQR_WARN_UNUSED;
+/* Leases up to want seats of a group (hqdb_resolve_lease): *granted
+ * 0..want, 0 when the group has no room left across processes; *left,
+ * the seats no process holds after it. */
+sqr_rc hq_scan_lease(hq *h, const char *store, const char *grp, int64_t want, int64_t limit,
+                     int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hq_scan_versions(hq *h,
                         void (*fn)(void *arg, const char *store, int64_t config_version,

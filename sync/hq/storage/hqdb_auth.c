@@ -3,7 +3,8 @@
  *
  *   admins          name, PBKDF2 hash;
  *   sessions        SHA-256 of the session id, admin, expiry;
- *   login_failures  failures per key ("user:NAME", "ip:ADDR") and lock.
+ *   login_failures  attempts per key ("user:NAME", "ip:ADDR") in the
+ *                   window since first_ms, and the lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,53 +101,53 @@ sqr_rc hqdb_session_end(hqdb *db, const uint8_t id_hash[32], int64_t now_ms) {
   return hqdb__run1(db, "DELETE FROM sessions WHERE id_hash = $1 OR expires_ms <= $2", p, 2, NULL);
 }
 
-sqr_rc hqdb_login_locked(hqdb *db, const char *key, int64_t *locked_until_ms) {
+sqr_rc hqdb_login_attempt(hqdb *db, const char *key, int64_t now_ms, int max, int64_t window_ms,
+                          int64_t lock_ms, int64_t *count, int64_t *locked_until_ms) {
   hqres r = {0};
-  hqv p[] = {T(key)};
-  sqr_rc rc =
-      hqdb_exec(db, "SELECT locked_until_ms FROM login_failures WHERE k = $1", p, 1, &r, NULL);
-  *locked_until_ms = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
-  hqres_free(&r);
-  return rc;
-}
-
-sqr_rc hqdb_login_failed(hqdb *db, const char *key, int64_t now_ms, int max, int64_t window_ms,
-                         int64_t lock_ms) {
-  hqres r = {0};
-  hqv k[] = {T(key)};
+  hqv p[] = {T(key), I(now_ms), I(window_ms), I(max), I(lock_ms)};
+  *count = 0;
+  *locked_until_ms = 0;
+  /* The one statement that decides, so HQ processes sharing the database
+   * cannot both read "4" and both check a password: the row lock of the
+   * upsert serialises them (PostgreSQL; SQLite's writer lock anyway), and
+   * each sees the count its own attempt made. The SET expressions all
+   * read the old row: a live lock stays as it is; a window or lock that
+   * is over starts again at 1; otherwise one more, and the attempt past
+   * max starts the lock. */
   sqr_rc rc = hqdb_begin(db);
   if(rc) return rc;
-  rc = hqdb_exec(db, "SELECT failures, first_ms FROM login_failures WHERE k = $1", k, 1, &r, NULL);
-  int64_t failures = 1, first = now_ms, locked = 0;
-  if(!rc && r.nrows && now_ms - cell_int(&r, 0, 1) < window_ms) {
-    failures = cell_int(&r, 0, 0) + 1;
-    first = cell_int(&r, 0, 1);
+  rc = hqdb_exec(
+      db,
+      "INSERT INTO login_failures(k, failures, first_ms, locked_until_ms) VALUES($1, 1, $2, 0)"
+      " ON CONFLICT (k) DO UPDATE SET"
+      " failures = CASE WHEN login_failures.locked_until_ms > $2 THEN login_failures.failures"
+      "  WHEN login_failures.locked_until_ms <> 0 OR login_failures.first_ms <= $2 - $3 THEN 1"
+      "  ELSE login_failures.failures + 1 END,"
+      " first_ms = CASE WHEN login_failures.locked_until_ms > $2 THEN login_failures.first_ms"
+      "  WHEN login_failures.locked_until_ms <> 0 OR login_failures.first_ms <= $2 - $3 THEN $2"
+      "  ELSE login_failures.first_ms END,"
+      " locked_until_ms = CASE WHEN login_failures.locked_until_ms > $2"
+      "  THEN login_failures.locked_until_ms"
+      "  WHEN login_failures.locked_until_ms <> 0 OR login_failures.first_ms <= $2 - $3 THEN 0"
+      "  WHEN login_failures.failures + 1 > $4 THEN $2 + $5 ELSE 0 END"
+      " RETURNING failures, locked_until_ms",
+      p, 5, &r, NULL);
+  if(!rc)
+    rc = hqdb_commit(db);
+  else
+    hqdb_rollback(db);
+  if(!rc && r.nrows) {
+    *count = cell_int(&r, 0, 0);
+    *locked_until_ms = cell_int(&r, 0, 1);
   }
   hqres_free(&r);
-  if(failures >= max) {
-    /* locked; the count starts again once the lock is over */
-    locked = now_ms + lock_ms;
-    failures = 0;
-    first = now_ms;
-  }
-  if(!rc) {
-    /* forget keys whose window and lock are over, so addresses that
-     * failed once do not pile up */
+  if(!rc && *count == 1 && *locked_until_ms == 0) {
+    /* a new window: forget keys whose window and lock are over, so
+     * addresses that tried once do not pile up (bounded by attempts) */
     hqv q[] = {I(now_ms), I(now_ms - window_ms)};
-    rc = hqdb_exec(db, "DELETE FROM login_failures WHERE locked_until_ms < $1 AND first_ms < $2", q,
-                   2, NULL, NULL);
+    rc = hqdb__run1(db, "DELETE FROM login_failures WHERE locked_until_ms < $1 AND first_ms < $2",
+                    q, 2, NULL);
   }
-  if(!rc) {
-    hqv p[] = {T(key), I(failures), I(first), I(locked)};
-    rc = hqdb_exec(db,
-                   "INSERT INTO login_failures(k, failures, first_ms, locked_until_ms)"
-                   " VALUES($1, $2, $3, $4) ON CONFLICT (k) DO UPDATE SET"
-                   " failures = excluded.failures, first_ms = excluded.first_ms,"
-                   " locked_until_ms = excluded.locked_until_ms",
-                   p, 4, NULL, NULL);
-  }
-  if(!rc) return hqdb_commit(db);
-  hqdb_rollback(db);
   return rc;
 }
 

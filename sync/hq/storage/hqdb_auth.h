@@ -29,13 +29,18 @@ sqr_rc hqdb_session_get(hqdb *db, const uint8_t id_hash[32], int64_t now_ms,
 /* Ends one session; also drops every expired one. */
 sqr_rc hqdb_session_end(hqdb *db, const uint8_t id_hash[32], int64_t now_ms) SQR_WARN_UNUSED;
 
-/* Failed logins per key ("user:NAME", "ip:ADDR"): *locked_until_ms > now
- * while locked. */
-sqr_rc hqdb_login_locked(hqdb *db, const char *key, int64_t *locked_until_ms) SQR_WARN_UNUSED;
-/* Counts a failure; after max failures within window_ms the key is
- * locked for lock_ms. */
-sqr_rc hqdb_login_failed(hqdb *db, const char *key, int64_t now_ms, int max, int64_t window_ms,
-                         int64_t lock_ms) SQR_WARN_UNUSED;
+/* Counts one login attempt for key ("user:NAME", "ip:ADDR") in one
+ * atomic statement, before any password is checked, and hands out what
+ * it made: *count, the attempts in the window (window_ms since the first),
+ * and *locked_until_ms (> now_ms while locked). The attempt past max
+ * within the window locks the key for lock_ms; a lock or window that is
+ * over starts again at 1. The caller checks a password only when
+ * *count <= max and the key is not locked: across every process sharing
+ * the database, at most max per key and window. */
+sqr_rc hqdb_login_attempt(hqdb *db, const char *key, int64_t now_ms, int max, int64_t window_ms,
+                          int64_t lock_ms, int64_t *count,
+                          int64_t *locked_until_ms) SQR_WARN_UNUSED;
+/* Forgets a key's attempts (a login that succeeded). */
 sqr_rc hqdb_login_clear(hqdb *db, const char *key) SQR_WARN_UNUSED;
 
 #endif

@@ -4,10 +4,16 @@
  *                scans answered with a valid token;
  *   group_scans  per store and group: shoppers sent to the group's join
  *                link by the resolver (counts toward the group's fill).
+ *   group_seats  per store and group: seats the resolver processes claimed
+ *                (shoppers sent plus seats leased and not yet spent);
+ *                one conditional UPDATE grants a process a block of
+ *                them, so processes sharing the database never send
+ *                more than the group's limit between them;
  *   store_brands which brand (GET /N/<BRAND>) a store belongs to; a store
  *                without a row is in no brand.
  * The resolver keeps its counters in memory and writes them here in one
- * transaction per flush (resolve.c); nothing here runs per scan.
+ * transaction per flush (resolve_counters.c); nothing here runs per
+ * scan (a lease runs once per block of seats).
  * Statements are written once with $N parameters for both backends. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +27,8 @@ const char *const hqdb_resolve_schema[] = {
     " hour BIGINT NOT NULL, scans BIGINT NOT NULL, PRIMARY KEY(store, kiosk, hour))",
     "CREATE TABLE IF NOT EXISTS group_scans(store TEXT NOT NULL, grp TEXT NOT NULL,"
     " sent BIGINT NOT NULL, PRIMARY KEY(store, grp))",
+    "CREATE TABLE IF NOT EXISTS group_seats(store TEXT NOT NULL, grp TEXT NOT NULL,"
+    " claimed BIGINT NOT NULL, last_grant BIGINT NOT NULL, PRIMARY KEY(store, grp))",
     "CREATE TABLE IF NOT EXISTS store_brands(store TEXT PRIMARY KEY, brand TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS store_brands_brand ON store_brands(brand)",
     /* Joins per group are counted from a store's sign-up events; without
@@ -44,11 +52,20 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
   }
   for(size_t i = 0; !rc && i < nsent; i++) {
     hqv p[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].n)};
-    rc =
-        hqdb_exec(db,
-                  "INSERT INTO group_scans(store, grp, sent) VALUES($1, $2, $3)"
-                  " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
-                  p, 3, NULL, NULL);
+    if(sent[i].n)
+      rc = hqdb_exec(
+          db,
+          "INSERT INTO group_scans(store, grp, sent) VALUES($1, $2, $3)"
+          " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
+          p, 3, NULL, NULL);
+    if(!rc && sent[i].unused) {
+      /* seats leased and not spent go back, in the same transaction as
+       * the spent ones are written, so claimed stays sent + outstanding */
+      hqv u[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].unused)};
+      rc = hqdb_exec(db,
+                     "UPDATE group_seats SET claimed = claimed - $3 WHERE store = $1 AND grp = $2",
+                     u, 3, NULL, NULL);
+    }
   }
   if(!rc) return hqdb_commit(db);
   hqdb_rollback(db);
@@ -104,26 +121,46 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *
   return rc;
 }
 
-sqr_rc hqdb_resolve_alert(hqdb *db, const char *store, const char *kind, const char *message,
-                          int64_t now_ms, int64_t window_ms, int *recorded) {
-  *recorded = 0;
+sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
+                          int64_t *granted, int64_t *left) {
+  hqres r = {0};
+  *granted = 0;
+  *left = 0;
+  if(want < 1) return SQR_EINVAL;
   sqr_rc rc = hqdb_begin(db);
   if(rc) return rc;
-  /* Checked in the write transaction, so two HQ processes sharing the
-   * database raise it once per window between them. */
-  hqv p[] = {T(store), I(0), T(kind), T(message), I(now_ms), I(now_ms - window_ms)};
-  int64_t changes = 0;
+  /* First lease of a group: its claims start at what was sent before
+   * leases existed. Two processes racing here both read the same sent;
+   * the second insert does nothing. (WHERE: SQLite's parser needs it
+   * before ON CONFLICT after a SELECT.) */
+  hqv k[] = {T(store), T(grp)};
   rc = hqdb_exec(db,
-                 "INSERT INTO alerts(kiosk, seq, kind, message, at_ms)"
-                 " SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM alerts"
-                 " WHERE kiosk = $1 AND kind = $3 AND at_ms > $6)",
-                 p, 6, NULL, &changes);
-  if(rc) {
-    hqdb_rollback(db);
-    return rc;
+                 "INSERT INTO group_seats(store, grp, claimed, last_grant)"
+                 " SELECT $1, $2, COALESCE((SELECT sent FROM group_scans"
+                 " WHERE store = $1 AND grp = $2), 0), 0 WHERE 1 = 1"
+                 " ON CONFLICT (store, grp) DO NOTHING",
+                 k, 2, NULL, NULL);
+  /* The one statement that decides: the row lock serialises processes
+   * (PostgreSQL; SQLite's writer lock anyway) and the WHERE is checked
+   * on the row as it is after the one before committed. Both SET
+   * expressions read the old row: the grant is want, or what is left. */
+  hqv p[] = {T(store), T(grp), I(want), I(limit)};
+  if(!rc)
+    rc = hqdb_exec(
+        db,
+        "UPDATE group_seats SET"
+        " last_grant = CASE WHEN claimed + $3 <= $4 THEN $3 ELSE $4 - claimed END,"
+        " claimed = CASE WHEN claimed + $3 <= $4 THEN claimed + $3 ELSE $4 END"
+        " WHERE store = $1 AND grp = $2 AND claimed < $4 RETURNING last_grant, $4 - claimed",
+        p, 4, &r, NULL);
+  if(!rc && r.nrows) {
+    *granted = cell_int(&r, 0, 0);
+    *left = cell_int(&r, 0, 1);
   }
-  *recorded = changes > 0;
-  return hqdb_commit(db);
+  hqres_free(&r);
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
+  return rc;
 }
 
 sqr_rc hqdb_resolve_versions(hqdb *db,

@@ -21,7 +21,8 @@ typedef struct resolve_scan_delta {
 typedef struct resolve_sent_delta {
   char store[HQ_ID_MAX];
   char grp[HQ_ID_MAX];
-  int64_t n;
+  int64_t n;      /* shoppers sent */
+  int64_t unused; /* seats leased (hqdb_resolve_lease) and not spent: given back */
 } resolve_sent_delta;
 typedef struct resolve_brand_store {
   char id[HQ_ID_MAX];
@@ -30,7 +31,8 @@ typedef struct resolve_brand_store {
   double lat, lon;
 } resolve_brand_store;
 
-/* Adds the deltas to scans and group_scans in one transaction. */
+/* Adds the deltas to scans and group_scans, and gives back the unused
+ * seats to group_seats, in one transaction. */
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
                           const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
 /* Sign-ups the kiosks reported into a group (their events' "group"), and
@@ -40,10 +42,14 @@ sqr_rc hqdb_resolve_joins(hqdb *db, const char *store, const char *grp, int64_t 
 /* Shoppers sent to a group, as flushed (0 when none). */
 sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
                          int64_t *sent) SQR_WARN_UNUSED;
-/* An alert (alerts.kiosk = the store id, seq 0) unless one of that kind
- * for the store is younger than window_ms; *recorded says which. */
-sqr_rc hqdb_resolve_alert(hqdb *db, const char *store, const char *kind, const char *message,
-                          int64_t now_ms, int64_t window_ms, int *recorded) SQR_WARN_UNUSED;
+/* Leases seats of a group to this process: up to want (>= 1), so that
+ * the seats claimed by every process sharing the database (shoppers
+ * sent, flushed or not, plus seats leased and unspent) never pass limit.
+ * *granted: 0..want, 0 when the group has no room left; *left: the seats
+ * no process holds after this grant. One atomic conditional UPDATE
+ * decides. SQR_EINVAL for want < 1. */
+sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
+                          int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hqdb_resolve_versions(hqdb *db,
                              void (*fn)(void *arg, const char *store, int64_t config_version,

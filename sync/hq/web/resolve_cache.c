@@ -2,17 +2,14 @@
  * resolve_int.h).
  *
  * Owns resolve__R, the resolver's one process-wide state: the table of
- * stores (its kiosks' token keys, every version with its retire time, rotation, group policy, staff contact link and its
- * QR image, campaigns, the live-code groups with their fill, QR images
- * and rendered pages), unknown store ids as negative entries (at most
- * MAX_NEGATIVE, so a flood of bad URLs does not reach the database), the
- * brands with their stores, and the fields the counters and their flusher
- * keep there. An entry is read through the operations layer (scan.h,
- * configdoc.h) on a miss or when stale; resolve_invalidate makes it stale
- * after a change in this process, the flusher after one in another
- * process. Also answers the dashboard's and /metrics' questions about a
- * store's groups (resolve_groups_state), by the one group rule of
- * app/core/group.h.
+ * stores (its kiosks' token keys, every version with its retire time, rotation, group policy, staff
+ * contact link and its QR image, campaigns, the live-code groups with their fill, QR images and
+ * rendered pages), unknown store ids as negative entries (at most MAX_NEGATIVE, so a flood of bad
+ * URLs does not reach the database), the brands with their stores, and the fields the counters and
+ * their flusher keep there. An entry is read through the operations layer (scan.h, configdoc.h) on
+ * a miss or when stale; resolve_invalidate makes it stale after a change in this process, the
+ * flusher after one in another process. Also answers the dashboard's and /metrics' questions about
+ * a store's groups (resolve_groups_state), by the one group rule of app/core/group.h.
  *
  * Locks: resolve__R.lock guards everything in resolve__R and is held only
  * for memory work. db_lock (server.c's) is taken before resolve__R.lock
@@ -209,6 +206,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     g->capacity = gs[i].capacity;
     g->expires_at = gs[i].expires_at;
     g->retired = gs[i].retired;
+    g->seats_left = -1;
     if((rc = hq_scan_joins(h, sid, g->id, &g->joins, &g->marked_full)) ||
        (rc = hq_scan_sent(h, sid, g->id, &g->sent_db)))
       goto out;
@@ -240,6 +238,9 @@ static rstore *install(rstore *fresh) {
     if(!og) continue;
     ng->sent_mem = og->sent_mem;
     og->sent_mem = 0;
+    ng->lease = og->lease; /* granted in the database: still ours to spend or give back */
+    og->lease = 0;
+    ng->no_seats = og->no_seats;
     if(strcmp(ng->link, og->link) == 0 && !ng->qr_src) {
       ng->qr_src = og->qr_src;
       og->qr_src = NULL;

@@ -1,21 +1,28 @@
 /* resolve_counters.c — the scan resolver's counters and their flusher
  * (see resolve.h and resolve_int.h).
  *
- * The hot path never writes to the database: a scan is counted in the
- * cache's entries (resolve__count_scan: per store, kiosk and hour; per
- * group sent) and the flusher thread writes the counts in one transaction
- * every RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A
- * crash loses at most that window of scan counts (never a sign-up: those
- * are kiosk events). A write that fails (the database restarting or out
- * of reach) puts the counts back and is tried again after a backoff, so
- * an outage costs no count unless it outlasts RESOLVE_MAX_CELLS cells of
+ * The hot path writes to the database only to lease a block of seats
+ * (below), never per scan: a scan is counted in the cache's entries
+ * (resolve__count_scan: per store, kiosk and hour; per group sent) and
+ * the flusher thread writes the counts in one transaction every
+ * RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A crash
+ * loses at most that window of scan counts (never a sign-up: those are
+ * kiosk events). A write that fails (the database restarting or out of
+ * reach) puts the counts back and is tried again after a backoff, so an
+ * outage costs no count unless it outlasts RESOLVE_MAX_CELLS cells of
  * memory or the process stops during it (resolve.h; both are counted in
- * resolve__R.dropped and shown on /metrics). The flusher also records groups_exhausted alerts,
+ * resolve__R.dropped and shown on /metrics). Seats of a group are leased
+ * in blocks from the database (resolve__lease, hq_scan_lease) when a
+ * process has spent its own, so several processes never send more than
+ * the group's limit between them; the flusher gives back the seats left
+ * unspent with the counts. The flusher also records groups_exhausted
+ * alerts (hq_alert_raise),
  * marks stores changed by another process stale (config_version),
  * recounts the joins of stores whose kiosks uploaded, and on PostgreSQL
  * re-reads what other HQ processes sent.
  *
- * Owns the flusher thread, resolve_start/stop/flush and the hq_subscribe
+ * Owns the seat leases (resolve__lease), the flusher thread,
+ * resolve_start/stop/flush and the hq_subscribe
  * listener; the counts themselves live in resolve__R (resolve_cache.c).
  *
  * Locks: every write runs under db_lock, taken before resolve__R.lock,
@@ -105,7 +112,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
     for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
       cs += e->nscans;
       for(size_t i = 0; i < e->ngroups; i++)
-        cg += e->groups[i].sent_mem != 0;
+        cg += e->groups[i].sent_mem != 0 || e->groups[i].lease != 0;
       ca += e->alert_due != 0;
       cret += e->retired_due[0] != 0;
     }
@@ -128,13 +135,16 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       e->nscans = 0;
       for(size_t i = 0; i < e->ngroups; i++) {
         rgroup *g = &e->groups[i];
-        if(!g->sent_mem) continue;
+        g->no_seats = 0; /* others may have given seats back: ask again */
+        if(!g->sent_mem && !g->lease) continue;
         resolve_sent_delta *d = &gd[ng++];
         snprintf(d->store, sizeof d->store, "%s", e->id);
         snprintf(d->grp, sizeof d->grp, "%s", g->id);
         d->n = g->sent_mem;
+        d->unused = g->lease;
         g->sent_db += g->sent_mem;
         g->sent_mem = 0;
+        g->lease = 0;
       }
       if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
       e->alert_due = 0;
@@ -171,17 +181,17 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       if(g) {
         g->sent_db -= gd[i].n;
         g->sent_mem += gd[i].n;
+        g->lease += gd[i].unused;
       }
     }
     pthread_mutex_unlock(&resolve__R.lock);
   }
-  for(size_t i = 0; i < na; i++) {
-    int recorded = 0;
-    if(hq_scan_alert(h, alerts[i], "groups_exhausted",
-                     "every group is full or expired: shoppers see the staff contact code",
-                     hq_now_ms(), ALERT_WINDOW_MS, &recorded))
-      log_error("resolve", "cannot record an alert: %s", hq_storage_error(h));
-  }
+  /* Once per store per hour across processes: hq_alert_raise's one
+   * upsert on alert_gate decides (the entry's last_alert_ms only spares
+   * this process the round trip). */
+  for(size_t i = 0; i < na; i++)
+    (void)hq_alert_raise(h, alerts[i], "groups_exhausted",
+                         "every group is full or expired: shoppers see the staff contact code");
   /* Keyed by the kiosk, so once per kiosk per hour however many photos
    * of a revoked kiosk's screen are scanned, in however many processes. */
   for(size_t i = 0; i < nret; i++)
@@ -260,6 +270,34 @@ out:
   free(alerts);
   free(retired);
   return rc;
+}
+
+rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, int64_t limit,
+                       sqr_rc *rc) {
+  char s[HQ_ID_MAX], g[HQ_ID_MAX];
+  int64_t granted = 0, left = 0;
+  snprintf(s, sizeof s, "%s", sid); /* sid and gid live in the entry */
+  snprintf(g, sizeof g, "%s", gid);
+  pthread_mutex_unlock(&resolve__R.lock);
+  resolve__db_lock();
+  *rc = hq_scan_lease(h, s, g, want, limit, &granted, &left);
+  if(*rc) {
+    log_error("resolve", "store %s: leasing seats of a group failed: %s", s, hq_storage_error(h));
+    resolve__db_unlock();
+    return NULL;
+  }
+  /* still under db_lock: no flush runs between the grant and adding it,
+   * so no seat is given back twice or lost */
+  rstore *e = resolve__get_store(h, s, 1, rc);
+  resolve__db_unlock();
+  if(!e) return NULL; /* the seats stay claimed: a group looks fuller, never overfull */
+  rgroup *grp = e->missing ? NULL : resolve__find_group(e, g);
+  if(grp) {
+    grp->lease += granted;
+    grp->no_seats = granted == 0;
+    grp->seats_left = left;
+  }
+  return e;
 }
 
 static int64_t mono_ms(void) {

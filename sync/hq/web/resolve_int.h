@@ -71,7 +71,14 @@ typedef struct rgroup {
   int marked_full;  /* a manager said so (group_marked_full event) */
   int64_t sent_db;  /* shoppers sent, as in group_scans (incl. what we flushed) */
   int64_t sent_mem; /* sent since the last flush */
-  char *qr_src;     /* data: URI of the link's QR code */
+  /* Seats group_seats granted this process and not yet spent: a scan
+   * sends a shopper here only by spending one, so the processes sharing
+   * the database never send more than the limit between them. The
+   * flusher gives back what is left (and clears no_seats). */
+  int64_t lease;
+  int no_seats;       /* the database had none left at the last ask: full for now */
+  int64_t seats_left; /* seats no process held after the last ask (-1: not asked yet) */
+  char *qr_src;       /* data: URI of the link's QR code */
   page *pages[NLANG];
   int page_campaign[NLANG];
 } rgroup;
@@ -230,10 +237,12 @@ static inline group_rule resolve__rule_of(const rstore *e) {
 }
 
 /* The first group of e, in fill order, the rule would send a shopper to
- * now, or NULL (every one full or expiring). */
+ * now, or NULL (every one full or expiring, or without seats left across
+ * processes). */
 static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
   group_rule r = resolve__rule_of(e);
   for(size_t i = 0; i < e->ngroups; i++) {
+    if(e->groups[i].no_seats && !e->groups[i].lease) continue;
     group_state st = resolve__state_of(&e->groups[i]);
     if(group_is_usable(&st, &r, now)) return &e->groups[i];
   }
@@ -241,6 +250,15 @@ static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
 }
 
 /* ---- the counters (resolve_counters.c) ------------------------------------------ */
+
+/* Asks the database for more seats of group gid of store sid (its lease
+ * is spent), want of them at most. Called with resolve__R.lock held and
+ * without db_lock; lets go of resolve__R.lock, takes db_lock, asks, and
+ * returns the store's entry (possibly reloaded: the caller looks its
+ * group up again) with resolve__R.lock held again, or NULL with it NOT
+ * held on a storage error (*rc). */
+rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, int64_t limit,
+                       sqr_rc *rc);
 
 /* Counts n scans of kiosk in hour (unix ms / 3,600,000) into the store's
  * unflushed counts; the flusher writes them. Caller holds resolve__R.lock.

@@ -13,13 +13,15 @@
  * distance), choosing the page and queuing its prebuilt response. Holds
  * no state of its own: the entries are the cache's (resolve_cache.c), the
  * counts go into them (resolve__count_scan) for the flusher
- * (resolve_counters.c) to write. The hot path never writes to the
- * database and reads it only on a cache miss.
+ * (resolve_counters.c) to write. The hot path goes to the database only
+ * on a cache miss and when a group's leased seats are spent (one
+ * conditional UPDATE per block, resolve__lease).
  *
  * Locks: takes only resolve__R.lock, held for memory work (no I/O but
- * rendering a page the first time); a miss takes db_lock inside the
- * cache, before resolve__R.lock and never while holding it. Never logs a
- * token or a key; pages never show a phone number.
+ * rendering a page the first time); a miss and a lease take db_lock (in
+ * the cache, in resolve__lease), before resolve__R.lock and never while
+ * holding it. Never logs a token or a key; pages never show a phone
+ * number.
  */
 #include "resolve.h"
 #include "resolve_int.h"
@@ -133,16 +135,45 @@ static page *static_answer(int kind, int lang) {
   return p;
 }
 
+/* Seats asked for at a time: an eighth of the room left (what the
+ * database said at the last ask, or this process's view before that),
+ * 1..LEASE_MAX, so blocks shrink as the group nears full and a process
+ * holds few seats another could have used. */
+#define LEASE_MAX 32
+
 /* The group page (or the staff contact page) of a store whose entry is
- * held with resolve__R.lock; counts the shopper as sent when count is set.
- * Releases resolve__R.lock. */
-static page *group_page_locked(rstore *e, int lang, int count, int64_t now) {
+ * held with resolve__R.lock; counts the shopper as sent when count is set,
+ * spending a seat of the group's lease (asking the database for more
+ * when it is spent). Releases resolve__R.lock; NULL on a storage error. */
+static page *group_page_locked(hq *h, rstore *e, int lang, int count, int64_t now) {
   page *p = NULL;
-  int campaign = campaign_now(e, now);
   rgroup *g = resolve__choose_group(e, now);
+  /* Each ask either grants a seat or marks the group without seats, so
+   * this ends within one ask per group. */
+  for(size_t asks = 0; count && g && !g->lease && asks <= e->ngroups; asks++) {
+    group_rule r = resolve__rule_of(e);
+    group_state st = resolve__state_of(g);
+    int64_t limit = group_limit(&st, &r), room = limit - st.count;
+    if(g->seats_left >= 0 && g->seats_left < room) room = g->seats_left;
+    int64_t want = room / 8 < 1 ? 1 : room / 8 > LEASE_MAX ? LEASE_MAX : room / 8;
+    sqr_rc rc;
+    /* the seats everyone may claim: the limit less the kiosks' joins */
+    e = resolve__lease(h, e->id, g->id, want, limit - g->joins, &rc);
+    if(!e) return NULL;
+    if(e->missing) {
+      pthread_mutex_unlock(&resolve__R.lock);
+      return static_answer(PG_NO_STORE, lang);
+    }
+    g = resolve__choose_group(e, now);
+  }
+  if(count && g && !g->lease) g = NULL; /* cannot happen; never send without a seat */
+  int campaign = campaign_now(e, now);
   if(count) counters_add_scan(g ? "sent" : "all_full");
   if(g) {
-    if(count) g->sent_mem++;
+    if(count) {
+      g->sent_mem++;
+      g->lease--;
+    }
     if(!g->pages[lang] || g->page_campaign[lang] != campaign) {
       resolve__page_unref(g->pages[lang]);
       g->pages[lang] = resolve__render_group(e, g, campaign, lang);
@@ -233,7 +264,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
   if(rc) {
     page *p = resolve__static_page(rc == SQR_EEXPIRED ? PG_EXPIRED : PG_BAD_TOKEN, lang);
     pthread_mutex_unlock(&resolve__R.lock);
-    counters_add_scan(outcome                ? outcome
+    counters_add_scan(outcome              ? outcome
                       : rc == SQR_EEXPIRED ? "expired"
                       : rc == SQR_EAUTH    ? "forged"
                                            : "malformed");
@@ -243,7 +274,7 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
     resolve__count_scan(e, claim.kiosk, now_ms / 3600000);
     if(++resolve__R.pending >= RESOLVE_FLUSH_SCANS) pthread_cond_signal(&resolve__R.cond);
   }
-  return group_page_locked(e, lang, get, now);
+  return group_page_locked(h, e, lang, get, now);
 }
 
 /* ---- /N/<BRAND> ----------------------------------------------------------------- */
@@ -354,7 +385,7 @@ static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get
     return static_answer(PG_NO_STORE, lang);
   }
   if(get) resolve__R.pending++;
-  return group_page_locked(e, lang, get, hq_now_ms() / 1000);
+  return group_page_locked(h, e, lang, get, hq_now_ms() / 1000);
 }
 
 /* The page for a /J or /N request (held: page_unref it), or NULL when

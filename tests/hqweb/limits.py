@@ -56,9 +56,9 @@ if mode == "one-host":
         socks.append(s)
     opened = time.monotonic() - t0
     left = closed_by_hq(socks, time.monotonic() + 1.0)
+    open(ready, "w").write("%d\n" % len(left))  # the caller scans from .3 now
     if len(left) > limit:
         sys.exit("HQ holds %d connections from one address (limit %d)" % (len(left), limit))
-    open(ready, "w").write("%d\n" % len(left))  # the caller scans from .3 now
     left = closed_by_hq(left, t0 + opened + deadline + 2.5)
     if left:
         sys.exit("%d connections from one address still open %.1f s after opening"
@@ -93,8 +93,10 @@ elif mode == "trickle":
         for s in open_socks:
             s.setblocking(True)
     if open_socks:
-        sys.exit("%d trickling connections still open after %.1f s (header deadline %.0f s)"
-                 % (len(open_socks), time.monotonic() - t0, deadline))
+        sys.exit("%d trickling connections (%d handshakes, %d request heads) still open "
+                 "after %.1f s (header deadline %.0f s)"
+                 % (len(open_socks), len([s for s in open_socks if s in hs]),
+                    len([s for s in open_socks if s in rq]), time.monotonic() - t0, deadline))
     print("20 trickling connections closed by %.1f s" % (time.monotonic() - t0))
 elif mode == "no-cert-body":
     # A 1 MiB batch announced without a client certificate: the 401 must

@@ -49,6 +49,8 @@
 
 static const char usage[] =
     "usage: storeqr-hq init DIR [--host HOST]\n"
+    "       storeqr-hq cert renew --dir DIR [--host HOST]\n"
+    "                  (a new server.crt from hq-ca, same key; restart serve to use it)\n"
     "       storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file FILE]\n"
     "                  [--key-rotate-days N]\n"
     "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
@@ -385,6 +387,20 @@ int main(int argc, char **argv) {
       return 3;
     }
     printf("HQ initialised in %s (admin token in %s/admin.token)\n", argv[2], argv[2]);
+    return 0;
+  }
+  if(strcmp(cmd, "cert") == 0) {
+    if(argc < 3 || strcmp(argv[2], "renew") != 0) return usage_fail("cert: want cert renew");
+    const char *cdir = opt(argc, argv, 3, "--dir");
+    if(!cdir) return usage_fail("--dir DIR is required");
+    sqr_rc crc =
+        pki_renew_server(cdir, opt(argc, argv, 3, "--host"), (int64_t)time(NULL), err, sizeof err);
+    if(crc) {
+      fprintf(stderr, "storeqr-hq: %s\n", err);
+      return crc == SQR_EINVAL ? 1 : 3;
+    }
+    printf("%s/server.crt renewed for %d days; restart serve to use it\n", cdir,
+           PKI_SERVER_CERT_DAYS);
     return 0;
   }
   const char *sub = argc > 2 && argv[2][0] != '-' ? argv[2] : NULL;

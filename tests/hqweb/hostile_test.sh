@@ -9,13 +9,25 @@
 #   - huge headers (one of 100 KiB; many adding up past 64 KiB): 431;
 #   - slow clients: 40 connections that stop mid-headers and 10 that
 #     never finish the TLS handshake neither stop a scan from being
-#     answered nor stay open past the 30 s idle timeout;
+#     answered nor stay open past the 5 s header deadline;
 #   - a client that pipelines 300 scans (GET and HEAD, gzip or not) with
 #     a 4 KiB receive buffer and reads nothing for a second, then sends 30
 #     more one at a time: answers go out the usual way, partly sent and
 #     resumed, while HQ's send queue is full, and as one corked record
 #     (server.c) once it is empty; every one must arrive whole and in
-#     order.
+#     order;
+#   - one host (limits.py): 300 idle TCP connections and 300 unfinished
+#     TLS handshakes from 127.0.0.2 (HQ keeps at most 64 per address, and
+#     those only until the 5 s header deadline) while scans from 127.0.0.3
+#     are answered within 1 s each; 20 clients trickling a byte every 4 s
+#     into a handshake or a request head, closed at the deadline; a 1 MiB
+#     body announced without a certificate on /v1/events, answered 401
+#     before any of it is sent;
+#   - TLS: 1.0/1.1 and CBC, CCM, static-RSA suites refused (the client
+#     allows them all), TLS 1.2 ECDHE-ECDSA-AES128-GCM and TLS 1.3 taken,
+#     a TLS 1.2 session resumed by ticket, HSTS on a /J page and /dash;
+#   - HQ's certificate: at most 398 days; `cert renew` re-issues it from
+#     hq-ca for the same key, and HQ serves it after a restart.
 BIN_HQ=$1
 MINT=$2
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -220,5 +232,77 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 wait "$SLOW" || fail "slow clients: $(cat "$TMP/slow.out")"
 echo "slow clients: $(cat "$TMP/slow.out")"
 alive "slow clients timed out"
+
+# ---- one host against the limits (server.c; docs/PROTOCOL.md, "Limits") ------------------
+LIMITS=(timeout 60 python3 "$SRC/tests/hqweb/limits.py" "$HQ_PORT" "$D/hq-ca.crt")
+PER_ADDRESS=64 DEADLINE=5
+# scan3: a scan from 127.0.0.3 answered 200 within a second
+scan3() {
+  TOKEN=$("$MINT" "$D" SH-JA01 1 1) || fail "mint: $1"
+  r=$("${C[@]}" --interface 127.0.0.3 -o /dev/null -w '%{http_code} %{time_total}' \
+      "$BASE/J/SH-JA01/$TOKEN") || true
+  [ "${r% *}" = 200 ] || fail "a scan from another address answered '$r' while $1"
+  awk -v t="${r#* }" 'BEGIN { exit !(t < 1.0) }' || fail "a scan took ${r#* } s while $1"
+}
+"${LIMITS[@]}" one-host "$PER_ADDRESS" "$DEADLINE" "$TMP/host.ready" >"$TMP/host.out" 2>&1 &
+HOST=$!
+PIDS+=("$HOST")
+wait_file "$TMP/host.ready"
+for i in 1 2 3 4 5; do scan3 "600 connections came from 127.0.0.2"; done
+wait "$HOST" || fail "one host: $(cat "$TMP/host.out")"
+echo "one host: $(cat "$TMP/host.out")"
+"${LIMITS[@]}" trickle "$DEADLINE" >"$TMP/trickle.out" 2>&1 &
+TRICKLE=$!
+PIDS+=("$TRICKLE")
+sleep 1
+scan3 "20 connections trickled from 127.0.0.4"
+wait "$TRICKLE" || fail "trickle: $(cat "$TMP/trickle.out")"
+echo "trickle: $(cat "$TMP/trickle.out")"
+s=$("${LIMITS[@]}" no-cert-body) || fail "a body without a certificate: $s"
+case $s in "HTTP/1.1 401"*) ;; *) fail "a body without a certificate answered '$s' (want 401)" ;; esac
+alive "limits"
+
+# ---- TLS: Mozilla's intermediate profile, HSTS ----------------------------------------------
+tls() { timeout 10 openssl s_client -connect "127.0.0.1:$HQ_PORT" -CAfile "$D/hq-ca.crt" "$@" \
+  </dev/null 2>&1; }
+# the client side allows everything (SECLEVEL=0): a refusal is HQ's
+for v in -tls1 -tls1_1; do
+  tls "$v" -cipher 'ALL:@SECLEVEL=0' | grep -q 'Cipher is [A-Z]' && fail "HQ accepts $v"
+done
+for c in ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-AES256-SHA AES256-SHA AES128-GCM-SHA256 \
+         ECDHE-ECDSA-AES128-CCM ECDHE-ECDSA-AES128-SHA256; do
+  tls -tls1_2 -cipher "$c:@SECLEVEL=0" | grep -q "Cipher is $c" && fail "HQ accepts $c"
+done
+tls -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 |
+  grep -q 'Cipher is ECDHE-ECDSA-AES128-GCM-SHA256' || fail "TLS 1.2 ECDHE-ECDSA-AES128-GCM refused"
+tls -tls1_3 | grep -q 'New, TLSv1.3, Cipher is TLS_' || fail "TLS 1.3 refused"
+# session tickets: a second connection resumes the first one's session
+tls -tls1_2 -sess_out "$TMP/tls.sess" | grep -q 'New, TLSv1.2' || fail "no TLS 1.2 session"
+tls -tls1_2 -sess_in "$TMP/tls.sess" | grep -q 'Reused, TLSv1.2' || fail "a TLS session not resumed"
+TOKEN=$("$MINT" "$D" SH-JA01 1 1) || fail "mint"
+"${C[@]}" -D - -o /dev/null "$BASE/J/SH-JA01/$TOKEN" | grep -qi '^Strict-Transport-Security: max-age=[1-9]' ||
+  fail "no HSTS header on a /J page"
+"${C[@]}" -D - -o /dev/null "$BASE/dash/login" | grep -qi '^Strict-Transport-Security: max-age=[1-9]' ||
+  fail "no HSTS header on the dashboard's login page"
+
+# ---- HQ's certificate: at most 398 days, renewed from hq-ca with the same key ----------------
+days_left() { # CERT -> whole days from now to notAfter
+  echo $(( ($(date -d "$(openssl x509 -noout -enddate -in "$1" | cut -d= -f2)" +%s) - $(date +%s)) / 86400 ))
+}
+n=$(days_left "$D/server.crt")
+[ "$n" -ge 390 ] && [ "$n" -le 398 ] || fail "init's server certificate is valid $n days (want <= 398)"
+old_serial=$(openssl x509 -noout -serial -in "$D/server.crt")
+hq cert renew --dir "$D" >/dev/null || fail "cert renew"
+openssl verify -CAfile "$D/hq-ca.crt" "$D/server.crt" >/dev/null || fail "renewed certificate: not from hq-ca"
+new_serial=$(openssl x509 -noout -serial -in "$D/server.crt")
+[ "$new_serial" != "$old_serial" ] || fail "cert renew: the same certificate"
+openssl x509 -noout -subject -in "$D/server.crt" | grep -q 'CN *= *127.0.0.1' || fail "cert renew: another host"
+[ "$(openssl x509 -noout -pubkey -in "$D/server.crt")" = "$(openssl pkey -pubout -in "$D/server.key")" ] ||
+  fail "cert renew: not server.key's certificate"
+hq cert renew --dir "$D" --host 'a,b=c' 2>/dev/null && fail "cert renew took a bad host"
+hq_stop "$D"
+hq_start "$D"
+tls -tls1_3 -showcerts | openssl x509 -noout -serial | grep -qx "$new_serial" ||
+  fail "HQ does not serve the renewed certificate after a restart"
 hq_stop "$D"
 echo "hqweb hostile: ok"

@@ -179,6 +179,29 @@ static sqr_rc write_text(const char *dir, const char *name, const void *data, si
   return pki_write_file(path, data, len, mode);
 }
 
+#define HQ_CA_SUBJECT "CN=StoreQR HQ CA,O=StoreQR"
+
+/* HQ's server certificate for host, issued by hq-ca, valid from an hour
+ * ago for PKI_SERVER_CERT_DAYS. */
+static sqr_rc server_cert_write(mbedtls_pk_context *server, mbedtls_pk_context *hqca,
+                                const char *host, int64_t now, unsigned char *pem, size_t size) {
+  char subject[200];
+  snprintf(subject, sizeof subject, "CN=%s,O=StoreQR", host);
+  const char *san[] = {host, "localhost", "127.0.0.1"};
+  size_t nsan = strcmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0 ? 2 : 3;
+  cert_req srv = {server,
+                  hqca,
+                  subject,
+                  HQ_CA_SUBJECT,
+                  now - 3600,
+                  now + (int64_t)PKI_SERVER_CERT_DAYS * 86400,
+                  0,
+                  MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_AGREEMENT,
+                  nsan == 2 ? san + 1 : san,
+                  nsan};
+  return cert_write(&srv, pem, size);
+}
+
 sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen) {
   static const char *const files[] = {"master.key",    "hq-ca.crt",         "hq-ca.key",
                                       "server.crt",    "server.key",        "device-ca.crt",
@@ -217,26 +240,11 @@ sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen)
     snprintf(err, errlen, "cannot generate keys");
     goto out;
   }
-  const char *hq_subject = "CN=StoreQR HQ CA,O=StoreQR";
+  const char *hq_subject = HQ_CA_SUBJECT;
   const char *dev_subject = "CN=StoreQR device CA,O=StoreQR";
   unsigned char ca_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN;
   cert_req ca = {&hqca, &hqca,    hq_subject, hq_subject, now - 3600, now + 20LL * 365 * 86400,
                  1,     ca_usage, NULL,       0};
-  char server_subject[200];
-  snprintf(server_subject, sizeof server_subject, "CN=%s,O=StoreQR", host);
-  const char *san[] = {host, "localhost", "127.0.0.1"};
-  size_t nsan = strcmp(host, "localhost") == 0 || strcmp(host, "127.0.0.1") == 0 ? 2 : 3;
-  const char *const *sanp = nsan == 2 ? san + 1 : san;
-  cert_req srv = {&server,
-                  &hqca,
-                  server_subject,
-                  hq_subject,
-                  now - 3600,
-                  now + 5LL * 365 * 86400,
-                  0,
-                  MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_AGREEMENT,
-                  sanp,
-                  nsan};
   cert_req dev = {
       &devca, &devca, dev_subject, dev_subject, now - 3600, now + 20LL * 365 * 86400, 1, ca_usage,
       NULL,   0};
@@ -248,7 +256,8 @@ sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen)
   if((rc = write_text(dir, "master.key", master, sizeof master, 0600)) ||
      (rc = write_key(dir, "hq-ca.key", &hqca)) || (rc = cert_write(&ca, pem, sizeof pem)) ||
      (rc = write_text(dir, "hq-ca.crt", pem, strlen((char *)pem), 0644)) ||
-     (rc = write_key(dir, "server.key", &server)) || (rc = cert_write(&srv, pem, sizeof pem)) ||
+     (rc = write_key(dir, "server.key", &server)) ||
+     (rc = server_cert_write(&server, &hqca, host, now, pem, sizeof pem)) ||
      (rc = write_text(dir, "server.crt", pem, strlen((char *)pem), 0644)) ||
      (rc = write_key(dir, "device-ca.key", &devca)) || (rc = cert_write(&dev, pem, sizeof pem)) ||
      (rc = write_text(dir, "device-ca.crt", pem, strlen((char *)pem), 0644)))
@@ -280,6 +289,78 @@ out:
   crypto_wipe(master, sizeof master);
   crypto_wipe(priv, sizeof priv);
   crypto_wipe(token, sizeof token);
+  return rc;
+}
+
+sqr_rc pki_renew_server(const char *dir, const char *host, int64_t now_s, char *err,
+                        size_t errlen) {
+  mbedtls_x509_crt old, ca;
+  mbedtls_pk_context server, hqca;
+  mbedtls_x509_crt_init(&old);
+  mbedtls_x509_crt_init(&ca);
+  mbedtls_pk_init(&server);
+  mbedtls_pk_init(&hqca);
+  unsigned char pem[PEM_MAX];
+  char path[600], cn[256] = "";
+  sqr_rc rc = SQR_EIO;
+  snprintf(path, sizeof path, "%s/server.crt", dir);
+  if(mbedtls_x509_crt_parse_file(&old, path)) {
+    snprintf(err, errlen, "cannot read HQ's certificate %s", path);
+    goto out;
+  }
+  snprintf(path, sizeof path, "%s/server.key", dir);
+  if(mbedtls_pk_parse_keyfile(&server, path, NULL)) {
+    snprintf(err, errlen, "cannot read HQ's key %s", path);
+    goto out;
+  }
+  snprintf(path, sizeof path, "%s/hq-ca.crt", dir);
+  if(mbedtls_x509_crt_parse_file(&ca, path)) {
+    snprintf(err, errlen, "cannot read the certificate %s", path);
+    goto out;
+  }
+  snprintf(path, sizeof path, "%s/hq-ca.key", dir);
+  if(mbedtls_pk_parse_keyfile(&hqca, path, NULL)) {
+    snprintf(err, errlen, "cannot read the key %s (renew on the machine that holds hq-ca)", path);
+    goto out;
+  }
+  /* The old certificate names the host, unless told otherwise. */
+  if(!host) {
+    for(const mbedtls_x509_name *n = &old.subject; n; n = n->next)
+      if(MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0 && n->val.len < sizeof cn) {
+        memcpy(cn, n->val.p, n->val.len);
+        cn[n->val.len] = '\0';
+      }
+    if(!cn[0]) {
+      snprintf(err, errlen, "%s/server.crt names no host: give --host", dir);
+      rc = SQR_EINVAL;
+      goto out;
+    }
+    host = cn;
+  }
+  if(strlen(host) > 100 || strpbrk(host, ",=+\"\\<>;/ ")) {
+    snprintf(err, errlen, "--host: want a DNS name or an IPv4 address, got %s", host);
+    rc = SQR_EINVAL;
+    goto out;
+  }
+  /* The key must be the one in server.crt, hq-ca the one that signed it. */
+  if(mbedtls_pk_check_pair(&old.pk, &server) || mbedtls_pk_check_pair(&ca.pk, &hqca)) {
+    snprintf(err, errlen, "%s: server.key or hq-ca.key does not match its certificate", dir);
+    rc = SQR_EINVAL;
+    goto out;
+  }
+  if((rc = server_cert_write(&server, &hqca, host, now_s, pem, sizeof pem))) {
+    snprintf(err, errlen, "cannot issue the certificate: %s", sqr_strerror(rc));
+    goto out;
+  }
+  /* Replaced whole (written aside, renamed over): a server starting now
+   * reads the old certificate or the new one, never half of one. */
+  snprintf(path, sizeof path, "%s/server.crt", dir);
+  if((rc = atomicfile_write(path, pem, strlen((char *)pem), 0644, 0, err, errlen))) goto out;
+out:
+  mbedtls_x509_crt_free(&old);
+  mbedtls_x509_crt_free(&ca);
+  mbedtls_pk_free(&server);
+  mbedtls_pk_free(&hqca);
   return rc;
 }
 

@@ -15,12 +15,25 @@
 #include "sqr.h"
 
 #define PKI_DEVICE_CERT_DAYS 730
+/* HQ's own TLS certificate: at most 398 days, what browsers accept from a
+ * public CA (and what a scan page must look like to be trusted); renewed
+ * with `storeqr-hq cert renew`. */
+#define PKI_SERVER_CERT_DAYS 397
 
 /* Creates every file in dir (which must exist and hold none of them:
  * SQR_EEXISTS otherwise). host goes into the server certificate's CN and
  * subjectAltName (an IPv4 address or a DNS name); "localhost" and
  * 127.0.0.1 are always added. err gets a sentence. */
 sqr_rc pki_init_dir(const char *dir, const char *host, char *err, size_t errlen) SQR_WARN_UNUSED;
+
+/* Re-issues dir/server.crt from dir/hq-ca for the same key (server.key),
+ * valid from now_s - 1 hour for PKI_SERVER_CERT_DAYS, for host (NULL: the
+ * CN of the certificate it replaces), and replaces the file atomically. A
+ * running server keeps the old certificate until it restarts. SQR_EINVAL
+ * for a bad host or keys that do not match, SQR_EIO for unreadable files;
+ * err gets a sentence. */
+sqr_rc pki_renew_server(const char *dir, const char *host, int64_t now_s, char *err,
+                        size_t errlen) SQR_WARN_UNUSED;
 
 typedef struct pki_ca pki_ca; /* a CA certificate with its private key */
 

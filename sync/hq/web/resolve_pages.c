@@ -33,30 +33,34 @@ static void page_free_cb(void *cls) {
 
 /* Every page: never cached (each scan must reach HQ to be counted), no
  * referrer (the token must not follow the shopper to WeChat), nothing
- * loaded from elsewhere. */
+ * loaded from elsewhere, and HTTPS only from then on (HSTS, as server.c
+ * sends with every other answer). */
 #define PAGE_CSP                                                                                   \
   "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "                    \
   "img-src data:; base-uri 'none'; form-action 'none'"
-static const char *const page_headers[2][8][2] = {{{"Content-Type", "text/html; charset=utf-8"},
-                                                   {"Cache-Control", "no-store"},
-                                                   {"Referrer-Policy", "no-referrer"},
-                                                   {"X-Content-Type-Options", "nosniff"},
-                                                   {"Vary", "Accept-Language, Accept-Encoding"},
-                                                   {"Content-Language", "zh-CN"},
-                                                   {"Content-Security-Policy", PAGE_CSP},
-                                                   {NULL, NULL}},
-                                                  {{"Content-Type", "text/html; charset=utf-8"},
-                                                   {"Cache-Control", "no-store"},
-                                                   {"Referrer-Policy", "no-referrer"},
-                                                   {"X-Content-Type-Options", "nosniff"},
-                                                   {"Vary", "Accept-Language, Accept-Encoding"},
-                                                   {"Content-Language", "en"},
-                                                   {"Content-Security-Policy", PAGE_CSP},
-                                                   {NULL, NULL}}};
+static const char *const page_headers[2][9][2] = {
+    {{"Content-Type", "text/html; charset=utf-8"},
+     {"Cache-Control", "no-store"},
+     {"Referrer-Policy", "no-referrer"},
+     {"X-Content-Type-Options", "nosniff"},
+     {"Vary", "Accept-Language, Accept-Encoding"},
+     {"Content-Language", "zh-CN"},
+     {"Content-Security-Policy", PAGE_CSP},
+     {"Strict-Transport-Security", "max-age=63072000"},
+     {NULL, NULL}},
+    {{"Content-Type", "text/html; charset=utf-8"},
+     {"Cache-Control", "no-store"},
+     {"Referrer-Policy", "no-referrer"},
+     {"X-Content-Type-Options", "nosniff"},
+     {"Vary", "Accept-Language, Accept-Encoding"},
+     {"Content-Language", "en"},
+     {"Content-Security-Policy", PAGE_CSP},
+     {"Strict-Transport-Security", "max-age=63072000"},
+     {NULL, NULL}}};
 
 static int page_headers_add(struct MHD_Response *r, int status, int lang) {
   int ok = 1;
-  for(int i = 0; ok && i < 8 && page_headers[lang][i][0]; i++)
+  for(int i = 0; ok && i < 9 && page_headers[lang][i][0]; i++)
     ok = MHD_add_response_header(r, page_headers[lang][i][0], page_headers[lang][i][1]) == MHD_YES;
   if(ok && status == 405) ok = MHD_add_response_header(r, "Allow", "GET, HEAD") == MHD_YES;
   return ok;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,14 +39,50 @@
 #include "routes.h"
 #include "counters.h"
 
-#define MAX_CONNECTIONS 256
-#define IDLE_TIMEOUT_S  30
-#define SERVER_THREADS  2
+/* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
+ * hold every connection: each address gets PER_ADDRESS_DEFAULT at once
+ * (SQR_HQ_PER_ADDRESS overrides it, 0 = no limit, for a load balancer
+ * that does not pass the client's address on), and the total is what the
+ * descriptor limit allows less FD_HEADROOM for PostgreSQL, files, logs. */
+#define PER_ADDRESS_DEFAULT 64
+#define FD_HEADROOM         256
+#define MIN_CONNECTIONS     64
+/* An established connection may sit idle this long (between requests,
+ * or while a body or an answer is on its way)... */
+#define IDLE_TIMEOUT_S 30
+/* ...but the TLS handshake and a request's header block must be complete
+ * this long after the connection opened, however the bytes trickle in:
+ * libmicrohttpd's timeout counts idleness only, so a client sending one
+ * byte every 4 s would otherwise hold its connection for ever. */
+#define HEADER_DEADLINE_S 5
+#define SERVER_THREADS    2
+/* Mozilla's "intermediate" profile: TLS 1.2 and 1.3, forward-secret AEAD
+ * suites only (no CBC, no SHA-1 MAC, no CCM, no static RSA), the curves
+ * every client has. */
+#define TLS_PRIORITIES                                                                             \
+  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"              \
+  "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:"    \
+  "+GROUP-SECP256R1:+GROUP-SECP384R1"
+/* Sent with every answer: browsers come back over HTTPS only. */
+#define HSTS "max-age=63072000"
 /* Per connection: request line, headers and the read/write buffers must
  * fit (more is answered 414/431). libmicrohttpd zeroes the whole pool
  * after every request, so its size is paid on every scan: 32 KiB holds
  * the 16 KiB of headers PROTOCOL.md allows with room to spare. */
 #define CONN_MEMORY (32 * 1024)
+
+/* One open connection, for the header deadline (see sweep_loop). It is
+ * linked into server.conns from libmicrohttpd's STARTED notification to
+ * its CLOSED one, which comes before libmicrohttpd closes the socket: so
+ * while an entry is on the list (under conns_lock) its fd is this
+ * connection's, and the sweeper may shut it down. */
+typedef struct conn {
+  struct conn *prev, *next;
+  int fd;
+  int in_request;           /* the current request's headers have arrived */
+  int cut;                  /* the sweeper shut it down already */
+  struct timespec deadline; /* for the next request's headers */
+} conn;
 
 struct server {
   hq *h;
@@ -58,12 +95,22 @@ struct server {
   pthread_t accept_thread;
   char *cert_pem, *key_pem, *trust_pem;
   int port;
+  pthread_mutex_t conns_lock;
+  int conns_ready, sweeper;
+  conn *conns; /* every open connection, newest first */
+  pthread_t sweep_thread;
+  pthread_cond_t sweep_wake; /* server_stop ends the sweeper's wait */
+  gnutls_datum_t ticket_key; /* TLS session tickets; one per process */
 };
 
 typedef struct request {
   char *buf;
   size_t len, cap, limit;
   int too_large;
+  int authed;      /* the route's auth passed on the first call */
+  const route *rt; /* the first call's lookup, NULL: none matched */
+  const char *label;
+  char kiosk[HQ_ID_MAX];
 } request;
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
@@ -77,6 +124,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
     resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
   }
   if(!resp) return MHD_NO;
+  MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
   if(r->body || r->fd > 0 || r->type)
     MHD_add_response_header(resp, "Content-Type", r->type ? r->type : "application/json");
   /* headers: "Name: value\n" lines */
@@ -163,6 +211,46 @@ static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, const cha
   return send_error(c, 503, "storage", "HQ's database failed; try again");
 }
 
+/* The connection's tracking entry (NULL if it has none). */
+static conn *conn_of(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+/* The request's headers are complete: the header deadline is met, and the
+ * connection gets the idle timeout for the rest of the request. */
+static void headers_arrived(server *s, struct MHD_Connection *c) {
+  conn *k = conn_of(c);
+  if(k) {
+    pthread_mutex_lock(&s->conns_lock);
+    k->in_request = 1;
+    pthread_mutex_unlock(&s->conns_lock);
+  }
+  MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S);
+}
+
+/* The route's own auth, on the first call: headers complete, no body read
+ * yet. A request that fails it is answered 401 at once, and its upload is
+ * never read (libmicrohttpd closes the connection after the answer), so
+ * no one without a certificate or token makes HQ buffer a body. Returns 1
+ * when it passed, 0 with r set otherwise. */
+static int auth_first(server *s, struct MHD_Connection *c, const route *rt, request *q,
+                      hq_reply *r) {
+  int ok = 1;
+  if(!rt || !rt->fn || (rt->auth != ROUTE_ADMIN && rt->auth != ROUTE_DEVICE)) return 1;
+  pthread_mutex_lock(&s->lock);
+  if(rt->auth == ROUTE_ADMIN &&
+     !hq_admin_ok(s->h, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"))) {
+    hq_reply_error(r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
+    ok = 0;
+  } else if(rt->auth == ROUTE_DEVICE && !device_auth(s->h, c, q->kiosk, r)) {
+    ok = 0; /* r says why (401 certificate) */
+  }
+  pthread_mutex_unlock(&s->lock);
+  return ok;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **ctx) {
@@ -170,9 +258,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   server *s = cls;
   request *q = *ctx;
   if(!q) {
+    headers_arrived(s, c);
     q = calloc(1, sizeof *q);
     if(!q) return MHD_NO;
     *ctx = q;
+    const route *only;
+    q->rt = route_find(method, url, &only);
+    q->label = q->rt ? q->rt->label : only ? only->label : "other";
+    hq_reply r = {0};
+    if(!auth_first(s, c, q->rt, q, &r)) {
+      counters_add_request(q->label, r.status ? r.status : 500);
+      enum MHD_Result ok = send_reply(c, &r);
+      hq_reply_clear(&r);
+      return ok;
+    }
+    q->authed = 1;
     q->limit = route_body_max(url);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     if(cl && strtoull(cl, NULL, 10) > q->limit)
@@ -199,22 +299,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return MHD_YES;
   }
   if(q->too_large) return send_error(c, 413, "too_large", "body: larger than this route accepts");
-  const route *only, *rt = route_find(method, url, &only);
-  const char *label = rt ? rt->label : only ? only->label : "other";
+  const route *rt = q->rt;
+  const char *label = q->label;
   if(rt && !rt->fn) return serve_scan(s, c, method, url, label);
   hq_reply r = {0};
-  char kiosk[HQ_ID_MAX] = "";
-  route_req req = {s->h, c, method, url, q->buf ? q->buf : "", q->len, kiosk};
+  route_req req = {s->h, c, method, url, q->buf ? q->buf : "", q->len, q->kiosk};
   /* A probe must answer while a database call holds the lock. */
   int locked = !rt || rt->auth != ROUTE_PROBE;
   if(locked) pthread_mutex_lock(&s->lock);
-  if(!rt) {
+  if(!rt || !q->authed) {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
-  } else if(rt->auth == ROUTE_ADMIN &&
-            !hq_admin_ok(s->h, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"))) {
-    hq_reply_error(&r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
-  } else if(rt->auth == ROUTE_DEVICE && !device_auth(s->h, c, kiosk, &r)) {
-    /* r says why (401 certificate) */
   } else if(!rt->fn(&req, &r)) {
     hq_reply_error(&r, 404, "not_found", "no such route", NULL, 0);
   }
@@ -225,16 +319,133 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   return ok;
 }
 
+static void deadline_in(struct timespec *t, int seconds) {
+  clock_gettime(CLOCK_MONOTONIC, t);
+  t->tv_sec += seconds;
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
                       enum MHD_RequestTerminationCode toe) {
-  (void)cls;
+  server *s = cls;
   if(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) uncork_answer(c); /* else it is closing */
+  /* The next request on this connection must have its headers in within
+   * the idle timeout: an idle keep-alive connection is closed then anyway,
+   * and a trickling one no later. */
+  conn *k = conn_of(c);
+  if(k) {
+    pthread_mutex_lock(&s->conns_lock);
+    k->in_request = 0;
+    deadline_in(&k->deadline, IDLE_TIMEOUT_S);
+    pthread_mutex_unlock(&s->conns_lock);
+  }
   request *q = *ctx;
   if(q) {
     free(q->buf);
     free(q);
   }
   *ctx = NULL;
+}
+
+/* Connections opened and closed (libmicrohttpd's notification, in the
+ * thread that serves the connection). An opened one gets the header
+ * deadline: as its timeout, so a silent one is closed by libmicrohttpd,
+ * and on the sweeper's list for one that trickles. It also gets TLS
+ * session tickets, before its handshake starts. */
+static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                        enum MHD_ConnectionNotificationCode toe) {
+  server *s = cls;
+  if(toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ti =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t tls = ti ? (gnutls_session_t)ti->tls_session : NULL;
+    if(tls && s->ticket_key.data) {
+      int rc = gnutls_session_ticket_enable_server(tls, &s->ticket_key);
+      if(rc < 0) log_debug("hq", "no session tickets: %s", gnutls_strerror(rc));
+    }
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)HEADER_DEADLINE_S);
+    conn *k = fi ? calloc(1, sizeof *k) : NULL;
+    if(!k) return; /* no memory: it keeps the timeout, the sweeper does not see it */
+    k->fd = fi->connect_fd;
+    deadline_in(&k->deadline, HEADER_DEADLINE_S);
+    pthread_mutex_lock(&s->conns_lock);
+    k->next = s->conns;
+    if(s->conns) s->conns->prev = k;
+    s->conns = k;
+    pthread_mutex_unlock(&s->conns_lock);
+    *socket_ctx = k;
+  } else if(toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    conn *k = *socket_ctx;
+    if(!k) return;
+    pthread_mutex_lock(&s->conns_lock);
+    if(k->prev)
+      k->prev->next = k->next;
+    else
+      s->conns = k->next;
+    if(k->next) k->next->prev = k->prev;
+    pthread_mutex_unlock(&s->conns_lock);
+    free(k);
+    *socket_ctx = NULL;
+  }
+}
+
+static int passed(const struct timespec *now, const struct timespec *t) {
+  return now->tv_sec > t->tv_sec || (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
+}
+
+/* The header deadline, for the connections libmicrohttpd's idle timeout
+ * keeps alive: twice a second, every connection whose TLS handshake and
+ * request headers are not complete by its deadline is shut down. Its
+ * thread then sees the end of the stream and closes it as usual; the
+ * socket stays open until then, and the entry goes off the list (under
+ * conns_lock) before it is closed, so the fd shut down here is never
+ * another connection's. */
+static void *sweep_loop(void *arg) {
+  server *s = arg;
+  pthread_mutex_lock(&s->conns_lock);
+  while(!atomic_load(&s->stopping)) {
+    struct timespec now, wake;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int cut = 0;
+    for(conn *k = s->conns; k; k = k->next) {
+      if(k->in_request || k->cut || !passed(&now, &k->deadline)) continue;
+      shutdown(k->fd, SHUT_RDWR);
+      k->cut = 1;
+      cut++;
+    }
+    if(cut) log_debug("hq", "closed %d connection(s) past the header deadline", cut);
+    wake = now;
+    wake.tv_nsec += 500 * 1000 * 1000;
+    if(wake.tv_nsec >= 1000 * 1000 * 1000) {
+      wake.tv_sec++;
+      wake.tv_nsec -= 1000 * 1000 * 1000;
+    }
+    pthread_cond_timedwait(&s->sweep_wake, &s->conns_lock, &wake);
+  }
+  pthread_mutex_unlock(&s->conns_lock);
+  return NULL;
+}
+
+/* How many connections this process can hold: the descriptor limit,
+ * raised first from its soft value to the hard one (systemd's default
+ * soft limit is 1024, its hard one 512K), less what HQ needs besides. */
+static unsigned connection_limit(void) {
+  struct rlimit rl;
+  if(getrlimit(RLIMIT_NOFILE, &rl)) return MIN_CONNECTIONS;
+  if(rl.rlim_cur < rl.rlim_max) {
+    rlim_t want = rl.rlim_max;
+    rl.rlim_cur = want;
+    if(setrlimit(RLIMIT_NOFILE, &rl)) {
+      log_warn("hq", "cannot raise the descriptor limit to %llu: %s", (unsigned long long)want,
+               strerror(errno));
+      getrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
+  rlim_t n = rl.rlim_cur;
+  if(n == RLIM_INFINITY || n > 1000000) n = 1000000;
+  n = n > FD_HEADROOM + MIN_CONNECTIONS ? n - FD_HEADROOM : MIN_CONNECTIONS;
+  return (unsigned)n;
 }
 
 /* Percent-decoding of the path and query arguments, as libmicrohttpd's
@@ -341,6 +552,28 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
     return SQR_ENOMEM;
   }
   s->lock_ready = 1;
+  pthread_condattr_t ca;
+  if(pthread_condattr_init(&ca)) {
+    server_stop(s);
+    return SQR_ENOMEM;
+  }
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  int cond_rc = pthread_cond_init(&s->sweep_wake, &ca);
+  pthread_condattr_destroy(&ca);
+  if(cond_rc || pthread_mutex_init(&s->conns_lock, NULL)) {
+    if(!cond_rc) pthread_cond_destroy(&s->sweep_wake);
+    server_stop(s);
+    return SQR_ENOMEM;
+  }
+  s->conns_ready = 1;
+  /* Resumption: a returning phone or kiosk skips the full handshake. The
+   * key is this process's (GnuTLS rotates what it encrypts with from it);
+   * behind a load balancer a ticket resumes only on the process that
+   * issued it, elsewhere the handshake is a full one. */
+  if(gnutls_session_ticket_key_generate(&s->ticket_key) < 0) {
+    s->ticket_key.data = NULL;
+    log_warn("hq", "no TLS session tickets: cannot generate their key");
+  }
   char path[600];
   sqr_rc rc;
   snprintf(path, sizeof path, "%s/server.crt", hq_dir(h));
@@ -359,6 +592,23 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
   unsigned threads = SERVER_THREADS;
   const char *te = getenv("SQR_HQ_THREADS");
   if(te && atoi(te) >= 1 && atoi(te) <= 16) threads = (unsigned)atoi(te);
+  unsigned per_address = PER_ADDRESS_DEFAULT;
+  const char *pe = getenv("SQR_HQ_PER_ADDRESS");
+  if(pe && *pe) {
+    char *end;
+    unsigned long v = strtoul(pe, &end, 10);
+    if(*end || v > 1000000) {
+      snprintf(err, errlen,
+               "SQR_HQ_PER_ADDRESS: want a number of connections (0: no limit), got %s", pe);
+      server_stop(s);
+      return SQR_EINVAL;
+    }
+    per_address = (unsigned)v;
+  }
+  unsigned max_conns = connection_limit();
+  log_info("hq", "connections: at most %u, %u per address%s; headers within %d s, idle %d s",
+           max_conns, per_address, per_address ? "" : " (no limit)", HEADER_DEADLINE_S,
+           IDLE_TIMEOUT_S);
   if((rc = resolve_start(h, &s->lock))) {
     snprintf(err, errlen, "cannot start the scan resolver");
     server_stop(s);
@@ -372,11 +622,12 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
       MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
-      MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0",
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+      MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_CONNECTION_LIMIT, max_conns,
+      /* counted on the address given to MHD_add_connection (accept_loop) */
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-      MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-      MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, s,
+      MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
   if(!s->d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or TLS set-up failed)", listen);
     server_stop(s);
@@ -394,6 +645,12 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
     return SQR_EIO;
   }
   s->acceptor = 1;
+  if(pthread_create(&s->sweep_thread, NULL, sweep_loop, s)) {
+    snprintf(err, errlen, "cannot start the header deadline's thread");
+    server_stop(s);
+    return SQR_EIO;
+  }
+  s->sweeper = 1;
   hq_set_url(h, host, s->port);
   *out = s;
   return SQR_OK;
@@ -408,10 +665,24 @@ void server_stop(server *s) {
   atomic_store(&s->stopping, 1);
   if(s->listen_fd >= 0) shutdown(s->listen_fd, SHUT_RDWR); /* wakes accept4 */
   if(s->acceptor) pthread_join(s->accept_thread, NULL);
+  if(s->sweeper) {
+    pthread_mutex_lock(&s->conns_lock);
+    pthread_cond_signal(&s->sweep_wake);
+    pthread_mutex_unlock(&s->conns_lock);
+    pthread_join(s->sweep_thread, NULL);
+  }
   if(s->listen_fd >= 0) close(s->listen_fd);
-  if(s->d) MHD_stop_daemon(s->d);
+  if(s->d) MHD_stop_daemon(s->d); /* every connection's CLOSED: the list empties */
   if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
   if(s->lock_ready) pthread_mutex_destroy(&s->lock);
+  if(s->conns_ready) {
+    pthread_mutex_destroy(&s->conns_lock);
+    pthread_cond_destroy(&s->sweep_wake);
+  }
+  if(s->ticket_key.data) {
+    crypto_wipe(s->ticket_key.data, s->ticket_key.size);
+    gnutls_free(s->ticket_key.data);
+  }
   free(s->cert_pem);
   if(s->key_pem) crypto_wipe(s->key_pem, strlen(s->key_pem));
   free(s->key_pem);

@@ -72,7 +72,16 @@ sqr_rc hq_enroll(hq *h, const char *code_text, const char *csr, hq_enroll_out *o
   int inc = 0, changed = 0;
   hq_kiosk_key key = {.number = kiosk, .created_ms = now};
   rc = hqdb_code_claim(h->db, hash, now);
-  if(!rc) rc = hqdb_kiosk_last_incarnation(h->db, sid, kiosk, &inc);
+  if(!rc) {
+    /* The incarnation is in the newest id ("N" is 1, "N@2" is 2). */
+    char last[HQ_ID_MAX], lsid[HQ_ID_MAX];
+    int n;
+    rc = hqdb_kiosk_newest(h->db, sid, kiosk, last);
+    if(rc == SQR_ENOTFOUND)
+      rc = SQR_OK; /* the number's first box */
+    else if(!rc && proto_kiosk_parse(last, lsid, &n, &inc))
+      rc = SQR_ECORRUPT;
+  }
   if(!rc && (inc >= PROTO_INCARNATION_MAX || proto_kiosk_format(sid, kiosk, inc + 1, kiosk_id)))
     rc = SQR_ETOOBIG;
   if(!rc) {
@@ -84,7 +93,7 @@ sqr_rc hq_enroll(hq *h, const char *code_text, const char *csr, hq_enroll_out *o
     }
   }
   if(!rc) rc = hqdb_kiosk_retire_number(h->db, sid, kiosk, now, &changed);
-  if(!rc) rc = hqdb_kiosk_insert(h->db, kiosk_id, sid, kiosk, inc + 1, cert_hash, now);
+  if(!rc) rc = hqdb_kiosk_insert(h->db, kiosk_id, sid, kiosk, cert_hash, now);
   if(!rc) rc = hqdb_key_next_version(h->db, sid, kiosk, &key.version);
   if(!rc) {
     snprintf(key.kiosk_id, sizeof key.kiosk_id, "%s", kiosk_id);

@@ -8,8 +8,6 @@ const char *const hqdb_keys_schema[] = {
     "CREATE TABLE IF NOT EXISTS kiosk_keys(store TEXT NOT NULL, number BIGINT NOT NULL,"
     " version BIGINT NOT NULL, kiosk_id TEXT NOT NULL, legacy BIGINT NOT NULL,"
     " created_ms BIGINT NOT NULL, retire_ms BIGINT, PRIMARY KEY(store, number, version))",
-    "CREATE TABLE IF NOT EXISTS kiosk_incarnations(kiosk_id TEXT PRIMARY KEY,"
-    " incarnation BIGINT NOT NULL)",
     /* Incarnations that reported a key version (a release that reads its
      * own keys): only those get documents without the store key. */
     "CREATE TABLE IF NOT EXISTS kiosk_caps(kiosk_id TEXT PRIMARY KEY, since_ms BIGINT NOT NULL)",
@@ -46,20 +44,6 @@ sqr_rc hqdb_code_claim(hqdb *db, const uint8_t code_hash[32], int64_t now_ms) {
   return rc ? rc : used ? SQR_EEXISTS : SQR_EEXPIRED;
 }
 
-sqr_rc hqdb_kiosk_last_incarnation(hqdb *db, const char *store, int number, int *incarnation) {
-  hqres r = {0};
-  hqv p[] = {T(store), I(number)};
-  /* Incarnation 1 has no row in kiosk_incarnations (its id has no "@"). */
-  sqr_rc rc = run(db,
-                  "SELECT COALESCE(MAX(COALESCE(i.incarnation, 1)), 0) FROM kiosks k"
-                  " LEFT JOIN kiosk_incarnations i ON i.kiosk_id = k.id"
-                  " WHERE k.store = $1 AND k.number = $2",
-                  p, 2, &r, NULL);
-  *incarnation = !rc && r.nrows ? (int)cell_int(&r, 0, 0) : 0;
-  hqres_free(&r);
-  return rc;
-}
-
 sqr_rc hqdb_kiosk_retire_number(hqdb *db, const char *store, int number, int64_t now_ms,
                                 int *changed) {
   int64_t a = 0, b = 0;
@@ -77,19 +61,13 @@ sqr_rc hqdb_kiosk_retire_number(hqdb *db, const char *store, int number, int64_t
 }
 
 sqr_rc hqdb_kiosk_insert(hqdb *db, const char *kiosk_id, const char *store, int number,
-                         int incarnation, const uint8_t cert_sha256[32], int64_t now_ms) {
+                         const uint8_t cert_sha256[32], int64_t now_ms) {
   uint8_t zero[32] = {0};
   hqv p[] = {T(kiosk_id), T(store), I(number), B(cert_sha256, 32), B(zero, 32), I(now_ms)};
-  sqr_rc rc = run(db,
-                  "INSERT INTO kiosks(id, store, number, cert_sha256, revoked, acked_seq,"
-                  " last_hash, enrolled_ms) VALUES($1, $2, $3, $4, 0, 0, $5, $6)",
-                  p, 6, NULL, NULL);
-  if(!rc && incarnation > 1) {
-    hqv q[] = {T(kiosk_id), I(incarnation)};
-    rc = run(db, "INSERT INTO kiosk_incarnations(kiosk_id, incarnation) VALUES($1, $2)", q, 2, NULL,
-             NULL);
-  }
-  return rc;
+  return run(db,
+             "INSERT INTO kiosks(id, store, number, cert_sha256, revoked, acked_seq,"
+             " last_hash, enrolled_ms) VALUES($1, $2, $3, $4, 0, 0, $5, $6)",
+             p, 6, NULL, NULL);
 }
 
 sqr_rc hqdb_kiosk_revoke_id(hqdb *db, const char *kiosk_id, int64_t now_ms) {
@@ -108,10 +86,11 @@ sqr_rc hqdb_kiosk_revoke_id(hqdb *db, const char *kiosk_id, int64_t now_ms) {
 sqr_rc hqdb_kiosk_newest(hqdb *db, const char *store, int number, char kiosk_id[HQ_ID_MAX]) {
   hqres r = {0};
   hqv p[] = {T(store), I(number)};
+  /* Incarnations are enrolled one after another; the id breaks a tie
+   * ("N@10" is longer than "N@9"). */
   sqr_rc rc = run(db,
-                  "SELECT k.id FROM kiosks k LEFT JOIN kiosk_incarnations i ON i.kiosk_id = k.id"
-                  " WHERE k.store = $1 AND k.number = $2"
-                  " ORDER BY COALESCE(i.incarnation, 1) DESC LIMIT 1",
+                  "SELECT id FROM kiosks WHERE store = $1 AND number = $2"
+                  " ORDER BY enrolled_ms DESC, length(id) DESC, id DESC LIMIT 1",
                   p, 2, &r, NULL);
   if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
   if(!rc) cell_text(&r, 0, 0, kiosk_id, HQ_ID_MAX);

@@ -41,9 +41,6 @@ static inline int hq_key_retired(const hq_kiosk_key *k, int64_t now_ms) {
 /* Marks an unused, unexpired code used. SQR_EEXISTS if it was used,
  * SQR_EEXPIRED if it expired, SQR_ENOTFOUND if unknown. */
 sqr_rc hqdb_code_claim(hqdb *db, const uint8_t code_hash[32], int64_t now_ms) SQR_WARN_UNUSED;
-/* The highest incarnation HQ holds for (store, number); 0 when none. */
-sqr_rc hqdb_kiosk_last_incarnation(hqdb *db, const char *store, int number,
-                                   int *incarnation) SQR_WARN_UNUSED;
 /* Revokes every incarnation of (store, number) and retires their keys at
  * now_ms. *changed: kiosks revoked or keys retired. */
 sqr_rc hqdb_kiosk_retire_number(hqdb *db, const char *store, int number, int64_t now_ms,
@@ -51,12 +48,12 @@ sqr_rc hqdb_kiosk_retire_number(hqdb *db, const char *store, int number, int64_t
 /* A new incarnation's row: its id, certificate hash, chain from seq 1.
  * SQR_EEXISTS if the id is taken (two enrolments raced). */
 sqr_rc hqdb_kiosk_insert(hqdb *db, const char *kiosk_id, const char *store, int number,
-                         int incarnation, const uint8_t cert_sha256[32],
-                         int64_t now_ms) SQR_WARN_UNUSED;
+                         const uint8_t cert_sha256[32], int64_t now_ms) SQR_WARN_UNUSED;
 /* Revokes one incarnation and retires its keys at now_ms. SQR_ENOTFOUND if
  * HQ never enrolled it. */
 sqr_rc hqdb_kiosk_revoke_id(hqdb *db, const char *kiosk_id, int64_t now_ms) SQR_WARN_UNUSED;
-/* The newest incarnation's id of (store, number). SQR_ENOTFOUND if none. */
+/* The newest incarnation's id of (store, number) (its incarnation is in
+ * the id: proto_kiosk_parse). SQR_ENOTFOUND if none. */
 sqr_rc hqdb_kiosk_newest(hqdb *db, const char *store, int number,
                          char kiosk_id[HQ_ID_MAX]) SQR_WARN_UNUSED;
 

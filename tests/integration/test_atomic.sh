@@ -11,7 +11,9 @@
 #     reserve 10: (nearly) every shopper is sent, no group past 190,
 #     counted from the database after the processes stop (flush);
 #   - a store whose only group has 2 seats: 30 scans at once send 2, and
-#     one groups_exhausted alert between the three processes.
+#     one groups_exhausted alert between the three processes;
+#   - TLS: a session made with one process resumes on each of the others
+#     (one session-ticket key for all of them).
 # usage: test_atomic.sh TMPDIR   (env: BIN_HQ, MINT; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
 mk_tmp "${1:-/tmp}"
@@ -100,6 +102,31 @@ for i in $(seq 0 29); do echo "url = \"$(url "$i")/J/SH-FULL/$TOKF\"" >>full.cfg
 "${C[@]}" -S --parallel --parallel-max 30 -K full.cfg 2>curl.err || fail "the scans of a full store: $(tail -c 300 curl.err)"
 [ "$(links full.* | wc -l)" = 2 ] || fail "a group with 2 seats got $(links full.* | wc -l) shoppers from 3 processes"
 [ "$(cat full.* | grep -o 'id="staff-qr"' | wc -l)" = 28 ] || fail "the other 28 did not see the staff contact"
+
+# ---- TLS: a session made with one process resumes on the others --------------------------
+# A phone behind the balancer lands on any process; the ticket key is the
+# same everywhere (tickets.h), so its next handshake is a short one.
+python3 - "${PORTS[@]}" >resume.out <<'PY' || fail "resumption across processes: $(cat resume.out)"
+import socket, ssl, sys
+ports = [int(p) for p in sys.argv[1:]]
+ctx = ssl.create_default_context(cafile="hq/hq-ca.crt")
+def visit(port, session):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            while s.recv(4096):  # TLS 1.3 tickets arrive after the handshake
+                pass
+            return s.session, s.session_reused, s.version()
+sess, reused, ver = visit(ports[0], None)
+results = []
+for p in ports[1:] + ports[:1]:
+    sess, reused, _ = visit(p, sess)
+    results.append(reused)
+print(ver, "resumed on", results)
+sys.exit(0 if all(results) else 1)
+PY
+[ "$(dbq "SELECT COUNT(*) FROM tls_ticket_keys")" = 1 ] || fail "one ticket key per day, found $(dbq "SELECT COUNT(*) FROM tls_ticket_keys")"
+echo "tickets: $(cat resume.out)"
 
 # the counts reach the database at stop (each process's last flush)
 for p in "${HQ_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -216,3 +216,29 @@ sqr_rc hq_coupon_verify(hq *h, const char *sid, const char *code, hq_coupon_chec
   out->valid = 1;
   return SQR_OK;
 }
+
+/* ---- TLS session-ticket keys -------------------------------------------------- */
+
+_Static_assert(HQ_TICKET_KEY_BYTES == HQ_TICKET_KEY_LEN, "one size for the ticket key");
+
+sqr_rc hq_ticket_key(hq *h, int64_t now_ms, uint8_t out[HQ_TICKET_KEY_BYTES], int64_t *epoch) {
+  uint8_t mask[HQ_TICKET_KEY_BYTES], mine[HQ_TICKET_KEY_BYTES];
+  char info[64];
+  int64_t e = now_ms / HQ_TICKET_EPOCH_MS;
+  snprintf(info, sizeof info, "storeqr/v2/tls-ticket-mask/%lld", (long long)e);
+  sqr_rc rc = crypto_hkdf_sha256(NULL, 0, h->master, 32, info, mask, sizeof mask);
+  if(!rc) rc = crypto_random(mine, sizeof mine);
+  if(!rc) {
+    for(size_t i = 0; i < sizeof mine; i++)
+      mine[i] ^= mask[i];
+    rc = hqdb_ticket_key(h->db, e, mine, out);
+  }
+  if(!rc) {
+    for(size_t i = 0; i < HQ_TICKET_KEY_BYTES; i++)
+      out[i] ^= mask[i];
+    *epoch = e;
+  }
+  crypto_wipe(mask, sizeof mask);
+  crypto_wipe(mine, sizeof mine);
+  return rc;
+}

@@ -81,4 +81,18 @@ typedef struct hq_coupon_check {
 sqr_rc hq_coupon_verify(hq *h, const char *sid, const char *code, hq_coupon_check *out,
                         hq_err *e) SQR_WARN_UNUSED;
 
+/* TLS session-ticket keys, shared by every HQ process so that a ticket
+ * one process issued resumes on another behind the load balancer. One
+ * random 64-byte key per epoch (a UTC day): the first process to need it
+ * makes it, every other reads it; GnuTLS rotates what it encrypts with
+ * from it within the epoch. Stored XOR a mask derived from master.key
+ * ("storeqr/v2/tls-ticket-mask/EPOCH"), so neither the database nor
+ * master.key alone gives it, and deleted after the next epoch, so
+ * tickets older than that cannot be opened even with both. */
+#define HQ_TICKET_EPOCH_MS  (24LL * 3600 * 1000)
+#define HQ_TICKET_KEY_BYTES 64
+/* The key of the epoch now_ms is in; *epoch says which. Wipe `out`. */
+sqr_rc hq_ticket_key(hq *h, int64_t now_ms, uint8_t out[HQ_TICKET_KEY_BYTES],
+                     int64_t *epoch) SQR_WARN_UNUSED;
+
 #endif

@@ -19,6 +19,9 @@ const char *const hqdb_keys_schema[] = {
      * kiosk and here alike; idempotent, so it runs at every open. */
     "UPDATE member_links SET member = substr(member, 1, 32) WHERE length(member) = 64",
     "UPDATE erasures SET member = substr(member, 1, 32) WHERE length(member) = 64",
+    /* TLS session-ticket keys shared by every HQ process, one per epoch,
+     * stored masked (hqdb_ticket_key). */
+    "CREATE TABLE IF NOT EXISTS tls_ticket_keys(epoch BIGINT PRIMARY KEY, masked BYTEA NOT NULL)",
     NULL,
 };
 
@@ -306,5 +309,32 @@ sqr_rc hqdb_coupon_get(hqdb *db, const char *store, int number, int version, int
     out->issued_ms = cell_int(&r, 0, 2);
   }
   hqres_free(&r);
+  return rc;
+}
+
+/* ---- TLS session-ticket keys -------------------------------------------------- */
+
+sqr_rc hqdb_ticket_key(hqdb *db, int64_t epoch, const uint8_t candidate[HQ_TICKET_KEY_LEN],
+                       uint8_t out[HQ_TICKET_KEY_LEN]) {
+  hqv ins[] = {I(epoch), B(candidate, HQ_TICKET_KEY_LEN)};
+  hqv old[] = {I(epoch - 1)};
+  hqres r = {0};
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) return rc;
+  /* The first process to reach an epoch stores its candidate; every
+   * other one reads that row back. Keys two epochs old go, so a stolen
+   * database (with the master key) cannot open tickets recorded earlier
+   * than yesterday. */
+  rc = run(db,
+           "INSERT INTO tls_ticket_keys(epoch, masked) VALUES($1, $2)"
+           " ON CONFLICT (epoch) DO NOTHING",
+           ins, 2, NULL, NULL);
+  if(!rc) rc = run(db, "DELETE FROM tls_ticket_keys WHERE epoch < $1", old, 1, NULL, NULL);
+  if(!rc) rc = run(db, "SELECT masked FROM tls_ticket_keys WHERE epoch = $1", ins, 1, &r, NULL);
+  if(!rc && (r.nrows != 1 || cell(&r, 0, 0)->n != HQ_TICKET_KEY_LEN)) rc = SQR_ECORRUPT;
+  if(!rc) memcpy(out, cell(&r, 0, 0)->p, HQ_TICKET_KEY_LEN);
+  hqres_free(&r);
+  if(!rc) return hqdb_commit(db);
+  hqdb_rollback(db);
   return rc;
 }

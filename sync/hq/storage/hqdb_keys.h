@@ -111,4 +111,14 @@ sqr_rc hqdb_coupon_issued(hqdb *db, const char *store, const hq_coupon_row *c) S
 sqr_rc hqdb_coupon_get(hqdb *db, const char *store, int number, int version, int64_t serial,
                        hq_coupon_row *out) SQR_WARN_UNUSED;
 
+/* ---- TLS session-ticket keys -------------------------------------------------- */
+
+#define HQ_TICKET_KEY_LEN 64 /* GnuTLS's session-ticket master key */
+/* The masked ticket key of `epoch`, shared by every HQ process: the row
+ * already stored, or `candidate` stored now if none is. Drops rows older
+ * than the previous epoch. Its own transaction. The row is masked by the
+ * operations layer (ops/keys.c): storage alone does not give the key. */
+sqr_rc hqdb_ticket_key(hqdb *db, int64_t epoch, const uint8_t candidate[HQ_TICKET_KEY_LEN],
+                       uint8_t out[HQ_TICKET_KEY_LEN]) SQR_WARN_UNUSED;
+
 #endif

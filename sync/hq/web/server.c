@@ -38,6 +38,7 @@
 #include "resolve.h"
 #include "routes.h"
 #include "counters.h"
+#include "tickets.h"
 
 /* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
  * hold every connection: each address gets PER_ADDRESS_DEFAULT at once
@@ -100,7 +101,7 @@ struct server {
   conn *conns; /* every open connection, newest first */
   pthread_t sweep_thread;
   pthread_cond_t sweep_wake; /* server_stop ends the sweeper's wait */
-  gnutls_datum_t ticket_key; /* TLS session tickets; one per process */
+  tickets *tickets;          /* TLS session tickets, their key shared by every process */
 };
 
 typedef struct request {
@@ -360,10 +361,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_ctx,
     const union MHD_ConnectionInfo *ti =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     gnutls_session_t tls = ti ? (gnutls_session_t)ti->tls_session : NULL;
-    if(tls && s->ticket_key.data) {
-      int rc = gnutls_session_ticket_enable_server(tls, &s->ticket_key);
-      if(rc < 0) log_debug("hq", "no session tickets: %s", gnutls_strerror(rc));
-    }
+    if(tls && s->tickets) tickets_enable(s->tickets, tls);
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)HEADER_DEADLINE_S);
     conn *k = fi ? calloc(1, sizeof *k) : NULL;
     if(!k) return; /* no memory: it keeps the timeout, the sweeper does not see it */
@@ -566,13 +564,12 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
     return SQR_ENOMEM;
   }
   s->conns_ready = 1;
-  /* Resumption: a returning phone or kiosk skips the full handshake. The
-   * key is this process's (GnuTLS rotates what it encrypts with from it);
-   * behind a load balancer a ticket resumes only on the process that
-   * issued it, elsewhere the handshake is a full one. */
-  if(gnutls_session_ticket_key_generate(&s->ticket_key) < 0) {
-    s->ticket_key.data = NULL;
-    log_warn("hq", "no TLS session tickets: cannot generate their key");
+  /* Resumption: a returning phone or kiosk skips the full handshake, on
+   * whichever HQ process the balancer picks (the key is shared:
+   * tickets.h). Without it every handshake is a full one. */
+  if(tickets_start(h, &s->lock, &s->tickets)) {
+    s->tickets = NULL;
+    log_warn("hq", "no TLS session tickets: cannot make their key");
   }
   char path[600];
   sqr_rc rc;
@@ -674,14 +671,11 @@ void server_stop(server *s) {
   if(s->listen_fd >= 0) close(s->listen_fd);
   if(s->d) MHD_stop_daemon(s->d); /* every connection's CLOSED: the list empties */
   if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
+  tickets_stop(s->tickets);       /* after the daemon (no handshake uses it), before s->lock goes */
   if(s->lock_ready) pthread_mutex_destroy(&s->lock);
   if(s->conns_ready) {
     pthread_mutex_destroy(&s->conns_lock);
     pthread_cond_destroy(&s->sweep_wake);
-  }
-  if(s->ticket_key.data) {
-    crypto_wipe(s->ticket_key.data, s->ticket_key.size);
-    gnutls_free(s->ticket_key.data);
   }
   free(s->cert_pem);
   if(s->key_pem) crypto_wipe(s->key_pem, strlen(s->key_pem));

@@ -40,12 +40,11 @@ int decode_form_field(const char *body, size_t len, const char *name, char *out,
         if(ch == '+') {
           ch = ' ';
         } else if(ch == '%') {
-          if(k + 2 >= end) return 0;
-          char hx[3] = {body[k + 1], body[k + 2], 0};
-          char *e;
-          long v = strtol(hx, &e, 16);
-          if(*e || v <= 0) return 0; /* %00 and junk refused */
-          ch = (int)v;
+          /* exactly two hex digits: strtol took "%+1", "% 1" and "%2"
+           * followed by a NUL byte for escapes */
+          int hi = k + 2 < end ? hexval(body[k + 1]) : -1, lo = hi >= 0 ? hexval(body[k + 2]) : -1;
+          if(lo < 0 || (hi | lo) == 0) return 0; /* %00 and junk refused */
+          ch = hi << 4 | lo;
           k += 2;
         }
         if(o + 1 >= size) return 0;

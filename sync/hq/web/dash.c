@@ -24,6 +24,7 @@
 #include "livecode.h"
 #include "log.h"
 #include "dash.h"
+#include "decode.h"
 #include "group.h"
 #include "pages_dash.h"
 #include "stats_web.h"
@@ -104,45 +105,11 @@ static void login_page(hq_reply *r, int status, const char *msg) {
   page_reply(&b, dash_login_render(&vm, &b), r, status);
 }
 
-/* One application/x-www-form-urlencoded field, decoded into out. 0 when
- * absent, malformed or too long. */
-static int form_field(const char *body, size_t len, const char *name, char *out, size_t size) {
-  size_t nl = strlen(name);
-  for(size_t i = 0; i < len;) {
-    size_t end = i;
-    while(end < len && body[end] != '&')
-      end++;
-    if(end - i > nl && memcmp(body + i, name, nl) == 0 && body[i + nl] == '=') {
-      size_t o = 0;
-      for(size_t k = i + nl + 1; k < end; k++) {
-        int ch = (unsigned char)body[k];
-        if(ch == '+') {
-          ch = ' ';
-        } else if(ch == '%') {
-          if(k + 2 >= end) return 0;
-          char hx[3] = {body[k + 1], body[k + 2], 0};
-          char *e;
-          long v = strtol(hx, &e, 16);
-          if(*e || v <= 0) return 0; /* %00 and junk refused */
-          ch = (int)v;
-          k += 2;
-        }
-        if(o + 1 >= size) return 0;
-        out[o++] = (char)ch;
-      }
-      out[o] = '\0';
-      return 1;
-    }
-    i = end + 1;
-  }
-  return 0;
-}
-
 static void post_login(hq *h, struct MHD_Connection *c, const char *body, size_t len, hq_reply *r) {
   char user[64], pass[AUTH_PASSWORD_MAX + 2], client[64], sid[65];
   int64_t retry = 0;
-  if(!form_field(body, len, "user", user, sizeof user) ||
-     !form_field(body, len, "password", pass, sizeof pass)) {
+  if(!decode_form_field(body, len, "user", user, sizeof user) ||
+     !decode_form_field(body, len, "password", pass, sizeof pass)) {
     login_page(r, 400, "Enter a user name and a password.");
     return;
   }
@@ -185,11 +152,7 @@ static const char *const sort_keys[STATS_SORT_COUNT] = {
 
 static int64_t arg_int(struct MHD_Connection *c, const char *name, int64_t def, int64_t lo,
                        int64_t hi) {
-  const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
-  if(!v || !*v || strlen(v) > 9) return def;
-  char *e;
-  long long n = strtoll(v, &e, 10);
-  return *e || n < lo || n > hi ? def : n;
+  return decode_arg_int(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name), def, lo, hi);
 }
 
 static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_reply *r) {

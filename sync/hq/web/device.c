@@ -4,71 +4,15 @@
 #include <gnutls/gnutls.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "configdoc.h"
 #include "counters.h"
+#include "decode.h"
 #include "enroll.h"
 #include "ingest.h"
 #include "log.h"
 #include "proto.h"
 #include "release.h"
-
-/* Inflates gzip into at most max bytes. SQR_ENOSPC past max,
- * SQR_EINVAL for data that is not gzip. */
-static sqr_rc gunzip(const char *in, size_t inlen, size_t max, char **out, size_t *outlen) {
-  z_stream z;
-  memset(&z, 0, sizeof z);
-  if(inflateInit2(&z, 15 + 16) != Z_OK) return SQR_ENOMEM;
-  size_t cap = inlen * 4 + 1024;
-  if(cap > max + 1) cap = max + 1;
-  char *buf = malloc(cap + 1);
-  sqr_rc rc = SQR_OK;
-  if(!buf) {
-    inflateEnd(&z);
-    return SQR_ENOMEM;
-  }
-  z.next_in = (Bytef *)in;
-  z.avail_in = (uInt)inlen;
-  for(;;) {
-    if(z.total_out == cap) {
-      if(cap > max) {
-        rc = SQR_ENOSPC;
-        break;
-      }
-      size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-      char *nb = realloc(buf, ncap + 1);
-      if(!nb) {
-        rc = SQR_ENOMEM;
-        break;
-      }
-      buf = nb;
-      cap = ncap;
-    }
-    z.next_out = (Bytef *)buf + z.total_out;
-    z.avail_out = (uInt)(cap - z.total_out);
-    int zr = inflate(&z, Z_NO_FLUSH);
-    if(zr == Z_STREAM_END) break;
-    if(zr == Z_BUF_ERROR && z.avail_in == 0) {
-      rc = SQR_EINVAL; /* truncated */
-      break;
-    }
-    if(zr != Z_OK && zr != Z_BUF_ERROR) {
-      rc = SQR_EINVAL;
-      break;
-    }
-  }
-  if(!rc && z.total_out > max) rc = SQR_ENOSPC;
-  *outlen = z.total_out;
-  inflateEnd(&z);
-  if(rc) {
-    free(buf);
-    return rc;
-  }
-  buf[*outlen] = '\0';
-  *out = buf;
-  return SQR_OK;
-}
 
 /* The kiosk a connection's client certificate belongs to. On failure the
  * reply is set (401 certificate). */
@@ -104,7 +48,7 @@ int device_events(const route_req *q, hq_reply *r) {
       hq_reply_error(r, 415, "bad_request", "Content-Encoding: only gzip", NULL, 0);
       return 1;
     }
-    sqr_rc rc = gunzip(q->body, q->len, PROTO_MAX_INFLATED, &inflated, &len);
+    sqr_rc rc = decode_gunzip(q->body, q->len, PROTO_MAX_INFLATED, &inflated, &len);
     if(rc == SQR_ENOSPC) {
       hq_reply_error(r, 413, "too_large", "body: more than 4 MiB once inflated", NULL, 0);
       return 1;

@@ -54,6 +54,46 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
  * store with the smallest. */
 double resolve_distance_km(double lat1, double lon1, double lat2, double lon2);
 
+/* ---- parsing what a scanning phone sends (resolve_parse.c) ------------------- */
+/* Pure functions of the request's bytes (no connection, no cache, no
+ * storage), so tests/fuzz/fuzz_resolve feeds them anything. */
+
+#define RESOLVE_URL_MAX 256 /* longer /J or /N paths: 414 */
+
+typedef enum resolve_url_kind {
+  RESOLVE_URL_OTHER = 0, /* not /J/... or /N/...: not the resolver's URL */
+  RESOLVE_URL_TOO_LONG,  /* longer than RESOLVE_URL_MAX */
+  RESOLVE_URL_NO_ID,     /* /J/ with an empty or overlong store part */
+  RESOLVE_URL_BAD_ID,    /* an id that breaks livecode_store_id_valid's rule */
+  RESOLVE_URL_J,         /* /J/<STORE>[/<TOKEN>]: id and token set */
+  RESOLVE_URL_N,         /* /N/<BRAND>: id set */
+} resolve_url_kind;
+
+typedef struct resolve_url {
+  resolve_url_kind kind;
+  int j;              /* 1 for /J/, 0 for /N/ (any kind but OTHER) */
+  char id[HQ_ID_MAX]; /* RESOLVE_URL_J: the store, _N: the brand; else "" */
+  const char *token;  /* RESOLVE_URL_J: what follows "<STORE>/" in url
+                         (borrowed, "" when none), else NULL */
+} resolve_url;
+
+/* Splits the (percent-decoded) path url into *out. Only the store or
+ * brand id is checked here; the token is livecode's to judge. */
+void resolve_url_parse(const char *url, resolve_url *out);
+
+/* Strict decimal degrees for /N/?lat=&lon=: an optional '-', 1..3
+ * digits, optionally '.' and 1..12 digits, nothing else (no exponent,
+ * spaces, '+', hex, inf, nan), within -max..max. 1 and *out set, or 0. */
+int resolve_parse_degrees(const char *s, double max, double *out);
+
+/* The page language an Accept-Language value asks for (NULL: none):
+ * SHOPPER_LANG_EN or SHOPPER_LANG_ZH (the default), by q, then order. */
+int resolve_lang_of(const char *accept_language);
+
+/* 1 if an Accept-Encoding value (NULL: none) takes gzip: "gzip" or "*"
+ * with q > 0, and no "gzip;q=0" after a "*". */
+int resolve_accepts_gzip(const char *accept_encoding);
+
 /* ---- the resolver's life in `serve` (server.c) ------------------------------ */
 
 /* Starts the flusher thread: every RESOLVE_FLUSH_MS (or sooner after

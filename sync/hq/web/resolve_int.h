@@ -4,6 +4,7 @@
  * The resolver is one module in several files, each owning one part and
  * calling only the parts below it:
  *   resolve_routes.c   GET /J/ and /N/: the request, the answer
+ *   resolve_parse.c    the path, lat/lon and Accept-* lists, as pure functions
  *   resolve_counters.c scan counters, their flusher thread, start and stop
  *   resolve_cache.c    the state (resolve__R): stores and brands
  *   resolve_pages.c    rendered pages with their prebuilt responses

@@ -8,8 +8,8 @@
  * to the store's group with room. GET /N/<BRAND>: the brand-wide code that
  * finds the nearest store by the phone's location.
  *
- * Owns answering: the URL, the language (Accept-Language), gzip or not
- * (Accept-Encoding), a brand's nearest store (lat/lon, great-circle
+ * Owns answering: the URL, the language and gzip or not as
+ * resolve_parse.c reads them, a brand's nearest store (lat/lon, great-circle
  * distance), choosing the page and queuing its prebuilt response. Holds
  * no state of its own: the entries are the cache's (resolve_cache.c), the
  * counts go into them (resolve__count_scan) for the flusher
@@ -26,7 +26,6 @@
 #include "resolve.h"
 #include "resolve_int.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +34,6 @@
 #include "counters.h"
 #include "livecode.h"
 #include "log.h"
-
-#define URL_MAX 256 /* longer /J or /N paths: 414 */
 
 /* ---- answering ------------------------------------------------------------------- */
 
@@ -55,77 +52,13 @@ static int campaign_now(const rstore *e, int64_t now) {
   return -1;
 }
 
-/* One item of a header list like Accept-Language or Accept-Encoding
- * ("zh-CN,zh;q=0.9,en;q=0.8"): its token and its q (1 when absent, 0 when
- * malformed). Returns where the next item starts. */
-static const char *list_item(const char *p, const char **tag, size_t *tl, double *q) {
-  while(*p == ' ' || *p == '\t')
-    p++;
-  *tag = p;
-  while(*p && *p != ';' && *p != ',' && *p != ' ')
-    p++;
-  *tl = (size_t)(p - *tag);
-  *q = 1.0;
-  while(*p && *p != ',') {
-    if(*p == ';') {
-      p++;
-      while(*p == ' ')
-        p++;
-      if((p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
-        char *end;
-        *q = strtod(p + 2, &end);
-        if(end == p + 2 || !(*q >= 0 && *q <= 1)) *q = 0;
-        p = end;
-        continue;
-      }
-    }
-    if(*p) p++;
-  }
-  return *p == ',' ? p + 1 : p;
-}
-
-/* 1 if the client takes gzip: "gzip" or "*" with q > 0, and no "gzip;q=0"
- * after a "*". */
+/* 1 if the client takes gzip (resolve_accepts_gzip). */
 static int accepts_gzip(struct MHD_Connection *c) {
-  const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-  if(!ae) return 0;
-  int gzip = -1, any = -1;
-  for(int items = 0; *ae && items < 64; items++) {
-    const char *tag;
-    size_t tl;
-    double q;
-    ae = list_item(ae, &tag, &tl, &q);
-    if(tl == 4 && strncasecmp(tag, "gzip", 4) == 0)
-      gzip = q > 0;
-    else if(tl == 1 && tag[0] == '*')
-      any = q > 0;
-  }
-  return gzip >= 0 ? gzip : any > 0;
+  return resolve_accepts_gzip(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"));
 }
 
 static int lang_of(struct MHD_Connection *c) {
-  const char *al = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Language");
-  if(!al) return LANG_ZH;
-  double best[NLANG] = {-1, -1};
-  int pos[NLANG] = {0, 0}, n = 0;
-  const char *p = al;
-  for(int items = 0; *p && items < 64; items++, n++) {
-    const char *tag;
-    size_t tl;
-    double q;
-    p = list_item(p, &tag, &tl, &q);
-    int l = -1;
-    if(tl >= 2 && strncasecmp(tag, "zh", 2) == 0 && (tl == 2 || tag[2] == '-')) l = LANG_ZH;
-    if(tl >= 2 && strncasecmp(tag, "en", 2) == 0 && (tl == 2 || tag[2] == '-')) l = LANG_EN;
-    if(l >= 0 && q > 0 && q > best[l]) {
-      best[l] = q;
-      pos[l] = n;
-    }
-  }
-  if(best[LANG_EN] < 0) return LANG_ZH;
-  if(best[LANG_ZH] < 0) return LANG_EN;
-  if(best[LANG_EN] != best[LANG_ZH]) return best[LANG_EN] > best[LANG_ZH] ? LANG_EN : LANG_ZH;
-  return pos[LANG_EN] < pos[LANG_ZH] ? LANG_EN : LANG_ZH;
+  return resolve_lang_of(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Language"));
 }
 
 static page *static_answer(int kind, int lang) {
@@ -209,20 +142,13 @@ static const rkey *find_key(const rstore *e, int kiosk, int version) {
   return NULL;
 }
 
-static page *route_j(hq *h, const char *path, int get, int lang) {
-  char sid[HQ_ID_MAX];
-  const char *slash = strchr(path, '/');
-  size_t sl = slash ? (size_t)(slash - path) : strlen(path);
-  if(sl == 0 || sl >= sizeof sid) {
-    return static_answer(PG_NO_STORE, lang);
-  }
-  memcpy(sid, path, sl);
-  sid[sl] = '\0';
-  if(!livecode_store_id_valid(sid)) {
+static page *route_j(hq *h, const resolve_url *u, int get, int lang) {
+  if(u->kind == RESOLVE_URL_NO_ID) return static_answer(PG_NO_STORE, lang);
+  if(u->kind == RESOLVE_URL_BAD_ID) {
     counters_add_scan("unknown_store");
     return static_answer(PG_NO_STORE, lang);
   }
-  const char *token = slash ? slash + 1 : "";
+  const char *sid = u->id, *token = u->token;
   sqr_rc rc;
   rstore *e = resolve__get_store(h, sid, 0, &rc);
   if(!e) {
@@ -279,32 +205,6 @@ static page *route_j(hq *h, const char *path, int get, int lang) {
 
 /* ---- /N/<BRAND> ----------------------------------------------------------------- */
 
-/* Strict decimal degrees: optional '-', 1..3 digits, optionally '.' and
- * 1..12 digits; nothing else (no exponent, spaces, '+', hex, inf, nan). */
-static int parse_degrees(const char *s, double max, double *out) {
-  const char *p = s;
-  if(!s || strlen(s) > 20) return 0;
-  if(*p == '-') p++;
-  size_t d = 0;
-  while(isdigit((unsigned char)p[d]))
-    d++;
-  if(d < 1 || d > 3) return 0;
-  p += d;
-  if(*p == '.') {
-    p++;
-    d = 0;
-    while(isdigit((unsigned char)p[d]))
-      d++;
-    if(d < 1 || d > 12) return 0;
-    p += d;
-  }
-  if(*p) return 0;
-  double v = strtod(s, NULL);
-  if(!(v >= -max && v <= max)) return 0;
-  *out = v;
-  return 1;
-}
-
 double resolve_distance_km(double lat1, double lon1, double lat2, double lon2) {
   const double rad = M_PI / 180.0;
   double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
@@ -329,10 +229,9 @@ static const char *query_arg(struct MHD_Connection *c, const char *name) {
 /* A brand id follows a store id's rule, 1..16 of A-Z 0-9 '-' (the
  * /N/<BRAND> URL stays upper case, like /J/); a store belongs to at most
  * one brand. */
-static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get, int lang) {
-  if(!livecode_store_id_valid(brand)) {
-    return static_answer(PG_NO_STORE, lang);
-  }
+static page *route_n(hq *h, struct MHD_Connection *c, const resolve_url *u, int get, int lang) {
+  if(u->kind != RESOLVE_URL_N) return static_answer(PG_NO_STORE, lang);
+  const char *brand = u->id;
   const char *lat_s = query_arg(c, "lat"), *lon_s = query_arg(c, "lon");
   const char *store_s = query_arg(c, "store");
   sqr_rc rc;
@@ -352,7 +251,7 @@ static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get
     }
   } else if(lat_s || lon_s) {
     double lat, lon, best = INFINITY;
-    if(!parse_degrees(lat_s, 90, &lat) || !parse_degrees(lon_s, 180, &lon)) {
+    if(!resolve_parse_degrees(lat_s, 90, &lat) || !resolve_parse_degrees(lon_s, 180, &lon)) {
       static const char *const note[NLANG] = {"无法识别的位置，请从列表中选择门店。",
                                               "Location not understood: please choose a store."};
       page *p = resolve__render_brand(b, lang, 400, note[lang]);
@@ -393,18 +292,19 @@ static page *route_n(hq *h, struct MHD_Connection *c, const char *brand, int get
 static int resolve_page(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                         page **out) {
   *out = NULL;
-  int j = strncmp(url, "/J/", 3) == 0, n = strncmp(url, "/N/", 3) == 0;
-  if(!j && !n) return 0;
+  resolve_url u;
+  resolve_url_parse(url, &u);
+  if(u.kind == RESOLVE_URL_OTHER) return 0;
   int lang = lang_of(c);
   int get = strcmp(method, "GET") == 0;
   if(!get && strcmp(method, "HEAD") != 0)
     *out = static_answer(PG_METHOD, lang);
-  else if(strlen(url) > URL_MAX)
+  else if(u.kind == RESOLVE_URL_TOO_LONG)
     *out = static_answer(PG_TOO_LONG, lang);
-  else if(j)
-    *out = route_j(h, url + 3, get, lang);
+  else if(u.j)
+    *out = route_j(h, &u, get, lang);
   else
-    *out = route_n(h, c, url + 3, get, lang);
+    *out = route_n(h, c, &u, get, lang);
   return 1;
 }
 

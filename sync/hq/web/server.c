@@ -38,6 +38,7 @@
 #include "resolve.h"
 #include "routes.h"
 #include "counters.h"
+#include "decode.h"
 #include "tickets.h"
 
 /* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
@@ -446,32 +447,12 @@ static unsigned connection_limit(void) {
   return (unsigned)n;
 }
 
-/* Percent-decoding of the path and query arguments, as libmicrohttpd's
- * own but for %00: a NUL would cut the C string every route reads, so
- * "/J/S/TOKEN%00junk" would pass for "/J/S/TOKEN". It stays "%00", which
- * no route accepts. Malformed escapes stay as they are. */
-static int hexval(char ch) {
-  if(ch >= '0' && ch <= '9') return ch - '0';
-  if(ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if(ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
+/* Percent-decoding of the path and query arguments: libmicrohttpd's own
+ * but for %00, which stays as it is (decode.h says why). */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
   (void)cls;
   (void)c;
-  char *w = s;
-  for(const char *r = s; *r;) {
-    int hi, lo;
-    if(r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo)) {
-      *w++ = (char)(hi << 4 | lo);
-      r += 3;
-    } else {
-      *w++ = *r++;
-    }
-  }
-  *w = '\0';
-  return (size_t)(w - s);
+  return decode_unescape(s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) {

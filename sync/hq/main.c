@@ -210,8 +210,8 @@ static int cmd_serve(hq *h, int argc, char **argv) {
     fprintf(stderr, "storeqr-hq: %s\n", err);
     return 3;
   }
-  log_info("hq", "serving on %s: kiosks %s, phones https://%s (storage: %s)", listen, hq_url(h),
-           hq_resolver_host(h), hq_backend(h));
+  log_info("hq", "serving on %s (port %d): kiosks %s, phones https://%s (storage: %s)", listen,
+           server_port(s), hq_url(h), hq_resolver_host(h), hq_backend(h));
   if(port_file) {
     char text[16];
     int n = snprintf(text, sizeof text, "%d\n", server_port(s));

@@ -1,11 +1,20 @@
 /* storeqr-hq — HQ's server and its operator commands (docs/PROTOCOL.md).
  *
  *   storeqr-hq init DIR [--host HOST]
- *   storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file F]
+ *   storeqr-hq serve --dir DIR --listen IPV4:PORT [--db URL] [--port-file F]
  *              [--key-rotate-days N]   (0: never; default 90)
+ *              [--kiosk-url https://HQ.NAME[:PORT]]   (kiosks: hq.url, enrolment QR)
+ *              [--public-url https://SCAN.NAME[:PORT]]   (phones: live codes)
+ *              [--public-cert FILE --public-key FILE]   (picked by SNI for the public
+ *              name; server.crt for every other)
+ *              Each falls back to STOREQR_HQ_KIOSK_URL, STOREQR_HQ_PUBLIC_URL,
+ *              STOREQR_HQ_PUBLIC_CERT, STOREQR_HQ_PUBLIC_KEY (hq.env); the names to
+ *              --listen's address, except that a wildcard --listen (0.0.0.0) without
+ *              both names is refused (exit 2) with what to set.
  *   storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]
  *              [--brand B]   (B: the brand-wide code /N/B leads to this store too)
- *   storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl S] [--url URL]
+ *   storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl S]
+ *              [--kiosk-url URL]   (--url too; else STOREQR_HQ_KIOSK_URL)
  *   storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N[@INC]
  *   storeqr-hq coupon verify --dir DIR --store ID CODE
  *   storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]
@@ -51,12 +60,15 @@ static const char usage[] =
     "usage: storeqr-hq init DIR [--host HOST]\n"
     "       storeqr-hq cert renew --dir DIR [--host HOST]\n"
     "                  (a new server.crt from hq-ca, same key; restart serve to use it)\n"
-    "       storeqr-hq serve --dir DIR --listen 127.0.0.1:PORT [--db URL] [--port-file FILE]\n"
-    "                  [--key-rotate-days N]\n"
+    "       storeqr-hq serve --dir DIR --listen IPV4:PORT [--db URL] [--port-file FILE]\n"
+    "                  [--key-rotate-days N] [--kiosk-url https://HQ.NAME[:PORT]]\n"
+    "                  [--public-url https://SCAN.NAME[:PORT]] [--public-cert F --public-key F]\n"
+    "                  (names default to --listen's address; required with 0.0.0.0;\n"
+    "                  STOREQR_HQ_KIOSK_URL, _PUBLIC_URL, _PUBLIC_CERT, _PUBLIC_KEY likewise)\n"
     "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
     "                  [--brand B]\n"
-    "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS] [--url "
-    "URL]\n"
+    "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS]\n"
+    "                  [--kiosk-url https://HQ.NAME[:PORT]]   (or STOREQR_HQ_KIOSK_URL)\n"
     "       storeqr-hq kiosk revoke --dir DIR --store ID --kiosk N[@INC]\n"
     "                  (N: its newest incarnation; N@INC: that one)\n"
     "       storeqr-hq coupon verify --dir DIR --store ID CODE\n"
@@ -136,11 +148,49 @@ static int64_t int_arg(const char *v) {
   return *v && !*end && d == (double)(int64_t)d ? (int64_t)d : -1;
 }
 
+/* An option, else its environment variable (hq.env); empty is unset. */
+static const char *opt_env(int argc, char **argv, int from, const char *name, const char *env,
+                           const char **what) {
+  const char *v = opt(argc, argv, from, name);
+  *what = name;
+  if(!v && (v = getenv(env)) && *v) *what = env;
+  return v && *v ? v : NULL;
+}
+
+/* serve's names and public certificate (hq.h, server.h): set on h, or
+ * exit code 2 with a message saying what to set. A wildcard --listen
+ * gives no address anyone could be sent to. */
+static int serve_names(hq *h, int argc, char **argv, const char *listen, const char **cert,
+                       const char **key) {
+  const char *kw, *pw, *cw, *w;
+  const char *kiosk = opt_env(argc, argv, 2, "--kiosk-url", "STOREQR_HQ_KIOSK_URL", &kw);
+  const char *pub = opt_env(argc, argv, 2, "--public-url", "STOREQR_HQ_PUBLIC_URL", &pw);
+  *cert = opt_env(argc, argv, 2, "--public-cert", "STOREQR_HQ_PUBLIC_CERT", &cw);
+  *key = opt_env(argc, argv, 2, "--public-key", "STOREQR_HQ_PUBLIC_KEY", &w);
+  char err[300];
+  if(strncmp(listen, "0.0.0.0:", 8) == 0 && (!kiosk || !pub)) {
+    fprintf(stderr,
+            "storeqr-hq: --listen %s binds every address; set --kiosk-url https://HQ.NAME[:PORT] "
+            "(kiosks) and --public-url https://SCAN.NAME (shoppers' phones) or "
+            "STOREQR_HQ_KIOSK_URL/STOREQR_HQ_PUBLIC_URL in /etc/storeqr/hq.env\n",
+            listen);
+    return 2;
+  }
+  if((kiosk && hq_set_kiosk_url(h, kw, kiosk, err, sizeof err)) ||
+     (pub && hq_set_public_url(h, pw, pub, err, sizeof err)))
+    return usage_fail(err);
+  if(!*cert != !*key) return usage_fail("--public-cert and --public-key go together");
+  return 0;
+}
+
 static int cmd_serve(hq *h, int argc, char **argv) {
   const char *listen = opt(argc, argv, 2, "--listen");
   const char *port_file = opt(argc, argv, 2, "--port-file");
   const char *rotate = opt(argc, argv, 2, "--key-rotate-days");
+  const char *pub_cert, *pub_key;
   if(!listen) return usage_fail("serve needs --listen 127.0.0.1:PORT");
+  int names_rc = serve_names(h, argc, argv, listen, &pub_cert, &pub_key);
+  if(names_rc) return names_rc;
   if(rotate) {
     int64_t days = int_arg(rotate);
     if(days < 0 || days > 3650) return usage_fail("--key-rotate-days: 0 (never) to 3650");
@@ -156,11 +206,12 @@ static int cmd_serve(hq *h, int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  if(server_start(h, listen, &s, err, sizeof err)) {
+  if(server_start(h, listen, pub_cert, pub_key, &s, err, sizeof err)) {
     fprintf(stderr, "storeqr-hq: %s\n", err);
     return 3;
   }
-  log_info("hq", "serving on %s (storage: %s)", hq_url(h), hq_backend(h));
+  log_info("hq", "serving on %s (port %d): kiosks %s, phones https://%s (storage: %s)", listen,
+           server_port(s), hq_url(h), hq_resolver_host(h), hq_backend(h));
   if(port_file) {
     char text[16];
     int n = snprintf(text, sizeof text, "%d\n", server_port(s));
@@ -438,8 +489,13 @@ int main(int argc, char **argv) {
     if(!store_id || !kiosk) {
       rc = usage_fail("enroll-code needs --store and --kiosk");
     } else {
-      const char *url = opt(argc, argv, from, "--url");
-      if(url) hq_set_url_text(h, url);
+      /* --kiosk-url (--url: its older name), else STOREQR_HQ_KIOSK_URL */
+      const char *what = "--url", *url = opt(argc, argv, from, "--url");
+      if(!url) url = opt_env(argc, argv, from, "--kiosk-url", "STOREQR_HQ_KIOSK_URL", &what);
+      if(url && hq_set_kiosk_url(h, what, url, err, sizeof err)) {
+        hq_close(h);
+        return usage_fail(err);
+      }
       const char *ttl = opt(argc, argv, from, "--ttl");
       hq_code_req q = {.store = store_id, .kiosk = atoi(kiosk), .ttl_s = ttl ? atoi(ttl) : 86400};
       hq_code_out c;

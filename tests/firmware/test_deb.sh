@@ -224,6 +224,21 @@ deb)
   [ -f "$R/etc/storeqr/hq.env" ] || fail "/etc/storeqr/hq.env"
   enabled storeqr-hq.service multi-user.target.wants
   check_runs storeqr-hq --help
+  # The installed unit's command, with its Environment= and the shipped
+  # hq.env, as the storeqr-hq user: the names are unset placeholders, so
+  # HQ must refuse (exit 2) saying what to set, not hand out 0.0.0.0.
+  unit=$R/lib/systemd/system/storeqr-hq.service
+  cmd=$(sed -n 's/^ExecStart=//p' "$unit")
+  [ -n "$cmd" ] || fail "storeqr-hq.service: no ExecStart"
+  mapfile -t envs < <(sed -n 's/^Environment=//p' "$unit" | tr ' ' '\n'
+                      grep -E '^[A-Z_]+=' "$R/etc/storeqr/hq.env")
+  rc=0
+  out=$(in_root timeout 20 runuser -u storeqr-hq -- env "${envs[@]}" sh -c "exec $cmd" 2>&1) || rc=$?
+  [ $rc = 2 ] || fail "the unit's command with the shipped hq.env: exit $rc, want 2: $out"
+  want='storeqr-hq: --listen 0.0.0.0:8443 binds every address; set --kiosk-url https://HQ.NAME[:PORT] (kiosks) and --public-url https://SCAN.NAME (shoppers'"'"' phones) or STOREQR_HQ_KIOSK_URL/STOREQR_HQ_PUBLIC_URL in /etc/storeqr/hq.env'
+  [ "$out" = "$want" ] || fail "the unit's command with the shipped hq.env said: $out"
+  grep -q '^RestartPreventExitStatus=2' "$unit" || fail "storeqr-hq.service restarts a refused configuration"
+  echo "refuses with the shipped hq.env: $out"
   in_root storeqr-bundle keygen /tmp/k >/dev/null || fail "storeqr-bundle keygen in the chroot"
   step "apt-get purge storeqr-hq"
   in_root apt-get purge -y -q --autoremove storeqr-hq >"$T/purge-hq.log" 2>&1 || { cat "$T/purge-hq.log"; fail "purge hq"; }

@@ -68,13 +68,34 @@ if [ "$MODE" = postgresql ]; then
   DB_ARGS="--db postgresql://hq@127.0.0.1:$PG_PORT/postgres?connect_timeout=10"
 fi
 
+# SQLite: HQ behind names (as behind a load balancer) with a public
+# certificate from a CA of the test's own for scan.test, picked by SNI:
+# kiosks (test_hq, with their client certificates) still get server.crt,
+# the configuration and enrolment QR text name the kiosk URL and the
+# public name. PostgreSQL: names from --listen, as before.
+NAME_ARGS=
+if [ "$MODE" = sqlite ]; then
+  mkdir -p "$T/pub"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj /CN=storeqr-test-public-ca -keyout "$T/pub/ca.key" -out "$T/pub/ca.pem" 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=scan.test \
+    -keyout "$T/pub/scan.key" -out "$T/pub/scan.csr" 2>/dev/null &&
+  printf 'subjectAltName=DNS:scan.test\n' >"$T/pub/ext" &&
+  openssl x509 -req -in "$T/pub/scan.csr" -CA "$T/pub/ca.pem" -CAkey "$T/pub/ca.key" \
+    -CAcreateserial -days 30 -extfile "$T/pub/ext" -out "$T/pub/scan.pem" 2>/dev/null ||
+    { echo "hq_test: cannot make the public test certificate (openssl)"; exit 1; }
+  NAME_ARGS="--kiosk-url https://hq.test:9443 --public-url https://scan.test
+    --public-cert $T/pub/scan.pem --public-key $T/pub/scan.key"
+  export HQ_KIOSK_URL=https://hq.test:9443 HQ_RESOLVER_HOST=scan.test
+fi
+
 "$HQ_BIN" init "$T/hq" >/dev/null 2>&1 || mkdir -p "$T/hq"
 [ -f "$T/hq/master.key" ] || "$HQ_BIN" init "$T/hq" || exit 1
 # shellcheck disable=SC2086
 "$HQ_BIN" store add --dir "$T/hq" $DB_ARGS --id SH-JA01 --name 静安寺店 --city 上海 \
   --lat 31.2235 --lon 121.4456 >/dev/null || exit 1
 # shellcheck disable=SC2086
-"$HQ_BIN" serve --dir "$T/hq" $DB_ARGS --listen 127.0.0.1:0 --port-file "$T/port" \
+"$HQ_BIN" serve --dir "$T/hq" $DB_ARGS $NAME_ARGS --listen 127.0.0.1:0 --port-file "$T/port" \
   2>"$T/hq.log" &
 SERVER_PID=$!
 i=0
@@ -88,6 +109,22 @@ PORT=$(cat "$T/port")
 
 HQ_DIR="$T/hq" HQ_URL="https://127.0.0.1:$PORT" SQR_TEST_TMP="$T/tmp" "$TEST_BIN"
 rc=$?
+if [ -n "$NAME_ARGS" ]; then
+  # SNI: the public name verifies against the public CA only; an address
+  # (no SNI) and any other name get server.crt, which hq-ca verifies.
+  sni() { # NAME CA -> HTTP status of /healthz (000: TLS refused)
+    curl -s -o /dev/null -w '%{http_code}' --max-time 10 --resolve "$1:$PORT:127.0.0.1" \
+      --cacert "$2" "https://$1:$PORT/healthz"
+  }
+  check() { [ "$2" = "$3" ] || { echo "hq_test: SNI: $1: got $2, want $3"; rc=1; }; }
+  check "scan.test with the public CA" "$(sni scan.test "$T/pub/ca.pem")" 200
+  check "scan.test with hq-ca" "$(sni scan.test "$T/hq/hq-ca.crt")" 000
+  check "127.0.0.1 with hq-ca" "$(sni 127.0.0.1 "$T/hq/hq-ca.crt")" 200
+  check "127.0.0.1 with the public CA" "$(sni 127.0.0.1 "$T/pub/ca.pem")" 000
+  issuer=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername hq.test \
+    2>/dev/null | openssl x509 -noout -issuer 2>/dev/null)
+  case $issuer in *"StoreQR HQ CA"*) ;; *) echo "hq_test: SNI hq.test got: $issuer"; rc=1 ;; esac
+fi
 kill -0 "$SERVER_PID" 2>/dev/null || { echo "hq_test: HQ died"; rc=1; }
 # Stop HQ now (SIGTERM, bounded) so a sanitizer build reports at exit.
 kill "$SERVER_PID" 2>/dev/null

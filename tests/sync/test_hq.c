@@ -25,6 +25,9 @@
 #include <zlib.h>
 
 static const char *hq_dir, *hq_url;
+/* The names HQ hands out (hq_test.sh: --kiosk-url, --public-url; by
+ * default both are HQ_URL's, from --listen). */
+static const char *kiosk_url_want, *resolver_host_want;
 static char admin_auth[128], ca_path[600];
 
 typedef struct kiosk {
@@ -118,7 +121,12 @@ static void new_code(int kiosk_no, int ttl, char code[32]) {
   const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "code");
   assert_true(cJSON_IsString(c));
   snprintf(code, 32, "%s", c->valuestring);
-  assert_non_null(strstr(r.body, "storeqr-enroll:https://127.0.0.1:"));
+  /* the enrolment QR text names the kiosk URL, then the code */
+  const cJSON *qr = cJSON_GetObjectItemCaseSensitive(o, "qr_text");
+  char want[300];
+  snprintf(want, sizeof want, "storeqr-enroll:%s#%s#", kiosk_url_want, code);
+  assert_true(cJSON_IsString(qr));
+  assert_memory_equal(qr->valuestring, want, strlen(want));
   cJSON_Delete(o);
   free(r.body);
 }
@@ -492,6 +500,16 @@ static void test_config(void **state) {
    * kiosk's sync refused a 200 without it). */
   assert_true(json_int(r.body, "hq_time_ms") > 0);
   assert_non_null(strstr(r.body, "ja-1"));
+  /* Kiosks are sent to the kiosk URL, phones (live codes) to the public
+   * name, never to where the process listens unless that is all there is. */
+  cJSON *doc = cJSON_Parse(r.body);
+  const cJSON *hqo = cJSON_GetObjectItemCaseSensitive(doc, "hq");
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(hqo, "url");
+  const cJSON *rh = cJSON_GetObjectItemCaseSensitive(hqo, "resolver_host");
+  assert_true(cJSON_IsString(u) && cJSON_IsString(rh));
+  assert_string_equal(u->valuestring, kiosk_url_want);
+  assert_string_equal(rh->valuestring, resolver_host_want);
+  cJSON_Delete(doc);
   /* The kiosk applies it as it comes. */
   char err[256];
   assert_int_equal(store_apply_config(k1.f->st, r.body, r.len, err, sizeof err), SQR_OK);
@@ -534,8 +552,8 @@ static int64_t acked_of(kiosk *k) {
   assert_int_equal(r.status, 200);
   cJSON *o = cJSON_Parse(r.body);
   const char *slash = strchr(k->id, '/');
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "acked_seq"),
-                                                    slash + 1);
+  const cJSON *v =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "acked_seq"), slash + 1);
   assert_true(cJSON_IsNumber(v));
   int64_t n = (int64_t)v->valuedouble;
   cJSON_Delete(o);
@@ -616,6 +634,10 @@ int main(void) {
     fprintf(stderr, "test_hq: run by hq_test.sh (HQ_DIR, HQ_URL)\n");
     return 2;
   }
+  kiosk_url_want = getenv("HQ_KIOSK_URL");
+  if(!kiosk_url_want) kiosk_url_want = hq_url;
+  resolver_host_want = getenv("HQ_RESOLVER_HOST");
+  if(!resolver_host_want) resolver_host_want = hq_url + strlen("https://");
   char *tok = NULL;
   snprintf(ca_path, sizeof ca_path, "%s/admin.token", hq_dir);
   if(pki_read_file(ca_path, 128, &tok, NULL) != SQR_OK) return 2;

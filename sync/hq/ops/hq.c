@@ -2,6 +2,7 @@
 #include "hq.h"
 #include "hq_int.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,8 +109,109 @@ void hq_close(hq *h) {
 }
 
 void hq_set_url(hq *h, const char *host, int port) {
-  snprintf(h->url, sizeof h->url, "https://%s:%d", host, port);
-  snprintf(h->resolver_host, sizeof h->resolver_host, "%s:%d", host, port);
+  if(!h->kiosk_host[0]) snprintf(h->url, sizeof h->url, "https://%s:%d", host, port);
+  if(!h->public_host[0]) snprintf(h->resolver_host, sizeof h->resolver_host, "%s:%d", host, port);
+}
+
+/* A DNS name (labels of 1..63 letters, digits and inner '-', 253 at most)
+ * or a dotted IPv4 literal. A name whose last label is all digits would
+ * be read as an address by some clients and as a name by others: refused
+ * unless it is a valid IPv4 literal. */
+static int host_valid(const char *host) {
+  size_t n = strlen(host);
+  if(n == 0 || n > 253) return 0;
+  struct in_addr a;
+  if(inet_pton(AF_INET, host, &a) == 1) return 1;
+  const char *label = host;
+  int all_digits = 1;
+  for(const char *p = host;; p++) {
+    if(*p == '.' || *p == '\0') {
+      size_t len = (size_t)(p - label);
+      if(len == 0 || len > 63 || label[0] == '-' || p[-1] == '-') return 0;
+      if(!*p) break;
+      label = p + 1;
+      all_digits = 1;
+      continue;
+    }
+    if(!isalnum((unsigned char)*p) && *p != '-') return 0;
+    if(!isdigit((unsigned char)*p)) all_digits = 0;
+  }
+  return !all_digits;
+}
+
+/* "https://HOST[:PORT]" into host (lower case) and hostport
+ * ("HOST[:PORT]" as given, host lowered). */
+static sqr_rc url_parse(const char *what, const char *url, size_t max, char *host, size_t hostlen,
+                        char *hostport, size_t hplen, char *err, size_t errlen) {
+  static const char scheme[] = "https://";
+  size_t n = url ? strlen(url) : 0;
+  if(!url || !*url) {
+    snprintf(err, errlen, "%s: empty; want https://HOST[:PORT]", what);
+    return SQR_EINVAL;
+  }
+  if(strncmp(url, scheme, sizeof scheme - 1) != 0) {
+    snprintf(err, errlen, "%s: want https://HOST[:PORT] (HTTPS only), got %.80s", what, url);
+    return SQR_EINVAL;
+  }
+  const char *hp = url + sizeof scheme - 1;
+  size_t hpn = n - (sizeof scheme - 1);
+  if(n >= max) {
+    snprintf(err, errlen, "%s: longer than %zu characters", what, max - 1);
+    return SQR_EINVAL;
+  }
+  if(hpn >= hplen || hpn >= hostlen) { /* the public name: a kiosk's QR holds this much */
+    snprintf(err, errlen, "%s: HOST[:PORT] longer than %zu characters", what,
+             (hplen < hostlen ? hplen : hostlen) - 1);
+    return SQR_EINVAL;
+  }
+  if(strpbrk(hp, "/?#@[]")) {
+    snprintf(err, errlen, "%s: only https://HOST[:PORT], no user, path, query or fragment: %.80s",
+             what, url);
+    return SQR_EINVAL;
+  }
+  const char *colon = strchr(hp, ':');
+  size_t hn = colon ? (size_t)(colon - hp) : hpn;
+  memcpy(host, hp, hn);
+  host[hn] = '\0';
+  for(char *p = host; *p; p++)
+    *p = (char)tolower((unsigned char)*p);
+  if(!host_valid(host)) {
+    snprintf(err, errlen, "%s: %.80s is not a DNS name or an IPv4 address", what, host);
+    return SQR_EINVAL;
+  }
+  if(colon) {
+    const char *d = colon + 1;
+    size_t dn = strlen(d);
+    long port = 0;
+    for(const char *p = d; *p && isdigit((unsigned char)*p); p++)
+      port = port * 10 + (*p - '0');
+    if(dn == 0 || dn > 5 || strspn(d, "0123456789") != dn || port < 1 || port > 65535) {
+      snprintf(err, errlen, "%s: port must be 1..65535, got \"%.10s\"", what, d);
+      return SQR_EINVAL;
+    }
+  }
+  snprintf(hostport, hplen, "%s%s", host, colon ? colon : "");
+  return SQR_OK;
+}
+
+sqr_rc hq_set_kiosk_url(hq *h, const char *what, const char *url, char *err, size_t errlen) {
+  char host[HQ_KIOSK_URL_MAX - 8], hostport[HQ_KIOSK_URL_MAX - 8]; /* less "https://" */
+  sqr_rc rc = url_parse(what, url, sizeof h->url, host, sizeof host, hostport, sizeof hostport, err,
+                        errlen);
+  if(rc) return rc;
+  snprintf(h->url, sizeof h->url, "https://%s", hostport);
+  snprintf(h->kiosk_host, sizeof h->kiosk_host, "%s", host);
+  return SQR_OK;
+}
+
+sqr_rc hq_set_public_url(hq *h, const char *what, const char *url, char *err, size_t errlen) {
+  char host[HQ_PUBLIC_HOST_MAX], hostport[HQ_PUBLIC_HOST_MAX];
+  sqr_rc rc = url_parse(what, url, HQ_KIOSK_URL_MAX, host, sizeof host, hostport, sizeof hostport,
+                        err, errlen);
+  if(rc) return rc;
+  snprintf(h->resolver_host, sizeof h->resolver_host, "%s", hostport);
+  snprintf(h->public_host, sizeof h->public_host, "%s", host);
+  return SQR_OK;
 }
 
 int hq_admin_ok(const hq *h, const char *auth) {
@@ -126,12 +228,20 @@ sqr_rc hq_store_key(const hq *h, const char *sid, int version, uint8_t out[32]) 
   return crypto_hkdf_sha256(NULL, 0, h->master, 32, info, out, 32);
 }
 
-void hq_set_url_text(hq *h, const char *url) {
-  snprintf(h->url, sizeof h->url, "%s", url);
-}
-
 const char *hq_url(const hq *h) {
   return h->url;
+}
+
+const char *hq_kiosk_host(const hq *h) {
+  return h->kiosk_host;
+}
+
+const char *hq_public_host(const hq *h) {
+  return h->public_host;
+}
+
+const char *hq_resolver_host(const hq *h) {
+  return h->resolver_host;
 }
 
 const char *hq_dir(const hq *h) {

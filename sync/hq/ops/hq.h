@@ -32,12 +32,33 @@ typedef struct hq hq;
 sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err,
                size_t errlen) SQR_WARN_UNUSED;
 void hq_close(hq *h);
-/* Where kiosks reach HQ (goes into configuration documents and
- * enrolment QR text). */
+/* HQ's two public names. The kiosk URL (hq.url of configuration
+ * documents, enrolment QR text) is where kiosks reach HQ, with hq-ca
+ * pinned behind it; the public URL (hq.resolver_host: live codes, shopper
+ * pages, the brand code) is what shoppers' phones open. Both are
+ * "https://HOST[:PORT]": HOST a DNS name or an IPv4 literal, PORT
+ * 1..65535, no user, path, query or fragment; the public HOST[:PORT] at
+ * most HQ_PUBLIC_HOST_MAX - 1 characters (what a kiosk's QR holds), the
+ * kiosk URL at most HQ_KIOSK_URL_MAX - 1. `what` names the setting in err
+ * ("--kiosk-url", "STOREQR_HQ_KIOSK_URL"). SQR_EINVAL when url is not one,
+ * and nothing is changed. */
+#define HQ_PUBLIC_HOST_MAX 64
+#define HQ_KIOSK_URL_MAX   200
+sqr_rc hq_set_kiosk_url(hq *h, const char *what, const char *url, char *err,
+                        size_t errlen) SQR_WARN_UNUSED;
+sqr_rc hq_set_public_url(hq *h, const char *what, const char *url, char *err,
+                         size_t errlen) SQR_WARN_UNUSED;
+/* Where the server listens: fills whichever name above was not set
+ * (https://HOST:PORT), so a single HQ on a specific address needs no
+ * names (development, tests). */
 void hq_set_url(hq *h, const char *host, int port);
+/* The kiosk URL, and the host of each name as set by hq_set_kiosk_url and
+ * hq_set_public_url (lower case; "" when derived by hq_set_url). */
 const char *hq_url(const hq *h);
-/* The same from a whole URL ("https://HOST:PORT"), e.g. a balancer's. */
-void hq_set_url_text(hq *h, const char *url);
+const char *hq_kiosk_host(const hq *h);
+const char *hq_public_host(const hq *h);
+/* "HOST[:PORT]" phones are sent to (hq.resolver_host). */
+const char *hq_resolver_host(const hq *h);
 /* HQ's directory (bundles/, releases.json live there). */
 const char *hq_dir(const hq *h);
 /* "sqlite" or "postgresql". */

@@ -26,9 +26,11 @@ struct hq {
   uint8_t seal_pub[SEAL_PUB_LEN];
   uint8_t seal_priv[SEAL_PRIV_LEN];
   uint8_t admin_hash[32];
-  char url[256];           /* https://HOST:PORT kiosks reach us by */
-  char resolver_host[128]; /* HOST:PORT */
-  int key_rotate_days;     /* keys.h: 0 = never */
+  char url[HQ_KIOSK_URL_MAX];             /* https://HOST[:PORT] kiosks reach us by */
+  char resolver_host[HQ_PUBLIC_HOST_MAX]; /* HOST[:PORT] phones are sent to */
+  char kiosk_host[HQ_KIOSK_URL_MAX];      /* url's HOST when configured, else "" */
+  char public_host[HQ_PUBLIC_HOST_MAX];   /* resolver_host's HOST when configured, else "" */
+  int key_rotate_days;                    /* keys.h: 0 = never */
   hq_listener listeners[HQ_MAX_LISTENERS];
   size_t nlisteners;
 };

@@ -13,7 +13,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <linux/sockios.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -86,6 +89,15 @@ typedef struct conn {
   struct timespec deadline; /* for the next request's headers */
 } conn;
 
+/* A certificate chain and its key as GnuTLS's certificate callback hands
+ * them out (pick_cert). */
+#define TLS_CHAIN_MAX 8
+typedef struct tls_id {
+  gnutls_pcert_st pcert[TLS_CHAIN_MAX];
+  unsigned n;
+  gnutls_privkey_t key;
+} tls_id;
+
 struct server {
   hq *h;
   pthread_mutex_t lock; /* every use of h and h->db but the resolver's hot path */
@@ -103,6 +115,11 @@ struct server {
   pthread_t sweep_thread;
   pthread_cond_t sweep_wake; /* server_stop ends the sweeper's wait */
   tickets *tickets;          /* TLS session tickets, their key shared by every process */
+  /* With --public-cert (server_start): the certificate is picked by SNI,
+   * the public host's for it, server.crt (kiosk_id) for anything else. */
+  int sni;
+  tls_id kiosk_id, public_id;
+  char public_host[HQ_PUBLIC_HOST_MAX];
 };
 
 typedef struct request {
@@ -501,7 +518,145 @@ static void *accept_loop(void *arg) {
   return NULL;
 }
 
-sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t errlen) {
+/* libmicrohttpd's certificate callback carries no argument of ours; a
+ * process runs one server, and this is it while SNI is on (set before
+ * the daemon starts, cleared after it stopped). */
+static server *sni_server;
+
+/* GnuTLS asks during each handshake: the public certificate when the
+ * client named the public host (SNI; phones always send it), server.crt
+ * (pinned by kiosks through hq-ca) for the kiosk name, for no name (an
+ * IP address) and for any other. Both were loaded at start and live
+ * until the daemon stops; GnuTLS does not free them. */
+static int pick_cert(gnutls_session_t tls, const gnutls_datum_t *req_ca, int nreqs,
+                     const gnutls_pk_algorithm_t *algos, int nalgos, gnutls_pcert_st **pcert,
+                     unsigned *n, gnutls_privkey_t *key) {
+  (void)req_ca;
+  (void)nreqs;
+  (void)algos;
+  (void)nalgos;
+  server *s = sni_server;
+  if(!s) return -1;
+  const tls_id *id = &s->kiosk_id;
+  char name[256];
+  size_t len = sizeof name;
+  unsigned type = 0;
+  if(gnutls_server_name_get(tls, name, &len, &type, 0) == 0 && type == GNUTLS_NAME_DNS &&
+     len < sizeof name && strcasecmp(name, s->public_host) == 0)
+    id = &s->public_id;
+  *pcert = (gnutls_pcert_st *)id->pcert;
+  *n = id->n;
+  *key = id->key;
+  return 0;
+}
+
+static void tls_id_clear(tls_id *id) {
+  for(unsigned i = 0; i < id->n; i++)
+    gnutls_pcert_deinit(&id->pcert[i]);
+  id->n = 0;
+  if(id->key) gnutls_privkey_deinit(id->key); /* GnuTLS zeroes the key's numbers */
+  id->key = NULL;
+}
+
+/* A chain and its key from PEM text; the key must belong to the first
+ * certificate and, when host is given, the certificate must name it
+ * (a phone checks exactly that). err names the files. */
+static sqr_rc tls_id_load(tls_id *id, const char *cert_pem, const char *key_pem,
+                          const char *cert_file, const char *key_file, const char *host, char *err,
+                          size_t errlen) {
+  gnutls_datum_t c = {(unsigned char *)cert_pem, (unsigned)strlen(cert_pem)};
+  gnutls_datum_t k = {(unsigned char *)key_pem, (unsigned)strlen(key_pem)};
+  gnutls_datum_t a = {NULL, 0}, b = {NULL, 0};
+  gnutls_pubkey_t pub = NULL;
+  gnutls_x509_crt_t crt = NULL;
+  sqr_rc rc = SQR_EINVAL;
+  unsigned n = TLS_CHAIN_MAX;
+  int grc = gnutls_pcert_list_import_x509_raw(id->pcert, &n, &c, GNUTLS_X509_FMT_PEM, 0);
+  if(grc < 0) {
+    snprintf(err, errlen, "%s: not a PEM certificate chain (%s)", cert_file, gnutls_strerror(grc));
+    return SQR_EINVAL;
+  }
+  id->n = n;
+  if((grc = gnutls_privkey_init(&id->key)) < 0 ||
+     (grc = gnutls_privkey_import_x509_raw(id->key, &k, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+    snprintf(err, errlen, "%s: not a PEM private key (%s)", key_file, gnutls_strerror(grc));
+    goto out;
+  }
+  if(gnutls_pubkey_init(&pub) < 0 || gnutls_pubkey_import_privkey(pub, id->key, 0, 0) < 0 ||
+     gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &a) < 0 ||
+     gnutls_pubkey_export2(id->pcert[0].pubkey, GNUTLS_X509_FMT_DER, &b) < 0 || a.size != b.size ||
+     memcmp(a.data, b.data, a.size) != 0) {
+    snprintf(err, errlen, "%s is not the key of %s", key_file, cert_file);
+    goto out;
+  }
+  if(host && (gnutls_x509_crt_init(&crt) < 0 ||
+              gnutls_x509_crt_import(crt, &id->pcert[0].cert, GNUTLS_X509_FMT_DER) < 0 ||
+              !gnutls_x509_crt_check_hostname(crt, host))) {
+    snprintf(err, errlen, "%s does not name %s (phones would refuse it)", cert_file, host);
+    goto out;
+  }
+  rc = SQR_OK;
+out:
+  if(crt) gnutls_x509_crt_deinit(crt);
+  if(pub) gnutls_pubkey_deinit(pub);
+  gnutls_free(a.data);
+  gnutls_free(b.data);
+  if(rc) tls_id_clear(id);
+  return rc;
+}
+
+/* --public-cert/--public-key: both files read, checked and loaded, and
+ * SNI turned on; the key's PEM is wiped once loaded. */
+static sqr_rc public_cert_load(server *s, const char *cert_file, const char *key_file, char *err,
+                               size_t errlen) {
+  const char *host = hq_public_host(s->h), *kiosk = hq_kiosk_host(s->h);
+  struct in_addr ip;
+  if(!host[0]) {
+    snprintf(err, errlen,
+             "--public-cert needs --public-url https://SCAN.NAME (the name it is for)");
+    return SQR_EINVAL;
+  }
+  if(inet_pton(AF_INET, host, &ip) == 1) {
+    snprintf(err, errlen,
+             "--public-cert: the public URL's host %s is an address; a certificate is picked by "
+             "name (SNI), so --public-url needs a DNS name",
+             host);
+    return SQR_EINVAL;
+  }
+  if(strcasecmp(host, kiosk) == 0) {
+    snprintf(err, errlen,
+             "--public-url and --kiosk-url both name %s: one name cannot carry two certificates "
+             "(give phones and kiosks different names)",
+             host);
+    return SQR_EINVAL;
+  }
+  char *cert = NULL, *key = NULL;
+  size_t key_len = 0;
+  sqr_rc rc;
+  if((rc = pki_read_file(cert_file, 65536, &cert, NULL))) {
+    snprintf(err, errlen, "--public-cert: cannot read %s", cert_file);
+    return rc;
+  }
+  if((rc = pki_read_file(key_file, 65536, &key, &key_len))) {
+    snprintf(err, errlen, "--public-key: cannot read %s", key_file);
+    free(cert);
+    return rc;
+  }
+  rc = tls_id_load(&s->public_id, cert, key, cert_file, key_file, host, err, errlen);
+  crypto_wipe(key, key_len);
+  free(key);
+  free(cert);
+  if(!rc)
+    rc = tls_id_load(&s->kiosk_id, s->cert_pem, s->key_pem, "server.crt", "server.key", NULL, err,
+                     errlen);
+  if(rc) return rc;
+  snprintf(s->public_host, sizeof s->public_host, "%s", host);
+  s->sni = 1;
+  return SQR_OK;
+}
+
+sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const char *public_key,
+                    server **out, char *err, size_t errlen) {
   *out = NULL;
   const char *labels[COUNTERS_ROUTES_MAX];
   counters_set_routes(labels, route_labels(labels, SQR_ARRAY_LEN(labels)));
@@ -567,6 +722,40 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
     server_stop(s);
     return rc;
   }
+  if(!public_cert != !public_key) {
+    snprintf(err, errlen, "--public-cert and --public-key go together");
+    server_stop(s);
+    return SQR_EINVAL;
+  }
+  if(public_cert) {
+    if(sni_server) {
+      snprintf(err, errlen, "one server with --public-cert per process");
+      server_stop(s);
+      return SQR_EINVAL;
+    }
+    if((rc = public_cert_load(s, public_cert, public_key, err, errlen))) {
+      server_stop(s);
+      return rc;
+    }
+    sni_server = s;
+    log_info("hq", "TLS: %s gets %s, any other name server.crt", s->public_host, public_cert);
+  } else if(hq_public_host(h)[0]) {
+    log_warn("hq",
+             "TLS: no --public-cert: %s is served with server.crt, which phones do not trust "
+             "(a test set-up only)",
+             hq_public_host(h));
+  }
+  /* SNI: the callback hands out both certificates; without it, server.crt
+   * is libmicrohttpd's own. */
+  struct MHD_OptionItem tls_opts[] = {
+      {MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem},
+      {MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem},
+      {MHD_OPTION_END, 0, NULL},
+  };
+  if(s->sni) {
+    tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)pick_cert};
+    tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+  }
   unsigned threads = SERVER_THREADS;
   const char *te = getenv("SQR_HQ_THREADS");
   if(te && atoi(te) >= 1 && atoi(te) <= 16) threads = (unsigned)atoi(te);
@@ -598,9 +787,9 @@ sqr_rc server_start(hq *h, const char *listen, server **out, char *err, size_t e
       handle, s,
       /* first, so that libmicrohttpd's own warnings go through our log too */
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
-      MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem,
-      MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_CONNECTION_LIMIT, max_conns,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_ARRAY, tls_opts,
+      MHD_OPTION_HTTPS_MEM_TRUST, s->trust_pem, MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+      MHD_OPTION_CONNECTION_LIMIT, max_conns,
       /* counted on the address given to MHD_add_connection (accept_loop) */
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
@@ -650,7 +839,10 @@ void server_stop(server *s) {
     pthread_join(s->sweep_thread, NULL);
   }
   if(s->listen_fd >= 0) close(s->listen_fd);
-  if(s->d) MHD_stop_daemon(s->d); /* every connection's CLOSED: the list empties */
+  if(s->d) MHD_stop_daemon(s->d);        /* every connection's CLOSED: the list empties */
+  if(sni_server == s) sni_server = NULL; /* no handshake after the daemon stopped */
+  tls_id_clear(&s->public_id);
+  tls_id_clear(&s->kiosk_id);
   if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
   tickets_stop(s->tickets);       /* after the daemon (no handshake uses it), before s->lock goes */
   if(s->lock_ready) pthread_mutex_destroy(&s->lock);

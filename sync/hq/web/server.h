@@ -8,7 +8,9 @@
  * several processes share PostgreSQL. Client certificates
  * are requested on every connection and required only on device routes,
  * where they are verified against device-ca.crt (mbedtls) and mapped to a
- * kiosk by the SHA-256 of their DER. Bodies are bounded while they arrive;
+ * kiosk by the SHA-256 of their DER. The server certificate is
+ * server.crt, or with a public certificate picked by SNI (server_start).
+ * Bodies are bounded while they arrive;
  * gzip is inflated with a bound on the output.
  */
 #ifndef SQR_SERVER_H
@@ -18,9 +20,18 @@
 
 typedef struct server server;
 
-/* listen: "127.0.0.1:PORT" (PORT 0: any free port). */
-sqr_rc server_start(hq *h, const char *listen, server **out, char *err,
-                    size_t errlen) SQR_WARN_UNUSED;
+/* listen: "IPV4:PORT" (PORT 0: any free port). Names not set on h
+ * (hq_set_kiosk_url, hq_set_public_url) are taken from it.
+ * public_cert, public_key: PEM files for the public URL's host, both or
+ * neither. With them the certificate is picked by the name the client
+ * asks for (SNI): the public host gets public_cert, any other name (the
+ * kiosk URL's, none at all) server.crt; refused when the public host is
+ * an address, is also the kiosk host, or is not named by the certificate.
+ * Without them every name gets server.crt (a warning says phones will
+ * not trust it when a public URL is set). One server with public_cert per
+ * process. err names the option or file at fault. */
+sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const char *public_key,
+                    server **out, char *err, size_t errlen) SQR_WARN_UNUSED;
 int server_port(const server *s);
 void server_stop(server *s);
 

@@ -223,6 +223,9 @@ deb)
   done
   [ -f "$R/etc/storeqr/hq.env" ] || fail "/etc/storeqr/hq.env"
   enabled storeqr-hq.service multi-user.target.wants
+  for f in lib/systemd/system/storeqr-hq@.service usr/share/doc/storeqr-hq/haproxy.cfg; do
+    [ -f "$R/$f" ] || fail "/$f not installed (several HQ processes behind a balancer)"
+  done
   check_runs storeqr-hq --help
   # The installed unit's command, with its Environment= and the shipped
   # hq.env, as the storeqr-hq user: the names are unset placeholders, so

@@ -72,7 +72,13 @@ double resolve_distance_km(double lat1, double lon1, double lat2, double lon2);
  * write is retried after a backoff doubling from RESOLVE_FLUSH_MS to
  * RESOLVE_RETRY_MAX_MS; at stop for up to RESOLVE_STOP_RETRY_MS, then
  * what is left is dropped (and logged). */
-#define RESOLVE_MAX_CELLS     100000
+#define RESOLVE_MAX_CELLS 100000
+/* Seats a process leased and has not flushed for this long (it was
+ * killed before it could give them back) are returned to their group by
+ * the next process that leases seats of it. Far above RESOLVE_FLUSH_MS so
+ * a live process's lease never expires unless its writes fail that long.
+ * SQR_HQ_LEASE_TTL_S (1..3600) sets it in seconds (tests). */
+#define RESOLVE_LEASE_TTL_MS  60000
 #define RESOLVE_RETRY_MAX_MS  10000
 #define RESOLVE_STOP_RETRY_MS 3000
 sqr_rc resolve_start(hq *h, pthread_mutex_t *db_lock) SQR_WARN_UNUSED;

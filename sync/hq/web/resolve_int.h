@@ -196,7 +196,8 @@ typedef struct resolve__state {
   /* (store, kiosk, hour) cells of unflushed scan counts in memory, those
    * of a write in flight included: at most RESOLVE_MAX_CELLS. */
   size_t ncells;
-  uint64_t dropped; /* scans never counted: the bound, memory, or stop */
+  uint64_t dropped;     /* scans never counted: the bound, memory, or stop */
+  int64_t lease_ttl_ms; /* RESOLVE_LEASE_TTL_MS, or SQR_HQ_LEASE_TTL_S (resolve_start) */
 } resolve__state;
 extern resolve__state resolve__R;
 

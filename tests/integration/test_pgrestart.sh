@@ -5,8 +5,9 @@
 #     reconnects and retries the statement that found the connection dead);
 #   - while PostgreSQL is down: a database route answers 503 "unavailable"
 #     with Retry-After, /readyz 503, /healthz 200, a sync fails (the kiosk
-#     keeps its events), and scans of a cached store still answer 200 and
-#     are counted in memory;
+#     keeps its events), scans of a cached store still answer 200 and
+#     are counted in memory, and a scan of a store (or brand) not cached
+#     answers 503 with Retry-After and the "try again in a moment" page;
 #   - once it is back: /readyz 200, the kiosk's sync stores everything, and
 #     every scan made before, between and during the outages is in the
 #     database (exact numbers) while HQ still runs, and again after a stop;
@@ -22,7 +23,7 @@ pg() { # stop | start | restart
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $TMP/pgsock -c fsync=off" "$1" >/dev/null ||
     { tail -5 "$TMP/pgsock/pg.log" >&2; fail "pg_ctl $1"; }
 }
-hq_init hq SH-JA01
+hq_init hq SH-JA01 SH-XH02 # SH-XH02: never scanned before the outage
 hq_start hq
 PID=$HQ_PID
 URL=https://127.0.0.1:$HQ_PORT
@@ -76,6 +77,12 @@ ra=$(header counts.h Retry-After)
 signup
 sync_once && fail "a sync succeeded while PostgreSQL is down"
 grep -q 503 sync.log || fail "the sync's failure does not say 503: $(cat sync.log)"
+for u in J/SH-XH02/"$TOKEN" N/SH-XH02; do # not cached: the resolver needs the database
+  s=$("${C[@]}" -H 'Accept-Language: en' -D scan.h -o scan.b -w '%{http_code}' "$URL/$u")
+  [ "$s" = 503 ] && [ "$(header scan.h Retry-After)" = 2 ] &&
+    grep -q '<h1 id="message">Please try again in a moment' scan.b ||
+    fail "/$u answered $s (Retry-After '$(header scan.h Retry-After)') while PostgreSQL is down: $(head -c 300 scan.b)"
+done
 scan 4                # the store is cached: scans go on, counted in memory
 sleep 2.5             # the flusher tries, fails and keeps the counts
 alive

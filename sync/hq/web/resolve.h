@@ -93,8 +93,10 @@ void resolve_stop(void);
 sqr_rc resolve_flush(void) SQR_WARN_UNUSED;
 /* server.c's hot path for GET/HEAD /J/... and /N/...: queues the cached
  * page's prebuilt response on c (no copy, no allocation per request).
- * 1: queued, *status its HTTP status; 0: not the resolver's URL; -1:
- * storage failed (answer 503); -2: libmicrohttpd refused the response.
+ * 1: queued, *status its HTTP status (503 with Retry-After and a "try
+ * again in a moment" page when storage failed); 0: not the resolver's
+ * URL; -1: storage failed and no page could be rendered (answer 503);
+ * -2: libmicrohttpd refused the response.
  * Takes db_lock only on a cache miss: call it without holding it. */
 int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                   int *status) SQR_WARN_UNUSED;

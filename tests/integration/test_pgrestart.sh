@@ -8,6 +8,8 @@
 #     keeps its events), scans of a cached store still answer 200 and
 #     are counted in memory, and a scan of a store (or brand) not cached
 #     answers 503 with Retry-After and the "try again in a moment" page;
+#     /metrics answers 200 with the process's own series and
+#     storeqr_hq_storage_up 0, without the database's series;
 #   - once it is back: /readyz 200, the kiosk's sync stores everything, and
 #     every scan made before, between and during the outages is in the
 #     database (exact numbers) while HQ still runs, and again after a stop;
@@ -86,6 +88,14 @@ done
 scan 4                # the store is cached: scans go on, counted in memory
 sleep 2.5             # the flusher tries, fails and keeps the counts
 alive
+s=$("${C[@]}" "${AUTH[@]}" -o metrics.b -w '%{http_code}' "$URL/metrics")
+[ "$s" = 200 ] || fail "/metrics answered $s while PostgreSQL is down: $(head -c 300 metrics.b)"
+grep -qx 'storeqr_hq_storage_up 0' metrics.b || fail "/metrics during the outage: $(grep storage_up metrics.b)"
+grep -qx 'storeqr_hq_scan_counts_unflushed [1-9][0-9]*' metrics.b ||
+  fail "/metrics during the outage does not show the unflushed scans: $(grep scan_counts metrics.b)"
+grep -q '^storeqr_hq_http_requests_total{route=' metrics.b || fail "/metrics lost the request counters"
+grep -q '^storeqr_hq_stores ' metrics.b && fail "/metrics shows the database's series during the outage"
+if command -v promtool >/dev/null; then promtool check metrics <metrics.b || fail "promtool check metrics (outage)"; fi
 
 pg start
 ready=
@@ -109,6 +119,8 @@ m=$("${C[@]}" "${AUTH[@]}" "$URL/metrics")
 grep -qx 'storeqr_hq_scan_counts_dropped_total 0' <<<"$m" ||
   fail "scans dropped: $(grep scan_counts <<<"$m")"
 grep -qx 'storeqr_hq_scan_counts_unflushed 0' <<<"$m" || fail "scans still unflushed: $(grep scan_counts <<<"$m")"
+grep -qx 'storeqr_hq_storage_up 1' <<<"$m" || fail "storage_up after the outage: $(grep storage_up <<<"$m")"
+grep -q '^storeqr_hq_stores 2$' <<<"$m" || fail "the database's series are not back: $(grep stores <<<"$m")"
 if command -v promtool >/dev/null; then promtool check metrics <<<"$m" || fail "promtool check metrics"; fi
 alive
 [ "$HQ_PID" = "$PID" ] || fail "HQ was restarted"

@@ -99,6 +99,9 @@ fail_msg:
 
 void hq_close(hq *h) {
   if(!h) return;
+  if(h->alert_queued)
+    log_error("hq", "stopping with storage unavailable: %zu alerts never written", h->alert_queued);
+  free(h->alert_queue);
   hqdb_close(h->db);
   pki_ca_free(h->device_ca);
   free(h->hq_ca_pem);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "login.h"
 #include "log.h"
 #include "stats_web.h"
@@ -88,7 +89,7 @@ static void clock_jump_line(void *arg, const char *store, const char *kiosk_id, 
 
 /* The process's own series: counters in memory, the resolver's unflushed
  * counts. Never touches storage, so they show during an outage. */
-static void render_process(dynbuf *b) {
+static void render_process(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_http_requests_total", "counter",
        "Requests HQ answered, by route and HTTP status.");
   for(size_t r = 0; r < counters_routes(); r++)
@@ -125,6 +126,15 @@ static void render_process(dynbuf *b) {
        "Scans never written: past the unflushed memory bound, out of memory, or stopping during a"
        " database outage.");
   dynbuf_addf(b, "storeqr_hq_scan_counts_dropped_total %llu\n", (unsigned long long)dropped);
+  uint64_t waiting = 0, alerts_dropped = 0;
+  hq_alert_queue_state(h, &waiting, &alerts_dropped);
+  head(b, "storeqr_hq_alerts_waiting", "gauge",
+       "Alerts raised while the database was unavailable, kept in memory until it is back.");
+  dynbuf_addf(b, "storeqr_hq_alerts_waiting %llu\n", (unsigned long long)waiting);
+  head(b, "storeqr_hq_alerts_dropped_total", "counter",
+       "Alerts never written: raised while the database was unavailable with the memory queue"
+       " full.");
+  dynbuf_addf(b, "storeqr_hq_alerts_dropped_total %llu\n", (unsigned long long)alerts_dropped);
 }
 
 /* The series read from the database; b holds them only when it returns
@@ -237,7 +247,7 @@ int metrics_route(hq *h, struct MHD_Connection *c, const char *method, const cha
   dynbuf b, st;
   dynbuf_init(&b, STATS_ANSWER_MAX);
   dynbuf_init(&st, STATS_ANSWER_MAX);
-  render_process(&b);
+  render_process(h, &b);
   sqr_rc rc = render_storage(h, &st);
   if(rc == SQR_ENOMEM || rc == SQR_ETOOBIG) { /* a part of the text, not the storage */
     dynbuf_free(&b);

@@ -186,6 +186,10 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
     }
     pthread_mutex_unlock(&resolve__R.lock);
   }
+  /* Alerts any operation raised while storage was down: written now it
+   * is back, even when nothing raises another. */
+  if(!rc && hq_alert_flush(h))
+    log_error("resolve", "alerts kept during an outage still wait: %s", hq_storage_error(h));
   /* Once per store per hour across processes: hq_alert_raise's one
    * upsert on alert_gate decides (the entry's last_alert_ms only spares
    * this process the round trip). */

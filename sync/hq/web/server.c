@@ -226,8 +226,14 @@ static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, const cha
     counters_add_request(label, status ? status : 500);
     return done == 1 ? MHD_YES : MHD_NO;
   }
+  /* Storage failed and even the resolver's own notice could not be had
+   * (out of memory): the JSON answer every route gives, Retry-After too. */
   counters_add_request(label, 503);
-  return send_error(c, 503, "storage", "HQ's database failed; try again");
+  hq_reply r = {0};
+  hq_reply_storage(&r, SQR_ENET);
+  enum MHD_Result ok = send_reply(c, &r);
+  hq_reply_clear(&r);
+  return ok;
 }
 
 /* The connection's tracking entry (NULL if it has none). */

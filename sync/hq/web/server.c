@@ -19,6 +19,7 @@
 #include <linux/sockios.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "pki.h"
 #include "proto.h"
+#include "proxyproto.h"
 #include "reply.h"
 #include "device.h"
 #include "resolve.h"
@@ -75,6 +77,10 @@
  * after every request, so its size is paid on every scan: 32 KiB holds
  * the 16 KiB of headers PROTOCOL.md allows with room to spare. */
 #define CONN_MEMORY (32 * 1024)
+/* A trusted balancer's PROXY header must be in within this (see
+ * read_proxy_header), and refusals are logged at most this often. */
+#define PROXY_DEADLINE_MS  1000
+#define PROXY_WARN_EVERY_S 10
 
 /* One open connection, for the header deadline (see sweep_loop). It is
  * linked into server.conns from libmicrohttpd's STARTED notification to
@@ -120,7 +126,14 @@ struct server {
   int sni;
   tls_id kiosk_id, public_id;
   char public_host[HQ_PUBLIC_HOST_MAX];
+  proxyproto_trust trust; /* balancers that send a PROXY header (--trusted-proxy) */
+  /* PROXY headers refused: in all, and since the last warning (accept_loop's only) */
+  unsigned long proxy_refused, proxy_unlogged;
+  time_t proxy_warned;
 };
+
+/* server_trust_proxies' list, copied by server_start. */
+static proxyproto_trust trusted_proxies;
 
 typedef struct request {
   char *buf;
@@ -482,6 +495,91 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   log_debug("mhd", "%s", line);
 }
 
+static int64_t ms_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The PROXY protocol v2 header a trusted balancer begins its connection
+ * with (proxyproto.h), read off the nonblocking socket fd: exactly its
+ * bytes, the fixed 16 first and then the length they name, so the TLS
+ * ClientHello behind it stays in the socket for libmicrohttpd. On success
+ * *sa and *len become the client's address (the balancer's own for a
+ * LOCAL header: its health checks). 0 on success; -1 with *why when the
+ * header is malformed, refused, late or cut short: the caller closes.
+ *
+ * It runs in accept_loop itself, not in a thread of its own: only peers
+ * at a trusted address are read here (the rest of the internet never
+ * is), and a balancer writes the header as its first bytes the moment its
+ * connection to us is up (haproxy does not wait for the client), so it is
+ * normally in the socket when accept4 returns and costs one recv. The
+ * deadline bounds what a broken balancer can cost everyone else's
+ * accepts: PROXY_DEADLINE_MS per connection. A queue and a thread polling
+ * many headers at once would remove even that, at the price of handing
+ * sockets between threads; the next step if a balancer is ever seen to
+ * stall (the refusals are counted and logged). */
+static int read_proxy_header(int fd, struct sockaddr_storage *sa, socklen_t *len,
+                             const char **why) {
+  uint8_t buf[PROXYPROTO_MAX];
+  size_t got = 0, more;
+  int64_t deadline = ms_now() + PROXY_DEADLINE_MS;
+  for(;;) {
+    if(proxyproto_need(buf, got, &more, why)) return -1;
+    if(!more) break;
+    ssize_t n = recv(fd, buf + got, more, 0);
+    if(n > 0) {
+      got += (size_t)n;
+      continue;
+    }
+    if(n == 0) {
+      *why = "closed before its PROXY header was complete";
+      return -1;
+    }
+    if(errno == EINTR) continue;
+    if(errno != EAGAIN && errno != EWOULDBLOCK) {
+      *why = "the socket failed while its PROXY header was read";
+      return -1;
+    }
+    int64_t left = deadline - ms_now();
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if(left <= 0 || (poll(&p, 1, (int)left) == 0)) {
+      *why = "no PROXY header within 1 s";
+      return -1;
+    }
+  }
+  proxyproto_hdr h;
+  if(proxyproto_parse(buf, got, &h, why)) return -1;
+  if(!h.local) {
+    memcpy(sa, &h.src, h.src_len);
+    *len = h.src_len;
+  }
+  return 0;
+}
+
+/* A trusted peer's connection that brought no usable PROXY header: closed
+ * and counted; a warning at most every PROXY_WARN_EVERY_S (a broken
+ * balancer could otherwise fill the journal), the detail at debug. */
+static void proxy_refuse(server *s, int fd, const struct sockaddr_storage *sa, const char *why) {
+  close(fd);
+  char peer[INET_ADDRSTRLEN] = "?";
+  if(sa->ss_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, peer,
+              sizeof peer);
+  s->proxy_refused++;
+  s->proxy_unlogged++;
+  log_debug("hq", "closed a connection from trusted proxy %s: %s", peer, why);
+  time_t now = time(NULL);
+  if(now - s->proxy_warned >= PROXY_WARN_EVERY_S) {
+    log_warn("hq",
+             "closed %lu connection(s) from trusted proxies without a valid PROXY v2 header "
+             "(%lu in all); the last from %s: %s",
+             s->proxy_unlogged, s->proxy_refused, peer, why);
+    s->proxy_warned = now;
+    s->proxy_unlogged = 0;
+  }
+}
+
 /* Connections dealt to the worker threads in turn.
  *
  * libmicrohttpd's workers each wait on the shared listening socket, and
@@ -492,7 +590,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
  * MHD_add_connection, which gives it to worker fd % threads (the first
  * with room): connections opened together take consecutive numbers, so
  * they are split evenly. Limits (connections, per address) are applied by
- * libmicrohttpd as before; it closes a socket it refuses. */
+ * libmicrohttpd as before, on the address handed over: a trusted
+ * balancer's client's (read_proxy_header); it closes a socket it refuses. */
 static void *accept_loop(void *arg) {
   server *s = arg;
   while(!atomic_load(&s->stopping)) {
@@ -500,6 +599,13 @@ static void *accept_loop(void *arg) {
     socklen_t len = sizeof sa;
     int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if(fd >= 0) {
+      /* behind a trusted balancer: the client's address, from its header */
+      const char *why;
+      if(proxyproto_trusted(&s->trust, (struct sockaddr *)&sa) &&
+         read_proxy_header(fd, &sa, &len, &why)) {
+        proxy_refuse(s, fd, &sa, why);
+        continue;
+      }
       MHD_add_connection(s->d, fd, (struct sockaddr *)&sa, len);
       continue;
     }
@@ -655,6 +761,10 @@ static sqr_rc public_cert_load(server *s, const char *cert_file, const char *key
   return SQR_OK;
 }
 
+sqr_rc server_trust_proxies(const char *list, char *err, size_t errlen) {
+  return proxyproto_trust_parse(list, &trusted_proxies, err, errlen);
+}
+
 sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const char *public_key,
                     server **out, char *err, size_t errlen) {
   *out = NULL;
@@ -771,6 +881,12 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
       return SQR_EINVAL;
     }
     per_address = (unsigned)v;
+  }
+  s->trust = trusted_proxies;
+  if(s->trust.n) {
+    char list[PROXYPROTO_TRUST_MAX * 20];
+    proxyproto_trust_text(&s->trust, list, sizeof list);
+    log_info("hq", "trusted proxies (a PROXY v2 header required from them): %s", list);
   }
   unsigned max_conns = connection_limit();
   log_info("hq", "connections: at most %u, %u per address%s; headers within %d s, idle %d s",

@@ -29,9 +29,10 @@ echo "$PW" | hq admin add --dir "$D" alice >/dev/null || fail "admin add"
 
 # ---- the list: refused when bad, the flag before the environment --------------------
 for bad in 127.0.0.1, 10.0.0.1/8 localhost 10.0.0.0/33 ::1; do
-  out=$(timeout 20 "$BIN_HQ" serve --dir "$D" --listen 127.0.0.1:0 --trusted-proxy "$bad" 2>&1) &&
-    fail "--trusted-proxy $bad accepted"
-  [ $? = 2 ] || fail "--trusted-proxy $bad: exit $? (want 2)"
+  rc=0
+  out=$(timeout 20 "$BIN_HQ" serve --dir "$D" --listen 127.0.0.1:0 --trusted-proxy "$bad" 2>&1) ||
+    rc=$?
+  [ "$rc" = 2 ] || fail "--trusted-proxy $bad: exit $rc (want 2)"
   grep -q -- "--trusted-proxy: " <<<"$out" || fail "--trusted-proxy $bad: no reason: $out"
 done
 out=$(STOREQR_HQ_TRUSTED_PROXY=nonsense timeout 20 "$BIN_HQ" serve --dir "$D" --listen 127.0.0.1:0 2>&1) &&
@@ -84,7 +85,11 @@ done
 keys=$(sqlite3 "$D/hq.db" "SELECT k FROM login_failures ORDER BY k" | tr '\n' ' ')
 grep -q "ip:192.0.2.7 " <<<"$keys" || fail "no lock under ip:192.0.2.7: $keys"
 grep -q "ip:127\." <<<"$keys" && fail "a failure counted under the balancer's address: $keys"
-echo "six bad logins from 192.0.2.7 lock it (429); 192.0.2.8 and 2001:db8::8 log in"
+# a LOCAL header (the balancer's health check) counts as the balancer
+[ "$(login "$(via 3)" alice "wrong-local")" = 401 ] || fail "a bad login after a LOCAL header"
+[ "$(sqlite3 "$D/hq.db" "SELECT failures FROM login_failures WHERE k = 'ip:127.0.0.2'")" = 1 ] ||
+  fail "a LOCAL header's connection not seen as the balancer's"
+echo "six bad logins from 192.0.2.7 lock it (429); 192.0.2.8 and 2001:db8::8 log in; LOCAL is 127.0.0.2"
 
 # ---- the per-address connection limit counts clients ------------------------------
 # three connections held open by 192.0.2.7 (SQR_HQ_PER_ADDRESS=3); a fourth

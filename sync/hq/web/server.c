@@ -77,9 +77,11 @@
  * after every request, so its size is paid on every scan: 32 KiB holds
  * the 16 KiB of headers PROTOCOL.md allows with room to spare. */
 #define CONN_MEMORY (32 * 1024)
-/* A trusted balancer's PROXY header must be in within this (see
- * read_proxy_header), and refusals are logged at most this often. */
+/* A trusted balancer's PROXY header must be in within this, at most this
+ * many connections' headers are awaited at once (see accept_loop), and
+ * refusals are logged at most this often. */
 #define PROXY_DEADLINE_MS  1000
+#define PROXY_PENDING_MAX  64
 #define PROXY_WARN_EVERY_S 10
 
 /* One open connection, for the header deadline (see sweep_loop). It is
@@ -501,61 +503,15 @@ static int64_t ms_now(void) {
   return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The PROXY protocol v2 header a trusted balancer begins its connection
- * with (proxyproto.h), read off the nonblocking socket fd: exactly its
- * bytes, the fixed 16 first and then the length they name, so the TLS
- * ClientHello behind it stays in the socket for libmicrohttpd. On success
- * *sa and *len become the client's address (the balancer's own for a
- * LOCAL header: its health checks). 0 on success; -1 with *why when the
- * header is malformed, refused, late or cut short: the caller closes.
- *
- * It runs in accept_loop itself, not in a thread of its own: only peers
- * at a trusted address are read here (the rest of the internet never
- * is), and a balancer writes the header as its first bytes the moment its
- * connection to us is up (haproxy does not wait for the client), so it is
- * normally in the socket when accept4 returns and costs one recv. The
- * deadline bounds what a broken balancer can cost everyone else's
- * accepts: PROXY_DEADLINE_MS per connection. A queue and a thread polling
- * many headers at once would remove even that, at the price of handing
- * sockets between threads; the next step if a balancer is ever seen to
- * stall (the refusals are counted and logged). */
-static int read_proxy_header(int fd, struct sockaddr_storage *sa, socklen_t *len,
-                             const char **why) {
+/* A trusted balancer's connection whose PROXY header is still arriving. */
+typedef struct pending {
+  int fd;
+  struct sockaddr_storage sa; /* the balancer's; the client's once parsed */
+  socklen_t len;
+  size_t got;
+  int64_t deadline; /* ms_now() */
   uint8_t buf[PROXYPROTO_MAX];
-  size_t got = 0, more;
-  int64_t deadline = ms_now() + PROXY_DEADLINE_MS;
-  for(;;) {
-    if(proxyproto_need(buf, got, &more, why)) return -1;
-    if(!more) break;
-    ssize_t n = recv(fd, buf + got, more, 0);
-    if(n > 0) {
-      got += (size_t)n;
-      continue;
-    }
-    if(n == 0) {
-      *why = "closed before its PROXY header was complete";
-      return -1;
-    }
-    if(errno == EINTR) continue;
-    if(errno != EAGAIN && errno != EWOULDBLOCK) {
-      *why = "the socket failed while its PROXY header was read";
-      return -1;
-    }
-    int64_t left = deadline - ms_now();
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if(left <= 0 || (poll(&p, 1, (int)left) == 0)) {
-      *why = "no PROXY header within 1 s";
-      return -1;
-    }
-  }
-  proxyproto_hdr h;
-  if(proxyproto_parse(buf, got, &h, why)) return -1;
-  if(!h.local) {
-    memcpy(sa, &h.src, h.src_len);
-    *len = h.src_len;
-  }
-  return 0;
-}
+} pending;
 
 /* A trusted peer's connection that brought no usable PROXY header: closed
  * and counted; a warning at most every PROXY_WARN_EVERY_S (a broken
@@ -580,6 +536,48 @@ static void proxy_refuse(server *s, int fd, const struct sockaddr_storage *sa, c
   }
 }
 
+/* Reads what has arrived of p's PROXY protocol v2 header (proxyproto.h)
+ * off its nonblocking socket: exactly the header's bytes, the fixed 16
+ * first and then the length they name, so the TLS ClientHello behind it
+ * stays in the socket for libmicrohttpd. Once whole, the connection goes
+ * to libmicrohttpd with the client's address (the balancer's own for a
+ * LOCAL header: its health checks); malformed, refused, cut short or past
+ * its deadline, it is closed. 1 when p is done with, 0 while it waits. */
+static int proxy_step(server *s, pending *p, int64_t now) {
+  const char *why;
+  size_t more;
+  for(;;) {
+    if(proxyproto_need(p->buf, p->got, &more, &why)) break;
+    if(!more) {
+      proxyproto_hdr h;
+      if(proxyproto_parse(p->buf, p->got, &h, &why)) break;
+      if(!h.local) {
+        memcpy(&p->sa, &h.src, h.src_len);
+        p->len = h.src_len;
+      }
+      MHD_add_connection(s->d, p->fd, (struct sockaddr *)&p->sa, p->len);
+      return 1;
+    }
+    ssize_t n = recv(p->fd, p->buf + p->got, more, 0);
+    if(n > 0) {
+      p->got += (size_t)n;
+      continue;
+    }
+    if(n < 0 && errno == EINTR) continue;
+    if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if(now < p->deadline) return 0;
+      why = "no PROXY header within 1 s";
+    } else {
+      why = n == 0 ? "closed before its PROXY header was complete"
+                   : "the socket failed while its PROXY header was read";
+    }
+    break;
+  }
+  /* the address logged is the balancer's: a client's is never parsed here */
+  proxy_refuse(s, p->fd, &p->sa, why);
+  return 1;
+}
+
 /* Connections dealt to the worker threads in turn.
  *
  * libmicrohttpd's workers each wait on the shared listening socket, and
@@ -590,23 +588,62 @@ static void proxy_refuse(server *s, int fd, const struct sockaddr_storage *sa, c
  * MHD_add_connection, which gives it to worker fd % threads (the first
  * with room): connections opened together take consecutive numbers, so
  * they are split evenly. Limits (connections, per address) are applied by
- * libmicrohttpd as before, on the address handed over: a trusted
- * balancer's client's (read_proxy_header); it closes a socket it refuses. */
+ * libmicrohttpd as before, on the address handed over; it closes a socket
+ * it refuses.
+ *
+ * Behind a trusted balancer that address is the client's, from the PROXY
+ * header its connection begins with (proxy_step). The header is read here,
+ * not in a thread of its own: a balancer sends it the moment its
+ * connection is up, so it is nearly always in the socket when accept4
+ * returns and is read at once. One that is not yet there waits in the
+ * pending list, polled together with the listening socket, each until its
+ * PROXY_DEADLINE_MS: a balancer that stalls holds no one else's accept, a
+ * thread and a queue of sockets between threads would add nothing, and
+ * with nothing pending (always, without --trusted-proxy) this thread
+ * waits in accept4 as before. At most PROXY_PENDING_MAX wait at once;
+ * more are refused. */
 static void *accept_loop(void *arg) {
   server *s = arg;
+  pending *wait = NULL; /* PROXY_PENDING_MAX of them, with --trusted-proxy */
+  int nwait = 0;
+  if(s->trust.n && !(wait = calloc(PROXY_PENDING_MAX, sizeof *wait)))
+    log_error("hq", "no memory for PROXY headers: trusted proxies' connections are refused");
   while(!atomic_load(&s->stopping)) {
+    if(nwait) {
+      struct pollfd pf[1 + PROXY_PENDING_MAX];
+      int64_t now = ms_now(), first = wait[0].deadline;
+      pf[0] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+      for(int i = 0; i < nwait; i++) {
+        pf[1 + i] = (struct pollfd){.fd = wait[i].fd, .events = POLLIN};
+        if(wait[i].deadline < first) first = wait[i].deadline;
+      }
+      int rc = poll(pf, (nfds_t)(1 + nwait), first > now ? (int)(first - now) : 0);
+      if(atomic_load(&s->stopping)) break;
+      now = ms_now();
+      for(int i = nwait - 1; i >= 0; i--) /* from the end: a done one takes the last's place */
+        if((pf[1 + i].revents || now >= wait[i].deadline) && proxy_step(s, &wait[i], now))
+          wait[i] = wait[--nwait];
+      if(rc <= 0 || !pf[0].revents) continue;
+    }
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
     int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if(fd >= 0) {
-      /* behind a trusted balancer: the client's address, from its header */
-      const char *why;
-      if(proxyproto_trusted(&s->trust, (struct sockaddr *)&sa) &&
-         read_proxy_header(fd, &sa, &len, &why)) {
-        proxy_refuse(s, fd, &sa, why);
-        continue;
+      if(!proxyproto_trusted(&s->trust, (struct sockaddr *)&sa)) {
+        MHD_add_connection(s->d, fd, (struct sockaddr *)&sa, len);
+      } else if(!wait || nwait == PROXY_PENDING_MAX) {
+        proxy_refuse(s, fd, &sa,
+                     wait ? "too many connections waiting for their PROXY header"
+                          : "no memory to read its PROXY header");
+      } else {
+        pending *p = &wait[nwait];
+        p->fd = fd;
+        p->sa = sa;
+        p->len = len;
+        p->got = 0;
+        p->deadline = ms_now() + PROXY_DEADLINE_MS;
+        if(!proxy_step(s, p, ms_now())) nwait++;
       }
-      MHD_add_connection(s->d, fd, (struct sockaddr *)&sa, len);
       continue;
     }
     if(atomic_load(&s->stopping)) break;
@@ -621,6 +658,9 @@ static void *accept_loop(void *arg) {
     log_error("hq", "accept: %s; no new connections", strerror(errno));
     break;
   }
+  for(int i = 0; i < nwait; i++)
+    close(wait[i].fd);
+  free(wait);
   return NULL;
 }
 

@@ -11,6 +11,8 @@
  *              STOREQR_HQ_PUBLIC_CERT, STOREQR_HQ_PUBLIC_KEY (hq.env); the names to
  *              --listen's address, except that a wildcard --listen (0.0.0.0) without
  *              both names is refused (exit 2) with what to set.
+ *              [--trusted-proxy ADDR[/BITS][,...]]   (or STOREQR_HQ_TRUSTED_PROXY:
+ *              load balancers that send PROXY protocol v2, server.h)
  *   storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]
  *              [--brand B]   (B: the brand-wide code /N/B leads to this store too)
  *   storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl S]
@@ -65,6 +67,8 @@ static const char usage[] =
     "                  [--public-url https://SCAN.NAME[:PORT]] [--public-cert F --public-key F]\n"
     "                  (names default to --listen's address; required with 0.0.0.0;\n"
     "                  STOREQR_HQ_KIOSK_URL, _PUBLIC_URL, _PUBLIC_CERT, _PUBLIC_KEY likewise)\n"
+    "                  [--trusted-proxy ADDR[/BITS][,ADDR...]]   (balancers sending PROXY\n"
+    "                  protocol v2; default $STOREQR_HQ_TRUSTED_PROXY)\n"
     "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
     "                  [--brand B]\n"
     "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS]\n"
@@ -198,6 +202,9 @@ static int cmd_serve(hq *h, int argc, char **argv) {
   }
   char err[300];
   server *s;
+  const char *proxies = opt(argc, argv, 2, "--trusted-proxy");
+  if(server_trust_proxies(proxies ? proxies : getenv("STOREQR_HQ_TRUSTED_PROXY"), err, sizeof err))
+    return usage_fail(err);
   sigset_t set;
   sigemptyset(&set);
   struct sigaction sa;

@@ -91,6 +91,20 @@ fi
 
 "$HQ_BIN" init "$T/hq" >/dev/null 2>&1 || mkdir -p "$T/hq"
 [ -f "$T/hq/master.key" ] || "$HQ_BIN" init "$T/hq" || exit 1
+# A store template whose Argon2 cost no kiosk can hold (4 GiB, 11 passes)
+# is refused by every command, naming the field; nothing is added.
+for bad in '"m_kib":4194304' '"t":11' '"m_kib":1.5'; do
+  printf '{"keys":{"index":{%s}}}\n' "$bad" >"$T/hq/store-template.json"
+  # shellcheck disable=SC2086
+  if out=$("$HQ_BIN" store add --dir "$T/hq" $DB_ARGS --id SH-BAD --name x --city y 2>&1); then
+    echo "hq_test: a template with $bad was accepted"; exit 1
+  fi
+  case "$out" in
+    *"store-template.json: keys.index."*) ;;
+    *) echo "hq_test: the refusal of $bad does not name the field: $out"; exit 1 ;;
+  esac
+done
+rm "$T/hq/store-template.json"
 # shellcheck disable=SC2086
 "$HQ_BIN" store add --dir "$T/hq" $DB_ARGS --id SH-JA01 --name 静安寺店 --city 上海 \
   --lat 31.2235 --lon 121.4456 >/dev/null || exit 1

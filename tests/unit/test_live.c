@@ -142,10 +142,30 @@ static void test_switch_while_disk_full(void **state) {
   assert_int_equal(store_last_seq(f->st), before + 1);
 }
 
+/* A configuration asking for more Argon2 memory than a kiosk can give
+ * (HQ's template at 4 GiB) is refused, naming the field, and the kiosk
+ * keeps the one it runs. */
+static void test_refuses_index_cost_past_bounds(void **state) {
+  fixture *f = *state;
+  apply(f->st, 1, "hq");
+  tu_keys k = keys;
+  k.d.index_m_kib = 4194304;
+  char *json = tu_demo_config(&k, 2, T0 / 1000);
+  char err[256] = "";
+  assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_EINVAL);
+  assert_non_null(strstr(err, "keys.index.m_kib"));
+  free(json);
+  const sqr_config *cfg = store_config(f->st);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->version, 1);
+  assert_int_equal(cfg->index_m_kib, keys.d.index_m_kib);
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_no_config, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_refuses_index_cost_past_bounds, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hq_mode_rotates_and_verifies, setup, teardown),
       cmocka_unit_test_setup_teardown(test_direct_mode_shows_group_link_then_fallback, setup,
                                       teardown),

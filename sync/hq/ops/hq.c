@@ -3,6 +3,7 @@
 #include "hq_int.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +33,46 @@ static sqr_rc load_b64_file(const char *dir, const char *name, char *out, size_t
   crypto_wipe(text, n);
   free(text);
   return SQR_OK;
+}
+
+/* The store template's keys.index within what a kiosk accepts
+ * (config.h's CONFIG_INDEX_*): refused here, at every command and at
+ * serve, rather than in each kiosk's config fetch. Absent fields take
+ * the defaults. */
+static sqr_rc template_check(const char *path, const char *json, char *err, size_t errlen) {
+  cJSON *root = cJSON_Parse(json);
+  if(!root) {
+    snprintf(err, errlen, "%s: not JSON", path);
+    return SQR_EINVAL;
+  }
+  const cJSON *ix =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "keys"), "index");
+  static const struct {
+    const char *name;
+    double min, max, def;
+    const char *unit;
+  } f[] = {{"m_kib", CONFIG_INDEX_M_KIB_MIN, CONFIG_INDEX_M_KIB_MAX, CONFIG_INDEX_M_KIB_DEFAULT,
+            " KiB (256 MiB: what a kiosk can give it)"},
+           {"t", 1, CONFIG_INDEX_T_MAX, CONFIG_INDEX_T_DEFAULT, " passes"},
+           {"p", 1, CONFIG_INDEX_P_MAX, CONFIG_INDEX_P_DEFAULT, " lanes"}};
+  double v[3];
+  sqr_rc rc = SQR_OK;
+  for(size_t i = 0; !rc && i < SQR_ARRAY_LEN(f); i++) {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(ix, f[i].name);
+    v[i] = n ? n->valuedouble : f[i].def;
+    if(n && (!cJSON_IsNumber(n) || v[i] != (double)(int64_t)v[i] || v[i] < f[i].min ||
+             v[i] > f[i].max)) {
+      snprintf(err, errlen, "%s: keys.index.%s must be a whole number %.0f..%.0f%s", path,
+               f[i].name, f[i].min, f[i].max, f[i].unit);
+      rc = SQR_EINVAL;
+    }
+  }
+  if(!rc && v[0] < 8 * v[2]) {
+    snprintf(err, errlen, "%s: keys.index.m_kib must be at least 8 times keys.index.p", path);
+    rc = SQR_EINVAL;
+  }
+  cJSON_Delete(root);
+  return rc;
 }
 
 sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t errlen) {
@@ -86,6 +127,7 @@ sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t 
     snprintf(err, errlen, "%s: cannot read it", path);
     goto fail_msg;
   }
+  if(h->template_json && (rc = template_check(path, h->template_json, err, errlen))) goto fail_msg;
   snprintf(path, sizeof path, "%s/hq.db", dir);
   if((rc = hqdb_open(db_url ? db_url : path, &h->db, err, errlen))) goto fail_msg;
   hq_set_url(h, "127.0.0.1", 8443);
@@ -100,6 +142,9 @@ fail_msg:
 
 void hq_close(hq *h) {
   if(!h) return;
+  if(h->alert_queued)
+    log_error("hq", "stopping with storage unavailable: %zu alerts never written", h->alert_queued);
+  free(h->alert_queue);
   hqdb_close(h->db);
   pki_ca_free(h->device_ca);
   free(h->hq_ca_pem);

@@ -3,6 +3,8 @@
 #ifndef SQR_HQ_INT_H
 #define SQR_HQ_INT_H
 
+#include <stdatomic.h>
+
 #include "hq.h"
 #include "pki.h"
 #include "seal.h"
@@ -33,6 +35,12 @@ struct hq {
   int key_rotate_days;                    /* keys.h: 0 = never */
   hq_listener listeners[HQ_MAX_LISTENERS];
   size_t nlisteners;
+  /* Alerts raised while storage failed, oldest first (alerts.c): written
+   * before the next alert, or by hq_alert_flush. Guarded like h->db (the
+   * caller's storage lock); the counters are read by /metrics too. */
+  struct hq__queued_alert *alert_queue; /* HQ_ALERT_QUEUE_MAX, allocated at the first */
+  size_t alert_queued;
+  _Atomic uint64_t alerts_dropped, alerts_waiting;
 };
 
 /* The refusal for a failed storage call rc, without logging: "unavailable"

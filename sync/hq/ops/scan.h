@@ -16,8 +16,9 @@
 sqr_rc hq_scan_store(hq *h, const char *id, hq_store *out) SQR_WARN_UNUSED;
 sqr_rc hq_scan_groups(hq *h, const char *store, hq_group *out, size_t max,
                       size_t *n) SQR_WARN_UNUSED;
-/* Adds the deltas to scans and group_scans, and gives back the unused
- * seats, in one transaction. */
+/* Adds the deltas to scans and group_scans, and settles the seats this
+ * process leased of each group in sent (spent ones stay claimed, the
+ * rest go back), in one transaction. */
 sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
                      const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
 /* Sign-ups the kiosks reported into a group (their events' "group"), and
@@ -28,9 +29,10 @@ sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins,
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) SQR_WARN_UNUSED;
 /* Leases up to want seats of a group (hqdb_resolve_lease): *granted
  * 0..want, 0 when the group has no room left across processes; *left,
- * the seats no process holds after it. */
+ * the seats no process holds after it. Seats another process leased and
+ * has not flushed for ttl_ms (it died) come back to the group first. */
 sqr_rc hq_scan_lease(hq *h, const char *store, const char *grp, int64_t want, int64_t limit,
-                     int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
+                     int64_t ttl_ms, int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hq_scan_versions(hq *h,
                         void (*fn)(void *arg, const char *store, int64_t config_version,

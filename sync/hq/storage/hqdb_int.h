@@ -33,11 +33,17 @@ typedef struct hqdb_ops {
   void (*close)(hqdb *db);
 } hqdb_ops;
 
+#define HQDB_OWNER_LEN 32 /* hex digits */
+
 struct hqdb {
   const hqdb_ops *ops;
   void *conn;
   char err[512];
   char *event_sql[HQDB_EVENT_CHUNK_LOG2 + 1]; /* multi-row INSERTs, 2^k rows */
+  /* This handle's name in seat_leases (hqdb_resolve.c): random per open,
+   * so a process restarted with the same pid never inherits the seats
+   * its dead predecessor held. */
+  char owner[HQDB_OWNER_LEN + 1];
 };
 
 /* NULL-terminated CREATE ... IF NOT EXISTS statements of the modules that

@@ -9,6 +9,13 @@
  *                one conditional UPDATE grants a process a block of
  *                them, so processes sharing the database never send
  *                more than the group's limit between them;
+ *   seat_leases  per store, group and owner (one per open handle, a
+ *                random name): the seats granted and not yet flushed,
+ *                and when the owner last took some. A flush deletes the
+ *                owner's row; a row older than the lease TTL belongs to
+ *                a process that died without flushing (kill -9, power
+ *                loss): the next lease of the group by any process gives
+ *                its seats back (hqdb_resolve_lease).
  *   store_brands which brand (GET /N/<BRAND>) a store belongs to; a store
  *                without a row is in no brand.
  * The resolver keeps its counters in memory and writes them here in one
@@ -29,6 +36,12 @@ const char *const hqdb_resolve_schema[] = {
     " sent BIGINT NOT NULL, PRIMARY KEY(store, grp))",
     "CREATE TABLE IF NOT EXISTS group_seats(store TEXT NOT NULL, grp TEXT NOT NULL,"
     " claimed BIGINT NOT NULL, last_grant BIGINT NOT NULL, PRIMARY KEY(store, grp))",
+    /* Added after group_seats: a database of an older HQ gets it at open
+     * (the schema transaction, under the schema lock); the seats older
+     * processes leased have no row and come back with their flush. */
+    "CREATE TABLE IF NOT EXISTS seat_leases(store TEXT NOT NULL, grp TEXT NOT NULL,"
+    " owner TEXT NOT NULL, seats BIGINT NOT NULL, renewed_ms BIGINT NOT NULL,"
+    " PRIMARY KEY(store, grp, owner))",
     "CREATE TABLE IF NOT EXISTS store_brands(store TEXT PRIMARY KEY, brand TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS store_brands_brand ON store_brands(brand)",
     /* Joins per group are counted from a store's sign-up events; without
@@ -58,12 +71,27 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
           "INSERT INTO group_scans(store, grp, sent) VALUES($1, $2, $3)"
           " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
           p, 3, NULL, NULL);
-    if(!rc && sent[i].unused) {
-      /* seats leased and not spent go back, in the same transaction as
-       * the spent ones are written, so claimed stays sent + outstanding */
-      hqv u[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].unused)};
+    /* Everything this handle leased of the group is settled now: the
+     * spent seats are in sent, the rest go back. claimed held the row's
+     * seats; it keeps the n sent. The row is what the database knows we
+     * hold: when another process reclaimed it (we did not flush within
+     * the TTL) held is 0 and claimed gets the spent seats back, so
+     * claimed stays sent + outstanding either way and no seat is given
+     * back twice. (Leases and flushes of one process are serialised by
+     * its caller, so no grant lands between its snapshot and this.) */
+    hqres r = {0};
+    hqv k[] = {T(sent[i].store), T(sent[i].grp), T(db->owner)};
+    if(!rc)
       rc = hqdb_exec(db,
-                     "UPDATE group_seats SET claimed = claimed - $3 WHERE store = $1 AND grp = $2",
+                     "DELETE FROM seat_leases WHERE store = $1 AND grp = $2 AND owner = $3"
+                     " RETURNING seats",
+                     k, 3, &r, NULL);
+    int64_t held = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
+    hqres_free(&r);
+    if(!rc && sent[i].n != held) {
+      hqv u[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].n - held)};
+      rc = hqdb_exec(db,
+                     "UPDATE group_seats SET claimed = claimed + $3 WHERE store = $1 AND grp = $2",
                      u, 3, NULL, NULL);
     }
   }
@@ -122,7 +150,7 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *
 }
 
 sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                          int64_t *granted, int64_t *left) {
+                          int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left) {
   hqres r = {0};
   *granted = 0;
   *left = 0;
@@ -140,6 +168,28 @@ sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t 
                  " WHERE store = $1 AND grp = $2), 0), 0 WHERE 1 = 1"
                  " ON CONFLICT (store, grp) DO NOTHING",
                  k, 2, NULL, NULL);
+  /* Seats of owners that stopped flushing: a process killed before it
+   * could give them back. DELETE first, then subtract what it returned:
+   * two processes reclaiming at once each get only the rows they deleted
+   * (PostgreSQL skips a row another transaction deleted), so nothing is
+   * given back twice. Our own row is never ours to reclaim. */
+  hqres x = {0};
+  hqv o[] = {T(store), T(grp), T(db->owner), I(now_ms - ttl_ms)};
+  if(!rc)
+    rc = hqdb_exec(db,
+                   "DELETE FROM seat_leases WHERE store = $1 AND grp = $2 AND owner <> $3"
+                   " AND renewed_ms < $4 RETURNING seats",
+                   o, 4, &x, NULL);
+  int64_t expired = 0;
+  for(int i = 0; !rc && i < x.nrows; i++)
+    expired += cell_int(&x, i, 0);
+  hqres_free(&x);
+  if(!rc && expired) {
+    hqv u[] = {T(store), T(grp), I(expired)};
+    rc =
+        hqdb_exec(db, "UPDATE group_seats SET claimed = claimed - $3 WHERE store = $1 AND grp = $2",
+                  u, 3, NULL, NULL);
+  }
   /* The one statement that decides: the row lock serialises processes
    * (PostgreSQL; SQLite's writer lock anyway) and the WHERE is checked
    * on the row as it is after the one before committed. Both SET
@@ -158,6 +208,19 @@ sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t 
     *left = cell_int(&r, 0, 1);
   }
   hqres_free(&r);
+  /* The grant is this handle's until its next flush: renewed now. */
+  hqv l[] = {T(store), T(grp), T(db->owner), I(*granted), I(now_ms)};
+  if(!rc && *granted)
+    rc = hqdb_exec(
+        db,
+        "INSERT INTO seat_leases(store, grp, owner, seats, renewed_ms)"
+        " VALUES($1, $2, $3, $4, $5) ON CONFLICT (store, grp, owner) DO UPDATE"
+        " SET seats = seat_leases.seats + excluded.seats, renewed_ms = excluded.renewed_ms",
+        l, 5, NULL, NULL);
+  if(rc) {
+    *granted = 0;
+    *left = 0;
+  }
   if(!rc) return hqdb_commit(db);
   hqdb_rollback(db);
   return rc;

@@ -22,7 +22,7 @@ typedef struct resolve_sent_delta {
   char store[HQ_ID_MAX];
   char grp[HQ_ID_MAX];
   int64_t n;      /* shoppers sent */
-  int64_t unused; /* seats leased (hqdb_resolve_lease) and not spent: given back */
+  int64_t unused; /* seats leased (hqdb_resolve_lease) and not spent (for the caller's books) */
 } resolve_sent_delta;
 typedef struct resolve_brand_store {
   char id[HQ_ID_MAX];
@@ -31,8 +31,11 @@ typedef struct resolve_brand_store {
   double lat, lon;
 } resolve_brand_store;
 
-/* Adds the deltas to scans and group_scans, and gives back the unused
- * seats to group_seats, in one transaction. */
+/* Adds the deltas to scans and group_scans, and settles the seats this
+ * handle leased of each group in sent (the spent ones stay claimed, the
+ * rest go back to group_seats; its seat_leases row goes), in one
+ * transaction. A group whose row another process reclaimed meanwhile
+ * (hqdb_resolve_lease) gets its spent seats claimed again. */
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
                           const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
 /* Sign-ups the kiosks reported into a group (their events' "group"), and
@@ -47,9 +50,13 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
  * sent, flushed or not, plus seats leased and unspent) never pass limit.
  * *granted: 0..want, 0 when the group has no room left; *left: the seats
  * no process holds after this grant. One atomic conditional UPDATE
- * decides. SQR_EINVAL for want < 1. */
+ * decides. The grant is recorded as this handle's (seat_leases, renewed
+ * at now_ms) until its next flush; first, seats other handles were
+ * granted and have not flushed for ttl_ms (a process killed before it
+ * gave them back) are returned to the group. SQR_EINVAL for want < 1. */
 sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                          int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
+                          int64_t now_ms, int64_t ttl_ms, int64_t *granted,
+                          int64_t *left) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hqdb_resolve_versions(hqdb *db,
                              void (*fn)(void *arg, const char *store, int64_t config_version,

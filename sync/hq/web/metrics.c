@@ -8,7 +8,9 @@
  * describe stores (sync lag, events behind, groups near expiry or full)
  * and the counters kept in tables (alerts by kind, kiosks' clock jumps)
  * are read from the database and the resolver at scrape time, under the
- * server's storage lock like every route.
+ * server's storage lock like every route. When the database cannot be
+ * read the scrape still answers 200 with the process's own series and
+ * storeqr_hq_storage_up 0.
  *
  * /metrics needs the admin bearer token (or a dashboard session): it names
  * every store. Prometheus sends it with `authorization: credentials_file`.
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "login.h"
 #include "log.h"
 #include "stats_web.h"
@@ -84,7 +87,9 @@ static void clock_jump_line(void *arg, const char *store, const char *kiosk_id, 
   dynbuf_addf(b, "\"} %lld\n", (long long)jumps);
 }
 
-static sqr_rc render(hq *h, dynbuf *b) {
+/* The process's own series: counters in memory, the resolver's unflushed
+ * counts. Never touches storage, so they show during an outage. */
+static void render_process(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_http_requests_total", "counter",
        "Requests HQ answered, by route and HTTP status.");
   for(size_t r = 0; r < counters_routes(); r++)
@@ -112,7 +117,6 @@ static sqr_rc render(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_ingest_events_total", "counter", "Events in those batches.");
   dynbuf_addf(b, "storeqr_hq_ingest_events_total %llu\n",
               (unsigned long long)counters_ingest_events());
-  /* Before the database's figures: they show during an outage too. */
   uint64_t unflushed = 0, dropped = 0;
   resolve_counts_state(&unflushed, &dropped);
   head(b, "storeqr_hq_scan_counts_unflushed", "gauge",
@@ -122,7 +126,20 @@ static sqr_rc render(hq *h, dynbuf *b) {
        "Scans never written: past the unflushed memory bound, out of memory, or stopping during a"
        " database outage.");
   dynbuf_addf(b, "storeqr_hq_scan_counts_dropped_total %llu\n", (unsigned long long)dropped);
+  uint64_t waiting = 0, alerts_dropped = 0;
+  hq_alert_queue_state(h, &waiting, &alerts_dropped);
+  head(b, "storeqr_hq_alerts_waiting", "gauge",
+       "Alerts raised while the database was unavailable, kept in memory until it is back.");
+  dynbuf_addf(b, "storeqr_hq_alerts_waiting %llu\n", (unsigned long long)waiting);
+  head(b, "storeqr_hq_alerts_dropped_total", "counter",
+       "Alerts never written: raised while the database was unavailable with the memory queue"
+       " full.");
+  dynbuf_addf(b, "storeqr_hq_alerts_dropped_total %llu\n", (unsigned long long)alerts_dropped);
+}
 
+/* The series read from the database; b holds them only when it returns
+ * SQR_OK (the caller drops the part of a failed read). */
+static sqr_rc render_storage(hq *h, dynbuf *b) {
   stats_totals t;
   int64_t now = hq_now_ms();
   sqr_rc rc = hq_stats_totals(h, stats_day_of_ms(now), now - 24 * 3600 * 1000LL, &t);
@@ -227,22 +244,28 @@ int metrics_route(hq *h, struct MHD_Connection *c, const char *method, const cha
     hq_reply_error(r, 401, "unauthorized", "Authorization: Bearer token required", NULL, 0);
     return 1;
   }
-  dynbuf b;
+  dynbuf b, st;
   dynbuf_init(&b, STATS_ANSWER_MAX);
-  sqr_rc rc = render(h, &b);
+  dynbuf_init(&st, STATS_ANSWER_MAX);
+  render_process(h, &b);
+  sqr_rc rc = render_storage(h, &st);
   if(rc == SQR_ENOMEM || rc == SQR_ETOOBIG) { /* a part of the text, not the storage */
     dynbuf_free(&b);
+    dynbuf_free(&st);
     hq_reply_error(r, rc == SQR_ETOOBIG ? 413 : 500, rc == SQR_ETOOBIG ? "too_large" : "internal",
                    rc == SQR_ETOOBIG ? "the exposition would pass 64 MiB" : "out of memory", NULL,
                    0);
     return 1;
   }
-  if(rc) {
-    dynbuf_free(&b);
-    log_error("metrics", "scrape: %s", hq_storage_error(h));
-    hq_reply_storage(r, rc);
-    return 1;
-  }
+  /* The database down is what a scrape must show most: 200 with the
+   * process's own series and storage_up 0, the database's series left
+   * out (absent, not zero: no alert fires on a store "never synced"). */
+  if(rc) log_error("metrics", "scrape without the database's series: %s", hq_storage_error(h));
+  head(&b, "storeqr_hq_storage_up", "gauge",
+       "1 when this scrape read HQ's database, 0 when it could not (its series are left out).");
+  dynbuf_addf(&b, "storeqr_hq_storage_up %d\n", rc ? 0 : 1);
+  if(!rc) dynbuf_add(&b, dynbuf_ptr(&st), dynbuf_len(&st));
+  dynbuf_free(&st);
   hq_reply_text(r, &b, 200, "text/plain; version=0.0.4; charset=utf-8",
                 "the exposition would pass 64 MiB");
   return 1;

@@ -61,6 +61,10 @@ sqr_rc shopper_notice_render(const shopper_notice_view *vm, dynbuf *out) {
                             {"Link too long", "Please scan the code in the shop."}},
       [SHOPPER_METHOD] = {{"不支持的请求", "请用手机扫描店内的二维码。"},
                           {"Not supported", "Please scan the code in the shop with your phone."}},
+      [SHOPPER_UNAVAILABLE] = {{"请稍后再试", "系统正忙，请稍等片刻后重新扫码或刷新本页。"},
+                               {"Please try again in a moment",
+                                "We could not load this page just now. Please scan the code again"
+                                " or reload this page in a moment."}},
   };
   if(!lang_ok(vm->lang) || (int)vm->kind < 0 || vm->kind >= SHOPPER_NNOTICE) return SQR_EINVAL;
   const char *const *t = text[vm->kind][vm->lang];

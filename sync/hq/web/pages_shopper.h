@@ -27,6 +27,7 @@ typedef enum shopper_notice {
   SHOPPER_BAD_REQUEST, /* a location that does not parse */
   SHOPPER_TOO_LONG,    /* an overlong link */
   SHOPPER_METHOD,      /* neither GET nor HEAD */
+  SHOPPER_UNAVAILABLE, /* HQ's database is down: try again in a moment */
   SHOPPER_NNOTICE
 } shopper_notice;
 

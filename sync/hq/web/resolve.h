@@ -112,7 +112,13 @@ int resolve_accepts_gzip(const char *accept_encoding);
  * write is retried after a backoff doubling from RESOLVE_FLUSH_MS to
  * RESOLVE_RETRY_MAX_MS; at stop for up to RESOLVE_STOP_RETRY_MS, then
  * what is left is dropped (and logged). */
-#define RESOLVE_MAX_CELLS     100000
+#define RESOLVE_MAX_CELLS 100000
+/* Seats a process leased and has not flushed for this long (it was
+ * killed before it could give them back) are returned to their group by
+ * the next process that leases seats of it. Far above RESOLVE_FLUSH_MS so
+ * a live process's lease never expires unless its writes fail that long.
+ * SQR_HQ_LEASE_TTL_S (1..3600) sets it in seconds (tests). */
+#define RESOLVE_LEASE_TTL_MS  60000
 #define RESOLVE_RETRY_MAX_MS  10000
 #define RESOLVE_STOP_RETRY_MS 3000
 sqr_rc resolve_start(hq *h, pthread_mutex_t *db_lock) SQR_WARN_UNUSED;
@@ -127,8 +133,10 @@ void resolve_stop(void);
 sqr_rc resolve_flush(void) SQR_WARN_UNUSED;
 /* server.c's hot path for GET/HEAD /J/... and /N/...: queues the cached
  * page's prebuilt response on c (no copy, no allocation per request).
- * 1: queued, *status its HTTP status; 0: not the resolver's URL; -1:
- * storage failed (answer 503); -2: libmicrohttpd refused the response.
+ * 1: queued, *status its HTTP status (503 with Retry-After and a "try
+ * again in a moment" page when storage failed); 0: not the resolver's
+ * URL; -1: storage failed and no page could be rendered (answer 503);
+ * -2: libmicrohttpd refused the response.
  * Takes db_lock only on a cache miss: call it without holding it. */
 int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
                   int *status) SQR_WARN_UNUSED;

@@ -186,6 +186,10 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
     }
     pthread_mutex_unlock(&resolve__R.lock);
   }
+  /* Alerts any operation raised while storage was down: written now it
+   * is back, even when nothing raises another. */
+  if(!rc && hq_alert_flush(h))
+    log_error("resolve", "alerts kept during an outage still wait: %s", hq_storage_error(h));
   /* Once per store per hour across processes: hq_alert_raise's one
    * upsert on alert_gate decides (the entry's last_alert_ms only spares
    * this process the round trip). */
@@ -280,7 +284,7 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
   snprintf(g, sizeof g, "%s", gid);
   pthread_mutex_unlock(&resolve__R.lock);
   resolve__db_lock();
-  *rc = hq_scan_lease(h, s, g, want, limit, &granted, &left);
+  *rc = hq_scan_lease(h, s, g, want, limit, resolve__R.lease_ttl_ms, &granted, &left);
   if(*rc) {
     log_error("resolve", "store %s: leasing seats of a group failed: %s", s, hq_storage_error(h));
     resolve__db_unlock();
@@ -290,7 +294,9 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
    * so no seat is given back twice or lost */
   rstore *e = resolve__get_store(h, s, 1, rc);
   resolve__db_unlock();
-  if(!e) return NULL; /* the seats stay claimed: a group looks fuller, never overfull */
+  /* The grant stays in this process's seat_leases row: a later flush of
+   * the group settles it, and a row never flushed expires (TTL). */
+  if(!e) return NULL;
   rgroup *grp = e->missing ? NULL : resolve__find_group(e, g);
   if(grp) {
     grp->lease += granted;
@@ -370,6 +376,17 @@ sqr_rc resolve_start(hq *h, pthread_mutex_t *lock) {
   }
   resolve__R.h = h;
   resolve__R.db_lock = lock;
+  resolve__R.lease_ttl_ms = RESOLVE_LEASE_TTL_MS;
+  const char *ttl = getenv("SQR_HQ_LEASE_TTL_S");
+  if(ttl) {
+    char *end;
+    long v = strtol(ttl, &end, 10);
+    if(*end || v < 1 || v > 3600)
+      log_error("resolve", "SQR_HQ_LEASE_TTL_S=%s is not 1..3600 seconds: using %d", ttl,
+                RESOLVE_LEASE_TTL_MS / 1000);
+    else
+      resolve__R.lease_ttl_ms = (int64_t)v * 1000;
+  }
   resolve__R.stopping = 0;
   resolve__R.running = 1;
   pthread_mutex_unlock(&resolve__R.lock);

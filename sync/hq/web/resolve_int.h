@@ -43,6 +43,7 @@ enum {
   PG_BAD_REQUEST = SHOPPER_BAD_REQUEST,
   PG_TOO_LONG = SHOPPER_TOO_LONG,
   PG_METHOD = SHOPPER_METHOD,
+  PG_UNAVAILABLE = SHOPPER_UNAVAILABLE, /* storage failed: 503 + Retry-After */
   NSTATIC = SHOPPER_NNOTICE
 };
 
@@ -197,7 +198,8 @@ typedef struct resolve__state {
   /* (store, kiosk, hour) cells of unflushed scan counts in memory, those
    * of a write in flight included: at most RESOLVE_MAX_CELLS. */
   size_t ncells;
-  uint64_t dropped; /* scans never counted: the bound, memory, or stop */
+  uint64_t dropped;     /* scans never counted: the bound, memory, or stop */
+  int64_t lease_ttl_ms; /* RESOLVE_LEASE_TTL_MS, or SQR_HQ_LEASE_TTL_S (resolve_start) */
 } resolve__state;
 extern resolve__state resolve__R;
 

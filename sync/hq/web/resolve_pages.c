@@ -63,6 +63,9 @@ static int page_headers_add(struct MHD_Response *r, int status, int lang) {
   for(int i = 0; ok && i < 9 && page_headers[lang][i][0]; i++)
     ok = MHD_add_response_header(r, page_headers[lang][i][0], page_headers[lang][i][1]) == MHD_YES;
   if(ok && status == 405) ok = MHD_add_response_header(r, "Allow", "GET, HEAD") == MHD_YES;
+  /* The storage page, like reply.c's 503s: a lost database is
+   * reconnected within a few seconds of coming back (hqdb_pg.c). */
+  if(ok && status == 503) ok = MHD_add_response_header(r, "Retry-After", "2") == MHD_YES;
   return ok;
 }
 
@@ -121,7 +124,7 @@ static page *page_take(dynbuf *b, sqr_rc rc, int status, int lang) {
 }
 
 static page *render_static(int kind, int lang) {
-  static const int status[NSTATIC] = {403, 410, 404, 400, 414, 405};
+  static const int status[NSTATIC] = {403, 410, 404, 400, 414, 405, 503};
   shopper_notice_view vm = {.lang = lang, .kind = (shopper_notice)kind};
   dynbuf b;
   dynbuf_init(&b, PAGE_MAX);

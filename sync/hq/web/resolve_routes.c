@@ -305,6 +305,10 @@ static int resolve_page(hq *h, struct MHD_Connection *c, const char *method, con
     *out = route_j(h, &u, get, lang);
   else
     *out = route_n(h, c, &u, get, lang);
+  /* Storage failed (route_j/route_n logged why): the shopper gets a page
+   * saying try again, 503 with Retry-After, like every route whose
+   * database is down; NULL only when even that cannot be rendered. */
+  if(!*out) *out = static_answer(PG_UNAVAILABLE, lang);
   return 1;
 }
 

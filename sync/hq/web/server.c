@@ -19,6 +19,7 @@
 #include <linux/sockios.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include "log.h"
 #include "pki.h"
 #include "proto.h"
+#include "proxyproto.h"
 #include "reply.h"
 #include "device.h"
 #include "resolve.h"
@@ -75,6 +77,12 @@
  * after every request, so its size is paid on every scan: 32 KiB holds
  * the 16 KiB of headers PROTOCOL.md allows with room to spare. */
 #define CONN_MEMORY (32 * 1024)
+/* A trusted balancer's PROXY header must be in within this, at most this
+ * many connections' headers are awaited at once (see accept_loop), and
+ * refusals are logged at most this often. */
+#define PROXY_DEADLINE_MS  1000
+#define PROXY_PENDING_MAX  64
+#define PROXY_WARN_EVERY_S 10
 
 /* One open connection, for the header deadline (see sweep_loop). It is
  * linked into server.conns from libmicrohttpd's STARTED notification to
@@ -120,7 +128,14 @@ struct server {
   int sni;
   tls_id kiosk_id, public_id;
   char public_host[HQ_PUBLIC_HOST_MAX];
+  proxyproto_trust trust; /* balancers that send a PROXY header (--trusted-proxy) */
+  /* PROXY headers refused: in all, and since the last warning (accept_loop's only) */
+  unsigned long proxy_refused, proxy_unlogged;
+  time_t proxy_warned;
 };
+
+/* server_trust_proxies' list, copied by server_start. */
+static proxyproto_trust trusted_proxies;
 
 typedef struct request {
   char *buf;
@@ -226,8 +241,14 @@ static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, const cha
     counters_add_request(label, status ? status : 500);
     return done == 1 ? MHD_YES : MHD_NO;
   }
+  /* Storage failed and even the resolver's own notice could not be had
+   * (out of memory): the JSON answer every route gives, Retry-After too. */
   counters_add_request(label, 503);
-  return send_error(c, 503, "storage", "HQ's database failed; try again");
+  hq_reply r = {0};
+  hq_reply_storage(&r, SQR_ENET);
+  enum MHD_Result ok = send_reply(c, &r);
+  hq_reply_clear(&r);
+  return ok;
 }
 
 /* The connection's tracking entry (NULL if it has none). */
@@ -482,6 +503,87 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   log_debug("mhd", "%s", line);
 }
 
+static int64_t ms_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A trusted balancer's connection whose PROXY header is still arriving. */
+typedef struct pending {
+  int fd;
+  struct sockaddr_storage sa; /* the balancer's; the client's once parsed */
+  socklen_t len;
+  size_t got;
+  int64_t deadline; /* ms_now() */
+  uint8_t buf[PROXYPROTO_MAX];
+} pending;
+
+/* A trusted peer's connection that brought no usable PROXY header: closed
+ * and counted; a warning at most every PROXY_WARN_EVERY_S (a broken
+ * balancer could otherwise fill the journal), the detail at debug. */
+static void proxy_refuse(server *s, int fd, const struct sockaddr_storage *sa, const char *why) {
+  close(fd);
+  char peer[INET_ADDRSTRLEN] = "?";
+  if(sa->ss_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, peer,
+              sizeof peer);
+  s->proxy_refused++;
+  s->proxy_unlogged++;
+  log_debug("hq", "closed a connection from trusted proxy %s: %s", peer, why);
+  time_t now = time(NULL);
+  if(now - s->proxy_warned >= PROXY_WARN_EVERY_S) {
+    log_warn("hq",
+             "closed %lu connection(s) from trusted proxies without a valid PROXY v2 header "
+             "(%lu in all); the last from %s: %s",
+             s->proxy_unlogged, s->proxy_refused, peer, why);
+    s->proxy_warned = now;
+    s->proxy_unlogged = 0;
+  }
+}
+
+/* Reads what has arrived of p's PROXY protocol v2 header (proxyproto.h)
+ * off its nonblocking socket: exactly the header's bytes, the fixed 16
+ * first and then the length they name, so the TLS ClientHello behind it
+ * stays in the socket for libmicrohttpd. Once whole, the connection goes
+ * to libmicrohttpd with the client's address (the balancer's own for a
+ * LOCAL header: its health checks); malformed, refused, cut short or past
+ * its deadline, it is closed. 1 when p is done with, 0 while it waits. */
+static int proxy_step(server *s, pending *p, int64_t now) {
+  const char *why;
+  size_t more;
+  for(;;) {
+    if(proxyproto_need(p->buf, p->got, &more, &why)) break;
+    if(!more) {
+      proxyproto_hdr h;
+      if(proxyproto_parse(p->buf, p->got, &h, &why)) break;
+      if(!h.local) {
+        memcpy(&p->sa, &h.src, h.src_len);
+        p->len = h.src_len;
+      }
+      MHD_add_connection(s->d, p->fd, (struct sockaddr *)&p->sa, p->len);
+      return 1;
+    }
+    ssize_t n = recv(p->fd, p->buf + p->got, more, 0);
+    if(n > 0) {
+      p->got += (size_t)n;
+      continue;
+    }
+    if(n < 0 && errno == EINTR) continue;
+    if(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if(now < p->deadline) return 0;
+      why = "no PROXY header within 1 s";
+    } else {
+      why = n == 0 ? "closed before its PROXY header was complete"
+                   : "the socket failed while its PROXY header was read";
+    }
+    break;
+  }
+  /* the address logged is the balancer's: a client's is never parsed here */
+  proxy_refuse(s, p->fd, &p->sa, why);
+  return 1;
+}
+
 /* Connections dealt to the worker threads in turn.
  *
  * libmicrohttpd's workers each wait on the shared listening socket, and
@@ -492,15 +594,62 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
  * MHD_add_connection, which gives it to worker fd % threads (the first
  * with room): connections opened together take consecutive numbers, so
  * they are split evenly. Limits (connections, per address) are applied by
- * libmicrohttpd as before; it closes a socket it refuses. */
+ * libmicrohttpd as before, on the address handed over; it closes a socket
+ * it refuses.
+ *
+ * Behind a trusted balancer that address is the client's, from the PROXY
+ * header its connection begins with (proxy_step). The header is read here,
+ * not in a thread of its own: a balancer sends it the moment its
+ * connection is up, so it is nearly always in the socket when accept4
+ * returns and is read at once. One that is not yet there waits in the
+ * pending list, polled together with the listening socket, each until its
+ * PROXY_DEADLINE_MS: a balancer that stalls holds no one else's accept, a
+ * thread and a queue of sockets between threads would add nothing, and
+ * with nothing pending (always, without --trusted-proxy) this thread
+ * waits in accept4 as before. At most PROXY_PENDING_MAX wait at once;
+ * more are refused. */
 static void *accept_loop(void *arg) {
   server *s = arg;
+  pending *wait = NULL; /* PROXY_PENDING_MAX of them, with --trusted-proxy */
+  int nwait = 0;
+  if(s->trust.n && !(wait = calloc(PROXY_PENDING_MAX, sizeof *wait)))
+    log_error("hq", "no memory for PROXY headers: trusted proxies' connections are refused");
   while(!atomic_load(&s->stopping)) {
+    if(nwait) {
+      struct pollfd pf[1 + PROXY_PENDING_MAX];
+      int64_t now = ms_now(), first = wait[0].deadline;
+      pf[0] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+      for(int i = 0; i < nwait; i++) {
+        pf[1 + i] = (struct pollfd){.fd = wait[i].fd, .events = POLLIN};
+        if(wait[i].deadline < first) first = wait[i].deadline;
+      }
+      int rc = poll(pf, (nfds_t)(1 + nwait), first > now ? (int)(first - now) : 0);
+      if(atomic_load(&s->stopping)) break;
+      now = ms_now();
+      for(int i = nwait - 1; i >= 0; i--) /* from the end: a done one takes the last's place */
+        if((pf[1 + i].revents || now >= wait[i].deadline) && proxy_step(s, &wait[i], now))
+          wait[i] = wait[--nwait];
+      if(rc <= 0 || !pf[0].revents) continue;
+    }
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
     int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if(fd >= 0) {
-      MHD_add_connection(s->d, fd, (struct sockaddr *)&sa, len);
+      if(!proxyproto_trusted(&s->trust, (struct sockaddr *)&sa)) {
+        MHD_add_connection(s->d, fd, (struct sockaddr *)&sa, len);
+      } else if(!wait || nwait == PROXY_PENDING_MAX) {
+        proxy_refuse(s, fd, &sa,
+                     wait ? "too many connections waiting for their PROXY header"
+                          : "no memory to read its PROXY header");
+      } else {
+        pending *p = &wait[nwait];
+        p->fd = fd;
+        p->sa = sa;
+        p->len = len;
+        p->got = 0;
+        p->deadline = ms_now() + PROXY_DEADLINE_MS;
+        if(!proxy_step(s, p, ms_now())) nwait++;
+      }
       continue;
     }
     if(atomic_load(&s->stopping)) break;
@@ -515,6 +664,9 @@ static void *accept_loop(void *arg) {
     log_error("hq", "accept: %s; no new connections", strerror(errno));
     break;
   }
+  for(int i = 0; i < nwait; i++)
+    close(wait[i].fd);
+  free(wait);
   return NULL;
 }
 
@@ -655,6 +807,10 @@ static sqr_rc public_cert_load(server *s, const char *cert_file, const char *key
   return SQR_OK;
 }
 
+sqr_rc server_trust_proxies(const char *list, char *err, size_t errlen) {
+  return proxyproto_trust_parse(list, &trusted_proxies, err, errlen);
+}
+
 sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const char *public_key,
                     server **out, char *err, size_t errlen) {
   *out = NULL;
@@ -771,6 +927,12 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
       return SQR_EINVAL;
     }
     per_address = (unsigned)v;
+  }
+  s->trust = trusted_proxies;
+  if(s->trust.n) {
+    char list[PROXYPROTO_TRUST_MAX * 20];
+    proxyproto_trust_text(&s->trust, list, sizeof list);
+    log_info("hq", "trusted proxies (a PROXY v2 header required from them): %s", list);
   }
   unsigned max_conns = connection_limit();
   log_info("hq", "connections: at most %u, %u per address%s; headers within %d s, idle %d s",

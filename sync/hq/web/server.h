@@ -32,6 +32,14 @@ typedef struct server server;
  * process. err names the option or file at fault. */
 sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const char *public_key,
                     server **out, char *err, size_t errlen) SQR_WARN_UNUSED;
+/* Before server_start: the load balancers (IPv4 addresses or networks,
+ * "ADDR[/BITS][,...]", at most 16; NULL or "": none) whose every
+ * connection begins with a PROXY protocol v2 header (haproxy's
+ * send-proxy-v2) naming the client, whose address HQ then uses for its
+ * per-address limits, login lock and logs. A connection from them without
+ * a valid header within 1 s is closed. SQR_EINVAL with err on a bad list. */
+sqr_rc server_trust_proxies(const char *list, char *err, size_t errlen) SQR_WARN_UNUSED;
+
 int server_port(const server *s);
 void server_stop(server *s);
 

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# test_leases.sh — seats a killed HQ process leased come back (docs/PROTOCOL.md
+# "Scan resolver"): two real `storeqr-hq serve` on one throwaway PostgreSQL,
+# the seat lease TTL set to a few seconds (SQR_HQ_LEASE_TTL_S):
+#   - process A sends one shopper of a group with 16 seats and is killed
+#     with SIGKILL before its flush: its block of seats stays claimed in
+#     group_seats, held by its seat_leases row;
+#   - process B then sends shoppers until the staff contact shows: the
+#     group looks as full as A's leak makes it (16 less A's block);
+#   - once A's lease is older than the TTL, B's next scan reclaims it and
+#     sends the shopper, and after B's flush the database holds exactly
+#     claimed = sent with no lease of A left.
+# usage: test_leases.sh TMPDIR   (env: BIN_HQ, MINT; SQR_SLOW=1 under sanitizers)
+. "$(dirname "$0")/lib.sh"
+mk_tmp "${1:-/tmp}"
+cd "$TMP"
+HQ_BACKEND=postgresql
+pg_start
+dbq() { psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"; }
+TTL=4
+export SQR_HQ_LEASE_TTL_S=$TTL
+
+mkdir -p hq
+"$BIN_HQ" init hq --host 127.0.0.1 >/dev/null || fail "init"
+cat >hq/store-template.json <<'JSON'
+{"mode":"hq","rotation":{"period_s":30,"skew":1},
+ "group_policy":{"reserve":10,"expiry_margin_s":43200,
+   "fallback_link":"https://work.weixin.qq.com/ca/staff-contact"},
+ "campaigns":[],"staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}}}
+JSON
+hq store add --dir hq --id SH-LSE --name 租约店 --city 上海 >/dev/null || fail "store add"
+# capacity 26, reserve 10: 16 seats; a first lease asks for 16 / 8 = 2
+hq group add --dir hq --store SH-LSE --id lse-1 --name 群 --link https://weixin.qq.com/g/lse-1 \
+  --capacity 26 >/dev/null || fail "group add"
+hq_key_row hq SH-LSE 1 1
+TOK=$("$MINT" hq SH-LSE 1 1) || fail "mint"
+C=(curl -s --max-time 20 --cacert hq/hq-ca.crt)
+scan() { "${C[@]}" "https://127.0.0.1:$1/J/SH-LSE/$TOK"; } # PORT -> the page
+sent_to_group() { grep -q 'id="join-link"'; }
+claimed() { dbq "SELECT COALESCE(MAX(claimed), 0) FROM group_seats WHERE store = 'SH-LSE'"; }
+sent_db() { dbq "SELECT COALESCE(MAX(sent), 0) FROM group_scans WHERE store = 'SH-LSE'"; }
+
+hq_start hq
+B_PORT=$HQ_PORT B_PID=$HQ_PID
+
+# ---- A leases a block, sends one shopper, dies before its flush ---------------------------
+# (A flushes every second; a kill right after the scan lands before it
+# nearly always: retried when it did not.)
+leaked=0
+for try in 1 2 3 4 5; do
+  hq_start hq
+  scan "$HQ_PORT" | sent_to_group || fail "A did not send the shopper"
+  hq_kill
+  leaked=$(($(claimed) - $(sent_db)))
+  [ "$leaked" -gt 0 ] && break
+  sleep 0.2
+done
+[ "$leaked" -gt 0 ] || fail "A flushed before each of 5 kills: no leaked seats to test with"
+[ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 1 ] ||
+  fail "A's lease has no seat_leases row"
+A_DIED=$(date +%s%N)
+echo "A killed holding $leaked seats (claimed $(claimed), sent $(sent_db))"
+
+# ---- B: the group looks fuller than it is --------------------------------------------------
+room=$((16 - $(claimed)))
+n=0 staff=0
+for _ in $(seq $((room + 3))); do
+  page=$(scan "$B_PORT")
+  if sent_to_group <<<"$page"; then n=$((n + 1)); else grep -q 'id="staff-qr"' <<<"$page" && staff=1 && break; fi
+done
+[ "$(( ($(date +%s%N) - A_DIED) / 1000000 ))" -lt $((TTL * 1000)) ] ||
+  fail "B's scans outlasted the TTL: nothing shown (slow machine)"
+[ "$n" = "$room" ] && [ "$staff" = 1 ] ||
+  fail "with $leaked seats leaked B sent $n (room $room) and staff page $staff"
+echo "B: $n shoppers sent, then the staff contact: $leaked seats held by the dead process"
+
+# ---- after the TTL the dead process's seats come back ---------------------------------------
+sleep $((TTL + 1))
+scan "$B_PORT" | sent_to_group || fail "$TTL s after A died its $leaked seats are still held"
+sleep 2 # B's flush
+[ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 0 ] ||
+  fail "leases left after B's flush: $(dbq "SELECT owner, seats FROM seat_leases")"
+[ "$(claimed)" = "$(sent_db)" ] || fail "claimed $(claimed) for $(sent_db) sent"
+[ "$(sent_db)" = $((n + 1)) ] || fail "B's $((n + 1)) shoppers flushed as $(sent_db)"
+HQ_PID=$B_PID
+hq_stop hq
+[ "$(claimed)" = "$(sent_db)" ] || fail "claimed $(claimed) for $(sent_db) sent after stop"
+echo "leases: a killed process's $leaked seats back after ${TTL} s; claimed = sent = $(sent_db): ok"

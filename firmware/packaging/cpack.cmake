@@ -49,8 +49,9 @@ if(TARGET storeqr-hq)
   install(TARGETS storeqr-hq RUNTIME DESTINATION bin COMPONENT hq)
 endif()
 install(TARGETS storeqr-bundle RUNTIME DESTINATION bin COMPONENT hq)
-install(FILES ${fw}/systemd/storeqr-hq.service DESTINATION lib/systemd/system COMPONENT hq)
-install(FILES ${fw}/README.md DESTINATION share/doc/storeqr-hq COMPONENT hq)
+install(FILES ${fw}/systemd/storeqr-hq.service ${fw}/systemd/storeqr-hq@.service
+        DESTINATION lib/systemd/system COMPONENT hq)
+install(FILES ${fw}/README.md ${fw}/hq/haproxy.cfg DESTINATION share/doc/storeqr-hq COMPONENT hq)
 install(FILES ${pkg}/hq/hq.env DESTINATION /etc/storeqr COMPONENT hq)
 
 # Maintainer scripts: the kiosk's postinst needs the package version (the

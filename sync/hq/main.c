@@ -163,9 +163,11 @@ static const char *opt_env(int argc, char **argv, int from, const char *name, co
 
 /* serve's names and public certificate (hq.h, server.h): set on h, or
  * exit code 2 with a message saying what to set. A wildcard --listen
- * gives no address anyone could be sent to. */
-static int serve_names(hq *h, int argc, char **argv, const char *listen, const char **cert,
-                       const char **key) {
+ * gives no address anyone could be sent to, and behind a balancer
+ * (behind: --trusted-proxy) the address a process binds is the one
+ * kiosks and phones must never be given. */
+static int serve_names(hq *h, int argc, char **argv, const char *listen, int behind,
+                       const char **cert, const char **key) {
   const char *kw, *pw, *cw, *w;
   const char *kiosk = opt_env(argc, argv, 2, "--kiosk-url", "STOREQR_HQ_KIOSK_URL", &kw);
   const char *pub = opt_env(argc, argv, 2, "--public-url", "STOREQR_HQ_PUBLIC_URL", &pw);
@@ -177,6 +179,15 @@ static int serve_names(hq *h, int argc, char **argv, const char *listen, const c
             "storeqr-hq: --listen %s binds every address; set --kiosk-url https://HQ.NAME[:PORT] "
             "(kiosks) and --public-url https://SCAN.NAME (shoppers' phones) or "
             "STOREQR_HQ_KIOSK_URL/STOREQR_HQ_PUBLIC_URL in /etc/storeqr/hq.env\n",
+            listen);
+    return 2;
+  }
+  if(behind && (!kiosk || !pub)) {
+    fprintf(stderr,
+            "storeqr-hq: behind a balancer (--trusted-proxy) kiosks and phones must be given the "
+            "balancer's names, not --listen %s; set --kiosk-url https://HQ.NAME[:PORT] and "
+            "--public-url https://SCAN.NAME or STOREQR_HQ_KIOSK_URL/STOREQR_HQ_PUBLIC_URL in "
+            "/etc/storeqr/hq.env\n",
             listen);
     return 2;
   }
@@ -193,18 +204,24 @@ static int cmd_serve(hq *h, int argc, char **argv) {
   const char *rotate = opt(argc, argv, 2, "--key-rotate-days");
   const char *pub_cert, *pub_key;
   if(!listen) return usage_fail("serve needs --listen 127.0.0.1:PORT");
-  int names_rc = serve_names(h, argc, argv, listen, &pub_cert, &pub_key);
+  char err[300];
+  const char *proxies = opt(argc, argv, 2, "--trusted-proxy");
+  if(proxies && !*proxies) {
+    /* storeqr-hq@.service passes it from hq.env, which ships it empty */
+    fprintf(stderr, "storeqr-hq: --trusted-proxy is empty; set STOREQR_HQ_TRUSTED_PROXY in "
+                    "/etc/storeqr/hq.env to the balancer's address (the one HQ sees connecting)\n");
+    return 2;
+  }
+  if(!proxies) proxies = getenv("STOREQR_HQ_TRUSTED_PROXY");
+  if(server_trust_proxies(proxies, err, sizeof err)) return usage_fail(err);
+  int names_rc = serve_names(h, argc, argv, listen, proxies && *proxies, &pub_cert, &pub_key);
   if(names_rc) return names_rc;
   if(rotate) {
     int64_t days = int_arg(rotate);
     if(days < 0 || days > 3650) return usage_fail("--key-rotate-days: 0 (never) to 3650");
     hq_set_key_rotation(h, (int)days);
   }
-  char err[300];
   server *s;
-  const char *proxies = opt(argc, argv, 2, "--trusted-proxy");
-  if(server_trust_proxies(proxies ? proxies : getenv("STOREQR_HQ_TRUSTED_PROXY"), err, sizeof err))
-    return usage_fail(err);
   sigset_t set;
   sigemptyset(&set);
   struct sigaction sa;

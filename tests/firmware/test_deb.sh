@@ -223,6 +223,9 @@ deb)
   done
   [ -f "$R/etc/storeqr/hq.env" ] || fail "/etc/storeqr/hq.env"
   enabled storeqr-hq.service multi-user.target.wants
+  for f in lib/systemd/system/storeqr-hq@.service usr/share/doc/storeqr-hq/haproxy.cfg; do
+    [ -f "$R/$f" ] || fail "/$f not installed (several HQ processes behind a balancer)"
+  done
   check_runs storeqr-hq --help
   # The installed unit's command, with its Environment= and the shipped
   # hq.env, as the storeqr-hq user: the names are unset placeholders, so
@@ -238,6 +241,18 @@ deb)
   want='storeqr-hq: --listen 0.0.0.0:8443 binds every address; set --kiosk-url https://HQ.NAME[:PORT] (kiosks) and --public-url https://SCAN.NAME (shoppers'"'"' phones) or STOREQR_HQ_KIOSK_URL/STOREQR_HQ_PUBLIC_URL in /etc/storeqr/hq.env'
   [ "$out" = "$want" ] || fail "the unit's command with the shipped hq.env said: $out"
   grep -q '^RestartPreventExitStatus=2' "$unit" || fail "storeqr-hq.service restarts a refused configuration"
+  # The template (several processes behind a balancer): with the shipped
+  # hq.env it refuses too, asking for the balancer's address. systemd
+  # passes ${X} as exactly one word, even empty: quoted here to match.
+  unit=$R/lib/systemd/system/storeqr-hq@.service
+  cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed 's/%i/8441/g; s/\${\([A-Z_]*\)}/"${\1}"/g')
+  mapfile -t envs < <(sed -n 's/^Environment=//p' "$unit" | tr ' ' '\n'
+                      grep -E '^[A-Z_]+=' "$R/etc/storeqr/hq.env")
+  rc=0
+  out=$(in_root timeout 20 runuser -u storeqr-hq -- env "${envs[@]}" sh -c "exec $cmd" 2>&1) || rc=$?
+  want="storeqr-hq: --trusted-proxy is empty; set STOREQR_HQ_TRUSTED_PROXY in /etc/storeqr/hq.env to the balancer's address (the one HQ sees connecting)"
+  [ $rc = 2 ] && [ "$out" = "$want" ] || fail "storeqr-hq@8441 with the shipped hq.env: exit $rc: $out"
+  echo "storeqr-hq@8441 refuses with the shipped hq.env: $out"
   echo "refuses with the shipped hq.env: $out"
   in_root storeqr-bundle keygen /tmp/k >/dev/null || fail "storeqr-bundle keygen in the chroot"
   step "apt-get purge storeqr-hq"

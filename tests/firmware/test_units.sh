@@ -66,6 +66,17 @@ done
 for want in '^Type=notify' '^NotifyAccess=main' '^WatchdogSec=' '^Restart=always'; do
   grep -q -- "$want" "$SRC/storeqr-hq.service" || fail "storeqr-hq.service lacks $want"
 done
+# HQ's template (several processes behind a balancer) as an instance, and
+# its [Service] section the same as storeqr-hq.service's but for where it
+# listens.
+cp "$T/units/storeqr-hq@.service" "$T/units/storeqr-hq@8441.service"
+verify "$T/units/storeqr-hq@8441.service"
+service_part() { sed -n '/^\[Service\]/,$p' "$1" | grep -v -e '^Environment=STOREQR_HQ_' -e '^ExecStart=' -e '^#'; }
+diff <(service_part "$SRC/storeqr-hq.service") <(service_part "$SRC/storeqr-hq@.service") >&2 ||
+  fail "storeqr-hq@.service's [Service] differs from storeqr-hq.service's"
+grep -q '^ExecStart=.* --listen \${STOREQR_HQ_BIND}:%i ' "$SRC/storeqr-hq@.service" ||
+  fail "storeqr-hq@.service does not listen on its instance's port"
+echo "ok: storeqr-hq@8441.service, hardened as storeqr-hq.service"
 # The updater runs as root: it writes the slots and its own state
 # directory, and of the storeqr user's /var/lib/storeqr only the queue.
 for u in storeqr-update-queue.service storeqr-update-recover.service; do

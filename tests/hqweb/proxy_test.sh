@@ -40,13 +40,26 @@ out=$(STOREQR_HQ_TRUSTED_PROXY=nonsense timeout 20 "$BIN_HQ" serve --dir "$D" --
   fail "a bad STOREQR_HQ_TRUSTED_PROXY accepted"
 grep -q "nonsense is not an IPv4 address" <<<"$out" || fail "STOREQR_HQ_TRUSTED_PROXY: $out"
 echo "bad lists refused with their reason (exit 2)"
+# storeqr-hq@.service passes hq.env's STOREQR_HQ_TRUSTED_PROXY, shipped empty
+rc=0
+out=$(timeout 20 "$BIN_HQ" serve --dir "$D" --listen 127.0.0.1:0 --trusted-proxy "" 2>&1) || rc=$?
+[ "$rc" = 2 ] && grep -q "set STOREQR_HQ_TRUSTED_PROXY in /etc/storeqr/hq.env" <<<"$out" ||
+  fail "an empty --trusted-proxy: exit $rc: $out"
+# behind a balancer the listen address must never be handed out
+rc=0
+out=$(timeout 20 "$BIN_HQ" serve --dir "$D" --listen 127.0.0.1:0 --trusted-proxy 127.0.0.2 \
+  --kiosk-url https://hq.test 2>&1) || rc=$?
+[ "$rc" = 2 ] && grep -q "behind a balancer (--trusted-proxy) kiosks and phones must be given" <<<"$out" ||
+  fail "--trusted-proxy without the public names: exit $rc: $out"
+echo "an empty list, and a balancer without the names, refused (exit 2)"
 
 
 # The flag wins over the environment (here a bad list: it would stop HQ).
 # SQR_HQ_PER_ADDRESS=3 for the per-client connection limit below.
 rm -f "$D/port"
 STOREQR_HQ_TRUSTED_PROXY=nonsense SQR_HQ_PER_ADDRESS=3 "$BIN_HQ" serve --dir "$D" \
-  --listen 127.0.0.1:0 --port-file "$D/port" --trusted-proxy 127.0.0.2 2>>"$D/hq.log" &
+  --listen 127.0.0.1:0 --port-file "$D/port" --trusted-proxy 127.0.0.2 \
+  --kiosk-url https://hq.test --public-url https://scan.test 2>>"$D/hq.log" &
 HQ_PID=$!
 PIDS+=("$HQ_PID")
 wait_file "$D/port"

@@ -10,7 +10,7 @@ set -euo pipefail
 PIDS=()
 HQ_PID=
 PG_CTL= PG_USER= PG_DIR=
-HQ_DB_ARGS=()
+HQ_DB_ARGS=() HQ_SERVE_ARGS=()
 cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -43,8 +43,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # pg_start: a throwaway cluster in $TMP/pg (installed from Debian via
 # tools/setup-deps' list if missing), 127.0.0.1 on a free port, run as an
-# unprivileged user; sets HQ_DB_ARGS. Exit 77 (skip) only when PostgreSQL
-# can neither be found nor installed.
+# unprivileged user; sets HQ_DB_ARGS. fsync is off (tests of logic) unless
+# PG_FSYNC=on. Exit 77 (skip) only when PostgreSQL can neither be found nor
+# installed.
 pg_start() {
   find_bin() { ls /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1; }
   local initdb; initdb=$(find_bin initdb)
@@ -67,7 +68,7 @@ pg_start() {
   PG_CTL=$(dirname "$initdb")/pg_ctl
   local port; port=$(free_port)
   as_pg "$PG_CTL" -D "$PG_DIR" -l "$TMP/pgsock/pg.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $TMP/pgsock -c fsync=off" start >/dev/null ||
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $TMP/pgsock -c fsync=${PG_FSYNC:-off}" start >/dev/null ||
     { cat "$TMP/pgsock/pg.log"; fail "PostgreSQL did not start"; }
   HQ_DB_ARGS=(--db "postgresql://hq@127.0.0.1:$port/postgres?connect_timeout=10")
 }
@@ -91,14 +92,15 @@ hq_init() {
   done
 }
 # hq_start DIR [PORT]: serve on 127.0.0.1 (a free port by default; the same
-# port again after a kill, retried while the old socket lingers); sets
+# port again after a kill, retried while the old socket lingers), with
+# HQ_SERVE_ARGS added to serve's options when set; sets
 # HQ_PID and HQ_PORT once HQ answers TLS.
 hq_start() {
   local dir=$1 port=${2:-0} try
   for try in 1 2 3 4 5 6 7 8 9 10; do
     rm -f "$dir/port"
     "$BIN_HQ" serve --dir "$dir" --listen "127.0.0.1:$port" --port-file "$dir/port" \
-      "${HQ_DB_ARGS[@]}" 2>>"$dir/hq.log" &
+      "${HQ_DB_ARGS[@]}" "${HQ_SERVE_ARGS[@]}" 2>>"$dir/hq.log" &
     HQ_PID=$!
     PIDS+=("$HQ_PID")
     local n=400; [ -n "${SQR_SLOW:-}" ] && n=1200

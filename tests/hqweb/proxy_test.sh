@@ -166,6 +166,10 @@ for f in silent truncated; do
 done
 grep -q "from trusted proxies without a valid PROXY v2 header" "$D/hq.log" ||
   fail "refusals not logged"
+# and counted: 5 bad kinds, the bare client, 8 silent and 1 cut short
+refused=$("${C[@]}" -H "Authorization: Bearer $(cat "$D/admin.token")" "$BASE/metrics" |
+          sed -n 's/^storeqr_hq_proxy_refused_total //p')
+[ "${refused:-0}" -ge 15 ] || fail "/metrics counts ${refused:-none} refused PROXY connections (want >= 15)"
 kill -0 "$HQ_PID" || fail "HQ died"
 echo "from 127.0.0.2: TLS, v1, garbage, oversized, unspec closed at once; 8 silent, cut short at 1 s; others served meanwhile in $ms ms"
 

@@ -15,6 +15,7 @@ static const char *routes[NROUTES];
 static size_t nroutes;
 static _Atomic uint64_t requests[NROUTES][NSTATUS];
 static _Atomic uint64_t ingest_batches, ingest_events;
+static _Atomic uint64_t proxy_refused;
 
 static struct {
   char name[32];
@@ -112,4 +113,12 @@ const char *counters_scan_name(size_t i) {
 
 uint64_t counters_scan_count(size_t i) {
   return i < COUNTERS_OUTCOMES ? atomic_load_explicit(&outcomes[i].n, memory_order_relaxed) : 0;
+}
+
+void counters_add_proxy_refused(void) {
+  atomic_fetch_add_explicit(&proxy_refused, 1, memory_order_relaxed);
+}
+
+uint64_t counters_proxy_refused(void) {
+  return atomic_load_explicit(&proxy_refused, memory_order_relaxed);
 }

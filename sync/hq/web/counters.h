@@ -21,6 +21,10 @@ void counters_set_routes(const char *const *labels, size_t n);
 /* route: one of those labels (unknown ones count as "other"). */
 void counters_add_request(const char *route, int status);
 void counters_add_ingest(int batches, int events);
+/* A trusted balancer's connection closed for want of a valid PROXY v2
+ * header (server.c). */
+void counters_add_proxy_refused(void);
+uint64_t counters_proxy_refused(void);
 /* One scan the resolver answered, by outcome: a name of [a-z0-9_], at
  * most 31 characters (e.g. "sent", "expired", "forged", "all_full",
  * "unknown_store"); the first 15 names get their own series, others and

@@ -117,6 +117,10 @@ static void render_process(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_ingest_events_total", "counter", "Events in those batches.");
   dynbuf_addf(b, "storeqr_hq_ingest_events_total %llu\n",
               (unsigned long long)counters_ingest_events());
+  head(b, "storeqr_hq_proxy_refused_total", "counter",
+       "Connections from a trusted balancer closed without a valid PROXY v2 header.");
+  dynbuf_addf(b, "storeqr_hq_proxy_refused_total %llu\n",
+              (unsigned long long)counters_proxy_refused());
   uint64_t unflushed = 0, dropped = 0;
   resolve_counts_state(&unflushed, &dropped);
   head(b, "storeqr_hq_scan_counts_unflushed", "gauge",

@@ -530,6 +530,7 @@ static void proxy_refuse(server *s, int fd, const struct sockaddr_storage *sa, c
               sizeof peer);
   s->proxy_refused++;
   s->proxy_unlogged++;
+  counters_add_proxy_refused();
   log_debug("hq", "closed a connection from trusted proxy %s: %s", peer, why);
   time_t now = time(NULL);
   if(now - s->proxy_warned >= PROXY_WARN_EVERY_S) {

@@ -171,4 +171,24 @@ grep -q "scan.example.com is served with server.crt, which phones do not trust" 
   fail "no warning about the public name without --public-cert"
 hq_stop "$D"
 echo "ok: served names"
+
+# ---- certificates near their end: in the log and in /metrics ----------------------
+openssl x509 -req -in "$P/scan.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial \
+  -days 5 -extfile "$P/ext" -out "$P/short.pem" 2>/dev/null || fail "openssl: a 5-day certificate"
+HQ_SERVE_ARGS=(--kiosk-url https://hq.test --public-url https://scan.test
+  --public-cert "$P/short.pem" --public-key "$P/scan.key")
+hq_start "$D"
+grep -Eq "$P/short.pem expires in [45] day\\(s\\): replace it with one from its CA" "$D/hq.log" ||
+  fail "no warning for a public certificate 5 days from its end"
+m=$(curl -s --max-time 10 --cacert "$D/hq-ca.crt" -H "Authorization: Bearer $TOKEN" \
+  "https://127.0.0.1:$HQ_PORT/metrics")
+end() { date -d "$(openssl x509 -noout -enddate -in "$1" | cut -d= -f2)" +%s; }
+grep -qx "storeqr_hq_tls_cert_expiry_timestamp_seconds{cert=\"public\"} $(end "$P/short.pem")" <<<"$m" ||
+  fail "/metrics: the public certificate's end: $(grep cert_expiry <<<"$m")"
+grep -qx "storeqr_hq_tls_cert_expiry_timestamp_seconds{cert=\"server\"} $(end "$D/server.crt")" <<<"$m" ||
+  fail "/metrics: server.crt's end: $(grep cert_expiry <<<"$m")"
+grep -q "server.crt expires in" "$D/hq.log" && fail "a warning for a server.crt a year from its end"
+hq_stop "$D"
+HQ_SERVE_ARGS=()
+echo "ok: a certificate 5 days from its end warned about; both ends in /metrics"
 echo "PASS"

@@ -16,6 +16,7 @@ static size_t nroutes;
 static _Atomic uint64_t requests[NROUTES][NSTATUS];
 static _Atomic uint64_t ingest_batches, ingest_events;
 static _Atomic uint64_t proxy_refused;
+static _Atomic int64_t cert_expiry[2];
 
 static struct {
   char name[32];
@@ -121,4 +122,14 @@ void counters_add_proxy_refused(void) {
 
 uint64_t counters_proxy_refused(void) {
   return atomic_load_explicit(&proxy_refused, memory_order_relaxed);
+}
+
+void counters_set_cert_expiry(int which, int64_t not_after) {
+  if(which == 0 || which == 1)
+    atomic_store_explicit(&cert_expiry[which], not_after, memory_order_relaxed);
+}
+
+int64_t counters_cert_expiry(int which) {
+  return which == 0 || which == 1 ? atomic_load_explicit(&cert_expiry[which], memory_order_relaxed)
+                                  : 0;
 }

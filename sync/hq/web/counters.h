@@ -25,6 +25,10 @@ void counters_add_ingest(int batches, int events);
  * header (server.c). */
 void counters_add_proxy_refused(void);
 uint64_t counters_proxy_refused(void);
+/* When HQ's certificates stop being valid (unix seconds; 0: none), set
+ * once at start: which 0 is server.crt, 1 the public certificate. */
+void counters_set_cert_expiry(int which, int64_t not_after);
+int64_t counters_cert_expiry(int which);
 /* One scan the resolver answered, by outcome: a name of [a-z0-9_], at
  * most 31 characters (e.g. "sent", "expired", "forged", "all_full",
  * "unknown_store"); the first 15 names get their own series, others and

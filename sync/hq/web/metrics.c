@@ -117,6 +117,12 @@ static void render_process(hq *h, dynbuf *b) {
   head(b, "storeqr_hq_ingest_events_total", "counter", "Events in those batches.");
   dynbuf_addf(b, "storeqr_hq_ingest_events_total %llu\n",
               (unsigned long long)counters_ingest_events());
+  head(b, "storeqr_hq_tls_cert_expiry_timestamp_seconds", "gauge",
+       "When HQ's certificates stop being valid: server (kiosks, HQ's CA) and public (phones).");
+  for(int i = 0; i < 2; i++)
+    if(counters_cert_expiry(i))
+      dynbuf_addf(b, "storeqr_hq_tls_cert_expiry_timestamp_seconds{cert=\"%s\"} %lld\n",
+                  i ? "public" : "server", (long long)counters_cert_expiry(i));
   head(b, "storeqr_hq_proxy_refused_total", "counter",
        "Connections from a trusted balancer closed without a valid PROXY v2 header.");
   dynbuf_addf(b, "storeqr_hq_proxy_refused_total %llu\n",

@@ -703,6 +703,28 @@ static int pick_cert(gnutls_session_t tls, const gnutls_datum_t *req_ca, int nre
   return 0;
 }
 
+/* A certificate's end of validity, into /metrics and, when near, the log:
+ * an expired server.crt stops every kiosk's sync, an expired public
+ * certificate every shopper's scan, and both fail at someone else's
+ * handshake, where no one at HQ sees it. which: 0 server.crt, 1 public. */
+#define CERT_WARN_DAYS 30
+static void cert_expiry(int which, const char *pem, const char *file) {
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_datum_t d = {(unsigned char *)pem, (unsigned)strlen(pem)};
+  time_t end = (time_t)-1;
+  if(gnutls_x509_crt_init(&crt) >= 0 && gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) >= 0)
+    end = gnutls_x509_crt_get_expiration_time(crt);
+  if(crt) gnutls_x509_crt_deinit(crt);
+  if(end == (time_t)-1) return;
+  counters_set_cert_expiry(which, (int64_t)end);
+  const char *renew = which ? "replace it with one from its CA" : "run storeqr-hq cert renew";
+  long long days = ((long long)end - (long long)time(NULL)) / 86400;
+  if(end <= time(NULL))
+    log_error("hq", "%s has expired: %s now, then restart serve", file, renew);
+  else if(days < CERT_WARN_DAYS)
+    log_warn("hq", "%s expires in %lld day(s): %s, then restart serve", file, days, renew);
+}
+
 static void tls_id_clear(tls_id *id) {
   for(unsigned i = 0; i < id->n; i++)
     gnutls_pcert_deinit(&id->pcert[i]);
@@ -796,6 +818,7 @@ static sqr_rc public_cert_load(server *s, const char *cert_file, const char *key
     return rc;
   }
   rc = tls_id_load(&s->public_id, cert, key, cert_file, key_file, host, err, errlen);
+  if(!rc) cert_expiry(1, cert, cert_file);
   crypto_wipe(key, key_len);
   free(key);
   free(cert);
@@ -874,6 +897,7 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
       rc = pki_read_file(path, 65536, &s->trust_pem, NULL);
     }
   }
+  if(!rc) cert_expiry(0, s->cert_pem, "server.crt");
   if(rc) {
     snprintf(err, errlen, "cannot read %s", path);
     server_stop(s);

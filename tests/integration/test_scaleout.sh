@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_scaleout.sh — a chain's HQ as docs/ARCHITECTURE.md "HQ at chain
-# scale" deploys it: three `storeqr-hq serve` on one PostgreSQL (fsync on),
+# test_scaleout.sh — a chain's HQ as firmware/README.md "HQ behind a
+# balancer" deploys it: three `storeqr-hq serve` on one PostgreSQL (fsync on),
 # behind Debian's haproxy running firmware/hq/haproxy.cfg (TCP, PROXY v2,
 # /readyz checks). Kiosks and phones use only the configured names: the
 # kiosk name (https://127.0.0.1:LB, HQ's CA) and the public name

@@ -78,14 +78,7 @@ echo "ok: bad URLs refused"
 # ---- the public certificate ------------------------------------------------------
 ENVS=()
 P=$TMP/pub
-mkdir -p "$P"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-  -subj /CN=storeqr-test-public-ca -keyout "$P/ca.key" -out "$P/ca.pem" 2>/dev/null &&
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=scan.test \
-    -keyout "$P/scan.key" -out "$P/scan.csr" 2>/dev/null &&
-  printf 'subjectAltName=DNS:scan.test\n' >"$P/ext" &&
-  openssl x509 -req -in "$P/scan.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial \
-    -days 30 -extfile "$P/ext" -out "$P/scan.pem" 2>/dev/null || fail "openssl: test certificate"
+public_cert "$P" || fail "openssl: test certificate"
 L=(--listen 127.0.0.1:0)
 refused "${L[@]}" --public-url https://scan.test --public-cert "$P/scan.pem"
 want_err "--public-cert and --public-key go together"

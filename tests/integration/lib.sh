@@ -7,6 +7,7 @@
 # postgresql. Every process started goes into PIDS and is killed on exit;
 # the PostgreSQL cluster is stopped and removed with the temp directory.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../public_cert.sh"
 PIDS=()
 HQ_PID=
 PG_CTL= PG_USER= PG_DIR=
@@ -121,6 +122,17 @@ hq_start() {
     sleep 0.05
   done
   fail "HQ on port $HQ_PORT does not answer"
+}
+# hq_stop_all PID...: SIGTERM to every one, each must exit within 10 s
+# (their last flush done).
+hq_stop_all() {
+  local p
+  for p in "$@"; do kill "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$p" 2>/dev/null && fail "HQ $p ignored SIGTERM"
+    wait "$p" 2>/dev/null || true
+  done
 }
 hq_kill() { kill -9 "$HQ_PID" 2>/dev/null || true; wait "$HQ_PID" 2>/dev/null || true; }
 # hq_stop DIR: SIGTERM (bounded), then the log must hold no sanitizer report.

@@ -129,12 +129,7 @@ PY
 echo "tickets: $(cat resume.out)"
 
 # the counts reach the database at stop (each process's last flush)
-for p in "${HQ_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-for p in "${HQ_PIDS[@]}"; do
-  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && fail "HQ $p ignored SIGTERM"
-  wait "$p" 2>/dev/null || true
-done
+hq_stop_all "${HQ_PIDS[@]}"
 fill=$(dbq "SELECT grp || '=' || sent FROM group_scans WHERE store = 'SH-GRP' ORDER BY grp" | tr '\n' ' ')
 echo "fill after 500 scans over 3 processes: $fill(limit 190 each)"
 [ "$(dbq "SELECT COALESCE(SUM(sent), 0) FROM group_scans WHERE store = 'SH-GRP'")" = "$sent" ] ||

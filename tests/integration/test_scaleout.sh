@@ -41,16 +41,10 @@ PURL=https://scan.test:$LB
 LB_SRC=127.0.0.3
 
 # ---- HQ: keys, the public certificate, stores ------------------------------------------
-mkdir -p hq pub
+mkdir -p hq
 "$BIN_HQ" init hq --host 127.0.0.1 >/dev/null || fail "init"
 AUTH=(-H "Authorization: Bearer $(cat hq/admin.token)")
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=Test Public CA" \
-  -keyout pub/ca.key -out pub/ca.crt 2>/dev/null || fail "public CA"
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=scan.test" \
-  -keyout pub/scan.key -out pub/scan.csr 2>/dev/null || fail "public key"
-openssl x509 -req -in pub/scan.csr -CA pub/ca.crt -CAkey pub/ca.key -CAcreateserial -days 30 \
-  -extfile <(printf 'subjectAltName=DNS:scan.test\nextendedKeyUsage=serverAuth\n') \
-  -out pub/scan.crt 2>/dev/null || fail "public certificate"
+public_cert pub || fail "the public certificate (openssl)"
 cat >hq/store-template.json <<'EOF'
 {"mode":"hq","rotation":{"period_s":30,"skew":1},
  "group_policy":{"reserve":10,"expiry_margin_s":43200,
@@ -69,7 +63,7 @@ done
 PW=right-password-1
 echo "$PW" | hq admin add --dir hq alice >/dev/null || fail "admin add"
 
-HQ_SERVE_ARGS=(--kiosk-url "$KURL" --public-url "$PURL" --public-cert pub/scan.crt
+HQ_SERVE_ARGS=(--kiosk-url "$KURL" --public-url "$PURL" --public-cert pub/scan.pem
   --public-key pub/scan.key --trusted-proxy "$LB_SRC")
 PORTS=() HQ_PIDS=()
 for _ in 1 2 3; do
@@ -111,7 +105,7 @@ done
 [ "$up" = 3 ] || fail "the balancer's /readyz checks reach $up of 3 processes: $(tail -5 lb.log)"
 
 K=(curl -s --max-time 30 --cacert hq/hq-ca.crt)                                  # a kiosk's view
-P=(curl -s --max-time 30 --cacert pub/ca.crt --resolve "scan.test:$LB:127.0.0.1") # a phone's view
+P=(curl -s --max-time 30 --cacert pub/ca.pem --resolve "scan.test:$LB:127.0.0.1") # a phone's view
 [ "$("${P[@]}" -o /dev/null -w '%{http_code}' "$PURL/healthz")" = 200 ] ||
   fail "the public name does not verify against the public CA (SNI)"
 "${K[@]}" -o /dev/null --resolve "scan.test:$LB:127.0.0.1" "$PURL/healthz" &&
@@ -258,12 +252,7 @@ echo "login: 15 wrong passwords at once from 127.0.0.2 -> $n checked, then locke
 
 # ---- stop: the counts reach the database; group fill within limits -----------------------
 kill "$LB_PID" 2>/dev/null || true
-for p in "${HQ_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-for p in "${HQ_PIDS[@]}"; do
-  for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && fail "HQ $p ignored SIGTERM"
-  wait "$p" 2>/dev/null || true
-done
+hq_stop_all "${HQ_PIDS[@]}"
 fill=$(dbq "SELECT grp || '=' || sent FROM group_scans WHERE store = 'SH-A01' ORDER BY grp" | tr '\n' ' ')
 [ "$(dbq "SELECT COALESCE(SUM(sent), 0) FROM group_scans WHERE store = 'SH-A01'")" = "$sent" ] ||
   fail "the database holds $fill for $sent shoppers sent"

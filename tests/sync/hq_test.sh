@@ -75,15 +75,8 @@ fi
 # public name. PostgreSQL: names from --listen, as before.
 NAME_ARGS=
 if [ "$MODE" = sqlite ]; then
-  mkdir -p "$T/pub"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj /CN=storeqr-test-public-ca -keyout "$T/pub/ca.key" -out "$T/pub/ca.pem" 2>/dev/null &&
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=scan.test \
-    -keyout "$T/pub/scan.key" -out "$T/pub/scan.csr" 2>/dev/null &&
-  printf 'subjectAltName=DNS:scan.test\n' >"$T/pub/ext" &&
-  openssl x509 -req -in "$T/pub/scan.csr" -CA "$T/pub/ca.pem" -CAkey "$T/pub/ca.key" \
-    -CAcreateserial -days 30 -extfile "$T/pub/ext" -out "$T/pub/scan.pem" 2>/dev/null ||
-    { echo "hq_test: cannot make the public test certificate (openssl)"; exit 1; }
+  . "$(dirname "$0")/../public_cert.sh"
+  public_cert "$T/pub" || { echo "hq_test: cannot make the public test certificate (openssl)"; exit 1; }
   NAME_ARGS="--kiosk-url https://hq.test:9443 --public-url https://scan.test
     --public-cert $T/pub/scan.pem --public-key $T/pub/scan.key"
   export HQ_KIOSK_URL=https://hq.test:9443 HQ_RESOLVER_HOST=scan.test

@@ -8,6 +8,7 @@
 #include "hq.h"
 #include "pki.h"
 #include "seal.h"
+#include "seal_fast.h"
 
 #define HQ_MAX_LISTENERS 8
 
@@ -27,6 +28,7 @@ struct hq {
   uint8_t index_key[32]; /* HMAC key of HQ's phone index */
   uint8_t seal_pub[SEAL_PUB_LEN];
   uint8_t seal_priv[SEAL_PRIV_LEN];
+  seal_fast *opener; /* opens sealed phones (nettle), from seal_priv */
   uint8_t admin_hash[32];
   char url[HQ_KIOSK_URL_MAX];             /* https://HOST[:PORT] kiosks reach us by */
   char resolver_host[HQ_PUBLIC_HOST_MAX]; /* HOST[:PORT] phones are sent to */

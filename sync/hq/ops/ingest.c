@@ -83,7 +83,7 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
   size_t boxlen = 0, plen = 0, enclen = 0;
   int64_t t0 = t ? mono_ns() : 0;
   if(crypto_unb64(sealed->valuestring, box, sizeof box, &boxlen) ||
-     seal_open(h->seal_priv, box, boxlen, phone, sizeof phone - 1, &plen)) {
+     seal_fast_open(h->opener, box, boxlen, phone, sizeof phone - 1, &plen)) {
     log_warn("hq", "%s seq %lld: a sealed phone HQ cannot open", kiosk_id, (long long)ev->seq);
     cJSON_Delete(p);
     return SQR_EAUTH;

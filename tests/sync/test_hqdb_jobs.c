@@ -1,12 +1,14 @@
 /* test_hqdb_jobs.c — leased background jobs (sync/hq/storage/hqdb_jobs.c)
  * between two handles on one database, as two HQ processes would be:
  * SQLite in a temp file, or the PostgreSQL URL in $SQR_TEST_DB
- * (jobs_test.sh starts a throwaway cluster). Times are passed in, so
+ * (jobs_test.sh starts a throwaway cluster); and the queue of sealed
+ * phones the opener job works through (hqdb_seal.c). Times are passed in, so
  * leases lapse without waiting. */
 #include "testutil.h"
 
 #include "hqdb.h"
 #include "hqdb_jobs.h"
+#include "hqdb_seal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,9 +127,68 @@ static void test_one_holder_and_takeover(void **state) {
   assert_int_equal(hqdb_job_lease(b, "x", later, 0, &held, &cur), SQR_EINVAL);
 }
 
+static void test_seal_queue(void **state) {
+  (void)state;
+  int64_t count = -1, oldest = -1;
+  hq_sealed_row *rows = NULL;
+  size_t n = 0;
+  const char *m1 = "0123456789abcdef0123456789abcdef", *m2 = "fedcba9876543210fedcba9876543210";
+
+  assert_int_equal(hqdb_seal_backlog(a, &count, &oldest), SQR_OK);
+  assert_int_equal(count, 0);
+  assert_int_equal(oldest, 0);
+  /* Queued in ingest's transaction: a rollback queues nothing. */
+  assert_int_equal(hqdb_begin(a), SQR_OK);
+  assert_int_equal(hqdb_seal_enqueue(a, "K1", 7, "SH-1", m1, "AAAA", 500), SQR_OK);
+  hqdb_rollback(a);
+  assert_int_equal(hqdb_seal_backlog(b, &count, &oldest), SQR_OK);
+  assert_int_equal(count, 0);
+  assert_int_equal(hqdb_begin(a), SQR_OK);
+  assert_int_equal(hqdb_seal_enqueue(a, "K1", 8, "SH-1", m2, "BBBB", 600), SQR_OK);
+  assert_int_equal(hqdb_seal_enqueue(a, "K1", 7, "SH-1", m1, "AAAA", 500), SQR_OK);
+  assert_int_equal(hqdb_seal_enqueue(a, "K2", 1, "SH-2", m1, "CCCC", 550), SQR_OK);
+  assert_int_equal(hqdb_seal_enqueue(a, "K1", 7, "SH-1", m1, "replayed", 700), SQR_OK);
+  assert_int_equal(hqdb_commit(a), SQR_OK);
+  assert_int_equal(hqdb_seal_backlog(b, &count, &oldest), SQR_OK);
+  assert_int_equal(count, 3);
+  assert_int_equal(oldest, 500);
+
+  /* Oldest first, at most max; done rows leave with the transaction. */
+  assert_int_equal(hqdb_begin(b), SQR_OK);
+  assert_int_equal(hqdb_seal_take(b, 2, &rows, &n), SQR_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(rows[0].kiosk_id, "K1");
+  assert_int_equal(rows[0].seq, 7);
+  assert_string_equal(rows[0].sealed, "AAAA"); /* the replay did not replace it */
+  assert_string_equal(rows[0].member, m1);
+  assert_string_equal(rows[0].store, "SH-1");
+  assert_string_equal(rows[1].kiosk_id, "K2");
+  assert_int_equal(hqdb_seal_done(b, rows[0].kiosk_id, rows[0].seq), SQR_OK);
+  free(rows);
+  assert_int_equal(hqdb_commit(b), SQR_OK);
+  assert_int_equal(hqdb_seal_backlog(a, &count, &oldest), SQR_OK);
+  assert_int_equal(count, 2);
+  assert_int_equal(oldest, 550);
+
+  /* Erasing a member drops its waiting box, and only its own. */
+  assert_int_equal(hqdb_begin(a), SQR_OK);
+  assert_int_equal(hqdb_erasure_confirm(a, "SH-1", m2, 800), SQR_OK);
+  assert_int_equal(hqdb_commit(a), SQR_OK);
+  assert_int_equal(hqdb_seal_backlog(a, &count, &oldest), SQR_OK);
+  assert_int_equal(count, 1);
+  assert_int_equal(oldest, 550);
+
+  /* A box too long for the queue is refused, not cut. */
+  char big[HQ_SEALED_MAX + 1];
+  memset(big, 'A', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  assert_int_equal(hqdb_seal_enqueue(a, "K9", 1, "SH-1", m1, big, 900), SQR_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_one_holder_and_takeover, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seal_queue, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,10 @@ void hq_set_seal_later(hq *h, int on) {
   h->seal_later = on ? 1 : 0;
 }
 
+int hq_seal_later(const hq *h) {
+  return h->seal_later;
+}
+
 /* nonce | ciphertext | tag, AAD = the phone index. */
 static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32], uint8_t *out,
                           size_t *outlen) {

@@ -28,6 +28,7 @@
 
 /* On: ingest queues sealed phones for hq_seal_work instead of opening them. */
 void hq_set_seal_later(hq *h, int on);
+int hq_seal_later(const hq *h);
 
 typedef struct hq_seal_slice {
   int held;        /* 0: another process holds the job: nothing done */

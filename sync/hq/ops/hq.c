@@ -109,6 +109,10 @@ sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t 
     snprintf(err, errlen, "%s/seal.key: missing or not a P-256 private key", dir);
     goto fail_msg;
   }
+  if((rc = seal_fast_new(h->seal_priv, &h->opener))) {
+    snprintf(err, errlen, "%s/seal.key: cannot make the opener of sealed phones", dir);
+    goto fail_msg;
+  }
   crypto_wipe(b64, sizeof b64);
   if((rc = load_b64_file(dir, "admin.token.sha256", b64, sizeof b64)) ||
      (rc = crypto_unhex(b64, h->admin_hash, 32))) {
@@ -149,6 +153,7 @@ void hq_close(hq *h) {
   pki_ca_free(h->device_ca);
   free(h->hq_ca_pem);
   free(h->template_json);
+  seal_fast_free(h->opener);
   crypto_wipe(h, sizeof *h);
   free(h);
 }

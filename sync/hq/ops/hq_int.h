@@ -8,6 +8,7 @@
 #include "hq.h"
 #include "pki.h"
 #include "seal.h"
+#include "seal_fast.h"
 
 #define HQ_MAX_LISTENERS 8
 
@@ -27,6 +28,8 @@ struct hq {
   uint8_t index_key[32]; /* HMAC key of HQ's phone index */
   uint8_t seal_pub[SEAL_PUB_LEN];
   uint8_t seal_priv[SEAL_PRIV_LEN];
+  seal_fast *opener; /* opens sealed phones (nettle), from seal_priv */
+  int seal_later;    /* sealjob.h: ingest queues sealed phones */
   uint8_t admin_hash[32];
   char url[HQ_KIOSK_URL_MAX];             /* https://HOST[:PORT] kiosks reach us by */
   char resolver_host[HQ_PUBLIC_HOST_MAX]; /* HOST[:PORT] phones are sent to */
@@ -46,6 +49,14 @@ struct hq {
 /* The refusal for a failed storage call rc, without logging: "unavailable"
  * for SQR_ENET (the database cannot be reached), else "storage". */
 sqr_rc hq__fail_db(hq_err *e, sqr_rc rc);
+
+/* Opens one sign-up's sealed phone (base64 box), indexes and encrypts it,
+ * and upserts the member and the store's link to it, in the caller's
+ * transaction (sealjob.c; ingest and the background opener). SQR_EAUTH
+ * for a box HQ cannot open (nothing written); storage errors as they come.
+ * open_ns, when not NULL, gets the opening time added (benchmarks). */
+sqr_rc hq__seal_link(hq *h, const char *store, const char *member, const char *sealed_b64,
+                     int64_t now, int64_t *open_ns) SQR_WARN_UNUSED;
 
 /* Tells every listener (hq_subscribe) of a change. */
 void hq__notify(hq *h, hq_change change, const char *store);

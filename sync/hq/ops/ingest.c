@@ -3,7 +3,6 @@
 #include "hq_int.h"
 
 #include <cjson/cJSON.h>
-#include <mbedtls/gcm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,29 +12,11 @@
 #include "crypto.h"
 #include "log.h"
 #include "hqdb_keys.h"
+#include "hqdb_seal.h"
 #include "hqdb_stats.h"
 #include "keys.h"
 
-#define GCM_NONCE     12
-#define GCM_TAG       16
 #define MEMBER_ID_HEX 32 /* a stable member id: 128 bits in hex */
-
-/* nonce | ciphertext | tag, AAD = the phone index. */
-static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32], uint8_t *out,
-                          size_t *outlen) {
-  size_t n = strlen(phone);
-  mbedtls_gcm_context g;
-  mbedtls_gcm_init(&g);
-  sqr_rc rc = crypto_random(out, GCM_NONCE);
-  if(!rc && (mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, h->pii_key, 256) ||
-             mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, n, out, GCM_NONCE, index, 32,
-                                       (const unsigned char *)phone, out + GCM_NONCE, GCM_TAG,
-                                       out + GCM_NONCE + n)))
-    rc = SQR_ECRYPTO;
-  mbedtls_gcm_free(&g);
-  *outlen = GCM_NONCE + n + GCM_TAG;
-  return rc;
-}
 
 /* The event's member id (docs/PROTOCOL.md "Members"): 32 lower-case hex
  * digits, or the 64 of a kiosk from before stable ids, of which the first
@@ -55,15 +36,11 @@ static int member_id_of(const cJSON *payload, char out[MEMBER_ID_HEX + 1]) {
 }
 
 /* A sign-up: open the sealed phone, index and encrypt it, link the
- * store's member id to HQ's member. A box HQ cannot open is stored with
- * the event and reported, never fatal to the batch. */
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* staff: the sign-up's staff member ("" when none), for the daily stats;
+ * store's member id to HQ's member (hq__seal_link), or, with
+ * hq_set_seal_later, queue the box for the background opener
+ * (sealjob.h) in this transaction. A box HQ cannot open is stored with
+ * the event and reported, never fatal to the batch.
+ * staff: the sign-up's staff member ("" when none), for the daily stats;
  * read from the parse this function makes anyway. */
 static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const proto_event *ev,
                            int64_t now, ingest_timing *t, char staff[HQ_ID_MAX]) {
@@ -78,26 +55,19 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
     cJSON_Delete(p);
     return SQR_OK; /* redacted or a shape we do not know: counted only */
   }
-  uint8_t box[SEAL_MAX_BOX + 8], index[32], enc[GCM_NONCE + SEAL_MAX_PLAIN + GCM_TAG];
-  char phone[SEAL_MAX_PLAIN + 1];
-  size_t boxlen = 0, plen = 0, enclen = 0;
-  int64_t t0 = t ? mono_ns() : 0;
-  if(crypto_unb64(sealed->valuestring, box, sizeof box, &boxlen) ||
-     seal_open(h->seal_priv, box, boxlen, phone, sizeof phone - 1, &plen)) {
+  if(h->seal_later) {
+    rc = hqdb_seal_enqueue(h->db, kiosk_id, ev->seq, sid, mid, sealed->valuestring, now);
+    if(rc == SQR_EINVAL) rc = SQR_EAUTH; /* longer than any box */
+  } else {
+    int64_t ns = 0;
+    rc = hq__seal_link(h, sid, mid, sealed->valuestring, now, t ? &ns : NULL);
+    if(t && rc != SQR_EAUTH) {
+      t->seal_ns += ns;
+      t->signups_opened++;
+    }
+  }
+  if(rc == SQR_EAUTH)
     log_warn("hq", "%s seq %lld: a sealed phone HQ cannot open", kiosk_id, (long long)ev->seq);
-    cJSON_Delete(p);
-    return SQR_EAUTH;
-  }
-  phone[plen] = '\0';
-  int new_member = 0;
-  rc = crypto_hmac_sha256(h->index_key, 32, phone, plen, index);
-  if(!rc) rc = pii_encrypt(h, phone, index, enc, &enclen);
-  crypto_wipe(phone, sizeof phone);
-  if(t) {
-    t->seal_ns += mono_ns() - t0;
-    t->signups_opened++;
-  }
-  if(!rc) rc = hqdb_member_upsert(h->db, index, enc, enclen, sid, mid, now, &new_member);
   cJSON_Delete(p);
   return rc;
 }

@@ -7,7 +7,8 @@
  * alert row), then every new event is stored with what it changes: a
  * sign-up's sealed phone is opened with seal.key, stored encrypted
  * (AES-256-GCM under HQ's PII key) and de-duplicated across stores by
- * HQ's phone index; per-store sign-up/check-in/event counters; erasure
+ * HQ's phone index (or, with hq_set_seal_later, queued for the background
+ * opener: sealjob.h); per-store sign-up/check-in/event counters; erasure
  * confirmations; the daily stats, the kiosk's "behind" when the batch
  * carries it (a replay stores nothing, that included) and its clock jumps
  * (kiosk_clock; after the commit, a clock_jump alert). The answer is the

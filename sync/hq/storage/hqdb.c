@@ -54,7 +54,8 @@ sqr_rc hqdb__schema(hqdb *db) {
     rc = run(db, schema[i], NULL, 0, NULL, NULL);
   /* tables of the modules that keep their statements in their own files */
   static const char *const *const more[] = {hqdb_resolve_schema, hqdb_stats_schema,
-                                            hqdb_auth_schema, hqdb_keys_schema};
+                                            hqdb_auth_schema,    hqdb_keys_schema,
+                                            hqdb_jobs_schema,    hqdb_seal_schema};
   for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
     for(size_t i = 0; !rc && more[m][i]; i++)
       rc = run(db, more[m][i], NULL, 0, NULL, NULL);
@@ -371,6 +372,8 @@ sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex,
   if(!rc && changes > 0) rc = bump_version(db, store);
   if(!rc)
     rc = run(db, "DELETE FROM member_links WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
+  /* A box still waiting for the opener would link the member again. */
+  if(!rc) rc = run(db, "DELETE FROM seal_queue WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
   return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "sealjob.h"
 #include "login.h"
 #include "log.h"
 #include "stats_web.h"
@@ -154,6 +155,15 @@ static sqr_rc render_storage(hq *h, dynbuf *b) {
   int64_t now = hq_now_ms();
   sqr_rc rc = hq_stats_totals(h, stats_day_of_ms(now), now - 24 * 3600 * 1000LL, &t);
   if(rc) return rc;
+  int64_t backlog = 0, oldest = 0;
+  if((rc = hq_seal_backlog(h, &backlog, &oldest))) return rc;
+  head(b, "storeqr_hq_seal_backlog", "gauge",
+       "Sign-ups' sealed phones acknowledged and waiting for the background opener.");
+  dynbuf_addf(b, "storeqr_hq_seal_backlog %lld\n", (long long)backlog);
+  head(b, "storeqr_hq_seal_backlog_age_seconds", "gauge",
+       "Age of the oldest sealed phone waiting (0 when none).");
+  dynbuf_addf(b, "storeqr_hq_seal_backlog_age_seconds %.3f\n",
+              oldest && now > oldest ? (double)(now - oldest) / 1000.0 : 0.0);
   head(b, "storeqr_hq_stores", "gauge", "Stores HQ knows.");
   dynbuf_addf(b, "storeqr_hq_stores %lld\n", (long long)t.stores);
   head(b, "storeqr_hq_stores_never_synced", "gauge", "Stores none of whose kiosks ever uploaded.");

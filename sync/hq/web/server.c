@@ -45,6 +45,7 @@
 #include "counters.h"
 #include "decode.h"
 #include "tickets.h"
+#include "sealjob.h"
 
 /* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
  * hold every connection: each address gets PER_ADDRESS_DEFAULT at once
@@ -122,7 +123,12 @@ struct server {
   conn *conns; /* every open connection, newest first */
   pthread_t sweep_thread;
   pthread_cond_t sweep_wake; /* server_stop ends the sweeper's wait */
-  tickets *tickets;          /* TLS session tickets, their key shared by every process */
+  /* With hq_seal_later: the background opener of sealed phones (sealjob.h);
+   * server_stop wakes it through seal_wake (under conns_lock). */
+  pthread_t seal_thread;
+  pthread_cond_t seal_wake;
+  int sealer, seal_wake_ready;
+  tickets *tickets; /* TLS session tickets, their key shared by every process */
   /* With --public-cert (server_start): the certificate is picked by SNI,
    * the public host's for it, server.crt (kiosk_id) for anything else. */
   int sni;
@@ -438,6 +444,34 @@ static int passed(const struct timespec *now, const struct timespec *t) {
  * socket stays open until then, and the entry goes off the list (under
  * conns_lock) before it is closed, so the fd shut down here is never
  * another connection's. */
+/* The background opener: a slice of the sealed-phone queue at a time under
+ * the storage lock (so ingest waits at most one slice, ~64 openings), at
+ * once again while there is work, else every SEAL_IDLE_MS. Another HQ
+ * process holding the job makes a slice a no-op; storage errors wait the
+ * idle period out and try again. */
+#define SEAL_SLICE   64
+#define SEAL_IDLE_MS 250
+static void *seal_loop(void *arg) {
+  server *s = arg;
+  while(!atomic_load(&s->stopping)) {
+    hq_seal_slice sl = {0};
+    pthread_mutex_lock(&s->lock);
+    sqr_rc rc = hq_seal_work(s->h, SEAL_SLICE, &sl);
+    pthread_mutex_unlock(&s->lock);
+    if(rc) log_error("hq", "seal opener: %s (retrying)", sqr_strerror(rc));
+    if(!rc && (sl.opened || sl.refused)) continue;
+    struct timespec wake;
+    clock_gettime(CLOCK_MONOTONIC, &wake);
+    wake.tv_nsec += SEAL_IDLE_MS * 1000L * 1000L;
+    wake.tv_sec += wake.tv_nsec / 1000000000L;
+    wake.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&s->conns_lock);
+    if(!atomic_load(&s->stopping)) pthread_cond_timedwait(&s->seal_wake, &s->conns_lock, &wake);
+    pthread_mutex_unlock(&s->conns_lock);
+  }
+  return NULL;
+}
+
 static void *sweep_loop(void *arg) {
   server *s = arg;
   pthread_mutex_lock(&s->conns_lock);
@@ -873,7 +907,13 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
   }
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   int cond_rc = pthread_cond_init(&s->sweep_wake, &ca);
+  s->seal_wake_ready = pthread_cond_init(&s->seal_wake, &ca) == 0;
   pthread_condattr_destroy(&ca);
+  if(!s->seal_wake_ready) {
+    if(!cond_rc) pthread_cond_destroy(&s->sweep_wake);
+    server_stop(s);
+    return SQR_ENOMEM;
+  }
   if(cond_rc || pthread_mutex_init(&s->conns_lock, NULL)) {
     if(!cond_rc) pthread_cond_destroy(&s->sweep_wake);
     server_stop(s);
@@ -1005,6 +1045,15 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
     return SQR_EIO;
   }
   s->sweeper = 1;
+  if(hq_seal_later(h)) {
+    if(pthread_create(&s->seal_thread, NULL, seal_loop, s)) {
+      snprintf(err, errlen, "cannot start the opener of sealed phones");
+      server_stop(s);
+      return SQR_EIO;
+    }
+    s->sealer = 1;
+    log_info("hq", "sealed phones are opened after the acknowledgement, by a background thread");
+  }
   hq_set_url(h, host, s->port);
   *out = s;
   return SQR_OK;
@@ -1025,6 +1074,12 @@ void server_stop(server *s) {
     pthread_mutex_unlock(&s->conns_lock);
     pthread_join(s->sweep_thread, NULL);
   }
+  if(s->sealer) { /* the slice it is on commits or rolls back; the queue waits */
+    pthread_mutex_lock(&s->conns_lock);
+    pthread_cond_signal(&s->seal_wake);
+    pthread_mutex_unlock(&s->conns_lock);
+    pthread_join(s->seal_thread, NULL);
+  }
   if(s->listen_fd >= 0) close(s->listen_fd);
   if(s->d) MHD_stop_daemon(s->d);        /* every connection's CLOSED: the list empties */
   if(sni_server == s) sni_server = NULL; /* no handshake after the daemon stopped */
@@ -1037,6 +1092,7 @@ void server_stop(server *s) {
     pthread_mutex_destroy(&s->conns_lock);
     pthread_cond_destroy(&s->sweep_wake);
   }
+  if(s->seal_wake_ready) pthread_cond_destroy(&s->seal_wake);
   free(s->cert_pem);
   if(s->key_pem) crypto_wipe(s->key_pem, strlen(s->key_pem));
   free(s->key_pem);

@@ -1,0 +1,48 @@
+/* sealjob.h — opening sign-ups' sealed phones off the acknowledgement path
+ * (issue 13).
+ *
+ * With hq_set_seal_later on, ingest stores a sign-up's sealed box in the
+ * queue (storage/hqdb_seal.h) and acknowledges; hq_seal_work then opens
+ * queued boxes in slices under the "seal_open" job's lease
+ * (storage/hqdb_jobs.h): open (seal_fast), index, encrypt, upsert the
+ * member and link it, delete the queued row and advance the job's cursor
+ * (a count of boxes done), all in one transaction, so a slice is done
+ * exactly once even with several HQ processes and a crash anywhere. With
+ * it off (the default) ingest opens each box in its own transaction, as
+ * before.
+ *
+ * Must never: log a phone number or a box; link a member whose erasure was
+ * confirmed (the queue drops it then).
+ */
+#ifndef SQR_SEALJOB_H
+#define SQR_SEALJOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hq.h"
+
+#define HQ_SEAL_JOB      "seal_open"
+#define HQ_SEAL_LEASE_MS 30000 /* a holder that stops renewing is replaced after this */
+#define HQ_SEAL_SLICE    256   /* boxes per transaction */
+
+/* On: ingest queues sealed phones for hq_seal_work instead of opening them. */
+void hq_set_seal_later(hq *h, int on);
+int hq_seal_later(const hq *h);
+
+typedef struct hq_seal_slice {
+  int held;        /* 0: another process holds the job: nothing done */
+  int64_t opened;  /* boxes opened and linked */
+  int64_t refused; /* boxes HQ cannot open: dropped, alerted ("seal") */
+} hq_seal_slice;
+
+/* One slice: up to max queued boxes (oldest first), one transaction. *out
+ * says what was done. SQR_OK also when the job is held elsewhere or the
+ * lease was lost mid-slice (rolled back, nothing done). Storage errors
+ * roll back and are returned. */
+sqr_rc hq_seal_work(hq *h, size_t max, hq_seal_slice *out) SQR_WARN_UNUSED;
+
+/* Boxes waiting, and the oldest's enqueue time (0 when none). */
+sqr_rc hq_seal_backlog(hq *h, int64_t *count, int64_t *oldest_ms) SQR_WARN_UNUSED;
+
+#endif /* SQR_SEALJOB_H */

@@ -288,6 +288,17 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
   if(*rc) {
     log_error("resolve", "store %s: leasing seats of a group failed: %s", s, hq_storage_error(h));
     resolve__db_unlock();
+    /* The database is out of reach: a shopper at a cached store still
+     * gets a group while it had room (RESOLVE_OUTAGE_SEATS). */
+    pthread_mutex_lock(&resolve__R.lock);
+    rstore *e = resolve__find_store(s);
+    rgroup *grp = e && !e->missing ? resolve__find_group(e, g) : NULL;
+    if(grp && grp->seats_left > grp->outage_spent && grp->outage_spent < RESOLVE_OUTAGE_SEATS) {
+      grp->lease++;
+      grp->outage_spent++;
+      return e;
+    }
+    pthread_mutex_unlock(&resolve__R.lock);
     return NULL;
   }
   /* still under db_lock: no flush runs between the grant and adding it,
@@ -302,6 +313,7 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
     grp->lease += granted;
     grp->no_seats = granted == 0;
     grp->seats_left = left;
+    grp->outage_spent = 0;
   }
   return e;
 }

@@ -80,7 +80,10 @@ typedef struct rgroup {
   int64_t lease;
   int no_seats;       /* the database had none left at the last ask: full for now */
   int64_t seats_left; /* seats no process held after the last ask (-1: not asked yet) */
-  char *qr_src;       /* data: URI of the link's QR code */
+  /* Seats taken without the database since the last lease it answered
+   * (resolve__lease: at most RESOLVE_OUTAGE_SEATS, within seats_left). */
+  int64_t outage_spent;
+  char *qr_src; /* data: URI of the link's QR code */
   page *pages[NLANG];
   int page_campaign[NLANG];
 } rgroup;
@@ -262,6 +265,13 @@ static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
  * held on a storage error (*rc). */
 rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, int64_t limit,
                        sqr_rc *rc);
+/* While the database cannot be reached, a cached group still takes
+ * shoppers: one seat at a time, at most this many per group and outage,
+ * and never more than the room the database last reported (seats_left).
+ * Counted as sent like any other, so the next flush settles them; across
+ * processes an outage can overshoot a group by at most this many per
+ * process that was sending to it. */
+#define RESOLVE_OUTAGE_SEATS 32
 
 /* Counts n scans of kiosk in hour (unix ms / 3,600,000) into the store's
  * unflushed counts; the flusher writes them. Caller holds resolve__R.lock.

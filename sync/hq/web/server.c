@@ -46,6 +46,7 @@
 #include "counters.h"
 #include "decode.h"
 #include "tickets.h"
+#include "stats_web.h"
 
 /* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
  * hold every connection: each address gets PER_ADDRESS_DEFAULT at once
@@ -124,6 +125,7 @@ struct server {
   pthread_t sweep_thread;
   pthread_cond_t sweep_wake; /* server_stop ends the sweeper's wait */
   tickets *tickets;          /* TLS session tickets, their key shared by every process */
+  stats_roller *roller;      /* the scan roll-up, off the request path */
   /* With --public-cert (server_start): the certificate is picked by SNI,
    * the public host's for it, server.crt (kiosk_id) for anything else. */
   int sni;
@@ -965,6 +967,11 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
     return rc;
   }
   s->resolver = 1;
+  if((rc = stats_roller_start(h, &s->lock, &s->roller))) {
+    snprintf(err, errlen, "cannot start the scan roll-up's thread");
+    server_stop(s);
+    return rc;
+  }
   s->d = MHD_start_daemon(
       MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
       handle, s,
@@ -1027,6 +1034,7 @@ void server_stop(server *s) {
   tls_id_clear(&s->public_id);
   tls_id_clear(&s->kiosk_id);
   if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
+  stats_roller_stop(s->roller);   /* before s->lock goes */
   tickets_stop(s->tickets);       /* after the daemon (no handshake uses it), before s->lock goes */
   if(s->lock_ready) pthread_mutex_destroy(&s->lock);
   if(s->conns_ready) {

@@ -143,24 +143,21 @@ sqr_rc hqdb_resolve_group_counts(hqdb *db, resolve_group_count **out, size_t *n)
   *out = NULL;
   *n = 0;
   hqres r = {0};
-  /* The join condition is group_pattern() in SQL: '!' escaped first, then
-   * '%' and '_'. One grouped join instead of two statements per group,
-   * with the same index (events_store_type) per group. */
+  /* GP is group_pattern() in SQL: '!' escaped first, then '%' and '_'.
+   * Correlated counts, each by the index on (store, type) as the
+   * per-group statements, in the order of store_groups' key: no sort, no
+   * grouping (twice as fast as a grouped join here). */
+#define GP                                                                                         \
+  "'%\"group\":\"' || REPLACE(REPLACE(REPLACE(g.id, '!', '!!'), '%', '!%'), '_', '!_') || '\"%'"
   sqr_rc rc = hqdb_exec(
       db,
       "SELECT g.store, g.id, g.name, g.capacity, g.expires_at, g.retired,"
-      " COALESCE(SUM(CASE WHEN e.type = 'signup' THEN 1 ELSE 0 END), 0),"
-      " COALESCE(SUM(CASE WHEN e.type = 'group_marked_full' THEN 1 ELSE 0 END), 0),"
-      " COALESCE(MAX(s.sent), 0)"
-      " FROM store_groups g"
-      " LEFT JOIN group_scans s ON s.store = g.store AND s.grp = g.id"
-      " LEFT JOIN events e ON e.store = g.store AND e.type IN ('signup', 'group_marked_full')"
-      "  AND e.payload LIKE '%\"group\":\"' || REPLACE(REPLACE(REPLACE(g.id, '!', '!!'), '%', "
-      "'!%'),"
-      "  '_', '!_') || '\"%' ESCAPE '!'"
-      " WHERE g.kind <> 'interest'"
-      " GROUP BY g.store, g.id, g.name, g.capacity, g.expires_at, g.retired"
-      " ORDER BY g.store, g.id",
+      " (SELECT COUNT(*) FROM events e WHERE e.store = g.store AND e.type = 'signup'"
+      "  AND e.payload LIKE " GP " ESCAPE '!'),"
+      " (SELECT COUNT(*) FROM events e WHERE e.store = g.store AND e.type = 'group_marked_full'"
+      "  AND e.payload LIKE " GP " ESCAPE '!'),"
+      " COALESCE((SELECT s.sent FROM group_scans s WHERE s.store = g.store AND s.grp = g.id), 0)"
+      " FROM store_groups g WHERE g.kind <> 'interest' ORDER BY g.store, g.id",
       NULL, 0, &r, NULL);
   if(!rc && r.nrows && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
   for(int i = 0; !rc && i < r.nrows; i++) {
@@ -178,6 +175,7 @@ sqr_rc hqdb_resolve_group_counts(hqdb *db, resolve_group_count **out, size_t *n)
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);
   return rc;
+#undef GP
 }
 
 sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *sent) {

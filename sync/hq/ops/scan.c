@@ -24,8 +24,8 @@ sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins, 
   return hqdb_resolve_joins(h->db, store, grp, joins, marked_full);
 }
 
-sqr_rc hq_scan_group_counts(hq *h, resolve_group_count **out, size_t *n) {
-  return hqdb_resolve_group_counts(h->db, out, n);
+sqr_rc hq_scan_group_counts(hq *h, const char *store, resolve_group_count **out, size_t *n) {
+  return hqdb_resolve_group_counts(h->db, store, out, n);
 }
 
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) {

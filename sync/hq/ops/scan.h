@@ -28,9 +28,11 @@ sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
  * whether a manager marked it full. */
 sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins,
                      int *marked_full) SQR_WARN_UNUSED;
-/* Every store's live-code groups with their joins, mark and shoppers
- * sent, in one read (hqdb_resolve_group_counts; *out malloc'ed). */
-sqr_rc hq_scan_group_counts(hq *h, resolve_group_count **out, size_t *n) SQR_WARN_UNUSED;
+/* Every store's (store NULL) or one store's live-code groups with their
+ * joins, mark and shoppers sent, in one read (hqdb_resolve_group_counts;
+ * *out malloc'ed). */
+sqr_rc hq_scan_group_counts(hq *h, const char *store, resolve_group_count **out,
+                            size_t *n) SQR_WARN_UNUSED;
 /* Shoppers sent to a group, as flushed (0 when none). */
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) SQR_WARN_UNUSED;
 /* Leases up to want seats of a group (hqdb_resolve_lease): *granted

@@ -54,12 +54,14 @@ typedef struct resolve_group_count {
   int marked_full; /* as hqdb_resolve_joins */
   int64_t sent;    /* as hqdb_resolve_sent */
 } resolve_group_count;
-/* Every store's live-code groups (interest groups left out, retired ones
- * in), ordered by store and then as hqdb_groups orders a store's, each
- * with its joins, mark and shoppers sent: what hqdb_groups,
- * hqdb_resolve_joins and hqdb_resolve_sent give store by store, in one
- * statement. *out is malloc'ed (NULL when none); the caller frees it. */
-sqr_rc hqdb_resolve_group_counts(hqdb *db, resolve_group_count **out, size_t *n) SQR_WARN_UNUSED;
+/* Every store's live-code groups (store NULL) or one store's (interest
+ * groups left out, retired ones in), ordered by store and then as
+ * hqdb_groups orders a store's, each with its joins, mark and shoppers
+ * sent: what hqdb_groups, hqdb_resolve_joins and hqdb_resolve_sent give
+ * group by group, in one statement. *out is malloc'ed (NULL when none);
+ * the caller frees it. */
+sqr_rc hqdb_resolve_group_counts(hqdb *db, const char *store, resolve_group_count **out,
+                                 size_t *n) SQR_WARN_UNUSED;
 /* Shoppers sent to a group, as flushed (0 when none). */
 sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
                          int64_t *sent) SQR_WARN_UNUSED;

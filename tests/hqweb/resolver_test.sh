@@ -123,6 +123,19 @@ status() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
 body() { "${C[@]}" "$@"; }
 join_of() { grep -o 'id="join-link" class="btn" rel="noreferrer" href="[^"]*"' | sed 's/.*href="//; s/"$//'; }
 
+# ---- /metrics before any scan: every store's groups read in one go -----------------
+# No store is in the resolver's table yet, so the group gauges come from
+# one read of the database (resolve_groups_state_each): the 185 joins
+# reported into join-1 (its events' "group") put it at 90 % of 200, and
+# full-0 expires within the hour.
+"${C[@]}" -H "Authorization: Bearer $(cat "$D/admin.token")" "$BASE/metrics" >"$TMP/metrics0.txt" ||
+  fail "/metrics"
+for want in 'storeqr_hq_store_groups_near_full{store="SH-JOIN"} 1' \
+  'storeqr_hq_store_groups_near_expiry{store="SH-FULL"} 1' 'storeqr_hq_groups_near_full 1' \
+  'storeqr_hq_groups_full 0' 'storeqr_hq_stores_exhausted 0'; do
+  grep -qxF "$want" "$TMP/metrics0.txt" || fail "/metrics before any scan: no '$want'"
+done
+
 # ---- tokens ------------------------------------------------------------------
 # Stay clear of a window boundary so "previous window" means exactly one back.
 for _ in $(seq 40); do [ $(( $(date +%s) % 30 )) -lt 20 ] && break; sleep 0.5; done

@@ -35,6 +35,34 @@ static sqr_rc load_b64_file(const char *dir, const char *name, char *out, size_t
   return SQR_OK;
 }
 
+/* The group_policy every store's document carries (configdoc.c copies the
+ * template's): reserve and expiry margin, the defaults (those of the
+ * built-in template too) where absent, or where config_parse would refuse
+ * the value and the resolver falls back to them (resolve_cache.c). */
+static void template_group_policy(const char *tpl_json, int *reserve, int64_t *margin_s) {
+  int r = 10;
+  int64_t m = 12 * 3600;
+  cJSON *doc = tpl_json ? cJSON_Parse(tpl_json) : NULL;
+  const cJSON *gp = cJSON_GetObjectItemCaseSensitive(doc, "group_policy");
+  const cJSON *jr = cJSON_GetObjectItemCaseSensitive(gp, "reserve");
+  const cJSON *jm = cJSON_GetObjectItemCaseSensitive(gp, "expiry_margin_s");
+  /* config.c's get_int: absent or null takes the default; anything else
+   * must be a whole number in range (checked before any cast), or the
+   * document is refused and load_store's defaults apply */
+  int ok = 1;
+  if(jr && !cJSON_IsNull(jr))
+    ok = cJSON_IsNumber(jr) && jr->valuedouble >= 0 && jr->valuedouble <= 200 &&
+         jr->valuedouble == (double)(int64_t)jr->valuedouble;
+  if(ok && jm && !cJSON_IsNull(jm))
+    ok = cJSON_IsNumber(jm) && jm->valuedouble >= 0 && jm->valuedouble <= 7 * 86400 &&
+         jm->valuedouble == (double)(int64_t)jm->valuedouble;
+  if(ok && cJSON_IsNumber(jr)) r = (int)jr->valuedouble;
+  if(ok && cJSON_IsNumber(jm)) m = (int64_t)jm->valuedouble;
+  cJSON_Delete(doc);
+  *reserve = r;
+  *margin_s = m;
+}
+
 /* The store template's keys.index within what a kiosk accepts
  * (config.h's CONFIG_INDEX_*): refused here, at every command and at
  * serve, rather than in each kiosk's config fetch. Absent fields take
@@ -132,6 +160,7 @@ sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t 
     goto fail_msg;
   }
   if(h->template_json && (rc = template_check(path, h->template_json, err, errlen))) goto fail_msg;
+  template_group_policy(h->template_json, &h->group_reserve, &h->group_margin_s);
   snprintf(path, sizeof path, "%s/hq.db", dir);
   if((rc = hqdb_open(db_url ? db_url : path, &h->db, err, errlen))) goto fail_msg;
   hq_set_url(h, "127.0.0.1", 8443);

@@ -22,7 +22,9 @@ struct hq {
   hqdb *db;
   pki_ca *device_ca;
   char *hq_ca_pem;
-  char *template_json; /* dir/store-template.json, or NULL (built-in) */
+  char *template_json;    /* dir/store-template.json, or NULL (built-in) */
+  int group_reserve;      /* the template's group_policy: the same for every */
+  int64_t group_margin_s; /* store, fixed for the process (configdoc.c) */
   uint8_t master[32];
   uint8_t pii_key[32];   /* AES-256-GCM key for phones at rest */
   uint8_t index_key[32]; /* HMAC key of HQ's phone index */

@@ -10,6 +10,11 @@ sqr_rc hq_scan_groups(hq *h, const char *store, hq_group *out, size_t max, size_
   return hqdb_groups(h->db, store, out, max, n);
 }
 
+void hq_scan_group_policy(hq *h, int *reserve, int64_t *expiry_margin_s) {
+  *reserve = h->group_reserve;
+  *expiry_margin_s = h->group_margin_s;
+}
+
 sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
                      const resolve_sent_delta *sent, size_t nsent) {
   return hqdb_resolve_flush(h->db, scans, nscans, sent, nsent);
@@ -17,6 +22,10 @@ sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
 
 sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins, int *marked_full) {
   return hqdb_resolve_joins(h->db, store, grp, joins, marked_full);
+}
+
+sqr_rc hq_scan_group_counts(hq *h, const char *store, resolve_group_count **out, size_t *n) {
+  return hqdb_resolve_group_counts(h->db, store, out, n);
 }
 
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) {

@@ -16,6 +16,9 @@
 sqr_rc hq_scan_store(hq *h, const char *id, hq_store *out) SQR_WARN_UNUSED;
 sqr_rc hq_scan_groups(hq *h, const char *store, hq_group *out, size_t max,
                       size_t *n) SQR_WARN_UNUSED;
+/* The group policy every store's document carries (the store template's:
+ * the same for every store, fixed while HQ runs), without building one. */
+void hq_scan_group_policy(hq *h, int *reserve, int64_t *expiry_margin_s);
 /* Adds the deltas to scans and group_scans, and settles the seats this
  * process leased of each group in sent (spent ones stay claimed, the
  * rest go back), in one transaction. */
@@ -25,6 +28,11 @@ sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
  * whether a manager marked it full. */
 sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins,
                      int *marked_full) SQR_WARN_UNUSED;
+/* Every store's (store NULL) or one store's live-code groups with their
+ * joins, mark and shoppers sent, in one read (hqdb_resolve_group_counts;
+ * *out malloc'ed). */
+sqr_rc hq_scan_group_counts(hq *h, const char *store, resolve_group_count **out,
+                            size_t *n) SQR_WARN_UNUSED;
 /* Shoppers sent to a group, as flushed (0 when none). */
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) SQR_WARN_UNUSED;
 /* Leases up to want seats of a group (hqdb_resolve_lease): *granted

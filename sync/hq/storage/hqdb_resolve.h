@@ -42,6 +42,26 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
  * whether a manager marked it full. */
 sqr_rc hqdb_resolve_joins(hqdb *db, const char *store, const char *grp, int64_t *joins,
                           int *marked_full) SQR_WARN_UNUSED;
+/* One live-code group with the counts the group rule reads. */
+typedef struct resolve_group_count {
+  char store[HQ_ID_MAX];
+  char id[HQ_ID_MAX];
+  char name[HQ_TEXT_MAX];
+  int capacity;
+  int64_t expires_at; /* unix seconds, 0 = never */
+  int retired;
+  int64_t joins;   /* as hqdb_resolve_joins */
+  int marked_full; /* as hqdb_resolve_joins */
+  int64_t sent;    /* as hqdb_resolve_sent */
+} resolve_group_count;
+/* Every store's live-code groups (store NULL) or one store's (interest
+ * groups left out, retired ones in), ordered by store and then as
+ * hqdb_groups orders a store's, each with its joins, mark and shoppers
+ * sent: what hqdb_groups, hqdb_resolve_joins and hqdb_resolve_sent give
+ * group by group, in one statement. *out is malloc'ed (NULL when none);
+ * the caller frees it. */
+sqr_rc hqdb_resolve_group_counts(hqdb *db, const char *store, resolve_group_count **out,
+                                 size_t *n) SQR_WARN_UNUSED;
 /* Shoppers sent to a group, as flushed (0 when none). */
 sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
                          int64_t *sent) SQR_WARN_UNUSED;

@@ -148,6 +148,32 @@ static void render_process(hq *h, dynbuf *b) {
   dynbuf_addf(b, "storeqr_hq_alerts_dropped_total %llu\n", (unsigned long long)alerts_dropped);
 }
 
+/* The per-store group series, gathered store by store. */
+typedef struct group_lines {
+  dynbuf near_exp, near_full, full, exhausted;
+  int64_t tot_exp, tot_full, tot_nfull, tot_exh;
+} group_lines;
+
+static void group_line(void *arg, const char *store, const stats_groups *g) {
+  group_lines *gl = arg;
+  struct {
+    dynbuf *buf;
+    const char *name;
+    int v;
+    int64_t *tot;
+  } rows[] = {{&gl->near_exp, "storeqr_hq_store_groups_near_expiry", g->near_expiry, &gl->tot_exp},
+              {&gl->near_full, "storeqr_hq_store_groups_near_full", g->near_full, &gl->tot_nfull},
+              {&gl->full, "storeqr_hq_store_groups_full", g->full, &gl->tot_full},
+              {&gl->exhausted, "storeqr_hq_store_groups_exhausted", g->exhausted, &gl->tot_exh}};
+  for(size_t k = 0; k < SQR_ARRAY_LEN(rows); k++) {
+    if(!rows[k].v) continue;
+    *rows[k].tot += rows[k].v;
+    dynbuf_addf(rows[k].buf, "%s{store=\"", rows[k].name);
+    label(rows[k].buf, store);
+    dynbuf_addf(rows[k].buf, "\"} %d\n", rows[k].v);
+  }
+}
+
 /* The series read from the database; b holds them only when it returns
  * SQR_OK (the caller drops the part of a failed read). */
 static sqr_rc render_storage(hq *h, dynbuf *b) {
@@ -185,71 +211,46 @@ static sqr_rc render_storage(hq *h, dynbuf *b) {
   if((rc = hq_stats_clock_each(h, clock_jump_line, b))) return rc;
 
   /* groups: only stores with live groups, and only non-zero series, so
-   * 5,000 stores without trouble add no lines */
-  char(*ids)[HQ_ID_MAX] = NULL;
-  size_t nids = 0;
-  if((rc = hq_stats_group_stores(h, &ids, &nids))) return rc;
-  stats_groups *g = malloc(sizeof *g);
-  dynbuf near_exp, near_full, full, exhausted;
-  dynbuf_init(&near_exp, STATS_ANSWER_MAX);
-  dynbuf_init(&near_full, STATS_ANSWER_MAX);
-  dynbuf_init(&full, STATS_ANSWER_MAX);
-  dynbuf_init(&exhausted, STATS_ANSWER_MAX);
-  int64_t tot_exp = 0, tot_full = 0, tot_nfull = 0, tot_exh = 0;
-  if(!g) rc = SQR_ENOMEM;
-  for(size_t i = 0; !rc && i < nids; i++) {
-    if((rc = stats_groups_get(h, ids[i], g))) break;
-    struct {
-      dynbuf *buf;
-      const char *name;
-      int v;
-      int64_t *tot;
-    } rows[] = {{&near_exp, "storeqr_hq_store_groups_near_expiry", g->near_expiry, &tot_exp},
-                {&near_full, "storeqr_hq_store_groups_near_full", g->near_full, &tot_nfull},
-                {&full, "storeqr_hq_store_groups_full", g->full, &tot_full},
-                {&exhausted, "storeqr_hq_store_groups_exhausted", g->exhausted, &tot_exh}};
-    for(size_t k = 0; k < SQR_ARRAY_LEN(rows); k++) {
-      if(!rows[k].v) continue;
-      *rows[k].tot += rows[k].v;
-      dynbuf_addf(rows[k].buf, "%s{store=\"", rows[k].name);
-      label(rows[k].buf, ids[i]);
-      dynbuf_addf(rows[k].buf, "\"} %d\n", rows[k].v);
-    }
-  }
-  free(g);
-  free(ids);
+   * 5,000 stores without trouble add no lines; all of them from one read
+   * (a store at a time made the first scrape after a start take 1.9 s) */
+  group_lines gl = {0};
+  dynbuf_init(&gl.near_exp, STATS_ANSWER_MAX);
+  dynbuf_init(&gl.near_full, STATS_ANSWER_MAX);
+  dynbuf_init(&gl.full, STATS_ANSWER_MAX);
+  dynbuf_init(&gl.exhausted, STATS_ANSWER_MAX);
+  rc = stats_groups_each(h, group_line, &gl);
   if(!rc) {
     head(b, "storeqr_hq_store_groups_near_expiry", "gauge",
          "Live-code groups of the store expiring within 24 hours (or expired).");
-    dynbuf_adds(b, dynbuf_ptr(&near_exp));
+    dynbuf_adds(b, dynbuf_ptr(&gl.near_exp));
     head(b, "storeqr_hq_store_groups_near_full", "gauge",
          "Live-code groups of the store at 90% of their fill limit, not yet full.");
-    dynbuf_adds(b, dynbuf_ptr(&near_full));
+    dynbuf_adds(b, dynbuf_ptr(&gl.near_full));
     head(b, "storeqr_hq_store_groups_full", "gauge",
          "Live-code groups of the store the resolver no longer sends shoppers to.");
-    dynbuf_adds(b, dynbuf_ptr(&full));
+    dynbuf_adds(b, dynbuf_ptr(&gl.full));
     head(b, "storeqr_hq_store_groups_exhausted", "gauge",
          "1 when every live-code group of the store is unusable.");
-    dynbuf_adds(b, dynbuf_ptr(&exhausted));
+    dynbuf_adds(b, dynbuf_ptr(&gl.exhausted));
     head(b, "storeqr_hq_groups_near_expiry", "gauge",
          "Groups expiring within 24 hours, all stores.");
-    dynbuf_addf(b, "storeqr_hq_groups_near_expiry %lld\n", (long long)tot_exp);
+    dynbuf_addf(b, "storeqr_hq_groups_near_expiry %lld\n", (long long)gl.tot_exp);
     head(b, "storeqr_hq_groups_near_full", "gauge", "Groups near full, all stores.");
-    dynbuf_addf(b, "storeqr_hq_groups_near_full %lld\n", (long long)tot_nfull);
+    dynbuf_addf(b, "storeqr_hq_groups_near_full %lld\n", (long long)gl.tot_nfull);
     head(b, "storeqr_hq_groups_full", "gauge", "Full groups, all stores.");
-    dynbuf_addf(b, "storeqr_hq_groups_full %lld\n", (long long)tot_full);
+    dynbuf_addf(b, "storeqr_hq_groups_full %lld\n", (long long)gl.tot_full);
     head(b, "storeqr_hq_stores_exhausted", "gauge", "Stores whose groups are all unusable.");
-    dynbuf_addf(b, "storeqr_hq_stores_exhausted %lld\n", (long long)tot_exh);
+    dynbuf_addf(b, "storeqr_hq_stores_exhausted %lld\n", (long long)gl.tot_exh);
   }
   /* a part that failed fails the whole exposition */
-  if(!rc) rc = dynbuf_error(&near_exp);
-  if(!rc) rc = dynbuf_error(&near_full);
-  if(!rc) rc = dynbuf_error(&full);
-  if(!rc) rc = dynbuf_error(&exhausted);
-  dynbuf_free(&near_exp);
-  dynbuf_free(&near_full);
-  dynbuf_free(&full);
-  dynbuf_free(&exhausted);
+  if(!rc) rc = dynbuf_error(&gl.near_exp);
+  if(!rc) rc = dynbuf_error(&gl.near_full);
+  if(!rc) rc = dynbuf_error(&gl.full);
+  if(!rc) rc = dynbuf_error(&gl.exhausted);
+  dynbuf_free(&gl.near_exp);
+  dynbuf_free(&gl.near_full);
+  dynbuf_free(&gl.full);
+  dynbuf_free(&gl.exhausted);
   return rc;
 }
 

@@ -48,6 +48,16 @@ typedef struct resolve_group_state {
  * arguments, SQR_EIO on a storage error. */
 sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, size_t max,
                             size_t *n) SQR_WARN_UNUSED;
+/* resolve_groups_state for every store with live-code groups, from one
+ * read of the database (and the resolver's table for the stores in it):
+ * fn(arg, store, g, n) once per store, with g = out, which holds up to max
+ * groups and is reused for the next store. The caller serialises use of
+ * h->db as for resolve_groups_state. SQR_EINVAL for NULL arguments,
+ * SQR_EIO on a storage error (fn may have been called for some stores). */
+sqr_rc resolve_groups_state_each(hq *h, resolve_group_state *out, size_t max,
+                                 void (*fn)(void *arg, const char *store,
+                                            const resolve_group_state *g, size_t n),
+                                 void *arg) SQR_WARN_UNUSED;
 
 /* Great-circle distance in km between two points in decimal degrees
  * (haversine, mean Earth radius 6371.0088 km); /N/ picks the brand's

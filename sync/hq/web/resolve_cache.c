@@ -112,6 +112,8 @@ static void drop_pages(rstore *e) {
 /* Reads one store into *e (fresh memory, not in the table). Caller holds
  * db_lock (or is the command line). SQR_ENOTFOUND: no such store (e is
  * then a negative entry). */
+static sqr_rc load_groups(hq *h, const char *sid, rstore *e);
+
 static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   memset(e, 0, sizeof *e);
   snprintf(e->id, sizeof e->id, "%s", sid);
@@ -189,8 +191,15 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   if(e->fallback[0] && joinlink_valid(e->fallback) && qrpng_data_uri(e->fallback, &e->fallback_qr))
     e->fallback_qr = NULL;
 
+  return load_groups(h, sid, e);
+}
+
+/* e's live-code groups with their counts in the database: the part of a
+ * store's entry the group rule reads. */
+static sqr_rc load_groups(hq *h, const char *sid, rstore *e) {
   hq_group *gs = calloc(CONFIG_MAX_GROUPS, sizeof *gs);
   size_t ng = 0;
+  sqr_rc rc;
   if(!gs) return SQR_ENOMEM;
   if((rc = hq_scan_groups(h, sid, gs, CONFIG_MAX_GROUPS, &ng))) goto out;
   if(ng && !(e->groups = calloc(ng, sizeof *e->groups))) {
@@ -360,54 +369,149 @@ rbrand *resolve__get_brand(hq *h, const char *id, sqr_rc *rc) {
 
 /* ---- state for the dashboard and metrics ------------------------------------------- */
 
+/* tmp (its groups array holding j - i) takes the groups of rows[i..j),
+ * one store's, with the store template's policy: the state of a store
+ * that has nothing in memory. */
+static void take_counts(hq *h, rstore *tmp, const resolve_group_count *rows, size_t i, size_t j) {
+  snprintf(tmp->id, sizeof tmp->id, "%s", rows[i].store);
+  hq_scan_group_policy(h, &tmp->reserve, &tmp->margin_s);
+  tmp->ngroups = 0;
+  for(size_t k = i; k < j && tmp->ngroups < CONFIG_MAX_GROUPS; k++) {
+    rgroup *g = &tmp->groups[tmp->ngroups++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->id, sizeof g->id, "%s", rows[k].id);
+    snprintf(g->name, sizeof g->name, "%s", rows[k].name);
+    g->capacity = rows[k].capacity;
+    g->expires_at = rows[k].expires_at;
+    g->retired = rows[k].retired;
+    g->seats_left = -1;
+    g->joins = rows[k].joins;
+    g->marked_full = rows[k].marked_full;
+    g->sent_db = rows[k].sent;
+  }
+}
+
+/* e's live-code groups as the rule sees them now, into out. */
+static void fill_states(rstore *e, int64_t now, resolve_group_state *out, size_t max, size_t *n) {
+  int exhausted = resolve__choose_group(e, now) == NULL;
+  group_rule rule = resolve__rule_of(e);
+  for(size_t i = 0; i < e->ngroups && *n < max; i++) {
+    const rgroup *g = &e->groups[i];
+    if(g->retired) continue;
+    resolve_group_state *s = &out[(*n)++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s", g->id);
+    snprintf(s->name, sizeof s->name, "%s", g->name);
+    s->capacity = g->capacity;
+    s->joins = g->joins;
+    s->scans_sent = g->sent_db + g->sent_mem;
+    s->expires_at = g->expires_at;
+    group_state st = resolve__state_of(g);
+    s->full = group_is_full(&st, &rule);
+    s->usable = group_is_usable(&st, &rule, now);
+    int cap = g->capacity < GROUP_SCAN_LIMIT ? g->capacity : GROUP_SCAN_LIMIT;
+    s->near_full = s->full || st.count * 10 >= (int64_t)cap * 9;
+    s->near_expiry = g->expires_at && g->expires_at - now < 86400;
+    s->exhausted = exhausted;
+  }
+}
+
 sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, size_t max,
                             size_t *n) {
   if(!h || !store || !n || (max && !out)) return SQR_EINVAL;
   *n = 0;
   if(!livecode_store_id_valid(store)) return SQR_ENOTFOUND;
   int64_t now = hq_now_ms() / 1000;
-  rstore tmp, *e;
+  rstore tmp, *e = NULL;
   sqr_rc rc = SQR_OK;
-  int cached = resolve__R.running;
-  if(cached) {
-    /* The caller holds db_lock (server.c's dispatcher). */
-    if(!(e = resolve__get_store(h, store, 1, &rc))) return rc ? rc : SQR_EIO;
-  } else {
-    if((rc = load_store(h, store, &tmp))) {
-      store_clear_content(&tmp);
-      return rc;
+  int cached = 0;
+  if(resolve__R.running) {
+    /* The caller holds db_lock (server.c's dispatcher), so no flush and no
+     * load can change the store's counts while this reads them. An entry
+     * in the table holds counts not yet written (and seats leased): use
+     * it, reloaded when stale, as a scan would. */
+    pthread_mutex_lock(&resolve__R.lock);
+    e = resolve__find_store(store);
+    if(e) {
+      pthread_mutex_unlock(&resolve__R.lock);
+      if(!(e = resolve__get_store(h, store, 1, &rc))) return rc ? rc : SQR_EIO;
+      cached = 1;
+    } else {
+      pthread_mutex_unlock(&resolve__R.lock);
     }
+  }
+  if(!e) {
+    /* Not in the table: nothing of it is in memory, and the database has
+     * all of it. Read only the groups and their counts, not the whole
+     * entry a scan needs (its document, keys, QR images): the dashboard
+     * and /metrics ask this of every store, and loading 5,000 entries
+     * made the first /metrics after a start take 1.9 s (issue 13). */
+    resolve_group_count *rows = NULL;
+    size_t nrows = 0;
+    memset(&tmp, 0, sizeof tmp);
+    if((rc = hq_scan_group_counts(h, store, &rows, &nrows))) return rc;
+    size_t cap = nrows < CONFIG_MAX_GROUPS ? nrows : CONFIG_MAX_GROUPS;
+    if(cap && !(tmp.groups = calloc(cap, sizeof *tmp.groups))) {
+      free(rows);
+      return SQR_ENOMEM;
+    }
+    if(nrows) take_counts(h, &tmp, rows, 0, nrows);
+    free(rows);
+    /* a store without groups may be no store at all */
+    hq_store st;
+    if(!nrows && (rc = hq_scan_store(h, store, &st))) return rc;
     e = &tmp;
   }
-  if(e->missing) {
+  if(e->missing)
     rc = SQR_ENOTFOUND;
-  } else {
-    int exhausted = resolve__choose_group(e, now) == NULL;
-    for(size_t i = 0; i < e->ngroups && *n < max; i++) {
-      const rgroup *g = &e->groups[i];
-      if(g->retired) continue;
-      resolve_group_state *s = &out[(*n)++];
-      memset(s, 0, sizeof *s);
-      snprintf(s->id, sizeof s->id, "%s", g->id);
-      snprintf(s->name, sizeof s->name, "%s", g->name);
-      s->capacity = g->capacity;
-      s->joins = g->joins;
-      s->scans_sent = g->sent_db + g->sent_mem;
-      s->expires_at = g->expires_at;
-      group_state st = resolve__state_of(g);
-      group_rule rule = resolve__rule_of(e);
-      s->full = group_is_full(&st, &rule);
-      s->usable = group_is_usable(&st, &rule, now);
-      int cap = g->capacity < GROUP_SCAN_LIMIT ? g->capacity : GROUP_SCAN_LIMIT;
-      s->near_full = s->full || st.count * 10 >= (int64_t)cap * 9;
-      s->near_expiry = g->expires_at && g->expires_at - now < 86400;
-      s->exhausted = exhausted;
-    }
-  }
+  else
+    fill_states(e, now, out, max, n);
   if(cached)
     pthread_mutex_unlock(&resolve__R.lock);
   else
-    store_clear_content(&tmp);
+    free(tmp.groups); /* their content is inline: no QR image, no page */
+  return rc;
+}
+
+sqr_rc resolve_groups_state_each(hq *h, resolve_group_state *out, size_t max,
+                                 void (*fn)(void *arg, const char *store,
+                                            const resolve_group_state *g, size_t n),
+                                 void *arg) {
+  if(!h || !fn || (max && !out)) return SQR_EINVAL;
+  int64_t now = hq_now_ms() / 1000;
+  resolve_group_count *rows = NULL;
+  size_t nrows = 0;
+  sqr_rc rc = hq_scan_group_counts(h, NULL, &rows, &nrows);
+  rstore tmp;
+  memset(&tmp, 0, sizeof tmp);
+  /* one store's groups at a time: at most CONFIG_MAX_GROUPS (take_counts) */
+  size_t cap = nrows < CONFIG_MAX_GROUPS ? nrows : CONFIG_MAX_GROUPS;
+  if(!rc && cap && !(tmp.groups = calloc(cap, sizeof *tmp.groups))) rc = SQR_ENOMEM;
+  for(size_t i = 0, j; !rc && i < nrows; i = j) {
+    const char *sid = rows[i].store;
+    for(j = i; j < nrows && strcmp(rows[j].store, sid) == 0; j++)
+      ;
+    size_t n = 0;
+    rstore *e = NULL;
+    if(resolve__R.running) {
+      /* As in resolve_groups_state: a store in the table may hold counts
+       * not yet written; the caller holds db_lock. */
+      pthread_mutex_lock(&resolve__R.lock);
+      int in_table = resolve__find_store(sid) != NULL;
+      pthread_mutex_unlock(&resolve__R.lock);
+      if(in_table && !(e = resolve__get_store(h, sid, 1, &rc))) break;
+    }
+    if(e) {
+      if(!e->missing) fill_states(e, now, out, max, &n);
+      pthread_mutex_unlock(&resolve__R.lock);
+    } else {
+      take_counts(h, &tmp, rows, i, j); /* rows i..j-1: the store's groups, in fill order */
+      fill_states(&tmp, now, out, max, &n);
+    }
+    fn(arg, sid, out, n);
+  }
+  free(tmp.groups); /* their content is inline: no QR image, no page */
+  free(rows);
   return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <linux/sockios.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -46,6 +47,7 @@
 #include "decode.h"
 #include "tickets.h"
 #include "sealjob.h"
+#include "stats_web.h"
 
 /* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
  * hold every connection: each address gets PER_ADDRESS_DEFAULT at once
@@ -128,7 +130,8 @@ struct server {
   pthread_t seal_thread;
   pthread_cond_t seal_wake;
   int sealer, seal_wake_ready;
-  tickets *tickets; /* TLS session tickets, their key shared by every process */
+  tickets *tickets;     /* TLS session tickets, their key shared by every process */
+  stats_roller *roller; /* the scan roll-up, off the request path */
   /* With --public-cert (server_start): the certificate is picked by SNI,
    * the public host's for it, server.crt (kiosk_id) for anything else. */
   int sni;
@@ -205,7 +208,19 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
  * client that pipelines and falls behind gets the two records as before.
  * Should the send still not take (TCP out of memory), GnuTLS would keep
  * the rest with no one to send it: the connection is shut down instead,
- * and the client retries. */
+ * and the client retries.
+ *
+ * The trap: libmicrohttpd keeps TCP_CORK of its own on the socket. Once it
+ * has corked a connection (for a header sent ahead of its body, as with
+ * every gzipped page) it never clears it on TLS: at the end of each answer
+ * it pushes by setting TCP_NODELAY, which sends what the socket holds at
+ * that moment and leaves the cork on. With GnuTLS corked the socket holds
+ * nothing then; the record uncork_answer() writes afterwards is smaller
+ * than a segment, so the kernel held it until its 200 ms cork timer: every
+ * small answer on a kept-alive connection took 207 ms (issue 13). So after
+ * the uncork, uncork_answer() pushes the same way libmicrohttpd does: the
+ * cork stays as libmicrohttpd believes it is, and nothing waits on it
+ * (tests/hqweb/stall_test.sh). */
 static void cork_answer(struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -220,12 +235,20 @@ static void uncork_answer(struct MHD_Connection *c) {
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
   if(!tls) return;
+  int fd = gnutls_transport_get_int(tls);
   int rc = gnutls_record_uncork(tls, 0); /* 0 if it was not corked */
   if(rc < 0) {
     log_warn("hq", "an answer could not be sent whole (%s); closing the connection",
              gnutls_strerror(rc));
-    shutdown(gnutls_transport_get_int(tls), SHUT_RDWR);
+    shutdown(fd, SHUT_RDWR);
+    return;
   }
+  /* On Linux, setting TCP_NODELAY (even when already set) pushes what
+   * the socket holds past TCP_CORK: libmicrohttpd's own push. Should it
+   * fail, the answer still leaves, at worst 200 ms late. */
+  int on = 1;
+  if(rc > 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
+    log_debug("hq", "pushing an answer: %s", strerror(errno));
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
@@ -1009,6 +1032,11 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
     return rc;
   }
   s->resolver = 1;
+  if((rc = stats_roller_start(h, &s->lock, &s->roller))) {
+    snprintf(err, errlen, "cannot start the scan roll-up's thread");
+    server_stop(s);
+    return rc;
+  }
   s->d = MHD_start_daemon(
       MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
       handle, s,
@@ -1086,6 +1114,7 @@ void server_stop(server *s) {
   tls_id_clear(&s->public_id);
   tls_id_clear(&s->kiosk_id);
   if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
+  stats_roller_stop(s->roller);   /* before s->lock goes */
   tickets_stop(s->tickets);       /* after the daemon (no handshake uses it), before s->lock goes */
   if(s->lock_ready) pthread_mutex_destroy(&s->lock);
   if(s->conns_ready) {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "csv.h"
 #include "dynbuf.h"
@@ -43,19 +44,113 @@ void stats_time_format(int64_t ms, char out[26]) {
   out[25] = '\0';
 }
 
-sqr_rc stats_rollup(hq *h) {
-  static int64_t last_ms; /* under the server's storage lock */
-  int64_t every = 30000, now = hq_now_ms();
+static int64_t rollup_every_ms(void) {
   const char *env = getenv("SQR_HQ_ROLLUP_MS");
-  if(env && *env) every = atoll(env);
-  if(last_ms && every > 0 && now - last_ms < every && now >= last_ms) return SQR_OK;
+  return env && *env ? atoll(env) : 30000;
+}
+
+static int64_t rollup_last_ms; /* under the server's storage lock */
+
+sqr_rc stats_rollup(hq *h) {
+  int64_t every = rollup_every_ms(), now = hq_now_ms();
+  int64_t last = rollup_last_ms;
+  if(last && every > 0 && now - last < every && now >= last) return SQR_OK;
   sqr_rc rc = hq_stats_rollup(h, now);
   if(rc) {
     log_error("stats", "scan roll-up: %s", hq_storage_error(h));
     return rc;
   }
-  last_ms = now;
+  rollup_last_ms = now;
   return SQR_OK;
+}
+
+struct stats_roller {
+  hq *h;
+  pthread_mutex_t *lock; /* the server's storage lock */
+  pthread_mutex_t mu;    /* guards stopping, with wake */
+  pthread_cond_t wake;
+  pthread_t thread;
+  int stopping;
+  int64_t period_ms;
+};
+
+/* One roll-up, under the server's storage lock; a failure is logged and
+ * left to the next turn (or to a reader that finds it overdue). */
+static void roll_once(stats_roller *r) {
+  pthread_mutex_lock(r->lock);
+  int64_t now = hq_now_ms();
+  if(hq_stats_rollup(r->h, now))
+    log_warn("stats", "scan roll-up: %s; tried again in %lld s", hq_storage_error(r->h),
+             (long long)(r->period_ms / 1000));
+  else
+    rollup_last_ms = now;
+  pthread_mutex_unlock(r->lock);
+}
+
+static void *roll(void *arg) {
+  stats_roller *r = arg;
+  pthread_mutex_lock(&r->mu);
+  while(!r->stopping) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += (time_t)(r->period_ms / 1000);
+    t.tv_nsec += (long)(r->period_ms % 1000) * 1000000L;
+    if(t.tv_nsec >= 1000000000L) {
+      t.tv_sec++;
+      t.tv_nsec -= 1000000000L;
+    }
+    while(!r->stopping && pthread_cond_timedwait(&r->wake, &r->mu, &t) == 0)
+      ;
+    if(r->stopping) break;
+    pthread_mutex_unlock(&r->mu);
+    roll_once(r);
+    pthread_mutex_lock(&r->mu);
+  }
+  pthread_mutex_unlock(&r->mu);
+  return NULL;
+}
+
+sqr_rc stats_roller_start(hq *h, pthread_mutex_t *lock, stats_roller **out) {
+  *out = NULL;
+  int64_t every = rollup_every_ms();
+  if(every <= 0) return SQR_OK; /* every read rolls up */
+  stats_roller *r = calloc(1, sizeof *r);
+  if(!r) return SQR_ENOMEM;
+  r->h = h;
+  r->lock = lock;
+  r->period_ms = every * 3 / 4 > 0 ? every * 3 / 4 : 1;
+  if(pthread_mutex_init(&r->mu, NULL)) {
+    free(r);
+    return SQR_ENOMEM;
+  }
+  if(pthread_cond_init(&r->wake, NULL)) {
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    return SQR_ENOMEM;
+  }
+  /* The first before HQ listens: a start is then a little longer, and
+   * the first page after it does not wait behind the roll-up. */
+  roll_once(r);
+  if(pthread_create(&r->thread, NULL, roll, r)) {
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    return SQR_ENOMEM;
+  }
+  *out = r;
+  return SQR_OK;
+}
+
+void stats_roller_stop(stats_roller *r) {
+  if(!r) return;
+  pthread_mutex_lock(&r->mu);
+  r->stopping = 1;
+  pthread_cond_signal(&r->wake);
+  pthread_mutex_unlock(&r->mu);
+  pthread_join(r->thread, NULL);
+  pthread_cond_destroy(&r->wake);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
 }
 
 double stats_group_fill(const resolve_group_state *g) {
@@ -63,12 +158,10 @@ double stats_group_fill(const resolve_group_state *g) {
   return group_fill_ratio(&st);
 }
 
-sqr_rc stats_groups_get(hq *h, const char *store, stats_groups *out) {
-  memset(out, 0, sizeof *out);
+/* The summary of out->g[0..n). */
+static void summarise(stats_groups *out) {
   out->live = -1;
-  sqr_rc rc = resolve_groups_state(h, store, out->g, SQR_ARRAY_LEN(out->g), &out->n);
-  if(rc == SQR_ENOTFOUND) return SQR_OK; /* no store, no groups */
-  if(rc) return rc;
+  out->near_full = out->near_expiry = out->full = out->exhausted = 0;
   for(size_t i = 0; i < out->n; i++) {
     const resolve_group_state *g = &out->g[i];
     out->near_full += g->near_full && !g->full;
@@ -79,7 +172,41 @@ sqr_rc stats_groups_get(hq *h, const char *store, stats_groups *out) {
     if(out->live < 0 && g->usable) out->live = (int)i;
   }
   out->live_fill = out->live >= 0 ? stats_group_fill(&out->g[out->live]) : out->n ? 1 : 0;
+}
+
+sqr_rc stats_groups_get(hq *h, const char *store, stats_groups *out) {
+  memset(out, 0, sizeof *out);
+  out->live = -1;
+  sqr_rc rc = resolve_groups_state(h, store, out->g, SQR_ARRAY_LEN(out->g), &out->n);
+  if(rc == SQR_ENOTFOUND) return SQR_OK; /* no store, no groups */
+  if(rc) return rc;
+  summarise(out);
   return SQR_OK;
+}
+
+typedef struct each_ctx {
+  stats_groups *g;
+  void (*fn)(void *arg, const char *store, const stats_groups *g);
+  void *arg;
+} each_ctx;
+
+/* g is already g->g: resolve_groups_state_each filled it in place */
+static void each_store(void *arg, const char *store, const resolve_group_state *g, size_t n) {
+  each_ctx *x = arg;
+  (void)g;
+  x->g->n = n;
+  summarise(x->g);
+  x->fn(x->arg, store, x->g);
+}
+
+sqr_rc stats_groups_each(hq *h, void (*fn)(void *arg, const char *store, const stats_groups *g),
+                         void *arg) {
+  each_ctx x = {malloc(sizeof *x.g), fn, arg};
+  if(!x.g) return SQR_ENOMEM;
+  memset(x.g, 0, sizeof *x.g);
+  sqr_rc rc = resolve_groups_state_each(h, x.g->g, SQR_ARRAY_LEN(x.g->g), each_store, &x);
+  free(x.g);
+  return rc;
 }
 
 /* ---- /v1/stats ------------------------------------------------------------------ */

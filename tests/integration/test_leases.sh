@@ -8,8 +8,9 @@
 #   - process B then sends shoppers until the staff contact shows: the
 #     group looks as full as A's leak makes it (16 less A's block);
 #   - once A's lease is older than the TTL, B's next scan reclaims it and
-#     sends the shopper, and after B's flush the database holds exactly
-#     claimed = sent with no lease of A left.
+#     sends the shopper, and once B's group is idle (its flush gives its
+#     own seats back) the database holds exactly claimed = sent with no
+#     lease left.
 # usage: test_leases.sh TMPDIR   (env: BIN_HQ, MINT; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
 mk_tmp "${1:-/tmp}"
@@ -77,9 +78,15 @@ echo "B: $n shoppers sent, then the staff contact: $leaked seats held by the dea
 # ---- after the TTL the dead process's seats come back ---------------------------------------
 sleep $((TTL + 1))
 scan "$B_PORT" | sent_to_group || fail "$TTL s after A died its $leaked seats are still held"
-sleep 2 # B's flush
+# B keeps its own unspent seats while the group is in use and gives them
+# back at the first flush after RESOLVE_LEASE_IDLE_S (10 s) without a
+# shopper sent: A's row went at the reclaim, B's goes then.
+for _ in $(seq 60); do
+  [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 0 ] && break
+  sleep 0.25
+done
 [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 0 ] ||
-  fail "leases left after B's flush: $(dbq "SELECT owner, seats FROM seat_leases")"
+  fail "leases left 15 s after B's last shopper: $(dbq "SELECT owner, seats FROM seat_leases")"
 [ "$(claimed)" = "$(sent_db)" ] || fail "claimed $(claimed) for $(sent_db) sent"
 [ "$(sent_db)" = $((n + 1)) ] || fail "B's $((n + 1)) shoppers flushed as $(sent_db)"
 HQ_PID=$B_PID

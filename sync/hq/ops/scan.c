@@ -11,8 +11,8 @@ sqr_rc hq_scan_groups(hq *h, const char *store, hq_group *out, size_t max, size_
 }
 
 sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
-                     const resolve_sent_delta *sent, size_t nsent) {
-  return hqdb_resolve_flush(h->db, scans, nscans, sent, nsent);
+                     resolve_sent_delta *sent, size_t nsent, int64_t ttl_ms) {
+  return hqdb_resolve_flush(h->db, scans, nscans, sent, nsent, hq_now_ms(), ttl_ms);
 }
 
 sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins, int *marked_full) {

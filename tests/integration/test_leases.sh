@@ -8,7 +8,8 @@
 #   - process B then sends shoppers until the staff contact shows: the
 #     group looks as full as A's leak makes it (16 less A's block);
 #   - once A's lease is older than the TTL, B's next scan reclaims it and
-#     sends the shopper, and once B's group is idle (its flush gives its
+#     sends the shopper; B's flush leases it the next block (a group in
+#     use is topped up), and once B's group is idle (its flush gives its
 #     own seats back) the database holds exactly claimed = sent with no
 #     lease left.
 # usage: test_leases.sh TMPDIR   (env: BIN_HQ, MINT; SQR_SLOW=1 under sanitizers)
@@ -50,6 +51,8 @@ B_PORT=$HQ_PORT B_PID=$HQ_PID
 leaked=0
 for try in 1 2 3 4 5; do
   hq_start hq
+  # before A's lease: its TTL runs from the lease, not from the kill
+  A_LEASED=$(date +%s%N)
   scan "$HQ_PORT" | sent_to_group || fail "A did not send the shopper"
   hq_kill
   leaked=$(($(claimed) - $(sent_db)))
@@ -59,7 +62,6 @@ done
 [ "$leaked" -gt 0 ] || fail "A flushed before each of 5 kills: no leaked seats to test with"
 [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 1 ] ||
   fail "A's lease has no seat_leases row"
-A_DIED=$(date +%s%N)
 echo "A killed holding $leaked seats (claimed $(claimed), sent $(sent_db))"
 
 # ---- B: the group looks fuller than it is --------------------------------------------------
@@ -69,7 +71,7 @@ for _ in $(seq $((room + 3))); do
   page=$(scan "$B_PORT")
   if sent_to_group <<<"$page"; then n=$((n + 1)); else grep -q 'id="staff-qr"' <<<"$page" && staff=1 && break; fi
 done
-[ "$(( ($(date +%s%N) - A_DIED) / 1000000 ))" -lt $((TTL * 1000)) ] ||
+[ "$(( ($(date +%s%N) - A_LEASED) / 1000000 ))" -lt $((TTL * 1000)) ] ||
   fail "B's scans outlasted the TTL: nothing shown (slow machine)"
 [ "$n" = "$room" ] && [ "$staff" = 1 ] ||
   fail "with $leaked seats leaked B sent $n (room $room) and staff page $staff"
@@ -78,6 +80,16 @@ echo "B: $n shoppers sent, then the staff contact: $leaked seats held by the dea
 # ---- after the TTL the dead process's seats come back ---------------------------------------
 sleep $((TTL + 1))
 scan "$B_PORT" | sent_to_group || fail "$TTL s after A died its $leaked seats are still held"
+# That scan spent B's block; a group in use gets its next one from the
+# flush (in the flush's transaction), so its next shopper waits for no
+# lease of its own: within two flushes B holds seats again.
+topped=0
+for _ in $(seq 12); do
+  [ "$(dbq "SELECT COALESCE(SUM(seats), 0) FROM seat_leases WHERE store = 'SH-LSE'")" -gt 0 ] &&
+    topped=1 && break
+  sleep 0.25
+done
+[ "$topped" = 1 ] || fail "B's flush did not top up the lease of a group in use"
 # B keeps its own unspent seats while the group is in use and gives them
 # back at the first flush after RESOLVE_LEASE_IDLE_S (10 s) without a
 # shopper sent: A's row went at the reclaim, B's goes then.

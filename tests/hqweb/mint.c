@@ -11,7 +11,9 @@
  *
  *   hqweb-mint [--legacy] HQ_DIR STORE KEY_VERSION KIOSK [AT_UNIX_SECONDS [PERIOD]]
  *
- * Prints the 24-character token. AT defaults to now, PERIOD to 30.
+ * Prints the 24-character token. STORE "-" reads store ids from stdin,
+ * one a line, and prints one token a line in the same order (a benchmark
+ * of 5,000 stores mints them all in one run, not 5,000). AT defaults to now, PERIOD to 30.
  * Exit 0, 2 usage, 3 unreadable key or mint failure. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,22 +48,34 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hqweb-mint: KEY_VERSION 1..255, KIOSK 1..65535\n");
     return 2;
   }
-  if(legacy)
-    snprintf(info, sizeof info, "storeqr/v1/store-key/%s/%d", argv[2], version);
-  else
-    snprintf(info, sizeof info, "storeqr/v2/kiosk-token/%s/%ld/%d", argv[2], kiosk, version);
-  livecode_key k;
-  char token[LIVECODE_TOKEN_LEN + 1];
-  if(crypto_hkdf_sha256(NULL, 0, master, 32, info, key, 32) ||
-     (legacy ? livecode_key_init(&k, key, (uint8_t)version)
-             : livecode_key_set(&k, key, (uint8_t)version)) ||
-     livecode_mint(&k, argv[2], (uint16_t)kiosk, at, period, token)) {
-    fprintf(stderr, "hqweb-mint: cannot mint\n");
-    return 3;
+  int many = strcmp(argv[2], "-") == 0, rc = 0;
+  char line[64];
+  const char *store = argv[2];
+  while(!rc && (!many || fgets(line, sizeof line, stdin))) {
+    if(many) {
+      line[strcspn(line, "\r\n")] = '\0';
+      if(!line[0]) continue;
+      store = line;
+    }
+    if(legacy)
+      snprintf(info, sizeof info, "storeqr/v1/store-key/%s/%d", store, version);
+    else
+      snprintf(info, sizeof info, "storeqr/v2/kiosk-token/%s/%ld/%d", store, kiosk, version);
+    livecode_key k;
+    char token[LIVECODE_TOKEN_LEN + 1];
+    if(crypto_hkdf_sha256(NULL, 0, master, 32, info, key, 32) ||
+       (legacy ? livecode_key_init(&k, key, (uint8_t)version)
+               : livecode_key_set(&k, key, (uint8_t)version)) ||
+       livecode_mint(&k, store, (uint16_t)kiosk, at, period, token)) {
+      fprintf(stderr, "hqweb-mint: cannot mint for store %s\n", store);
+      rc = 3;
+    } else {
+      puts(token);
+    }
+    livecode_key_wipe(&k);
+    if(!many) break;
   }
   crypto_wipe(master, sizeof master);
   crypto_wipe(key, sizeof key);
-  livecode_key_wipe(&k);
-  puts(token);
-  return 0;
+  return rc;
 }

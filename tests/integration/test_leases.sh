@@ -8,8 +8,10 @@
 #   - process B then sends shoppers until the staff contact shows: the
 #     group looks as full as A's leak makes it (16 less A's block);
 #   - once A's lease is older than the TTL, B's next scan reclaims it and
-#     sends the shopper, and after B's flush the database holds exactly
-#     claimed = sent with no lease of A left.
+#     sends the shopper; B's flush leases it the next block (a group in
+#     use is topped up), and once B's group is idle (its flush gives its
+#     own seats back) the database holds exactly claimed = sent with no
+#     lease left.
 # usage: test_leases.sh TMPDIR   (env: BIN_HQ, MINT; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
 mk_tmp "${1:-/tmp}"
@@ -17,7 +19,10 @@ cd "$TMP"
 HQ_BACKEND=postgresql
 pg_start
 dbq() { psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"; }
-TTL=4
+# Long enough for B's ~17 scans (a TLS handshake each) on a loaded box:
+# they must all land within the TTL of A's lease.
+TTL=8
+[ -z "${SQR_SLOW:-}" ] || TTL=16
 export SQR_HQ_LEASE_TTL_S=$TTL
 
 mkdir -p hq
@@ -49,6 +54,8 @@ B_PORT=$HQ_PORT B_PID=$HQ_PID
 leaked=0
 for try in 1 2 3 4 5; do
   hq_start hq
+  # before A's lease: its TTL runs from the lease, not from the kill
+  A_LEASED=$(date +%s%N)
   scan "$HQ_PORT" | sent_to_group || fail "A did not send the shopper"
   hq_kill
   leaked=$(($(claimed) - $(sent_db)))
@@ -58,7 +65,6 @@ done
 [ "$leaked" -gt 0 ] || fail "A flushed before each of 5 kills: no leaked seats to test with"
 [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 1 ] ||
   fail "A's lease has no seat_leases row"
-A_DIED=$(date +%s%N)
 echo "A killed holding $leaked seats (claimed $(claimed), sent $(sent_db))"
 
 # ---- B: the group looks fuller than it is --------------------------------------------------
@@ -68,7 +74,7 @@ for _ in $(seq $((room + 3))); do
   page=$(scan "$B_PORT")
   if sent_to_group <<<"$page"; then n=$((n + 1)); else grep -q 'id="staff-qr"' <<<"$page" && staff=1 && break; fi
 done
-[ "$(( ($(date +%s%N) - A_DIED) / 1000000 ))" -lt $((TTL * 1000)) ] ||
+[ "$(( ($(date +%s%N) - A_LEASED) / 1000000 ))" -lt $((TTL * 1000)) ] ||
   fail "B's scans outlasted the TTL: nothing shown (slow machine)"
 [ "$n" = "$room" ] && [ "$staff" = 1 ] ||
   fail "with $leaked seats leaked B sent $n (room $room) and staff page $staff"
@@ -77,9 +83,25 @@ echo "B: $n shoppers sent, then the staff contact: $leaked seats held by the dea
 # ---- after the TTL the dead process's seats come back ---------------------------------------
 sleep $((TTL + 1))
 scan "$B_PORT" | sent_to_group || fail "$TTL s after A died its $leaked seats are still held"
-sleep 2 # B's flush
+# That scan spent B's block; a group in use gets its next one from the
+# flush (in the flush's transaction), so its next shopper waits for no
+# lease of its own: within two flushes B holds seats again.
+topped=0
+for _ in $(seq 12); do
+  [ "$(dbq "SELECT COALESCE(SUM(seats), 0) FROM seat_leases WHERE store = 'SH-LSE'")" -gt 0 ] &&
+    topped=1 && break
+  sleep 0.25
+done
+[ "$topped" = 1 ] || fail "B's flush did not top up the lease of a group in use"
+# B keeps its own unspent seats while the group is in use and gives them
+# back at the first flush after RESOLVE_LEASE_IDLE_S (10 s) without a
+# shopper sent: A's row went at the reclaim, B's goes then.
+for _ in $(seq 60); do
+  [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 0 ] && break
+  sleep 0.25
+done
 [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE'")" = 0 ] ||
-  fail "leases left after B's flush: $(dbq "SELECT owner, seats FROM seat_leases")"
+  fail "leases left 15 s after B's last shopper: $(dbq "SELECT owner, seats FROM seat_leases")"
 [ "$(claimed)" = "$(sent_db)" ] || fail "claimed $(claimed) for $(sent_db) sent"
 [ "$(sent_db)" = $((n + 1)) ] || fail "B's $((n + 1)) shoppers flushed as $(sent_db)"
 HQ_PID=$B_PID

@@ -16,8 +16,8 @@ void hq_scan_group_policy(hq *h, int *reserve, int64_t *expiry_margin_s) {
 }
 
 sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
-                     const resolve_sent_delta *sent, size_t nsent) {
-  return hqdb_resolve_flush(h->db, scans, nscans, sent, nsent);
+                     resolve_sent_delta *sent, size_t nsent, int64_t ttl_ms) {
+  return hqdb_resolve_flush(h->db, scans, nscans, sent, nsent, hq_now_ms(), ttl_ms);
 }
 
 sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins, int *marked_full) {

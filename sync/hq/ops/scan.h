@@ -21,9 +21,11 @@ sqr_rc hq_scan_groups(hq *h, const char *store, hq_group *out, size_t max,
 void hq_scan_group_policy(hq *h, int *reserve, int64_t *expiry_margin_s);
 /* Adds the deltas to scans and group_scans, and settles the seats this
  * process leased of each group in sent (spent ones stay claimed, the
- * rest go back), in one transaction. */
+ * keep of the rest stay leased, the others go back; kept says what was
+ * kept) and leases want more of the groups in use, in one transaction
+ * (hqdb_resolve_flush, seats of leases older than ttl_ms reclaimed). */
 sqr_rc hq_scan_flush(hq *h, const resolve_scan_delta *scans, size_t nscans,
-                     const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
+                     resolve_sent_delta *sent, size_t nsent, int64_t ttl_ms) SQR_WARN_UNUSED;
 /* Sign-ups the kiosks reported into a group (their events' "group"), and
  * whether a manager marked it full. */
 sqr_rc hq_scan_joins(hq *h, const char *store, const char *grp, int64_t *joins,

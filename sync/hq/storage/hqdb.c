@@ -87,6 +87,9 @@ sqr_rc hqdb_ping(hqdb *db, int timeout_ms) {
 sqr_rc hqdb_begin(hqdb *db) {
   return db->ops->begin(db);
 }
+sqr_rc hqdb_begin_lazy(hqdb *db) {
+  return db->ops->begin_lazy(db);
+}
 sqr_rc hqdb_commit(hqdb *db) {
   return db->ops->commit(db);
 }

@@ -40,6 +40,14 @@ sqr_rc hqdb_ping(hqdb *db, int timeout_ms) SQR_WARN_UNUSED;
 
 /* Transactions for the ingest path (ingest.c). */
 sqr_rc hqdb_begin(hqdb *db) SQR_WARN_UNUSED;
+/* A transaction like hqdb_begin's whose commit other connections see at
+ * once (it decides like any other) but which is not flushed to disk
+ * before it returns: a process crash keeps it (the OS holds it), a power
+ * loss may lose it unless a later durable commit came first (SQLite WAL
+ * with synchronous=NORMAL for it; PostgreSQL synchronous_commit = off).
+ * For the resolver's seat leases only: one per cold store would
+ * otherwise wait for the disk (docs/ARCHITECTURE.md, scan resolver). */
+sqr_rc hqdb_begin_lazy(hqdb *db) SQR_WARN_UNUSED;
 sqr_rc hqdb_commit(hqdb *db) SQR_WARN_UNUSED;
 void hqdb_rollback(hqdb *db);
 

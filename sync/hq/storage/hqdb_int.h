@@ -26,6 +26,9 @@ typedef struct hqdb_ops {
    * database stayed locked, SQR_EIO otherwise. */
   sqr_rc (*exec)(hqdb *db, const char *sql, const hqv *params, int n, hqres *res, int64_t *changes);
   sqr_rc (*begin)(hqdb *db);
+  /* begin for hqdb_begin_lazy: its commit is visible at once but need
+   * not be on disk before the next durable commit. */
+  sqr_rc (*begin_lazy)(hqdb *db);
   sqr_rc (*commit)(hqdb *db);
   void (*rollback)(hqdb *db);
   /* hqdb_ping with a real deadline, or NULL (hqdb.c runs SELECT 1). */

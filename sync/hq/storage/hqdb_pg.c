@@ -283,6 +283,13 @@ static void pg_rollback(hqdb *db) {
   if(!conn_lost(db) && PQtransactionStatus(pgc(db)) != PQTRANS_IDLE)
     PQclear(PQexec(pgc(db), "ROLLBACK"));
 }
+/* synchronous_commit = off for this transaction only (SET LOCAL):
+ * visible at commit, on disk within PostgreSQL's WAL writer delay. */
+static sqr_rc pg_begin_lazy(hqdb *db) {
+  sqr_rc rc = pg_begin(db);
+  if(!rc && (rc = pg_simple(db, "SET LOCAL synchronous_commit = off"))) pg_rollback(db);
+  return rc;
+}
 static void pg_close(hqdb *db) {
   pg_conn *pc = db->conn;
   if(pc) {
@@ -349,6 +356,7 @@ static const hqdb_ops pg_ops = {
     .schema_lock = "SELECT pg_advisory_xact_lock(5391123)",
     .exec = pg_exec,
     .begin = pg_begin,
+    .begin_lazy = pg_begin_lazy,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .close = pg_close,

@@ -19,9 +19,10 @@
  *   store_brands which brand (GET /N/<BRAND>) a store belongs to; a store
  *                without a row is in no brand.
  * The resolver keeps its counters in memory and writes them here in one
- * transaction per flush (resolve_counters.c); nothing here runs per
- * scan (a lease runs once per block of seats).
+ * transaction per flush (resolve_counters.c), in multi-row upserts;
+ * nothing here runs per scan (a lease runs once per block of seats).
  * Statements are written once with $N parameters for both backends. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,53 +51,162 @@ const char *const hqdb_resolve_schema[] = {
     NULL,
 };
 
-sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
-                          const resolve_sent_delta *sent, size_t nsent) {
-  if(!nscans && !nsent) return SQR_OK;
-  sqr_rc rc = hqdb_begin(db);
-  if(rc) return rc;
-  for(size_t i = 0; !rc && i < nscans; i++) {
-    hqv p[] = {T(scans[i].store), I(scans[i].kiosk), I(scans[i].hour), I(scans[i].n)};
-    rc = hqdb_exec(
-        db,
-        "INSERT INTO scans(store, kiosk, hour, scans) VALUES($1, $2, $3, $4)"
+/* Multi-row upserts: statements of BATCH_MAX, BATCH_MAX / 2, ... 1 rows,
+ * their texts made once (pthread_once), so that the SQLite handle's
+ * statement cache (keyed by the text's address) prepares each once and
+ * PostgreSQL gets a few round trips per flush instead of one per row.
+ * Each statement's rows never share a key (one cell per store, kiosk and
+ * hour; one delta per group): PostgreSQL refuses an upsert touching a
+ * row twice. */
+#define BATCH_MAX   64
+#define BATCH_SIZES 7 /* 64, 32, ..., 1 */
+static char *scans_sql[BATCH_SIZES], *sent_sql[BATCH_SIZES];
+static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+static char *batch_text(const char *head, const char *tail, int rows, int cols) {
+  size_t cap = strlen(head) + strlen(tail) + (size_t)rows * (size_t)cols * 8 + 16;
+  char *s = malloc(cap);
+  if(!s) return NULL;
+  size_t n = (size_t)snprintf(s, cap, "%s", head);
+  for(int r = 0; r < rows; r++)
+    for(int c = 0; c < cols; c++)
+      n += (size_t)snprintf(s + n, cap - n, "%s$%d%s",
+                            c   ? ","
+                            : r ? ",("
+                                : "(",
+                            r * cols + c + 1, c == cols - 1 ? ")" : "");
+  snprintf(s + n, cap - n, "%s", tail);
+  return s;
+}
+
+static void batch_init(void) {
+  for(int i = 0; i < BATCH_SIZES; i++) {
+    scans_sql[i] = batch_text(
+        "INSERT INTO scans(store, kiosk, hour, scans) VALUES",
         " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
-        p, 4, NULL, NULL);
+        BATCH_MAX >> i, 4);
+    sent_sql[i] = batch_text(
+        "INSERT INTO group_scans(store, grp, sent) VALUES",
+        " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
+        BATCH_MAX >> i, 3);
   }
-  for(size_t i = 0; !rc && i < nsent; i++) {
-    hqv p[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].n)};
-    if(sent[i].n)
-      rc = hqdb_exec(
-          db,
-          "INSERT INTO group_scans(store, grp, sent) VALUES($1, $2, $3)"
-          " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
-          p, 3, NULL, NULL);
-    /* Everything this handle leased of the group is settled now: the
-     * spent seats are in sent, the rest go back. claimed held the row's
-     * seats; it keeps the n sent. The row is what the database knows we
-     * hold: when another process reclaimed it (we did not flush within
-     * the TTL) held is 0 and claimed gets the spent seats back, so
-     * claimed stays sent + outstanding either way and no seat is given
-     * back twice. (Leases and flushes of one process are serialised by
-     * its caller, so no grant lands between its snapshot and this.) */
-    hqres r = {0};
-    hqv k[] = {T(sent[i].store), T(sent[i].grp), T(db->owner)};
-    if(!rc)
-      rc = hqdb_exec(db,
-                     "DELETE FROM seat_leases WHERE store = $1 AND grp = $2 AND owner = $3"
-                     " RETURNING seats",
-                     k, 3, &r, NULL);
-    int64_t held = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
+}
+
+/* The biggest batch size index whose rows fit in n (n >= 1). */
+static int batch_pick(size_t n) {
+  int i = 0;
+  while((size_t)(BATCH_MAX >> i) > n)
+    i++;
+  return i;
+}
+
+static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
+                       int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left);
+
+/* Settles this handle's lease of one group (see hqdb_resolve_flush). */
+static sqr_rc settle(hqdb *db, resolve_sent_delta *d, int64_t now_ms) {
+  d->kept = 0;
+  hqres r = {0};
+  sqr_rc rc = SQR_OK;
+  /* The usual case, one statement: the row holds what we were granted
+   * (spent + unspent); it now holds the seats we keep, renewed, and
+   * claimed is unchanged (spent seats stay claimed as sent). */
+  if(d->keep > 0) {
+    hqv k[] = {T(d->store), T(d->grp), T(db->owner), I(d->keep), I(now_ms), I(d->n + d->unused)};
+    rc = hqdb_exec(db,
+                   "UPDATE seat_leases SET seats = $4, renewed_ms = $5"
+                   " WHERE store = $1 AND grp = $2 AND owner = $3 AND seats = $6 RETURNING seats",
+                   k, 6, &r, NULL);
+    int done = !rc && r.nrows;
     hqres_free(&r);
-    if(!rc && sent[i].n != held) {
-      hqv u[] = {T(sent[i].store), T(sent[i].grp), I(sent[i].n - held)};
-      rc = hqdb_exec(db,
-                     "UPDATE group_seats SET claimed = claimed + $3 WHERE store = $1 AND grp = $2",
-                     u, 3, NULL, NULL);
+    if(rc) return rc;
+    if(done) {
+      d->kept = d->keep;
+      return SQR_OK;
     }
   }
-  if(!rc) return hqdb_commit(db);
-  hqdb_rollback(db);
+  /* Everything this handle leased of the group is settled now: the
+   * spent seats are in sent, the rest go back. claimed held the row's
+   * seats; it keeps the n sent. The row is what the database knows we
+   * hold: when another process reclaimed it (we did not flush within
+   * the TTL) held is 0 and claimed gets the spent seats back, so
+   * claimed stays sent + outstanding either way and no seat is given
+   * back twice. (Leases and flushes of one process are serialised by
+   * its caller, so no grant lands between its snapshot and this.) */
+  hqv k[] = {T(d->store), T(d->grp), T(db->owner)};
+  rc = hqdb_exec(db,
+                 "DELETE FROM seat_leases WHERE store = $1 AND grp = $2 AND owner = $3"
+                 " RETURNING seats",
+                 k, 3, &r, NULL);
+  int64_t held = !rc && r.nrows ? cell_int(&r, 0, 0) : 0;
+  hqres_free(&r);
+  if(!rc && d->n != held) {
+    hqv u[] = {T(d->store), T(d->grp), I(d->n - held)};
+    rc =
+        hqdb_exec(db, "UPDATE group_seats SET claimed = claimed + $3 WHERE store = $1 AND grp = $2",
+                  u, 3, NULL, NULL);
+  }
+  return rc;
+}
+
+sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
+                          resolve_sent_delta *sent, size_t nsent, int64_t now_ms, int64_t ttl_ms) {
+  for(size_t i = 0; i < nsent; i++)
+    sent[i].kept = sent[i].granted = sent[i].left = 0;
+  if(!nscans && !nsent) return SQR_OK;
+  pthread_once(&batch_once, batch_init);
+  hqv *p = malloc(BATCH_MAX * 4 * sizeof *p);
+  if(!p) return SQR_ENOMEM;
+  sqr_rc rc = hqdb_begin(db);
+  if(rc) {
+    free(p);
+    return rc;
+  }
+  for(size_t i = 0; !rc && i < nscans;) {
+    int b = batch_pick(nscans - i), rows = BATCH_MAX >> b;
+    if(!scans_sql[b]) rc = SQR_ENOMEM;
+    for(int r = 0; !rc && r < rows; r++) {
+      const resolve_scan_delta *s = &scans[i + (size_t)r];
+      p[r * 4] = T(s->store);
+      p[r * 4 + 1] = I(s->kiosk);
+      p[r * 4 + 2] = I(s->hour);
+      p[r * 4 + 3] = I(s->n);
+    }
+    if(!rc) rc = hqdb_exec(db, scans_sql[b], p, rows * 4, NULL, NULL);
+    i += (size_t)rows;
+  }
+  /* group_scans: only the groups that sent someone */
+  size_t left = 0;
+  for(size_t j = 0; j < nsent; j++)
+    left += sent[j].n != 0;
+  for(size_t j = 0; !rc && left;) {
+    int b = batch_pick(left), rows = 0;
+    if(!sent_sql[b]) rc = SQR_ENOMEM;
+    for(; !rc && rows < BATCH_MAX >> b; j++) {
+      if(!sent[j].n) continue;
+      p[rows * 3] = T(sent[j].store);
+      p[rows * 3 + 1] = T(sent[j].grp);
+      p[rows * 3 + 2] = I(sent[j].n);
+      rows++;
+    }
+    if(!rc) rc = hqdb_exec(db, sent_sql[b], p, rows * 3, NULL, NULL);
+    left -= (size_t)rows;
+  }
+  free(p);
+  for(size_t i = 0; !rc && i < nsent; i++) {
+    resolve_sent_delta *d = &sent[i];
+    rc = settle(db, d, now_ms);
+    /* Seats for a group in use, leased in this transaction (one commit
+     * for every group topped up) rather than by a scan that ran out. */
+    if(!rc && d->want > 0 && d->kept == d->keep)
+      rc = lease_tx(db, d->store, d->grp, d->want, d->limit, now_ms, ttl_ms, &d->granted, &d->left);
+  }
+  if(!rc)
+    rc = hqdb_commit(db);
+  else
+    hqdb_rollback(db);
+  for(size_t i = 0; rc && i < nsent; i++)
+    sent[i].kept = sent[i].granted = sent[i].left = 0;
   return rc;
 }
 
@@ -192,14 +302,13 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *
   return rc;
 }
 
-sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                          int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left) {
+/* hqdb_resolve_lease inside the caller's transaction. */
+static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
+                       int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left) {
   hqres r = {0};
+  sqr_rc rc = SQR_OK;
   *granted = 0;
   *left = 0;
-  if(want < 1) return SQR_EINVAL;
-  sqr_rc rc = hqdb_begin(db);
-  if(rc) return rc;
   /* First lease of a group: its claims start at what was sent before
    * leases existed. Two processes racing here both read the same sent;
    * the second insert does nothing. (WHERE: SQLite's parser needs it
@@ -264,8 +373,26 @@ sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t 
     *granted = 0;
     *left = 0;
   }
-  if(!rc) return hqdb_commit(db);
-  hqdb_rollback(db);
+  return rc;
+}
+
+sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
+                          int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left) {
+  *granted = 0;
+  *left = 0;
+  if(want < 1) return SQR_EINVAL;
+  /* Lazy: decided (and seen by every process) at commit, but the scan
+   * waiting for it does not wait for the disk. A power loss within a
+   * second of it (before the flusher's next commit syncs it) may lose
+   * the grant: the group then looks up to one block emptier, as a crash
+   * before a flush already allows. */
+  sqr_rc rc = hqdb_begin_lazy(db);
+  if(!rc) rc = lease_tx(db, store, grp, want, limit, now_ms, ttl_ms, granted, left);
+  if(!rc)
+    rc = hqdb_commit(db);
+  else
+    hqdb_rollback(db);
+  if(rc) *granted = *left = 0;
   return rc;
 }
 

@@ -22,7 +22,12 @@ typedef struct resolve_sent_delta {
   char store[HQ_ID_MAX];
   char grp[HQ_ID_MAX];
   int64_t n;      /* shoppers sent */
-  int64_t unused; /* seats leased (hqdb_resolve_lease) and not spent (for the caller's books) */
+  int64_t unused; /* seats leased (hqdb_resolve_lease) and not spent */
+  int64_t keep;   /* of unused, the seats to go on holding (0: give them all back) */
+  int64_t kept;   /* out: the seats kept (keep, or 0 when another process reclaimed the lease) */
+  int64_t want;   /* seats to lease more, as hqdb_resolve_lease (0: none) */
+  int64_t limit;  /* its limit */
+  int64_t granted, left; /* out: as hqdb_resolve_lease's */
 } resolve_sent_delta;
 typedef struct resolve_brand_store {
   char id[HQ_ID_MAX];
@@ -32,12 +37,19 @@ typedef struct resolve_brand_store {
 } resolve_brand_store;
 
 /* Adds the deltas to scans and group_scans, and settles the seats this
- * handle leased of each group in sent (the spent ones stay claimed, the
- * rest go back to group_seats; its seat_leases row goes), in one
- * transaction. A group whose row another process reclaimed meanwhile
- * (hqdb_resolve_lease) gets its spent seats claimed again. */
+ * handle leased of each group in sent (the spent ones stay claimed; of
+ * the rest, keep stay leased, renewed at now_ms, and the others go back
+ * to group_seats; its seat_leases row holds what is kept, or goes), in
+ * one transaction. A group whose row another process reclaimed meanwhile
+ * (hqdb_resolve_lease) gets its spent seats claimed again and keeps
+ * nothing (kept 0). A delta with want leases that many seats more
+ * of its group in the same transaction (hqdb_resolve_lease, with ttl_ms;
+ * granted, left), when its lease was kept. Rows go in statements of up
+ * to 64 (one round trip each on PostgreSQL, prepared once on SQLite).
+ * On an error every out field is 0. */
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
-                          const resolve_sent_delta *sent, size_t nsent) SQR_WARN_UNUSED;
+                          resolve_sent_delta *sent, size_t nsent, int64_t now_ms,
+                          int64_t ttl_ms) SQR_WARN_UNUSED;
 /* Sign-ups the kiosks reported into a group (their events' "group"), and
  * whether a manager marked it full. */
 sqr_rc hqdb_resolve_joins(hqdb *db, const char *store, const char *grp, int64_t *joins,

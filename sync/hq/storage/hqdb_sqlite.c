@@ -17,6 +17,7 @@ typedef struct sq_conn {
     const char *sql; /* the caller's static text: the key */
     sqlite3_stmt *stmt;
   } cache[CACHE_SLOTS];
+  int lazy; /* in a hqdb_begin_lazy transaction: synchronous=FULL after it */
 } sq_conn;
 
 static sqr_rc sq_fail(hqdb *db, int src, const char *what) {
@@ -136,12 +137,36 @@ static sqr_rc sq_simple(hqdb *db, const char *sql) {
 static sqr_rc sq_begin(hqdb *db) {
   return sq_simple(db, "BEGIN IMMEDIATE");
 }
+/* WAL with synchronous=NORMAL for one transaction: committed (other
+ * connections see it, a crash of this process keeps it) without an
+ * fsync; the next commit at FULL syncs the WAL, this one's frames too.
+ * The pragma cannot change inside a transaction, hence before BEGIN and
+ * after COMMIT or ROLLBACK. */
+static sqr_rc sq_begin_lazy(hqdb *db) {
+  sq_conn *c = db->conn;
+  sqr_rc rc = sq_simple(db, "PRAGMA synchronous=NORMAL");
+  if(!rc) c->lazy = 1;
+  if(!rc && (rc = sq_begin(db))) {
+    c->lazy = 0;
+    (void)sq_simple(db, "PRAGMA synchronous=FULL");
+  }
+  return rc;
+}
+static void sq_durable_again(hqdb *db) {
+  sq_conn *c = db->conn;
+  if(!c->lazy || !sqlite3_get_autocommit(c->db)) return;
+  c->lazy = 0;
+  if(sq_simple(db, "PRAGMA synchronous=FULL")) c->lazy = 1; /* tried again after the next */
+}
 static sqr_rc sq_commit(hqdb *db) {
-  return sq_simple(db, "COMMIT");
+  sqr_rc rc = sq_simple(db, "COMMIT");
+  sq_durable_again(db);
+  return rc;
 }
 static void sq_rollback(hqdb *db) {
   sq_conn *c = db->conn;
   if(!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+  sq_durable_again(db);
 }
 
 static void sq_close(hqdb *db) {
@@ -160,6 +185,7 @@ static const hqdb_ops sqlite_ops = {
     .schema_lock = NULL,
     .exec = sq_exec,
     .begin = sq_begin,
+    .begin_lazy = sq_begin_lazy,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .close = sq_close,

@@ -128,7 +128,13 @@ int resolve_accepts_gzip(const char *accept_encoding);
  * the next process that leases seats of it. Far above RESOLVE_FLUSH_MS so
  * a live process's lease never expires unless its writes fail that long.
  * SQR_HQ_LEASE_TTL_S (1..3600) sets it in seconds (tests). */
-#define RESOLVE_LEASE_TTL_MS  60000
+#define RESOLVE_LEASE_TTL_MS 60000
+/* A group that sent nobody for this long gives its leased seats back at
+ * the next flush; one in use keeps them, renewed by each flush, and the
+ * flusher tops its lease up (in the flush's transaction) when less than
+ * half a block is left, so a scan rarely waits for a lease of its own.
+ * Far below RESOLVE_LEASE_TTL_MS. */
+#define RESOLVE_LEASE_IDLE_S  10
 #define RESOLVE_RETRY_MAX_MS  10000
 #define RESOLVE_STOP_RETRY_MS 3000
 sqr_rc resolve_start(hq *h, pthread_mutex_t *db_lock) SQR_WARN_UNUSED;

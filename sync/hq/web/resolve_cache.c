@@ -33,12 +33,12 @@
 #include "keys.h"
 #include "livecode.h"
 #include "log.h"
-#include "qrpng.h"
 #include "scan.h"
 
 #define MAX_NEGATIVE 4096 /* unknown store ids remembered (hostile URLs) */
 
-resolve__state resolve__R = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+resolve__state resolve__R = {
+    .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .epoch = 1};
 
 void resolve__db_lock(void) {
   if(resolve__R.db_lock) pthread_mutex_lock(resolve__R.db_lock);
@@ -70,6 +70,8 @@ rgroup *resolve__find_group(rstore *e, const char *id) {
 
 static void free_groups(rgroup *g, size_t n) {
   for(size_t i = 0; i < n; i++) {
+    free(g[i].name);
+    free(g[i].link);
     free(g[i].qr_src);
     for(int l = 0; l < NLANG; l++)
       resolve__page_unref(g[i].pages[l]);
@@ -87,6 +89,10 @@ static void store_clear_content(rstore *e) {
   e->ncampaigns = 0;
   free(e->fallback_qr);
   e->fallback_qr = NULL;
+  free(e->fallback);
+  e->fallback = NULL;
+  free(e->name);
+  e->name = NULL;
   for(int l = 0; l < NLANG; l++) {
     resolve__page_unref(e->exhausted[l]);
     e->exhausted[l] = NULL;
@@ -125,7 +131,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     return rc;
   }
   if(rc) return rc;
-  snprintf(e->name, sizeof e->name, "%s", st.name);
+  if(!(e->name = strdup(st.name))) return SQR_ENOMEM;
   snprintf(e->city, sizeof e->city, "%s", st.city);
   e->lat = st.lat;
   e->lon = st.lon;
@@ -164,7 +170,7 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
     e->reserve = cfg->group_reserve;
     e->margin_s = cfg->expiry_margin_s;
     e->utc_offset_min = cfg->utc_offset_min;
-    snprintf(e->fallback, sizeof e->fallback, "%s", cfg->fallback_link);
+    e->fallback = strdup(cfg->fallback_link);
     if(cfg->ncampaigns && (e->campaigns = calloc(cfg->ncampaigns, sizeof *e->campaigns))) {
       e->ncampaigns = cfg->ncampaigns;
       for(size_t i = 0; i < cfg->ncampaigns; i++) {
@@ -186,10 +192,9 @@ static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   }
   free(doc); /* the store's own view: no key in it */
   config_free(cfg);
-  /* Without an image (no memory, a link too long for a QR code) the page
-   * shows the link's button alone. */
-  if(e->fallback[0] && joinlink_valid(e->fallback) && qrpng_data_uri(e->fallback, &e->fallback_qr))
-    e->fallback_qr = NULL;
+  if(!e->fallback && !(e->fallback = strdup(""))) return SQR_ENOMEM;
+  /* The staff contact's QR image is made with its page (resolve_pages.c),
+   * if ever: most stores never run out of groups. */
 
   return load_groups(h, sid, e);
 }
@@ -210,8 +215,10 @@ static sqr_rc load_groups(hq *h, const char *sid, rstore *e) {
     if(strcmp(gs[i].kind, "interest") == 0) continue; /* not in the live-code rotation */
     rgroup *g = &e->groups[e->ngroups++];
     snprintf(g->id, sizeof g->id, "%s", gs[i].id);
-    snprintf(g->name, sizeof g->name, "%s", gs[i].name);
-    snprintf(g->link, sizeof g->link, "%s", gs[i].link);
+    if(!(g->name = strdup(gs[i].name)) || !(g->link = strdup(gs[i].link))) {
+      rc = SQR_ENOMEM;
+      goto out;
+    }
     g->capacity = gs[i].capacity;
     g->expires_at = gs[i].expires_at;
     g->retired = gs[i].retired;
@@ -250,6 +257,8 @@ static rstore *install(rstore *fresh) {
     ng->lease = og->lease; /* granted in the database: still ours to spend or give back */
     og->lease = 0;
     ng->no_seats = og->no_seats;
+    ng->used_s = og->used_s; /* a lease kept by the flusher stays in use */
+    ng->renewed_s = og->renewed_s;
     if(strcmp(ng->link, og->link) == 0 && !ng->qr_src) {
       ng->qr_src = og->qr_src;
       og->qr_src = NULL;
@@ -260,7 +269,8 @@ static rstore *install(rstore *fresh) {
   if(e->missing && !fresh->missing && resolve__R.nnegative) resolve__R.nnegative--;
   if(!e->missing && fresh->missing) resolve__R.nnegative++;
   store_clear_content(e);
-  rstore *next = e->next;
+  rstore *next = e->next, *dirty_next = e->dirty_next, *leased_next = e->leased_next;
+  int dirty = e->dirty, leased = e->leased;
   rscan *scans = e->scans;
   size_t nscans = e->nscans, capscans = e->capscans;
   int64_t last_alert = e->last_alert_ms;
@@ -269,6 +279,10 @@ static rstore *install(rstore *fresh) {
   memcpy(retired_due, e->retired_due, sizeof retired_due);
   *e = *fresh;
   e->next = next;
+  e->dirty_next = dirty_next;
+  e->dirty = dirty;
+  e->leased_next = leased_next;
+  e->leased = leased;
   e->scans = scans;
   e->nscans = nscans;
   e->capscans = capscans;
@@ -278,11 +292,19 @@ static rstore *install(rstore *fresh) {
   return e;
 }
 
+/* The QR image of the group a shopper would be sent to now, made here,
+ * under db_lock but not the resolver's lock; the other groups' (and the
+ * staff contact's) are made with their first page (resolve_pages.c), so a
+ * cold load renders one QR code, not one per group. */
 static void make_qr_images(rstore *e) {
+  group_rule r = resolve__rule_of(e);
+  int64_t now = hq_now_ms() / 1000;
   for(size_t i = 0; i < e->ngroups; i++) {
     rgroup *g = &e->groups[i];
-    if(!g->qr_src && joinlink_valid(g->link) && qrpng_data_uri(g->link, &g->qr_src))
-      g->qr_src = NULL; /* the button alone, as for the staff contact */
+    group_state st = resolve__state_of(g);
+    if(!group_is_usable(&st, &r, now)) continue;
+    resolve__qr_make(g->link, &g->qr_src);
+    return;
   }
 }
 
@@ -553,4 +575,6 @@ void resolve__cache_free(void) {
   }
   resolve__static_pages_free();
   resolve__R.nnegative = 0;
+  resolve__R.dirty = NULL;
+  resolve__R.leased = NULL;
 }

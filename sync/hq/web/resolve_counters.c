@@ -72,22 +72,32 @@ static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
   r->events = ev;
 }
 
-/* resolve__R.ncells from the entries. Caller holds resolve__R.lock. */
+/* Whether a flush has anything to write for group g: shoppers sent,
+ * or seats held that go back (idle, or keep 0) or whose row is due for
+ * renewal (a quarter of the TTL old). A group in use with seats and
+ * nothing sent since the last flush costs no statement. */
+static int group_due(const rgroup *g, int keep, int64_t now_s) {
+  if(g->sent_mem) return 1;
+  if(!g->lease) return 0;
+  return !keep || !g->used_s || now_s - g->used_s >= RESOLVE_LEASE_IDLE_S ||
+         (now_s - g->renewed_s) * 4000 >= resolve__R.lease_ttl_ms;
+}
+
+/* resolve__R.ncells from the entries (only dirty ones hold cells).
+ * Caller holds resolve__R.lock. */
 static void recount_cells(void) {
   size_t n = 0;
-  for(size_t b = 0; b < NBUCKETS; b++)
-    for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
-      n += e->nscans;
+  for(rstore *e = resolve__R.dirty; e; e = e->dirty_next)
+    n += e->nscans;
   resolve__R.ncells = n;
 }
 
 /* Scans counted in memory and not yet written. Caller holds resolve__R.lock. */
 static uint64_t unflushed_scans(void) {
   uint64_t n = 0;
-  for(size_t b = 0; b < NBUCKETS; b++)
-    for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
-      for(size_t i = 0; i < e->nscans; i++)
-        n += (uint64_t)e->scans[i].n;
+  for(rstore *e = resolve__R.dirty; e; e = e->dirty_next)
+    for(size_t i = 0; i < e->nscans; i++)
+      n += (uint64_t)e->scans[i].n;
   return n;
 }
 
@@ -99,71 +109,145 @@ void resolve_counts_state(uint64_t *unflushed, uint64_t *dropped) {
 }
 
 /* Writes the counters; marks stores that changed elsewhere stale and
- * recounts joins of stores whose kiosks uploaded. Runs with db_lock. */
-static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
+ * recounts joins of stores whose kiosks uploaded. keep: groups that sent
+ * someone since the last flush keep their unspent seats (the flusher;
+ * the last flush and resolve_flush give them all back). Runs with
+ * db_lock. */
+static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   resolve_scan_delta *sd = NULL;
   resolve_sent_delta *gd = NULL;
+  /* The entry and group of each gd[i]: stable until we let go of
+   * db_lock, since replacing or freeing an entry needs it. */
+  rstore **ge = NULL;
+  rgroup **gg = NULL;
   char(*alerts)[HQ_ID_MAX] = NULL, (*retired)[HQ_ID_MAX] = NULL;
   size_t ns = 0, ng = 0, na = 0, nret = 0, cs = 0, cg = 0, ca = 0, cret = 0;
   sqr_rc rc = SQR_OK;
 
+  /* Only the dirty entries, taken off the list: scans from here on put
+   * their store back on it for the next flush. */
+  int64_t now_s = hq_now_ms() / 1000;
   pthread_mutex_lock(&resolve__R.lock);
-  for(size_t b = 0; b < NBUCKETS; b++)
-    for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
-      cs += e->nscans;
-      for(size_t i = 0; i < e->ngroups; i++)
-        cg += e->groups[i].sent_mem != 0 || e->groups[i].lease != 0;
-      ca += e->alert_due != 0;
-      cret += e->retired_due[0] != 0;
+  /* Once a second (and at the last flush) the stores only holding seats
+   * too: a renewal may be due, or an idle group's seats go back. */
+  if(poll || !keep) {
+    for(rstore *e = resolve__R.leased, *next; e; e = next) {
+      next = e->leased_next;
+      e->leased = 0;
+      e->leased_next = NULL;
+      resolve__mark_dirty(e);
     }
+    resolve__R.leased = NULL;
+  }
+  rstore *list = resolve__R.dirty;
+  resolve__R.dirty = NULL;
+  resolve__R.epoch++; /* groups without seats: ask again */
+  for(rstore *e = list; e; e = e->dirty_next) {
+    cs += e->nscans;
+    for(size_t i = 0; i < e->ngroups; i++)
+      if(group_due(&e->groups[i], keep, now_s)) cg++;
+    ca += e->alert_due != 0;
+    cret += e->retired_due[0] != 0;
+  }
   if((cs && !(sd = calloc(cs, sizeof *sd))) || (cg && !(gd = calloc(cg, sizeof *gd))) ||
+     (cg && !(ge = calloc(cg, sizeof *ge))) || (cg && !(gg = calloc(cg, sizeof *gg))) ||
      (ca && !(alerts = calloc(ca, sizeof *alerts))) ||
      (cret && !(retired = calloc(cret, sizeof *retired)))) {
+    /* everything stays where it was, on the list */
+    for(rstore *e = list, *next; e; e = next) {
+      next = e->dirty_next;
+      e->dirty = 0;
+      resolve__mark_dirty(e);
+    }
     pthread_mutex_unlock(&resolve__R.lock);
     rc = SQR_ENOMEM;
     goto out;
   }
-  for(size_t b = 0; b < NBUCKETS; b++)
-    for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
-      for(size_t i = 0; i < e->nscans; i++) {
-        resolve_scan_delta *d = &sd[ns++];
-        snprintf(d->store, sizeof d->store, "%s", e->id);
-        d->kiosk = e->scans[i].kiosk;
-        d->hour = e->scans[i].hour;
-        d->n = e->scans[i].n;
-      }
-      e->nscans = 0;
-      for(size_t i = 0; i < e->ngroups; i++) {
-        rgroup *g = &e->groups[i];
-        g->no_seats = 0; /* others may have given seats back: ask again */
-        if(!g->sent_mem && !g->lease) continue;
-        resolve_sent_delta *d = &gd[ng++];
-        snprintf(d->store, sizeof d->store, "%s", e->id);
-        snprintf(d->grp, sizeof d->grp, "%s", g->id);
-        d->n = g->sent_mem;
-        d->unused = g->lease;
-        g->sent_db += g->sent_mem;
-        g->sent_mem = 0;
-        g->lease = 0;
-      }
-      if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
-      e->alert_due = 0;
-      if(e->retired_due[0]) snprintf(retired[nret++], HQ_ID_MAX, "%s", e->retired_due);
-      e->retired_due[0] = '\0';
+  for(rstore *e = list, *next; e; e = next) {
+    next = e->dirty_next;
+    e->dirty = 0;
+    e->dirty_next = NULL;
+    for(size_t i = 0; i < e->nscans; i++) {
+      resolve_scan_delta *d = &sd[ns++];
+      snprintf(d->store, sizeof d->store, "%s", e->id);
+      d->kiosk = e->scans[i].kiosk;
+      d->hour = e->scans[i].hour;
+      d->n = e->scans[i].n;
     }
+    e->nscans = 0;
+    int held = 0;
+    for(size_t i = 0; i < e->ngroups; i++) {
+      rgroup *g = &e->groups[i];
+      if(!group_due(g, keep, now_s)) {
+        held |= g->lease != 0;
+        continue;
+      }
+      ge[ng] = e;
+      gg[ng] = g;
+      resolve_sent_delta *d = &gd[ng++];
+      snprintf(d->store, sizeof d->store, "%s", e->id);
+      snprintf(d->grp, sizeof d->grp, "%s", g->id);
+      d->n = g->sent_mem;
+      d->unused = g->lease;
+      /* In use: its unspent seats stay ours (renewed), so the next
+       * shopper needs no lease, and less than half a block left is
+       * topped up in the flush's transaction; idle: all back. */
+      int used = keep && g->used_s && now_s - g->used_s < RESOLVE_LEASE_IDLE_S;
+      d->keep = used ? g->lease : 0;
+      g->sent_db += g->sent_mem;
+      g->sent_mem = 0;
+      g->lease = d->keep;
+      if(used && g->no_seats != resolve__R.epoch - 1) {
+        int64_t want, limit;
+        resolve__lease_want(e, g, &want, &limit);
+        if(g->lease < (want + 1) / 2) {
+          d->want = want;
+          d->limit = limit;
+        }
+      }
+      held |= d->keep != 0 || d->want != 0;
+    }
+    if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
+    e->alert_due = 0;
+    if(e->retired_due[0]) snprintf(retired[nret++], HQ_ID_MAX, "%s", e->retired_due);
+    e->retired_due[0] = '\0';
+    if(held && !e->leased) { /* looked at again within a second */
+      e->leased = 1;
+      e->leased_next = resolve__R.leased;
+      resolve__R.leased = e;
+    }
+  }
   resolve__R.pending = 0;
   resolve__R.alerts_due = 0;
   pthread_mutex_unlock(&resolve__R.lock);
 
-  rc = hq_scan_flush(h, sd, ns, gd, ng);
+  rc = hq_scan_flush(h, sd, ns, gd, ng, resolve__R.lease_ttl_ms);
   pthread_mutex_lock(&resolve__R.lock);
   /* The cells copied out stayed in ncells while the write was in flight,
    * so scans meanwhile could not push memory past the bound. */
   recount_cells();
+  /* Seats we meant to keep whose lease another process reclaimed (we
+   * had not flushed within the TTL): no longer ours. Those spent since
+   * are claimed again by the next flush, as for any reclaimed lease. */
+  for(size_t i = 0; !rc && i < ng; i++) {
+    rstore *e = ge[i];
+    rgroup *g = gg[i];
+    if(gd[i].kept) g->renewed_s = now_s;
+    if(gd[i].kept == gd[i].keep && !gd[i].want) continue;
+    g->lease -= gd[i].keep - gd[i].kept;
+    if(g->lease < 0) g->lease = 0;
+    if(gd[i].want && gd[i].kept == gd[i].keep) {
+      g->lease += gd[i].granted; /* settled by the next flush */
+      g->seats_left = gd[i].left;
+      if(gd[i].granted) g->renewed_s = now_s;
+      if(gd[i].granted) resolve__mark_dirty(e);
+    }
+  }
   pthread_mutex_unlock(&resolve__R.lock);
   if(rc) {
     /* Keep the counts for the next try: entries cannot have been reloaded
-     * meanwhile (that needs db_lock, which we hold). */
+     * meanwhile (that needs db_lock, which we hold), so ge/gg still point
+     * at them. */
     log_error("resolve", "writing scan counters failed: %s", hq_storage_error(h));
     pthread_mutex_lock(&resolve__R.lock);
     for(size_t i = 0; i < ns; i++) {
@@ -176,13 +260,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
       resolve__R.pending += sd[i].n;
     }
     for(size_t i = 0; i < ng; i++) {
-      rstore *e = resolve__find_store(gd[i].store);
-      rgroup *g = e ? resolve__find_group(e, gd[i].grp) : NULL;
-      if(g) {
-        g->sent_db -= gd[i].n;
-        g->sent_mem += gd[i].n;
-        g->lease += gd[i].unused;
-      }
+      rgroup *g = gg[i];
+      g->sent_db -= gd[i].n;
+      g->sent_mem += gd[i].n;
+      g->lease += gd[i].unused - gd[i].keep; /* the kept part never left */
+      resolve__mark_dirty(ge[i]);
     }
     pthread_mutex_unlock(&resolve__R.lock);
   }
@@ -271,6 +353,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent) {
 out:
   free(sd);
   free(gd);
+  free(ge);
+  free(gg);
   free(alerts);
   free(retired);
   return rc;
@@ -311,9 +395,11 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
   rgroup *grp = e->missing ? NULL : resolve__find_group(e, g);
   if(grp) {
     grp->lease += granted;
-    grp->no_seats = granted == 0;
+    grp->no_seats = granted == 0 ? resolve__R.epoch : 0;
+    if(granted) grp->renewed_s = hq_now_ms() / 1000;
     grp->seats_left = left;
     grp->outage_spent = 0;
+    if(granted) resolve__mark_dirty(e); /* the flusher settles the grant */
   }
   return e;
 }
@@ -354,7 +440,7 @@ static void *flusher(void *arg) {
     if(poll) last_poll = now;
     if(sent) last_sent = now;
     resolve__db_lock();
-    sqr_rc rc = flush_locked(resolve__R.h, poll && !stopping, sent && !stopping);
+    sqr_rc rc = flush_locked(resolve__R.h, poll && !stopping, sent && !stopping, !stopping);
     resolve__db_unlock();
     if(stopping) {
       /* The last write: a database restarting just then gets a few
@@ -415,7 +501,7 @@ sqr_rc resolve_start(hq *h, pthread_mutex_t *lock) {
 sqr_rc resolve_flush(void) {
   if(!resolve__R.running) return SQR_OK;
   resolve__db_lock();
-  sqr_rc rc = flush_locked(resolve__R.h, 0, 0);
+  sqr_rc rc = flush_locked(resolve__R.h, 0, 0, 0);
   resolve__db_unlock();
   return rc;
 }

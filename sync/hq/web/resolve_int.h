@@ -64,8 +64,10 @@ typedef struct page {
 
 typedef struct rgroup {
   char id[HQ_ID_MAX];
-  char name[HQ_TEXT_MAX];
-  char link[CONFIG_LINK_MAX];
+  /* name and link are malloc'ed, never NULL once loaded: fixed arrays of
+   * their maxima took 770 bytes a group, most of a cached store. */
+  char *name;
+  char *link;
   int capacity;
   int64_t expires_at;
   int retired;
@@ -76,10 +78,17 @@ typedef struct rgroup {
   /* Seats group_seats granted this process and not yet spent: a scan
    * sends a shopper here only by spending one, so the processes sharing
    * the database never send more than the limit between them. The
-   * flusher gives back what is left (and clears no_seats). */
+   * flusher keeps what is left while the group is in use (renewing the
+   * lease: a store scanned now and then would otherwise lease again on
+   * nearly every scan) and gives it back once a flush finds it idle. */
   int64_t lease;
-  int no_seats;       /* the database had none left at the last ask: full for now */
+  /* resolve__R.epoch when the database last had no seats for us: full
+   * until the next flush (which starts a new epoch: others may have given
+   * seats back). 0: not full. */
+  uint64_t no_seats;
   int64_t seats_left; /* seats no process held after the last ask (-1: not asked yet) */
+  int64_t used_s;     /* unix seconds of the last shopper sent here (lease kept while recent) */
+  int64_t renewed_s;  /* unix seconds its seat_leases row was last written (lease, flush) */
   /* Seats taken without the database since the last lease it answered
    * (resolve__lease: at most RESOLVE_OUTAGE_SEATS, within seats_left). */
   int64_t outage_spent;
@@ -109,12 +118,23 @@ typedef struct rkey {
 
 typedef struct rstore {
   struct rstore *next;
+  /* On resolve__R.dirty (dirty set) from its first count, alert or lease
+   * until a flush has written it: the flusher visits only these, not
+   * every cached store. Every entry with unflushed scans, sent shoppers,
+   * leased seats or an alert due is on it. */
+  struct rstore *dirty_next;
+  int dirty;
+  /* On resolve__R.leased (leased set) while it keeps seats with nothing
+   * to write: the flusher looks at these once a second, to renew their
+   * rows before the TTL or give idle groups' seats back. */
+  struct rstore *leased_next;
+  int leased;
   char id[HQ_ID_MAX];
   int missing;     /* no such store (negative entry) */
   int stale;       /* reload before use */
   int joins_dirty; /* the store's kiosks uploaded: recount joins */
   int64_t config_version, events;
-  char name[HQ_TEXT_MAX];
+  char *name; /* malloc'ed, as fallback (NULL only in a negative entry) */
   char city[64];
   double lat, lon;
   char brand[HQ_ID_MAX];
@@ -124,7 +144,7 @@ typedef struct rstore {
   int reserve;
   int64_t margin_s;
   int utc_offset_min;
-  char fallback[CONFIG_LINK_MAX];
+  char *fallback;    /* the staff contact's link ("" without one) */
   char *fallback_qr; /* data: URI of the staff contact's QR code */
   rcampaign *campaigns;
   size_t ncampaigns;
@@ -178,8 +198,14 @@ void resolve__static_pages_free(void);
  * 200, or 400 with a note saying why the list shows). campaign: index of
  * the campaign running now in e->campaigns, or -1. Each a new page (one
  * reference, the caller's), or NULL when rendering failed. */
-page *resolve__render_group(const rstore *e, const rgroup *g, int campaign, int lang);
-page *resolve__render_exhausted(const rstore *e, int campaign, int lang);
+page *resolve__render_group(const rstore *e, rgroup *g, int campaign, int lang);
+page *resolve__render_exhausted(rstore *e, int campaign, int lang);
+/* *src := link's QR image as a data: URI (malloc'ed), unless it has one
+ * or link is not a join link; left NULL when it cannot be made (no
+ * memory, a link too long for a QR code): the page then shows the link's
+ * button alone. The page renderers call it for a group's or the staff
+ * contact's first page; the cache for the group in use at a load. */
+void resolve__qr_make(const char *link, char **src);
 page *resolve__render_brand(const rbrand *br, int lang, int status, const char *note);
 
 /* ---- the cache (resolve_cache.c) ------------------------------------------------ */
@@ -196,6 +222,9 @@ typedef struct resolve__state {
   rstore *buckets[NBUCKETS];
   size_t nnegative;
   rbrand *brands;
+  rstore *dirty;   /* the entries a flush must visit (rstore.dirty_next) */
+  rstore *leased;  /* entries holding seats, visited once a second (rstore.leased_next) */
+  uint64_t epoch;  /* flushes written, from 1 (rgroup.no_seats) */
   int64_t pending; /* scans since the last flush */
   int alerts_due;
   /* (store, kiosk, hour) cells of unflushed scan counts in memory, those
@@ -248,7 +277,7 @@ static inline group_rule resolve__rule_of(const rstore *e) {
 static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
   group_rule r = resolve__rule_of(e);
   for(size_t i = 0; i < e->ngroups; i++) {
-    if(e->groups[i].no_seats && !e->groups[i].lease) continue;
+    if(e->groups[i].no_seats == resolve__R.epoch && !e->groups[i].lease) continue;
     group_state st = resolve__state_of(&e->groups[i]);
     if(group_is_usable(&st, &r, now)) return &e->groups[i];
   }
@@ -256,6 +285,30 @@ static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
 }
 
 /* ---- the counters (resolve_counters.c) ------------------------------------------ */
+
+/* Seats asked for at a time: an eighth of the room left (what the
+ * database said at the last ask, or this process's view before that),
+ * 1..RESOLVE_LEASE_MAX, so blocks shrink as the group nears full and a
+ * process holds few seats another could have used. *limit: the seats
+ * everyone may claim, the group's limit less the kiosks' joins. */
+#define RESOLVE_LEASE_MAX 32
+static inline void resolve__lease_want(const rstore *e, const rgroup *g, int64_t *want,
+                                       int64_t *limit) {
+  group_rule r = resolve__rule_of(e);
+  group_state st = resolve__state_of(g);
+  int64_t lim = group_limit(&st, &r), room = lim - st.count;
+  if(g->seats_left >= 0 && g->seats_left < room) room = g->seats_left;
+  *want = room / 8 < 1 ? 1 : room / 8 > RESOLVE_LEASE_MAX ? RESOLVE_LEASE_MAX : room / 8;
+  *limit = lim - g->joins;
+}
+
+/* Puts e on the flusher's list. Caller holds resolve__R.lock. */
+static inline void resolve__mark_dirty(rstore *e) {
+  if(e->dirty) return;
+  e->dirty = 1;
+  e->dirty_next = resolve__R.dirty;
+  resolve__R.dirty = e;
+}
 
 /* Asks the database for more seats of group gid of store sid (its lease
  * is spent), want of them at most. Called with resolve__R.lock held and
@@ -284,6 +337,7 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
  * cells are held, scans that would need a new one (another kiosk, the
  * next hour) are dropped and counted in resolve__R.dropped (/metrics). */
 static inline void resolve__count_scans(rstore *e, int kiosk, int64_t hour, int64_t n) {
+  resolve__mark_dirty(e);
   for(size_t i = 0; i < e->nscans; i++)
     if(e->scans[i].kiosk == kiosk && e->scans[i].hour == hour) {
       e->scans[i].n += n;

@@ -21,6 +21,7 @@
 #include "dynbuf.h"
 #include "joinlink.h"
 #include "pages_shopper.h"
+#include "qrpng.h"
 
 #define PAGE_MAX (4 * 1024 * 1024)
 
@@ -149,7 +150,13 @@ static const char *offer_now(const rstore *e, int campaign, int lang) {
   return campaign >= 0 ? e->campaigns[campaign].offer[lang] : NULL;
 }
 
-page *resolve__render_group(const rstore *e, const rgroup *g, int campaign, int lang) {
+void resolve__qr_make(const char *link, char **src) {
+  if(*src || !link[0] || !joinlink_valid(link)) return;
+  if(qrpng_data_uri(link, src)) *src = NULL;
+}
+
+page *resolve__render_group(const rstore *e, rgroup *g, int campaign, int lang) {
+  resolve__qr_make(g->link, &g->qr_src);
   shopper_group_view vm = {.lang = lang,
                            .store_name = e->name,
                            .offer = offer_now(e, campaign, lang),
@@ -161,7 +168,8 @@ page *resolve__render_group(const rstore *e, const rgroup *g, int campaign, int 
   return page_take(&b, shopper_group_render(&vm, &b), 200, lang);
 }
 
-page *resolve__render_exhausted(const rstore *e, int campaign, int lang) {
+page *resolve__render_exhausted(rstore *e, int campaign, int lang) {
+  resolve__qr_make(e->fallback, &e->fallback_qr);
   shopper_full_view vm = {.lang = lang,
                           .store_name = e->name,
                           .offer = offer_now(e, campaign, lang),

@@ -68,12 +68,6 @@ static page *static_answer(int kind, int lang) {
   return p;
 }
 
-/* Seats asked for at a time: an eighth of the room left (what the
- * database said at the last ask, or this process's view before that),
- * 1..LEASE_MAX, so blocks shrink as the group nears full and a process
- * holds few seats another could have used. */
-#define LEASE_MAX 32
-
 /* The group page (or the staff contact page) of a store whose entry is
  * held with resolve__R.lock; counts the shopper as sent when count is set,
  * spending a seat of the group's lease (asking the database for more
@@ -84,14 +78,10 @@ static page *group_page_locked(hq *h, rstore *e, int lang, int count, int64_t no
   /* Each ask either grants a seat or marks the group without seats, so
    * this ends within one ask per group. */
   for(size_t asks = 0; count && g && !g->lease && asks <= e->ngroups; asks++) {
-    group_rule r = resolve__rule_of(e);
-    group_state st = resolve__state_of(g);
-    int64_t limit = group_limit(&st, &r), room = limit - st.count;
-    if(g->seats_left >= 0 && g->seats_left < room) room = g->seats_left;
-    int64_t want = room / 8 < 1 ? 1 : room / 8 > LEASE_MAX ? LEASE_MAX : room / 8;
+    int64_t want, limit;
+    resolve__lease_want(e, g, &want, &limit);
     sqr_rc rc;
-    /* the seats everyone may claim: the limit less the kiosks' joins */
-    e = resolve__lease(h, e->id, g->id, want, limit - g->joins, &rc);
+    e = resolve__lease(h, e->id, g->id, want, limit, &rc);
     if(!e) return NULL;
     if(e->missing) {
       pthread_mutex_unlock(&resolve__R.lock);
@@ -106,6 +96,7 @@ static page *group_page_locked(hq *h, rstore *e, int lang, int count, int64_t no
     if(count) {
       g->sent_mem++;
       g->lease--;
+      g->used_s = now;
     }
     if(!g->pages[lang] || g->page_campaign[lang] != campaign) {
       resolve__page_unref(g->pages[lang]);
@@ -117,6 +108,7 @@ static page *group_page_locked(hq *h, rstore *e, int lang, int count, int64_t no
     if(count && now * 1000 - e->last_alert_ms >= ALERT_WINDOW_MS) {
       e->last_alert_ms = now * 1000;
       e->alert_due = 1;
+      resolve__mark_dirty(e);
       resolve__R.alerts_due = 1;
       pthread_cond_signal(&resolve__R.cond);
       log_warn("resolve", "store %s: every group is full or expired; showing the staff code",
@@ -183,6 +175,7 @@ static page *route_j(hq *h, const resolve_url *u, int get, int lang) {
     outcome = "retired_key";
     if(get) {
       snprintf(e->retired_due, sizeof e->retired_due, "%s", k->kiosk_id);
+      resolve__mark_dirty(e);
       resolve__R.alerts_due = 1;
       pthread_cond_signal(&resolve__R.cond);
     }

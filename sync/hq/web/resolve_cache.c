@@ -402,7 +402,9 @@ static void take_counts(hq *h, rstore *tmp, const resolve_group_count *rows, siz
     rgroup *g = &tmp->groups[tmp->ngroups++];
     memset(g, 0, sizeof *g);
     snprintf(g->id, sizeof g->id, "%s", rows[k].id);
-    snprintf(g->name, sizeof g->name, "%s", rows[k].name);
+    /* borrowed from rows, which outlive tmp; a temporary entry's strings
+     * are never freed (it never enters the table) */
+    g->name = (char *)rows[k].name;
     g->capacity = rows[k].capacity;
     g->expires_at = rows[k].expires_at;
     g->retired = rows[k].retired;
@@ -491,7 +493,7 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
   if(cached)
     pthread_mutex_unlock(&resolve__R.lock);
   else
-    free(tmp.groups); /* their content is inline: no QR image, no page */
+    free(tmp.groups); /* names borrowed from rows; no QR image, no page */
   return rc;
 }
 
@@ -532,7 +534,7 @@ sqr_rc resolve_groups_state_each(hq *h, resolve_group_state *out, size_t max,
     }
     fn(arg, sid, out, n);
   }
-  free(tmp.groups); /* their content is inline: no QR image, no page */
+  free(tmp.groups); /* names borrowed from rows; no QR image, no page */
   free(rows);
   return rc;
 }

@@ -62,7 +62,7 @@ hq group add --dir "$D" --store SH-XH02 --id xh-1 --name 徐汇一群 --link htt
   --capacity 200 --expires-at "$FAR" >/dev/null || fail "group"
 dbq() {
   if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
-  else sqlite3 "$D/hq.db" "$1"; fi
+  else sqlite3 -cmd '.timeout 10000' "$D/hq.db" "$1"; fi
 }
 
 # ---- admin accounts from the command line --------------------------------------

@@ -96,12 +96,12 @@ done
 [ "$(login "$(via 0)" alice "$PW")" = 429 ] || fail "192.0.2.7 let in while locked"
 [ "$(login "$(via 1)" alice "$PW")" = 303 ] || fail "192.0.2.8 locked by 192.0.2.7's failures"
 [ "$(login "$(via 2)" alice "$PW")" = 303 ] || fail "2001:db8::8 locked by 192.0.2.7's failures"
-keys=$(sqlite3 "$D/hq.db" "SELECT k FROM login_failures ORDER BY k" | tr '\n' ' ')
+keys=$(sqlite3 -cmd '.timeout 10000' "$D/hq.db" "SELECT k FROM login_failures ORDER BY k" | tr '\n' ' ')
 grep -q "ip:192.0.2.7 " <<<"$keys" || fail "no lock under ip:192.0.2.7: $keys"
 grep -q "ip:127\." <<<"$keys" && fail "a failure counted under the balancer's address: $keys"
 # a LOCAL header (the balancer's health check) counts as the balancer
 [ "$(login "$(via 3)" alice "wrong-local")" = 401 ] || fail "a bad login after a LOCAL header"
-[ "$(sqlite3 "$D/hq.db" "SELECT failures FROM login_failures WHERE k = 'ip:127.0.0.2'")" = 1 ] ||
+[ "$(sqlite3 -cmd '.timeout 10000' "$D/hq.db" "SELECT failures FROM login_failures WHERE k = 'ip:127.0.0.2'")" = 1 ] ||
   fail "a LOCAL header's connection not seen as the balancer's"
 echo "six bad logins from 192.0.2.7 lock it (429); 192.0.2.8 and 2001:db8::8 log in; LOCAL is 127.0.0.2"
 
@@ -201,8 +201,8 @@ HAEOF
     fail "no answer through haproxy: $(tail -5 "$TMP/haproxy.log")"
   [ "$(login "https://127.0.0.1:$HP" alice wrong-hp --interface 127.0.0.5)" = 401 ] ||
     fail "a bad login through haproxy"
-  [ "$(sqlite3 "$D/hq.db" "SELECT failures FROM login_failures WHERE k = 'ip:127.0.0.5'")" = 1 ] ||
-    fail "haproxy's client not seen: $(sqlite3 "$D/hq.db" "SELECT k FROM login_failures")"
+  [ "$(sqlite3 -cmd '.timeout 10000' "$D/hq.db" "SELECT failures FROM login_failures WHERE k = 'ip:127.0.0.5'")" = 1 ] ||
+    fail "haproxy's client not seen: $(sqlite3 -cmd '.timeout 10000' "$D/hq.db" "SELECT k FROM login_failures")"
   sleep 1 # health checks (LOCAL headers) meanwhile: none refused
   grep -qi "is DOWN" "$TMP/haproxy.log" && fail "haproxy's health check failed: $(cat "$TMP/haproxy.log")"
   echo "haproxy send-proxy-v2: client 127.0.0.5 seen by HQ; its health checks (LOCAL) pass"

@@ -81,7 +81,7 @@ hq group update --dir "$D" --store SH-JA01 --id sh-ja01-1 --capacity 180 >/dev/n
   fail "group update with only --capacity"
 dbq() {
   if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
-  else sqlite3 "$D/hq.db" "$1"; fi
+  else sqlite3 -cmd '.timeout 10000' "$D/hq.db" "$1"; fi
 }
 [ "$(dbq "SELECT link || ' ' || capacity || ' ' || expires_at FROM store_groups WHERE id = 'sh-ja01-1'")" = \
   "https://weixin.qq.com/g/sh-ja01-1 180 $FAR" ] || fail "group update lost the link or expiry"
@@ -104,7 +104,7 @@ hq store add --dir "$D" --id XX-1 --name x --brand 'bad brand' >/dev/null 2>&1 &
   echo "COMMIT;"
 } >"$TMP/joins.sql"
 if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q "${HQ_DB_ARGS[1]}" -f "$TMP/joins.sql" >/dev/null
-else sqlite3 "$D/hq.db" <"$TMP/joins.sql"; fi || fail "inserting sign-up events"
+else sqlite3 -cmd '.timeout 10000' "$D/hq.db" <"$TMP/joins.sql"; fi || fail "inserting sign-up events"
 
 # The kiosks HQ enrolled (their key rows): tokens of any other kiosk
 # number or key version are refused below.

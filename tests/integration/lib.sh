@@ -156,7 +156,7 @@ hq_key_row() {
   local sql="INSERT INTO kiosk_keys(store, number, version, kiosk_id, legacy, created_ms)
              VALUES('$2', $3, $4, '$2/$3', 0, $(date +%s)000)"
   if [ ${#HQ_DB_ARGS[@]} -gt 0 ]; then psql -X -q "${HQ_DB_ARGS[1]}" -c "$sql" >/dev/null
-  else sqlite3 "$1/hq.db" "$sql"; fi || fail "key row $2/$3 v$4"
+  else sqlite3 -cmd '.timeout 10000' "$1/hq.db" "$sql"; fi || fail "key row $2/$3 v$4"
 }
 hq_group_add() { hq group add --dir "$1" --store "$2" --id "$3" --name "$3" --link "https://weixin.qq.com/g/$3" --capacity 200 >/dev/null; }
 hq_erase() { hq erase --dir "$1" --store "$2" --member "$3" >/dev/null; }

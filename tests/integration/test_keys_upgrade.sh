@@ -26,7 +26,7 @@ C=(curl -s --max-time 20 --cacert hq/hq-ca.crt)
 status() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
 dbq() {
   if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
-  else sqlite3 hq/hq.db "$1"; fi
+  else sqlite3 -cmd '.timeout 10000' hq/hq.db "$1"; fi
 }
 keys_of() { sqlite3 k/kiosk.db "SELECT json_extract(json, '\$.keys.$1') FROM config ORDER BY version DESC LIMIT 1"; }
 sync_once() { "$BIN_SYNC" --once --db k/kiosk.db >/dev/null 2>sync.log || fail "sync: $(cat sync.log)"; }

@@ -53,7 +53,7 @@ C=(curl -s --max-time 20 --cacert hq/hq-ca.crt)
 status() { "${C[@]}" -o /dev/null -w '%{http_code}' "$@"; }
 dbq() {
   if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
-  else sqlite3 hq/hq.db "$1"; fi
+  else sqlite3 -cmd '.timeout 10000' hq/hq.db "$1"; fi
 }
 coupon_of() { sed -n 's/^coupon: \([A-Z2-7-]*\).*/\1/p'; }
 verify_coupon() { hq coupon verify --dir hq --store SH-JA01 "$1"; }

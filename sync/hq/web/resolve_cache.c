@@ -447,6 +447,7 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
   if(!livecode_store_id_valid(store)) return SQR_ENOTFOUND;
   int64_t now = hq_now_ms() / 1000;
   rstore tmp, *e = NULL;
+  resolve_group_count *rows = NULL; /* tmp's group names point into it */
   sqr_rc rc = SQR_OK;
   int cached = 0;
   if(resolve__R.running) {
@@ -470,7 +471,6 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
      * entry a scan needs (its document, keys, QR images): the dashboard
      * and /metrics ask this of every store, and loading 5,000 entries
      * made the first /metrics after a start take 1.9 s (issue 13). */
-    resolve_group_count *rows = NULL;
     size_t nrows = 0;
     memset(&tmp, 0, sizeof tmp);
     if((rc = hq_scan_group_counts(h, store, &rows, &nrows))) return rc;
@@ -479,11 +479,14 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
       free(rows);
       return SQR_ENOMEM;
     }
-    if(nrows) take_counts(h, &tmp, rows, 0, nrows);
-    free(rows);
+    if(nrows) take_counts(h, &tmp, rows, 0, nrows); /* tmp's names point into rows */
     /* a store without groups may be no store at all */
     hq_store st;
-    if(!nrows && (rc = hq_scan_store(h, store, &st))) return rc;
+    if(!nrows && (rc = hq_scan_store(h, store, &st))) {
+      free(tmp.groups);
+      free(rows);
+      return rc;
+    }
     e = &tmp;
   }
   if(e->missing)
@@ -494,6 +497,7 @@ sqr_rc resolve_groups_state(hq *h, const char *store, resolve_group_state *out, 
     pthread_mutex_unlock(&resolve__R.lock);
   else
     free(tmp.groups); /* names borrowed from rows; no QR image, no page */
+  free(rows);         /* after fill_states: tmp's names point into it */
   return rc;
 }
 

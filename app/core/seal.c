@@ -344,18 +344,8 @@ sqr_rc seal_box(const uint8_t hq_pub[SEAL_PUB_LEN], const void *plain, size_t le
   return rc;
 }
 
-sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len, void *out,
-                 size_t outsize, size_t *outlen) {
-  mbedtls_ecp_group grp;
-  mbedtls_ecp_point hq, eph;
-  mbedtls_mpi d;
-  mbedtls_gcm_context gcm;
-  uint8_t key[AES_KEY_LEN];
-  uint8_t hq_pub[SEAL_PUB_LEN];
-  size_t plen;
-  sqr_rc rc;
-  int mrc;
-
+sqr_rc seal_box_check(const uint8_t *box, size_t len, const void *out, size_t outsize,
+                      size_t *plen) {
   if(!box || len < SEAL_OVERHEAD || len > SEAL_MAX_BOX) {
     log_error(COMP, "box is %zu bytes, want %d to %d", box ? len : 0, SEAL_OVERHEAD, SEAL_MAX_BOX);
     return SQR_EINVAL;
@@ -365,17 +355,52 @@ sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_
               (unsigned)SEAL_VERSION);
     return SQR_EINVAL;
   }
-  plen = len - SEAL_OVERHEAD;
-  if(!out || outsize < plen) {
-    log_error(COMP, "plaintext buffer is %zu bytes, need %zu", out ? outsize : 0, plen);
+  *plen = len - SEAL_OVERHEAD;
+  if(!out || outsize < *plen) {
+    log_error(COMP, "plaintext buffer is %zu bytes, need %zu", out ? outsize : 0, *plen);
     return SQR_EINVAL;
   }
+  return SQR_OK;
+}
+
+sqr_rc seal_box_decrypt(const uint8_t key[32], const uint8_t *box, size_t plen, void *out) {
+  mbedtls_gcm_context gcm;
+  sqr_rc rc = SQR_OK;
+  mbedtls_gcm_init(&gcm);
+  int mrc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 8 * AES_KEY_LEN);
+  if(mrc) {
+    rc = from_mbedtls(mrc, "setting the AES key");
+  } else {
+    mrc = mbedtls_gcm_auth_decrypt(&gcm, plen, box + OFF_NONCE, SEAL_NONCE_LEN, box, AAD_LEN,
+                                   box + OFF_CT + plen, SEAL_TAG_LEN, box + OFF_CT, out);
+    if(mrc == MBEDTLS_ERR_GCM_AUTH_FAILED) {
+      log_warn(COMP, "box does not verify: sealed to another key, or tampered with");
+      rc = SQR_EAUTH;
+    } else if(mrc) {
+      rc = from_mbedtls(mrc, "AES-GCM decryption");
+    }
+  }
+  mbedtls_gcm_free(&gcm); /* zeroizes the AES key schedule */
+  return rc;
+}
+
+sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len, void *out,
+                 size_t outsize, size_t *outlen) {
+  mbedtls_ecp_group grp;
+  mbedtls_ecp_point hq, eph;
+  mbedtls_mpi d;
+  uint8_t key[AES_KEY_LEN];
+  uint8_t hq_pub[SEAL_PUB_LEN];
+  size_t plen;
+  sqr_rc rc;
+  int mrc;
+
+  if((rc = seal_box_check(box, len, out, outsize, &plen))) return rc;
 
   mbedtls_ecp_group_init(&grp);
   mbedtls_ecp_point_init(&hq);
   mbedtls_ecp_point_init(&eph);
   mbedtls_mpi_init(&d);
-  mbedtls_gcm_init(&gcm);
 
   rc = load_group(&grp);
   if(rc) goto out;
@@ -397,28 +422,12 @@ sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_
   rc = derive_key(&grp, &d, &eph, box + OFF_EPH, hq_pub, key);
   if(rc) goto out;
 
-  mrc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 8 * AES_KEY_LEN);
-  if(mrc) {
-    rc = from_mbedtls(mrc, "setting the AES key");
-    goto out;
-  }
-  mrc = mbedtls_gcm_auth_decrypt(&gcm, plen, box + OFF_NONCE, SEAL_NONCE_LEN, box, AAD_LEN,
-                                 box + OFF_CT + plen, SEAL_TAG_LEN, box + OFF_CT, out);
-  if(mrc == MBEDTLS_ERR_GCM_AUTH_FAILED) {
-    log_warn(COMP, "box does not verify: sealed to another key, or tampered with");
-    rc = SQR_EAUTH;
-    goto out;
-  }
-  if(mrc) {
-    rc = from_mbedtls(mrc, "AES-GCM decryption");
-    goto out;
-  }
+  if((rc = seal_box_decrypt(key, box, plen, out))) goto out;
   *outlen = plen;
 
 out:
   if(rc) crypto_wipe(out, plen);
   crypto_wipe(key, sizeof key);
-  mbedtls_gcm_free(&gcm);
   mbedtls_mpi_free(&d);
   mbedtls_ecp_point_free(&eph);
   mbedtls_ecp_point_free(&hq);

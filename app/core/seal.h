@@ -122,6 +122,16 @@ void seal_prepared_wipe(seal_prepared *p);
  * scalar; SQR_EAUTH if the box does not verify (sealed to another key, or
  * tampered with, including a damaged ephemeral key); SQR_ECRYPTO /
  * SQR_ENOMEM if mbedtls fails. On any error out is wiped. */
+/* The parts of opening a box that do not depend on how the shared point
+ * is computed, for every opener (seal_open here, HQ's nettle opener):
+ * seal_box_check refuses a box of the wrong size or version or a too
+ * small out (SQR_EINVAL, logged) and gives the plaintext length;
+ * seal_box_decrypt opens the box's AES-GCM part with the derived key
+ * (SQR_EAUTH when it does not verify), writing plen bytes to out. */
+sqr_rc seal_box_check(const uint8_t *box, size_t len, const void *out, size_t outsize,
+                      size_t *plen) SQR_WARN_UNUSED;
+sqr_rc seal_box_decrypt(const uint8_t key[32], const uint8_t *box, size_t plen,
+                        void *out) SQR_WARN_UNUSED;
 sqr_rc seal_open(const uint8_t hq_priv[SEAL_PRIV_LEN], const uint8_t *box, size_t len, void *out,
                  size_t outsize, size_t *outlen) SQR_WARN_UNUSED;
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <gmp.h>
-#include <mbedtls/gcm.h>
 #include <nettle/bignum.h>
 #include <nettle/ecc-curve.h>
 #include <nettle/ecc.h>
@@ -21,9 +20,6 @@
 
 /* Offsets into a box (seal.h "Box layout"). */
 #define OFF_EPH     1
-#define OFF_NONCE   (OFF_EPH + SEAL_PUB_LEN)
-#define OFF_CT      (OFF_NONCE + SEAL_NONCE_LEN)
-#define AAD_LEN     OFF_NONCE /* version byte + ephemeral point */
 #define AES_KEY_LEN 32
 #define COORD_LEN   32
 
@@ -175,57 +171,24 @@ static sqr_rc derive_key(const seal_fast *o, const struct ecc_point *eph_point,
 sqr_rc seal_fast_open(const seal_fast *o, const uint8_t *box, size_t len, void *out, size_t outsize,
                       size_t *outlen) {
   struct ecc_point eph;
-  mbedtls_gcm_context gcm;
   uint8_t key[AES_KEY_LEN];
   size_t plen;
   sqr_rc rc;
-  int mrc;
 
   /* The same checks, in the same order, as seal_open. */
-  if(!box || len < SEAL_OVERHEAD || len > SEAL_MAX_BOX) {
-    log_error(COMP, "box is %zu bytes, want %d to %d", box ? len : 0, SEAL_OVERHEAD, SEAL_MAX_BOX);
-    return SQR_EINVAL;
-  }
-  if(box[0] != SEAL_VERSION) {
-    log_error(COMP, "box version %u is not supported (want %u)", (unsigned)box[0],
-              (unsigned)SEAL_VERSION);
-    return SQR_EINVAL;
-  }
-  plen = len - SEAL_OVERHEAD;
-  if(!out || outsize < plen) {
-    log_error(COMP, "plaintext buffer is %zu bytes, need %zu", out ? outsize : 0, plen);
-    return SQR_EINVAL;
-  }
+  if((rc = seal_box_check(box, len, out, outsize, &plen))) return rc;
 
   ecc_point_init(&eph, o->d.ecc);
-  mbedtls_gcm_init(&gcm);
   rc = read_eph(box + OFF_EPH, &eph);
   if(rc) goto out;
   rc = derive_key(o, &eph, box + OFF_EPH, key);
   if(rc) goto out;
-  mrc = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, key, 8 * AES_KEY_LEN);
-  if(mrc) {
-    log_error(COMP, "setting the AES key failed: -0x%04x", (unsigned)-mrc);
-    rc = SQR_ECRYPTO;
-    goto out;
-  }
-  mrc = mbedtls_gcm_auth_decrypt(&gcm, plen, box + OFF_NONCE, SEAL_NONCE_LEN, box, AAD_LEN,
-                                 box + OFF_CT + plen, SEAL_TAG_LEN, box + OFF_CT, out);
-  if(mrc == MBEDTLS_ERR_GCM_AUTH_FAILED) {
-    log_warn(COMP, "box does not verify: sealed to another key, or tampered with");
-    rc = SQR_EAUTH;
-    goto out;
-  }
-  if(mrc) {
-    log_error(COMP, "AES-GCM decryption failed: -0x%04x", (unsigned)-mrc);
-    rc = SQR_ECRYPTO;
-    goto out;
-  }
+  rc = seal_box_decrypt(key, box, plen, out);
+  if(rc) goto out;
   *outlen = plen;
 out:
   if(rc) crypto_wipe(out, plen);
   crypto_wipe(key, sizeof key);
-  mbedtls_gcm_free(&gcm); /* zeroizes the AES key schedule */
   ecc_point_clear(&eph);
   return rc;
 }

@@ -223,8 +223,18 @@ staff=$(cat scan.[0-9]* | { grep -o 'id="staff-qr"' || true; } | wc -l)
 joins=$(dbq "SELECT COUNT(*) FROM events WHERE store = 'SH-A01' AND type = 'signup'")
 room=$((570 - joins)) want=$((570 - joins - 10))
 [ "$want" -gt 495 ] && want=495
-[ "$sent" -ge "$want" ] && [ $((sent + staff)) = 500 ] ||
+if [ "$sent" -lt "$want" ] || [ $((sent + staff)) != 500 ]; then
+  # what each process saw, and where the seats were: says which rule turned shoppers away
+  for p in "${PORTS[@]}"; do
+    echo "process $p: $(curl -s --max-time 5 --cacert hq/hq-ca.crt "${AUTH[@]}" "https://127.0.0.1:$p/metrics" |
+      grep -E '^storeqr_hq_(scans_total|resolve_)' | tr '\n' ' ')" >&2
+  done
+  echo "group_scans: $(dbq "SELECT grp || '=' || sent FROM group_scans WHERE store = 'SH-A01' ORDER BY grp" | tr '\n' ' ')" >&2
+  echo "group_seats: $(dbq "SELECT grp || '=' || claimed FROM group_seats WHERE store = 'SH-A01' ORDER BY grp" | tr '\n' ' ')" >&2
+  echo "seat_leases: $(dbq "SELECT grp || ':' || owner || '=' || seats FROM seat_leases WHERE store = 'SH-A01'" | tr '\n' ' ')" >&2
+  grep -e error -e resolve -e seat hq/hq.log | tail -8 >&2 || true
   fail "500 scans: $sent sent to a group (room for $room), $staff to the staff contact"
+fi
 served=0
 for p in "${PORTS[@]}"; do
   n=$(curl -s --max-time 5 --cacert hq/hq-ca.crt "${AUTH[@]}" "https://127.0.0.1:$p/metrics" |

@@ -101,7 +101,8 @@ static int batch_pick(size_t n) {
 }
 
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                       int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left);
+                       int64_t min_left, int64_t now_ms, int64_t ttl_ms, int64_t *granted,
+                       int64_t *left);
 
 /* Settles this handle's lease of one group (see hqdb_resolve_flush). */
 static sqr_rc settle(hqdb *db, resolve_sent_delta *d, int64_t now_ms) {
@@ -110,14 +111,20 @@ static sqr_rc settle(hqdb *db, resolve_sent_delta *d, int64_t now_ms) {
   sqr_rc rc = SQR_OK;
   /* The usual case, one statement: the row holds what we were granted
    * (spent + unspent); it now holds the seats we keep, renewed, and
-   * claimed is unchanged (spent seats stay claimed as sent). */
+   * claimed is unchanged (spent seats stay claimed as sent). The seats
+   * of the group left unclaimed come back for the caller's next choice
+   * of what to keep. */
   if(d->keep > 0) {
-    hqv k[] = {T(d->store), T(d->grp), T(db->owner), I(d->keep), I(now_ms), I(d->n + d->unused)};
+    hqv k[] = {T(d->store), T(d->grp),          T(db->owner), I(d->keep),
+               I(now_ms),   I(d->n + d->unused), I(d->limit)};
     rc = hqdb_exec(db,
                    "UPDATE seat_leases SET seats = $4, renewed_ms = $5"
-                   " WHERE store = $1 AND grp = $2 AND owner = $3 AND seats = $6 RETURNING seats",
-                   k, 6, &r, NULL);
+                   " WHERE store = $1 AND grp = $2 AND owner = $3 AND seats = $6"
+                   " RETURNING seats, $7 - (SELECT claimed FROM group_seats"
+                   " WHERE store = $1 AND grp = $2)",
+                   k, 7, &r, NULL);
     int done = !rc && r.nrows;
+    if(done) d->left = cell_int(&r, 0, 1);
     hqres_free(&r);
     if(rc) return rc;
     if(done) {
@@ -199,7 +206,8 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     /* Seats for a group in use, leased in this transaction (one commit
      * for every group topped up) rather than by a scan that ran out. */
     if(!rc && d->want > 0 && d->kept == d->keep)
-      rc = lease_tx(db, d->store, d->grp, d->want, d->limit, now_ms, ttl_ms, &d->granted, &d->left);
+      rc = lease_tx(db, d->store, d->grp, d->want, d->limit, d->keep_room, now_ms, ttl_ms,
+                    &d->granted, &d->left);
   }
   if(!rc)
     rc = hqdb_commit(db);
@@ -302,13 +310,14 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *
   return rc;
 }
 
-/* hqdb_resolve_lease inside the caller's transaction. */
+/* hqdb_resolve_lease inside the caller's transaction; grants nothing
+ * unless at least min_left (>= 1) seats of limit are unclaimed. */
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                       int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left) {
+                       int64_t min_left, int64_t now_ms, int64_t ttl_ms, int64_t *granted,
+                       int64_t *left) {
   hqres r = {0};
   sqr_rc rc = SQR_OK;
-  *granted = 0;
-  *left = 0;
+  *granted = 0; /* *left too, but only where the group was read */
   /* First lease of a group: its claims start at what was sent before
    * leases existed. Two processes racing here both read the same sent;
    * the second insert does nothing. (WHERE: SQLite's parser needs it
@@ -346,15 +355,15 @@ static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t wan
    * (PostgreSQL; SQLite's writer lock anyway) and the WHERE is checked
    * on the row as it is after the one before committed. Both SET
    * expressions read the old row: the grant is want, or what is left. */
-  hqv p[] = {T(store), T(grp), I(want), I(limit)};
+  hqv p[] = {T(store), T(grp), I(want), I(limit), I(min_left < 1 ? 1 : min_left)};
   if(!rc)
     rc = hqdb_exec(
         db,
         "UPDATE group_seats SET"
         " last_grant = CASE WHEN claimed + $3 <= $4 THEN $3 ELSE $4 - claimed END,"
         " claimed = CASE WHEN claimed + $3 <= $4 THEN claimed + $3 ELSE $4 END"
-        " WHERE store = $1 AND grp = $2 AND claimed < $4 RETURNING last_grant, $4 - claimed",
-        p, 4, &r, NULL);
+        " WHERE store = $1 AND grp = $2 AND $4 - claimed >= $5 RETURNING last_grant, $4 - claimed",
+        p, 5, &r, NULL);
   if(!rc && r.nrows) {
     *granted = cell_int(&r, 0, 0);
     *left = cell_int(&r, 0, 1);
@@ -387,7 +396,7 @@ sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t 
    * the grant: the group then looks up to one block emptier, as a crash
    * before a flush already allows. */
   sqr_rc rc = hqdb_begin_lazy(db);
-  if(!rc) rc = lease_tx(db, store, grp, want, limit, now_ms, ttl_ms, granted, left);
+  if(!rc) rc = lease_tx(db, store, grp, want, limit, 1, now_ms, ttl_ms, granted, left);
   if(!rc)
     rc = hqdb_commit(db);
   else

@@ -38,7 +38,7 @@
 #define MAX_NEGATIVE 4096 /* unknown store ids remembered (hostile URLs) */
 
 resolve__state resolve__R = {
-    .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .epoch = 1};
+    .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 void resolve__db_lock(void) {
   if(resolve__R.db_lock) pthread_mutex_lock(resolve__R.db_lock);
@@ -256,7 +256,7 @@ static rstore *install(rstore *fresh) {
     og->sent_mem = 0;
     ng->lease = og->lease; /* granted in the database: still ours to spend or give back */
     og->lease = 0;
-    ng->no_seats = og->no_seats;
+    ng->no_seats_ms = og->no_seats_ms;
     ng->used_s = og->used_s; /* a lease kept by the flusher stays in use */
     ng->renewed_s = og->renewed_s;
     if(strcmp(ng->link, og->link) == 0 && !ng->qr_src) {

@@ -141,7 +141,6 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   }
   rstore *list = resolve__R.dirty;
   resolve__R.dirty = NULL;
-  resolve__R.epoch++; /* groups without seats: ask again */
   for(rstore *e = list; e; e = e->dirty_next) {
     cs += e->nscans;
     for(size_t i = 0; i < e->ngroups; i++)
@@ -189,22 +188,25 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       snprintf(d->grp, sizeof d->grp, "%s", g->id);
       d->n = g->sent_mem;
       d->unused = g->lease;
-      /* In use: its unspent seats stay ours (renewed), so the next
-       * shopper needs no lease, and less than half a block left is
-       * topped up in the flush's transaction; idle: all back. */
-      int used = keep && g->used_s && now_s - g->used_s < RESOLVE_LEASE_IDLE_S;
-      d->keep = used ? g->lease : 0;
+      /* In use: up to a block of its unspent seats stays ours (renewed),
+       * so the next shopper needs no lease, and less than half a block
+       * left is topped up in the flush's transaction; idle: all back.
+       * Both only while the group had RESOLVE_KEEP_ROOM seats unclaimed
+       * at the last flush or lease: near full, every process gives back
+       * what it did not spend at each flush and leases only when it runs
+       * out, so seats kept by one never turn another's shoppers away. */
+      int used = keep && g->used_s && now_s - g->used_s < RESOLVE_LEASE_IDLE_S &&
+                 g->seats_left >= RESOLVE_KEEP_ROOM;
+      int64_t want = 0, limit = 0;
+      if(used) resolve__lease_want(e, g, &want, &limit);
+      d->keep = used ? (g->lease < want ? g->lease : want) : 0;
+      d->keep_room = RESOLVE_KEEP_ROOM;
+      d->limit = limit;
       g->sent_db += g->sent_mem;
       g->sent_mem = 0;
       g->lease = d->keep;
-      if(used && g->no_seats != resolve__R.epoch - 1) {
-        int64_t want, limit;
-        resolve__lease_want(e, g, &want, &limit);
-        if(g->lease < (want + 1) / 2) {
-          d->want = want;
-          d->limit = limit;
-        }
-      }
+      if(used && d->keep < (want + 1) / 2)
+        d->want = want - d->keep;
       held |= d->keep != 0 || d->want != 0;
     }
     if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
@@ -228,19 +230,23 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   recount_cells();
   /* Seats we meant to keep whose lease another process reclaimed (we
    * had not flushed within the TTL): no longer ours. Those spent since
-   * are claimed again by the next flush, as for any reclaimed lease. */
+   * are claimed again by the next flush, as for any reclaimed lease.
+   * A kept or topped-up lease read the group's unclaimed seats. */
   for(size_t i = 0; !rc && i < ng; i++) {
     rstore *e = ge[i];
     rgroup *g = gg[i];
-    if(gd[i].kept) g->renewed_s = now_s;
-    if(gd[i].kept == gd[i].keep && !gd[i].want) continue;
+    if(gd[i].kept) {
+      g->renewed_s = now_s;
+      g->seats_left = gd[i].left;
+    }
+    if(gd[i].kept == gd[i].keep && !gd[i].granted) continue;
     g->lease -= gd[i].keep - gd[i].kept;
     if(g->lease < 0) g->lease = 0;
-    if(gd[i].want && gd[i].kept == gd[i].keep) {
+    if(gd[i].granted) {
       g->lease += gd[i].granted; /* settled by the next flush */
       g->seats_left = gd[i].left;
-      if(gd[i].granted) g->renewed_s = now_s;
-      if(gd[i].granted) resolve__mark_dirty(e);
+      g->renewed_s = now_s;
+      resolve__mark_dirty(e);
     }
   }
   pthread_mutex_unlock(&resolve__R.lock);
@@ -395,7 +401,7 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
   rgroup *grp = e->missing ? NULL : resolve__find_group(e, g);
   if(grp) {
     grp->lease += granted;
-    grp->no_seats = granted == 0 ? resolve__R.epoch : 0;
+    grp->no_seats_ms = granted == 0 ? resolve__mono_ms() : 0;
     if(granted) grp->renewed_s = hq_now_ms() / 1000;
     grp->seats_left = left;
     grp->outage_spent = 0;
@@ -404,15 +410,9 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
   return e;
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *flusher(void *arg) {
   (void)arg;
-  int64_t last_poll = mono_ms(), last_sent = last_poll;
+  int64_t last_poll = resolve__mono_ms(), last_sent = last_poll;
   int64_t backoff = 0, stop_until = 0; /* ms after a failed write; monotonic deadline */
   int pg = strcmp(hq_backend(resolve__R.h), "postgresql") == 0;
   for(;;) {
@@ -432,7 +432,7 @@ static void *flusher(void *arg) {
     }
     int stopping = resolve__R.stopping;
     pthread_mutex_unlock(&resolve__R.lock);
-    int64_t now = mono_ms();
+    int64_t now = resolve__mono_ms();
     /* A little early rather than a whole period late: another process's
      * revocation must reach this one within two periods (keys.h). */
     int poll = now - last_poll >= RESOLVE_FLUSH_MS - 100;
@@ -445,8 +445,8 @@ static void *flusher(void *arg) {
     if(stopping) {
       /* The last write: a database restarting just then gets a few
        * seconds; what is still unwritten after them resolve_stop drops. */
-      if(!stop_until) stop_until = mono_ms() + RESOLVE_STOP_RETRY_MS;
-      if(!rc || mono_ms() >= stop_until) break;
+      if(!stop_until) stop_until = resolve__mono_ms() + RESOLVE_STOP_RETRY_MS;
+      if(!rc || resolve__mono_ms() >= stop_until) break;
       struct timespec pause = {0, 250 * 1000000L};
       nanosleep(&pause, NULL);
       continue;

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <microhttpd.h>
 
 #include "config.h"
@@ -82,10 +83,10 @@ typedef struct rgroup {
    * lease: a store scanned now and then would otherwise lease again on
    * nearly every scan) and gives it back once a flush finds it idle. */
   int64_t lease;
-  /* resolve__R.epoch when the database last had no seats for us: full
-   * until the next flush (which starts a new epoch: others may have given
-   * seats back). 0: not full. */
-  uint64_t no_seats;
+  /* Monotonic ms when the database last had no seats for us: full for
+   * RESOLVE_NO_SEATS_MS, then asked again (others give seats back at
+   * their flushes). 0: not full. */
+  int64_t no_seats_ms;
   int64_t seats_left; /* seats no process held after the last ask (-1: not asked yet) */
   int64_t used_s;     /* unix seconds of the last shopper sent here (lease kept while recent) */
   int64_t renewed_s;  /* unix seconds its seat_leases row was last written (lease, flush) */
@@ -224,7 +225,6 @@ typedef struct resolve__state {
   rbrand *brands;
   rstore *dirty;   /* the entries a flush must visit (rstore.dirty_next) */
   rstore *leased;  /* entries holding seats, visited once a second (rstore.leased_next) */
-  uint64_t epoch;  /* flushes written, from 1 (rgroup.no_seats) */
   int64_t pending; /* scans since the last flush */
   int alerts_due;
   /* (store, kiosk, hour) cells of unflushed scan counts in memory, those
@@ -256,6 +256,18 @@ rbrand *resolve__get_brand(hq *h, const char *id, sqr_rc *rc);
  * resolve__R.lock held). */
 void resolve__cache_free(void);
 
+/* How long a group the database had no seats for is passed over before
+ * it is asked again: long enough that a full group costs a process a
+ * few statements a second, short enough that seats another process gave
+ * back at its flush reach the next shopper rather than a staff code. */
+#define RESOLVE_NO_SEATS_MS 100
+
+static inline int64_t resolve__mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The one group rule (app/core/group.h) over what the resolver counts:
  * joins the kiosks reported plus shoppers it sent, flushed or not. */
 static inline group_state resolve__state_of(const rgroup *g) {
@@ -277,7 +289,9 @@ static inline group_rule resolve__rule_of(const rstore *e) {
 static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
   group_rule r = resolve__rule_of(e);
   for(size_t i = 0; i < e->ngroups; i++) {
-    if(e->groups[i].no_seats == resolve__R.epoch && !e->groups[i].lease) continue;
+    const rgroup *g = &e->groups[i];
+    if(g->no_seats_ms && !g->lease && resolve__mono_ms() - g->no_seats_ms < RESOLVE_NO_SEATS_MS)
+      continue;
     group_state st = resolve__state_of(&e->groups[i]);
     if(group_is_usable(&st, &r, now)) return &e->groups[i];
   }
@@ -288,17 +302,24 @@ static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
 
 /* Seats asked for at a time: an eighth of the room left (what the
  * database said at the last ask, or this process's view before that),
- * 1..RESOLVE_LEASE_MAX, so blocks shrink as the group nears full and a
- * process holds few seats another could have used. *limit: the seats
- * everyone may claim, the group's limit less the kiosks' joins. */
+ * a sixteenth below RESOLVE_KEEP_ROOM, 1..RESOLVE_LEASE_MAX, so blocks
+ * shrink as the group nears full and a process holds few seats another
+ * could have used. *limit: the seats everyone may claim, the group's
+ * limit less the kiosks' joins. */
 #define RESOLVE_LEASE_MAX 32
+/* Seats a group must have unclaimed for a process to keep unspent seats
+ * across a flush, or be topped up before it runs out (resolve_counters.c):
+ * four blocks. Below it leases are taken only when spent and given back
+ * at each flush, so near full no process sits on the last seats. */
+#define RESOLVE_KEEP_ROOM (4 * RESOLVE_LEASE_MAX)
 static inline void resolve__lease_want(const rstore *e, const rgroup *g, int64_t *want,
                                        int64_t *limit) {
   group_rule r = resolve__rule_of(e);
   group_state st = resolve__state_of(g);
   int64_t lim = group_limit(&st, &r), room = lim - st.count;
   if(g->seats_left >= 0 && g->seats_left < room) room = g->seats_left;
-  *want = room / 8 < 1 ? 1 : room / 8 > RESOLVE_LEASE_MAX ? RESOLVE_LEASE_MAX : room / 8;
+  int64_t w = room >= RESOLVE_KEEP_ROOM ? room / 8 : room / 16;
+  *want = w < 1 ? 1 : w > RESOLVE_LEASE_MAX ? RESOLVE_LEASE_MAX : w;
   *limit = lim - g->joins;
 }
 

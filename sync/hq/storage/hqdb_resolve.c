@@ -115,7 +115,7 @@ static sqr_rc settle(hqdb *db, resolve_sent_delta *d, int64_t now_ms) {
    * of the group left unclaimed come back for the caller's next choice
    * of what to keep. */
   if(d->keep > 0) {
-    hqv k[] = {T(d->store), T(d->grp),          T(db->owner), I(d->keep),
+    hqv k[] = {T(d->store), T(d->grp),           T(db->owner), I(d->keep),
                I(now_ms),   I(d->n + d->unused), I(d->limit)};
     rc = hqdb_exec(db,
                    "UPDATE seat_leases SET seats = $4, renewed_ms = $5"

@@ -21,13 +21,13 @@ typedef struct resolve_scan_delta {
 typedef struct resolve_sent_delta {
   char store[HQ_ID_MAX];
   char grp[HQ_ID_MAX];
-  int64_t n;      /* shoppers sent */
-  int64_t unused; /* seats leased (hqdb_resolve_lease) and not spent */
-  int64_t keep;   /* of unused, the seats to go on holding (0: give them all back) */
+  int64_t n;         /* shoppers sent */
+  int64_t unused;    /* seats leased (hqdb_resolve_lease) and not spent */
+  int64_t keep;      /* of unused, the seats to go on holding (0: give them all back) */
   int64_t keep_room; /* want grants nothing unless this many seats of limit are unclaimed */
-  int64_t kept;   /* out: the seats kept (keep, or 0 when another process reclaimed the lease) */
-  int64_t want;   /* seats to lease more, as hqdb_resolve_lease (0: none) */
-  int64_t limit;  /* the group's limit (for left, keep_room and want) */
+  int64_t kept;      /* out: the seats kept (keep, or 0 when another process reclaimed the lease) */
+  int64_t want;      /* seats to lease more, as hqdb_resolve_lease (0: none) */
+  int64_t limit;     /* the group's limit (for left, keep_room and want) */
   int64_t granted, left; /* out: as hqdb_resolve_lease's; when kept, left is the
                           * seats of limit unclaimed */
 } resolve_sent_delta;

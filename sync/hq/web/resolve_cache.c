@@ -37,8 +37,7 @@
 
 #define MAX_NEGATIVE 4096 /* unknown store ids remembered (hostile URLs) */
 
-resolve__state resolve__R = {
-    .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+resolve__state resolve__R = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 void resolve__db_lock(void) {
   if(resolve__R.db_lock) pthread_mutex_lock(resolve__R.db_lock);

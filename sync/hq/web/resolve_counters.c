@@ -205,8 +205,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       g->sent_db += g->sent_mem;
       g->sent_mem = 0;
       g->lease = d->keep;
-      if(used && d->keep < (want + 1) / 2)
-        d->want = want - d->keep;
+      if(used && d->keep < (want + 1) / 2) d->want = want - d->keep;
       held |= d->keep != 0 || d->want != 0;
     }
     if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);

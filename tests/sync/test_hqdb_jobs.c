@@ -163,7 +163,9 @@ static void test_seal_queue(void **state) {
   assert_string_equal(rows[0].member, m1);
   assert_string_equal(rows[0].store, "SH-1");
   assert_string_equal(rows[1].kiosk_id, "K2");
-  assert_int_equal(hqdb_seal_done(b, rows[0].kiosk_id, rows[0].seq), SQR_OK);
+  hq_seal_opened done = {.row = &rows[0], .ok = 0}; /* refused: the row only goes */
+  assert_int_equal(hqdb_seal_settle(b, &done, 1, 650), SQR_OK);
+  assert_int_equal(done.claimed, 1);
   free(rows);
   assert_int_equal(hqdb_commit(b), SQR_OK);
   assert_int_equal(hqdb_seal_backlog(a, &count, &oldest), SQR_OK);
@@ -185,10 +187,74 @@ static void test_seal_queue(void **state) {
   assert_int_equal(hqdb_seal_enqueue(a, "K9", 1, "SH-1", m1, big, 900), SQR_EINVAL);
 }
 
+/* The opener's commit: 70 boxes (statements of 64, 4 and 2 rows), a
+ * phone brought twice in one slice, a box refused, and a member erased
+ * between the opener's read and its commit, whose box must not link. */
+static void test_seal_settle(void **state) {
+  (void)state;
+  enum { N = 70 };
+  hq_sealed_row *rows = NULL;
+  size_t n = 0;
+  hq_seal_opened o[N];
+  uint8_t enc[N][8];
+  hq_counts c;
+  int64_t count = -1, oldest = -1;
+  for(int s = 1; s <= 2; s++) {
+    hq_store st = {0};
+    snprintf(st.id, sizeof st.id, "SH-%d", s);
+    snprintf(st.name, sizeof st.name, "store %d", s);
+    assert_int_equal(hqdb_store_add(a, &st, 100), SQR_OK);
+  }
+  int64_t before = -1; /* PostgreSQL: the database the test before left */
+  assert_int_equal(hqdb_seal_backlog(a, &before, &oldest), SQR_OK);
+  assert_int_equal(hqdb_begin(a), SQR_OK);
+  for(int i = 0; i < N; i++) {
+    char m[33];
+    snprintf(m, sizeof m, "%032x", i);
+    assert_int_equal(hqdb_seal_enqueue(a, "K1", i + 1, i < 60 ? "SH-1" : "SH-2", m, "X", 100 + i),
+                     SQR_OK);
+  }
+  assert_int_equal(hqdb_commit(a), SQR_OK);
+  assert_int_equal(hqdb_seal_take(b, N, &rows, &n), SQR_OK);
+  assert_int_equal(n, N);
+  memset(o, 0, sizeof o);
+  for(int i = 0; i < N; i++) {
+    o[i].row = &rows[i];
+    o[i].ok = i != 5;
+    o[i].index[0] = (uint8_t)(i == 7 ? 99 : i % 50); /* rows 50..69 bring phones 0..19 again */
+    memset(enc[i], i, sizeof enc[i]);
+    o[i].enc = enc[i];
+    o[i].enclen = sizeof enc[i];
+  }
+  /* erased at the other process after the read */
+  assert_int_equal(hqdb_begin(a), SQR_OK);
+  assert_int_equal(hqdb_erasure_confirm(a, "SH-1", rows[7].member, 500), SQR_OK);
+  assert_int_equal(hqdb_commit(a), SQR_OK);
+
+  assert_int_equal(hqdb_begin(b), SQR_OK);
+  assert_int_equal(hqdb_seal_settle(b, o, n, 600), SQR_OK);
+  assert_int_equal(hqdb_commit(b), SQR_OK);
+  for(int i = 0; i < N; i++)
+    assert_int_equal(o[i].claimed, i != 7);
+  assert_int_equal(hqdb_seal_backlog(a, &count, &oldest), SQR_OK);
+  assert_int_equal(count, before);
+  /* SH-1: rows 0..59 less 5 (refused) and 7 (erased; phone 99, its own),
+   * phones 0..49 (rows 55 and 57 bring 5 and 7); SH-2: rows 60..69,
+   * phones 10..19. */
+  assert_int_equal(hqdb_counts(a, "SH-1", &c), SQR_OK);
+  assert_int_equal(c.members, 50);
+  hqdb_counts_free(&c);
+  assert_int_equal(hqdb_counts(a, "SH-2", &c), SQR_OK);
+  assert_int_equal(c.members, 10);
+  hqdb_counts_free(&c);
+  free(rows);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_one_holder_and_takeover, setup, teardown),
       cmocka_unit_test_setup_teardown(test_seal_queue, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seal_settle, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

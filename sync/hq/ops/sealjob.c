@@ -32,99 +32,164 @@ int hq_seal_later(const hq *h) {
   return h->seal_later;
 }
 
-/* nonce | ciphertext | tag, AAD = the phone index. */
-static sqr_rc pii_encrypt(const hq *h, const char *phone, const uint8_t index[32], uint8_t *out,
-                          size_t *outlen) {
-  size_t n = strlen(phone);
-  mbedtls_gcm_context g;
-  mbedtls_gcm_init(&g);
-  sqr_rc rc = crypto_random(out, GCM_NONCE);
-  if(!rc && (mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, h->pii_key, 256) ||
-             mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, n, out, GCM_NONCE, index, 32,
-                                       (const unsigned char *)phone, out + GCM_NONCE, GCM_TAG,
-                                       out + GCM_NONCE + n)))
+#define ENC_MAX (GCM_NONCE + SEAL_MAX_PLAIN + GCM_TAG)
+
+/* Opens one base64 box with the fast opener, and makes the member's blind
+ * index and the phone encrypted under the PII key (nonce | ciphertext |
+ * tag, AAD = the index) with g, keyed by the caller. SQR_EAUTH for a box
+ * HQ cannot open. The phone exists only on this stack, wiped. */
+static sqr_rc open_one(hq *h, mbedtls_gcm_context *g, const char *sealed_b64, uint8_t index[32],
+                       uint8_t enc[ENC_MAX], size_t *enclen) {
+  uint8_t box[SEAL_MAX_BOX + 8];
+  char phone[SEAL_MAX_PLAIN + 1];
+  size_t boxlen = 0, plen = 0;
+  if(crypto_unb64(sealed_b64, box, sizeof box, &boxlen) ||
+     seal_fast_open(h->opener, box, boxlen, phone, sizeof phone - 1, &plen))
+    return SQR_EAUTH;
+  sqr_rc rc = crypto_hmac_sha256(h->index_key, 32, phone, plen, index);
+  if(!rc) rc = crypto_random(enc, GCM_NONCE);
+  if(!rc && mbedtls_gcm_crypt_and_tag(g, MBEDTLS_GCM_ENCRYPT, plen, enc, GCM_NONCE, index, 32,
+                                      (const unsigned char *)phone, enc + GCM_NONCE, GCM_TAG,
+                                      enc + GCM_NONCE + plen))
     rc = SQR_ECRYPTO;
-  mbedtls_gcm_free(&g);
-  *outlen = GCM_NONCE + n + GCM_TAG;
+  crypto_wipe(phone, sizeof phone);
+  *enclen = GCM_NONCE + plen + GCM_TAG;
   return rc;
+}
+
+static sqr_rc gcm_start(const hq *h, mbedtls_gcm_context *g) {
+  mbedtls_gcm_init(g);
+  return mbedtls_gcm_setkey(g, MBEDTLS_CIPHER_ID_AES, h->pii_key, 256) ? SQR_ECRYPTO : SQR_OK;
 }
 
 sqr_rc hq__seal_link(hq *h, const char *store, const char *member, const char *sealed_b64,
                      int64_t now, int64_t *open_ns) {
-  uint8_t box[SEAL_MAX_BOX + 8], index[32], enc[GCM_NONCE + SEAL_MAX_PLAIN + GCM_TAG];
-  char phone[SEAL_MAX_PLAIN + 1];
-  size_t boxlen = 0, plen = 0, enclen = 0;
+  uint8_t index[32], enc[ENC_MAX];
+  size_t enclen = 0;
   int new_member = 0;
   int64_t t0 = open_ns ? mono_ns() : 0;
-  if(crypto_unb64(sealed_b64, box, sizeof box, &boxlen) ||
-     seal_fast_open(h->opener, box, boxlen, phone, sizeof phone - 1, &plen))
-    return SQR_EAUTH;
-  phone[plen] = '\0';
-  sqr_rc rc = crypto_hmac_sha256(h->index_key, 32, phone, plen, index);
-  if(!rc) rc = pii_encrypt(h, phone, index, enc, &enclen);
-  crypto_wipe(phone, sizeof phone);
+  mbedtls_gcm_context g;
+  sqr_rc rc = gcm_start(h, &g);
+  if(!rc) rc = open_one(h, &g, sealed_b64, index, enc, &enclen);
+  mbedtls_gcm_free(&g);
   if(open_ns) *open_ns += mono_ns() - t0;
   if(!rc) rc = hqdb_member_upsert(h->db, index, enc, enclen, store, member, now, &new_member);
   return rc;
 }
 
-sqr_rc hq_seal_work(hq *h, size_t max, hq_seal_slice *out) {
-  hq_sealed_row *rows = NULL;
-  size_t n = 0, k = 0;
-  int64_t now = hq_now_ms(), cursor = 0;
-  int held = 0, advanced = 0;
-  const hq_sealed_row *last_refused = NULL;
-  char refused_kiosk[HQ_ID_MAX] = "";
-  int64_t refused_seq = 0;
+struct hq_seal_batch {
+  hq_sealed_row *rows;
+  hq_seal_opened *out;
+  uint8_t (*enc)[ENC_MAX];
+  size_t n;
+  int64_t cursor; /* the job's, when taken */
+};
 
-  memset(out, 0, sizeof *out);
-  sqr_rc rc = hqdb_job_lease(h->db, HQ_SEAL_JOB, now, HQ_SEAL_LEASE_MS, &held, &cursor);
-  if(rc || !held) return rc;
-  out->held = 1;
-  if((rc = hqdb_begin(h->db))) return rc;
-  if((rc = hqdb_seal_take(h->db, max, &rows, &n))) goto fail;
-  for(k = 0; k < n; k++) {
-    const hq_sealed_row *s = &rows[k];
-    rc = hq__seal_link(h, s->store, s->member, s->sealed, now, NULL);
-    if(rc == SQR_EAUTH) {
+void hq_seal_batch_free(hq_seal_batch *b) {
+  if(!b) return;
+  free(b->rows);
+  free(b->out);
+  if(b->enc) crypto_wipe(b->enc, b->n * sizeof *b->enc);
+  free(b->enc);
+  free(b);
+}
+
+sqr_rc hq_seal_take(hq *h, size_t max, hq_seal_batch **out, int *held) {
+  *out = NULL;
+  *held = 0;
+  int64_t cursor = 0;
+  sqr_rc rc = hqdb_job_lease(h->db, HQ_SEAL_JOB, hq_now_ms(), HQ_SEAL_LEASE_MS, held, &cursor);
+  if(rc || !*held) return rc;
+  hq_seal_batch *b = calloc(1, sizeof *b);
+  if(!b) return SQR_ENOMEM;
+  b->cursor = cursor;
+  rc = hqdb_seal_take(h->db, max, &b->rows, &b->n);
+  if(!rc && b->n &&
+     (!(b->out = calloc(b->n, sizeof *b->out)) || !(b->enc = calloc(b->n, sizeof *b->enc))))
+    rc = SQR_ENOMEM;
+  if(rc || !b->n) {
+    hq_seal_batch_free(b);
+    return rc;
+  }
+  *out = b;
+  return SQR_OK;
+}
+
+sqr_rc hq_seal_open_batch(hq *h, hq_seal_batch *b) {
+  mbedtls_gcm_context g;
+  sqr_rc rc = gcm_start(h, &g);
+  for(size_t i = 0; !rc && i < b->n; i++) {
+    hq_seal_opened *o = &b->out[i];
+    o->row = &b->rows[i];
+    o->enc = b->enc[i];
+    rc = open_one(h, &g, b->rows[i].sealed, o->index, b->enc[i], &o->enclen);
+    o->ok = !rc;
+    if(rc == SQR_EAUTH) rc = SQR_OK; /* refused: the row goes, reported */
+  }
+  mbedtls_gcm_free(&g);
+  return rc;
+}
+
+sqr_rc hq_seal_commit(hq *h, hq_seal_batch *b, hq_seal_slice *out) {
+  int advanced = 0;
+  const hq_sealed_row *refused = NULL;
+  char refused_kiosk[HQ_ID_MAX] = "";
+  int64_t refused_seq = 0, claimed = 0, opened = 0, nrefused = 0;
+  sqr_rc rc = hqdb_begin(h->db);
+  if(rc) goto out;
+  rc = hqdb_seal_settle(h->db, b->out, b->n, hq_now_ms());
+  for(size_t i = 0; !rc && i < b->n; i++) {
+    const hq_seal_opened *o = &b->out[i];
+    if(!o->claimed) continue; /* erased or done elsewhere meanwhile */
+    claimed++;
+    if(o->ok) {
+      opened++;
+    } else {
       /* Kept with its event (the payload), reported, never retried. */
-      log_warn("hq", "%s seq %lld: a sealed phone HQ cannot open", s->kiosk_id, (long long)s->seq);
-      out->refused++;
-      last_refused = s;
-      rc = SQR_OK;
-    } else if(!rc) {
-      out->opened++;
+      log_warn("hq", "%s seq %lld: a sealed phone HQ cannot open", o->row->kiosk_id,
+               (long long)o->row->seq);
+      nrefused++;
+      refused = o->row;
     }
-    if(!rc) rc = hqdb_seal_done(h->db, s->kiosk_id, s->seq);
-    if(rc) goto fail;
   }
   /* The cursor counts boxes done; advancing it is what fences this slice
    * against a process that took the job over meanwhile. */
-  if(n && (rc = hqdb_job_advance(h->db, HQ_SEAL_JOB, cursor, cursor + (int64_t)n, hq_now_ms(),
-                                 HQ_SEAL_LEASE_MS, &advanced)))
-    goto fail;
-  if(n && !advanced) {
-    log_warn("hq", "seal opener: lease lost mid-slice; %zu boxes left to the new holder", n);
+  if(!rc &&
+     (rc = hqdb_job_advance(h->db, HQ_SEAL_JOB, b->cursor, b->cursor + claimed, hq_now_ms(),
+                            HQ_SEAL_LEASE_MS, &advanced)) == SQR_OK &&
+     !advanced) {
+    log_warn("hq", "seal opener: lease lost mid-slice; %zu boxes left to the new holder", b->n);
     hqdb_rollback(h->db);
-    free(rows);
-    out->opened = out->refused = 0;
-    return SQR_OK;
+    goto out;
   }
-  if(last_refused) {
-    snprintf(refused_kiosk, sizeof refused_kiosk, "%s", last_refused->kiosk_id);
-    refused_seq = last_refused->seq;
+  if(rc) {
+    hqdb_rollback(h->db);
+    goto out;
   }
-  free(rows);
-  rows = NULL;
-  if((rc = hqdb_commit(h->db))) goto fail;
+  if(refused) {
+    snprintf(refused_kiosk, sizeof refused_kiosk, "%s", refused->kiosk_id);
+    refused_seq = refused->seq;
+  }
+  if((rc = hqdb_commit(h->db))) goto out;
+  out->opened += opened;
+  out->refused += nrefused;
   if(refused_kiosk[0])
     hq_alert_raise_seq(h, refused_kiosk, refused_seq, "seal", "sealed phones HQ cannot open");
-  return SQR_OK;
-fail:
-  hqdb_rollback(h->db);
-  free(rows);
-  out->opened = out->refused = 0;
+out:
+  hq_seal_batch_free(b);
   return rc;
+}
+
+sqr_rc hq_seal_work(hq *h, size_t max, hq_seal_slice *out) {
+  hq_seal_batch *b = NULL;
+  memset(out, 0, sizeof *out);
+  sqr_rc rc = hq_seal_take(h, max, &b, &out->held);
+  if(rc || !b) return rc;
+  if((rc = hq_seal_open_batch(h, b))) {
+    hq_seal_batch_free(b);
+    return rc;
+  }
+  return hq_seal_commit(h, b, out);
 }
 
 sqr_rc hq_seal_backlog(hq *h, int64_t *count, int64_t *oldest_ms) {

@@ -4,10 +4,11 @@
  * With hq_set_seal_later on, ingest stores a sign-up's sealed box in the
  * queue (storage/hqdb_seal.h) and acknowledges; hq_seal_work then opens
  * queued boxes in slices under the "seal_open" job's lease
- * (storage/hqdb_jobs.h): open (seal_fast), index, encrypt, upsert the
- * member and link it, delete the queued row and advance the job's cursor
- * (a count of boxes done), all in one transaction, so a slice is done
- * exactly once even with several HQ processes and a crash anywhere. With
+ * (storage/hqdb_jobs.h): open (seal_fast), index and encrypt outside any
+ * transaction, then delete the queued rows, add and link the members and
+ * advance the job's cursor (a count of boxes done) in one transaction, so
+ * a slice is done exactly once even with several HQ processes and a
+ * crash anywhere. With
  * it off (the default) ingest opens each box in its own transaction, as
  * before.
  *
@@ -36,10 +37,29 @@ typedef struct hq_seal_slice {
   int64_t refused; /* boxes HQ cannot open: dropped, alerted ("seal") */
 } hq_seal_slice;
 
-/* One slice: up to max queued boxes (oldest first), one transaction. *out
- * says what was done. SQR_OK also when the job is held elsewhere or the
- * lease was lost mid-slice (rolled back, nothing done). Storage errors
- * roll back and are returned. */
+/* A slice in three steps, so that a process sharing one storage handle
+ * between threads holds its lock only for the storage steps and opens
+ * boxes (the CPU) without it:
+ *   hq_seal_take    (storage) leases the job and reads up to max queued
+ *                   boxes, oldest first: *b, or NULL when there are none or
+ *                   another process holds the job (*held 0);
+ *   hq_seal_open_batch (no storage) opens, indexes and encrypts them;
+ *   hq_seal_commit  (storage) one transaction: deletes the boxes still
+ *                   queued (an erasure meanwhile keeps its box out), adds
+ *                   members and links them in multi-row statements,
+ *                   advances the job's cursor; frees b. Adds what it did
+ *                   to *out. SQR_OK also when the lease was lost mid-slice
+ *                   (rolled back, nothing done). Storage errors roll back
+ *                   and are returned. */
+typedef struct hq_seal_batch hq_seal_batch;
+sqr_rc hq_seal_take(hq *h, size_t max, hq_seal_batch **b, int *held) SQR_WARN_UNUSED;
+sqr_rc hq_seal_open_batch(hq *h, hq_seal_batch *b) SQR_WARN_UNUSED;
+sqr_rc hq_seal_commit(hq *h, hq_seal_batch *b, hq_seal_slice *out) SQR_WARN_UNUSED;
+/* Frees a batch not handed to hq_seal_commit (after an error). */
+void hq_seal_batch_free(hq_seal_batch *b);
+
+/* The three steps at once, for a caller that owns its handle: *out says
+ * what was done. */
 sqr_rc hq_seal_work(hq *h, size_t max, hq_seal_slice *out) SQR_WARN_UNUSED;
 
 /* Boxes waiting, and the oldest's enqueue time (0 when none). */

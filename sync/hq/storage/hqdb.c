@@ -523,6 +523,22 @@ sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res
   return run(db, sql, params, n, res, changes);
 }
 
+char *hqdb__batch_text(const char *head, const char *tail, int rows, int cols) {
+  size_t cap = strlen(head) + strlen(tail) + (size_t)rows * (size_t)cols * 8 + 16;
+  char *s = malloc(cap);
+  if(!s) return NULL;
+  size_t n = (size_t)snprintf(s, cap, "%s", head);
+  for(int r = 0; r < rows; r++)
+    for(int c = 0; c < cols; c++)
+      n += (size_t)snprintf(s + n, cap - n, "%s$%d%s",
+                            c   ? ","
+                            : r ? ",("
+                                : "(",
+                            r * cols + c + 1, c == cols - 1 ? ")" : "");
+  snprintf(s + n, cap - n, "%s", tail);
+  return s;
+}
+
 sqr_rc hqdb__run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) {
   sqr_rc rc = db->ops->begin(db);
   if(rc) return rc;

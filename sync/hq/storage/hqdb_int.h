@@ -71,6 +71,13 @@ sqr_rc hqdb_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres *res
  * back on failure). */
 sqr_rc hqdb__run1(hqdb *db, const char *sql, const hqv *p, int n, int64_t *changes) SQR_WARN_UNUSED;
 
+/* The text of a multi-row statement: head, then rows groups of cols
+ * parameters "($1,...),($k,...)" numbered from $1, then tail; malloc'd
+ * (NULL without memory). Callers make their texts once (pthread_once)
+ * and keep them: the SQLite handle caches statements by the text's
+ * address. */
+char *hqdb__batch_text(const char *head, const char *tail, int rows, int cols);
+
 /* Parameters, written once for every hqdb*.c file. */
 #define I(x)      ((hqv){.k = HQV_INT, .i = (x)})
 #define R(x)      ((hqv){.k = HQV_REAL, .d = (x)})

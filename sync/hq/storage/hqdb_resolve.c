@@ -63,29 +63,13 @@ const char *const hqdb_resolve_schema[] = {
 static char *scans_sql[BATCH_SIZES], *sent_sql[BATCH_SIZES];
 static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
 
-static char *batch_text(const char *head, const char *tail, int rows, int cols) {
-  size_t cap = strlen(head) + strlen(tail) + (size_t)rows * (size_t)cols * 8 + 16;
-  char *s = malloc(cap);
-  if(!s) return NULL;
-  size_t n = (size_t)snprintf(s, cap, "%s", head);
-  for(int r = 0; r < rows; r++)
-    for(int c = 0; c < cols; c++)
-      n += (size_t)snprintf(s + n, cap - n, "%s$%d%s",
-                            c   ? ","
-                            : r ? ",("
-                                : "(",
-                            r * cols + c + 1, c == cols - 1 ? ")" : "");
-  snprintf(s + n, cap - n, "%s", tail);
-  return s;
-}
-
 static void batch_init(void) {
   for(int i = 0; i < BATCH_SIZES; i++) {
-    scans_sql[i] = batch_text(
+    scans_sql[i] = hqdb__batch_text(
         "INSERT INTO scans(store, kiosk, hour, scans) VALUES",
         " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
         BATCH_MAX >> i, 4);
-    sent_sql[i] = batch_text(
+    sent_sql[i] = hqdb__batch_text(
         "INSERT INTO group_scans(store, grp, sent) VALUES",
         " ON CONFLICT (store, grp) DO UPDATE SET sent = group_scans.sent + excluded.sent",
         BATCH_MAX >> i, 3);

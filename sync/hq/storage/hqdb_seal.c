@@ -2,6 +2,7 @@
  * backends, as in hqdb.c. */
 #include "hqdb_seal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,9 +54,116 @@ sqr_rc hqdb_seal_take(hqdb *db, size_t max, hq_sealed_row **rows, size_t *n) {
   return rc;
 }
 
-sqr_rc hqdb_seal_done(hqdb *db, const char *kiosk_id, int64_t seq) {
-  hqv p[] = {T(kiosk_id), I(seq)};
-  return hqdb_exec(db, "DELETE FROM seal_queue WHERE kiosk = $1 AND seq = $2", p, 2, NULL, NULL);
+/* Statements of SEAL_BATCH, SEAL_BATCH / 2, ... 1 rows, made once (the
+ * SQLite handle caches statements by the text's address). The rows of
+ * one statement never share a key: PostgreSQL's ON CONFLICT is kept to
+ * distinct rows, and so the outcome never depends on the backend. */
+#define SEAL_BATCH 64
+#define SEAL_SIZES 7 /* 64, 32, ..., 1 */
+static char *claim_sql[SEAL_SIZES], *member_sql[SEAL_SIZES], *link_sql[SEAL_SIZES];
+static pthread_once_t seal_once = PTHREAD_ONCE_INIT;
+
+static void seal_init(void) {
+  for(int i = 0; i < SEAL_SIZES; i++) {
+    claim_sql[i] = hqdb__batch_text("DELETE FROM seal_queue WHERE (kiosk, seq) IN (VALUES",
+                                    ") RETURNING kiosk, seq", SEAL_BATCH >> i, 2);
+    member_sql[i] = hqdb__batch_text(
+        "INSERT INTO members(phone_index, phone_enc, first_store, created_ms) VALUES",
+        " ON CONFLICT (phone_index) DO NOTHING", SEAL_BATCH >> i, 4);
+    link_sql[i] =
+        hqdb__batch_text("INSERT INTO member_links(store, member, phone_index, created_ms) VALUES",
+                         " ON CONFLICT (store, member) DO NOTHING", SEAL_BATCH >> i, 4);
+  }
+}
+
+/* The biggest statement size index whose rows fit in n (n >= 1). */
+static int seal_pick(size_t n) {
+  int i = 0;
+  while((size_t)(SEAL_BATCH >> i) > n)
+    i++;
+  return i;
+}
+
+enum { PASS_CLAIM, PASS_MEMBER, PASS_LINK };
+
+/* Whether row i joins the pass: claimed and opened for the inserts, and
+ * not a repeat of an earlier row's key in the same slice. */
+static int in_pass(const hq_seal_opened *rows, size_t i, int pass) {
+  if(pass == PASS_CLAIM) return 1;
+  if(!rows[i].claimed || !rows[i].ok) return 0;
+  for(size_t j = 0; j < i; j++) {
+    if(!rows[j].claimed || !rows[j].ok) continue;
+    if(pass == PASS_MEMBER ? !memcmp(rows[j].index, rows[i].index, 32)
+                           : !strcmp(rows[j].row->store, rows[i].row->store) &&
+                                 !strcmp(rows[j].row->member, rows[i].row->member))
+      return 0;
+  }
+  return 1;
+}
+
+static void fill(const hq_seal_opened *o, int pass, int64_t now_ms, hqv *p) {
+  const hq_sealed_row *s = o->row;
+  if(pass == PASS_CLAIM) {
+    p[0] = T(s->kiosk_id);
+    p[1] = I(s->seq);
+  } else if(pass == PASS_MEMBER) {
+    p[0] = B(o->index, 32);
+    p[1] = B(o->enc, o->enclen);
+    p[2] = T(s->store);
+    p[3] = I(now_ms);
+  } else {
+    p[0] = T(s->store);
+    p[1] = T(s->member);
+    p[2] = B(o->index, 32);
+    p[3] = I(now_ms);
+  }
+}
+
+/* Marks the rows a claim statement's RETURNING named. */
+static void mark_claimed(hq_seal_opened *rows, size_t n, const hqres *r) {
+  for(int k = 0; k < r->nrows; k++) {
+    char kiosk[HQ_ID_MAX];
+    cell_text(r, k, 0, kiosk, sizeof kiosk);
+    int64_t seq = cell_int(r, k, 1);
+    for(size_t i = 0; i < n; i++)
+      if(rows[i].row->seq == seq && !strcmp(rows[i].row->kiosk_id, kiosk)) rows[i].claimed = 1;
+  }
+}
+
+sqr_rc hqdb_seal_settle(hqdb *db, hq_seal_opened *rows, size_t n, int64_t now_ms) {
+  pthread_once(&seal_once, seal_init);
+  for(size_t i = 0; i < n; i++)
+    rows[i].claimed = 0;
+  size_t *pick = malloc((n ? n : 1) * sizeof *pick);
+  hqv *p = malloc(SEAL_BATCH * 4 * sizeof *p);
+  sqr_rc rc = pick && p ? SQR_OK : SQR_ENOMEM;
+  for(int pass = PASS_CLAIM; !rc && pass <= PASS_LINK; pass++) {
+    char **sql = pass == PASS_CLAIM ? claim_sql : pass == PASS_MEMBER ? member_sql : link_sql;
+    int cols = pass == PASS_CLAIM ? 2 : 4;
+    size_t m = 0;
+    for(size_t i = 0; i < n; i++)
+      if(in_pass(rows, i, pass)) pick[m++] = i;
+    for(size_t j = 0; !rc && j < m;) {
+      int b = seal_pick(m - j), nr = SEAL_BATCH >> b;
+      if(!sql[b]) {
+        rc = SQR_ENOMEM;
+        break;
+      }
+      for(int r = 0; r < nr; r++)
+        fill(&rows[pick[j + (size_t)r]], pass, now_ms, p + r * cols);
+      hqres res = {0};
+      rc = hqdb_exec(db, sql[b], p, nr * cols, pass == PASS_CLAIM ? &res : NULL, NULL);
+      if(!rc && pass == PASS_CLAIM) mark_claimed(rows, n, &res);
+      hqres_free(&res);
+      j += (size_t)nr;
+    }
+  }
+  free(pick);
+  free(p);
+  if(rc)
+    for(size_t i = 0; i < n; i++)
+      rows[i].claimed = 0;
+  return rc;
 }
 
 sqr_rc hqdb_seal_backlog(hqdb *db, int64_t *count, int64_t *oldest_ms) {

@@ -42,9 +42,22 @@ sqr_rc hqdb_seal_enqueue(hqdb *db, const char *kiosk_id, int64_t seq, const char
  * oldest first, into a new array *rows (free() it) of *n. */
 sqr_rc hqdb_seal_take(hqdb *db, size_t max, hq_sealed_row **rows, size_t *n) SQR_WARN_UNUSED;
 
-/* In the caller's transaction: the row is done (opened, or refused and
- * reported). */
-sqr_rc hqdb_seal_done(hqdb *db, const char *kiosk_id, int64_t seq) SQR_WARN_UNUSED;
+/* A taken row after the opener's work, for hqdb_seal_settle. */
+typedef struct hq_seal_opened {
+  const hq_sealed_row *row; /* the queued row (kiosk, seq, store, member) */
+  int ok;                   /* opened: index and enc hold the member; 0: refused */
+  uint8_t index[32];        /* the phone's blind index */
+  const uint8_t *enc;       /* the phone encrypted under the PII key, enclen bytes */
+  size_t enclen;
+  int claimed; /* out: the row was still queued and is gone now; 0: an erasure
+                * or another opener took it meanwhile, so nothing was linked */
+} hq_seal_opened;
+
+/* In the caller's (the opener's) transaction: deletes the n rows from the
+ * queue, and for those still there (claimed) and opened, adds the member
+ * (the first store to bring a phone keeps it) and links the store's
+ * member id to it. A few multi-row statements per 64 rows, whatever n. */
+sqr_rc hqdb_seal_settle(hqdb *db, hq_seal_opened *rows, size_t n, int64_t now_ms) SQR_WARN_UNUSED;
 
 /* The backlog: rows waiting and the oldest's enqueue time (0 when none);
  * for /metrics, the dashboard and anything that needs every phone opened

@@ -2,8 +2,9 @@
  *
  *   storeqr-hq init DIR [--host HOST]
  *   storeqr-hq serve --dir DIR --listen IPV4:PORT [--db URL] [--port-file F]
- *              [--seal-later]  (sign-ups' phones opened by a background
- *              thread after the acknowledgement: sealjob.h)
+ *              [--seal-now]  (sign-ups' phones opened in the upload's
+ *              transaction; by default a background thread opens them
+ *              after the acknowledgement: sealjob.h)
  *              [--key-rotate-days N]   (0: never; default 90)
  *              [--kiosk-url https://HQ.NAME[:PORT]]   (kiosks: hq.url, enrolment QR)
  *              [--public-url https://SCAN.NAME[:PORT]]   (phones: live codes)
@@ -75,6 +76,7 @@ static const char usage[] =
     "                  STOREQR_HQ_KIOSK_URL, _PUBLIC_URL, _PUBLIC_CERT, _PUBLIC_KEY likewise)\n"
     "                  [--trusted-proxy ADDR[/BITS][,ADDR...]]   (balancers sending PROXY\n"
     "                  protocol v2; default $STOREQR_HQ_TRUSTED_PROXY)\n"
+    "                  [--seal-now]   (open sign-ups' sealed phones in the upload, not after)\n"
     "       storeqr-hq store add --dir DIR --id ID --name NAME [--city C] [--lat X --lon Y]\n"
     "                  [--brand B]\n"
     "       storeqr-hq kiosk enroll-code --dir DIR --store ID --kiosk N [--ttl SECONDS]\n"
@@ -228,10 +230,12 @@ static int cmd_serve(hq *h, int argc, char **argv) {
     hq_set_key_rotation(h, (int)days);
   }
   /* Sealed phones opened by a background thread, off the acknowledgement
-   * path (sealjob.h); off by default until every caller that counts
-   * members right after an upload waits for the backlog. */
+   * path (sealjob.h); --seal-now opens them in the upload's transaction,
+   * as before (comparisons, and a last resort). --seal-later, once
+   * needed, is the default and still accepted. */
+  hq_set_seal_later(h, 1);
   for(int i = 2; i < argc; i++)
-    if(strcmp(argv[i], "--seal-later") == 0) hq_set_seal_later(h, 1);
+    if(strcmp(argv[i], "--seal-now") == 0) hq_set_seal_later(h, 0);
   server *s;
   sigset_t set;
   sigemptyset(&set);
@@ -336,6 +340,14 @@ static int cmd_ingest_file(hq *h, int argc, char **argv) {
     }
     hq_err e = {0};
     int64_t acked = 0;
+    /* As serve's opener thread does a few times a second: the backlog
+     * ingest checks its bound against (not timed). */
+    if(later && (rc = hq_seal_count(h))) {
+      fprintf(stderr, "storeqr-hq: counting the seal queue: %s\n", sqr_strerror(rc));
+      proto_batch_clear(&b);
+      return 3;
+    }
+    t1 = mono_ns();
     rc = ingest_batch_timed(h, b.kiosk_id, &b, &acked, &e, &t);
     ingest_ns += mono_ns() - t1;
     events += (int64_t)b.count;

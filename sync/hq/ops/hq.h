@@ -100,6 +100,7 @@ typedef enum hq_change {
   HQ_CHANGE_STORE,  /* a store was added, or its brand changed */
   HQ_CHANGE_GROUPS, /* a store's groups changed (link, capacity, expiry, status) */
   HQ_CHANGE_KEYS,   /* a kiosk of the store was enrolled, revoked or rotated */
+  HQ_CHANGE_SEALED, /* an upload queued sealed phones for the opener (sealjob.h) */
 } hq_change;
 /* fn(arg, change, store) after each change this process made (store NULL:
  * every store). Called on the thread that made the change, with storage

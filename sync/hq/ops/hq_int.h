@@ -32,6 +32,10 @@ struct hq {
   uint8_t seal_priv[SEAL_PRIV_LEN];
   seal_fast *opener; /* opens sealed phones (nettle), from seal_priv */
   int seal_later;    /* sealjob.h: ingest queues sealed phones */
+  /* The queue's length as the opener last counted it (hq_seal_count);
+   * past HQ_SEAL_BACKLOG_MAX ingest opens boxes itself. */
+  _Atomic int64_t seal_backlog;
+  int64_t seal_backlog_max; /* HQ_SEAL_BACKLOG_MAX, or SQR_HQ_SEAL_BACKLOG_MAX (tests) */
   uint8_t admin_hash[32];
   char url[HQ_KIOSK_URL_MAX];             /* https://HOST[:PORT] kiosks reach us by */
   char resolver_host[HQ_PUBLIC_HOST_MAX]; /* HOST[:PORT] phones are sent to */

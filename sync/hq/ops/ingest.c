@@ -15,6 +15,7 @@
 #include "hqdb_seal.h"
 #include "hqdb_stats.h"
 #include "keys.h"
+#include "sealjob.h"
 
 #define MEMBER_ID_HEX 32 /* a stable member id: 128 bits in hex */
 
@@ -43,7 +44,7 @@ static int member_id_of(const cJSON *payload, char out[MEMBER_ID_HEX + 1]) {
  * staff: the sign-up's staff member ("" when none), for the daily stats;
  * read from the parse this function makes anyway. */
 static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const proto_event *ev,
-                           int64_t now, ingest_timing *t, char staff[HQ_ID_MAX]) {
+                           int64_t now, ingest_timing *t, char staff[HQ_ID_MAX], int *queued) {
   cJSON *p = cJSON_Parse(ev->payload);
   const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(p, "sealed");
   const cJSON *who = cJSON_GetObjectItemCaseSensitive(p, "staff");
@@ -55,9 +56,12 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
     cJSON_Delete(p);
     return SQR_OK; /* redacted or a shape we do not know: counted only */
   }
-  if(h->seal_later) {
+  /* A backlog past its bound is opened here, on the acknowledgement path:
+   * slower uploads rather than a queue without end. */
+  if(h->seal_later && atomic_load(&h->seal_backlog) < h->seal_backlog_max) {
     rc = hqdb_seal_enqueue(h->db, kiosk_id, ev->seq, sid, mid, sealed->valuestring, now);
     if(rc == SQR_EINVAL) rc = SQR_EAUTH; /* longer than any box */
+    if(!rc) (*queued)++;
   } else {
     int64_t ns = 0;
     rc = hq__seal_link(h, sid, mid, sealed->valuestring, now, t ? &ns : NULL);
@@ -197,7 +201,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   int64_t acked = 0, now = hq_now_ms();
   uint8_t last[32], held[32];
   size_t i = 0, bad = 0;
-  int signups = 0, checkins = 0, unopened = 0, keys_changed = 0;
+  int signups = 0, checkins = 0, unopened = 0, keys_changed = 0, queued = 0;
   hq_event_row *rows = NULL;
   stats_delta *deltas = NULL;
   size_t ndeltas = 0;
@@ -280,7 +284,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
       char staff[HQ_ID_MAX] = "";
       signups++;
       if(!ev->redacted) {
-        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now, t, staff);
+        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now, t, staff, &queued);
         if(rc == SQR_EAUTH) unopened++, rc = SQR_OK;
         if(rc) goto dbfail;
       }
@@ -310,6 +314,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   deltas = NULL;
   acked = tail->seq;
   if(keys_changed) hq__notify(h, HQ_CHANGE_KEYS, b->store_id);
+  if(queued) hq__notify(h, HQ_CHANGE_SEALED, b->store_id);
   log_info("hq", "%s: stored seq %lld..%lld", b->kiosk_id, (long long)b->events[i].seq,
            (long long)acked);
   if(unopened) hq_alert_raise_seq(h, b->kiosk_id, acked, "seal", "sealed phones HQ cannot open");

@@ -26,6 +26,11 @@ static int64_t mono_ns(void) {
 
 void hq_set_seal_later(hq *h, int on) {
   h->seal_later = on ? 1 : 0;
+  h->seal_backlog_max = HQ_SEAL_BACKLOG_MAX;
+  const char *e = getenv("SQR_HQ_SEAL_BACKLOG_MAX");
+  char *end = NULL;
+  long long v = e ? strtoll(e, &end, 10) : 0;
+  if(e && end != e && !*end && v >= 1 && v <= 10000000) h->seal_backlog_max = v;
 }
 
 int hq_seal_later(const hq *h) {
@@ -96,23 +101,29 @@ void hq_seal_batch_free(hq_seal_batch *b) {
 
 sqr_rc hq_seal_take(hq *h, size_t max, hq_seal_batch **out, int *held) {
   *out = NULL;
-  *held = 0;
-  int64_t cursor = 0;
-  sqr_rc rc = hqdb_job_lease(h->db, HQ_SEAL_JOB, hq_now_ms(), HQ_SEAL_LEASE_MS, held, &cursor);
-  if(rc || !*held) return rc;
+  *held = 1; /* an empty queue is nobody's */
   hq_seal_batch *b = calloc(1, sizeof *b);
   if(!b) return SQR_ENOMEM;
-  b->cursor = cursor;
-  rc = hqdb_seal_take(h->db, max, &b->rows, &b->n);
-  if(!rc && b->n &&
+  /* Read first, lease only with work to do: an idle opener in every
+   * process would otherwise write the lease a few times a second. The
+   * rows may be taken by the holder meanwhile: the commit's delete and
+   * the cursor's compare-and-set decide. */
+  sqr_rc rc = hqdb_seal_take(h->db, max, &b->rows, &b->n);
+  if(!rc && b->n)
+    rc = hqdb_job_lease(h->db, HQ_SEAL_JOB, hq_now_ms(), HQ_SEAL_LEASE_MS, held, &b->cursor);
+  if(!rc && b->n && *held &&
      (!(b->out = calloc(b->n, sizeof *b->out)) || !(b->enc = calloc(b->n, sizeof *b->enc))))
     rc = SQR_ENOMEM;
-  if(rc || !b->n) {
+  if(rc || !b->n || !*held) {
     hq_seal_batch_free(b);
     return rc;
   }
   *out = b;
   return SQR_OK;
+}
+
+sqr_rc hq_seal_release(hq *h) {
+  return hqdb_job_release(h->db, HQ_SEAL_JOB);
 }
 
 sqr_rc hq_seal_open_batch(hq *h, hq_seal_batch *b) {
@@ -190,6 +201,13 @@ sqr_rc hq_seal_work(hq *h, size_t max, hq_seal_slice *out) {
     return rc;
   }
   return hq_seal_commit(h, b, out);
+}
+
+sqr_rc hq_seal_count(hq *h) {
+  int64_t count = 0, oldest = 0;
+  sqr_rc rc = hqdb_seal_backlog(h->db, &count, &oldest);
+  if(!rc) atomic_store(&h->seal_backlog, count);
+  return rc;
 }
 
 sqr_rc hq_seal_backlog(hq *h, int64_t *count, int64_t *oldest_ms) {

@@ -27,6 +27,7 @@
 #include "decode.h"
 #include "group.h"
 #include "pages_dash.h"
+#include "sealjob.h"
 #include "stats_web.h"
 
 #define PAGE_ROWS 100
@@ -174,6 +175,8 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
   stats_alert_item *sec = malloc(SECURITY_ROWS * sizeof *sec);
   sqr_rc rc = g && sec ? stats_rollup(h) : SQR_ENOMEM;
   if(!rc) rc = hq_stats_totals(h, today, now - STALE_MS, &t);
+  int64_t backlog = 0, oldest = 0;
+  if(!rc) rc = hq_seal_backlog(h, &backlog, &oldest);
   if(!rc)
     rc = hq_stats_board(h, today, (stats_sort)sort, desc, PAGE_ROWS, (page - 1) * PAGE_ROWS, &rows,
                         &n);
@@ -274,6 +277,8 @@ static void dash_home(hq *h, struct MHD_Connection *c, const char *admin, hq_rep
                          .now_ms = now,
                          .stores = t.stores,
                          .stale_stores = t.stale_stores + t.never_synced,
+                         .seal_backlog = backlog,
+                         .seal_oldest_ms = oldest,
                          .today = {t.signups_today, t.checkins_today, t.scans_today},
                          .week = {t.signups_7d, t.checkins_7d, t.scans_7d},
                          .days = chart,

@@ -173,6 +173,9 @@ sqr_rc dash_home_render(const dash_home_view *vm, dynbuf *out) {
   cJSON *root = v.root;
   view_int(&v, root, "stores", vm->stores);
   view_int(&v, root, "stale_stores", vm->stale_stores);
+  view_int(&v, root, "seal_backlog", vm->seal_backlog);
+  fmt_age(s, vm->seal_oldest_ms, vm->now_ms);
+  view_str(&v, root, "seal_age", vm->seal_backlog ? s : "none waiting");
   figures(&v, "today", &vm->today);
   figures(&v, "week", &vm->week);
   chart(&v, "chart-signups", vm->days, vm->ndays);

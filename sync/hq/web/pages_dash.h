@@ -86,6 +86,10 @@ typedef struct dash_home_view {
   int64_t now_ms; /* ages are relative to it */
   int64_t stores, stale_stores;
   dash_figures today, week;
+  /* Sign-ups' sealed phones waiting for the opener (sealjob.h), and when
+   * the oldest was queued (0: none): until opened, a sign-up is counted
+   * but its member is not linked yet. */
+  int64_t seal_backlog, seal_oldest_ms;
   const dash_day *days; /* the chart, oldest first */
   size_t ndays;
   const dash_alert *alerts;

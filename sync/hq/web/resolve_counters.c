@@ -459,8 +459,7 @@ static void *flusher(void *arg) {
 /* hq_subscribe's listener: a store or its groups changed in this process. */
 static void on_change(void *arg, hq_change change, const char *store) {
   (void)arg;
-  (void)change;
-  resolve_invalidate(store);
+  if(change != HQ_CHANGE_SEALED) resolve_invalidate(store);
 }
 
 sqr_rc resolve_start(hq *h, pthread_mutex_t *lock) {

@@ -129,7 +129,7 @@ struct server {
    * server_stop wakes it through seal_wake (under conns_lock). */
   pthread_t seal_thread;
   pthread_cond_t seal_wake;
-  int sealer, seal_wake_ready;
+  int sealer, seal_wake_ready, seal_listening;
   tickets *tickets;     /* TLS session tickets, their key shared by every process */
   stats_roller *roller; /* the scan roll-up, off the request path */
   /* With --public-cert (server_start): the certificate is picked by SNI,
@@ -467,20 +467,40 @@ static int passed(const struct timespec *now, const struct timespec *t) {
  * socket stays open until then, and the entry goes off the list (under
  * conns_lock) before it is closed, so the fd shut down here is never
  * another connection's. */
-/* The background opener: a slice of the sealed-phone queue at a time under
- * the storage lock (so ingest waits at most one slice, ~64 openings), at
- * once again while there is work, else every SEAL_IDLE_MS. Another HQ
- * process holding the job makes a slice a no-op; storage errors wait the
- * idle period out and try again. */
-#define SEAL_SLICE   64
+/* The background opener: a slice of the sealed-phone queue at a time,
+ * the storage lock held only to read the slice and to commit it (the
+ * opening, ~100 us a box, runs without it, so ingest is not held up by
+ * it), at once again while there is work, else every SEAL_IDLE_MS or when
+ * an upload queued boxes (server_seal_wake). Another HQ process holding
+ * the job makes a slice a no-op; storage errors wait the idle period out
+ * and try again. The backlog it last counted (at most every
+ * SEAL_IDLE_MS) is what ingest checks against HQ_SEAL_BACKLOG_MAX. */
+#define SEAL_SLICE   256
 #define SEAL_IDLE_MS 250
 static void *seal_loop(void *arg) {
   server *s = arg;
+  struct timespec counted = {0};
   while(!atomic_load(&s->stopping)) {
     hq_seal_slice sl = {0};
+    hq_seal_batch *b = NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int recount = (now.tv_sec - counted.tv_sec) * 1000 +
+                      (now.tv_nsec - counted.tv_nsec) / 1000000 >=
+                  SEAL_IDLE_MS;
     pthread_mutex_lock(&s->lock);
-    sqr_rc rc = hq_seal_work(s->h, SEAL_SLICE, &sl);
+    sqr_rc rc = recount ? hq_seal_count(s->h) : SQR_OK;
+    if(recount) counted = now;
+    if(!rc) rc = hq_seal_take(s->h, SEAL_SLICE, &b, &sl.held);
     pthread_mutex_unlock(&s->lock);
+    if(!rc && b) rc = hq_seal_open_batch(s->h, b);
+    if(!rc && b) {
+      pthread_mutex_lock(&s->lock);
+      rc = hq_seal_commit(s->h, b, &sl);
+      pthread_mutex_unlock(&s->lock);
+      b = NULL;
+    }
+    hq_seal_batch_free(b);
     if(rc) log_error("hq", "seal opener: %s (retrying)", sqr_strerror(rc));
     if(!rc && (sl.opened || sl.refused)) continue;
     struct timespec wake;
@@ -492,7 +512,22 @@ static void *seal_loop(void *arg) {
     if(!atomic_load(&s->stopping)) pthread_cond_timedwait(&s->seal_wake, &s->conns_lock, &wake);
     pthread_mutex_unlock(&s->conns_lock);
   }
+  /* a clean stop: the next process's opener need not wait for the lease */
+  pthread_mutex_lock(&s->lock);
+  if(hq_seal_release(s->h)) log_warn("hq", "seal opener: the job's lease was not given up");
+  pthread_mutex_unlock(&s->lock);
   return NULL;
+}
+
+/* hq_subscribe's listener: an upload queued boxes, so the opener starts
+ * on them now rather than at its next idle wake. */
+static void on_sealed(void *arg, hq_change change, const char *sid) {
+  server *s = arg;
+  (void)sid;
+  if(change != HQ_CHANGE_SEALED) return;
+  pthread_mutex_lock(&s->conns_lock);
+  pthread_cond_signal(&s->seal_wake);
+  pthread_mutex_unlock(&s->conns_lock);
 }
 
 static void *sweep_loop(void *arg) {
@@ -1080,6 +1115,12 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
       return SQR_EIO;
     }
     s->sealer = 1;
+    if(hq_subscribe(h, on_sealed, s)) {
+      snprintf(err, errlen, "out of memory");
+      server_stop(s);
+      return SQR_ENOMEM;
+    }
+    s->seal_listening = 1;
     log_info("hq", "sealed phones are opened after the acknowledgement, by a background thread");
   }
   hq_set_url(h, host, s->port);
@@ -1102,6 +1143,7 @@ void server_stop(server *s) {
     pthread_mutex_unlock(&s->conns_lock);
     pthread_join(s->sweep_thread, NULL);
   }
+  if(s->seal_listening) hq_unsubscribe(s->h, on_sealed, s);
   if(s->sealer) { /* the slice it is on commits or rolls back; the queue waits */
     pthread_mutex_lock(&s->conns_lock);
     pthread_cond_signal(&s->seal_wake);

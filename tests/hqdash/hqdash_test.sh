@@ -109,6 +109,9 @@ for _ in 1 2 3 4; do signup k2/kiosk.db --staff bo; done
 "$BIN_STOREQR" --db k2/kiosk.db checkin --phone "${PHONES[7]}" >/dev/null
 "$BIN_SYNC" --once --db k1/kiosk.db >/dev/null 2>&1 || fail "sync k1"
 "$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>&1 || fail "sync k2"
+# HQ links members in the background after the acknowledgement: hq_count
+# waits until none is pending.
+for s in SH-JA01 SH-XH02; do hq_count "$D" "$s" members >/dev/null; done
 
 # Scans of the kiosks' live codes: 10 at SH-JA01, 4 at SH-XH02.
 live_url() { "$BIN_STOREQR" --db "$1" live | grep -o 'HTTPS://[^ ]*' | head -1; }

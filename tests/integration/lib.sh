@@ -170,7 +170,15 @@ k=json.loads(sys.argv[1]).get("kiosks", {}).get(sys.argv[2], {})
 print(k.get("events", 0), k.get("max_seq", 0), k.get("acked_seq", 0))' "$c" "${2#*/}"
 }
 hq_count() { # DIR STORE FIELD (members, signups, checkins, events, erasures_pending, erasures_confirmed)
-  json_get "$(hq_counts "$1" "$2")" "$3"
+  local c n=200; [ -n "${SQR_SLOW:-}" ] && n=600
+  c=$(hq_counts "$1" "$2")
+  # Members are linked by HQ's background opener after the upload's
+  # acknowledgement: wait (bounded, 10 s; 30 s slow) until none is pending.
+  while [ "$3" = members ] && [ "$(json_get "$c" members_pending)" != 0 ] && [ $((n--)) -gt 0 ]; do
+    sleep 0.05
+    c=$(hq_counts "$1" "$2")
+  done
+  json_get "$c" "$3"
 }
 
 # kiosk_json DB FIELD -> a field of `storeqr status --json`

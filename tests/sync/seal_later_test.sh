@@ -42,7 +42,9 @@ files=("$TMP"/later/b/batch-*.json)
 j=$(hq ingest-file --dir "$TMP/later" --seal-later --no-drain "${files[@]}") || fail "ingest-file: $j"
 signups=$(hq_count "$TMP/later" SH-JA01 signups)
 [ "$signups" -gt 100 ] || fail "only $signups sign-ups in the mix"
-[ "$(hq_count "$TMP/later" SH-JA01 members)" = 0 ] || fail "members linked before the opener ran"
+c=$(hq_counts "$TMP/later" SH-JA01) # not hq_count: it waits for the opener
+[ "$(json_get "$c" members)" = 0 ] || fail "members linked before the opener ran"
+[ "$(json_get "$c" members_pending)" = "$signups" ] || fail "counts: $(json_get "$c" members_pending) pending"
 [ "$(field "$j" backlog)" = "$signups" ] || fail "backlog $(field "$j" backlog), want $signups"
 [ "$(field "$j" signups_opened)" = 0 ] || fail "ingest opened boxes with --seal-later"
 j=$(hq ingest-file --dir "$TMP/later" --seal-later) || fail "drain: $j"
@@ -102,7 +104,8 @@ j=$(SQR_HQ_SEAL_BACKLOG_MAX=100 hq ingest-file --dir "$d" --seal-later --no-drai
 all=$(hq_count "$d" SH-JA01 signups) queued=$(field "$j" backlog) opened=$(field "$j" signups_opened)
 [ "$queued" -ge 100 ] && [ "$opened" -gt 0 ] && [ $((queued + opened)) = "$all" ] ||
   fail "bound 100: $queued queued, $opened opened in the upload, of $all sign-ups"
-[ "$(hq_count "$d" SH-JA01 members)" = "$opened" ] || fail "members are not the ones opened in the upload"
+[ "$(json_get "$(hq_counts "$d" SH-JA01)" members)" = "$opened" ] ||
+  fail "members are not the ones opened in the upload"
 PW=seal-backlog-pw-1
 echo "$PW" | hq admin add --dir "$d" alice >/dev/null || fail "admin add"
 HQ_SERVE_ARGS=(--seal-now)

@@ -481,11 +481,12 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
     rc = run(db,
              "SELECT (SELECT COUNT(*) FROM erasures WHERE store = $1 AND"
              " confirmed_ms IS NULL), (SELECT COUNT(*) FROM erasures WHERE store = $1"
-             " AND confirmed_ms IS NOT NULL)",
+             " AND confirmed_ms IS NOT NULL), (SELECT COUNT(*) FROM seal_queue WHERE store = $1)",
              p, 1, &r, NULL);
   if(!rc && r.nrows == 1) {
     out->erasures_pending = cell_int(&r, 0, 0);
     out->erasures_confirmed = cell_int(&r, 0, 1);
+    out->members_pending = cell_int(&r, 0, 2);
   }
   hqres_free(&r);
   /* Per kiosk, what HQ actually holds (rows and highest seq) next to what

@@ -173,6 +173,7 @@ typedef struct hq_kiosk_count {
 } hq_kiosk_count;
 typedef struct hq_counts {
   int64_t members, signups, checkins, events;
+  int64_t members_pending; /* sign-ups whose sealed phone waits for the opener (hqdb_seal.h) */
   int64_t erasures_pending, erasures_confirmed;
   size_t nkiosks;
   hq_kiosk_count *kiosks; /* every incarnation of the store's kiosks, by number; hqdb_counts_free */

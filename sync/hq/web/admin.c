@@ -239,6 +239,7 @@ cJSON *admin_counts_json(const char *store, const hq_counts *c) {
   cJSON *a = cJSON_CreateObject(), *acked = cJSON_CreateObject(), *ks = cJSON_CreateObject();
   cJSON_AddStringToObject(a, "store", store);
   cJSON_AddNumberToObject(a, "members", (double)c->members);
+  cJSON_AddNumberToObject(a, "members_pending", (double)c->members_pending);
   cJSON_AddNumberToObject(a, "signups", (double)c->signups);
   cJSON_AddNumberToObject(a, "checkins", (double)c->checkins);
   cJSON_AddNumberToObject(a, "events", (double)c->events);

@@ -485,9 +485,9 @@ static void *seal_loop(void *arg) {
     hq_seal_batch *b = NULL;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    int recount = (now.tv_sec - counted.tv_sec) * 1000 +
-                      (now.tv_nsec - counted.tv_nsec) / 1000000 >=
-                  SEAL_IDLE_MS;
+    int recount =
+        (now.tv_sec - counted.tv_sec) * 1000 + (now.tv_nsec - counted.tv_nsec) / 1000000 >=
+        SEAL_IDLE_MS;
     pthread_mutex_lock(&s->lock);
     sqr_rc rc = recount ? hq_seal_count(s->h) : SQR_OK;
     if(recount) counted = now;

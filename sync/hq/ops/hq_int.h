@@ -36,6 +36,11 @@ struct hq {
    * past HQ_SEAL_BACKLOG_MAX ingest opens boxes itself. */
   _Atomic int64_t seal_backlog;
   int64_t seal_backlog_max; /* HQ_SEAL_BACKLOG_MAX, or SQR_HQ_SEAL_BACKLOG_MAX (tests) */
+  /* The seal_open job as this process last leased or advanced it: while
+   * well within the lease, a slice needs no lease transaction of its own
+   * (the advance renews it; its compare-and-set still fences). Guarded
+   * like the storage handle. */
+  int64_t seal_cursor, seal_lease_until_ms;
   uint8_t admin_hash[32];
   char url[HQ_KIOSK_URL_MAX];             /* https://HOST[:PORT] kiosks reach us by */
   char resolver_host[HQ_PUBLIC_HOST_MAX]; /* HOST[:PORT] phones are sent to */

@@ -109,8 +109,14 @@ sqr_rc hq_seal_take(hq *h, size_t max, hq_seal_batch **out, int *held) {
    * rows may be taken by the holder meanwhile: the commit's delete and
    * the cursor's compare-and-set decide. */
   sqr_rc rc = hqdb_seal_take(h->db, max, &b->rows, &b->n);
-  if(!rc && b->n)
-    rc = hqdb_job_lease(h->db, HQ_SEAL_JOB, hq_now_ms(), HQ_SEAL_LEASE_MS, held, &b->cursor);
+  int64_t now = hq_now_ms();
+  if(!rc && b->n && now + HQ_SEAL_LEASE_MS / 2 < h->seal_lease_until_ms) {
+    b->cursor = h->seal_cursor; /* ours, renewed by the last advance */
+  } else if(!rc && b->n) {
+    rc = hqdb_job_lease(h->db, HQ_SEAL_JOB, now, HQ_SEAL_LEASE_MS, held, &b->cursor);
+    h->seal_lease_until_ms = !rc && *held ? now + HQ_SEAL_LEASE_MS : 0;
+    h->seal_cursor = b->cursor;
+  }
   if(!rc && b->n && *held &&
      (!(b->out = calloc(b->n, sizeof *b->out)) || !(b->enc = calloc(b->n, sizeof *b->enc))))
     rc = SQR_ENOMEM;
@@ -123,6 +129,7 @@ sqr_rc hq_seal_take(hq *h, size_t max, hq_seal_batch **out, int *held) {
 }
 
 sqr_rc hq_seal_release(hq *h) {
+  h->seal_lease_until_ms = 0;
   return hqdb_job_release(h->db, HQ_SEAL_JOB);
 }
 
@@ -143,12 +150,14 @@ sqr_rc hq_seal_open_batch(hq *h, hq_seal_batch *b) {
 
 sqr_rc hq_seal_commit(hq *h, hq_seal_batch *b, hq_seal_slice *out) {
   int advanced = 0;
+  int64_t now = hq_now_ms();
   const hq_sealed_row *refused = NULL;
   char refused_kiosk[HQ_ID_MAX] = "";
   int64_t refused_seq = 0, claimed = 0, opened = 0, nrefused = 0;
   sqr_rc rc = hqdb_begin(h->db);
   if(rc) goto out;
-  rc = hqdb_seal_settle(h->db, b->out, b->n, hq_now_ms());
+  h->seal_lease_until_ms = 0; /* unless the advance below renews it */
+  rc = hqdb_seal_settle(h->db, b->out, b->n, now);
   for(size_t i = 0; !rc && i < b->n; i++) {
     const hq_seal_opened *o = &b->out[i];
     if(!o->claimed) continue; /* erased or done elsewhere meanwhile */
@@ -182,6 +191,8 @@ sqr_rc hq_seal_commit(hq *h, hq_seal_batch *b, hq_seal_slice *out) {
     refused_seq = refused->seq;
   }
   if((rc = hqdb_commit(h->db))) goto out;
+  h->seal_cursor = b->cursor + claimed;
+  h->seal_lease_until_ms = now + HQ_SEAL_LEASE_MS; /* renewed by the advance, from a later now */
   out->opened += opened;
   out->refused += nrefused;
   if(refused_kiosk[0])

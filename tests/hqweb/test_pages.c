@@ -197,6 +197,8 @@ static sqr_rc dash_home(dynbuf *b) {
                        .now_ms = NOW_MS,
                        .stores = 250,
                        .stale_stores = 12,
+                       .seal_backlog = 3,
+                       .seal_oldest_ms = NOW_MS - 90000,
                        .today = {11, 4, 14},
                        .week = {60, 20, 0},
                        .days = days,

@@ -95,7 +95,8 @@ static sqr_rc settle(hqdb *db, resolve_sent_delta *d, int64_t now_ms) {
   sqr_rc rc = SQR_OK;
   /* The usual case, one statement: the row holds what we were granted
    * (spent + unspent); it now holds the seats we keep, renewed, and
-   * claimed is unchanged (spent seats stay claimed as sent). The seats
+   * claimed is unchanged (spent seats stay claimed as sent) but for
+   * unspent seats beyond keep, which go back (a second statement). The seats
    * of the group left unclaimed come back for the caller's next choice
    * of what to keep. */
   if(d->keep > 0) {
@@ -111,6 +112,14 @@ static sqr_rc settle(hqdb *db, resolve_sent_delta *d, int64_t now_ms) {
     if(done) d->left = cell_int(&r, 0, 1);
     hqres_free(&r);
     if(rc) return rc;
+    if(done && d->unused > d->keep) {
+      /* the part of the unspent seats not kept goes back to the pool */
+      hqv u[] = {T(d->store), T(d->grp), I(d->unused - d->keep)};
+      rc = hqdb_exec(db,
+                     "UPDATE group_seats SET claimed = claimed - $3 WHERE store = $1 AND grp = $2",
+                     u, 3, NULL, NULL);
+      if(rc) return rc;
+    }
     if(done) {
       d->kept = d->keep;
       return SQR_OK;

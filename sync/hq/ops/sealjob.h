@@ -13,7 +13,11 @@
  * before.
  *
  * Must never: log a phone number or a box; link a member whose erasure was
- * confirmed (the queue drops it then).
+ * confirmed (the queue drops it then). Anything that finds members by
+ * phone (a person's data request, an erasure by phone: PIPL) must first
+ * see the queue empty up to its own moment (hq_seal_backlog's oldest is
+ * later, or the count is 0), or open the waiting boxes itself: until
+ * then a phone uploaded earlier has no member row to be found by.
  */
 #ifndef SQR_SEALJOB_H
 #define SQR_SEALJOB_H

@@ -107,8 +107,10 @@ int resolve_accepts_gzip(const char *accept_encoding);
 /* ---- the resolver's life in `serve` (server.c) ------------------------------ */
 
 /* Starts the flusher thread: every RESOLVE_FLUSH_MS (or sooner after
- * RESOLVE_FLUSH_SCANS unflushed scans) it writes the in-memory counters in
- * one transaction and notices store changes made by other processes.
+ * RESOLVE_FLUSH_SCANS unflushed scans, when they fall on few enough
+ * stores: RESOLVE_FLUSH_DENSITY or more a store) it writes the in-memory
+ * counters in one transaction and notices store changes made by other
+ * processes.
  * db_lock is the mutex that serialises every use of h->db in this process
  * (server.c's); the resolver takes it for storage and never holds its own
  * lock while waiting for it. Without resolve_start (the command line)
@@ -116,6 +118,13 @@ int resolve_accepts_gzip(const char *accept_encoding);
  * SQR_ENOMEM, SQR_EIO when the thread cannot start. */
 #define RESOLVE_FLUSH_MS    1000
 #define RESOLVE_FLUSH_SCANS 1000
+/* A flush writes a few rows per store it visits (scans, shoppers sent, the
+ * seat lease), whatever the scans per store: 1,000 scans spread over
+ * 5,000 stores made a flush every 50 ms writing about three rows per scan,
+ * a quarter of HQ's CPU (docs/BENCHMARKS.md). So the early flush waits
+ * until the scans average this many per store; scans that spread thinner
+ * are written by the flush each second, a second's worth at most. */
+#define RESOLVE_FLUSH_DENSITY 4
 /* Unflushed scan counts are kept through a database outage, up to
  * RESOLVE_MAX_CELLS (store, kiosk, hour) cells (~40 bytes each); past it
  * scans needing a new cell are dropped (resolve_counts_state). A failed

@@ -581,5 +581,6 @@ void resolve__cache_free(void) {
   resolve__static_pages_free();
   resolve__R.nnegative = 0;
   resolve__R.dirty = NULL;
+  resolve__R.ndirty = 0;
   resolve__R.leased = NULL;
 }

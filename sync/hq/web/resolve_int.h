@@ -224,6 +224,7 @@ typedef struct resolve__state {
   size_t nnegative;
   rbrand *brands;
   rstore *dirty;   /* the entries a flush must visit (rstore.dirty_next) */
+  size_t ndirty;   /* how many are on it */
   rstore *leased;  /* entries holding seats, visited once a second (rstore.leased_next) */
   int64_t pending; /* scans since the last flush */
   int alerts_due;
@@ -329,6 +330,15 @@ static inline void resolve__mark_dirty(rstore *e) {
   e->dirty = 1;
   e->dirty_next = resolve__R.dirty;
   resolve__R.dirty = e;
+  resolve__R.ndirty++;
+}
+
+/* Whether the scans waiting call for a flush before RESOLVE_FLUSH_MS is
+ * up: RESOLVE_FLUSH_SCANS of them, RESOLVE_FLUSH_DENSITY or more per
+ * store to write (resolve.h). Caller holds resolve__R.lock. */
+static inline int resolve__flush_due(void) {
+  return resolve__R.pending >= RESOLVE_FLUSH_SCANS &&
+         (uint64_t)resolve__R.pending >= (uint64_t)resolve__R.ndirty * RESOLVE_FLUSH_DENSITY;
 }
 
 /* Asks the database for more seats of group gid of store sid (its lease

@@ -191,7 +191,8 @@ static page *route_j(hq *h, const resolve_url *u, int get, int lang) {
   }
   if(get) {
     resolve__count_scan(e, claim.kiosk, now_ms / 3600000);
-    if(++resolve__R.pending >= RESOLVE_FLUSH_SCANS) pthread_cond_signal(&resolve__R.cond);
+    resolve__R.pending++;
+    if(resolve__flush_due()) pthread_cond_signal(&resolve__R.cond);
   }
   return group_page_locked(h, e, lang, get, now);
 }

@@ -323,11 +323,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   recount *rl = NULL;
   size_t nr = 0, cr = 0;
   pthread_mutex_lock(&resolve__R.lock);
-  for(size_t b = 0; b < NBUCKETS; b++)
+  for(size_t b = 0; b < resolve__R.nbuckets; b++)
     for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
       if(!e->missing && !e->stale && (e->joins_dirty || reread_sent)) cr += e->ngroups;
   if(cr && (rl = calloc(cr, sizeof *rl)))
-    for(size_t b = 0; b < NBUCKETS; b++)
+    for(size_t b = 0; b < resolve__R.nbuckets; b++)
       for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
         if(e->missing || e->stale || !(e->joins_dirty || reread_sent)) continue;
         for(size_t i = 0; i < e->ngroups && nr < cr; i++) {

@@ -33,7 +33,7 @@
 #include "pages_shopper.h"
 #include "resolve.h"
 
-#define NBUCKETS        1024    /* of the stores' hash table */
+#define NBUCKETS_MIN    1024    /* the stores' hash table to start with (grows, resolve_cache.c) */
 #define ALERT_WINDOW_MS 3600000 /* groups_exhausted: once per store per hour */
 
 enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
@@ -119,6 +119,7 @@ typedef struct rkey {
 
 typedef struct rstore {
   struct rstore *next;
+  uint32_t hash; /* of id (resolve_cache.c), checked before the id is compared */
   /* On resolve__R.dirty (dirty set) from its first count, alert or lease
    * until a flush has written it: the flusher visits only these, not
    * every cached store. Every entry with unflushed scans, sent shoppers,
@@ -220,7 +221,13 @@ typedef struct resolve__state {
   pthread_mutex_t *db_lock;
   pthread_t thread;
   int running, stopping;
-  rstore *buckets[NBUCKETS];
+  /* nbuckets chains (a power of two, 0 before the first entry) of
+   * nstores entries, negative ones included: doubled whenever nstores
+   * passes nbuckets, so a scan's lookup walks about one entry whatever
+   * the chain's size (a fixed 1,024 chains of five at 5,000 stores made
+   * each lookup miss the cache several times, a few per cent of a scan). */
+  rstore **buckets;
+  size_t nbuckets, nstores;
   size_t nnegative;
   rbrand *brands;
   rstore *dirty;   /* the entries a flush must visit (rstore.dirty_next) */

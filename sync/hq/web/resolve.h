@@ -161,10 +161,13 @@ sqr_rc resolve_flush(void) SQR_WARN_UNUSED;
  * 1: queued, *status its HTTP status (503 with Retry-After and a "try
  * again in a moment" page when storage failed); 0: not the resolver's
  * URL; -1: storage failed and no page could be rendered (answer 503);
- * -2: libmicrohttpd refused the response.
+ * -2: libmicrohttpd refused the response. *sent_min (when queued): bytes
+ * libmicrohttpd will send at least for the answer, header and body (0
+ * when unknown, and for HEAD), so that server.c can tell an answer
+ * libmicrohttpd never corks the socket for.
  * Takes db_lock only on a cache miss: call it without holding it. */
-int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                  int *status) SQR_WARN_UNUSED;
+int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url, int *status,
+                  size_t *sent_min) SQR_WARN_UNUSED;
 /* Forgets what the resolver cached about a store (NULL: every store and
  * brand); the next scan reloads it. resolve_start subscribes it to the
  * operations layer's changes (hq_subscribe); changes made by another

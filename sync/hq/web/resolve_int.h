@@ -60,6 +60,11 @@ typedef struct page {
    * phones that accept it (all do): a third smaller, so less to encrypt
    * and send per scan. NULL if it would not be smaller. */
   struct MHD_Response *resp, *gz;
+  /* Bytes libmicrohttpd sends at least for resp and for gz: the body and
+   * the header lines set here (it adds its own), for server.c, which
+   * needs to know whether an answer is under libmicrohttpd's threshold
+   * for corking the socket (resolve_serve). */
+  size_t resp_min, gz_min;
   char body[];
 } page;
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# jobs_test.sh TEST_BIN sqlite|postgresql — runs test_hqdb_jobs on SQLite
-# (its own temp file) or on a throwaway PostgreSQL cluster (lib.sh's
+# jobs_test.sh TEST_BIN sqlite|postgresql — runs a storage test
+# (test_hqdb_jobs, test_hqdb_resolve) on SQLite (its own temp file) or on a
+# throwaway PostgreSQL cluster (lib.sh's
 # pg_start: 127.0.0.1, a free port, removed on exit; exit 77 when
 # PostgreSQL can be neither found nor installed).
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

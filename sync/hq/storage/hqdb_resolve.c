@@ -19,8 +19,9 @@
  *   store_brands which brand (GET /N/<BRAND>) a store belongs to; a store
  *                without a row is in no brand.
  * The resolver keeps its counters in memory and writes them here in one
- * transaction per flush (resolve_counters.c), in multi-row upserts;
- * nothing here runs per scan (a lease runs once per block of seats).
+ * transaction per flush (resolve_counters.c), in multi-row upserts, the
+ * leases it keeps settled in multi-row updates; nothing here runs per
+ * scan (a lease runs once per block of seats).
  * Statements are written once with $N parameters for both backends. */
 #include <pthread.h>
 #include <stdio.h>
@@ -60,11 +61,31 @@ const char *const hqdb_resolve_schema[] = {
  * row twice. */
 #define BATCH_MAX   64
 #define BATCH_SIZES 7 /* 64, 32, ..., 1 */
-static char *scans_sql[BATCH_SIZES], *sent_sql[BATCH_SIZES];
+static char *scans_sql[BATCH_SIZES], *sent_sql[BATCH_SIZES], *keep_sql[BATCH_SIZES];
 static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+/* The kept leases of a flush, rows of (store, grp, seats kept, seats the
+ * row holds now), then the owner and the time: settle()'s usual case for
+ * a batch of groups at once. VALUES' columns are column1..4 on both
+ * backends; SQLite's RETURNING may not name v, so the caller matches the
+ * rows by store and group. */
+static char *keep_text(int rows) {
+  char tail[400];
+  snprintf(tail, sizeof tail,
+           ") AS v WHERE seat_leases.store = v.column1 AND seat_leases.grp = v.column2"
+           " AND seat_leases.owner = $%d AND seat_leases.seats = v.column4"
+           " RETURNING seat_leases.store, seat_leases.grp, (SELECT claimed FROM group_seats g"
+           " WHERE g.store = seat_leases.store AND g.grp = seat_leases.grp)",
+           rows * 4 + 1);
+  char head[100];
+  snprintf(head, sizeof head,
+           "UPDATE seat_leases SET seats = v.column3, renewed_ms = $%d FROM (VALUES", rows * 4 + 2);
+  return hqdb__batch_text(head, tail, rows, 4);
+}
 
 static void batch_init(void) {
   for(int i = 0; i < BATCH_SIZES; i++) {
+    keep_sql[i] = keep_text(BATCH_MAX >> i);
     scans_sql[i] = hqdb__batch_text(
         "INSERT INTO scans(store, kiosk, hour, scans) VALUES",
         " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
@@ -88,42 +109,77 @@ static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t wan
                        int64_t min_left, int64_t now_ms, int64_t ttl_ms, int64_t *granted,
                        int64_t *left);
 
-/* Settles this handle's lease of one group (see hqdb_resolve_flush). */
-static sqr_rc settle(hqdb *db, resolve_sent_delta *d, int64_t now_ms) {
-  d->kept = 0;
+/* The usual case of settle(), for every delta with keep > 0, in one
+ * statement per batch of groups: the row holds what we were granted
+ * (spent + unspent); it now holds the seats we keep, renewed, and
+ * claimed is unchanged (spent seats stay claimed as sent). kept and left
+ * (the group's seats unclaimed, for the caller's next choice of what to
+ * keep) are set for the groups whose row held what we expected; settle()
+ * takes the others (reclaimed by another process) one by one. At 5,000
+ * stores a flush settles thousands of kept leases: one statement each was
+ * half of the flusher's time (docs/BENCHMARKS.md). p: room for BATCH_MAX
+ * rows of 4 and 2 more. */
+static sqr_rc settle_kept(hqdb *db, resolve_sent_delta *sent, size_t nsent, int64_t now_ms,
+                          hqv *p) {
+  size_t left = 0;
+  for(size_t j = 0; j < nsent; j++)
+    left += sent[j].keep > 0;
+  sqr_rc rc = SQR_OK;
+  for(size_t j = 0; !rc && left;) {
+    int b = batch_pick(left), rows = 0;
+    resolve_sent_delta *batch[BATCH_MAX];
+    if(!keep_sql[b]) rc = SQR_ENOMEM;
+    for(; !rc && rows < BATCH_MAX >> b; j++) {
+      if(sent[j].keep <= 0) continue;
+      resolve_sent_delta *d = batch[rows] = &sent[j];
+      p[rows * 4] = T(d->store);
+      p[rows * 4 + 1] = T(d->grp);
+      p[rows * 4 + 2] = I(d->keep);
+      p[rows * 4 + 3] = I(d->n + d->unused);
+      rows++;
+    }
+    left -= (size_t)rows;
+    if(rc) break;
+    p[rows * 4] = T(db->owner);
+    p[rows * 4 + 1] = I(now_ms);
+    hqres r = {0};
+    rc = hqdb_exec(db, keep_sql[b], p, rows * 4 + 2, &r, NULL);
+    /* Rows come back in the batch's order as a rule (each is a key
+     * lookup from VALUES); the search is for the order not being so. */
+    for(int i = 0, next = 0; !rc && i < r.nrows; i++) {
+      char store[HQ_ID_MAX], grp[HQ_ID_MAX];
+      cell_text(&r, i, 0, store, sizeof store);
+      cell_text(&r, i, 1, grp, sizeof grp);
+      for(int t = 0; t < rows; t++) {
+        resolve_sent_delta *d = batch[(next + t) % rows];
+        if(d->kept || strcmp(d->store, store) != 0 || strcmp(d->grp, grp) != 0) continue;
+        d->kept = d->keep;
+        /* limit - claimed, NULL (no group_seats row) as 0, as the one-row
+         * statement's arithmetic gave */
+        d->left = cell(&r, i, 2)->k == HQV_NULL ? 0 : d->limit - cell_int(&r, i, 2);
+        next = (next + t + 1) % rows;
+        break;
+      }
+    }
+    hqres_free(&r);
+  }
+  return rc;
+}
+
+/* Settles this handle's lease of one group (see hqdb_resolve_flush), but
+ * for a kept one, which settle_kept did. */
+static sqr_rc settle(hqdb *db, resolve_sent_delta *d) {
   hqres r = {0};
   sqr_rc rc = SQR_OK;
-  /* The usual case, one statement: the row holds what we were granted
-   * (spent + unspent); it now holds the seats we keep, renewed, and
-   * claimed is unchanged (spent seats stay claimed as sent) but for
-   * unspent seats beyond keep, which go back (a second statement). The seats
-   * of the group left unclaimed come back for the caller's next choice
-   * of what to keep. */
-  if(d->keep > 0) {
-    hqv k[] = {T(d->store), T(d->grp),           T(db->owner), I(d->keep),
-               I(now_ms),   I(d->n + d->unused), I(d->limit)};
-    rc = hqdb_exec(db,
-                   "UPDATE seat_leases SET seats = $4, renewed_ms = $5"
-                   " WHERE store = $1 AND grp = $2 AND owner = $3 AND seats = $6"
-                   " RETURNING seats, $7 - (SELECT claimed FROM group_seats"
-                   " WHERE store = $1 AND grp = $2)",
-                   k, 7, &r, NULL);
-    int done = !rc && r.nrows;
-    if(done) d->left = cell_int(&r, 0, 1);
-    hqres_free(&r);
-    if(rc) return rc;
-    if(done && d->unused > d->keep) {
-      /* the part of the unspent seats not kept goes back to the pool */
-      hqv u[] = {T(d->store), T(d->grp), I(d->unused - d->keep)};
-      rc = hqdb_exec(db,
-                     "UPDATE group_seats SET claimed = claimed - $3 WHERE store = $1 AND grp = $2",
-                     u, 3, NULL, NULL);
-      if(rc) return rc;
-    }
-    if(done) {
-      d->kept = d->keep;
-      return SQR_OK;
-    }
+  if(d->kept) {
+    /* kept by settle_kept: the unspent seats beyond keep go back */
+    if(d->unused <= d->keep) return SQR_OK;
+    hqv u[] = {T(d->store), T(d->grp), I(d->unused - d->keep)};
+    rc =
+        hqdb_exec(db, "UPDATE group_seats SET claimed = claimed - $3 WHERE store = $1 AND grp = $2",
+                  u, 3, NULL, NULL);
+    if(!rc) d->left += d->unused - d->keep;
+    return rc;
   }
   /* Everything this handle leased of the group is settled now: the
    * spent seats are in sent, the rest go back. claimed held the row's
@@ -155,7 +211,7 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     sent[i].kept = sent[i].granted = sent[i].left = 0;
   if(!nscans && !nsent) return SQR_OK;
   pthread_once(&batch_once, batch_init);
-  hqv *p = malloc(BATCH_MAX * 4 * sizeof *p);
+  hqv *p = malloc((BATCH_MAX * 4 + 2) * sizeof *p);
   if(!p) return SQR_ENOMEM;
   sqr_rc rc = hqdb_begin(db);
   if(rc) {
@@ -192,10 +248,11 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     if(!rc) rc = hqdb_exec(db, sent_sql[b], p, rows * 3, NULL, NULL);
     left -= (size_t)rows;
   }
+  if(!rc) rc = settle_kept(db, sent, nsent, now_ms, p);
   free(p);
   for(size_t i = 0; !rc && i < nsent; i++) {
     resolve_sent_delta *d = &sent[i];
-    rc = settle(db, d, now_ms);
+    rc = settle(db, d);
     /* Seats for a group in use, leased in this transaction (one commit
      * for every group topped up) rather than by a scan that ran out. */
     if(!rc && d->want > 0 && d->kept == d->keep)

@@ -128,10 +128,12 @@ static sqr_rc sq_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
   return rc;
 }
 
+/* A statement without parameters (BEGIN, COMMIT, a pragma; rows it
+ * returns are dropped), prepared once and cached like any other:
+ * sqlite3_exec parsed it again on every call, four times per lease of
+ * seats (resolve_counters.c). */
 static sqr_rc sq_simple(hqdb *db, const char *sql) {
-  sq_conn *c = db->conn;
-  int src = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-  return src == SQLITE_OK ? SQR_OK : sq_fail(db, src, sql);
+  return sq_exec(db, sql, NULL, 0, NULL, NULL);
 }
 
 static sqr_rc sq_begin(hqdb *db) {

@@ -107,8 +107,10 @@ int resolve_accepts_gzip(const char *accept_encoding);
 /* ---- the resolver's life in `serve` (server.c) ------------------------------ */
 
 /* Starts the flusher thread: every RESOLVE_FLUSH_MS (or sooner after
- * RESOLVE_FLUSH_SCANS unflushed scans) it writes the in-memory counters in
- * one transaction and notices store changes made by other processes.
+ * RESOLVE_FLUSH_SCANS unflushed scans, when they fall on few enough
+ * stores: RESOLVE_FLUSH_DENSITY or more a store) it writes the in-memory
+ * counters in one transaction and notices store changes made by other
+ * processes.
  * db_lock is the mutex that serialises every use of h->db in this process
  * (server.c's); the resolver takes it for storage and never holds its own
  * lock while waiting for it. Without resolve_start (the command line)
@@ -116,6 +118,13 @@ int resolve_accepts_gzip(const char *accept_encoding);
  * SQR_ENOMEM, SQR_EIO when the thread cannot start. */
 #define RESOLVE_FLUSH_MS    1000
 #define RESOLVE_FLUSH_SCANS 1000
+/* A flush writes a few rows per store it visits (scans, shoppers sent, the
+ * seat lease), whatever the scans per store: 1,000 scans spread over
+ * 5,000 stores made a flush every 50 ms writing about three rows per scan,
+ * a quarter of HQ's CPU (docs/BENCHMARKS.md). So the early flush waits
+ * until the scans average this many per store; scans that spread thinner
+ * are written by the flush each second, a second's worth at most. */
+#define RESOLVE_FLUSH_DENSITY 4
 /* Unflushed scan counts are kept through a database outage, up to
  * RESOLVE_MAX_CELLS (store, kiosk, hour) cells (~40 bytes each); past it
  * scans needing a new cell are dropped (resolve_counts_state). A failed
@@ -152,10 +161,13 @@ sqr_rc resolve_flush(void) SQR_WARN_UNUSED;
  * 1: queued, *status its HTTP status (503 with Retry-After and a "try
  * again in a moment" page when storage failed); 0: not the resolver's
  * URL; -1: storage failed and no page could be rendered (answer 503);
- * -2: libmicrohttpd refused the response.
+ * -2: libmicrohttpd refused the response. *sent_min (when queued): bytes
+ * libmicrohttpd will send at least for the answer, header and body (0
+ * when unknown, and for HEAD), so that server.c can tell an answer
+ * libmicrohttpd never corks the socket for.
  * Takes db_lock only on a cache miss: call it without holding it. */
-int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                  int *status) SQR_WARN_UNUSED;
+int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url, int *status,
+                  size_t *sent_min) SQR_WARN_UNUSED;
 /* Forgets what the resolver cached about a store (NULL: every store and
  * brand); the next scan reloads it. resolve_start subscribes it to the
  * operations layer's changes (hq_subscribe); changes made by another

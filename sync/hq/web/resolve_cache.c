@@ -46,17 +46,45 @@ void resolve__db_unlock(void) {
   if(resolve__R.db_lock) pthread_mutex_unlock(resolve__R.db_lock);
 }
 
-static unsigned hash_id(const char *s) {
-  unsigned h = 2166136261u;
+/* FNV-1a, then mixed so that the low bits the table uses depend on every
+ * character (ids differ mostly in their last digits). */
+static uint32_t hash_id(const char *s) {
+  uint32_t h = 2166136261u;
   for(; *s; s++)
     h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % NBUCKETS;
+  h ^= h >> 16;
+  h *= 0x7feb352du;
+  h ^= h >> 15;
+  return h;
 }
 
 rstore *resolve__find_store(const char *id) {
-  for(rstore *e = resolve__R.buckets[hash_id(id)]; e; e = e->next)
-    if(strcmp(e->id, id) == 0) return e;
+  if(!resolve__R.nbuckets) return NULL;
+  uint32_t h = hash_id(id);
+  for(rstore *e = resolve__R.buckets[h & (resolve__R.nbuckets - 1)]; e; e = e->next)
+    if(e->hash == h && strcmp(e->id, id) == 0) return e;
   return NULL;
+}
+
+/* Room in the table for one entry more: the chains doubled (rehashed)
+ * once entries outnumber them. 0, or -1 when there is no table and no
+ * memory for one; a failed doubling keeps the table as it is (longer
+ * chains, still correct). Caller holds resolve__R.lock. */
+static int table_make_room(void) {
+  if(resolve__R.nstores < resolve__R.nbuckets) return 0;
+  size_t n = resolve__R.nbuckets ? resolve__R.nbuckets * 2 : NBUCKETS_MIN;
+  rstore **nb = calloc(n, sizeof *nb);
+  if(!nb) return resolve__R.nbuckets ? 0 : -1;
+  for(size_t b = 0; b < resolve__R.nbuckets; b++)
+    for(rstore *e = resolve__R.buckets[b], *next; e; e = next) {
+      next = e->next;
+      e->next = nb[e->hash & (n - 1)];
+      nb[e->hash & (n - 1)] = e;
+    }
+  free(resolve__R.buckets);
+  resolve__R.buckets = nb;
+  resolve__R.nbuckets = n;
+  return 0;
 }
 
 rgroup *resolve__find_group(rstore *e, const char *id) {
@@ -122,6 +150,7 @@ static sqr_rc load_groups(hq *h, const char *sid, rstore *e);
 static sqr_rc load_store(hq *h, const char *sid, rstore *e) {
   memset(e, 0, sizeof *e);
   snprintf(e->id, sizeof e->id, "%s", sid);
+  e->hash = hash_id(e->id);
   e->events = -1;
   hq_store st;
   sqr_rc rc = hq_scan_store(h, sid, &st);
@@ -239,12 +268,14 @@ static rstore *install(rstore *fresh) {
   rstore *e = resolve__find_store(fresh->id);
   if(!e) {
     if(fresh->missing && resolve__R.nnegative >= MAX_NEGATIVE) return NULL;
+    if(table_make_room()) return NULL;
     e = malloc(sizeof *e);
     if(!e) return NULL;
     *e = *fresh;
-    unsigned b = hash_id(e->id);
+    size_t b = e->hash & (resolve__R.nbuckets - 1);
     e->next = resolve__R.buckets[b];
     resolve__R.buckets[b] = e;
+    resolve__R.nstores++;
     if(e->missing) resolve__R.nnegative++;
     return e;
   }
@@ -546,7 +577,7 @@ sqr_rc resolve_groups_state_each(hq *h, resolve_group_state *out, size_t max,
 
 void resolve_invalidate(const char *store) {
   pthread_mutex_lock(&resolve__R.lock);
-  for(size_t b = 0; b < NBUCKETS; b++)
+  for(size_t b = 0; b < resolve__R.nbuckets; b++)
     for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
       if(!store || strcmp(e->id, store) == 0) {
         e->stale = 1;
@@ -559,7 +590,7 @@ void resolve_invalidate(const char *store) {
 }
 
 void resolve__cache_free(void) {
-  for(size_t b = 0; b < NBUCKETS; b++) {
+  for(size_t b = 0; b < resolve__R.nbuckets; b++) {
     rstore *e = resolve__R.buckets[b];
     while(e) {
       rstore *next = e->next;
@@ -568,8 +599,11 @@ void resolve__cache_free(void) {
       free(e);
       e = next;
     }
-    resolve__R.buckets[b] = NULL;
   }
+  free(resolve__R.buckets);
+  resolve__R.buckets = NULL;
+  resolve__R.nbuckets = 0;
+  resolve__R.nstores = 0;
   while(resolve__R.brands) {
     rbrand *next = resolve__R.brands->next;
     free(resolve__R.brands->stores);
@@ -581,5 +615,6 @@ void resolve__cache_free(void) {
   resolve__static_pages_free();
   resolve__R.nnegative = 0;
   resolve__R.dirty = NULL;
+  resolve__R.ndirty = 0;
   resolve__R.leased = NULL;
 }

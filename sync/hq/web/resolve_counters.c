@@ -5,8 +5,9 @@
  * (below), never per scan: a scan is counted in the cache's entries
  * (resolve__count_scan: per store, kiosk and hour; per group sent) and
  * the flusher thread writes the counts in one transaction every
- * RESOLVE_FLUSH_MS or RESOLVE_FLUSH_SCANS scans, and at stop. A crash
- * loses at most that window of scan counts (never a sign-up: those are
+ * RESOLVE_FLUSH_MS, sooner after RESOLVE_FLUSH_SCANS scans that crowd on
+ * few stores (resolve__flush_due), and at stop. A crash loses at most
+ * that window of scan counts (never a sign-up: those are
  * kiosk events). A write that fails (the database restarting or out of
  * reach) puts the counts back and is tried again after a backoff, so an
  * outage costs no count unless it outlasts RESOLVE_MAX_CELLS cells of
@@ -141,6 +142,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   }
   rstore *list = resolve__R.dirty;
   resolve__R.dirty = NULL;
+  resolve__R.ndirty = 0;
   for(rstore *e = list; e; e = e->dirty_next) {
     cs += e->nscans;
     for(size_t i = 0; i < e->ngroups; i++)
@@ -321,11 +323,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   recount *rl = NULL;
   size_t nr = 0, cr = 0;
   pthread_mutex_lock(&resolve__R.lock);
-  for(size_t b = 0; b < NBUCKETS; b++)
+  for(size_t b = 0; b < resolve__R.nbuckets; b++)
     for(rstore *e = resolve__R.buckets[b]; e; e = e->next)
       if(!e->missing && !e->stale && (e->joins_dirty || reread_sent)) cr += e->ngroups;
   if(cr && (rl = calloc(cr, sizeof *rl)))
-    for(size_t b = 0; b < NBUCKETS; b++)
+    for(size_t b = 0; b < resolve__R.nbuckets; b++)
       for(rstore *e = resolve__R.buckets[b]; e; e = e->next) {
         if(e->missing || e->stale || !(e->joins_dirty || reread_sent)) continue;
         for(size_t i = 0; i < e->ngroups && nr < cr; i++) {
@@ -425,8 +427,7 @@ static void *flusher(void *arg) {
     /* After a failed write, wait the backoff out whatever piles up: the
      * counts put back keep pending high, and retrying at once would spin
      * against a database that is down. */
-    while(!resolve__R.stopping &&
-          (backoff || (resolve__R.pending < RESOLVE_FLUSH_SCANS && !resolve__R.alerts_due))) {
+    while(!resolve__R.stopping && (backoff || (!resolve__flush_due() && !resolve__R.alerts_due))) {
       if(pthread_cond_timedwait(&resolve__R.cond, &resolve__R.lock, &until)) break;
     }
     int stopping = resolve__R.stopping;

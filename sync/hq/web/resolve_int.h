@@ -33,7 +33,7 @@
 #include "pages_shopper.h"
 #include "resolve.h"
 
-#define NBUCKETS        1024    /* of the stores' hash table */
+#define NBUCKETS_MIN    1024    /* the stores' hash table to start with (grows, resolve_cache.c) */
 #define ALERT_WINDOW_MS 3600000 /* groups_exhausted: once per store per hour */
 
 enum { LANG_ZH = SHOPPER_LANG_ZH, LANG_EN = SHOPPER_LANG_EN, NLANG = SHOPPER_NLANG };
@@ -60,6 +60,11 @@ typedef struct page {
    * phones that accept it (all do): a third smaller, so less to encrypt
    * and send per scan. NULL if it would not be smaller. */
   struct MHD_Response *resp, *gz;
+  /* Bytes libmicrohttpd sends at least for resp and for gz: the body and
+   * the header lines set here (it adds its own), for server.c, which
+   * needs to know whether an answer is under libmicrohttpd's threshold
+   * for corking the socket (resolve_serve). */
+  size_t resp_min, gz_min;
   char body[];
 } page;
 
@@ -119,6 +124,7 @@ typedef struct rkey {
 
 typedef struct rstore {
   struct rstore *next;
+  uint32_t hash; /* of id (resolve_cache.c), checked before the id is compared */
   /* On resolve__R.dirty (dirty set) from its first count, alert or lease
    * until a flush has written it: the flusher visits only these, not
    * every cached store. Every entry with unflushed scans, sent shoppers,
@@ -220,10 +226,17 @@ typedef struct resolve__state {
   pthread_mutex_t *db_lock;
   pthread_t thread;
   int running, stopping;
-  rstore *buckets[NBUCKETS];
+  /* nbuckets chains (a power of two, 0 before the first entry) of
+   * nstores entries, negative ones included: doubled whenever nstores
+   * passes nbuckets, so a scan's lookup walks about one entry whatever
+   * the chain's size (a fixed 1,024 chains of five at 5,000 stores made
+   * each lookup miss the cache several times, a few per cent of a scan). */
+  rstore **buckets;
+  size_t nbuckets, nstores;
   size_t nnegative;
   rbrand *brands;
   rstore *dirty;   /* the entries a flush must visit (rstore.dirty_next) */
+  size_t ndirty;   /* how many are on it */
   rstore *leased;  /* entries holding seats, visited once a second (rstore.leased_next) */
   int64_t pending; /* scans since the last flush */
   int alerts_due;
@@ -329,6 +342,15 @@ static inline void resolve__mark_dirty(rstore *e) {
   e->dirty = 1;
   e->dirty_next = resolve__R.dirty;
   resolve__R.dirty = e;
+  resolve__R.ndirty++;
+}
+
+/* Whether the scans waiting call for a flush before RESOLVE_FLUSH_MS is
+ * up: RESOLVE_FLUSH_SCANS of them, RESOLVE_FLUSH_DENSITY or more per
+ * store to write (resolve.h). Caller holds resolve__R.lock. */
+static inline int resolve__flush_due(void) {
+  return resolve__R.pending >= RESOLVE_FLUSH_SCANS &&
+         (uint64_t)resolve__R.pending >= (uint64_t)resolve__R.ndirty * RESOLVE_FLUSH_DENSITY;
 }
 
 /* Asks the database for more seats of group gid of store sid (its lease

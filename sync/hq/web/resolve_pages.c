@@ -59,6 +59,14 @@ static const char *const page_headers[2][9][2] = {
      {"Strict-Transport-Security", "max-age=63072000"},
      {NULL, NULL}}};
 
+/* Bytes of the header lines page_headers_add sets ("Name: value\r\n"). */
+static size_t page_headers_len(int lang) {
+  size_t n = 0;
+  for(int i = 0; i < 9 && page_headers[lang][i][0]; i++)
+    n += strlen(page_headers[lang][i][0]) + 2 + strlen(page_headers[lang][i][1]) + 2;
+  return n;
+}
+
 static int page_headers_add(struct MHD_Response *r, int status, int lang) {
   int ok = 1;
   for(int i = 0; ok && i < 9 && page_headers[lang][i][0]; i++)
@@ -71,8 +79,9 @@ static int page_headers_add(struct MHD_Response *r, int status, int lang) {
 }
 
 /* The gzip answer for p, or NULL (no memory, or not smaller: then the
- * plain one serves everyone). Built once per page, at level 9. */
-static struct MHD_Response *page_gzip(const page *p) {
+ * plain one serves everyone). Built once per page, at level 9; p->gz_min
+ * set with it. */
+static struct MHD_Response *page_gzip(page *p) {
   z_stream z;
   memset(&z, 0, sizeof z);
   if(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
@@ -91,6 +100,8 @@ static struct MHD_Response *page_gzip(const page *p) {
       MHD_destroy_response(r);
       r = NULL;
     }
+    if(r)
+      p->gz_min = z.total_out + page_headers_len(p->lang) + strlen("Content-Encoding: gzip\r\n");
   }
   deflateEnd(&z);
   free(out);
@@ -108,6 +119,8 @@ static page *page_take(dynbuf *b, sqr_rc rc, int status, int lang) {
     p->lang = lang;
     p->len = len;
     memcpy(p->body, dynbuf_ptr(b), len + 1);
+    p->resp_min = len + page_headers_len(lang);
+    p->gz_min = 0;
     p->gz = page_gzip(p);
     p->resp =
         MHD_create_response_from_buffer_with_free_callback_cls(p->len, p->body, page_free_cb, p);

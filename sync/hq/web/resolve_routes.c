@@ -191,7 +191,8 @@ static page *route_j(hq *h, const resolve_url *u, int get, int lang) {
   }
   if(get) {
     resolve__count_scan(e, claim.kiosk, now_ms / 3600000);
-    if(++resolve__R.pending >= RESOLVE_FLUSH_SCANS) pthread_cond_signal(&resolve__R.cond);
+    resolve__R.pending++;
+    if(resolve__flush_due()) pthread_cond_signal(&resolve__R.cond);
   }
   return group_page_locked(h, e, lang, get, now);
 }
@@ -305,15 +306,18 @@ static int resolve_page(hq *h, struct MHD_Connection *c, const char *method, con
   return 1;
 }
 
-int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url,
-                  int *status) {
+int resolve_serve(hq *h, struct MHD_Connection *c, const char *method, const char *url, int *status,
+                  size_t *sent_min) {
   page *p;
   *status = 0;
+  *sent_min = 0;
   if(!resolve_page(h, c, method, url, &p)) return 0;
   if(!p) return -1;
   *status = p->status;
   /* libmicrohttpd takes its own reference; ours goes at once */
-  struct MHD_Response *r = p->gz && accepts_gzip(c) ? p->gz : p->resp;
+  int gz = p->gz && accepts_gzip(c);
+  struct MHD_Response *r = gz ? p->gz : p->resp;
+  if(strcmp(method, "GET") == 0) *sent_min = gz ? p->gz_min : p->resp_min;
   int ok = MHD_queue_response(c, (unsigned)p->status, r) == MHD_YES;
   resolve__page_unref(p);
   return ok ? 1 : -2;

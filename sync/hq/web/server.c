@@ -98,6 +98,9 @@ typedef struct conn {
   int in_request;           /* the current request's headers have arrived */
   int cut;                  /* the sweeper shut it down already */
   struct timespec deadline; /* for the next request's headers */
+  /* libmicrohttpd may have set TCP_CORK on the socket since we last
+   * cleared it (see uncork_answer). Only the serving thread touches it. */
+  int may_be_corked;
 } conn;
 
 /* A certificate chain and its key as GnuTLS's certificate callback hands
@@ -154,6 +157,7 @@ typedef struct request {
   const route *rt; /* the first call's lookup, NULL: none matched */
   const char *label;
   char kiosk[HQ_ID_MAX];
+  size_t scan_min; /* a resolver answer: bytes it sends at least (resolve_serve); else 0 */
 } request;
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
@@ -210,17 +214,30 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
  * the rest with no one to send it: the connection is shut down instead,
  * and the client retries.
  *
- * The trap: libmicrohttpd keeps TCP_CORK of its own on the socket. Once it
- * has corked a connection (for a header sent ahead of its body, as with
- * every gzipped page) it never clears it on TLS: at the end of each answer
- * it pushes by setting TCP_NODELAY, which sends what the socket holds at
- * that moment and leaves the cork on. With GnuTLS corked the socket holds
- * nothing then; the record uncork_answer() writes afterwards is smaller
- * than a segment, so the kernel held it until its 200 ms cork timer: every
- * small answer on a kept-alive connection took 207 ms (issue 13). So after
- * the uncork, uncork_answer() pushes the same way libmicrohttpd does: the
- * cork stays as libmicrohttpd believes it is, and nothing waits on it
- * (tests/hqweb/stall_test.sh). */
+ * The trap: libmicrohttpd keeps TCP_CORK of its own on the socket. It
+ * corks a connection when it sends a piece it does not push, which for a
+ * whole answer in memory means one under MHD_PUSH_MIN bytes, header and
+ * body (its MHD_send_hdr_and_body_: such an answer fits one packet, so
+ * the header waits for the body), and on TLS it never clears the cork: at
+ * the end of each answer it pushes by setting TCP_NODELAY, which sends
+ * what the socket holds at that moment and leaves the cork on. With
+ * GnuTLS corked the socket holds nothing then; the record uncork_answer()
+ * writes afterwards is smaller than a segment, so the kernel held it until
+ * its 200 ms cork timer: every small answer on a kept-alive connection
+ * took 207 ms (issue 13). So after the uncork, uncork_answer() clears
+ * TCP_CORK, which sends what the socket holds, whenever libmicrohttpd may
+ * have corked the socket since: this answer was under MHD_PUSH_MIN (or
+ * not the resolver's, or of unknown size), or an earlier one was and the
+ * cork has not been cleared since (conn.may_be_corked). libmicrohttpd
+ * then believes the socket corked and never corks it again, so on a
+ * connection showing scan pages, over MHD_PUSH_MIN each, the cork is
+ * cleared at most once, and the one record leaves with its sendmsg: a
+ * push per answer was one system call in seven of each scan
+ * (docs/BENCHMARKS.md, "bench-resolver --stores 5000"). Without a
+ * conn entry (no memory) every answer is pushed. tests/hqweb/stall_test.sh
+ * checks small and large answers, in either order, on one connection. */
+#define MHD_PUSH_MIN 1400
+
 static void cork_answer(struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -230,7 +247,10 @@ static void cork_answer(struct MHD_Connection *c) {
     gnutls_record_cork(tls);
 }
 
-static void uncork_answer(struct MHD_Connection *c) {
+/* The answer is handed over: the record out, pushed past a cork
+ * libmicrohttpd may have set. k: the connection's entry (NULL: none);
+ * sent_min: bytes the answer sent at least (0: unknown). */
+static void uncork_answer(struct MHD_Connection *c, conn *k, size_t sent_min) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
@@ -243,12 +263,20 @@ static void uncork_answer(struct MHD_Connection *c) {
     shutdown(fd, SHUT_RDWR);
     return;
   }
-  /* On Linux, setting TCP_NODELAY (even when already set) pushes what
-   * the socket holds past TCP_CORK: libmicrohttpd's own push. Should it
-   * fail, the answer still leaves, at worst 200 ms late. */
-  int on = 1;
-  if(rc > 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
+  int small = sent_min < MHD_PUSH_MIN; /* libmicrohttpd may have corked for it */
+  if(rc > 0 && (!k || k->may_be_corked || small)) {
+    /* On Linux, clearing TCP_CORK sends what the socket holds. Should it
+     * fail, the answer still leaves, at worst 200 ms late. */
+    int off = 0;
+    if(setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off) == 0) {
+      if(k) k->may_be_corked = 0;
+      return;
+    }
     log_debug("hq", "pushing an answer: %s", strerror(errno));
+  }
+  /* Not ours to send (GnuTLS was not corked: libmicrohttpd pushed it), or
+   * the push failed: the socket may stay corked after a small answer. */
+  if(k && small) k->may_be_corked = 1;
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status, const char *code,
@@ -262,10 +290,10 @@ static enum MHD_Result send_error(struct MHD_Connection *c, int status, const ch
 
 /* The scan resolver's hot path: its own lock, s->lock only on a cache
  * miss, and a prebuilt response queued as it is. */
-static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, const char *method,
-                                  const char *url, const char *label) {
+static enum MHD_Result serve_scan(server *s, struct MHD_Connection *c, request *q,
+                                  const char *method, const char *url, const char *label) {
   cork_answer(c);
-  int status = 0, done = resolve_serve(s->h, c, method, url, &status);
+  int status = 0, done = resolve_serve(s->h, c, method, url, &status, &q->scan_min);
   if(done == 1 || done == -2) {
     counters_add_request(label, status ? status : 500);
     return done == 1 ? MHD_YES : MHD_NO;
@@ -370,7 +398,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   if(q->too_large) return send_error(c, 413, "too_large", "body: larger than this route accepts");
   const route *rt = q->rt;
   const char *label = q->label;
-  if(rt && !rt->fn) return serve_scan(s, c, method, url, label);
+  if(rt && !rt->fn) return serve_scan(s, c, q, method, url, label);
   hq_reply r = {0};
   route_req req = {s->h, c, method, url, q->buf ? q->buf : "", q->len, q->kiosk};
   /* A probe must answer while a database call holds the lock. */
@@ -396,18 +424,19 @@ static void deadline_in(struct timespec *t, int seconds) {
 static void completed(void *cls, struct MHD_Connection *c, void **ctx,
                       enum MHD_RequestTerminationCode toe) {
   server *s = cls;
-  if(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) uncork_answer(c); /* else it is closing */
+  conn *k = conn_of(c);
+  request *q = *ctx;
+  if(toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) /* else it is closing */
+    uncork_answer(c, k, q ? q->scan_min : 0);
   /* The next request on this connection must have its headers in within
    * the idle timeout: an idle keep-alive connection is closed then anyway,
    * and a trickling one no later. */
-  conn *k = conn_of(c);
   if(k) {
     pthread_mutex_lock(&s->conns_lock);
     k->in_request = 0;
     deadline_in(&k->deadline, IDLE_TIMEOUT_S);
     pthread_mutex_unlock(&s->conns_lock);
   }
-  request *q = *ctx;
   if(q) {
     free(q->buf);
     free(q);

@@ -1,0 +1,147 @@
+/* test_hqdb_resolve.c — a flush settling the seat leases of many groups
+ * at once (sync/hq/storage/hqdb_resolve.c, hqdb_resolve_flush), between
+ * two handles on one database as two HQ processes would be: SQLite in a
+ * temp file, or the PostgreSQL URL in $SQR_TEST_DB (jobs_test.sh starts a
+ * throwaway cluster). Times are passed in, so a lease lapses without
+ * waiting.
+ *
+ * The kept leases of a flush are settled in statements of up to 64
+ * groups, whose rows come back matched by store and group; more groups
+ * than one statement holds, each with a claim of its own, one lease
+ * another process reclaimed and groups giving everything back, so that a
+ * row matched to the wrong group, or a kept lease not seen as kept, shows
+ * as a wrong count. */
+#include "testutil.h"
+
+#include "hqdb.h"
+#include "hqdb_int.h"
+#include "hqdb_resolve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NGROUPS   150 /* three statements of kept leases: 64, 64, then 16 and fewer */
+#define LIMIT     190
+#define TTL       60000
+#define RECLAIMED 3 /* b reclaims a's lease of this group before a flushes */
+#define T0        1000000
+
+static hqdb *a, *b;
+
+static int setup(void **state) {
+  (void)state;
+  char err[256], path[600];
+  const char *url = getenv("SQR_TEST_DB");
+  if(!url || !url[0]) {
+    snprintf(path, sizeof path, "%s", tu_path(tu_tmpdir("hqdb_resolve"), "hq.db"));
+    url = path;
+  }
+  assert_int_equal(hqdb_open(url, &a, err, sizeof err), SQR_OK);
+  assert_int_equal(hqdb_open(url, &b, err, sizeof err), SQR_OK);
+  print_message("backend: %s\n", hqdb_backend(a));
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  hqdb_close(a);
+  hqdb_close(b);
+  return 0;
+}
+
+/* One integer the statement returns (its first cell), -1 for no row. */
+static int64_t one(hqdb *db, const char *sql, const char *sid, const char *grp) {
+  hqres r = {0};
+  hqv p[] = {T(sid), T(grp)};
+  assert_int_equal(hqdb_exec(db, sql, p, 2, &r, NULL), SQR_OK);
+  int64_t v = r.nrows ? cell_int(&r, 0, 0) : -1;
+  hqres_free(&r);
+  return v;
+}
+
+static int64_t claimed(const char *sid, const char *grp) {
+  return one(a, "SELECT claimed FROM group_seats WHERE store = $1 AND grp = $2", sid, grp);
+}
+
+/* Seats the seat_leases rows of the group hold, every owner's (-1: none). */
+static int64_t leased(const char *sid, const char *grp) {
+  return one(a, "SELECT SUM(seats) FROM seat_leases WHERE store = $1 AND grp = $2", sid, grp);
+}
+
+static void lease(hqdb *db, const char *sid, const char *grp, int64_t want, int64_t now,
+                  int64_t ttl, int64_t expect_granted) {
+  int64_t granted = -1, left = -1;
+  assert_int_equal(hqdb_resolve_lease(db, sid, grp, want, LIMIT, now, ttl, &granted, &left),
+                   SQR_OK);
+  assert_int_equal(granted, expect_granted);
+}
+
+static void test_flush_settles_many_groups(void **state) {
+  (void)state;
+  resolve_sent_delta *d = calloc(NGROUPS, sizeof *d);
+  int64_t other[NGROUPS]; /* seats b holds of each group */
+  assert_non_null(d);
+  /* a leases 10 seats of every group (a store each, so that the matching
+   * is by store, and a group id shared with other stores), b 1..5 of each
+   * but the reclaimed one: every group is claimed differently. */
+  for(int i = 0; i < NGROUPS; i++) {
+    snprintf(d[i].store, sizeof d[i].store, "SH-%03d", i);
+    snprintf(d[i].grp, sizeof d[i].grp, "g%d", i % 2);
+    lease(a, d[i].store, d[i].grp, 10, T0, TTL, 10);
+    other[i] = i == RECLAIMED ? 0 : 1 + i % 5;
+    if(other[i]) lease(b, d[i].store, d[i].grp, other[i], T0, TTL, other[i]);
+  }
+  /* a stops flushing for longer than b's TTL: b's next lease of group
+   * RECLAIMED gives a's 10 seats back and takes 2. */
+  lease(b, d[RECLAIMED].store, d[RECLAIMED].grp, 2, T0 + 5000, 1000, 2);
+  other[RECLAIMED] = 2;
+  assert_int_equal(leased(d[RECLAIMED].store, d[RECLAIMED].grp), 2);
+
+  /* a's flush: 3 of each group's 10 seats sent; it keeps 4 of the other
+   * 7, but gives all back of every tenth group (keep 0). */
+  for(int i = 0; i < NGROUPS; i++) {
+    d[i].n = 3;
+    d[i].unused = 7;
+    d[i].keep = i % 10 == 9 ? 0 : 4;
+    d[i].keep_room = 128;
+    d[i].limit = LIMIT;
+  }
+  assert_int_equal(hqdb_resolve_flush(a, NULL, 0, d, NGROUPS, T0 + 6000, TTL), SQR_OK);
+
+  for(int i = 0; i < NGROUPS; i++) {
+    const char *s = d[i].store, *g = d[i].grp;
+    if(i == RECLAIMED) {
+      /* Its row was gone: nothing kept; the 3 it sent are claimed again
+       * (b gave back all 10, so the group holds b's 2 and the 3 sent). */
+      assert_int_equal(d[i].kept, 0);
+      assert_int_equal(claimed(s, g), other[i] + 3);
+      assert_int_equal(leased(s, g), other[i]);
+    } else if(d[i].keep == 0) {
+      /* All 7 unspent back: claimed holds the 3 sent and b's. */
+      assert_int_equal(d[i].kept, 0);
+      assert_int_equal(claimed(s, g), 3 + other[i]);
+      assert_int_equal(leased(s, g), other[i]);
+    } else {
+      /* Kept 4 (renewed), 3 spent stay claimed, the other 3 unspent go
+       * back; left is this group's. */
+      assert_int_equal(d[i].kept, 4);
+      assert_int_equal(claimed(s, g), 7 + other[i]);
+      assert_int_equal(d[i].left, LIMIT - 7 - other[i]);
+      assert_int_equal(leased(s, g), 4 + other[i]);
+      assert_int_equal(one(a,
+                           "SELECT MAX(renewed_ms) FROM seat_leases"
+                           " WHERE store = $1 AND grp = $2 AND seats = 4",
+                           s, g),
+                       T0 + 6000);
+    }
+  }
+  free(d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_flush_settles_many_groups, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

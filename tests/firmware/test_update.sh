@@ -135,8 +135,12 @@ refused)
     echo "ok: $(basename "$1"): $(grep refused <<<"$out" | head -1)"
   }
   size=$(stat -c %s "$T/b110")
-  cp "$T/b110" "$T/payload-flip"   # a byte of a file in the payload
-  printf '\x55' | dd of="$T/payload-flip" bs=1 seek=$((size - 1000)) conv=notrunc status=none
+  cp "$T/b110" "$T/payload-flip"   # a byte of a file in the payload, inverted: writing a
+  # fixed value left the bundle as it was whenever the byte already held it (1 run in 256)
+  byte=$(od -An -tu1 -j $((size - 1000)) -N1 "$T/b110" | tr -d ' ')
+  printf "\\x$(printf %02x $((byte ^ 0xff)))" |
+    dd of="$T/payload-flip" bs=1 seek=$((size - 1000)) conv=notrunc status=none
+  cmp -s "$T/b110" "$T/payload-flip" && fail "payload-flip: the flip changed nothing"
   cp "$T/b110" "$T/header-flip"    # the version field: 1.1.0 -> 1.1.1
   printf '1' | dd of="$T/header-flip" bs=1 seek=44 conv=notrunc status=none
   cp "$T/b110" "$T/unsigned"

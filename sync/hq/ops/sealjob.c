@@ -190,7 +190,10 @@ sqr_rc hq_seal_commit(hq *h, hq_seal_batch *b, hq_seal_slice *out) {
     snprintf(refused_kiosk, sizeof refused_kiosk, "%s", refused->kiosk_id);
     refused_seq = refused->seq;
   }
-  if((rc = hqdb_commit(h->db))) goto out;
+  if((rc = hqdb_commit(h->db))) {
+    hqdb_rollback(h->db); /* a COMMIT that failed may leave the transaction open */
+    goto out;
+  }
   h->seal_cursor = b->cursor + claimed;
   h->seal_lease_until_ms = now + HQ_SEAL_LEASE_MS; /* renewed by the advance, from a later now */
   out->opened += opened;

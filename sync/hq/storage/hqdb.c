@@ -373,10 +373,14 @@ sqr_rc hqdb_erasure_confirm(hqdb *db, const char *store, const char *member_hex,
                   " AND confirmed_ms IS NULL",
                   p, 3, NULL, &changes);
   if(!rc && changes > 0) rc = bump_version(db, store);
+  /* A box still waiting for the opener would link the member again.
+   * The queue first: on PostgreSQL an opener that took the box and has
+   * not committed holds its row, so this waits for it, and the links
+   * DELETE after it (a new snapshot under READ COMMITTED) sees the link
+   * that opener made; links first would miss it and leave it. */
+  if(!rc) rc = run(db, "DELETE FROM seal_queue WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
   if(!rc)
     rc = run(db, "DELETE FROM member_links WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
-  /* A box still waiting for the opener would link the member again. */
-  if(!rc) rc = run(db, "DELETE FROM seal_queue WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
   return rc;
 }
 
@@ -463,30 +467,33 @@ sqr_rc hqdb_counts(hqdb *db, const char *store, hq_counts *out) {
   memset(out, 0, sizeof *out);
   hqres r = {0};
   hqv p[] = {T(store)};
-  sqr_rc rc =
-      run(db,
-          "SELECT signups, checkins, events,"
-          " (SELECT COUNT(DISTINCT phone_index) FROM member_links WHERE store = $1) FROM stores"
-          " WHERE id = $1",
-          p, 1, &r, NULL);
+  sqr_rc rc = run(db,
+                  /* members and the boxes still queued in one statement, one
+                   * snapshot: the opener links a member in the transaction that
+                   * takes its box off the queue, so pending 0 means members is
+                   * final */
+                  "SELECT signups, checkins, events,"
+                  " (SELECT COUNT(DISTINCT phone_index) FROM member_links WHERE store = $1),"
+                  " (SELECT COUNT(*) FROM seal_queue WHERE store = $1) FROM stores WHERE id = $1",
+                  p, 1, &r, NULL);
   if(!rc && r.nrows == 0) rc = SQR_ENOTFOUND;
   if(!rc) {
     out->signups = cell_int(&r, 0, 0);
     out->checkins = cell_int(&r, 0, 1);
     out->events = cell_int(&r, 0, 2);
     out->members = cell_int(&r, 0, 3);
+    out->members_pending = cell_int(&r, 0, 4);
   }
   hqres_free(&r);
   if(!rc)
     rc = run(db,
              "SELECT (SELECT COUNT(*) FROM erasures WHERE store = $1 AND"
              " confirmed_ms IS NULL), (SELECT COUNT(*) FROM erasures WHERE store = $1"
-             " AND confirmed_ms IS NOT NULL), (SELECT COUNT(*) FROM seal_queue WHERE store = $1)",
+             " AND confirmed_ms IS NOT NULL)",
              p, 1, &r, NULL);
   if(!rc && r.nrows == 1) {
     out->erasures_pending = cell_int(&r, 0, 0);
     out->erasures_confirmed = cell_int(&r, 0, 1);
-    out->members_pending = cell_int(&r, 0, 2);
   }
   hqres_free(&r);
   /* Per kiosk, what HQ actually holds (rows and highest seq) next to what

@@ -109,6 +109,46 @@ void resolve_counts_state(uint64_t *unflushed, uint64_t *dropped) {
   pthread_mutex_unlock(&resolve__R.lock);
 }
 
+/* Every process writes a flush's rows in one order, (store, kiosk, hour)
+ * and (store, group): on PostgreSQL two flushes locking the same rows in
+ * different orders would deadlock until deadlock_timeout aborted one,
+ * with the storage lock (and so the process's uploads) held meanwhile. */
+static int cmp_scan(const void *a, const void *b) {
+  const resolve_scan_delta *x = a, *y = b;
+  int c = strcmp(x->store, y->store);
+  if(c) return c;
+  if(x->kiosk != y->kiosk) return x->kiosk < y->kiosk ? -1 : 1;
+  return (x->hour > y->hour) - (x->hour < y->hour);
+}
+
+typedef struct sent_ref {
+  resolve_sent_delta d;
+  rstore *e;
+  rgroup *g;
+} sent_ref;
+
+static int cmp_sent(const void *a, const void *b) {
+  const sent_ref *x = a, *y = b;
+  int c = strcmp(x->d.store, y->d.store);
+  return c ? c : strcmp(x->d.grp, y->d.grp);
+}
+
+/* Sorts gd with ge and gg beside it; left as they are without memory
+ * (the order only spares a deadlock's wait). */
+static void sort_sent(resolve_sent_delta *gd, rstore **ge, rgroup **gg, size_t n) {
+  sent_ref *r = n > 1 ? malloc(n * sizeof *r) : NULL;
+  if(!r) return;
+  for(size_t i = 0; i < n; i++)
+    r[i] = (sent_ref){gd[i], ge[i], gg[i]};
+  qsort(r, n, sizeof *r, cmp_sent);
+  for(size_t i = 0; i < n; i++) {
+    gd[i] = r[i].d;
+    ge[i] = r[i].e;
+    gg[i] = r[i].g;
+  }
+  free(r);
+}
+
 /* Writes the counters; marks stores that changed elsewhere stale and
  * recounts joins of stores whose kiosks uploaded. keep: groups that sent
  * someone since the last flush keep their unspent seats (the flusher;
@@ -224,6 +264,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   resolve__R.alerts_due = 0;
   pthread_mutex_unlock(&resolve__R.lock);
 
+  if(ns > 1) qsort(sd, ns, sizeof *sd, cmp_scan);
+  sort_sent(gd, ge, gg, ng);
   rc = hq_scan_flush(h, sd, ns, gd, ng, resolve__R.lease_ttl_ms);
   pthread_mutex_lock(&resolve__R.lock);
   /* The cells copied out stayed in ncells while the write was in flight,

@@ -1144,7 +1144,11 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
       return SQR_EIO;
     }
     s->sealer = 1;
-    if(hq_subscribe(h, on_sealed, s)) {
+    /* under the storage lock: ingest walks the listeners under it */
+    pthread_mutex_lock(&s->lock);
+    sqr_rc src = hq_subscribe(h, on_sealed, s);
+    pthread_mutex_unlock(&s->lock);
+    if(src) {
       snprintf(err, errlen, "out of memory");
       server_stop(s);
       return SQR_ENOMEM;
@@ -1172,7 +1176,11 @@ void server_stop(server *s) {
     pthread_mutex_unlock(&s->conns_lock);
     pthread_join(s->sweep_thread, NULL);
   }
-  if(s->seal_listening) hq_unsubscribe(s->h, on_sealed, s);
+  if(s->seal_listening) {
+    pthread_mutex_lock(&s->lock);
+    hq_unsubscribe(s->h, on_sealed, s);
+    pthread_mutex_unlock(&s->lock);
+  }
   if(s->sealer) { /* the slice it is on commits or rolls back; the queue waits */
     pthread_mutex_lock(&s->conns_lock);
     pthread_cond_signal(&s->seal_wake);

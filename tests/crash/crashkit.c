@@ -290,6 +290,10 @@ int crash_check_db(const char *db_path, crash_ack *acks, size_t n, int run, int 
   sqr_rc rc = store_open(db_path, clock, &st, err, sizeof err);
   if(rc) {
     crash_problem("run %d: store_open after the crash: %s (%s)", run, sqr_strerror(rc), err);
+    /* A database the kiosk cannot open has lost every sign-up it
+     * acknowledged: counted so, or a damaged file would read as "0 lost". */
+    for(size_t i = 0; i < n; i++)
+      acks[i].lost = 1;
     goto out;
   }
   check_store(st, acks, n, run, flags, events);

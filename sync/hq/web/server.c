@@ -500,11 +500,10 @@ static int passed(const struct timespec *now, const struct timespec *t) {
  * the storage lock held only to read the slice and to commit it (the
  * opening, ~100 us a box, runs without it, so ingest is not held up by
  * it), at once again while there is work, else every SEAL_IDLE_MS or when
- * an upload queued boxes (server_seal_wake). Another HQ process holding
+ * an upload queued boxes (on_sealed). Another HQ process holding
  * the job makes a slice a no-op; storage errors wait the idle period out
  * and try again. The backlog it last counted (at most every
  * SEAL_IDLE_MS) is what ingest checks against HQ_SEAL_BACKLOG_MAX. */
-#define SEAL_SLICE   256
 #define SEAL_IDLE_MS 250
 static void *seal_loop(void *arg) {
   server *s = arg;
@@ -520,7 +519,7 @@ static void *seal_loop(void *arg) {
     pthread_mutex_lock(&s->lock);
     sqr_rc rc = recount ? hq_seal_count(s->h) : SQR_OK;
     if(recount) counted = now;
-    if(!rc) rc = hq_seal_take(s->h, SEAL_SLICE, &b, &sl.held);
+    if(!rc) rc = hq_seal_take(s->h, HQ_SEAL_SLICE, &b, &sl.held);
     pthread_mutex_unlock(&s->lock);
     if(!rc && b) rc = hq_seal_open_batch(s->h, b);
     if(!rc && b) {

@@ -47,7 +47,8 @@ c=$(hq_counts "$TMP/later" SH-JA01) # not hq_count: it waits for the opener
 [ "$(json_get "$c" members_pending)" = "$signups" ] || fail "counts: $(json_get "$c" members_pending) pending"
 [ "$(field "$j" backlog)" = "$signups" ] || fail "backlog $(field "$j" backlog), want $signups"
 [ "$(field "$j" signups_opened)" = 0 ] || fail "ingest opened boxes with --seal-later"
-j=$(hq ingest-file --dir "$TMP/later" --seal-later) || fail "drain: $j"
+j=$(hq ingest-file --dir "$TMP/later" --seal-later 2>"$TMP/drain.err") ||
+  fail "drain: $j $(cat "$TMP/drain.err")"
 [ "$(field "$j" drained)" = "$signups" ] || fail "drained $(field "$j" drained), want $signups"
 [ "$(field "$j" backlog)" = 0 ] || fail "backlog left: $j"
 later_members=$(hq_count "$TMP/later" SH-JA01 members)

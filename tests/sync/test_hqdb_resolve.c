@@ -69,12 +69,15 @@ static int64_t leased(const char *sid, const char *grp) {
   return one(a, "SELECT SUM(seats) FROM seat_leases WHERE store = $1 AND grp = $2", sid, grp);
 }
 
-static void lease(hqdb *db, const char *sid, const char *grp, int64_t want, int64_t now,
-                  int64_t ttl, int64_t expect_granted) {
-  int64_t granted = -1, left = -1;
-  assert_int_equal(hqdb_resolve_lease(db, sid, grp, want, LIMIT, now, ttl, &granted, &left),
-                   SQR_OK);
+/* Leases want seats as db, expecting expect_granted; returns how many
+ * other handles hold seats of the group then. */
+static int64_t lease(hqdb *db, const char *sid, const char *grp, int64_t want, int64_t now,
+                     int64_t ttl, int64_t expect_granted) {
+  int64_t granted = -1, left = -1, others = -1;
+  assert_int_equal(
+      hqdb_resolve_lease(db, sid, grp, want, LIMIT, now, ttl, &granted, &left, &others), SQR_OK);
   assert_int_equal(granted, expect_granted);
+  return others;
 }
 
 static void test_flush_settles_many_groups(void **state) {
@@ -88,13 +91,14 @@ static void test_flush_settles_many_groups(void **state) {
   for(int i = 0; i < NGROUPS; i++) {
     snprintf(d[i].store, sizeof d[i].store, "SH-%03d", i);
     snprintf(d[i].grp, sizeof d[i].grp, "g%d", i % 2);
-    lease(a, d[i].store, d[i].grp, 10, T0, TTL, 10);
+    assert_int_equal(lease(a, d[i].store, d[i].grp, 10, T0, TTL, 10), 0);
     other[i] = i == RECLAIMED ? 0 : 1 + i % 5;
-    if(other[i]) lease(b, d[i].store, d[i].grp, other[i], T0, TTL, other[i]);
+    if(other[i]) assert_int_equal(lease(b, d[i].store, d[i].grp, other[i], T0, TTL, other[i]), 1);
   }
   /* a stops flushing for longer than b's TTL: b's next lease of group
-   * RECLAIMED gives a's 10 seats back and takes 2. */
-  lease(b, d[RECLAIMED].store, d[RECLAIMED].grp, 2, T0 + 5000, 1000, 2);
+   * RECLAIMED gives a's 10 seats back and takes 2, and then holds the
+   * group alone. */
+  assert_int_equal(lease(b, d[RECLAIMED].store, d[RECLAIMED].grp, 2, T0 + 5000, 1000, 2), 0);
   other[RECLAIMED] = 2;
   assert_int_equal(leased(d[RECLAIMED].store, d[RECLAIMED].grp), 2);
 
@@ -128,6 +132,7 @@ static void test_flush_settles_many_groups(void **state) {
       assert_int_equal(d[i].kept, 4);
       assert_int_equal(claimed(s, g), 7 + other[i]);
       assert_int_equal(d[i].left, LIMIT - 7 - other[i]);
+      assert_int_equal(d[i].others, 1); /* b */
       assert_int_equal(leased(s, g), 4 + other[i]);
       assert_int_equal(one(a,
                            "SELECT MAX(renewed_ms) FROM seat_leases"
@@ -139,9 +144,55 @@ static void test_flush_settles_many_groups(void **state) {
   free(d);
 }
 
+/* Whether a handle holds a group alone, as leases and kept flushes
+ * report it (the resolver keeps seats near full only then): b's lease
+ * makes it shared, b giving everything back makes it a's alone again. */
+static void test_others(void **state) {
+  (void)state;
+  assert_int_equal(lease(a, "SH-O", "g", 10, T0, TTL, 10), 0);
+  assert_int_equal(lease(b, "SH-O", "g", 5, T0, TTL, 5), 1);
+  resolve_sent_delta da = {
+      .store = "SH-O", .grp = "g", .n = 2, .unused = 8, .keep = 4, .keep_room = 1, .limit = LIMIT};
+  assert_int_equal(hqdb_resolve_flush(a, NULL, 0, &da, 1, T0 + 100, TTL), SQR_OK);
+  assert_int_equal(da.kept, 4);
+  assert_int_equal(da.others, 1);
+  resolve_sent_delta db = {.store = "SH-O", .grp = "g", .n = 1, .unused = 4, .limit = LIMIT};
+  assert_int_equal(hqdb_resolve_flush(b, NULL, 0, &db, 1, T0 + 200, TTL), SQR_OK);
+  da.n = 1;
+  da.unused = 3;
+  da.keep = 3;
+  da.kept = 0;
+  assert_int_equal(hqdb_resolve_flush(a, NULL, 0, &da, 1, T0 + 300, TTL), SQR_OK);
+  assert_int_equal(da.kept, 3);
+  assert_int_equal(da.others, 0);
+  assert_int_equal(da.left, LIMIT - 2 - 1 - 1 - 3);
+  /* b finds no seat: a row of 0 seats says so to a, and b's next flush
+   * of the group deletes it. */
+  int64_t all = LIMIT - 7;
+  assert_int_equal(lease(a, "SH-O", "g", all, T0 + 400, TTL, all), 0);
+  assert_int_equal(lease(b, "SH-O", "g", 1, T0 + 500, TTL, 0), 1);
+  assert_int_equal(one(a,
+                       "SELECT COUNT(*) FROM seat_leases WHERE store = $1 AND grp = $2"
+                       " AND seats = 0",
+                       "SH-O", "g"),
+                   1);
+  da.n = 0;
+  da.unused = 3 + all;
+  da.keep = 3 + all;
+  da.kept = 0;
+  assert_int_equal(hqdb_resolve_flush(a, NULL, 0, &da, 1, T0 + 600, TTL), SQR_OK);
+  assert_int_equal(da.others, 1);
+  resolve_sent_delta dw = {.store = "SH-O", .grp = "g", .limit = LIMIT};
+  assert_int_equal(hqdb_resolve_flush(b, NULL, 0, &dw, 1, T0 + 700, TTL), SQR_OK);
+  assert_int_equal(leased("SH-O", "g"), 3 + all);
+  assert_int_equal(
+      one(a, "SELECT COUNT(*) FROM seat_leases WHERE store = $1 AND grp = $2", "SH-O", "g"), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_flush_settles_many_groups, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_others, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,8 +33,9 @@ sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) {
 }
 
 sqr_rc hq_scan_lease(hq *h, const char *store, const char *grp, int64_t want, int64_t limit,
-                     int64_t ttl_ms, int64_t *granted, int64_t *left) {
-  return hqdb_resolve_lease(h->db, store, grp, want, limit, hq_now_ms(), ttl_ms, granted, left);
+                     int64_t ttl_ms, int64_t *granted, int64_t *left, int64_t *others) {
+  return hqdb_resolve_lease(h->db, store, grp, want, limit, hq_now_ms(), ttl_ms, granted, left,
+                            others);
 }
 
 sqr_rc hq_scan_versions(hq *h,

@@ -39,10 +39,12 @@ sqr_rc hq_scan_group_counts(hq *h, const char *store, resolve_group_count **out,
 sqr_rc hq_scan_sent(hq *h, const char *store, const char *grp, int64_t *sent) SQR_WARN_UNUSED;
 /* Leases up to want seats of a group (hqdb_resolve_lease): *granted
  * 0..want, 0 when the group has no room left across processes; *left,
- * the seats no process holds after it. Seats another process leased and
- * has not flushed for ttl_ms (it died) come back to the group first. */
+ * the seats no process holds after it; *others, how many other processes
+ * hold seats of it. Seats another process leased and has not flushed for
+ * ttl_ms (it died) come back to the group first. */
 sqr_rc hq_scan_lease(hq *h, const char *store, const char *grp, int64_t want, int64_t limit,
-                     int64_t ttl_ms, int64_t *granted, int64_t *left) SQR_WARN_UNUSED;
+                     int64_t ttl_ms, int64_t *granted, int64_t *left,
+                     int64_t *others) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hq_scan_versions(hq *h,
                         void (*fn)(void *arg, const char *store, int64_t config_version,

@@ -70,13 +70,15 @@ static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
  * backends; SQLite's RETURNING may not name v, so the caller matches the
  * rows by store and group. */
 static char *keep_text(int rows) {
-  char tail[400];
+  char tail[512];
   snprintf(tail, sizeof tail,
            ") AS v WHERE seat_leases.store = v.column1 AND seat_leases.grp = v.column2"
            " AND seat_leases.owner = $%d AND seat_leases.seats = v.column4"
            " RETURNING seat_leases.store, seat_leases.grp, (SELECT claimed FROM group_seats g"
-           " WHERE g.store = seat_leases.store AND g.grp = seat_leases.grp)",
-           rows * 4 + 1);
+           " WHERE g.store = seat_leases.store AND g.grp = seat_leases.grp),"
+           " (SELECT COUNT(*) FROM seat_leases o WHERE o.store = seat_leases.store"
+           " AND o.grp = seat_leases.grp AND o.owner <> $%d)",
+           rows * 4 + 1, rows * 4 + 1);
   char head[100];
   snprintf(head, sizeof head,
            "UPDATE seat_leases SET seats = v.column3, renewed_ms = $%d FROM (VALUES", rows * 4 + 2);
@@ -107,7 +109,7 @@ static int batch_pick(size_t n) {
 
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
                        int64_t min_left, int64_t now_ms, int64_t ttl_ms, int64_t *granted,
-                       int64_t *left);
+                       int64_t *left, int64_t *others);
 
 /* The usual case of settle(), for every delta with keep > 0, in one
  * statement per batch of groups: the row holds what we were granted
@@ -157,6 +159,7 @@ static sqr_rc settle_kept(hqdb *db, resolve_sent_delta *sent, size_t nsent, int6
         /* limit - claimed, NULL (no group_seats row) as 0, as the one-row
          * statement's arithmetic gave */
         d->left = cell(&r, i, 2)->k == HQV_NULL ? 0 : d->limit - cell_int(&r, i, 2);
+        d->others = cell_int(&r, i, 3);
         next = (next + t + 1) % rows;
         break;
       }
@@ -208,7 +211,7 @@ static sqr_rc settle(hqdb *db, resolve_sent_delta *d) {
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,
                           resolve_sent_delta *sent, size_t nsent, int64_t now_ms, int64_t ttl_ms) {
   for(size_t i = 0; i < nsent; i++)
-    sent[i].kept = sent[i].granted = sent[i].left = 0;
+    sent[i].kept = sent[i].granted = sent[i].left = sent[i].others = 0;
   if(!nscans && !nsent) return SQR_OK;
   pthread_once(&batch_once, batch_init);
   hqv *p = malloc((BATCH_MAX * 4 + 2) * sizeof *p);
@@ -257,14 +260,14 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
      * for every group topped up) rather than by a scan that ran out. */
     if(!rc && d->want > 0 && d->kept == d->keep)
       rc = lease_tx(db, d->store, d->grp, d->want, d->limit, d->keep_room, now_ms, ttl_ms,
-                    &d->granted, &d->left);
+                    &d->granted, &d->left, &d->others);
   }
   if(!rc)
     rc = hqdb_commit(db);
   else
     hqdb_rollback(db);
   for(size_t i = 0; rc && i < nsent; i++)
-    sent[i].kept = sent[i].granted = sent[i].left = 0;
+    sent[i].kept = sent[i].granted = sent[i].left = sent[i].others = 0;
   return rc;
 }
 
@@ -364,10 +367,10 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *
  * unless at least min_left (>= 1) seats of limit are unclaimed. */
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
                        int64_t min_left, int64_t now_ms, int64_t ttl_ms, int64_t *granted,
-                       int64_t *left) {
+                       int64_t *left, int64_t *others) {
   hqres r = {0};
   sqr_rc rc = SQR_OK;
-  *granted = 0; /* *left too, but only where the group was read */
+  *granted = 0; /* *left and *others too, but only where the group was read */
   /* First lease of a group: its claims start at what was sent before
    * leases existed. Two processes racing here both read the same sent;
    * the second insert does nothing. (WHERE: SQLite's parser needs it
@@ -395,6 +398,15 @@ static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t wan
   for(int i = 0; !rc && i < x.nrows; i++)
     expired += cell_int(&x, i, 0);
   hqres_free(&x);
+  /* Who else holds seats of the group now (the expired are gone): the
+   * caller may keep seats near full only while nobody does. */
+  if(!rc)
+    rc = hqdb_exec(db,
+                   "SELECT COUNT(*) FROM seat_leases WHERE store = $1 AND grp = $2"
+                   " AND owner <> $3",
+                   o, 3, &x, NULL);
+  if(!rc) *others = x.nrows ? cell_int(&x, 0, 0) : 0;
+  hqres_free(&x);
   if(!rc && expired) {
     hqv u[] = {T(store), T(grp), I(expired)};
     rc =
@@ -419,9 +431,14 @@ static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t wan
     *left = cell_int(&r, 0, 1);
   }
   hqres_free(&r);
-  /* The grant is this handle's until its next flush: renewed now. */
+  /* The grant is this handle's until its next flush: renewed now. No
+   * grant leaves a row of 0 seats all the same: another process keeping
+   * seats of the group near full because nobody else held any (*others)
+   * learns at its next flush that a shopper here went without, and gives
+   * its unspent seats back. The caller's next flush of the group deletes
+   * the row (settle), as for any lease. */
   hqv l[] = {T(store), T(grp), T(db->owner), I(*granted), I(now_ms)};
-  if(!rc && *granted)
+  if(!rc)
     rc = hqdb_exec(
         db,
         "INSERT INTO seat_leases(store, grp, owner, seats, renewed_ms)"
@@ -431,14 +448,17 @@ static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t wan
   if(rc) {
     *granted = 0;
     *left = 0;
+    *others = 0;
   }
   return rc;
 }
 
 sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                          int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left) {
+                          int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left,
+                          int64_t *others) {
   *granted = 0;
   *left = 0;
+  *others = 0;
   if(want < 1) return SQR_EINVAL;
   /* Lazy: decided (and seen by every process) at commit, but the scan
    * waiting for it does not wait for the disk. A power loss within a
@@ -446,12 +466,12 @@ sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t 
    * the grant: the group then looks up to one block emptier, as a crash
    * before a flush already allows. */
   sqr_rc rc = hqdb_begin_lazy(db);
-  if(!rc) rc = lease_tx(db, store, grp, want, limit, 1, now_ms, ttl_ms, granted, left);
+  if(!rc) rc = lease_tx(db, store, grp, want, limit, 1, now_ms, ttl_ms, granted, left, others);
   if(!rc)
     rc = hqdb_commit(db);
   else
     hqdb_rollback(db);
-  if(rc) *granted = *left = 0;
+  if(rc) *granted = *left = *others = 0;
   return rc;
 }
 

@@ -30,6 +30,7 @@ typedef struct resolve_sent_delta {
   int64_t limit;     /* the group's limit (for left, keep_room and want) */
   int64_t granted, left; /* out: as hqdb_resolve_lease's; when kept, left is the
                           * seats of limit unclaimed */
+  int64_t others;        /* out, with left: other handles' seat_leases rows of the group */
 } resolve_sent_delta;
 typedef struct resolve_brand_store {
   char id[HQ_ID_MAX];
@@ -83,14 +84,17 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
  * the seats claimed by every process sharing the database (shoppers
  * sent, flushed or not, plus seats leased and unspent) never pass limit.
  * *granted: 0..want, 0 when the group has no room left; *left: the seats
- * no process holds after this grant. One atomic conditional UPDATE
+ * no process holds after this grant; *others: how many other handles
+ * hold a lease of the group after it (0: this one has it to itself for
+ * now). One atomic conditional UPDATE
  * decides. The grant is recorded as this handle's (seat_leases, renewed
- * at now_ms) until its next flush; first, seats other handles were
+ * at now_ms; a row of 0 seats when nothing was granted, so a process
+ * keeping seats of the group sees *others) until its next flush; first, seats other handles were
  * granted and have not flushed for ttl_ms (a process killed before it
  * gave them back) are returned to the group. SQR_EINVAL for want < 1. */
 sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                          int64_t now_ms, int64_t ttl_ms, int64_t *granted,
-                          int64_t *left) SQR_WARN_UNUSED;
+                          int64_t now_ms, int64_t ttl_ms, int64_t *granted, int64_t *left,
+                          int64_t *others) SQR_WARN_UNUSED;
 /* Calls fn for every store with its config_version and event counter. */
 sqr_rc hqdb_resolve_versions(hqdb *db,
                              void (*fn)(void *arg, const char *store, int64_t config_version,

@@ -78,7 +78,7 @@ static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
  * renewal (a quarter of the TTL old). A group in use with seats and
  * nothing sent since the last flush costs no statement. */
 static int group_due(const rgroup *g, int keep, int64_t now_s) {
-  if(g->sent_mem) return 1;
+  if(g->sent_mem || g->waiting) return 1;
   if(!g->lease) return 0;
   return !keep || !g->used_s || now_s - g->used_s >= RESOLVE_LEASE_IDLE_S ||
          (now_s - g->renewed_s) * 4000 >= resolve__R.lease_ttl_ms;
@@ -230,19 +230,26 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       snprintf(d->grp, sizeof d->grp, "%s", g->id);
       d->n = g->sent_mem;
       d->unused = g->lease;
+      g->waiting = 0; /* settle deletes a 0-seat row with the rest */
       /* In use: up to a block of its unspent seats stays ours (renewed),
        * so the next shopper needs no lease, and less than half a block
        * left is topped up in the flush's transaction; idle: all back.
-       * Both only while the group had RESOLVE_KEEP_ROOM seats unclaimed
-       * at the last flush or lease: near full, every process gives back
-       * what it did not spend at each flush and leases only when it runs
-       * out, so seats kept by one never turn another's shoppers away. */
+       * Near full (fewer than RESOLVE_KEEP_ROOM seats unclaimed at the
+       * last flush or lease) both only while no other process held
+       * seats of the group then: where others do, every process gives
+       * back what it did not spend at each flush and leases only when it
+       * runs out, so seats kept by one never turn another's shoppers
+       * away. Alone, a process keeps at most an eighth of the room: one
+       * that starts on the group meanwhile finds the rest, and if it
+       * finds none its 0-seat row (hqdb_resolve_lease) makes the group
+       * shared at our next flush, which gives the kept seats back. */
+      int shared = g->others != 0;
       int used = keep && g->used_s && now_s - g->used_s < RESOLVE_LEASE_IDLE_S &&
-                 g->seats_left >= RESOLVE_KEEP_ROOM;
+                 (g->seats_left >= RESOLVE_KEEP_ROOM || (!shared && g->seats_left >= 0));
       int64_t want = 0, limit = 0;
       if(used) resolve__lease_want(e, g, &want, &limit);
       d->keep = used ? (g->lease < want ? g->lease : want) : 0;
-      d->keep_room = RESOLVE_KEEP_ROOM;
+      d->keep_room = shared ? RESOLVE_KEEP_ROOM : 1;
       d->limit = limit;
       g->sent_db += g->sent_mem;
       g->sent_mem = 0;
@@ -281,6 +288,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
     if(gd[i].kept) {
       g->renewed_s = now_s;
       g->seats_left = gd[i].left;
+      g->others = gd[i].others;
+    }
+    if(gd[i].want && !gd[i].granted) {
+      g->waiting = 1; /* the top-up left a 0-seat row */
+      resolve__mark_dirty(e);
     }
     if(gd[i].kept == gd[i].keep && !gd[i].granted) continue;
     g->lease -= gd[i].keep - gd[i].kept;
@@ -288,6 +300,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
     if(gd[i].granted) {
       g->lease += gd[i].granted; /* settled by the next flush */
       g->seats_left = gd[i].left;
+      g->others = gd[i].others;
       g->renewed_s = now_s;
       resolve__mark_dirty(e);
     }
@@ -313,6 +326,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       g->sent_db -= gd[i].n;
       g->sent_mem += gd[i].n;
       g->lease += gd[i].unused - gd[i].keep; /* the kept part never left */
+      g->waiting = 1;                        /* a 0-seat row it may have had is still there */
       resolve__mark_dirty(ge[i]);
     }
     pthread_mutex_unlock(&resolve__R.lock);
@@ -412,12 +426,12 @@ out:
 rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, int64_t limit,
                        sqr_rc *rc) {
   char s[HQ_ID_MAX], g[HQ_ID_MAX];
-  int64_t granted = 0, left = 0;
+  int64_t granted = 0, left = 0, others = 0;
   snprintf(s, sizeof s, "%s", sid); /* sid and gid live in the entry */
   snprintf(g, sizeof g, "%s", gid);
   pthread_mutex_unlock(&resolve__R.lock);
   resolve__db_lock();
-  *rc = hq_scan_lease(h, s, g, want, limit, resolve__R.lease_ttl_ms, &granted, &left);
+  *rc = hq_scan_lease(h, s, g, want, limit, resolve__R.lease_ttl_ms, &granted, &left, &others);
   if(*rc) {
     log_error("resolve", "store %s: leasing seats of a group failed: %s", s, hq_storage_error(h));
     resolve__db_unlock();
@@ -447,8 +461,10 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
     grp->no_seats_ms = granted == 0 ? resolve__mono_ms() : 0;
     if(granted) grp->renewed_s = hq_now_ms() / 1000;
     grp->seats_left = left;
+    grp->others = others;
     grp->outage_spent = 0;
-    if(granted) resolve__mark_dirty(e); /* the flusher settles the grant */
+    grp->waiting |= granted == 0;
+    resolve__mark_dirty(e); /* the flusher settles the grant, or the 0-seat row */
   }
   return e;
 }

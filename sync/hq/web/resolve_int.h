@@ -93,8 +93,16 @@ typedef struct rgroup {
    * their flushes). 0: not full. */
   int64_t no_seats_ms;
   int64_t seats_left; /* seats no process held after the last ask (-1: not asked yet) */
-  int64_t used_s;     /* unix seconds of the last shopper sent here (lease kept while recent) */
-  int64_t renewed_s;  /* unix seconds its seat_leases row was last written (lease, flush) */
+  /* Other processes holding seats of the group (or waiting for some) at
+   * that ask: with none, seats this one keeps near full turn nobody's
+   * shopper away (resolve_counters.c). */
+  int64_t others;
+  /* A lease granted nothing: the database holds a row of 0 seats for us
+   * (that is how a process keeping seats learns a shopper here went
+   * without), which the next flush of the group deletes. */
+  int waiting;
+  int64_t used_s;    /* unix seconds of the last shopper sent here (lease kept while recent) */
+  int64_t renewed_s; /* unix seconds its seat_leases row was last written (lease, flush) */
   /* Seats taken without the database since the last lease it answered
    * (resolve__lease: at most RESOLVE_OUTAGE_SEATS, within seats_left). */
   int64_t outage_spent;
@@ -315,23 +323,33 @@ static inline rgroup *resolve__choose_group(rstore *e, int64_t now) {
 
 /* Seats asked for at a time: an eighth of the room left (what the
  * database said at the last ask, or this process's view before that),
- * a sixteenth below RESOLVE_KEEP_ROOM, 1..RESOLVE_LEASE_MAX, so blocks
+ * a sixteenth below RESOLVE_KEEP_ROOM while other processes hold seats
+ * of the group, at least RESOLVE_ALONE_BLOCK (or the room) while none
+ * does, 1..RESOLVE_LEASE_MAX, so blocks
  * shrink as the group nears full and a process holds few seats another
  * could have used. *limit: the seats everyone may claim, the group's
  * limit less the kiosks' joins. */
 #define RESOLVE_LEASE_MAX 32
 /* Seats a group must have unclaimed for a process to keep unspent seats
- * across a flush, or be topped up before it runs out (resolve_counters.c):
- * four blocks. Below it leases are taken only when spent and given back
- * at each flush, so near full no process sits on the last seats. */
+ * across a flush, or be topped up before it runs out (resolve_counters.c),
+ * while other processes hold seats of it too: four blocks. Below it
+ * leases are taken only when spent and given back at each flush, so near
+ * full no process sits on the last seats another's shoppers need. */
 #define RESOLVE_KEEP_ROOM (4 * RESOLVE_LEASE_MAX)
+/* The smallest block of a group no other process holds seats of: an
+ * eighth of the last 60 seats would mean a lease every scan or two, and
+ * a process that starts on the group meanwhile is turned away only for
+ * the last few (until the flush after its 0-seat row gives them back). */
+#define RESOLVE_ALONE_BLOCK 8
 static inline void resolve__lease_want(const rstore *e, const rgroup *g, int64_t *want,
                                        int64_t *limit) {
   group_rule r = resolve__rule_of(e);
   group_state st = resolve__state_of(g);
   int64_t lim = group_limit(&st, &r), room = lim - st.count;
   if(g->seats_left >= 0 && g->seats_left < room) room = g->seats_left;
-  int64_t w = room >= RESOLVE_KEEP_ROOM ? room / 8 : room / 16;
+  int64_t w = room >= RESOLVE_KEEP_ROOM || !g->others ? room / 8 : room / 16;
+  if(!g->others && w < RESOLVE_ALONE_BLOCK)
+    w = room < RESOLVE_ALONE_BLOCK ? room : RESOLVE_ALONE_BLOCK;
   *want = w < 1 ? 1 : w > RESOLVE_LEASE_MAX ? RESOLVE_LEASE_MAX : w;
   *limit = lim - g->joins;
 }

@@ -554,6 +554,8 @@ sqr_rc pki_verify_client(pki_ca *ca, const uint8_t *der, size_t len, char *err, 
     why = "not valid yet";
   else if(mbedtls_x509_time_is_past(&ca->crt.valid_to))
     why = "the CA's certificate expired";
+  else if(mbedtls_x509_time_is_future(&ca->crt.valid_from))
+    why = "the CA's certificate is not valid yet";
   mbedtls_x509_crt_free(&crt);
   if(!why) return SQR_OK;
   snprintf(err, errlen, "client certificate refused: %s", why);

@@ -7,15 +7,15 @@
 #     group_seats, held by its seat_leases row;
 #   - process B then sends shoppers until the staff contact shows: the
 #     group looks as full as A's leak makes it (16 less A's block); the
-#     ask that found no seat leaves a 0-seat row, gone at B's next flush;
+#     ask that found no seat leaves a 0-seat row, gone 3 s after it;
 #   - once A's lease is older than the TTL, B's next scan reclaims it and
 #     sends the shopper; B's flush leases it the next block (a group in
 #     use is topped up), and once B's group is idle (its flush gives its
 #     own seats back) the database holds exactly claimed = sent with no
 #     lease left;
 #   - with the rest of the group held by a live "ghost" process, B's ask
-#     finds no seat: the staff contact, and its 0-seat row goes at its
-#     next flush.
+#     finds no seat: the staff contact, and its 0-seat row goes 3 s
+#     later.
 # usage: test_leases.sh TMPDIR   (env: BIN_HQ, MINT; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
 mk_tmp "${1:-/tmp}"
@@ -84,14 +84,14 @@ done
   fail "with $leaked seats leaked B sent $n (room $room) and staff page $staff"
 echo "B: $n shoppers sent, then the staff contact: $leaked seats held by the dead process"
 # The ask that found no seat left B a row of 0 seats (how a process
-# keeping seats of the group learns that a shopper went without); B's
-# next flush deletes it.
-for _ in $(seq 30); do
+# keeping seats of the group learns that a shopper went without); a
+# flush of B's deletes it once B has not asked for 3 s.
+for _ in $(seq 80); do
   [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE' AND seats = 0")" = 0 ] && break
   sleep 0.1
 done
 [ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE' AND seats = 0")" = 0 ] ||
-  fail "B's 0-seat row outlived its flush: $(dbq "SELECT owner, seats FROM seat_leases")"
+  fail "B's 0-seat row outlived its flush 3 s after its last ask: $(dbq "SELECT owner, seats FROM seat_leases")"
 
 # ---- after the TTL the dead process's seats come back ---------------------------------------
 sleep $((TTL + 1))
@@ -121,15 +121,15 @@ done
 # ---- a shopper that finds every seat held elsewhere ------------------------------------------
 # A live process "ghost" holds the rest of the group: B's ask finds no
 # seat, leaves its 0-seat row (a process keeping seats near full learns
-# from it that a shopper went without) and its next flush deletes it.
+# from it that a shopper went without), deleted 3 s after its last ask.
 free=$((16 - $(claimed)))
 dbq "UPDATE group_seats SET claimed = claimed + $free WHERE store = 'SH-LSE';
      INSERT INTO seat_leases(store, grp, owner, seats, renewed_ms)
      VALUES('SH-LSE', 'lse-1', 'ghost', $free, $(date +%s)000 + 3600000)" >/dev/null
 scan "$B_PORT" | grep -q 'id="staff-qr"' || fail "B sent a shopper to seats a live process holds"
 zero() { dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-LSE' AND owner <> 'ghost'"; }
-for _ in $(seq 30); do [ "$(zero)" = 0 ] && break; sleep 0.1; done
-[ "$(zero)" = 0 ] || fail "B's 0-seat row outlived its flush: $(dbq "SELECT owner, seats FROM seat_leases")"
+for _ in $(seq 80); do [ "$(zero)" = 0 ] && break; sleep 0.1; done
+[ "$(zero)" = 0 ] || fail "B's 0-seat row outlived its flush 3 s after its last ask: $(dbq "SELECT owner, seats FROM seat_leases")"
 dbq "DELETE FROM seat_leases WHERE owner = 'ghost';
      UPDATE group_seats SET claimed = claimed - $free WHERE store = 'SH-LSE'" >/dev/null
 HQ_PID=$B_PID

@@ -187,6 +187,15 @@ static void test_others(void **state) {
   assert_int_equal(leased("SH-O", "g"), 3 + all);
   assert_int_equal(
       one(a, "SELECT COUNT(*) FROM seat_leases WHERE store = $1 AND grp = $2", "SH-O", "g"), 1);
+  /* A flush's top-up that gets nothing is no shopper going without: no
+   * row; it still reads the group (nothing unclaimed, a holds it). */
+  resolve_sent_delta dt = {.store = "SH-O", .grp = "g", .want = 1, .keep_room = 1, .limit = LIMIT};
+  assert_int_equal(hqdb_resolve_flush(b, NULL, 0, &dt, 1, T0 + 800, TTL), SQR_OK);
+  assert_int_equal(dt.granted, 0);
+  assert_int_equal(dt.left, 0);
+  assert_int_equal(dt.others, 1);
+  assert_int_equal(
+      one(a, "SELECT COUNT(*) FROM seat_leases WHERE store = $1 AND grp = $2", "SH-O", "g"), 1);
 }
 
 int main(void) {

@@ -108,8 +108,8 @@ static int batch_pick(size_t n) {
 }
 
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                       int64_t min_left, int64_t now_ms, int64_t ttl_ms, int64_t *granted,
-                       int64_t *left, int64_t *others);
+                       int64_t min_left, int record_none, int64_t now_ms, int64_t ttl_ms,
+                       int64_t *granted, int64_t *left, int64_t *others);
 
 /* The usual case of settle(), for every delta with keep > 0, in one
  * statement per batch of groups: the row holds what we were granted
@@ -259,7 +259,7 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     /* Seats for a group in use, leased in this transaction (one commit
      * for every group topped up) rather than by a scan that ran out. */
     if(!rc && d->want > 0 && d->kept == d->keep)
-      rc = lease_tx(db, d->store, d->grp, d->want, d->limit, d->keep_room, now_ms, ttl_ms,
+      rc = lease_tx(db, d->store, d->grp, d->want, d->limit, d->keep_room, 0, now_ms, ttl_ms,
                     &d->granted, &d->left, &d->others);
   }
   if(!rc)
@@ -364,10 +364,12 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp, int64_t *
 }
 
 /* hqdb_resolve_lease inside the caller's transaction; grants nothing
- * unless at least min_left (>= 1) seats of limit are unclaimed. */
+ * unless at least min_left (>= 1) seats of limit are unclaimed, and then
+ * leaves a row of 0 seats only with record_none (a shopper went without;
+ * a flush's top-up that got nothing is no such news). */
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
-                       int64_t min_left, int64_t now_ms, int64_t ttl_ms, int64_t *granted,
-                       int64_t *left, int64_t *others) {
+                       int64_t min_left, int record_none, int64_t now_ms, int64_t ttl_ms,
+                       int64_t *granted, int64_t *left, int64_t *others) {
   hqres r = {0};
   sqr_rc rc = SQR_OK;
   *granted = 0; /* *left and *others too, but only where the group was read */
@@ -398,15 +400,6 @@ static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t wan
   for(int i = 0; !rc && i < x.nrows; i++)
     expired += cell_int(&x, i, 0);
   hqres_free(&x);
-  /* Who else holds seats of the group now (the expired are gone): the
-   * caller may keep seats near full only while nobody does. */
-  if(!rc)
-    rc = hqdb_exec(db,
-                   "SELECT COUNT(*) FROM seat_leases WHERE store = $1 AND grp = $2"
-                   " AND owner <> $3",
-                   o, 3, &x, NULL);
-  if(!rc) *others = x.nrows ? cell_int(&x, 0, 0) : 0;
-  hqres_free(&x);
   if(!rc && expired) {
     hqv u[] = {T(store), T(grp), I(expired)};
     rc =
@@ -426,25 +419,47 @@ static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t wan
         " claimed = CASE WHEN claimed + $3 <= $4 THEN claimed + $3 ELSE $4 END"
         " WHERE store = $1 AND grp = $2 AND $4 - claimed >= $5 RETURNING last_grant, $4 - claimed",
         p, 5, &r, NULL);
+  int refused = !rc && !r.nrows;
   if(!rc && r.nrows) {
     *granted = cell_int(&r, 0, 0);
     *left = cell_int(&r, 0, 1);
   }
   hqres_free(&r);
-  /* The grant is this handle's until its next flush: renewed now. No
-   * grant leaves a row of 0 seats all the same: another process keeping
-   * seats of the group near full because nobody else held any (*others)
-   * learns at its next flush that a shopper here went without, and gives
-   * its unspent seats back. The caller's next flush of the group deletes
-   * the row (settle), as for any lease. */
+  /* Refused: what is unclaimed all the same, so the caller's next choice
+   * (what to keep, whether to top up) starts from the group as it is. */
+  if(refused) {
+    hqv q[] = {T(store), T(grp), I(limit)};
+    rc = hqdb_exec(db, "SELECT $3 - claimed FROM group_seats WHERE store = $1 AND grp = $2", q, 3,
+                   &r, NULL);
+    if(!rc && r.nrows) *left = cell_int(&r, 0, 0);
+    hqres_free(&r);
+  }
+  /* The grant is this handle's until its next flush: renewed now. A
+   * scan's ask that got nothing (record_none) leaves a row of 0 seats all
+   * the same: another process keeping seats of the group near full
+   * because nobody else held any (*others) learns at its next flush that
+   * a shopper here went without, and gives its unspent seats back. The
+   * caller's flush deletes the row (settle) once it has not asked for a
+   * while (resolve_int.h, RESOLVE_WAITING_S). */
   hqv l[] = {T(store), T(grp), T(db->owner), I(*granted), I(now_ms)};
-  if(!rc)
+  if(!rc && (*granted || record_none))
     rc = hqdb_exec(
         db,
         "INSERT INTO seat_leases(store, grp, owner, seats, renewed_ms)"
         " VALUES($1, $2, $3, $4, $5) ON CONFLICT (store, grp, owner) DO UPDATE"
         " SET seats = seat_leases.seats + excluded.seats, renewed_ms = excluded.renewed_ms",
         l, 5, NULL, NULL);
+  /* Who else holds seats of the group (the expired are gone), counted
+   * after the UPDATE: on PostgreSQL a process that leased the group just
+   * before us has committed its row by the time our UPDATE got the row
+   * lock. The caller keeps seats near full only while nobody does. */
+  if(!rc)
+    rc = hqdb_exec(db,
+                   "SELECT COUNT(*) FROM seat_leases WHERE store = $1 AND grp = $2"
+                   " AND owner <> $3",
+                   o, 3, &x, NULL);
+  if(!rc) *others = x.nrows ? cell_int(&x, 0, 0) : 0;
+  hqres_free(&x);
   if(rc) {
     *granted = 0;
     *left = 0;
@@ -466,7 +481,7 @@ sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t 
    * the grant: the group then looks up to one block emptier, as a crash
    * before a flush already allows. */
   sqr_rc rc = hqdb_begin_lazy(db);
-  if(!rc) rc = lease_tx(db, store, grp, want, limit, 1, now_ms, ttl_ms, granted, left, others);
+  if(!rc) rc = lease_tx(db, store, grp, want, limit, 1, 1, now_ms, ttl_ms, granted, left, others);
   if(!rc)
     rc = hqdb_commit(db);
   else

@@ -89,7 +89,8 @@ sqr_rc hqdb_resolve_sent(hqdb *db, const char *store, const char *grp,
  * now). One atomic conditional UPDATE
  * decides. The grant is recorded as this handle's (seat_leases, renewed
  * at now_ms; a row of 0 seats when nothing was granted, so a process
- * keeping seats of the group sees *others) until its next flush; first, seats other handles were
+ * keeping seats of the group sees *others; *left is then what is
+ * unclaimed) until its next flush settles it; first, seats other handles were
  * granted and have not flushed for ttl_ms (a process killed before it
  * gave them back) are returned to the group. SQR_EINVAL for want < 1. */
 sqr_rc hqdb_resolve_lease(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,

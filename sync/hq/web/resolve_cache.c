@@ -287,6 +287,9 @@ static rstore *install(rstore *fresh) {
     ng->lease = og->lease; /* granted in the database: still ours to spend or give back */
     og->lease = 0;
     ng->no_seats_ms = og->no_seats_ms;
+    ng->waiting = og->waiting; /* its 0-seat row is still in the database */
+    ng->waiting_s = og->waiting_s;
+    ng->others = og->others;
     ng->used_s = og->used_s; /* a lease kept by the flusher stays in use */
     ng->renewed_s = og->renewed_s;
     if(strcmp(ng->link, og->link) == 0 && !ng->qr_src) {

@@ -78,7 +78,8 @@ static void collect_version(void *arg, const char *id, int64_t cv, int64_t ev) {
  * renewal (a quarter of the TTL old). A group in use with seats and
  * nothing sent since the last flush costs no statement. */
 static int group_due(const rgroup *g, int keep, int64_t now_s) {
-  if(g->sent_mem || g->waiting) return 1;
+  if(g->sent_mem) return 1;
+  if(g->waiting && (!keep || now_s - g->waiting_s >= RESOLVE_WAITING_S)) return 1;
   if(!g->lease) return 0;
   return !keep || !g->used_s || now_s - g->used_s >= RESOLVE_LEASE_IDLE_S ||
          (now_s - g->renewed_s) * 4000 >= resolve__R.lease_ttl_ms;
@@ -220,7 +221,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
     for(size_t i = 0; i < e->ngroups; i++) {
       rgroup *g = &e->groups[i];
       if(!group_due(g, keep, now_s)) {
-        held |= g->lease != 0;
+        held |= g->lease != 0 || g->waiting; /* looked at again: a 0-seat row goes in time */
         continue;
       }
       ge[ng] = e;
@@ -290,9 +291,9 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       g->seats_left = gd[i].left;
       g->others = gd[i].others;
     }
-    if(gd[i].want && !gd[i].granted) {
-      g->waiting = 1; /* the top-up left a 0-seat row */
-      resolve__mark_dirty(e);
+    if(gd[i].want && gd[i].kept == gd[i].keep && !gd[i].granted) {
+      g->seats_left = gd[i].left; /* a refused top-up read the group too */
+      g->others = gd[i].others;
     }
     if(gd[i].kept == gd[i].keep && !gd[i].granted) continue;
     g->lease -= gd[i].keep - gd[i].kept;
@@ -463,8 +464,9 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
     grp->seats_left = left;
     grp->others = others;
     grp->outage_spent = 0;
-    grp->waiting |= granted == 0;
-    resolve__mark_dirty(e); /* the flusher settles the grant, or the 0-seat row */
+    if(!granted) grp->waiting_s = hq_now_ms() / 1000;
+    grp->waiting = granted == 0; /* a grant made the row a lease like any other */
+    resolve__mark_dirty(e);      /* the flusher settles the grant, or the 0-seat row */
   }
   return e;
 }

@@ -97,10 +97,14 @@ typedef struct rgroup {
    * that ask: with none, seats this one keeps near full turn nobody's
    * shopper away (resolve_counters.c). */
   int64_t others;
-  /* A lease granted nothing: the database holds a row of 0 seats for us
-   * (that is how a process keeping seats learns a shopper here went
-   * without), which the next flush of the group deletes. */
+  /* A scan's lease granted nothing: the database holds a row of 0 seats
+   * for us (that is how a process keeping seats learns a shopper here
+   * went without). It stays while we keep asking, so the keeper sees it
+   * at whichever of its flushes comes next; a flush deletes it once we
+   * have not asked for RESOLVE_WAITING_S (waiting_s: unix seconds of the
+   * last ask that got nothing). */
   int waiting;
+  int64_t waiting_s;
   int64_t used_s;    /* unix seconds of the last shopper sent here (lease kept while recent) */
   int64_t renewed_s; /* unix seconds its seat_leases row was last written (lease, flush) */
   /* Seats taken without the database since the last lease it answered
@@ -282,6 +286,9 @@ void resolve__cache_free(void);
  * few statements a second, short enough that seats another process gave
  * back at its flush reach the next shopper rather than a staff code. */
 #define RESOLVE_NO_SEATS_MS 100
+/* How long a 0-seat row outlives the last ask that got nothing (above):
+ * a keeper that is sending shoppers flushes every second. */
+#define RESOLVE_WAITING_S 3
 
 static inline int64_t resolve__mono_ms(void) {
   struct timespec ts;

@@ -59,6 +59,60 @@ static void issue(pki_ca *c, int64_t now_s, int days, uint8_t der[2048], size_t 
   free(pem);
 }
 
+/* A certificate written here rather than by pki_sign_csr: subject key on
+ * curve, issuer name issuer, signed with md by key_path's key (NULL: the
+ * subject's own, self-signed), is_ca as given. DER in der; PEM too when
+ * pem_path is set (with the subject key beside it, key_out). */
+static void custom(const char *key_path, const char *issuer, mbedtls_md_type_t md,
+                   mbedtls_ecp_group_id curve, int is_ca, uint8_t der[2048], size_t *len,
+                   const char *pem_path, const char *key_out) {
+  mbedtls_pk_context sub, iss;
+  mbedtls_pk_init(&sub);
+  mbedtls_pk_init(&iss);
+  assert_int_equal(mbedtls_pk_setup(&sub, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
+  assert_int_equal(mbedtls_ecp_gen_key(curve, mbedtls_pk_ec(sub), crypto_rng, NULL), 0);
+  if(key_path) assert_int_equal(mbedtls_pk_parse_keyfile(&iss, key_path, NULL), 0);
+  mbedtls_x509write_cert w;
+  mbedtls_x509write_crt_init(&w);
+  mbedtls_mpi serial;
+  mbedtls_mpi_init(&serial);
+  assert_int_equal(mbedtls_mpi_lset(&serial, 4242), 0);
+  char from[16], to[16];
+  time_t t0 = time(NULL) - 3600, t1 = time(NULL) + 30 * 86400;
+  strftime(from, sizeof from, "%Y%m%d%H%M%S", gmtime(&t0));
+  strftime(to, sizeof to, "%Y%m%d%H%M%S", gmtime(&t1));
+  mbedtls_x509write_crt_set_subject_key(&w, &sub);
+  mbedtls_x509write_crt_set_issuer_key(&w, key_path ? &iss : &sub);
+  mbedtls_x509write_crt_set_md_alg(&w, md);
+  assert_int_equal(mbedtls_x509write_crt_set_serial(&w, &serial), 0);
+  assert_int_equal(mbedtls_x509write_crt_set_validity(&w, from, to), 0);
+  assert_int_equal(
+      mbedtls_x509write_crt_set_subject_name(&w, key_path ? "CN=SH-JA01/1,O=StoreQR" : issuer), 0);
+  assert_int_equal(mbedtls_x509write_crt_set_issuer_name(&w, issuer), 0);
+  assert_int_equal(mbedtls_x509write_crt_set_basic_constraints(&w, is_ca, is_ca ? 0 : -1), 0);
+  unsigned char buf[2048];
+  int n = mbedtls_x509write_crt_der(&w, buf, sizeof buf, crypto_rng, NULL);
+  assert_true(n > 0);
+  memcpy(der, buf + sizeof buf - (size_t)n, (size_t)n);
+  *len = (size_t)n;
+  if(pem_path) {
+    unsigned char pem[4096];
+    assert_int_equal(mbedtls_x509write_crt_pem(&w, pem, sizeof pem, crypto_rng, NULL), 0);
+    FILE *f = fopen(pem_path, "w");
+    assert_non_null(f);
+    fputs((char *)pem, f);
+    fclose(f);
+    assert_int_equal(mbedtls_pk_write_key_pem(&sub, pem, sizeof pem), 0);
+    assert_non_null(f = fopen(key_out, "w"));
+    fputs((char *)pem, f);
+    fclose(f);
+  }
+  mbedtls_mpi_free(&serial);
+  mbedtls_x509write_crt_free(&w);
+  mbedtls_pk_free(&sub);
+  mbedtls_pk_free(&iss);
+}
+
 /* 1: accepted, 0: refused, by pki_verify_client */
 static int ours(const uint8_t *der, size_t len) {
   char err[300];
@@ -122,6 +176,43 @@ static void test_verdicts(void **state) {
   assert_int_equal(ours((const uint8_t *)"not a certificate", 17), 0);
 }
 
+/* Certificates HQ's CA signed that pki_sign_csr never makes: each check
+ * after the signature decides one. */
+static void test_signed_but_wrong(void **state) {
+  (void)state;
+  char key[700], subject[] = "CN=StoreQR device CA,O=StoreQR";
+  snprintf(key, sizeof key, "%s/device-ca.key", dir);
+  uint8_t der[2048];
+  size_t len;
+  custom(key, subject, MBEDTLS_MD_SHA256, MBEDTLS_ECP_DP_SECP256R1, 0, der, &len, NULL, NULL);
+  assert_int_equal(ours(der, len), 1); /* the control: as pki_sign_csr would */
+  assert_int_equal(reference(der, len), 1);
+  /* another issuer name, the right key: both refuse (no parent) */
+  custom(key, "CN=StoreQR device CA,O=Elsewhere", MBEDTLS_MD_SHA256, MBEDTLS_ECP_DP_SECP256R1, 0,
+         der, &len, NULL, NULL);
+  assert_int_equal(ours(der, len), 0);
+  assert_int_equal(reference(der, len), 0);
+  /* SHA-384, or a P-384 key: mbedtls' default profile takes them, HQ
+   * issues neither and refuses both */
+  custom(key, subject, MBEDTLS_MD_SHA384, MBEDTLS_ECP_DP_SECP256R1, 0, der, &len, NULL, NULL);
+  assert_int_equal(ours(der, len), 0);
+  assert_int_equal(reference(der, len), 1);
+  custom(key, subject, MBEDTLS_MD_SHA256, MBEDTLS_ECP_DP_SECP384R1, 0, der, &len, NULL, NULL);
+  assert_int_equal(ours(der, len), 0);
+  assert_int_equal(reference(der, len), 1);
+  /* a "CA" whose certificate says it is none is not loaded at all */
+  char d3[600], crt[700], k3[700], err[256];
+  snprintf(d3, sizeof d3, "%s", tu_tmpdir("pki-notca"));
+  snprintf(crt, sizeof crt, "%s/device-ca.crt", d3);
+  snprintf(k3, sizeof k3, "%s/device-ca.key", d3);
+  custom(NULL, "CN=not a CA,O=StoreQR", MBEDTLS_MD_SHA256, MBEDTLS_ECP_DP_SECP256R1, 0, der, &len,
+         crt, k3);
+  pki_ca *c = NULL;
+  assert_int_equal(pki_ca_load(d3, "device-ca", &c, err, sizeof err), SQR_EINVAL);
+  assert_null(c);
+  assert_non_null(strstr(err, "not a CA certificate"));
+}
+
 static void test_every_byte_changed(void **state) {
   (void)state;
   uint8_t der[2048];
@@ -151,6 +242,7 @@ static void test_every_byte_changed(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_verdicts),
+      cmocka_unit_test(test_signed_but_wrong),
       cmocka_unit_test(test_every_byte_changed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

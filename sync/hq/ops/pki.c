@@ -419,6 +419,15 @@ sqr_rc pki_ca_load(const char *dir, const char *name, pki_ca **out, char *err, s
   }
   if(mbedtls_x509_dn_gets(ca->subject, sizeof ca->subject, &ca->crt.subject) < 0)
     ca->subject[0] = '\0';
+  /* What mbedtls_x509_crt_verify asked of a parent (pki_verify_client no
+   * longer calls it): a v3 CA certificate says it is one and may sign. */
+  if(ca->crt.version >= 3 && (!ca->crt.ca_istrue || mbedtls_x509_crt_check_key_usage(
+                                                        &ca->crt, MBEDTLS_X509_KU_KEY_CERT_SIGN))) {
+    snprintf(err, errlen, "%s/%s.crt is not a CA certificate (basic constraints, key usage)", dir,
+             name);
+    pki_ca_free(ca);
+    return SQR_EINVAL;
+  }
   if(ca_pub_load(ca)) {
     snprintf(err, errlen, "the CA certificate %s/%s.crt does not hold a P-256 key", dir, name);
     pki_ca_free(ca);
@@ -530,9 +539,11 @@ static int sig_ok(const pki_ca *ca, const mbedtls_x509_crt *crt) {
 }
 
 /* What mbedtls_x509_crt_verify checked for a certificate issued straight
- * by a trusted CA, but with the signature checked by nettle. The issuer is
- * compared byte for byte with the CA's subject (HQ wrote both), which is
- * stricter than mbedtls' name match. tests/sync/test_pki.c compares the
+ * by a trusted CA, but with the signature checked by nettle (the CA's own
+ * basic constraints and key usage at pki_ca_load). Stricter in three
+ * ways, each something HQ never issues: the issuer is compared byte for
+ * byte with the CA's subject (HQ wrote both), not by mbedtls' name match;
+ * only ECDSA with SHA-256; only a P-256 key. tests/sync/test_pki.c compares the
  * verdicts with mbedtls_x509_crt_verify's over every one-byte change of a
  * good certificate. */
 sqr_rc pki_verify_client(pki_ca *ca, const uint8_t *der, size_t len, char *err, size_t errlen) {
@@ -546,6 +557,9 @@ sqr_rc pki_verify_client(pki_ca *ca, const uint8_t *der, size_t len, char *err, 
     why = "not issued by this CA";
   else if(crt.sig_pk != MBEDTLS_PK_ECDSA || crt.sig_md != MBEDTLS_MD_SHA256)
     why = "not signed with ECDSA and SHA-256";
+  else if(mbedtls_pk_get_type(&crt.pk) != MBEDTLS_PK_ECKEY ||
+          mbedtls_pk_ec(crt.pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1)
+    why = "its key is not P-256 (HQ issues no other)";
   else if(!ca->has_pub || !sig_ok(ca, &crt))
     why = "the signature does not verify";
   else if(mbedtls_x509_time_is_past(&crt.valid_to))

@@ -132,24 +132,6 @@ static void new_code(int kiosk_no, int ttl, char code[32]) {
 }
 
 /* A P-256 key and a CSR for it, made as the kiosk makes them. */
-static void make_csr(char key_pem[2048], char csr_pem[2048]) {
-  mbedtls_pk_context pk;
-  mbedtls_x509write_csr w;
-  mbedtls_pk_init(&pk);
-  mbedtls_x509write_csr_init(&w);
-  assert_int_equal(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-  assert_int_equal(
-      mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), crypto_rng, NULL), 0);
-  mbedtls_x509write_csr_set_key(&w, &pk);
-  mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
-  assert_int_equal(mbedtls_x509write_csr_set_subject_name(&w, "CN=anything"), 0);
-  assert_int_equal(mbedtls_x509write_csr_pem(&w, (unsigned char *)csr_pem, 2048, crypto_rng, NULL),
-                   0);
-  assert_int_equal(mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, 2048), 0);
-  mbedtls_x509write_csr_free(&w);
-  mbedtls_pk_free(&pk);
-}
-
 static resp enroll(const char *code, const char *csr) {
   char *json;
   assert_int_equal(proto_enroll_request_encode(code, csr, &json), SQR_OK);
@@ -161,7 +143,7 @@ static resp enroll(const char *code, const char *csr) {
 static void enroll_kiosk(kiosk *k, int number, const char *name) {
   char code[32], csr[2048];
   new_code(number, 600, code);
-  make_csr(k->key_pem, csr);
+  tu_make_csr(k->key_pem, csr);
   resp r = enroll(code, csr);
   if(r.status != 200) fail_msg("enrol: %ld %s", r.status, r.body);
   proto_enroll_answer a;
@@ -273,7 +255,7 @@ static void test_enrolment(void **state) {
   char code[32], key[2048], csr[2048];
   enroll_kiosk(&k1, 1, "hq-k1");
   enroll_kiosk(&k2, 2, "hq-k2");
-  make_csr(key, csr);
+  tu_make_csr(key, csr);
   resp r = enroll("AAAA-BBBB-CCCC-DDDD", csr);
   expect(&r, 403, "code_unknown");
   new_code(3, -1, code);
@@ -407,7 +389,7 @@ static void test_certificates(void **state) {
   assert_int_equal(pki_init_dir(dir, "127.0.0.1", err, sizeof err), SQR_OK);
   pki_ca *ca;
   assert_int_equal(pki_ca_load(dir, "device-ca", &ca, err, sizeof err), SQR_OK);
-  make_csr(key, csr);
+  tu_make_csr(key, csr);
   assert_int_equal(pki_sign_csr(ca, csr, "SH-JA01/1", time(NULL), 30, &pem, sha, err, sizeof err),
                    SQR_OK);
   pki_ca_free(ca);

@@ -23,30 +23,12 @@ static char dir[600], other_dir[600];
 static pki_ca *ca, *other_ca;
 static mbedtls_x509_crt ca_crt; /* the reference's trust anchor */
 
-static void make_csr(char key_pem[2048], char csr_pem[2048]) {
-  mbedtls_pk_context pk;
-  mbedtls_x509write_csr w;
-  mbedtls_pk_init(&pk);
-  mbedtls_x509write_csr_init(&w);
-  assert_int_equal(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-  assert_int_equal(
-      mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), crypto_rng, NULL), 0);
-  mbedtls_x509write_csr_set_key(&w, &pk);
-  mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
-  assert_int_equal(mbedtls_x509write_csr_set_subject_name(&w, "CN=anything"), 0);
-  assert_int_equal(mbedtls_x509write_csr_pem(&w, (unsigned char *)csr_pem, 2048, crypto_rng, NULL),
-                   0);
-  assert_int_equal(mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, 2048), 0);
-  mbedtls_x509write_csr_free(&w);
-  mbedtls_pk_free(&pk);
-}
-
 /* A certificate issued by c for a fresh key, valid from now_s - 1 h for
  * days: its DER in der (*len bytes). */
 static void issue(pki_ca *c, int64_t now_s, int days, uint8_t der[2048], size_t *len) {
   char key[2048], csr[2048], err[256], *pem;
   uint8_t sha[32];
-  make_csr(key, csr);
+  tu_make_csr(key, csr);
   assert_int_equal(pki_sign_csr(c, csr, "SH-JA01/1", now_s, days, &pem, sha, err, sizeof err),
                    SQR_OK);
   mbedtls_x509_crt crt;

@@ -1,6 +1,9 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include <mbedtls/ecp.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_csr.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,4 +112,22 @@ void tu_store_free(tu_store *f) {
 member_signup_req tu_signup_req(const char *phone) {
   member_signup_req r = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
   return r;
+}
+
+void tu_make_csr(char key_pem[2048], char csr_pem[2048]) {
+  mbedtls_pk_context pk;
+  mbedtls_x509write_csr w;
+  mbedtls_pk_init(&pk);
+  mbedtls_x509write_csr_init(&w);
+  assert_int_equal(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
+  assert_int_equal(
+      mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), crypto_rng, NULL), 0);
+  mbedtls_x509write_csr_set_key(&w, &pk);
+  mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+  assert_int_equal(mbedtls_x509write_csr_set_subject_name(&w, "CN=anything"), 0);
+  assert_int_equal(mbedtls_x509write_csr_pem(&w, (unsigned char *)csr_pem, 2048, crypto_rng, NULL),
+                   0);
+  assert_int_equal(mbedtls_pk_write_key_pem(&pk, (unsigned char *)key_pem, 2048), 0);
+  mbedtls_x509write_csr_free(&w);
+  mbedtls_pk_free(&pk);
 }

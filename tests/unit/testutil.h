@@ -12,6 +12,10 @@
  * Returned string is static; valid until the next call. */
 const char *tu_tmpdir(const char *name);
 
+/* A fresh P-256 key (PEM, key_pem) and a certificate request for it
+ * (PEM, csr_pem), as a kiosk makes at enrolment. */
+void tu_make_csr(char key_pem[2048], char csr_pem[2048]);
+
 /* path joined into a static buffer (two rotate, so two may be live). */
 const char *tu_path(const char *dir, const char *file);
 

@@ -10,7 +10,7 @@
  * OpenSSL's initialisation (about 60 ms of CPU a run on the bench box,
  * 80 % of everything the 1,000 runs and HQ did together).
  *
- * usage: storeqr-sync-fleet [--par P] [--batch N] < PATHS
+ * usage: storeqr-sync-fleet [--par P] [--batch N] < PATHS (at most 100,000)
  * Prints one JSON line: passes, failed, events, seconds. Exit 1 if any
  * pass failed (the first error goes to stderr). */
 #include <curl/curl.h>
@@ -37,8 +37,8 @@ static char first_error[400];
 static void *worker(void *arg) {
   (void)arg;
   for(size_t i; (i = atomic_fetch_add(&next_path, 1)) < npaths;) {
-    syncpass_opts o = {.db_path = paths[i], .batch_events = batch, .skip_config = 1,
-                       .skip_update = 1};
+    syncpass_opts o = {
+        .db_path = paths[i], .batch_events = batch, .skip_config = 1, .skip_update = 1};
     syncpass_result r;
     sqr_rc rc = syncpass_run(&o, &r);
     if(rc) {
@@ -71,13 +71,23 @@ int main(int argc, char **argv) {
     fprintf(stderr, "storeqr-sync-fleet: --par is 1..256, --batch 1..500\n");
     return 2;
   }
-  paths = calloc(FLEET_MAX, sizeof *paths);
+  if(!(paths = calloc(FLEET_MAX, sizeof *paths))) return 3;
   char line[2048];
-  while(paths && npaths < FLEET_MAX && fgets(line, sizeof line, stdin)) {
-    line[strcspn(line, "\n")] = '\0';
-    if(line[0] && !(paths[npaths++] = strdup(line))) return 3;
+  while(fgets(line, sizeof line, stdin)) {
+    size_t n = strcspn(line, "\n");
+    if(!line[n] && !feof(stdin)) {
+      fprintf(stderr, "storeqr-sync-fleet: a path of %zu bytes or more\n", sizeof line - 1);
+      return 2;
+    }
+    line[n] = '\0';
+    if(!line[0]) continue;
+    if(npaths == FLEET_MAX) {
+      fprintf(stderr, "storeqr-sync-fleet: more than %d kiosk databases\n", FLEET_MAX);
+      return 2;
+    }
+    if(!(paths[npaths++] = strdup(line))) return 3;
   }
-  if(!paths || !npaths) {
+  if(!npaths) {
     fprintf(stderr, "storeqr-sync-fleet: no kiosk databases on stdin\n");
     return 2;
   }

@@ -240,10 +240,11 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
        * seats of the group then: where others do, every process gives
        * back what it did not spend at each flush and leases only when it
        * runs out, so seats kept by one never turn another's shoppers
-       * away. Alone, a process keeps at most an eighth of the room: one
-       * that starts on the group meanwhile finds the rest, and if it
-       * finds none its 0-seat row (hqdb_resolve_lease) makes the group
-       * shared at our next flush, which gives the kept seats back. */
+       * away. Alone, a process keeps at most a block (an eighth of the
+       * room, at least RESOLVE_ALONE_BLOCK): one that starts on the group
+       * meanwhile finds the rest, and if it finds none its 0-seat row
+       * (hqdb_resolve_lease) makes the group shared at our next flush of
+       * it, which gives the kept seats back. */
       int shared = g->others != 0;
       int used = keep && g->used_s && now_s - g->used_s < RESOLVE_LEASE_IDLE_S &&
                  (g->seats_left >= RESOLVE_KEEP_ROOM || (!shared && g->seats_left >= 0));
@@ -286,22 +287,17 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   for(size_t i = 0; !rc && i < ng; i++) {
     rstore *e = ge[i];
     rgroup *g = gg[i];
-    if(gd[i].kept) {
-      g->renewed_s = now_s;
+    if(gd[i].kept || (gd[i].want && gd[i].kept == gd[i].keep)) {
+      /* the settle or the top-up (granted or not) read the group */
       g->seats_left = gd[i].left;
       g->others = gd[i].others;
     }
-    if(gd[i].want && gd[i].kept == gd[i].keep && !gd[i].granted) {
-      g->seats_left = gd[i].left; /* a refused top-up read the group too */
-      g->others = gd[i].others;
-    }
+    if(gd[i].kept) g->renewed_s = now_s;
     if(gd[i].kept == gd[i].keep && !gd[i].granted) continue;
     g->lease -= gd[i].keep - gd[i].kept;
     if(g->lease < 0) g->lease = 0;
     if(gd[i].granted) {
       g->lease += gd[i].granted; /* settled by the next flush */
-      g->seats_left = gd[i].left;
-      g->others = gd[i].others;
       g->renewed_s = now_s;
       resolve__mark_dirty(e);
     }

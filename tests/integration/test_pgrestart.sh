@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test_pgrestart.sh — HQ rides out PostgreSQL restarting and going away
 # without being restarted itself (docs/ARCHITECTURE.md "Storage"):
-#   - after `pg_ctl restart -m fast` the very next sync succeeds (hqdb_pg.c
-#     reconnects and retries the statement that found the connection dead);
+#   - after `pg_ctl restart -m fast`, once /readyz is 200 again, the very
+#     next sync succeeds (hqdb_pg.c reconnects and retries the statement
+#     that found the connection dead, after its backoff if a background
+#     thread already found it dead during the restart);
 #   - while PostgreSQL is down: a database route answers 503 "unavailable"
 #     with Retry-After, /readyz 503, /healthz 200, a sync fails (the kiosk
 #     keeps its events), scans of a cached store still answer 200 and
@@ -75,6 +77,14 @@ exhausted_alerts() { dbq "SELECT COUNT(*) FROM alerts WHERE kiosk = 'SH-EXP' AND
 
 # ---- a restart: the next use finds the old connection dead -------------------------------------
 pg restart
+# HQ's background threads (the flusher, the seal opener's count every
+# 250 ms) may have tried the database while it was down and started the
+# reconnect backoff (hqdb_pg.c, 100 ms doubling): the first sync is due
+# once HQ sees the database again, which /readyz says (at most 10 s).
+for _ in $(seq 100); do
+  [ "$("${C[@]}" -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && break
+  sleep 0.1
+done
 signup
 sync_once || fail "the first sync after pg_ctl restart failed: $(cat sync.log)"
 scan 3

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #include "decode.h"
 #include "tickets.h"
 #include "sealjob.h"
+#include "sockopt.h"
 #include "stats_web.h"
 
 /* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
@@ -87,6 +89,10 @@
 #define PROXY_PENDING_MAX  64
 #define PROXY_WARN_EVERY_S 10
 
+/* Bytes read from a connection's socket at a time (conn_pull): a TLS
+ * record of a request as phones and kiosks send them fits whole. */
+#define CONN_READ_AHEAD 2048
+
 /* One open connection, for the header deadline (see sweep_loop). It is
  * linked into server.conns from libmicrohttpd's STARTED notification to
  * its CLOSED one, which comes before libmicrohttpd closes the socket: so
@@ -101,6 +107,10 @@ typedef struct conn {
   /* libmicrohttpd may have set TCP_CORK on the socket since we last
    * cleared it (see uncork_answer). Only the serving thread touches it. */
   int may_be_corked;
+  /* What GnuTLS reads of the socket, read ahead (conn_pull). Only the
+   * serving thread touches these. */
+  uint16_t rpos, rlen;
+  uint8_t rbuf[CONN_READ_AHEAD];
 } conn;
 
 /* A certificate chain and its key as GnuTLS's certificate callback hands
@@ -116,6 +126,7 @@ struct server {
   hq *h;
   pthread_mutex_t lock; /* every use of h and h->db but the resolver's hot path */
   int lock_ready, resolver;
+  int own_tcp; /* connections' TCP options are sockopt.c's (SQR_HQ_TCP_OWN) */
   struct MHD_Daemon *d;
   int listen_fd; /* ours once the daemon is quiesced; -1 before */
   int acceptor;  /* the accept thread runs */
@@ -235,16 +246,29 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
  * push per answer was one system call in seven of each scan
  * (docs/BENCHMARKS.md, "bench-resolver --stores 5000"). Without a
  * conn entry (no memory) every answer is pushed. tests/hqweb/stall_test.sh
- * checks small and large answers, in either order, on one connection. */
+ * checks small and large answers, in either order, on one connection.
+ *
+ * All this is the fallback now: a connection's TCP options are
+ * sockopt.c's (notify_conn), TCP_NODELAY on and never corked, and
+ * libmicrohttpd's cork and pushes, like the clearing here, go no further
+ * than sockopt.c's setsockopt. It holds should libmicrohttpd reach the C
+ * library's setsockopt instead: hqweb.nostall.mhd runs the stall test
+ * with SQR_HQ_TCP_OWN=0. */
 #define MHD_PUSH_MIN 1400
+
+/* The connection's socket (-1 if libmicrohttpd cannot say). */
+static int conn_socket(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *fi =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return fi ? fi->connect_fd : -1;
+}
 
 static void cork_answer(struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
   int unsent = -1;
-  if(tls && ioctl(gnutls_transport_get_int(tls), SIOCOUTQ, &unsent) == 0 && unsent == 0)
-    gnutls_record_cork(tls);
+  if(tls && ioctl(conn_socket(c), SIOCOUTQ, &unsent) == 0 && unsent == 0) gnutls_record_cork(tls);
 }
 
 /* The answer is handed over: the record out, pushed past a cork
@@ -255,7 +279,7 @@ static void uncork_answer(struct MHD_Connection *c, conn *k, size_t sent_min) {
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
   gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
   if(!tls) return;
-  int fd = gnutls_transport_get_int(tls);
+  int fd = conn_socket(c);
   int rc = gnutls_record_uncork(tls, 0); /* 0 if it was not corked */
   if(rc < 0) {
     log_warn("hq", "an answer could not be sent whole (%s); closing the connection",
@@ -444,6 +468,47 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx,
   *ctx = NULL;
 }
 
+/* GnuTLS's reads of a connection, one system call a record.
+ *
+ * GnuTLS reads a record in two: its 5-byte header, then the length the
+ * header names. A scan's request is one record, so its default reader
+ * made two recv calls a scan where one does: this one reads up to
+ * CONN_READ_AHEAD bytes whenever GnuTLS asks for less, and hands them
+ * out from k->rbuf (a request for more goes straight to the socket).
+ *
+ * What is read ahead is no longer in the socket, so nothing wakes the
+ * connection for it; it must not wait there. It does not: libmicrohttpd
+ * (epoll, see server_start) keeps reading a connection until a read
+ * answers GNUTLS_E_AGAIN, which GnuTLS answers only after this function
+ * did, and this function does only with k->rbuf empty. Reads ahead may
+ * take bytes of the next record (a pipelined request, or the request
+ * behind the last handshake message); GnuTLS gets them on its next read
+ * like any other. tests/hqweb/hostile_test.sh pipelines 300 scans. */
+static ssize_t conn_pull(gnutls_transport_ptr_t ptr, void *data, size_t len) {
+  conn *k = ptr;
+  if(k->rpos == k->rlen) {
+    if(len >= CONN_READ_AHEAD) return recv(k->fd, data, len, 0);
+    ssize_t n = recv(k->fd, k->rbuf, CONN_READ_AHEAD, 0);
+    if(n <= 0) return n;
+    k->rpos = 0;
+    k->rlen = (uint16_t)n;
+  }
+  size_t have = (size_t)(k->rlen - k->rpos);
+  if(len > have) len = have;
+  memcpy(data, k->rbuf + k->rpos, len);
+  k->rpos = (uint16_t)(k->rpos + len);
+  return (ssize_t)len;
+}
+
+/* GnuTLS asks before a read it would otherwise wait on: ready at once
+ * if bytes were read ahead. */
+static int conn_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms) {
+  conn *k = ptr;
+  if(k->rpos < k->rlen) return 1;
+  struct pollfd p = {.fd = k->fd, .events = POLLIN};
+  return poll(&p, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
 /* Connections opened and closed (libmicrohttpd's notification, in the
  * thread that serves the connection). An opened one gets the header
  * deadline: as its timeout, so a silent one is closed by libmicrohttpd,
@@ -460,9 +525,18 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_ctx,
     gnutls_session_t tls = ti ? (gnutls_session_t)ti->tls_session : NULL;
     if(tls && s->tickets) tickets_enable(s->tickets, tls);
     MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)HEADER_DEADLINE_S);
+    /* TCP_NODELAY on, for good (sockopt.h); on failure libmicrohttpd
+     * keeps setting it itself */
+    if(fi && s->own_tcp && sockopt_own(fi->connect_fd))
+      log_debug("hq", "TCP_NODELAY on a new connection: %s", strerror(errno));
     conn *k = fi ? calloc(1, sizeof *k) : NULL;
     if(!k) return; /* no memory: it keeps the timeout, the sweeper does not see it */
     k->fd = fi->connect_fd;
+    if(tls) { /* GnuTLS reads through conn_pull, writes to the socket as before */
+      gnutls_transport_set_ptr2(tls, k, (gnutls_transport_ptr_t)(intptr_t)k->fd);
+      gnutls_transport_set_pull_function(tls, conn_pull);
+      gnutls_transport_set_pull_timeout_function(tls, conn_pull_timeout);
+    }
     deadline_in(&k->deadline, HEADER_DEADLINE_S);
     pthread_mutex_lock(&s->conns_lock);
     k->next = s->conns;
@@ -471,6 +545,9 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_ctx,
     pthread_mutex_unlock(&s->conns_lock);
     *socket_ctx = k;
   } else if(toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if(fi) sockopt_release(fi->connect_fd); /* libmicrohttpd closes it next */
     conn *k = *socket_ctx;
     if(!k) return;
     pthread_mutex_lock(&s->conns_lock);
@@ -1063,6 +1140,11 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
     tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)pick_cert};
     tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
   }
+  /* SQR_HQ_TCP_OWN=0 (tests): libmicrohttpd sets its connections' TCP
+   * options itself, as it would were sockopt.c's setsockopt not the one
+   * it calls; hqweb.nostall.mhd checks that no answer stalls then. */
+  const char *to = getenv("SQR_HQ_TCP_OWN");
+  s->own_tcp = !(to && !strcmp(to, "0"));
   unsigned threads = SERVER_THREADS;
   const char *te = getenv("SQR_HQ_THREADS");
   if(te && atoi(te) >= 1 && atoi(te) <= 16) threads = (unsigned)atoi(te);
@@ -1100,8 +1182,10 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
     server_stop(s);
     return rc;
   }
+  /* epoll, not whatever libmicrohttpd would pick: conn_pull's read-ahead
+   * relies on its keeping a connection readable until a read fails */
   s->d = MHD_start_daemon(
-      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
+      MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL,
       handle, s,
       /* first, so that libmicrohttpd's own warnings go through our log too */
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,

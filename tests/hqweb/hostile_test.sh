@@ -12,10 +12,11 @@
 #     answered nor stay open past the 5 s header deadline;
 #   - a client that pipelines 300 scans (GET and HEAD, gzip or not) with
 #     a 4 KiB receive buffer and reads nothing for a second, then sends 30
-#     more one at a time: answers go out the usual way, partly sent and
-#     resumed, while HQ's send queue is full, and as one corked record
-#     (server.c) once it is empty; every one must arrive whole and in
-#     order;
+#     more one at a time, then 100 in one TLS record each but one run of
+#     TCP segments (read ahead by HQ): answers go out the usual way, partly
+#     sent and resumed, while HQ's send queue is full, and as one corked
+#     record (server.c) once it is empty; every one must arrive whole and
+#     in order;
 #   - one host (limits.py): 300 idle TCP connections and 300 unfinished
 #     TLS handshakes from 127.0.0.2 (HQ keeps at most 64 per address, and
 #     those only until the 5 s header deadline) while scans from 127.0.0.3
@@ -27,7 +28,9 @@
 #     allows them all), TLS 1.2 ECDHE-ECDSA-AES128-GCM and TLS 1.3 taken,
 #     a TLS 1.2 session resumed by ticket, HSTS on a /J page and /dash;
 #   - HQ's certificate: at most 398 days; `cert renew` re-issues it from
-#     hq-ca for the same key, and HQ serves it after a restart.
+#     hq-ca for the same key, and HQ serves it after a restart;
+#   - afterwards, every connection closed is off HQ's books
+#     (storeqr_hq_connections_open 1: the one asking).
 BIN_HQ=$1
 MINT=$2
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -171,6 +174,17 @@ elif mode == "pipeline":
         kind, r = request(i)
         s.sendall(r)
         answer(*kind)
+    # then 100 more, one TLS record each, coalesced by a cork of the
+    # client's: HQ reads a connection 2 KiB at a time (server.c,
+    # conn_pull), so most of them wait in its read-ahead, not the socket
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    batch = [request(i) for i in range(100)]
+    for _, r in batch:
+        s.sendall(r)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+    time.sleep(1)
+    for kind, _ in batch:
+        answer(*kind)
     s.settimeout(0.5)
     try:
         extra = s.recv(1)
@@ -300,6 +314,18 @@ openssl x509 -noout -subject -in "$D/server.crt" | grep -q 'CN *= *127.0.0.1' ||
 [ "$(openssl x509 -noout -pubkey -in "$D/server.crt")" = "$(openssl pkey -pubout -in "$D/server.key")" ] ||
   fail "cert renew: not server.key's certificate"
 hq cert renew --dir "$D" --host 'a,b=c' 2>/dev/null && fail "cert renew took a bad host"
+# Every connection above was given back when it closed (server.c's
+# CLOSED notification, sockopt_release): its number, reused by a socket
+# of PostgreSQL's or another library's, must get its TCP options. Only
+# the connection asking is open once the others have closed.
+open=
+for _ in $(seq 100); do
+  open=$("${C[@]}" -H "Authorization: Bearer $(cat "$D/admin.token")" "$BASE/metrics" |
+    awk '$1 == "storeqr_hq_connections_open" {print $2}')
+  [ "$open" = 1 ] && break
+  sleep 0.1
+done
+[ "$open" = 1 ] || fail "storeqr_hq_connections_open is $open with one connection open"
 hq_stop "$D"
 hq_start "$D"
 tls -tls1_3 -showcerts | openssl x509 -noout -serial | grep -qx "$new_serial" ||

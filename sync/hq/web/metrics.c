@@ -29,6 +29,7 @@
 #include "stats_web.h"
 #include "metrics.h"
 #include "counters.h"
+#include "sockopt.h"
 
 /* A label value: backslash, double quote and line feed escaped. */
 static void label(dynbuf *b, const char *s) {
@@ -128,6 +129,9 @@ static void render_process(hq *h, dynbuf *b) {
        "Connections from a trusted balancer closed without a valid PROXY v2 header.");
   dynbuf_addf(b, "storeqr_hq_proxy_refused_total %llu\n",
               (unsigned long long)counters_proxy_refused());
+  head(b, "storeqr_hq_connections_open", "gauge",
+       "HTTPS connections open (those whose TCP options HQ keeps; 0 with SQR_HQ_TCP_OWN=0).");
+  dynbuf_addf(b, "storeqr_hq_connections_open %ld\n", sockopt_owned());
   uint64_t unflushed = 0, dropped = 0;
   resolve_counts_state(&unflushed, &dropped);
   head(b, "storeqr_hq_scan_counts_unflushed", "gauge",

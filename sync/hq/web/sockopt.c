@@ -19,6 +19,7 @@
 
 static atomic_uchar owned[OWNED_MAX];
 static atomic_ulong skipped;
+static atomic_long nowned; /* sockets taken over and not given back */
 
 typedef int (*setsockopt_fn)(int, int, int, const void *, socklen_t);
 static setsockopt_fn libc_setsockopt;
@@ -52,12 +53,18 @@ int sockopt_own(int fd) {
     return -1;
   }
   if(real_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on)) return -1;
-  atomic_store_explicit(&owned[fd], 1, memory_order_relaxed);
+  if(!atomic_exchange_explicit(&owned[fd], 1, memory_order_relaxed))
+    atomic_fetch_add_explicit(&nowned, 1, memory_order_relaxed);
   return 0;
 }
 
 void sockopt_release(int fd) {
-  if(fd >= 0 && fd < OWNED_MAX) atomic_store_explicit(&owned[fd], 0, memory_order_relaxed);
+  if(fd >= 0 && fd < OWNED_MAX && atomic_exchange_explicit(&owned[fd], 0, memory_order_relaxed))
+    atomic_fetch_sub_explicit(&nowned, 1, memory_order_relaxed);
+}
+
+long sockopt_owned(void) {
+  return atomic_load_explicit(&nowned, memory_order_relaxed);
 }
 
 unsigned long sockopt_skipped(void) {

@@ -16,10 +16,12 @@
  * on such a socket has nothing left to push; for every other socket and
  * option it is the C library's own.
  *
- * Should the definition not take (a static build where libmicrohttpd
- * calls the C library's directly), nothing breaks: the sockets are then
+ * In a static build this definition replaces the C library's (which it
+ * then reaches by the system call). Should libmicrohttpd ever reach the
+ * C library's some other way, nothing breaks: the sockets are then
  * corked and pushed by libmicrohttpd as before, and server.c still clears
- * the cork that a small answer may leave (uncork_answer).
+ * the cork that a small answer may leave (uncork_answer; tested with
+ * SQR_HQ_TCP_OWN=0 by hqweb.nostall.mhd).
  */
 #ifndef SQR_SOCKOPT_H
 #define SQR_SOCKOPT_H
@@ -32,5 +34,8 @@ int sockopt_own(int fd);
 void sockopt_release(int fd);
 /* Requests this file answered without a system call (for tests). */
 unsigned long sockopt_skipped(void);
+/* Sockets taken over and not given back: HQ's open connections
+ * (storeqr_hq_connections_open on /metrics). */
+long sockopt_owned(void);
 
 #endif

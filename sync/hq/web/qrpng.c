@@ -24,6 +24,37 @@ static size_t png_chunk(uint8_t *out, const char *type, const uint8_t *data, uin
   return 12 + (size_t)n;
 }
 
+/* in[0..len) as a zlib stream in *out (malloc'd), *outlen bytes; 0, or -1
+ * for want of memory. zlib's state is sized to the few hundred bytes of
+ * the image, as for a page's gzip (resolve_pages.c, page_gzip): its
+ * default state costs ~70 us to set up and clear, the compression ~5. */
+static int deflate_small(const uint8_t *in, size_t len, uint8_t **out, size_t *outlen) {
+  int wbits = 9; /* zlib's smallest */
+  while(wbits < 15 && ((size_t)1 << wbits) < len)
+    wbits++;
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  *out = NULL;
+  if(deflateInit2(&zs, 9, Z_DEFLATED, wbits, 6, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+  uLong cap = deflateBound(&zs, (uLong)len); /* Z_FINISH then ends the stream */
+  int rc = -1;
+  if((*out = malloc(cap))) {
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = *out;
+    zs.avail_out = (uInt)cap;
+    if(deflate(&zs, Z_FINISH) == Z_STREAM_END) {
+      *outlen = zs.total_out;
+      rc = 0;
+    } else {
+      free(*out);
+      *out = NULL;
+    }
+  }
+  deflateEnd(&zs);
+  return rc;
+}
+
 sqr_rc qrpng_data_uri(const char *text, char **out) {
   if(!out) return SQR_EINVAL;
   *out = NULL;
@@ -33,11 +64,11 @@ sqr_rc qrpng_data_uri(const char *text, char **out) {
   if(!q) return errno == ERANGE ? SQR_ETOOBIG : errno == ENOMEM ? SQR_ENOMEM : SQR_EINVAL;
   int w = q->width, full = w + 8;
   size_t row = 1 + ((size_t)full + 7) / 8, rawlen = row * (size_t)full;
-  uLongf zlen = compressBound((uLong)rawlen);
-  uint8_t *raw = calloc(rawlen, 1), *z = malloc(zlen), *png = NULL;
+  size_t zlen = 0;
+  uint8_t *raw = calloc(rawlen, 1), *z = NULL, *png = NULL;
   char *uri = NULL;
   sqr_rc rc = SQR_ENOMEM;
-  if(!raw || !z) goto out;
+  if(!raw) goto out;
   for(int y = 0; y < full; y++) {
     uint8_t *r = raw + (size_t)y * row; /* r[0] = 0: no filter */
     for(int x = 0; x < full; x++) {
@@ -45,8 +76,7 @@ sqr_rc qrpng_data_uri(const char *text, char **out) {
       if(!dark) r[1 + x / 8] |= (uint8_t)(0x80 >> (x % 8)); /* 1 = white */
     }
   }
-  /* compress2 fails only for want of memory here: zlen is its bound */
-  if(compress2(z, &zlen, raw, (uLong)rawlen, 9) != Z_OK) goto out;
+  if(deflate_small(raw, rawlen, &z, &zlen)) goto out;
   size_t pnglen = 8 + 25 + (12 + zlen) + 12;
   if(!(png = malloc(pnglen))) goto out;
   static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};

@@ -80,11 +80,22 @@ static int page_headers_add(struct MHD_Response *r, int status, int lang) {
 
 /* The gzip answer for p, or NULL (no memory, or not smaller: then the
  * plain one serves everyone). Built once per page, at level 9; p->gz_min
- * set with it. */
+ * set with it.
+ *
+ * zlib's state is sized to the page: a window no larger than the page
+ * (a match cannot reach further back anyway, so the bytes are the same)
+ * and memLevel 6. Its largest state (32 KiB window, memLevel 9, ~400 KiB
+ * allocated and its hash table cleared) made 100-200 us of a ~2 KB page's
+ * 110-210; sized, 9 us (docs/BENCHMARKS.md, "Issue 13, session 4"): a
+ * group's page is rendered when the group is first used, and at 5,000
+ * stores their first groups fill within seconds of each other. */
 static struct MHD_Response *page_gzip(page *p) {
   z_stream z;
   memset(&z, 0, sizeof z);
-  if(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
+  int wbits = 9; /* zlib's smallest */
+  while(wbits < 15 && ((size_t)1 << wbits) < p->len)
+    wbits++;
+  if(deflateInit2(&z, 9, Z_DEFLATED, wbits + 16, 6, Z_DEFAULT_STRATEGY) != Z_OK) return NULL;
   uLong cap = deflateBound(&z, (uLong)p->len);
   unsigned char *out = malloc(cap);
   struct MHD_Response *r = NULL;

@@ -27,6 +27,7 @@
 #include "atomicfile.h"
 #include "crypto.h"
 #include "seal.h"
+#include "seal_fast.h"
 
 #define PEM_MAX 4096
 
@@ -381,14 +382,8 @@ static int ca_pub_load(pki_ca *ca) {
   if(ec->grp.id != MBEDTLS_ECP_DP_SECP256R1 || mbedtls_mpi_write_binary(&ec->Q.X, x, 32) ||
      mbedtls_mpi_write_binary(&ec->Q.Y, y, 32))
     return -1;
-  mpz_t mx, my;
-  nettle_mpz_init_set_str_256_u(mx, 32, x);
-  nettle_mpz_init_set_str_256_u(my, 32, y);
   ecc_point_init(&ca->pub, nettle_get_secp_256r1());
-  int ok = ecc_point_set(&ca->pub, mx, my);
-  mpz_clear(mx);
-  mpz_clear(my);
-  if(!ok) {
+  if(!seal_fast_point_set(&ca->pub, x, y)) {
     ecc_point_clear(&ca->pub);
     return -1;
   }

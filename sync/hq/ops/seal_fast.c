@@ -122,20 +122,23 @@ const uint8_t *seal_fast_pub(const seal_fast *o) {
  * what stops invalid-curve attacks on the ECDH that follows; nettle's
  * ecc_point_set checks 0 <= x, y < p and the curve equation. As in
  * seal_open, a damaged key is tampering: SQR_EAUTH. */
+int seal_fast_point_set(struct ecc_point *p, const uint8_t x[32], const uint8_t y[32]) {
+  mpz_t mx, my;
+  nettle_mpz_init_set_str_256_u(mx, COORD_LEN, x);
+  nettle_mpz_init_set_str_256_u(my, COORD_LEN, y);
+  int ok = ecc_point_set(p, mx, my);
+  mpz_clear(mx);
+  mpz_clear(my);
+  return ok;
+}
+
 static sqr_rc read_eph(const uint8_t eph[SEAL_PUB_LEN], struct ecc_point *p) {
-  mpz_t x, y;
-  int ok;
   if(eph[0] != 0x04) {
     log_error(COMP, "box ephemeral key is not an uncompressed point (first byte 0x%02x, want 0x04)",
               eph[0]);
     return SQR_EAUTH;
   }
-  nettle_mpz_init_set_str_256_u(x, COORD_LEN, eph + 1);
-  nettle_mpz_init_set_str_256_u(y, COORD_LEN, eph + 1 + COORD_LEN);
-  ok = ecc_point_set(p, x, y);
-  mpz_clear(x);
-  mpz_clear(y);
-  if(!ok) {
+  if(!seal_fast_point_set(p, eph + 1, eph + 1 + COORD_LEN)) {
     log_error(COMP, "box ephemeral key is not a point on P-256");
     return SQR_EAUTH;
   }

@@ -41,6 +41,12 @@ typedef struct seal_fast seal_fast;
  * 1 <= hq_priv < n; SQR_ENOMEM. */
 sqr_rc seal_fast_new(const uint8_t hq_priv[SEAL_PRIV_LEN], seal_fast **out) SQR_WARN_UNUSED;
 
+/* Sets p (initialised on nettle's P-256 by the caller) to the point of
+ * big-endian coordinates x and y: 1, or 0 if that is not a point of the
+ * curve (p unchanged). For the boxes' ephemeral keys and pki.c's CA key. */
+struct ecc_point;
+int seal_fast_point_set(struct ecc_point *p, const uint8_t x[32], const uint8_t y[32]);
+
 /* Wipes and frees an opener. Accepts NULL. */
 void seal_fast_free(seal_fast *o);
 

@@ -285,7 +285,13 @@ static void t_offset(void) {
    * kiosk's clock: past its next look at the offset (every 5 s) */
   const char *s = "screenshot o0\nwait 1500\nadvance 6\nscreenshot o6\n";
   int pid = ut_spawn(db, s, t, NULL);
-  usleep(300 * 1000);
+  /* The record lands once o0 is on disk: a kiosk slow to start (under
+   * ASan, on a loaded box) once read the new offset before its first
+   * screenshot. Within its 1.5 s wait, so o6 must show the new one. */
+  char o0[1200];
+  path(o0, sizeof o0, "o0.png");
+  for(int i = 0; i < 3000 && access(o0, F_OK) != 0; i++)
+    usleep(10 * 1000);
   sqr_clock *c;
   store *st;
   char err[256];

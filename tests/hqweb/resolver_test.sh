@@ -56,6 +56,7 @@ store --id NO-LYR --name Longyearbyen --city Svalbard --lat 78.2232 --lon 15.626
 store --id SH-GRP --name 分群店 --city 上海 --lat 31.1 --lon 121.3
 store --id SH-FULL --name 满员店 --city 上海 --lat 31.0 --lon 121.0
 store --id SH-JOIN --name 入会店 --city 上海 --lat 31.0 --lon 121.1
+store --id SH-PRE --name 预租店 --city 上海 --lat 31.0 --lon 121.2
 for s in SH-JA01 BJ-WFJ01 SZ-FT01 FJ-SUVA WS-APIA NO-LYR; do
   group --store $s --id "${s,,}-1" --name "${s}一群" --link "https://weixin.qq.com/g/${s,,}-1" \
     --capacity 200 --expires-at "$FAR"
@@ -72,6 +73,9 @@ group --store SH-FULL --id full-0 --name 将过期 --link https://weixin.qq.com/
 group --store SH-FULL --id full-1 --name 小群 --link https://weixin.qq.com/g/full-1 --capacity 12
 group --store SH-JOIN --id join-1 --name 入会1 --link https://weixin.qq.com/g/join-1 --capacity 200
 group --store SH-JOIN --id join-2 --name 入会2 --link https://weixin.qq.com/g/join-2 --capacity 200
+# 20 seats (30 - 10 reserve), then a roomy one
+group --store SH-PRE --id pre-1 --name 预租1 --link https://weixin.qq.com/g/pre-1 --capacity 30
+group --store SH-PRE --id pre-2 --name 预租2 --link https://weixin.qq.com/g/pre-2 --capacity 200
 # an interest group is never in the live-code rotation
 group --store SH-JOIN --id join-coffee --kind interest --tag coffee --name 咖啡 \
   --link https://weixin.qq.com/g/coffee --capacity 200
@@ -108,7 +112,7 @@ else sqlite3 -cmd '.timeout 10000' "$D/hq.db" <"$TMP/joins.sql"; fi || fail "ins
 
 # The kiosks HQ enrolled (their key rows): tokens of any other kiosk
 # number or key version are refused below.
-for kv in SH-JA01:1 SH-JA01:2 BJ-WFJ01:1 SH-GRP:1 SH-GRP:2 SH-GRP:3 SH-JOIN:1 SH-FULL:1; do
+for kv in SH-JA01:1 SH-JA01:2 BJ-WFJ01:1 SH-GRP:1 SH-GRP:2 SH-GRP:3 SH-JOIN:1 SH-FULL:1 SH-PRE:1; do
   hq_key_row "$D" "${kv%:*}" "${kv#*:}" 1
 done
 
@@ -266,6 +270,38 @@ body "${urls[@]}" | join_of >"$TMP/links2"
 [ "$(sed -n '311,330p' "$TMP/links2" | grep -c weixin.qq.com/g/)" = 0 ] ||
   fail "grp-4 (capacity 500) went past the 200-by-scan limit"
 
+# ---- the next group's seats are leased before the first fills ------------------------
+# A store in use whose group has a block of seats or fewer left: the
+# flusher leases the next group a block in its own transaction, before
+# any shopper is sent there (resolve_counters.c, next_to_fill).
+TP=$(mint SH-PRE 1 1 "$NOW")
+urls=(); for i in $(seq 1 5); do urls+=("$BASE/J/SH-PRE/$TP"); done
+body "${urls[@]}" | join_of >"$TMP/links-pre"
+[ "$(sort -u "$TMP/links-pre")" = https://weixin.qq.com/g/pre-1 ] || fail "SH-PRE: first scans not to pre-1"
+pre2() { dbq "SELECT COALESCE(SUM(seats), 0) FROM seat_leases WHERE store = 'SH-PRE' AND grp = 'pre-2'"; }
+for _ in $(seq 50); do [ "$(pre2)" -gt 0 ] && break; sleep 0.1; done
+[ "$(pre2)" -gt 0 ] || fail "pre-2 holds no seats while pre-1 nears full"
+[ "$(dbq "SELECT COUNT(*) FROM group_scans WHERE store = 'SH-PRE' AND grp = 'pre-2'")" = 0 ] ||
+  fail "pre-2 leased by a shopper, not ahead of one"
+leases_by_scan() {
+  "${C[@]}" -H "Authorization: Bearer $(cat "$D/admin.token")" "$BASE/metrics" |
+    sed -n 's/^storeqr_hq_seat_leases_total{by="scan"} //p'
+}
+urls=(); for i in $(seq 1 15); do urls+=("$BASE/J/SH-PRE/$TP"); done
+body "${urls[@]}" | join_of >"$TMP/links-pre"
+[ "$(sort -u "$TMP/links-pre")" = https://weixin.qq.com/g/pre-1 ] || fail "pre-1 not filled to 20"
+before=$(leases_by_scan)
+[ -n "$before" ] || fail "no storeqr_hq_seat_leases_total{by=\"scan\"} on /metrics"
+[ "$(body "$BASE/J/SH-PRE/$TP" | join_of)" = https://weixin.qq.com/g/pre-2 ] ||
+  fail "the 21st shopper not sent to pre-2"
+# pre-2's seat came from the flusher's lease: the shopper waited for none
+[ "$(leases_by_scan)" = "$before" ] || fail "the 21st shopper leased a seat: $before -> $(leases_by_scan)"
+# its image, made by the flusher ahead of its first page, is its own
+if command -v zbarimg >/dev/null; then
+  [ "$(qr_text "$(body "$BASE/J/SH-PRE/$TP")" group-qr)" = https://weixin.qq.com/g/pre-2 ] ||
+    fail "pre-2's QR code does not decode to its link"
+fi
+
 # ---- joins reported by kiosks count toward the fill ------------------------------------
 TJ=$(mint SH-JOIN 1 1 "$NOW")
 urls=(); for i in $(seq 1 7); do urls+=("$BASE/J/SH-JOIN/$TJ"); done
@@ -360,5 +396,9 @@ HOUR=$(( $(date +%s) / 3600 ))
 got=$(dbq "SELECT grp || ':' || sent FROM group_scans WHERE store = 'SH-GRP' ORDER BY grp" | tr '\n' ' ')
 [ "$got" = "grp-1:190 grp-2:190 grp-3:190 grp-4:190 " ] || fail "SH-GRP sent: $got"
 [ "$(dbq "SELECT sent FROM group_scans WHERE store = 'SH-JOIN' AND grp = 'join-1'")" = 5 ] || fail "join-1 sent"
+# the seats leased ahead and never spent went back with the last flush
+got=$(dbq "SELECT grp || ':' || claimed FROM group_seats WHERE store = 'SH-PRE' ORDER BY grp" | tr '\n' ' ')
+[ "$got" = "pre-1:20 pre-2:2 " ] || fail "SH-PRE claimed seats at stop: $got"
+[ "$(dbq "SELECT COUNT(*) FROM seat_leases WHERE store = 'SH-PRE'")" = 0 ] || fail "SH-PRE leases left at stop"
 grep -q -i "$FRESH" "$D/hq.log" && fail "a token in HQ's log"
 echo "hqweb resolver ($HQ_BACKEND): ok"

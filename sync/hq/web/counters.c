@@ -16,6 +16,7 @@ static size_t nroutes;
 static _Atomic uint64_t requests[NROUTES][NSTATUS];
 static _Atomic uint64_t ingest_batches, ingest_events;
 static _Atomic uint64_t proxy_refused;
+static _Atomic uint64_t leases[2]; /* [by_scan] */
 static _Atomic int64_t cert_expiry[2];
 
 static struct {
@@ -118,6 +119,14 @@ uint64_t counters_scan_count(size_t i) {
 
 void counters_add_proxy_refused(void) {
   atomic_fetch_add_explicit(&proxy_refused, 1, memory_order_relaxed);
+}
+
+void counters_add_lease(int by_scan) {
+  atomic_fetch_add_explicit(&leases[by_scan != 0], 1, memory_order_relaxed);
+}
+
+uint64_t counters_leases(int by_scan) {
+  return atomic_load_explicit(&leases[by_scan != 0], memory_order_relaxed);
 }
 
 uint64_t counters_proxy_refused(void) {

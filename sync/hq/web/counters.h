@@ -24,6 +24,11 @@ void counters_add_ingest(int batches, int events);
 /* A trusted balancer's connection closed for want of a valid PROXY v2
  * header (server.c). */
 void counters_add_proxy_refused(void);
+/* A lease of a group's seats asked of the database: by a scan whose
+ * group had spent its seats (on the request's thread), or by the
+ * flusher (a top-up, or the next group ahead of its first shopper). */
+void counters_add_lease(int by_scan);
+uint64_t counters_leases(int by_scan);
 uint64_t counters_proxy_refused(void);
 /* When HQ's certificates stop being valid (unix seconds; 0: none), set
  * once at start: which 0 is server.crt, 1 the public certificate. */

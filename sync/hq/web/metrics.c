@@ -129,6 +129,12 @@ static void render_process(hq *h, dynbuf *b) {
        "Connections from a trusted balancer closed without a valid PROXY v2 header.");
   dynbuf_addf(b, "storeqr_hq_proxy_refused_total %llu\n",
               (unsigned long long)counters_proxy_refused());
+  head(b, "storeqr_hq_seat_leases_total", "counter",
+       "Leases of a group's seats asked of the database: by a scan that found its group's seats"
+       " spent (it waits for the transaction), or by the flusher ahead of need.");
+  for(int by_scan = 1; by_scan >= 0; by_scan--)
+    dynbuf_addf(b, "storeqr_hq_seat_leases_total{by=\"%s\"} %llu\n", by_scan ? "scan" : "flush",
+                (unsigned long long)counters_leases(by_scan));
   head(b, "storeqr_hq_connections_open", "gauge",
        "HTTPS connections open (those whose TCP options HQ keeps; 0 with SQR_HQ_TCP_OWN=0).");
   dynbuf_addf(b, "storeqr_hq_connections_open %ld\n", sockopt_owned());

@@ -291,6 +291,7 @@ static rstore *install(rstore *fresh) {
     ng->waiting_s = og->waiting_s;
     ng->others = og->others;
     ng->used_s = og->used_s; /* a lease kept by the flusher stays in use */
+    ng->prefetched = og->prefetched;
     ng->renewed_s = og->renewed_s;
     if(strcmp(ng->link, og->link) == 0 && !ng->qr_src) {
       ng->qr_src = og->qr_src;

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "alerts.h"
+#include "counters.h"
 #include "log.h"
 #include "scan.h"
 
@@ -83,6 +84,89 @@ static int group_due(const rgroup *g, int keep, int64_t now_s) {
   if(!g->lease) return 0;
   return !keep || !g->used_s || now_s - g->used_s >= RESOLVE_LEASE_IDLE_S ||
          (now_s - g->renewed_s) * 4000 >= resolve__R.lease_ttl_ms;
+}
+
+/* The group store e sends shoppers to once the one sending them now is
+ * spent, when that is near (a block or less of room left, as the
+ * database last said) and it holds no seats yet: the flush leases it a
+ * block in its own transaction, so the shopper who finds the first group
+ * full does not wait for a transaction of his own (with scans spread over
+ * 5,000 stores their first groups fill within seconds of each other, and
+ * a transaction each on the request threads halved the resolver's rate).
+ * A group leased that way stays in use while the store is: its used_s
+ * follows the sending group's, set here. NULL: none to lease. Caller
+ * holds resolve__R.lock; keep as flush_locked's. */
+static rgroup *next_to_fill(rstore *e, int keep, int64_t now_s) {
+  if(!keep || e->missing || e->stale) return NULL;
+  rgroup *g = resolve__choose_group(e, now_s), *next = NULL;
+  if(!g || !g->used_s || now_s - g->used_s >= RESOLVE_LEASE_IDLE_S) return NULL;
+  group_rule r = resolve__rule_of(e);
+  for(rgroup *n = g + 1; n < e->groups + e->ngroups && !next; n++) {
+    group_state st = resolve__state_of(n);
+    if(group_is_usable(&st, &r, now_s)) next = n;
+  }
+  if(!next) return NULL;
+  if(next->prefetched && next->lease) {
+    if(next->used_s < g->used_s) next->used_s = g->used_s;
+    return NULL;
+  }
+  if(g->seats_left < 0 || g->lease + g->seats_left > RESOLVE_LEASE_MAX) return NULL;
+  /* one that holds seats, waits for some, or had none is asked by scans */
+  if(next->lease || next->waiting || next->sent_mem || next->no_seats_ms || !next->seats_left)
+    return NULL;
+  return next;
+}
+
+/* The QR images of groups next_to_fill leased, made by the flusher after
+ * its write, outside both locks: a first page rendered by a request
+ * thread holds resolve__R.lock through libqrencode's ~0.1 ms, and
+ * every other scan waits on it. Only the flusher thread touches these. */
+typedef struct qr_ahead {
+  char sid[HQ_ID_MAX], gid[HQ_ID_MAX];
+  char *link;
+} qr_ahead;
+static qr_ahead *ahead;
+static size_t nahead, cahead;
+#define QR_AHEAD_BUDGET_MS 250 /* a flush's worth; the rest render on first use */
+
+/* Notes group g of e for make_qr_ahead. Caller holds resolve__R.lock. */
+static void want_qr(const rstore *e, const rgroup *g) {
+  if(g->qr_src || !g->link[0]) return;
+  if(nahead == cahead) {
+    size_t cap = cahead ? cahead * 2 : 64;
+    qr_ahead *n = realloc(ahead, cap * sizeof *n);
+    if(!n) return; /* rendered with its first page instead */
+    ahead = n;
+    cahead = cap;
+  }
+  qr_ahead *a = &ahead[nahead];
+  if(!(a->link = strdup(g->link))) return;
+  snprintf(a->sid, sizeof a->sid, "%s", e->id);
+  snprintf(a->gid, sizeof a->gid, "%s", g->id);
+  nahead++;
+}
+
+/* Makes the noted images, for at most QR_AHEAD_BUDGET_MS, and hands each
+ * to its group if it is still there with the same link and no image. */
+static void make_qr_ahead(void) {
+  int64_t until = resolve__mono_ms() + QR_AHEAD_BUDGET_MS;
+  for(size_t i = 0; i < nahead; i++) {
+    char *src = NULL;
+    if(resolve__mono_ms() < until) resolve__qr_make(ahead[i].link, &src);
+    if(src) {
+      pthread_mutex_lock(&resolve__R.lock);
+      rstore *e = resolve__find_store(ahead[i].sid);
+      rgroup *g = e && !e->missing ? resolve__find_group(e, ahead[i].gid) : NULL;
+      if(g && !g->qr_src && strcmp(g->link, ahead[i].link) == 0) {
+        g->qr_src = src;
+        src = NULL;
+      }
+      pthread_mutex_unlock(&resolve__R.lock);
+      free(src);
+    }
+    free(ahead[i].link);
+  }
+  nahead = 0;
 }
 
 /* resolve__R.ncells from the entries (only dirty ones hold cells).
@@ -186,6 +270,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   resolve__R.ndirty = 0;
   for(rstore *e = list; e; e = e->dirty_next) {
     cs += e->nscans;
+    cg += next_to_fill(e, keep, now_s) != NULL; /* first: it may renew a group's used_s */
     for(size_t i = 0; i < e->ngroups; i++)
       if(group_due(&e->groups[i], keep, now_s)) cg++;
     ca += e->alert_due != 0;
@@ -217,6 +302,7 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       d->n = e->scans[i].n;
     }
     e->nscans = 0;
+    rgroup *pf = next_to_fill(e, keep, now_s); /* before the loop changes leases */
     int held = 0;
     for(size_t i = 0; i < e->ngroups; i++) {
       rgroup *g = &e->groups[i];
@@ -250,14 +336,34 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
                  (g->seats_left >= RESOLVE_KEEP_ROOM || (!shared && g->seats_left >= 0));
       int64_t want = 0, limit = 0;
       if(used) resolve__lease_want(e, g, &want, &limit);
+      /* Alone on the group, a block lasts at least until the next flush:
+       * twice what it sent since the last one. Near full the blocks
+       * shrink to RESOLVE_ALONE_BLOCK, and a store scanned more often
+       * than that a second spent them between flushes, each time on a
+       * request thread's transaction (38 % of HQ's CPU while 5,000
+       * stores' first groups filled). */
+      if(used && !shared && want < 2 * g->sent_mem)
+        want = 2 * g->sent_mem < RESOLVE_LEASE_MAX ? 2 * g->sent_mem : RESOLVE_LEASE_MAX;
       d->keep = used ? (g->lease < want ? g->lease : want) : 0;
       d->keep_room = shared ? RESOLVE_KEEP_ROOM : 1;
       d->limit = limit;
       g->sent_db += g->sent_mem;
       g->sent_mem = 0;
       g->lease = d->keep;
+      if(!g->lease) g->prefetched = 0;
       if(used && d->keep < (want + 1) / 2) d->want = want - d->keep;
       held |= d->keep != 0 || d->want != 0;
+    }
+    if(pf) { /* nothing sent, nothing held: settle has nothing to do but lease */
+      ge[ng] = e;
+      gg[ng] = pf;
+      resolve_sent_delta *d = &gd[ng++];
+      snprintf(d->store, sizeof d->store, "%s", e->id);
+      snprintf(d->grp, sizeof d->grp, "%s", pf->id);
+      resolve__lease_want(e, pf, &d->want, &d->limit);
+      d->keep_room = pf->others ? RESOLVE_KEEP_ROOM : 1;
+      pf->prefetched = -1; /* asked: the answer below says whether it holds seats */
+      held = 1;
     }
     if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
     e->alert_due = 0;
@@ -275,6 +381,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
 
   if(ns > 1) qsort(sd, ns, sizeof *sd, cmp_scan);
   sort_sent(gd, ge, gg, ng);
+  for(size_t i = 0; i < ng; i++)
+    if(gd[i].want) counters_add_lease(0);
   rc = hq_scan_flush(h, sd, ns, gd, ng, resolve__R.lease_ttl_ms);
   pthread_mutex_lock(&resolve__R.lock);
   /* The cells copied out stayed in ncells while the write was in flight,
@@ -293,6 +401,13 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       g->others = gd[i].others;
     }
     if(gd[i].kept) g->renewed_s = now_s;
+    if(g->prefetched < 0) {
+      g->prefetched = gd[i].granted != 0;
+      if(gd[i].granted) {
+        g->used_s = now_s; /* kept while the store is in use (next_to_fill) */
+        want_qr(e, g);
+      }
+    }
     if(gd[i].kept == gd[i].keep && !gd[i].granted) continue;
     g->lease -= gd[i].keep - gd[i].kept;
     if(g->lease < 0) g->lease = 0;
@@ -323,7 +438,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       g->sent_db -= gd[i].n;
       g->sent_mem += gd[i].n;
       g->lease += gd[i].unused - gd[i].keep; /* the kept part never left */
-      g->waiting = 1;                        /* a 0-seat row it may have had is still there */
+      if(g->prefetched < 0) g->prefetched = 0;
+      g->waiting = 1; /* a 0-seat row it may have had is still there */
       resolve__mark_dirty(ge[i]);
     }
     pthread_mutex_unlock(&resolve__R.lock);
@@ -427,6 +543,7 @@ rstore *resolve__lease(hq *h, const char *sid, const char *gid, int64_t want, in
   snprintf(s, sizeof s, "%s", sid); /* sid and gid live in the entry */
   snprintf(g, sizeof g, "%s", gid);
   pthread_mutex_unlock(&resolve__R.lock);
+  counters_add_lease(1);
   resolve__db_lock();
   *rc = hq_scan_lease(h, s, g, want, limit, resolve__R.lease_ttl_ms, &granted, &left, &others);
   if(*rc) {
@@ -498,6 +615,7 @@ static void *flusher(void *arg) {
     resolve__db_lock();
     sqr_rc rc = flush_locked(resolve__R.h, poll && !stopping, sent && !stopping, !stopping);
     resolve__db_unlock();
+    make_qr_ahead();
     if(stopping) {
       /* The last write: a database restarting just then gets a few
        * seconds; what is still unwritten after them resolve_stop drops. */
@@ -571,6 +689,10 @@ void resolve_stop(void) {
   pthread_cond_signal(&resolve__R.cond);
   pthread_mutex_unlock(&resolve__R.lock);
   pthread_join(resolve__R.thread, NULL); /* its last pass writes what is left */
+  make_qr_ahead(); /* nothing is noted by the last pass; frees the links of any before */
+  free(ahead);
+  ahead = NULL;
+  cahead = 0;
   hq_unsubscribe(resolve__R.h, on_change, NULL);
   pthread_mutex_lock(&resolve__R.lock);
   uint64_t lost = unflushed_scans();

@@ -105,7 +105,12 @@ typedef struct rgroup {
    * last ask that got nothing). */
   int waiting;
   int64_t waiting_s;
-  int64_t used_s;    /* unix seconds of the last shopper sent here (lease kept while recent) */
+  int64_t used_s; /* unix seconds of the last shopper sent here (lease kept while recent) */
+  /* Leased by the flusher before the group sending shoppers now ran out
+   * (resolve_counters.c, next_to_fill): its used_s follows that group's,
+   * so the seats stay ours while the store is in use, not only after a
+   * shopper of its own. */
+  int prefetched;
   int64_t renewed_s; /* unix seconds its seat_leases row was last written (lease, flush) */
   /* Seats taken without the database since the last lease it answered
    * (resolve__lease: at most RESOLVE_OUTAGE_SEATS, within seats_left). */

@@ -79,6 +79,7 @@ static const char *entry_fault(const proto_feed_entry *e) {
       return "index_kind";
     if(e->created_ms < 0 || (double)e->created_ms > PROTO__MAX_SAFE_INT) return "created_ms";
     if(e->last_day < 0 || e->last_day > PROTO_FEED_DAY_MAX) return "last_day";
+    if(e->state_seq < 1 || (double)e->state_seq > PROTO__MAX_SAFE_INT) return "state_seq";
     if(e->points < -PROTO_FEED_POINTS_MAX || e->points > PROTO_FEED_POINTS_MAX) return "points";
     if(e->streak < 0 || e->streak > PROTO_FEED_DAY_MAX) return "streak";
     if(!e->consent_version[0]) return "consent_version";
@@ -151,7 +152,8 @@ static cJSON *entry_json(const proto_feed_entry *e) {
     ok = tags && crypto_b64(e->blind, sizeof e->blind, b64, sizeof b64) == SQR_OK &&
          add_str(o, "blind", b64) && add_int(o, "index_kind", e->index_kind) &&
          add_int(o, "points", e->points) && add_int(o, "streak", e->streak) &&
-         add_int(o, "last_day", e->last_day) && add_int(o, "created_ms", e->created_ms) &&
+         add_int(o, "last_day", e->last_day) && add_int(o, "state_seq", e->state_seq) &&
+         add_int(o, "created_ms", e->created_ms) &&
          add_str(o, "consent_version", e->consent_version) &&
          cJSON_AddItemToObject(o, "tags", tags) && add_str_or_null(o, "staff", e->staff) &&
          add_str_or_null(o, "group", e->group);
@@ -270,6 +272,7 @@ static void decode_entry(dec *d, size_t i, const cJSON *o, proto_feed_entry *e) 
     e->points = get_int(d, i, o, "points");
     e->streak = get_int(d, i, o, "streak");
     e->last_day = get_int(d, i, o, "last_day");
+    e->state_seq = get_int(d, i, o, "state_seq");
     e->created_ms = get_int(d, i, o, "created_ms");
     get_str(d, i, o, "consent_version", 0, e->consent_version, sizeof e->consent_version);
     get_str(d, i, o, "staff", 1, e->staff, sizeof e->staff);

@@ -7,9 +7,11 @@
  * the same member's check-in on one day before they synced), erasure
  * requests. Each store has one sequence of entries (seq 1, 2, ...), which
  * every kiosk of the store reads from its own cursor; a new kiosk first
- * reads the store's members as they are now (a snapshot page, entries of
- * kind member, seq = the last entry their state includes), then the
- * sequence after the point the snapshot began.
+ * reads the store's members as they are now (snapshot pages of member
+ * entries), then the sequence after the point the snapshot began. A
+ * member entry always carries the member's state as HQ has it when the
+ * page is read, with state_seq, the last entry of the sequence that state
+ * includes: a kiosk skips that member's entries up to it.
  *
  * The cursor is HQ's opaque text (at most PROTO_FEED_CURSOR_MAX - 1
  * bytes of 0-9 a-z '.'); "0" is the beginning. A kiosk stores the page's
@@ -42,7 +44,7 @@ typedef enum proto_feed_kind {
 } proto_feed_kind;
 
 typedef struct proto_feed_entry {
-  int64_t seq; /* 1..2^53-1; a snapshot entry: the last entry its state includes */
+  int64_t seq; /* 1..2^53-1; a snapshot entry: its state_seq */
   proto_feed_kind kind;
   char origin[PROTO_KIOSK_ID_MAX];       /* the kiosk whose event made it, or "hq" */
   char member[CONFIG_MEMBER_ID_HEX + 1]; /* the stable member id, 32 lower-case hex */
@@ -50,7 +52,8 @@ typedef struct proto_feed_entry {
   uint8_t blind[PROTO_FEED_BLIND_LEN];
   int index_kind; /* CONFIG_INDEX_HMAC or CONFIG_INDEX_ARGON2ID */
   int64_t created_ms;
-  int64_t last_day; /* last check-in day (local days since 1970), 0: never */
+  int64_t last_day;  /* last check-in day (local days since 1970), 0: never */
+  int64_t state_seq; /* the last entry the state includes (>= 1) */
   char consent_version[CONFIG_ID_MAX + 1];
   char staff[CONFIG_ID_MAX + 1]; /* "" for none */
   char group[CONFIG_ID_MAX + 1]; /* "" for none */

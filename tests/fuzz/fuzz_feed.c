@@ -21,8 +21,9 @@ static int same_entry(const proto_feed_entry *a, const proto_feed_entry *b) {
   case PROTO_FEED_MEMBER:
     return !memcmp(a->blind, b->blind, sizeof a->blind) && a->index_kind == b->index_kind &&
            a->points == b->points && a->streak == b->streak && a->last_day == b->last_day &&
-           a->created_ms == b->created_ms && !strcmp(a->consent_version, b->consent_version) &&
-           !strcmp(a->staff, b->staff) && !strcmp(a->group, b->group) && !strcmp(a->tags, b->tags);
+           a->state_seq == b->state_seq && a->created_ms == b->created_ms &&
+           !strcmp(a->consent_version, b->consent_version) && !strcmp(a->staff, b->staff) &&
+           !strcmp(a->group, b->group) && !strcmp(a->tags, b->tags);
   case PROTO_FEED_CHECKIN:
     return a->day == b->day && a->points == b->points && a->streak == b->streak &&
            a->ts_ms == b->ts_ms;

@@ -18,6 +18,7 @@ static proto_feed_entry member_entry(int64_t seq, const char *mid) {
                         .index_kind = CONFIG_INDEX_ARGON2ID,
                         .created_ms = 1795500000000,
                         .last_day = 20794,
+                        .state_seq = 5,
                         .points = 60,
                         .streak = 2,
                         .tags = "[\"coffee\",\"tea\"]"};
@@ -93,6 +94,7 @@ static void test_round_trip(void **state) {
   assert_string_equal(m->group, "g1");
   assert_int_equal(m->points, 60);
   assert_int_equal(m->last_day, 20794);
+  assert_int_equal(m->state_seq, 5);
   assert_int_equal(m->created_ms, 1795500000000);
   assert_string_equal(m->consent_version, "2026-11");
   assert_int_equal(q.entries[1].kind, PROTO_FEED_CHECKIN);
@@ -152,7 +154,8 @@ static const char *const VALID =
     "{\"entries\":["
     "{\"seq\":1,\"kind\":\"member\",\"origin\":\"SH-JA01/1\",\"member\":\"" MID_A "\","
     "\"blind\":\"AQgPFh0kKzI5QEdOVVxjanF4f4aNlJuiqbC3vsXM09o=\",\"index_kind\":1,"
-    "\"points\":50,\"streak\":0,\"last_day\":0,\"created_ms\":1,\"consent_version\":\"v1\","
+    "\"points\":50,\"streak\":0,\"last_day\":0,\"state_seq\":1,\"created_ms\":1,\"consent_"
+    "version\":\"v1\","
     "\"tags\":[],\"staff\":null,\"group\":\"g1\"},"
     "{\"seq\":2,\"kind\":\"checkin\",\"origin\":\"SH-JA01/2\",\"member\":\"" MID_A "\","
     "\"day\":20795,\"points\":10,\"streak\":1,\"ts_ms\":5},"
@@ -190,6 +193,7 @@ static void test_refusals(void **state) {
       {"\"blind\":\"AQgP", "\"blind\":\"AQg", "entries[0].blind"},
       {"\"index_kind\":1", "\"index_kind\":2", "entries[0].index_kind"},
       {"\"last_day\":0", "\"last_day\":-1", "entries[0].last_day"},
+      {"\"state_seq\":1", "\"state_seq\":0", "entries[0].state_seq"},
       {"\"consent_version\":\"v1\"", "\"consent_version\":\"\"", "entries[0].consent_version"},
       {"\"tags\":[]", "\"tags\":[1]", "entries[0].tags"},
       {"\"tags\":[]", "\"tags\":\"coffee\"", "entries[0].tags"},

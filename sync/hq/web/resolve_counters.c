@@ -106,14 +106,21 @@ static rgroup *next_to_fill(rstore *e, int keep, int64_t now_s) {
     if(group_is_usable(&st, &r, now_s)) next = n;
   }
   if(!next) return NULL;
+  /* Near full (as the last ask read it) a group is leased ahead of no
+   * one: the flush's ask wants RESOLVE_KEEP_ROOM unclaimed, so it would
+   * be refused every second, and seats held ahead there would be the
+   * ones another process's shoppers need. */
+  int near_full = next->seats_left >= 0 && next->seats_left < RESOLVE_KEEP_ROOM;
   if(next->prefetched && next->lease) {
-    if(next->used_s < g->used_s) next->used_s = g->used_s;
+    if(near_full && next->others)
+      next->used_s = 0; /* shared and near full now: back at this flush */
+    else if(next->used_s < g->used_s)
+      next->used_s = g->used_s;
     return NULL;
   }
   if(g->seats_left < 0 || g->lease + g->seats_left > RESOLVE_LEASE_MAX) return NULL;
   /* one that holds seats, waits for some, or had none is asked by scans */
-  if(next->lease || next->waiting || next->sent_mem || next->no_seats_ms || !next->seats_left)
-    return NULL;
+  if(next->lease || next->waiting || next->sent_mem || next->no_seats_ms || near_full) return NULL;
   return next;
 }
 
@@ -270,7 +277,10 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
   resolve__R.ndirty = 0;
   for(rstore *e = list; e; e = e->dirty_next) {
     cs += e->nscans;
-    cg += next_to_fill(e, keep, now_s) != NULL; /* first: it may renew a group's used_s */
+    /* Once, here: it reads the monotonic clock (resolve__choose_group),
+     * so asked again below it could name a group not counted in cg. */
+    e->fill_next = next_to_fill(e, keep, now_s);
+    cg += e->fill_next != NULL;
     for(size_t i = 0; i < e->ngroups; i++)
       if(group_due(&e->groups[i], keep, now_s)) cg++;
     ca += e->alert_due != 0;
@@ -302,7 +312,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       d->n = e->scans[i].n;
     }
     e->nscans = 0;
-    rgroup *pf = next_to_fill(e, keep, now_s); /* before the loop changes leases */
+    rgroup *pf = e->fill_next; /* chosen before the loop changes leases */
+    e->fill_next = NULL;
     int held = 0;
     for(size_t i = 0; i < e->ngroups; i++) {
       rgroup *g = &e->groups[i];
@@ -327,7 +338,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
        * back what it did not spend at each flush and leases only when it
        * runs out, so seats kept by one never turn another's shoppers
        * away. Alone, a process keeps at most a block (an eighth of the
-       * room, at least RESOLVE_ALONE_BLOCK): one that starts on the group
+       * room, at least RESOLVE_ALONE_BLOCK; scanned faster, what it sends
+       * in two seconds, up to a quarter of the room): one that starts on the group
        * meanwhile finds the rest, and if it finds none its 0-seat row
        * (hqdb_resolve_lease) makes the group shared at our next flush of
        * it, which gives the kept seats back. */
@@ -336,14 +348,17 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
                  (g->seats_left >= RESOLVE_KEEP_ROOM || (!shared && g->seats_left >= 0));
       int64_t want = 0, limit = 0;
       if(used) resolve__lease_want(e, g, &want, &limit);
-      /* Alone on the group, a block lasts at least until the next flush:
-       * twice what it sent since the last one. Near full the blocks
-       * shrink to RESOLVE_ALONE_BLOCK, and a store scanned more often
-       * than that a second spent them between flushes, each time on a
-       * request thread's transaction (38 % of HQ's CPU while 5,000
-       * stores' first groups filled). */
-      if(used && !shared && want < 2 * g->sent_mem)
-        want = 2 * g->sent_mem < RESOLVE_LEASE_MAX ? 2 * g->sent_mem : RESOLVE_LEASE_MAX;
+      /* Alone on the group, a block lasts until the next flush: twice
+       * what it sent since the last one, up to a quarter of the room (so
+       * a process starting on the group meanwhile still finds most of
+       * it). Near full the blocks shrink to RESOLVE_ALONE_BLOCK, and a
+       * store scanned more often than that a second spent them between
+       * flushes, each time on a request thread's transaction (38 % of
+       * HQ's CPU while 5,000 stores' first groups filled). */
+      int64_t rate = 2 * g->sent_mem, quarter = (g->seats_left + g->lease) / 4;
+      if(rate > quarter) rate = quarter;
+      if(rate > RESOLVE_LEASE_MAX) rate = RESOLVE_LEASE_MAX;
+      if(used && !shared && want < rate) want = rate;
       d->keep = used ? (g->lease < want ? g->lease : want) : 0;
       d->keep_room = shared ? RESOLVE_KEEP_ROOM : 1;
       d->limit = limit;
@@ -354,15 +369,15 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       if(used && d->keep < (want + 1) / 2) d->want = want - d->keep;
       held |= d->keep != 0 || d->want != 0;
     }
-    if(pf) { /* nothing sent, nothing held: settle has nothing to do but lease */
+    if(pf && ng < cg) { /* nothing sent, nothing held: settle has nothing to do but lease */
       ge[ng] = e;
       gg[ng] = pf;
       resolve_sent_delta *d = &gd[ng++];
       snprintf(d->store, sizeof d->store, "%s", e->id);
       snprintf(d->grp, sizeof d->grp, "%s", pf->id);
       resolve__lease_want(e, pf, &d->want, &d->limit);
-      d->keep_room = pf->others ? RESOLVE_KEEP_ROOM : 1;
-      pf->prefetched = -1; /* asked: the answer below says whether it holds seats */
+      d->keep_room = RESOLVE_KEEP_ROOM; /* ahead of need only into room to spare */
+      pf->prefetched = -1;              /* asked: the answer below says whether it holds seats */
       held = 1;
     }
     if(e->alert_due) snprintf(alerts[na++], HQ_ID_MAX, "%s", e->id);
@@ -381,9 +396,9 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
 
   if(ns > 1) qsort(sd, ns, sizeof *sd, cmp_scan);
   sort_sent(gd, ge, gg, ng);
-  for(size_t i = 0; i < ng; i++)
-    if(gd[i].want) counters_add_lease(0);
   rc = hq_scan_flush(h, sd, ns, gd, ng, resolve__R.lease_ttl_ms);
+  for(size_t i = 0; !rc && i < ng; i++)
+    if(gd[i].want && gd[i].kept == gd[i].keep) counters_add_lease(0); /* the asks that ran */
   pthread_mutex_lock(&resolve__R.lock);
   /* The cells copied out stayed in ncells while the write was in flight,
    * so scans meanwhile could not push memory past the bound. */
@@ -438,8 +453,10 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       g->sent_db -= gd[i].n;
       g->sent_mem += gd[i].n;
       g->lease += gd[i].unused - gd[i].keep; /* the kept part never left */
-      if(g->prefetched < 0) g->prefetched = 0;
-      g->waiting = 1; /* a 0-seat row it may have had is still there */
+      if(g->prefetched < 0)
+        g->prefetched = 0; /* asked ahead: it had no row */
+      else
+        g->waiting = 1; /* a 0-seat row it may have had is still there */
       resolve__mark_dirty(ge[i]);
     }
     pthread_mutex_unlock(&resolve__R.lock);

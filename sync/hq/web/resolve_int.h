@@ -152,6 +152,9 @@ typedef struct rstore {
    * to write: the flusher looks at these once a second, to renew their
    * rows before the TTL or give idle groups' seats back. */
   struct rstore *leased_next;
+  /* The flusher's next_to_fill for this entry, chosen once per flush and
+   * kept between its two passes (resolve_counters.c); NULL otherwise. */
+  struct rgroup *fill_next;
   int leased;
   char id[HQ_ID_MAX];
   int missing;     /* no such store (negative entry) */

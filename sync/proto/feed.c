@@ -148,7 +148,9 @@ static cJSON *entry_json(const proto_feed_entry *e) {
   switch(ok ? e->kind : 0) {
   case PROTO_FEED_MEMBER: {
     char b64[64];
-    cJSON *tags = cJSON_Parse(e->tags);
+    /* proto_feed_add checked the array and kept its compact print: put
+     * in as it is, not parsed a second time */
+    cJSON *tags = cJSON_CreateRaw(e->tags);
     ok = tags && crypto_b64(e->blind, sizeof e->blind, b64, sizeof b64) == SQR_OK &&
          add_str(o, "blind", b64) && add_int(o, "index_kind", e->index_kind) &&
          add_int(o, "points", e->points) && add_int(o, "streak", e->streak) &&

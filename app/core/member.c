@@ -466,12 +466,17 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   fill_group(st, gid, out);
   member_id_shown(mid, out->member_id);
 
-  char b64[256];
+  char b64[256], blind64[64];
   rc = crypto_b64(sealed, sealed_len, b64, sizeof b64);
+  if(!rc) rc = crypto_b64(k.index, sizeof k.index, blind64, sizeof blind64);
   if(rc) goto out;
   cJSON *p = cJSON_CreateObject();
   cJSON_AddStringToObject(p, "member", mid);
   cJSON_AddStringToObject(p, "sealed", b64);
+  /* The blind index lets the store's other kiosks know the member (HQ's
+   * feed); erasure strips it with the sealed phone. */
+  cJSON_AddStringToObject(p, "blind", blind64);
+  cJSON_AddNumberToObject(p, "index_kind", k.kind);
   cJSON_AddStringToObject(p, "consent_version", req->consent_version);
   cJSON *tags = cJSON_AddArrayToObject(p, "tags");
   for(size_t i = 0; i < req->ntags; i++)
@@ -625,7 +630,7 @@ sqr_rc member__erase(store *st, const char *mid, const char *source, int *found)
    * index, whose first 32 digits became its id. */
   src = sqlite3_prepare_v2(
       st->db,
-      "UPDATE events SET payload=json_remove(payload, '$.sealed'), redacted=1"
+      "UPDATE events SET payload=json_remove(payload, '$.sealed', '$.blind'), redacted=1"
       " WHERE type='signup' AND substr(json_extract(payload, '$.member'), 1, 32)=?",
       -1, &s, NULL);
   if(src == SQLITE_OK) {

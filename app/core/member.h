@@ -114,6 +114,71 @@ sqr_rc member_erase_phone(store *st, const char *phone, const member_index *inde
 sqr_rc member_index_derive(const sqr_config *cfg, const char *phone11,
                            uint8_t out[32]) SQR_WARN_UNUSED;
 
+/* ---- HQ's feed (docs/PROTOCOL.md "Feed") ----------------------------------
+ *
+ * What the store's other kiosks did, as HQ tells it: members signed up
+ * there (without phone or sealed box: this kiosk knows them by blind
+ * index), their check-ins, the check-ins HQ did not keep (one a day
+ * across the store's kiosks), erasures. sync/proto/feed.h decodes a page
+ * into these entries; member_feed_apply applies it whole or not at all. */
+#define MEMBER_FEED_KIOSK_MAX  32 /* "STORE/65535@9999" + NUL, room to spare */
+#define MEMBER_FEED_CURSOR_MAX 72
+
+typedef enum member_feed_kind {
+  MEMBER_FEED_MEMBER = 1, /* a member of the store, as HQ knows them */
+  MEMBER_FEED_CHECKIN,    /* a check-in at a kiosk of the store */
+  MEMBER_FEED_VOID,       /* a check-in HQ did not keep: its points come off */
+  MEMBER_FEED_ERASE       /* erase this member */
+} member_feed_kind;
+
+typedef struct member_feed_entry {
+  int64_t seq; /* 1..2^53-1; a snapshot entry: its state_seq */
+  member_feed_kind kind;
+  char origin[MEMBER_FEED_KIOSK_MAX];    /* the kiosk whose event made it, or "hq" */
+  char member[CONFIG_MEMBER_ID_HEX + 1]; /* the stable member id, 32 lower-case hex */
+  /* member */
+  uint8_t blind[32];
+  int index_kind; /* CONFIG_INDEX_HMAC or CONFIG_INDEX_ARGON2ID */
+  int64_t created_ms;
+  int64_t last_day;  /* last check-in day (local days since 1970), 0: never */
+  int64_t state_seq; /* the last entry the state includes (>= 1) */
+  char consent_version[CONFIG_ID_MAX + 1];
+  char staff[CONFIG_ID_MAX + 1]; /* "" for none */
+  char group[CONFIG_ID_MAX + 1]; /* "" for none */
+  char *tags;                    /* compact JSON array of tag ids */
+  /* member: the balance; checkin: added; void: taken off (positive) */
+  int64_t points;
+  int64_t streak; /* member, checkin */
+  /* checkin, void */
+  int64_t day;
+  int64_t ts_ms;                     /* checkin: when the kiosk took it */
+  char kiosk[MEMBER_FEED_KIOSK_MAX]; /* void: the kiosk whose check-in it was */
+} member_feed_entry;
+
+typedef struct member_feed_result {
+  int members;  /* members added */
+  int checkins; /* check-ins counted */
+  int voids;    /* check-ins taken back (voided_here: of this kiosk) */
+  int voided_here;
+  int erased;
+  int skipped; /* entries already in the state, or of members not here */
+} member_feed_result;
+
+/* The cursor to ask HQ's feed from next ("0" before the first page). */
+sqr_rc member_feed_cursor(store *st, char out[MEMBER_FEED_CURSOR_MAX]) SQR_WARN_UNUSED;
+
+/* Applies n entries of the page that was asked for after `after`, and
+ * stores `next` as the cursor, in one transaction: a crash or a cut
+ * connection repeats nothing and skips nothing. self: this kiosk's id
+ * ("STORE/N[@INC]"); a void of its own check-in also records a
+ * `checkin_voided` event. A member is added only if neither its id nor
+ * its blind index is here already and it was not erased here; each
+ * member's entries up to the seq its state includes are skipped.
+ * SQR_EBUSY (nothing applied) when the stored cursor is no longer `after`:
+ * another pass applied the page. */
+sqr_rc member_feed_apply(store *st, const char *self, const char *after, const member_feed_entry *e,
+                         size_t n, const char *next, member_feed_result *out) SQR_WARN_UNUSED;
+
 /* Writes members as CSV (member id, joined, consent version, tags, staff,
  * group, points, streak, last check-in day) — never a phone number, not
  * even sealed. */

@@ -69,6 +69,23 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  SELECT lower(substr(hex(blind), 1, 32)), at_ms FROM erased;"
     "DROP TABLE erased;"
     "ALTER TABLE erased4 RENAME TO erased;",
+    /* 5: members learned through HQ's feed (member_feed.c): no sealed box
+     * here (the kiosk that signed them up sent it), and the last feed
+     * entry each member's state includes */
+    "CREATE TABLE members5(id INTEGER PRIMARY KEY, mid TEXT NOT NULL UNIQUE,"
+    "  blind BLOB NOT NULL UNIQUE, index_kind INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(index_kind IN (0, 1)),"
+    "  sealed BLOB, consent_version TEXT NOT NULL, consent_ms INTEGER NOT NULL,"
+    "  tags TEXT NOT NULL DEFAULT '[]', staff TEXT, group_id TEXT,"
+    "  created_ms INTEGER NOT NULL, points INTEGER NOT NULL DEFAULT 0,"
+    "  last_checkin_day INTEGER, streak INTEGER NOT NULL DEFAULT 0,"
+    "  feed_seq INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO members5(id, mid, blind, index_kind, sealed, consent_version, consent_ms, tags,"
+    "  staff, group_id, created_ms, points, last_checkin_day, streak)"
+    "  SELECT id, mid, blind, index_kind, sealed, consent_version, consent_ms, tags,"
+    "  staff, group_id, created_ms, points, last_checkin_day, streak FROM members;"
+    "DROP TABLE members;"
+    "ALTER TABLE members5 RENAME TO members;",
 };
 
 sqr_rc store__fail(store *st, int src, const char *what) {

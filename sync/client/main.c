@@ -396,9 +396,11 @@ int main(int argc, char **argv) {
       sqr_rc rc = syncpass_run(&so, &r);
       report("sync", rc, &r);
       if(!rc)
-        printf("synced: %lld event(s) sent, acked %lld of %lld, config v%lld\n",
+        printf("synced: %lld event(s) sent, acked %lld of %lld, config v%lld, %lld feed "
+               "entr%s\n",
                (long long)r.sent_events, (long long)r.acked_after, (long long)r.last_seq,
-               (long long)r.config_after);
+               (long long)r.config_after, (long long)r.feed_entries,
+               r.feed_entries == 1 ? "y" : "ies");
       if(r.update_note[0]) printf("%s\n", r.update_note);
       ex = exit_for(rc);
     } else {

@@ -23,6 +23,8 @@
 #include "synchttp.h"
 #include "log.h"
 #include "store.h"
+#include "feed.h"
+#include "member.h"
 #include "proto.h"
 
 #define COMPONENT "sync"
@@ -229,6 +231,62 @@ out:
   return rc;
 }
 
+/* Pages of HQ's feed one pass applies at most (1,000 entries each): a
+ * new kiosk in a store of 100,000 members catches up in one pass, and a
+ * feed without end cannot hold the pass forever. */
+#define FEED_PAGES_PER_PASS 400
+
+/* HQ's feed after the configuration (docs/PROTOCOL.md "Feed"): each page
+ * applied with its cursor in one transaction, until HQ has no more. An HQ
+ * from before the feed answers 404: nothing to do. */
+static sqr_rc pull_feed(store *st, synchttp *h, const sqr_config *cfg, syncpass_result *res) {
+  char self[PROTO_KIOSK_ID_MAX];
+  if(proto_kiosk_format(cfg->store_id, cfg->kiosk_number, cfg->kiosk_incarnation, self))
+    return SQR_OK; /* upload refused this kiosk id already */
+  sqr_rc rc = SQR_OK;
+  for(int pages = 0; !rc && pages < FEED_PAGES_PER_PASS; pages++) {
+    char cur[MEMBER_FEED_CURSOR_MAX], path[128], ferr[200];
+    synchttp_response r = {0};
+    proto_answer a = {0};
+    proto_feed_page page = {0};
+    member_feed_result fr;
+    if((rc = member_feed_cursor(st, cur))) {
+      snprintf(res->error, sizeof res->error, "reading the feed cursor: %s", store_errmsg(st));
+      break;
+    }
+    snprintf(path, sizeof path, "/v1/feed?after=%s", cur);
+    rc = synchttp_request(h, "GET", path, NULL, 0, PROTO_FEED_MAX_ANSWER, &r, res->error,
+                          sizeof res->error);
+    if(rc) break;
+    if(r.status == 404) {
+      synchttp_response_clear(&r);
+      break;
+    }
+    if(r.status != 200) {
+      if(proto_answer_decode(r.body, r.len, &a, ferr, sizeof ferr))
+        snprintf(res->error, sizeof res->error, "GET /v1/feed: HQ answered %ld: %s", r.status,
+                 ferr);
+      else
+        refused(res, "GET /v1/feed", &r, &a);
+      rc = rc_for_status(r.status);
+    } else if(proto_feed_decode(r.body, r.len, &page, ferr, sizeof ferr)) {
+      snprintf(res->error, sizeof res->error, "GET /v1/feed: a page this kiosk cannot use: %s",
+               ferr);
+      rc = SQR_EPROTO;
+    } else if((rc = member_feed_apply(st, self, cur, page.entries, page.count, page.next, &fr))) {
+      snprintf(res->error, sizeof res->error, "applying HQ's feed: %s", store_errmsg(st));
+    } else {
+      res->feed_pages++;
+      res->feed_entries += (int64_t)page.count;
+      res->feed_voided += fr.voided_here;
+      if(!page.more) pages = FEED_PAGES_PER_PASS;
+    }
+    proto_feed_clear(&page);
+    synchttp_response_clear(&r);
+  }
+  return rc;
+}
+
 /* One pass at a time per database: the trickle daemon runs by default,
  * and "sync now" (a child of the kiosk, or storeqr-sync.service) may start
  * while its pass runs. Two passes would be safe for the events (HQ's
@@ -338,6 +396,12 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     int64_t t = NO_OFFSET;
     rc = pull_config(st, h, res, &t);
     if(t != NO_OFFSET) hq_time = t, have_offset = 1;
+  }
+  if(!rc && !o->skip_config && (cfg = store_config(st))) {
+    rc = pull_feed(st, h, cfg, res);
+    /* What the configuration and the feed made here (an erasure done, a
+     * check-in taken back) reaches HQ in this pass, not the next. */
+    if(!rc && store_last_seq(st) > store_acked_seq(st)) rc = upload(st, h, cfg, o, res, &hq_time);
   }
   if(!rc && !o->skip_config && !o->skip_update && (cfg = store_config(st))) {
     char dir[1200];

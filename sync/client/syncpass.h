@@ -49,8 +49,10 @@ typedef struct syncpass_result {
   int64_t acked_before, acked_after, last_seq;
   int64_t config_before, config_after;
   int64_t hq_offset_ms;
-  char error[320];       /* what failed, for people; "" when ok */
-  char update_note[320]; /* what happened to an update bundle; "" when nothing */
+  int64_t feed_pages, feed_entries; /* HQ's feed pages applied, and their entries */
+  int64_t feed_voided;              /* this kiosk's check-ins HQ did not keep */
+  char error[320];                  /* what failed, for people; "" when ok */
+  char update_note[320];            /* what happened to an update bundle; "" when nothing */
 } syncpass_result;
 
 /* Runs one pass and records it in the database (a good pass's record

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "member.h"
 #include "proto.h"
 #include "sqr.h"
 
@@ -36,36 +37,17 @@
 #define PROTO_FEED_DAY_MAX     200000        /* days since 1970: year 2517 */
 #define PROTO_FEED_POINTS_MAX  1000000000    /* |points| in one entry */
 
-typedef enum proto_feed_kind {
-  PROTO_FEED_MEMBER = 1, /* a member of the store, as HQ knows them */
-  PROTO_FEED_CHECKIN,    /* a check-in at a kiosk of the store */
-  PROTO_FEED_VOID,       /* a check-in HQ did not keep: its points come off */
-  PROTO_FEED_ERASE       /* erase this member */
-} proto_feed_kind;
-
-typedef struct proto_feed_entry {
-  int64_t seq; /* 1..2^53-1; a snapshot entry: its state_seq */
-  proto_feed_kind kind;
-  char origin[PROTO_KIOSK_ID_MAX];       /* the kiosk whose event made it, or "hq" */
-  char member[CONFIG_MEMBER_ID_HEX + 1]; /* the stable member id, 32 lower-case hex */
-  /* member */
-  uint8_t blind[PROTO_FEED_BLIND_LEN];
-  int index_kind; /* CONFIG_INDEX_HMAC or CONFIG_INDEX_ARGON2ID */
-  int64_t created_ms;
-  int64_t last_day;  /* last check-in day (local days since 1970), 0: never */
-  int64_t state_seq; /* the last entry the state includes (>= 1) */
-  char consent_version[CONFIG_ID_MAX + 1];
-  char staff[CONFIG_ID_MAX + 1]; /* "" for none */
-  char group[CONFIG_ID_MAX + 1]; /* "" for none */
-  char *tags;                    /* compact JSON array of tag ids, owned by the page */
-  /* member: the balance; checkin: added; void: taken off (positive) */
-  int64_t points;
-  int64_t streak; /* member, checkin */
-  /* checkin, void */
-  int64_t day;
-  int64_t ts_ms;                  /* checkin: when the kiosk took it */
-  char kiosk[PROTO_KIOSK_ID_MAX]; /* void: the kiosk whose check-in it was */
-} proto_feed_entry;
+/* The entry is the kiosk's own type (member.h), so a decoded page is
+ * applied as it is. */
+typedef member_feed_kind proto_feed_kind;
+typedef member_feed_entry proto_feed_entry;
+#define PROTO_FEED_MEMBER  MEMBER_FEED_MEMBER
+#define PROTO_FEED_CHECKIN MEMBER_FEED_CHECKIN
+#define PROTO_FEED_VOID    MEMBER_FEED_VOID
+#define PROTO_FEED_ERASE   MEMBER_FEED_ERASE
+_Static_assert(MEMBER_FEED_KIOSK_MAX == PROTO_KIOSK_ID_MAX, "kiosk ids fit both ends");
+_Static_assert(MEMBER_FEED_CURSOR_MAX == PROTO_FEED_CURSOR_MAX, "cursors fit both ends");
+_Static_assert(sizeof(((member_feed_entry *)0)->blind) == PROTO_FEED_BLIND_LEN, "blind index");
 
 typedef struct proto_feed_page {
   proto_feed_entry *entries;

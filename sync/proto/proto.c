@@ -18,9 +18,9 @@
 #define BATCH_OVERHEAD 64
 
 static const char *const known_types[] = {
-    "config_applied",    "signup",     "consent_renewed", "coupon_issued",
-    "checkin",           "erase",      "group_switched",  "groups_exhausted",
-    "group_marked_full", "clock_jump", "impressions",     "sync_note",
+    "config_applied", "signup",         "consent_renewed",  "coupon_issued",     "checkin",
+    "erase",          "group_switched", "groups_exhausted", "group_marked_full", "clock_jump",
+    "impressions",    "sync_note",      "checkin_voided",
 };
 
 sqr_rc proto__fail(proto_error *err, int status, const char *code, const char *fmt, ...) {

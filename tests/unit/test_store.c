@@ -154,7 +154,7 @@ static void test_migrates_from_every_older_version(void **state) {
     assert_int_equal(store_create_at_version(path, v), SQR_OK);
     sqlite3 *db;
     sqlite3_open(path, &db);
-    if(v >= 1) {
+    if(v >= 1 && v < 4) {
       assert_int_equal(
           sqlite3_exec(
               db,
@@ -163,10 +163,26 @@ static void test_migrates_from_every_older_version(void **state) {
               "INSERT INTO meta(key, value) VALUES('acked_seq', 0);",
               NULL, NULL, NULL),
           SQLITE_OK);
+    } else if(v >= 4) {
+      /* as version 4's migration leaves a member from before stable ids */
+      assert_int_equal(sqlite3_exec(db,
+                                    "INSERT INTO members(mid, blind, index_kind, sealed,"
+                                    " consent_version, consent_ms, created_ms, points)"
+                                    " VALUES('" OLD_MID "', x'" OLD_BLIND
+                                    "', 0, x'01', '2026-01', 1, 1, 70);"
+                                    "INSERT INTO meta(key, value) VALUES('acked_seq', 0);",
+                                    NULL, NULL, NULL),
+                       SQLITE_OK);
     }
-    if(v >= 3)
+    if(v == 3)
       assert_int_equal(sqlite3_exec(db,
                                     "INSERT INTO erased(blind, at_ms) VALUES(x'" OLD_GONE "', 5)",
+                                    NULL, NULL, NULL),
+                       SQLITE_OK);
+    if(v >= 4)
+      assert_int_equal(sqlite3_exec(db,
+                                    "INSERT INTO erased(member, at_ms)"
+                                    " VALUES('ffeeddccbbaa99887766554433221100', 5)",
                                     NULL, NULL, NULL),
                        SQLITE_OK);
     sqlite3_close(db);

@@ -69,6 +69,45 @@ sqr_rc hq__fail_db(hq_err *e, sqr_rc rc);
 sqr_rc hq__seal_link(hq *h, const char *store, const char *member, const char *sealed_b64,
                      int64_t now, int64_t *open_ns) SQR_WARN_UNUSED;
 
+/* What one upload adds to its store's feed (storefeed.h): ingest hands
+ * it each new event of a batch, then hq__feed_end writes it all in
+ * ingest's transaction. */
+typedef struct hq__feed {
+  const char *store, *kiosk_id;
+  struct hq_feed_member *members; /* sign-ups that carry a blind index */
+  size_t nmembers, capmembers;
+  struct hq__checkin_row *checkins;
+  size_t ncheckins, capcheckins;
+  char (*erased)[33]; /* member ids the kiosk erased */
+  size_t nerased, caperased;
+} hq__feed;
+
+struct cJSON;
+struct proto_event;
+
+typedef struct hq__checkin_row {
+  char member[33];
+  int64_t day, points, streak, ts_ms;
+} hq__checkin_row;
+
+/* The kiosk's own print of a check-in (member.c), read without a JSON
+ * parser: 1 and c filled (ts_ms aside), or 0 for any other text. */
+int hq__checkin_text(const char *s, hq__checkin_row *c);
+
+void hq__feed_init(hq__feed *f, const char *store, const char *kiosk_id);
+/* A sign-up's payload as ingest parsed it (a cJSON object), or NULL. */
+sqr_rc hq__feed_signup(hq__feed *f, const struct proto_event *ev,
+                       const struct cJSON *payload) SQR_WARN_UNUSED;
+sqr_rc hq__feed_checkin(hq__feed *f, const struct proto_event *ev) SQR_WARN_UNUSED;
+sqr_rc hq__feed_erase(hq__feed *f, const char *member) SQR_WARN_UNUSED;
+/* Writes what was collected, in ingest's transaction (nothing, and no
+ * lock, when nothing is for the feed). */
+sqr_rc hq__feed_end(hq *h, hq__feed *f) SQR_WARN_UNUSED;
+void hq__feed_free(hq__feed *f);
+/* An erasure HQ asked for: the member leaves the store's feed and an
+ * erase entry goes to its kiosks, in the caller's transaction. */
+sqr_rc hq__feed_erase_now(hq *h, const char *store, const char *member) SQR_WARN_UNUSED;
+
 /* Tells every listener (hq_subscribe) of a change. */
 void hq__notify(hq *h, hq_change change, const char *store);
 

@@ -44,7 +44,8 @@ static int member_id_of(const cJSON *payload, char out[MEMBER_ID_HEX + 1]) {
  * staff: the sign-up's staff member ("" when none), for the daily stats;
  * read from the parse this function makes anyway. */
 static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const proto_event *ev,
-                           int64_t now, ingest_timing *t, char staff[HQ_ID_MAX], int *queued) {
+                           int64_t now, ingest_timing *t, char staff[HQ_ID_MAX], int *queued,
+                           hq__feed *feed) {
   cJSON *p = cJSON_Parse(ev->payload);
   const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(p, "sealed");
   const cJSON *who = cJSON_GetObjectItemCaseSensitive(p, "staff");
@@ -55,6 +56,10 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
   if(!member_id_of(p, mid) || !cJSON_IsString(sealed)) {
     cJSON_Delete(p);
     return SQR_OK; /* redacted or a shape we do not know: counted only */
+  }
+  if((rc = hq__feed_signup(feed, ev, p))) {
+    cJSON_Delete(p);
+    return rc;
   }
   /* A backlog past its bound is opened here, on the acknowledgement path:
    * slower uploads rather than a queue without end. */
@@ -76,11 +81,13 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
   return rc;
 }
 
-static sqr_rc apply_erase(hq *h, const char *sid, const proto_event *ev, int64_t now) {
+static sqr_rc apply_erase(hq *h, const char *sid, const proto_event *ev, int64_t now,
+                          hq__feed *feed) {
   cJSON *p = cJSON_Parse(ev->payload);
   char mid[MEMBER_ID_HEX + 1];
   sqr_rc rc = SQR_OK;
-  if(member_id_of(p, mid)) rc = hqdb_erasure_confirm(h->db, sid, mid, now);
+  if(member_id_of(p, mid) && !(rc = hqdb_erasure_confirm(h->db, sid, mid, now)))
+    rc = hq__feed_erase(feed, mid);
   cJSON_Delete(p);
   return rc;
 }
@@ -206,6 +213,8 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   stats_delta *deltas = NULL;
   size_t ndeltas = 0;
   stats_clock_jump clock = {0};
+  hq__feed feed;
+  hq__feed_init(&feed, b->store_id, b->kiosk_id);
   sqr_rc rc = hqdb_begin(h->db);
   if(rc) goto dbfail;
   if((rc = hqdb_kiosk_lock(h->db, b->kiosk_id, &acked, last))) goto dbfail;
@@ -278,20 +287,21 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
     const proto_event *ev = &b->events[j];
     if(strcmp(ev->type, "checkin") == 0) {
       checkins++;
+      if(!ev->redacted && (rc = hq__feed_checkin(&feed, ev))) goto dbfail;
       if((rc = add_delta(&deltas, &ndeltas, b->count, stats_day_of_ms(ev->ts_ms), "", 0, 1)))
         goto dbfail;
     } else if(strcmp(ev->type, "signup") == 0) {
       char staff[HQ_ID_MAX] = "";
       signups++;
       if(!ev->redacted) {
-        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now, t, staff, &queued);
+        rc = apply_signup(h, b->store_id, b->kiosk_id, ev, now, t, staff, &queued, &feed);
         if(rc == SQR_EAUTH) unopened++, rc = SQR_OK;
         if(rc) goto dbfail;
       }
       if((rc = add_delta(&deltas, &ndeltas, b->count, stats_day_of_ms(ev->ts_ms), staff, 1, 0)))
         goto dbfail;
     } else if(strcmp(ev->type, "erase") == 0) {
-      if((rc = apply_erase(h, b->store_id, ev, now))) goto dbfail;
+      if((rc = apply_erase(h, b->store_id, ev, now, &feed))) goto dbfail;
     } else if(strcmp(ev->type, "config_applied") == 0) {
       if((rc = apply_config(h, b, ev, now, &keys_changed))) goto dbfail;
     } else if(strcmp(ev->type, "coupon_issued") == 0) {
@@ -301,6 +311,8 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
     }
   }
   if(keys_changed && (rc = hqdb_keys_changed(h->db, b->store_id))) goto dbfail;
+  if((rc = hq__feed_end(h, &feed))) goto dbfail;
+  hq__feed_free(&feed);
   const proto_event *tail = &b->events[b->count - 1];
   if((rc = hqdb_kiosk_advance(h->db, b->kiosk_id, tail->seq, tail->hash)) ||
      (rc = hqdb_store_count(h->db, b->store_id, signups, checkins, (int)(b->count - i))) ||
@@ -335,6 +347,7 @@ ack:
 dbfail:
   free(rows);
   free(deltas);
+  hq__feed_free(&feed);
   hqdb_rollback(h->db);
   if(rc == SQR_ENOTFOUND)
     return hq_fail(e, SQR_EAUTH, "certificate", "certificate: kiosk not enrolled");

@@ -134,8 +134,10 @@ sqr_rc hq_kiosk_revoke(hq *h, const char *sid, int64_t kiosk, int64_t incarnatio
     rc = hqdb_kiosk_newest(h->db, s.id, (int)kiosk, kiosk_id);
   if(!rc) rc = hqdb_kiosk_revoke_id(h->db, kiosk_id, hq_now_ms());
   if(!rc) rc = hqdb_keys_changed(h->db, s.id);
-  if(!rc) rc = hqdb_commit(h->db);
-  else hqdb_rollback(h->db);
+  if(!rc)
+    rc = hqdb_commit(h->db);
+  else
+    hqdb_rollback(h->db);
   if(rc == SQR_ENOTFOUND) return hq_fail(e, rc, "unknown_kiosk", "kiosk: never enrolled");
   if(rc) return hq_fail_storage(h, e, rc);
   log_info("hq", "kiosk %s revoked: certificate refused, keys retired", kiosk_id);
@@ -222,8 +224,16 @@ sqr_rc hq_erasure_add(hq *h, const char *sid, const char *member, char member_ou
   else if(n != 32 || crypto_unhex(member, id, 16))
     return bad(e, "member: must be a member id (32 hex digits)");
   crypto_hex(id, 16, member_out);
-  rc = hqdb_erasure_add(h->db, s.id, member_out, hq_now_ms());
-  if(rc) return hq_fail_storage(h, e, rc);
+  /* The request (for kiosks that read it in their configuration) and the
+   * feed's erase entry, together. */
+  rc = hqdb_begin(h->db);
+  if(!rc && !(rc = hqdb_erasure_add(h->db, s.id, member_out, hq_now_ms())) &&
+     !(rc = hq__feed_erase_now(h, s.id, member_out)))
+    rc = hqdb_commit(h->db);
+  if(rc) {
+    hqdb_rollback(h->db);
+    return hq_fail_storage(h, e, rc);
+  }
   return SQR_OK;
 }
 

@@ -53,9 +53,9 @@ sqr_rc hqdb__schema(hqdb *db) {
   for(size_t i = 0; !rc && i < SQR_ARRAY_LEN(schema); i++)
     rc = run(db, schema[i], NULL, 0, NULL, NULL);
   /* tables of the modules that keep their statements in their own files */
-  static const char *const *const more[] = {hqdb_resolve_schema, hqdb_stats_schema,
-                                            hqdb_auth_schema,    hqdb_keys_schema,
-                                            hqdb_jobs_schema,    hqdb_seal_schema};
+  static const char *const *const more[] = {
+      hqdb_resolve_schema, hqdb_stats_schema, hqdb_auth_schema, hqdb_keys_schema,
+      hqdb_jobs_schema,    hqdb_seal_schema,  hqdb_feed_schema};
   for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
     for(size_t i = 0; !rc && more[m][i]; i++)
       rc = run(db, more[m][i], NULL, 0, NULL, NULL);
@@ -435,17 +435,13 @@ sqr_rc hqdb_alert_count(hqdb *db, const char *kiosk_id, const char *kind, int64_
 /* ---- erasures and counts ---------------------------------------------------- */
 
 sqr_rc hqdb_erasure_add(hqdb *db, const char *store, const char *member_hex, int64_t now_ms) {
-  sqr_rc rc = db->ops->begin(db);
-  if(rc) return rc;
   int64_t changes = 0;
   hqv p[] = {T(store), T(member_hex), I(now_ms)};
-  rc = run(db,
-           "INSERT INTO erasures(store, member, requested_ms) VALUES($1, $2, $3)"
-           " ON CONFLICT (store, member) DO NOTHING",
-           p, 3, NULL, &changes);
+  sqr_rc rc = run(db,
+                  "INSERT INTO erasures(store, member, requested_ms) VALUES($1, $2, $3)"
+                  " ON CONFLICT (store, member) DO NOTHING",
+                  p, 3, NULL, &changes);
   if(!rc && changes > 0) rc = bump_version(db, store);
-  if(!rc) return db->ops->commit(db);
-  db->ops->rollback(db);
   return rc;
 }
 

@@ -207,10 +207,14 @@ static sqr_rc pg_exec_once(hqdb *db, const char *sql, const hqv *params, int n, 
   if(res) {
     memset(res, 0, sizeof *res);
     int rows = PQntuples(r), ncols = PQnfields(r);
-    if(ncols > 16) ncols = 16;
+    if(ncols > HQRES_MAX_COLS) {
+      snprintf(db->err, sizeof db->err, "a statement returns %d columns, more than %d", ncols,
+               HQRES_MAX_COLS);
+      rc = SQR_EIO;
+    }
     for(int row = 0; !rc && row < rows; row++) {
-      hqv cells[16];
-      unsigned char *bufs[16] = {0};
+      hqv cells[HQRES_MAX_COLS];
+      unsigned char *bufs[HQRES_MAX_COLS] = {0};
       for(int i = 0; i < ncols; i++) {
         hqv *v = &cells[i];
         memset(v, 0, sizeof *v);

@@ -90,8 +90,13 @@ static sqr_rc sq_exec(hqdb *db, const char *sql, const hqv *params, int n, hqres
   while((src = sqlite3_step(s)) == SQLITE_ROW) {
     if(!res) continue;
     int ncols = sqlite3_column_count(s);
-    hqv cells[16];
-    if(ncols > 16) ncols = 16;
+    hqv cells[HQRES_MAX_COLS];
+    if(ncols > HQRES_MAX_COLS) {
+      snprintf(db->err, sizeof db->err, "a statement returns %d columns, more than %d", ncols,
+               HQRES_MAX_COLS);
+      rc = SQR_EIO;
+      break;
+    }
     for(int i = 0; i < ncols; i++) {
       hqv *v = &cells[i];
       memset(v, 0, sizeof *v);

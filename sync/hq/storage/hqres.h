@@ -26,6 +26,10 @@ typedef struct hqres {
 } hqres;
 
 void hqres_free(hqres *r);
+/* Columns a result row holds at most; a statement returning more is an
+ * error (the backends refuse it rather than drop columns). */
+#define HQRES_MAX_COLS 32
+
 /* Appends one row of ncols cells, copying each text and blob (a NUL is
  * added after both). Used by both backends while reading rows. */
 sqr_rc hqres_add_row(hqres *r, int ncols, const hqv *cells) SQR_WARN_UNUSED;

@@ -12,7 +12,7 @@
 #define COUNTERS_STATUS_MIN 100
 #define COUNTERS_STATUS_MAX 600 /* statuses outside count as 500 */
 #define COUNTERS_OUTCOMES   16  /* the last slot is "other" */
-#define COUNTERS_ROUTES_MAX 31  /* route labels (routes.c has 13) */
+#define COUNTERS_ROUTES_MAX 31  /* route labels (routes.c has 14) */
 
 /* The route labels requests are counted under (the route table's, in its
  * order; the strings must outlive the counters), plus "other". Called

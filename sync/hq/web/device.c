@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "configdoc.h"
+#include "storefeed.h"
 #include "counters.h"
 #include "decode.h"
 #include "enroll.h"
@@ -108,6 +109,25 @@ int device_config(const route_req *q, hq_reply *r) {
   } else {
     r->status = doc ? 200 : 304;
     r->body = doc;
+  }
+  return 1;
+}
+
+int device_feed(const route_req *q, hq_reply *r) {
+  const char *after = MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, "after");
+  hq_err e = {0};
+  char *page = NULL;
+  size_t len = 0;
+  if(!after) {
+    hq_reply_error(r, 400, "bad_cursor", "after: missing; the first page is after=0", NULL, 0);
+    return 1;
+  }
+  sqr_rc rc = hq_feed_get(q->h, q->kiosk_id, after, &page, &len, &e);
+  if(rc) {
+    hq_reply_fail(r, rc, &e);
+  } else {
+    r->status = 200;
+    r->body = page;
   }
   return 1;
 }

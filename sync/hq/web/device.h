@@ -21,6 +21,8 @@ int device_auth(hq *h, struct MHD_Connection *c, char kiosk_id[HQ_ID_MAX], hq_re
 int device_enroll(const route_req *q, hq_reply *r);
 int device_events(const route_req *q, hq_reply *r);
 int device_config(const route_req *q, hq_reply *r);
+/* GET /v1/feed?after=CURSOR: a page of the store's feed (storefeed.h). */
+int device_feed(const route_req *q, hq_reply *r);
 int device_bundle(const route_req *q, hq_reply *r);
 
 #endif

@@ -104,6 +104,7 @@ static const route table[] = {
     /* kiosks (docs/PROTOCOL.md) */
     {"POST", "/v1/events", 0, ROUTE_DEVICE, PROTO_MAX_BODY, "/v1/events", device_events},
     {"GET", "/v1/config", 0, ROUTE_DEVICE, SMALL_BODY, "/v1/config", device_config},
+    {"GET", "/v1/feed", 0, ROUTE_DEVICE, SMALL_BODY, "/v1/feed", device_feed},
     {"POST", "/v1/enroll", 0, ROUTE_OPEN, PROTO_MAX_ENROLL, "/v1/enroll", device_enroll},
     {"GET", "/v1/bundles/", 1, ROUTE_DEVICE, SMALL_BODY, "/v1/bundles", device_bundle},
     /* shoppers: the live code and the brand code */

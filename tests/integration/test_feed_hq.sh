@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# test_feed_hq.sh — HQ's side of the feed (docs/PROTOCOL.md "Feed") with
+# real kiosks enrolled over mutual TLS and curl holding each kiosk's
+# certificate:
+#   - kiosk 1 signs two shoppers up and syncs: kiosk 2 of the same store
+#     reads them in a snapshot (member id, blind index, points; never a
+#     phone or a sealed box), then the log from the snapshot's cursor;
+#   - kiosk 1's check-in reaches kiosk 2 as a check-in entry; kiosk 1's
+#     own entries are left out of its own pages;
+#   - a kiosk of another store sees none of it;
+#   - an erasure HQ is asked for becomes an erase entry, and the member
+#     leaves snapshots;
+#   - cursors HQ could not have written are 400 bad_cursor; no
+#     certificate, no page.
+# usage: test_feed_hq.sh TMPDIR [sqlite|postgresql]
+#        (env: BIN_HQ BIN_STOREQR BIN_SYNC; SQR_SLOW=1 under sanitizers)
+. "$(dirname "$0")/lib.sh"
+mk_tmp "${1:-/tmp}"
+cd "$TMP"
+HQ_BACKEND=${2:-sqlite}
+[ "$HQ_BACKEND" = postgresql ] && pg_start
+
+hq_init hq SH-JA01 SH-XH01
+# A cheap blind index: its cost is bench-core's business.
+cat >hq/store-template.json <<'EOF'
+{"mode":"hq","rotation":{"period_s":30,"skew":1},
+ "group_policy":{"reserve":10,"expiry_margin_s":43200},
+ "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
+ "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
+EOF
+hq_start hq
+URL=https://127.0.0.1:$HQ_PORT
+
+enrol() { # DIR STORE N
+  mkdir -p "$1"
+  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
+  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$URL" --code "$(hq_code hq "$2" "$3")" \
+    --ca hq/hq-ca.crt >/dev/null || fail "enrol $1"
+}
+sync_once() { "$BIN_SYNC" --once --db "$1/kiosk.db" >/dev/null 2>"$1/sync.log" || fail "sync $1: $(cat "$1/sync.log")"; }
+# feed DIR CURSOR -> the page (status must be 200)
+feed() {
+  local out code
+  out=$(curl -s --max-time 20 --cacert hq/hq-ca.crt --cert "$1/kiosk.crt" --key "$1/kiosk.key" \
+    -w '\n%{http_code}' "$URL/v1/feed?after=$2")
+  code=${out##*$'\n'}
+  [ "$code" = 200 ] || fail "feed $1 after=$2: $code ${out%$'\n'*}"
+  printf '%s' "${out%$'\n'*}"
+}
+feed_status() { # DIR CURSOR -> the HTTP status
+  curl -s -o /dev/null --max-time 20 --cacert hq/hq-ca.crt --cert "$1/kiosk.crt" \
+    --key "$1/kiosk.key" -w '%{http_code}' "$URL/v1/feed?after=$2"
+}
+# page_get PAGE EXPR: a python expression over the page `p`
+page_get() { python3 -c 'import json,sys; p=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+enrol k1 SH-JA01 1
+enrol k2 SH-JA01 2
+enrol x1 SH-XH01 1
+P1=$(rand_phone)
+P2=$(rand_phone)
+while [ "$P2" = "$P1" ]; do P2=$(rand_phone); done
+"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P1" --consent >/dev/null || fail "sign-up 1"
+"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P2" --consent >/dev/null || fail "sign-up 2"
+sync_once k1
+mapfile -t MIDS < <(kiosk_members k1/kiosk.db)
+[ ${#MIDS[@]} = 2 ] || fail "kiosk 1 holds ${#MIDS[@]} sign-ups"
+
+# ---- kiosk 2 reads the store's members ----------------------------------------------------------
+SNAP=$(feed k2 0)
+[ "$(page_get "$SNAP" 'p["snapshot"]')" = True ] || fail "after=0 is not a snapshot: $SNAP"
+[ "$(page_get "$SNAP" 'sorted(e["member"] for e in p["entries"])')" = \
+  "$(python3 -c 'import sys; print(sorted(sys.argv[1:]))' "${MIDS[@]}")" ] || fail "snapshot members: $SNAP"
+[ "$(page_get "$SNAP" 'set((e["kind"], e["origin"]) for e in p["entries"])')" = \
+  "{('member', 'SH-JA01/1')}" ] || fail "snapshot kinds/origin: $SNAP"
+[ "$(page_get "$SNAP" 'all(len(e["blind"]) == 44 and e["state_seq"] >= 1 for e in p["entries"])')" = True ] ||
+  fail "snapshot entries without blind index or state_seq: $SNAP"
+# The blind index is the one the kiosk holds for the member.
+B1=$(sqlite3 k1/kiosk.db "SELECT json_extract(payload, '\$.blind') FROM events WHERE type = 'signup' AND json_extract(payload, '\$.member') = '${MIDS[0]}'")
+[ "$(page_get "$SNAP" "[e['blind'] for e in p['entries'] if e['member'] == '${MIDS[0]}'][0]")" = "$B1" ] ||
+  fail "the snapshot's blind index is not the kiosk's"
+for secret in "$P1" "$P2" sealed phone; do
+  case "$SNAP" in *"$secret"*) fail "the feed carries '$secret'";; esac
+done
+NEXT=$(page_get "$SNAP" 'p["next"]')
+case "$NEXT" in l*) ;; *) fail "the snapshot's last page does not lead to the log: $NEXT";; esac
+LOG=$(feed k2 "$NEXT")
+[ "$(page_get "$LOG" 'len(p["entries"])')" = 0 ] || fail "the log repeats the snapshot: $LOG"
+
+# ---- a check-in at kiosk 1 reaches kiosk 2, not kiosk 1 -----------------------------------------
+"$BIN_STOREQR" --db k1/kiosk.db checkin --phone "$P1" >/dev/null || fail "check-in"
+sync_once k1
+LOG=$(feed k2 "$NEXT")
+[ "$(page_get "$LOG" '[(e["kind"], e["member"], e["origin"], e["points"] > 0, e["streak"]) for e in p["entries"]]')" = \
+  "[('checkin', '${MIDS[0]}', 'SH-JA01/1', True, 1)]" ] || fail "kiosk 2's log: $LOG"
+OWN=$(feed k1 "$NEXT")
+[ "$(page_get "$OWN" 'len(p["entries"])')" = 0 ] || fail "kiosk 1 is sent its own check-in: $OWN"
+[ "$(page_get "$OWN" 'p["next"]')" = "$(page_get "$LOG" 'p["next"]')" ] ||
+  fail "kiosk 1's cursor does not move past its own entries"
+# A snapshot taken now includes the check-in in the member's state.
+SNAP2=$(feed k2 0)
+[ "$(page_get "$SNAP2" "[(e['last_day'] > 0, e['streak'], e['state_seq'] == $(page_get "$LOG" 'p["entries"][0]["seq"]')) for e in p['entries'] if e['member'] == '${MIDS[0]}'][0]")" = \
+  "(True, 1, True)" ] || fail "the snapshot's member state: $SNAP2"
+
+# ---- another store sees nothing -----------------------------------------------------------------
+OTHER=$(feed x1 0)
+[ "$(page_get "$OTHER" 'len(p["entries"])')" = 0 ] || fail "another store's kiosk sees members: $OTHER"
+OTHER=$(feed x1 "$NEXT")
+[ "$(page_get "$OTHER" 'len(p["entries"])')" = 0 ] || fail "another store's kiosk sees the log: $OTHER"
+
+# ---- erasure ------------------------------------------------------------------------------------
+hq_erase hq SH-JA01 "${MIDS[1]}" || fail "erase"
+LOG=$(feed k2 "$NEXT")
+[ "$(page_get "$LOG" '[(e["kind"], e["member"], e["origin"]) for e in p["entries"]][-1]')" = \
+  "('erase', '${MIDS[1]}', 'hq')" ] || fail "no erase entry: $LOG"
+[ "$(page_get "$LOG" "[e['kind'] for e in p['entries'] if e['member'] == '${MIDS[1]}']")" = "['erase']" ] ||
+  fail "entries of the erased member remain: $LOG"
+SNAP3=$(feed k2 0)
+[ "$(page_get "$SNAP3" '[e["member"] for e in p["entries"]]')" = "['${MIDS[0]}']" ] ||
+  fail "the erased member is still in snapshots: $SNAP3"
+
+# ---- refusals -----------------------------------------------------------------------------------
+for bad in "" x l lx l-1 "l1.2" m5 "m5.zz" "m5.${MIDS[0]}x" L3 "l%20" 0x1 "l99999999999999999999"; do
+  [ "$(feed_status k2 "$bad")" = 400 ] || fail "cursor '$bad' was not refused"
+done
+[ "$(curl -s -o /dev/null --max-time 20 --cacert hq/hq-ca.crt -w '%{http_code}' "$URL/v1/feed?after=0")" = 401 ] ||
+  fail "a page without a certificate"
+hq_stop hq
+echo "PASS feed_hq ($HQ_BACKEND)"

@@ -9,7 +9,9 @@
 #     own entries are left out of its own pages;
 #   - a kiosk of another store sees none of it;
 #   - an erasure HQ is asked for becomes an erase entry, and the member
-#     leaves snapshots;
+#     leaves snapshots; a kiosk that reads the feed gets no erasures in its
+#     configuration document, one that never did still does; a request
+#     from before the feed gets its erase entry when HQ starts;
 #   - cursors HQ could not have written are 400 bad_cursor; no
 #     certificate, no page.
 # usage: test_feed_hq.sh TMPDIR [sqlite|postgresql]
@@ -118,6 +120,28 @@ LOG=$(feed k2 "$NEXT")
 SNAP3=$(feed k2 0)
 [ "$(page_get "$SNAP3" '[e["member"] for e in p["entries"]]')" = "['${MIDS[0]}']" ] ||
   fail "the erased member is still in snapshots: $SNAP3"
+
+# ---- erasures travel in the feed, not in the document, for kiosks that read it -----------------
+config_erasures() { # DIR -> the erasures of the kiosk's configuration document
+  curl -s --max-time 20 --cacert hq/hq-ca.crt --cert "$1/kiosk.crt" --key "$1/kiosk.key" \
+    "$URL/v1/config?since=0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["erasures"])'
+}
+[ "$(config_erasures k2)" = "[]" ] || fail "a kiosk that reads the feed gets erasures in its document"
+enrol k4 SH-JA01 4 # never reads the feed
+[ "$(config_erasures k4)" = "['${MIDS[1]}']" ] || fail "a kiosk from before the feed lost its erasures"
+# A request from before the feed (no erase entry) gets one when HQ starts.
+OLD=0123456789abcdef0123456789abcdef
+if [ "$HQ_BACKEND" = postgresql ]; then
+  psql -X -q "${HQ_DB_ARGS[1]}" -c "INSERT INTO erasures(store, member, requested_ms) VALUES('SH-JA01', '$OLD', 1)"
+else
+  sqlite3 -cmd '.timeout 10000' hq/hq.db "INSERT INTO erasures(store, member, requested_ms) VALUES('SH-JA01', '$OLD', 1)"
+fi
+hq_stop hq
+hq_start hq
+URL=https://127.0.0.1:$HQ_PORT
+LOG=$(feed k2 "$NEXT")
+[ "$(page_get "$LOG" '[(e["kind"], e["member"]) for e in p["entries"]][-1]')" = "('erase', '$OLD')" ] ||
+  fail "no erase entry for a request from before the feed: $LOG"
 
 # ---- refusals -----------------------------------------------------------------------------------
 for bad in "" x l lx l-1 "l1.2" m5 "m5.zz" "m5.${MIDS[0]}x" L3 "l%20" 0x1 "l99999999999999999999"; do

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "hqdb_feed.h"
 #include "log.h"
 #include "proto.h"
 #include "keys.h"
@@ -43,8 +44,8 @@ static void put(cJSON *o, const char *name, cJSON *v) {
 /* The blind index's cost: the template's keys.index (tests make it cheap),
  * else the default of docs/PROTOCOL.md. */
 static cJSON *index_params(const cJSON *tpl, const uint8_t key[32]) {
-  const cJSON *ti = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tpl, "keys"),
-                                                     "index");
+  const cJSON *ti =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(tpl, "keys"), "index");
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(ti, "m_kib");
   const cJSON *t = cJSON_GetObjectItemCaseSensitive(ti, "t");
   const cJSON *par = cJSON_GetObjectItemCaseSensitive(ti, "p");
@@ -143,8 +144,12 @@ sqr_rc hq_config_doc(hq *h, const char *store_id, const char *kiosk_id, int64_t 
     rc = SQR_ENOMEM;
     goto out;
   }
+  /* A kiosk that reads the feed gets erasures there (without the
+   * document's limit); one from before the feed, here. */
+  int feed = 0;
   if((rc = hqdb_groups(h->db, sid, groups, CONFIG_MAX_GROUPS, &ng)) ||
-     (rc = hqdb_erasures_pending(h->db, sid, erase, MAX_ERASURES_IN_DOC, &ne))) {
+     (kiosk_id && (rc = hqdb_feed_reader(h->db, kiosk_id, &feed))) ||
+     (!feed && (rc = hqdb_erasures_pending(h->db, sid, erase, MAX_ERASURES_IN_DOC, &ne)))) {
     snprintf(err, errlen, "%s", hqdb_errmsg(h->db));
     goto out;
   }

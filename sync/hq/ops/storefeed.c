@@ -500,7 +500,15 @@ sqr_rc hq_feed_get(hq *h, const char *kiosk_id, const char *cursor_text, char **
     return hq_fail(e, SQR_EINVAL, "bad_cursor",
                    "after: not a cursor HQ gave; start again from \"0\"");
   proto_feed_page p = {0};
-  sqr_rc rc = c.snapshot ? snapshot_page(h, sid, &c, &p) : log_page(h, sid, kiosk_id, &c, &p);
+  sqr_rc rc = SQR_OK;
+  /* A cursor past "0" is one the kiosk stored with a page it applied:
+   * from now on erasures reach it here, not in its configuration. */
+  if(strcmp(cursor_text, "0") != 0) {
+    int reads = 0;
+    rc = hqdb_feed_reader(h->db, kiosk_id, &reads);
+    if(!rc && !reads) rc = hqdb_feed_reader_mark(h->db, kiosk_id, hq_now_ms());
+  }
+  if(!rc) rc = c.snapshot ? snapshot_page(h, sid, &c, &p) : log_page(h, sid, kiosk_id, &c, &p);
   if(!rc) {
     p.hq_time_ms = hq_now_ms();
     rc = proto_feed_encode(&p, json, len);
@@ -509,4 +517,23 @@ sqr_rc hq_feed_get(hq *h, const char *kiosk_id, const char *cursor_text, char **
   if(rc == SQR_ENOMEM) return hq_fail(e, rc, "internal", "out of memory");
   if(rc) return hq_fail_storage(h, e, rc);
   return SQR_OK;
+}
+
+sqr_rc hq__feed_backfill_erasures(hq *h) {
+  enum { CHUNK = 64 };
+  char stores[CHUNK][HQ_ID_MAX];
+  char members[CHUNK][HQ_FEED_MEMBER_HEX];
+  for(;;) {
+    size_t n = 0;
+    sqr_rc rc = hqdb_begin(h->db);
+    if(!rc) rc = hqdb_feed_erasures_missing(h->db, CHUNK, stores, members, &n);
+    for(size_t i = 0; !rc && i < n; i++)
+      rc = hq__feed_erase_now(h, stores[i], members[i]);
+    if(!rc) rc = hqdb_commit(h->db);
+    if(rc) {
+      hqdb_rollback(h->db);
+      return rc;
+    }
+    if(n < CHUNK) return SQR_OK;
+  }
 }

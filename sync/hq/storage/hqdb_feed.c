@@ -24,6 +24,7 @@ const char *const hqdb_feed_schema[] = {
     "CREATE TABLE IF NOT EXISTS checkin_days(store TEXT NOT NULL, member TEXT NOT NULL,"
     " day BIGINT NOT NULL, kiosk TEXT NOT NULL, ts_ms BIGINT NOT NULL, points BIGINT NOT NULL,"
     " streak BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY(store, member, day))",
+    "CREATE TABLE IF NOT EXISTS feed_readers(kiosk_id TEXT PRIMARY KEY, since_ms BIGINT NOT NULL)",
     NULL,
 };
 
@@ -415,6 +416,45 @@ sqr_rc hqdb_feed_log(hqdb *db, const char *store, int64_t after, size_t max, hq_
     cell_text(&r, k, 8, f->kiosk, sizeof f->kiosk);
     f->has_member = cell_int(&r, k, 9) != 0;
     if(f->has_member) member_of(&r, k, 10, &f->m);
+  }
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
+}
+
+/* ---- readers of the feed, and erasures from before it -------------------- */
+
+sqr_rc hqdb_feed_reader(hqdb *db, const char *kiosk_id, int *reads) {
+  hqres r = {0};
+  hqv p[] = {T(kiosk_id)};
+  sqr_rc rc = hqdb_exec(db, "SELECT 1 FROM feed_readers WHERE kiosk_id = $1", p, 1, &r, NULL);
+  *reads = !rc && r.nrows > 0;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_feed_reader_mark(hqdb *db, const char *kiosk_id, int64_t now_ms) {
+  hqv p[] = {T(kiosk_id), I(now_ms)};
+  return hqdb__run1(db,
+                    "INSERT INTO feed_readers(kiosk_id, since_ms) VALUES($1, $2)"
+                    " ON CONFLICT (kiosk_id) DO NOTHING",
+                    p, 2, NULL);
+}
+
+sqr_rc hqdb_feed_erasures_missing(hqdb *db, size_t max, char (*store)[HQ_ID_MAX],
+                                  char (*member)[HQ_FEED_MEMBER_HEX], size_t *n) {
+  hqres r = {0};
+  hqv p[] = {I((int64_t)max)};
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT e.store, e.member FROM erasures e WHERE e.confirmed_ms IS NULL"
+                        " AND NOT EXISTS (SELECT 1 FROM feed f WHERE f.store = e.store"
+                        " AND f.member = e.member AND f.kind = 4) ORDER BY e.store, e.member"
+                        " LIMIT $1",
+                        p, 1, &r, NULL);
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    cell_text(&r, k, 0, store[k], HQ_ID_MAX);
+    cell_text(&r, k, 1, member[k], HQ_FEED_MEMBER_HEX);
   }
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);

@@ -14,6 +14,8 @@
  *                            phone or a sealed box)
  *   checkin_days             the kept check-in of each member and day,
  *                            and the seq of the day's last entry
+ *   feed_readers             kiosks that read the feed (their documents
+ *                            carry no erasures: the feed does)
  * A member's points, last day, streak and state_seq are read from these
  * at page time (hqdb_feed_members, hqdb_feed_log), not kept up to date
  * per check-in: a check-in costs one row, not a row and an update.
@@ -122,5 +124,17 @@ sqr_rc hqdb_feed_members(hqdb *db, const char *store, const char *after, size_t 
  * member's state, into a new array (free()). */
 sqr_rc hqdb_feed_log(hqdb *db, const char *store, int64_t after, size_t max, hq_feed_row **out,
                      size_t *n) SQR_WARN_UNUSED;
+
+/* ---- who reads it ------------------------------------------------------ */
+
+/* Whether the kiosk has read the feed past its first page (so it applies
+ * erase entries: its configuration document leaves erasures out). */
+sqr_rc hqdb_feed_reader(hqdb *db, const char *kiosk_id, int *reads) SQR_WARN_UNUSED;
+/* Records that it has (its own transaction; idempotent). */
+sqr_rc hqdb_feed_reader_mark(hqdb *db, const char *kiosk_id, int64_t now_ms) SQR_WARN_UNUSED;
+/* Up to max pending erasure requests that have no erase entry in their
+ * store's feed (requests from before the feed). */
+sqr_rc hqdb_feed_erasures_missing(hqdb *db, size_t max, char (*store)[HQ_ID_MAX],
+                                  char (*member)[HQ_FEED_MEMBER_HEX], size_t *n) SQR_WARN_UNUSED;
 
 #endif /* SQR_HQDB_FEED_H */

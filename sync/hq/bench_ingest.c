@@ -81,29 +81,33 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
       long m = store_mix ? (long)((rnd >> 8) % (uint32_t)members) : seq % 5000;
       snprintf(phone, sizeof phone, "138%08ld", m % 100000000);
       if(crypto_sha256(phone, 11, blind)) return fail("sha256");
-      crypto_hex(blind, 32, hex);
+      crypto_hex(blind, 16, hex); /* a stable member id: 32 hex digits */
       type = "checkin";
+      /* Each check-in its own day: a kiosk takes one a member and day. */
       snprintf(payload, sizeof payload,
                "{\"member\":\"%s\",\"day\":%ld,\"points\":10,\"streak\":%ld}", hex,
-               20780 + seq / 2000, 1 + seq % 7);
+               20780 + seq, 1 + seq % 7);
     } else if(pick < 85 || members == 0) {
       snprintf(phone, sizeof phone, "138%08ld", members++ % 100000000);
       uint8_t box[SEAL_MAX_BOX];
       size_t boxlen = 0;
-      char sealed[256];
+      char sealed[256], blind64[64];
       if(crypto_sha256(phone, 11, blind) || seal_box(pub, phone, 11, box, sizeof box, &boxlen) ||
-         crypto_b64(box, boxlen, sealed, sizeof sealed))
+         crypto_b64(box, boxlen, sealed, sizeof sealed) ||
+         crypto_b64(blind, sizeof blind, blind64, sizeof blind64))
         return fail("cannot seal a phone");
-      crypto_hex(blind, 32, hex);
+      crypto_hex(blind, 16, hex);
       type = "signup";
+      /* as member.c writes it: with the blind index the store's feed shares */
       snprintf(payload, sizeof payload,
-               "{\"member\":\"%s\",\"sealed\":\"%s\",\"consent_version\":\"2026-11\","
-               "\"tags\":[],\"staff\":null,\"group\":\"bench-1\",\"points\":50}",
-               hex, sealed);
+               "{\"member\":\"%s\",\"sealed\":\"%s\",\"blind\":\"%s\",\"index_kind\":1,"
+               "\"consent_version\":\"2026-11\",\"tags\":[],\"staff\":null,"
+               "\"group\":\"bench-1\",\"points\":50}",
+               hex, sealed, blind64);
     } else if(pick < 95) {
       snprintf(phone, sizeof phone, "138%08ld", (members - 1) % 100000000);
       if(crypto_sha256(phone, 11, blind)) return fail("sha256");
-      crypto_hex(blind, 32, hex);
+      crypto_hex(blind, 16, hex);
       type = "coupon_issued";
       snprintf(payload, sizeof payload,
                "{\"campaign\":\"welcome\",\"campaign_no\":1,\"serial\":%ld,\"member\":\"%s\"}", seq,

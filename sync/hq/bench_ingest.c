@@ -69,6 +69,8 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
   uint8_t prev[32] = {0};
   int64_t ts = 1795500000000;
   long members = 0, files = 0;
+  long *last_day = calloc((size_t)events + 1, sizeof *last_day); /* by member */
+  if(!last_day) return fail("out of memory");
   uint32_t rnd = 12345;
   for(long seq = 1; seq <= events; seq++) {
     char payload[600], hex[65], phone[32];
@@ -76,17 +78,27 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
     rnd = rnd * 1103515245u + 12345u;
     int pick = store_mix ? (int)((rnd >> 16) % 100) : 0;
     const char *type;
+    /* A day is 2,000 events; a member checks in once a day at most (the
+     * kiosk refuses a second): a returning shopper already seen today is
+     * someone else (a few tries), or else an impressions event, so the
+     * mix keeps its 15% sign-ups. */
+    long today = 20780 + seq / 2000;
+    long m = !store_mix ? seq % 5000 : members > 0 ? (long)((rnd >> 8) % (uint32_t)members) : 0;
+    for(int t = 0; store_mix && pick < 70 && members > 0 && last_day[m] == today && t < 8; t++) {
+      rnd = rnd * 1103515245u + 12345u;
+      m = (long)((rnd >> 8) % (uint32_t)members);
+    }
+    if(store_mix && pick < 70 && members > 0 && last_day[m] == today) pick = 95;
     if(!store_mix || (pick < 70 && members > 0)) {
       /* A returning shopper: one of the members signed up so far. */
-      long m = store_mix ? (long)((rnd >> 8) % (uint32_t)members) : seq % 5000;
+      if(store_mix) last_day[m] = today;
       snprintf(phone, sizeof phone, "138%08ld", m % 100000000);
       if(crypto_sha256(phone, 11, blind)) return fail("sha256");
       crypto_hex(blind, 16, hex); /* a stable member id: 32 hex digits */
       type = "checkin";
-      /* Each check-in its own day: a kiosk takes one a member and day. */
       snprintf(payload, sizeof payload,
-               "{\"member\":\"%s\",\"day\":%ld,\"points\":10,\"streak\":%ld}", hex,
-               20780 + seq, 1 + seq % 7);
+               "{\"member\":\"%s\",\"day\":%ld,\"points\":10,\"streak\":%ld}", hex, today,
+               1 + seq % 7);
     } else if(pick < 85 || members == 0) {
       snprintf(phone, sizeof phone, "138%08ld", members++ % 100000000);
       uint8_t box[SEAL_MAX_BOX];
@@ -131,6 +143,7 @@ static int gen(const char *hqdir, const char *sid, int kiosk, long events, const
     }
   }
   proto_batch_clear(&b);
+  free(last_day);
   printf("%ld events, %ld sign-ups, %ld files\n", events, members, files);
   return 0;
 }

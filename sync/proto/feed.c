@@ -104,6 +104,15 @@ static const char *entry_fault(const proto_feed_entry *e) {
 
 /* ---- encoding (HQ) -------------------------------------------------------------- */
 
+int proto_feed_entry_valid(const proto_feed_entry *e) {
+  if(entry_fault(e)) return 0;
+  if(e->kind != PROTO_FEED_MEMBER) return 1;
+  cJSON *a = cJSON_Parse(e->tags ? e->tags : "[]");
+  int ok = a && tags_valid(a);
+  cJSON_Delete(a);
+  return ok;
+}
+
 sqr_rc proto_feed_add(proto_feed_page *p, const proto_feed_entry *e) {
   if(p->count >= PROTO_FEED_MAX_ENTRIES) return SQR_ENOSPC;
   if(entry_fault(e)) return SQR_EINVAL;

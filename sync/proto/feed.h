@@ -63,6 +63,9 @@ typedef struct proto_feed_page {
  * bytes of 0-9 a-z '.'. */
 int proto_feed_cursor_valid(const char *c);
 
+/* 1 if proto_feed_add would take e (HQ checks what it stores with it,
+ * so no stored entry is one it cannot send). */
+int proto_feed_entry_valid(const proto_feed_entry *e);
 /* Appends a copy of e (tags copied) to p (HQ side). SQR_ENOSPC at
  * PROTO_FEED_MAX_ENTRIES; SQR_EINVAL for an entry the decoder would
  * refuse. */

@@ -8,10 +8,14 @@
 #     synced (uploads in either order): HQ keeps kiosk 1's, the earlier;
 #     kiosk 2 records checkin_voided, and all kiosks end with the same
 #     points;
+#   - HQ's figures count the kept check-ins only; each kiosk's group fill
+#     is the store's sign-ups;
 #   - a third kiosk enrolled later catches up from a snapshot;
 #   - an erasure HQ is asked for removes a member kiosk 2 knows only
 #     through the feed, and kiosk 2's confirmation reaches HQ in the same
 #     pass;
+#   - a kiosk whose first feed page never arrived still adds the other
+#     kiosks' check-ins of its own members; an upload of 70 sign-ups;
 #   - a kiosk of another store knows none of these members.
 # usage: test_feed.sh TMPDIR [sqlite|postgresql]
 #        (env: BIN_HQ BIN_STOREQR BIN_SYNC; SQR_SLOW=1 under sanitizers)
@@ -58,6 +62,11 @@ sync_once k1
 mapfile -t M < <(kiosk_members k1/kiosk.db)
 M1=${M[0]} M2=${M[1]}
 M3=$(kiosk_members k2/kiosk.db)
+# Group fill: the store's sign-ups as HQ knows them, plus the kiosk's own.
+for k in k1 k2; do
+  [ "$(sqlite3 $k/kiosk.db "SELECT joined FROM groups WHERE id = 'sh-ja01-1'")" = 3 ] ||
+    fail "$k counts $(sqlite3 $k/kiosk.db "SELECT joined FROM groups WHERE id = 'sh-ja01-1'") joins, want 3"
+done
 
 # ---- signed up at kiosk 1, checked in at kiosk 2 -----------------------------------------------
 BASE=$(points k1 "$M1")
@@ -98,6 +107,8 @@ for k in k1 k2; do
 done
 [ "$(sqlite3 k2/kiosk.db "SELECT count(*) FROM events WHERE type = 'checkin_voided'")" = 2 ] ||
   fail "kiosk 2 did not record its second voided check-in"
+# HQ's figures count one check-in a member and day too: 5 accepted, 2 voided.
+[ "$(hq_count hq SH-JA01 checkins)" = 3 ] || fail "HQ counts $(hq_count hq SH-JA01 checkins) check-ins, want 3"
 [ "$(sqlite3 k1/kiosk.db "SELECT count(*) FROM events WHERE type = 'checkin_voided'")" = 0 ] ||
   fail "kiosk 1's kept check-in was voided"
 
@@ -122,6 +133,28 @@ sync_once k2
 K k2 checkin --phone "$P1" >/dev/null 2>&1 && fail "an erased member checked in at kiosk 2"
 sync_once k3
 [ "$(members k3)" = 2 ] || fail "kiosk 3 still holds $(members k3) members"
+
+# ---- a kiosk whose first feed page never arrived ------------------------------------------------
+# Its own member is shared already, and checked in at kiosk 2: starting
+# again from 0 it must still add that check-in (HQ sends it the log, not a
+# snapshot whose state would include it).
+P4=$(rand_phone)
+K k1 signup --phone "$P4" --consent >/dev/null || fail "sign-up P4"
+sync_once k1
+M4=$(kiosk_members k1/kiosk.db | tail -1)
+sqlite3 k1/kiosk.db "DELETE FROM meta WHERE key = 'feed_cursor'"
+sync_once k2
+K k2 checkin --phone "$P4" >/dev/null || fail "check-in P4 at kiosk 2"
+sync_once k2
+sync_once k1
+[ "$(points k1 "$M4")" = "$(points k2 "$M4")" ] ||
+  fail "kiosk 1 shows $(points k1 "$M4") points for its own member, kiosk 2 $(points k2 "$M4")"
+
+# ---- an upload of 70 shared sign-ups (more than one multi-row statement) -------------------------
+for i in $(seq 70); do K k2 signup --phone "$(printf '137%08d' "$i")" --consent >/dev/null || fail "sign-up $i"; done
+sync_once k2
+sync_once k3
+[ "$(members k3)" = $((3 + 70)) ] || fail "kiosk 3 holds $(members k3) members after 70 more"
 
 # ---- another store ----------------------------------------------------------------------------
 sync_once x1

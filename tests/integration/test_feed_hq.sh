@@ -12,6 +12,8 @@
 #     leaves snapshots; a kiosk that reads the feed gets no erasures in its
 #     configuration document, one that never did still does; a request
 #     from before the feed gets its erase entry when HQ starts;
+#   - a kiosk's crafted sign-ups (a tag not a string, a control character,
+#     points at the limit) do not stop any page;
 #   - cursors HQ could not have written are 400 bad_cursor; no
 #     certificate, no page.
 # usage: test_feed_hq.sh TMPDIR [sqlite|postgresql]
@@ -85,7 +87,13 @@ for secret in "$P1" "$P2" sealed phone; do
   case "$SNAP" in *"$secret"*) fail "the feed carries '$secret'";; esac
 done
 NEXT=$(page_get "$SNAP" 'p["next"]')
-case "$NEXT" in l*) ;; *) fail "the snapshot's last page does not lead to the log: $NEXT";; esac
+# After the members, the erase entries up to the snapshot's head (none
+# yet), then the log.
+case "$NEXT" in e*) ;; *) fail "the snapshot's last page does not lead to its erasures: $NEXT";; esac
+ERA=$(feed k2 "$NEXT")
+[ "$(page_get "$ERA" 'len(p["entries"])')" = 0 ] || fail "erase entries from nowhere: $ERA"
+NEXT=$(page_get "$ERA" 'p["next"]')
+case "$NEXT" in l*) ;; *) fail "the snapshot's erasures do not lead to the log: $NEXT";; esac
 LOG=$(feed k2 "$NEXT")
 [ "$(page_get "$LOG" 'len(p["entries"])')" = 0 ] || fail "the log repeats the snapshot: $LOG"
 
@@ -143,8 +151,54 @@ LOG=$(feed k2 "$NEXT")
 [ "$(page_get "$LOG" '[(e["kind"], e["member"]) for e in p["entries"]][-1]')" = "('erase', '$OLD')" ] ||
   fail "no erase entry for a request from before the feed: $LOG"
 
+# A kiosk starting from 0 after erasures: the snapshot leaves the erased
+# members out and is followed by the erase entries up to its head (the
+# kiosk may hold such a member from before it read the feed).
+SNAP4=$(feed k4 0)
+[ "$(page_get "$SNAP4" '[e["member"] for e in p["entries"]]')" = "['${MIDS[0]}']" ] ||
+  fail "kiosk 4's snapshot: $SNAP4"
+ERA=$(feed k4 "$(page_get "$SNAP4" 'p["next"]')")
+[ "$(page_get "$ERA" '[(e["kind"], e["member"]) for e in p["entries"]]')" = \
+  "[('erase', '${MIDS[1]}'), ('erase', '$OLD')]" ] || fail "kiosk 4's erase entries: $ERA"
+
+# ---- a hostile kiosk cannot stop the store's feed --------------------------------------------------
+# Events written straight into kiosk 1's log with a valid chain (what a
+# kiosk's owner could do): a sign-up with a tag that is not a string, one
+# whose staff holds a control character, one at the points limit with a
+# check-in as large. HQ stores them all; the feed shares only what it can
+# send, and clamps a total past the limit; a new kiosk's snapshot works.
+X1=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1 X2=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2 X3=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3
+python3 - k1/kiosk.db "$X1" "$X2" "$X3" <<'PY'
+import base64, hashlib, json, sqlite3, struct, sys, time
+db = sqlite3.connect(sys.argv[1])
+x1, x2, x3 = sys.argv[2:5]
+def signup(mid, n, tags, staff, points):
+    return ["signup", {"member": mid, "sealed": "AQ==", "blind": base64.b64encode(bytes([n]) * 32).decode(),
+                       "index_kind": 1, "consent_version": "2026-11", "tags": tags, "staff": staff,
+                       "group": None, "points": points}]
+events = [signup(x1, 1, [1], None, 0), signup(x3, 3, [], "a\x01b", 0),
+          signup(x2, 2, [], None, 1000000000),
+          ["checkin", {"member": x2, "day": 20795, "points": 1000000000, "streak": 1}]]
+seq, prev = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+ts = int(time.time() * 1000)
+for typ, payload in events:
+    seq += 1; ts += 1
+    body = json.dumps(payload, separators=(",", ":"))
+    bh = hashlib.sha256(body.encode()).digest()
+    prev = hashlib.sha256(prev + struct.pack(">q", seq) + typ.encode() + b"\0" + struct.pack(">q", ts) + bh).digest()
+    db.execute("INSERT INTO events(seq, type, ts_ms, payload, body_hash, hash, redacted) VALUES(?,?,?,?,?,?,0)",
+               (seq, typ, ts, body, bh, prev))
+db.commit()
+PY
+"$BIN_SYNC" --once --db k1/kiosk.db --hq "$URL" >/dev/null 2>k1/sync.log || fail "hostile upload refused: $(cat k1/sync.log)"
+enrol k5 SH-JA01 5
+SNAP5=$(feed k5 0)
+[ "$(page_get "$SNAP5" 'sorted((e["member"], e["points"]) for e in p["entries"] if e["member"].startswith("aaaa"))')" = \
+  "[('$X2', 1000000000)]" ] || fail "the feed shared what it cannot send, or did not clamp: $SNAP5"
+
 # ---- refusals -----------------------------------------------------------------------------------
-for bad in "" x l lx l-1 "l1.2" m5 "m5.zz" "m5.${MIDS[0]}x" L3 "l%20" 0x1 "l99999999999999999999"; do
+for bad in "" x l lx l-1 "l1.2" m5 "m5.zz" "m5.${MIDS[0]}x" L3 "l%20" 0x1 "l99999999999999999999" \
+  e5 e5. e3.5 e5.x "e5.1.2"; do
   [ "$(feed_status k2 "$bad")" = 400 ] || fail "cursor '$bad' was not refused"
 done
 [ "$(curl -s -o /dev/null --max-time 20 --cacert hq/hq-ca.crt -w '%{http_code}' "$URL/v1/feed?after=0")" = 401 ] ||

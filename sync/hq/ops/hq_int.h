@@ -80,6 +80,8 @@ typedef struct hq__feed {
   size_t ncheckins, capcheckins;
   char (*erased)[33]; /* member ids the kiosk erased */
   size_t nerased, caperased;
+  int locked; /* hq__feed_begin took the store's head */
+  int64_t head;
 } hq__feed;
 
 struct cJSON;
@@ -100,12 +102,17 @@ sqr_rc hq__feed_signup(hq__feed *f, const struct proto_event *ev,
                        const struct cJSON *payload) SQR_WARN_UNUSED;
 sqr_rc hq__feed_checkin(hq__feed *f, const struct proto_event *ev) SQR_WARN_UNUSED;
 sqr_rc hq__feed_erase(hq__feed *f, const char *member) SQR_WARN_UNUSED;
-/* Writes what was collected, in ingest's transaction (nothing, and no
- * lock, when nothing is for the feed). */
+/* Takes the store's feed head for ingest's transaction, before anything
+ * else of the store is written: one lock order (feed head, then the
+ * store's row) for every writer, so two uploads or an upload and an
+ * erasure never wait on each other in a circle. */
+sqr_rc hq__feed_begin(hq *h, hq__feed *f) SQR_WARN_UNUSED;
+/* Writes what was collected, in ingest's transaction. */
 sqr_rc hq__feed_end(hq *h, hq__feed *f) SQR_WARN_UNUSED;
 void hq__feed_free(hq__feed *f);
 /* An erasure HQ asked for: the member leaves the store's feed and an
- * erase entry goes to its kiosks, in the caller's transaction. */
+ * erase entry goes to its kiosks, in the caller's transaction, before it
+ * writes the store's row (hq__feed_begin's lock order). */
 sqr_rc hq__feed_erase_now(hq *h, const char *store, const char *member) SQR_WARN_UNUSED;
 /* Erase entries for pending erasure requests made before the feed (run
  * at open; idempotent, several processes may run it at once). */

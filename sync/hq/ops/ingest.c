@@ -158,6 +158,22 @@ static sqr_rc add_delta(stats_delta **d, size_t *n, size_t max, int64_t day, con
   return SQR_OK;
 }
 
+/* A checkin_voided event: the kiosk took back a check-in HQ's feed did
+ * not keep (another kiosk of the store checked the member in first that
+ * day). The check-in was counted when it arrived; the day's figure comes
+ * down by one, so HQ counts one check-in a member and day, as the kiosks
+ * do. *day: the check-in's day (the kiosk's local day, Shanghai time as
+ * HQ's figures), 0 for a payload without one. */
+static int64_t voided_day(const proto_event *ev) {
+  cJSON *p = cJSON_Parse(ev->payload);
+  const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "day");
+  int64_t day = cJSON_IsNumber(d) && d->valuedouble >= 1 && d->valuedouble <= 200000
+                    ? (int64_t)d->valuedouble
+                    : 0;
+  cJSON_Delete(p);
+  return day;
+}
+
 /* A clock_jump event (store_check_clock, store_sync_record on the kiosk):
  * counted into j, the newest kept. A payload of another shape counts with
  * jump 0. */
@@ -258,6 +274,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
     hqdb_rollback(h->db);
     goto ack;
   }
+  if((rc = hq__feed_begin(h, &feed))) goto dbfail;
   /* Every new row in as few statements as the backend needs (multi-row
    * INSERTs), then what the events change; one transaction either way. */
   rows = malloc((b->count - i) * sizeof *rows);
@@ -306,6 +323,12 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
       if((rc = apply_config(h, b, ev, now, &keys_changed))) goto dbfail;
     } else if(strcmp(ev->type, "coupon_issued") == 0) {
       if((rc = apply_coupon(h, b, ev))) goto dbfail;
+    } else if(strcmp(ev->type, "checkin_voided") == 0) {
+      int64_t day = voided_day(ev);
+      if(day) {
+        checkins--;
+        if((rc = add_delta(&deltas, &ndeltas, b->count, day, "", 0, -1))) goto dbfail;
+      }
     } else if(strcmp(ev->type, "clock_jump") == 0) {
       add_clock_jump(&clock, ev);
     }

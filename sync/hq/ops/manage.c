@@ -224,11 +224,11 @@ sqr_rc hq_erasure_add(hq *h, const char *sid, const char *member, char member_ou
   else if(n != 32 || crypto_unhex(member, id, 16))
     return bad(e, "member: must be a member id (32 hex digits)");
   crypto_hex(id, 16, member_out);
-  /* The request (for kiosks that read it in their configuration) and the
-   * feed's erase entry, together. */
+  /* The feed's erase entry and the request (for kiosks that read it in
+   * their configuration), together; the feed's head first (lock order). */
   rc = hqdb_begin(h->db);
-  if(!rc && !(rc = hqdb_erasure_add(h->db, s.id, member_out, hq_now_ms())) &&
-     !(rc = hq__feed_erase_now(h, s.id, member_out)))
+  if(!rc && !(rc = hq__feed_erase_now(h, s.id, member_out)) &&
+     !(rc = hqdb_erasure_add(h->db, s.id, member_out, hq_now_ms())))
     rc = hqdb_commit(h->db);
   if(rc) {
     hqdb_rollback(h->db);

@@ -46,6 +46,21 @@ static int hex32(const char *s) {
   return n == 32;
 }
 
+/* null, or an id as configurations write them: 1..32 letters, digits,
+ * '-' and '_' (so nothing in a page needs escaping). */
+static int id_or_null(const cJSON *v) {
+  if(cJSON_IsNull(v) || !v) return 1;
+  if(!cJSON_IsString(v)) return 0;
+  size_t n = 0;
+  for(const char *c = v->valuestring; *c; c++, n++)
+    if(!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+         *c == '-' || *c == '_'))
+      return 0;
+  return n >= 1 && n <= CONFIG_ID_MAX;
+}
+
+static void entry_of_member(const hq_feed_member *m, proto_feed_entry *e);
+
 static void copy_id(char *out, size_t size, const cJSON *v) {
   snprintf(out, size, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
@@ -83,9 +98,19 @@ sqr_rc hq__feed_signup(hq__feed *f, const proto_event *ev, const cJSON *p) {
   m->index_kind = kind->valueint;
   m->created_ms = ev->ts_ms;
   snprintf(m->consent, sizeof m->consent, "%s", consent->valuestring);
-  copy_id(m->staff, sizeof m->staff, cJSON_GetObjectItemCaseSensitive(p, "staff"));
-  copy_id(m->group, sizeof m->group, cJSON_GetObjectItemCaseSensitive(p, "group"));
+  const cJSON *staff = cJSON_GetObjectItemCaseSensitive(p, "staff");
+  const cJSON *group = cJSON_GetObjectItemCaseSensitive(p, "group");
+  if(!id_or_null(staff) || !id_or_null(group)) return SQR_OK;
+  copy_id(m->staff, sizeof m->staff, staff);
+  copy_id(m->group, sizeof m->group, group);
   m->points = (int64_t)points->valuedouble;
+  m->seq = 1;
+  m->state_seq = 1;
+  /* Only what HQ can send: a member the encoder refused would stop every
+   * page it falls on. */
+  proto_feed_entry e;
+  entry_of_member(m, &e);
+  if(!proto_feed_entry_valid(&e)) return SQR_OK;
   f->nmembers++;
   return SQR_OK;
 }
@@ -135,8 +160,11 @@ static int checkin_json(const char *s, hq__checkin_row *c) {
   const cJSON *d = cJSON_GetObjectItemCaseSensitive(p, "day");
   const cJSON *pt = cJSON_GetObjectItemCaseSensitive(p, "points");
   const cJSON *st = cJSON_GetObjectItemCaseSensitive(p, "streak");
-  int ok = cJSON_IsString(m) && hex32(m->valuestring) && cJSON_IsNumber(d) && cJSON_IsNumber(pt) &&
-           cJSON_IsNumber(st);
+  /* ranges on the doubles: a cast of 1e300 is undefined */
+  int ok = cJSON_IsString(m) && hex32(m->valuestring) && cJSON_IsNumber(d) && d->valuedouble >= 1 &&
+           d->valuedouble <= PROTO_FEED_DAY_MAX && cJSON_IsNumber(pt) && pt->valuedouble >= 0 &&
+           pt->valuedouble <= PROTO_FEED_POINTS_MAX && cJSON_IsNumber(st) && st->valuedouble >= 1 &&
+           st->valuedouble <= PROTO_FEED_DAY_MAX;
   if(ok) {
     snprintf(c->member, sizeof c->member, "%s", m->valuestring);
     c->day = (int64_t)d->valuedouble;
@@ -196,7 +224,18 @@ static hq_feed_row *add_row(writer *w, int kind, const char *origin, const char 
   return r;
 }
 
+/* 1 if member is one this upload erased (its entries are not shared). */
+static int erased_here(const hq__feed *f, const char *member) {
+  for(size_t i = 0; i < f->nerased; i++)
+    if(strcmp(f->erased[i], member) == 0) return 1;
+  return 0;
+}
+
 static sqr_rc write_members(writer *w, hq__feed *f) {
+  size_t keep = 0;
+  for(size_t i = 0; i < f->nmembers; i++)
+    if(!erased_here(f, f->members[i].member)) f->members[keep++] = f->members[i];
+  f->nmembers = keep;
   if(!f->nmembers) return SQR_OK;
   uint8_t *added = malloc(f->nmembers);
   sqr_rc rc = added ? lock(w) : SQR_ENOMEM;
@@ -205,7 +244,7 @@ static sqr_rc write_members(writer *w, hq__feed *f) {
   if(!rc) rc = hqdb_feed_members_add(w->h->db, w->store, f->members, f->nmembers, added);
   int64_t base = w->head;
   for(size_t i = 0; !rc && i < f->nmembers; i++) {
-    if(!added[i]) continue; /* the store holds this member or phone already */
+    if(!added[i]) continue; /* the store holds this member already */
     w->head = base + (int64_t)i;
     if(!add_row(w, HQ_FEED_MEMBER, f->kiosk_id, f->members[i].member)) rc = SQR_ENOMEM;
   }
@@ -236,12 +275,13 @@ static sqr_rc write_checkins(writer *w, hq__feed *f) {
   sqr_rc rc = ids && days && shared ? SQR_OK : SQR_ENOMEM;
   for(size_t i = 0; !rc && i < n; i++)
     ids[i] = f->checkins[i].member;
-  /* Most check-ins are of members the store does not share (signed up
-   * before the feed, or before the kiosk sent blind indexes): one read per
-   * 64 drops them, and no lock is taken for them. */
+  /* Check-ins of members the store does not share (signed up before the
+   * feed, or before the kiosk sent blind indexes) are dropped: one read
+   * per 64, under the head lock, so an erasure committed meanwhile is
+   * seen. */
   if(!rc) rc = hqdb_feed_shared(w->h->db, w->store, ids, n, shared);
   for(size_t i = 0; !rc && i < n; i++)
-    if(shared[i]) {
+    if(shared[i] && !erased_here(f, f->checkins[i].member)) {
       f->checkins[m] = f->checkins[i];
       ids[m] = f->checkins[m].member;
       days[m++] = f->checkins[i].day;
@@ -310,16 +350,18 @@ static sqr_rc write_checkins(writer *w, hq__feed *f) {
   return rc;
 }
 
-/* Each erased member leaves the feed, then its erase entry goes in. */
+/* Each erased member leaves the feed, then its erase entry goes in: for
+ * an erasure HQ was asked for, always; for a kiosk's, only when the store
+ * shared the member (each kiosk that applies HQ's entry confirms it with
+ * an erase event of its own, which must not echo round the store). Run
+ * before the upload's other entries, which skip erased members. */
 static sqr_rc write_erasures(writer *w, const char *origin, char (*erased)[33], size_t n) {
   sqr_rc rc = n ? lock(w) : SQR_OK;
-  /* Entries of this upload are written first, so forgetting takes them too. */
-  if(!rc && w->nrows) rc = hqdb_feed_append(w->h->db, w->store, w->rows, w->nrows);
-  if(!rc) w->nrows = 0;
   for(size_t i = 0; !rc && i < n; i++) {
     int found = 0;
     rc = hqdb_feed_forget(w->h->db, w->store, erased[i], &found);
-    if(!rc && !add_row(w, HQ_FEED_ERASE, origin, erased[i])) rc = SQR_ENOMEM;
+    if(!rc && (found || strcmp(origin, "hq") == 0) && !add_row(w, HQ_FEED_ERASE, origin, erased[i]))
+      rc = SQR_ENOMEM;
   }
   return rc;
 }
@@ -333,11 +375,17 @@ static sqr_rc finish(writer *w) {
   return rc;
 }
 
+sqr_rc hq__feed_begin(hq *h, hq__feed *f) {
+  sqr_rc rc = hqdb_feed_lock(h->db, f->store, &f->head);
+  if(!rc) f->locked = 1;
+  return rc;
+}
+
 sqr_rc hq__feed_end(hq *h, hq__feed *f) {
-  writer w = {.h = h, .store = f->store};
-  sqr_rc rc = write_members(&w, f);
+  writer w = {.h = h, .store = f->store, .locked = f->locked, .head = f->head};
+  sqr_rc rc = f->nerased ? write_erasures(&w, f->kiosk_id, f->erased, f->nerased) : SQR_OK;
+  if(!rc) rc = write_members(&w, f);
   if(!rc) rc = write_checkins(&w, f);
-  if(!rc && f->nerased) rc = write_erasures(&w, f->kiosk_id, f->erased, f->nerased);
   sqr_rc frc = finish(&w);
   return rc ? rc : frc;
 }
@@ -361,6 +409,13 @@ static void cpy(char *dst, size_t n, const char *src) {
   dst[k] = '\0';
 }
 
+/* A member's totals as the wire carries them: a kiosk could have sent
+ * points past the range, and one such member must not stop every page it
+ * falls on. */
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi) {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
 static void entry_of_member(const hq_feed_member *m, proto_feed_entry *e) {
   memset(e, 0, sizeof *e);
   e->seq = m->state_seq;
@@ -376,15 +431,45 @@ static void entry_of_member(const hq_feed_member *m, proto_feed_entry *e) {
   cpy(e->staff, sizeof e->staff, m->staff);
   cpy(e->group, sizeof e->group, m->group);
   e->tags = (char *)m->tags; /* proto_feed_add copies */
-  e->points = m->points;
-  e->streak = m->streak;
+  e->points = clamp(m->points, -PROTO_FEED_POINTS_MAX, PROTO_FEED_POINTS_MAX);
+  e->streak = clamp(m->streak, 0, PROTO_FEED_DAY_MAX);
+}
+
+/* What an entry can take on the wire at most: its fields (ids are plain,
+ * checked at ingest) and its tags, with room. A page stops before the sum
+ * passes PAGE_BYTES, well under the kiosk's 1 MiB. */
+#define PAGE_BYTES 900000
+static size_t entry_cost(const proto_feed_entry *e) {
+  return 400 + strlen(e->consent_version) + strlen(e->staff) + strlen(e->group) +
+         (e->tags ? strlen(e->tags) : 0);
+}
+
+/* Adds e unless the page is full by bytes (*full set) or e is one HQ
+ * cannot send (skipped, logged: a kiosk would stop at the whole page). */
+static sqr_rc page_add(proto_feed_page *p, size_t *bytes, const proto_feed_entry *e,
+                       const char *sid, int *full) {
+  size_t cost = entry_cost(e);
+  if(*bytes + cost > PAGE_BYTES) {
+    *full = 1;
+    return SQR_OK;
+  }
+  sqr_rc rc = proto_feed_add(p, e);
+  if(rc == SQR_EINVAL) {
+    log_warn("hq", "store %s: a feed entry of seq %lld cannot be sent; skipped", sid,
+             (long long)e->seq);
+    return SQR_OK;
+  }
+  if(!rc) *bytes += cost;
+  return rc;
 }
 
 /* A cursor: "0" (from the start), "m<H>.<member>" (a snapshot begun at
- * head H, past member), "l<S>" (the log after seq S). */
+ * head H, past member), "e<H>.<S>" (after the snapshot: the erase entries
+ * up to H, past seq S), "l<S>" (the log after seq S). */
 typedef struct cursor {
-  int snapshot;
-  int64_t at; /* H or S */
+  char phase;   /* '0', 'm', 'e', 'l' */
+  int64_t at;   /* H or S */
+  int64_t past; /* e: S */
   char after[HQ_FEED_MEMBER_HEX];
 } cursor;
 
@@ -400,17 +485,15 @@ static int cursor_parse(const char *s, cursor *c) {
   memset(c, 0, sizeof *c);
   if(!proto_feed_cursor_valid(s)) return 0;
   if(strcmp(s, "0") == 0) {
-    c->snapshot = 1;
-    c->at = -1; /* not begun */
+    c->phase = '0';
     return 1;
   }
-  if(*s == 'l') {
-    s++;
-    return (c->at = cursor_number(&s)) >= 0 && *s == '\0';
-  }
-  if(*s != 'm') return 0;
-  s++;
-  c->snapshot = 1;
+  c->phase = *s++;
+  if(c->phase == 'l') return (c->at = cursor_number(&s)) >= 0 && *s == '\0';
+  if(c->phase == 'e')
+    return (c->at = cursor_number(&s)) >= 0 && *s++ == '.' && (c->past = cursor_number(&s)) >= 0 &&
+           *s == '\0' && c->past <= c->at;
+  if(c->phase != 'm') return 0;
   if((c->at = cursor_number(&s)) < 0 || *s++ != '.' || !hex32(s)) return 0;
   snprintf(c->after, sizeof c->after, "%s", s);
   return 1;
@@ -418,49 +501,83 @@ static int cursor_parse(const char *s, cursor *c) {
 
 static sqr_rc snapshot_page(hq *h, const char *sid, const cursor *c, proto_feed_page *p) {
   int64_t head = c->at;
-  sqr_rc rc = SQR_OK;
-  if(head < 0) rc = hqdb_feed_head(h->db, sid, &head);
   hq_feed_member *m = NULL;
-  size_t n = 0;
-  if(!rc) rc = hqdb_feed_members(h->db, sid, c->after, PAGE_MAX, &m, &n);
-  for(size_t i = 0; !rc && i < n; i++) {
+  size_t n = 0, bytes = 0, taken = 0;
+  int full = 0;
+  sqr_rc rc = hqdb_feed_members(h->db, sid, c->after, PAGE_MAX, &m, &n);
+  for(; !rc && !full && taken < n; taken++) {
     proto_feed_entry e;
-    entry_of_member(&m[i], &e);
-    rc = proto_feed_add(p, &e);
+    entry_of_member(&m[taken], &e);
+    rc = page_add(p, &bytes, &e, sid, &full);
+    if(full) taken--;
   }
   if(!rc) {
     p->snapshot = 1;
-    if(n == PAGE_MAX) {
-      snprintf(p->next, sizeof p->next, "m%lld.%s", (long long)head, m[n - 1].member);
-      p->more = 1;
-    } else {
-      int64_t now_head = head;
-      snprintf(p->next, sizeof p->next, "l%lld", (long long)head);
-      rc = hqdb_feed_head(h->db, sid, &now_head);
-      p->more = now_head > head;
-    }
+    p->more = 1;
+    if(full || n == PAGE_MAX)
+      snprintf(p->next, sizeof p->next, "m%lld.%s", (long long)head,
+               taken ? m[taken - 1].member : c->after);
+    else
+      snprintf(p->next, sizeof p->next, "e%lld.0", (long long)head);
   }
   free(m);
+  return rc;
+}
+
+/* The erase entries up to the snapshot's head: a member erased before
+ * the snapshot is not in it, but a kiosk may hold it (its own, from
+ * before it read the feed). */
+static sqr_rc erase_page(hq *h, const char *sid, const char *kiosk_id, const cursor *c,
+                         proto_feed_page *p) {
+  hq_feed_row *rows = NULL;
+  size_t n = 0, bytes = 0;
+  int64_t past = c->past;
+  int full = 0;
+  sqr_rc rc = hqdb_feed_erase_entries(h->db, sid, c->past, c->at, PAGE_MAX, &rows, &n);
+  for(size_t i = 0; !rc && !full && i < n; i++) {
+    if(strcmp(rows[i].origin, kiosk_id) != 0) {
+      proto_feed_entry e;
+      memset(&e, 0, sizeof e);
+      e.seq = rows[i].seq;
+      e.kind = PROTO_FEED_ERASE;
+      cpy(e.origin, sizeof e.origin, rows[i].origin);
+      cpy(e.member, sizeof e.member, rows[i].member);
+      rc = page_add(p, &bytes, &e, sid, &full);
+    }
+    if(!full) past = rows[i].seq;
+  }
+  if(!rc) {
+    p->more = 1;
+    if(full || n == PAGE_MAX)
+      snprintf(p->next, sizeof p->next, "e%lld.%lld", (long long)c->at, (long long)past);
+    else
+      snprintf(p->next, sizeof p->next, "l%lld", (long long)c->at);
+  }
+  free(rows);
   return rc;
 }
 
 static sqr_rc log_page(hq *h, const char *sid, const char *kiosk_id, const cursor *c,
                        proto_feed_page *p) {
   hq_feed_row *rows = NULL;
-  size_t n = 0;
+  size_t n = 0, bytes = 0;
   int64_t next = c->at;
+  int full = 0;
   sqr_rc rc = hqdb_feed_log(h->db, sid, c->at, PAGE_MAX, &rows, &n);
-  for(size_t i = 0; !rc && i < n; i++) {
+  for(size_t i = 0; !rc && !full && i < n; i++) {
     const hq_feed_row *r = &rows[i];
-    next = r->seq;
-    /* A kiosk has its own sign-ups, check-ins and erasures already. */
-    if(strcmp(r->origin, kiosk_id) == 0) continue;
     proto_feed_entry e;
     memset(&e, 0, sizeof e);
+    /* A kiosk has its own sign-ups, check-ins and erasures already; a
+     * member erased since is left out (its erase entry follows). */
+    if(strcmp(r->origin, kiosk_id) == 0 || (r->kind == HQ_FEED_MEMBER && !r->has_member) ||
+       r->kind < HQ_FEED_MEMBER || r->kind > HQ_FEED_ERASE) {
+      next = r->seq;
+      continue;
+    }
     if(r->kind == HQ_FEED_MEMBER) {
-      if(!r->has_member) continue; /* erased since; its erase entry follows */
       entry_of_member(&r->m, &e);
-    } else if(r->kind == HQ_FEED_CHECKIN || r->kind == HQ_FEED_VOID || r->kind == HQ_FEED_ERASE) {
+    } else {
       e.kind = (proto_feed_kind)r->kind;
       cpy(e.origin, sizeof e.origin, r->origin);
       cpy(e.member, sizeof e.member, r->member);
@@ -469,23 +586,34 @@ static sqr_rc log_page(hq *h, const char *sid, const char *kiosk_id, const curso
       e.streak = r->streak;
       e.ts_ms = r->ts_ms;
       cpy(e.kiosk, sizeof e.kiosk, r->kiosk);
-    } else {
-      continue;
     }
     e.seq = r->seq;
-    rc = proto_feed_add(p, &e);
-    if(rc == SQR_EINVAL) {
-      /* never sent: a kiosk would stop at the whole page */
-      log_warn("hq", "store %s: feed entry %lld cannot be sent; skipped", sid, (long long)r->seq);
-      rc = SQR_OK;
-    }
+    rc = page_add(p, &bytes, &e, sid, &full);
+    if(!full) next = r->seq;
   }
   if(!rc) {
     snprintf(p->next, sizeof p->next, "l%lld", (long long)next);
-    p->more = n == PAGE_MAX;
+    p->more = full || n == PAGE_MAX;
   }
   free(rows);
   return rc;
+}
+
+/* The first page for cursor "0": a snapshot of the store's members, or,
+ * for a kiosk whose own members the store shares already (its first
+ * request was cut, say), the whole log: a snapshot's state would include
+ * other kiosks' check-ins of those members, which the kiosk, holding them
+ * already, would never add. */
+static sqr_rc first_page(hq *h, const char *sid, const char *kiosk_id, proto_feed_page *p) {
+  int own = 0;
+  cursor c = {.phase = 'm'};
+  sqr_rc rc = hqdb_feed_has_origin(h->db, sid, kiosk_id, &own);
+  if(!rc && own) {
+    c.phase = 'l';
+    return log_page(h, sid, kiosk_id, &c, p);
+  }
+  if(!rc) rc = hqdb_feed_head(h->db, sid, &c.at);
+  return rc ? rc : snapshot_page(h, sid, &c, p);
 }
 
 sqr_rc hq_feed_get(hq *h, const char *kiosk_id, const char *cursor_text, char **json, size_t *len,
@@ -508,7 +636,11 @@ sqr_rc hq_feed_get(hq *h, const char *kiosk_id, const char *cursor_text, char **
     rc = hqdb_feed_reader(h->db, kiosk_id, &reads);
     if(!rc && !reads) rc = hqdb_feed_reader_mark(h->db, kiosk_id, hq_now_ms());
   }
-  if(!rc) rc = c.snapshot ? snapshot_page(h, sid, &c, &p) : log_page(h, sid, kiosk_id, &c, &p);
+  if(!rc)
+    rc = c.phase == '0'   ? first_page(h, sid, kiosk_id, &p)
+         : c.phase == 'm' ? snapshot_page(h, sid, &c, &p)
+         : c.phase == 'e' ? erase_page(h, sid, kiosk_id, &c, &p)
+                          : log_page(h, sid, kiosk_id, &c, &p);
   if(!rc) {
     p.hq_time_ms = hq_now_ms();
     rc = proto_feed_encode(&p, json, len);

@@ -14,58 +14,69 @@ const char *const hqdb_feed_schema[] = {
     " kind INTEGER NOT NULL, origin TEXT NOT NULL, member TEXT NOT NULL, day BIGINT NOT NULL,"
     " points BIGINT NOT NULL, streak BIGINT NOT NULL, ts_ms BIGINT NOT NULL,"
     " kiosk TEXT NOT NULL, PRIMARY KEY(store, seq))",
-    "CREATE INDEX IF NOT EXISTS feed_member ON feed(store, member)",
     "CREATE TABLE IF NOT EXISTS store_members(store TEXT NOT NULL, member TEXT NOT NULL,"
     " origin TEXT NOT NULL, blind BYTEA NOT NULL, index_kind INTEGER NOT NULL,"
     " created_ms BIGINT NOT NULL, consent TEXT NOT NULL, staff TEXT NOT NULL,"
     " grp TEXT NOT NULL, tags TEXT NOT NULL, points BIGINT NOT NULL, seq BIGINT NOT NULL,"
     " PRIMARY KEY(store, member))",
-    "CREATE UNIQUE INDEX IF NOT EXISTS store_members_blind ON store_members(store, blind)",
-    "CREATE TABLE IF NOT EXISTS checkin_days(store TEXT NOT NULL, member TEXT NOT NULL,"
-    " day BIGINT NOT NULL, kiosk TEXT NOT NULL, ts_ms BIGINT NOT NULL, points BIGINT NOT NULL,"
-    " streak BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY(store, member, day))",
+    /* Keyed by day first: an upload's check-ins are of a day or two, so
+     * they land on a few pages; keyed by member (random ids) every one
+     * dirtied a page of its own, and the commit wrote them all. A
+     * member's days are read by scanning the store's rows (page reads,
+     * erasures), which is rare next to check-ins. */
+    "CREATE TABLE IF NOT EXISTS checkin_days(store TEXT NOT NULL, day BIGINT NOT NULL,"
+    " member TEXT NOT NULL, kiosk TEXT NOT NULL, ts_ms BIGINT NOT NULL, points BIGINT NOT NULL,"
+    " streak BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY(store, day, member))",
     "CREATE TABLE IF NOT EXISTS feed_readers(kiosk_id TEXT PRIMARY KEY, since_ms BIGINT NOT NULL)",
     NULL,
 };
 
-/* Multi-row statements of BATCH, BATCH / 2, ... 1 rows, made once (the
- * SQLite handle caches statements by the text's address). */
-#define BATCH 64
-#define SIZES 7 /* 64, 32, ..., 1 */
+/* Multi-row statements of up to BATCH rows (fewer where the columns
+ * would pass the backends' parameter limit: PostgreSQL's is 640, the
+ * event insert's), then half, ... 1, made once (the SQLite handle caches
+ * statements by the text's address). */
+#define BATCH      64
+#define SIZES      7   /* 64, 32, ..., 1 */
+#define MAX_PARAMS 640 /* hqdb_pg.c */
 
 enum { ST_SHARED, ST_ADD, ST_DAYS, ST_PUT, ST_APPEND, ST_COUNT };
 static const int st_cols[ST_COUNT] = {2, 12, 3, 8, 10};
+static const int st_first[ST_COUNT] = {0, 1, 0, 0, 0}; /* ST_ADD: from 32 rows */
+_Static_assert((BATCH >> 1) * 12 <= MAX_PARAMS && BATCH * 10 <= MAX_PARAMS,
+               "a statement's parameters fit PostgreSQL's limit");
 static char *st_sql[ST_COUNT][SIZES];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void init(void) {
   static const char *const head[ST_COUNT] = {
-      "SELECT member FROM store_members WHERE (store, member) IN (VALUES",
+      /* A join with the rows, not "(store, member) IN (VALUES ...)":
+       * SQLite answers that one by scanning the whole table. */
+      "WITH v(s, m) AS (VALUES",
       "INSERT INTO store_members(store, member, origin, blind, index_kind, created_ms, consent,"
       " staff, grp, tags, points, seq) VALUES",
-      "SELECT member, day, kiosk, ts_ms, points, streak, seq FROM checkin_days"
-      " WHERE (store, member, day) IN (VALUES",
+      "WITH v(s, m, d) AS (VALUES",
       "INSERT INTO checkin_days(store, member, day, kiosk, ts_ms, points, streak, seq) VALUES",
       "INSERT INTO feed(store, seq, kind, origin, member, day, points, streak, ts_ms, kiosk)"
       " VALUES",
   };
   static const char *const tail[ST_COUNT] = {
-      ")",
+      ") SELECT c.member FROM v JOIN store_members c ON c.store = v.s AND c.member = v.m",
       " ON CONFLICT DO NOTHING RETURNING member",
-      ")",
-      " ON CONFLICT (store, member, day) DO UPDATE SET kiosk = excluded.kiosk,"
+      ") SELECT c.member, c.day, c.kiosk, c.ts_ms, c.points, c.streak, c.seq FROM v"
+      " JOIN checkin_days c ON c.store = v.s AND c.day = v.d AND c.member = v.m",
+      " ON CONFLICT (store, day, member) DO UPDATE SET kiosk = excluded.kiosk,"
       " ts_ms = excluded.ts_ms, points = excluded.points, streak = excluded.streak,"
       " seq = excluded.seq",
       "",
   };
   for(int s = 0; s < ST_COUNT; s++)
-    for(int i = 0; i < SIZES; i++)
+    for(int i = st_first[s]; i < SIZES; i++)
       st_sql[s][i] = hqdb__batch_text(head[s], tail[s], BATCH >> i, st_cols[s]);
 }
 
-/* The biggest statement size index whose rows fit in n (n >= 1). */
-static int pick(size_t n) {
-  int i = 0;
+/* The biggest statement size index of kind s whose rows fit in n (n >= 1). */
+static int pick(int s, size_t n) {
+  int i = st_first[s];
   while((size_t)(BATCH >> i) > n)
     i++;
   return i;
@@ -83,7 +94,7 @@ static sqr_rc run_batched(hqdb *db, int s, size_t n, fill_fn fill, rows_fn got, 
   hqv *p = malloc(BATCH * (size_t)cols * sizeof *p);
   sqr_rc rc = p ? SQR_OK : SQR_ENOMEM;
   for(size_t j = 0; !rc && j < n;) {
-    int b = pick(n - j), nr = BATCH >> b;
+    int b = pick(s, n - j), nr = BATCH >> b;
     if(!st_sql[s][b]) {
       rc = SQR_ENOMEM;
       break;
@@ -330,25 +341,23 @@ sqr_rc hqdb_feed_forget(hqdb *db, const char *store, const char *member, int *fo
   if(!rc)
     rc = hqdb_exec(db, "DELETE FROM checkin_days WHERE store = $1 AND member = $2", p, 2, NULL,
                    NULL);
-  if(!rc) rc = hqdb_exec(db, "DELETE FROM feed WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
+  /* No index on (store, member): one more random page for every entry
+   * appended, for a scan of the store's entries at an erasure, which is
+   * rare (and batched when retention erases many). */
+  /* Erase entries stay: a kiosk that has not read them yet must. */
+  if(!rc)
+    rc = hqdb_exec(db, "DELETE FROM feed WHERE store = $1 AND member = $2 AND kind <> 4", p, 2,
+                   NULL, NULL);
   *found = gone > 0;
   return rc;
 }
 
 /* ---- readers --------------------------------------------------------------- */
 
-/* A member's columns with its state from the kept check-ins; the member
- * row is m. Reads 14 columns from `at`. */
+/* A member row's 11 columns from `at` (its state is added by states()). */
 #define MEMBER_COLS                                                                                \
   "m.member, m.origin, m.blind, m.index_kind, m.created_ms, m.consent, m.staff, m.grp, m.tags,"    \
-  " m.points + COALESCE((SELECT SUM(c.points) FROM checkin_days c WHERE c.store = m.store"         \
-  " AND c.member = m.member), 0), m.seq,"                                                          \
-  " COALESCE((SELECT MAX(c.day) FROM checkin_days c WHERE c.store = m.store"                       \
-  " AND c.member = m.member), 0),"                                                                 \
-  " COALESCE((SELECT c.streak FROM checkin_days c WHERE c.store = m.store"                         \
-  " AND c.member = m.member ORDER BY c.day DESC LIMIT 1), 0),"                                     \
-  " COALESCE((SELECT MAX(c.seq) FROM checkin_days c WHERE c.store = m.store"                       \
-  " AND c.member = m.member), 0)"
+  " m.points, m.seq"
 
 static void member_of(const hqres *r, int k, int at, hq_feed_member *m) {
   cell_text(r, k, at, m->member, sizeof m->member);
@@ -362,27 +371,83 @@ static void member_of(const hqres *r, int k, int at, hq_feed_member *m) {
   cell_text(r, k, at + 8, m->tags, sizeof m->tags);
   m->points = cell_int(r, k, at + 9);
   m->seq = cell_int(r, k, at + 10);
-  m->last_day = cell_int(r, k, at + 11);
-  m->streak = cell_int(r, k, at + 12);
-  int64_t days_seq = cell_int(r, k, at + 13);
-  m->state_seq = days_seq > m->seq ? days_seq : m->seq;
+  m->last_day = 0;
+  m->streak = 0;
+  m->state_seq = m->seq;
+}
+
+static int member_order(const void *a, const void *b) {
+  return strcmp((*(hq_feed_member *const *)a)->member, (*(hq_feed_member *const *)b)->member);
+}
+
+/* Adds to each of n members its kept check-ins: points, last day and its
+ * streak, state_seq. One read of the store's check-ins between the
+ * smallest and the largest id (checkin_days is keyed by day). */
+static sqr_rc states(hqdb *db, const char *store, hq_feed_member **m, size_t n) {
+  if(n == 0) return SQR_OK;
+  qsort(m, n, sizeof *m, member_order);
+  hqres r = {0};
+  hqv p[] = {T(store), T(m[0]->member), T(m[n - 1]->member)};
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT member, day, points, streak, seq FROM checkin_days"
+                        " WHERE store = $1 AND member >= $2 AND member <= $3",
+                        p, 3, &r, NULL);
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    char id[HQ_FEED_MEMBER_HEX];
+    cell_text(&r, k, 0, id, sizeof id);
+    size_t lo = 0, hi = n; /* the first member >= id */
+    while(lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if(strcmp(m[mid]->member, id) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    int64_t day = cell_int(&r, k, 1), seq = cell_int(&r, k, 4);
+    /* every copy of the id (a log page may name a member twice) */
+    for(; lo < n && strcmp(m[lo]->member, id) == 0; lo++) {
+      hq_feed_member *t = m[lo];
+      t->points += cell_int(&r, k, 2);
+      if(day > t->last_day) {
+        t->last_day = day;
+        t->streak = cell_int(&r, k, 3);
+      }
+      if(seq > t->state_seq) t->state_seq = seq;
+    }
+  }
+  hqres_free(&r);
+  return rc;
 }
 
 sqr_rc hqdb_feed_members(hqdb *db, const char *store, const char *after, size_t max,
                          hq_feed_member **out, size_t *n) {
   hqres r = {0};
   hqv p[] = {T(store), T(after), I((int64_t)max)};
+  hq_feed_member **ptr = NULL;
   *out = NULL;
   *n = 0;
   sqr_rc rc = hqdb_exec(db,
                         "SELECT " MEMBER_COLS " FROM store_members m WHERE m.store = $1"
                         " AND m.member > $2 ORDER BY m.member LIMIT $3",
                         p, 3, &r, NULL);
-  if(!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
-  for(int k = 0; !rc && k < r.nrows; k++)
+  if(!rc && r.nrows > 0 &&
+     (!(*out = calloc((size_t)r.nrows, sizeof **out)) ||
+      !(ptr = malloc((size_t)r.nrows * sizeof *ptr))))
+    rc = SQR_ENOMEM;
+  for(int k = 0; !rc && k < r.nrows; k++) {
     member_of(&r, k, 0, &(*out)[k]);
-  if(!rc) *n = (size_t)r.nrows;
+    ptr[k] = &(*out)[k];
+  }
+  size_t rows = (size_t)r.nrows;
   hqres_free(&r);
+  if(!rc) rc = states(db, store, ptr, rows);
+  free(ptr);
+  if(rc) {
+    free(*out);
+    *out = NULL;
+  } else {
+    *n = rows;
+  }
   return rc;
 }
 
@@ -390,10 +455,12 @@ sqr_rc hqdb_feed_log(hqdb *db, const char *store, int64_t after, size_t max, hq_
                      size_t *n) {
   hqres r = {0};
   hqv p[] = {T(store), I(after), I((int64_t)max)};
+  hq_feed_member **ptr = NULL;
+  size_t nm = 0;
   *out = NULL;
   *n = 0;
-  /* The member's state only for member entries: the join finds no row
-   * for the others (and none for a member erased since). */
+  /* The member's row only for member entries: the join finds none for
+   * the others (and none for a member erased since). */
   sqr_rc rc = hqdb_exec(
       db,
       "SELECT f.seq, f.kind, f.origin, f.member, f.day, f.points, f.streak, f.ts_ms, f.kiosk,"
@@ -402,7 +469,10 @@ sqr_rc hqdb_feed_log(hqdb *db, const char *store, int64_t after, size_t max, hq_
       " ON f.kind = 1 AND m.store = f.store AND m.member = f.member"
       " WHERE f.store = $1 AND f.seq > $2 ORDER BY f.seq LIMIT $3",
       p, 3, &r, NULL);
-  if(!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  if(!rc && r.nrows > 0 &&
+     (!(*out = calloc((size_t)r.nrows, sizeof **out)) ||
+      !(ptr = malloc((size_t)r.nrows * sizeof *ptr))))
+    rc = SQR_ENOMEM;
   for(int k = 0; !rc && k < r.nrows; k++) {
     hq_feed_row *f = &(*out)[k];
     f->seq = cell_int(&r, k, 0);
@@ -415,10 +485,21 @@ sqr_rc hqdb_feed_log(hqdb *db, const char *store, int64_t after, size_t max, hq_
     f->ts_ms = cell_int(&r, k, 7);
     cell_text(&r, k, 8, f->kiosk, sizeof f->kiosk);
     f->has_member = cell_int(&r, k, 9) != 0;
-    if(f->has_member) member_of(&r, k, 10, &f->m);
+    if(f->has_member) {
+      member_of(&r, k, 10, &f->m);
+      ptr[nm++] = &f->m;
+    }
   }
-  if(!rc) *n = (size_t)r.nrows;
+  size_t rows = (size_t)r.nrows;
   hqres_free(&r);
+  if(!rc) rc = states(db, store, ptr, nm);
+  free(ptr);
+  if(rc) {
+    free(*out);
+    *out = NULL;
+  } else {
+    *n = rows;
+  }
   return rc;
 }
 
@@ -455,6 +536,39 @@ sqr_rc hqdb_feed_erasures_missing(hqdb *db, size_t max, char (*store)[HQ_ID_MAX]
   for(int k = 0; !rc && k < r.nrows; k++) {
     cell_text(&r, k, 0, store[k], HQ_ID_MAX);
     cell_text(&r, k, 1, member[k], HQ_FEED_MEMBER_HEX);
+  }
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_feed_has_origin(hqdb *db, const char *store, const char *kiosk_id, int *has) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(kiosk_id)};
+  sqr_rc rc = hqdb_exec(db, "SELECT 1 FROM store_members WHERE store = $1 AND origin = $2 LIMIT 1",
+                        p, 2, &r, NULL);
+  *has = !rc && r.nrows > 0;
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_feed_erase_entries(hqdb *db, const char *store, int64_t after, int64_t upto, size_t max,
+                               hq_feed_row **out, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(store), I(after), I(upto), I((int64_t)max)};
+  *out = NULL;
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT seq, origin, member FROM feed WHERE store = $1 AND seq > $2"
+                        " AND seq <= $3 AND kind = 4 ORDER BY seq LIMIT $4",
+                        p, 4, &r, NULL);
+  if(!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    hq_feed_row *f = &(*out)[k];
+    f->seq = cell_int(&r, k, 0);
+    f->kind = HQ_FEED_ERASE;
+    cell_text(&r, k, 1, f->origin, sizeof f->origin);
+    cell_text(&r, k, 2, f->member, sizeof f->member);
   }
   if(!rc) *n = (size_t)r.nrows;
   hqres_free(&r);

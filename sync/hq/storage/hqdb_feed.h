@@ -18,11 +18,15 @@
  *                            carry no erasures: the feed does)
  * A member's points, last day, streak and state_seq are read from these
  * at page time (hqdb_feed_members, hqdb_feed_log), not kept up to date
- * per check-in: a check-in costs one row, not a row and an update.
+ * per check-in: a check-in costs one row on the pages of its day, not an
+ * update on a page of its member's (ids are random, so every check-in
+ * would dirty a page of its own).
  *
- * Seqs rise but need not be contiguous (a sign-up whose blind index the
- * store already holds under another member id is not shared, and the
- * seq it was offered is not reused).
+ * Seqs rise but need not be contiguous (a sign-up whose member id the
+ * store already holds is not shared again, and the seq it was offered is
+ * not reused). The same phone signed up at two kiosks before they synced
+ * is two members here, as at those kiosks; a third kiosk keeps the first
+ * it learns (member_feed.c: one row a blind index).
  */
 #ifndef SQR_HQDB_FEED_H
 #define SQR_HQDB_FEED_H
@@ -34,8 +38,8 @@
 #include "sqr.h"
 
 #define HQ_FEED_BLIND_LEN  32
-#define HQ_FEED_TAGS_MAX   400 /* compact JSON array of tag ids */
-#define HQ_FEED_MEMBER_HEX 33  /* 32 hex + NUL */
+#define HQ_FEED_TAGS_MAX   1200 /* compact JSON array of up to 32 tag ids */
+#define HQ_FEED_MEMBER_HEX 33   /* 32 hex + NUL */
 
 enum { HQ_FEED_MEMBER = 1, HQ_FEED_CHECKIN, HQ_FEED_VOID, HQ_FEED_ERASE };
 
@@ -90,8 +94,8 @@ sqr_rc hqdb_feed_set_head(hqdb *db, const char *store, int64_t head) SQR_WARN_UN
 sqr_rc hqdb_feed_shared(hqdb *db, const char *store, const char *const *members, size_t n,
                         uint8_t *shared) SQR_WARN_UNUSED;
 
-/* Adds n members (m[i].seq given); a member id or blind index the store
- * already holds is left alone. added[i] says which went in. */
+/* Adds n members (m[i].seq given); a member id the store already holds
+ * is left alone. added[i] says which went in. */
 sqr_rc hqdb_feed_members_add(hqdb *db, const char *store, const hq_feed_member *m, size_t n,
                              uint8_t *added) SQR_WARN_UNUSED;
 
@@ -108,7 +112,8 @@ sqr_rc hqdb_feed_append(hqdb *db, const char *store, const hq_feed_row *rows,
                         size_t n) SQR_WARN_UNUSED;
 
 /* Drops every trace of a member from the store's feed, shared members
- * and check-ins (the erase entry is the caller's to append after).
+ * and check-ins, but for erase entries (the new one is the caller's to
+ * append after).
  * *found: it was a shared member. */
 sqr_rc hqdb_feed_forget(hqdb *db, const char *store, const char *member,
                         int *found) SQR_WARN_UNUSED;
@@ -124,6 +129,14 @@ sqr_rc hqdb_feed_members(hqdb *db, const char *store, const char *after, size_t 
  * member's state, into a new array (free()). */
 sqr_rc hqdb_feed_log(hqdb *db, const char *store, int64_t after, size_t max, hq_feed_row **out,
                      size_t *n) SQR_WARN_UNUSED;
+
+/* Whether the store shares members the kiosk signed up. */
+sqr_rc hqdb_feed_has_origin(hqdb *db, const char *store, const char *kiosk_id,
+                            int *has) SQR_WARN_UNUSED;
+/* Up to max erase entries with after < seq <= upto, in order, into a new
+ * array (free()). */
+sqr_rc hqdb_feed_erase_entries(hqdb *db, const char *store, int64_t after, int64_t upto, size_t max,
+                               hq_feed_row **out, size_t *n) SQR_WARN_UNUSED;
 
 /* ---- who reads it ------------------------------------------------------ */
 

@@ -125,6 +125,7 @@ sqr_rc member_index_derive(const sqr_config *cfg, const char *phone11,
 #define MEMBER_FEED_CURSOR_MAX 72
 
 typedef enum member_feed_kind {
+  MEMBER_FEED_LATER = 0,  /* a kind a later HQ sends: skipped (seq only) */
   MEMBER_FEED_MEMBER = 1, /* a member of the store, as HQ knows them */
   MEMBER_FEED_CHECKIN,    /* a check-in at a kiosk of the store */
   MEMBER_FEED_VOID,       /* a check-in HQ did not keep: its points come off */

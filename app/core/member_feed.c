@@ -160,6 +160,10 @@ static sqr_rc apply_one(page *p, const char *self, const member_feed_entry *e,
   int64_t id = 0, seen = 0;
   int found = 0;
   sqr_rc rc;
+  if(e->kind == MEMBER_FEED_LATER) {
+    out->skipped++; /* a later HQ's kind: its cursor moves past it */
+    return SQR_OK;
+  }
   if(e->kind == MEMBER_FEED_ERASE) {
     if((rc =
             member__erase(p->st, e->member, strcmp(e->origin, "hq") == 0 ? "hq" : "store", &found)))

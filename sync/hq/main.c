@@ -57,6 +57,7 @@
 #include "hq.h"
 #include "ingest.h"
 #include "sealjob.h"
+#include "storefeed.h"
 #include "keys.h"
 #include "log.h"
 #include "pki.h"
@@ -236,6 +237,11 @@ static int cmd_serve(hq *h, int argc, char **argv) {
   hq_set_seal_later(h, 1);
   for(int i = 2; i < argc; i++)
     if(strcmp(argv[i], "--seal-now") == 0) hq_set_seal_later(h, 0);
+  /* Erasure requests from before the feed reach kiosks that read it. */
+  if(hq_feed_backfill_erasures(h)) {
+    fprintf(stderr, "storeqr-hq: cannot add erasure requests to the feed; see the log\n");
+    return 1;
+  }
   server *s;
   sigset_t set;
   sigemptyset(&set);

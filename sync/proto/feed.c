@@ -98,6 +98,8 @@ static const char *entry_fault(const proto_feed_entry *e) {
     break;
   case PROTO_FEED_ERASE:
     break;
+  case PROTO_FEED_LATER: /* never encoded; decoded by decode_entry alone */
+    return "kind";
   }
   return NULL;
 }
@@ -260,6 +262,14 @@ static void get_str(dec *d, size_t i, const cJSON *o, const char *name, int null
   memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
 }
 
+/* A kind a later HQ may send: 1..15 of a-z and '_'. */
+static int later_kind(const char *k) {
+  size_t n = 0;
+  for(; k[n]; n++)
+    if(!((k[n] >= 'a' && k[n] <= 'z') || k[n] == '_')) return 0;
+  return n > 0;
+}
+
 static void decode_entry(dec *d, size_t i, const cJSON *o, proto_feed_entry *e) {
   char kind[16];
   if(!cJSON_IsObject(o)) {
@@ -268,7 +278,16 @@ static void decode_entry(dec *d, size_t i, const cJSON *o, proto_feed_entry *e) 
   }
   e->seq = get_int(d, i, o, "seq");
   get_str(d, i, o, "kind", 0, kind, sizeof kind);
-  if(!d->failed && !(e->kind = kind_of(kind))) bad(d, "feed: entries[%zu].kind: unknown", i);
+  if(!d->failed && !(e->kind = kind_of(kind))) {
+    /* Room for what a later HQ adds (the fleet's requests): its seq counts,
+     * the kiosk skips it, and the page is not refused for it. */
+    if(!later_kind(kind))
+      bad(d, "feed: entries[%zu].kind: must be 1..15 of a-z and '_'", i);
+    else if(e->seq < 1 || (double)e->seq > PROTO__MAX_SAFE_INT)
+      bad(d, "feed: entries[%zu].seq: out of range or malformed", i);
+    e->kind = PROTO_FEED_LATER;
+    return;
+  }
   get_str(d, i, o, "origin", 0, e->origin, sizeof e->origin);
   get_str(d, i, o, "member", 0, e->member, sizeof e->member);
   if(d->failed) return;
@@ -309,6 +328,7 @@ static void decode_entry(dec *d, size_t i, const cJSON *o, proto_feed_entry *e) 
     get_str(d, i, o, "kiosk", 0, e->kiosk, sizeof e->kiosk);
     break;
   case PROTO_FEED_ERASE:
+  case PROTO_FEED_LATER:
     break;
   }
   const char *f = d->failed ? NULL : entry_fault(e);

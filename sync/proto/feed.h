@@ -41,6 +41,7 @@
  * applied as it is. */
 typedef member_feed_kind proto_feed_kind;
 typedef member_feed_entry proto_feed_entry;
+#define PROTO_FEED_LATER   MEMBER_FEED_LATER
 #define PROTO_FEED_MEMBER  MEMBER_FEED_MEMBER
 #define PROTO_FEED_CHECKIN MEMBER_FEED_CHECKIN
 #define PROTO_FEED_VOID    MEMBER_FEED_VOID

@@ -187,7 +187,8 @@ static void test_refusals(void **state) {
       {"\"seq\":2", "\"seq\":1", "entries[1].seq"},
       {"\"seq\":2", "\"seq\":2.5", "entries[1].seq"},
       {"\"seq\":1,", "\"seq\":0,", "entries[0].seq"},
-      {"\"kind\":\"erase\"", "\"kind\":\"fleet\"", "entries[3].kind"},
+      {"\"kind\":\"erase\"", "\"kind\":\"Fleet\"", "entries[3].kind"},
+      {"\"kind\":\"erase\"", "\"kind\":\"\"", "entries[3].kind"},
       {"\"origin\":\"SH-JA01/2\"", "\"origin\":\"hq\"", "entries[1].origin"},
       {"\"origin\":\"SH-JA01/1\"", "\"origin\":\"sh-ja01/1\"", "entries[0].origin"},
       {"\"blind\":\"AQgP", "\"blind\":\"AQg", "entries[0].blind"},
@@ -225,6 +226,21 @@ static void test_refusals(void **state) {
   char *later = replace(VALID, "\"more\":false", "\"more\":false,\"plans\":[]");
   assert_int_equal(proto_feed_decode(later, strlen(later), &q, err, sizeof err), SQR_OK);
   proto_feed_clear(&q);
+  free(later);
+  /* so is an unknown kind (the fleet's requests, later): kept as LATER,
+   * its seq checked, the rest of the page as it was */
+  later =
+      replace(VALID, "{\"seq\":4,\"kind\":\"erase\",\"origin\":\"hq\",\"member\":\"" MID_A "\"}",
+              "{\"seq\":4,\"kind\":\"fleet_reboot\",\"at\":5}");
+  assert_int_equal(proto_feed_decode(later, strlen(later), &q, err, sizeof err), SQR_OK);
+  assert_int_equal(q.count, 4);
+  assert_int_equal(q.entries[3].kind, PROTO_FEED_LATER);
+  assert_int_equal(q.entries[3].seq, 4);
+  assert_int_equal(q.entries[2].kind, PROTO_FEED_VOID);
+  proto_feed_clear(&q);
+  free(later);
+  later = replace(VALID, "{\"seq\":4,\"kind\":\"erase\"", "{\"seq\":2,\"kind\":\"fleet\"");
+  assert_int_equal(proto_feed_decode(later, strlen(later), &q, err, sizeof err), SQR_EPROTO);
   free(later);
 }
 

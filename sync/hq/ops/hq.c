@@ -163,10 +163,6 @@ sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t 
   template_group_policy(h->template_json, &h->group_reserve, &h->group_margin_s);
   snprintf(path, sizeof path, "%s/hq.db", dir);
   if((rc = hqdb_open(db_url ? db_url : path, &h->db, err, errlen))) goto fail_msg;
-  if((rc = hq__feed_backfill_erasures(h))) {
-    snprintf(err, errlen, "cannot add erasure requests to the feed: %s", hqdb_errmsg(h->db));
-    goto fail_msg;
-  }
   hq_set_url(h, "127.0.0.1", 8443);
   *out = h;
   return SQR_OK;

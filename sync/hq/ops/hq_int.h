@@ -114,9 +114,6 @@ void hq__feed_free(hq__feed *f);
  * erase entry goes to its kiosks, in the caller's transaction, before it
  * writes the store's row (hq__feed_begin's lock order). */
 sqr_rc hq__feed_erase_now(hq *h, const char *store, const char *member) SQR_WARN_UNUSED;
-/* Erase entries for pending erasure requests made before the feed (run
- * at open; idempotent, several processes may run it at once). */
-sqr_rc hq__feed_backfill_erasures(hq *h) SQR_WARN_UNUSED;
 
 /* Tells every listener (hq_subscribe) of a change. */
 void hq__notify(hq *h, hq_change change, const char *store);

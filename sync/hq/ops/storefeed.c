@@ -651,7 +651,7 @@ sqr_rc hq_feed_get(hq *h, const char *kiosk_id, const char *cursor_text, char **
   return SQR_OK;
 }
 
-sqr_rc hq__feed_backfill_erasures(hq *h) {
+sqr_rc hq_feed_backfill_erasures(hq *h) {
   enum { CHUNK = 64 };
   char stores[CHUNK][HQ_ID_MAX];
   char members[CHUNK][HQ_FEED_MEMBER_HEX];

@@ -31,4 +31,9 @@
 sqr_rc hq_feed_get(hq *h, const char *kiosk_id, const char *cursor, char **json, size_t *len,
                    hq_err *e) SQR_WARN_UNUSED;
 
+/* Erase entries for pending erasure requests made before the feed (run
+ * by `serve` at start; idempotent, several processes may run it at once).
+ * Storage errors as they come. */
+sqr_rc hq_feed_backfill_erasures(hq *h) SQR_WARN_UNUSED;
+
 #endif /* SQR_STOREFEED_H */

@@ -115,6 +115,20 @@ void hq__feed_free(hq__feed *f);
  * writes the store's row (hq__feed_begin's lock order). */
 sqr_rc hq__feed_erase_now(hq *h, const char *store, const char *member) SQR_WARN_UNUSED;
 
+/* Erases the person behind a store's member at HQ (erase.c, hqdb_erase.h):
+ * their member row and encrypted phone, every store's link to them, the
+ * sealed phone and blind index in every stored sign-up event of theirs
+ * (redacted: the chain still verifies), a record kept in erasure_log
+ * (reason, asked_by). The same phone at other stores is erased there too:
+ * an erasure request and an erase entry in each store's feed (feed: the
+ * collector of the upload in progress, for its own store; else NULL). In
+ * the caller's transaction; *erased set (when not NULL) so the caller
+ * runs hq__scrub after its commit. */
+sqr_rc hq__erase_person(hq *h, const char *store, const char *member, const char *reason,
+                        const char *asked_by, hq__feed *feed, int *erased) SQR_WARN_UNUSED;
+/* After the commit of erasures: their bytes leave the database files. */
+void hq__scrub(hq *h);
+
 /* Tells every listener (hq_subscribe) of a change. */
 void hq__notify(hq *h, hq_change change, const char *store);
 

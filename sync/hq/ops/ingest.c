@@ -81,12 +81,20 @@ static sqr_rc apply_signup(hq *h, const char *sid, const char *kiosk_id, const p
   return rc;
 }
 
-static sqr_rc apply_erase(hq *h, const char *sid, const proto_event *ev, int64_t now,
-                          hq__feed *feed) {
+/* A kiosk erased a member (asked there, or applying HQ's request): the
+ * request is settled, the other kiosks of the store hear of it through
+ * the feed, and the person is erased at HQ and at every other store
+ * (hq__erase_person; *erased: scrub after the commit). */
+static sqr_rc apply_erase(hq *h, const proto_batch *b, const proto_event *ev, int64_t now,
+                          hq__feed *feed, int *erased) {
   cJSON *p = cJSON_Parse(ev->payload);
   char mid[MEMBER_ID_HEX + 1];
   sqr_rc rc = SQR_OK;
-  if(member_id_of(p, mid) && !(rc = hqdb_erasure_confirm(h->db, sid, mid, now)))
+  /* The person first: confirming drops the store's link, which is how
+   * the person is found. */
+  if(member_id_of(p, mid) &&
+     !(rc = hq__erase_person(h, b->store_id, mid, "kiosk", b->kiosk_id, feed, erased)) &&
+     !(rc = hqdb_erasure_confirm(h->db, b->store_id, mid, now)))
     rc = hq__feed_erase(feed, mid);
   cJSON_Delete(p);
   return rc;
@@ -224,7 +232,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   int64_t acked = 0, now = hq_now_ms();
   uint8_t last[32], held[32];
   size_t i = 0, bad = 0;
-  int signups = 0, checkins = 0, unopened = 0, keys_changed = 0, queued = 0;
+  int signups = 0, checkins = 0, unopened = 0, keys_changed = 0, queued = 0, erased = 0;
   hq_event_row *rows = NULL;
   stats_delta *deltas = NULL;
   size_t ndeltas = 0;
@@ -318,7 +326,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
       if((rc = add_delta(&deltas, &ndeltas, b->count, stats_day_of_ms(ev->ts_ms), staff, 1, 0)))
         goto dbfail;
     } else if(strcmp(ev->type, "erase") == 0) {
-      if((rc = apply_erase(h, b->store_id, ev, now, &feed))) goto dbfail;
+      if((rc = apply_erase(h, b, ev, now, &feed, &erased))) goto dbfail;
     } else if(strcmp(ev->type, "config_applied") == 0) {
       if((rc = apply_config(h, b, ev, now, &keys_changed))) goto dbfail;
     } else if(strcmp(ev->type, "coupon_issued") == 0) {
@@ -348,6 +356,7 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
   free(deltas);
   deltas = NULL;
   acked = tail->seq;
+  if(erased) hq__scrub(h); /* after the commit: the erased bytes leave the files */
   if(keys_changed) hq__notify(h, HQ_CHANGE_KEYS, b->store_id);
   if(queued) hq__notify(h, HQ_CHANGE_SEALED, b->store_id);
   log_info("hq", "%s: stored seq %lld..%lld", b->kiosk_id, (long long)b->events[i].seq,

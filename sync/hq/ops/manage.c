@@ -228,12 +228,14 @@ sqr_rc hq_erasure_add(hq *h, const char *sid, const char *member, char member_ou
    * their configuration), together; the feed's head first (lock order). */
   rc = hqdb_begin(h->db);
   if(!rc && !(rc = hq__feed_erase_now(h, s.id, member_out)) &&
-     !(rc = hqdb_erasure_add(h->db, s.id, member_out, hq_now_ms())))
+     !(rc = hqdb_erasure_add(h->db, s.id, member_out, hq_now_ms())) &&
+     !(rc = hq__erase_person(h, s.id, member_out, "request", "hq", NULL, NULL)))
     rc = hqdb_commit(h->db);
   if(rc) {
     hqdb_rollback(h->db);
     return hq_fail_storage(h, e, rc);
   }
+  hq__scrub(h);
   return SQR_OK;
 }
 

@@ -1,0 +1,127 @@
+/* hqdb_erase.c — see hqdb_erase.h. Statements written once for both
+ * backends, as in hqdb.c. */
+#include "hqdb_erase.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hqdb_int.h"
+
+const char *const hqdb_erase_schema[] = {
+    "CREATE TABLE IF NOT EXISTS erasure_log(store TEXT NOT NULL, member TEXT NOT NULL,"
+    " at_ms BIGINT NOT NULL, reason TEXT NOT NULL, asked_by TEXT NOT NULL)",
+    NULL,
+};
+
+static sqr_rc drop_link(hqdb *db, const hq_erased_link *l, int64_t now_ms, const char *reason,
+                        const char *asked_by) {
+  hqv p[] = {T(l->store), T(l->member), I(now_ms), T(reason), T(asked_by)};
+  sqr_rc rc =
+      hqdb_exec(db, "DELETE FROM seal_queue WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
+  if(!rc)
+    rc = hqdb_exec(db, "DELETE FROM member_links WHERE store = $1 AND member = $2", p, 2, NULL,
+                   NULL);
+  if(!rc)
+    rc = hqdb_exec(db,
+                   "INSERT INTO erasure_log(store, member, at_ms, reason, asked_by)"
+                   " VALUES($1, $2, $3, $4, $5)",
+                   p, 5, NULL, NULL);
+  return rc;
+}
+
+sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_t now_ms,
+                         const char *reason, const char *asked_by, hq_erased_link *out, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(member)};
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db, "SELECT phone_index FROM member_links WHERE store = $1 AND member = $2",
+                        p, 2, &r, NULL);
+  uint8_t index[32];
+  int linked = !rc && r.nrows > 0 && cell_blob32(&r, 0, 0, index);
+  hqres_free(&r);
+  if(rc) return rc;
+  snprintf(out[0].store, sizeof out[0].store, "%s", store);
+  snprintf(out[0].member, sizeof out[0].member, "%s", member);
+  *n = 1;
+  if(linked) {
+    /* The same phone at every store: one person. */
+    hqv q[] = {B(index, 32), I(HQ_ERASE_LINKS_MAX)};
+    rc = hqdb_exec(db,
+                   "SELECT store, member FROM member_links WHERE phone_index = $1"
+                   " ORDER BY store, member LIMIT $2",
+                   q, 2, &r, NULL);
+    for(int k = 0; !rc && k < r.nrows && *n < HQ_ERASE_LINKS_MAX; k++) {
+      hq_erased_link *l = &out[*n];
+      cell_text(&r, k, 0, l->store, sizeof l->store);
+      cell_text(&r, k, 1, l->member, sizeof l->member);
+      if(strcmp(l->store, store) != 0 || strcmp(l->member, member) != 0) (*n)++;
+    }
+    hqres_free(&r);
+    if(!rc) rc = hqdb_exec(db, "DELETE FROM members WHERE phone_index = $1", q, 1, NULL, NULL);
+  }
+  for(size_t i = 0; !rc && i < *n; i++)
+    rc = drop_link(db, &out[i], now_ms, reason, asked_by);
+  if(!rc && linked) {
+    /* links beyond HQ_ERASE_LINKS_MAX (a phone at more stores) go too */
+    hqv q[] = {B(index, 32)};
+    rc = hqdb_exec(db, "DELETE FROM member_links WHERE phone_index = $1", q, 1, NULL, NULL);
+  }
+  return rc;
+}
+
+sqr_rc hqdb_signup_events(hqdb *db, const char *store, const char *member, hq_signup_event **out,
+                          size_t *n) {
+  char like[80];
+  /* The kiosk's own print: "member":"<id>" (an id from before stable ids
+   * is 64 digits, of which these are the first 32). */
+  snprintf(like, sizeof like, "%%\"member\":\"%s%%", member);
+  hqres r = {0};
+  hqv p[] = {T(store), T(like)};
+  *out = NULL;
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT kiosk, seq, payload FROM events WHERE store = $1"
+                        " AND type = 'signup' AND redacted = 0 AND payload LIKE $2",
+                        p, 2, &r, NULL);
+  if(!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    hq_signup_event *e = &(*out)[k];
+    cell_text(&r, k, 0, e->kiosk, sizeof e->kiosk);
+    e->seq = cell_int(&r, k, 1);
+    const hqv *v = cell(&r, k, 2);
+    if(!(e->payload = strndup(v->k == HQV_TEXT && v->p ? v->p : "", v->n))) rc = SQR_ENOMEM;
+    *n = (size_t)k + 1;
+  }
+  hqres_free(&r);
+  if(rc) {
+    hq_signup_events_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+void hq_signup_events_free(hq_signup_event *ev, size_t n) {
+  for(size_t i = 0; ev && i < n; i++)
+    free(ev[i].payload);
+  free(ev);
+}
+
+sqr_rc hqdb_event_redact(hqdb *db, const char *kiosk, int64_t seq, const char *payload) {
+  hqv p[] = {T(kiosk), I(seq), T(payload)};
+  return hqdb_exec(db, "UPDATE events SET payload = $3, redacted = 1 WHERE kiosk = $1 AND seq = $2",
+                   p, 3, NULL, NULL);
+}
+
+sqr_rc hqdb_scrub(hqdb *db) {
+  if(strcmp(db->ops->name, "sqlite") == 0)
+    return hqdb_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, 0, NULL, NULL);
+  static const char *const vacuum[] = {
+      "VACUUM events",        "VACUUM members", "VACUUM member_links", "VACUUM seal_queue",
+      "VACUUM store_members", "VACUUM feed",    "VACUUM checkin_days",
+  };
+  sqr_rc rc = SQR_OK;
+  for(size_t i = 0; !rc && i < sizeof vacuum / sizeof vacuum[0]; i++)
+    rc = hqdb_exec(db, vacuum[i], NULL, 0, NULL, NULL);
+  return rc;
+}

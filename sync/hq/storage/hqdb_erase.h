@@ -1,0 +1,60 @@
+/* hqdb_erase.h — erasing a person at HQ (docs/PRIVACY.md, issue 16): the
+ * member row and its encrypted phone, the links of every store to it,
+ * the sealed boxes in stored events, and the bytes left behind in the
+ * database files.
+ *
+ * HQ's member is one per phone across stores (members, keyed by HQ's
+ * phone index); each store names it by its own member id (member_links).
+ * Erasing one store's member erases the person: every store linked to
+ * the same phone index. What stays is a record that an erasure happened
+ * (erasure_log: store, member id, time, reason, who asked), never a
+ * phone, an index or a box.
+ */
+#ifndef SQR_HQDB_ERASE_H
+#define SQR_HQDB_ERASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hqdb.h"
+#include "sqr.h"
+
+#define HQ_ERASE_LINKS_MAX 64 /* stores one phone is a member of, at most handled */
+
+typedef struct hq_erased_link {
+  char store[HQ_ID_MAX];
+  char member[HQ_ID_MAX];
+} hq_erased_link;
+
+/* In the caller's transaction: the person behind (store, member): every
+ * (store, member) linked to the same phone (at least the one given) into
+ * out (*n of them); the member row and the links deleted, queued sealed
+ * boxes of those members dropped, and each erasure logged. */
+sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_t now_ms,
+                         const char *reason, const char *asked_by, hq_erased_link *out,
+                         size_t *n) SQR_WARN_UNUSED;
+
+typedef struct hq_signup_event {
+  char kiosk[HQ_ID_MAX];
+  int64_t seq;
+  char *payload; /* owned */
+} hq_signup_event;
+
+/* The store's sign-up events of member (not yet redacted), into a new
+ * array (hq_signup_events_free). */
+sqr_rc hqdb_signup_events(hqdb *db, const char *store, const char *member, hq_signup_event **out,
+                          size_t *n) SQR_WARN_UNUSED;
+void hq_signup_events_free(hq_signup_event *ev, size_t n);
+/* Replaces an event's payload by its redacted form and marks it redacted
+ * (its body_hash stays: the chain still verifies). */
+sqr_rc hqdb_event_redact(hqdb *db, const char *kiosk, int64_t seq,
+                         const char *payload) SQR_WARN_UNUSED;
+
+/* Outside any transaction, after erasures committed: the bytes they left
+ * in the database files go. SQLite (secure_delete is on): the WAL
+ * checkpointed and truncated. PostgreSQL: VACUUM of the tables erasures
+ * touch (dead row versions keep their bytes until then; its WAL and
+ * backups keep them for as long as they are kept: docs/PRIVACY.md). */
+sqr_rc hqdb_scrub(hqdb *db) SQR_WARN_UNUSED;
+
+#endif /* SQR_HQDB_ERASE_H */

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_erase_hq.sh — an erasure erases the person at HQ (issue 16,
+# docs/ARCHITECTURE.md "Erasure at HQ"), real kiosks and HQ over mutual
+# TLS:
+#   - three shoppers signed up at two kiosks of one store, the first also
+#     at a kiosk of another store (one person at HQ: one phone);
+#   - one erased at HQ's request, one at a kiosk; one sync pass each;
+#   - then HQ holds no member row, link or queued box of either, their
+#     sign-up events are redacted (chain kept: each kiosk's log still
+#     verifies, and HQ took the later uploads), the other store's kiosk
+#     erased the person too, the third member is intact, and an erasure
+#     record remains;
+#   - no byte of their sealed boxes or encrypted phones is left in HQ's
+#     database files: SQLite's file and WAL; PostgreSQL's table files
+#     after a CHECKPOINT (HQ vacuums after erasures).
+# usage: test_erase_hq.sh TMPDIR [sqlite|postgresql]
+#        (env: BIN_HQ BIN_STOREQR BIN_SYNC; SQR_SLOW=1 under sanitizers)
+. "$(dirname "$0")/lib.sh"
+mk_tmp "${1:-/tmp}"
+cd "$TMP"
+HQ_BACKEND=${2:-sqlite}
+[ "$HQ_BACKEND" = postgresql ] && pg_start
+
+hq_init hq SH-JA01 SH-XH01
+cat >hq/store-template.json <<'EOF'
+{"mode":"hq","rotation":{"period_s":30,"skew":1},
+ "group_policy":{"reserve":10,"expiry_margin_s":43200},
+ "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
+ "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
+EOF
+hq_start hq
+URL=https://127.0.0.1:$HQ_PORT
+export SQR_LOG=error
+dbq() {
+  if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
+  else sqlite3 -cmd '.timeout 10000' hq/hq.db "$1"; fi
+}
+hexof() { # SQL returning one bytea/blob -> lower-case hex
+  if [ "$HQ_BACKEND" = postgresql ]; then dbq "SELECT encode(($1), 'hex')"
+  else dbq "SELECT lower(hex(($1)))"; fi
+}
+enrol() { # DIR STORE N
+  mkdir -p "$1"
+  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
+  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$URL" --code "$(hq_code hq "$2" "$3")" \
+    --ca hq/hq-ca.crt >/dev/null || fail "enrol $1"
+}
+sync_once() { "$BIN_SYNC" --once --db "$1/kiosk.db" >/dev/null 2>"$1/sync.log" || fail "sync $1: $(cat "$1/sync.log")"; }
+K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
+sealed_of() { # DIR MID -> the sealed box (base64) of the member's sign-up, as the kiosk sent it
+  sqlite3 "$1/kiosk.db" "SELECT json_extract(payload, '\$.sealed') FROM events WHERE type = 'signup' AND json_extract(payload, '\$.member') = '$2'"
+}
+
+enrol k1 SH-JA01 1
+enrol k2 SH-JA01 2
+enrol x1 SH-XH01 1
+P1=$(rand_phone) P2=$(rand_phone) P3=$(rand_phone)
+K k1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1"
+K k1 signup --phone "$P2" --consent >/dev/null || fail "sign-up P2"
+K k2 signup --phone "$P3" --consent >/dev/null || fail "sign-up P3"
+K x1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1 at the other store"
+for k in k1 k2 x1; do sync_once $k; done
+[ "$(hq_count hq SH-JA01 members)" = 3 ] || fail "HQ does not link 3 members"
+mapfile -t M < <(kiosk_members k1/kiosk.db)
+M1=${M[0]} M2=${M[1]}
+M3=$(kiosk_members k2/kiosk.db)
+X1=$(kiosk_members x1/kiosk.db)
+[ "$(dbq "SELECT count(*) FROM members")" = 3 ] || fail "HQ holds $(dbq "SELECT count(*) FROM members") people, want 3"
+# What must not survive: the boxes as the kiosks sent them, and HQ's
+# encrypted phones.
+S1=$(sealed_of k1 "$M1") S3=$(sealed_of k2 "$M3") SX=$(sealed_of x1 "$X1")
+E1=$(hexof "SELECT m.phone_enc FROM members m JOIN member_links l ON l.phone_index = m.phone_index WHERE l.store = 'SH-JA01' AND l.member = '$M1'")
+E3=$(hexof "SELECT m.phone_enc FROM members m JOIN member_links l ON l.phone_index = m.phone_index WHERE l.store = 'SH-JA01' AND l.member = '$M3'")
+for v in "$S1" "$S3" "$SX" "$E1" "$E3"; do [ ${#v} -ge 40 ] || fail "a secret to look for is missing"; done
+[ "$(dbq "SELECT count(*) FROM events WHERE payload LIKE '%$S1%'")" = 1 ] || fail "HQ does not hold P1's box"
+
+# ---- erase P1 at HQ's request, P3 at kiosk 2; one pass each ------------------------------------
+hq_erase hq SH-JA01 "$M1"
+K k2 erase --phone "$P3" >/dev/null || fail "erase at kiosk 2"
+for k in k1 k2 x1; do sync_once $k; done
+
+[ "$(dbq "SELECT count(*) FROM members")" = 1 ] || fail "HQ still holds $(dbq "SELECT count(*) FROM members") people, want 1"
+[ "$(dbq "SELECT count(*) FROM member_links WHERE member IN ('$M1', '$M3', '$X1')")" = 0 ] ||
+  fail "links of erased members remain"
+[ "$(dbq "SELECT count(*) FROM member_links WHERE store = 'SH-JA01' AND member = '$M2'")" = 1 ] ||
+  fail "the member not erased lost its link"
+[ "$(dbq "SELECT count(*) FROM events WHERE type = 'signup' AND redacted = 1")" = 3 ] ||
+  fail "$(dbq "SELECT count(*) FROM events WHERE type = 'signup' AND redacted = 1") sign-ups redacted, want 3"
+[ "$(dbq "SELECT count(*) FROM events WHERE type = 'signup' AND payload LIKE '%sealed%'")" = 1 ] ||
+  fail "sealed boxes left in HQ's events"
+[ "$(dbq "SELECT count(*) FROM erasure_log WHERE member IN ('$M1', '$M3', '$X1')")" -ge 3 ] ||
+  fail "no erasure record"
+# The person is gone at the other store too, and its kiosk confirmed.
+[ "$(sqlite3 x1/kiosk.db "SELECT count(*) FROM members")" = 0 ] || fail "the other store's kiosk kept P1"
+[ "$(hq_count hq SH-XH01 erasures_pending)" = 0 ] || fail "the other store's erasure is not confirmed"
+[ "$(sqlite3 k1/kiosk.db "SELECT count(*) FROM members")" = 2 ] || fail "kiosk 1 holds $(sqlite3 k1/kiosk.db "SELECT count(*) FROM members") members, want 2"
+for k in k1 k2 x1; do K $k verify-log >/dev/null || fail "$k's log does not verify"; done
+# HQ verified every kiosk's chain on the uploads after the erasure: one
+# more sign-up each, accepted.
+for k in k1 k2; do
+  K $k signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up at $k"
+  sync_once $k
+done
+
+# ---- no bytes left in the files ----------------------------------------------------------------
+if [ "$HQ_BACKEND" = postgresql ]; then
+  dbq "CHECKPOINT" >/dev/null
+  FILES=$(find "$PG_DIR/base" -type f)
+else
+  FILES="hq/hq.db $(ls hq/hq.db-wal 2>/dev/null || true)"
+fi
+# shellcheck disable=SC2086
+python3 - "$S1" "$S3" "$SX" "$E1" "$E3" $FILES <<'PY' || fail "erased bytes remain in HQ's files"
+import sys
+secrets = [s.encode() for s in sys.argv[1:4]] + [bytes.fromhex(h) for h in sys.argv[4:6]]
+bad = 0
+for path in sys.argv[6:]:
+    data = open(path, "rb").read()
+    for i, s in enumerate(secrets):
+        if s in data:
+            print(f"secret {i} found in {path}", file=sys.stderr)
+            bad = 1
+sys.exit(bad)
+PY
+hq_stop hq
+echo "PASS erase_hq ($HQ_BACKEND)"

@@ -130,6 +130,24 @@ int64_t clock_local_day(int64_t unix_ms, int utc_offset_min) {
   return floor_div(unix_ms + (int64_t)utc_offset_min * 60000, 86400000);
 }
 
+void clock_day_date(int64_t day, char out[11]) {
+  /* Howard Hinnant's civil_from_days: 400-year eras of 146097 days. */
+  int64_t z = day + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9;
+  int64_t y = yoe + era * 400 + (m <= 2);
+  if(y < 0 || y > 9999) {
+    snprintf(out, 11, "0000-00-00");
+    return;
+  }
+  snprintf(out, 11, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
+}
+
 int clock_local_minute(int64_t unix_ms, int utc_offset_min) {
   int64_t local = unix_ms + (int64_t)utc_offset_min * 60000;
   int64_t ms_of_day = local - floor_div(local, 86400000) * 86400000;

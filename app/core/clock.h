@@ -66,6 +66,9 @@ int clock_ref_compare(const clock_ref *then, const clock_ref *now, int64_t *drif
 /* Days since the epoch in local time, for a UTC offset in minutes
  * (China: +480). Check-ins are limited per local day. */
 int64_t clock_local_day(int64_t unix_ms, int utc_offset_min);
+/* A day number (clock_local_day) as "YYYY-MM-DD" (proleptic Gregorian),
+ * for exports people read. */
+void clock_day_date(int64_t day, char out[11]);
 /* Minutes since local midnight (0..1439), for time-of-day campaign slots. */
 int clock_local_minute(int64_t unix_ms, int utc_offset_min);
 

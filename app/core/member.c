@@ -705,13 +705,14 @@ sqr_rc member_export_csv(store *st, FILE *f) {
                                -1, &s, NULL);
   if(src != SQLITE_OK) return store__fail(st, src, "export members");
   int off = st->cfg ? st->cfg->utc_offset_min : 480;
-  fprintf(f,
-          "member_id,joined_day,consent_version,tags,staff,group,points,streak,last_checkin_day\n");
+  /* Dates in the store's local time, as people read them (day numbers
+   * like 20794 meant nothing to a CRM). */
+  fprintf(f, "member_id,joined,consent_version,tags,staff,group,points,streak,last_checkin\n");
   while((src = sqlite3_step(s)) == SQLITE_ROW) {
-    char id[MEMBER_ID_LEN + 1] = "";
+    char id[MEMBER_ID_LEN + 1] = "", date[11];
     member_id_shown((const char *)sqlite3_column_text(s, 0), id);
-    int64_t day = clock_local_day(sqlite3_column_int64(s, 1), off);
-    fprintf(f, "%s,%lld,", id, (long long)day);
+    clock_day_date(clock_local_day(sqlite3_column_int64(s, 1), off), date);
+    fprintf(f, "%s,%s,", id, date);
     csv_field(f, (const char *)sqlite3_column_text(s, 2));
     fputc(',', f);
     csv_field(f, (const char *)sqlite3_column_text(s, 3));
@@ -720,8 +721,10 @@ sqr_rc member_export_csv(store *st, FILE *f) {
     fputc(',', f);
     csv_field(f, (const char *)sqlite3_column_text(s, 5));
     fprintf(f, ",%d,%d,", sqlite3_column_int(s, 6), sqlite3_column_int(s, 7));
-    if(sqlite3_column_type(s, 8) != SQLITE_NULL)
-      fprintf(f, "%lld", (long long)sqlite3_column_int64(s, 8));
+    if(sqlite3_column_type(s, 8) != SQLITE_NULL) {
+      clock_day_date(sqlite3_column_int64(s, 8), date);
+      fputs(date, f);
+    }
     fputc('\n', f);
   }
   sqlite3_finalize(s);

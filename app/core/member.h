@@ -181,8 +181,8 @@ sqr_rc member_feed_apply(store *st, const char *self, const char *after, const m
                          size_t n, const char *next, member_feed_result *out) SQR_WARN_UNUSED;
 
 /* Writes members as CSV (member id, joined, consent version, tags, staff,
- * group, points, streak, last check-in day) — never a phone number, not
- * even sealed. */
+ * group, points, streak, last check-in; dates as YYYY-MM-DD in the store's
+ * time) — never a phone number, not even sealed. */
 sqr_rc member_export_csv(store *st, FILE *f) SQR_WARN_UNUSED;
 
 #endif

@@ -86,6 +86,13 @@ run coupon verify "AAAAA-AAAAA-AAAAA-AAAAA"; check coupon-forged 1 $? "invalid c
 
 run export --csv --out "$WORK/members.csv"; check export 0 $?
 [ "$(wc -l < "$WORK/members.csv")" = 4 ]; check export-rows 0 $?
+# Dates people read: the header names them, every joined field is one,
+# and the member checked in has a last check-in date, not a day number.
+head -1 "$WORK/members.csv" | grep -q '^member_id,joined,consent_version,tags,staff,group,points,streak,last_checkin$'
+check export-header 0 $?
+[ "$(tail -n +2 "$WORK/members.csv" | grep -cE '^[0-9a-f]{12},20[0-9]{2}-[01][0-9]-[0-3][0-9],')" = 3 ]
+check export-joined-dates 0 $?
+tail -n +2 "$WORK/members.csv" | grep -qE ',20[0-9]{2}-[01][0-9]-[0-3][0-9]$'; check export-checkin-date 0 $?
 run verify-log; check verify-log 0 $? "chain intact" "$O"
 run erase --phone 13800138000; check erase 0 $? "erased" "$O"
 run erase --phone 13800138000; check erase-again 1 $? "not a member" "$E"

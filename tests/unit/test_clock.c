@@ -85,11 +85,29 @@ static void test_local_day_and_minute(void **state) {
   assert_int_equal(clock_local_day(-1, 0), -1);
 }
 
+/* Day numbers as dates, against Python's datetime.date (1970-01-01 +
+ * timedelta(days=N)), leap days and century years included. */
+static void test_day_date(void **state) {
+  (void)state;
+  static const struct {
+    int64_t day;
+    const char *date;
+  } cases[] = {{0, "1970-01-01"},     {1, "1970-01-02"},     {59, "1970-03-01"},
+               {365, "1971-01-01"},   {11016, "2000-02-29"}, {11017, "2000-03-01"},
+               {20794, "2026-12-07"}, {47482, "2100-01-01"}, {-1, "1969-12-31"}};
+  char out[11];
+  for(size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    clock_day_date(cases[i].day, out);
+    assert_string_equal(out, cases[i].date);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fixed_and_offset),
       cmocka_unit_test(test_jump_detection),
       cmocka_unit_test(test_local_day_and_minute),
+      cmocka_unit_test(test_day_date),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

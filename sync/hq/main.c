@@ -25,6 +25,8 @@
  *   storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]
  *              [--name N] [--tag T] [--capacity C] [--expires-at T] [--status open|retired]
  *   storeqr-hq erase --dir DIR --store ID --member ID   (32 hex digits)
+ *   storeqr-hq member show --dir DIR --phone -   (the number on standard
+ *              input, never argv: everything HQ holds about it, audited)
  *   storeqr-hq counts --dir DIR --store ID
  *   storeqr-hq release add --dir DIR [--pub FILE] [--stores A,B] BUNDLE
  *              (a signed kiosk release, checked, stored, named in the
@@ -58,6 +60,7 @@
 #include "ingest.h"
 #include "sealjob.h"
 #include "storefeed.h"
+#include "person.h"
 #include "keys.h"
 #include "log.h"
 #include "pki.h"
@@ -89,6 +92,7 @@ static const char usage[] =
     "       storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]\n"
     "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
     "       storeqr-hq erase --dir DIR --store ID --member ID\n"
+    "       storeqr-hq member show --dir DIR --phone -   (number on stdin)\n"
     "       storeqr-hq counts --dir DIR --store ID\n"
     "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
     "       storeqr-hq ingest-file --dir DIR [--seal-later [--no-drain]] FILE...\n"
@@ -641,6 +645,21 @@ int main(int argc, char **argv) {
     rc = cmd_admin(h, sub, argc, argv);
   } else if(strcmp(cmd, "ingest-file") == 0) {
     rc = cmd_ingest_file(h, argc, argv);
+  } else if(strcmp(cmd, "member") == 0 && sub && strcmp(sub, "show") == 0) {
+    const char *ph = opt(argc, argv, from, "--phone");
+    char line[64] = "";
+    if(!ph || strcmp(ph, "-") != 0) {
+      rc = usage_fail("member show needs --phone - and the number on standard input"
+                      " (never on the command line, where others can read it)");
+    } else {
+      if(!fgets(line, sizeof line, stdin)) line[0] = '\0';
+      line[strcspn(line, "\r\n")] = '\0';
+      char *json = NULL;
+      sqr_rc orc = hq_person_data(h, line, "cli", &json, &e);
+      crypto_wipe(line, sizeof line);
+      rc = answer(orc, &e, 200, orc ? NULL : cJSON_Parse(json));
+      free(json);
+    }
   } else if(strcmp(cmd, "counts") == 0) {
     hq_counts c;
     sqr_rc orc = hq_counts_get(h, store_id, &c, &e);

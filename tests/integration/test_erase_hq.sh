@@ -10,6 +10,10 @@
 #     verifies, and HQ took the later uploads), the other store's kiosk
 #     erased the person too, the third member is intact, and an erasure
 #     record remains;
+#   - before that, `storeqr-hq member show --phone -` and the admin route
+#     give a person's data at both stores (no box, no number), nothing for
+#     an unknown number, refuse a number in argv or a malformed one, and
+#     every access is in the audit log;
 #   - no byte of their sealed boxes or encrypted phones is left in HQ's
 #     database files: SQLite's file and WAL; PostgreSQL's table files
 #     after a CHECKPOINT (HQ vacuums after erasures).
@@ -74,6 +78,34 @@ E3=$(hexof "SELECT m.phone_enc FROM members m JOIN member_links l ON l.phone_ind
 for v in "$S1" "$S3" "$SX" "$E1" "$E3"; do [ ${#v} -ge 40 ] || fail "a secret to look for is missing"; done
 [ "$(dbq "SELECT count(*) FROM events WHERE payload LIKE '%$S1%'")" = 1 ] || fail "HQ does not hold P1's box"
 
+# ---- a person's own data, on request, audited ----------------------------------------------------
+show() { hq member show --dir hq --phone - <<<"$1"; }
+OUT=$(show "$P1") || fail "member show"
+[ "$(json_get "$OUT" found)" = True ] || fail "P1 not found: $OUT"
+python3 - "$OUT" <<'PY' || fail "P1's data: $OUT"
+import json, sys
+d = json.loads(sys.argv[1])
+stores = sorted(s["store"] for s in d["stores"])
+assert stores == ["SH-JA01", "SH-XH01"], stores
+for s in d["stores"]:
+    sign = [e for e in s["events"] if e["type"] == "signup"]
+    assert len(sign) == 1 and sign[0]["payload"]["consent_version"] == "2026-11", s
+    assert "sealed" not in sign[0]["payload"] and "blind" not in sign[0]["payload"], s
+PY
+case "$OUT" in *"$P1"*) fail "the answer holds the number";; esac
+[ "$(json_get "$(show 13900000000)" found)" = False ] || fail "an unknown number was found"
+ADMIN=(curl -s --max-time 20 --cacert hq/hq-ca.crt -H "Authorization: Bearer $(cat hq/admin.token)")
+OUT=$("${ADMIN[@]}" -d "{\"phone\":\"$P2\"}" "$URL/v1/admin/member-data")
+[ "$(json_get "$OUT" found)" = True ] || fail "the admin route did not find P2: $OUT"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 --cacert hq/hq-ca.crt -d "{\"phone\":\"$P2\"}" "$URL/v1/admin/member-data")" = 401 ] ||
+  fail "member data without the admin credential"
+# Bad input: a number on the command line, a malformed one.
+hq member show --dir hq --phone "$P1" </dev/null >/dev/null 2>&1 && fail "a number in argv was taken"
+show 12345 >/dev/null 2>&1 && fail "a malformed number was taken"
+[ "$(dbq "SELECT count(*) FROM audit_log WHERE what = 'member_show'")" = 3 ] ||
+  fail "$(dbq "SELECT count(*) FROM audit_log WHERE what = 'member_show'") accesses audited, want 3"
+[ "$(dbq "SELECT count(*) FROM audit_log WHERE who = 'admin-token'")" = 1 ] || fail "the admin access is not audited"
+
 # ---- erase P1 at HQ's request, P3 at kiosk 2; one pass each ------------------------------------
 hq_erase hq SH-JA01 "$M1"
 K k2 erase --phone "$P3" >/dev/null || fail "erase at kiosk 2"
@@ -101,6 +133,8 @@ for k in k1 k2; do
   K $k signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up at $k"
   sync_once $k
 done
+
+[ "$(json_get "$(show "$P1")" found)" = False ] || fail "an erased person's data is still found"
 
 # ---- no bytes left in the files ----------------------------------------------------------------
 if [ "$HQ_BACKEND" = postgresql ]; then

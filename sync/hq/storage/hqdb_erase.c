@@ -10,6 +10,10 @@
 const char *const hqdb_erase_schema[] = {
     "CREATE TABLE IF NOT EXISTS erasure_log(store TEXT NOT NULL, member TEXT NOT NULL,"
     " at_ms BIGINT NOT NULL, reason TEXT NOT NULL, asked_by TEXT NOT NULL)",
+    /* every access to a person's data and every export (issue 16) */
+    "CREATE TABLE IF NOT EXISTS audit_log(at_ms BIGINT NOT NULL, who TEXT NOT NULL,"
+    " what TEXT NOT NULL, rows BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log(at_ms)",
     NULL,
 };
 
@@ -124,4 +128,77 @@ sqr_rc hqdb_scrub(hqdb *db) {
   for(size_t i = 0; !rc && i < sizeof vacuum / sizeof vacuum[0]; i++)
     rc = hqdb_exec(db, vacuum[i], NULL, 0, NULL, NULL);
   return rc;
+}
+
+/* ---- a person's own data ------------------------------------------------ */
+
+sqr_rc hqdb_person(hqdb *db, const uint8_t index[32], int *found, int64_t *created_ms,
+                   hq_erased_link *out, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {B(index, 32), I(HQ_ERASE_LINKS_MAX)};
+  *found = 0;
+  *n = 0;
+  sqr_rc rc =
+      hqdb_exec(db, "SELECT created_ms FROM members WHERE phone_index = $1", p, 1, &r, NULL);
+  if(!rc && r.nrows > 0) {
+    *found = 1;
+    *created_ms = cell_int(&r, 0, 0);
+  }
+  hqres_free(&r);
+  if(rc || !*found) return rc;
+  rc = hqdb_exec(db,
+                 "SELECT store, member FROM member_links WHERE phone_index = $1"
+                 " ORDER BY store, member LIMIT $2",
+                 p, 2, &r, NULL);
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    cell_text(&r, k, 0, out[k].store, sizeof out[k].store);
+    cell_text(&r, k, 1, out[k].member, sizeof out[k].member);
+    *n = (size_t)k + 1;
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_member_events(hqdb *db, const char *store, const char *member, size_t max,
+                          hq_member_event **out, size_t *n) {
+  char like[80];
+  snprintf(like, sizeof like, "%%\"member\":\"%s%%", member);
+  hqres r = {0};
+  hqv p[] = {T(store), T(like), I((int64_t)max)};
+  *out = NULL;
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT kiosk, seq, type, ts_ms, payload FROM events WHERE store = $1"
+                        " AND payload LIKE $2 ORDER BY ts_ms, kiosk, seq LIMIT $3",
+                        p, 3, &r, NULL);
+  if(!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    hq_member_event *e = &(*out)[k];
+    cell_text(&r, k, 0, e->kiosk, sizeof e->kiosk);
+    e->seq = cell_int(&r, k, 1);
+    cell_text(&r, k, 2, e->type, sizeof e->type);
+    e->ts_ms = cell_int(&r, k, 3);
+    const hqv *v = cell(&r, k, 4);
+    if(!(e->payload = strndup(v->k == HQV_TEXT && v->p ? v->p : "", v->n))) rc = SQR_ENOMEM;
+    *n = (size_t)k + 1;
+  }
+  hqres_free(&r);
+  if(rc) {
+    hq_member_events_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+void hq_member_events_free(hq_member_event *ev, size_t n) {
+  for(size_t i = 0; ev && i < n; i++)
+    free(ev[i].payload);
+  free(ev);
+}
+
+sqr_rc hqdb_audit(hqdb *db, int64_t at_ms, const char *who, const char *what, int64_t rows) {
+  hqv p[] = {I(at_ms), T(who), T(what), I(rows)};
+  return hqdb__run1(db, "INSERT INTO audit_log(at_ms, who, what, rows) VALUES($1, $2, $3, $4)", p,
+                    4, NULL);
 }

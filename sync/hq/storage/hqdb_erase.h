@@ -57,4 +57,31 @@ sqr_rc hqdb_event_redact(hqdb *db, const char *kiosk, int64_t seq,
  * backups keep them for as long as they are kept: docs/PRIVACY.md). */
 sqr_rc hqdb_scrub(hqdb *db) SQR_WARN_UNUSED;
 
+/* ---- a person's own data (and the audit of every access) ------------- */
+
+/* The person with HQ's phone index: *found, when HQ first knew them, and
+ * every store's member id for them (at most HQ_ERASE_LINKS_MAX). */
+sqr_rc hqdb_person(hqdb *db, const uint8_t index[32], int *found, int64_t *created_ms,
+                   hq_erased_link *out, size_t *n) SQR_WARN_UNUSED;
+
+typedef struct hq_member_event {
+  char kiosk[HQ_ID_MAX];
+  int64_t seq;
+  char type[HQ_ID_MAX];
+  int64_t ts_ms;
+  char *payload; /* owned */
+} hq_member_event;
+
+/* Up to max of the store's events that name member, oldest first, into
+ * a new array (hq_member_events_free). */
+sqr_rc hqdb_member_events(hqdb *db, const char *store, const char *member, size_t max,
+                          hq_member_event **out, size_t *n) SQR_WARN_UNUSED;
+void hq_member_events_free(hq_member_event *ev, size_t n);
+
+/* Records an access to personal data or an export (its own transaction):
+ * who (an admin name, "cli", "admin-token"), what ("member_show", ...),
+ * how many rows it returned. */
+sqr_rc hqdb_audit(hqdb *db, int64_t at_ms, const char *who, const char *what,
+                  int64_t rows) SQR_WARN_UNUSED;
+
 #endif /* SQR_HQDB_ERASE_H */

@@ -1,5 +1,7 @@
 /* admin.c — see admin.h. */
 #include "admin.h"
+#include "person.h"
+#include "crypto.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -232,6 +234,29 @@ void admin_erasure(hq *h, const char *body, size_t len, hq_reply *r) {
     else
       hq_reply_json(r, 202, admin_erasure_json(lower));
   }
+  cJSON_Delete(o);
+}
+
+void admin_member_data(hq *h, const char *body, size_t len, hq_reply *r) {
+  cJSON *o = parse_body(body, len, r);
+  if(!o) return;
+  const char *phone;
+  hq_err e = {0};
+  char *json = NULL;
+  if(want_str(o, "phone", 1, &phone, r)) {
+    sqr_rc rc = hq_person_data(h, phone, "admin-token", &json, &e);
+    cJSON *out = rc ? NULL : cJSON_Parse(json);
+    if(rc)
+      hq_reply_fail(r, rc, &e);
+    else if(!out)
+      hq_reply_error(r, 500, "internal", "out of memory", NULL, 0);
+    else
+      hq_reply_json(r, 200, out);
+    free(json);
+  }
+  /* the number leaves memory with the request */
+  cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "phone");
+  if(cJSON_IsString(p)) crypto_wipe(p->valuestring, strlen(p->valuestring));
   cJSON_Delete(o);
 }
 

@@ -33,6 +33,9 @@ void admin_coupon_verify(hq *h, const char *body, size_t len, hq_reply *r);
 cJSON *admin_coupon_json(const hq_coupon_check *c);
 cJSON *admin_group_json(const hq_group_out *g);
 cJSON *admin_erasure_json(const char *member);
+/* POST /v1/admin/member-data {"phone"}: everything HQ holds about a
+ * number (person.h), audited. */
+void admin_member_data(hq *h, const char *body, size_t len, hq_reply *r);
 cJSON *admin_counts_json(const char *store, const hq_counts *c);
 
 #endif

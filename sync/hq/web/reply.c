@@ -56,6 +56,7 @@ static const struct {
     {"wrong_kiosk", 403},   {"code_unknown", 403},  {"code_used", 403},    {"code_expired", 403},
     {"unknown_store", 404}, {"unknown_kiosk", 404}, {"not_found", 404},    {"exists", 409},
     {"gap", 409},           {"too_large", 413},     {"chain_broken", 422}, {"unavailable", 503},
+    {"busy", 503},
 };
 
 /* Seconds a client should wait before trying again: a lost database is

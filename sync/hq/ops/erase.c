@@ -9,17 +9,22 @@
 #include "hqdb_erase.h"
 #include "log.h"
 
+#define EVENTS_MAX 100000 /* a member's events at one store, at most */
+
 /* The store's sign-up events of member lose their sealed phone and blind
  * index; each stays in the chain by its body hash (redacted). */
 static sqr_rc strip_events(hq *h, const char *store, const char *member) {
-  hq_signup_event *ev = NULL;
+  hq_member_event *ev = NULL;
   size_t n = 0;
-  sqr_rc rc = hqdb_signup_events(h->db, store, member, &ev, &n);
+  sqr_rc rc = hqdb_member_events(h->db, store, member, EVENTS_MAX, &ev, &n);
   for(size_t i = 0; !rc && i < n; i++) {
+    if(strcmp(ev[i].type, "signup") != 0) continue;
     cJSON *p = cJSON_Parse(ev[i].payload);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(p, "member");
-    /* LIKE matched the text; the member must be this one (its first 32) */
-    if(!cJSON_IsString(m) || strncmp(m->valuestring, member, 32) != 0) {
+    /* LIKE matched the text; the member must be this one (its first 32),
+     * with something left to strip */
+    if(!cJSON_IsString(m) || strncmp(m->valuestring, member, 32) != 0 ||
+       (!cJSON_HasObjectItem(p, "sealed") && !cJSON_HasObjectItem(p, "blind"))) {
       cJSON_Delete(p);
       continue;
     }
@@ -30,7 +35,7 @@ static sqr_rc strip_events(hq *h, const char *store, const char *member) {
     rc = out ? hqdb_event_redact(h->db, ev[i].kiosk, ev[i].seq, out) : SQR_ENOMEM;
     cJSON_free(out);
   }
-  hq_signup_events_free(ev, n);
+  hq_member_events_free(ev, n);
   return rc;
 }
 

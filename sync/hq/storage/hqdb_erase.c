@@ -73,44 +73,6 @@ sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_
   return rc;
 }
 
-sqr_rc hqdb_signup_events(hqdb *db, const char *store, const char *member, hq_signup_event **out,
-                          size_t *n) {
-  char like[80];
-  /* The kiosk's own print: "member":"<id>" (an id from before stable ids
-   * is 64 digits, of which these are the first 32). */
-  snprintf(like, sizeof like, "%%\"member\":\"%s%%", member);
-  hqres r = {0};
-  hqv p[] = {T(store), T(like)};
-  *out = NULL;
-  *n = 0;
-  sqr_rc rc = hqdb_exec(db,
-                        "SELECT kiosk, seq, payload FROM events WHERE store = $1"
-                        " AND type = 'signup' AND redacted = 0 AND payload LIKE $2",
-                        p, 2, &r, NULL);
-  if(!rc && r.nrows > 0 && !(*out = calloc((size_t)r.nrows, sizeof **out))) rc = SQR_ENOMEM;
-  for(int k = 0; !rc && k < r.nrows; k++) {
-    hq_signup_event *e = &(*out)[k];
-    cell_text(&r, k, 0, e->kiosk, sizeof e->kiosk);
-    e->seq = cell_int(&r, k, 1);
-    const hqv *v = cell(&r, k, 2);
-    if(!(e->payload = strndup(v->k == HQV_TEXT && v->p ? v->p : "", v->n))) rc = SQR_ENOMEM;
-    *n = (size_t)k + 1;
-  }
-  hqres_free(&r);
-  if(rc) {
-    hq_signup_events_free(*out, *n);
-    *out = NULL;
-    *n = 0;
-  }
-  return rc;
-}
-
-void hq_signup_events_free(hq_signup_event *ev, size_t n) {
-  for(size_t i = 0; ev && i < n; i++)
-    free(ev[i].payload);
-  free(ev);
-}
-
 sqr_rc hqdb_event_redact(hqdb *db, const char *kiosk, int64_t seq, const char *payload) {
   hqv p[] = {T(kiosk), I(seq), T(payload)};
   return hqdb_exec(db, "UPDATE events SET payload = $3, redacted = 1 WHERE kiosk = $1 AND seq = $2",

@@ -34,17 +34,6 @@ sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_
                          const char *reason, const char *asked_by, hq_erased_link *out,
                          size_t *n) SQR_WARN_UNUSED;
 
-typedef struct hq_signup_event {
-  char kiosk[HQ_ID_MAX];
-  int64_t seq;
-  char *payload; /* owned */
-} hq_signup_event;
-
-/* The store's sign-up events of member (not yet redacted), into a new
- * array (hq_signup_events_free). */
-sqr_rc hqdb_signup_events(hqdb *db, const char *store, const char *member, hq_signup_event **out,
-                          size_t *n) SQR_WARN_UNUSED;
-void hq_signup_events_free(hq_signup_event *ev, size_t n);
 /* Replaces an event's payload by its redacted form and marks it redacted
  * (its body_hash stays: the chain still verifies). */
 sqr_rc hqdb_event_redact(hqdb *db, const char *kiosk, int64_t seq,

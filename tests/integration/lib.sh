@@ -181,6 +181,36 @@ hq_count() { # DIR STORE FIELD (members, signups, checkins, events, erasures_pen
   json_get "$c" "$3"
 }
 
+# hq_cheap_index DIR: a store template whose blind index is cheap (its
+# cost is bench-core's business), for tests that sign many shoppers up.
+hq_cheap_index() {
+  cat >"$1/store-template.json" <<'EOF'
+{"mode":"hq","rotation":{"period_s":30,"skew":1},
+ "group_policy":{"reserve":10,"expiry_margin_s":43200},
+ "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
+ "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
+EOF
+}
+# hq_dbq SQL -> the rows of one statement on the database of HQ in ./hq
+hq_dbq() {
+  if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
+  else sqlite3 -cmd '.timeout 10000' hq/hq.db "$1"; fi
+}
+# kiosk_enrol DIR STORE N: a new kiosk database in DIR, enrolled as STORE/N
+# with the HQ in ./hq at $URL.
+kiosk_enrol() {
+  mkdir -p "$1"
+  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
+  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$URL" --code "$(hq_code hq "$2" "$3")" \
+    --ca hq/hq-ca.crt >/dev/null || fail "enrol $1"
+}
+# kiosk_sync DIR: one pass (`storeqr-sync --once`), output in DIR/sync.out
+# and DIR/sync.log; a failed pass fails the test.
+kiosk_sync() {
+  "$BIN_SYNC" --once --db "$1/kiosk.db" >"$1/sync.out" 2>"$1/sync.log" ||
+    fail "sync $1: $(cat "$1/sync.log")"
+}
+
 # kiosk_json DB FIELD -> a field of `storeqr status --json`
 kiosk_json() { json_get "$("$BIN_STOREQR" --db "$1" status --json)" "$2"; }
 # The kiosk-side member ids (32 hex digits HQ links), as sent in sign-ups.

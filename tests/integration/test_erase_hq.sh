@@ -26,57 +26,41 @@ HQ_BACKEND=${2:-sqlite}
 [ "$HQ_BACKEND" = postgresql ] && pg_start
 
 hq_init hq SH-JA01 SH-XH01
-cat >hq/store-template.json <<'EOF'
-{"mode":"hq","rotation":{"period_s":30,"skew":1},
- "group_policy":{"reserve":10,"expiry_margin_s":43200},
- "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
- "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
-EOF
+hq_cheap_index hq
 hq_start hq
 URL=https://127.0.0.1:$HQ_PORT
 export SQR_LOG=error
-dbq() {
-  if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
-  else sqlite3 -cmd '.timeout 10000' hq/hq.db "$1"; fi
-}
 hexof() { # SQL returning one bytea/blob -> lower-case hex
-  if [ "$HQ_BACKEND" = postgresql ]; then dbq "SELECT encode(($1), 'hex')"
-  else dbq "SELECT lower(hex(($1)))"; fi
+  if [ "$HQ_BACKEND" = postgresql ]; then hq_dbq "SELECT encode(($1), 'hex')"
+  else hq_dbq "SELECT lower(hex(($1)))"; fi
 }
-enrol() { # DIR STORE N
-  mkdir -p "$1"
-  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
-  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$URL" --code "$(hq_code hq "$2" "$3")" \
-    --ca hq/hq-ca.crt >/dev/null || fail "enrol $1"
-}
-sync_once() { "$BIN_SYNC" --once --db "$1/kiosk.db" >/dev/null 2>"$1/sync.log" || fail "sync $1: $(cat "$1/sync.log")"; }
 K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
 sealed_of() { # DIR MID -> the sealed box (base64) of the member's sign-up, as the kiosk sent it
   sqlite3 "$1/kiosk.db" "SELECT json_extract(payload, '\$.sealed') FROM events WHERE type = 'signup' AND json_extract(payload, '\$.member') = '$2'"
 }
 
-enrol k1 SH-JA01 1
-enrol k2 SH-JA01 2
-enrol x1 SH-XH01 1
+kiosk_enrol k1 SH-JA01 1
+kiosk_enrol k2 SH-JA01 2
+kiosk_enrol x1 SH-XH01 1
 P1=$(rand_phone) P2=$(rand_phone) P3=$(rand_phone)
 K k1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1"
 K k1 signup --phone "$P2" --consent >/dev/null || fail "sign-up P2"
 K k2 signup --phone "$P3" --consent >/dev/null || fail "sign-up P3"
 K x1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1 at the other store"
-for k in k1 k2 x1; do sync_once $k; done
+for k in k1 k2 x1; do kiosk_sync $k; done
 [ "$(hq_count hq SH-JA01 members)" = 3 ] || fail "HQ does not link 3 members"
 mapfile -t M < <(kiosk_members k1/kiosk.db)
 M1=${M[0]} M2=${M[1]}
 M3=$(kiosk_members k2/kiosk.db)
 X1=$(kiosk_members x1/kiosk.db)
-[ "$(dbq "SELECT count(*) FROM members")" = 3 ] || fail "HQ holds $(dbq "SELECT count(*) FROM members") people, want 3"
+[ "$(hq_dbq "SELECT count(*) FROM members")" = 3 ] || fail "HQ holds $(hq_dbq "SELECT count(*) FROM members") people, want 3"
 # What must not survive: the boxes as the kiosks sent them, and HQ's
 # encrypted phones.
 S1=$(sealed_of k1 "$M1") S3=$(sealed_of k2 "$M3") SX=$(sealed_of x1 "$X1")
 E1=$(hexof "SELECT m.phone_enc FROM members m JOIN member_links l ON l.phone_index = m.phone_index WHERE l.store = 'SH-JA01' AND l.member = '$M1'")
 E3=$(hexof "SELECT m.phone_enc FROM members m JOIN member_links l ON l.phone_index = m.phone_index WHERE l.store = 'SH-JA01' AND l.member = '$M3'")
 for v in "$S1" "$S3" "$SX" "$E1" "$E3"; do [ ${#v} -ge 40 ] || fail "a secret to look for is missing"; done
-[ "$(dbq "SELECT count(*) FROM events WHERE payload LIKE '%$S1%'")" = 1 ] || fail "HQ does not hold P1's box"
+[ "$(hq_dbq "SELECT count(*) FROM events WHERE payload LIKE '%$S1%'")" = 1 ] || fail "HQ does not hold P1's box"
 
 # ---- a person's own data, on request, audited ----------------------------------------------------
 show() { hq member show --dir hq --phone - <<<"$1"; }
@@ -102,25 +86,25 @@ OUT=$("${ADMIN[@]}" -d "{\"phone\":\"$P2\"}" "$URL/v1/admin/member-data")
 # Bad input: a number on the command line, a malformed one.
 hq member show --dir hq --phone "$P1" </dev/null >/dev/null 2>&1 && fail "a number in argv was taken"
 show 12345 >/dev/null 2>&1 && fail "a malformed number was taken"
-[ "$(dbq "SELECT count(*) FROM audit_log WHERE what = 'member_show'")" = 3 ] ||
-  fail "$(dbq "SELECT count(*) FROM audit_log WHERE what = 'member_show'") accesses audited, want 3"
-[ "$(dbq "SELECT count(*) FROM audit_log WHERE who = 'admin-token'")" = 1 ] || fail "the admin access is not audited"
+[ "$(hq_dbq "SELECT count(*) FROM audit_log WHERE what = 'member_show'")" = 3 ] ||
+  fail "$(hq_dbq "SELECT count(*) FROM audit_log WHERE what = 'member_show'") accesses audited, want 3"
+[ "$(hq_dbq "SELECT count(*) FROM audit_log WHERE who = 'admin-token'")" = 1 ] || fail "the admin access is not audited"
 
 # ---- erase P1 at HQ's request, P3 at kiosk 2; one pass each ------------------------------------
 hq_erase hq SH-JA01 "$M1"
 K k2 erase --phone "$P3" >/dev/null || fail "erase at kiosk 2"
-for k in k1 k2 x1; do sync_once $k; done
+for k in k1 k2 x1; do kiosk_sync $k; done
 
-[ "$(dbq "SELECT count(*) FROM members")" = 1 ] || fail "HQ still holds $(dbq "SELECT count(*) FROM members") people, want 1"
-[ "$(dbq "SELECT count(*) FROM member_links WHERE member IN ('$M1', '$M3', '$X1')")" = 0 ] ||
+[ "$(hq_dbq "SELECT count(*) FROM members")" = 1 ] || fail "HQ still holds $(hq_dbq "SELECT count(*) FROM members") people, want 1"
+[ "$(hq_dbq "SELECT count(*) FROM member_links WHERE member IN ('$M1', '$M3', '$X1')")" = 0 ] ||
   fail "links of erased members remain"
-[ "$(dbq "SELECT count(*) FROM member_links WHERE store = 'SH-JA01' AND member = '$M2'")" = 1 ] ||
+[ "$(hq_dbq "SELECT count(*) FROM member_links WHERE store = 'SH-JA01' AND member = '$M2'")" = 1 ] ||
   fail "the member not erased lost its link"
-[ "$(dbq "SELECT count(*) FROM events WHERE type = 'signup' AND redacted = 1")" = 3 ] ||
-  fail "$(dbq "SELECT count(*) FROM events WHERE type = 'signup' AND redacted = 1") sign-ups redacted, want 3"
-[ "$(dbq "SELECT count(*) FROM events WHERE type = 'signup' AND payload LIKE '%sealed%'")" = 1 ] ||
+[ "$(hq_dbq "SELECT count(*) FROM events WHERE type = 'signup' AND redacted = 1")" = 3 ] ||
+  fail "$(hq_dbq "SELECT count(*) FROM events WHERE type = 'signup' AND redacted = 1") sign-ups redacted, want 3"
+[ "$(hq_dbq "SELECT count(*) FROM events WHERE type = 'signup' AND payload LIKE '%sealed%'")" = 1 ] ||
   fail "sealed boxes left in HQ's events"
-[ "$(dbq "SELECT count(*) FROM erasure_log WHERE member IN ('$M1', '$M3', '$X1')")" -ge 3 ] ||
+[ "$(hq_dbq "SELECT count(*) FROM erasure_log WHERE member IN ('$M1', '$M3', '$X1')")" -ge 3 ] ||
   fail "no erasure record"
 # The person is gone at the other store too, and its kiosk confirmed.
 [ "$(sqlite3 x1/kiosk.db "SELECT count(*) FROM members")" = 0 ] || fail "the other store's kiosk kept P1"
@@ -131,14 +115,14 @@ for k in k1 k2 x1; do K $k verify-log >/dev/null || fail "$k's log does not veri
 # more sign-up each, accepted.
 for k in k1 k2; do
   K $k signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up at $k"
-  sync_once $k
+  kiosk_sync $k
 done
 
 [ "$(json_get "$(show "$P1")" found)" = False ] || fail "an erased person's data is still found"
 
 # ---- no bytes left in the files ----------------------------------------------------------------
 if [ "$HQ_BACKEND" = postgresql ]; then
-  dbq "CHECKPOINT" >/dev/null
+  hq_dbq "CHECKPOINT" >/dev/null
   FILES=$(find "$PG_DIR/base" -type f)
 else
   FILES="hq/hq.db $(ls hq/hq.db-wal 2>/dev/null || true)"

@@ -26,38 +26,26 @@ HQ_BACKEND=${2:-sqlite}
 [ "$HQ_BACKEND" = postgresql ] && pg_start
 
 hq_init hq SH-JA01 SH-XH01
-cat >hq/store-template.json <<'EOF'
-{"mode":"hq","rotation":{"period_s":30,"skew":1},
- "group_policy":{"reserve":10,"expiry_margin_s":43200},
- "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
- "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
-EOF
+hq_cheap_index hq
 hq_start hq
 URL=https://127.0.0.1:$HQ_PORT
 export SQR_LOG=error
 
-enrol() { # DIR STORE N
-  mkdir -p "$1"
-  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
-  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$URL" --code "$(hq_code hq "$2" "$3")" \
-    --ca hq/hq-ca.crt >/dev/null || fail "enrol $1"
-}
-sync_once() { "$BIN_SYNC" --once --db "$1/kiosk.db" >"$1/sync.out" 2>"$1/sync.log" || fail "sync $1: $(cat "$1/sync.log")"; }
 K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
 # points DIR MID -> the member's balance at the kiosk
 points() { sqlite3 "$1/kiosk.db" "SELECT points FROM members WHERE mid = '$2'"; }
 members() { sqlite3 "$1/kiosk.db" "SELECT count(*) FROM members"; }
 
-enrol k1 SH-JA01 1
-enrol k2 SH-JA01 2
-enrol x1 SH-XH01 1
+kiosk_enrol k1 SH-JA01 1
+kiosk_enrol k2 SH-JA01 2
+kiosk_enrol x1 SH-XH01 1
 P1=$(rand_phone) P2=$(rand_phone) P3=$(rand_phone)
 K k1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1"
 K k1 signup --phone "$P2" --consent >/dev/null || fail "sign-up P2"
 K k2 signup --phone "$P3" --consent >/dev/null || fail "sign-up P3"
-sync_once k1
-sync_once k2
-sync_once k1
+kiosk_sync k1
+kiosk_sync k2
+kiosk_sync k1
 [ "$(members k1)" = 3 ] && [ "$(members k2)" = 3 ] || fail "members after syncs: k1 $(members k1), k2 $(members k2)"
 mapfile -t M < <(kiosk_members k1/kiosk.db)
 M1=${M[0]} M2=${M[1]}
@@ -73,8 +61,8 @@ BASE=$(points k1 "$M1")
 K k2 checkin --phone "$P1" >/dev/null || fail "kiosk 2 does not know a member of kiosk 1"
 AFTER=$(points k2 "$M1")
 [ "$AFTER" -gt "$BASE" ] || fail "the check-in at kiosk 2 added nothing ($BASE -> $AFTER)"
-sync_once k2
-sync_once k1
+kiosk_sync k2
+kiosk_sync k1
 [ "$(points k1 "$M1")" = "$AFTER" ] || fail "kiosk 1 shows $(points k1 "$M1") points, kiosk 2 $AFTER"
 K k1 checkin --phone "$P1" >/dev/null 2>&1 && fail "a second check-in on one day at kiosk 1"
 
@@ -85,10 +73,10 @@ sleep 0.01
 K k2 checkin --phone "$P2" >/dev/null || fail "check-in P2 at kiosk 2"
 ONE=$(points k1 "$M2")
 [ "$(points k2 "$M2")" = "$ONE" ] || fail "the two check-ins differ"
-sync_once k2 # the later check-in reaches HQ first: kept until kiosk 1's arrives
-sync_once k1
-sync_once k2
-sync_once k1
+kiosk_sync k2 # the later check-in reaches HQ first: kept until kiosk 1's arrives
+kiosk_sync k1
+kiosk_sync k2
+kiosk_sync k1
 for k in k1 k2; do
   [ "$(points $k "$M2")" = "$ONE" ] || fail "$k shows $(points $k "$M2") points for P2, want $ONE"
 done
@@ -99,9 +87,9 @@ K k1 checkin --phone "$P3" >/dev/null || fail "check-in P3 at kiosk 1"
 sleep 0.01
 K k2 checkin --phone "$P3" >/dev/null || fail "check-in P3 at kiosk 2"
 ONE3=$(points k1 "$M3")
-sync_once k1
-sync_once k2
-sync_once k1
+kiosk_sync k1
+kiosk_sync k2
+kiosk_sync k1
 for k in k1 k2; do
   [ "$(points $k "$M3")" = "$ONE3" ] || fail "$k shows $(points $k "$M3") points for P3, want $ONE3"
 done
@@ -113,8 +101,8 @@ done
   fail "kiosk 1's kept check-in was voided"
 
 # ---- a third kiosk catches up from a snapshot -------------------------------------------------
-enrol k3 SH-JA01 3
-sync_once k3
+kiosk_enrol k3 SH-JA01 3
+kiosk_sync k3
 [ "$(members k3)" = 3 ] || fail "kiosk 3 knows $(members k3) members"
 for m in "$M1" "$M2" "$M3"; do
   [ "$(points k3 "$m")" = "$(points k1 "$m")" ] || fail "kiosk 3 and kiosk 1 differ on a member"
@@ -126,12 +114,12 @@ MID1=$M1
 [ -n "$(sqlite3 k2/kiosk.db "SELECT 1 FROM members WHERE mid = '$MID1' AND sealed IS NULL")" ] ||
   fail "kiosk 2 does not hold kiosk 1's member as learned"
 hq_erase hq SH-JA01 "$MID1"
-sync_once k2
+kiosk_sync k2
 [ -z "$(sqlite3 k2/kiosk.db "SELECT 1 FROM members WHERE mid = '$MID1'")" ] || fail "kiosk 2 kept the erased member"
 [ "$(sqlite3 k2/kiosk.db "SELECT count(*) FROM events WHERE seq > (SELECT value FROM meta WHERE key = 'acked_seq')")" = 0 ] ||
   fail "kiosk 2's erase event did not reach HQ in the pass that applied it"
 K k2 checkin --phone "$P1" >/dev/null 2>&1 && fail "an erased member checked in at kiosk 2"
-sync_once k3
+kiosk_sync k3
 [ "$(members k3)" = 2 ] || fail "kiosk 3 still holds $(members k3) members"
 
 # ---- a kiosk whose first feed page never arrived ------------------------------------------------
@@ -140,24 +128,24 @@ sync_once k3
 # snapshot whose state would include it).
 P4=$(rand_phone)
 K k1 signup --phone "$P4" --consent >/dev/null || fail "sign-up P4"
-sync_once k1
+kiosk_sync k1
 M4=$(kiosk_members k1/kiosk.db | tail -1)
 sqlite3 k1/kiosk.db "DELETE FROM meta WHERE key = 'feed_cursor'"
-sync_once k2
+kiosk_sync k2
 K k2 checkin --phone "$P4" >/dev/null || fail "check-in P4 at kiosk 2"
-sync_once k2
-sync_once k1
+kiosk_sync k2
+kiosk_sync k1
 [ "$(points k1 "$M4")" = "$(points k2 "$M4")" ] ||
   fail "kiosk 1 shows $(points k1 "$M4") points for its own member, kiosk 2 $(points k2 "$M4")"
 
 # ---- an upload of 70 shared sign-ups (more than one multi-row statement) -------------------------
 for i in $(seq 70); do K k2 signup --phone "$(printf '137%08d' "$i")" --consent >/dev/null || fail "sign-up $i"; done
-sync_once k2
-sync_once k3
+kiosk_sync k2
+kiosk_sync k3
 [ "$(members k3)" = $((3 + 70)) ] || fail "kiosk 3 holds $(members k3) members after 70 more"
 
 # ---- another store ----------------------------------------------------------------------------
-sync_once x1
+kiosk_sync x1
 [ "$(members x1)" = 0 ] || fail "a kiosk of another store learned $(members x1) members"
 hq_stop hq
 echo "PASS feed ($HQ_BACKEND)"

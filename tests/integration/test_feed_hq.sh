@@ -25,23 +25,10 @@ HQ_BACKEND=${2:-sqlite}
 [ "$HQ_BACKEND" = postgresql ] && pg_start
 
 hq_init hq SH-JA01 SH-XH01
-# A cheap blind index: its cost is bench-core's business.
-cat >hq/store-template.json <<'EOF'
-{"mode":"hq","rotation":{"period_s":30,"skew":1},
- "group_policy":{"reserve":10,"expiry_margin_s":43200},
- "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
- "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
-EOF
+hq_cheap_index hq
 hq_start hq
 URL=https://127.0.0.1:$HQ_PORT
 
-enrol() { # DIR STORE N
-  mkdir -p "$1"
-  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
-  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$URL" --code "$(hq_code hq "$2" "$3")" \
-    --ca hq/hq-ca.crt >/dev/null || fail "enrol $1"
-}
-sync_once() { "$BIN_SYNC" --once --db "$1/kiosk.db" >/dev/null 2>"$1/sync.log" || fail "sync $1: $(cat "$1/sync.log")"; }
 # feed DIR CURSOR -> the page (status must be 200)
 feed() {
   local out code
@@ -58,15 +45,15 @@ feed_status() { # DIR CURSOR -> the HTTP status
 # page_get PAGE EXPR: a python expression over the page `p`
 page_get() { python3 -c 'import json,sys; p=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 
-enrol k1 SH-JA01 1
-enrol k2 SH-JA01 2
-enrol x1 SH-XH01 1
+kiosk_enrol k1 SH-JA01 1
+kiosk_enrol k2 SH-JA01 2
+kiosk_enrol x1 SH-XH01 1
 P1=$(rand_phone)
 P2=$(rand_phone)
 while [ "$P2" = "$P1" ]; do P2=$(rand_phone); done
 "$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P1" --consent >/dev/null || fail "sign-up 1"
 "$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P2" --consent >/dev/null || fail "sign-up 2"
-sync_once k1
+kiosk_sync k1
 mapfile -t MIDS < <(kiosk_members k1/kiosk.db)
 [ ${#MIDS[@]} = 2 ] || fail "kiosk 1 holds ${#MIDS[@]} sign-ups"
 
@@ -99,7 +86,7 @@ LOG=$(feed k2 "$NEXT")
 
 # ---- a check-in at kiosk 1 reaches kiosk 2, not kiosk 1 -----------------------------------------
 "$BIN_STOREQR" --db k1/kiosk.db checkin --phone "$P1" >/dev/null || fail "check-in"
-sync_once k1
+kiosk_sync k1
 LOG=$(feed k2 "$NEXT")
 [ "$(page_get "$LOG" '[(e["kind"], e["member"], e["origin"], e["points"] > 0, e["streak"]) for e in p["entries"]]')" = \
   "[('checkin', '${MIDS[0]}', 'SH-JA01/1', True, 1)]" ] || fail "kiosk 2's log: $LOG"
@@ -135,7 +122,7 @@ config_erasures() { # DIR -> the erasures of the kiosk's configuration document
     "$URL/v1/config?since=0" | python3 -c 'import json,sys; print(json.load(sys.stdin)["erasures"])'
 }
 [ "$(config_erasures k2)" = "[]" ] || fail "a kiosk that reads the feed gets erasures in its document"
-enrol k4 SH-JA01 4 # never reads the feed
+kiosk_enrol k4 SH-JA01 4 # never reads the feed
 [ "$(config_erasures k4)" = "['${MIDS[1]}']" ] || fail "a kiosk from before the feed lost its erasures"
 # A request from before the feed (no erase entry) gets one when HQ starts.
 OLD=0123456789abcdef0123456789abcdef
@@ -191,7 +178,7 @@ for typ, payload in events:
 db.commit()
 PY
 "$BIN_SYNC" --once --db k1/kiosk.db --hq "$URL" >/dev/null 2>k1/sync.log || fail "hostile upload refused: $(cat k1/sync.log)"
-enrol k5 SH-JA01 5
+kiosk_enrol k5 SH-JA01 5
 SNAP5=$(feed k5 0)
 [ "$(page_get "$SNAP5" 'sorted((e["member"], e["points"]) for e in p["entries"] if e["member"].startswith("aaaa"))')" = \
   "[('$X2', 1000000000)]" ] || fail "the feed shared what it cannot send, or did not clamp: $SNAP5"

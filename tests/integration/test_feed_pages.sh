@@ -19,27 +19,12 @@ HQ_BACKEND=${2:-sqlite}
 N=10000
 
 hq_init hq SH-JA01
-cat >hq/store-template.json <<'EOF'
-{"mode":"hq","rotation":{"period_s":30,"skew":1},
- "group_policy":{"reserve":10,"expiry_margin_s":43200},
- "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
- "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
-EOF
+hq_cheap_index hq
 hq_start hq
 URL=https://127.0.0.1:$HQ_PORT
 export SQR_LOG=error
-dbq() {
-  if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"
-  else sqlite3 -cmd '.timeout 10000' hq/hq.db "$1"; fi
-}
-enrol() { # DIR N
-  mkdir -p "$1"
-  "$BIN_STOREQR" --db "$1/kiosk.db" init >/dev/null
-  "$BIN_SYNC" enroll --db "$1/kiosk.db" --hq "$URL" --code "$(hq_code hq SH-JA01 "$2")" \
-    --ca hq/hq-ca.crt >/dev/null || fail "enrol $1"
-}
-enrol k1 1
-enrol k2 2
+kiosk_enrol k1 SH-JA01 1
+kiosk_enrol k2 SH-JA01 2
 "$BIN_STOREQR" --db k1/kiosk.db signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up"
 "$BIN_SYNC" --once --db k1/kiosk.db >/dev/null 2>&1 || fail "sync k1"
 MID=$(kiosk_members k1/kiosk.db)
@@ -50,18 +35,18 @@ BASE=$(sqlite3 k1/kiosk.db "SELECT points FROM members WHERE mid = '$MID'")
 "$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>&1 || fail "sync k2"
 [ "$(sqlite3 k2/kiosk.db "SELECT points FROM members WHERE mid = '$MID'")" = "$BASE" ] ||
   fail "kiosk 2 did not learn the member"
-HEAD=$(dbq "SELECT head FROM feed_heads WHERE store = 'SH-JA01'")
+HEAD=$(hq_dbq "SELECT head FROM feed_heads WHERE store = 'SH-JA01'")
 [ "$HEAD" -ge 1 ] || fail "the sign-up made no feed entry"
 if [ "$HQ_BACKEND" = postgresql ]; then
-  dbq "INSERT INTO feed(store, seq, kind, origin, member, day, points, streak, ts_ms, kiosk)
+  hq_dbq "INSERT INTO feed(store, seq, kind, origin, member, day, points, streak, ts_ms, kiosk)
        SELECT 'SH-JA01', $HEAD + i, 2, 'SH-JA01/1', '$MID', i, 1, 1, i * 86400000::bigint, ''
        FROM generate_series(1, $N) AS i"
 else
-  dbq "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
+  hq_dbq "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
        INSERT INTO feed(store, seq, kind, origin, member, day, points, streak, ts_ms, kiosk)
        SELECT 'SH-JA01', $HEAD + i, 2, 'SH-JA01/1', '$MID', i, 1, 1, i * 86400000, '' FROM n"
 fi
-dbq "UPDATE feed_heads SET head = $HEAD + $N WHERE store = 'SH-JA01'"
+hq_dbq "UPDATE feed_heads SET head = $HEAD + $N WHERE store = 'SH-JA01'"
 LAST=$((HEAD + N))
 
 start_proxy() { # MODES

@@ -70,7 +70,7 @@ static const char *main_usage =
     "commands:\n"
     "  init [--demo | --config FILE]   create the database (and a demo store)\n"
     "  config apply FILE | show        apply a configuration document, or show it\n"
-    "  signup --phone P --consent [--tag T]... [--staff S]\n"
+    "  signup --phone P --consent --age-confirmed [--marketing] [--tag T]... [--staff S]\n"
     "  checkin --phone P\n"
     "  status [--json]                 members, today's figures, groups, staff, sync\n"
     "  live                            what the QR code says now\n"
@@ -78,6 +78,7 @@ static const char *main_usage =
     "  coupon verify CODE\n"
     "  export --csv [--out FILE]       members, without phone numbers\n"
     "  erase --phone P                 erase a member at their request\n"
+    "  withdraw --phone P              withdraw a member's marketing consent\n"
     "  verify-log                      check the event log's hash chain\n"
     "  pin-hash [--iterations N]       hash a manager PIN read from stdin\n"
     "\n"
@@ -321,12 +322,17 @@ static int cmd_config(cli *c, int argc, char **argv) {
 
 static int cmd_signup(cli *c, int argc, char **argv) {
   static const char *usage =
-      "usage: storeqr signup --phone P --consent [--consent-version V] [--tag T]... [--staff S]\n"
-      "Signs a shopper up (--consent says they agreed to the current policy;\n"
-      "without it nothing is recorded). A returning member is welcomed back.\n";
+      "usage: storeqr signup --phone P --consent --age-confirmed [--marketing]\n"
+      "                      [--consent-version V] [--tag T]... [--staff S]\n"
+      "Signs a shopper up (--consent says they agreed to the current policy,\n"
+      "--age-confirmed that they are 14 or older; without them nothing is\n"
+      "recorded). --marketing: they also ticked the optional marketing consent.\n"
+      "A returning member is welcomed back.\n";
   static const struct option opts[] = {{"phone", required_argument, NULL, 'p'},
                                        {"consent", no_argument, NULL, 'c'},
                                        {"consent-version", required_argument, NULL, 'v'},
+                                       {"age-confirmed", no_argument, NULL, 'a'},
+                                       {"marketing", no_argument, NULL, 'm'},
                                        {"tag", required_argument, NULL, 't'},
                                        {"staff", required_argument, NULL, 's'},
                                        {"help", no_argument, NULL, OPT_HELP},
@@ -344,6 +350,12 @@ static int cmd_signup(cli *c, int argc, char **argv) {
       break;
     case 'v':
       req.consent_version = optarg;
+      break;
+    case 'a':
+      req.age_confirmed = 1;
+      break;
+    case 'm':
+      req.marketing = 1;
       break;
     case 't':
       if(req.ntags >= MEMBER_MAX_TAGS) return usage_error(usage, "at most 8 tags");
@@ -371,6 +383,7 @@ static int cmd_signup(cli *c, int argc, char **argv) {
   printf("group: %s %s\n", r.group_id[0] ? r.group_id : "(staff contact)", r.group_link);
   printf("points: %d\n", r.points);
   if(r.coupon[0]) printf("coupon: %s (%s)\n", r.coupon, r.coupon_campaign);
+  printf("marketing: %s\n", r.marketing ? "yes" : "no");
   if(r.seq) printf("event: %lld\n", (long long)r.seq);
   return EX_DONE;
 }
@@ -709,6 +722,22 @@ static int cmd_erase(cli *c, int argc, char **argv) {
   return EX_DONE;
 }
 
+static int cmd_withdraw(cli *c, int argc, char **argv) {
+  static const char *usage =
+      "usage: storeqr withdraw --phone P\n"
+      "Withdraws a member's marketing consent at their request; HQ applies it to\n"
+      "them at every store. Membership and points stay.\n";
+  const char *phone = NULL;
+  int ex = phone_command(c, argc, argv, usage, &phone);
+  if(ex >= 0) return ex;
+  member_result r;
+  sqr_rc rc = member_withdraw_marketing(c->st, phone, NULL, &r);
+  crypto_wipe(c->phone, sizeof c->phone);
+  if(rc) return fail(c, rc, "withdraw");
+  printf("marketing consent withdrawn: member %s\n", r.member_id);
+  return EX_DONE;
+}
+
 static int cmd_verify_log(cli *c, int argc, char **argv) {
   if(argc > 1) {
     fputs("usage: storeqr verify-log\nChecks every event's hash and the chain linking them.\n",
@@ -824,10 +853,11 @@ int main(int argc, char **argv) {
     const char *name;
     int (*fn)(cli *, int, char **);
   } cmds[] = {
-      {"init", cmd_init},       {"config", cmd_config},         {"signup", cmd_signup},
-      {"checkin", cmd_checkin}, {"status", cmd_status},         {"live", cmd_live},
-      {"token", cmd_token},     {"coupon", cmd_coupon},         {"export", cmd_export},
-      {"erase", cmd_erase},     {"verify-log", cmd_verify_log}, {"pin-hash", cmd_pin_hash},
+      {"init", cmd_init},         {"config", cmd_config},         {"signup", cmd_signup},
+      {"checkin", cmd_checkin},   {"status", cmd_status},         {"live", cmd_live},
+      {"token", cmd_token},       {"coupon", cmd_coupon},         {"export", cmd_export},
+      {"erase", cmd_erase},       {"verify-log", cmd_verify_log}, {"pin-hash", cmd_pin_hash},
+      {"withdraw", cmd_withdraw},
   };
   const char *name = argv[optind];
   int ex = -1;

@@ -95,6 +95,31 @@ static double get_double(parser *p, const cJSON *obj, const char *base, const ch
   return v->valuedouble;
 }
 
+static int get_bool(parser *p, const cJSON *obj, const char *base, const char *name, int dflt) {
+  char path[160];
+  join(path, sizeof path, base, name);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+  if(!v || cJSON_IsNull(v)) return dflt;
+  if(!cJSON_IsBool(v)) {
+    fail(p, path, "must be true or false");
+    return dflt;
+  }
+  return cJSON_IsTrue(v);
+}
+
+/* An optional object inside another, its path named in full. */
+static const cJSON *get_sub(parser *p, const cJSON *obj, const char *base, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+  if(!v || cJSON_IsNull(v)) return NULL;
+  if(!cJSON_IsObject(v)) {
+    char path[160];
+    join(path, sizeof path, base, name);
+    fail(p, path, "must be an object");
+    return NULL;
+  }
+  return v;
+}
+
 static const cJSON *get_obj(parser *p, const cJSON *obj, const char *name, int required) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
   if(!v || cJSON_IsNull(v)) {
@@ -524,6 +549,35 @@ static void parse_update(parser *p, const cJSON *root, config_update *u) {
   u->present = !p->failed;
 }
 
+/* consent.marketing (optional: without it the kiosk offers no marketing
+ * consent) and consent.age (on unless required is false). */
+static void parse_privacy(parser *p, const cJSON *consent, sqr_config *c) {
+  const cJSON *m = get_sub(p, consent, "consent", "marketing");
+  if(m) {
+    get_str(p, m, "consent.marketing", "version", 1, c->marketing_version,
+            sizeof c->marketing_version);
+    const cJSON *text = get_sub(p, m, "consent.marketing", "text");
+    if(!text && !p->failed) fail(p, "consent.marketing.text", "is required");
+    if(text) {
+      get_str(p, text, "consent.marketing.text", "zh", 1, c->marketing_zh, sizeof c->marketing_zh);
+      get_str(p, text, "consent.marketing.text", "en", 0, c->marketing_en, sizeof c->marketing_en);
+    }
+    check_id(p, "consent.marketing.version", c->marketing_version);
+  }
+  c->age_required = 1;
+  snprintf(c->age_zh, sizeof c->age_zh, "%s", CONFIG_AGE_ZH_DEFAULT);
+  snprintf(c->age_en, sizeof c->age_en, "%s", CONFIG_AGE_EN_DEFAULT);
+  const cJSON *a = get_sub(p, consent, "consent", "age");
+  if(a) {
+    c->age_required = get_bool(p, a, "consent.age", "required", 1);
+    const cJSON *text = get_sub(p, a, "consent.age", "text");
+    if(text) {
+      get_str(p, text, "consent.age.text", "zh", 0, c->age_zh, sizeof c->age_zh);
+      get_str(p, text, "consent.age.text", "en", 0, c->age_en, sizeof c->age_en);
+    }
+  }
+}
+
 sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, size_t errlen) {
   parser p = {err, errlen, 0};
   sqr_config *c = NULL;
@@ -622,6 +676,18 @@ sqr_rc config_parse(const char *json, size_t len, sqr_config **out, char *err, s
       get_str(&p, text, "consent.text", "zh", 1, c->consent_zh, sizeof c->consent_zh);
       get_str(&p, text, "consent.text", "en", 0, c->consent_en, sizeof c->consent_en);
     }
+    parse_privacy(&p, consent, c);
+  }
+  c->retention_member_days = CONFIG_RETAIN_MEMBER_DEFAULT;
+  c->retention_event_days = CONFIG_RETAIN_EVENT_DEFAULT;
+  const cJSON *ret = get_obj(&p, root, "retention", 0);
+  if(ret) {
+    c->retention_member_days =
+        (int)get_int(&p, ret, "retention", "member_days", 0, CONFIG_RETAIN_MEMBER_MIN,
+                     CONFIG_RETAIN_MEMBER_MAX, CONFIG_RETAIN_MEMBER_DEFAULT);
+    c->retention_event_days =
+        (int)get_int(&p, ret, "retention", "event_days", 0, CONFIG_RETAIN_EVENT_MIN,
+                     CONFIG_RETAIN_EVENT_MAX, CONFIG_RETAIN_EVENT_DEFAULT);
   }
   const cJSON *pts = get_obj(&p, root, "points", 0);
   c->points_checkin = 10;

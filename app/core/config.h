@@ -32,7 +32,17 @@
 #define CONFIG_LINK_MAX      512
 #define CONFIG_TEXT_MAX      256
 #define CONFIG_CONSENT_MAX   8192
+#define CONFIG_MARKETING_MAX 1024
 #define CONFIG_MEMBER_ID_HEX 32 /* a member id: 128 bits in lower-case hex */
+/* retention bounds (days) and defaults */
+#define CONFIG_RETAIN_MEMBER_MIN     30
+#define CONFIG_RETAIN_MEMBER_MAX     3650
+#define CONFIG_RETAIN_MEMBER_DEFAULT 730
+#define CONFIG_RETAIN_EVENT_MIN      7
+#define CONFIG_RETAIN_EVENT_MAX      3650
+#define CONFIG_RETAIN_EVENT_DEFAULT  90
+#define CONFIG_AGE_ZH_DEFAULT        "我已年满14周岁"
+#define CONFIG_AGE_EN_DEFAULT        "I am 14 or older"
 
 typedef enum config_mode { CONFIG_MODE_HQ = 0, CONFIG_MODE_DIRECT } config_mode;
 
@@ -151,6 +161,22 @@ typedef struct sqr_config {
   char consent_version[CONFIG_ID_MAX + 1];
   char consent_zh[CONFIG_CONSENT_MAX];
   char consent_en[CONFIG_CONSENT_MAX];
+  /* Marketing consent (PIPL: separate from the service consent, optional,
+   * unticked). "" version: this HQ offers none (one from before issue 16),
+   * so the kiosk neither asks nor records a marketing_consent event. */
+  char marketing_version[CONFIG_ID_MAX + 1];
+  char marketing_zh[CONFIG_MARKETING_MAX];
+  char marketing_en[CONFIG_MARKETING_MAX];
+  /* "I am 14 or older" (PIPL art. 31): without it, no record. On unless
+   * the document says consent.age.required false. */
+  int age_required;
+  char age_zh[CONFIG_TEXT_MAX];
+  char age_en[CONFIG_TEXT_MAX];
+  /* Retention (docs/PRIVACY.md): HQ erases a member this many days after
+   * their last sign-up or check-in; the kiosk prunes events HQ has
+   * acknowledged once they are this many days old. */
+  int retention_member_days;
+  int retention_event_days;
   size_t ngroups, ncampaigns, nstaff, ntags, nerasures;
   config_group groups[CONFIG_MAX_GROUPS];
   config_campaign campaigns[CONFIG_MAX_CAMPAIGNS];

@@ -22,6 +22,7 @@ typedef struct member_row {
   char group_id[CONFIG_ID_MAX + 1];
   char mid[CONFIG_MEMBER_ID_HEX + 1];
   int index_kind; /* members.index_kind: CONFIG_INDEX_HMAC (0) or CONFIG_INDEX_ARGON2ID (1) */
+  char marketing[CONFIG_ID_MAX + 1]; /* the marketing consent's version, "" for none */
 } member_row;
 
 /* ---- the blind index ------------------------------------------------- */
@@ -205,6 +206,7 @@ static sqr_rc find_member(store *st, const uint8_t blind[32], member_row *m, int
     snprintf(m->group_id, sizeof m->group_id, "%s", sqlite3_column_text(s, 5));
     snprintf(m->mid, sizeof m->mid, "%s", sqlite3_column_text(s, 6));
     m->index_kind = sqlite3_column_int(s, 7);
+    snprintf(m->marketing, sizeof m->marketing, "%s", sqlite3_column_text(s, 8));
     *found = 1;
   } else if(src != SQLITE_DONE) {
     rc = store__fail(st, src, "find member");
@@ -265,6 +267,16 @@ static sqr_rc check_request(store *st, const member_signup_req *req) {
     snprintf(st->errmsg, sizeof st->errmsg,
              "consent: agreed to policy version \"%s\" but the current one is \"%s\"",
              req->consent_version ? req->consent_version : "(none)", cfg->consent_version);
+    return SQR_EINVAL;
+  }
+  if(cfg->age_required && !req->age_confirmed) {
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "age: the shopper did not confirm they are 14 or older; nothing recorded");
+    return SQR_ECONSENT;
+  }
+  if(req->marketing && !cfg->marketing_version[0]) {
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "marketing: this configuration offers no marketing consent");
     return SQR_EINVAL;
   }
   if(req->ntags > MEMBER_MAX_TAGS) {
@@ -359,6 +371,33 @@ static void fill_group(store *st, const char *group_id, member_result *out) {
   snprintf(out->group_link, sizeof out->group_link, "%s", g ? g->link : st->cfg->fallback_link);
 }
 
+/* Inside the caller's transaction: the member's marketing consent becomes
+ * version (given) or nothing (withdrawn), and a marketing_consent event
+ * records it apart from the service consent (docs/PROTOCOL.md "Events"). */
+static sqr_rc set_marketing(store *st, const char *mid, const char *version, int64_t *seq) {
+  sqlite3_stmt *s = NULL;
+  int given = version && version[0];
+  int src = sqlite3_prepare_v2(st->db, "UPDATE members SET marketing=?, marketing_ms=? WHERE mid=?",
+                               -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    if(given) sqlite3_bind_text(s, 1, version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, clock_now_ms(st->clock));
+    sqlite3_bind_text(s, 3, mid, -1, SQLITE_STATIC);
+    src = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  if(src != SQLITE_DONE) return store__fail(st, src, "record marketing consent");
+  cJSON *p = cJSON_CreateObject();
+  cJSON_AddStringToObject(p, "member", mid);
+  cJSON_AddBoolToObject(p, "given", given);
+  if(given)
+    cJSON_AddStringToObject(p, "version", version);
+  else
+    cJSON_AddNullToObject(p, "version");
+  cJSON_AddStringToObject(p, "source", "kiosk");
+  return store__append(st, "marketing_consent", p, seq);
+}
+
 static sqr_rc insert_member(store *st, const member_signup_req *req, const uint8_t blind[32],
                             int index_kind, const char *mid, const uint8_t *sealed,
                             size_t sealed_len, const char *group_id, int points) {
@@ -448,6 +487,13 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
       rc = store__append(st, "consent_renewed", p, &out->seq);
       if(rc) goto out;
     }
+    /* Ticking the box again is a new consent; leaving it unticked is not
+     * a withdrawal (that is asked for on its own). */
+    if(req->marketing && strcmp(m.marketing, st->cfg->marketing_version) != 0) {
+      rc = set_marketing(st, m.mid, st->cfg->marketing_version, &out->seq);
+      if(rc) goto out;
+    }
+    out->marketing = req->marketing || m.marketing[0];
     rc = store__commit(st);
     goto out;
   }
@@ -490,7 +536,14 @@ sqr_rc member_signup(store *st, const member_signup_req *req, member_result *out
   else
     cJSON_AddNullToObject(p, "group");
   cJSON_AddNumberToObject(p, "points", out->points);
+  /* The age question is on by default; the payload says whether it was
+   * asked and answered (a configuration may turn it off). */
+  cJSON_AddBoolToObject(p, "age_confirmed", req->age_confirmed != 0);
   rc = store__append(st, "signup", p, &out->seq);
+  if(!rc && req->marketing) {
+    rc = set_marketing(st, mid, st->cfg->marketing_version, NULL);
+    out->marketing = 1;
+  }
   if(!rc) rc = issue_coupon(st, mid, out);
   if(!rc) rc = store__update_live(st, NULL);
   if(!rc) rc = store__commit(st);
@@ -683,6 +736,43 @@ sqr_rc member_erase_phone(store *st, const char *input, const member_index *inde
   if(!rc) rc = store__commit(st);
   if(rc) store__rollback(st);
   return rc;
+}
+
+sqr_rc member_withdraw_marketing(store *st, const char *input, const member_index *index,
+                                 member_result *out) {
+  char phone[PHONE_LEN + 1];
+  phone_keys k;
+  memset(out, 0, sizeof *out);
+  sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
+  crypto_wipe(phone, sizeof phone);
+  if(!rc) rc = store__begin(st);
+  if(rc) {
+    phone_keys_wipe(&k);
+    return rc;
+  }
+  member_row m;
+  int there = 0, old = 0;
+  rc = locate(st, &k, &m, &there, &old);
+  if(!rc && old) rc = move_to_index(st, &m, &k);
+  phone_keys_wipe(&k);
+  if(!rc && !there) {
+    snprintf(st->errmsg, sizeof st->errmsg, "not a member");
+    rc = SQR_ENOTFOUND;
+  }
+  /* Recorded even when this kiosk knows of no consent: one given at
+   * another of the chain's kiosks may not have reached it yet, and HQ
+   * applies the withdrawal to the person wherever they signed up. */
+  if(!rc) rc = set_marketing(st, m.mid, NULL, &out->seq);
+  if(!rc) rc = store__commit(st);
+  if(rc) {
+    store__rollback(st);
+    memset(out, 0, sizeof *out);
+    return rc;
+  }
+  member_id_shown(m.mid, out->member_id);
+  out->points = m.points;
+  out->streak = m.streak;
+  return SQR_OK;
 }
 
 static void csv_field(FILE *f, const char *s) {

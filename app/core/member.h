@@ -45,6 +45,11 @@ typedef struct member_signup_req {
   const char *tags[MEMBER_MAX_TAGS];
   size_t ntags;
   const char *staff_id; /* who helped (导购), or NULL */
+  /* "I am 14 or older" ticked; required while cfg->age_required */
+  int age_confirmed;
+  /* The optional marketing consent (cfg->marketing_version) ticked: its
+   * own marketing_consent event; never a condition of the sign-up */
+  int marketing;
 } member_signup_req;
 
 typedef struct member_result {
@@ -57,13 +62,15 @@ typedef struct member_result {
   char coupon_campaign[CONFIG_ID_MAX + 1];
   int points; /* balance after the call */
   int points_added;
-  int streak; /* consecutive local days checked in */
+  int streak;    /* consecutive local days checked in */
+  int marketing; /* the member's marketing consent is current (sign-up) */
 } member_result;
 
 /* Signs a shopper up. Errors (nothing recorded on any of them):
  *   SQR_EINVAL    malformed phone, unknown tag or staff, too many tags,
  *                 outdated consent version (store_errmsg says which)
- *   SQR_ECONSENT  no consent
+ *   SQR_ECONSENT  no consent, or the age not confirmed while the
+ *                 configuration asks (cfg->age_required)
  *   SQR_ENOTFOUND no configuration applied yet
  *   SQR_ENOSPC    disk full
  * A returning member gets SQR_OK with returning=1 and no new member. */
@@ -93,6 +100,15 @@ sqr_rc member_lookup(store *st, const char *phone, const member_index *index,
  * removes the row, strips sealed numbers from past events, records an
  * erase event. SQR_ENOTFOUND when there is no such member. index as above. */
 sqr_rc member_erase_phone(store *st, const char *phone, const member_index *index) SQR_WARN_UNUSED;
+
+/* Withdraws the marketing consent of the member with this phone (asked
+ * at the kiosk): clears it here and records a marketing_consent event
+ * (given false), which HQ applies to the person at every store. Recorded
+ * even when this kiosk holds no consent (one given at another kiosk may
+ * not have reached it). SQR_ENOTFOUND, nothing recorded, when the phone
+ * is not a member; SQR_EINVAL for a malformed phone. index as above. */
+sqr_rc member_withdraw_marketing(store *st, const char *phone, const member_index *index,
+                                 member_result *out) SQR_WARN_UNUSED;
 
 /* The blind index of a normalised phone (exactly 11 ASCII digits, as
  * phone_normalize gives) under cfg (docs/PROTOCOL.md "Members"):

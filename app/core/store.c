@@ -86,6 +86,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  staff, group_id, created_ms, points, last_checkin_day, streak FROM members;"
     "DROP TABLE members;"
     "ALTER TABLE members5 RENAME TO members;",
+    /* 6: marketing consent, apart from the service consent (issue 16):
+     * the version the member agreed to, NULL when none or withdrawn */
+    "ALTER TABLE members ADD COLUMN marketing TEXT;"
+    "ALTER TABLE members ADD COLUMN marketing_ms INTEGER;",
 };
 
 sqr_rc store__fail(store *st, int src, const char *what) {
@@ -131,8 +135,8 @@ static const char *const cached_sql[SQL__COUNT] = {
     [SQL_GROUP_FILL] = "SELECT joined, marked_full FROM groups WHERE id=?",
     [SQL_COUNT_EVENTS] = "SELECT count(*) FROM events WHERE type=? AND ts_ms>=? AND ts_ms<?",
     [SQL_FIND_MEMBER] = "SELECT id, points, streak, coalesce(last_checkin_day, -1),"
-                        " consent_version, coalesce(group_id, ''), mid, index_kind"
-                        " FROM members WHERE blind=?",
+                        " consent_version, coalesce(group_id, ''), mid, index_kind,"
+                        " coalesce(marketing, '') FROM members WHERE blind=?",
     [SQL_INSERT_MEMBER] = "INSERT INTO members(blind, sealed, consent_version, consent_ms, tags,"
                           " staff, group_id, created_ms, points, mid, index_kind)"
                           " VALUES(?,?,?,?,?,?,?,?,?,?,?)",

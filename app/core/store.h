@@ -31,7 +31,7 @@
 
 typedef struct store store;
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_APPLICATION_ID 0x53515231 /* "SQR1" in PRAGMA application_id */
 #define STORE_EVENT_TYPE_MAX 24         /* = CHAIN_TYPE_MAX (chain.h) */
 

@@ -20,7 +20,7 @@
 static const char *const known_types[] = {
     "config_applied", "signup",         "consent_renewed",  "coupon_issued",     "checkin",
     "erase",          "group_switched", "groups_exhausted", "group_marked_full", "clock_jump",
-    "impressions",    "sync_note",      "checkin_voided",
+    "impressions",    "sync_note",      "checkin_voided",   "marketing_consent",
 };
 
 sqr_rc proto__fail(proto_error *err, int status, const char *code, const char *fmt, ...) {

@@ -33,22 +33,22 @@ run init --demo; check init 0 $? "store SH-JA01" "$O"
 test -s "$WORK/hq-demo.key"; check hq-key-written 0 $?
 [ "$(stat -c %a "$WORK/hq-demo.key")" = 600 ]; check hq-key-mode 0 $?
 
-run signup --phone "+86 138 0013 8000" --consent --tag coffee --staff s01
+run signup --phone "+86 138 0013 8000" --consent --age-confirmed --tag coffee --staff s01
 check signup 0 $? "signed up" "$O"
 grep -q "ja-coffee" "$O"; check signup-interest-group 0 $?
-run signup --phone 13800138000 --consent; check signup-returning 0 $? "welcome back" "$O"
+run signup --phone 13800138000 --consent --age-confirmed; check signup-returning 0 $? "welcome back" "$O"
 run signup --phone 13800138001; check signup-no-consent 1 $? "did not agree" "$E"
-run signup --phone 1380013800 --consent; check signup-short-phone 2 $? "too few digits" "$E"
-run signup --phone 23800138000 --consent; check signup-bad-prefix 2 $? "not a mainland mobile" "$E"
-run signup --phone 13800138002 --consent --tag wine; check signup-bad-tag 2 $? "not a configured tag" "$E"
-run signup --phone 13800138003 --consent --staff s99; check signup-bad-staff 2 $? "not a configured staff" "$E"
-run signup --phone 13800138004 --consent --consent-version 2020-01
+run signup --phone 1380013800 --consent --age-confirmed; check signup-short-phone 2 $? "too few digits" "$E"
+run signup --phone 23800138000 --consent --age-confirmed; check signup-bad-prefix 2 $? "not a mainland mobile" "$E"
+run signup --phone 13800138002 --consent --age-confirmed --tag wine; check signup-bad-tag 2 $? "not a configured tag" "$E"
+run signup --phone 13800138003 --consent --age-confirmed --staff s99; check signup-bad-staff 2 $? "not a configured staff" "$E"
+run signup --phone 13800138004 --consent --age-confirmed --consent-version 2020-01
 check signup-old-consent 2 $? "current one is" "$E"
-echo 13900139000 | Q signup --phone - --consent >"$O" 2>"$E"; check signup-stdin 0 $? "signed up" "$O"
+echo 13900139000 | Q signup --phone - --consent --age-confirmed >"$O" 2>"$E"; check signup-stdin 0 $? "signed up" "$O"
 # Too long to hold: refused whole, never cut to something that passes.
-run signup --phone "1380013800 $(printf '0%.0s' {1..60})" --consent
+run signup --phone "1380013800 $(printf '0%.0s' {1..60})" --consent --age-confirmed
 check signup-long-phone 2 $? "more than 63 characters" "$E"
-printf '%070d\n' 1 | Q signup --phone - --consent >"$O" 2>"$E"
+printf '%070d\n' 1 | Q signup --phone - --consent --age-confirmed >"$O" 2>"$E"
 check signup-long-phone-stdin 2 $? "more than 63 characters" "$E"
 
 run checkin --phone 13800138000; check checkin 0 $? "+10 points, 60 total, streak 1" "$O"
@@ -77,7 +77,7 @@ run live; check live 0 $? "^HTTPS://" "$O"
 # A coupon is issued at breakfast time (07:00-10:30 Shanghai).
 day0=$(( ($(date +%s) + 8*3600) / 86400 * 86400 - 8*3600 ))
 breakfast=$(( day0 + 8*3600 + 86400 ))
-Q --now $breakfast signup --phone 13600136000 --consent >"$O" 2>"$E"
+Q --now $breakfast signup --phone 13600136000 --consent --age-confirmed >"$O" 2>"$E"
 check signup-coupon 0 $? "coupon: " "$O"
 CODE=$(sed -n 's/^coupon: \([A-Z2-7-]*\) .*/\1/p' "$O")
 run coupon verify "$CODE"; check coupon-verify 0 $? "campaign 1 (breakfast)" "$O"
@@ -116,7 +116,7 @@ run verify-log; check verify-log-tampered 1 $? "BROKEN at seq 2" "$O"
 mkdir -p "$WORK/abrt"; rm -f "$WORK/in"; mkfifo "$WORK/in"
 exec 7<>"$WORK/in" # a writer that never writes: the CLI's read blocks
 ( cd "$WORK/abrt" && ulimit -c unlimited &&
-  exec "$BIN" --db "$DB" signup --phone - --consent <"$WORK/in" >/dev/null 2>&1 ) &
+  exec "$BIN" --db "$DB" signup --phone - --consent --age-confirmed <"$WORK/in" >/dev/null 2>&1 ) &
 pid=$!
 for _ in $(seq 50); do [ "$(cat /proc/$pid/comm 2>/dev/null)" = storeqr ] && break; sleep 0.1; done
 sleep 0.3

@@ -117,7 +117,8 @@ void crash_child_signups(int fd, const char *db_path, int64_t first, int64_t cou
   for(int64_t i = 0; i < count; i++) {
     char phone[16];
     crash_phone_for(first + i, phone);
-    member_signup_req req = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
+    member_signup_req req = {
+        .phone = phone, .consented = 1, .age_confirmed = 1, .consent_version = "2026-11"};
     member_result res;
     rc = member_signup(st, &req, &res);
     if(rc) {

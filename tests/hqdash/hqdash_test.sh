@@ -99,7 +99,7 @@ PHONES=()
 signup() { # DB [--staff S]
   local db=$1 p; shift
   p=$(rand_phone); PHONES+=("$p")
-  "$BIN_STOREQR" --db "$db" signup --phone "$p" --consent "$@" >/dev/null || fail "signup $*"
+  "$BIN_STOREQR" --db "$db" signup --phone "$p" --consent --age-confirmed "$@" >/dev/null || fail "signup $*"
 }
 for _ in 1 2 3; do signup k1/kiosk.db --staff anna; done
 for _ in 1 2; do signup k1/kiosk.db --staff bo; done

@@ -43,10 +43,10 @@ kiosk_enrol k1 SH-JA01 1
 kiosk_enrol k2 SH-JA01 2
 kiosk_enrol x1 SH-XH01 1
 P1=$(rand_phone) P2=$(rand_phone) P3=$(rand_phone)
-K k1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1"
-K k1 signup --phone "$P2" --consent >/dev/null || fail "sign-up P2"
-K k2 signup --phone "$P3" --consent >/dev/null || fail "sign-up P3"
-K x1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1 at the other store"
+K k1 signup --phone "$P1" --consent --age-confirmed >/dev/null || fail "sign-up P1"
+K k1 signup --phone "$P2" --consent --age-confirmed >/dev/null || fail "sign-up P2"
+K k2 signup --phone "$P3" --consent --age-confirmed >/dev/null || fail "sign-up P3"
+K x1 signup --phone "$P1" --consent --age-confirmed >/dev/null || fail "sign-up P1 at the other store"
 for k in k1 k2 x1; do kiosk_sync $k; done
 [ "$(hq_count hq SH-JA01 members)" = 3 ] || fail "HQ does not link 3 members"
 mapfile -t M < <(kiosk_members k1/kiosk.db)
@@ -114,7 +114,7 @@ for k in k1 k2 x1; do K $k verify-log >/dev/null || fail "$k's log does not veri
 # HQ verified every kiosk's chain on the uploads after the erasure: one
 # more sign-up each, accepted.
 for k in k1 k2; do
-  K $k signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up at $k"
+  K $k signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null || fail "sign-up at $k"
   kiosk_sync $k
 done
 

@@ -40,9 +40,9 @@ kiosk_enrol k1 SH-JA01 1
 kiosk_enrol k2 SH-JA01 2
 kiosk_enrol x1 SH-XH01 1
 P1=$(rand_phone) P2=$(rand_phone) P3=$(rand_phone)
-K k1 signup --phone "$P1" --consent >/dev/null || fail "sign-up P1"
-K k1 signup --phone "$P2" --consent >/dev/null || fail "sign-up P2"
-K k2 signup --phone "$P3" --consent >/dev/null || fail "sign-up P3"
+K k1 signup --phone "$P1" --consent --age-confirmed >/dev/null || fail "sign-up P1"
+K k1 signup --phone "$P2" --consent --age-confirmed >/dev/null || fail "sign-up P2"
+K k2 signup --phone "$P3" --consent --age-confirmed >/dev/null || fail "sign-up P3"
 kiosk_sync k1
 kiosk_sync k2
 kiosk_sync k1
@@ -127,7 +127,7 @@ kiosk_sync k3
 # again from 0 it must still add that check-in (HQ sends it the log, not a
 # snapshot whose state would include it).
 P4=$(rand_phone)
-K k1 signup --phone "$P4" --consent >/dev/null || fail "sign-up P4"
+K k1 signup --phone "$P4" --consent --age-confirmed >/dev/null || fail "sign-up P4"
 kiosk_sync k1
 M4=$(kiosk_members k1/kiosk.db | tail -1)
 sqlite3 k1/kiosk.db "DELETE FROM meta WHERE key = 'feed_cursor'"
@@ -139,7 +139,7 @@ kiosk_sync k1
   fail "kiosk 1 shows $(points k1 "$M4") points for its own member, kiosk 2 $(points k2 "$M4")"
 
 # ---- an upload of 70 shared sign-ups (more than one multi-row statement) -------------------------
-for i in $(seq 70); do K k2 signup --phone "$(printf '137%08d' "$i")" --consent >/dev/null || fail "sign-up $i"; done
+for i in $(seq 70); do K k2 signup --phone "$(printf '137%08d' "$i")" --consent --age-confirmed >/dev/null || fail "sign-up $i"; done
 kiosk_sync k2
 kiosk_sync k3
 [ "$(members k3)" = $((3 + 70)) ] || fail "kiosk 3 holds $(members k3) members after 70 more"

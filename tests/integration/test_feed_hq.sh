@@ -51,8 +51,8 @@ kiosk_enrol x1 SH-XH01 1
 P1=$(rand_phone)
 P2=$(rand_phone)
 while [ "$P2" = "$P1" ]; do P2=$(rand_phone); done
-"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P1" --consent >/dev/null || fail "sign-up 1"
-"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P2" --consent >/dev/null || fail "sign-up 2"
+"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P1" --consent --age-confirmed >/dev/null || fail "sign-up 1"
+"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$P2" --consent --age-confirmed >/dev/null || fail "sign-up 2"
 kiosk_sync k1
 mapfile -t MIDS < <(kiosk_members k1/kiosk.db)
 [ ${#MIDS[@]} = 2 ] || fail "kiosk 1 holds ${#MIDS[@]} sign-ups"

@@ -25,7 +25,7 @@ URL=https://127.0.0.1:$HQ_PORT
 export SQR_LOG=error
 kiosk_enrol k1 SH-JA01 1
 kiosk_enrol k2 SH-JA01 2
-"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up"
+"$BIN_STOREQR" --db k1/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null || fail "sign-up"
 "$BIN_SYNC" --once --db k1/kiosk.db >/dev/null 2>&1 || fail "sync k1"
 MID=$(kiosk_members k1/kiosk.db)
 BASE=$(sqlite3 k1/kiosk.db "SELECT points FROM members WHERE mid = '$MID'")

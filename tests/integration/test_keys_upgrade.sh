@@ -40,7 +40,7 @@ mkdir k
 "$BIN_STOREQR" --db k/kiosk.db init >/dev/null
 "$BIN_SYNC" enroll --db k/kiosk.db --hq "$URL" --code "$(hq_code hq SH-JA01 1)" --ca hq/hq-ca.crt \
   >/dev/null || fail "enrol"
-"$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up"
+"$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null || fail "sign-up"
 sync_once
 
 # ---- a database from before key versions --------------------------------------------------------

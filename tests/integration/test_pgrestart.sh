@@ -38,7 +38,7 @@ C=(curl -s --max-time 20 --cacert hq/hq-ca.crt)
 AUTH=(-H "Authorization: Bearer $(cat hq/admin.token)")
 dbq() { psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"; }
 alive() { kill -0 "$PID" 2>/dev/null || fail "HQ exited: $(tail -5 hq/hq.log)"; }
-signup() { "$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up"; }
+signup() { "$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null || fail "sign-up"; }
 sync_once() { "$BIN_SYNC" --once --db k/kiosk.db >/dev/null 2>sync.log; }
 SCANS=0
 scan() { # N: the kiosk's code scanned N times, each answered 200

@@ -141,7 +141,7 @@ kiosk_run() { # DIR: ROUNDS rounds of PER_ROUND sign-ups + a sync (retried)
   local d=$1 r i t
   for r in $(seq "$ROUNDS"); do
     for i in $(seq "$PER_ROUND"); do
-      "$BIN_STOREQR" --db "$d/kiosk.db" signup --phone "$(rand_phone)" --consent >/dev/null 2>&1 ||
+      "$BIN_STOREQR" --db "$d/kiosk.db" signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null 2>&1 ||
         { echo "sign-up failed" >"$d/failed"; return 1; }
     done
     for t in $(seq 20); do
@@ -171,7 +171,7 @@ ls k-*/failed >/dev/null 2>&1 && fail "a kiosk could not record: $(cat k-*/faile
 # lands on, HQ stores every event once.
 for s in "${STORES[@]}"; do
   d=k-$s-1
-  for i in 1 2 3; do "$BIN_STOREQR" --db "$d/kiosk.db" signup --phone "$(rand_phone)" --consent >/dev/null; done
+  for i in 1 2 3; do "$BIN_STOREQR" --db "$d/kiosk.db" signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null; done
   mkdir "$d-twin"
   sqlite3 "$d/kiosk.db" ".backup $d-twin/kiosk.db" || fail "copy of $d"
   cp "$d"/kiosk.key "$d"/kiosk.crt "$d"/hq-ca.crt "$d-twin/"

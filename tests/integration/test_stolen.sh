@@ -63,7 +63,7 @@ mkdir k
 "$BIN_STOREQR" --db k/kiosk.db init >/dev/null
 "$BIN_SYNC" enroll --db k/kiosk.db --hq "$URL" --code "$(hq_code hq SH-JA01 1)" --ca hq/hq-ca.crt \
   >/dev/null || fail "enrol"
-COUPON1=$("$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent | coupon_of)
+COUPON1=$("$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed | coupon_of)
 [ -n "$COUPON1" ] || fail "the sign-up gave no coupon"
 "$BIN_SYNC" --once --db k/kiosk.db >/dev/null 2>sync.log || fail "sync: $(cat sync.log)"
 TOKEN=$("$BIN_STOREQR" --db k/kiosk.db token mint | head -1)
@@ -148,7 +148,7 @@ grep -q '^storeqr_hq_alerts_total{kind="retired_token"} 1$' <<<"$m" ||
 # Coupons: the one reported before the theft stands; one minted from the
 # copy afterwards, and a typo, do not.
 verify_coupon "$COUPON1" >/dev/null || fail "a coupon reported before the revocation was refused"
-STOLEN=$("$BIN_STOREQR" --db thief/kiosk.db signup --phone "$(rand_phone)" --consent | coupon_of)
+STOLEN=$("$BIN_STOREQR" --db thief/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed | coupon_of)
 [ -n "$STOLEN" ] || fail "the copy issued no coupon"
 out=$(verify_coupon "$STOLEN") && fail "a coupon minted from the copy was honoured: $out"
 echo "$out" | grep -q '"valid":false' || fail "refusal not said: $out"
@@ -165,7 +165,7 @@ mkdir k2
   --ca hq/hq-ca.crt >/dev/null || fail "enrol the replacement"
 [ "$(sqlite3 k2/kiosk.db "SELECT json_extract(json, '\$.kiosk.incarnation') FROM config ORDER BY version DESC LIMIT 1")" = 2 ] ||
   fail "the replacement is not incarnation 2"
-COUPON2=$("$BIN_STOREQR" --db k2/kiosk.db signup --phone "$(rand_phone)" --consent | coupon_of)
+COUPON2=$("$BIN_STOREQR" --db k2/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed | coupon_of)
 [ -n "$COUPON2" ] && [ "$COUPON2" != "$COUPON1" ] || fail "the replacement repeated coupon $COUPON1"
 "$BIN_STOREQR" --db k2/kiosk.db checkin --phone "$(rand_phone)" >/dev/null 2>&1 || true
 "$BIN_SYNC" --once --db k2/kiosk.db >/dev/null 2>sync2.log || fail "the replacement cannot sync: $(cat sync2.log)"

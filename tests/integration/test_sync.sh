@@ -54,7 +54,7 @@ refused expired-code 1 code_expired k2/kiosk.db \
 phones=()
 for i in $(seq 12); do
   p=$(rand_phone); phones+=("$p")
-  "$BIN_STOREQR" --db k/kiosk.db signup --phone "$p" --consent >/dev/null
+  "$BIN_STOREQR" --db k/kiosk.db signup --phone "$p" --consent --age-confirmed >/dev/null
 done
 for p in "${phones[@]:0:5}"; do "$BIN_STOREQR" --db k/kiosk.db checkin --phone "$p" >/dev/null; done
 "$BIN_SYNC" --once --db k/kiosk.db --batch 5 >/dev/null 2>sync.log || fail "sync --once: $(cat sync.log)"
@@ -119,7 +119,7 @@ openssl ecparam -name prime256v1 -genkey -noout -out kx/kiosk.key 2>/dev/null
 openssl req -new -key kx/kiosk.key -subj "/CN=SH-JA01\/1" -out kx.csr 2>/dev/null
 openssl x509 -req -in kx.csr -CA other/device-ca.crt -CAkey other/device-ca.key -CAcreateserial \
   -days 2 -out kx/kiosk.crt 2>/dev/null || fail "signing with the other CA"
-"$BIN_STOREQR" --db kx/kiosk.db signup --phone "$(rand_phone)" --consent >/dev/null
+"$BIN_STOREQR" --db kx/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null
 read -r nb _ < <(hq_events hq "$K")
 refused other-ca 1 "certificate" kx/kiosk.db "$BIN_SYNC" --once --db kx/kiosk.db
 read -r na _ < <(hq_events hq "$K")
@@ -137,7 +137,7 @@ read -r na _ < <(hq_events hq "$K")
 
 # A revoked kiosk is refused.
 hq_revoke hq SH-JA01 1
-"$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent >/dev/null
+"$BIN_STOREQR" --db k/kiosk.db signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null
 refused revoked 1 "certificate: revoked" k/kiosk.db "$BIN_SYNC" --once --db k/kiosk.db
 
 # HQ's CA is pinned: a server certificate from another CA is refused.

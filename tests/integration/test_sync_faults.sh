@@ -47,7 +47,7 @@ for run in $(seq "$RUNS"); do
       "$BIN_STOREQR" --db k/kiosk.db checkin --phone "${phones[RANDOM % ${#phones[@]}]}" >/dev/null 2>&1 || true
     else
       p=$(rand_phone); phones+=("$p")
-      "$BIN_STOREQR" --db k/kiosk.db signup --phone "$p" --consent >/dev/null 2>&1
+      "$BIN_STOREQR" --db k/kiosk.db signup --phone "$p" --consent --age-confirmed >/dev/null 2>&1
     fi
   done
   BATCH=$((1 + RANDOM % 4))

@@ -78,7 +78,7 @@ SQR_LOG=info hq_start "$d"
 "$BIN_SYNC" enroll --db "$d/kiosk.db" --hq "https://127.0.0.1:$HQ_PORT" \
   --code "$(hq_code "$d" SH-JA01 1)" --ca "$d/hq-ca.crt" >/dev/null || fail "enroll"
 for _ in 1 2 3 4 5; do
-  "$BIN_STOREQR" --db "$d/kiosk.db" signup --phone "$(rand_phone)" --consent >/dev/null || fail "sign-up"
+  "$BIN_STOREQR" --db "$d/kiosk.db" signup --phone "$(rand_phone)" --consent --age-confirmed >/dev/null || fail "sign-up"
 done
 "$BIN_SYNC" --once --db "$d/kiosk.db" >/dev/null 2>"$d/sync.log" || fail "sync: $(cat "$d/sync.log")"
 [ "$(hq_count "$d" SH-JA01 signups)" = 5 ] || fail "sign-ups not acknowledged"

@@ -195,7 +195,8 @@ static resp upload(kiosk *k, const char *json, size_t len) {
 }
 
 static void signup(kiosk *k, const char *phone) {
-  member_signup_req q = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
+  member_signup_req q = {
+      .phone = phone, .consented = 1, .age_confirmed = 1, .consent_version = "2026-11"};
   member_result res;
   assert_int_equal(member_signup(k->f->st, &q, &res), SQR_OK);
 }

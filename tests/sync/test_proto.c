@@ -25,8 +25,11 @@ static int collect(const store_event *ev, void *ud) {
 /* A kiosk with a configuration, two sign-ups and a check-in. */
 static tu_store *kiosk_with_events(void) {
   tu_store *f = tu_store_new("proto", T0, &keys, 1);
-  member_signup_req r = {
-      .phone = "13800138000", .consented = 1, .consent_version = "2026-11", .staff_id = "s01"};
+  member_signup_req r = {.phone = "13800138000",
+                         .consented = 1,
+                         .age_confirmed = 1,
+                         .consent_version = "2026-11",
+                         .staff_id = "s01"};
   member_result res;
   assert_int_equal(member_signup(f->st, &r, &res), SQR_OK);
   r.phone = "13900139000";
@@ -434,11 +437,16 @@ static void test_kiosk_ids(void **state) {
   assert_int_equal(n, 2);
   assert_int_equal(inc, 9999);
   assert_int_equal(proto_kiosk_parse("SH-JA01/2@2", sid, &n, NULL), SQR_OK);
-  const char *bad[] = {"",           "/1",          "SH-JA01",       "SH-JA01/",
-                       "SH-JA01/01", "SH-JA01/65536", "sh/1",        "SH/1x",
-                       "SH/-1",      "ABCDEFGHIJKLMNOPQ/1", "SH/1/2", "SH/1@",
-                       "SH/1@1",     "SH/1@02",     "SH/1@10000",    "SH/1@2@3",
-                       "SH/@2",      "SH/1@-2",     "SH/1@2x"};
+  const char *bad[] = {"",           "/1",
+                       "SH-JA01",    "SH-JA01/",
+                       "SH-JA01/01", "SH-JA01/65536",
+                       "sh/1",       "SH/1x",
+                       "SH/-1",      "ABCDEFGHIJKLMNOPQ/1",
+                       "SH/1/2",     "SH/1@",
+                       "SH/1@1",     "SH/1@02",
+                       "SH/1@10000", "SH/1@2@3",
+                       "SH/@2",      "SH/1@-2",
+                       "SH/1@2x"};
   for(size_t i = 0; i < SQR_ARRAY_LEN(bad); i++)
     assert_int_equal(proto_kiosk_parse(bad[i], sid, &n, &inc), SQR_EINVAL);
   char id[PROTO_KIOSK_ID_MAX];

@@ -404,7 +404,8 @@ static int fill_store(int64_t t) {
   int ok = 0, failed = 0;
   for(int i = 0; i < 20000 && failed < 4; i++) {
     snprintf(phone, sizeof phone, "1391%07d", i);
-    member_signup_req req = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
+    member_signup_req req = {
+        .phone = phone, .consented = 1, .age_confirmed = 1, .consent_version = "2026-11"};
     member_result r;
     sqr_rc rc = member_signup(st, &req, &r);
     if(rc == SQR_OK && !failed)

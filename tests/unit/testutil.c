@@ -110,7 +110,8 @@ void tu_store_free(tu_store *f) {
 }
 
 member_signup_req tu_signup_req(const char *phone) {
-  member_signup_req r = {.phone = phone, .consented = 1, .consent_version = "2026-11"};
+  member_signup_req r = {
+      .phone = phone, .consented = 1, .age_confirmed = 1, .consent_version = "2026-11"};
   return r;
 }
 

@@ -430,8 +430,11 @@ static int bench_signup(const bench_counts *c, const char *tmpl) {
     char phone[16];
     member_index idx = {.config_version = store_config(b.st)->version};
     snprintf(phone, sizeof phone, "138%08d", i);
-    member_signup_req req = {
-        .phone = phone, .index = &idx, .consented = 1, .consent_version = BENCH_CONSENT};
+    member_signup_req req = {.phone = phone,
+                             .index = &idx,
+                             .consented = 1,
+                             .age_confirmed = 1,
+                             .consent_version = BENCH_CONSENT};
     member_result res;
     /* The blind index is derived while the shopper types (untimed). */
     if(member_index_derive(store_config(b.st), phone, idx.bytes) != SQR_OK) goto out;
@@ -856,7 +859,8 @@ static int bench_index(const bench_counts *c, const char *tmpl) {
     char phone[16];
     member_result res;
     snprintf(phone, sizeof phone, "136%08d", i);
-    member_signup_req req = {.phone = phone, .consented = 1, .consent_version = BENCH_CONSENT};
+    member_signup_req req = {
+        .phone = phone, .consented = 1, .age_confirmed = 1, .consent_version = BENCH_CONSENT};
     if(member_prepare_seals(b.st, 1) != SQR_OK) goto out;
     t0 = now_ns();
     sqr_rc rc = member_signup(b.st, &req, &res);

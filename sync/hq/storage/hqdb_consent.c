@@ -1,0 +1,52 @@
+/* hqdb_consent.c — see hqdb_consent.h. Statements written once for both
+ * backends, as in hqdb.c. */
+#include "hqdb_consent.h"
+
+#include <string.h>
+
+#include "hqdb_int.h"
+
+const char *const hqdb_consent_schema[] = {
+    /* version '' = withdrawn; given mirrors it for the export's index */
+    "CREATE TABLE IF NOT EXISTS consents(store TEXT NOT NULL, member TEXT NOT NULL,"
+    " version TEXT NOT NULL, given BIGINT NOT NULL, at_ms BIGINT NOT NULL,"
+    " source TEXT NOT NULL, PRIMARY KEY(store, member))",
+    NULL,
+};
+
+sqr_rc hqdb_consent_set(hqdb *db, const char *store, const char *member, const char *version,
+                        int64_t at_ms, const char *source) {
+  hqv p[] = {T(store), T(member), T(version), I(version[0] ? 1 : 0), I(at_ms), T(source)};
+  /* The latest by the time it was taken wins, whatever order uploads
+   * arrive in (two kiosks, one offline for a day). */
+  return hqdb_exec(db,
+                   "INSERT INTO consents(store, member, version, given, at_ms, source)"
+                   " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(store, member) DO UPDATE SET"
+                   " version = excluded.version, given = excluded.given, at_ms = excluded.at_ms,"
+                   " source = excluded.source WHERE consents.at_ms <= excluded.at_ms",
+                   p, 6, NULL, NULL);
+}
+
+sqr_rc hqdb_consent_drop(hqdb *db, const char *store, const char *member) {
+  hqv p[] = {T(store), T(member)};
+  return hqdb_exec(db, "DELETE FROM consents WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
+}
+
+sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *given,
+                        char *version, int64_t *at_ms) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(member)};
+  *given = 0;
+  version[0] = '\0';
+  *at_ms = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT version, given, at_ms FROM consents WHERE store = $1 AND member = $2",
+                        p, 2, &r, NULL);
+  if(!rc && r.nrows > 0) {
+    cell_text(&r, 0, 0, version, HQ_ID_MAX);
+    *given = cell_int(&r, 0, 1) != 0;
+    *at_ms = cell_int(&r, 0, 2);
+  }
+  hqres_free(&r);
+  return rc;
+}

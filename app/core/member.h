@@ -145,7 +145,8 @@ typedef enum member_feed_kind {
   MEMBER_FEED_MEMBER = 1, /* a member of the store, as HQ knows them */
   MEMBER_FEED_CHECKIN,    /* a check-in at a kiosk of the store */
   MEMBER_FEED_VOID,       /* a check-in HQ did not keep: its points come off */
-  MEMBER_FEED_ERASE       /* erase this member */
+  MEMBER_FEED_ERASE,      /* erase this member */
+  MEMBER_FEED_MARKETING   /* the member's marketing consent: marketing, "" withdrawn */
 } member_feed_kind;
 
 typedef struct member_feed_entry {
@@ -160,6 +161,9 @@ typedef struct member_feed_entry {
   int64_t last_day;  /* last check-in day (local days since 1970), 0: never */
   int64_t state_seq; /* the last entry the state includes (>= 1) */
   char consent_version[CONFIG_ID_MAX + 1];
+  /* member: the marketing consent's version ("" none; absent on the wire
+   * from an HQ before issue 16); marketing: the new state ("" withdrawn) */
+  char marketing[CONFIG_ID_MAX + 1];
   char staff[CONFIG_ID_MAX + 1]; /* "" for none */
   char group[CONFIG_ID_MAX + 1]; /* "" for none */
   char *tags;                    /* compact JSON array of tag ids */
@@ -178,7 +182,8 @@ typedef struct member_feed_result {
   int voids;    /* check-ins taken back (voided_here: of this kiosk) */
   int voided_here;
   int erased;
-  int skipped; /* entries already in the state, or of members not here */
+  int marketing; /* marketing consents given or withdrawn */
+  int skipped;   /* entries already in the state, or of members not here */
 } member_feed_result;
 
 /* The cursor to ask HQ's feed from next ("0" before the first page). */

@@ -55,13 +55,14 @@ static sqr_rc set_cursor(store *st, const char *next) {
 }
 
 /* Statements of one page, prepared once per page. */
-enum { F_FIND, F_ERASED, F_ADD, F_SEEN, F_CHECKIN, F_VOID, F_JOINED, F__COUNT };
+enum { F_FIND, F_ERASED, F_ADD, F_SEEN, F_CHECKIN, F_VOID, F_JOINED, F_MARKETING, F__COUNT };
 static const char *const feed_sql[F__COUNT] = {
     [F_FIND] = "SELECT id, feed_seq FROM members WHERE mid=?",
     [F_ERASED] = "SELECT 1 FROM erased WHERE member=?",
     [F_ADD] = "INSERT OR IGNORE INTO members(mid, blind, index_kind, sealed, consent_version,"
               " consent_ms, tags, staff, group_id, created_ms, points, last_checkin_day, streak,"
-              " feed_seq) VALUES(?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              " feed_seq, marketing, marketing_ms)"
+              " VALUES(?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [F_SEEN] = "UPDATE members SET feed_seq=max(feed_seq, ?) WHERE id=?",
     /* A later day moves the last day and the streak; the same day (this
      * kiosk checked the member in too) changes neither. */
@@ -72,6 +73,8 @@ static const char *const feed_sql[F__COUNT] = {
     [F_VOID] = "UPDATE members SET points=points-?, feed_seq=? WHERE id=?",
     [F_JOINED] = "INSERT INTO groups(id, joined) VALUES(?, 1)"
                  " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
+    /* A state, not an increment: the latest consent or withdrawal wins */
+    [F_MARKETING] = "UPDATE members SET marketing=?, marketing_ms=?, feed_seq=? WHERE id=?",
 };
 
 typedef struct page {
@@ -132,6 +135,10 @@ static sqr_rc add_member(page *p, const member_feed_entry *e, member_feed_result
   if(e->last_day > 0) sqlite3_bind_int64(s, 11, e->last_day);
   sqlite3_bind_int64(s, 12, e->streak);
   sqlite3_bind_int64(s, 13, e->state_seq);
+  if(e->marketing[0]) {
+    sqlite3_bind_text(s, 14, e->marketing, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 15, e->created_ms);
+  }
   sqr_rc rc = run(p, F_ADD, "add member");
   if(rc) return rc;
   if(sqlite3_changes(p->st->db) == 0) {
@@ -193,6 +200,15 @@ static sqr_rc apply_one(page *p, const char *self, const member_feed_entry *e,
     sqlite3_bind_int64(s, 5, id);
     out->checkins++;
     return run(p, F_CHECKIN, "count check-in");
+  }
+  if(e->kind == MEMBER_FEED_MARKETING) {
+    s = p->s[F_MARKETING];
+    if(e->marketing[0]) sqlite3_bind_text(s, 1, e->marketing, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, e->ts_ms);
+    sqlite3_bind_int64(s, 3, e->seq);
+    sqlite3_bind_int64(s, 4, id);
+    out->marketing++;
+    return run(p, F_MARKETING, "record marketing consent");
   }
   if(e->kind != MEMBER_FEED_VOID) {
     out->skipped++;

@@ -25,6 +25,8 @@
  *   storeqr-hq group add|update --dir DIR --store ID --id G --link URL [--kind K]
  *              [--name N] [--tag T] [--capacity C] [--expires-at T] [--status open|retired]
  *   storeqr-hq erase --dir DIR --store ID --member ID   (32 hex digits)
+ *   storeqr-hq member withdraw --dir DIR --phone -   (the person's
+ *              marketing consent, at every store; the number on stdin)
  *   storeqr-hq member show --dir DIR --phone -   (the number on standard
  *              input, never argv: everything HQ holds about it, audited)
  *   storeqr-hq counts --dir DIR --store ID
@@ -93,6 +95,7 @@ static const char usage[] =
     "                  [--name N] [--tag T] [--capacity C] [--expires-at T] [--status S]\n"
     "       storeqr-hq erase --dir DIR --store ID --member ID\n"
     "       storeqr-hq member show --dir DIR --phone -   (number on stdin)\n"
+    "       storeqr-hq member withdraw --dir DIR --phone -   (marketing consent; number on stdin)\n"
     "       storeqr-hq counts --dir DIR --store ID\n"
     "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
     "       storeqr-hq ingest-file --dir DIR [--seal-later [--no-drain]] FILE...\n"
@@ -645,19 +648,25 @@ int main(int argc, char **argv) {
     rc = cmd_admin(h, sub, argc, argv);
   } else if(strcmp(cmd, "ingest-file") == 0) {
     rc = cmd_ingest_file(h, argc, argv);
-  } else if(strcmp(cmd, "member") == 0 && sub && strcmp(sub, "show") == 0) {
+  } else if(strcmp(cmd, "member") == 0 && sub &&
+            (strcmp(sub, "show") == 0 || strcmp(sub, "withdraw") == 0)) {
     const char *ph = opt(argc, argv, from, "--phone");
     char line[64] = "";
     if(!ph || strcmp(ph, "-") != 0) {
-      rc = usage_fail("member show needs --phone - and the number on standard input"
+      rc = usage_fail("member show and withdraw need --phone - and the number on standard input"
                       " (never on the command line, where others can read it)");
     } else {
       if(!fgets(line, sizeof line, stdin)) line[0] = '\0';
       line[strcspn(line, "\r\n")] = '\0';
       char *json = NULL;
-      sqr_rc orc = hq_person_data(h, line, "cli", &json, &e);
+      int reached = 0;
+      sqr_rc orc = strcmp(sub, "show") == 0 ? hq_person_data(h, line, "cli", &json, &e)
+                                            : hq_person_withdraw(h, line, "cli", &reached, &e);
       crypto_wipe(line, sizeof line);
-      rc = answer(orc, &e, 200, orc ? NULL : cJSON_Parse(json));
+      rc = answer(orc, &e, 200,
+                  orc    ? NULL
+                  : json ? cJSON_Parse(json)
+                         : admin_withdraw_json(reached));
       free(json);
     }
   } else if(strcmp(cmd, "counts") == 0) {

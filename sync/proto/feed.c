@@ -17,14 +17,14 @@
 #include "crypto.h"
 #include "proto_int.h"
 
-static const char *const kind_names[] = {NULL, "member", "checkin", "void", "erase"};
+static const char *const kind_names[] = {NULL, "member", "checkin", "void", "erase", "marketing"};
 
 const char *proto_feed_kind_name(proto_feed_kind k) {
-  return k >= PROTO_FEED_MEMBER && k <= PROTO_FEED_ERASE ? kind_names[k] : NULL;
+  return k >= PROTO_FEED_MEMBER && k <= PROTO_FEED_MARKETING ? kind_names[k] : NULL;
 }
 
 static proto_feed_kind kind_of(const char *s) {
-  for(int k = PROTO_FEED_MEMBER; k <= PROTO_FEED_ERASE; k++)
+  for(int k = PROTO_FEED_MEMBER; k <= PROTO_FEED_MARKETING; k++)
     if(strcmp(s, kind_names[k]) == 0) return (proto_feed_kind)k;
   return 0;
 }
@@ -56,6 +56,16 @@ static int origin_valid(const char *s) {
   return strcmp(s, "hq") == 0 || kiosk_valid(s);
 }
 
+/* "" or a configuration id (a consent version): letters, digits, '-',
+ * '_', '.' */
+static int version_valid(const char *s) {
+  for(; *s; s++)
+    if(!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+         *s == '-' || *s == '_' || *s == '.'))
+      return 0;
+  return 1;
+}
+
 /* A JSON array of at most CONFIG_MAX_TAGS strings of 1..CONFIG_ID_MAX bytes. */
 static int tags_valid(const cJSON *a) {
   if(!cJSON_IsArray(a) || cJSON_GetArraySize(a) > CONFIG_MAX_TAGS) return 0;
@@ -83,6 +93,11 @@ static const char *entry_fault(const proto_feed_entry *e) {
     if(e->points < -PROTO_FEED_POINTS_MAX || e->points > PROTO_FEED_POINTS_MAX) return "points";
     if(e->streak < 0 || e->streak > PROTO_FEED_DAY_MAX) return "streak";
     if(!e->consent_version[0]) return "consent_version";
+    if(!version_valid(e->marketing)) return "marketing";
+    break;
+  case PROTO_FEED_MARKETING:
+    if(!version_valid(e->marketing)) return "version";
+    if(e->ts_ms < 0 || (double)e->ts_ms > PROTO__MAX_SAFE_INT) return "ts_ms";
     break;
   case PROTO_FEED_CHECKIN:
   case PROTO_FEED_VOID:
@@ -168,8 +183,8 @@ static cJSON *entry_json(const proto_feed_entry *e) {
          add_int(o, "last_day", e->last_day) && add_int(o, "state_seq", e->state_seq) &&
          add_int(o, "created_ms", e->created_ms) &&
          add_str(o, "consent_version", e->consent_version) &&
-         cJSON_AddItemToObject(o, "tags", tags) && add_str_or_null(o, "staff", e->staff) &&
-         add_str_or_null(o, "group", e->group);
+         add_str_or_null(o, "marketing", e->marketing) && cJSON_AddItemToObject(o, "tags", tags) &&
+         add_str_or_null(o, "staff", e->staff) && add_str_or_null(o, "group", e->group);
     if(!ok && tags && !cJSON_GetObjectItemCaseSensitive(o, "tags")) cJSON_Delete(tags);
     break;
   }
@@ -180,6 +195,9 @@ static cJSON *entry_json(const proto_feed_entry *e) {
   case PROTO_FEED_VOID:
     ok = add_int(o, "day", e->day) && add_int(o, "points", e->points) &&
          add_str(o, "kiosk", e->kiosk);
+    break;
+  case PROTO_FEED_MARKETING:
+    ok = add_str_or_null(o, "version", e->marketing) && add_int(o, "ts_ms", e->ts_ms);
     break;
   default:
     break;
@@ -305,6 +323,9 @@ static void decode_entry(dec *d, size_t i, const cJSON *o, proto_feed_entry *e) 
     e->state_seq = get_int(d, i, o, "state_seq");
     e->created_ms = get_int(d, i, o, "created_ms");
     get_str(d, i, o, "consent_version", 0, e->consent_version, sizeof e->consent_version);
+    /* optional: an HQ from before marketing consents sends none */
+    if(cJSON_HasObjectItem(o, "marketing"))
+      get_str(d, i, o, "marketing", 1, e->marketing, sizeof e->marketing);
     get_str(d, i, o, "staff", 1, e->staff, sizeof e->staff);
     get_str(d, i, o, "group", 1, e->group, sizeof e->group);
     const cJSON *tags = field(d, i, o, "tags");
@@ -326,6 +347,10 @@ static void decode_entry(dec *d, size_t i, const cJSON *o, proto_feed_entry *e) 
     e->day = get_int(d, i, o, "day");
     e->points = get_int(d, i, o, "points");
     get_str(d, i, o, "kiosk", 0, e->kiosk, sizeof e->kiosk);
+    break;
+  case PROTO_FEED_MARKETING:
+    get_str(d, i, o, "version", 1, e->marketing, sizeof e->marketing);
+    e->ts_ms = get_int(d, i, o, "ts_ms");
     break;
   case PROTO_FEED_ERASE:
   case PROTO_FEED_LATER:

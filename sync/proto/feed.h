@@ -41,11 +41,12 @@
  * applied as it is. */
 typedef member_feed_kind proto_feed_kind;
 typedef member_feed_entry proto_feed_entry;
-#define PROTO_FEED_LATER   MEMBER_FEED_LATER
-#define PROTO_FEED_MEMBER  MEMBER_FEED_MEMBER
-#define PROTO_FEED_CHECKIN MEMBER_FEED_CHECKIN
-#define PROTO_FEED_VOID    MEMBER_FEED_VOID
-#define PROTO_FEED_ERASE   MEMBER_FEED_ERASE
+#define PROTO_FEED_LATER     MEMBER_FEED_LATER
+#define PROTO_FEED_MEMBER    MEMBER_FEED_MEMBER
+#define PROTO_FEED_CHECKIN   MEMBER_FEED_CHECKIN
+#define PROTO_FEED_VOID      MEMBER_FEED_VOID
+#define PROTO_FEED_ERASE     MEMBER_FEED_ERASE
+#define PROTO_FEED_MARKETING MEMBER_FEED_MARKETING
 _Static_assert(MEMBER_FEED_KIOSK_MAX == PROTO_KIOSK_ID_MAX, "kiosk ids fit both ends");
 _Static_assert(MEMBER_FEED_CURSOR_MAX == PROTO_FEED_CURSOR_MAX, "cursors fit both ends");
 _Static_assert(sizeof(((member_feed_entry *)0)->blind) == PROTO_FEED_BLIND_LEN, "blind index");

@@ -187,7 +187,8 @@ hq_cheap_index() {
   cat >"$1/store-template.json" <<'EOF'
 {"mode":"hq","rotation":{"period_s":30,"skew":1},
  "group_policy":{"reserve":10,"expiry_margin_s":43200},
- "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"}},
+ "staff":[],"tags":[],"consent":{"version":"2026-11","text":{"zh":"同意"},
+  "marketing":{"version":"2026-12-m","text":{"zh":"优惠"}}},
  "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
 EOF
 }

@@ -244,6 +244,63 @@ static void test_refusals(void **state) {
   free(later);
 }
 
+/* Issue 16: a member's marketing consent rides on its entry (absent from
+ * an older HQ's pages: none), and each change is an entry of its own. */
+static void test_marketing(void **state) {
+  (void)state;
+  proto_feed_page p = {.hq_time_ms = 9}, q;
+  char err[200];
+  snprintf(p.next, sizeof p.next, "l3");
+  proto_feed_entry m = member_entry(1, MID_A);
+  snprintf(m.marketing, sizeof m.marketing, "2026-12-m");
+  proto_feed_entry g = {.seq = 2, .kind = PROTO_FEED_MARKETING, .ts_ms = 1795600000000};
+  snprintf(g.origin, sizeof g.origin, "SH-JA01/2");
+  snprintf(g.member, sizeof g.member, MID_A);
+  snprintf(g.marketing, sizeof g.marketing, "2026-12-m");
+  proto_feed_entry w = g;
+  w.seq = 3;
+  w.marketing[0] = '\0';
+  snprintf(w.origin, sizeof w.origin, "hq");
+  assert_int_equal(proto_feed_add(&p, &m), SQR_OK);
+  assert_int_equal(proto_feed_add(&p, &g), SQR_OK);
+  assert_int_equal(proto_feed_add(&p, &w), SQR_OK);
+  char *json = encode(&p);
+  assert_non_null(strstr(json, "\"kind\":\"marketing\",\"origin\":\"hq\""));
+  assert_non_null(strstr(json, "\"version\":null"));
+  assert_int_equal(proto_feed_decode(json, strlen(json), &q, err, sizeof err), SQR_OK);
+  assert_int_equal(q.count, 3);
+  assert_string_equal(q.entries[0].marketing, "2026-12-m");
+  assert_int_equal(q.entries[1].kind, PROTO_FEED_MARKETING);
+  assert_string_equal(q.entries[1].marketing, "2026-12-m");
+  assert_int_equal(q.entries[1].ts_ms, 1795600000000);
+  assert_int_equal(q.entries[2].kind, PROTO_FEED_MARKETING);
+  assert_string_equal(q.entries[2].marketing, "");
+  proto_feed_clear(&q);
+  /* refusals name the field */
+  static const struct {
+    const char *from, *to, *names;
+  } cases[] = {
+      {"\"marketing\":\"2026-12-m\"", "\"marketing\":\"a b\"", "entries[0].marketing"},
+      {"\"marketing\":\"2026-12-m\"", "\"marketing\":1", "entries[0].marketing"},
+      {"\"version\":null", "\"version\":\"<x>\"", "entries[2].version"},
+      {"\"version\":null", "\"vers\":null", "entries[2].version"},
+      {"\"version\":null,\"ts_ms\":1795600000000", "\"version\":null", "entries[2].ts_ms"},
+  };
+  for(size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *bad = replace(json, cases[i].from, cases[i].to);
+    err[0] = '\0';
+    sqr_rc rc = proto_feed_decode(bad, strlen(bad), &q, err, sizeof err);
+    if(rc != SQR_EPROTO || !strstr(err, cases[i].names))
+      fail_msg("case %zu (%s): rc %d, err \"%s\"", i, cases[i].to, rc, err);
+    free(bad);
+  }
+  /* the encoder refuses what the decoder would */
+  snprintf(w.marketing, sizeof w.marketing, "a b");
+  assert_int_equal(proto_feed_add(&p, &w), SQR_EINVAL);
+  proto_feed_clear(&p);
+  free(json);
+}
+
 static void test_limits(void **state) {
   (void)state;
   proto_feed_page p = {0};
@@ -308,9 +365,9 @@ static void test_encoder_refuses(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_snapshot_order),
-      cmocka_unit_test(test_refusals),        cmocka_unit_test(test_limits),
-      cmocka_unit_test(test_encoder_refuses),
+      cmocka_unit_test(test_marketing),      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_snapshot_order), cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_limits),         cmocka_unit_test(test_encoder_refuses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,80 @@ static void expect_ok(const char *section, const char *field, const char *value)
   free(json);
 }
 
+/* Issue 16: the marketing consent is optional, the age question on by
+ * default, retention bounded; each refusal names its field. */
+static void test_privacy_sections(void **state) {
+  (void)state;
+  char *json = tu_demo_config(&keys, 1, 1795500000);
+  sqr_config *cfg = NULL;
+  char err[256] = "";
+  assert_int_equal(parse(json, &cfg, err), SQR_OK);
+  free(json);
+  assert_string_equal(cfg->marketing_version, "2026-12-m");
+  assert_non_null(strstr(cfg->marketing_zh, "优惠"));
+  assert_true(cfg->age_required);
+  assert_string_equal(cfg->age_zh, CONFIG_AGE_ZH_DEFAULT);
+  assert_int_equal(cfg->retention_member_days, CONFIG_RETAIN_MEMBER_DEFAULT);
+  assert_int_equal(cfg->retention_event_days, CONFIG_RETAIN_EVENT_DEFAULT);
+  config_free(cfg);
+
+  /* without consent.marketing no marketing consent is offered */
+  json = tu_demo_config(&keys, 1, 1795500000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON *consent = cJSON_GetObjectItem(root, "consent");
+  cJSON_DeleteItemFromObject(consent, "marketing");
+  cJSON_AddItemToObject(consent, "age",
+                        cJSON_Parse("{\"required\":false,\"text\":{\"zh\":\"满14岁\"}}"));
+  json = cJSON_PrintUnformatted(root);
+  assert_int_equal(parse(json, &cfg, err), SQR_OK);
+  assert_string_equal(cfg->marketing_version, "");
+  assert_false(cfg->age_required);
+  assert_string_equal(cfg->age_zh, "满14岁");
+  assert_string_equal(cfg->age_en, CONFIG_AGE_EN_DEFAULT);
+  config_free(cfg);
+  free(json);
+  static const struct {
+    const char *value, *want;
+  } bad[] = {
+      {"{\"required\":1}", "consent.age.required: must be true or false"},
+      {"[]", "consent.age: must be an object"},
+  };
+  for(size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cJSON_DeleteItemFromObject(consent, "age");
+    cJSON_AddItemToObject(consent, "age", cJSON_Parse(bad[i].value));
+    json = cJSON_PrintUnformatted(root);
+    assert_int_equal(parse(json, &cfg, err), SQR_EINVAL);
+    if(!strstr(err, bad[i].want))
+      fail_msg("error \"%s\" does not mention \"%s\"", err, bad[i].want);
+    free(json);
+  }
+  cJSON_DeleteItemFromObject(consent, "age");
+  cJSON_AddItemToObject(consent, "marketing",
+                        cJSON_Parse("{\"version\":\"v 1\",\"text\":{\"zh\":\"x\"}}"));
+  json = cJSON_PrintUnformatted(root);
+  assert_int_equal(parse(json, &cfg, err), SQR_EINVAL);
+  assert_non_null(strstr(err, "consent.marketing.version"));
+  free(json);
+  cJSON_DeleteItemFromObject(consent, "marketing");
+  cJSON_AddItemToObject(consent, "marketing", cJSON_Parse("{\"version\":\"v1\"}"));
+  json = cJSON_PrintUnformatted(root);
+  assert_int_equal(parse(json, &cfg, err), SQR_EINVAL);
+  assert_non_null(strstr(err, "consent.marketing.text: is required"));
+  free(json);
+  cJSON_Delete(root);
+
+  expect_error(NULL, "retention", "{\"member_days\":29}",
+               "retention.member_days: must be between 30 and 3650");
+  expect_error(NULL, "retention", "{\"member_days\":3651}", "retention.member_days");
+  expect_error(NULL, "retention", "{\"event_days\":6}",
+               "retention.event_days: must be between 7 and 3650");
+  expect_error(NULL, "retention", "{\"event_days\":\"90\"}",
+               "retention.event_days: must be an integer");
+  expect_error(NULL, "retention", "7", "retention: must be an object");
+  expect_ok(NULL, "retention", "{\"member_days\":365,\"event_days\":30}");
+}
+
 static void test_field_errors(void **state) {
   (void)state;
   expect_error(NULL, "version", NULL, "version: is required");
@@ -399,6 +473,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_demo_parses),
       cmocka_unit_test(test_field_errors),
+      cmocka_unit_test(test_privacy_sections),
       cmocka_unit_test(test_key_errors),
       cmocka_unit_test(test_index_defaults_and_legacy_index),
       cmocka_unit_test(test_legacy_store_key),

@@ -223,6 +223,68 @@ static void test_refusals_record_nothing(void **state) {
   assert_int_equal(s.members, 0);
 }
 
+/* Issue 16: no record without the age confirmation; the marketing
+ * consent is its own event, optional, and can be withdrawn. */
+static void test_age_and_marketing(void **state) {
+  fixture *f = *state;
+  int64_t last = store_last_seq(f->st);
+  member_result r;
+  member_signup_req req = req_for("13800138000");
+  req.age_confirmed = 0;
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_ECONSENT);
+  assert_non_null(strstr(store_errmsg(f->st), "14 or older"));
+  assert_int_equal(store_last_seq(f->st), last);
+
+  /* without the box: a member, no marketing consent */
+  req = req_for("13800138000");
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  assert_false(r.marketing);
+  last_event e = event_at(f->st, r.seq);
+  assert_string_equal(e.type, "signup");
+  assert_non_null(strstr(e.payload, "\"age_confirmed\":true"));
+  assert_string_not_equal(event_at(f->st, r.seq + 1).type, "marketing_consent");
+
+  /* with it: its own event after the sign-up */
+  req = req_for("13900139000");
+  req.marketing = 1;
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  assert_true(r.marketing);
+  char mid[33];
+  member_of(f->st, r.seq, mid);
+  e = event_at(f->st, r.seq + 1);
+  assert_string_equal(e.type, "marketing_consent");
+  assert_non_null(strstr(e.payload, "\"given\":true"));
+  assert_non_null(strstr(e.payload, "\"version\":\"2026-12-m\""));
+  assert_non_null(strstr(e.payload, mid));
+
+  /* withdrawn: membership and points stay */
+  last = store_last_seq(f->st);
+  assert_int_equal(member_withdraw_marketing(f->st, "13900139000", NULL, &r), SQR_OK);
+  assert_int_equal(r.seq, last + 1);
+  e = event_at(f->st, r.seq);
+  assert_string_equal(e.type, "marketing_consent");
+  assert_non_null(strstr(e.payload, "\"given\":false"));
+  assert_int_equal(member_lookup(f->st, "13900139000", NULL, &r), SQR_OK);
+  assert_true(r.points > 0);
+  /* ticking it again as a returning member is a new consent */
+  req = req_for("13900139000");
+  req.marketing = 1;
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  assert_true(r.returning && r.marketing);
+  assert_string_equal(event_at(f->st, r.seq).type, "marketing_consent");
+  /* and unticked, a returning member's consent stays as it is */
+  last = store_last_seq(f->st);
+  req.marketing = 0;
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_OK);
+  assert_true(r.marketing);
+  assert_int_equal(store_last_seq(f->st), last);
+
+  /* refusals record nothing */
+  assert_int_equal(member_withdraw_marketing(f->st, "13700137000", NULL, &r), SQR_ENOTFOUND);
+  assert_int_equal(member_withdraw_marketing(f->st, "1370013700", NULL, &r), SQR_EINVAL);
+  assert_int_equal(store_last_seq(f->st), last);
+}
+
 static void test_interest_group_and_group_counts(void **state) {
   fixture *f = *state;
   member_signup_req req = req_for("13800138000");
@@ -822,6 +884,7 @@ int main(void) {
       cmocka_unit_test(test_argon2id_rfc9106_vector),
       cmocka_unit_test_setup_teardown(test_index_construction, setup, teardown),
       cmocka_unit_test_setup_teardown(test_index_threads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_age_and_marketing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_precomputed_index, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stored_index_not_hmac_of_any_held_key, setup, teardown),
       cmocka_unit_test(test_lazy_migration),

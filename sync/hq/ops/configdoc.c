@@ -28,11 +28,18 @@ static const char default_template[] =
     "\"Bakery\"}],"
     "\"consent\":{\"version\":\"2026-11\",\"text\":{"
     "\"zh\":"
-    "\"我们将收集您的手机号用于会员服务与优惠通知。手机号在本机加密保存，仅总部可解密。您可随时要求"
+    "\"我们将收集您的手机号用于会员服务（积分、签到与入群）。手机号在本机加密保存，仅总部可解密。您"
+    "可随时要求"
     "删除。\","
-    "\"en\":\"We collect your phone number for membership and offers. It is encrypted on this "
+    "\"en\":\"We collect your phone number for your membership (points, check-ins, your store "
+    "group). It is encrypted on this "
     "kiosk "
-    "and only headquarters can read it. You can ask us to erase it at any time.\"}},"
+    "and only headquarters can read it. You can ask us to erase it at any time.\"},"
+    /* optional and unticked (PIPL: never bundled with the membership) */
+    "\"marketing\":{\"version\":\"2026-12-m\",\"text\":{"
+    "\"zh\":\"我愿意在门店群内或通过消息接收优惠与活动信息，可随时撤回。\","
+    "\"en\":\"Send me offers and news in the store group or by message. I can withdraw "
+    "at any time.\"}}},"
     "\"points\":{\"signup\":50,\"checkin\":10,\"streak_bonus_every\":7,\"streak_bonus\":20},"
     "\"ui\":{\"idle_timeout_s\":30,\"sync_stale_hours\":36}}";
 

@@ -80,12 +80,20 @@ typedef struct hq__feed {
   size_t ncheckins, capcheckins;
   char (*erased)[33]; /* member ids the kiosk erased */
   size_t nerased, caperased;
+  struct hq__marketing_row *marketing; /* marketing consents that changed */
+  size_t nmarketing, capmarketing;
   int locked; /* hq__feed_begin took the store's head */
   int64_t head;
 } hq__feed;
 
 struct cJSON;
 struct proto_event;
+
+typedef struct hq__marketing_row {
+  char member[33];
+  char version[HQ_ID_MAX]; /* "" withdrawn */
+  int64_t ts_ms;
+} hq__marketing_row;
 
 typedef struct hq__checkin_row {
   char member[33];
@@ -102,6 +110,10 @@ sqr_rc hq__feed_signup(hq__feed *f, const struct proto_event *ev,
                        const struct cJSON *payload) SQR_WARN_UNUSED;
 sqr_rc hq__feed_checkin(hq__feed *f, const struct proto_event *ev) SQR_WARN_UNUSED;
 sqr_rc hq__feed_erase(hq__feed *f, const char *member) SQR_WARN_UNUSED;
+/* A member's marketing consent changed (version, "" withdrawn, at ts_ms):
+ * an entry for the store's other kiosks. */
+sqr_rc hq__feed_marketing(hq__feed *f, const char *member, const char *version,
+                          int64_t ts_ms) SQR_WARN_UNUSED;
 /* Takes the store's feed head for ingest's transaction, before anything
  * else of the store is written: one lock order (feed head, then the
  * store's row) for every writer, so two uploads or an upload and an
@@ -114,6 +126,21 @@ void hq__feed_free(hq__feed *f);
  * erase entry goes to its kiosks, in the caller's transaction, before it
  * writes the store's row (hq__feed_begin's lock order). */
 sqr_rc hq__feed_erase_now(hq *h, const char *store, const char *member) SQR_WARN_UNUSED;
+/* A marketing consent HQ changed at a store other than the upload's (or
+ * without one): its entry, in the caller's transaction, in the same lock
+ * order. */
+sqr_rc hq__feed_marketing_now(hq *h, const char *store, const char *member, const char *version,
+                              int64_t ts_ms) SQR_WARN_UNUSED;
+
+/* Records a marketing consent state of (store, member) in the caller's
+ * transaction (consent.c): version or "" (withdrawn) as of at_ms, unless
+ * a later state is recorded; a withdrawal reaches the same person at
+ * every store (their other members are withdrawn too, with an entry in
+ * each store's feed). feed: the upload's collector for its own store, or
+ * NULL. *changed: the state of (store, member) moved. */
+sqr_rc hq__consent_record(hq *h, const char *store, const char *member, const char *version,
+                          int64_t at_ms, const char *source, hq__feed *feed,
+                          int *changed) SQR_WARN_UNUSED;
 
 /* Erases the person behind a store's member at HQ (erase.c, hqdb_erase.h):
  * their member row and encrypted phone, every store's link to them, the

@@ -100,6 +100,44 @@ static sqr_rc apply_erase(hq *h, const proto_batch *b, const proto_event *ev, in
   return rc;
 }
 
+/* A consent version as configurations write it: 1..32 of letters,
+ * digits, '-', '_', '.' (the feed sends it on to kiosks). */
+static int version_ok(const char *v) {
+  size_t n = strlen(v);
+  if(n == 0 || n > CONFIG_ID_MAX) return 0;
+  for(; *v; v++)
+    if(!((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || (*v >= '0' && *v <= '9') ||
+         *v == '-' || *v == '_' || *v == '.'))
+      return 0;
+  return 1;
+}
+
+/* A marketing consent given or withdrawn at the kiosk (member.c
+ * set_marketing): recorded as the store member's state, a withdrawal
+ * for the person everywhere (hq__consent_record). A payload that says
+ * neither clearly is kept in the chain and changes nothing. */
+static sqr_rc apply_marketing(hq *h, const proto_batch *b, const proto_event *ev, hq__feed *feed) {
+  cJSON *p = cJSON_Parse(ev->payload);
+  const cJSON *given = cJSON_GetObjectItemCaseSensitive(p, "given");
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "version");
+  char mid[MEMBER_ID_HEX + 1], src[HQ_ID_MAX + 8];
+  sqr_rc rc = SQR_OK;
+  int changed = 0;
+  const char *version = NULL;
+  if(cJSON_IsTrue(given) && cJSON_IsString(v) && version_ok(v->valuestring))
+    version = v->valuestring;
+  else if(cJSON_IsFalse(given))
+    version = "";
+  snprintf(src, sizeof src, "kiosk %s", b->kiosk_id);
+  if(version && member_id_of(p, mid))
+    rc = hq__consent_record(h, b->store_id, mid, version, ev->ts_ms, src, feed, &changed);
+  else
+    log_warn("hq", "%s seq %lld: marketing_consent without a clear state; kept, not applied",
+             b->kiosk_id, (long long)ev->seq);
+  cJSON_Delete(p);
+  return rc;
+}
+
 /* The kiosk applied a document: once it reports a key version, its older
  * versions retire after the overlap (keys.h), so no scan fails at the
  * switch and a rotated-out key stops working soon after. */
@@ -327,6 +365,8 @@ sqr_rc ingest_batch_timed(hq *h, const char *cert_kiosk, const proto_batch *b, i
         goto dbfail;
     } else if(strcmp(ev->type, "erase") == 0) {
       if((rc = apply_erase(h, b, ev, now, &feed, &erased))) goto dbfail;
+    } else if(strcmp(ev->type, "marketing_consent") == 0) {
+      if((rc = apply_marketing(h, b, ev, &feed))) goto dbfail;
     } else if(strcmp(ev->type, "config_applied") == 0) {
       if((rc = apply_config(h, b, ev, now, &keys_changed))) goto dbfail;
     } else if(strcmp(ev->type, "coupon_issued") == 0) {

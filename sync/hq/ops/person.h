@@ -21,4 +21,15 @@
 sqr_rc hq_person_data(hq *h, const char *phone, const char *who, char **json,
                       hq_err *e) SQR_WARN_UNUSED;
 
+/* Withdraws the person's marketing consent at every store they are a
+ * member of (a request that reached HQ by phone, mail or in person):
+ * each store member's consent recorded withdrawn ("hq WHO"), an entry in
+ * each store's feed so its kiosks know, the access audited
+ * ("member_withdraw"). *members: how many store members it reached.
+ * SQR_ENOTFOUND "not_found" when the number is no member (nothing
+ * changed, still audited); SQR_EINVAL "bad_request" for a malformed
+ * number; SQR_EBUSY "busy" as hq_person_data. */
+sqr_rc hq_person_withdraw(hq *h, const char *phone, const char *who, int *members,
+                          hq_err *e) SQR_WARN_UNUSED;
+
 #endif /* SQR_PERSON_H */

@@ -25,6 +25,7 @@ void hq__feed_free(hq__feed *f) {
   free(f->members);
   free(f->checkins);
   free(f->erased);
+  free(f->marketing);
   memset(f, 0, sizeof *f);
 }
 
@@ -192,6 +193,16 @@ sqr_rc hq__feed_checkin(hq__feed *f, const proto_event *ev) {
 sqr_rc hq__feed_erase(hq__feed *f, const char *member) {
   if(!grow((void **)&f->erased, f->nerased, &f->caperased, sizeof *f->erased)) return SQR_ENOMEM;
   snprintf(f->erased[f->nerased++], sizeof f->erased[0], "%s", member);
+  return SQR_OK;
+}
+
+sqr_rc hq__feed_marketing(hq__feed *f, const char *member, const char *version, int64_t ts_ms) {
+  if(!grow((void **)&f->marketing, f->nmarketing, &f->capmarketing, sizeof *f->marketing))
+    return SQR_ENOMEM;
+  hq__marketing_row *m = &f->marketing[f->nmarketing++];
+  snprintf(m->member, sizeof m->member, "%s", member);
+  snprintf(m->version, sizeof m->version, "%s", version);
+  m->ts_ms = ts_ms;
   return SQR_OK;
 }
 
@@ -366,6 +377,19 @@ static sqr_rc write_erasures(writer *w, const char *origin, char (*erased)[33], 
   return rc;
 }
 
+/* After the upload's members: a consent given at sign-up follows the
+ * member's entry. */
+static sqr_rc write_marketing(writer *w, const char *origin, const hq__marketing_row *m, size_t n) {
+  sqr_rc rc = n ? lock(w) : SQR_OK;
+  for(size_t i = 0; !rc && i < n; i++) {
+    hq_feed_row *r = add_row(w, HQ_FEED_MARKETING, origin, m[i].member);
+    if(!r) return SQR_ENOMEM;
+    snprintf(r->kiosk, sizeof r->kiosk, "%s", m[i].version);
+    r->ts_ms = m[i].ts_ms;
+  }
+  return rc;
+}
+
 static sqr_rc finish(writer *w) {
   sqr_rc rc = SQR_OK;
   if(w->nrows) rc = hqdb_feed_append(w->h->db, w->store, w->rows, w->nrows);
@@ -386,6 +410,12 @@ sqr_rc hq__feed_end(hq *h, hq__feed *f) {
   sqr_rc rc = f->nerased ? write_erasures(&w, f->kiosk_id, f->erased, f->nerased) : SQR_OK;
   if(!rc) rc = write_members(&w, f);
   if(!rc) rc = write_checkins(&w, f);
+  if(!rc && f->nmarketing) {
+    size_t keep = 0;
+    for(size_t i = 0; i < f->nmarketing; i++)
+      if(!erased_here(f, f->marketing[i].member)) f->marketing[keep++] = f->marketing[i];
+    rc = write_marketing(&w, f->kiosk_id, f->marketing, keep);
+  }
   sqr_rc frc = finish(&w);
   return rc ? rc : frc;
 }
@@ -395,6 +425,17 @@ sqr_rc hq__feed_erase_now(hq *h, const char *sid, const char *member) {
   char one[1][33];
   snprintf(one[0], sizeof one[0], "%s", member);
   sqr_rc rc = write_erasures(&w, "hq", one, 1);
+  sqr_rc frc = finish(&w);
+  return rc ? rc : frc;
+}
+
+sqr_rc hq__feed_marketing_now(hq *h, const char *sid, const char *member, const char *version,
+                              int64_t ts_ms) {
+  writer w = {.h = h, .store = sid};
+  hq__marketing_row one = {.ts_ms = ts_ms};
+  snprintf(one.member, sizeof one.member, "%s", member);
+  snprintf(one.version, sizeof one.version, "%s", version);
+  sqr_rc rc = write_marketing(&w, "hq", &one, 1);
   sqr_rc frc = finish(&w);
   return rc ? rc : frc;
 }
@@ -428,6 +469,7 @@ static void entry_of_member(const hq_feed_member *m, proto_feed_entry *e) {
   e->last_day = m->last_day;
   e->state_seq = m->state_seq;
   cpy(e->consent_version, sizeof e->consent_version, m->consent);
+  cpy(e->marketing, sizeof e->marketing, m->marketing);
   cpy(e->staff, sizeof e->staff, m->staff);
   cpy(e->group, sizeof e->group, m->group);
   e->tags = (char *)m->tags; /* proto_feed_add copies */
@@ -571,7 +613,7 @@ static sqr_rc log_page(hq *h, const char *sid, const char *kiosk_id, const curso
     /* A kiosk has its own sign-ups, check-ins and erasures already; a
      * member erased since is left out (its erase entry follows). */
     if(strcmp(r->origin, kiosk_id) == 0 || (r->kind == HQ_FEED_MEMBER && !r->has_member) ||
-       r->kind < HQ_FEED_MEMBER || r->kind > HQ_FEED_ERASE) {
+       r->kind < HQ_FEED_MEMBER || r->kind > HQ_FEED_MARKETING) {
       next = r->seq;
       continue;
     }
@@ -585,7 +627,10 @@ static sqr_rc log_page(hq *h, const char *sid, const char *kiosk_id, const curso
       e.points = r->points;
       e.streak = r->streak;
       e.ts_ms = r->ts_ms;
-      cpy(e.kiosk, sizeof e.kiosk, r->kiosk);
+      if(r->kind == HQ_FEED_MARKETING)
+        cpy(e.marketing, sizeof e.marketing, r->kiosk);
+      else
+        cpy(e.kiosk, sizeof e.kiosk, r->kiosk);
     }
     e.seq = r->seq;
     rc = page_add(p, &bytes, &e, sid, &full);

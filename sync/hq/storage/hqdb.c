@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "hqdb_int.h"
-#include "hqdb_consent.h"
 
 static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS stores(id TEXT PRIMARY KEY, name TEXT NOT NULL,"

@@ -15,33 +15,52 @@ const char *const hqdb_consent_schema[] = {
 };
 
 sqr_rc hqdb_consent_set(hqdb *db, const char *store, const char *member, const char *version,
-                        int64_t at_ms, const char *source) {
+                        int64_t at_ms, const char *source, int *changed) {
   hqv p[] = {T(store), T(member), T(version), I(version[0] ? 1 : 0), I(at_ms), T(source)};
+  int64_t n = 0;
   /* The latest by the time it was taken wins, whatever order uploads
    * arrive in (two kiosks, one offline for a day). */
-  return hqdb_exec(db,
-                   "INSERT INTO consents(store, member, version, given, at_ms, source)"
-                   " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(store, member) DO UPDATE SET"
-                   " version = excluded.version, given = excluded.given, at_ms = excluded.at_ms,"
-                   " source = excluded.source WHERE consents.at_ms <= excluded.at_ms",
-                   p, 6, NULL, NULL);
+  sqr_rc rc =
+      hqdb_exec(db,
+                "INSERT INTO consents(store, member, version, given, at_ms, source)"
+                " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(store, member) DO UPDATE SET"
+                " version = excluded.version, given = excluded.given, at_ms = excluded.at_ms,"
+                " source = excluded.source WHERE consents.at_ms <= excluded.at_ms",
+                p, 6, NULL, &n);
+  *changed = n > 0;
+  return rc;
 }
 
-sqr_rc hqdb_consent_drop(hqdb *db, const char *store, const char *member) {
-  hqv p[] = {T(store), T(member)};
-  return hqdb_exec(db, "DELETE FROM consents WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
+sqr_rc hqdb_consent_others(hqdb *db, const char *store, const char *member, hq_erased_link *out,
+                           size_t max, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(member), I((int64_t)max)};
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT o.store, o.member FROM member_links l JOIN member_links o"
+                        " ON o.phone_index = l.phone_index WHERE l.store = $1 AND l.member = $2"
+                        " AND NOT (o.store = $1 AND o.member = $2) ORDER BY o.store, o.member"
+                        " LIMIT $3",
+                        p, 3, &r, NULL);
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    cell_text(&r, k, 0, out[k].store, sizeof out[k].store);
+    cell_text(&r, k, 1, out[k].member, sizeof out[k].member);
+  }
+  if(!rc) *n = (size_t)r.nrows;
+  hqres_free(&r);
+  return rc;
 }
 
-sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *given,
-                        char *version, int64_t *at_ms) {
+sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *given, char *version,
+                        int64_t *at_ms) {
   hqres r = {0};
   hqv p[] = {T(store), T(member)};
   *given = 0;
   version[0] = '\0';
   *at_ms = 0;
-  sqr_rc rc = hqdb_exec(db,
-                        "SELECT version, given, at_ms FROM consents WHERE store = $1 AND member = $2",
-                        p, 2, &r, NULL);
+  sqr_rc rc =
+      hqdb_exec(db, "SELECT version, given, at_ms FROM consents WHERE store = $1 AND member = $2",
+                p, 2, &r, NULL);
   if(!rc && r.nrows > 0) {
     cell_text(&r, 0, 0, version, HQ_ID_MAX);
     *given = cell_int(&r, 0, 1) != 0;

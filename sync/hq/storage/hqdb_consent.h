@@ -13,23 +13,24 @@
 #include <stdint.h>
 
 #include "hqdb.h"
+#include "hqdb_erase.h"
 #include "sqr.h"
-
-extern const char *const hqdb_consent_schema[];
 
 /* In the caller's transaction: (store, member)'s marketing consent is
  * version (given) or "" (withdrawn) as of at_ms, unless a later state is
- * already recorded. source: "kiosk STORE/N" or "hq NAME". */
+ * already recorded (*changed 0 then). source: "kiosk STORE/N" or
+ * "hq NAME". */
 sqr_rc hqdb_consent_set(hqdb *db, const char *store, const char *member, const char *version,
-                        int64_t at_ms, const char *source) SQR_WARN_UNUSED;
+                        int64_t at_ms, const char *source, int *changed) SQR_WARN_UNUSED;
 
-/* In the caller's transaction: (store, member)'s consent row goes (an
- * erasure). */
-sqr_rc hqdb_consent_drop(hqdb *db, const char *store, const char *member) SQR_WARN_UNUSED;
+/* The same person's other members (same phone at HQ, any store), at most
+ * max, into out (*n). None when HQ has not opened the phone yet. */
+sqr_rc hqdb_consent_others(hqdb *db, const char *store, const char *member, hq_erased_link *out,
+                           size_t max, size_t *n) SQR_WARN_UNUSED;
 
 /* *given 1 and version (size HQ_ID_MAX) when the current state is a
  * consent; 0 otherwise (withdrawn or never). */
-sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *given,
-                        char *version, int64_t *at_ms) SQR_WARN_UNUSED;
+sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *given, char *version,
+                        int64_t *at_ms) SQR_WARN_UNUSED;
 
 #endif /* SQR_HQDB_CONSENT_H */

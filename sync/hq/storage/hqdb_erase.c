@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "hqdb_int.h"
-#include "hqdb_consent.h"
 
 const char *const hqdb_erase_schema[] = {
     "CREATE TABLE IF NOT EXISTS erasure_log(store TEXT NOT NULL, member TEXT NOT NULL,"
@@ -26,7 +25,8 @@ static sqr_rc drop_link(hqdb *db, const hq_erased_link *l, int64_t now_ms, const
   if(!rc)
     rc = hqdb_exec(db, "DELETE FROM member_links WHERE store = $1 AND member = $2", p, 2, NULL,
                    NULL);
-  if(!rc) rc = hqdb_consent_drop(db, l->store, l->member);
+  if(!rc)
+    rc = hqdb_exec(db, "DELETE FROM consents WHERE store = $1 AND member = $2", p, 2, NULL, NULL);
   if(!rc)
     rc = hqdb_exec(db,
                    "INSERT INTO erasure_log(store, member, at_ms, reason, asked_by)"

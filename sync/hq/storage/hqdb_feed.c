@@ -354,10 +354,12 @@ sqr_rc hqdb_feed_forget(hqdb *db, const char *store, const char *member, int *fo
 
 /* ---- readers --------------------------------------------------------------- */
 
-/* A member row's 11 columns from `at` (its state is added by states()). */
+/* A member row's 12 columns from `at` (its state is added by states()),
+ * its marketing consent from MEMBER_CONSENT's join. */
 #define MEMBER_COLS                                                                                \
   "m.member, m.origin, m.blind, m.index_kind, m.created_ms, m.consent, m.staff, m.grp, m.tags,"    \
-  " m.points, m.seq"
+  " m.points, m.seq, coalesce(c.version, '')"
+#define MEMBER_CONSENT " LEFT JOIN consents c ON c.store = m.store AND c.member = m.member"
 
 static void member_of(const hqres *r, int k, int at, hq_feed_member *m) {
   cell_text(r, k, at, m->member, sizeof m->member);
@@ -371,6 +373,7 @@ static void member_of(const hqres *r, int k, int at, hq_feed_member *m) {
   cell_text(r, k, at + 8, m->tags, sizeof m->tags);
   m->points = cell_int(r, k, at + 9);
   m->seq = cell_int(r, k, at + 10);
+  cell_text(r, k, at + 11, m->marketing, sizeof m->marketing);
   m->last_day = 0;
   m->streak = 0;
   m->state_seq = m->seq;
@@ -427,8 +430,8 @@ sqr_rc hqdb_feed_members(hqdb *db, const char *store, const char *after, size_t 
   *out = NULL;
   *n = 0;
   sqr_rc rc = hqdb_exec(db,
-                        "SELECT " MEMBER_COLS " FROM store_members m WHERE m.store = $1"
-                        " AND m.member > $2 ORDER BY m.member LIMIT $3",
+                        "SELECT " MEMBER_COLS " FROM store_members m" MEMBER_CONSENT
+                        " WHERE m.store = $1 AND m.member > $2 ORDER BY m.member LIMIT $3",
                         p, 3, &r, NULL);
   if(!rc && r.nrows > 0 &&
      (!(*out = calloc((size_t)r.nrows, sizeof **out)) ||
@@ -466,7 +469,7 @@ sqr_rc hqdb_feed_log(hqdb *db, const char *store, int64_t after, size_t max, hq_
       "SELECT f.seq, f.kind, f.origin, f.member, f.day, f.points, f.streak, f.ts_ms, f.kiosk,"
       " CASE WHEN m.member IS NULL THEN 0 ELSE 1 END, " MEMBER_COLS
       " FROM feed f LEFT JOIN store_members m"
-      " ON f.kind = 1 AND m.store = f.store AND m.member = f.member"
+      " ON f.kind = 1 AND m.store = f.store AND m.member = f.member" MEMBER_CONSENT
       " WHERE f.store = $1 AND f.seq > $2 ORDER BY f.seq LIMIT $3",
       p, 3, &r, NULL);
   if(!rc && r.nrows > 0 &&

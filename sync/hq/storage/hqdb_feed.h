@@ -41,7 +41,9 @@
 #define HQ_FEED_TAGS_MAX   1200 /* compact JSON array of up to 32 tag ids */
 #define HQ_FEED_MEMBER_HEX 33   /* 32 hex + NUL */
 
-enum { HQ_FEED_MEMBER = 1, HQ_FEED_CHECKIN, HQ_FEED_VOID, HQ_FEED_ERASE };
+/* HQ_FEED_MARKETING keeps the consent's version ("" withdrawn) in the
+ * row's kiosk column: the feed table's columns stay as they were. */
+enum { HQ_FEED_MEMBER = 1, HQ_FEED_CHECKIN, HQ_FEED_VOID, HQ_FEED_ERASE, HQ_FEED_MARKETING };
 
 /* A member of a store as shared, with the state read from its kept
  * check-ins (hqdb_feed_members, hqdb_feed_log). */
@@ -52,8 +54,9 @@ typedef struct hq_feed_member {
   int index_kind;
   int64_t created_ms;
   char consent[HQ_ID_MAX];
-  char staff[HQ_ID_MAX]; /* "" for none */
-  char group[HQ_ID_MAX]; /* "" for none */
+  char marketing[HQ_ID_MAX]; /* out: the current marketing consent's version, "" none */
+  char staff[HQ_ID_MAX];     /* "" for none */
+  char group[HQ_ID_MAX];     /* "" for none */
   char tags[HQ_FEED_TAGS_MAX];
   int64_t points;    /* in: the sign-up's; out: with every kept check-in */
   int64_t seq;       /* in/out: the member entry's seq */
@@ -70,7 +73,7 @@ typedef struct hq_feed_row {
   char origin[HQ_ID_MAX];
   char member[HQ_FEED_MEMBER_HEX];
   int64_t day, points, streak, ts_ms;
-  char kiosk[HQ_ID_MAX]; /* void: whose check-in */
+  char kiosk[HQ_ID_MAX]; /* void: whose check-in; marketing: the version, "" withdrawn */
   int has_member;
   hq_feed_member m;
 } hq_feed_row;

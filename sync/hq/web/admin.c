@@ -260,6 +260,31 @@ void admin_member_data(hq *h, const char *body, size_t len, hq_reply *r) {
   cJSON_Delete(o);
 }
 
+cJSON *admin_withdraw_json(int members) {
+  cJSON *a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "status", "withdrawn");
+  cJSON_AddNumberToObject(a, "members", members);
+  return a;
+}
+
+void admin_member_withdraw(hq *h, const char *body, size_t len, hq_reply *r) {
+  cJSON *o = parse_body(body, len, r);
+  if(!o) return;
+  const char *phone;
+  hq_err e = {0};
+  int reached = 0;
+  if(want_str(o, "phone", 1, &phone, r)) {
+    sqr_rc rc = hq_person_withdraw(h, phone, "admin-token", &reached, &e);
+    if(rc)
+      hq_reply_fail(r, rc, &e);
+    else
+      hq_reply_json(r, 200, admin_withdraw_json(reached));
+  }
+  cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "phone");
+  if(cJSON_IsString(p)) crypto_wipe(p->valuestring, strlen(p->valuestring));
+  cJSON_Delete(o);
+}
+
 cJSON *admin_counts_json(const char *store, const hq_counts *c) {
   cJSON *a = cJSON_CreateObject(), *acked = cJSON_CreateObject(), *ks = cJSON_CreateObject();
   cJSON_AddStringToObject(a, "store", store);

@@ -36,6 +36,11 @@ cJSON *admin_erasure_json(const char *member);
 /* POST /v1/admin/member-data {"phone"}: everything HQ holds about a
  * number (person.h), audited. */
 void admin_member_data(hq *h, const char *body, size_t len, hq_reply *r);
+/* POST /v1/admin/member-withdraw {"phone"}: the person's marketing
+ * consent withdrawn at every store (person.h), audited; 404 not_found
+ * for a number that is no member. */
+void admin_member_withdraw(hq *h, const char *body, size_t len, hq_reply *r);
+cJSON *admin_withdraw_json(int members);
 cJSON *admin_counts_json(const char *store, const hq_counts *c);
 
 #endif

@@ -48,6 +48,11 @@ static int admin_person(const route_req *q, hq_reply *r) {
   return 1;
 }
 
+static int admin_withdraw(const route_req *q, hq_reply *r) {
+  admin_member_withdraw(q->h, q->body, q->len, r);
+  return 1;
+}
+
 static int admin_count(const route_req *q, hq_reply *r) {
   admin_counts(q->h, MHD_lookup_connection_value(q->c, MHD_GET_ARGUMENT_KIND, "store"), r);
   return 1;
@@ -129,6 +134,7 @@ static const route table[] = {
     {"POST", "/v1/admin/coupons/verify", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_coupons},
     {"POST", "/v1/admin/erasures", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_erasures},
     {"POST", "/v1/admin/member-data", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_person},
+    {"POST", "/v1/admin/member-withdraw", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_withdraw},
     {"GET", "/v1/admin/counts", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_count},
     /* the token first, then 404, for every other operator path */
     {NULL, "/v1/admin/", 1, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", not_found},

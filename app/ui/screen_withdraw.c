@@ -29,4 +29,5 @@ static void leave(ui_app *app, ui_screen *s) {
   ui_keypad_screen_wipe(s);
 }
 
-const ui_screen_ops screen_withdraw_ops = {"withdraw", NULL, layout, event, NULL, draw, leave, NULL};
+const ui_screen_ops screen_withdraw_ops = {"withdraw", NULL, layout, event,
+                                           NULL,       draw, leave,  NULL};

@@ -28,12 +28,19 @@
 #define UI_DEFAULT_IDLE_S 30
 
 static const ui_screen_ops *const screen_table[UI_SCREEN_COUNT] = {
-    [UI_SCREEN_LIVE] = &screen_live_ops,       [UI_SCREEN_JOIN] = &screen_join_ops,
-    [UI_SCREEN_CONSENT] = &screen_consent_ops, [UI_SCREEN_DETAILS] = &screen_details_ops,
-    [UI_SCREEN_RESULT] = &screen_result_ops,   [UI_SCREEN_CHECKIN] = &screen_checkin_ops,
-    [UI_SCREEN_PIN] = &screen_pin_ops,         [UI_SCREEN_MANAGER] = &screen_manager_ops,
-    [UI_SCREEN_ERROR] = &screen_error_ops,     [UI_SCREEN_ENROL] = &screen_enrol_ops,
+    [UI_SCREEN_LIVE] = &screen_live_ops,
+    [UI_SCREEN_JOIN] = &screen_join_ops,
+    [UI_SCREEN_CONSENT] = &screen_consent_ops,
+    [UI_SCREEN_DETAILS] = &screen_details_ops,
+    [UI_SCREEN_RESULT] = &screen_result_ops,
+    [UI_SCREEN_CHECKIN] = &screen_checkin_ops,
+    [UI_SCREEN_PIN] = &screen_pin_ops,
+    [UI_SCREEN_MANAGER] = &screen_manager_ops,
+    [UI_SCREEN_ERROR] = &screen_error_ops,
+    [UI_SCREEN_ENROL] = &screen_enrol_ops,
     [UI_SCREEN_PAUSED] = &screen_paused_ops,
+    [UI_SCREEN_WITHDRAW] = &screen_withdraw_ops,
+    [UI_SCREEN_WITHDRAW_CONFIRM] = &screen_withdraw_confirm_ops,
 };
 
 static int64_t mono_us(void) {

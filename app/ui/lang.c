@@ -125,6 +125,18 @@ static const char *const table[S_COUNT][UI_LANG_COUNT] = {
     [S_MGR_SPAN_DAYS] = {"%s%lld天%lld小时", "%s%lld d %lld h"},
     [S_MGR_SPAN_HOURS] = {"%s%lld小时%lld分", "%s%lld h %lld min"},
     [S_MGR_SPAN_MINUTES] = {"%s%lld分%lld秒", "%s%lld min %lld s"},
+    [S_MARKETING_YES] = {"已同意接收营销信息", "Marketing messages: yes"},
+    [S_MARKETING_NO] = {"未同意接收营销信息", "Marketing messages: no"},
+    [S_WITHDRAW_LINK] = {"退订营销信息", "Stop marketing messages"},
+    [S_WITHDRAW_TITLE] = {"退订营销信息：请输入手机号", "Stop marketing: your mobile number"},
+    [S_WITHDRAW_CONFIRM_TITLE] = {"确认退订营销信息？", "Stop marketing messages?"},
+    [S_WITHDRAW_CONFIRM_HINT] = {"我们将不再向您发送优惠和活动信息。会员身份和积分不受影响。",
+                                 "We will no longer send you offers or news. Your membership "
+                                 "and points stay as they are."},
+    [S_WITHDRAW_OK] = {"确认退订", "Stop them"},
+    [S_WITHDRAWN] = {"已退订营销信息", "Done: no more marketing messages"},
+    [S_WITHDRAWN_HINT] = {"您仍是会员，积分不变", "You are still a member; your points are kept"},
+    [S_WITHDRAW_NOTHING] = {"该号码不是会员，未做任何记录", "Not a member: nothing was recorded"},
 };
 
 const char *ui_str(ui_lang lang, ui_str_id id) {

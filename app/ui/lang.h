@@ -112,6 +112,17 @@ typedef enum ui_str_id {
   S_MGR_SPAN_DAYS,
   S_MGR_SPAN_HOURS,
   S_MGR_SPAN_MINUTES,
+  /* consents apart (screen_consent.c, screen_withdraw*.c) */
+  S_MARKETING_YES,
+  S_MARKETING_NO,
+  S_WITHDRAW_LINK,
+  S_WITHDRAW_TITLE,
+  S_WITHDRAW_CONFIRM_TITLE,
+  S_WITHDRAW_CONFIRM_HINT,
+  S_WITHDRAW_OK,
+  S_WITHDRAWN,
+  S_WITHDRAWN_HINT,
+  S_WITHDRAW_NOTHING,
   S_COUNT
 } ui_str_id;
 

@@ -11,7 +11,9 @@
  * manager PIN screen. While the disk is full (disk.c) the code stays, the
  * join and check-in buttons turn grey under a "paused" badge and lead to
  * the paused screen instead of a keypad: a shopper should not type a
- * number that cannot be kept. */
+ * number that cannot be kept. While the configuration offers a marketing
+ * consent, a small "stop marketing messages" button under them leads to
+ * its withdrawal (screen_withdraw.c): as near as the consent was. */
 #include <stdio.h>
 #include <string.h>
 
@@ -79,6 +81,13 @@ static int refresh(ui_app *app, ui_screen *s) {
   return view ? LIVE_NEW_VIEW : code ? LIVE_NEW_CODE : LIVE_SAME;
 }
 
+/* The withdrawal is offered exactly while a marketing consent is. */
+static void offer_withdrawal(ui_app *app, ui_screen *s) {
+  const sqr_config *cfg = store_config(app->st);
+  ui_widget *w = ui_screen_find(s, "withdraw");
+  if(w) w->hidden = !cfg || !cfg->marketing_version[0];
+}
+
 static int campaign_now(const sqr_config *cfg, int64_t now_ms) {
   if(!cfg) return -1;
   const config_campaign *c =
@@ -126,6 +135,10 @@ static void layout(ui_app *app, ui_screen *s) {
                                  full ? UI_DISABLED : UI_ACCENT2, full ? UI_FG : UI_WHITE));
   ui_screen_add(
       s, ui_button_new("lang", ui_str(app->lang, S_LANG_OTHER), lang, 4 * u, UI_PANEL, UI_FG));
+  SDL_Rect withdraw = {join.x, join.y + join.h + u / 2, check.x + check.w - join.x, 4 * u};
+  ui_screen_add(s, ui_button_new("withdraw", ui_str(app->lang, S_WITHDRAW_LINK), withdraw, 3 * u,
+                                 UI_BG, UI_MUTED));
+  offer_withdrawal(app, s);
   L.rc = SQR_ENOTFOUND;
   L.lv.text[0] = '\0';
   refresh(app, s);
@@ -153,6 +166,8 @@ static void event(ui_app *app, ui_screen *s, const ui_input *in) {
     ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_JOIN);
   else if(strcmp(w->name, "checkin") == 0)
     ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_CHECKIN);
+  else if(strcmp(w->name, "withdraw") == 0)
+    ui_go(app, full ? UI_SCREEN_PAUSED : UI_SCREEN_WITHDRAW);
   else if(strcmp(w->name, "lang") == 0) {
     app->lang = app->lang == UI_LANG_ZH ? UI_LANG_EN : UI_LANG_ZH;
     ui_go(app, UI_SCREEN_LIVE);
@@ -173,6 +188,7 @@ static int64_t tick(ui_app *app, ui_screen *s, int64_t mono) {
     if(store_reload_config(app->st) != SQR_OK) log_warn("ui", "config reload failed");
     if(store_config(app->st) != L.cfg) {
       (void)refresh(app, s);
+      offer_withdrawal(app, s);
       app->dirty = 1;
     }
   }

@@ -1,6 +1,8 @@
-/* screen_result.c — the end of a flow: joined (group QR, coupon, points),
- * welcomed back, checked in (points, streak), already checked in today, or
- * not a member (offer to join). Shows no phone number. */
+/* screen_result.c — the end of a flow: joined (group QR, coupon, points,
+ * and whether marketing messages were agreed to when the configuration
+ * offers them), welcomed back, checked in (points, streak), already
+ * checked in today, not a member (offer to join), marketing messages
+ * stopped, or nothing to stop (not a member). Shows no phone number. */
 #include <stdio.h>
 #include <string.h>
 
@@ -25,14 +27,15 @@ static void layout(ui_app *app, ui_screen *s) {
     ui_screen_add(s, qr);
   }
   int bw = app->portrait ? (w - 20 * u) / 2 : 40 * u;
+  int warn =
+      f->result_kind == UI_RESULT_NOT_MEMBER || f->result_kind == UI_RESULT_WITHDRAW_NOT_MEMBER;
   if(f->result_kind == UI_RESULT_NOT_MEMBER)
     ui_screen_add(s, ui_button_new("join", ui_str(app->lang, S_JOIN_NOW),
                                    (SDL_Rect){8 * u, h - 22 * u, bw, 14 * u}, 6 * u, UI_ACCENT,
                                    UI_WHITE));
   ui_screen_add(s, ui_button_new("done", ui_str(app->lang, S_DONE),
                                  (SDL_Rect){w - 8 * u - bw, h - 22 * u, bw, 14 * u}, 6 * u,
-                                 f->result_kind == UI_RESULT_NOT_MEMBER ? UI_PANEL : UI_ACCENT,
-                                 f->result_kind == UI_RESULT_NOT_MEMBER ? UI_FG : UI_WHITE));
+                                 warn ? UI_PANEL : UI_ACCENT, warn ? UI_FG : UI_WHITE));
 }
 
 static void event(ui_app *app, ui_screen *s, const ui_input *in) {
@@ -57,11 +60,20 @@ static void draw(ui_app *app, ui_screen *s) {
                     : f->result_kind == UI_RESULT_WELCOME_BACK ? S_WELCOME_BACK
                     : f->result_kind == UI_RESULT_CHECKED_IN   ? S_CHECKED_IN
                     : f->result_kind == UI_RESULT_ALREADY      ? S_ALREADY
+                    : f->result_kind == UI_RESULT_WITHDRAWN    ? S_WITHDRAWN
                                                                : S_NOT_MEMBER;
-  ui_color tc = f->result_kind == UI_RESULT_NOT_MEMBER || f->result_kind == UI_RESULT_ALREADY
+  ui_color tc = f->result_kind == UI_RESULT_NOT_MEMBER || f->result_kind == UI_RESULT_ALREADY ||
+                        f->result_kind == UI_RESULT_WITHDRAW_NOT_MEMBER
                     ? UI_WARN
                     : UI_OK;
   ui_label(app, ui_str(app->lang, title), 8 * u, tc, x, y, align);
+  if(f->result_kind == UI_RESULT_WITHDRAWN || f->result_kind == UI_RESULT_WITHDRAW_NOT_MEMBER) {
+    ui_say(app,
+           ui_str(app->lang,
+                  f->result_kind == UI_RESULT_WITHDRAWN ? S_WITHDRAWN_HINT : S_WITHDRAW_NOTHING),
+           6 * u, UI_FG, 30 * u, app->w - 16 * u);
+    return;
+  }
   if(qr) {
     ui_label(app, ui_str(app->lang, S_SCAN_GROUP), 5 * u, UI_FG, app->portrait ? x : x,
              app->portrait ? 15 * u : 20 * u, align);
@@ -83,6 +95,11 @@ static void draw(ui_app *app, ui_screen *s) {
     ui_label(app, buf, 5 * u, UI_ACCENT, x, y, align);
     y += 8 * u;
   }
+  /* Small, under the rest: whether the optional consent was recorded. */
+  const sqr_config *cfg = store_config(app->st);
+  if(f->result_kind == UI_RESULT_JOINED && cfg && cfg->marketing_version[0])
+    ui_label(app, ui_str(app->lang, r->marketing ? S_MARKETING_YES : S_MARKETING_NO), 4 * u,
+             UI_MUTED, x, y, align);
   if(f->result_kind == UI_RESULT_CHECKED_IN || f->result_kind == UI_RESULT_ALREADY) {
     ui_strf(buf, sizeof buf, app->lang, S_STREAK, r->streak);
     ui_label(app, buf, 5 * u, UI_FG, x, y, align);

@@ -151,8 +151,9 @@ static int expect(ui_app *app, int line, const char *cmd, char **argv, int argc)
       fail(app, line, cmd, why);
     }
   } else if(argc >= 3 && strcmp(argv[1], "result") == 0) {
-    static const char *const kinds[] = {"joined", "welcome_back", "checked_in", "already",
-                                        "not_member"};
+    static const char *const kinds[] = {
+        "joined",     "welcome_back", "checked_in",         "already",
+        "not_member", "withdrawn",    "withdraw_not_member"};
     const char *have = app->cur == UI_SCREEN_RESULT ? kinds[app->flow.result_kind] : "none";
     if(strcmp(have, argv[2]) != 0) {
       snprintf(why, sizeof why, "result is %s", have);
@@ -195,6 +196,9 @@ static int expect(ui_app *app, int line, const char *cmd, char **argv, int argc)
   } else if(argc >= 3 && strcmp(argv[1], "visible") == 0) {
     ui_widget *w = ui_screen_find(s, argv[2]);
     if(!w || w->hidden) fail(app, line, cmd, "not shown");
+  } else if(argc >= 3 && strcmp(argv[1], "hidden") == 0) {
+    ui_widget *w = ui_screen_find(s, argv[2]);
+    if(w && !w->hidden) fail(app, line, cmd, "shown");
   } else {
     return 0;
   }

@@ -31,12 +31,14 @@
  *                             typed digit
  *   expect qr NAME TEXT       widget NAME's QR encodes TEXT ("-" = none)
  *   expect visible NAME       widget NAME is shown
+ *   expect hidden NAME        widget NAME is not shown (or not on the screen)
  *   expect text WORDS...      a label of the last frame drawn contains WORDS
  *                             (after a partial redraw: of what it redrew)
  *   expect disabled NAME      widget NAME does not take taps (a locked keypad)
  *   expect state TEXT         the screen's state word (enrol: url, code,
  *                             running, failed:KIND, noca; live: code, paused)
- *   expect result KIND        joined|welcome_back|checked_in|already|not_member
+ *   expect result KIND        joined|welcome_back|checked_in|already|not_member|
+ *                             withdrawn|withdraw_not_member
  *   expect index AHEAD INCALL member calls so far given a blind index derived
  *                             ahead on a worker, and left to derive it
  *                             themselves (prefetch.h)

@@ -69,8 +69,10 @@ typedef enum ui_screen_id {
   UI_SCREEN_PIN,
   UI_SCREEN_MANAGER,
   UI_SCREEN_ERROR,
-  UI_SCREEN_ENROL,  /* first boot: no configuration and no certificate */
-  UI_SCREEN_PAUSED, /* the disk is full: nothing can be recorded */
+  UI_SCREEN_ENROL,            /* first boot: no configuration and no certificate */
+  UI_SCREEN_PAUSED,           /* the disk is full: nothing can be recorded */
+  UI_SCREEN_WITHDRAW,         /* stop marketing messages: the phone */
+  UI_SCREEN_WITHDRAW_CONFIRM, /* ... and the shopper's confirmation */
   UI_SCREEN_COUNT
 } ui_screen_id;
 
@@ -103,7 +105,7 @@ int ui_screen_locate(ui_screen *s, const char *name, SDL_Rect *out);
 
 extern const ui_screen_ops screen_live_ops, screen_join_ops, screen_consent_ops, screen_details_ops,
     screen_result_ops, screen_checkin_ops, screen_pin_ops, screen_manager_ops, screen_error_ops,
-    screen_enrol_ops, screen_paused_ops;
+    screen_enrol_ops, screen_paused_ops, screen_withdraw_ops, screen_withdraw_confirm_ops;
 
 /* ---- the flow a shopper is in (wiped on every return to the live code) ---- */
 typedef enum ui_result_kind {
@@ -111,12 +113,16 @@ typedef enum ui_result_kind {
   UI_RESULT_WELCOME_BACK,
   UI_RESULT_CHECKED_IN,
   UI_RESULT_ALREADY,
-  UI_RESULT_NOT_MEMBER
+  UI_RESULT_NOT_MEMBER,
+  UI_RESULT_WITHDRAWN,          /* marketing consent withdrawn */
+  UI_RESULT_WITHDRAW_NOT_MEMBER /* nothing to withdraw: nothing recorded */
 } ui_result_kind;
 
 typedef struct ui_flow {
   char phone[24]; /* as typed (digits only); wiped on leave */
   int consented;
+  int age_confirmed; /* "I am 14 or older" ticked (cfg->age_required) */
+  int marketing;     /* the optional marketing consent ticked */
   int tag_on[CONFIG_MAX_TAGS];
   int staff; /* index into config staff, -1 = none */
   int seals_prepared;
@@ -327,6 +333,11 @@ void ui_keypad_screen_wipe(ui_screen *s);
 /* Signs up the shopper in app->flow through member_signup and goes to the
  * result screen, or to the error screen when nothing could be recorded. */
 void ui_flow_signup(ui_app *app);
+/* Withdraws the marketing consent of the member with app->flow.phone
+ * (member_withdraw_marketing) and forgets the phone: the result screen
+ * says done or "not a member" (nothing recorded); a failed write goes to
+ * the error screen. */
+void ui_flow_withdraw(ui_app *app);
 
 /* ---- the helper process (child.c) ---- */
 /* storeqr-sync beside the kiosk, in the build tree's sync/client, or on

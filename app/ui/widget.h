@@ -52,8 +52,10 @@ ui_widget *ui_qr_new(const char *name, SDL_Rect r);
 void ui_qr_set(ui_widget *w, const char *text);
 const char *ui_qr_text(const ui_widget *w);
 
-/* A tick box with a label, unticked when made. */
+/* A tick box with a label, unticked when made. The label wraps to r's
+ * width; ui_check_height is the height r needs at width for all of it. */
 ui_widget *ui_check_new(const char *name, const char *label, SDL_Rect r, int font_px);
+int ui_check_height(ui_app *app, const char *label, int width, int font_px);
 void ui_check_toggle(ui_widget *w);
 int ui_check_value(const ui_widget *w);
 

@@ -284,7 +284,8 @@ static void say(char *script, size_t n, const char *text) {
 }
 
 #define SIGN_UP_REST                                                                               \
-  "touch ok\nexpect screen consent\ntouch agree\ntouch continue\nexpect screen details\n"          \
+  "touch ok\nexpect screen consent\ntouch agree\ntouch age\ntouch continue\nexpect screen "        \
+  "details\n"                                                                                      \
   "touch finish\nexpect result joined\n"
 #define BACK_LIVE "expect screen live\nexpect nodigits\n"
 
@@ -304,7 +305,8 @@ static char *make_script(void) {
   say(s, n, "touch checkin\nexpect screen checkin\n");
   type_number(s, n, 2, 0);
   say(s, n,
-      "touch ok\nexpect result not_member\ntouch join\nexpect screen consent\ntouch agree\n"
+      "touch ok\nexpect result not_member\ntouch join\nexpect screen consent\ntouch agree\ntouch "
+      "age\n"
       "touch continue\ntouch finish\nexpect result joined\nkey escape\n" BACK_LIVE);
   /* 4: walks away at the consent screen, comes back and joins. */
   say(s, n, "touch join\n");

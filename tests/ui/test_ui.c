@@ -2,7 +2,7 @@
  * its screenshots (QR codes decoded with zbar) and the kiosk database.
  *   test_ui KIOSK CASE    CASE: matrix, join, checkin, pin, idle, rotate, offset,
  *                               fill, reset, hotplug, campaign, disk, lowdisk,
- *                               first, clock, index
+ *                               first, clock, index, consent, withdraw
  * Every case asserts on what the kiosk wrote or drew; none on timing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,9 @@
 #define TYPE_PHONE                                                                                 \
   "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\n"                         \
   "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\ntap keypad.0\n"
+#define TYPE_PHONE_B                                                                               \
+  "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\n"                         \
+  "tap keypad.1\ntap keypad.3\ntap keypad.8\ntap keypad.0\ntap keypad.0\ntap keypad.1\n"
 #define HOLD_CORNER "hold 20 20 3.5\nexpect screen pin\n"
 #define TYPE_PIN    "key 2\nkey 4\nkey 6\nkey 8\nkey return\n"
 
@@ -66,6 +69,40 @@ static int64_t members(int64_t t) {
   return ss.members;
 }
 
+/* The kiosk's marketing_consent events: how many gave consent (to
+ * UT_MARKETING_VERSION) and how many withdrew it; *last the log's last seq. */
+typedef struct mkt_events {
+  int given, withdrawn;
+  int64_t last;
+} mkt_events;
+
+static int count_marketing(const store_event *ev, void *ud) {
+  mkt_events *m = ud;
+  m->last = ev->seq;
+  if(strcmp(ev->type, "marketing_consent") != 0) return 0;
+  if(strstr(ev->payload, "\"given\":true") &&
+     strstr(ev->payload, "\"version\":\"" UT_MARKETING_VERSION "\""))
+    m->given++;
+  else if(strstr(ev->payload, "\"given\":false") && strstr(ev->payload, "\"version\":null"))
+    m->withdrawn++;
+  else
+    UT_CHECK(0, "a marketing_consent event unlike either: %s", ev->payload);
+  return 0;
+}
+
+static mkt_events marketing_events(int64_t t) {
+  sqr_clock *c;
+  store *st;
+  char err[256];
+  mkt_events m = {0, 0, 0};
+  UT_CHECK(clock_new_fixed(t * 1000, &c) == SQR_OK, "clock");
+  UT_CHECK(store_open(db, c, &st, err, sizeof err) == SQR_OK, "%s", err);
+  UT_CHECK(store_events_after(st, 0, 100000, count_marketing, &m) == SQR_OK, "events");
+  store_close(st);
+  clock_free(c);
+  return m;
+}
+
 /* Every screen, one orientation and language: PNGs, QR codes, token. */
 static void one_matrix(const char *size, const char *lang) {
   char name[64], sub[64];
@@ -80,7 +117,7 @@ static void one_matrix(const char *size, const char *lang) {
       "screenshot live\n"
       "tap join\nexpect screen join\n" TYPE_PHONE "screenshot join\n"
       "tap ok\nexpect screen consent\nscreenshot consent\n"
-      "drag policy -200\ntap down\ntap agree\ntap continue\n"
+      "drag policy -200\ntap down\ntap agree\ntap age\ntap continue\n"
       "expect screen details\ntap tag.coffee\ntap staff.s02\nscreenshot details\n"
       "tap finish\nexpect screen result\nexpect result joined\nscreenshot result_join\n"
       "tap done\nexpect screen live\n"
@@ -136,10 +173,20 @@ static void t_join(void) {
   snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
   int64_t t = ut_now_aligned();
   ut_make_store(db, t, NULL);
-  /* No consent, no record: the continue button does nothing unticked. */
-  const char *s1 = "tap join\n" TYPE_PHONE "tap ok\nexpect screen consent\ntap continue\n"
-                   "expect screen consent\nexpect disabled continue\ntap back\ntap back\n"
-                   "expect screen live\nexpect nodigits\n";
+  /* No consent, no record: the continue button does nothing unticked, nor
+   * with the service consent alone (the age unconfirmed), nor with the age
+   * alone; ticks made before "back" are gone when the policy is shown
+   * again. No marketing consent is offered (the demo has none). */
+  const char *s1 = "expect hidden withdraw\ntap join\n" TYPE_PHONE
+                   "tap ok\nexpect screen consent\nexpect visible age\nexpect hidden marketing\n"
+                   "tap continue\nexpect screen consent\nexpect disabled continue\n"
+                   "tap agree\nexpect disabled continue\ntap continue\nexpect screen consent\n"
+                   "key return\nexpect screen consent\n"
+                   "tap agree\ntap age\nexpect disabled continue\ntap continue\n"
+                   "expect screen consent\ntap agree\ntap back\nexpect screen join\ntap ok\n"
+                   "expect screen consent\nexpect disabled continue\ntap continue\n"
+                   "expect screen consent\ntap age\nexpect disabled continue\ntap back\n"
+                   "tap back\nexpect screen live\nexpect nodigits\n";
   UT_CHECK(ut_run(db, s1, t, NULL, NULL) == 0, "refused consent run");
   UT_CHECK(members(t) == 0, "a member without consent");
   /* Touch (finger events) all the way through. */
@@ -147,7 +194,7 @@ static void t_join(void) {
       "touch join\n"
       "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
       "touch keypad.1\ntouch keypad.3\ntouch keypad.8\ntouch keypad.0\ntouch keypad.0\n"
-      "touch keypad.0\ntouch ok\ntouch agree\ntouch continue\ntouch finish\n"
+      "touch keypad.0\ntouch ok\ntouch agree\ntouch age\ntouch continue\ntouch finish\n"
       "expect result joined\nscreenshot joined\ntouch done\nexpect nodigits\n";
   UT_CHECK(ut_run(db, s2, t, NULL, NULL) == 0, "join run");
   member_result r = lookup(t);
@@ -162,6 +209,119 @@ static void t_join(void) {
   puts("join: ok");
 }
 
+/* The marketing consent apart (PIPL): offered unticked, never a condition
+ * of joining, recorded as its own event only when ticked; every box fresh
+ * each time the policy is shown. Without the age requirement there is no
+ * age box and the service consent alone continues. */
+static void t_consent(void) {
+  ut_setup("consent");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_store_opts mo = {.marketing = 1};
+  ut_make_store(db, t, &mo);
+  /* Marketing ticked, then "back": gone when the policy is shown again,
+   * so this sign-up (agree + age only) records no marketing consent. The
+   * marketing box alone does not open "continue". */
+  const char *s1 =
+      "tap join\n" TYPE_PHONE "tap ok\nexpect screen consent\nexpect visible marketing\n"
+      "tap marketing\nexpect disabled continue\ntap back\ntap ok\n"
+      "expect screen consent\ntap agree\ntap age\ntap continue\ntap finish\n"
+      "expect result joined\nexpect text Marketing messages: no\ntap done\n";
+  ut_kiosk_opts en = {.lang = "en"};
+  UT_CHECK(ut_run_opts(db, s1, t, &en) == 0, "sign-up without marketing");
+  mkt_events m = marketing_events(t);
+  UT_CHECK(members(t) == 1, "%lld members", (long long)members(t));
+  UT_CHECK(m.given == 0 && m.withdrawn == 0,
+           "marketing events without the box: %d given, %d "
+           "withdrawn",
+           m.given, m.withdrawn);
+  /* Ticked: one marketing_consent event with the configured version. */
+  const char *s2 = "tap join\n" TYPE_PHONE_B "tap ok\nexpect screen consent\ntap agree\n"
+                   "tap age\ntap marketing\nscreenshot consent\ntap continue\ntap finish\n"
+                   "expect result joined\nexpect text Marketing messages: yes\n"
+                   "screenshot joined\ntap done\n";
+  UT_CHECK(ut_run_opts(db, s2, t, &en) == 0, "sign-up with marketing");
+  m = marketing_events(t);
+  UT_CHECK(members(t) == 2, "%lld members", (long long)members(t));
+  UT_CHECK(m.given == 1 && m.withdrawn == 0,
+           "marketing events with the box: %d given, %d "
+           "withdrawn",
+           m.given, m.withdrawn);
+  /* No age requirement: no age box, the service consent continues. */
+  ut_setup("consent-noage");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  ut_store_opts na = {.no_age = 1};
+  ut_make_store(db, t, &na);
+  const char *s3 = "tap join\n" TYPE_PHONE "tap ok\nexpect hidden age\nexpect hidden marketing\n"
+                   "tap agree\ntap continue\ntap finish\nexpect result joined\n";
+  UT_CHECK(ut_run(db, s3, t, NULL, NULL) == 0, "sign-up without the age box");
+  UT_CHECK(members(t) == 1, "%lld members", (long long)members(t));
+  puts("consent: ok");
+}
+
+/* Stopping marketing messages at the kiosk: from the live screen, the
+ * number on the keypad, a confirmation; a member's withdrawal is recorded
+ * (given false), an unknown number is "not a member" and records nothing,
+ * a cancelled one nothing either. The number never reaches the log. */
+static void t_withdraw(void) {
+  ut_setup("withdraw");
+  snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
+  int64_t t = ut_now_aligned();
+  ut_store_opts mo = {.marketing = 1};
+  ut_make_store(db, t, &mo);
+  char logp[1200];
+  path(logp, sizeof logp, "kiosk.log");
+  FILE *log = fopen(logp, "w+");
+  UT_CHECK(log, "log file");
+  ut_kiosk_opts o = {.lang = "en", .stderr_fd = fileno(log)};
+  const char *s1 = "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap age\ntap marketing\n"
+                   "tap continue\ntap finish\nexpect result joined\ntap done\n"
+                   /* typed, confirmed screen left with escape: nothing */
+                   "expect visible withdraw\ntap withdraw\nexpect screen withdraw\n" TYPE_PHONE
+                   "tap ok\nexpect screen withdraw_confirm\nkey escape\nexpect screen live\n"
+                   "expect nodigits\n";
+  UT_CHECK(ut_run_opts(db, s1, t, &o) == 0, "sign-up and a cancelled withdrawal");
+  mkt_events before = marketing_events(t);
+  UT_CHECK(before.given == 1 && before.withdrawn == 0, "%d given, %d withdrawn", before.given,
+           before.withdrawn);
+  /* "back" on the confirmation keeps the digits; "stop them" records. */
+  const char *s2 =
+      "tap withdraw\n" TYPE_PHONE "tap ok\nexpect screen withdraw_confirm\n"
+      "expect text Stop marketing messages?\nscreenshot confirm\ntap back\nexpect screen withdraw\n"
+      "tap ok\nexpect screen withdraw_confirm\ntap confirm\nexpect result withdrawn\n"
+      "expect text Done: no more marketing messages\nexpect nodigits\nscreenshot done\n"
+      "tap done\nscreenshot live\n"
+      "expect screen live\n";
+  UT_CHECK(ut_run_opts(db, s2, t + 60, &o) == 0, "withdrawal");
+  mkt_events after = marketing_events(t + 60);
+  UT_CHECK(after.given == 1 && after.withdrawn == 1, "%d given, %d withdrawn", after.given,
+           after.withdrawn);
+  UT_CHECK(members(t) == 1 && lookup(t).points == 50, "the member changed");
+  /* A number that is not a member: said so, nothing recorded. */
+  const char *s3 =
+      "tap withdraw\n" TYPE_PHONE_B "tap ok\ntap confirm\nexpect result withdraw_not_member\n"
+      "expect text You are not a member\nexpect text Not a member: nothing was\nexpect hidden "
+      "join\n"
+      "expect nodigits\ntap done\n";
+  UT_CHECK(ut_run_opts(db, s3, t + 120, &o) == 0, "withdrawal of a stranger");
+  mkt_events none = marketing_events(t + 120);
+  UT_CHECK(none.last == after.last, "the stranger's withdrawal recorded events %lld..%lld",
+           (long long)after.last, (long long)none.last);
+  /* Not offered without a marketing consent in the configuration. */
+  ut_store_opts off = {.version = 2};
+  ut_make_store(db, t, &off);
+  UT_CHECK(ut_run_opts(db, "expect hidden withdraw\n", t + 180, &o) == 0, "offered without one");
+  /* The kiosk said nothing of either number. */
+  char buf[65536];
+  rewind(log);
+  size_t n = fread(buf, 1, sizeof buf - 1, log);
+  buf[n] = '\0';
+  fclose(log);
+  UT_CHECK(!strstr(buf, "13800") && !strstr(buf, "138 0") && !strstr(buf, "0013"),
+           "a phone number in the kiosk's log: %s", buf);
+  puts("withdraw: ok");
+}
+
 static void t_checkin(void) {
   ut_setup("checkin");
   snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
@@ -169,7 +329,7 @@ static void t_checkin(void) {
   ut_make_store(db, t, NULL);
   /* Not a member yet: offered to join, and "join now" keeps the number. */
   const char *s0 = "tap checkin\n" TYPE_PHONE "tap ok\nexpect result not_member\n"
-                   "screenshot not_member\ntap join\nexpect screen consent\ntap agree\n"
+                   "screenshot not_member\ntap join\nexpect screen consent\ntap agree\ntap age\n"
                    "tap continue\ntap finish\nexpect result joined\n";
   UT_CHECK(ut_run(db, s0, t, NULL, NULL) == 0, "not-member run");
   int before = lookup(t).points;
@@ -317,7 +477,7 @@ static void t_fill(void) {
   ut_make_store(db, t, &o);
   const char *s =
       "screenshot g1\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-1\n"
-      "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+      "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap age\ntap continue\ntap finish\n"
       "expect result joined\nscreenshot joined\ntap done\n"
       "screenshot g2\nexpect qr live.qr https://weixin.qq.com/g/demo-ja-store-2\n" HOLD_CORNER
           TYPE_PIN "expect screen manager\ntap full.ja-store-2\n"
@@ -472,7 +632,7 @@ static void t_disk(void) {
   const char *args[] = {"--db-max-pages", "1", NULL};
   const char *s =
       "expect state code\n"
-      "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+      "tap join\n" TYPE_PHONE "tap ok\ntap agree\ntap age\ntap continue\ntap finish\n"
       "expect screen paused\nexpect nodigits\nscreenshot paused\ntap done\n"
       "expect screen live\nexpect state paused\nscreenshot live_full\n"
       /* straight to the paused screen: no number typed for nothing */
@@ -481,7 +641,8 @@ static void t_disk(void) {
       /* room again; the refused write is retried after a minute */
       "db-max-pages 1000000\nadvance 61\nexpect state code\nscreenshot live_ok\n" HOLD_CORNER
           TYPE_PIN "expect screen manager\nscreenshot manager_ok\ntap close\n"
-      "tap join\nexpect screen join\n" TYPE_PHONE "tap ok\ntap agree\ntap continue\ntap finish\n"
+      "tap join\nexpect screen join\n" TYPE_PHONE
+      "tap ok\ntap agree\ntap age\ntap continue\ntap finish\n"
       "expect result joined\ntap done\n";
   ut_kiosk_opts o = {.env = env, .args = args};
   int rc = ut_run_opts(db, s, t, &o);
@@ -527,7 +688,7 @@ static void t_lowdisk(void) {
   const char *s = "expect state paused\nscreenshot live_low\ntap join\nexpect screen paused\n"
                   "screenshot paused_low\ntap done\nmin-free-mb 0\nexpect state code\n"
                   "screenshot live_ok\ntap join\nexpect screen join\n" TYPE_PHONE
-                  "tap ok\ntap agree\ntap continue\ntap finish\nexpect result joined\n";
+                  "tap ok\ntap agree\ntap age\ntap continue\ntap finish\nexpect result joined\n";
   ut_kiosk_opts o = {.args = args, .size = "1920x1080", .lang = "en"};
   UT_CHECK(ut_run_opts(db, s, t, &o) == 0, "low-disk run");
   UT_CHECK(members(t) == 1, "members %lld", (long long)members(t));
@@ -656,7 +817,7 @@ static void t_index(void) {
   ut_make_store(db, t, NULL);
   const char *s1 =
       "tap join\n" TYPE_PHONE "tap ok\nexpect screen consent\nexpect index 1 0\n"
-      "tap agree\ntap continue\nexpect screen details\ntap finish\nexpect result joined\n"
+      "tap agree\ntap age\ntap continue\nexpect screen details\ntap finish\nexpect result joined\n"
       "expect index 2 0\ntap done\nexpect nodigits\n"
       "tap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\nexpect index 3 0\n"
       "tap done\n"
@@ -666,7 +827,7 @@ static void t_index(void) {
       "tap checkin\n" TYPE_PHONE "wait 300\ntap keypad.del\ntap keypad.1\ntap ok\n"
       "expect result not_member\nexpect index 4 0\n"
       /* "join now" signs that number up with the same index */
-      "tap join\ntap agree\ntap continue\ntap finish\nexpect result joined\n"
+      "tap join\ntap agree\ntap age\ntap continue\ntap finish\nexpect result joined\n"
       "expect index 5 0\ntap done\nexpect nodigits\n";
   UT_CHECK(ut_run(db, s1, t, NULL, NULL) == 0, "index run");
   UT_CHECK(members(t) == 2, "%lld members, want 2", (long long)members(t));
@@ -684,7 +845,7 @@ static void t_index(void) {
                         .index_t = CONFIG_INDEX_T_DEFAULT};
   ut_make_store(db, t, &real);
   const char *s2 = "tap checkin\n" TYPE_PHONE "tap ok\nexpect result not_member\n"
-                   "expect index 1 0\ntap join\ntap agree\ntap continue\ntap finish\n"
+                   "expect index 1 0\ntap join\ntap agree\ntap age\ntap continue\ntap finish\n"
                    "expect result joined\nexpect index 2 0\ntap done\n"
                    "tap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\n"
                    "expect index 3 0\ntap done\nexpect nodigits\n";
@@ -696,7 +857,7 @@ static void t_index(void) {
   snprintf(db, sizeof db, "%s/kiosk.db", ut_dir);
   ut_make_store(db, t, NULL);
   const char *off[] = {"--no-prefetch", NULL};
-  const char *s3 = "tap join\n" TYPE_PHONE "tap ok\nexpect index 0 1\ntap agree\n"
+  const char *s3 = "tap join\n" TYPE_PHONE "tap ok\nexpect index 0 1\ntap agree\ntap age\n"
                    "tap continue\ntap finish\nexpect result joined\nexpect index 0 2\n"
                    "tap done\ntap checkin\n" TYPE_PHONE "tap ok\nexpect result checked_in\n"
                    "expect index 0 3\n";
@@ -745,6 +906,10 @@ int main(int argc, char **argv) {
     t_clock();
   else if(!strcmp(c, "index"))
     t_index();
+  else if(!strcmp(c, "consent"))
+    t_consent();
+  else if(!strcmp(c, "withdraw"))
+    t_withdraw();
   else {
     fprintf(stderr, "test_ui: unknown case %s\n", c);
     return 2;

@@ -77,6 +77,18 @@ void ut_make_store(const char *db, int64_t t, const ut_store_opts *o) {
       cJSON_AddItemToObject(c, "image", cJSON_CreateString(o->campaign_image));
     }
   }
+  cJSON *consent = cJSON_GetObjectItem(root, "consent");
+  if(o && o->marketing) {
+    cJSON *m = cJSON_AddObjectToObject(consent, "marketing");
+    cJSON_AddStringToObject(m, "version", UT_MARKETING_VERSION);
+    cJSON *text = cJSON_AddObjectToObject(m, "text");
+    cJSON_AddStringToObject(text, "zh",
+                            "我同意接收门店的优惠和活动信息（短信、企业微信），可随时退订。");
+    cJSON_AddStringToObject(text, "en",
+                            "Send me offers and news by SMS and WeCom (I can stop them at any "
+                            "time).");
+  }
+  if(o && o->no_age) cJSON_AddBoolToObject(cJSON_AddObjectToObject(consent, "age"), "required", 0);
   if(o && o->group1_capacity) {
     cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "groups"), 0);
     cJSON_ReplaceItemInObject(g, "capacity", cJSON_CreateNumber(o->group1_capacity));

@@ -204,7 +204,7 @@ typedef struct store_status {
   char last_sync_error[256];
   int64_t hq_offset_ms;
   int64_t config_version;
-  int64_t clock_jumps;             /* clock_jump events recorded */
+  int64_t clock_jumps;             /* clock_jump events in the kept log */
   int64_t last_clock_jump_ms;      /* when the newest was recorded; 0 = never */
   int64_t last_clock_jump_by_ms;   /* its jump_ms: + the kiosk's time moved ahead */
   char last_clock_jump_source[16]; /* "wall" or "hq_offset" */

@@ -838,8 +838,9 @@ sqr_rc store_prune_events(store *st, int64_t now_ms, int64_t *pruned) {
   int64_t total = 0, n = 0;
   sqr_rc rc = SQR_OK;
   if(pruned) *pruned = 0;
-  /* Another process may have applied a newer configuration. */
-  if((rc = load_config(st))) return rc;
+  /* The configuration this store has loaded (the sync pass has just
+   * applied HQ's); not reloaded here, which would free what callers of
+   * store_config hold. */
   if(!st->cfg) return SQR_OK;
   int days = st->cfg->retention_event_days;
   /* >= 7 days (config.c): the manager's 7-day figures (store_status_get)

@@ -80,6 +80,7 @@ static const char *main_usage =
     "  erase --phone P                 erase a member at their request\n"
     "  withdraw --phone P              withdraw a member's marketing consent\n"
     "  verify-log                      check the event log's hash chain\n"
+    "  prune                           drop acknowledged events past retention\n"
     "  pin-hash [--iterations N]       hash a manager PIN read from stdin\n"
     "\n"
     "Each command takes --help. Phone \"-\" reads the number from stdin.\n"
@@ -740,7 +741,8 @@ static int cmd_withdraw(cli *c, int argc, char **argv) {
 
 static int cmd_verify_log(cli *c, int argc, char **argv) {
   if(argc > 1) {
-    fputs("usage: storeqr verify-log\nChecks every event's hash and the chain linking them.\n",
+    fputs("usage: storeqr verify-log\nChecks every kept event's hash and the chain linking them,"
+          " from the\nprune anchor when older events were pruned.\n",
           stdout);
     return strcmp(argv[1], "--help") == 0 ? EX_DONE : EX_USAGE;
   }
@@ -748,13 +750,48 @@ static int cmd_verify_log(cli *c, int argc, char **argv) {
   if(ex) return ex;
   int64_t checked = 0, bad = 0;
   char why[256] = "";
-  sqr_rc rc = store_verify_log(c->st, &checked, &bad, why, sizeof why);
+  store_anchor from = {0};
+  sqr_rc rc = store_verify_log_from(c->st, &from, &checked, &bad, why, sizeof why);
   if(rc == SQR_ECORRUPT && bad) {
     printf("event log BROKEN at seq %lld: %s\n", (long long)bad, why);
     return EX_REFUSED;
   }
   if(rc) return fail(c, rc, "verify-log");
-  printf("event log ok: %lld event(s), chain intact\n", (long long)checked);
+  if(from.seq) {
+    char hex[65];
+    crypto_hex(from.hash, sizeof from.hash, hex);
+    printf("event log ok: verified %lld event(s) from seq %lld (older pruned, anchor seq %lld"
+           " hash %.16s...), chain intact\n",
+           (long long)checked, (long long)from.seq + 1, (long long)from.seq, hex);
+  } else {
+    printf("event log ok: %lld event(s), chain intact\n", (long long)checked);
+  }
+  return EX_DONE;
+}
+
+/* prune: what the sync client does after an acknowledged pass, now, for a
+ * store manager or a test (the global --now gives a fixed clock). */
+static int cmd_prune(cli *c, int argc, char **argv) {
+  static const char *usage =
+      "usage: storeqr [--now UNIX_SECONDS] prune\n"
+      "Deletes events HQ has acknowledged that are older than the configuration's\n"
+      "retention.event_days (never one HQ has not acknowledged, never the newest),\n"
+      "keeps the last one's seq and hash as the anchor verify-log starts from, and\n"
+      "gives the space back.\n";
+  if(argc > 1) {
+    fputs(usage, strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+    return strcmp(argv[1], "--help") == 0 ? EX_DONE : EX_USAGE;
+  }
+  int ex = open_store(c);
+  if(!ex) ex = need_config(c);
+  if(ex) return ex;
+  int64_t pruned = 0;
+  store_anchor a;
+  sqr_rc rc = store_prune_events(c->st, clock_now_ms(c->clock), &pruned);
+  if(!rc) rc = store_anchor_get(c->st, &a);
+  if(rc) return fail(c, rc, "prune");
+  printf("pruned %lld event(s); kept from seq %lld (retention %d days)\n", (long long)pruned,
+         (long long)a.seq + 1, store_config(c->st)->retention_event_days);
   return EX_DONE;
 }
 
@@ -857,7 +894,7 @@ int main(int argc, char **argv) {
       {"checkin", cmd_checkin},   {"status", cmd_status},         {"live", cmd_live},
       {"token", cmd_token},       {"coupon", cmd_coupon},         {"export", cmd_export},
       {"erase", cmd_erase},       {"verify-log", cmd_verify_log}, {"pin-hash", cmd_pin_hash},
-      {"withdraw", cmd_withdraw},
+      {"withdraw", cmd_withdraw}, {"prune", cmd_prune},
   };
   const char *name = argv[optind];
   int ex = -1;

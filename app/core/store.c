@@ -413,6 +413,17 @@ static sqr_rc open_db(const char *path, store *st, char *err, size_t errlen, int
   /* WAL lets the sync client read while the kiosk writes; FULL makes a
    * returned commit survive a power cut. */
   char *msg = NULL;
+  /* A new file gets incremental auto-vacuum, so pruned events' pages can
+   * go back to the file system (reclaim_space); SQLite can set it only
+   * before the first table. */
+  if(objects == 0) {
+    src = sqlite3_exec(st->db, "PRAGMA auto_vacuum=INCREMENTAL", NULL, NULL, &msg);
+    if(src != SQLITE_OK) {
+      snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : sqlite3_errstr(src));
+      sqlite3_free(msg);
+      return (src & 0xff) == SQLITE_FULL ? SQR_ENOSPC : SQR_EIO;
+    }
+  }
   /* secure_delete: an erased member's sealed number, or an old blind
    * index, is overwritten on the page rather than left in free space
    * (Debian builds SQLite with it on; this does not depend on that). */
@@ -587,6 +598,34 @@ sqr_rc store_events_after(store *st, int64_t after, int limit, store_event_fn fn
   return rc;
 }
 
+/* The anchor (store.h) lives in meta: the seq as an integer, the hash as
+ * 64 lower-case hex digits (readable with the sqlite3 shell). */
+#define ANCHOR_SEQ  "prune_anchor_seq"
+#define ANCHOR_HASH "prune_anchor_hash"
+
+static sqr_rc meta_text(store *st, const char *key, char *out, size_t n, int *found);
+
+sqr_rc store_anchor_get(store *st, store_anchor *out) {
+  char hex[80];
+  int found = 0;
+  int64_t seq = -1;
+  memset(out, 0, sizeof *out);
+  sqr_rc rc = store__meta_int(st, ANCHOR_SEQ, -1, &seq);
+  if(!rc) rc = meta_text(st, ANCHOR_HASH, hex, sizeof hex, &found);
+  if(rc) return rc;
+  if(seq == -1 && !found) return SQR_OK; /* nothing pruned yet */
+  if(seq < 1 || !found || strlen(hex) != 64 || crypto_unhex(hex, out->hash, 32)) {
+    memset(out, 0, sizeof *out);
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "the prune anchor in meta is damaged (%s and %s must be a seq and 64 hex digits)",
+             ANCHOR_SEQ, ANCHOR_HASH);
+    log_error(COMPONENT, "%s", st->errmsg);
+    return SQR_ECORRUPT;
+  }
+  out->seq = seq;
+  return SQR_OK;
+}
+
 typedef struct verify_state {
   int64_t expect_seq;
   uint8_t prev[32];
@@ -598,9 +637,14 @@ static int verify_one(const store_event *ev, void *ud) {
   verify_state *v = ud;
   uint8_t body[32], h[32];
   if(ev->seq != v->expect_seq) {
-    v->bad_seq = v->expect_seq;
-    snprintf(v->why, sizeof v->why, "event %lld is missing (next present is %lld)",
-             (long long)v->expect_seq, (long long)ev->seq);
+    v->bad_seq = ev->seq > v->expect_seq ? v->expect_seq : ev->seq;
+    if(ev->seq > v->expect_seq)
+      snprintf(v->why, sizeof v->why, "event %lld is missing (next present is %lld)",
+               (long long)v->expect_seq, (long long)ev->seq);
+    else /* only the first can be: the anchor claims more was pruned */
+      snprintf(v->why, sizeof v->why,
+               "event %lld is kept but the prune anchor says events up to %lld were pruned",
+               (long long)ev->seq, (long long)v->expect_seq - 1);
     return 1;
   }
   if(!ev->redacted) {
@@ -616,8 +660,8 @@ static int verify_one(const store_event *ev, void *ud) {
      !crypto_ct_equal(h, ev->hash, 32)) {
     v->bad_seq = ev->seq;
     snprintf(v->why, sizeof v->why,
-             "event %lld: chain hash does not match (altered, reordered or"
-             " an event before it deleted)",
+             "event %lld: chain hash does not match (altered, reordered, an event before it"
+             " deleted, or the prune anchor changed)",
              (long long)ev->seq);
     return 1;
   }
@@ -626,13 +670,34 @@ static int verify_one(const store_event *ev, void *ud) {
   return 0;
 }
 
-sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why, size_t whylen) {
-  verify_state v = {.expect_seq = 1};
-  /* The first event may have been pruned after HQ acknowledged it; then the
-   * walk starts from the oldest present event's predecessor hash, which
-   * meta keeps. (Pruning is not done yet: prev stays zero.) */
-  sqr_rc rc = store_events_after(st, 0, -1, verify_one, &v);
-  if(checked) *checked = v.expect_seq - 1;
+sqr_rc store_verify_log_from(store *st, store_anchor *from, int64_t *checked, int64_t *bad_seq,
+                             char *why, size_t whylen) {
+  verify_state v = {0};
+  store_anchor a;
+  if(checked) *checked = 0;
+  /* One read snapshot: the sync daemon may prune between reading the
+   * anchor and walking the events otherwise. */
+  int own = sqlite3_get_autocommit(st->db);
+  sqr_rc rc = own ? exec(st, "BEGIN", "begin read") : SQR_OK;
+  if(rc) return rc;
+  rc = store_anchor_get(st, &a);
+  if(rc) goto out;
+  if(from) *from = a;
+  v.expect_seq = a.seq + 1;
+  memcpy(v.prev, a.hash, 32);
+  /* From the first kept event, whatever the anchor says: one kept below
+   * it is a break too. */
+  rc = store_events_after(st, 0, -1, verify_one, &v);
+  if(checked) *checked = v.expect_seq - 1 - a.seq;
+  if(rc) goto out;
+  if(!v.bad_seq && a.seq && v.expect_seq == a.seq + 1) {
+    /* Pruning never takes the newest event. */
+    v.bad_seq = a.seq + 1;
+    snprintf(v.why, sizeof v.why, "event %lld is missing (no event after the prune anchor)",
+             (long long)v.bad_seq);
+  }
+out:
+  if(own) store__rollback(st);
   if(rc) return rc;
   if(v.bad_seq) {
     if(bad_seq) *bad_seq = v.bad_seq;
@@ -642,14 +707,156 @@ sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why
   return SQR_OK;
 }
 
-/* Best effort after dropping old indexes: moves the WAL's pages into the
- * database and empties it, so their old images do not wait there for the
- * next automatic checkpoint. Busy readers (the other process) just leave
- * it for later. */
+sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why, size_t whylen) {
+  return store_verify_log_from(st, NULL, checked, bad_seq, why, whylen);
+}
+
+/* Best effort after deleting personal or old rows: moves the WAL's pages
+ * into the database and empties it, so their old images do not wait there
+ * for the next automatic checkpoint, and the file shrinks to what an
+ * incremental vacuum left. Busy readers (the other process) just leave it
+ * for later: any later checkpoint that copies the whole WAL truncates the
+ * file too. */
 static void checkpoint_truncate(store *st) {
   int src = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
   if(src != SQLITE_OK)
-    log_info(COMPONENT, "checkpoint after dropping old indexes deferred: %s", sqlite3_errstr(src));
+    log_info(COMPONENT, "checkpoint after deleting rows deferred: %s", sqlite3_errstr(src));
+}
+
+/* One transaction of store_prune_events: at most STORE_PRUNE_BATCH events
+ * after the anchor. *n = how many went. */
+static sqr_rc prune_batch(store *st, int64_t cutoff_ms, int64_t *n) {
+  char sql[160];
+  int64_t acked = 0, last = 0, first = 0, young = 0;
+  store_anchor a;
+  sqlite3_stmt *s = NULL;
+  *n = 0;
+  sqr_rc rc = store__begin(st);
+  if(rc) return rc;
+  rc = store__meta_int(st, "acked_seq", 0, &acked);
+  if(!rc) rc = store_last_seq_get(st, &last);
+  if(!rc) rc = store_anchor_get(st, &a);
+  if(!rc)
+    rc = query_int(st, "read the first event's seq", "SELECT min(seq) FROM events", 0, &first);
+  if(rc || last == 0) goto out;
+  if(first != a.seq + 1) {
+    /* Deleting on top of a hole would hide it from verify-log. */
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "the event log starts at seq %lld, not right after the prune anchor %lld:"
+             " nothing pruned (run storeqr verify-log)",
+             (long long)first, (long long)a.seq);
+    log_error(COMPONENT, "%s", st->errmsg);
+    rc = SQR_ECORRUPT;
+    goto out;
+  }
+  /* Never what HQ has not acknowledged, never the newest event. */
+  int64_t upto = acked < last - 1 ? acked : last - 1;
+  if(upto > a.seq + STORE_PRUNE_BATCH) upto = a.seq + STORE_PRUNE_BATCH;
+  if(upto <= a.seq) goto out;
+  /* A prefix only: the first event young enough to keep stops it, even if
+   * older ones follow (ts_ms is not monotonic across clock jumps). */
+  snprintf(sql, sizeof sql,
+           "SELECT seq FROM events WHERE seq>%lld AND seq<=%lld AND ts_ms>=%lld"
+           " ORDER BY seq LIMIT 1",
+           (long long)a.seq, (long long)upto, (long long)cutoff_ms);
+  rc = query_int(st, "find the oldest event to keep", sql, 0, &young);
+  if(rc) goto out;
+  if(young) upto = young - 1;
+  if(upto <= a.seq) goto out;
+
+  store_anchor to = {.seq = upto};
+  int src = sqlite3_prepare_v2(st->db, "SELECT hash FROM events WHERE seq=?", -1, &s, NULL);
+  if(src == SQLITE_OK) {
+    sqlite3_bind_int64(s, 1, upto);
+    src = sqlite3_step(s);
+  }
+  if(src == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32) {
+    memcpy(to.hash, sqlite3_column_blob(s, 0), 32);
+  } else if(src == SQLITE_ROW || src == SQLITE_DONE) {
+    snprintf(st->errmsg, sizeof st->errmsg, "event %lld has a damaged hash", (long long)upto);
+    rc = SQR_ECORRUPT;
+  } else {
+    rc = store__fail(st, src, "read the new prune anchor");
+  }
+  sqlite3_finalize(s);
+  if(rc) goto out;
+  snprintf(sql, sizeof sql, "DELETE FROM events WHERE seq<=%lld", (long long)upto);
+  rc = exec(st, sql, "prune events");
+  if(rc) goto out;
+  if(sqlite3_changes64(st->db) != upto - a.seq) {
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "events %lld..%lld have a hole: nothing pruned (run storeqr verify-log)",
+             (long long)a.seq + 1, (long long)upto);
+    log_error(COMPONENT, "%s", st->errmsg);
+    rc = SQR_ECORRUPT;
+    goto out;
+  }
+  char hex[65];
+  crypto_hex(to.hash, 32, hex);
+  rc = store__meta_set_int(st, ANCHOR_SEQ, to.seq);
+  if(!rc) rc = meta_set(st, ANCHOR_HASH, 0, hex);
+  if(!rc) rc = store__commit(st);
+  if(!rc) *n = upto - a.seq;
+out:
+  if(rc || !*n) store__rollback(st);
+  return rc;
+}
+
+/* Gives pages freed by pruning back to the file system.
+ *
+ * Why incremental vacuum and not VACUUM: VACUUM rewrites the whole file
+ * under the write lock (sign-ups in the app would wait longer than their
+ * 5 s busy timeout on a large file), needs free space for a second copy,
+ * and in WAL mode passes the whole database through the WAL once more. An
+ * incremental vacuum moves only pages from the end of the file into the
+ * free ones, in short write transactions like any other; readers (the
+ * sync daemon, the app) keep their WAL snapshots, and the file is cut at
+ * the next checkpoint that copies the whole WAL. It needs
+ * auto_vacuum=INCREMENTAL, which SQLite can only set on an empty file
+ * (open_db does, for new databases) or with one VACUUM: a database made
+ * before keeps auto_vacuum off, and there the freed pages are simply
+ * reused by new events, so the file stops growing instead of shrinking. */
+#define VACUUM_STEP_PAGES 1024
+static void reclaim_space(store *st) {
+  int64_t mode = 0, free_pages = 0, before = -1;
+  if(query_int(st, "read auto_vacuum", "PRAGMA auto_vacuum", 0, &mode) || mode != 2) {
+    log_info(COMPONENT, "auto_vacuum is off in this database: freed pages will be reused");
+    return;
+  }
+  for(;;) {
+    if(query_int(st, "count free pages", "PRAGMA freelist_count", 0, &free_pages)) return;
+    if(free_pages == 0 || free_pages == before) break; /* done, or no progress */
+    before = free_pages;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", VACUUM_STEP_PAGES);
+    if(exec(st, sql, "incremental vacuum")) return; /* logged; the next prune goes on */
+  }
+  checkpoint_truncate(st);
+}
+
+sqr_rc store_prune_events(store *st, int64_t now_ms, int64_t *pruned) {
+  int64_t total = 0, n = 0;
+  sqr_rc rc = SQR_OK;
+  if(pruned) *pruned = 0;
+  /* The configuration this store has loaded (the sync pass has just
+   * applied HQ's); not reloaded here, which would free what callers of
+   * store_config hold. */
+  if(!st->cfg) return SQR_OK;
+  int days = st->cfg->retention_event_days;
+  /* >= 7 days (config.c): the manager's 7-day figures (store_status_get)
+   * count only events younger than that. */
+  int64_t cutoff = now_ms - (int64_t)days * 86400000;
+  do {
+    rc = prune_batch(st, cutoff, &n);
+    total += n;
+  } while(!rc && n == STORE_PRUNE_BATCH);
+  if(total) {
+    log_info(COMPONENT, "pruned %lld event(s) acknowledged by HQ and older than %d days",
+             (long long)total, days);
+    reclaim_space(st);
+  }
+  if(pruned) *pruned = total;
+  return rc;
 }
 
 /* The old index's deadline passes while no new configuration comes: the

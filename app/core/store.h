@@ -16,6 +16,9 @@
  * store_verify_log can detect a deleted, reordered or altered event.
  * Erasure may later strip personal fields from a payload; such an event is
  * marked redacted and keeps its original body_hash, so the chain still holds.
+ * Events HQ acknowledged are pruned after the retention period; the seq
+ * and hash of the last pruned one (the anchor, in meta) is where the
+ * chain is verified from.
  *
  * Never opens a network connection; never stores a plaintext phone number.
  */
@@ -86,10 +89,43 @@ sqr_rc store_events_after(store *st, int64_t after, int limit, store_event_fn fn
 sqr_rc store_append(store *st, const char *type, const char *payload_json,
                     int64_t *seq) SQR_WARN_UNUSED;
 
-/* Walks the whole log and checks seqs, body hashes and the chain.
- * SQR_ECORRUPT with *bad_seq and a reason in why on the first break. */
+/* Where the kept log starts: the seq and hash of the last pruned event
+ * (store_prune_events). Before any pruning: seq 0 and 32 zero bytes,
+ * which is exactly the prev_hash of seq 1, so one walk serves both. */
+typedef struct store_anchor {
+  int64_t seq;
+  uint8_t hash[32];
+} store_anchor;
+/* SQR_ECORRUPT (with a sentence in store_errmsg) if the stored anchor is
+ * damaged: half of it, a seq below 0, a hash that is not 64 hex digits. */
+sqr_rc store_anchor_get(store *st, store_anchor *out) SQR_WARN_UNUSED;
+
+/* Walks the whole kept log from the anchor and checks seqs, body hashes
+ * and the chain: the first kept event must be the anchor's seq + 1 and
+ * link to the anchor's hash. SQR_ECORRUPT with *bad_seq and a reason in
+ * why on the first break (an anchor with no event after it is a break).
+ * store_verify_log_from also hands out the anchor it started from, read
+ * in the same snapshot as the events (from may be NULL). */
 sqr_rc store_verify_log(store *st, int64_t *checked, int64_t *bad_seq, char *why,
                         size_t whylen) SQR_WARN_UNUSED;
+sqr_rc store_verify_log_from(store *st, store_anchor *from, int64_t *checked, int64_t *bad_seq,
+                             char *why, size_t whylen) SQR_WARN_UNUSED;
+
+/* Retention (docs/PRIVACY.md "How long"): deletes the oldest events that
+ * HQ has acknowledged and whose ts_ms is older than the configuration's
+ * retention.event_days before now_ms, and moves the anchor to the last
+ * one deleted, in the same transaction. Only ever a prefix of the log:
+ * it stops at the first event that is too young, not acknowledged, or
+ * the newest one (never pruned, so the chain's tail is always there), so
+ * an event with a clock jump in front of it waits for its successors.
+ * Deletes in transactions of at most STORE_PRUNE_BATCH events, so the
+ * app's writes wait at most one of them, then gives the freed pages back
+ * to the file system (docs/ARCHITECTURE.md "Kiosk database"). *pruned
+ * (may be NULL) gets how many went; 0 and SQR_OK when there is nothing to
+ * do or no configuration yet. SQR_ECORRUPT if the log does not start
+ * right after the anchor (run store_verify_log), database errors else. */
+#define STORE_PRUNE_BATCH 5000
+sqr_rc store_prune_events(store *st, int64_t now_ms, int64_t *pruned) SQR_WARN_UNUSED;
 
 /* The seq of the newest event (0 for an empty log). A failed read is an
  * error (SQR_EBUSY, SQR_EIO, SQR_ECORRUPT, ...), never 0. */
@@ -168,7 +204,7 @@ typedef struct store_status {
   char last_sync_error[256];
   int64_t hq_offset_ms;
   int64_t config_version;
-  int64_t clock_jumps;             /* clock_jump events recorded */
+  int64_t clock_jumps;             /* clock_jump events in the kept log */
   int64_t last_clock_jump_ms;      /* when the newest was recorded; 0 = never */
   int64_t last_clock_jump_by_ms;   /* its jump_ms: + the kiosk's time moved ahead */
   char last_clock_jump_source[16]; /* "wall" or "hq_offset" */

@@ -156,6 +156,9 @@ static void report(const char *what, sqr_rc rc, const syncpass_result *r) {
              (long long)r->last_seq, (long long)r->config_after);
 }
 
+/* Pruning more often would only free a few pages at a time. */
+#define PRUNE_EVERY_MS (3600 * 1000)
+
 typedef struct daemon_opts {
   long interval_s, nightly_min, nightly_delay_s, backoff_max_s, max_runtime_s;
 } daemon_opts;
@@ -167,6 +170,7 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
   sqr_rc last = SQR_OK;
   int utc_off = 480;
   int64_t next_trickle = start; /* a first pass at once */
+  int64_t next_prune = start;   /* retention: about once an hour */
   int64_t next_nightly = INT64_MAX;
   while(!stopping && mono_ms() < end) {
     int64_t now = mono_ms();
@@ -183,8 +187,10 @@ static int run_daemon(syncpass_opts *so, const daemon_opts *d) {
     int full = mono_ms() >= next_nightly;
     syncpass_opts o = *so;
     if(!full && !o.max_batches) o.max_batches = 20; /* a trickle stays short */
+    o.skip_prune = so->skip_prune || mono_ms() < next_prune;
     syncpass_result r;
     last = syncpass_run(&o, &r);
+    if(last == SQR_OK && !o.skip_prune) next_prune = mono_ms() + PRUNE_EVERY_MS;
     report(full ? "nightly pass" : "trickle sync", last, &r);
     if(full) next_nightly = INT64_MAX;
     now = mono_ms();
@@ -401,6 +407,8 @@ int main(int argc, char **argv) {
                (long long)r.sent_events, (long long)r.acked_after, (long long)r.last_seq,
                (long long)r.config_after, (long long)r.feed_entries,
                r.feed_entries == 1 ? "y" : "ies");
+      if(r.pruned)
+        printf("pruned %lld acknowledged event(s) past retention\n", (long long)r.pruned);
       if(r.update_note[0]) printf("%s\n", r.update_note);
       ex = exit_for(rc);
     } else {

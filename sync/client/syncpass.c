@@ -82,6 +82,13 @@ static sqr_rc read_url_file(const char *path, char *out, size_t size) {
   return out[0] ? SQR_OK : SQR_EINVAL;
 }
 
+/* The last pruned seq (0: none); on a read error 0, and the resend then
+ * fails on HQ's answer as before. */
+static int64_t pruned_to(store *st) {
+  store_anchor a;
+  return store_anchor_get(st, &a) ? 0 : a.seq;
+}
+
 static sqr_rc upload(store *st, synchttp *h, const sqr_config *cfg, const syncpass_opts *o,
                      syncpass_result *res, int64_t *hq_time) {
   int64_t from = store_acked_seq(st);
@@ -176,6 +183,15 @@ static sqr_rc upload(store *st, synchttp *h, const sqr_config *cfg, const syncpa
         }
       }
       from = acked;
+    } else if(r.status == 409 && a.expected_seq >= 1 && a.expected_seq - 1 < pruned_to(st)) {
+      /* HQ lost events it had acknowledged (restored from an old backup)
+       * and this kiosk has since pruned them: they cannot be sent again. */
+      snprintf(res->error, sizeof res->error,
+               "HQ expects seq %lld but this kiosk pruned the events up to %lld after HQ"
+               " acknowledged them: restore HQ's copy of this kiosk's log",
+               (long long)a.expected_seq, (long long)pruned_to(st));
+      synchttp_response_clear(&r);
+      return SQR_EPROTO;
     } else if(r.status == 409 && a.expected_seq >= 1 && a.expected_seq - 1 <= from &&
               ++gaps <= MAX_GAP_RESTARTS) {
       /* HQ holds less than we believed (restored, or its answer was lost
@@ -413,6 +429,10 @@ sqr_rc syncpass_run(const syncpass_opts *o, syncpass_result *res) {
     if(fetch_update(cfg, h, &fo, res->update_note, sizeof res->update_note))
       log_debug(COMPONENT, "update bundle not handled this pass");
   }
+  /* Retention, now that HQ holds what it acknowledged: cheap when there
+   * is nothing to prune; a failure is logged, never the pass's. */
+  if(!rc && !o->skip_prune && store_prune_events(st, clock_now_ms(clk), &res->pruned) != SQR_OK)
+    log_warn(COMPONENT, "could not prune old events: %s", store_errmsg(st));
 record:
   res->acked_after = store_acked_seq(st);
   res->last_seq = store_last_seq(st);

@@ -1,7 +1,8 @@
 /* syncpass.h — one sync pass of a kiosk with HQ (docs/PROTOCOL.md):
  * upload every pending event in bounded batches (each telling HQ how many
  * events are still waiting after it), advancing only on HQ's acked_seq,
- * then pull the configuration and apply it. Each pass first checks the
+ * then pull the configuration and apply it, and prune the events HQ
+ * acknowledged that are past the retention period. Each pass first checks the
  * box's clock (store_check_clock: a jump becomes a clock_jump event, once,
  * whether the kiosk app or this pass sees it first) and holds sync.lock
  * beside the database, so passes of one kiosk run one after the other.
@@ -41,6 +42,9 @@ typedef struct syncpass_opts {
   const char *update_dir;   /* NULL: "updates" beside the database */
   const char *release_file; /* NULL: /opt/storeqr/current/.storeqr-release */
   const char *update_cmd;   /* NULL: queue for storeqr-update-queue.path */
+  /* After a good pass: store_prune_events (retention.event_days), unless
+   * skip_prune; the daemon asks for it about once an hour. */
+  int skip_prune;
 } syncpass_opts;
 
 typedef struct syncpass_result {
@@ -51,6 +55,7 @@ typedef struct syncpass_result {
   int64_t hq_offset_ms;
   int64_t feed_pages, feed_entries; /* HQ's feed pages applied, and their entries */
   int64_t feed_voided;              /* this kiosk's check-ins HQ did not keep */
+  int64_t pruned;                   /* acknowledged old events deleted here */
   char error[320];                  /* what failed, for people; "" when ok */
   char update_note[320];            /* what happened to an update bundle; "" when nothing */
 } syncpass_result;

@@ -886,6 +886,203 @@ static void test_unreadable_live_group_record_is_an_error(void **state) {
   assert_non_null(strstr(store_errmsg(f->st), "recorded live group"));
 }
 
+/* ---- retention: pruning acknowledged old events ------------------------ */
+
+#define DAY_MS 86400000LL
+
+static int64_t file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+static int64_t first_kept(const char *path) {
+  char buf[32];
+  return atoll(query_other(path, "SELECT min(seq) FROM events", buf, sizeof buf));
+}
+
+/* Only a prefix that HQ acknowledged and that is older than
+ * retention.event_days (the demo's default, 90) goes, never the newest
+ * event; the anchor only moves forward and a second prune does nothing. */
+static void test_prune_only_acknowledged_old_events(void **state) {
+  fixture *f = *state;
+  int64_t n = -1, acked_part, old_last, last;
+  store_anchor a;
+  assert_int_equal(store_config(f->st)->retention_event_days, 90);
+  append_events(f->st, 10);
+  old_last = store_last_seq(f->st);
+  clock_advance_ms(f->clock, 100 * DAY_MS);
+  append_events(f->st, 3); /* recent */
+  last = store_last_seq(f->st);
+
+  /* Nothing acknowledged: nothing goes, however old. */
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(first_kept(f->path), 1);
+  assert_int_equal(store_anchor_get(f->st, &a), SQR_OK);
+  assert_int_equal(a.seq, 0);
+
+  /* Part of the old events acknowledged: only those go. */
+  acked_part = old_last - 4;
+  assert_int_equal(store_set_acked_seq(f->st, acked_part), SQR_OK);
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_int_equal(n, acked_part);
+  assert_int_equal(first_kept(f->path), acked_part + 1);
+  assert_int_equal(store_anchor_get(f->st, &a), SQR_OK);
+  assert_int_equal(a.seq, acked_part);
+  /* Again: a no-op. */
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_int_equal(n, 0);
+
+  /* Everything acknowledged: the old ones go, the recent ones stay. */
+  assert_int_equal(store_set_acked_seq(f->st, last), SQR_OK);
+  assert_int_equal(store_prune_events(f->st, T0 + 89 * DAY_MS, &n), SQR_OK);
+  assert_int_equal(n, 0); /* 89 days after them: still kept */
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_int_equal(n, old_last - acked_part);
+  assert_int_equal(first_kept(f->path), old_last + 1);
+
+  /* Far in the future: all acknowledged ones but the newest. */
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock) + 365 * DAY_MS, &n), SQR_OK);
+  assert_int_equal(n, last - 1 - old_last);
+  assert_int_equal(first_kept(f->path), last);
+  assert_int_equal(store_last_seq(f->st), last);
+  assert_int_equal(store_anchor_get(f->st, &a), SQR_OK);
+  assert_int_equal(a.seq, last - 1);
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock) + 365 * DAY_MS, &n), SQR_OK);
+  assert_int_equal(n, 0);
+
+  /* The tail is still there: the next event links to it. */
+  int64_t seq = 0, checked = 0, bad = 0;
+  char why[200] = "";
+  assert_int_equal(store_append(f->st, "impressions", "{\"n\": 2}", &seq), SQR_OK);
+  assert_int_equal(seq, last + 1);
+  store_anchor from;
+  assert_int_equal(store_verify_log_from(f->st, &from, &checked, &bad, why, sizeof why), SQR_OK);
+  assert_int_equal(from.seq, last - 1);
+  assert_int_equal(checked, 2);
+  /* The figures that read events still work on what is kept. */
+  store_status s;
+  assert_int_equal(store_status_get(f->st, &s), SQR_OK);
+  assert_int_equal(s.last_seq, last + 1);
+  assert_int_equal(s.pending_events, 1);
+}
+
+/* An event kept because it is young stops the prune, even when older
+ * ones follow it (a clock set back): only a prefix can go. */
+static void test_prune_stops_at_a_young_event(void **state) {
+  fixture *f = *state;
+  int64_t n = -1, first_young;
+  append_events(f->st, 2);
+  clock_advance_ms(f->clock, 100 * DAY_MS);
+  append_events(f->st, 1);
+  first_young = store_last_seq(f->st);
+  clock_set_wall_ms(f->clock, T0); /* back 100 days */
+  append_events(f->st, 3);
+  clock_set_wall_ms(f->clock, T0 + 100 * DAY_MS);
+  append_events(f->st, 1);
+  assert_int_equal(store_set_acked_seq(f->st, store_last_seq(f->st)), SQR_OK);
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_int_equal(n, first_young - 1);
+  int64_t checked, bad;
+  char why[200];
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_OK);
+}
+
+/* verify-log starts from the anchor and catches a changed first event, a
+ * changed anchor hash and a moved anchor seq. */
+static void test_prune_verify_from_anchor(void **state) {
+  fixture *f = *state;
+  int64_t n, checked = 0, bad = 0;
+  char why[200] = "", sql[200], hash[80];
+  store_anchor from;
+  append_events(f->st, 8);
+  int64_t last = store_last_seq(f->st);
+  assert_int_equal(store_set_acked_seq(f->st, 6), SQR_OK);
+  clock_advance_ms(f->clock, 91 * DAY_MS);
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_int_equal(n, 6);
+  assert_int_equal(store_verify_log_from(f->st, &from, &checked, &bad, why, sizeof why), SQR_OK);
+  assert_int_equal(from.seq, 6);
+  assert_int_equal(checked, last - 6);
+
+  /* The first kept event altered. */
+  exec_other(f->path, "UPDATE events SET ts_ms=ts_ms+1 WHERE seq=7");
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_int_equal(bad, 7);
+  exec_other(f->path, "UPDATE events SET ts_ms=ts_ms-1 WHERE seq=7");
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_OK);
+
+  /* The anchor's hash changed. */
+  query_other(f->path, "SELECT value FROM meta WHERE key='prune_anchor_hash'", hash, sizeof hash);
+  exec_other(f->path, "UPDATE meta SET value='"
+                      "00000000000000000000000000000000"
+                      "00000000000000000000000000000000' WHERE key='prune_anchor_hash'");
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_int_equal(bad, 7);
+  assert_non_null(strstr(why, "chain"));
+  snprintf(sql, sizeof sql, "UPDATE meta SET value='%s' WHERE key='prune_anchor_hash'", hash);
+  exec_other(f->path, sql);
+
+  /* The anchor's seq moved back (events look missing) or on (one kept
+   * below it). */
+  exec_other(f->path, "UPDATE meta SET value=5 WHERE key='prune_anchor_seq'");
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_int_equal(bad, 6);
+  assert_non_null(strstr(why, "missing"));
+  /* and pruning refuses to go on from a log that does not start there */
+  assert_int_equal(store_set_acked_seq(f->st, last), SQR_OK);
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_ECORRUPT);
+  assert_int_equal(first_kept(f->path), 7);
+  exec_other(f->path, "UPDATE meta SET value=7 WHERE key='prune_anchor_seq'");
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_int_equal(bad, 7);
+  assert_non_null(strstr(why, "prune anchor"));
+  exec_other(f->path, "UPDATE meta SET value=6 WHERE key='prune_anchor_seq'");
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_OK);
+
+  /* A damaged anchor is an error, not "nothing pruned". */
+  exec_other(f->path, "UPDATE meta SET value='xyz' WHERE key='prune_anchor_hash'");
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_ECORRUPT);
+  assert_non_null(strstr(store_errmsg(f->st), "prune anchor"));
+}
+
+/* Many pruned events give their space back: a new database has
+ * incremental auto-vacuum, and the file shrinks. */
+static void test_prune_shrinks_the_file(void **state) {
+  fixture *f = *state;
+  char buf[64], payload[1100];
+  int64_t n = 0;
+  assert_string_equal(query_other(f->path, "PRAGMA auto_vacuum", buf, sizeof buf), "2");
+  memset(payload, 0, sizeof payload);
+  strcpy(payload, "{\"pad\": \"");
+  memset(payload + strlen(payload), 'x', 1000);
+  strcat(payload, "\"}");
+  const int many = STORE_PRUNE_BATCH + 1000; /* more than one transaction */
+  for(int i = 0; i < many; i++)
+    assert_int_equal(store_append(f->st, "impressions", payload, NULL), SQR_OK);
+  clock_advance_ms(f->clock, 91 * DAY_MS);
+  append_events(f->st, 1);
+  assert_int_equal(store_set_acked_seq(f->st, store_last_seq(f->st)), SQR_OK);
+  exec_other(f->path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  int64_t before = file_size(f->path);
+
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_true(n >= many);
+  int64_t after = file_size(f->path);
+  print_message("kiosk.db: %lld bytes before pruning %lld events, %lld after\n", (long long)before,
+                (long long)n, (long long)after);
+  assert_true(after > 0 && after < before / 10);
+  assert_string_equal(query_other(f->path, "PRAGMA freelist_count", buf, sizeof buf), "0");
+
+  int64_t checked, bad;
+  char why[200];
+  assert_int_equal(store_verify_log(f->st, &checked, &bad, why, sizeof why), SQR_OK);
+  assert_int_equal(checked, 1);
+  assert_int_equal(store_prune_events(f->st, clock_now_ms(f->clock), &n), SQR_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(file_size(f->path), after);
+}
+
 int main(void) {
   tu_make_keys(&keys);
   const struct CMUnitTest tests[] = {
@@ -914,6 +1111,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_open_fails_on_unreadable_config, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_fails_on_unreadable_sync_log, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable_group_fill_is_an_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prune_only_acknowledged_old_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prune_stops_at_a_young_event, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prune_verify_from_anchor, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prune_shrinks_the_file, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable_live_group_record_is_an_error, setup,
                                       teardown),
   };

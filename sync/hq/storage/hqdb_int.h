@@ -56,11 +56,12 @@ struct hqdb {
 extern const char *const hqdb_resolve_schema[];
 extern const char *const hqdb_stats_schema[];
 extern const char *const hqdb_auth_schema[];
-extern const char *const hqdb_keys_schema[];  /* hqdb_keys.c: kiosk keys, incarnations, coupons */
-extern const char *const hqdb_jobs_schema[];  /* hqdb_jobs.c: leased background jobs */
-extern const char *const hqdb_seal_schema[];  /* hqdb_seal.c: sealed phones to open */
-extern const char *const hqdb_feed_schema[];  /* hqdb_feed.c: each store's feed */
-extern const char *const hqdb_erase_schema[]; /* hqdb_erase.c: the erasure log */
+extern const char *const hqdb_keys_schema[];   /* hqdb_keys.c: kiosk keys, incarnations, coupons */
+extern const char *const hqdb_jobs_schema[];   /* hqdb_jobs.c: leased background jobs */
+extern const char *const hqdb_seal_schema[];   /* hqdb_seal.c: sealed phones to open */
+extern const char *const hqdb_feed_schema[];   /* hqdb_feed.c: each store's feed */
+extern const char *const hqdb_erase_schema[];  /* hqdb_erase.c: the erasure log */
+extern const char *const hqdb_retain_schema[]; /* hqdb_retain.c: retention runs */
 /* Run at open after the schema, in a transaction of its own under the
  * schema lock (hqdb_keys.c): kiosks enrolled before key versions get their
  * legacy and first rows. */

@@ -59,6 +59,9 @@ X1=$(kiosk_members x1/kiosk.db)
 [ "$(sqlite3 k2/kiosk.db "SELECT count(*) FROM members")" = 4 ] || fail "kiosk 2 did not learn kiosk 1's members"
 [ "$(hq_dbq "SELECT count(*) FROM checkin_days WHERE store = 'SH-JA01' AND member = '$M2'")" = 1 ] ||
   fail "HQ did not keep P2's check-in"
+# HQ's document carries the template's retention section (defaults here)
+python3 -c 'import json,sys; r=json.loads(sys.stdin.read())["retention"]; assert r == {"member_days": 730, "event_days": 90}, r' \
+  < <(sqlite3 k1/kiosk.db "SELECT json FROM config ORDER BY version DESC LIMIT 1") || fail "the document has no retention section"
 BEFORE1=$(points k1) BEFORE2=$(points k2)
 STATE() { hq_dbq "SELECT (SELECT count(*) FROM member_links) || '/' || (SELECT count(*) FROM members) || '/' || (SELECT count(*) FROM erasure_log) || '/' || (SELECT count(*) FROM feed)"; }
 S0=$(STATE)

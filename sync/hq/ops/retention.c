@@ -17,9 +17,9 @@
 
 struct hq_retention {
   int dry;
-  int64_t started_ms;           /* real time */
+  int64_t started_ms;            /* real time */
   int64_t cutoff_ms, cutoff_day; /* the run's clock less the period */
-  int64_t cursor;               /* the job's: members erased, ever */
+  int64_t cursor;                /* the job's: members erased, ever */
   char stores[STORES_PAGE][HQ_ID_MAX];
   size_t nstores, at;
   char last_store[HQ_ID_MAX]; /* the page's last, where the next starts */
@@ -147,8 +147,8 @@ sqr_rc hq_retention_end(hq *h, hq_retention *r, hq_retention_result *out) {
   }
   sqr_rc rc = SQR_OK;
   if(!r->dry && r->tot.erased) hq__scrub(h);
-  if(!r->dry && r->tot.complete) rc = hqdb_retain_record(h->db, r->started_ms, hq_now_ms(),
-                                                         r->tot.erased);
+  if(!r->dry && r->tot.complete)
+    rc = hqdb_retain_record(h->db, r->started_ms, hq_now_ms(), r->tot.erased);
   if(!r->dry && !r->lost) {
     sqr_rc rrc = hqdb_job_release(h->db, HQ_RETENTION_JOB);
     if(!rc) rc = rrc;

@@ -37,9 +37,9 @@
 #include "hq.h"
 
 #define HQ_RETENTION_JOB      "retention"
-#define HQ_RETENTION_BATCH    500                   /* erasures per transaction */
-#define HQ_RETENTION_LEASE_MS (10 * 60 * 1000)      /* renewed by every page */
-#define HQ_RETENTION_EVERY_MS (6 * 3600 * 1000LL)   /* serve: a run at most this often */
+#define HQ_RETENTION_BATCH    500                 /* erasures per transaction */
+#define HQ_RETENTION_LEASE_MS (10 * 60 * 1000)    /* renewed by every page */
+#define HQ_RETENTION_EVERY_MS (6 * 3600 * 1000LL) /* serve: a run at most this often */
 
 /* The template's retention.member_days. */
 int hq_retention_member_days(const hq *h);

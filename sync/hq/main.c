@@ -30,6 +30,10 @@
  *   storeqr-hq member show --dir DIR --phone -   (the number on standard
  *              input, never argv: everything HQ holds about it, audited)
  *   storeqr-hq counts --dir DIR --store ID
+ *   storeqr-hq retention run --dir DIR [--now MS|YYYY-MM-DD] [--dry-run]
+ *              (erases members inactive for the template's retention.member_days
+ *              at a store: retention.h; --now a fixed clock, a date its
+ *              Shanghai midnight; --dry-run counts per store, erases nothing)
  *   storeqr-hq release add --dir DIR [--pub FILE] [--stores A,B] BUNDLE
  *              (a signed kiosk release, checked, stored, named in the
  *              configuration of those stores or every store: release.h)
@@ -69,6 +73,8 @@
 #include "manage.h"
 #include "release.h"
 #include "reply.h"
+#include "retention.h"
+#include "stats.h"
 #include "server.h"
 
 static const char usage[] =
@@ -97,6 +103,7 @@ static const char usage[] =
     "       storeqr-hq member show --dir DIR --phone -   (number on stdin)\n"
     "       storeqr-hq member withdraw --dir DIR --phone -   (marketing consent; number on stdin)\n"
     "       storeqr-hq counts --dir DIR --store ID\n"
+    "       storeqr-hq retention run --dir DIR [--now MS|YYYY-MM-DD] [--dry-run]\n"
     "       storeqr-hq release add --dir DIR [--pub FILE] [--stores ID,ID] BUNDLE\n"
     "       storeqr-hq ingest-file --dir DIR [--seal-later [--no-drain]] FILE...\n"
     "       storeqr-hq admin add|passwd|remove --dir DIR USER   (password on stdin)\n"
@@ -308,6 +315,46 @@ static int64_t mono_ns(void) {
  * what the server runs after TLS: proto_batch_decode, then ingest_batch
  * as the kiosk the batch names (so that kiosk must be enrolled). Prints
  * one JSON line of timings; stops at the first batch HQ refuses. */
+/* A store's line of `retention run`: counts only, never a member. */
+static void retention_line(void *arg, const hq_retention_store *s) {
+  printf("%s: %lld members %s\n", s->store, (long long)s->members,
+         *(const int *)arg ? "inactive (a run would erase them)" : "erased");
+}
+
+/* storeqr-hq retention run: one run now (retention.h), its clock --now
+ * (unix ms, or a date: its midnight in Shanghai) or the real one. */
+static int cmd_retention(hq *h, int argc, char **argv, int from) {
+  int dry = 0;
+  for(int i = from; i < argc; i++)
+    if(strcmp(argv[i], "--dry-run") == 0) dry = 1;
+  const char *at = opt(argc, argv, from, "--now");
+  int64_t now = hq_now_ms(), day = 0;
+  if(at) {
+    char *end = NULL;
+    long long ms = strtoll(at, &end, 10);
+    if(stats_day_parse(at, &day) == SQR_OK)
+      now = day * STATS_DAY_MS - STATS_TZ_OFFSET_MS;
+    else if(end != at && !*end && ms > 0)
+      now = ms;
+    else
+      return usage_fail("--now wants unix milliseconds or a date YYYY-MM-DD");
+  }
+  hq_retention_result res;
+  sqr_rc rc = hq_retention_run(h, now, dry, retention_line, &dry, &res);
+  if(rc) {
+    fprintf(stderr, "storeqr-hq: retention: %s (%s)\n", sqr_strerror(rc), hq_storage_error(h));
+    return 3;
+  }
+  if(!res.held) {
+    fprintf(stderr, "storeqr-hq: retention: another HQ process is running it now\n");
+    return 1;
+  }
+  printf("retention: %d days; %lld stores, %lld members %s%s\n", hq_retention_member_days(h),
+         (long long)res.stores, (long long)res.erased, dry ? "inactive (dry run)" : "erased",
+         res.complete ? "" : " (stopped: the job's lease was lost)");
+  return res.complete ? 0 : 1;
+}
+
 static int cmd_ingest_file(hq *h, int argc, char **argv) {
   int64_t decode_ns = 0, ingest_ns = 0, events = 0, batches = 0, bytes = 0;
   int64_t drain_ns = 0, drained = 0, refused = 0, backlog = 0, oldest = 0;
@@ -669,6 +716,8 @@ int main(int argc, char **argv) {
                          : admin_withdraw_json(reached));
       free(json);
     }
+  } else if(strcmp(cmd, "retention") == 0 && sub && strcmp(sub, "run") == 0) {
+    rc = cmd_retention(h, argc, argv, from);
   } else if(strcmp(cmd, "counts") == 0) {
     hq_counts c;
     sqr_rc orc = hq_counts_get(h, store_id, &c, &e);

@@ -117,6 +117,21 @@ static sqr_rc keys_section(hq *h, const char *kiosk_id, const cJSON *tpl, cJSON 
   return SQR_OK;
 }
 
+/* The retention section every store's document carries (docs/PROTOCOL.md
+ * "Configuration"): the template's, checked at hq_open, with its defaults
+ * filled in, so kiosks prune by the same periods HQ's retention job keeps
+ * (member_days: HQ erases members inactive that long; event_days: a
+ * kiosk's own acknowledged events). */
+static cJSON *retention_section(const hq *h) {
+  cJSON *r = cJSON_CreateObject();
+  if(!r || !cJSON_AddNumberToObject(r, "member_days", h->retain_member_days) ||
+     !cJSON_AddNumberToObject(r, "event_days", h->retain_event_days)) {
+    cJSON_Delete(r);
+    return NULL;
+  }
+  return r;
+}
+
 /* Overwrites every string under o (the key material in a document). */
 static void wipe_strings(cJSON *o) {
   for(cJSON *c = o ? o->child : NULL; c; c = c->next) {
@@ -208,6 +223,12 @@ sqr_rc hq_config_doc(hq *h, const char *store_id, const char *kiosk_id, int64_t 
   for(size_t i = 0; i < ne; i++)
     cJSON_AddItemToArray(ea, cJSON_CreateString(erase[i]));
   put(doc, "erasures", ea);
+  cJSON *ret = retention_section(h);
+  if(!ret) {
+    rc = SQR_ENOMEM;
+    goto out;
+  }
+  put(doc, "retention", ret);
   /* The release this store should run (release.h). Each release that names
    * the store also counts in the version, so adding one reaches kiosks
    * that already hold the store's current document. */

@@ -62,6 +62,17 @@ sqr_rc hq__erase_person(hq *h, const char *store, const char *member, const char
   return rc;
 }
 
+sqr_rc hq__erase_member(hq *h, const char *store, const char *member, const char *reason,
+                        const char *asked_by, int64_t now_ms, int *person_gone) {
+  sqr_rc rc = hqdb_erase_member(h->db, store, member, now_ms, reason, asked_by, person_gone);
+  if(!rc) rc = strip_events(h, store, member);
+  /* Its kiosks erase it too, and confirm: an erase entry in the store's
+   * feed, and the request for kiosks that do not read the feed. */
+  if(!rc) rc = hq__feed_erase_now(h, store, member);
+  if(!rc) rc = hqdb_erasure_add(h->db, store, member, now_ms);
+  return rc;
+}
+
 void hq__scrub(hq *h) {
   if(hqdb_scrub(h->db))
     log_warn("hq", "erased rows' bytes may linger until the next scrub: %s", hqdb_errmsg(h->db));

@@ -103,6 +103,44 @@ static sqr_rc template_check(const char *path, const char *json, char *err, size
   return rc;
 }
 
+/* The store template's retention section (member_days, event_days), as
+ * config.c reads it: absent or null takes the default, anything else must
+ * be a whole number in range. Refused here, at every command and at serve,
+ * so no store's document carries a value a kiosk would refuse and HQ's
+ * retention job never runs on one. */
+static sqr_rc template_retention(const char *path, const char *json, int *member_days,
+                                 int *event_days, char *err, size_t errlen) {
+  *member_days = CONFIG_RETAIN_MEMBER_DEFAULT;
+  *event_days = CONFIG_RETAIN_EVENT_DEFAULT;
+  cJSON *root = json ? cJSON_Parse(json) : NULL;
+  const cJSON *ret = cJSON_GetObjectItemCaseSensitive(root, "retention");
+  sqr_rc rc = SQR_OK;
+  if(ret && !cJSON_IsNull(ret) && !cJSON_IsObject(ret)) {
+    snprintf(err, errlen, "%s: retention must be an object {member_days, event_days}", path);
+    rc = SQR_EINVAL;
+  }
+  static const struct {
+    const char *name;
+    double min, max;
+  } f[] = {{"member_days", CONFIG_RETAIN_MEMBER_MIN, CONFIG_RETAIN_MEMBER_MAX},
+           {"event_days", CONFIG_RETAIN_EVENT_MIN, CONFIG_RETAIN_EVENT_MAX}};
+  int *outs[] = {member_days, event_days};
+  for(size_t i = 0; !rc && cJSON_IsObject(ret) && i < SQR_ARRAY_LEN(f); i++) {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(ret, f[i].name);
+    if(!n || cJSON_IsNull(n)) continue;
+    double v = n->valuedouble;
+    if(!cJSON_IsNumber(n) || !(v >= f[i].min && v <= f[i].max) || v != (double)(int64_t)v) {
+      snprintf(err, errlen, "%s: retention.%s must be a whole number of days %.0f..%.0f", path,
+               f[i].name, f[i].min, f[i].max);
+      rc = SQR_EINVAL;
+    } else {
+      *outs[i] = (int)v;
+    }
+  }
+  cJSON_Delete(root);
+  return rc;
+}
+
 sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t errlen) {
   *out = NULL;
   hq *h = calloc(1, sizeof *h);
@@ -160,6 +198,9 @@ sqr_rc hq_open(const char *dir, const char *db_url, hq **out, char *err, size_t 
     goto fail_msg;
   }
   if(h->template_json && (rc = template_check(path, h->template_json, err, errlen))) goto fail_msg;
+  if((rc = template_retention(path, h->template_json, &h->retain_member_days, &h->retain_event_days,
+                              err, errlen)))
+    goto fail_msg;
   template_group_policy(h->template_json, &h->group_reserve, &h->group_margin_s);
   snprintf(path, sizeof path, "%s/hq.db", dir);
   if((rc = hqdb_open(db_url ? db_url : path, &h->db, err, errlen))) goto fail_msg;

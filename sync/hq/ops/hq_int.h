@@ -41,6 +41,10 @@ struct hq {
    * (the advance renews it; its compare-and-set still fences). Guarded
    * like the storage handle. */
   int64_t seal_cursor, seal_lease_until_ms;
+  /* The store template's retention section (hq.c checks it at open):
+   * every store's document carries it (configdoc.c), and HQ's retention
+   * job erases members inactive for member_days (retention.h). */
+  int retain_member_days, retain_event_days;
   uint8_t admin_hash[32];
   char url[HQ_KIOSK_URL_MAX];             /* https://HOST[:PORT] kiosks reach us by */
   char resolver_host[HQ_PUBLIC_HOST_MAX]; /* HOST[:PORT] phones are sent to */
@@ -153,6 +157,15 @@ sqr_rc hq__consent_record(hq *h, const char *store, const char *member, const ch
  * runs hq__scrub after its commit. */
 sqr_rc hq__erase_person(hq *h, const char *store, const char *member, const char *reason,
                         const char *asked_by, hq__feed *feed, int *erased) SQR_WARN_UNUSED;
+/* The variant for one store's member, not the person (retention.h): its
+ * link, queued box and consent state, the sealed phone and blind index in
+ * its stored sign-ups, an erase entry in the store's feed and an erasure
+ * request for its kiosks, a record in erasure_log; the person's member
+ * row only when no other link to the phone is left (*person_gone). In the
+ * caller's transaction, which holds the store's feed head first
+ * (hq__feed_begin's lock order); hq__scrub after the commit. */
+sqr_rc hq__erase_member(hq *h, const char *store, const char *member, const char *reason,
+                        const char *asked_by, int64_t now_ms, int *person_gone) SQR_WARN_UNUSED;
 /* After the commit of erasures: their bytes leave the database files. */
 void hq__scrub(hq *h);
 

@@ -54,9 +54,9 @@ sqr_rc hqdb__schema(hqdb *db) {
     rc = run(db, schema[i], NULL, 0, NULL, NULL);
   /* tables of the modules that keep their statements in their own files */
   static const char *const *const more[] = {
-      hqdb_resolve_schema, hqdb_stats_schema, hqdb_auth_schema,
-      hqdb_keys_schema,    hqdb_jobs_schema,  hqdb_seal_schema,
-      hqdb_feed_schema,    hqdb_erase_schema, hqdb_consent_schema};
+      hqdb_resolve_schema, hqdb_stats_schema, hqdb_auth_schema, hqdb_keys_schema,
+      hqdb_jobs_schema,    hqdb_seal_schema,  hqdb_feed_schema, hqdb_erase_schema,
+      hqdb_consent_schema, hqdb_retain_schema};
   for(size_t m = 0; !rc && m < SQR_ARRAY_LEN(more); m++)
     for(size_t i = 0; !rc && more[m][i]; i++)
       rc = run(db, more[m][i], NULL, 0, NULL, NULL);

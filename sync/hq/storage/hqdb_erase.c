@@ -75,6 +75,34 @@ sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_
   return rc;
 }
 
+sqr_rc hqdb_erase_member(hqdb *db, const char *store, const char *member, int64_t now_ms,
+                         const char *reason, const char *asked_by, int *person_gone) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(member)};
+  *person_gone = 0;
+  sqr_rc rc = hqdb_exec(db, "SELECT phone_index FROM member_links WHERE store = $1 AND member = $2",
+                        p, 2, &r, NULL);
+  uint8_t index[32];
+  int linked = !rc && r.nrows > 0 && cell_blob32(&r, 0, 0, index);
+  hqres_free(&r);
+  hq_erased_link l;
+  snprintf(l.store, sizeof l.store, "%s", store);
+  snprintf(l.member, sizeof l.member, "%s", member);
+  if(!rc) rc = drop_link(db, &l, now_ms, reason, asked_by);
+  if(!rc && linked) {
+    /* The person (phone) goes only with their last link: a member of
+     * another store, or under another id here, keeps it. */
+    int64_t gone = 0;
+    hqv q[] = {B(index, 32)};
+    rc = hqdb_exec(db,
+                   "DELETE FROM members WHERE phone_index = $1 AND NOT EXISTS"
+                   " (SELECT 1 FROM member_links l WHERE l.phone_index = $1)",
+                   q, 1, NULL, &gone);
+    *person_gone = gone > 0;
+  }
+  return rc;
+}
+
 sqr_rc hqdb_event_redact(hqdb *db, const char *kiosk, int64_t seq, const char *payload) {
   hqv p[] = {T(kiosk), I(seq), T(payload)};
   return hqdb_exec(db, "UPDATE events SET payload = $3, redacted = 1 WHERE kiosk = $1 AND seq = $2",

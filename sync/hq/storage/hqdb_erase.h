@@ -34,6 +34,15 @@ sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_
                          const char *reason, const char *asked_by, hq_erased_link *out,
                          size_t *n) SQR_WARN_UNUSED;
 
+/* In the caller's transaction: one store's member only, not the person
+ * (retention: inactivity at one store says nothing of another). The
+ * link, its queued box and consent state are dropped and the erasure
+ * logged; the member row (encrypted phone) goes only when no link to
+ * the same phone is left (*person_gone). */
+sqr_rc hqdb_erase_member(hqdb *db, const char *store, const char *member, int64_t now_ms,
+                         const char *reason, const char *asked_by,
+                         int *person_gone) SQR_WARN_UNUSED;
+
 /* Replaces an event's payload by its redacted form and marks it redacted
  * (its body_hash stays: the chain still verifies). */
 sqr_rc hqdb_event_redact(hqdb *db, const char *kiosk, int64_t seq,

@@ -62,6 +62,7 @@ extern const char *const hqdb_seal_schema[];    /* hqdb_seal.c: sealed phones to
 extern const char *const hqdb_feed_schema[];    /* hqdb_feed.c: each store's feed */
 extern const char *const hqdb_erase_schema[];   /* hqdb_erase.c: the erasure log */
 extern const char *const hqdb_consent_schema[]; /* hqdb_consent.c: marketing consents */
+extern const char *const hqdb_retain_schema[];  /* hqdb_retain.c: retention runs */
 /* Run at open after the schema, in a transaction of its own under the
  * schema lock (hqdb_keys.c): kiosks enrolled before key versions get their
  * legacy and first rows. */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "alerts.h"
+#include "retention.h"
 #include "sealjob.h"
 #include "login.h"
 #include "log.h"
@@ -200,6 +201,16 @@ static sqr_rc render_storage(hq *h, dynbuf *b) {
        "Age of the oldest sealed phone waiting (0 when none).");
   dynbuf_addf(b, "storeqr_hq_seal_backlog_age_seconds %.3f\n",
               oldest && now > oldest ? (double)(now - oldest) / 1000.0 : 0.0);
+  int ran = 0;
+  int64_t ran_ms = 0, erased = 0;
+  if((rc = hq_retention_last(h, &ran, &ran_ms, &erased))) return rc;
+  head(b, "storeqr_hq_retention_last_run_timestamp_seconds", "gauge",
+       "When HQ's retention job last completed a run, unix seconds (0: never).");
+  dynbuf_addf(b, "storeqr_hq_retention_last_run_timestamp_seconds %.3f\n",
+              ran ? (double)ran_ms / 1000.0 : 0.0);
+  head(b, "storeqr_hq_retention_last_run_erased", "gauge",
+       "Members the last completed retention run erased (inactive for retention.member_days).");
+  dynbuf_addf(b, "storeqr_hq_retention_last_run_erased %lld\n", (long long)erased);
   head(b, "storeqr_hq_stores", "gauge", "Stores HQ knows.");
   dynbuf_addf(b, "storeqr_hq_stores %lld\n", (long long)t.stores);
   head(b, "storeqr_hq_stores_never_synced", "gauge", "Stores none of whose kiosks ever uploaded.");

@@ -50,6 +50,7 @@
 #include "sealjob.h"
 #include "sockopt.h"
 #include "stats_web.h"
+#include "retainer.h"
 
 /* Limits (docs/PROTOCOL.md, "Limits"). One host must not be able to
  * hold every connection: each address gets PER_ADDRESS_DEFAULT at once
@@ -146,6 +147,7 @@ struct server {
   int sealer, seal_wake_ready, seal_listening;
   tickets *tickets;     /* TLS session tickets, their key shared by every process */
   stats_roller *roller; /* the scan roll-up, off the request path */
+  retainer *retainer;   /* retention.h's runs, off the request path */
   /* With --public-cert (server_start): the certificate is picked by SNI,
    * the public host's for it, server.crt (kiosk_id) for anything else. */
   int sni;
@@ -1195,6 +1197,11 @@ sqr_rc server_start(hq *h, const char *listen, const char *public_cert, const ch
     server_stop(s);
     return rc;
   }
+  if((rc = retainer_start(h, &s->lock, &s->retainer))) {
+    snprintf(err, errlen, "cannot start the retention job's thread");
+    server_stop(s);
+    return rc;
+  }
   /* epoll, not whatever libmicrohttpd would pick: conn_pull's read-ahead
    * relies on its keeping a connection readable until a read fails */
   s->d = MHD_start_daemon(
@@ -1290,6 +1297,7 @@ void server_stop(server *s) {
   tls_id_clear(&s->kiosk_id);
   if(s->resolver) resolve_stop(); /* after the daemon: no request in flight; writes the counters */
   stats_roller_stop(s->roller);   /* before s->lock goes */
+  retainer_stop(s->retainer);     /* likewise; a run stops after its page */
   tickets_stop(s->tickets);       /* after the daemon (no handshake uses it), before s->lock goes */
   if(s->lock_ready) pthread_mutex_destroy(&s->lock);
   if(s->conns_ready) {

@@ -19,7 +19,7 @@ struct hq_export {
   char store[HQ_ID_MAX], brand[HQ_ID_MAX];
   int jsonl, started, done;
   char after_store[HQ_ID_MAX], after_member[HQ_ID_MAX]; /* where the next page starts */
-  hq_export_row *page;                                   /* HQ_EXPORT_PAGE, reused */
+  hq_export_row *page;                                  /* HQ_EXPORT_PAGE, reused */
   int64_t rows, skipped;
   int64_t audit_ms;
   char who[HQ_ID_MAX * 2], what[HQ_AUDIT_WHAT_MAX];
@@ -34,8 +34,7 @@ static int id_arg(const char *v, char out[HQ_ID_MAX]) {
   return 1;
 }
 
-sqr_rc hq_export_open(hq *h, const hq_export_req *q, const char *who, hq_export **out,
-                      hq_err *e) {
+sqr_rc hq_export_open(hq *h, const hq_export_req *q, const char *who, hq_export **out, hq_err *e) {
   *out = NULL;
   hq_export *x = calloc(1, sizeof *x);
   if(!x || !(x->page = calloc(HQ_EXPORT_PAGE, sizeof *x->page))) {
@@ -69,8 +68,10 @@ sqr_rc hq_export_open(hq *h, const hq_export_req *q, const char *who, hq_export 
   if(x->store[0]) {
     hq_store s;
     rc = hqdb_store_get(h->db, x->store, &s);
-    if(rc == SQR_ENOTFOUND) rc = hq_fail(e, rc, "unknown_store", "store: no such store");
-    else if(rc) rc = hq_fail_storage(h, e, rc);
+    if(rc == SQR_ENOTFOUND)
+      rc = hq_fail(e, rc, "unknown_store", "store: no such store");
+    else if(rc)
+      rc = hq_fail_storage(h, e, rc);
     if(rc) goto fail;
   }
   /* A sign-up whose sealed phone is still queued has no phone at HQ yet
@@ -184,8 +185,8 @@ sqr_rc hq_export_next(hq_export *x, dynbuf *out, int *done, hq_err *e) {
                      "service_version,tags,staff,group\r\n");
   x->started = 1;
   size_t n = 0;
-  sqr_rc rc = hqdb_consent_export(x->h->db, &x->f, x->after_store, x->after_member,
-                                  HQ_EXPORT_PAGE, x->page, &n);
+  sqr_rc rc = hqdb_consent_export(x->h->db, &x->f, x->after_store, x->after_member, HQ_EXPORT_PAGE,
+                                  x->page, &n);
   if(rc) return hq_fail_storage(x->h, e, rc);
   for(size_t i = 0; i < n; i++) {
     const hq_export_row *r = &x->page[i];

@@ -282,6 +282,32 @@ static sqr_rc dash_store_empty(dynbuf *b) {
   return dash_store_render(&vm, b);
 }
 
+static sqr_rc dash_audit(dynbuf *b) {
+  const dash_audit_row audit[] = {
+      {NOW_MS - 60 * 1000, S("alice"), S("export_members format=csv store=SH-JA01"), 1200},
+      {NOW_MS - 3600 * 1000LL, S("admin-token"), S("export_members format=jsonl"), -1},
+      {NOW_MS - 86400 * 1000LL, S("cli"), S("member_show"), 4},
+  };
+  const dash_erasure_row erasures[] = {
+      {NOW_MS - 7200 * 1000LL, S("SH-JA01"), S("0123456789abcdef0123456789abcdef"), S("hq"),
+       S("hq")},
+      {NOW_MS - 2 * 86400 * 1000LL, S("SH-XH01"), S("fedcba9876543210fedcba9876543210"),
+       S("kiosk SH-XH01/1"), S("kiosk")},
+  };
+  dash_audit_view vm = {.admin = S("alice"),
+                        .limit = 200,
+                        .audit = audit,
+                        .naudit = 3,
+                        .erasures = erasures,
+                        .nerasures = 2};
+  return dash_audit_render(&vm, b);
+}
+
+static sqr_rc dash_audit_empty(dynbuf *b) {
+  dash_audit_view vm = {.admin = S("(token)"), .limit = 200};
+  return dash_audit_render(&vm, b);
+}
+
 static const struct page {
   const char *name;
   sqr_rc (*render)(dynbuf *b);
@@ -301,6 +327,8 @@ static const struct page {
     {"dash_home_empty", dash_home_empty},
     {"dash_store", dash_store},
     {"dash_store_empty", dash_store_empty},
+    {"dash_audit", dash_audit},
+    {"dash_audit_empty", dash_audit_empty},
 };
 
 /* The page, rendered (malloc'ed). */

@@ -73,6 +73,17 @@ sqr_rc hq__fail_db(hq_err *e, sqr_rc rc);
 sqr_rc hq__seal_link(hq *h, const char *store, const char *member, const char *sealed_b64,
                      int64_t now, int64_t *open_ns) SQR_WARN_UNUSED;
 
+/* Opens every sealed phone queued before now (sealjob.c), so a sign-up
+ * not linked yet is found: a few slices, then SQR_EBUSY rather than
+ * answer without it (a person's data, the CRM export). */
+sqr_rc hq__seal_drain(hq *h) SQR_WARN_UNUSED;
+
+/* A member's phone as stored (members.phone_enc: nonce | ciphertext |
+ * tag under the PII key, AAD = its index) into out (NUL-terminated; the
+ * caller wipes it). SQR_ECRYPTO when it does not open. */
+sqr_rc hq__phone_open(const hq *h, const uint8_t index[32], const uint8_t *enc, size_t len,
+                      char *out, size_t size) SQR_WARN_UNUSED;
+
 /* What one upload adds to its store's feed (storefeed.h): ingest hands
  * it each new event of a batch, then hq__feed_end writes it all in
  * ingest's transaction. */

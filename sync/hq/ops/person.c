@@ -11,22 +11,8 @@
 #include "hqdb_consent.h"
 #include "hqdb_erase.h"
 #include "phone.h"
-#include "sealjob.h"
 
 #define EVENTS_MAX 10000 /* per store: years of daily check-ins */
-
-/* Every box queued before now opened, so a sign-up not yet linked is
- * found: a few slices, then give up rather than answer without it. */
-static sqr_rc drain(hq *h) {
-  for(int i = 0; i < 64; i++) {
-    int64_t count = 0, oldest = 0;
-    sqr_rc rc = hq_seal_backlog(h, &count, &oldest);
-    if(rc || count == 0) return rc;
-    hq_seal_slice s;
-    if((rc = hq_seal_work(h, 256, &s))) return rc;
-  }
-  return SQR_EBUSY;
-}
 
 static cJSON *events_json(const hq_member_event *ev, size_t n) {
   cJSON *a = cJSON_CreateArray();
@@ -55,7 +41,7 @@ static sqr_rc index_of(hq *h, const char *phone, uint8_t index[32], hq_err *e) {
   sqr_rc rc = crypto_hmac_sha256(h->index_key, 32, num, PHONE_LEN, index);
   crypto_wipe(num, sizeof num);
   if(rc) return hq_fail(e, rc, "internal", "cannot index the number");
-  if((rc = drain(h))) {
+  if((rc = hq__seal_drain(h))) {
     crypto_wipe(index, 32);
     if(rc == SQR_EBUSY)
       return hq_fail(e, rc, "busy", "sealed phones are still being opened; ask again in a minute");

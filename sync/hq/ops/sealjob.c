@@ -67,6 +67,34 @@ static sqr_rc gcm_start(const hq *h, mbedtls_gcm_context *g) {
   return mbedtls_gcm_setkey(g, MBEDTLS_CIPHER_ID_AES, h->pii_key, 256) ? SQR_ECRYPTO : SQR_OK;
 }
 
+sqr_rc hq__phone_open(const hq *h, const uint8_t index[32], const uint8_t *enc, size_t len,
+                      char *out, size_t size) {
+  if(len < GCM_NONCE + GCM_TAG || len - GCM_NONCE - GCM_TAG >= size) return SQR_ECRYPTO;
+  size_t plen = len - GCM_NONCE - GCM_TAG;
+  mbedtls_gcm_context g;
+  sqr_rc rc = gcm_start(h, &g);
+  if(!rc && mbedtls_gcm_auth_decrypt(&g, plen, enc, GCM_NONCE, index, 32, enc + GCM_NONCE + plen,
+                                     GCM_TAG, enc + GCM_NONCE, (unsigned char *)out))
+    rc = SQR_ECRYPTO;
+  mbedtls_gcm_free(&g);
+  if(rc)
+    crypto_wipe(out, size);
+  else
+    out[plen] = '\0';
+  return rc;
+}
+
+sqr_rc hq__seal_drain(hq *h) {
+  for(int i = 0; i < 64; i++) {
+    int64_t count = 0, oldest = 0;
+    sqr_rc rc = hq_seal_backlog(h, &count, &oldest);
+    if(rc || count == 0) return rc;
+    hq_seal_slice s;
+    if((rc = hq_seal_work(h, 256, &s))) return rc;
+  }
+  return SQR_EBUSY;
+}
+
 sqr_rc hq__seal_link(hq *h, const char *store, const char *member, const char *sealed_b64,
                      int64_t now, int64_t *open_ns) {
   uint8_t index[32], enc[ENC_MAX];

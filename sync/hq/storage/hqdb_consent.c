@@ -69,3 +69,54 @@ sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *gi
   hqres_free(&r);
   return rc;
 }
+
+sqr_rc hqdb_consent_export(hqdb *db, const hq_export_filter *f, const char *after_store,
+                           const char *after_member, size_t max, hq_export_row *out, size_t *n) {
+  hqres r = {0};
+  *n = 0;
+  if(max > HQ_EXPORT_PAGE) max = HQ_EXPORT_PAGE;
+  hqv p[] = {T(after_store),
+             T(after_member),
+             T(f->store ? f->store : ""),
+             T(f->brand ? f->brand : ""),
+             I(f->since_ms),
+             I(f->until_ms),
+             I((int64_t)max)};
+  /* The consents' primary key orders the pages; the filters are parameters
+   * of one text (CAST: PostgreSQL types an untyped parameter compared with
+   * '' as text). */
+  sqr_rc rc = hqdb_exec(
+      db,
+      "SELECT c.store, c.member, c.version, c.at_ms, l.created_ms, m.phone_index, m.phone_enc,"
+      " coalesce(sm.created_ms, 0), coalesce(sm.consent, ''), coalesce(sm.staff, ''),"
+      " coalesce(sm.grp, ''), coalesce(sm.tags, '[]')"
+      " FROM consents c JOIN member_links l ON l.store = c.store AND l.member = c.member"
+      " JOIN members m ON m.phone_index = l.phone_index"
+      " LEFT JOIN store_members sm ON sm.store = c.store AND sm.member = c.member"
+      " WHERE c.given = 1 AND (c.store > $1 OR (c.store = $1 AND c.member > $2))"
+      " AND (CAST($3 AS TEXT) = '' OR c.store = $3)"
+      " AND (CAST($4 AS TEXT) = '' OR c.store IN (SELECT store FROM store_brands WHERE brand = $4))"
+      " AND c.at_ms >= $5 AND c.at_ms < $6 ORDER BY c.store, c.member LIMIT $7",
+      p, 7, &r, NULL);
+  for(int k = 0; !rc && k < r.nrows; k++) {
+    hq_export_row *o = &out[*n];
+    const hqv *enc = cell(&r, k, 6);
+    o->enclen = 0; /* not a phone this HQ stored: the caller skips the row */
+    if(cell_blob32(&r, k, 5, o->index) && enc->k == HQV_BLOB && enc->n <= sizeof o->enc) {
+      memcpy(o->enc, enc->p, enc->n);
+      o->enclen = enc->n;
+    }
+    cell_text(&r, k, 0, o->store, sizeof o->store);
+    cell_text(&r, k, 1, o->member, sizeof o->member);
+    cell_text(&r, k, 2, o->version, sizeof o->version);
+    o->consent_ms = cell_int(&r, k, 3);
+    o->joined_ms = cell_int(&r, k, 7) ? cell_int(&r, k, 7) : cell_int(&r, k, 4);
+    cell_text(&r, k, 8, o->service, sizeof o->service);
+    cell_text(&r, k, 9, o->staff, sizeof o->staff);
+    cell_text(&r, k, 10, o->group, sizeof o->group);
+    cell_text(&r, k, 11, o->tags, sizeof o->tags);
+    (*n)++;
+  }
+  hqres_free(&r);
+  return rc;
+}

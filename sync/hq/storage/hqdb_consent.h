@@ -10,6 +10,7 @@
 #ifndef SQR_HQDB_CONSENT_H
 #define SQR_HQDB_CONSENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hqdb.h"
@@ -32,5 +33,45 @@ sqr_rc hqdb_consent_others(hqdb *db, const char *store, const char *member, hq_e
  * consent; 0 otherwise (withdrawn or never). */
 sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *given, char *version,
                         int64_t *at_ms) SQR_WARN_UNUSED;
+
+/* ---- the CRM export (ops/export.h) ---------------------------------------- */
+
+#define HQ_EXPORT_PAGE     1000 /* rows a page, at most */
+#define HQ_PHONE_ENC_MAX   128  /* nonce | ciphertext | tag of a phone at rest */
+#define HQ_EXPORT_TAGS_MAX 1200 /* store_members.tags (hqdb_feed.h's HQ_FEED_TAGS_MAX) */
+
+/* Which consents: store, brand "" for any; [since_ms, until_ms) on the
+ * time the marketing consent was given. */
+typedef struct hq_export_filter {
+  const char *store, *brand;
+  int64_t since_ms, until_ms;
+} hq_export_filter;
+
+/* A store's member with a current marketing consent, and what the export
+ * shows of it. The phone stays encrypted here (the operations layer
+ * opens it); the sign-up's details come from store_members ("" and
+ * joined_ms = the link's time for a member the feed does not share). */
+typedef struct hq_export_row {
+  char store[HQ_ID_MAX], member[HQ_ID_MAX];
+  char version[HQ_ID_MAX]; /* the marketing consent's */
+  int64_t consent_ms;      /* when it was given */
+  int64_t joined_ms;
+  char service[HQ_ID_MAX]; /* the service consent's version */
+  char staff[HQ_ID_MAX], group[HQ_ID_MAX];
+  char tags[HQ_EXPORT_TAGS_MAX]; /* a JSON array of tag ids */
+  uint8_t index[32];
+  uint8_t enc[HQ_PHONE_ENC_MAX];
+  size_t enclen; /* 0: no phone HQ could have stored (skip the row) */
+} hq_export_row;
+
+/* Up to max (<= HQ_EXPORT_PAGE) rows after (after_store, after_member)
+ * ("", "" for the first page) in (store, member) order, into out (*n):
+ * keyset pages, so a chain's millions of rows are read a page at a time
+ * and a page costs the same wherever it starts; the last row is where
+ * the next page starts. Members with a consent but no phone at HQ yet (a
+ * sealed phone not opened) are not rows. */
+sqr_rc hqdb_consent_export(hqdb *db, const hq_export_filter *f, const char *after_store,
+                           const char *after_member, size_t max, hq_export_row *out,
+                           size_t *n) SQR_WARN_UNUSED;
 
 #endif /* SQR_HQDB_CONSENT_H */

@@ -14,6 +14,8 @@ const char *const hqdb_erase_schema[] = {
     "CREATE TABLE IF NOT EXISTS audit_log(at_ms BIGINT NOT NULL, who TEXT NOT NULL,"
     " what TEXT NOT NULL, rows BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log(at_ms)",
+    /* the dashboard lists the newest erasures */
+    "CREATE INDEX IF NOT EXISTS erasure_log_at ON erasure_log(at_ms)",
     NULL,
 };
 
@@ -193,4 +195,50 @@ sqr_rc hqdb_audit(hqdb *db, int64_t at_ms, const char *who, const char *what, in
   hqv p[] = {I(at_ms), T(who), T(what), I(rows)};
   return hqdb__run1(db, "INSERT INTO audit_log(at_ms, who, what, rows) VALUES($1, $2, $3, $4)", p,
                     4, NULL);
+}
+
+sqr_rc hqdb_audit_rows(hqdb *db, int64_t at_ms, const char *who, const char *what, int64_t rows) {
+  hqv p[] = {I(at_ms), T(who), T(what), I(rows)};
+  return hqdb__run1(db,
+                    "UPDATE audit_log SET rows = $4 WHERE at_ms = $1 AND who = $2 AND what = $3"
+                    " AND rows = -1",
+                    p, 4, NULL);
+}
+
+sqr_rc hqdb_audit_recent(hqdb *db, size_t max, hq_audit_row *out, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {I((int64_t)max)};
+  *n = 0;
+  sqr_rc rc =
+      hqdb_exec(db, "SELECT at_ms, who, what, rows FROM audit_log ORDER BY at_ms DESC LIMIT $1", p,
+                1, &r, NULL);
+  for(int k = 0; !rc && k < r.nrows && *n < max; k++) {
+    hq_audit_row *a = &out[(*n)++];
+    a->at_ms = cell_int(&r, k, 0);
+    cell_text(&r, k, 1, a->who, sizeof a->who);
+    cell_text(&r, k, 2, a->what, sizeof a->what);
+    a->rows = cell_int(&r, k, 3);
+  }
+  hqres_free(&r);
+  return rc;
+}
+
+sqr_rc hqdb_erasures_recent(hqdb *db, size_t max, hq_erasure_row *out, size_t *n) {
+  hqres r = {0};
+  hqv p[] = {I((int64_t)max)};
+  *n = 0;
+  sqr_rc rc = hqdb_exec(db,
+                        "SELECT at_ms, store, member, reason, asked_by FROM erasure_log"
+                        " ORDER BY at_ms DESC LIMIT $1",
+                        p, 1, &r, NULL);
+  for(int k = 0; !rc && k < r.nrows && *n < max; k++) {
+    hq_erasure_row *a = &out[(*n)++];
+    a->at_ms = cell_int(&r, k, 0);
+    cell_text(&r, k, 1, a->store, sizeof a->store);
+    cell_text(&r, k, 2, a->member, sizeof a->member);
+    cell_text(&r, k, 3, a->reason, sizeof a->reason);
+    cell_text(&r, k, 4, a->asked_by, sizeof a->asked_by);
+  }
+  hqres_free(&r);
+  return rc;
 }

@@ -82,4 +82,29 @@ void hq_member_events_free(hq_member_event *ev, size_t n);
 sqr_rc hqdb_audit(hqdb *db, int64_t at_ms, const char *who, const char *what,
                   int64_t rows) SQR_WARN_UNUSED;
 
+/* Sets the rows of the audit record (at_ms, who, what) written with rows
+ * -1 (its own transaction): an export is recorded before its first row
+ * leaves, and counted when its last has. */
+sqr_rc hqdb_audit_rows(hqdb *db, int64_t at_ms, const char *who, const char *what,
+                       int64_t rows) SQR_WARN_UNUSED;
+
+#define HQ_AUDIT_WHAT_MAX 256
+
+typedef struct hq_audit_row {
+  int64_t at_ms;
+  char who[HQ_ID_MAX * 2];
+  char what[HQ_AUDIT_WHAT_MAX];
+  int64_t rows; /* -1: an export still running, or cut short before it was counted */
+} hq_audit_row;
+
+typedef struct hq_erasure_row {
+  int64_t at_ms;
+  char store[HQ_ID_MAX], member[HQ_ID_MAX];
+  char reason[HQ_ID_MAX * 2], asked_by[HQ_ID_MAX * 2];
+} hq_erasure_row;
+
+/* The newest max rows of audit_log / erasure_log, newest first. */
+sqr_rc hqdb_audit_recent(hqdb *db, size_t max, hq_audit_row *out, size_t *n) SQR_WARN_UNUSED;
+sqr_rc hqdb_erasures_recent(hqdb *db, size_t max, hq_erasure_row *out, size_t *n) SQR_WARN_UNUSED;
+
 #endif /* SQR_HQDB_ERASE_H */

@@ -1,5 +1,6 @@
 /* admin.h — HQ's operator routes (POST /v1/admin/stores, enroll-codes,
- * kiosks/revoke, groups, erasures, coupons/verify; GET /v1/admin/counts), behind the
+ * kiosks/revoke, groups, erasures, coupons/verify, member-data; GET
+ * /v1/admin/counts, /v1/admin/export/members), behind the
  * admin bearer token: each decodes its JSON body into the typed request
  * of manage.h, calls the operation and encodes the result. The encoders
  * are shared with the subcommands (main.c), so a route and a subcommand
@@ -10,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include "export.h"
 #include "hq.h"
 #include "keys.h"
 #include "manage.h"
@@ -42,5 +44,9 @@ void admin_member_data(hq *h, const char *body, size_t len, hq_reply *r);
 void admin_member_withdraw(hq *h, const char *body, size_t len, hq_reply *r);
 cJSON *admin_withdraw_json(int members);
 cJSON *admin_counts_json(const char *store, const hq_counts *c);
+/* GET /v1/admin/export/members (and the dashboard's export): the CRM
+ * export (export.h) streamed into r, recorded under who; a refusal of its
+ * filters is a JSON error and nothing is exported or recorded. */
+void admin_export_members(hq *h, const hq_export_req *q, const char *who, hq_reply *r);
 
 #endif

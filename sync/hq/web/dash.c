@@ -5,14 +5,18 @@
  *   GET  /dash/login, POST /dash/login, POST /dash/logout
  *   GET  /dash[?page=N&sort=KEY&dir=asc|desc]    stores, totals, charts, alerts
  *   GET  /dash/store/<ID>                         one store
+ *   GET  /dash/audit                              audit_log and erasure_log, newest
+ *   GET  /dash/export/members[?store&brand&since&until&format]   the CRM
+ *        export (admin.h), recorded under the signed-in admin's name
  *
  * Every page needs a session (or the bearer token); every POST an Origin
  * of this HQ. The pages are rendered by web/pages_dash.c from its
  * templates (sync/hq/templates/dash_*.html), which escape every text that
  * came from outside (store names, group names, staff ids); this file
- * gathers the figures into their view models. No phone number is ever
- * read: the pages are built from the stats tables, stores, groups and
- * kiosks. Stable ids and data- attributes are for tests/hqdash.
+ * gathers the figures into their view models. No page ever shows a phone
+ * number: the pages are built from the stats tables, stores, groups,
+ * kiosks and the audit and erasure logs; the numbers of the CRM export
+ * go only into its download. Stable ids and data- attributes are for tests/hqdash.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +33,8 @@
 #include "pages_dash.h"
 #include "sealjob.h"
 #include "stats_web.h"
+#include "admin.h"
+#include "export.h"
 
 #define PAGE_ROWS 100
 #define STALE_MS  (24LL * 3600 * 1000) /* a kiosk syncs at least nightly */
@@ -426,6 +432,60 @@ out:
   free(kiosks);
 }
 
+/* ---- the audit log, the CRM export ---------------------------------------------- */
+
+#define AUDIT_ROWS 200
+
+static void dash_audit(hq *h, const char *admin, hq_reply *r) {
+  hq_audit_row *audit = malloc(AUDIT_ROWS * sizeof *audit);
+  hq_erasure_row *er = malloc(AUDIT_ROWS * sizeof *er);
+  dash_audit_row *va = malloc(AUDIT_ROWS * sizeof *va);
+  dash_erasure_row *ve = malloc(AUDIT_ROWS * sizeof *ve);
+  size_t na = 0, ne = 0;
+  hq_err e = {0};
+  sqr_rc rc = audit && er && va && ve ? hq_audit_recent(h, AUDIT_ROWS, audit, &na, er, &ne, &e)
+                                      : SQR_ENOMEM;
+  if(rc) {
+    storage_error(h, r, rc);
+  } else {
+    for(size_t i = 0; i < na; i++)
+      va[i] = (dash_audit_row){.at_ms = audit[i].at_ms,
+                               .who = audit[i].who,
+                               .what = audit[i].what,
+                               .rows = audit[i].rows};
+    for(size_t i = 0; i < ne; i++)
+      ve[i] = (dash_erasure_row){.at_ms = er[i].at_ms,
+                                 .store = er[i].store,
+                                 .member = er[i].member,
+                                 .reason = er[i].reason,
+                                 .asked_by = er[i].asked_by};
+    dash_audit_view vm = {.admin = admin,
+                          .limit = AUDIT_ROWS,
+                          .audit = va,
+                          .naudit = na,
+                          .erasures = ve,
+                          .nerasures = ne};
+    dynbuf b;
+    dynbuf_init(&b, STATS_ANSWER_MAX);
+    page_reply(&b, dash_audit_render(&vm, &b), r, 200);
+  }
+  free(audit);
+  free(er);
+  free(va);
+  free(ve);
+}
+
+/* The download, under the admin's name ("admin-token" through the bearer
+ * token, as on /v1/admin). */
+static void dash_export(struct MHD_Connection *c, hq *h, const char *who, hq_reply *r) {
+  hq_export_req q = {.store = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store"),
+                     .brand = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "brand"),
+                     .since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"),
+                     .until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until"),
+                     .format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format")};
+  admin_export_members(h, &q, who, r);
+}
+
 /* ---- dispatch -------------------------------------------------------------------- */
 
 int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *url,
@@ -438,6 +498,7 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
     return 1;
   }
   char admin[HQ_ID_MAX];
+  int token = 0;
   if(strcmp(url, "/dash/login") == 0) {
     if(post)
       post_login(h, c, body, len, r);
@@ -473,11 +534,16 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
       return 1;
     }
     snprintf(admin, sizeof admin, "(token)");
+    token = 1;
   }
   if(strcmp(url, "/dash") == 0 || strcmp(url, "/dash/") == 0) {
     dash_home(h, c, admin, r);
   } else if(strncmp(url, "/dash/store/", 12) == 0) {
     dash_store(h, admin, url + 12, r);
+  } else if(strcmp(url, "/dash/audit") == 0) {
+    dash_audit(h, admin, r);
+  } else if(strcmp(url, "/dash/export/members") == 0) {
+    dash_export(c, h, token ? "admin-token" : admin, r);
   } else {
     not_found(r, admin, "Not found", "No such page.");
   }

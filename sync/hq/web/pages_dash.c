@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "view.h"
 
@@ -326,4 +327,48 @@ sqr_rc dash_store_render(const dash_store_view *vm, dynbuf *out) {
     view_str(&v, o, "conversion", s);
   }
   return view_render(&v, "dash_store", out);
+}
+
+/* "YYYY-MM-DD HH:MM" in Shanghai (UTC+8, no daylight saving). */
+static void fmt_when(char out[32], int64_t ms) {
+  time_t t = (time_t)((ms + 8LL * 3600 * 1000) / 1000);
+  struct tm tm;
+  if(!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%d %H:%M", &tm)) snprintf(out, 32, "?");
+}
+
+sqr_rc dash_audit_render(const dash_audit_view *vm, dynbuf *out) {
+  if((vm->naudit && !vm->audit) || (vm->nerasures && !vm->erasures)) return SQR_EINVAL;
+  char s[32];
+  view v;
+  page_view(&v, "Audit log", vm->admin);
+  cJSON *root = v.root;
+  view_int(&v, root, "limit", vm->limit);
+  cJSON *audit = view_arr(&v, root, "audit");
+  for(size_t i = 0; i < vm->naudit; i++) {
+    const dash_audit_row *a = &vm->audit[i];
+    cJSON *o = view_push(&v, audit);
+    fmt_when(s, a->at_ms);
+    view_str(&v, o, "when", s);
+    view_str(&v, o, "who", a->who ? a->who : "");
+    view_str(&v, o, "what", a->what ? a->what : "");
+    if(a->rows >= 0)
+      snprintf(s, sizeof s, "%lld", (long long)a->rows);
+    else
+      snprintf(s, sizeof s, "–");
+    view_str(&v, o, "rows", s);
+  }
+  cJSON *erasures = view_arr(&v, root, "erasures");
+  for(size_t i = 0; i < vm->nerasures; i++) {
+    const dash_erasure_row *a = &vm->erasures[i];
+    cJSON *o = view_push(&v, erasures);
+    char member[9];
+    snprintf(member, sizeof member, "%s", a->member ? a->member : "");
+    fmt_when(s, a->at_ms);
+    view_str(&v, o, "when", s);
+    view_str(&v, o, "store", a->store ? a->store : "");
+    view_str(&v, o, "member", member);
+    view_str(&v, o, "reason", a->reason ? a->reason : "");
+    view_str(&v, o, "asked_by", a->asked_by ? a->asked_by : "");
+  }
+  return view_render(&v, "dash_audit", out);
 }

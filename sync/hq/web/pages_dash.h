@@ -1,6 +1,6 @@
 /* pages_dash.h — the admin dashboard's pages (dash.c gathers the figures
  * and serves them): the login form, the stores overview, one store, "not
- * found" and the storage error.
+ * found", the audit log and the storage error.
  *
  * Each page is a view-model struct rendered through its template in
  * sync/hq/templates; every string is HTML-escaped there (store, group and
@@ -145,6 +145,29 @@ typedef struct dash_store_view {
   size_t nstaff;
 } dash_store_view;
 
+/* One access to people's data or export (audit_log). */
+typedef struct dash_audit_row {
+  int64_t at_ms;
+  const char *who, *what;
+  int64_t rows; /* -1: an export running or cut short */
+} dash_audit_row;
+
+/* One erasure (erasure_log): the member id is shown by its first 8 hex
+ * digits, enough to find it, not the whole key. */
+typedef struct dash_erasure_row {
+  int64_t at_ms;
+  const char *store, *member, *reason, *asked_by;
+} dash_erasure_row;
+
+typedef struct dash_audit_view {
+  const char *admin;
+  int64_t limit; /* rows shown of each, at most */
+  const dash_audit_row *audit;
+  size_t naudit;
+  const dash_erasure_row *erasures;
+  size_t nerasures;
+} dash_audit_view;
+
 /* Each appends its page to out. SQR_EINVAL for a view that contradicts
  * itself (a count without its array); SQR_ENOMEM; the dynbuf's
  * SQR_ETOOBIG. */
@@ -154,5 +177,6 @@ sqr_rc dash_not_found_render(const dash_not_found_view *vm, dynbuf *out) SQR_WAR
 sqr_rc dash_error_render(dynbuf *out) SQR_WARN_UNUSED;
 sqr_rc dash_home_render(const dash_home_view *vm, dynbuf *out) SQR_WARN_UNUSED;
 sqr_rc dash_store_render(const dash_store_view *vm, dynbuf *out) SQR_WARN_UNUSED;
+sqr_rc dash_audit_render(const dash_audit_view *vm, dynbuf *out) SQR_WARN_UNUSED;
 
 #endif

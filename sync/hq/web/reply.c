@@ -12,6 +12,7 @@ void hq_reply_clear(hq_reply *r) {
   free(r->body);
   free(r->headers);
   if(r->fd > 0) close(r->fd);
+  if(r->stream && r->stream_end) r->stream_end(r->stream_arg);
   memset(r, 0, sizeof *r);
 }
 

@@ -25,9 +25,21 @@ typedef struct hq_reply {
   int fd;           /* > 0: send this open file (fd_size bytes) instead of body;
                        the server closes it */
   uint64_t fd_size;
+  /* A body made while it is sent (the CRM export: millions of rows are
+   * never held at once). When stream is set, body and fd are unused:
+   * stream(arg, buf, max) puts up to max bytes in buf and returns how
+   * many, 0 at the end, -1 on a failure (the connection is cut, so the
+   * client sees a truncated answer, never a short one that looks whole);
+   * stream_end(arg) runs once however the answer ended (after the last
+   * call, on a client gone, or from hq_reply_clear when it was never
+   * sent). Both run under the server's storage lock, one call at a time. */
+  long (*stream)(void *arg, char *buf, size_t max);
+  void (*stream_end)(void *arg);
+  void *stream_arg;
 } hq_reply;
 /* Appends "name: value\n" to r->headers. SQR_ENOMEM. */
 sqr_rc hq_reply_header(hq_reply *r, const char *name, const char *value) SQR_WARN_UNUSED;
+/* Frees r (a stream not sent is ended) and zeroes it. */
 void hq_reply_clear(hq_reply *r);
 /* Sets an error reply ({"error","message","hq_time_ms"[,extra]}). */
 void hq_reply_error(hq_reply *r, int status, const char *code, const char *message,

@@ -58,6 +58,17 @@ static int admin_count(const route_req *q, hq_reply *r) {
   return 1;
 }
 
+static int admin_export(const route_req *q, hq_reply *r) {
+  struct MHD_Connection *c = q->c;
+  hq_export_req x = {.store = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "store"),
+                     .brand = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "brand"),
+                     .since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since"),
+                     .until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until"),
+                     .format = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format")};
+  admin_export_members(q->h, &x, "admin-token", r);
+  return 1;
+}
+
 static int not_found(const route_req *q, hq_reply *r) {
   (void)q;
   (void)r;
@@ -136,6 +147,7 @@ static const route table[] = {
     {"POST", "/v1/admin/member-data", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_person},
     {"POST", "/v1/admin/member-withdraw", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_withdraw},
     {"GET", "/v1/admin/counts", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_count},
+    {"GET", "/v1/admin/export/members", 0, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", admin_export},
     /* the token first, then 404, for every other operator path */
     {NULL, "/v1/admin/", 1, ROUTE_ADMIN, SMALL_BODY, "/v1/admin", not_found},
 };

@@ -173,21 +173,11 @@ typedef struct request {
   size_t scan_min; /* a resolver answer: bytes it sends at least (resolve_serve); else 0 */
 } request;
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
-  struct MHD_Response *resp;
-  if(r->fd > 0) {
-    resp = MHD_create_response_from_fd64(r->fd_size, r->fd);
-    if(resp) r->fd = 0; /* the response owns it now */
-  } else {
-    const char *body = r->body ? r->body : "";
-    size_t len = r->body && r->len ? r->len : strlen(body);
-    resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-  }
-  if(!resp) return MHD_NO;
+/* The reply's type and extra headers ("Name: value\n" lines) on resp. */
+static void add_headers(struct MHD_Response *resp, hq_reply *r) {
   MHD_add_response_header(resp, "Strict-Transport-Security", HSTS);
-  if(r->body || r->fd > 0 || r->type)
+  if(r->body || r->fd > 0 || r->type || r->stream)
     MHD_add_response_header(resp, "Content-Type", r->type ? r->type : "application/json");
-  /* headers: "Name: value\n" lines */
   for(char *line = r->headers, *nl; line && *line; line = nl + 1) {
     nl = strchr(line, '\n');
     if(!nl) break;
@@ -199,8 +189,74 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
       *nl = '\n';
     }
   }
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, hq_reply *r) {
+  struct MHD_Response *resp;
+  if(r->fd > 0) {
+    resp = MHD_create_response_from_fd64(r->fd_size, r->fd);
+    if(resp) r->fd = 0; /* the response owns it now */
+  } else {
+    const char *body = r->body ? r->body : "";
+    size_t len = r->body && r->len ? r->len : strlen(body);
+    resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  }
+  if(!resp) return MHD_NO;
+  add_headers(resp, r);
   int status = r->status ? r->status : 500;
   enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
+  MHD_destroy_response(resp);
+  return ok;
+}
+
+/* A streamed reply (hq_reply.stream): libmicrohttpd asks for the body a
+ * piece at a time (chunked), and each piece is made under the storage
+ * lock, which is let go between pieces so kiosks and the opener go on. */
+typedef struct stream_ctx {
+  server *s;
+  long (*read)(void *arg, char *buf, size_t max);
+  void (*end)(void *arg);
+  void *arg;
+} stream_ctx;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  stream_ctx *k = cls;
+  pthread_mutex_lock(&k->s->lock);
+  long n = k->read(k->arg, buf, max);
+  pthread_mutex_unlock(&k->s->lock);
+  if(n > 0) return (ssize_t)n;
+  return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls) {
+  stream_ctx *k = cls;
+  pthread_mutex_lock(&k->s->lock);
+  if(k->end) k->end(k->arg);
+  pthread_mutex_unlock(&k->s->lock);
+  free(k);
+}
+
+/* Hands r's stream to libmicrohttpd (r->stream is cleared: from here on
+ * the response ends it). Called without the storage lock. */
+static enum MHD_Result send_stream(server *s, struct MHD_Connection *c, hq_reply *r) {
+  stream_ctx *k = malloc(sizeof *k);
+  struct MHD_Response *resp = NULL;
+  if(k) {
+    *k = (stream_ctx){s, r->stream, r->stream_end, r->stream_arg};
+    resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, k, stream_free);
+  }
+  if(!resp) {
+    pthread_mutex_lock(&s->lock);
+    hq_reply_clear(r); /* ends the stream */
+    pthread_mutex_unlock(&s->lock);
+    free(k);
+    return MHD_NO;
+  }
+  r->stream = NULL;
+  add_headers(resp, r);
+  enum MHD_Result ok = MHD_queue_response(c, (unsigned)(r->status ? r->status : 200), resp);
   MHD_destroy_response(resp);
   return ok;
 }
@@ -437,7 +493,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   }
   if(locked) pthread_mutex_unlock(&s->lock);
   counters_add_request(label, r.status ? r.status : 500);
-  enum MHD_Result ok = send_reply(c, &r);
+  enum MHD_Result ok = r.stream ? send_stream(s, c, &r) : send_reply(c, &r);
   hq_reply_clear(&r);
   return ok;
 }

@@ -57,19 +57,7 @@ mapfile -t M < <(kiosk_members k1/kiosk.db)
 M1=${M[0]} M2=${M[1]} M3=${M[2]}
 M4=$(kiosk_members x1/kiosk.db) M5=$(kiosk_members b1/kiosk.db)
 
-# HQ's ingest fills consents from the kiosks' marketing_consent events.
-# Until a build has it, the rows it would write are seeded from the
-# kiosks' own state (said on the output), so the export is still tested.
-if [ "$(hq_dbq "SELECT count(*) FROM consents")" = 0 ]; then
-  echo "NOTE: HQ wrote no consents rows (no marketing_consent ingest): seeding them from the kiosks"
-  for k in k1:SH-JA01 x1:SH-XH01 b1:BJ-BR01; do
-    while IFS='|' read -r mid ver at; do
-      hq_dbq "INSERT INTO consents(store, member, version, given, at_ms, source)
-              VALUES('${k#*:}', '$mid', '$ver', $([ -n "$ver" ] && echo 1 || echo 0), $at, 'test')" >/dev/null
-    done < <(sqlite3 "${k%%:*}/kiosk.db" "SELECT mid, coalesce(marketing, ''), coalesce(marketing_ms, 0)
-                                          FROM members WHERE marketing_ms IS NOT NULL")
-  done
-fi
+# HQ's ingest filled consents from the kiosks' marketing_consent events.
 [ "$(hq_dbq "SELECT count(*) FROM consents WHERE given = 1")" = 3 ] ||
   fail "HQ holds $(hq_dbq "SELECT count(*) FROM consents WHERE given = 1") current consents, want 3"
 

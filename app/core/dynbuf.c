@@ -1,5 +1,6 @@
 /* dynbuf.c — see dynbuf.h. */
 #include "dynbuf.h"
+#include "crypto.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,8 +15,13 @@ void dynbuf_init(dynbuf *b, size_t toobig) {
   b->toobig = toobig;
 }
 
+void dynbuf_secret(dynbuf *b) {
+  b->secret = 1;
+}
+
 void dynbuf_free(dynbuf *b) {
   if(!b) return;
+  if(b->secret && b->p) crypto_wipe(b->p, b->cap);
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
@@ -23,6 +29,7 @@ void dynbuf_free(dynbuf *b) {
 }
 
 void dynbuf_reset(dynbuf *b) {
+  if(b->secret && b->p) crypto_wipe(b->p, b->len);
   b->len = 0;
   b->err = SQR_OK;
   if(b->p) b->p[0] = '\0';
@@ -37,7 +44,16 @@ static sqr_rc grow(dynbuf *b, size_t n) {
   while(cap < b->len + n + 1)
     cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
   if(cap > b->toobig) cap = b->toobig;
-  char *p = realloc(b->p, cap);
+  char *p;
+  if(b->secret) {
+    if((p = malloc(cap)) && b->p) {
+      memcpy(p, b->p, b->len + 1);
+      crypto_wipe(b->p, b->cap);
+      free(b->p);
+    }
+  } else {
+    p = realloc(b->p, cap);
+  }
   if(!p) return b->err = SQR_ENOMEM;
   b->p = p;
   b->cap = cap;

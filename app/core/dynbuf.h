@@ -24,10 +24,16 @@ typedef struct dynbuf {
   size_t cap;    /* bytes allocated */
   size_t toobig; /* the most len may ever be, plus one */
   sqr_rc err;    /* first failure, or SQR_OK */
+  int secret;    /* dynbuf_secret: every block wiped before it is freed */
 } dynbuf;
 
 /* An empty buffer whose text may never reach toobig bytes. */
 void dynbuf_init(dynbuf *b, size_t toobig);
+/* The text will hold personal data (phone numbers in HQ's CRM export):
+ * from now on a block the buffer outgrows is copied and wiped rather
+ * than realloc'ed (which would leave the old bytes in freed memory), and
+ * dynbuf_free and dynbuf_reset wipe what was written. */
+void dynbuf_secret(dynbuf *b);
 /* Frees the text; the buffer is empty (and usable) again. NULL is fine. */
 void dynbuf_free(dynbuf *b);
 /* Empties the text and clears the error, keeping the memory. */

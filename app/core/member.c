@@ -743,6 +743,13 @@ sqr_rc member_withdraw_marketing(store *st, const char *input, const member_inde
   char phone[PHONE_LEN + 1];
   phone_keys k;
   memset(out, 0, sizeof *out);
+  /* A configuration without consent.marketing comes from an HQ that may
+   * not know the event: recording one would stop every later upload. */
+  if(st->cfg && !st->cfg->marketing_version[0]) {
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "marketing: this configuration offers no marketing consent to withdraw");
+    return SQR_EINVAL;
+  }
   sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
   crypto_wipe(phone, sizeof phone);
   if(!rc) rc = store__begin(st);

@@ -106,7 +106,9 @@ sqr_rc member_erase_phone(store *st, const char *phone, const member_index *inde
  * (given false), which HQ applies to the person at every store. Recorded
  * even when this kiosk holds no consent (one given at another kiosk may
  * not have reached it). SQR_ENOTFOUND, nothing recorded, when the phone
- * is not a member; SQR_EINVAL for a malformed phone. index as above. */
+ * is not a member; SQR_EINVAL for a malformed phone, or when the
+ * configuration offers no marketing consent (its HQ may not know the
+ * event). index as above. */
 sqr_rc member_withdraw_marketing(store *st, const char *phone, const member_index *index,
                                  member_result *out) SQR_WARN_UNUSED;
 

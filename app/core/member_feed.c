@@ -73,8 +73,11 @@ static const char *const feed_sql[F__COUNT] = {
     [F_VOID] = "UPDATE members SET points=points-?, feed_seq=? WHERE id=?",
     [F_JOINED] = "INSERT INTO groups(id, joined) VALUES(?, 1)"
                  " ON CONFLICT(id) DO UPDATE SET joined=joined+1",
-    /* A state, not an increment: the latest consent or withdrawal wins */
-    [F_MARKETING] = "UPDATE members SET marketing=?, marketing_ms=?, feed_seq=? WHERE id=?",
+    /* A state, not an increment: the latest by its time wins. One taken
+     * here later than HQ's entry (a withdrawal at this kiosk not yet in
+     * HQ's state when the page was read) stays. */
+    [F_MARKETING] = "UPDATE members SET marketing=?1, marketing_ms=?2, feed_seq=?3 WHERE id=?4"
+                    " AND coalesce(marketing_ms, -1) <= ?2",
 };
 
 typedef struct page {

@@ -345,6 +345,10 @@ static int cmd_retention(hq *h, int argc, char **argv, int from) {
       now = ms;
     else
       return usage_fail("--now wants unix milliseconds or a date YYYY-MM-DD");
+    /* A clock ahead would erase members who are active today: only a
+     * dry run may look into the future. */
+    if(now > hq_now_ms() + STATS_DAY_MS && !dry)
+      return usage_fail("--now is in the future: only with --dry-run (a run erases for real)");
   }
   hq_retention_result res;
   sqr_rc rc = hq_retention_run(h, now, dry, retention_line, &dry, &res);
@@ -588,6 +592,7 @@ static int cmd_export(hq *h, int argc, char **argv, int from) {
   if(rc) return answer(rc, &e, 0, NULL);
   dynbuf b;
   dynbuf_init(&b, 16 * 1024 * 1024);
+  dynbuf_secret(&b); /* phone numbers: no copy left in freed memory */
   int done = 0, code = 0;
   while(!done && !code) {
     if(hq_export_next(x, &b, &done, &e)) {
@@ -597,7 +602,6 @@ static int cmd_export(hq *h, int argc, char **argv, int from) {
       fprintf(stderr, "storeqr-hq: export members: cannot write the output\n");
       code = 3;
     }
-    if(b.p) crypto_wipe(b.p, b.cap);
     dynbuf_reset(&b);
   }
   if(!code && fflush(stdout)) {
@@ -606,7 +610,7 @@ static int cmd_export(hq *h, int argc, char **argv, int from) {
   }
   dynbuf_free(&b);
   fprintf(stderr, "storeqr-hq: export members: %lld rows\n", (long long)hq_export_rows(x));
-  hq_export_close(x);
+  hq_export_close(x, !code);
   return code;
 }
 

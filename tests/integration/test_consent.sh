@@ -110,6 +110,22 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert len(d["stores"]) == 2 and all(s["marketing"]["current"] is False for s in d["stores"]), d
 PY
+# A consent at another store taken before a withdrawal and uploaded after
+# it (that store's kiosk was offline) is not current either.
+P6=$(rand_phone)
+K k1 signup --phone "$P6" --consent --age-confirmed --marketing >/dev/null || fail "sign-up P6"
+K x1 --now "$(( $(date +%s) - 3600 ))" signup --phone "$P6" --consent --age-confirmed --marketing >/dev/null ||
+  fail "sign-up P6 at the other store, an hour ago, offline"
+kiosk_sync k1
+K k1 withdraw --phone "$P6" >/dev/null || fail "withdraw P6"
+kiosk_sync k1
+kiosk_sync x1
+OUT=$(hq member show --dir hq --phone - <<<"$P6") || fail "member show P6"
+python3 - "$OUT" <<'PY' || fail "P6's late consent elsewhere counts as current: $OUT"
+import json, sys
+d = json.loads(sys.argv[1])
+assert len(d["stores"]) == 2 and all(s["marketing"]["current"] is False for s in d["stores"]), d
+PY
 for k in k1 k2 x1; do K $k verify-log >/dev/null || fail "$k's log does not verify"; done
 hq_stop hq
 echo "PASS consent ($HQ_BACKEND)"

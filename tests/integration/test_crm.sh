@@ -177,5 +177,18 @@ PY
 for p in "$P1" "$P2" "$P3" "$P4" "$P5"; do
   grep -q "$p" audit.html dash.html hq/hq.log && fail "a number reached a page or HQ's log"
 done
+# A consent taken at SH-XH01 an hour before the same person withdrew at
+# SH-JA01, uploaded after the withdrawal (that kiosk was offline), is not
+# exported: the withdrawal is the person's.
+P6=$(rand_phone)
+K k1 signup --phone "$P6" --consent --age-confirmed --marketing >/dev/null || fail "sign-up P6"
+K x1 --now "$(( $(date +%s) - 3600 ))" signup --phone "$P6" --consent --age-confirmed --marketing \
+  >/dev/null || fail "sign-up P6 at SH-XH01, an hour ago"
+kiosk_sync k1
+K k1 withdraw --phone "$P6" >/dev/null || fail "withdraw P6"
+kiosk_sync k1
+kiosk_sync x1
+hq export members --dir hq --store SH-XH01 >late.csv 2>/dev/null || fail "export SH-XH01"
+check csv late.csv "$R4"
 hq_stop hq
 echo "PASS crm ($HQ_BACKEND)"

@@ -72,6 +72,13 @@ case "$OUT" in *"SH-JA01: 2 members inactive"*) ;; *) fail "dry run: $OUT";; esa
 case "$OUT" in *SH-XH01*) fail "dry run counts SH-XH01: $OUT";; esac
 for p in "$P1" "$P2" "$P4" "$P5"; do case "$OUT" in *"$p"*) fail "the dry run printed a number";; esac; done
 [ "$(STATE)" = "$S0" ] || fail "the dry run changed something: $(STATE), was $S0"
+# A clock ahead would erase members active today: only a dry run may.
+FUTURE=$(( ($(date +%s) + 800 * 86400) * 1000 ))
+if hq retention run --dir hq --now "$FUTURE" >/dev/null 2>bad.err; then fail "a run with a clock ahead was taken"; fi
+grep -q "only with --dry-run" bad.err || fail "no clear error for a clock ahead: $(cat bad.err)"
+OUT=$(hq retention run --dir hq --now "$FUTURE" --dry-run) || fail "a dry run ahead: $OUT"
+case "$OUT" in *"SH-JA01: 4 members inactive"*"SH-XH01: 1 members inactive"*) ;; *) fail "a dry run ahead: $OUT";; esac
+[ "$(STATE)" = "$S0" ] || fail "the runs ahead changed something: $(STATE), was $S0"
 
 # ---- a template out of range: refused, clearly, nothing changed --------------------------------------
 cp hq/store-template.json tpl.ok

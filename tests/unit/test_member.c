@@ -283,6 +283,25 @@ static void test_age_and_marketing(void **state) {
   assert_int_equal(member_withdraw_marketing(f->st, "13700137000", NULL, &r), SQR_ENOTFOUND);
   assert_int_equal(member_withdraw_marketing(f->st, "1370013700", NULL, &r), SQR_EINVAL);
   assert_int_equal(store_last_seq(f->st), last);
+
+  /* A configuration without consent.marketing (an HQ that may not know
+   * the event): neither a consent nor a withdrawal is recorded. */
+  char *json = tu_demo_config(&keys, 2, T_BREAKFAST / 1000);
+  cJSON *root = cJSON_Parse(json);
+  free(json);
+  cJSON_DeleteItemFromObject(cJSON_GetObjectItem(root, "consent"), "marketing");
+  json = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  char err[256];
+  assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_OK);
+  free(json);
+  last = store_last_seq(f->st);
+  assert_int_equal(member_withdraw_marketing(f->st, "13900139000", NULL, &r), SQR_EINVAL);
+  assert_non_null(strstr(store_errmsg(f->st), "no marketing consent"));
+  req = req_for("13900139000");
+  req.marketing = 1;
+  assert_int_equal(member_signup(f->st, &req, &r), SQR_EINVAL);
+  assert_int_equal(store_last_seq(f->st), last);
 }
 
 static void test_interest_group_and_group_counts(void **state) {

@@ -3,10 +3,15 @@
  *
  * A consent is given to a store (the shopper ticked it there); a
  * withdrawal is the person's: it reaches every member HQ links to the
- * same phone, at every store, so nobody has to withdraw store by store.
- * Each change goes to its store's kiosks through the feed; a change
- * older than the state recorded (uploads out of order) changes nothing
- * and sends nothing, so every kiosk ends with the same state as HQ.
+ * same phone, at every store, so nobody has to withdraw store by store,
+ * and a consent taken before it at any store (uploaded late, or linked
+ * to the phone only later by the seal opener) is not current. The
+ * export and a data request read "current" that way at read time
+ * (hqdb_consent.h); the rows and the feed follow it as far as the links
+ * HQ holds when a change arrives. Each change goes to its store's
+ * kiosks through the feed; a change older than the state recorded
+ * changes nothing and sends nothing, so every kiosk ends with the same
+ * state as HQ.
  */
 #include "hq_int.h"
 
@@ -14,21 +19,48 @@
 #include <string.h>
 
 #include "hqdb_consent.h"
+#include "hqdb_feed.h"
 
+/* A change of (store, member) to that store's kiosks: through the
+ * upload's collector for its own store (from_hq 0: the uploading kiosk
+ * made it and is not sent it back), else an entry of its own. */
 static sqr_rc announce(hq *h, const char *store, const char *member, const char *version,
-                       int64_t at_ms, hq__feed *feed) {
+                       int64_t at_ms, hq__feed *feed, int from_hq) {
   if(feed && strcmp(store, feed->store) == 0)
-    return hq__feed_marketing(feed, member, version, at_ms);
+    return hq__feed_marketing(feed, member, version, at_ms, from_hq);
   return hq__feed_marketing_now(h, store, member, version, at_ms);
+}
+
+sqr_rc hq__consent_withdraw(hq *h, const char *store, const char *member, int64_t at_ms,
+                            const char *why, hq__feed *feed, int *changed) {
+  sqr_rc rc = SQR_OK;
+  *changed = 0;
+  /* the store's feed head before its rows: the one lock order */
+  if(!feed || strcmp(store, feed->store) != 0) {
+    int64_t head = 0;
+    rc = hqdb_feed_lock(h->db, store, &head);
+  }
+  if(!rc) rc = hqdb_consent_set(h->db, store, member, "", at_ms, why, changed);
+  if(!rc && *changed) rc = announce(h, store, member, "", at_ms, feed, 1);
+  return rc;
 }
 
 sqr_rc hq__consent_record(hq *h, const char *store, const char *member, const char *version,
                           int64_t at_ms, const char *source, hq__feed *feed, int *changed) {
-  sqr_rc rc = hqdb_consent_set(h->db, store, member, version, at_ms, source, changed);
-  if(rc || !*changed) return rc;
+  *changed = 0;
+  sqr_rc rc = SQR_OK;
+  if(version[0]) {
+    /* a consent older than the person's latest withdrawal is not one */
+    int64_t withdrawn = 0;
+    rc = hqdb_consent_person_withdrawn(h->db, store, member, &withdrawn);
+    if(rc || withdrawn >= at_ms) return rc;
+  }
+  rc = hqdb_consent_set(h->db, store, member, version, at_ms, source, changed);
   /* the upload's own kiosk has it already; the store's others learn it */
-  rc = announce(h, store, member, version, at_ms, feed);
+  if(!rc && *changed) rc = announce(h, store, member, version, at_ms, feed, 0);
   if(rc || version[0]) return rc;
+  /* Even when this member's own state was later (a consent after it),
+   * the withdrawal still reaches the person's older consents elsewhere. */
   hq_erased_link others[HQ_ERASE_LINKS_MAX];
   size_t n = 0;
   rc = hqdb_consent_others(h->db, store, member, others, HQ_ERASE_LINKS_MAX, &n);
@@ -36,8 +68,7 @@ sqr_rc hq__consent_record(hq *h, const char *store, const char *member, const ch
   snprintf(why, sizeof why, "hq: withdrawn at %s", store);
   for(size_t i = 0; !rc && i < n; i++) {
     int moved = 0;
-    rc = hqdb_consent_set(h->db, others[i].store, others[i].member, "", at_ms, why, &moved);
-    if(!rc && moved) rc = announce(h, others[i].store, others[i].member, "", at_ms, feed);
+    rc = hq__consent_withdraw(h, others[i].store, others[i].member, at_ms, why, feed, &moved);
   }
   return rc;
 }

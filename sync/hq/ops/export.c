@@ -218,9 +218,12 @@ sqr_rc hq_export_next(hq_export *x, dynbuf *out, int *done, hq_err *e) {
   return SQR_OK;
 }
 
-void hq_export_close(hq_export *x) {
+void hq_export_close(hq_export *x, int complete) {
   if(!x) return;
-  if(hqdb_audit_rows(x->h->db, x->audit_ms, x->who, x->what, x->rows))
+  if(!complete || !x->done)
+    log_warn("hq", "export_members by %s cut short after %lld rows: audited as incomplete (-1)",
+             x->who, (long long)x->rows);
+  else if(hqdb_audit_rows(x->h->db, x->audit_ms, x->who, x->what, x->rows))
     log_warn("hq", "export_members by %s: %lld rows not counted in the audit log: %s", x->who,
              (long long)x->rows, hq_storage_error(x->h));
   free(x->page);

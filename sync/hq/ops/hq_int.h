@@ -108,6 +108,7 @@ typedef struct hq__marketing_row {
   char member[33];
   char version[HQ_ID_MAX]; /* "" withdrawn */
   int64_t ts_ms;
+  int from_hq; /* HQ's doing (origin "hq"), not the uploading kiosk's */
 } hq__marketing_row;
 
 typedef struct hq__checkin_row {
@@ -126,9 +127,11 @@ sqr_rc hq__feed_signup(hq__feed *f, const struct proto_event *ev,
 sqr_rc hq__feed_checkin(hq__feed *f, const struct proto_event *ev) SQR_WARN_UNUSED;
 sqr_rc hq__feed_erase(hq__feed *f, const char *member) SQR_WARN_UNUSED;
 /* A member's marketing consent changed (version, "" withdrawn, at ts_ms):
- * an entry for the store's other kiosks. */
-sqr_rc hq__feed_marketing(hq__feed *f, const char *member, const char *version,
-                          int64_t ts_ms) SQR_WARN_UNUSED;
+ * an entry for the store's other kiosks, and for the uploading kiosk too
+ * when from_hq (HQ applied a withdrawal to another of the person's
+ * members, which that kiosk has not seen). */
+sqr_rc hq__feed_marketing(hq__feed *f, const char *member, const char *version, int64_t ts_ms,
+                          int from_hq) SQR_WARN_UNUSED;
 /* Takes the store's feed head for ingest's transaction, before anything
  * else of the store is written: one lock order (feed head, then the
  * store's row) for every writer, so two uploads or an upload and an
@@ -147,12 +150,19 @@ sqr_rc hq__feed_erase_now(hq *h, const char *store, const char *member) SQR_WARN
 sqr_rc hq__feed_marketing_now(hq *h, const char *store, const char *member, const char *version,
                               int64_t ts_ms) SQR_WARN_UNUSED;
 
+/* Withdraws (store, member)'s marketing consent as of at_ms (why: the
+ * source recorded) unless a later state is recorded (*changed 0): the
+ * store's feed head locked first, then the row, and an entry for all the
+ * store's kiosks. In the caller's transaction; feed as below. */
+sqr_rc hq__consent_withdraw(hq *h, const char *store, const char *member, int64_t at_ms,
+                            const char *why, hq__feed *feed, int *changed) SQR_WARN_UNUSED;
+
 /* Records a marketing consent state of (store, member) in the caller's
  * transaction (consent.c): version or "" (withdrawn) as of at_ms, unless
- * a later state is recorded; a withdrawal reaches the same person at
- * every store (their other members are withdrawn too, with an entry in
- * each store's feed). feed: the upload's collector for its own store, or
- * NULL. *changed: the state of (store, member) moved. */
+ * a later state is recorded or (a consent) the person withdrew later at
+ * any store; a withdrawal reaches the same person at every store (their
+ * other members are withdrawn too, with an entry in each store's feed). feed: the upload's
+ * collector for its own store, or NULL. *changed: the state of (store, member) moved. */
 sqr_rc hq__consent_record(hq *h, const char *store, const char *member, const char *version,
                           int64_t at_ms, const char *source, hq__feed *feed,
                           int *changed) SQR_WARN_UNUSED;

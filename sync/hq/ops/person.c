@@ -112,8 +112,7 @@ sqr_rc hq_person_withdraw(hq *h, const char *phone, const char *who, int *member
      * (links come sorted by store: one order of feed locks) */
     for(size_t i = 0; !rc && i < nlinks; i++) {
       int changed = 0;
-      rc = hqdb_consent_set(h->db, links[i].store, links[i].member, "", now, src, &changed);
-      if(!rc && changed) rc = hq__feed_marketing_now(h, links[i].store, links[i].member, "", now);
+      rc = hq__consent_withdraw(h, links[i].store, links[i].member, now, src, NULL, &changed);
     }
     if(!rc) rc = hqdb_commit(h->db);
     if(rc) hqdb_rollback(h->db);

@@ -196,13 +196,15 @@ sqr_rc hq__feed_erase(hq__feed *f, const char *member) {
   return SQR_OK;
 }
 
-sqr_rc hq__feed_marketing(hq__feed *f, const char *member, const char *version, int64_t ts_ms) {
+sqr_rc hq__feed_marketing(hq__feed *f, const char *member, const char *version, int64_t ts_ms,
+                          int from_hq) {
   if(!grow((void **)&f->marketing, f->nmarketing, &f->capmarketing, sizeof *f->marketing))
     return SQR_ENOMEM;
   hq__marketing_row *m = &f->marketing[f->nmarketing++];
   snprintf(m->member, sizeof m->member, "%s", member);
   snprintf(m->version, sizeof m->version, "%s", version);
   m->ts_ms = ts_ms;
+  m->from_hq = from_hq;
   return SQR_OK;
 }
 
@@ -382,7 +384,7 @@ static sqr_rc write_erasures(writer *w, const char *origin, char (*erased)[33], 
 static sqr_rc write_marketing(writer *w, const char *origin, const hq__marketing_row *m, size_t n) {
   sqr_rc rc = n ? lock(w) : SQR_OK;
   for(size_t i = 0; !rc && i < n; i++) {
-    hq_feed_row *r = add_row(w, HQ_FEED_MARKETING, origin, m[i].member);
+    hq_feed_row *r = add_row(w, HQ_FEED_MARKETING, m[i].from_hq ? "hq" : origin, m[i].member);
     if(!r) return SQR_ENOMEM;
     snprintf(r->kiosk, sizeof r->kiosk, "%s", m[i].version);
     r->ts_ms = m[i].ts_ms;

@@ -31,6 +31,23 @@ sqr_rc hqdb_consent_set(hqdb *db, const char *store, const char *member, const c
   return rc;
 }
 
+/* The person's withdrawals, through the links by phone (index
+ * member_links_phone, hqdb_retain.c). */
+#define PERSON_WITHDRAWN                                                                           \
+  "SELECT coalesce(max(w.at_ms), 0) FROM member_links l JOIN member_links o"                       \
+  " ON o.phone_index = l.phone_index JOIN consents w ON w.store = o.store"                         \
+  " AND w.member = o.member AND w.given = 0 WHERE l.store = $1 AND l.member = $2"
+
+sqr_rc hqdb_consent_person_withdrawn(hqdb *db, const char *store, const char *member,
+                                     int64_t *at_ms) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(member)};
+  sqr_rc rc = hqdb_exec(db, PERSON_WITHDRAWN, p, 2, &r, NULL);
+  *at_ms = !rc && r.nrows > 0 ? cell_int(&r, 0, 0) : 0;
+  hqres_free(&r);
+  return rc;
+}
+
 sqr_rc hqdb_consent_others(hqdb *db, const char *store, const char *member, hq_erased_link *out,
                            size_t max, size_t *n) {
   hqres r = {0};
@@ -67,6 +84,10 @@ sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *gi
     *at_ms = cell_int(&r, 0, 2);
   }
   hqres_free(&r);
+  int64_t withdrawn = 0;
+  if(!rc && *given && !(rc = hqdb_consent_person_withdrawn(db, store, member, &withdrawn)) &&
+     withdrawn >= *at_ms)
+    *given = 0;
   return rc;
 }
 
@@ -94,6 +115,11 @@ sqr_rc hqdb_consent_export(hqdb *db, const hq_export_filter *f, const char *afte
       " JOIN members m ON m.phone_index = l.phone_index"
       " LEFT JOIN store_members sm ON sm.store = c.store AND sm.member = c.member"
       " WHERE c.given = 1 AND (c.store > $1 OR (c.store = $1 AND c.member > $2))"
+      /* not withdrawn since by the person at any store (a consent taken
+       * before a withdrawal elsewhere and uploaded after it) */
+      " AND NOT EXISTS (SELECT 1 FROM member_links o JOIN consents w ON w.store = o.store"
+      " AND w.member = o.member WHERE o.phone_index = l.phone_index AND w.given = 0"
+      " AND w.at_ms >= c.at_ms)"
       " AND (CAST($3 AS TEXT) = '' OR c.store = $3)"
       " AND (CAST($4 AS TEXT) = '' OR c.store IN (SELECT store FROM store_brands WHERE brand = $4))"
       " AND c.at_ms >= $5 AND c.at_ms < $6 ORDER BY c.store, c.member LIMIT $7",

@@ -24,13 +24,20 @@
 sqr_rc hqdb_consent_set(hqdb *db, const char *store, const char *member, const char *version,
                         int64_t at_ms, const char *source, int *changed) SQR_WARN_UNUSED;
 
+/* The latest withdrawal (at_ms, 0 for none) of any member HQ links to
+ * the same phone as (store, member), itself included: a consent taken
+ * before it is not current. 0 when HQ has not opened the phone yet. */
+sqr_rc hqdb_consent_person_withdrawn(hqdb *db, const char *store, const char *member,
+                                     int64_t *at_ms) SQR_WARN_UNUSED;
+
 /* The same person's other members (same phone at HQ, any store), at most
  * max, into out (*n). None when HQ has not opened the phone yet. */
 sqr_rc hqdb_consent_others(hqdb *db, const char *store, const char *member, hq_erased_link *out,
                            size_t max, size_t *n) SQR_WARN_UNUSED;
 
 /* *given 1 and version (size HQ_ID_MAX) when the current state is a
- * consent; 0 otherwise (withdrawn or never). */
+ * consent not withdrawn since by the person at any store; 0 otherwise
+ * (withdrawn, or never). *at_ms: the row's time (0: no row). */
 sqr_rc hqdb_consent_get(hqdb *db, const char *store, const char *member, int *given, char *version,
                         int64_t *at_ms) SQR_WARN_UNUSED;
 

@@ -335,18 +335,21 @@ typedef struct export_stream {
   dynbuf b; /* the page being sent: phones, wiped before it is reused */
   size_t off;
   int done;
+  int finished; /* the last byte was handed to the server */
 } export_stream;
 
 static void wipe_page(export_stream *s) {
-  if(s->b.p) crypto_wipe(s->b.p, s->b.cap);
-  dynbuf_reset(&s->b);
+  dynbuf_reset(&s->b); /* secret: wiped */
   s->off = 0;
 }
 
 static long export_read(void *arg, char *buf, size_t max) {
   export_stream *s = arg;
   while(s->off == dynbuf_len(&s->b)) {
-    if(s->done) return 0;
+    if(s->done) {
+      s->finished = 1;
+      return 0;
+    }
     wipe_page(s);
     hq_err e = {0};
     if(hq_export_next(s->x, &s->b, &s->done, &e)) {
@@ -367,7 +370,7 @@ static void export_end(void *arg) {
   export_stream *s = arg;
   wipe_page(s);
   dynbuf_free(&s->b);
-  hq_export_close(s->x);
+  hq_export_close(s->x, s->finished);
   free(s);
 }
 
@@ -387,6 +390,7 @@ void admin_export_members(hq *h, const hq_export_req *q, const char *who, hq_rep
   }
   s->x = x;
   dynbuf_init(&s->b, EXPORT_PAGE_BYTES);
+  dynbuf_secret(&s->b);
   hq_reply_clear(r);
   r->status = 200;
   r->type = hq_export_type(x);

@@ -543,7 +543,12 @@ int dash_route(hq *h, struct MHD_Connection *c, const char *method, const char *
   } else if(strcmp(url, "/dash/audit") == 0) {
     dash_audit(h, admin, r);
   } else if(strcmp(url, "/dash/export/members") == 0) {
-    dash_export(c, h, token ? "admin-token" : admin, r);
+    /* GET only: a HEAD would open the sealed phones and audit an export
+     * nobody received */
+    if(strcmp(method, "GET") != 0)
+      hq_reply_error(r, 405, "method", "GET only", NULL, 0);
+    else
+      dash_export(c, h, token ? "admin-token" : admin, r);
   } else {
     not_found(r, admin, "Not found", "No such page.");
   }

@@ -17,8 +17,9 @@ typedef struct ut_store_opts {
   const char *campaign_image; /* every campaign's image (assets-relative), NULL = as in the demo */
   uint32_t index_m_kib, index_t; /* Argon2id cost; 0 = cheap (64 KiB, t = 1) */
   int64_t version;               /* the configuration's version; 0 = 1 */
-  int marketing;                 /* offer a marketing consent (version UT_MARKETING_VERSION) */
-  int no_age;                    /* consent.age.required false */
+  int marketing; /* offer a marketing consent (version UT_MARKETING_VERSION); else none, whatever
+                  * the demo offers */
+  int no_age;    /* consent.age.required false */
 } ut_store_opts;
 
 #define UT_MARKETING_VERSION "mkt-2026"

@@ -116,6 +116,8 @@ for bad in "--since 2026-13-01" "--until yesterday" "--format xml" "--store bad_
   grep -q "storeqr-hq: export members: " err || fail "export $bad: no reason given: $(cat err)"
 done
 hq export members --dir hq --store NO-SUCH >out 2>/dev/null && fail "an unknown store was exported"
+hq export members --dir hq --brand NOPE >out 2>err && fail "an unknown brand was exported"
+grep -q "no store has this brand" err || fail "an unknown brand: no clear error: $(cat err)"
 [ "$(exports)" = 7 ] || fail "a refused export was audited"
 [ "$(hq_dbq "SELECT count(*) FROM audit_log WHERE what = 'export_members format=csv' AND who = 'cli' AND rows = 3")" = 1 ] ||
   fail "the first export is not recorded with its rows: $(hq_dbq "SELECT who, what, rows FROM audit_log")"

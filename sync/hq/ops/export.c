@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "hqdb_consent.h"
+#include "hqdb_resolve.h"
 #include "hqdb_stats.h"
 #include "livecode.h"
 #include "log.h"
@@ -70,6 +71,19 @@ sqr_rc hq_export_open(hq *h, const hq_export_req *q, const char *who, hq_export 
     rc = hqdb_store_get(h->db, x->store, &s);
     if(rc == SQR_ENOTFOUND)
       rc = hq_fail(e, rc, "unknown_store", "store: no such store");
+    else if(rc)
+      rc = hq_fail_storage(h, e, rc);
+    if(rc) goto fail;
+  }
+  if(x->brand[0]) {
+    /* a brand is its stores: none means a mistyped brand, said so rather
+     * than answered with an empty export */
+    resolve_brand_store *bs = NULL;
+    size_t nb = 0;
+    rc = hqdb_resolve_brand_stores(h->db, x->brand, &bs, &nb);
+    free(bs);
+    if(!rc && nb == 0)
+      rc = hq_fail(e, SQR_ENOTFOUND, "unknown_brand", "brand: no store has this brand");
     else if(rc)
       rc = hq_fail_storage(h, e, rc);
     if(rc) goto fail;

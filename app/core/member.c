@@ -743,13 +743,6 @@ sqr_rc member_withdraw_marketing(store *st, const char *input, const member_inde
   char phone[PHONE_LEN + 1];
   phone_keys k;
   memset(out, 0, sizeof *out);
-  /* A configuration without consent.marketing comes from an HQ that may
-   * not know the event: recording one would stop every later upload. */
-  if(st->cfg && !st->cfg->marketing_version[0]) {
-    snprintf(st->errmsg, sizeof st->errmsg,
-             "marketing: this configuration offers no marketing consent to withdraw");
-    return SQR_EINVAL;
-  }
   sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
   crypto_wipe(phone, sizeof phone);
   if(!rc) rc = store__begin(st);
@@ -765,6 +758,15 @@ sqr_rc member_withdraw_marketing(store *st, const char *input, const member_inde
   if(!rc && !there) {
     snprintf(st->errmsg, sizeof st->errmsg, "not a member");
     rc = SQR_ENOTFOUND;
+  }
+  /* Without consent.marketing the HQ may not know the event (recording
+   * one would stop every later upload), unless this member holds a
+   * consent: then it came from an HQ that did (a campaign's section
+   * removed since must not take the right to withdraw away). */
+  if(!rc && !st->cfg->marketing_version[0] && !m.marketing[0]) {
+    snprintf(st->errmsg, sizeof st->errmsg,
+             "marketing: this configuration offers no marketing consent to withdraw");
+    rc = SQR_EINVAL;
   }
   /* Recorded even when this kiosk knows of no consent: one given at
    * another of the chain's kiosks may not have reached it yet, and HQ

@@ -108,7 +108,7 @@ sqr_rc member_erase_phone(store *st, const char *phone, const member_index *inde
  * not have reached it). SQR_ENOTFOUND, nothing recorded, when the phone
  * is not a member; SQR_EINVAL for a malformed phone, or when the
  * configuration offers no marketing consent (its HQ may not know the
- * event). index as above. */
+ * event) and the member holds none here. index as above. */
 sqr_rc member_withdraw_marketing(store *st, const char *phone, const member_index *index,
                                  member_result *out) SQR_WARN_UNUSED;
 

@@ -126,6 +126,27 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert len(d["stores"]) == 2 and all(s["marketing"]["current"] is False for s in d["stores"]), d
 PY
+# The same, the other way round: the withdrawal comes first, before HQ
+# knows the person at the other store; that store's member is linked to
+# the phone later, and then its kiosk's tick, taken before the
+# withdrawal, is uploaded: HQ records it withdrawn and tells that kiosk,
+# in the same pass.
+P7=$(rand_phone) NOW=$(date +%s)
+K k1 signup --phone "$P7" --consent --age-confirmed --marketing >/dev/null || fail "sign-up P7"
+kiosk_sync k1
+K k1 withdraw --phone "$P7" >/dev/null || fail "withdraw P7"
+kiosk_sync k1
+K x1 --now $((NOW - 7200)) signup --phone "$P7" --consent --age-confirmed >/dev/null ||
+  fail "sign-up P7 at the other store, two hours ago"
+X7=$(sqlite3 x1/kiosk.db "SELECT mid FROM members ORDER BY id DESC LIMIT 1")
+kiosk_sync x1
+hq member show --dir hq --phone - <<<"$P7" >/dev/null || fail "member show P7" # both linked now
+K x1 --now $((NOW - 3600)) signup --phone "$P7" --consent --age-confirmed --marketing >/dev/null ||
+  fail "P7 ticks the box at the other store, an hour ago"
+[ -n "$(mk_of x1 "$X7")" ] || fail "the other store's kiosk did not take the tick"
+kiosk_sync x1
+[ "$(hq_mk SH-XH01 "$X7")" = "0:" ] || fail "HQ recorded a consent older than the withdrawal: $(hq_mk SH-XH01 "$X7")"
+[ "$(mk_of x1 "$X7")" = "" ] || fail "the other store's kiosk still shows P7 subscribed"
 for k in k1 k2 x1; do K $k verify-log >/dev/null || fail "$k's log does not verify"; done
 hq_stop hq
 echo "PASS consent ($HQ_BACKEND)"

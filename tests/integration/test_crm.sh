@@ -192,5 +192,10 @@ kiosk_sync k1
 kiosk_sync x1
 hq export members --dir hq --store SH-XH01 >late.csv 2>/dev/null || fail "export SH-XH01"
 check csv late.csv "$R4"
+# An export whose output cannot be written is audited with the rows it
+# sent, marked cut short.
+hq export members --dir hq >/dev/full 2>err && fail "an export to a full disk succeeded"
+[ "$(hq_dbq "SELECT count(*) FROM audit_log WHERE what = 'export_members format=csv (cut short)' AND who = 'cli'")" = 1 ] ||
+  fail "the cut export is not marked: $(hq_dbq "SELECT who, what, rows FROM audit_log")"
 hq_stop hq
 echo "PASS crm ($HQ_BACKEND)"

@@ -295,6 +295,11 @@ static void test_age_and_marketing(void **state) {
   char err[256];
   assert_int_equal(store_apply_config(f->st, json, strlen(json), err, sizeof err), SQR_OK);
   free(json);
+  /* ...but a member who holds a consent (given under the earlier
+   * configuration, so to an HQ that knew the event) can still withdraw */
+  last = store_last_seq(f->st);
+  assert_int_equal(member_withdraw_marketing(f->st, "13900139000", NULL, &r), SQR_OK);
+  assert_string_equal(event_at(f->st, last + 1).type, "marketing_consent");
   last = store_last_seq(f->st);
   assert_int_equal(member_withdraw_marketing(f->st, "13900139000", NULL, &r), SQR_EINVAL);
   assert_non_null(strstr(store_errmsg(f->st), "no marketing consent"));

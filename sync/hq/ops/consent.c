@@ -35,7 +35,10 @@ sqr_rc hq__consent_withdraw(hq *h, const char *store, const char *member, int64_
                             const char *why, hq__feed *feed, int *changed) {
   sqr_rc rc = SQR_OK;
   *changed = 0;
-  /* the store's feed head before its rows: the one lock order */
+  /* The store's feed head before its rows, as every writer takes them.
+   * Across stores there is no one order (an upload at A reaching B while
+   * one at B reaches A): PostgreSQL then aborts one of the two with a
+   * deadlock, which fails that upload or request, and the kiosk retries. */
   if(!feed || strcmp(store, feed->store) != 0) {
     int64_t head = 0;
     rc = hqdb_feed_lock(h->db, store, &head);
@@ -50,11 +53,17 @@ sqr_rc hq__consent_record(hq *h, const char *store, const char *member, const ch
   *changed = 0;
   sqr_rc rc = SQR_OK;
   if(version[0]) {
-    /* a consent older than the person's latest withdrawal is not one */
+    /* A consent older than the person's latest withdrawal is not one: the
+     * member is recorded withdrawn as of then, and the kiosk that took
+     * the consent is told (from "hq"), so it does not show the shopper
+     * as subscribed nor take a new tick for one already there. */
     int64_t withdrawn = 0;
     rc = hqdb_consent_person_withdrawn(h->db, store, member, &withdrawn);
-    if(rc || withdrawn >= at_ms) return rc;
+    if(rc || withdrawn < at_ms) goto record;
+    return hq__consent_withdraw(h, store, member, withdrawn, "hq: withdrawn by the person", feed,
+                                changed);
   }
+record:
   rc = hqdb_consent_set(h->db, store, member, version, at_ms, source, changed);
   /* the upload's own kiosk has it already; the store's others learn it */
   if(!rc && *changed) rc = announce(h, store, member, version, at_ms, feed, 0);

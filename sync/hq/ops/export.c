@@ -234,10 +234,12 @@ sqr_rc hq_export_next(hq_export *x, dynbuf *out, int *done, hq_err *e) {
 
 void hq_export_close(hq_export *x, int complete) {
   if(!x) return;
-  if(!complete || !x->done)
-    log_warn("hq", "export_members by %s cut short after %lld rows: audited as incomplete (-1)",
-             x->who, (long long)x->rows);
-  else if(hqdb_audit_rows(x->h->db, x->audit_ms, x->who, x->what, x->rows))
+  complete = complete && x->done;
+  if(!complete)
+    log_warn("hq", "export_members by %s cut short after %lld rows", x->who, (long long)x->rows);
+  /* the rows that left either way: an export stopped near its end is
+   * still counted, and marked */
+  if(hqdb_audit_rows(x->h->db, x->audit_ms, x->who, x->what, x->rows, complete))
     log_warn("hq", "export_members by %s: %lld rows not counted in the audit log: %s", x->who,
              (long long)x->rows, hq_storage_error(x->h));
   free(x->page);

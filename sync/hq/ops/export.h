@@ -55,10 +55,11 @@ sqr_rc hq_export_next(hq_export *x, dynbuf *out, int *done, hq_err *e) SQR_WARN_
 /* Rows handed out so far. */
 int64_t hq_export_rows(const hq_export *x);
 
-/* Frees the export. complete: every row reached the asker (the last page
- * was written out, not only read), and the count goes into its audit
- * record; otherwise the record keeps rows = -1, an export cut short.
- * NULL is fine. */
+/* Frees the export, its rows counted in its audit record. complete:
+ * the last page was written out (to stdout, or handed to the web server:
+ * a client gone while the last chunk was in flight is not seen), else
+ * the record is marked " (cut short)" with the rows sent by then. NULL is
+ * fine. */
 void hq_export_close(hq_export *x, int complete);
 
 /* ---- the audit log, for the dashboard ------------------------------------------ */

@@ -197,12 +197,13 @@ sqr_rc hqdb_audit(hqdb *db, int64_t at_ms, const char *who, const char *what, in
                     4, NULL);
 }
 
-sqr_rc hqdb_audit_rows(hqdb *db, int64_t at_ms, const char *who, const char *what, int64_t rows) {
-  hqv p[] = {I(at_ms), T(who), T(what), I(rows)};
+sqr_rc hqdb_audit_rows(hqdb *db, int64_t at_ms, const char *who, const char *what, int64_t rows,
+                       int complete) {
+  hqv p[] = {I(at_ms), T(who), T(what), I(rows), T(complete ? "" : " (cut short)")};
   return hqdb__run1(db,
-                    "UPDATE audit_log SET rows = $4 WHERE at_ms = $1 AND who = $2 AND what = $3"
-                    " AND rows = -1",
-                    p, 4, NULL);
+                    "UPDATE audit_log SET rows = $4, what = CAST($3 AS TEXT) || CAST($5 AS TEXT)"
+                    " WHERE at_ms = $1 AND who = $2 AND what = $3 AND rows = -1",
+                    p, 5, NULL);
 }
 
 sqr_rc hqdb_audit_recent(hqdb *db, size_t max, hq_audit_row *out, size_t *n) {

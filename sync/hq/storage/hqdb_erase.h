@@ -84,9 +84,10 @@ sqr_rc hqdb_audit(hqdb *db, int64_t at_ms, const char *who, const char *what,
 
 /* Sets the rows of the audit record (at_ms, who, what) written with rows
  * -1 (its own transaction): an export is recorded before its first row
- * leaves, and counted when its last has. */
-sqr_rc hqdb_audit_rows(hqdb *db, int64_t at_ms, const char *who, const char *what,
-                       int64_t rows) SQR_WARN_UNUSED;
+ * leaves, and counted when it ends; one cut short (!complete) keeps the
+ * rows it sent and says " (cut short)" after its what. */
+sqr_rc hqdb_audit_rows(hqdb *db, int64_t at_ms, const char *who, const char *what, int64_t rows,
+                       int complete) SQR_WARN_UNUSED;
 
 #define HQ_AUDIT_WHAT_MAX 256
 

@@ -709,29 +709,36 @@ sqr_rc member__erase(store *st, const char *mid, const char *source, int *found)
   return store__append(st, "erase", p, NULL);
 }
 
-sqr_rc member_erase_phone(store *st, const char *input, const member_index *index) {
+/* For a request about one member by phone: opens the write transaction
+ * and finds the member (moved onto the current index when move and it
+ * was found by the old one). On SQR_OK the transaction is the caller's;
+ * on any error it is rolled back, SQR_ENOTFOUND "not a member" included. */
+static sqr_rc begin_member(store *st, const char *input, const member_index *index, int move,
+                           member_row *m) {
   char phone[PHONE_LEN + 1];
   phone_keys k;
-  int found = 0;
   sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
   crypto_wipe(phone, sizeof phone);
-  if(!rc) rc = store__begin(st);
-  if(rc) {
-    phone_keys_wipe(&k);
-    return rc;
+  if(!rc && (rc = store__begin(st)) == SQR_OK) {
+    int there = 0, old = 0;
+    rc = locate(st, &k, m, &there, &old);
+    if(!rc && old && move) rc = move_to_index(st, m, &k);
+    if(!rc && !there) {
+      snprintf(st->errmsg, sizeof st->errmsg, "not a member");
+      rc = SQR_ENOTFOUND;
+    }
+    if(rc) store__rollback(st);
   }
-  member_row m;
-  int there = 0, old = 0;
-  rc = locate(st, &k, &m, &there, &old);
   phone_keys_wipe(&k);
-  if(!rc && !there) {
-    snprintf(st->errmsg, sizeof st->errmsg, "not a member");
-    rc = SQR_ENOTFOUND;
-  }
-  if(rc) {
-    store__rollback(st);
-    return rc;
-  }
+  return rc;
+}
+
+sqr_rc member_erase_phone(store *st, const char *input, const member_index *index) {
+  member_row m;
+  int found = 0;
+  /* not moved: the row goes */
+  sqr_rc rc = begin_member(st, input, index, 0, &m);
+  if(rc) return rc;
   rc = member__erase(st, m.mid, "kiosk", &found);
   if(!rc) rc = store__commit(st);
   if(rc) store__rollback(st);
@@ -740,30 +747,15 @@ sqr_rc member_erase_phone(store *st, const char *input, const member_index *inde
 
 sqr_rc member_withdraw_marketing(store *st, const char *input, const member_index *index,
                                  member_result *out) {
-  char phone[PHONE_LEN + 1];
-  phone_keys k;
-  memset(out, 0, sizeof *out);
-  sqr_rc rc = phone_keys_get(st, input, index, &k, phone);
-  crypto_wipe(phone, sizeof phone);
-  if(!rc) rc = store__begin(st);
-  if(rc) {
-    phone_keys_wipe(&k);
-    return rc;
-  }
   member_row m;
-  int there = 0, old = 0;
-  rc = locate(st, &k, &m, &there, &old);
-  if(!rc && old) rc = move_to_index(st, &m, &k);
-  phone_keys_wipe(&k);
-  if(!rc && !there) {
-    snprintf(st->errmsg, sizeof st->errmsg, "not a member");
-    rc = SQR_ENOTFOUND;
-  }
+  memset(out, 0, sizeof *out);
+  sqr_rc rc = begin_member(st, input, index, 1, &m);
+  if(rc) return rc;
   /* Without consent.marketing the HQ may not know the event (recording
    * one would stop every later upload), unless this member holds a
    * consent: then it came from an HQ that did (a campaign's section
    * removed since must not take the right to withdraw away). */
-  if(!rc && !st->cfg->marketing_version[0] && !m.marketing[0]) {
+  if(!st->cfg->marketing_version[0] && !m.marketing[0]) {
     snprintf(st->errmsg, sizeof st->errmsg,
              "marketing: this configuration offers no marketing consent to withdraw");
     rc = SQR_EINVAL;

@@ -192,6 +192,24 @@ hq_cheap_index() {
  "keys":{"index":{"m_kib":64,"t":1,"p":1}}}
 EOF
 }
+# hq_scene TMPDIR BACKEND STORE...: how the store-level HQ tests begin:
+# a temporary directory (the cwd from then on), PostgreSQL when BACKEND
+# is postgresql, HQ in ./hq with these stores and a cheap blind index,
+# serving; sets HQ_BACKEND and URL, and quiet logs (SQR_LOG=error).
+hq_scene() {
+  mk_tmp "${1:-/tmp}"
+  cd "$TMP"
+  HQ_BACKEND=${2:-sqlite}
+  if [ "$HQ_BACKEND" = postgresql ]; then pg_start; fi
+  shift 2
+  hq_init hq "$@"
+  hq_cheap_index hq
+  hq_start hq
+  URL=https://127.0.0.1:$HQ_PORT
+  export SQR_LOG=error
+}
+# K DIR ARGS...: the kiosk CLI on DIR/kiosk.db
+K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
 # hq_dbq SQL -> the rows of one statement on the database of HQ in ./hq
 hq_dbq() {
   if [ "$HQ_BACKEND" = postgresql ]; then psql -X -q -At "${HQ_DB_ARGS[1]}" -c "$1"

@@ -18,17 +18,7 @@
 # usage: test_consent.sh TMPDIR [sqlite|postgresql]
 #        (env: BIN_HQ BIN_STOREQR BIN_SYNC; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
-mk_tmp "${1:-/tmp}"
-cd "$TMP"
-HQ_BACKEND=${2:-sqlite}
-[ "$HQ_BACKEND" = postgresql ] && pg_start
-
-hq_init hq SH-JA01 SH-XH01
-hq_cheap_index hq
-hq_start hq
-URL=https://127.0.0.1:$HQ_PORT
-export SQR_LOG=error
-K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
+hq_scene "${1:-/tmp}" "${2:-sqlite}" SH-JA01 SH-XH01
 # the marketing consent version a kiosk holds for a member ("" none)
 mk_of() { sqlite3 "$1/kiosk.db" "SELECT coalesce(marketing, '') FROM members WHERE mid = '$2'"; }
 hq_mk() { hq_dbq "SELECT given || ':' || version FROM consents WHERE store = '$1' AND member = '$2'"; }

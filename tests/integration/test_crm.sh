@@ -39,7 +39,6 @@ PY
 hq_start hq
 URL=https://127.0.0.1:$HQ_PORT
 export SQR_LOG=error
-K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
 
 kiosk_enrol k1 SH-JA01 1
 kiosk_enrol x1 SH-XH01 1

@@ -20,21 +20,11 @@
 # usage: test_erase_hq.sh TMPDIR [sqlite|postgresql]
 #        (env: BIN_HQ BIN_STOREQR BIN_SYNC; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
-mk_tmp "${1:-/tmp}"
-cd "$TMP"
-HQ_BACKEND=${2:-sqlite}
-[ "$HQ_BACKEND" = postgresql ] && pg_start
-
-hq_init hq SH-JA01 SH-XH01
-hq_cheap_index hq
-hq_start hq
-URL=https://127.0.0.1:$HQ_PORT
-export SQR_LOG=error
+hq_scene "${1:-/tmp}" "${2:-sqlite}" SH-JA01 SH-XH01
 hexof() { # SQL returning one bytea/blob -> lower-case hex
   if [ "$HQ_BACKEND" = postgresql ]; then hq_dbq "SELECT encode(($1), 'hex')"
   else hq_dbq "SELECT lower(hex(($1)))"; fi
 }
-K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
 sealed_of() { # DIR MID -> the sealed box (base64) of the member's sign-up, as the kiosk sent it
   sqlite3 "$1/kiosk.db" "SELECT json_extract(payload, '\$.sealed') FROM events WHERE type = 'signup' AND json_extract(payload, '\$.member') = '$2'"
 }

@@ -17,17 +17,7 @@
 # usage: test_retention.sh TMPDIR [sqlite|postgresql]
 #        (env: BIN_HQ BIN_STOREQR BIN_SYNC; SQR_SLOW=1 under sanitizers)
 . "$(dirname "$0")/lib.sh"
-mk_tmp "${1:-/tmp}"
-cd "$TMP"
-HQ_BACKEND=${2:-sqlite}
-[ "$HQ_BACKEND" = postgresql ] && pg_start
-
-hq_init hq SH-JA01 SH-XH01
-hq_cheap_index hq
-hq_start hq
-URL=https://127.0.0.1:$HQ_PORT
-export SQR_LOG=error
-K() { "$BIN_STOREQR" --db "$1/kiosk.db" "${@:2}"; }
+hq_scene "${1:-/tmp}" "${2:-sqlite}" SH-JA01 SH-XH01
 NOW=$(date +%s)
 OLD=$((NOW - 800 * 86400)) RECENT=$((NOW - 10 * 86400)) LATELY=$((NOW - 5 * 86400))
 signup() { # DIR UNIX_S PHONE

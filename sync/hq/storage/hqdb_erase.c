@@ -37,16 +37,26 @@ static sqr_rc drop_link(hqdb *db, const hq_erased_link *l, int64_t now_ms, const
   return rc;
 }
 
+/* HQ's phone index of a store's member: *linked 0 while its phone is
+ * not opened (or the member is unknown). */
+static sqr_rc link_index(hqdb *db, const char *store, const char *member, uint8_t index[32],
+                         int *linked) {
+  hqres r = {0};
+  hqv p[] = {T(store), T(member)};
+  sqr_rc rc = hqdb_exec(db, "SELECT phone_index FROM member_links WHERE store = $1 AND member = $2",
+                        p, 2, &r, NULL);
+  *linked = !rc && r.nrows > 0 && cell_blob32(&r, 0, 0, index);
+  hqres_free(&r);
+  return rc;
+}
+
 sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_t now_ms,
                          const char *reason, const char *asked_by, hq_erased_link *out, size_t *n) {
   hqres r = {0};
-  hqv p[] = {T(store), T(member)};
   *n = 0;
-  sqr_rc rc = hqdb_exec(db, "SELECT phone_index FROM member_links WHERE store = $1 AND member = $2",
-                        p, 2, &r, NULL);
   uint8_t index[32];
-  int linked = !rc && r.nrows > 0 && cell_blob32(&r, 0, 0, index);
-  hqres_free(&r);
+  int linked = 0;
+  sqr_rc rc = link_index(db, store, member, index, &linked);
   if(rc) return rc;
   snprintf(out[0].store, sizeof out[0].store, "%s", store);
   snprintf(out[0].member, sizeof out[0].member, "%s", member);
@@ -79,14 +89,10 @@ sqr_rc hqdb_erase_person(hqdb *db, const char *store, const char *member, int64_
 
 sqr_rc hqdb_erase_member(hqdb *db, const char *store, const char *member, int64_t now_ms,
                          const char *reason, const char *asked_by, int *person_gone) {
-  hqres r = {0};
-  hqv p[] = {T(store), T(member)};
   *person_gone = 0;
-  sqr_rc rc = hqdb_exec(db, "SELECT phone_index FROM member_links WHERE store = $1 AND member = $2",
-                        p, 2, &r, NULL);
   uint8_t index[32];
-  int linked = !rc && r.nrows > 0 && cell_blob32(&r, 0, 0, index);
-  hqres_free(&r);
+  int linked = 0;
+  sqr_rc rc = link_index(db, store, member, index, &linked);
   hq_erased_link l;
   snprintf(l.store, sizeof l.store, "%s", store);
   snprintf(l.member, sizeof l.member, "%s", member);

@@ -10,7 +10,8 @@
  * than one statement holds, each with a claim of its own, one lease
  * another process reclaimed and groups giving everything back, so that a
  * row matched to the wrong group, or a kept lease not seen as kept, shows
- * as a wrong count. */
+ * as a wrong count. The leases it keeps are topped up in batches the
+ * same way. */
 #include "testutil.h"
 
 #include "hqdb.h"
@@ -144,6 +145,51 @@ static void test_flush_settles_many_groups(void **state) {
   free(d);
 }
 
+/* The flush tops up the leases it keeps in batches (topup_kept): across
+ * more groups than one statement holds, some with room (granted what
+ * they want), some nearly full (granted the rest), some refused (fewer
+ * unclaimed than keep_room), so that a grant matched to the wrong group,
+ * or added to the wrong lease, shows as a wrong count. */
+static void test_flush_tops_up_kept_leases(void **state) {
+  (void)state;
+  resolve_sent_delta *d = calloc(NGROUPS, sizeof *d);
+  int64_t other[NGROUPS];
+  assert_non_null(d);
+  for(int i = 0; i < NGROUPS; i++) {
+    snprintf(d[i].store, sizeof d[i].store, "SH-T%03d", i);
+    snprintf(d[i].grp, sizeof d[i].grp, "g%d", i % 2);
+    assert_int_equal(lease(a, d[i].store, d[i].grp, 10, T0, TTL, 10), 0);
+    /* b: a little of the room (kind 0), all but 2 seats of it after a's
+     * flush below (kind 1: a's 3 sent and 4 kept, 5 unclaimed), or
+     * enough that fewer than 128 are unclaimed (kind 2) */
+    other[i] = i % 3 == 0 ? 1 + i % 5 : i % 3 == 1 ? LIMIT - 10 - 2 : 100;
+    assert_int_equal(lease(b, d[i].store, d[i].grp, other[i], T0, TTL, other[i]), 1);
+    d[i].n = 3;
+    d[i].unused = 7;
+    d[i].keep = 4;
+    d[i].want = i % 3 == 1 ? 8 : 5 + i % 4;
+    d[i].keep_room = i % 3 == 2 ? 128 : 1;
+    d[i].limit = LIMIT;
+  }
+  assert_int_equal(hqdb_resolve_flush(a, NULL, 0, d, NGROUPS, T0 + 100, TTL), SQR_OK);
+  for(int i = 0; i < NGROUPS; i++) {
+    const char *s = d[i].store, *g = d[i].grp;
+    int64_t granted = i % 3 == 0 ? 5 + i % 4 : i % 3 == 1 ? 5 : 0;
+    assert_int_equal(d[i].kept, 4);
+    assert_int_equal(d[i].granted, granted);
+    assert_int_equal(claimed(s, g), other[i] + 3 + 4 + granted);
+    assert_int_equal(d[i].left, LIMIT - other[i] - 3 - 4 - granted);
+    assert_int_equal(d[i].others, 1);
+    assert_int_equal(leased(s, g), other[i] + 4 + granted);
+    assert_int_equal(one(a,
+                         "SELECT seats FROM seat_leases WHERE store = $1 AND grp = $2"
+                         " AND renewed_ms = 1000100",
+                         s, g),
+                     4 + granted);
+  }
+  free(d);
+}
+
 /* Whether a handle holds a group alone, as leases and kept flushes
  * report it (the resolver keeps seats near full only then): b's lease
  * makes it shared, b giving everything back makes it a's alone again. */
@@ -201,6 +247,7 @@ static void test_others(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_flush_settles_many_groups, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flush_tops_up_kept_leases, setup, teardown),
       cmocka_unit_test_setup_teardown(test_others, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

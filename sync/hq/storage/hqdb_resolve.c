@@ -62,6 +62,7 @@ const char *const hqdb_resolve_schema[] = {
 #define BATCH_MAX   64
 #define BATCH_SIZES 7 /* 64, 32, ..., 1 */
 static char *scans_sql[BATCH_SIZES], *sent_sql[BATCH_SIZES], *keep_sql[BATCH_SIZES];
+static char *grant_sql[BATCH_SIZES], *add_sql[BATCH_SIZES];
 static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
 
 /* The kept leases of a flush, rows of (store, grp, seats kept, seats the
@@ -85,9 +86,37 @@ static char *keep_text(int rows) {
   return hqdb__batch_text(head, tail, rows, 4);
 }
 
+/* The top-ups of kept leases (topup_kept): rows of (store, grp, want,
+ * limit, min_left) granted as lease_tx's deciding UPDATE grants one, and
+ * rows of (store, grp, granted), then the owner, added to the leases. */
+static char *grant_text(int rows) {
+  return hqdb__batch_text(
+      "UPDATE group_seats SET"
+      " last_grant = CASE WHEN claimed + v.column3 <= v.column4 THEN v.column3"
+      " ELSE v.column4 - claimed END,"
+      " claimed = CASE WHEN claimed + v.column3 <= v.column4 THEN claimed + v.column3"
+      " ELSE v.column4 END FROM (VALUES",
+      ") AS v WHERE group_seats.store = v.column1 AND group_seats.grp = v.column2"
+      " AND v.column4 - group_seats.claimed >= v.column5"
+      " RETURNING group_seats.store, group_seats.grp, group_seats.last_grant, group_seats.claimed",
+      rows, 5);
+}
+
+static char *add_text(int rows) {
+  char tail[200];
+  snprintf(tail, sizeof tail,
+           ") AS v WHERE seat_leases.store = v.column1 AND seat_leases.grp = v.column2"
+           " AND seat_leases.owner = $%d",
+           rows * 3 + 1);
+  return hqdb__batch_text("UPDATE seat_leases SET seats = seats + v.column3 FROM (VALUES", tail,
+                          rows, 3);
+}
+
 static void batch_init(void) {
   for(int i = 0; i < BATCH_SIZES; i++) {
     keep_sql[i] = keep_text(BATCH_MAX >> i);
+    grant_sql[i] = grant_text(BATCH_MAX >> i);
+    add_sql[i] = add_text(BATCH_MAX >> i);
     scans_sql[i] = hqdb__batch_text(
         "INSERT INTO scans(store, kiosk, hour, scans) VALUES",
         " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
@@ -110,6 +139,41 @@ static int batch_pick(size_t n) {
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
                        int64_t min_left, int record_none, int64_t now_ms, int64_t ttl_ms,
                        int64_t *granted, int64_t *left, int64_t *others);
+
+/* Calls fn(d, r, i) for each row i of r (store, grp first) with the
+ * delta of batch[0..rows) of that store and group, skipping deltas done
+ * already. SQLite's RETURNING may not name the VALUES, so rows are
+ * matched by key; they come back in the batch's order as a rule (each a
+ * key lookup from VALUES), and the search is for their not being so. */
+static void match_rows(hqres *r, resolve_sent_delta **batch, int rows,
+                       void (*fn)(resolve_sent_delta *d, hqres *r, int row),
+                       int (*done)(const resolve_sent_delta *d)) {
+  for(int i = 0, next = 0; i < r->nrows; i++) {
+    char store[HQ_ID_MAX], grp[HQ_ID_MAX];
+    cell_text(r, i, 0, store, sizeof store);
+    cell_text(r, i, 1, grp, sizeof grp);
+    for(int t = 0; t < rows; t++) {
+      resolve_sent_delta *d = batch[(next + t) % rows];
+      if(done(d) || strcmp(d->store, store) != 0 || strcmp(d->grp, grp) != 0) continue;
+      fn(d, r, i);
+      next = (next + t + 1) % rows;
+      break;
+    }
+  }
+}
+
+static int is_kept(const resolve_sent_delta *d) {
+  return d->kept != 0;
+}
+
+/* A row of settle_kept's statement: the lease was ours, and is kept. */
+static void kept_row(resolve_sent_delta *d, hqres *r, int i) {
+  d->kept = d->keep;
+  /* limit - claimed, NULL (no group_seats row) as 0, as the one-row
+   * statement's arithmetic gave */
+  d->left = cell(r, i, 2)->k == HQV_NULL ? 0 : d->limit - cell_int(r, i, 2);
+  d->others = cell_int(r, i, 3);
+}
 
 /* The usual case of settle(), for every delta with keep > 0, in one
  * statement per batch of groups: the row holds what we were granted
@@ -146,25 +210,78 @@ static sqr_rc settle_kept(hqdb *db, resolve_sent_delta *sent, size_t nsent, int6
     p[rows * 4 + 1] = I(now_ms);
     hqres r = {0};
     rc = hqdb_exec(db, keep_sql[b], p, rows * 4 + 2, &r, NULL);
-    /* Rows come back in the batch's order as a rule (each is a key
-     * lookup from VALUES); the search is for the order not being so. */
-    for(int i = 0, next = 0; !rc && i < r.nrows; i++) {
-      char store[HQ_ID_MAX], grp[HQ_ID_MAX];
-      cell_text(&r, i, 0, store, sizeof store);
-      cell_text(&r, i, 1, grp, sizeof grp);
-      for(int t = 0; t < rows; t++) {
-        resolve_sent_delta *d = batch[(next + t) % rows];
-        if(d->kept || strcmp(d->store, store) != 0 || strcmp(d->grp, grp) != 0) continue;
-        d->kept = d->keep;
-        /* limit - claimed, NULL (no group_seats row) as 0, as the one-row
-         * statement's arithmetic gave */
-        d->left = cell(&r, i, 2)->k == HQV_NULL ? 0 : d->limit - cell_int(&r, i, 2);
-        d->others = cell_int(&r, i, 3);
-        next = (next + t + 1) % rows;
-        break;
-      }
-    }
+    if(!rc) match_rows(&r, batch, rows, kept_row, is_kept);
     hqres_free(&r);
+  }
+  return rc;
+}
+
+/* Whether the flush tops d up by topup_kept: a kept lease wanting more. */
+static int topped_up(const resolve_sent_delta *d) {
+  return d->want > 0 && d->kept > 0 && d->kept == d->keep;
+}
+
+static int is_granted(const resolve_sent_delta *d) {
+  return d->granted != 0;
+}
+
+/* A row of the grant statement: the group had room. */
+static void granted_row(resolve_sent_delta *d, hqres *r, int i) {
+  d->granted = cell_int(r, i, 2);
+  d->left = d->limit - cell_int(r, i, 3);
+}
+
+/* The top-ups of the leases settle_kept renewed, lease_tx's grant in two
+ * statements per batch of groups instead of its five per group: a lone
+ * process tops up every group in use as often as every flush (thousands
+ * a flush at 5,000 stores: five statements each would outnumber the rest
+ * of the flush's many times over). Their group_seats and seat_leases rows
+ * exist, and settle_kept read who else holds seats. A top-up refused
+ * (fewer than keep_room unclaimed) keeps the left settle read. Expired
+ * rows of dead processes are left to the next lease_tx of the group (a
+ * scan's, once these seats run out), which gives them back. p: room for
+ * BATCH_MAX rows of 5. */
+static sqr_rc topup_kept(hqdb *db, resolve_sent_delta *sent, size_t nsent, hqv *p) {
+  size_t left = 0;
+  for(size_t j = 0; j < nsent; j++)
+    if(topped_up(&sent[j])) left++;
+  sqr_rc rc = SQR_OK;
+  for(size_t j = 0; !rc && left;) {
+    int b = batch_pick(left), rows = 0;
+    resolve_sent_delta *batch[BATCH_MAX];
+    if(!grant_sql[b] || !add_sql[b]) rc = SQR_ENOMEM;
+    for(; !rc && rows < BATCH_MAX >> b; j++) {
+      if(!topped_up(&sent[j])) continue;
+      resolve_sent_delta *d = batch[rows] = &sent[j];
+      p[rows * 5] = T(d->store);
+      p[rows * 5 + 1] = T(d->grp);
+      p[rows * 5 + 2] = I(d->want);
+      p[rows * 5 + 3] = I(d->limit);
+      p[rows * 5 + 4] = I(d->keep_room < 1 ? 1 : d->keep_room);
+      rows++;
+    }
+    left -= (size_t)rows;
+    if(rc) break;
+    hqres r = {0};
+    rc = hqdb_exec(db, grant_sql[b], p, rows * 5, &r, NULL);
+    if(!rc) match_rows(&r, batch, rows, granted_row, is_granted);
+    hqres_free(&r);
+    /* the granted seats join the rows settle_kept renewed, in statements
+     * of the sizes there are, as for the grants */
+    int ngranted = 0;
+    for(int i = 0; i < rows; i++)
+      if(batch[i]->granted) batch[ngranted++] = batch[i];
+    for(int at = 0; !rc && at < ngranted;) {
+      int c = batch_pick((size_t)(ngranted - at)), n = BATCH_MAX >> c;
+      for(int i = 0; i < n; i++) {
+        p[i * 3] = T(batch[at + i]->store);
+        p[i * 3 + 1] = T(batch[at + i]->grp);
+        p[i * 3 + 2] = I(batch[at + i]->granted);
+      }
+      p[n * 3] = T(db->owner);
+      rc = hqdb_exec(db, add_sql[c], p, n * 3 + 1, NULL, NULL);
+      at += n;
+    }
   }
   return rc;
 }
@@ -214,7 +331,7 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     sent[i].kept = sent[i].granted = sent[i].left = sent[i].others = 0;
   if(!nscans && !nsent) return SQR_OK;
   pthread_once(&batch_once, batch_init);
-  hqv *p = malloc((BATCH_MAX * 4 + 2) * sizeof *p);
+  hqv *p = malloc((BATCH_MAX * 5 + 2) * sizeof *p); /* the widest batch: topup_kept's */
   if(!p) return SQR_ENOMEM;
   sqr_rc rc = hqdb_begin(db);
   if(rc) {
@@ -252,13 +369,17 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     left -= (size_t)rows;
   }
   if(!rc) rc = settle_kept(db, sent, nsent, now_ms, p);
+  for(size_t i = 0; !rc && i < nsent; i++)
+    rc = settle(db, &sent[i]);
+  /* Seats for groups in use, leased in this transaction (one commit for
+   * every group topped up) rather than by a scan that ran out: the kept
+   * leases in batches, the others (a group leased ahead, a lease given
+   * back whole) one by one. Every give-back is settled before. */
+  if(!rc) rc = topup_kept(db, sent, nsent, p);
   free(p);
   for(size_t i = 0; !rc && i < nsent; i++) {
     resolve_sent_delta *d = &sent[i];
-    rc = settle(db, d);
-    /* Seats for a group in use, leased in this transaction (one commit
-     * for every group topped up) rather than by a scan that ran out. */
-    if(!rc && d->want > 0 && d->kept == d->keep)
+    if(d->want > 0 && d->kept == d->keep && !d->kept)
       rc = lease_tx(db, d->store, d->grp, d->want, d->limit, d->keep_room, 0, now_ms, ttl_ms,
                     &d->granted, &d->left, &d->others);
   }

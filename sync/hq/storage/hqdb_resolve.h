@@ -47,7 +47,9 @@ typedef struct resolve_brand_store {
  * (hqdb_resolve_lease) gets its spent seats claimed again and keeps
  * nothing (kept 0). A delta with want leases that many seats more
  * of its group in the same transaction (hqdb_resolve_lease, with ttl_ms;
- * granted, left), when its lease was kept. Rows go in statements of up
+ * granted, left), when its lease was kept (0 kept included; the leases
+ * kept are topped up in batches, which leave expired rows of other
+ * processes to the next hqdb_resolve_lease). Rows go in statements of up
  * to 64 (one round trip each on PostgreSQL, prepared once on SQLite).
  * On an error every out field is 0. */
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,

@@ -339,8 +339,9 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
        * runs out, so seats kept by one never turn another's shoppers
        * away. Alone, a process keeps at most a block (an eighth of the
        * room, at least RESOLVE_ALONE_BLOCK; scanned faster, what it sends
-       * in two seconds, up to a quarter of the room): one that starts on the group
-       * meanwhile finds the rest, and if it finds none its 0-seat row
+       * in two flushes, up to half the room; the last few seats whole):
+       * one that starts on the group meanwhile finds the rest, and if it
+       * finds none its 0-seat row
        * (hqdb_resolve_lease) makes the group shared at our next flush of
        * it, which gives the kept seats back. */
       int shared = g->others != 0;
@@ -349,16 +350,29 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       int64_t want = 0, limit = 0;
       if(used) resolve__lease_want(e, g, &want, &limit);
       /* Alone on the group, a block lasts until the next flush: twice
-       * what it sent since the last one, up to a quarter of the room (so
-       * a process starting on the group meanwhile still finds most of
-       * it). Near full the blocks shrink to RESOLVE_ALONE_BLOCK, and a
-       * store scanned more often than that a second spent them between
+       * what it sent since the last one, up to half the room (so a
+       * process starting on the group meanwhile still finds some of it).
+       * Near full the blocks shrink to RESOLVE_ALONE_BLOCK, and a store
+       * scanned more often than that a second spent them between
        * flushes, each time on a request thread's transaction (38 % of
-       * HQ's CPU while 5,000 stores' first groups filled). */
-      int64_t rate = 2 * g->sent_mem, quarter = (g->seats_left + g->lease) / 4;
-      if(rate > quarter) rate = quarter;
+       * HQ's CPU while 5,000 stores' first groups filled); capped at a
+       * quarter of the room, a store sending ten a flush still ran out
+       * once the room was under forty. */
+      int64_t rate = 2 * g->sent_mem, half = (g->seats_left + g->lease) / 2;
+      if(rate > half) rate = half;
       if(rate > RESOLVE_LEASE_MAX) rate = RESOLVE_LEASE_MAX;
       if(used && !shared && want < rate) want = rate;
+      /* Alone, the group's last seats, when the store would send them
+       * within about two flushes, are taken whole: in blocks, the last
+       * of them ran out between flushes and cost a lease on a request
+       * thread per store and group (5,000 in a few seconds while the
+       * stores' groups filled, each waiting for this flush's storage
+       * lock). A process that starts on the group meanwhile leaves its
+       * 0-seat row, which makes it shared at our next flush of it. */
+      int64_t avail = g->seats_left + g->lease;
+      int last = used && !shared && g->seats_left >= 0 && avail <= RESOLVE_LEASE_MAX &&
+                 avail <= 2 * g->sent_mem + RESOLVE_ALONE_BLOCK;
+      if(last) want = avail;
       d->keep = used ? (g->lease < want ? g->lease : want) : 0;
       d->keep_room = shared ? RESOLVE_KEEP_ROOM : 1;
       d->limit = limit;
@@ -366,7 +380,12 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
       g->sent_mem = 0;
       g->lease = d->keep;
       if(!g->lease) g->prefetched = 0;
-      if(used && d->keep < (want + 1) / 2) d->want = want - d->keep;
+      /* Topped up below half a block; alone, also when what is kept
+       * would not last two flushes at the rate of the last one (the
+       * store's next shopper would otherwise lease on his own). */
+      if(used && d->keep < want &&
+         (last || d->keep < (want + 1) / 2 || (!shared && d->keep < 2 * d->n)))
+        d->want = want - d->keep;
       held |= d->keep != 0 || d->want != 0;
     }
     if(pf && ng < cg) { /* nothing sent, nothing held: settle has nothing to do but lease */

@@ -335,8 +335,11 @@ after=$(leases_by_scan)
 [ "$(sed -n '51,52p' "$TMP/links-tail" | sort -u)" = https://weixin.qq.com/g/tail-2 ] ||
   fail "SH-TAIL: shoppers 51-52 not to tail-2"
 # (none here; one allowed for a flush a loaded machine delays past a
-# block's end: the rule before this one took two or three in this run)
-[ $((after - before)) -le 1 ] ||
+# block's end, two under sanitizers: the rule before this one took two or
+# three in this run)
+allow=1
+[ -z "${SQR_SLOW:-}" ] || allow=2
+[ -n "$after" ] && [ $((after - before)) -le "$allow" ] ||
   fail "shoppers leased seats themselves while tail-1 filled: $before -> $after"
 
 # ---- joins reported by kiosks count toward the fill ------------------------------------

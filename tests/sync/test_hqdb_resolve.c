@@ -18,6 +18,7 @@
 #include "hqdb_int.h"
 #include "hqdb_resolve.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +191,81 @@ static void test_flush_tops_up_kept_leases(void **state) {
   free(d);
 }
 
+/* Two processes flushing the same two groups at once, each giving one
+ * back and topping the other up (mirror images): the give-backs, the
+ * batched top-ups and the one-by-one leases are separate passes, so
+ * without the rows locked in (store, grp) order first each flush would
+ * hold one row and wait for the other's (PostgreSQL: "deadlock
+ * detected" after deadlock_timeout, one flush lost). A trigger slows
+ * every update of group_seats so that the two overlap. PostgreSQL only:
+ * SQLite's writer lock is the whole database's. */
+typedef struct flush_job {
+  hqdb *db;
+  resolve_sent_delta d[2];
+  sqr_rc rc;
+} flush_job;
+
+static void *run_flush(void *arg) {
+  flush_job *j = arg;
+  j->rc = hqdb_resolve_flush(j->db, NULL, 0, j->d, 2, T0 + 100, TTL);
+  return NULL;
+}
+
+static void test_mirror_flushes_do_not_deadlock(void **state) {
+  (void)state;
+  if(strcmp(hqdb_backend(a), "postgresql") != 0) skip();
+  const char *sid[2] = {"SH-D0", "SH-D1"};
+  /* a holds 4 of SH-D0 and 5 of SH-D1, b 5 and 4 */
+  for(int i = 0; i < 2; i++) {
+    lease(a, sid[i], "g", 4 + i, T0, TTL, 4 + i);
+    lease(b, sid[i], "g", 5 - i, T0, TTL, 5 - i);
+  }
+  assert_int_equal(hqdb_exec(a,
+                             "CREATE FUNCTION slow_seats() RETURNS trigger AS"
+                             " $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$"
+                             " LANGUAGE plpgsql",
+                             NULL, 0, NULL, NULL),
+                   SQR_OK);
+  assert_int_equal(hqdb_exec(a,
+                             "CREATE TRIGGER slow_seats BEFORE UPDATE ON group_seats"
+                             " FOR EACH ROW EXECUTE FUNCTION slow_seats()",
+                             NULL, 0, NULL, NULL),
+                   SQR_OK);
+  /* Nobody sent anyone since (a shopper sent would put the group in
+   * group_scans, whose rows every flush locks first, in order): a keeps
+   * its 4 of SH-D0 and wants 3 more, gives its 5 of SH-D1 back; b the
+   * other way round. */
+  flush_job ja = {.db = a}, jb = {.db = b};
+  for(int i = 0; i < 2; i++) {
+    resolve_sent_delta d = {.keep_room = 1, .limit = LIMIT};
+    snprintf(d.store, sizeof d.store, "%s", sid[i]);
+    snprintf(d.grp, sizeof d.grp, "g");
+    ja.d[i] = jb.d[i] = d;
+  }
+  ja.d[0].unused = ja.d[0].keep = 4;
+  ja.d[1].unused = 5;
+  jb.d[0].unused = 5;
+  jb.d[1].unused = jb.d[1].keep = 4;
+  ja.d[0].want = jb.d[1].want = 3;
+  pthread_t ta, tb;
+  assert_int_equal(pthread_create(&ta, NULL, run_flush, &ja), 0);
+  assert_int_equal(pthread_create(&tb, NULL, run_flush, &jb), 0);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  assert_int_equal(hqdb_exec(a, "DROP TRIGGER slow_seats ON group_seats", NULL, 0, NULL, NULL),
+                   SQR_OK);
+  assert_int_equal(hqdb_exec(a, "DROP FUNCTION slow_seats()", NULL, 0, NULL, NULL), SQR_OK);
+  assert_int_equal(ja.rc, SQR_OK);
+  assert_int_equal(jb.rc, SQR_OK);
+  /* each group: the keeper's 4 and 3 more, the other's given back */
+  for(int i = 0; i < 2; i++) {
+    assert_int_equal(claimed(sid[i], "g"), 4 + 3);
+    assert_int_equal(leased(sid[i], "g"), 4 + 3);
+  }
+  assert_int_equal(ja.d[0].granted, 3);
+  assert_int_equal(jb.d[1].granted, 3);
+}
+
 /* Whether a handle holds a group alone, as leases and kept flushes
  * report it (the resolver keeps seats near full only then): b's lease
  * makes it shared, b giving everything back makes it a's alone again. */
@@ -248,6 +324,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_flush_settles_many_groups, setup, teardown),
       cmocka_unit_test_setup_teardown(test_flush_tops_up_kept_leases, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_mirror_flushes_do_not_deadlock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_others, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,7 +62,7 @@ const char *const hqdb_resolve_schema[] = {
 #define BATCH_MAX   64
 #define BATCH_SIZES 7 /* 64, 32, ..., 1 */
 static char *scans_sql[BATCH_SIZES], *sent_sql[BATCH_SIZES], *keep_sql[BATCH_SIZES];
-static char *grant_sql[BATCH_SIZES], *add_sql[BATCH_SIZES];
+static char *grant_sql[BATCH_SIZES], *add_sql[BATCH_SIZES], *lock_sql[BATCH_SIZES];
 static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
 
 /* The kept leases of a flush, rows of (store, grp, seats kept, seats the
@@ -117,6 +117,8 @@ static void batch_init(void) {
     keep_sql[i] = keep_text(BATCH_MAX >> i);
     grant_sql[i] = grant_text(BATCH_MAX >> i);
     add_sql[i] = add_text(BATCH_MAX >> i);
+    lock_sql[i] = hqdb__batch_text("SELECT 1 FROM group_seats WHERE (store, grp) IN (VALUES",
+                                   ") ORDER BY store, grp FOR UPDATE", BATCH_MAX >> i, 2);
     scans_sql[i] = hqdb__batch_text(
         "INSERT INTO scans(store, kiosk, hour, scans) VALUES",
         " ON CONFLICT (store, kiosk, hour) DO UPDATE SET scans = scans.scans + excluded.scans",
@@ -212,6 +214,34 @@ static sqr_rc settle_kept(hqdb *db, resolve_sent_delta *sent, size_t nsent, int6
     rc = hqdb_exec(db, keep_sql[b], p, rows * 4 + 2, &r, NULL);
     if(!rc) match_rows(&r, batch, rows, kept_row, is_kept);
     hqres_free(&r);
+  }
+  return rc;
+}
+
+/* Locks the group_seats rows of every group in sent, in (store, grp)
+ * order, 64 a statement (PostgreSQL; SQLite's writer lock is the whole
+ * database's). A flush touches those rows in several passes (the give-
+ * backs, the batched top-ups, the leases one by one), each in that order
+ * but not the whole. Groups that sent someone are serialised already by
+ * their group_scans rows, locked first in order; without this, two
+ * processes flushing the same two idle groups, each giving one back and
+ * topping the other up, held one row each and waited for the other's
+ * until deadlock_timeout aborted one flush, with the storage lock (and
+ * so every lease of theirs) held meanwhile (sync.hqdb_resolve). Taken
+ * before settle_kept reads who else holds seats, so that no other
+ * process's lease of these groups lands between that read and the
+ * top-up. Relies on sent being sorted (the caller's). */
+static sqr_rc lock_groups(hqdb *db, const resolve_sent_delta *sent, size_t nsent, hqv *p) {
+  sqr_rc rc = SQR_OK;
+  for(size_t i = 0; !rc && i < nsent;) {
+    int b = batch_pick(nsent - i), rows = BATCH_MAX >> b;
+    if(!lock_sql[b]) return SQR_ENOMEM;
+    for(int r = 0; r < rows; r++) {
+      p[r * 2] = T(sent[i + (size_t)r].store);
+      p[r * 2 + 1] = T(sent[i + (size_t)r].grp);
+    }
+    rc = hqdb_exec(db, lock_sql[b], p, rows * 2, NULL, NULL);
+    i += (size_t)rows;
   }
   return rc;
 }
@@ -368,6 +398,7 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     if(!rc) rc = hqdb_exec(db, sent_sql[b], p, rows * 3, NULL, NULL);
     left -= (size_t)rows;
   }
+  if(!rc && db->ops->for_update[0]) rc = lock_groups(db, sent, nsent, p);
   if(!rc) rc = settle_kept(db, sent, nsent, now_ms, p);
   for(size_t i = 0; !rc && i < nsent; i++)
     rc = settle(db, &sent[i]);

@@ -49,7 +49,10 @@ typedef struct resolve_brand_store {
  * of its group in the same transaction (hqdb_resolve_lease, with ttl_ms;
  * granted, left), when its lease was kept (0 kept included; the leases
  * kept are topped up in batches, which leave expired rows of other
- * processes to the next hqdb_resolve_lease). Rows go in statements of up
+ * processes to the next hqdb_resolve_lease). sent must be sorted by
+ * store then group: PostgreSQL's row locks are taken in that order, so
+ * that two processes' flushes never wait on each other in a circle. Rows
+ * go in statements of up
  * to 64 (one round trip each on PostgreSQL, prepared once on SQLite).
  * On an error every out field is 0. */
 sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nscans,

@@ -59,11 +59,11 @@ sqr_rc hq__consent_record(hq *h, const char *store, const char *member, const ch
      * as subscribed nor take a new tick for one already there. */
     int64_t withdrawn = 0;
     rc = hqdb_consent_person_withdrawn(h->db, store, member, &withdrawn);
-    if(rc || withdrawn < at_ms) goto record;
-    return hq__consent_withdraw(h, store, member, withdrawn, "hq: withdrawn by the person", feed,
-                                changed);
+    if(rc) return rc;
+    if(withdrawn >= at_ms)
+      return hq__consent_withdraw(h, store, member, withdrawn, "hq: withdrawn by the person", feed,
+                                  changed);
   }
-record:
   rc = hqdb_consent_set(h->db, store, member, version, at_ms, source, changed);
   /* the upload's own kiosk has it already; the store's others learn it */
   if(!rc && *changed) rc = announce(h, store, member, version, at_ms, feed, 0);

@@ -138,6 +138,33 @@ static int batch_pick(size_t n) {
   return i;
 }
 
+/* The deltas of sent a flush's statement takes: counted, then gathered
+ * a batch at a time, in sent's order (sorted: the row locks' order). */
+static size_t count_deltas(const resolve_sent_delta *sent, size_t nsent,
+                           int (*pick)(const resolve_sent_delta *d)) {
+  size_t n = 0;
+  for(size_t j = 0; j < nsent; j++)
+    if(pick(&sent[j])) n++;
+  return n;
+}
+
+/* Puts the next rows deltas pick() takes, from sent[*j] on, in batch
+ * (there are that many: count_deltas). */
+static void gather_deltas(resolve_sent_delta *sent, size_t *j,
+                          int (*pick)(const resolve_sent_delta *d), resolve_sent_delta **batch,
+                          int rows) {
+  for(int n = 0; n < rows; (*j)++)
+    if(pick(&sent[*j])) batch[n++] = &sent[*j];
+}
+
+static int has_sent(const resolve_sent_delta *d) {
+  return d->n != 0;
+}
+
+static int keeps(const resolve_sent_delta *d) {
+  return d->keep > 0;
+}
+
 static sqr_rc lease_tx(hqdb *db, const char *store, const char *grp, int64_t want, int64_t limit,
                        int64_t min_left, int record_none, int64_t now_ms, int64_t ttl_ms,
                        int64_t *granted, int64_t *left, int64_t *others);
@@ -189,25 +216,19 @@ static void kept_row(resolve_sent_delta *d, hqres *r, int i) {
  * rows of 4 and 2 more. */
 static sqr_rc settle_kept(hqdb *db, resolve_sent_delta *sent, size_t nsent, int64_t now_ms,
                           hqv *p) {
-  size_t left = 0;
-  for(size_t j = 0; j < nsent; j++)
-    left += sent[j].keep > 0;
   sqr_rc rc = SQR_OK;
-  for(size_t j = 0; !rc && left;) {
-    int b = batch_pick(left), rows = 0;
+  for(size_t j = 0, left = count_deltas(sent, nsent, keeps); !rc && left;) {
+    int b = batch_pick(left), rows = BATCH_MAX >> b;
     resolve_sent_delta *batch[BATCH_MAX];
-    if(!keep_sql[b]) rc = SQR_ENOMEM;
-    for(; !rc && rows < BATCH_MAX >> b; j++) {
-      if(sent[j].keep <= 0) continue;
-      resolve_sent_delta *d = batch[rows] = &sent[j];
-      p[rows * 4] = T(d->store);
-      p[rows * 4 + 1] = T(d->grp);
-      p[rows * 4 + 2] = I(d->keep);
-      p[rows * 4 + 3] = I(d->n + d->unused);
-      rows++;
-    }
+    if(!keep_sql[b]) return SQR_ENOMEM;
+    gather_deltas(sent, &j, keeps, batch, rows);
     left -= (size_t)rows;
-    if(rc) break;
+    for(int i = 0; i < rows; i++) {
+      p[i * 4] = T(batch[i]->store);
+      p[i * 4 + 1] = T(batch[i]->grp);
+      p[i * 4 + 2] = I(batch[i]->keep);
+      p[i * 4 + 3] = I(batch[i]->n + batch[i]->unused);
+    }
     p[rows * 4] = T(db->owner);
     p[rows * 4 + 1] = I(now_ms);
     hqres r = {0};
@@ -272,26 +293,21 @@ static void granted_row(resolve_sent_delta *d, hqres *r, int i) {
  * scan's, once these seats run out), which gives them back. p: room for
  * BATCH_MAX rows of 5. */
 static sqr_rc topup_kept(hqdb *db, resolve_sent_delta *sent, size_t nsent, hqv *p) {
-  size_t left = 0;
-  for(size_t j = 0; j < nsent; j++)
-    if(topped_up(&sent[j])) left++;
   sqr_rc rc = SQR_OK;
-  for(size_t j = 0; !rc && left;) {
-    int b = batch_pick(left), rows = 0;
+  for(size_t j = 0, left = count_deltas(sent, nsent, topped_up); !rc && left;) {
+    int b = batch_pick(left), rows = BATCH_MAX >> b;
     resolve_sent_delta *batch[BATCH_MAX];
-    if(!grant_sql[b] || !add_sql[b]) rc = SQR_ENOMEM;
-    for(; !rc && rows < BATCH_MAX >> b; j++) {
-      if(!topped_up(&sent[j])) continue;
-      resolve_sent_delta *d = batch[rows] = &sent[j];
-      p[rows * 5] = T(d->store);
-      p[rows * 5 + 1] = T(d->grp);
-      p[rows * 5 + 2] = I(d->want);
-      p[rows * 5 + 3] = I(d->limit);
-      p[rows * 5 + 4] = I(d->keep_room < 1 ? 1 : d->keep_room);
-      rows++;
-    }
+    if(!grant_sql[b] || !add_sql[b]) return SQR_ENOMEM;
+    gather_deltas(sent, &j, topped_up, batch, rows);
     left -= (size_t)rows;
-    if(rc) break;
+    for(int i = 0; i < rows; i++) {
+      resolve_sent_delta *d = batch[i];
+      p[i * 5] = T(d->store);
+      p[i * 5 + 1] = T(d->grp);
+      p[i * 5 + 2] = I(d->want);
+      p[i * 5 + 3] = I(d->limit);
+      p[i * 5 + 4] = I(d->keep_room < 1 ? 1 : d->keep_room);
+    }
     hqres r = {0};
     rc = hqdb_exec(db, grant_sql[b], p, rows * 5, &r, NULL);
     if(!rc) match_rows(&r, batch, rows, granted_row, is_granted);
@@ -382,21 +398,21 @@ sqr_rc hqdb_resolve_flush(hqdb *db, const resolve_scan_delta *scans, size_t nsca
     i += (size_t)rows;
   }
   /* group_scans: only the groups that sent someone */
-  size_t left = 0;
-  for(size_t j = 0; j < nsent; j++)
-    left += sent[j].n != 0;
-  for(size_t j = 0; !rc && left;) {
-    int b = batch_pick(left), rows = 0;
-    if(!sent_sql[b]) rc = SQR_ENOMEM;
-    for(; !rc && rows < BATCH_MAX >> b; j++) {
-      if(!sent[j].n) continue;
-      p[rows * 3] = T(sent[j].store);
-      p[rows * 3 + 1] = T(sent[j].grp);
-      p[rows * 3 + 2] = I(sent[j].n);
-      rows++;
+  for(size_t j = 0, left = count_deltas(sent, nsent, has_sent); !rc && left;) {
+    int b = batch_pick(left), rows = BATCH_MAX >> b;
+    resolve_sent_delta *batch[BATCH_MAX];
+    if(!sent_sql[b]) {
+      rc = SQR_ENOMEM;
+      break;
     }
-    if(!rc) rc = hqdb_exec(db, sent_sql[b], p, rows * 3, NULL, NULL);
+    gather_deltas(sent, &j, has_sent, batch, rows);
     left -= (size_t)rows;
+    for(int i = 0; i < rows; i++) {
+      p[i * 3] = T(batch[i]->store);
+      p[i * 3 + 1] = T(batch[i]->grp);
+      p[i * 3 + 2] = I(batch[i]->n);
+    }
+    rc = hqdb_exec(db, sent_sql[b], p, rows * 3, NULL, NULL);
   }
   if(!rc && db->ops->for_update[0]) rc = lock_groups(db, sent, nsent, p);
   if(!rc) rc = settle_kept(db, sent, nsent, now_ms, p);

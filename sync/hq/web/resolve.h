@@ -125,8 +125,8 @@ int resolve_accepts_gzip(const char *accept_encoding);
  * until the scans average this many per store; scans that spread thinner
  * are written by the flush each second, a second's worth at most. At 4,
  * 40,000 scans a second over 5,000 stores flushed twice a second, each
- * flush settling and topping up the same groups: the flusher's CPU, a
- * tenth of a core, was most of what HQ spent on the database. */
+ * flush settling and topping up the same groups (the flusher used 60-130
+ * ms of CPU a second, docs/BENCHMARKS.md). */
 #define RESOLVE_FLUSH_DENSITY 8
 /* Unflushed scan counts are kept through a database outage, up to
  * RESOLVE_MAX_CELLS (store, kiosk, hour) cells (~40 bytes each); past it

@@ -358,8 +358,8 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
        * HQ's CPU while 5,000 stores' first groups filled); capped at a
        * quarter of the room, a store sending ten a flush still ran out
        * once the room was under forty. */
-      int64_t rate = 2 * g->sent_mem, half = (g->seats_left + g->lease) / 2;
-      if(rate > half) rate = half;
+      int64_t avail = g->seats_left + g->lease, rate = 2 * g->sent_mem;
+      if(rate > avail / 2) rate = avail / 2;
       if(rate > RESOLVE_LEASE_MAX) rate = RESOLVE_LEASE_MAX;
       if(used && !shared && want < rate) want = rate;
       /* Alone, the group's last seats, when the store would send them
@@ -369,7 +369,6 @@ static sqr_rc flush_locked(hq *h, int poll, int reread_sent, int keep) {
        * stores' groups filled, each waiting for this flush's storage
        * lock). A process that starts on the group meanwhile leaves its
        * 0-seat row, which makes it shared at our next flush of it. */
-      int64_t avail = g->seats_left + g->lease;
       int last = used && !shared && g->seats_left >= 0 && avail <= RESOLVE_LEASE_MAX &&
                  avail <= 2 * g->sent_mem + RESOLVE_ALONE_BLOCK;
       if(last) want = avail;
